@@ -1,0 +1,136 @@
+/**
+ * The shape of a study protocol as data. `forms/study.json` is a StudyFile;
+ * each `forms/instruments/<id>.json` is an Instrument (a JSON Schema 2020-12
+ * object schema with `x-` annotations). A StudyDefinition is both, bundled and
+ * versioned: it is what gets published and what every form instance is saved
+ * against.
+ */
+
+/** JSON Logic expression (json-logic-js); evaluated identically on server and browser. */
+export type Logic = unknown;
+
+export interface Arm {
+  id: string;
+  label: string;
+}
+
+export interface Site {
+  id: string;
+  name: string;
+  /** Short numeric code used in generated subject ids, e.g. "01" → "01-003". */
+  code: string;
+}
+
+/**
+ * Study days follow the CDISC convention: day 1 is the reference date, the day
+ * before it is day -1 (there is no day 0).
+ */
+export interface VisitWindow {
+  /** Days allowed before the target day (inclusive). */
+  before: number;
+  /** Days allowed after the target day (inclusive). */
+  after: number;
+}
+
+export interface EventDef {
+  id: string;
+  label: string;
+  /** Target study day; absent for visits that are not scheduled (unscheduled, end of study). */
+  day?: number;
+  window?: VisitWindow;
+  /** A repeatable event (unscheduled visits) holds numbered instances of each of its forms. */
+  repeatable?: boolean;
+  /** Instrument ids collected at this visit, in display order. */
+  forms: string[];
+  /** Restrict the event to some arms; absent means every arm. */
+  arms?: string[];
+}
+
+export interface StudyFile {
+  id: string;
+  title: string;
+  description?: string;
+  arms: Arm[];
+  sites: Site[];
+  /** Subject ids must match this pattern (regular expression source). */
+  subjectIdPattern: string;
+  /** Where day 1 comes from: the date field of a form at an event. */
+  dayOne: { event: string; form: string; field: string };
+  events: EventDef[];
+  /** Repeating instruments kept per subject rather than per visit (the "logs" pseudo-event). */
+  logs: string[];
+}
+
+export type ChoiceCode = string | number;
+
+export interface Choice {
+  const: ChoiceCode;
+  title: string;
+}
+
+/** One field of an instrument: a JSON Schema property plus engine annotations. */
+export interface FieldSchema {
+  type?: "string" | "number" | "integer" | "boolean" | "array";
+  title?: string;
+  description?: string;
+  format?: "date" | "time" | "date-time" | "email";
+  minimum?: number;
+  maximum?: number;
+  exclusiveMinimum?: number;
+  exclusiveMaximum?: number;
+  multipleOf?: number;
+  minLength?: number;
+  maxLength?: number;
+  pattern?: string;
+  enum?: ChoiceCode[];
+  oneOf?: Choice[];
+  items?: { type?: "string" | "integer"; oneOf: Choice[] };
+  uniqueItems?: boolean;
+  minItems?: number;
+  readOnly?: boolean;
+  "x-identifier"?: boolean;
+  "x-widget"?: "text" | "textarea" | "radio" | "select" | "checkbox" | "yesno";
+  "x-unit"?: string;
+  "x-section"?: string;
+  "x-visible-if"?: Logic;
+  "x-calc"?: Logic;
+  /** This date is the date the visit took place: it is checked against the visit window. */
+  "x-visit-date"?: boolean;
+}
+
+export interface CrossFieldRule {
+  id: string;
+  /** JSON Logic that must be true for the data to be valid (skipped while any referenced field is empty). */
+  logic: Logic;
+  /** The field the error is reported against. */
+  field: string;
+  message: string;
+}
+
+export interface Instrument {
+  $schema?: string;
+  $id: string;
+  title: string;
+  description?: string;
+  type: "object";
+  properties: Record<string, FieldSchema>;
+  required?: string[];
+  additionalProperties?: false;
+  "x-repeating"?: boolean;
+  "x-rules"?: CrossFieldRule[];
+}
+
+export interface StudyDefinition {
+  /** Monotonic published version; 0 for a definition that has not been published. */
+  version: number;
+  study: StudyFile;
+  instruments: Record<string, Instrument>;
+}
+
+/** The pseudo-event under which repeating logs (adverse events, relapses, con meds) live. */
+export const LOGS_EVENT = "logs";
+
+export type FormStatus = "incomplete" | "unverified" | "complete";
+export const FORM_STATUSES: readonly FormStatus[] = ["incomplete", "unverified", "complete"];
+
+export type FormData = Record<string, unknown>;

@@ -1,0 +1,12 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    include: ["tests/**/*.test.ts"],
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    // Each integration file starts its own in-process dynalite; two cores are the budget.
+    maxWorkers: 2,
+  },
+  bench: { include: ["tests/bench/**/*.bench.ts"] },
+});

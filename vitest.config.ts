@@ -7,6 +7,6 @@ export default defineConfig({
     hookTimeout: 60_000,
     // Each integration file starts its own in-process dynalite; two cores are the budget.
     maxWorkers: 2,
+    benchmark: { include: ["tests/bench/**/*.bench.ts"] },
   },
-  bench: { include: ["tests/bench/**/*.bench.ts"] },
 });

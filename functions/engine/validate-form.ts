@@ -1,0 +1,261 @@
+import { Ajv2020, type ErrorObject, type ValidateFunction } from "ajv/dist/2020.js";
+import addFormats from "ajv-formats";
+import type { FieldSchema, FormData, FormStatus, Instrument } from "./definition.ts";
+import { evaluate, isEmpty, logicVariables } from "./logic.ts";
+
+/** One refused value: where (JSON pointer into the form data), a stable code, and words for a person. */
+export interface FieldError {
+  pointer: string;
+  code: string;
+  message: string;
+}
+
+/** What branching, calculations and rules can see besides the form's own values. */
+export interface LogicContext {
+  $event: string;
+  $arm?: string;
+  /** Latest non-empty value per form and field in the subject's casebook. */
+  $latest?: Record<string, Record<string, unknown>>;
+}
+
+const ENGINE_ANNOTATIONS = [
+  "x-identifier",
+  "x-widget",
+  "x-unit",
+  "x-section",
+  "x-visible-if",
+  "x-calc",
+  "x-visit-date",
+  "x-repeating",
+  "x-rules",
+];
+
+const TIME = /^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?$/;
+
+function createAjv() {
+  const ajv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true });
+  addFormats.default(ajv, ["date", "date-time", "email"]);
+  ajv.addFormat("time", TIME);
+  ajv.addVocabulary(ENGINE_ANNOTATIONS);
+  return ajv;
+}
+
+let ajv: ReturnType<typeof createAjv> | undefined;
+
+interface CompiledInstrument {
+  /** The instrument's schema without `required`: required-ness is the engine's (status and branching decide). */
+  validate: ValidateFunction;
+  calcOrder: string[];
+}
+
+const compiled = new WeakMap<Instrument, CompiledInstrument>();
+
+function compile(instrument: Instrument): CompiledInstrument {
+  const cached = compiled.get(instrument);
+  if (cached) return cached;
+  ajv ??= createAjv();
+  const { required: _required, $id: _id, ...rest } = instrument;
+  const result: CompiledInstrument = {
+    validate: ajv.compile(rest),
+    calcOrder: Object.keys(instrument.properties).filter((f) => instrument.properties[f]?.["x-calc"] !== undefined),
+  };
+  compiled.set(instrument, result);
+  return result;
+}
+
+/** Drops empty values (null, "", []) so "not answered" has one representation: absent. */
+export function normaliseData(data: FormData): FormData {
+  const out: FormData = {};
+  for (const [k, v] of Object.entries(data)) if (!isEmpty(v)) out[k] = v;
+  return out;
+}
+
+function logicData(data: FormData, context: LogicContext): object {
+  // Fields the form leaves empty are null, so `var` never falls back to a context key.
+  return { ...context, ...data };
+}
+
+/** Computes every `x-calc` field from the others, in property order; a calc that yields nothing leaves the field empty. */
+export function applyCalculations(instrument: Instrument, data: FormData, context: LogicContext): FormData {
+  const out: FormData = { ...data };
+  for (const field of compile(instrument).calcOrder) {
+    delete out[field];
+    const value = evaluate(instrument.properties[field]?.["x-calc"], logicData(out, context));
+    if (!isEmpty(value) && !(typeof value === "number" && !Number.isFinite(value))) out[field] = value;
+  }
+  return out;
+}
+
+/** Fields whose `x-visible-if` is false for this data. A field hidden by another hidden field is hidden too. */
+export function hiddenFields(instrument: Instrument, data: FormData, context: LogicContext): Set<string> {
+  const hidden = new Set<string>();
+  const visibleData: FormData = {};
+  for (const [field, schema] of Object.entries(instrument.properties)) {
+    const rule = schema["x-visible-if"];
+    if (rule !== undefined && !evaluate(rule, logicData(visibleData, context))) hidden.add(field);
+    else if (data[field] !== undefined) visibleData[field] = data[field];
+  }
+  return hidden;
+}
+
+export interface PreparedForm {
+  /** The values to store: normalised, calculated fields computed here. */
+  data: FormData;
+  errors: FieldError[];
+  hidden: Set<string>;
+}
+
+/**
+ * Everything the engine decides about one submission of one instrument:
+ * unknown fields, calculations (client values ignored), branching (a hidden
+ * field must be empty), JSON Schema checks, cross-field rules, and required
+ * fields when the status is `complete`.
+ */
+export function prepareForm(
+  instrument: Instrument,
+  submitted: FormData,
+  status: FormStatus,
+  context: LogicContext,
+): PreparedForm {
+  const errors: FieldError[] = [];
+  const fields = instrument.properties;
+  const input = normaliseData(submitted);
+  for (const field of Object.keys(input)) {
+    if (!Object.hasOwn(fields, field)) {
+      errors.push({ pointer: pointer(field), code: "unknown-field", message: `"${field}" is not a field of ${instrument.title}` });
+      delete input[field];
+    }
+  }
+  const data = applyCalculations(instrument, input, context);
+  const hidden = hiddenFields(instrument, data, context);
+  for (const field of hidden) {
+    if (data[field] === undefined) continue;
+    if (fields[field]?.["x-calc"] !== undefined) delete data[field];
+    else errors.push({ pointer: pointer(field), code: "hidden-not-empty", message: "must be empty: the question does not apply" });
+  }
+  errors.push(...schemaErrors(instrument, data));
+  const failed = new Set(errors.map((e) => e.pointer));
+  for (const rule of instrument["x-rules"] ?? []) {
+    const reads = logicVariables(rule.logic).filter((v) => !v.startsWith("$"));
+    if (reads.some((v) => isEmpty(data[v])) || failed.has(pointer(rule.field))) continue;
+    if (!evaluate(rule.logic, logicData(data, context))) {
+      errors.push({ pointer: pointer(rule.field), code: `rule:${rule.id}`, message: rule.message });
+    }
+  }
+  if (status === "complete") {
+    for (const field of instrument.required ?? []) {
+      if (!hidden.has(field) && isEmpty(data[field]) && fields[field]?.["x-calc"] === undefined) {
+        errors.push({ pointer: pointer(field), code: "required", message: "is required to mark the form complete" });
+      }
+    }
+  }
+  return { data, errors: sortByField(instrument, errors), hidden };
+}
+
+export function pointer(field: string): string {
+  return `/${field.replaceAll("~", "~0").replaceAll("/", "~1")}`;
+}
+
+function fieldOf(instancePath: string): string {
+  const first = instancePath.split("/")[1] ?? "";
+  return first.replaceAll("~1", "/").replaceAll("~0", "~");
+}
+
+// One message per field, the most basic problem first: a wrong type makes range errors noise.
+const PRIORITY = ["type", "format", "const", "enum", "oneOf", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"];
+
+function schemaErrors(instrument: Instrument, data: FormData): FieldError[] {
+  const { validate } = compile(instrument);
+  if (validate(data)) return [];
+  const byField = new Map<string, ErrorObject[]>();
+  for (const e of validate.errors ?? []) {
+    if (e.keyword === "additionalProperties") continue; // reported as unknown-field already
+    const field = fieldOf(e.instancePath);
+    byField.set(field, [...(byField.get(field) ?? []), e]);
+  }
+  const out: FieldError[] = [];
+  for (const [field, list] of byField) {
+    const rank = (e: ErrorObject) => {
+      const i = PRIORITY.indexOf(e.keyword);
+      return i === -1 ? PRIORITY.length : i;
+    };
+    const worst = [...list].sort((a, b) => rank(a) - rank(b))[0];
+    const schema = instrument.properties[field];
+    if (worst && schema) out.push(describe(worst, schema, field));
+  }
+  return out;
+}
+
+function describe(error: ErrorObject, schema: FieldSchema, field: string): FieldError {
+  const at = pointer(field);
+  const unit = schema["x-unit"] ? ` ${schema["x-unit"]}` : "";
+  const choices = schema.oneOf ?? schema.items?.oneOf;
+  switch (error.keyword) {
+    case "type":
+      return { pointer: at, code: "type", message: `must be ${article(String(error.params.type))}` };
+    case "format":
+      return { pointer: at, code: "format", message: formatMessage(String(error.params.format)) };
+    case "const":
+    case "oneOf":
+    case "enum": {
+      const allowed = choices ? choices.map((c) => `${c.const} (${c.title})`) : (schema.enum ?? []).map(String);
+      return { pointer: at, code: "choice", message: `must be one of ${listOf(allowed)}` };
+    }
+    case "minimum":
+    case "exclusiveMinimum":
+    case "maximum":
+    case "exclusiveMaximum":
+      return { pointer: at, code: "range", message: rangeMessage(schema, unit) };
+    case "multipleOf":
+      return { pointer: at, code: "step", message: `must be a multiple of ${schema.multipleOf}${unit}` };
+    case "maxLength":
+      return { pointer: at, code: "too-long", message: `must be at most ${schema.maxLength} characters` };
+    case "minLength":
+      return { pointer: at, code: "too-short", message: `must be at least ${schema.minLength} characters` };
+    case "pattern":
+      return { pointer: at, code: "pattern", message: "is not in the expected format" };
+    case "uniqueItems":
+      return { pointer: at, code: "duplicate", message: "lists the same choice twice" };
+    default:
+      return { pointer: at, code: error.keyword, message: error.message ?? "is not valid" };
+  }
+}
+
+function rangeMessage(schema: FieldSchema, unit: string): string {
+  const lo = schema.minimum ?? schema.exclusiveMinimum;
+  const hi = schema.maximum ?? schema.exclusiveMaximum;
+  if (lo !== undefined && hi !== undefined) return `must be between ${lo} and ${hi}${unit}`;
+  if (lo !== undefined) return `must be at least ${lo}${unit}`;
+  return `must be at most ${hi}${unit}`;
+}
+
+function formatMessage(format: string): string {
+  const expected: Record<string, string> = {
+    date: "a date (YYYY-MM-DD)",
+    time: "a time (HH:MM)",
+    "date-time": "a date and time (YYYY-MM-DDTHH:MM:SSZ)",
+    email: "an e-mail address",
+  };
+  return `must be ${expected[format] ?? format}`;
+}
+
+function article(type: string): string {
+  const words: Record<string, string> = {
+    number: "a number",
+    integer: "a whole number",
+    string: "text",
+    boolean: "yes or no",
+    array: "a list of choices",
+  };
+  return words[type] ?? type;
+}
+
+function listOf(values: string[]): string {
+  if (values.length <= 12) return values.join(", ");
+  return `${values.slice(0, 5).join(", ")} … ${values.slice(-2).join(", ")}`;
+}
+
+function sortByField(instrument: Instrument, errors: FieldError[]): FieldError[] {
+  const order = new Map(Object.keys(instrument.properties).map((f, i) => [pointer(f), i]));
+  return errors.sort((a, b) => (order.get(a.pointer) ?? 1e9) - (order.get(b.pointer) ?? 1e9));
+}

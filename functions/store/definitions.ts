@@ -1,0 +1,149 @@
+import { createHash } from "node:crypto";
+import { GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
+import type { StudyDefinition } from "../engine/definition.ts";
+import { type Db, isConditionFailure } from "./dynamo.ts";
+import { keys } from "./keys.ts";
+
+export interface PublishResult {
+  version: number;
+  changed: boolean;
+}
+
+export interface Actor {
+  actor: string;
+  reason?: string;
+  now?: Date;
+}
+
+/**
+ * Content hash of a definition, independent of its version number. Key order
+ * is kept on purpose: property order is field order, so a reorder is a change.
+ */
+export function definitionHash(definition: Omit<StudyDefinition, "version">): string {
+  return createHash("sha256")
+    .update(JSON.stringify({ study: definition.study, instruments: definition.instruments }))
+    .digest("hex");
+}
+
+/**
+ * Publishes a definition as a new immutable version (unless it is identical
+ * to the current one) and moves the current pointer to it. The version item is
+ * written first: a crash before the pointer moves leaves an unreferenced
+ * version that the next publish of the same content adopts.
+ */
+export async function publishDefinition(db: Db, definition: StudyDefinition, by: Actor): Promise<PublishResult> {
+  const study = definition.study.id;
+  const hash = definitionHash(definition);
+  for (;;) {
+    const pointer = await getPointer(db, study);
+    if (pointer?.hash === hash) return { version: pointer.version, changed: false };
+    const version = (pointer?.version ?? 0) + 1;
+    const existing = await getVersionItem(db, study, version);
+    if (existing && existing.hash !== hash) {
+      // Someone else published this version number between our reads: start over.
+      continue;
+    }
+    if (!existing) {
+      try {
+        await db.doc.send(
+          new PutCommand({
+            TableName: db.tableName,
+            Item: {
+              PK: keys.study(study),
+              SK: keys.definition(version),
+              type: "definition",
+              version,
+              hash,
+              definition: JSON.stringify({ ...definition, version }),
+              publishedBy: by.actor,
+              publishedAt: (by.now ?? new Date()).toISOString(),
+              reason: by.reason,
+            },
+            ConditionExpression: "attribute_not_exists(PK)",
+          }),
+        );
+      } catch (error) {
+        if (isConditionFailure(error)) continue;
+        throw error;
+      }
+    }
+    try {
+      await db.doc.send(
+        new PutCommand({
+          TableName: db.tableName,
+          Item: { PK: keys.study(study), SK: keys.currentDefinition, type: "definition-pointer", version, hash },
+          ConditionExpression: pointer ? "version = :previous" : "attribute_not_exists(PK)",
+          ExpressionAttributeValues: pointer ? { ":previous": pointer.version } : undefined,
+        }),
+      );
+    } catch (error) {
+      if (isConditionFailure(error)) continue;
+      throw error;
+    }
+    return { version, changed: true };
+  }
+}
+
+async function getPointer(db: Db, study: string): Promise<{ version: number; hash: string } | undefined> {
+  const { Item } = await db.doc.send(
+    new GetCommand({
+      TableName: db.tableName,
+      Key: { PK: keys.study(study), SK: keys.currentDefinition },
+      ConsistentRead: true,
+    }),
+  );
+  return Item ? { version: Item.version as number, hash: Item.hash as string } : undefined;
+}
+
+async function getVersionItem(db: Db, study: string, version: number) {
+  const { Item } = await db.doc.send(
+    new GetCommand({
+      TableName: db.tableName,
+      Key: { PK: keys.study(study), SK: keys.definition(version) },
+      ConsistentRead: true,
+    }),
+  );
+  return Item as { hash: string; definition: string } | undefined;
+}
+
+/**
+ * Definitions are immutable, so a version once read is cached for the life of
+ * the process; only the current pointer is read again (at most every
+ * `pointerTtlMs`).
+ */
+export function createDefinitionReader(db: Db, pointerTtlMs = 2_000) {
+  const versions = new Map<string, StudyDefinition>();
+  const pointers = new Map<string, { version: number; readAt: number }>();
+
+  async function version(study: string, v: number): Promise<StudyDefinition | undefined> {
+    const cacheKey = `${study}@${v}`;
+    const cached = versions.get(cacheKey);
+    if (cached) return cached;
+    const item = await getVersionItem(db, study, v);
+    if (!item) return undefined;
+    const definition = JSON.parse(item.definition) as StudyDefinition;
+    versions.set(cacheKey, definition);
+    return definition;
+  }
+
+  async function current(study: string): Promise<StudyDefinition | undefined> {
+    const now = Date.now();
+    let pointer = pointers.get(study);
+    if (!pointer || now - pointer.readAt >= pointerTtlMs) {
+      const p = await getPointer(db, study);
+      if (!p) return undefined;
+      pointer = { version: p.version, readAt: now };
+      pointers.set(study, pointer);
+    }
+    return version(study, pointer.version);
+  }
+
+  return {
+    current,
+    version,
+    /** After this process publishes, read the pointer again at once. */
+    invalidate: (study: string) => pointers.delete(study),
+  };
+}
+
+export type DefinitionReader = ReturnType<typeof createDefinitionReader>;

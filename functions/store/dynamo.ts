@@ -1,0 +1,61 @@
+import { CreateTableCommand, DynamoDBClient, waitUntilTableExists } from "@aws-sdk/client-dynamodb";
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { TABLE } from "./table-shape.ts";
+
+/** The table and the client every store module writes through. */
+export interface Db {
+  doc: Pick<DynamoDBDocumentClient, "send">;
+  tableName: string;
+}
+
+export function createClients(options: { endpoint?: string; region?: string } = {}): {
+  client: DynamoDBClient;
+  doc: DynamoDBDocumentClient;
+} {
+  const local = options.endpoint !== undefined;
+  const client = new DynamoDBClient({
+    region: options.region ?? process.env.AWS_REGION ?? "us-east-1",
+    ...(local
+      ? { endpoint: options.endpoint, credentials: { accessKeyId: "local", secretAccessKey: "local" }, maxAttempts: 3 }
+      : {}),
+  });
+  const doc = DynamoDBDocumentClient.from(client, {
+    marshallOptions: { removeUndefinedValues: true, convertEmptyValues: false },
+  });
+  return { client, doc };
+}
+
+/** Creates the table as the CDK stack declares it (local server and tests; in AWS the stack owns it). */
+export async function ensureTable(client: DynamoDBClient, tableName: string): Promise<void> {
+  const { partitionKey, sortKey, indexes } = TABLE;
+  const attributes = [partitionKey, sortKey, ...Object.values(indexes).flatMap((i) => [i.partitionKey, i.sortKey])];
+  try {
+    await client.send(
+      new CreateTableCommand({
+        TableName: tableName,
+        BillingMode: "PAY_PER_REQUEST",
+        AttributeDefinitions: attributes.map((name) => ({ AttributeName: name, AttributeType: "S" })),
+        KeySchema: [
+          { AttributeName: partitionKey, KeyType: "HASH" },
+          { AttributeName: sortKey, KeyType: "RANGE" },
+        ],
+        GlobalSecondaryIndexes: Object.values(indexes).map((i) => ({
+          IndexName: i.name,
+          KeySchema: [
+            { AttributeName: i.partitionKey, KeyType: "HASH" },
+            { AttributeName: i.sortKey, KeyType: "RANGE" },
+          ],
+          Projection: { ProjectionType: "ALL" },
+        })),
+      }),
+    );
+  } catch (error) {
+    if ((error as Error).name !== "ResourceInUseException") throw error;
+  }
+  // dynalite with a data folder reports CREATING for a moment.
+  await waitUntilTableExists({ client, maxWaitTime: 30, minDelay: 0.1, maxDelay: 0.5 }, { TableName: tableName });
+}
+
+export function isConditionFailure(error: unknown): boolean {
+  return (error as Error | undefined)?.name === "ConditionalCheckFailedException";
+}

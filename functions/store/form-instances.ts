@@ -1,0 +1,169 @@
+import { PutCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
+import type { FormStatus } from "../engine/definition.ts";
+import type { FieldChange, InstanceState } from "../engine/revision.ts";
+import { type Db, isConditionFailure } from "./dynamo.ts";
+import { keys } from "./keys.ts";
+import { type Subject, toSubject } from "./subjects.ts";
+import { TABLE } from "./table-shape.ts";
+
+export interface InstanceAddress {
+  study: string;
+  subject: string;
+  event: string;
+  form: string;
+  instance: number;
+}
+
+/**
+ * One immutable revision of a form instance: the commit, the audit entry and
+ * the full new values in one item.
+ */
+export interface Revision extends InstanceAddress, InstanceState {
+  site: string;
+  statusFrom: FormStatus | null;
+  changes: FieldChange[];
+}
+
+function revisionItem(r: Revision) {
+  return {
+    PK: keys.subjectPartition(r.study, r.subject),
+    SK: keys.revision(r.event, r.form, r.instance, r.rev),
+    type: "revision",
+    ...r,
+    [TABLE.indexes.feed.partitionKey]: keys.feed(r.study),
+    [TABLE.indexes.feed.sortKey]: `${r.committedAt}#${keys.subjectPartition(r.study, r.subject)}#${keys.revision(r.event, r.form, r.instance, r.rev)}`,
+  };
+}
+
+export function toRevision(item: Record<string, unknown>): Revision {
+  const {
+    PK: _pk,
+    SK: _sk,
+    type: _type,
+    [TABLE.indexes.feed.partitionKey]: _fpk,
+    [TABLE.indexes.feed.sortKey]: _fsk,
+    ...rest
+  } = item;
+  return rest as unknown as Revision;
+}
+
+/** The latest committed revision of one instance: the truth, whatever the projection says. */
+export async function readLatestRevision(db: Db, a: InstanceAddress): Promise<Revision | undefined> {
+  const { Items } = await db.doc.send(
+    new QueryCommand({
+      TableName: db.tableName,
+      KeyConditionExpression: "PK = :pk AND begins_with(SK, :prefix)",
+      ExpressionAttributeValues: {
+        ":pk": keys.subjectPartition(a.study, a.subject),
+        ":prefix": keys.revisionPrefix(a.event, a.form, a.instance),
+      },
+      ScanIndexForward: false,
+      Limit: 1,
+      ConsistentRead: true,
+    }),
+  );
+  const item = Items?.[0];
+  return item ? toRevision(item) : undefined;
+}
+
+/**
+ * The commit: one conditional PutItem on a key that contains the revision
+ * number, so of two writers racing from the same revision exactly one wins.
+ */
+export async function commitRevision(db: Db, revision: Revision): Promise<"committed" | "conflict"> {
+  try {
+    await db.doc.send(
+      new PutCommand({
+        TableName: db.tableName,
+        Item: revisionItem(revision),
+        ConditionExpression: "attribute_not_exists(PK)",
+      }),
+    );
+    return "committed";
+  } catch (error) {
+    if (isConditionFailure(error)) return "conflict";
+    throw error;
+  }
+}
+
+/**
+ * Moves the current-state projection forward to a revision; never backwards,
+ * so a late or repeated call is harmless.
+ */
+export async function projectRevision(db: Db, revision: Revision): Promise<void> {
+  try {
+    await db.doc.send(
+      new PutCommand({
+        TableName: db.tableName,
+        Item: {
+          PK: keys.subjectPartition(revision.study, revision.subject),
+          SK: keys.data(revision.event, revision.form, revision.instance),
+          type: "current",
+          ...revision,
+        },
+        ConditionExpression: "attribute_not_exists(PK) OR rev < :rev",
+        ExpressionAttributeValues: { ":rev": revision.rev },
+      }),
+    );
+  } catch (error) {
+    if (!isConditionFailure(error)) throw error;
+  }
+}
+
+export interface Casebook {
+  subject: Subject | undefined;
+  /** Current state of every form instance, latest revision each. */
+  instances: Revision[];
+  /** Every revision, oldest first per instance. */
+  revisions: Revision[];
+}
+
+async function queryPartition(db: Db, pk: string, prefix?: string): Promise<Record<string, unknown>[]> {
+  const out: Record<string, unknown>[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await db.doc.send(
+      new QueryCommand({
+        TableName: db.tableName,
+        KeyConditionExpression: prefix ? "PK = :pk AND begins_with(SK, :prefix)" : "PK = :pk",
+        ExpressionAttributeValues: prefix ? { ":pk": pk, ":prefix": prefix } : { ":pk": pk },
+        ConsistentRead: true,
+        ExclusiveStartKey: start,
+      }),
+    );
+    out.push(...(page.Items ?? []));
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return out;
+}
+
+/** Current state of each instance from the projections alone (cheap; may trail a commit whose writer died). */
+export async function readProjections(db: Db, study: string, subject: string): Promise<Revision[]> {
+  return (await queryPartition(db, keys.subjectPartition(study, subject), "DATA#")).map(toRevision);
+}
+
+/**
+ * A subject's whole casebook in one Query of its partition. Current state is
+ * taken from the revision log; any projection found behind it is repaired.
+ */
+export async function readCasebook(db: Db, study: string, subject: string): Promise<Casebook> {
+  const items = await queryPartition(db, keys.subjectPartition(study, subject));
+  let subjectItem: Subject | undefined;
+  const revisions: Revision[] = [];
+  const projected = new Map<string, number>();
+  for (const item of items) {
+    const type = item.type;
+    if (type === "subject") subjectItem = toSubject(item);
+    else if (type === "revision") revisions.push(toRevision(item));
+    else if (type === "current") projected.set(String(item.SK), Number(item.rev));
+  }
+  const latest = new Map<string, Revision>();
+  for (const r of revisions) latest.set(keys.data(r.event, r.form, r.instance), r); // SK order: last is latest
+  const behind = [...latest].filter(([sk, r]) => (projected.get(sk) ?? 0) < r.rev).map(([, r]) => r);
+  await Promise.all(behind.map((r) => projectRevision(db, r)));
+  return {
+    subject: subjectItem,
+    instances: [...latest.values()],
+    revisions,
+  };
+}

@@ -1,0 +1,97 @@
+import type { FormData, FormStatus, StudyDefinition } from "../engine/definition.ts";
+import { latestValues } from "../engine/casebook.ts";
+import { decideRevision, type FieldChange, type InstanceState } from "../engine/revision.ts";
+import { type Deviation, dayOneOf, visitDeviations } from "../engine/schedule.ts";
+import { type FieldError, prepareForm } from "../engine/validate-form.ts";
+import type { Db } from "./dynamo.ts";
+import { commitRevision, projectRevision, readLatestRevision, readProjections, type Revision } from "./form-instances.ts";
+import type { Subject } from "./subjects.ts";
+
+export interface SaveRequest {
+  definition: StudyDefinition;
+  subject: Subject;
+  event: string;
+  form: string;
+  instance: number;
+  data: FormData;
+  status: FormStatus;
+  /** The revision the editor started from (0 for a new instance). */
+  rev: number;
+  reason?: string;
+  actor: string;
+  now?: Date;
+}
+
+export type SaveResult =
+  | { kind: "saved"; state: Revision; changes: FieldChange[]; deviations: Deviation[] }
+  | { kind: "unchanged"; state: InstanceState; deviations: Deviation[] }
+  | { kind: "invalid"; errors: FieldError[] }
+  | { kind: "reason-required" }
+  | { kind: "stale"; current: Revision | undefined };
+
+/**
+ * Saves one form instance. Store calls, in order: read the subject's current
+ * states (for `$latest` and day 1), read the instance's latest revision,
+ * commit the next revision (the audit entry), move the projection. A process
+ * that dies after the commit leaves a projection that readers repair.
+ */
+export async function saveFormInstance(db: Db, req: SaveRequest): Promise<SaveResult> {
+  const { definition, subject, event, form, instance } = req;
+  const address = { study: subject.study, subject: subject.id, event, form, instance };
+  const [projections, current] = await Promise.all([
+    readProjections(db, subject.study, subject.id),
+    readLatestRevision(db, address),
+  ]);
+  if (req.rev !== (current?.rev ?? 0)) return { kind: "stale", current };
+
+  const instrument = definition.instruments[form];
+  if (!instrument) throw new Error(`unknown form ${form}: resolve the slot before saving`);
+  const others = projections.filter((p) => !(p.event === event && p.form === form && p.instance === instance));
+  const context = { $event: event, $arm: subject.arm, $latest: latestValues(others) };
+  const prepared = prepareForm(instrument, req.data, req.status, context);
+  if (prepared.errors.length > 0) return { kind: "invalid", errors: prepared.errors };
+
+  const deviationsFor = (data: FormData) =>
+    visitDeviations(definition, dayOneOf(definition, [...others, { event, form, instance, data }]), {
+      event,
+      form,
+      instance,
+      data,
+    });
+  const decision = decideRevision({
+    current,
+    baseRev: req.rev,
+    status: req.status,
+    data: prepared.data,
+    reason: req.reason,
+    fields: Object.keys(instrument.properties),
+  });
+  switch (decision.kind) {
+    case "stale":
+      return { kind: "stale", current };
+    case "reason-required":
+      return decision;
+    case "unchanged":
+      return { kind: "unchanged", state: decision.current, deviations: deviationsFor(decision.current.data) };
+    case "commit": {
+      const revision: Revision = {
+        ...address,
+        site: subject.site,
+        rev: decision.rev,
+        status: req.status,
+        statusFrom: decision.statusFrom,
+        data: prepared.data,
+        changes: decision.changes,
+        definitionVersion: definition.version,
+        committedAt: (req.now ?? new Date()).toISOString(),
+        committedBy: req.actor,
+        ...(req.reason?.trim() ? { reason: req.reason.trim() } : {}),
+      };
+      if ((await commitRevision(db, revision)) === "conflict") {
+        return { kind: "stale", current: await readLatestRevision(db, address) };
+      }
+      await projectRevision(db, revision);
+      return { kind: "saved", state: revision, changes: decision.changes, deviations: deviationsFor(prepared.data) };
+    }
+  }
+}

@@ -1,0 +1,46 @@
+import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import type { StudyDefinition } from "../engine/definition.ts";
+import { createDefinitionReader, type PublishResult, publishDefinition } from "./definitions.ts";
+import { createClients, type Db } from "./dynamo.ts";
+import { type InstanceAddress, readCasebook, readLatestRevision } from "./form-instances.ts";
+import { type SaveRequest, saveFormInstance } from "./save-form-instance.ts";
+import { enrolSubject, getSubject, listSubjects } from "./subjects.ts";
+import { findToken, type Principal, storeToken } from "./tokens.ts";
+
+export interface StoreOptions {
+  tableName?: string;
+  endpoint?: string;
+  /** Inject a client (tests wrap it to simulate a process dying between calls). */
+  doc?: Pick<DynamoDBDocumentClient, "send">;
+  pointerTtlMs?: number;
+}
+
+/** Everything the API needs from DynamoDB, bound to one table. */
+export function createStore(options: StoreOptions = {}) {
+  const tableName = options.tableName ?? process.env.TABLE_NAME;
+  if (!tableName) throw new Error("TABLE_NAME is not set");
+  const db: Db = { doc: options.doc ?? createClients({ endpoint: options.endpoint }).doc, tableName };
+  const definitions = createDefinitionReader(db, options.pointerTtlMs);
+  return {
+    db,
+    definitions,
+    async publishDefinition(
+      definition: StudyDefinition,
+      by: { actor: string; reason?: string },
+    ): Promise<PublishResult> {
+      const result = await publishDefinition(db, definition, by);
+      definitions.invalidate(definition.study.id);
+      return result;
+    },
+    enrolSubject: (args: Parameters<typeof enrolSubject>[1]) => enrolSubject(db, args),
+    getSubject: (study: string, id: string) => getSubject(db, study, id),
+    listSubjects: (study: string, sites: string[]) => listSubjects(db, study, sites),
+    readCasebook: (study: string, subject: string) => readCasebook(db, study, subject),
+    readLatestRevision: (address: InstanceAddress) => readLatestRevision(db, address),
+    saveFormInstance: (request: SaveRequest) => saveFormInstance(db, request),
+    storeToken: (token: string, principal: Principal) => storeToken(db, token, principal),
+    findToken: (token: string) => findToken(db, token),
+  };
+}
+
+export type Store = ReturnType<typeof createStore>;

@@ -1,0 +1,106 @@
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { type Db, isConditionFailure } from "./dynamo.ts";
+import { keys } from "./keys.ts";
+import { TABLE } from "./table-shape.ts";
+
+export interface Subject {
+  study: string;
+  id: string;
+  site: string;
+  arm: string;
+  enrolledAt: string;
+  enrolledBy: string;
+}
+
+export type EnrolResult = { kind: "enrolled"; subject: Subject } | { kind: "exists" };
+
+/**
+ * Enrols a subject. Without an id, the next `<site code>-<nnn>` is taken from
+ * a per-site counter; an id already taken by hand is skipped.
+ */
+export async function enrolSubject(
+  db: Db,
+  args: { study: string; site: string; siteCode: string; arm: string; id?: string; actor: string; now?: Date },
+): Promise<EnrolResult> {
+  for (;;) {
+    const id = args.id ?? `${args.siteCode}-${String(await nextSequence(db, args.study, args.site)).padStart(3, "0")}`;
+    const subject: Subject = {
+      study: args.study,
+      id,
+      site: args.site,
+      arm: args.arm,
+      enrolledAt: (args.now ?? new Date()).toISOString(),
+      enrolledBy: args.actor,
+    };
+    try {
+      await db.doc.send(
+        new PutCommand({
+          TableName: db.tableName,
+          Item: {
+            PK: keys.subjectPartition(args.study, id),
+            SK: keys.subject,
+            type: "subject",
+            ...subject,
+            [TABLE.indexes.bySite.partitionKey]: keys.siteIndex(args.study, args.site),
+            [TABLE.indexes.bySite.sortKey]: keys.subjectIndex(id),
+          },
+          ConditionExpression: "attribute_not_exists(PK)",
+        }),
+      );
+      return { kind: "enrolled", subject };
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      if (args.id !== undefined) return { kind: "exists" };
+    }
+  }
+}
+
+async function nextSequence(db: Db, study: string, site: string): Promise<number> {
+  const { Attributes } = await db.doc.send(
+    new UpdateCommand({
+      TableName: db.tableName,
+      Key: { PK: keys.study(study), SK: keys.subjectSequence(site) },
+      UpdateExpression: "ADD #n :one",
+      ExpressionAttributeNames: { "#n": "next" },
+      ExpressionAttributeValues: { ":one": 1 },
+      ReturnValues: "UPDATED_NEW",
+    }),
+  );
+  return Attributes?.next as number;
+}
+
+export function toSubject(item: Record<string, unknown>): Subject {
+  const { study, id, site, arm, enrolledAt, enrolledBy } = item as unknown as Subject;
+  return { study, id, site, arm, enrolledAt, enrolledBy };
+}
+
+export async function getSubject(db: Db, study: string, id: string): Promise<Subject | undefined> {
+  const { Item } = await db.doc.send(
+    new GetCommand({ TableName: db.tableName, Key: { PK: keys.subjectPartition(study, id), SK: keys.subject } }),
+  );
+  return Item ? toSubject(Item) : undefined;
+}
+
+/** Subjects of the given sites, through the by-site index, in id order per site. */
+export async function listSubjects(db: Db, study: string, sites: string[]): Promise<Subject[]> {
+  const out: Subject[] = [];
+  const { name, partitionKey } = TABLE.indexes.bySite;
+  for (const site of sites) {
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await db.doc.send(
+        new QueryCommand({
+          TableName: db.tableName,
+          IndexName: name,
+          KeyConditionExpression: "#pk = :pk",
+          ExpressionAttributeNames: { "#pk": partitionKey },
+          ExpressionAttributeValues: { ":pk": keys.siteIndex(study, site) },
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const item of page.Items ?? []) out.push(toSubject(item));
+      start = page.LastEvaluatedKey;
+    } while (start);
+  }
+  return out;
+}

@@ -13,11 +13,14 @@ export interface CommittedInstance {
  * `$latest.<form>.<field>`: for each field, the value from the most recently
  * committed instance of that form where the field is not empty.
  */
-export function latestValues(instances: Iterable<CommittedInstance>): Record<string, Record<string, unknown>> {
+export function latestValues(
+  instances: Iterable<CommittedInstance>,
+): Record<string, Record<string, unknown>> {
   const sorted = [...instances].sort((a, b) => a.committedAt.localeCompare(b.committedAt));
   const out: Record<string, Record<string, unknown>> = {};
   for (const i of sorted) {
-    const form = (out[i.form] ??= {});
+    const form = out[i.form] ?? {};
+    out[i.form] = form;
     for (const [field, value] of Object.entries(i.data)) if (!isEmpty(value)) form[field] = value;
   }
   return out;

@@ -37,10 +37,13 @@ const operations: Record<string, (...args: never[]) => unknown> = {
   isempty: (value: unknown) => isEmpty(value),
 };
 
-for (const [name, fn] of Object.entries(operations)) jsonLogic.add_operation(name, fn as (...a: unknown[]) => unknown);
+for (const [name, fn] of Object.entries(operations))
+  jsonLogic.add_operation(name, fn as (...a: unknown[]) => unknown);
 
 export function isEmpty(value: unknown): boolean {
-  return value === undefined || value === null || value === "" || (Array.isArray(value) && value.length === 0);
+  return (
+    value === undefined || value === null || value === "" || (Array.isArray(value) && value.length === 0)
+  );
 }
 
 export function evaluate(logic: Logic, data: object): unknown {
@@ -68,4 +71,3 @@ export function logicVariables(logic: Logic): string[] {
   walk(logic);
   return [...out];
 }
-

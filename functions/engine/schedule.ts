@@ -79,7 +79,10 @@ export interface DatedInstance {
 }
 
 /** Day 1 of a subject, read from the protocol's anchor field, if it has been entered. */
-export function dayOneOf(definition: StudyDefinition, instances: Iterable<DatedInstance>): string | undefined {
+export function dayOneOf(
+  definition: StudyDefinition,
+  instances: Iterable<DatedInstance>,
+): string | undefined {
   const { event, form, field } = definition.study.dayOne;
   for (const i of instances) {
     if (i.event === event && i.form === form && i.instance === 1) {

@@ -20,12 +20,15 @@ export function resolveSlot(
   const instrument = definition.instruments[formId];
   if (eventId === LOGS_EVENT) {
     if (!instrument || !definition.study.logs.includes(formId)) return { ok: false, missing: "form" };
-    return instance >= 1 ? { ok: true, event: undefined, instrument, repeating: true } : { ok: false, missing: "instance" };
+    return instance >= 1
+      ? { ok: true, event: undefined, instrument, repeating: true }
+      : { ok: false, missing: "instance" };
   }
   const event = definition.study.events.find((e) => e.id === eventId);
   if (!event || (event.arms && !event.arms.includes(arm))) return { ok: false, missing: "event" };
   if (!instrument || !event.forms.includes(formId)) return { ok: false, missing: "form" };
   const repeating = event.repeatable === true || instrument["x-repeating"] === true;
-  if (!Number.isInteger(instance) || instance < 1 || (!repeating && instance !== 1)) return { ok: false, missing: "instance" };
+  if (!Number.isInteger(instance) || instance < 1 || (!repeating && instance !== 1))
+    return { ok: false, missing: "instance" };
   return { ok: true, event, instrument, repeating };
 }

@@ -57,7 +57,9 @@ function compile(instrument: Instrument): CompiledInstrument {
   const { required: _required, $id: _id, ...rest } = instrument;
   const result: CompiledInstrument = {
     validate: ajv.compile(rest),
-    calcOrder: Object.keys(instrument.properties).filter((f) => instrument.properties[f]?.["x-calc"] !== undefined),
+    calcOrder: Object.keys(instrument.properties).filter(
+      (f) => instrument.properties[f]?.["x-calc"] !== undefined,
+    ),
   };
   compiled.set(instrument, result);
   return result;
@@ -122,7 +124,11 @@ export function prepareForm(
   const input = normaliseData(submitted);
   for (const field of Object.keys(input)) {
     if (!Object.hasOwn(fields, field)) {
-      errors.push({ pointer: pointer(field), code: "unknown-field", message: `"${field}" is not a field of ${instrument.title}` });
+      errors.push({
+        pointer: pointer(field),
+        code: "unknown-field",
+        message: `"${field}" is not a field of ${instrument.title}`,
+      });
       delete input[field];
     }
   }
@@ -131,7 +137,12 @@ export function prepareForm(
   for (const field of hidden) {
     if (data[field] === undefined) continue;
     if (fields[field]?.["x-calc"] !== undefined) delete data[field];
-    else errors.push({ pointer: pointer(field), code: "hidden-not-empty", message: "must be empty: the question does not apply" });
+    else
+      errors.push({
+        pointer: pointer(field),
+        code: "hidden-not-empty",
+        message: "must be empty: the question does not apply",
+      });
   }
   errors.push(...schemaErrors(instrument, data));
   const failed = new Set(errors.map((e) => e.pointer));
@@ -145,7 +156,11 @@ export function prepareForm(
   if (status === "complete") {
     for (const field of instrument.required ?? []) {
       if (!hidden.has(field) && isEmpty(data[field]) && fields[field]?.["x-calc"] === undefined) {
-        errors.push({ pointer: pointer(field), code: "required", message: "is required to mark the form complete" });
+        errors.push({
+          pointer: pointer(field),
+          code: "required",
+          message: "is required to mark the form complete",
+        });
       }
     }
   }
@@ -162,7 +177,17 @@ function fieldOf(instancePath: string): string {
 }
 
 // One message per field, the most basic problem first: a wrong type makes range errors noise.
-const PRIORITY = ["type", "format", "const", "enum", "oneOf", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"];
+const PRIORITY = [
+  "type",
+  "format",
+  "const",
+  "enum",
+  "oneOf",
+  "minimum",
+  "maximum",
+  "exclusiveMinimum",
+  "exclusiveMaximum",
+];
 
 function schemaErrors(instrument: Instrument, data: FormData): FieldError[] {
   const { validate } = compile(instrument);
@@ -198,7 +223,9 @@ function describe(error: ErrorObject, schema: FieldSchema, field: string): Field
     case "const":
     case "oneOf":
     case "enum": {
-      const allowed = choices ? choices.map((c) => `${c.const} (${c.title})`) : (schema.enum ?? []).map(String);
+      const allowed = choices
+        ? choices.map((c) => `${c.const} (${c.title})`)
+        : (schema.enum ?? []).map(String);
       return { pointer: at, code: "choice", message: `must be one of ${listOf(allowed)}` };
     }
     case "minimum":

@@ -31,7 +31,11 @@ export function definitionHash(definition: Omit<StudyDefinition, "version">): st
  * written first: a crash before the pointer moves leaves an unreferenced
  * version that the next publish of the same content adopts.
  */
-export async function publishDefinition(db: Db, definition: StudyDefinition, by: Actor): Promise<PublishResult> {
+export async function publishDefinition(
+  db: Db,
+  definition: StudyDefinition,
+  by: Actor,
+): Promise<PublishResult> {
   const study = definition.study.id;
   const hash = definitionHash(definition);
   for (;;) {
@@ -71,7 +75,13 @@ export async function publishDefinition(db: Db, definition: StudyDefinition, by:
       await db.doc.send(
         new PutCommand({
           TableName: db.tableName,
-          Item: { PK: keys.study(study), SK: keys.currentDefinition, type: "definition-pointer", version, hash },
+          Item: {
+            PK: keys.study(study),
+            SK: keys.currentDefinition,
+            type: "definition-pointer",
+            version,
+            hash,
+          },
           ConditionExpression: pointer ? "version = :previous" : "attribute_not_exists(PK)",
           ExpressionAttributeValues: pointer ? { ":previous": pointer.version } : undefined,
         }),

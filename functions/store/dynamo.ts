@@ -16,7 +16,11 @@ export function createClients(options: { endpoint?: string; region?: string } = 
   const client = new DynamoDBClient({
     region: options.region ?? process.env.AWS_REGION ?? "us-east-1",
     ...(local
-      ? { endpoint: options.endpoint, credentials: { accessKeyId: "local", secretAccessKey: "local" }, maxAttempts: 3 }
+      ? {
+          endpoint: options.endpoint,
+          credentials: { accessKeyId: "local", secretAccessKey: "local" },
+          maxAttempts: 3,
+        }
       : {}),
   });
   const doc = DynamoDBDocumentClient.from(client, {
@@ -28,7 +32,11 @@ export function createClients(options: { endpoint?: string; region?: string } = 
 /** Creates the table as the CDK stack declares it (local server and tests; in AWS the stack owns it). */
 export async function ensureTable(client: DynamoDBClient, tableName: string): Promise<void> {
   const { partitionKey, sortKey, indexes } = TABLE;
-  const attributes = [partitionKey, sortKey, ...Object.values(indexes).flatMap((i) => [i.partitionKey, i.sortKey])];
+  const attributes = [
+    partitionKey,
+    sortKey,
+    ...Object.values(indexes).flatMap((i) => [i.partitionKey, i.sortKey]),
+  ];
   try {
     await client.send(
       new CreateTableCommand({
@@ -53,7 +61,10 @@ export async function ensureTable(client: DynamoDBClient, tableName: string): Pr
     if ((error as Error).name !== "ResourceInUseException") throw error;
   }
   // dynalite with a data folder reports CREATING for a moment.
-  await waitUntilTableExists({ client, maxWaitTime: 30, minDelay: 0.1, maxDelay: 0.5 }, { TableName: tableName });
+  await waitUntilTableExists(
+    { client, maxWaitTime: 30, minDelay: 0.1, maxDelay: 0.5 },
+    { TableName: tableName },
+  );
 }
 
 export function isConditionFailure(error: unknown): boolean {

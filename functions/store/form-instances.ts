@@ -31,7 +31,8 @@ function revisionItem(r: Revision) {
     type: "revision",
     ...r,
     [TABLE.indexes.feed.partitionKey]: keys.feed(r.study),
-    [TABLE.indexes.feed.sortKey]: `${r.committedAt}#${keys.subjectPartition(r.study, r.subject)}#${keys.revision(r.event, r.form, r.instance, r.rev)}`,
+    [TABLE.indexes.feed.sortKey]:
+      `${r.committedAt}#${keys.subjectPartition(r.study, r.subject)}#${keys.revision(r.event, r.form, r.instance, r.rev)}`,
   };
 }
 

@@ -11,7 +11,8 @@ export const keys = {
   subjectPartition: (study: string, subject: string) => `STUDY#${study}#SUBJ#${subject}`,
   subject: "SUBJECT",
   /** Prefix of every revision of one form instance; revisions sort by number. */
-  revisionPrefix: (event: string, form: string, instance: number) => `REV#${event}#${form}#${pad(instance, 4)}#`,
+  revisionPrefix: (event: string, form: string, instance: number) =>
+    `REV#${event}#${form}#${pad(instance, 4)}#`,
   revision: (event: string, form: string, instance: number, rev: number) =>
     `${keys.revisionPrefix(event, form, instance)}${pad(rev, 6)}`,
   data: (event: string, form: string, instance: number) => `DATA#${event}#${form}#${pad(instance, 4)}`,

@@ -1,10 +1,16 @@
-import type { FormData, FormStatus, StudyDefinition } from "../engine/definition.ts";
 import { latestValues } from "../engine/casebook.ts";
+import type { FormData, FormStatus, StudyDefinition } from "../engine/definition.ts";
 import { decideRevision, type FieldChange, type InstanceState } from "../engine/revision.ts";
 import { type Deviation, dayOneOf, visitDeviations } from "../engine/schedule.ts";
 import { type FieldError, prepareForm } from "../engine/validate-form.ts";
 import type { Db } from "./dynamo.ts";
-import { commitRevision, projectRevision, readLatestRevision, readProjections, type Revision } from "./form-instances.ts";
+import {
+  commitRevision,
+  projectRevision,
+  type Revision,
+  readLatestRevision,
+  readProjections,
+} from "./form-instances.ts";
 import type { Subject } from "./subjects.ts";
 
 export interface SaveRequest {
@@ -46,7 +52,9 @@ export async function saveFormInstance(db: Db, req: SaveRequest): Promise<SaveRe
 
   const instrument = definition.instruments[form];
   if (!instrument) throw new Error(`unknown form ${form}: resolve the slot before saving`);
-  const others = projections.filter((p) => !(p.event === event && p.form === form && p.instance === instance));
+  const others = projections.filter(
+    (p) => !(p.event === event && p.form === form && p.instance === instance),
+  );
   const context = { $event: event, $arm: subject.arm, $latest: latestValues(others) };
   const prepared = prepareForm(instrument, req.data, req.status, context);
   if (prepared.errors.length > 0) return { kind: "invalid", errors: prepared.errors };
@@ -91,7 +99,12 @@ export async function saveFormInstance(db: Db, req: SaveRequest): Promise<SaveRe
         return { kind: "stale", current: await readLatestRevision(db, address) };
       }
       await projectRevision(db, revision);
-      return { kind: "saved", state: revision, changes: decision.changes, deviations: deviationsFor(prepared.data) };
+      return {
+        kind: "saved",
+        state: revision,
+        changes: decision.changes,
+        deviations: deviationsFor(prepared.data),
+      };
     }
   }
 }

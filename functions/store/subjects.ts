@@ -20,10 +20,19 @@ export type EnrolResult = { kind: "enrolled"; subject: Subject } | { kind: "exis
  */
 export async function enrolSubject(
   db: Db,
-  args: { study: string; site: string; siteCode: string; arm: string; id?: string; actor: string; now?: Date },
+  args: {
+    study: string;
+    site: string;
+    siteCode: string;
+    arm: string;
+    id?: string;
+    actor: string;
+    now?: Date;
+  },
 ): Promise<EnrolResult> {
   for (;;) {
-    const id = args.id ?? `${args.siteCode}-${String(await nextSequence(db, args.study, args.site)).padStart(3, "0")}`;
+    const id =
+      args.id ?? `${args.siteCode}-${String(await nextSequence(db, args.study, args.site)).padStart(3, "0")}`;
     const subject: Subject = {
       study: args.study,
       id,
@@ -76,7 +85,10 @@ export function toSubject(item: Record<string, unknown>): Subject {
 
 export async function getSubject(db: Db, study: string, id: string): Promise<Subject | undefined> {
   const { Item } = await db.doc.send(
-    new GetCommand({ TableName: db.tableName, Key: { PK: keys.subjectPartition(study, id), SK: keys.subject } }),
+    new GetCommand({
+      TableName: db.tableName,
+      Key: { PK: keys.subjectPartition(study, id), SK: keys.subject },
+    }),
   );
   return Item ? toSubject(Item) : undefined;
 }

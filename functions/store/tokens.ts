@@ -26,11 +26,22 @@ export function newToken(): string {
   return `edc_${randomBytes(24).toString("base64url")}`;
 }
 
-export async function storeToken(db: Db, token: string, principal: Principal, now = new Date()): Promise<void> {
+export async function storeToken(
+  db: Db,
+  token: string,
+  principal: Principal,
+  now = new Date(),
+): Promise<void> {
   await db.doc.send(
     new PutCommand({
       TableName: db.tableName,
-      Item: { PK: keys.token(hashToken(token)), SK: "TOKEN", type: "token", ...principal, createdAt: now.toISOString() },
+      Item: {
+        PK: keys.token(hashToken(token)),
+        SK: "TOKEN",
+        type: "token",
+        ...principal,
+        createdAt: now.toISOString(),
+      },
     }),
   );
 }

@@ -1,0 +1,87 @@
+import type { Context } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { HTTPException } from "hono/http-exception";
+import type { Store } from "../store/store.ts";
+import { requireToken } from "./auth.ts";
+import { ProblemError, problems } from "./problems.ts";
+import { createRouter } from "./router.ts";
+import { auditRoutes } from "./routes/audit.ts";
+import { formInstanceRoutes } from "./routes/form-instances.ts";
+import { studyRoutes } from "./routes/studies.ts";
+import { subjectRoutes } from "./routes/subjects.ts";
+
+export const MAX_BODY_BYTES = 256 * 1024;
+
+function problemResponse(c: Context, problem: ProblemError): Response {
+  return c.body(JSON.stringify(problem.toJSON(c.req.path)), problem.status, {
+    "Content-Type": "application/problem+json",
+  });
+}
+
+/** The HTTP API, the same in Lambda, the local server and the tests (`app.request()`). */
+export function createApp(store: Store) {
+  const app = createRouter();
+
+  app.use("*", async (c, next) => {
+    c.set("store", store);
+    await next();
+  });
+  app.use(
+    "/api/*",
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: () => {
+        throw problems.tooLarge(MAX_BODY_BYTES);
+      },
+    }),
+  );
+  app.use("/api/v1/studies/*", requireToken);
+  app.use("/api/v1/studies/*", async (c, next) => {
+    const type = c.req.header("content-type");
+    if (
+      ["POST", "PUT", "PATCH"].includes(c.req.method) &&
+      !/^application\/([\w.-]+\+)?json\b/i.test(type ?? "")
+    ) {
+      throw problems.unsupportedMediaType();
+    }
+    await next();
+  });
+
+  const api = createRouter();
+  api.route("/", studyRoutes);
+  api.route("/", subjectRoutes);
+  api.route("/", formInstanceRoutes);
+  api.route("/", auditRoutes);
+  api.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
+  api.doc31("/openapi.json", {
+    openapi: "3.1.0",
+    info: {
+      title: "EDC engine API",
+      version: "1",
+      description:
+        "Errors are application/problem+json (RFC 9457); field errors carry JSON pointers into the form data.",
+    },
+    security: [{ bearer: [] }],
+  });
+  app.route("/api/v1", api);
+
+  app.notFound((c) => problemResponse(c, problems.notFound(`${c.req.method} ${c.req.path}`)));
+  app.onError((error, c) => {
+    if (error instanceof ProblemError) return problemResponse(c, error);
+    if (error instanceof HTTPException && error.status < 500) {
+      return problemResponse(c, problems.badRequest(error.message));
+    }
+    console.error(
+      JSON.stringify({
+        level: "error",
+        path: c.req.path,
+        error: String(error),
+        stack: (error as Error).stack,
+      }),
+    );
+    return problemResponse(c, problems.internal());
+  });
+  return app;
+}
+
+export type App = ReturnType<typeof createApp>;

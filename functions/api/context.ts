@@ -1,0 +1,10 @@
+import type { Store } from "../store/store.ts";
+import type { Principal } from "../store/tokens.ts";
+
+/** What every request handler can reach through `c.var`. */
+export interface AppEnv {
+  Variables: {
+    store: Store;
+    principal: Principal;
+  };
+}

@@ -1,0 +1,63 @@
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+
+/**
+ * The one catalogue of errors the API answers with, as RFC 9457
+ * problem+json. Each has a stable `type`; routes throw a ProblemError and the
+ * app's error handler writes it.
+ */
+
+export interface FieldProblem {
+  /** JSON pointer: into the form's data for field errors, into the request body otherwise. */
+  pointer: string;
+  code: string;
+  message: string;
+}
+
+export class ProblemError extends Error {
+  override name = "ProblemError";
+  constructor(
+    readonly status: ContentfulStatusCode,
+    readonly slug: string,
+    readonly title: string,
+    readonly detail?: string,
+    readonly extra: Record<string, unknown> = {},
+  ) {
+    super(detail ?? title);
+  }
+
+  toJSON(instance?: string) {
+    return {
+      type: `urn:edc:problem:${this.slug}`,
+      title: this.title,
+      status: this.status,
+      ...(this.detail ? { detail: this.detail } : {}),
+      ...(instance ? { instance } : {}),
+      ...this.extra,
+    };
+  }
+}
+
+export const problems = {
+  badRequest: (detail: string, errors?: FieldProblem[]) =>
+    new ProblemError(400, "bad-request", "The request is malformed", detail, errors ? { errors } : {}),
+  unauthenticated: () =>
+    new ProblemError(
+      401,
+      "unauthenticated",
+      "A valid bearer token is required",
+      "Send Authorization: Bearer <token>.",
+    ),
+  forbidden: (detail: string) => new ProblemError(403, "forbidden", "Not allowed for this token", detail),
+  notFound: (what: string) => new ProblemError(404, "not-found", "Not found", `${what} does not exist.`),
+  conflict: (detail: string, extra: Record<string, unknown>) =>
+    new ProblemError(409, "stale-revision", "The form was changed by someone else", detail, extra),
+  subjectExists: (id: string) =>
+    new ProblemError(409, "subject-exists", "Subject already enrolled", `Subject ${id} already exists.`),
+  tooLarge: (limit: number) =>
+    new ProblemError(413, "too-large", "Request body too large", `The body must be at most ${limit} bytes.`),
+  unsupportedMediaType: () =>
+    new ProblemError(415, "unsupported-media-type", "Send application/json", "The body must be JSON."),
+  invalid: (detail: string, errors: FieldProblem[]) =>
+    new ProblemError(422, "validation", "The submitted data is not valid", detail, { errors }),
+  internal: () => new ProblemError(500, "internal", "Internal error", "The error was logged."),
+} as const;

@@ -1,0 +1,46 @@
+import type { Context } from "hono";
+import type { StudyDefinition } from "../engine/definition.ts";
+import { resolveSlot } from "../engine/slots.ts";
+import type { Subject } from "../store/subjects.ts";
+import { seesSite } from "./auth.ts";
+import type { AppEnv } from "./context.ts";
+import { problems } from "./problems.ts";
+
+/**
+ * Path resolution shared by the routes. A study the token is not for and a
+ * subject outside the caller's sites are answered exactly like ones that do
+ * not exist: 404, so nothing leaks about other sites.
+ */
+
+export async function loadStudy(c: Context<AppEnv>, study: string): Promise<StudyDefinition> {
+  const definition =
+    c.var.principal.study === study ? await c.var.store.definitions.current(study) : undefined;
+  if (!definition) throw problems.notFound(`Study ${study}`);
+  return definition;
+}
+
+export async function loadSubject(c: Context<AppEnv>, study: string, id: string): Promise<Subject> {
+  const subject = await c.var.store.getSubject(study, id);
+  if (!subject || !seesSite(c.var.principal, subject.site)) throw problems.notFound(`Subject ${id}`);
+  return subject;
+}
+
+export function loadSlot(
+  definition: StudyDefinition,
+  subject: Subject,
+  event: string,
+  form: string,
+  instance: string,
+) {
+  const n = /^[1-9][0-9]{0,5}$/.test(instance) ? Number(instance) : Number.NaN;
+  const slot = resolveSlot(definition, subject.arm, event, form, n);
+  if (!slot.ok) {
+    const what = {
+      event: `Event ${event}`,
+      form: `Form ${form} at ${event}`,
+      instance: `Instance ${instance} of ${form}`,
+    };
+    throw problems.notFound(what[slot.missing]);
+  }
+  return { ...slot, instance: n };
+}

@@ -1,0 +1,48 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { loadStudy, loadSubject } from "../resolve.ts";
+import { createRouter } from "../router.ts";
+import { AuditEntry, problemResponses, SubjectParams } from "../schemas.ts";
+
+export const auditRoutes = createRouter();
+
+auditRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/studies/{study}/subjects/{subject}/audit",
+    tags: ["Audit"],
+    summary: "The subject's audit trail, oldest first: enrolment, then every revision with old → new values",
+    request: { params: SubjectParams },
+    responses: {
+      200: {
+        description: "Audit trail",
+        content: { "application/json": { schema: z.object({ entries: z.array(AuditEntry) }) } },
+      },
+      ...problemResponses([401, 404]),
+    },
+  }),
+  async (c) => {
+    const { study, subject: id } = c.req.valid("param");
+    await loadStudy(c, study);
+    const subject = await loadSubject(c, study, id);
+    const { revisions } = await c.var.store.readCasebook(study, id);
+    const entries: z.infer<typeof AuditEntry>[] = [
+      { at: subject.enrolledAt, by: subject.enrolledBy, action: "enrol", changes: [] },
+      ...revisions.map((r) => ({
+        at: r.committedAt,
+        by: r.committedBy,
+        action: "save" as const,
+        event: r.event,
+        form: r.form,
+        instance: r.instance,
+        rev: r.rev,
+        statusFrom: r.statusFrom,
+        status: r.status,
+        definitionVersion: r.definitionVersion,
+        changes: r.changes,
+        ...(r.reason ? { reason: r.reason } : {}),
+      })),
+    ];
+    entries.sort((a, b) => a.at.localeCompare(b.at));
+    return c.json({ entries }, 200);
+  },
+);

@@ -1,0 +1,159 @@
+import { createRoute, type z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import type { FormStatus } from "../../engine/definition.ts";
+import type { Revision } from "../../store/form-instances.ts";
+import { requireRole } from "../auth.ts";
+import type { AppEnv } from "../context.ts";
+import { problems } from "../problems.ts";
+import { loadSlot, loadStudy, loadSubject } from "../resolve.ts";
+import { createRouter } from "../router.ts";
+import {
+  FormInstance,
+  FormParams,
+  InstanceParams,
+  problemResponses,
+  SaveBody,
+  SaveResult,
+} from "../schemas.ts";
+
+export const formInstanceRoutes = createRouter();
+
+type Params = z.infer<typeof InstanceParams>;
+
+function instanceView(
+  address: { event: string; form: string; instance: number },
+  state: Revision | undefined,
+): z.infer<typeof FormInstance> {
+  return {
+    ...address,
+    rev: state?.rev ?? 0,
+    status: state?.status ?? null,
+    data: state?.data ?? {},
+    definitionVersion: state?.definitionVersion ?? null,
+    committedAt: state?.committedAt ?? null,
+    committedBy: state?.committedBy ?? null,
+  };
+}
+
+async function resolve(c: Context<AppEnv>, p: Params) {
+  const definition = await loadStudy(c, p.study);
+  const subject = await loadSubject(c, p.study, p.subject);
+  const slot = loadSlot(definition, subject, p.event, p.form, p.instance);
+  return { definition, subject, address: { event: p.event, form: p.form, instance: slot.instance } };
+}
+
+async function readInstance(c: Context<AppEnv>, p: Params) {
+  const { subject, address } = await resolve(c, p);
+  const state = await c.var.store.readLatestRevision({
+    study: subject.study,
+    subject: subject.id,
+    ...address,
+  });
+  return instanceView(address, state);
+}
+
+async function saveInstance(c: Context<AppEnv>, p: Params, body: z.infer<typeof SaveBody>) {
+  const { definition, subject, address } = await resolve(c, p);
+  requireRole(c.var.principal, ["site"], "enter data");
+  const result = await c.var.store.saveFormInstance({
+    definition,
+    subject,
+    ...address,
+    data: body.data,
+    status: body.status as FormStatus,
+    rev: body.rev,
+    reason: body.reason,
+    actor: c.var.principal.user,
+  });
+  switch (result.kind) {
+    case "invalid":
+      throw problems.invalid(`${result.errors.length} field(s) of ${p.form} are not valid.`, result.errors);
+    case "reason-required":
+      throw problems.invalid("This form is complete: say why it changes.", [
+        {
+          pointer: "/reason",
+          code: "reason-required",
+          message: "a reason is required to change a completed form",
+        },
+      ]);
+    case "stale":
+      throw problems.conflict(
+        `Revision ${body.rev} is not the latest (${result.current?.rev ?? 0}); re-apply your edits to the current state.`,
+        { current: instanceView(address, result.current) },
+      );
+    case "unchanged":
+      return {
+        ...instanceView(address, result.state as Revision),
+        changes: [],
+        deviations: result.deviations,
+      };
+    case "saved":
+      return {
+        ...instanceView(address, result.state),
+        changes: result.changes,
+        deviations: result.deviations,
+      };
+  }
+}
+
+const saveResponses = {
+  200: { description: "Saved (or unchanged)", content: { "application/json": { schema: SaveResult } } },
+  ...problemResponses([400, 401, 403, 404, 409, 413, 415, 422]),
+};
+const readResponses = {
+  200: {
+    description: "Current state (rev 0 when not started)",
+    content: { "application/json": { schema: FormInstance } },
+  },
+  ...problemResponses([401, 404]),
+};
+const saveBody = { required: true, content: { "application/json": { schema: SaveBody } } };
+
+formInstanceRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/studies/{study}/subjects/{subject}/events/{event}/forms/{form}",
+    tags: ["Form instances"],
+    summary: "A form at a visit (instance 1)",
+    request: { params: FormParams },
+    responses: readResponses,
+  }),
+  async (c) => c.json(await readInstance(c, { ...c.req.valid("param"), instance: "1" }), 200),
+);
+
+formInstanceRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/studies/{study}/subjects/{subject}/events/{event}/forms/{form}/instances/{instance}",
+    tags: ["Form instances"],
+    summary: "One numbered instance of a repeating form",
+    request: { params: InstanceParams },
+    responses: readResponses,
+  }),
+  async (c) => c.json(await readInstance(c, c.req.valid("param")), 200),
+);
+
+formInstanceRoutes.openapi(
+  createRoute({
+    method: "put",
+    path: "/studies/{study}/subjects/{subject}/events/{event}/forms/{form}",
+    tags: ["Form instances"],
+    summary: "Save a form at a visit (instance 1): validated, audited, optimistic on `rev`",
+    request: { params: FormParams, body: saveBody },
+    responses: saveResponses,
+  }),
+  async (c) =>
+    c.json(await saveInstance(c, { ...c.req.valid("param"), instance: "1" }, c.req.valid("json")), 200),
+);
+
+formInstanceRoutes.openapi(
+  createRoute({
+    method: "put",
+    path: "/studies/{study}/subjects/{subject}/events/{event}/forms/{form}/instances/{instance}",
+    tags: ["Form instances"],
+    summary: "Save one numbered instance of a repeating form",
+    request: { params: InstanceParams, body: saveBody },
+    responses: saveResponses,
+  }),
+  async (c) => c.json(await saveInstance(c, c.req.valid("param"), c.req.valid("json")), 200),
+);

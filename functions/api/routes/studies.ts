@@ -1,0 +1,33 @@
+import { createRoute } from "@hono/zod-openapi";
+import { loadStudy } from "../resolve.ts";
+import { createRouter } from "../router.ts";
+import { problemResponses, Study, StudyParams } from "../schemas.ts";
+
+export const studyRoutes = createRouter();
+
+studyRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/studies/{study}",
+    tags: ["Studies"],
+    summary: "The study's current published definition: arms, sites, events with windows, instruments",
+    request: { params: StudyParams },
+    responses: {
+      200: { description: "Current definition", content: { "application/json": { schema: Study } } },
+      ...problemResponses([401, 404]),
+    },
+  }),
+  async (c) => {
+    const definition = await loadStudy(c, c.req.valid("param").study);
+    const { study, instruments, version } = definition;
+    return c.json(
+      {
+        ...study,
+        version,
+        events: study.events.map((e) => ({ ...e })),
+        instruments: instruments as unknown as Record<string, Record<string, unknown>>,
+      },
+      200,
+    );
+  },
+);

@@ -1,0 +1,178 @@
+import { z } from "@hono/zod-openapi";
+import { FORM_STATUSES } from "../engine/definition.ts";
+
+/** Request and response bodies of /api/v1: validated with zod, and the source of the OpenAPI document. */
+
+export const Problem = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string().optional(),
+    errors: z
+      .array(z.object({ pointer: z.string(), code: z.string(), message: z.string() }))
+      .optional()
+      .openapi({ description: "One entry per refused field; `pointer` points into the form data." }),
+  })
+  .passthrough()
+  .openapi("Problem");
+
+export const StudyParams = z.object({ study: z.string().openapi({ example: "hucmsc-ms-nmo" }) });
+export const SubjectParams = StudyParams.extend({ subject: z.string().openapi({ example: "01-001" }) });
+export const FormParams = SubjectParams.extend({
+  event: z
+    .string()
+    .openapi({ example: "screening", description: "An event id, or `logs` for repeating logs" }),
+  form: z.string().openapi({ example: "edss" }),
+});
+export const InstanceParams = FormParams.extend({ instance: z.string().openapi({ example: "1" }) });
+
+export const EnrolBody = z
+  .object({
+    site: z.string().min(1),
+    arm: z.string().min(1),
+    subjectId: z.string().min(1).max(64).optional(),
+  })
+  .strict()
+  .openapi("EnrolSubject");
+
+export const SaveBody = z
+  .object({
+    data: z
+      .record(z.string(), z.unknown())
+      .openapi({ description: "Field values; calculated fields are ignored" }),
+    status: z.enum(FORM_STATUSES as [string, ...string[]]),
+    rev: z
+      .number()
+      .int()
+      .min(0)
+      .openapi({ description: "The revision the edit started from; 0 for a new instance" }),
+    reason: z
+      .string()
+      .max(2000)
+      .optional()
+      .openapi({ description: "Required when changing a completed form" }),
+  })
+  .strict()
+  .openapi("SaveFormInstance");
+
+export const Subject = z
+  .object({
+    id: z.string(),
+    site: z.string(),
+    arm: z.string(),
+    enrolledAt: z.string(),
+    enrolledBy: z.string(),
+  })
+  .openapi("Subject");
+
+export const Deviation = z
+  .object({
+    code: z.string(),
+    event: z.string(),
+    form: z.string(),
+    instance: z.number(),
+    field: z.string(),
+    date: z.string(),
+    earliest: z.string(),
+    latest: z.string(),
+    days: z.number(),
+    message: z.string(),
+  })
+  .openapi("Deviation");
+
+export const FieldChange = z
+  .object({ field: z.string(), old: z.unknown(), new: z.unknown() })
+  .openapi("FieldChange");
+
+export const InstanceSummary = z
+  .object({
+    event: z.string(),
+    form: z.string(),
+    instance: z.number().int(),
+    status: z.enum(FORM_STATUSES as [string, ...string[]]),
+    rev: z.number().int(),
+    definitionVersion: z.number().int(),
+    committedAt: z.string(),
+    committedBy: z.string(),
+    deviations: z.array(Deviation),
+  })
+  .openapi("InstanceSummary");
+
+export const Casebook = Subject.extend({
+  dayOne: z.string().nullable(),
+  instances: z.array(InstanceSummary),
+}).openapi("Casebook");
+
+export const FormInstance = z
+  .object({
+    event: z.string(),
+    form: z.string(),
+    instance: z.number().int(),
+    rev: z.number().int().openapi({ description: "0 when nothing has been saved yet" }),
+    status: z.enum(FORM_STATUSES as [string, ...string[]]).nullable(),
+    data: z.record(z.string(), z.unknown()),
+    definitionVersion: z.number().int().nullable(),
+    committedAt: z.string().nullable(),
+    committedBy: z.string().nullable(),
+  })
+  .openapi("FormInstance");
+
+export const SaveResult = FormInstance.extend({
+  changes: z.array(FieldChange),
+  deviations: z.array(Deviation),
+}).openapi("SaveResult");
+
+export const AuditEntry = z
+  .object({
+    at: z.string(),
+    by: z.string(),
+    action: z.enum(["enrol", "save"]),
+    event: z.string().optional(),
+    form: z.string().optional(),
+    instance: z.number().int().optional(),
+    rev: z.number().int().optional(),
+    statusFrom: z.string().nullable().optional(),
+    status: z.string().optional(),
+    reason: z.string().optional(),
+    definitionVersion: z.number().int().optional(),
+    changes: z.array(FieldChange),
+  })
+  .openapi("AuditEntry");
+
+export const Study = z
+  .object({
+    id: z.string(),
+    title: z.string(),
+    version: z.number().int(),
+    arms: z.array(z.object({ id: z.string(), label: z.string() })),
+    sites: z.array(z.object({ id: z.string(), name: z.string(), code: z.string() })),
+    subjectIdPattern: z.string(),
+    dayOne: z.object({ event: z.string(), form: z.string(), field: z.string() }),
+    events: z.array(z.record(z.string(), z.unknown())),
+    logs: z.array(z.string()),
+    instruments: z.record(z.string(), z.record(z.string(), z.unknown())),
+  })
+  .openapi("Study");
+
+export const problemResponses = (codes: number[]) =>
+  Object.fromEntries(
+    codes.map((code) => [
+      code,
+      {
+        description: PROBLEM_DESCRIPTIONS[code] ?? "Problem",
+        content: { "application/problem+json": { schema: Problem } },
+      },
+    ]),
+  );
+
+const PROBLEM_DESCRIPTIONS: Record<number, string> = {
+  400: "Malformed request",
+  401: "Missing or invalid token",
+  403: "The token's role may not do this",
+  404: "No such study, subject (or not at the caller's sites), event, form or instance",
+  409: "Stale revision: the body's `current` holds the state to re-apply edits on",
+  413: "Body over 256 KB",
+  415: "Not JSON",
+  422: "Field-level validation errors",
+};

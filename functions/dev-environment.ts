@@ -1,0 +1,84 @@
+import { existsSync } from "node:fs";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { createApp } from "./api/app.ts";
+import { loadDefinition } from "./definition-files.ts";
+import { createClients, ensureTable } from "./store/dynamo.ts";
+import { startDynalite } from "./store/dynalite.ts";
+import { createStore, type Store } from "./store/store.ts";
+import { ALL_SITES, newToken, type Principal } from "./store/tokens.ts";
+
+export interface DevToken extends Principal {
+  token: string;
+}
+
+export interface DevEnvironment {
+  store: Store;
+  app: ReturnType<typeof createApp>;
+  endpoint: string;
+  tableName: string;
+  studyId: string;
+  /** One token per role, and one site token per site. */
+  tokens: Record<string, DevToken>;
+  close: () => Promise<void>;
+}
+
+/**
+ * The whole product on one machine: dynalite in-process (kept in
+ * `<dataDir>/dynamo`, or in memory without a dataDir), the table, `forms/`
+ * published, dev tokens, and the app. Used by `npm start` and the tests.
+ */
+export async function startDevEnvironment(
+  options: { dataDir?: string; formsDir?: string; tableName?: string } = {},
+): Promise<DevEnvironment> {
+  const tableName = options.tableName ?? "edc";
+  if (options.dataDir) await mkdir(path.join(options.dataDir, "dynamo"), { recursive: true });
+  const dynamo = await startDynalite(options.dataDir ? { path: path.join(options.dataDir, "dynamo") } : {});
+  const { client, doc } = createClients({ endpoint: dynamo.endpoint });
+  await ensureTable(client, tableName);
+  const store = createStore({ tableName, doc });
+  const definition = await loadDefinition(options.formsDir ?? "forms");
+  await store.publishDefinition(definition, { actor: "local", reason: "forms/ published at start" });
+  const tokens = await devTokens(store, definition.study.id, definition.study.sites.map((s) => s.id), options.dataDir);
+  return {
+    store,
+    app: createApp(store),
+    endpoint: dynamo.endpoint,
+    tableName,
+    studyId: definition.study.id,
+    tokens,
+    close: async () => {
+      client.destroy();
+      await dynamo.close();
+    },
+  };
+}
+
+/** Reuses the tokens of `<dataDir>/dev-tokens.json` when they still resolve, so restarts keep them. */
+async function devTokens(
+  store: Store,
+  study: string,
+  sites: string[],
+  dataDir: string | undefined,
+): Promise<Record<string, DevToken>> {
+  const file = dataDir ? path.join(dataDir, "dev-tokens.json") : undefined;
+  if (file && existsSync(file)) {
+    const saved = JSON.parse(await readFile(file, "utf8")) as Record<string, DevToken>;
+    const valid = await Promise.all(Object.values(saved).map((t) => store.findToken(t.token)));
+    if (valid.every((p) => p?.study === study)) return saved;
+  }
+  const wanted: Record<string, Principal> = {
+    builder: { user: "dev-builder", role: "builder", study, sites: [ALL_SITES] },
+    monitor: { user: "dev-monitor", role: "monitor", study, sites: [ALL_SITES] },
+    sponsor: { user: "dev-sponsor", role: "sponsor", study, sites: [ALL_SITES] },
+    ...Object.fromEntries(sites.map((s) => [s, { user: `dev-${s}`, role: "site", study, sites: [s] } as Principal])),
+  };
+  const tokens: Record<string, DevToken> = {};
+  for (const [name, principal] of Object.entries(wanted)) {
+    const token = newToken();
+    await store.storeToken(token, principal);
+    tokens[name] = { token, ...principal };
+  }
+  if (file) await writeFile(file, `${JSON.stringify(tokens, null, 2)}\n`, { mode: 0o600 });
+  return tokens;
+}

@@ -1,0 +1,163 @@
+/**
+ * The meta-schema every `forms/instruments/<id>.json` must satisfy. It is
+ * strict on purpose: every key of an instrument and of a field is on an
+ * allow-list, so a typo such as `x-visble-if` or `minimun` is an error with a
+ * JSON pointer instead of a silently ignored keyword. What a JSON Schema cannot
+ * say (a keyword that does not fit the field's type, a JSON Logic variable
+ * that names no field, …) is checked by `check-definition.ts`.
+ */
+
+/** Engine annotations (`x-` keywords). Register them with `ajv.addVocabulary(ENGINE_KEYWORDS)` to compile instruments strictly. */
+export const ENGINE_KEYWORDS = [
+  "x-identifier",
+  "x-widget",
+  "x-unit",
+  "x-section",
+  "x-visible-if",
+  "x-calc",
+  "x-visit-date",
+  "x-repeating",
+  "x-rules",
+] as const;
+
+/** Field names (property names) and instrument ids: lowercase snake_case. */
+export const FIELD_NAME_PATTERN = "^[a-z][a-z0-9_]*$";
+
+export const X_WIDGETS = ["text", "textarea", "radio", "select", "checkbox", "yesno"] as const;
+export const FIELD_FORMATS = ["date", "time", "date-time", "email"] as const;
+export const FIELD_TYPES = ["string", "number", "integer", "boolean", "array"] as const;
+
+const nonEmptyString = { type: "string", minLength: 1 } as const;
+
+/** Any JSON value: JSON Logic is checked semantically (operators, variables). */
+const logic = true;
+
+const choiceList = {
+  type: "array",
+  minItems: 1,
+  items: { $ref: "#/$defs/choice" },
+} as const;
+
+/** The allow-list of keys a field schema may carry. */
+export const FIELD_KEYWORDS = [
+  "type",
+  "title",
+  "description",
+  "format",
+  "minimum",
+  "maximum",
+  "exclusiveMinimum",
+  "exclusiveMaximum",
+  "multipleOf",
+  "minLength",
+  "maxLength",
+  "pattern",
+  "enum",
+  "oneOf",
+  "items",
+  "uniqueItems",
+  "minItems",
+  "readOnly",
+  "x-identifier",
+  "x-widget",
+  "x-unit",
+  "x-section",
+  "x-visible-if",
+  "x-calc",
+  "x-visit-date",
+] as const;
+
+export const instrumentSchema = {
+  $schema: "https://json-schema.org/draft/2020-12/schema",
+  $id: "urn:form-engine:meta:instrument",
+  title: "Instrument (case report form)",
+  type: "object",
+  required: ["$id", "title", "type", "properties", "additionalProperties"],
+  additionalProperties: false,
+  properties: {
+    $schema: { const: "https://json-schema.org/draft/2020-12/schema" },
+    $id: { type: "string", pattern: FIELD_NAME_PATTERN },
+    title: nonEmptyString,
+    description: { type: "string" },
+    type: { const: "object" },
+    properties: {
+      type: "object",
+      minProperties: 1,
+      propertyNames: { pattern: FIELD_NAME_PATTERN },
+      additionalProperties: { $ref: "#/$defs/field" },
+    },
+    required: {
+      type: "array",
+      uniqueItems: true,
+      items: { type: "string", pattern: FIELD_NAME_PATTERN },
+    },
+    additionalProperties: { const: false },
+    "x-repeating": { type: "boolean" },
+    "x-rules": {
+      type: "array",
+      items: { $ref: "#/$defs/rule" },
+    },
+  },
+  $defs: {
+    choice: {
+      type: "object",
+      required: ["const", "title"],
+      additionalProperties: false,
+      properties: {
+        const: { type: ["string", "number"] },
+        title: nonEmptyString,
+      },
+    },
+    rule: {
+      type: "object",
+      required: ["id", "logic", "field", "message"],
+      additionalProperties: false,
+      properties: {
+        id: { type: "string", pattern: FIELD_NAME_PATTERN },
+        logic,
+        field: { type: "string", pattern: FIELD_NAME_PATTERN },
+        message: nonEmptyString,
+      },
+    },
+    field: {
+      type: "object",
+      required: ["type", "title"],
+      additionalProperties: false,
+      properties: {
+        type: { enum: FIELD_TYPES },
+        title: nonEmptyString,
+        description: { type: "string" },
+        format: { enum: FIELD_FORMATS },
+        minimum: { type: "number" },
+        maximum: { type: "number" },
+        exclusiveMinimum: { type: "number" },
+        exclusiveMaximum: { type: "number" },
+        multipleOf: { type: "number", exclusiveMinimum: 0 },
+        minLength: { type: "integer", minimum: 0 },
+        maxLength: { type: "integer", minimum: 1 },
+        pattern: nonEmptyString,
+        enum: { type: "array", minItems: 1, items: { type: ["string", "number"] } },
+        oneOf: choiceList,
+        items: {
+          type: "object",
+          required: ["oneOf"],
+          additionalProperties: false,
+          properties: {
+            type: { enum: ["string", "integer"] },
+            oneOf: choiceList,
+          },
+        },
+        uniqueItems: { type: "boolean" },
+        minItems: { type: "integer", minimum: 0 },
+        readOnly: { type: "boolean" },
+        "x-identifier": { type: "boolean" },
+        "x-widget": { enum: X_WIDGETS },
+        "x-unit": nonEmptyString,
+        "x-section": nonEmptyString,
+        "x-visible-if": logic,
+        "x-calc": logic,
+        "x-visit-date": { type: "boolean" },
+      },
+    },
+  },
+} as const;

@@ -1,0 +1,26 @@
+import path from "node:path";
+import { serve } from "@hono/node-server";
+import { startDevEnvironment } from "./dev-environment.ts";
+
+/** `npm start`: the product on localhost with the reference study. PORT and DATA_DIR override the defaults. */
+const port = Number(process.env.PORT ?? 3000);
+const dataDir = path.resolve(process.env.DATA_DIR ?? ".data");
+
+const env = await startDevEnvironment({ dataDir });
+const server = serve({ fetch: env.app.fetch, port, hostname: process.env.HOST ?? "localhost" }, (info) => {
+  const url = `http://localhost:${info.port}`;
+  const site = env.tokens["site-01"];
+  console.log(`EDC engine for study ${env.studyId} at ${url}`);
+  console.log(`Data kept in ${dataDir} (delete it to start afresh)`);
+  console.log(`\nDev tokens (also in ${path.join(dataDir, "dev-tokens.json")}):`);
+  for (const [name, t] of Object.entries(env.tokens)) console.log(`  ${name.padEnd(8)} ${t.role.padEnd(8)} ${t.token}`);
+  console.log(`\nTry:\n  curl -H "Authorization: Bearer ${site?.token}" ${url}/api/v1/studies/${env.studyId}/subjects`);
+  console.log(`OpenAPI: ${url}/api/v1/openapi.json`);
+});
+
+const stop = () => {
+  server.close();
+  env.close().finally(() => process.exit(0));
+};
+process.on("SIGINT", stop);
+process.on("SIGTERM", stop);

@@ -1,0 +1,65 @@
+import { fileURLToPath } from "node:url";
+import { loadDefinition } from "../definition-files.ts";
+import { createStore } from "../store/store.ts";
+import { TABLE_NAME_ENV } from "../store/table-shape.ts";
+
+/**
+ * The `onEvent` handler of the forms publish custom resource (CDK Provider
+ * framework). On Create and Update it loads the protocol bundled next to this
+ * file (`<asset>/forms`, copied there at bundling time), checks it, and
+ * publishes it as a new immutable definition version — or as nothing, if the
+ * content equals the current version. A protocol that fails its checks, or a
+ * publish the store refuses, throws: the Provider reports FAILED and the
+ * deploy rolls back. On Delete nothing happens: published definitions and the
+ * data collected against them are never deleted by infrastructure.
+ */
+
+/** The part of the Provider framework's event this handler reads. */
+export interface PublishFormsEvent {
+  RequestType: "Create" | "Update" | "Delete";
+  PhysicalResourceId?: string;
+  ResourceProperties?: { FormsHash?: string };
+}
+
+export interface PublishFormsResponse {
+  PhysicalResourceId: string;
+  Data?: { Version: number; Changed: boolean; StudyId: string };
+}
+
+export interface PublishFormsDeps {
+  formsDir?: string;
+  tableName?: string;
+}
+
+const BUNDLED_FORMS_DIR = fileURLToPath(new URL("./forms", import.meta.url));
+
+export async function publishForms(
+  event: PublishFormsEvent,
+  deps: PublishFormsDeps = {},
+): Promise<PublishFormsResponse> {
+  const formsDir = deps.formsDir ?? BUNDLED_FORMS_DIR;
+  if (event.RequestType === "Delete") {
+    // Keep the id CloudFormation already has; if a Create failed there may be none.
+    return { PhysicalResourceId: event.PhysicalResourceId ?? "forms" };
+  }
+  const definition = await loadDefinition(formsDir);
+  const studyId = definition.study.id;
+  const store = createStore({ tableName: deps.tableName ?? process.env[TABLE_NAME_ENV] });
+  const result = await store.publishDefinition(definition, { actor: "deploy", reason: "cdk deploy" });
+  console.log(
+    JSON.stringify({
+      message: "forms published",
+      study: studyId,
+      version: result.version,
+      changed: result.changed,
+      formsHash: event.ResourceProperties?.FormsHash,
+    }),
+  );
+  return {
+    // One physical resource per study: a changed study id is a replacement, whose Delete is a no-op.
+    PhysicalResourceId: `forms-${studyId}`,
+    Data: { Version: result.version, Changed: result.changed, StudyId: studyId },
+  };
+}
+
+export const handler = (event: PublishFormsEvent): Promise<PublishFormsResponse> => publishForms(event);

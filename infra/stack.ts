@@ -1,0 +1,251 @@
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { HttpApi, HttpStage, LogGroupLogDestination } from "aws-cdk-lib/aws-apigatewayv2";
+import { HttpLambdaIntegration } from "aws-cdk-lib/aws-apigatewayv2-integrations";
+import { Alarm, ComparisonOperator, TreatMissingData } from "aws-cdk-lib/aws-cloudwatch";
+import { AttributeType, Billing, type ITableV2, TableEncryptionV2, TableV2 } from "aws-cdk-lib/aws-dynamodb";
+import { type IRole, Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
+import { Architecture, type IFunction, LoggingFormat, Runtime } from "aws-cdk-lib/aws-lambda";
+import { type ICommandHooks, NodejsFunction, type NodejsFunctionProps, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
+import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
+import { AccessLogFormat } from "aws-cdk-lib/aws-apigateway";
+import { Provider } from "aws-cdk-lib/custom-resources";
+import {
+  CfnOutput,
+  CustomResource,
+  Duration,
+  RemovalPolicy,
+  Stack,
+  type StackProps,
+} from "aws-cdk-lib";
+import type { Construct } from "constructs";
+import { TABLE, TABLE_NAME_ENV } from "../functions/store/table-shape.ts";
+import { hashDirectory } from "./forms-hash.ts";
+
+/** The repository root: entry paths, the lock file and forms/ are resolved from here. */
+export const REPO_ROOT = fileURLToPath(new URL("..", import.meta.url));
+
+/**
+ * Lambda runtime of both functions. Pinned rather than "latest" so that the
+ * runtime in AWS is the one the code was tested against; moving to a newer
+ * Node is a deliberate change (see the AwsSolutions-L1 suppression in app.ts).
+ */
+export const FUNCTION_RUNTIME = Runtime.NODEJS_22_X;
+
+/**
+ * Operational logs (function output, API access logs) are kept one year. The
+ * regulated audit trail is not in these logs — every change to study data is
+ * an immutable revision item in the table, kept for the life of the study and
+ * covered by PITR — so the logs only need to outlive an incident
+ * investigation, a sponsor audit cycle and an inspection request about recent
+ * access, while limiting how long request metadata (IPs, paths) is held.
+ */
+export const LOG_RETENTION = RetentionDays.ONE_YEAR;
+
+export interface EdcStackProps extends StackProps {
+  /** A name for the deployment (e.g. "dev", "prod"); shown in descriptions and outputs. */
+  readonly stage?: string;
+  /** The protocol directory published on deploy. Default: `<repo>/forms`. */
+  readonly formsDir?: string;
+  /** Steady-state request rate (per second) of the HTTP API's default stage. Default 100. */
+  readonly apiRateLimit?: number;
+  /** Burst request limit of the HTTP API's default stage. Default 200. */
+  readonly apiBurstLimit?: number;
+}
+
+/**
+ * ESM output with a `require` for the CommonJS dependencies that call it
+ * (esbuild cannot turn a dynamic `require` into an import). Aliased imports so
+ * the banner cannot collide with a bundled module's own `createRequire`.
+ */
+const ESM_REQUIRE_BANNER =
+  "import { createRequire as __edcCreateRequire } from 'node:module'; const require = __edcCreateRequire(import.meta.url);";
+
+function bundledFunctionProps(entry: string, commandHooks?: ICommandHooks): NodejsFunctionProps {
+  return {
+    entry: path.join(REPO_ROOT, entry),
+    handler: "handler",
+    projectRoot: REPO_ROOT,
+    depsLockFilePath: path.join(REPO_ROOT, "package-lock.json"),
+    runtime: FUNCTION_RUNTIME,
+    architecture: Architecture.ARM_64,
+    loggingFormat: LoggingFormat.JSON,
+    environment: { NODE_OPTIONS: "--enable-source-maps" },
+    bundling: {
+      format: OutputFormat.ESM,
+      // ESM builds of dependencies first: they tree-shake, CJS builds do not.
+      mainFields: ["module", "main"],
+      banner: ESM_REQUIRE_BANNER,
+      minify: true,
+      sourceMap: true,
+      // The SDK version that the integration tests ran against ships with the
+      // code, instead of whichever version the Lambda runtime happens to carry.
+      bundleAwsSDK: true,
+      forceDockerBundling: false,
+      ...(commandHooks ? { commandHooks } : {}),
+    },
+  };
+}
+
+/** An execution role that may only write to its own log group (no AWS managed policy). */
+function functionRole(scope: Construct, id: string, logGroup: LogGroup, description: string): IRole {
+  const role = new Role(scope, id, {
+    assumedBy: new ServicePrincipal("lambda.amazonaws.com"),
+    description,
+  });
+  logGroup.grantWrite(role);
+  return role;
+}
+
+function logGroup(scope: Construct, id: string): LogGroup {
+  return new LogGroup(scope, id, { retention: LOG_RETENTION, removalPolicy: RemovalPolicy.RETAIN });
+}
+
+export class EdcStack extends Stack {
+  readonly table: ITableV2;
+  readonly apiFunction: IFunction;
+  readonly publishFormsFunction: IFunction;
+  readonly httpApi: HttpApi;
+  readonly formsHash: string;
+
+  constructor(scope: Construct, id: string, props: EdcStackProps = {}) {
+    const stage = props.stage ?? "dev";
+    super(scope, id, {
+      description: `REDCap-style EDC engine (${stage}): table, API, forms publish`,
+      ...props,
+    });
+    const formsDir = props.formsDir ?? path.join(REPO_ROOT, "forms");
+
+    // ---- Table: the shape comes from table-shape.ts, shared with the store and local server.
+    // TableV2 (AWS::DynamoDB::GlobalTable) so a replica region can be added later without
+    // replacing the table; PITR and deletion protection therefore sit on the replica.
+    const table = new TableV2(this, "Table", {
+      partitionKey: { name: TABLE.partitionKey, type: AttributeType.STRING },
+      sortKey: { name: TABLE.sortKey, type: AttributeType.STRING },
+      globalSecondaryIndexes: Object.values(TABLE.indexes).map((index) => ({
+        indexName: index.name,
+        partitionKey: { name: index.partitionKey, type: AttributeType.STRING },
+        sortKey: { name: index.sortKey, type: AttributeType.STRING },
+      })),
+      billing: Billing.onDemand(),
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      deletionProtection: true,
+      // Clinical data outlives any stack: deleting the stack leaves the table.
+      removalPolicy: RemovalPolicy.RETAIN,
+      // The AWS managed key (aws/dynamodb): KMS use is visible in CloudTrail, no key to manage.
+      encryption: TableEncryptionV2.awsManagedKey(),
+    });
+    this.table = table;
+
+    // ---- API function.
+    const apiLogs = logGroup(this, "ApiFunctionLogs");
+    const apiFunction = new NodejsFunction(this, "ApiFunction", {
+      ...bundledFunctionProps("functions/handlers/api.ts"),
+      description: `EDC API (${stage}): Hono app behind the HTTP API`,
+      role: functionRole(this, "ApiFunctionRole", apiLogs, "EDC API function"),
+      logGroup: apiLogs,
+      memorySize: 1024,
+      // API Gateway's integration timeout is 30 s: answer (or fail) before it gives up.
+      timeout: Duration.seconds(29),
+    });
+    apiFunction.addEnvironment(TABLE_NAME_ENV, table.tableName);
+    table.grantReadWriteData(apiFunction);
+    this.apiFunction = apiFunction;
+
+    // ---- HTTP API: every route goes to the function, which does its own bearer-token auth.
+    const httpApi = new HttpApi(this, "HttpApi", {
+      description: `EDC HTTP API (${stage})`,
+      defaultIntegration: new HttpLambdaIntegration("ApiIntegration", apiFunction),
+      // The $default stage is created below, with access logging and throttling.
+      createDefaultStage: false,
+    });
+    const accessLogs = logGroup(this, "HttpApiAccessLogs");
+    const defaultStage = new HttpStage(this, "HttpApiDefaultStage", {
+      httpApi,
+      stageName: "$default",
+      autoDeploy: true,
+      throttle: { rateLimit: props.apiRateLimit ?? 100, burstLimit: props.apiBurstLimit ?? 200 },
+      accessLogSettings: {
+        destination: new LogGroupLogDestination(accessLogs),
+        // No headers, no query strings, no bodies: tokens and PHI stay out of the access log.
+        format: AccessLogFormat.custom(
+          JSON.stringify({
+            requestId: "$context.requestId",
+            ip: "$context.identity.sourceIp",
+            requestTime: "$context.requestTime",
+            method: "$context.httpMethod",
+            path: "$context.path",
+            routeKey: "$context.routeKey",
+            status: "$context.status",
+            protocol: "$context.protocol",
+            responseLength: "$context.responseLength",
+            latency: "$context.responseLatency",
+            integrationLatency: "$context.integrationLatency",
+            integrationError: "$context.integrationErrorMessage",
+          }),
+        ),
+      },
+    });
+    this.httpApi = httpApi;
+
+    // ---- Forms publish: a custom resource that publishes forms/ as a definition version.
+    this.formsHash = hashDirectory(formsDir);
+    const publishLogs = logGroup(this, "PublishFormsLogs");
+    const publishFormsFunction = new NodejsFunction(this, "PublishFormsFunction", {
+      ...bundledFunctionProps("functions/handlers/publish-forms.ts", {
+        beforeBundling: () => [],
+        beforeInstall: () => [],
+        // The handler reads the protocol next to itself: <asset>/forms.
+        afterBundling: (_inputDir: string, outputDir: string) => [
+          `cp -R ${shellQuote(formsDir)} ${shellQuote(path.join(outputDir, "forms"))}`,
+        ],
+      }),
+      description: `EDC forms publish (${stage}): publishes forms/ on deploy`,
+      role: functionRole(this, "PublishFormsRole", publishLogs, "EDC forms publish custom resource"),
+      logGroup: publishLogs,
+      memorySize: 512,
+      timeout: Duration.minutes(5),
+    });
+    publishFormsFunction.addEnvironment(TABLE_NAME_ENV, table.tableName);
+    table.grantReadWriteData(publishFormsFunction);
+    this.publishFormsFunction = publishFormsFunction;
+
+    const providerLogs = logGroup(this, "PublishFormsProviderLogs");
+    const provider = new Provider(this, "PublishFormsProvider", {
+      onEventHandler: publishFormsFunction,
+      logGroup: providerLogs,
+      role: functionRole(this, "PublishFormsProviderRole", providerLogs, "EDC forms publish provider framework"),
+    });
+    new CustomResource(this, "PublishForms", {
+      serviceToken: provider.serviceToken,
+      resourceType: "Custom::PublishForms",
+      // A changed protocol changes this hash, and so re-runs the publish on deploy.
+      properties: { FormsHash: this.formsHash },
+    });
+
+    // ---- Alarms (no actions: wire an SNS topic or a chat integration per deployment).
+    new Alarm(this, "ApiFunctionErrorsAlarm", {
+      alarmDescription: "The API function threw (unhandled error, timeout or out of memory).",
+      metric: apiFunction.metricErrors({ period: Duration.minutes(5), statistic: "Sum" }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+    new Alarm(this, "HttpApi5xxAlarm", {
+      alarmDescription: "The HTTP API returned 5xx responses (bad input is a 4xx, so any 5xx is a defect).",
+      metric: httpApi.metricServerError({ period: Duration.minutes(5), statistic: "Sum" }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+
+    new CfnOutput(this, "ApiUrl", { description: "Base URL of the EDC API", value: defaultStage.url });
+    new CfnOutput(this, "TableName", { description: "The DynamoDB table", value: table.tableName });
+  }
+}
+
+function shellQuote(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}

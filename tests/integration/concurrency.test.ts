@@ -1,0 +1,43 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BASE, type Product, startProduct } from "./harness.ts";
+
+let product: Product;
+beforeAll(async () => {
+  product = await startProduct();
+});
+afterAll(() => product.close());
+
+describe("concurrent edits", () => {
+  it("lets exactly one of 20 concurrent saves from the same revision win; the others get 409", async () => {
+    const subject = await product.enrol();
+    const first = await product.save(subject, "screening", "vital_signs", { data: { heart_rate: 60 } });
+    expect(first.body.rev).toBe(1);
+
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        product.save(subject, "screening", "vital_signs", { data: { heart_rate: 61 + i }, rev: 1 }),
+      ),
+    );
+    const statuses = results.map((r) => r.status).sort();
+    expect(statuses.filter((s) => s === 200)).toHaveLength(1);
+    expect(statuses.filter((s) => s === 409)).toHaveLength(19);
+    const winner = results.find((r) => r.status === 200);
+    for (const loser of results.filter((r) => r.status === 409)) {
+      expect(loser.contentType).toContain("application/problem+json");
+      expect(loser.body.current.rev).toBe(2);
+    }
+
+    const audit = await product.call("GET", `${BASE}/subjects/${subject}/audit`, { as: "site-01" });
+    const saves = audit.body.entries.filter((e: { action: string }) => e.action === "save");
+    expect(saves).toHaveLength(2); // the first save + the one winner
+    expect(saves[1].changes).toEqual([{ field: "heart_rate", old: 60, new: winner?.body.data.heart_rate }]);
+    const current = await product.call("GET", product.formPath(subject, "screening", "vital_signs"), { as: "site-01" });
+    expect(current.body).toMatchObject({ rev: 2, data: { heart_rate: winner?.body.data.heart_rate } });
+  });
+
+  it("gives concurrently enrolled subjects distinct generated ids", async () => {
+    const ids = await Promise.all(Array.from({ length: 10 }, () => product.enrol("site-02", { site: "site-02", arm: "nmo" })));
+    expect(new Set(ids).size).toBe(10);
+    for (const id of ids) expect(id).toMatch(/^02-\d{3}$/);
+  });
+});

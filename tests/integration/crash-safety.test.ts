@@ -1,0 +1,113 @@
+import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createStore } from "../../functions/store/store.ts";
+import { BASE, type Product, startProduct } from "./harness.ts";
+
+class ProcessDied extends Error {
+  override name = "ProcessDied";
+}
+
+type Send = Pick<DynamoDBDocumentClient, "send">;
+
+/**
+ * The real client, except that the process "dies" at the n-th store call:
+ * either before the call reaches DynamoDB or right after it took effect.
+ * Nothing after that point runs, exactly as if the Lambda had been killed.
+ */
+function dyingClient(real: Send, dieAt: number, when: "before" | "after"): Send & { calls: () => number } {
+  let calls = 0;
+  return {
+    calls: () => calls,
+    send: (async (command: Parameters<Send["send"]>[0]) => {
+      calls += 1;
+      if (calls > dieAt) throw new ProcessDied("already dead");
+      if (calls === dieAt && when === "before") throw new ProcessDied(`died before call ${dieAt}`);
+      const result = await real.send(command as never);
+      if (calls === dieAt) throw new ProcessDied(`died after call ${dieAt}`);
+      return result;
+    }) as Send["send"],
+  };
+}
+
+let product: Product;
+beforeAll(async () => {
+  product = await startProduct();
+});
+afterAll(() => product.close());
+
+async function saveThroughDyingProcess(subject: string, dieAt: number, when: "before" | "after", rev: number, hr: number) {
+  const env = product.env;
+  const definition = await env.store.definitions.current(env.studyId);
+  const sub = await env.store.getSubject(env.studyId, subject);
+  if (!definition || !sub) throw new Error("setup");
+  const doc = dyingClient(env.store.db.doc, dieAt, when);
+  const store = createStore({ tableName: env.tableName, doc });
+  const request = {
+    definition,
+    subject: sub,
+    event: "screening",
+    form: "vital_signs",
+    instance: 1,
+    data: { heart_rate: hr },
+    status: "incomplete" as const,
+    rev,
+    actor: "dev-site-01",
+  };
+  try {
+    await store.saveFormInstance(request);
+    return { died: false, calls: doc.calls() };
+  } catch (error) {
+    if (!(error instanceof ProcessDied)) throw error;
+    return { died: true, calls: doc.calls() };
+  }
+}
+
+describe("a process dying between any two store calls of a save", () => {
+  // A save makes 4 calls (read projections, read latest revision, commit, project); 6 covers "never dies" too.
+  for (const when of ["before", "after"] as const) {
+    for (let dieAt = 1; dieAt <= 6; dieAt++) {
+      it(`loses nothing and leaves nothing unaudited when it dies ${when} call ${dieAt}`, async () => {
+        const subject = await product.enrol();
+        // An existing revision 1, so the dying save is an update with an old → new to audit.
+        await product.save(subject, "screening", "vital_signs", { data: { heart_rate: 70 } });
+        const outcome = await saveThroughDyingProcess(subject, dieAt, when, 1, 99);
+
+        // A new process reads: the revision log is the truth and the projection is repaired from it.
+        const audit = await product.call("GET", `${BASE}/subjects/${subject}/audit`, { as: "site-01" });
+        const saves = audit.body.entries.filter((e: { action: string }) => e.action === "save");
+        const current = await product.call("GET", product.formPath(subject, "screening", "vital_signs"), {
+          as: "site-01",
+        });
+        const casebook = await product.call("GET", `${BASE}/subjects/${subject}`, { as: "site-01" });
+        const listed = casebook.body.instances.find((i: { form: string }) => i.form === "vital_signs");
+
+        const committed = saves.length === 2;
+        if (committed) {
+          expect(saves[1].changes).toEqual([{ field: "heart_rate", old: 70, new: 99 }]);
+          expect(current.body).toMatchObject({ rev: 2, data: { heart_rate: 99 } });
+          expect(listed.rev).toBe(2);
+        } else {
+          expect(saves).toHaveLength(1);
+          expect(current.body).toMatchObject({ rev: 1, data: { heart_rate: 70 } });
+          expect(listed.rev).toBe(1);
+        }
+        // The commit is the 3rd call: dying at or after it keeps the change, before it loses nothing that was acknowledged.
+        expect(committed).toBe(!outcome.died || dieAt > 3 || (dieAt === 3 && when === "after"));
+
+        // The projection item itself was repaired by the casebook read.
+        const projection = await product.env.store.readCasebook(product.env.studyId, subject);
+        expect(projection.instances.find((i) => i.form === "vital_signs")?.rev).toBe(committed ? 2 : 1);
+
+        // The client can always carry on: retrying from what it last saw either saves or shows its own change.
+        const retry = await product.save(subject, "screening", "vital_signs", { data: { heart_rate: 99 }, rev: 1 });
+        if (committed) {
+          expect(retry.status).toBe(409);
+          expect(retry.body.current.data.heart_rate).toBe(99);
+        } else {
+          expect(retry.status).toBe(200);
+          expect(retry.body.rev).toBe(2);
+        }
+      });
+    }
+  }
+});

@@ -1,0 +1,81 @@
+import { ScanCommand } from "@aws-sdk/lib-dynamodb";
+import { type DevEnvironment, startDevEnvironment } from "../../functions/dev-environment.ts";
+
+export const STUDY = "hucmsc-ms-nmo";
+export const BASE = `/api/v1/studies/${STUDY}`;
+
+export interface Call {
+  status: number;
+  contentType: string;
+  body: any;
+}
+
+/** A fresh product on an in-memory dynalite, driven through the real app and the real SDK client. */
+export async function startProduct(): Promise<Product> {
+  return new Product(await startDevEnvironment());
+}
+
+export class Product {
+  constructor(readonly env: DevEnvironment) {}
+
+  token(name: string): string {
+    const t = this.env.tokens[name];
+    if (!t) throw new Error(`no dev token ${name}`);
+    return t.token;
+  }
+
+  async call(method: string, path: string, options: { as?: string; body?: unknown; raw?: string } = {}): Promise<Call> {
+    const headers: Record<string, string> = {};
+    if (options.as) headers.authorization = `Bearer ${this.token(options.as)}`;
+    let body: string | undefined;
+    if (options.raw !== undefined) body = options.raw;
+    else if (options.body !== undefined) body = JSON.stringify(options.body);
+    if (body !== undefined) headers["content-type"] = "application/json";
+    const res = await this.env.app.request(path, { method, headers, body });
+    const text = await res.text();
+    const contentType = res.headers.get("content-type") ?? "";
+    return { status: res.status, contentType, body: text && contentType.includes("json") ? JSON.parse(text) : text };
+  }
+
+  async enrol(as = "site-01", body: Record<string, unknown> = { site: "site-01", arm: "rrms" }): Promise<string> {
+    const res = await this.call("POST", `${BASE}/subjects`, { as, body });
+    if (res.status !== 201) throw new Error(`enrol failed: ${JSON.stringify(res.body)}`);
+    return res.body.id;
+  }
+
+  formPath(subject: string, event: string, form: string, instance?: number): string {
+    const base = `${BASE}/subjects/${subject}/events/${event}/forms/${form}`;
+    return instance === undefined ? base : `${base}/instances/${instance}`;
+  }
+
+  save(
+    subject: string,
+    event: string,
+    form: string,
+    body: { data: Record<string, unknown>; status?: string; rev?: number; reason?: string },
+    options: { instance?: number; as?: string } = {},
+  ): Promise<Call> {
+    return this.call("PUT", this.formPath(subject, event, form, options.instance), {
+      as: options.as ?? "site-01",
+      body: { status: "incomplete", rev: 0, ...body },
+    });
+  }
+
+  /** Every item in the table, for "nothing was written" checks. */
+  async snapshot(): Promise<string[]> {
+    const items: string[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.env.store.db.doc.send(
+        new ScanCommand({ TableName: this.env.tableName, ExclusiveStartKey: start, ConsistentRead: true }),
+      );
+      for (const item of page.Items ?? []) items.push(JSON.stringify(item));
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return items.sort();
+  }
+
+  close(): Promise<void> {
+    return this.env.close();
+  }
+}

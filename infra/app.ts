@@ -1,8 +1,8 @@
-import { App, Aspects } from "aws-cdk-lib";
+import { App, Validations } from "aws-cdk-lib";
 import { AwsSolutionsChecks } from "cdk-nag";
 import { EdcStack } from "./stack.ts";
 
 const app = new App();
 const stage = (app.node.tryGetContext("stage") as string | undefined) ?? "dev";
 new EdcStack(app, `Edc-${stage}`, { stage });
-Aspects.of(app).add(new AwsSolutionsChecks({ verbose: true }));
+Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));

@@ -214,7 +214,7 @@ export class EdcStack extends Stack {
     const provider = new Provider(this, "PublishFormsProvider", {
       onEventHandler: publishFormsFunction,
       logGroup: providerLogs,
-      role: functionRole(this, "PublishFormsProviderRole", providerLogs, "EDC forms publish provider framework"),
+      frameworkOnEventRole: functionRole(this, "PublishFormsProviderRole", providerLogs, "EDC forms publish provider framework"),
     });
     new CustomResource(this, "PublishForms", {
       serviceToken: provider.serviceToken,

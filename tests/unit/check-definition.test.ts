@@ -107,7 +107,7 @@ describe("the shipped forms/", () => {
 describe("meta-schema errors", () => {
   it("a typo'd annotation is an unknown property with a suggestion", () => {
     const files = variant((_, i) => {
-      const field = i.aqp4_igg ?? i.diagnosis.properties.aqp4_igg;
+      const field = i.diagnosis.properties.aqp4_igg;
       field["x-visble-if"] = field["x-visible-if"];
       delete field["x-visible-if"];
     });
@@ -217,9 +217,9 @@ describe("semantic errors", () => {
 
   it("an unknown JSON Logic operator", () => {
     const files = variant((_, i) => {
-      i.infusion.properties.dose_per_kg["x-calc"] = { rnd: [{ var: "dose_cells" }, 2] };
+      i.infusion.properties.dose_per_kg["x-calc"] = { roud: [{ var: "dose_cells" }, 2] };
     });
-    expectError(files, "infusion", "/properties/dose_per_kg/x-calc/rnd", /unknown JSON Logic operator "rnd".*"round"/);
+    expectError(files, "infusion", "/properties/dose_per_kg/x-calc/roud", /unknown JSON Logic operator "roud".*"round"/);
   });
 
   it("$latest naming a missing field or form", () => {
@@ -389,9 +389,9 @@ describe("readFormsDirectory", () => {
   it("gives paths relative to the working directory", async () => {
     const read = await readFormsDirectory(path.relative(process.cwd(), FORMS) || ".");
     expect(read.files?.study.path).toBe(path.relative(process.cwd(), path.join(FORMS, "study.json")));
-    expect(read.files?.instruments.map((f) => path.basename(f.path))).toEqual(
-      [...read.files!.instruments.map((f) => path.basename(f.path))].sort(),
-    );
+    const names = read.files?.instruments.map((f) => path.basename(f.path)) ?? [];
+    expect(names.length).toBe(14);
+    expect(names).toEqual([...names].sort());
   });
 });
 

@@ -1,0 +1,113 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ALL_SITES } from "../../functions/store/tokens.ts";
+import { BASE, type Product, startProduct } from "./harness.ts";
+
+let product: Product;
+let own: string; // a site-01 subject
+let other: string; // a site-02 subject
+
+beforeAll(async () => {
+  product = await startProduct();
+  // Tokens scoped to site-01 for every role, beside the dev tokens.
+  for (const role of ["builder", "monitor", "sponsor"] as const) {
+    const token = `test-${role}-site-01`;
+    await product.env.store.storeToken(token, { user: `${role}-01`, role, study: product.env.studyId, sites: ["site-01"] });
+    product.env.tokens[`${role}-site-01`] = { token, user: `${role}-01`, role, study: product.env.studyId, sites: ["site-01"] };
+  }
+  own = await product.enrol("site-01", { site: "site-01", arm: "rrms" });
+  other = await product.enrol("site-02", { site: "site-02", arm: "nmo" });
+  await product.save(other, "screening", "edss", { data: { edss_total: 2 } }, { as: "site-02" });
+  await product.save(other, "logs", "adverse_event", { data: { ae_term: "Fever" } }, { as: "site-02", instance: 1 });
+});
+afterAll(() => product.close());
+
+const subjectRoutes = (s: string) => [
+  ["GET", `${BASE}/subjects/${s}`],
+  ["GET", `${BASE}/subjects/${s}/audit`],
+  ["GET", `${BASE}/subjects/${s}/events/screening/forms/edss`],
+  ["GET", `${BASE}/subjects/${s}/events/logs/forms/adverse_event/instances/1`],
+  ["PUT", `${BASE}/subjects/${s}/events/screening/forms/edss`],
+  ["PUT", `${BASE}/subjects/${s}/events/logs/forms/adverse_event/instances/1`],
+];
+
+const SCOPED = ["site-01", "builder-site-01", "monitor-site-01", "sponsor-site-01"];
+
+describe("site isolation", () => {
+  for (const as of SCOPED) {
+    it(`answers a ${as} token about a site-02 subject exactly as about a subject that does not exist`, async () => {
+      const before = await product.snapshot();
+      for (const [method, path] of subjectRoutes(other)) {
+        const body = method === "PUT" ? { data: { edss_total: 3 }, status: "incomplete", rev: 1 } : undefined;
+        const hidden = await product.call(method as string, path as string, { as, body });
+        const missingPath = (path as string).replace(other, "99-999");
+        const missing = await product.call(method as string, missingPath, { as, body });
+        expect(hidden.status, `${method} ${path}`).toBe(404);
+        expect(hidden.contentType).toContain("application/problem+json");
+        expect({ ...hidden.body, instance: undefined, detail: undefined }).toEqual({
+          ...missing.body,
+          instance: undefined,
+          detail: undefined,
+        });
+        expect(JSON.stringify(hidden.body)).not.toContain("site-02");
+      }
+      expect(await product.snapshot()).toEqual(before);
+    });
+
+    it(`lists only site-01 subjects to a ${as} token`, async () => {
+      const res = await product.call("GET", `${BASE}/subjects`, { as });
+      expect(res.status).toBe(200);
+      const ids = res.body.subjects.map((s: { id: string }) => s.id);
+      expect(ids).toContain(own);
+      expect(ids).not.toContain(other);
+      expect(res.body.subjects.every((s: { site: string }) => s.site === "site-01")).toBe(true);
+    });
+  }
+
+  it("lets a site-01 user read and write its own subjects", async () => {
+    for (const [method, path] of subjectRoutes(own)) {
+      const body = method === "PUT" ? { data: {}, status: "incomplete", rev: 0 } : undefined;
+      const res = await product.call(method as string, path as string, { as: "site-01", body });
+      expect(res.status, `${method} ${path}: ${JSON.stringify(res.body)}`).toBe(200);
+    }
+  });
+
+  it("lets all-site monitor, sponsor and builder tokens read both sites but never write data", async () => {
+    for (const as of ["monitor", "sponsor", "builder"]) {
+      const list = await product.call("GET", `${BASE}/subjects`, { as });
+      expect(list.body.subjects.map((s: { id: string }) => s.id)).toEqual(expect.arrayContaining([own, other]));
+      const read = await product.call("GET", `${BASE}/subjects/${other}/audit`, { as });
+      expect(read.status).toBe(200);
+      const write = await product.call("PUT", product.formPath(other, "screening", "edss"), {
+        as,
+        body: { data: { edss_total: 3 }, status: "incomplete", rev: 1 },
+      });
+      expect(write.status).toBe(403);
+      const enrol = await product.call("POST", `${BASE}/subjects`, { as, body: { site: "site-01", arm: "rrms" } });
+      expect(enrol.status).toBe(403);
+    }
+  });
+
+  it("does not let a site-01 user enrol at site-02", async () => {
+    const before = await product.snapshot();
+    const res = await product.call("POST", `${BASE}/subjects`, { as: "site-01", body: { site: "site-02", arm: "rrms" } });
+    expect(res.status).toBe(403);
+    expect(await product.snapshot()).toEqual(before);
+  });
+
+  it("refuses a token of another study as if the study did not exist", async () => {
+    await product.env.store.storeToken("other-study", { user: "x", role: "site", study: "other", sites: [ALL_SITES] });
+    product.env.tokens.other = { token: "other-study", user: "x", role: "site", study: "other", sites: [ALL_SITES] };
+    const res = await product.call("GET", `${BASE}/subjects/${own}`, { as: "other" });
+    expect(res.status).toBe(404);
+  });
+
+  it("requires a valid bearer token on every route", async () => {
+    for (const [method, path] of [...subjectRoutes(own), ["GET", BASE], ["GET", `${BASE}/subjects`]]) {
+      const res = await product.call(method as string, path as string);
+      expect(res.status).toBe(401);
+      expect(res.contentType).toContain("application/problem+json");
+    }
+    const revoked = await product.env.app.request(`${BASE}/subjects`, { headers: { authorization: "Bearer nope" } });
+    expect(revoked.status).toBe(401);
+  });
+});

@@ -41,7 +41,11 @@ async function readJson(abs: string, errors: DefinitionError[]): Promise<SourceF
     text = await readFile(abs, "utf8");
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    errors.push({ file, pointer: "", message: code === "ENOENT" ? "file not found" : `cannot read: ${String(e)}` });
+    errors.push({
+      file,
+      pointer: "",
+      message: code === "ENOENT" ? "file not found" : `cannot read: ${String(e)}`,
+    });
     return undefined;
   }
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
@@ -57,7 +61,9 @@ async function readJson(abs: string, errors: DefinitionError[]): Promise<SourceF
  * Reads `<dir>/study.json` and `<dir>/instruments/*.json` (sorted by name).
  * Unreadable or unparsable files are errors (pointer ""), and then no files are returned.
  */
-export async function readFormsDirectory(dir: string): Promise<{ files?: DefinitionFiles; errors: DefinitionError[] }> {
+export async function readFormsDirectory(
+  dir: string,
+): Promise<{ files?: DefinitionFiles; errors: DefinitionError[] }> {
   const errors: DefinitionError[] = [];
   const root = path.resolve(dir);
   const study = await readJson(path.join(root, "study.json"), errors);

@@ -442,6 +442,13 @@ function checkVariable(name: unknown, at: string, scope: LogicScope, report: Rep
     );
     return;
   }
+  if (parts.length > 1) {
+    report(
+      at,
+      `"${name}" reads part of field "${head}": name the whole field (rules are skipped by field name while it is empty)`,
+    );
+    return;
+  }
   if (scope.field === undefined) return;
   const self = order.get(scope.field) ?? 0;
   const other = order.get(head) ?? 0;
@@ -675,7 +682,7 @@ function checkStudy(
       if (!instruments.has(form)) {
         report(
           `${at}/forms/${j}`,
-          `no instrument "${form}" (forms/instruments/${form}.json)${suggest(form, known)}`,
+          `no instrument "${form}" (instruments/${form}.json)${suggest(form, known)}`,
         );
         return;
       }
@@ -693,7 +700,7 @@ function checkStudy(
 
   study.logs.forEach((form, i) => {
     if (!instruments.has(form)) {
-      report(`/logs/${i}`, `no instrument "${form}" (forms/instruments/${form}.json)${suggest(form, known)}`);
+      report(`/logs/${i}`, `no instrument "${form}" (instruments/${form}.json)${suggest(form, known)}`);
       return;
     }
     const instrument = instruments.get(form);

@@ -249,11 +249,24 @@ function describe(error: ErrorObject, schema: FieldSchema, field: string): Field
 }
 
 function rangeMessage(schema: FieldSchema, unit: string): string {
-  const lo = schema.minimum ?? schema.exclusiveMinimum;
-  const hi = schema.maximum ?? schema.exclusiveMaximum;
-  if (lo !== undefined && hi !== undefined) return `must be between ${lo} and ${hi}${unit}`;
-  if (lo !== undefined) return `must be at least ${lo}${unit}`;
-  return `must be at most ${hi}${unit}`;
+  const lo =
+    schema.minimum !== undefined
+      ? `${schema.minimum}`
+      : schema.exclusiveMinimum !== undefined
+        ? `more than ${schema.exclusiveMinimum}`
+        : undefined;
+  const hi =
+    schema.maximum !== undefined
+      ? `${schema.maximum}`
+      : schema.exclusiveMaximum !== undefined
+        ? `less than ${schema.exclusiveMaximum}`
+        : undefined;
+  if (lo !== undefined && hi !== undefined) {
+    if (schema.minimum !== undefined && schema.maximum !== undefined) return `must be between ${lo} and ${hi}${unit}`;
+    return `must be ${schema.minimum !== undefined ? `at least ${lo}` : lo}${unit} and ${schema.maximum !== undefined ? `at most ${hi}` : hi}${unit}`;
+  }
+  if (lo !== undefined) return `must be ${schema.minimum !== undefined ? `at least ${lo}` : lo}${unit}`;
+  return `must be ${schema.maximum !== undefined ? `at most ${hi}` : hi}${unit}`;
 }
 
 function formatMessage(format: string): string {

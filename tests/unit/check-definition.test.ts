@@ -48,7 +48,10 @@ function expectError(files: DefinitionFiles, id: string, pointer: string, messag
   const { definition, errors } = checkDefinition(files);
   expect(definition).toBeUndefined();
   const match = errors.find((e) => e.file === fileOf(id) && e.pointer === pointer);
-  expect(match, `no error at ${fileOf(id)}#${pointer}; got:\n${JSON.stringify(errors, null, 2)}`).toBeDefined();
+  expect(
+    match,
+    `no error at ${fileOf(id)}#${pointer}; got:\n${JSON.stringify(errors, null, 2)}`,
+  ).toBeDefined();
   if (message !== undefined) expect(match?.message).toMatch(message);
   return errors;
 }
@@ -82,7 +85,16 @@ describe("the shipped forms/", () => {
   it("follow the reference schedule", () => {
     const study = shipped.study.json as StudyFile;
     const day = Object.fromEntries(study.events.map((e) => [e.id, e.day]));
-    expect(day).toMatchObject({ screening: -1, iv_1: 1, it_1: 4, iv_2: 8, it_2: 11, iv_3: 15, it_3: 18, iv_4: 21 });
+    expect(day).toMatchObject({
+      screening: -1,
+      iv_1: 1,
+      it_1: 4,
+      iv_2: 8,
+      it_2: 11,
+      iv_3: 15,
+      it_3: 18,
+      iv_4: 21,
+    });
     expect(day).toMatchObject({ m3: 90, m6: 180, m9: 270, m12: 365, y2: 730, y10: 3650 });
     expect(study.events.find((e) => e.id === "screening")?.window).toEqual({ before: 27, after: 0 });
     expect(study.events.find((e) => e.id === "unscheduled")).toMatchObject({ repeatable: true });
@@ -111,7 +123,12 @@ describe("meta-schema errors", () => {
       field["x-visble-if"] = field["x-visible-if"];
       delete field["x-visible-if"];
     });
-    expectError(files, "diagnosis", "/properties/aqp4_igg/x-visble-if", /unknown property "x-visble-if".*did you mean "x-visible-if"/);
+    expectError(
+      files,
+      "diagnosis",
+      "/properties/aqp4_igg/x-visble-if",
+      /unknown property "x-visble-if".*did you mean "x-visible-if"/,
+    );
   });
 
   it("a typo'd JSON Schema keyword is an error too", () => {
@@ -126,9 +143,17 @@ describe("meta-schema errors", () => {
       i.demographics.properties.sex["x-widget"] = "dropdown";
       i.demographics.properties.initials["x-identifier"] = "yes";
     });
-    const errors = expectError(files, "demographics", "/properties/sex/x-widget", /"x-widget" must be one of "text"/);
+    const errors = expectError(
+      files,
+      "demographics",
+      "/properties/sex/x-widget",
+      /"x-widget" must be one of "text"/,
+    );
     expect(errors).toContainEqual(
-      expect.objectContaining({ pointer: "/properties/initials/x-identifier", message: expect.stringMatching(/boolean/) }),
+      expect.objectContaining({
+        pointer: "/properties/initials/x-identifier",
+        message: expect.stringMatching(/boolean/),
+      }),
     );
   });
 
@@ -159,14 +184,24 @@ describe("semantic errors", () => {
     const files = variant((_, i) => {
       i.diagnosis.properties.aqp4_igg["x-visible-if"] = { "==": [{ var: "diagnosys" }, "nmosd"] };
     });
-    expectError(files, "diagnosis", "/properties/aqp4_igg/x-visible-if/==/0/var", /"diagnosys" is not a field.*"diagnosis"/);
+    expectError(
+      files,
+      "diagnosis",
+      "/properties/aqp4_igg/x-visible-if/==/0/var",
+      /"diagnosys" is not a field.*"diagnosis"/,
+    );
   });
 
   it("an unknown context variable", () => {
     const files = variant((_, i) => {
       i.mri.properties.new_enlarging_t2["x-visible-if"] = { "!=": [{ var: "$visit" }, "screening"] };
     });
-    expectError(files, "mri", "/properties/new_enlarging_t2/x-visible-if/!=/0/var", /unknown context variable/);
+    expectError(
+      files,
+      "mri",
+      "/properties/new_enlarging_t2/x-visible-if/!=/0/var",
+      /unknown context variable/,
+    );
   });
 
   it("branching may only read fields that come before", () => {
@@ -195,7 +230,12 @@ describe("semantic errors", () => {
       i.adverse_event.properties.ctcae_grade.oneOf[0].const = "1";
       i.adverse_event.properties.sae_criteria.items.oneOf[2].const = 3;
     });
-    const errors = expectError(files, "adverse_event", "/properties/ctcae_grade/oneOf/0/const", /not of the field's type integer/);
+    const errors = expectError(
+      files,
+      "adverse_event",
+      "/properties/ctcae_grade/oneOf/0/const",
+      /not of the field's type integer/,
+    );
     expect(errors.map((e) => e.pointer)).toContain("/properties/sae_criteria/items/oneOf/2/const");
   });
 
@@ -205,7 +245,9 @@ describe("semantic errors", () => {
       s.subjectIdPattern = "^([0-9]{2}-[0-9]{3}$";
     });
     const errors = expectError(files, "demographics", "/properties/initials/pattern", /does not compile/);
-    expect(errors).toContainEqual(expect.objectContaining({ file: fileOf("study"), pointer: "/subjectIdPattern" }));
+    expect(errors).toContainEqual(
+      expect.objectContaining({ file: fileOf("study"), pointer: "/subjectIdPattern" }),
+    );
   });
 
   it("a calculated field that is not readOnly", () => {
@@ -219,13 +261,21 @@ describe("semantic errors", () => {
     const files = variant((_, i) => {
       i.infusion.properties.dose_per_kg["x-calc"] = { roud: [{ var: "dose_cells" }, 2] };
     });
-    expectError(files, "infusion", "/properties/dose_per_kg/x-calc/roud", /unknown JSON Logic operator "roud".*"round"/);
+    expectError(
+      files,
+      "infusion",
+      "/properties/dose_per_kg/x-calc/roud",
+      /unknown JSON Logic operator "roud".*"round"/,
+    );
   });
 
   it("$latest naming a missing field or form", () => {
     const files = variant((_, i) => {
       i.infusion.properties.dose_per_kg["x-calc"] = {
-        "/": [{ var: "dose_cells" }, { or: [{ var: "$latest.vital_signs.wieght" }, { var: "$latest.demographic.weight" }] }],
+        "/": [
+          { var: "dose_cells" },
+          { or: [{ var: "$latest.vital_signs.wieght" }, { var: "$latest.demographic.weight" }] },
+        ],
       };
     });
     const errors = expectError(
@@ -244,10 +294,17 @@ describe("semantic errors", () => {
 
   it("an unknown variable in an x-rules entry, and a rule on a missing field", () => {
     const files = variant((_, i) => {
-      i.adverse_event["x-rules"][0].logic = { ">=": [{ datediff: [{ var: "onset" }, { var: "end_date" }, "days"] }, 0] };
+      i.adverse_event["x-rules"][0].logic = {
+        ">=": [{ datediff: [{ var: "onset" }, { var: "end_date" }, "days"] }, 0],
+      };
       i.adverse_event["x-rules"][0].field = "stop_date";
     });
-    const errors = expectError(files, "adverse_event", "/x-rules/0/logic/>=/0/datediff/0/var", /"onset" is not a field/);
+    const errors = expectError(
+      files,
+      "adverse_event",
+      "/x-rules/0/logic/>=/0/datediff/0/var",
+      /"onset" is not a field/,
+    );
     const pointers = errors.map((e) => e.pointer);
     expect(pointers).toContain("/x-rules/0/logic/>=/0/datediff/2");
     expect(pointers).toContain("/x-rules/0/field");
@@ -280,7 +337,12 @@ describe("semantic errors", () => {
       i.vital_signs.properties.heart_rate.format = "date";
       i.vital_signs.properties.vs_date["x-unit"] = "day";
     });
-    const errors = expectError(files, "vital_signs", "/properties/heart_rate/format", /does not apply to a field of type integer/);
+    const errors = expectError(
+      files,
+      "vital_signs",
+      "/properties/heart_rate/format",
+      /does not apply to a field of type integer/,
+    );
     expect(errors.map((e) => e.pointer)).toContain("/properties/vs_date/x-unit");
   });
 
@@ -356,7 +418,7 @@ describe("semantic errors", () => {
 });
 
 describe("readFormsDirectory", () => {
-  it("turns a JSON parse error into an error with the file path and pointer \"\"", async () => {
+  it('turns a JSON parse error into an error with the file path and pointer ""', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), "forms-"));
     try {
       await cp(FORMS, dir, { recursive: true });
@@ -366,7 +428,10 @@ describe("readFormsDirectory", () => {
       const read = await readFormsDirectory(dir);
       expect(read.files).toBeUndefined();
       expect(read.errors).toHaveLength(1);
-      expect(read.errors[0]).toMatchObject({ pointer: "", message: expect.stringMatching(/invalid JSON.*line \d+/) });
+      expect(read.errors[0]).toMatchObject({
+        pointer: "",
+        message: expect.stringMatching(/invalid JSON.*line \d+/),
+      });
       expect(read.errors[0]?.file.endsWith("instruments/mri.json")).toBe(true);
       await expect(loadDefinition(dir)).rejects.toThrow(/mri\.json: \(file\): invalid JSON/);
     } finally {
@@ -431,7 +496,12 @@ function fieldOfPath(instancePath: string): string {
   return `/${instancePath.split("/")[1] ?? ""}`;
 }
 
-function schemaErrors(ajv: Ajv2020, instrument: Instrument, data: FormData, hidden: Set<string>): ErrorObject[] {
+function schemaErrors(
+  ajv: Ajv2020,
+  instrument: Instrument,
+  data: FormData,
+  hidden: Set<string>,
+): ErrorObject[] {
   const { $id: _id, required, ...rest } = instrument;
   const visibleRequired = (required ?? []).filter(
     (f) => !hidden.has(f) && instrument.properties[f]?.["x-calc"] === undefined,
@@ -447,7 +517,10 @@ function engineErrors(ajv: Ajv2020, instrument: Instrument, data: FormData, cont
   );
   const hiddenNotEmpty = [...hidden].filter((f) => !isEmpty(data[f])).map((f) => `/${f}`);
   const rules = (instrument["x-rules"] ?? [])
-    .filter((rule) => !logicVariables(rule.logic).some((v) => !v.startsWith("$") && isEmpty(data[v.split(".")[0] ?? ""])))
+    .filter(
+      (rule) =>
+        !logicVariables(rule.logic).some((v) => !v.startsWith("$") && isEmpty(data[v.split(".")[0] ?? ""])),
+    )
     .filter((rule) => !evaluate(rule.logic, { ...context, ...data }))
     .map((rule) => `/${rule.field}`);
   return { schema, hiddenNotEmpty, rules, all: [...schema, ...hiddenNotEmpty, ...rules] };
@@ -456,7 +529,9 @@ function engineErrors(ajv: Ajv2020, instrument: Instrument, data: FormData, cont
 describe("examples", async () => {
   const names = (await readdir(EXAMPLES)).filter((n) => n.endsWith(".json")).sort();
   const examples = await Promise.all(
-    names.map(async (n) => [idOf(n), JSON.parse(await readFile(path.join(EXAMPLES, n), "utf8")) as Example] as const),
+    names.map(
+      async (n) => [idOf(n), JSON.parse(await readFile(path.join(EXAMPLES, n), "utf8")) as Example] as const,
+    ),
   );
   const ajv = createAjv();
   const instrument = (id: string) => shipped.instruments.find((f) => idOf(f.path) === id)?.json as Instrument;
@@ -510,7 +585,9 @@ describe("examples", async () => {
       const form = instrument(id);
       const bySchema = example.invalid.filter((bad) => {
         const hidden = hiddenFields(form, bad.data, context);
-        return schemaErrors(ajv, form, bad.data, hidden).some((e) => fieldOfPath(e.instancePath) === bad.pointer);
+        return schemaErrors(ajv, form, bad.data, hidden).some(
+          (e) => fieldOfPath(e.instancePath) === bad.pointer,
+        );
       });
       expect(bySchema.length).toBeGreaterThan(0);
     });

@@ -209,11 +209,12 @@ export class EdcStack extends Stack {
     Validations.of(httpApi).acknowledge({
       id: "AwsSolutions-APIG4",
       reason:
-        "Authorization is done by the application on every request: sponsor/API clients send a bearer token " +
-        "(stored only as its SHA-256 hash in the table) and each principal is scoped to its study, role and " +
-        "sites, which an API Gateway authorizer cannot express. The same $default route also serves the " +
-        "sign-in page and the public OpenAPI document, which must be reachable without credentials. A Lambda " +
-        "authorizer would repeat the same table lookup on a second cold start for no added control.",
+        "Authorization is the application's, on every request (functions/api/auth.ts): each /api/v1 route " +
+        "except the public OpenAPI document requires a bearer token, looked up by its SHA-256 hash in the " +
+        "table and resolved to a principal with a role and a set of sites; site scoping is decided per " +
+        "subject, which an API Gateway authorizer cannot express. All paths share the one $default route, so " +
+        "a route-level authorizer would also lock out the public document. A Lambda authorizer would repeat " +
+        "the same table lookup for no added control.",
     });
     const accessLogs = logGroup(this, "HttpApiAccessLogs");
     const defaultStage = new HttpStage(this, "HttpApiDefaultStage", {
@@ -268,12 +269,18 @@ export class EdcStack extends Stack {
     this.publishFormsFunction = publishFormsFunction;
 
     const providerLogs = logGroup(this, "PublishFormsProviderLogs");
+    const providerRole = functionRole(
+      this,
+      "PublishFormsProviderRole",
+      providerLogs,
+      "EDC forms publish provider framework",
+    );
     const provider = new Provider(this, "PublishFormsProvider", {
       onEventHandler: publishFormsFunction,
       logGroup: providerLogs,
-      frameworkOnEventRole: functionRole(this, "PublishFormsProviderRole", providerLogs, "EDC forms publish provider framework"),
+      frameworkOnEventRole: providerRole,
     });
-    Validations.of(provider).acknowledge({
+    Validations.of(providerRole).acknowledge({
       id: `AwsSolutions-IAM5[Resource::<${this.getLogicalId(publishFormsFunction.node.defaultChild as CfnFunction)}.Arn>:*]`,
       reason:
         "Written by the CDK Provider framework (grantInvoke): the framework function may invoke the publish " +

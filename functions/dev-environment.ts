@@ -3,8 +3,8 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { createApp } from "./api/app.ts";
 import { loadDefinition } from "./definition-files.ts";
-import { createClients, ensureTable } from "./store/dynamo.ts";
 import { startDynalite } from "./store/dynalite.ts";
+import { createClients, ensureTable } from "./store/dynamo.ts";
 import { createStore, type Store } from "./store/store.ts";
 import { ALL_SITES, newToken, type Principal } from "./store/tokens.ts";
 
@@ -39,7 +39,12 @@ export async function startDevEnvironment(
   const store = createStore({ tableName, doc });
   const definition = await loadDefinition(options.formsDir ?? "forms");
   await store.publishDefinition(definition, { actor: "local", reason: "forms/ published at start" });
-  const tokens = await devTokens(store, definition.study.id, definition.study.sites.map((s) => s.id), options.dataDir);
+  const tokens = await devTokens(
+    store,
+    definition.study.id,
+    definition.study.sites.map((s) => s.id),
+    options.dataDir,
+  );
   return {
     store,
     app: createApp(store),
@@ -71,7 +76,9 @@ async function devTokens(
     builder: { user: "dev-builder", role: "builder", study, sites: [ALL_SITES] },
     monitor: { user: "dev-monitor", role: "monitor", study, sites: [ALL_SITES] },
     sponsor: { user: "dev-sponsor", role: "sponsor", study, sites: [ALL_SITES] },
-    ...Object.fromEntries(sites.map((s) => [s, { user: `dev-${s}`, role: "site", study, sites: [s] } as Principal])),
+    ...Object.fromEntries(
+      sites.map((s) => [s, { user: `dev-${s}`, role: "site", study, sites: [s] } as Principal]),
+    ),
   };
   const tokens: Record<string, DevToken> = {};
   for (const [name, principal] of Object.entries(wanted)) {

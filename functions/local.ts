@@ -13,8 +13,11 @@ const server = serve({ fetch: env.app.fetch, port, hostname: process.env.HOST ??
   console.log(`EDC engine for study ${env.studyId} at ${url}`);
   console.log(`Data kept in ${dataDir} (delete it to start afresh)`);
   console.log(`\nDev tokens (also in ${path.join(dataDir, "dev-tokens.json")}):`);
-  for (const [name, t] of Object.entries(env.tokens)) console.log(`  ${name.padEnd(8)} ${t.role.padEnd(8)} ${t.token}`);
-  console.log(`\nTry:\n  curl -H "Authorization: Bearer ${site?.token}" ${url}/api/v1/studies/${env.studyId}/subjects`);
+  for (const [name, t] of Object.entries(env.tokens))
+    console.log(`  ${name.padEnd(8)} ${t.role.padEnd(8)} ${t.token}`);
+  console.log(
+    `\nTry:\n  curl -H "Authorization: Bearer ${site?.token}" ${url}/api/v1/studies/${env.studyId}/subjects`,
+  );
   console.log(`OpenAPI: ${url}/api/v1/openapi.json`);
 });
 

@@ -1,15 +1,5 @@
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { HttpApi, HttpStage, LogGroupLogDestination } from "aws-cdk-lib/aws-apigatewayv2";
-import { HttpLambdaIntegration } from "aws-cdk-lib/aws-apigatewayv2-integrations";
-import { Alarm, ComparisonOperator, TreatMissingData } from "aws-cdk-lib/aws-cloudwatch";
-import { AttributeType, Billing, type ITableV2, TableEncryptionV2, TableV2 } from "aws-cdk-lib/aws-dynamodb";
-import { Grant, type IGrantable, type IRole, Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
-import { Architecture, type CfnFunction, type IFunction, LoggingFormat, Runtime } from "aws-cdk-lib/aws-lambda";
-import { type ICommandHooks, NodejsFunction, type NodejsFunctionProps, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
-import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
-import { AccessLogFormat } from "aws-cdk-lib/aws-apigateway";
-import { Provider } from "aws-cdk-lib/custom-resources";
 import {
   CfnOutput,
   CustomResource,
@@ -19,6 +9,27 @@ import {
   type StackProps,
   Validations,
 } from "aws-cdk-lib";
+import { AccessLogFormat } from "aws-cdk-lib/aws-apigateway";
+import { HttpApi, HttpStage, LogGroupLogDestination } from "aws-cdk-lib/aws-apigatewayv2";
+import { HttpLambdaIntegration } from "aws-cdk-lib/aws-apigatewayv2-integrations";
+import { Alarm, ComparisonOperator, TreatMissingData } from "aws-cdk-lib/aws-cloudwatch";
+import { AttributeType, Billing, type ITableV2, TableEncryptionV2, TableV2 } from "aws-cdk-lib/aws-dynamodb";
+import { Grant, type IGrantable, type IRole, Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
+import {
+  Architecture,
+  type CfnFunction,
+  type IFunction,
+  LoggingFormat,
+  Runtime,
+} from "aws-cdk-lib/aws-lambda";
+import {
+  type ICommandHooks,
+  NodejsFunction,
+  type NodejsFunctionProps,
+  OutputFormat,
+} from "aws-cdk-lib/aws-lambda-nodejs";
+import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
+import { Provider } from "aws-cdk-lib/custom-resources";
 import type { Construct } from "constructs";
 import { TABLE, TABLE_NAME_ENV } from "../functions/store/table-shape.ts";
 import { hashDirectory } from "./forms-hash.ts";
@@ -79,6 +90,8 @@ function bundledFunctionProps(entry: string, commandHooks?: ICommandHooks): Node
       banner: ESM_REQUIRE_BANNER,
       minify: true,
       sourceMap: true,
+      // Line mapping is all `--enable-source-maps` needs; embedding the sources would triple the map.
+      sourcesContent: false,
       // The SDK version that the integration tests ran against ships with the
       // code, instead of whichever version the Lambda runtime happens to carry.
       bundleAwsSDK: true,

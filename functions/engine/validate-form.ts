@@ -2,6 +2,7 @@ import { Ajv2020, type ErrorObject, type ValidateFunction } from "ajv/dist/2020.
 import addFormats from "ajv-formats";
 import type { FieldSchema, FormData, FormStatus, Instrument } from "./definition.ts";
 import { evaluate, isEmpty, logicVariables } from "./logic.ts";
+import { ENGINE_KEYWORDS } from "./meta/instrument-schema.ts";
 
 /** One refused value: where (JSON pointer into the form data), a stable code, and words for a person. */
 export interface FieldError {
@@ -18,25 +19,13 @@ export interface LogicContext {
   $latest?: Record<string, Record<string, unknown>>;
 }
 
-const ENGINE_ANNOTATIONS = [
-  "x-identifier",
-  "x-widget",
-  "x-unit",
-  "x-section",
-  "x-visible-if",
-  "x-calc",
-  "x-visit-date",
-  "x-repeating",
-  "x-rules",
-];
-
 const TIME = /^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?$/;
 
 function createAjv() {
   const ajv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true });
   addFormats.default(ajv, ["date", "date-time", "email"]);
   ajv.addFormat("time", TIME);
-  ajv.addVocabulary(ENGINE_ANNOTATIONS);
+  ajv.addVocabulary([...ENGINE_KEYWORDS]);
   return ajv;
 }
 
@@ -262,7 +251,8 @@ function rangeMessage(schema: FieldSchema, unit: string): string {
         ? `less than ${schema.exclusiveMaximum}`
         : undefined;
   if (lo !== undefined && hi !== undefined) {
-    if (schema.minimum !== undefined && schema.maximum !== undefined) return `must be between ${lo} and ${hi}${unit}`;
+    if (schema.minimum !== undefined && schema.maximum !== undefined)
+      return `must be between ${lo} and ${hi}${unit}`;
     return `must be ${schema.minimum !== undefined ? `at least ${lo}` : lo}${unit} and ${schema.maximum !== undefined ? `at most ${hi}` : hi}${unit}`;
   }
   if (lo !== undefined) return `must be ${schema.minimum !== undefined ? `at least ${lo}` : lo}${unit}`;

@@ -8,7 +8,9 @@ import { prepareForm } from "../../functions/engine/validate-form.ts";
 const definition = await loadDefinition(path.join(import.meta.dirname, "../../forms"));
 const edss = definition.instruments.edss;
 if (!edss) throw new Error("edss missing");
-const example = JSON.parse(readFileSync(path.join(import.meta.dirname, "../fixtures/examples/edss.json"), "utf8"));
+const example = JSON.parse(
+  readFileSync(path.join(import.meta.dirname, "../fixtures/examples/edss.json"), "utf8"),
+);
 const context = { $event: "m12", $arm: "rrms" };
 
 describe("EDSS validation", () => {

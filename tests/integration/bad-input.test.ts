@@ -28,25 +28,114 @@ const cases: Case[] = [
   { name: "a JSON array instead of an object", path: edss, raw: "[1,2]", status: 400 },
   { name: "an unknown top-level field", path: edss, body: { ...valid, extra: 1 }, status: 400 },
   { name: "a missing status", path: edss, body: { data: {}, rev: 0 }, status: 400, pointer: "/status" },
-  { name: "an unknown status", path: edss, body: { ...valid, status: "done" }, status: 400, pointer: "/status" },
+  {
+    name: "an unknown status",
+    path: edss,
+    body: { ...valid, status: "done" },
+    status: 400,
+    pointer: "/status",
+  },
   { name: "a negative revision", path: edss, body: { ...valid, rev: -1 }, status: 400, pointer: "/rev" },
   { name: "a revision as a string", path: edss, body: { ...valid, rev: "0" }, status: 400, pointer: "/rev" },
-  { name: "data that is not an object", path: edss, body: { ...valid, data: [1] }, status: 400, pointer: "/data" },
-  { name: "an unknown form field", path: edss, body: { ...valid, data: { edss_totl: 2 } }, status: 422, pointer: "/edss_totl" },
-  { name: "a string for a number", path: edss, body: { ...valid, data: { edss_total: "2" } }, status: 422, pointer: "/edss_total" },
-  { name: "an integer field given a fraction", path: edss, body: { ...valid, data: { fs_visual: 1.5 } }, status: 422, pointer: "/fs_visual" },
-  { name: "a value out of range", path: edss, body: { ...valid, data: { fs_visual: 7 } }, status: 422, pointer: "/fs_visual" },
-  { name: "an impossible date", path: edss, body: { ...valid, data: { assessment_date: "2024-02-30" } }, status: 422, pointer: "/assessment_date" },
-  { name: "an object as a field value", path: edss, body: { ...valid, data: { edss_total: { $gt: 1 } } }, status: 422, pointer: "/edss_total" },
+  {
+    name: "data that is not an object",
+    path: edss,
+    body: { ...valid, data: [1] },
+    status: 400,
+    pointer: "/data",
+  },
+  {
+    name: "an unknown form field",
+    path: edss,
+    body: { ...valid, data: { edss_totl: 2 } },
+    status: 422,
+    pointer: "/edss_totl",
+  },
+  {
+    name: "a string for a number",
+    path: edss,
+    body: { ...valid, data: { edss_total: "2" } },
+    status: 422,
+    pointer: "/edss_total",
+  },
+  {
+    name: "an integer field given a fraction",
+    path: edss,
+    body: { ...valid, data: { fs_visual: 1.5 } },
+    status: 422,
+    pointer: "/fs_visual",
+  },
+  {
+    name: "a value out of range",
+    path: edss,
+    body: { ...valid, data: { fs_visual: 7 } },
+    status: 422,
+    pointer: "/fs_visual",
+  },
+  {
+    name: "an impossible date",
+    path: edss,
+    body: { ...valid, data: { assessment_date: "2024-02-30" } },
+    status: 422,
+    pointer: "/assessment_date",
+  },
+  {
+    name: "an object as a field value",
+    path: edss,
+    body: { ...valid, data: { edss_total: { $gt: 1 } } },
+    status: 422,
+    pointer: "/edss_total",
+  },
   { name: "a body over 256 KB", path: edss, body: { ...valid, reason: "x".repeat(300 * 1024) }, status: 413 },
-  { name: "a text/plain body", path: edss, raw: JSON.stringify(valid), headers: { "content-type": "text/plain" }, status: 415 },
-  { name: "an unknown study", path: () => `/api/v1/studies/nope/subjects/${subject}/events/screening/forms/edss`, body: valid, status: 404 },
-  { name: "an unknown subject", path: () => product.formPath("99-999", "screening", "edss"), body: valid, status: 404 },
-  { name: "an unknown event", path: () => product.formPath(subject, "m99", "edss"), body: valid, status: 404 },
-  { name: "a form not collected at the event", path: () => product.formPath(subject, "iv_1", "edss"), body: valid, status: 404 },
-  { name: "an unknown form", path: () => product.formPath(subject, "screening", "nope"), body: valid, status: 404 },
-  { name: "instance 0 of a log", path: () => product.formPath(subject, "logs", "adverse_event", 0), body: valid, status: 404 },
-  { name: "a non-numeric instance", path: () => `${product.formPath(subject, "logs", "adverse_event")}/instances/x`, body: valid, status: 404 },
+  {
+    name: "a text/plain body",
+    path: edss,
+    raw: JSON.stringify(valid),
+    headers: { "content-type": "text/plain" },
+    status: 415,
+  },
+  {
+    name: "an unknown study",
+    path: () => `/api/v1/studies/nope/subjects/${subject}/events/screening/forms/edss`,
+    body: valid,
+    status: 404,
+  },
+  {
+    name: "an unknown subject",
+    path: () => product.formPath("99-999", "screening", "edss"),
+    body: valid,
+    status: 404,
+  },
+  {
+    name: "an unknown event",
+    path: () => product.formPath(subject, "m99", "edss"),
+    body: valid,
+    status: 404,
+  },
+  {
+    name: "a form not collected at the event",
+    path: () => product.formPath(subject, "iv_1", "edss"),
+    body: valid,
+    status: 404,
+  },
+  {
+    name: "an unknown form",
+    path: () => product.formPath(subject, "screening", "nope"),
+    body: valid,
+    status: 404,
+  },
+  {
+    name: "instance 0 of a log",
+    path: () => product.formPath(subject, "logs", "adverse_event", 0),
+    body: valid,
+    status: 404,
+  },
+  {
+    name: "a non-numeric instance",
+    path: () => `${product.formPath(subject, "logs", "adverse_event")}/instances/x`,
+    body: valid,
+    status: 404,
+  },
   { name: "an unknown route", path: () => `${BASE}/nothing-here`, body: valid, status: 404 },
   {
     name: "an enrolment with an unknown arm",
@@ -91,7 +180,11 @@ describe("bad input", () => {
       expect(res.status).toBe(c.status);
       expect(res.headers.get("content-type")).toBe("application/problem+json");
       const problem = await res.json();
-      expect(problem).toMatchObject({ status: c.status, type: expect.stringMatching(/^urn:edc:problem:/), title: expect.any(String) });
+      expect(problem).toMatchObject({
+        status: c.status,
+        type: expect.stringMatching(/^urn:edc:problem:/),
+        title: expect.any(String),
+      });
       if (c.pointer) expect(problem.errors.map((e: { pointer: string }) => e.pointer)).toContain(c.pointer);
       expect(await product.snapshot()).toEqual(before);
     });
@@ -147,7 +240,9 @@ describe("the OpenAPI document", () => {
         "/studies/{study}/subjects/{subject}/events/{event}/forms/{form}/instances/{instance}",
       ]),
     );
-    expect(doc.components.schemas.SaveFormInstance.required).toEqual(expect.arrayContaining(["data", "status", "rev"]));
+    expect(doc.components.schemas.SaveFormInstance.required).toEqual(
+      expect.arrayContaining(["data", "status", "rev"]),
+    );
   });
 
   it("serves the current study definition to any role", async () => {

@@ -31,12 +31,16 @@ describe("concurrent edits", () => {
     const saves = audit.body.entries.filter((e: { action: string }) => e.action === "save");
     expect(saves).toHaveLength(2); // the first save + the one winner
     expect(saves[1].changes).toEqual([{ field: "heart_rate", old: 60, new: winner?.body.data.heart_rate }]);
-    const current = await product.call("GET", product.formPath(subject, "screening", "vital_signs"), { as: "site-01" });
+    const current = await product.call("GET", product.formPath(subject, "screening", "vital_signs"), {
+      as: "site-01",
+    });
     expect(current.body).toMatchObject({ rev: 2, data: { heart_rate: winner?.body.data.heart_rate } });
   });
 
   it("gives concurrently enrolled subjects distinct generated ids", async () => {
-    const ids = await Promise.all(Array.from({ length: 10 }, () => product.enrol("site-02", { site: "site-02", arm: "nmo" })));
+    const ids = await Promise.all(
+      Array.from({ length: 10 }, () => product.enrol("site-02", { site: "site-02", arm: "nmo" })),
+    );
     expect(new Set(ids).size).toBe(10);
     for (const id of ids) expect(id).toMatch(/^02-\d{3}$/);
   });

@@ -35,7 +35,13 @@ beforeAll(async () => {
 });
 afterAll(() => product.close());
 
-async function saveThroughDyingProcess(subject: string, dieAt: number, when: "before" | "after", rev: number, hr: number) {
+async function saveThroughDyingProcess(
+  subject: string,
+  dieAt: number,
+  when: "before" | "after",
+  rev: number,
+  hr: number,
+) {
   const env = product.env;
   const definition = await env.store.definitions.current(env.studyId);
   const sub = await env.store.getSubject(env.studyId, subject);
@@ -99,7 +105,10 @@ describe("a process dying between any two store calls of a save", () => {
         expect(projection.instances.find((i) => i.form === "vital_signs")?.rev).toBe(committed ? 2 : 1);
 
         // The client can always carry on: retrying from what it last saw either saves or shows its own change.
-        const retry = await product.save(subject, "screening", "vital_signs", { data: { heart_rate: 99 }, rev: 1 });
+        const retry = await product.save(subject, "screening", "vital_signs", {
+          data: { heart_rate: 99 },
+          rev: 1,
+        });
         if (committed) {
           expect(retry.status).toBe(409);
           expect(retry.body.current.data.heart_rate).toBe(99);

@@ -35,7 +35,9 @@ describe("saving a form instance", () => {
       data: { diagnosis: "rrms", aqp4_igg: "positive" },
     });
     expect(rrms.status).toBe(422);
-    expect(rrms.body.errors).toEqual([expect.objectContaining({ pointer: "/aqp4_igg", code: "hidden-not-empty" })]);
+    expect(rrms.body.errors).toEqual([
+      expect.objectContaining({ pointer: "/aqp4_igg", code: "hidden-not-empty" }),
+    ]);
 
     const nmosd = await product.save(nmo, "screening", "diagnosis", {
       data: { diagnosis: "nmosd", aqp4_igg: "positive" },
@@ -83,7 +85,9 @@ describe("saving a form instance", () => {
 
   it("keeps IT-only fields hidden and empty for IV infusions", async () => {
     const subject = await product.enrol();
-    const res = await product.save(subject, "iv_1", "infusion", { data: { route: "iv", lumbar_puncture: true } });
+    const res = await product.save(subject, "iv_1", "infusion", {
+      data: { route: "iv", lumbar_puncture: true },
+    });
     expect(res.status).toBe(422);
     expect(res.body.errors[0]).toMatchObject({ pointer: "/lumbar_puncture", code: "hidden-not-empty" });
     const it = await product.save(subject, "it_1", "infusion", {
@@ -129,12 +133,20 @@ describe("saving a form instance", () => {
       { instance: 1 },
     );
     expect(res.status).toBe(422);
-    expect(res.body.errors).toEqual([expect.objectContaining({ pointer: "/end_date", code: expect.stringMatching(/^rule:/) })]);
+    expect(res.body.errors).toEqual([
+      expect.objectContaining({ pointer: "/end_date", code: expect.stringMatching(/^rule:/) }),
+    ]);
   });
 
   it("requires SAE criteria only when the event is serious, and only to complete", async () => {
     const subject = await product.enrol();
-    const draft = await product.save(subject, "logs", "adverse_event", { data: { serious: true } }, { instance: 1 });
+    const draft = await product.save(
+      subject,
+      "logs",
+      "adverse_event",
+      { data: { serious: true } },
+      { instance: 1 },
+    );
     expect(draft.status).toBe(200);
     const complete = await product.save(
       subject,
@@ -158,7 +170,9 @@ describe("saving a form instance", () => {
       rev: 1,
     });
     expect(noReason.status).toBe(422);
-    expect(noReason.body.errors).toEqual([expect.objectContaining({ pointer: "/reason", code: "reason-required" })]);
+    expect(noReason.body.errors).toEqual([
+      expect.objectContaining({ pointer: "/reason", code: "reason-required" }),
+    ]);
     const withReason = await product.save(subject, "screening", "consent", {
       data: { ...data, consent_version: "2.2" },
       status: "complete",
@@ -194,7 +208,13 @@ describe("saving a form instance", () => {
     const late = await product.save(subject, "m3", "edss", { data: { assessment_date: "2024-07-01" } });
     expect(late.status).toBe(200);
     expect(late.body.deviations).toEqual([
-      expect.objectContaining({ code: "out-of-window", event: "m3", earliest: "2024-05-15", latest: "2024-06-12", days: 19 }),
+      expect.objectContaining({
+        code: "out-of-window",
+        event: "m3",
+        earliest: "2024-05-15",
+        latest: "2024-06-12",
+        days: 19,
+      }),
     ]);
     const casebook = await product.call("GET", `${BASE}/subjects/${subject}`, { as: "site-01" });
     expect(casebook.body.dayOne).toBe("2024-03-01");

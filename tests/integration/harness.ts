@@ -7,6 +7,7 @@ export const BASE = `/api/v1/studies/${STUDY}`;
 export interface Call {
   status: number;
   contentType: string;
+  // biome-ignore lint/suspicious/noExplicitAny: tests read response bodies of many shapes; assertions check them
   body: any;
 }
 
@@ -24,7 +25,11 @@ export class Product {
     return t.token;
   }
 
-  async call(method: string, path: string, options: { as?: string; body?: unknown; raw?: string } = {}): Promise<Call> {
+  async call(
+    method: string,
+    path: string,
+    options: { as?: string; body?: unknown; raw?: string } = {},
+  ): Promise<Call> {
     const headers: Record<string, string> = {};
     if (options.as) headers.authorization = `Bearer ${this.token(options.as)}`;
     let body: string | undefined;
@@ -34,10 +39,17 @@ export class Product {
     const res = await this.env.app.request(path, { method, headers, body });
     const text = await res.text();
     const contentType = res.headers.get("content-type") ?? "";
-    return { status: res.status, contentType, body: text && contentType.includes("json") ? JSON.parse(text) : text };
+    return {
+      status: res.status,
+      contentType,
+      body: text && contentType.includes("json") ? JSON.parse(text) : text,
+    };
   }
 
-  async enrol(as = "site-01", body: Record<string, unknown> = { site: "site-01", arm: "rrms" }): Promise<string> {
+  async enrol(
+    as = "site-01",
+    body: Record<string, unknown> = { site: "site-01", arm: "rrms" },
+  ): Promise<string> {
     const res = await this.call("POST", `${BASE}/subjects`, { as, body });
     if (res.status !== 201) throw new Error(`enrol failed: ${JSON.stringify(res.body)}`);
     return res.body.id;

@@ -13,7 +13,10 @@ interface Example {
 const dir = path.join(import.meta.dirname, "../fixtures/examples");
 const examples = readdirSync(dir)
   .filter((f) => f.endsWith(".json"))
-  .map((f) => [path.basename(f, ".json"), JSON.parse(readFileSync(path.join(dir, f), "utf8")) as Example] as const);
+  .map(
+    (f) =>
+      [path.basename(f, ".json"), JSON.parse(readFileSync(path.join(dir, f), "utf8")) as Example] as const,
+  );
 
 let product: Product;
 let definition: StudyDefinition;
@@ -46,15 +49,30 @@ describe("every instrument of the reference study", () => {
       // What the calculations read from other forms is entered first, as a site would.
       for (const [other, values] of Object.entries(example.context?.$latest ?? {})) {
         const at = slotOf(other);
-        const seeded = await product.save(subject, at.event, other, { data: values }, { instance: at.instance });
+        const seeded = await product.save(
+          subject,
+          at.event,
+          other,
+          { data: values },
+          { instance: at.instance },
+        );
         expect(seeded.status, JSON.stringify(seeded.body)).toBe(200);
       }
       const at = slotOf(form, example.context?.$event);
       const before = await product.snapshot();
       for (const bad of example.invalid) {
-        const res = await product.save(subject, at.event, form, { data: bad.data, status: "complete" }, { instance: at.instance });
+        const res = await product.save(
+          subject,
+          at.event,
+          form,
+          { data: bad.data, status: "complete" },
+          { instance: at.instance },
+        );
         expect(res.status, `${bad.why}: ${JSON.stringify(res.body)}`).toBe(422);
-        expect(res.body.errors.map((e: { pointer: string }) => e.pointer), bad.why).toContain(bad.pointer);
+        expect(
+          res.body.errors.map((e: { pointer: string }) => e.pointer),
+          bad.why,
+        ).toContain(bad.pointer);
       }
       expect(await product.snapshot()).toEqual(before);
 
@@ -67,7 +85,8 @@ describe("every instrument of the reference study", () => {
       );
       expect(good.status, JSON.stringify(good.body)).toBe(200);
       expect(good.body.status).toBe("complete");
-      for (const [field, value] of Object.entries(example.valid)) expect(good.body.data[field], field).toEqual(value);
+      for (const [field, value] of Object.entries(example.valid))
+        expect(good.body.data[field], field).toEqual(value);
     });
   }
 });

@@ -11,13 +11,30 @@ beforeAll(async () => {
   // Tokens scoped to site-01 for every role, beside the dev tokens.
   for (const role of ["builder", "monitor", "sponsor"] as const) {
     const token = `test-${role}-site-01`;
-    await product.env.store.storeToken(token, { user: `${role}-01`, role, study: product.env.studyId, sites: ["site-01"] });
-    product.env.tokens[`${role}-site-01`] = { token, user: `${role}-01`, role, study: product.env.studyId, sites: ["site-01"] };
+    await product.env.store.storeToken(token, {
+      user: `${role}-01`,
+      role,
+      study: product.env.studyId,
+      sites: ["site-01"],
+    });
+    product.env.tokens[`${role}-site-01`] = {
+      token,
+      user: `${role}-01`,
+      role,
+      study: product.env.studyId,
+      sites: ["site-01"],
+    };
   }
   own = await product.enrol("site-01", { site: "site-01", arm: "rrms" });
   other = await product.enrol("site-02", { site: "site-02", arm: "nmo" });
   await product.save(other, "screening", "edss", { data: { edss_total: 2 } }, { as: "site-02" });
-  await product.save(other, "logs", "adverse_event", { data: { ae_term: "Fever" } }, { as: "site-02", instance: 1 });
+  await product.save(
+    other,
+    "logs",
+    "adverse_event",
+    { data: { ae_term: "Fever" } },
+    { as: "site-02", instance: 1 },
+  );
 });
 afterAll(() => product.close());
 
@@ -74,7 +91,9 @@ describe("site isolation", () => {
   it("lets all-site monitor, sponsor and builder tokens read both sites but never write data", async () => {
     for (const as of ["monitor", "sponsor", "builder"]) {
       const list = await product.call("GET", `${BASE}/subjects`, { as });
-      expect(list.body.subjects.map((s: { id: string }) => s.id)).toEqual(expect.arrayContaining([own, other]));
+      expect(list.body.subjects.map((s: { id: string }) => s.id)).toEqual(
+        expect.arrayContaining([own, other]),
+      );
       const read = await product.call("GET", `${BASE}/subjects/${other}/audit`, { as });
       expect(read.status).toBe(200);
       const write = await product.call("PUT", product.formPath(other, "screening", "edss"), {
@@ -82,21 +101,38 @@ describe("site isolation", () => {
         body: { data: { edss_total: 3 }, status: "incomplete", rev: 1 },
       });
       expect(write.status).toBe(403);
-      const enrol = await product.call("POST", `${BASE}/subjects`, { as, body: { site: "site-01", arm: "rrms" } });
+      const enrol = await product.call("POST", `${BASE}/subjects`, {
+        as,
+        body: { site: "site-01", arm: "rrms" },
+      });
       expect(enrol.status).toBe(403);
     }
   });
 
   it("does not let a site-01 user enrol at site-02", async () => {
     const before = await product.snapshot();
-    const res = await product.call("POST", `${BASE}/subjects`, { as: "site-01", body: { site: "site-02", arm: "rrms" } });
+    const res = await product.call("POST", `${BASE}/subjects`, {
+      as: "site-01",
+      body: { site: "site-02", arm: "rrms" },
+    });
     expect(res.status).toBe(403);
     expect(await product.snapshot()).toEqual(before);
   });
 
   it("refuses a token of another study as if the study did not exist", async () => {
-    await product.env.store.storeToken("other-study", { user: "x", role: "site", study: "other", sites: [ALL_SITES] });
-    product.env.tokens.other = { token: "other-study", user: "x", role: "site", study: "other", sites: [ALL_SITES] };
+    await product.env.store.storeToken("other-study", {
+      user: "x",
+      role: "site",
+      study: "other",
+      sites: [ALL_SITES],
+    });
+    product.env.tokens.other = {
+      token: "other-study",
+      user: "x",
+      role: "site",
+      study: "other",
+      sites: [ALL_SITES],
+    };
     const res = await product.call("GET", `${BASE}/subjects/${own}`, { as: "other" });
     expect(res.status).toBe(404);
   });
@@ -107,7 +143,9 @@ describe("site isolation", () => {
       expect(res.status).toBe(401);
       expect(res.contentType).toContain("application/problem+json");
     }
-    const revoked = await product.env.app.request(`${BASE}/subjects`, { headers: { authorization: "Bearer nope" } });
+    const revoked = await product.env.app.request(`${BASE}/subjects`, {
+      headers: { authorization: "Bearer nope" },
+    });
     expect(revoked.status).toBe(401);
   });
 });

@@ -24,7 +24,9 @@ describe("the protocol's JSON Logic operations", () => {
 
   it("lists the variables an expression reads, including defaults and dotted paths", () => {
     expect(
-      logicVariables({ and: [{ var: "a" }, { "==": [{ var: ["$latest.vital_signs.weight", 0] }, 1] }, { var: "" }] }).sort(),
+      logicVariables({
+        and: [{ var: "a" }, { "==": [{ var: ["$latest.vital_signs.weight", 0] }, 1] }, { var: "" }],
+      }).sort(),
     ).toEqual(["$latest.vital_signs.weight", "a"]);
   });
 });

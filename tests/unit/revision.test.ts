@@ -39,18 +39,30 @@ describe("deciding a revision", () => {
   });
 
   it("does nothing when neither data nor status change", () => {
-    expect(decideRevision({ ...base, current: state(), baseRev: 1, data: { a: 1, b: "x" } }).kind).toBe("unchanged");
+    expect(decideRevision({ ...base, current: state(), baseRev: 1, data: { a: 1, b: "x" } }).kind).toBe(
+      "unchanged",
+    );
   });
 
   it("commits a status change alone", () => {
-    const d = decideRevision({ ...base, status: "complete", current: state(), baseRev: 1, data: { a: 1, b: "x" } });
+    const d = decideRevision({
+      ...base,
+      status: "complete",
+      current: state(),
+      baseRev: 1,
+      data: { a: 1, b: "x" },
+    });
     expect(d).toMatchObject({ kind: "commit", rev: 2, changes: [], statusFrom: "incomplete" });
   });
 
   it("asks for a reason to change a complete form, including reopening it", () => {
     const complete = state({ status: "complete" });
-    expect(decideRevision({ ...base, current: complete, baseRev: 1, data: { a: 2, b: "x" } }).kind).toBe("reason-required");
-    expect(decideRevision({ ...base, current: complete, baseRev: 1, data: { a: 1, b: "x" } }).kind).toBe("reason-required");
+    expect(decideRevision({ ...base, current: complete, baseRev: 1, data: { a: 2, b: "x" } }).kind).toBe(
+      "reason-required",
+    );
+    expect(decideRevision({ ...base, current: complete, baseRev: 1, data: { a: 1, b: "x" } }).kind).toBe(
+      "reason-required",
+    );
     expect(
       decideRevision({ ...base, current: complete, baseRev: 1, data: { a: 2, b: "x" }, reason: "   " }).kind,
     ).toBe("reason-required");

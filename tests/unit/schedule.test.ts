@@ -44,7 +44,10 @@ describe("visit windows", () => {
       latest: "2024-03-02",
     });
     // Screening: day -1, 27 days before → days -28..-1.
-    expect(visitWindow(event(-1, 27, 0), "2024-03-01")).toMatchObject({ earliest: "2024-02-02", latest: "2024-02-29" });
+    expect(visitWindow(event(-1, 27, 0), "2024-03-01")).toMatchObject({
+      earliest: "2024-02-02",
+      latest: "2024-02-29",
+    });
   });
 
   it("has no window for an unscheduled visit", () => {

@@ -24,7 +24,9 @@ const instrument: Instrument = {
     dose_per_kg: {
       type: "number",
       readOnly: true,
-      "x-calc": { round: [{ "/": [{ var: "dose" }, { or: [{ var: "weight" }, { var: "$latest.vitals.weight" }] }] }, 2] },
+      "x-calc": {
+        round: [{ "/": [{ var: "dose" }, { or: [{ var: "weight" }, { var: "$latest.vitals.weight" }] }] }, 2],
+      },
     },
     start: { type: "string", format: "date" },
     end: { type: "string", format: "date" },
@@ -43,7 +45,12 @@ const instrument: Instrument = {
   },
   required: ["visit_date", "kind", "b_only"],
   "x-rules": [
-    { id: "end_after_start", field: "end", message: "must not be before the start", logic: { ">=": [{ datediff: [{ var: "start" }, { var: "end" }] }, 0] } },
+    {
+      id: "end_after_start",
+      field: "end",
+      message: "must not be before the start",
+      logic: { ">=": [{ datediff: [{ var: "start" }, { var: "end" }] }, 0] },
+    },
   ],
 };
 const ctx = { $event: "e1" };
@@ -60,7 +67,10 @@ describe("preparing a submission", () => {
   });
 
   it("reads other forms through $latest when the form itself lacks the value", () => {
-    const r = prepareForm(instrument, { dose: 90 }, "incomplete", { ...ctx, $latest: { vitals: { weight: 60 } } });
+    const r = prepareForm(instrument, { dose: 90 }, "incomplete", {
+      ...ctx,
+      $latest: { vitals: { weight: 60 } },
+    });
     expect(r.data.dose_per_kg).toBe(1.5);
     expect(prepareForm(instrument, { dose: 90 }, "incomplete", ctx).data.dose_per_kg).toBeUndefined();
   });
@@ -87,7 +97,15 @@ describe("preparing a submission", () => {
   it("gives one readable message per field, the most basic problem first", () => {
     const r = prepareForm(
       instrument,
-      { visit_date: "2024-13-01", kind: "c", weight: "heavy", dose: 0, time: "25:00", tags: ["x", "x"], nope: 1 },
+      {
+        visit_date: "2024-13-01",
+        kind: "c",
+        weight: "heavy",
+        dose: 0,
+        time: "25:00",
+        tags: ["x", "x"],
+        nope: 1,
+      },
       "incomplete",
       ctx,
     );
@@ -115,8 +133,12 @@ describe("preparing a submission", () => {
   it("applies a cross-field rule once both its fields are filled and valid", () => {
     expect(prepareForm(instrument, { end: "2024-01-01" }, "incomplete", ctx).errors).toEqual([]);
     const r = prepareForm(instrument, { start: "2024-02-01", end: "2024-01-01" }, "incomplete", ctx);
-    expect(r.errors).toEqual([{ pointer: "/end", code: "rule:end_after_start", message: "must not be before the start" }]);
-    expect(prepareForm(instrument, { start: "2024-02-01", end: "2024-02-01" }, "incomplete", ctx).errors).toEqual([]);
+    expect(r.errors).toEqual([
+      { pointer: "/end", code: "rule:end_after_start", message: "must not be before the start" },
+    ]);
+    expect(
+      prepareForm(instrument, { start: "2024-02-01", end: "2024-02-01" }, "incomplete", ctx).errors,
+    ).toEqual([]);
   });
 });
 

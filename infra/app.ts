@@ -1,8 +1,13 @@
-import { App, Validations } from "aws-cdk-lib";
-import { AwsSolutionsChecks } from "cdk-nag";
+import { App } from "aws-cdk-lib";
+import { addNagChecks } from "./nag.ts";
 import { EdcStack } from "./stack.ts";
 
+/**
+ * `cdk synth` / `cdk deploy`. Environment-agnostic (no account/region lookups),
+ * so it synthesizes without credentials. `-c stage=prod` names a second
+ * deployment of the same stack (`Edc-prod`).
+ */
 const app = new App();
-const stage = (app.node.tryGetContext("stage") as string | undefined) ?? "dev";
+const stage = String(app.node.tryGetContext("stage") ?? "dev");
 new EdcStack(app, `Edc-${stage}`, { stage });
-Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
+addNagChecks(app);

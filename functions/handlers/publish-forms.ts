@@ -1,6 +1,6 @@
 import { fileURLToPath } from "node:url";
 import { loadDefinition } from "../definition-files.ts";
-import { createStore } from "../store/store.ts";
+import { createStore, type Store } from "../store/store.ts";
 import { TABLE_NAME_ENV } from "../store/table-shape.ts";
 
 /**
@@ -26,9 +26,10 @@ export interface PublishFormsResponse {
   Data?: { Version: number; Changed: boolean; StudyId: string };
 }
 
+/** Overrides for tests; in Lambda everything comes from the bundle and the environment. */
 export interface PublishFormsDeps {
   formsDir?: string;
-  tableName?: string;
+  store?: Pick<Store, "publishDefinition">;
 }
 
 const BUNDLED_FORMS_DIR = fileURLToPath(new URL("./forms", import.meta.url));
@@ -44,7 +45,7 @@ export async function publishForms(
   }
   const definition = await loadDefinition(formsDir);
   const studyId = definition.study.id;
-  const store = createStore({ tableName: deps.tableName ?? process.env[TABLE_NAME_ENV] });
+  const store = deps.store ?? createStore({ tableName: process.env[TABLE_NAME_ENV] });
   const result = await store.publishDefinition(definition, { actor: "deploy", reason: "cdk deploy" });
   console.log(
     JSON.stringify({

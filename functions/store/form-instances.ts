@@ -168,3 +168,14 @@ export async function readCasebook(db: Db, study: string, subject: string): Prom
     revisions,
   };
 }
+
+/** Every revision of one instance, oldest first: the history shown beside each field. */
+export async function readRevisions(db: Db, a: InstanceAddress): Promise<Revision[]> {
+  return (
+    await queryPartition(
+      db,
+      keys.subjectPartition(a.study, a.subject),
+      keys.revisionPrefix(a.event, a.form, a.instance),
+    )
+  ).map(toRevision);
+}

@@ -2,10 +2,16 @@ import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { StudyDefinition } from "../engine/definition.ts";
 import { createDefinitionReader, type PublishResult, publishDefinition } from "./definitions.ts";
 import { createClients, type Db } from "./dynamo.ts";
-import { type InstanceAddress, readCasebook, readLatestRevision } from "./form-instances.ts";
+import {
+  type InstanceAddress,
+  readCasebook,
+  readLatestRevision,
+  readProjections,
+  readRevisions,
+} from "./form-instances.ts";
 import { type SaveRequest, saveFormInstance } from "./save-form-instance.ts";
 import { enrolSubject, getSubject, listSubjects } from "./subjects.ts";
-import { findToken, type Principal, storeToken } from "./tokens.ts";
+import { findToken, findTokenByHash, type Principal, storeToken } from "./tokens.ts";
 
 export interface StoreOptions {
   tableName?: string;
@@ -37,9 +43,12 @@ export function createStore(options: StoreOptions = {}) {
     listSubjects: (study: string, sites: string[]) => listSubjects(db, study, sites),
     readCasebook: (study: string, subject: string) => readCasebook(db, study, subject),
     readLatestRevision: (address: InstanceAddress) => readLatestRevision(db, address),
+    readRevisions: (address: InstanceAddress) => readRevisions(db, address),
+    readProjections: (study: string, subject: string) => readProjections(db, study, subject),
     saveFormInstance: (request: SaveRequest) => saveFormInstance(db, request),
     storeToken: (token: string, principal: Principal) => storeToken(db, token, principal),
     findToken: (token: string) => findToken(db, token),
+    findTokenByHash: (hash: string) => findTokenByHash(db, hash),
   };
 }
 

@@ -46,9 +46,18 @@ export async function storeToken(
   );
 }
 
-export async function findToken(db: Db, token: string, now = new Date()): Promise<Principal | undefined> {
+export function findToken(db: Db, token: string, now = new Date()): Promise<Principal | undefined> {
+  return findTokenByHash(db, hashToken(token), now);
+}
+
+/** A browser session keeps only the token's hash, and finds its principal with it. */
+export async function findTokenByHash(
+  db: Db,
+  hash: string,
+  now = new Date(),
+): Promise<Principal | undefined> {
   const { Item } = await db.doc.send(
-    new GetCommand({ TableName: db.tableName, Key: { PK: keys.token(hashToken(token)), SK: "TOKEN" } }),
+    new GetCommand({ TableName: db.tableName, Key: { PK: keys.token(hash), SK: "TOKEN" } }),
   );
   if (!Item || Item.revokedAt) return undefined;
   if (typeof Item.expiresAt === "string" && Item.expiresAt <= now.toISOString()) return undefined;

@@ -1,0 +1,62 @@
+import type { FieldSchema, FormData, Instrument } from "../engine/definition.ts";
+
+/**
+ * HTML form fields ⇄ typed form data, by the instrument's schema. Used by the
+ * server for plain form posts and by the browser script, so both read a form
+ * the same way. A value that does not parse is kept as text, so the engine
+ * refuses it with its usual message rather than it silently vanishing.
+ */
+
+export type FormEntries = Record<string, string | string[] | undefined>;
+
+function scalar(schema: FieldSchema, raw: string): unknown {
+  const text = raw.trim();
+  if (text === "") return undefined;
+  const type = schema.type;
+  if (type === "boolean") return text === "true" ? true : text === "false" ? false : text;
+  if (type === "number" || type === "integer") {
+    const n = Number(text);
+    return Number.isFinite(n) ? n : text;
+  }
+  return text;
+}
+
+export function readFormEntries(instrument: Instrument, entries: FormEntries): FormData {
+  const data: FormData = {};
+  for (const [field, schema] of Object.entries(instrument.properties)) {
+    if (schema["x-calc"] !== undefined) continue;
+    const raw = entries[field];
+    if (raw === undefined) continue;
+    const values = Array.isArray(raw) ? raw : [raw];
+    if (schema.type === "array") {
+      const itemType =
+        schema.items?.type === "integer" ? { type: "integer" as const } : { type: "string" as const };
+      const items = values.map((v) => scalar(itemType, v)).filter((v) => v !== undefined);
+      if (items.length > 0) data[field] = items;
+    } else {
+      const value = scalar(schema, values[values.length - 1] ?? "");
+      if (value !== undefined) data[field] = value;
+    }
+  }
+  return data;
+}
+
+/** The text an input shows for a stored value. */
+export function inputText(value: unknown): string {
+  if (value === undefined || value === null) return "";
+  return String(value);
+}
+
+/** A stored value as a person reads it: choice labels, yes/no, units. */
+export function displayValue(schema: FieldSchema | undefined, value: unknown): string {
+  if (value === undefined || value === null || value === "") return "—";
+  if (!schema) return JSON.stringify(value);
+  const label = (code: unknown) => {
+    const choice = (schema.oneOf ?? schema.items?.oneOf)?.find((c) => c.const === code);
+    return choice ? choice.title : String(code);
+  };
+  if (Array.isArray(value)) return value.map(label).join(", ");
+  if (typeof value === "boolean") return value ? "Yes" : "No";
+  if (schema.oneOf) return label(value);
+  return schema["x-unit"] ? `${value} ${schema["x-unit"]}` : String(value);
+}

@@ -1,0 +1,168 @@
+import { execFile } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+import { promisify } from "node:util";
+import { App } from "aws-cdk-lib";
+import { Match, Template } from "aws-cdk-lib/assertions";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startDynalite } from "../../functions/store/dynalite.ts";
+import { createClients, ensureTable } from "../../functions/store/dynamo.ts";
+import { hashDirectory } from "../../infra/forms-hash.ts";
+import { EdcStack, REPO_ROOT } from "../../infra/stack.ts";
+
+/**
+ * The one synth that bundles for real (local esbuild, no Docker), then runs
+ * the two bundles the way Lambda would — a fresh `node` process importing
+ * `index.mjs` and calling `handler` — against an in-process dynalite.
+ */
+
+const run = promisify(execFile);
+const CDK_CONTEXT = (
+  JSON.parse(readFileSync(path.join(REPO_ROOT, "cdk.json"), "utf8")) as {
+    context: Record<string, unknown>;
+  }
+).context;
+const STUDY_ID = (
+  JSON.parse(readFileSync(path.join(REPO_ROOT, "forms", "study.json"), "utf8")) as { id: string }
+).id;
+
+let outdir: string;
+let template: Template;
+let dynalite: Awaited<ReturnType<typeof startDynalite>>;
+const TABLE_NAME = "edc-bundle-test";
+
+beforeAll(async () => {
+  outdir = mkdtempSync(path.join(tmpdir(), "edc-cdk-bundle-"));
+  const app = new App({ outdir, context: CDK_CONTEXT });
+  new EdcStack(app, "EdcBundle", { stage: "test" });
+  const assembly = app.synth();
+  template = Template.fromJSON(assembly.getStackByName("EdcBundle").template as Record<string, unknown>);
+  dynalite = await startDynalite();
+  await ensureTable(createClients({ endpoint: dynalite.endpoint }).client, TABLE_NAME);
+}, 120_000);
+
+afterAll(async () => {
+  await dynalite?.close();
+  if (outdir) rmSync(outdir, { recursive: true, force: true });
+});
+
+/** The directory of the bundled asset of the function whose Description starts with `prefix`. */
+function assetDir(prefix: string): string {
+  const fns = template.findResources("AWS::Lambda::Function", {
+    Properties: { Description: Match.stringLikeRegexp(`^${prefix}`) },
+  });
+  const [fn] = Object.values(fns) as { Properties: { Code: { S3Key: string } } }[];
+  if (!fn) throw new Error(`no function ${prefix}`);
+  const dir = path.join(outdir, `asset.${fn.Properties.Code.S3Key.replace(/\.zip$/, "")}`);
+  expect(existsSync(dir), dir).toBe(true);
+  return dir;
+}
+
+const RESULT_MARK = "@@handler-result@@";
+
+/** Imports a bundle in a fresh Node process (ESM, like the Lambda runtime) and calls its handler once. */
+async function invoke(bundleDir: string, event: unknown): Promise<unknown> {
+  const script =
+    "const [file, event] = process.argv.slice(1);" +
+    "const { handler } = await import(file);" +
+    "const result = await handler(JSON.parse(event), {});" +
+    `process.stdout.write("\\n${RESULT_MARK}" + JSON.stringify(result));`;
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    NODE_OPTIONS: "--enable-source-maps",
+    TABLE_NAME,
+    AWS_REGION: "us-east-1",
+    AWS_ACCESS_KEY_ID: "local",
+    AWS_SECRET_ACCESS_KEY: "local",
+    AWS_ENDPOINT_URL_DYNAMODB: dynalite.endpoint,
+  };
+  const { stdout } = await run(
+    process.execPath,
+    [
+      "--input-type=module",
+      "-e",
+      script,
+      pathToFileURL(path.join(bundleDir, "index.mjs")).href,
+      JSON.stringify(event),
+    ],
+    { env, cwd: tmpdir(), timeout: 30_000 },
+  );
+  // The handler's own log lines come first; the result is the marked last line.
+  return JSON.parse(stdout.slice(stdout.lastIndexOf(RESULT_MARK) + RESULT_MARK.length));
+}
+
+function httpEvent(method: string, rawPath: string, headers: Record<string, string> = {}) {
+  return {
+    version: "2.0",
+    routeKey: "$default",
+    rawPath,
+    rawQueryString: "",
+    headers: { host: "api.example.test", ...headers },
+    requestContext: {
+      accountId: "123456789012",
+      apiId: "api",
+      domainName: "api.example.test",
+      domainPrefix: "api",
+      http: { method, path: rawPath, protocol: "HTTP/1.1", sourceIp: "127.0.0.1", userAgent: "vitest" },
+      requestId: "req-1",
+      routeKey: "$default",
+      stage: "$default",
+      time: "01/Jan/2025:00:00:00 +0000",
+      timeEpoch: 1735689600000,
+    },
+    isBase64Encoded: false,
+  };
+}
+
+describe("real bundling (esbuild, no Docker)", () => {
+  it("bundles the API function as a minified ESM file with a source map, of a sane size", () => {
+    const dir = assetDir("EDC API");
+    const size = statSync(path.join(dir, "index.mjs")).size;
+    console.info(`API bundle index.mjs: ${(size / 1024).toFixed(0)} KiB`);
+    expect(size).toBeGreaterThan(100 * 1024);
+    expect(size).toBeLessThan(3 * 1024 * 1024);
+    expect(existsSync(path.join(dir, "index.mjs.map"))).toBe(true);
+    expect(readFileSync(path.join(dir, "index.mjs"), "utf8").slice(0, 200)).toContain("createRequire");
+  });
+
+  it("ships an exact copy of forms/ next to the publish handler", () => {
+    const dir = assetDir("EDC forms publish");
+    expect(hashDirectory(path.join(dir, "forms"))).toBe(hashDirectory(path.join(REPO_ROOT, "forms")));
+  });
+
+  it("the bundled publish handler publishes forms/ once, then reports it unchanged", async () => {
+    const dir = assetDir("EDC forms publish");
+    const created = await invoke(dir, { RequestType: "Create", ResourceProperties: { FormsHash: "h" } });
+    expect(created).toMatchObject({
+      PhysicalResourceId: `forms-${STUDY_ID}`,
+      Data: { Version: 1, Changed: true },
+    });
+    const updated = await invoke(dir, {
+      RequestType: "Update",
+      PhysicalResourceId: `forms-${STUDY_ID}`,
+      ResourceProperties: { FormsHash: "h" },
+    });
+    expect(updated).toMatchObject({
+      PhysicalResourceId: `forms-${STUDY_ID}`,
+      Data: { Version: 1, Changed: false },
+    });
+  });
+
+  it("the bundled API handler serves the OpenAPI document and rejects an unknown token via the table", async () => {
+    const dir = assetDir("EDC API");
+    const doc = (await invoke(dir, httpEvent("GET", "/api/v1/openapi.json"))) as {
+      statusCode: number;
+      body: string;
+    };
+    expect(doc.statusCode).toBe(200);
+    expect(JSON.parse(doc.body)).toMatchObject({ openapi: "3.1.0" });
+    const denied = (await invoke(
+      dir,
+      httpEvent("GET", `/api/v1/studies/${STUDY_ID}`, { authorization: "Bearer not-a-real-token" }),
+    )) as { statusCode: number; headers: Record<string, string> };
+    expect(denied.statusCode).toBe(401);
+    expect(denied.headers["content-type"]).toContain("application/problem+json");
+  });
+});

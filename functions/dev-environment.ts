@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
@@ -47,7 +48,7 @@ export async function startDevEnvironment(
   );
   return {
     store,
-    app: createApp(store),
+    app: createApp(store, { sessionSecret: await sessionSecret(options.dataDir) }),
     endpoint: dynamo.endpoint,
     tableName,
     studyId: definition.study.id,
@@ -57,6 +58,15 @@ export async function startDevEnvironment(
       await dynamo.close();
     },
   };
+}
+
+/** A random secret, kept in `<dataDir>/session-secret` so sign-ins survive a restart. */
+async function sessionSecret(dataDir: string | undefined): Promise<string> {
+  const file = dataDir ? path.join(dataDir, "session-secret") : undefined;
+  if (file && existsSync(file)) return (await readFile(file, "utf8")).trim();
+  const secret = randomBytes(32).toString("base64url");
+  if (file) await writeFile(file, `${secret}\n`, { mode: 0o600 });
+  return secret;
 }
 
 /** Reuses the tokens of `<dataDir>/dev-tokens.json` when they still resolve, so restarts keep them. */

@@ -36,6 +36,7 @@ import {
   OutputFormat,
 } from "aws-cdk-lib/aws-lambda-nodejs";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
+import { type CfnSecret, Secret } from "aws-cdk-lib/aws-secretsmanager";
 import { Provider } from "aws-cdk-lib/custom-resources";
 import type { Construct } from "constructs";
 import { TABLE, TABLE_NAME_ENV } from "../functions/store/table-shape.ts";
@@ -216,6 +217,20 @@ export class EdcStack extends Stack {
     });
     apiFunction.addEnvironment(TABLE_NAME_ENV, table.tableName);
     grantTableData(table, apiFunction);
+    // Signs browser session cookies and CSRF tokens. Generated at deploy, never in the template or code.
+    const sessionSecret = new Secret(this, "SessionSecret", {
+      description: `EDC ${stage}: signs browser session cookies`,
+      generateSecretString: { passwordLength: 48, excludePunctuation: true },
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    Validations.of(sessionSecret.node.defaultChild as CfnSecret).acknowledge({
+      id: "AwsSolutions-SMG4",
+      reason:
+        "The secret only signs short-lived (12 h) browser session cookies; rotating it signs everyone out. " +
+        "Rotate by redeploying with a new secret value when needed; no database credential is involved.",
+    });
+    sessionSecret.grantRead(apiFunction);
+    apiFunction.addEnvironment("SESSION_SECRET_ARN", sessionSecret.secretArn);
     acknowledgePinnedRuntime(apiFunction);
     this.apiFunction = apiFunction;
 

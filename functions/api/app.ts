@@ -2,6 +2,8 @@ import type { Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import type { Store } from "../store/store.ts";
+import { FORM_SCRIPT } from "../web/form-script.generated.ts";
+import { createWebRoutes } from "../web/routes.tsx";
 import { requireToken } from "./auth.ts";
 import { ProblemError, problems } from "./problems.ts";
 import { createRouter } from "./router.ts";
@@ -18,8 +20,13 @@ function problemResponse(c: Context, problem: ProblemError): Response {
   });
 }
 
-/** The HTTP API, the same in Lambda, the local server and the tests (`app.request()`). */
-export function createApp(store: Store) {
+export interface AppOptions {
+  /** Signs browser session cookies; from configuration in AWS, generated and kept locally. */
+  sessionSecret: string;
+}
+
+/** The HTTP API and the site pages, the same in Lambda, the local server and the tests (`app.request()`). */
+export function createApp(store: Store, options: AppOptions) {
   const app = createRouter();
 
   app.use("*", async (c, next) => {
@@ -64,8 +71,16 @@ export function createApp(store: Store) {
     security: [{ bearer: [] }],
   });
   app.route("/api/v1", api);
+  app.route("/", createWebRoutes({ sessionSecret: options.sessionSecret, script: FORM_SCRIPT }));
 
-  app.notFound((c) => problemResponse(c, problems.notFound(`${c.req.method} ${c.req.path}`)));
+  app.notFound((c) =>
+    c.req.path.startsWith("/api/")
+      ? problemResponse(c, problems.notFound(`${c.req.method} ${c.req.path}`))
+      : c.html(
+          '<!doctype html><title>Not found</title><p>This page does not exist. <a href="/">Home</a></p>',
+          404,
+        ),
+  );
   app.onError((error, c) => {
     if (error instanceof ProblemError) return problemResponse(c, error);
     if (error instanceof HTTPException && error.status < 500) {

@@ -6,5 +6,7 @@ export interface AppEnv {
   Variables: {
     store: Store;
     principal: Principal;
+    /** The session's CSRF token, on browser pages only. */
+    csrf?: string;
   };
 }

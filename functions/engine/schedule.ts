@@ -130,3 +130,25 @@ export function visitDeviations(
   }
   return out;
 }
+
+export type VisitTiming = "upcoming" | "due" | "overdue" | "done" | "out-of-window";
+
+/**
+ * Where a visit stands on `today`: done (in window or with no window),
+ * done out of its window, or not done and upcoming / due / overdue. Undefined
+ * for a visit with no schedule (unscheduled, end of study) and no data, or
+ * when day 1 is not known yet.
+ */
+export function visitTiming(
+  event: EventDef,
+  dayOne: string | undefined,
+  today: string,
+  done: { any: boolean; deviations: number },
+): VisitTiming | undefined {
+  if (done.any) return done.deviations > 0 ? "out-of-window" : "done";
+  if (!dayOne) return undefined;
+  const window = visitWindow(event, dayOne);
+  if (!window) return undefined;
+  if (today < window.earliest) return "upcoming";
+  return today <= window.latest ? "due" : "overdue";
+}

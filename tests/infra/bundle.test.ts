@@ -77,6 +77,7 @@ async function invoke(bundleDir: string, event: unknown): Promise<unknown> {
     AWS_ACCESS_KEY_ID: "local",
     AWS_SECRET_ACCESS_KEY: "local",
     AWS_ENDPOINT_URL_DYNAMODB: dynalite.endpoint,
+    SESSION_SECRET: "bundle-test-secret",
   };
   const { stdout } = await run(
     process.execPath,

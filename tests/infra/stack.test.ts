@@ -308,6 +308,7 @@ describe("cdk-nag AwsSolutions", () => {
         "AWS::IAM::Policy AwsSolutions-IAM5[Resource::<PublishFormsFunctionB70AAEFF.Arn>:*]",
         "AWS::IAM::Role AwsSolutions-IAM5[Resource::<PublishFormsFunctionB70AAEFF.Arn>:*]",
         "AWS::Lambda::Function AwsSolutions-L1",
+        "AWS::SecretsManager::Secret AwsSolutions-SMG4",
       ].sort(),
     );
   });

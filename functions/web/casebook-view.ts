@@ -1,0 +1,105 @@
+import { type EventDef, LOGS_EVENT, type StudyDefinition } from "../engine/definition.ts";
+import {
+  dayOneOf,
+  type VisitTiming,
+  type VisitWindowDates,
+  visitDeviations,
+  visitTiming,
+  visitWindow,
+} from "../engine/schedule.ts";
+import type { Revision } from "../store/form-instances.ts";
+
+/** What the dashboard and the subject page show of one casebook: per visit, its window, timing and form statuses. */
+
+export type CellStatus = "not_started" | "incomplete" | "unverified" | "complete";
+
+export interface FormCell {
+  form: string;
+  title: string;
+  instance: number;
+  status: CellStatus;
+  rev: number;
+}
+
+export interface EventRow {
+  event: EventDef;
+  window?: VisitWindowDates;
+  timing?: VisitTiming;
+  /** Instance numbers present (repeatable events); [1] otherwise. */
+  instances: number[];
+  forms: FormCell[];
+  deviations: string[];
+}
+
+export interface LogView {
+  form: string;
+  title: string;
+  instances: Revision[];
+}
+
+export interface CasebookView {
+  dayOne?: string;
+  events: EventRow[];
+  logs: LogView[];
+}
+
+export function casebookView(
+  definition: StudyDefinition,
+  arm: string,
+  instances: Revision[],
+  today: string,
+): CasebookView {
+  const dayOne = dayOneOf(definition, instances);
+  const at = (event: string, form: string, instance: number) =>
+    instances.find((i) => i.event === event && i.form === form && i.instance === instance);
+  const events = definition.study.events
+    .filter((e) => !e.arms || e.arms.includes(arm))
+    .map((event): EventRow => {
+      const own = instances.filter((i) => i.event === event.id);
+      const numbers = event.repeatable ? [...new Set(own.map((i) => i.instance))].sort((a, b) => a - b) : [1];
+      const deviations = own.flatMap((i) => visitDeviations(definition, dayOne, i)).map((d) => d.message);
+      const forms = numbers.flatMap((n) =>
+        event.forms.map((form) => {
+          const saved = at(event.id, form, n);
+          return {
+            form,
+            title: definition.instruments[form]?.title ?? form,
+            instance: n,
+            status: (saved?.status ?? "not_started") as CellStatus,
+            rev: saved?.rev ?? 0,
+          };
+        }),
+      );
+      return {
+        event,
+        window: dayOne ? visitWindow(event, dayOne) : undefined,
+        timing: visitTiming(event, dayOne, today, { any: own.length > 0, deviations: deviations.length }),
+        instances: numbers,
+        forms,
+        deviations,
+      };
+    });
+  const logs = definition.study.logs.map((form) => ({
+    form,
+    title: definition.instruments[form]?.title ?? form,
+    instances: instances
+      .filter((i) => i.event === LOGS_EVENT && i.form === form)
+      .sort((a, b) => a.instance - b.instance),
+  }));
+  return { dayOne, events, logs };
+}
+
+export const STATUS_LABEL: Record<CellStatus, string> = {
+  not_started: "Not started",
+  incomplete: "Incomplete",
+  unverified: "Unverified",
+  complete: "Complete",
+};
+
+export const TIMING_LABEL: Record<VisitTiming, string> = {
+  upcoming: "upcoming",
+  due: "due",
+  overdue: "overdue",
+  done: "done",
+  "out-of-window": "out of window",
+};

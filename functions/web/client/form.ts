@@ -1,0 +1,132 @@
+/**
+ * The form page's script: live branching (a hidden field is cleared), live
+ * calculations and inline validation, all with the engine's own code, so the
+ * browser and the server cannot disagree. Without it the page still works as
+ * a plain form post.
+ */
+import type { FormStatus, Instrument } from "../../engine/definition.ts";
+import {
+  applyCalculations,
+  type FieldError,
+  hiddenFields,
+  type LogicContext,
+  prepareForm,
+} from "../../engine/validate-form.ts";
+import { type FormEntries, readFormEntries } from "../form-values.ts";
+
+interface Definition {
+  instrument: Instrument;
+  context: LogicContext;
+  requireReason: boolean;
+}
+
+function entriesOf(form: HTMLFormElement): FormEntries {
+  const data = new FormData(form);
+  const out: FormEntries = {};
+  for (const key of new Set(data.keys())) {
+    const values = data.getAll(key).filter((v): v is string => typeof v === "string");
+    out[key] = values.length > 1 ? values : values[0];
+  }
+  return out;
+}
+
+function clearControls(container: Element): boolean {
+  let cleared = false;
+  for (const el of container.querySelectorAll<HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement>(
+    "input, select, textarea",
+  )) {
+    if (el instanceof HTMLInputElement && (el.type === "radio" || el.type === "checkbox")) {
+      if (el.checked) {
+        el.checked = false;
+        cleared = true;
+      }
+    } else if (el.value !== "") {
+      el.value = "";
+      cleared = true;
+    }
+  }
+  return cleared;
+}
+
+function enhance(form: HTMLFormElement, def: Definition): void {
+  const { instrument, context } = def;
+  const touched = new Set<string>();
+  const fieldEls = new Map<string, HTMLElement>();
+  for (const el of form.querySelectorAll<HTMLElement>("[data-field]")) {
+    const name = el.dataset.field ?? "";
+    fieldEls.set(name, el);
+    // Errors the server reported stay visible until the field is edited.
+    if (el.querySelector(".error")?.textContent) touched.add(name);
+  }
+
+  const showErrors = (errors: FieldError[], all: boolean) => {
+    const byField = new Map(errors.map((e) => [e.pointer.slice(1), e.message]));
+    for (const [name, el] of fieldEls) {
+      const message = touched.has(name) || all ? byField.get(name) : undefined;
+      const box = el.querySelector(".error");
+      if (box && box.textContent !== (message ?? "")) box.textContent = message ?? "";
+      for (const control of el.querySelectorAll("input, select, textarea")) {
+        if (message) control.setAttribute("aria-invalid", "true");
+        else control.removeAttribute("aria-invalid");
+      }
+    }
+  };
+
+  const refresh = (status: FormStatus = "incomplete", all = false): FieldError[] => {
+    let data = applyCalculations(instrument, readFormEntries(instrument, entriesOf(form)), context);
+    const hidden = hiddenFields(instrument, data, context);
+    let cleared = false;
+    for (const [name, el] of fieldEls) {
+      const hide = hidden.has(name);
+      if (el.hidden !== hide) el.hidden = hide;
+      if (hide) cleared = clearControls(el) || cleared;
+    }
+    if (cleared) data = applyCalculations(instrument, readFormEntries(instrument, entriesOf(form)), context);
+    for (const output of form.querySelectorAll<HTMLOutputElement>("output[data-calc]")) {
+      const value = data[output.dataset.calc ?? ""];
+      output.value = value === undefined || value === null ? "" : String(value);
+    }
+    const { errors } = prepareForm(instrument, data, status, context);
+    showErrors(errors, all);
+    return errors;
+  };
+
+  const nameOf = (target: EventTarget | null) =>
+    target instanceof Element ? (target.closest<HTMLElement>("[data-field]")?.dataset.field ?? "") : "";
+  form.addEventListener("change", (e) => {
+    touched.add(nameOf(e.target));
+    refresh();
+  });
+  form.addEventListener("input", () => refresh());
+  form.addEventListener("focusout", (e) => {
+    const name = nameOf(e.target);
+    if (name && !touched.has(name)) {
+      touched.add(name);
+      refresh();
+    }
+  });
+
+  const reasonBox = form.querySelector<HTMLElement>("[data-reason]");
+  form.addEventListener("submit", (e) => {
+    const status = ((e.submitter as HTMLButtonElement | null)?.value ?? "incomplete") as FormStatus;
+    const errors = refresh(status, true);
+    const reason = form.querySelector<HTMLInputElement>("input[name=_reason]");
+    const reasonMissing = def.requireReason && reason !== null && reason.value.trim() === "";
+    if (reasonBox && reasonMissing) {
+      reasonBox.hidden = false;
+      const box = reasonBox.querySelector(".error");
+      if (box) box.textContent = "Say why this completed form changes.";
+      reason?.setAttribute("aria-invalid", "true");
+    }
+    if (errors.length > 0 || reasonMissing) {
+      e.preventDefault();
+      const first = errors[0] ? fieldEls.get(errors[0].pointer.slice(1)) : reasonBox;
+      first?.querySelector<HTMLElement>("input, select, textarea")?.focus();
+    }
+  });
+  refresh();
+}
+
+const definitionEl = document.getElementById("edc-form-definition");
+const formEl = document.querySelector<HTMLFormElement>("form[data-edc-form]");
+if (definitionEl?.textContent && formEl) enhance(formEl, JSON.parse(definitionEl.textContent) as Definition);

@@ -1,0 +1,279 @@
+import type { Choice, FieldSchema, FormData, Instrument } from "../engine/definition.ts";
+import type { Revision } from "../store/form-instances.ts";
+import { displayValue, inputText } from "./form-values.ts";
+
+/**
+ * One instrument rendered as HTML form controls from its JSON Schema: the
+ * widget follows the field's type, format, choices and `x-widget`. Every
+ * control is labelled, described by its help text and its error, and wrapped
+ * in an element the browser script finds by `data-field`.
+ */
+
+export interface FieldView {
+  name: string;
+  schema: FieldSchema;
+  value: unknown;
+  required: boolean;
+  hidden: boolean;
+  error?: string;
+  /** A value someone else saved meanwhile (409), shown beside the user's own. */
+  theirs?: unknown;
+  history: HistoryEntry[];
+}
+
+export interface HistoryEntry {
+  rev: number;
+  at: string;
+  by: string;
+  old: unknown;
+  new: unknown;
+  reason?: string;
+}
+
+/** Per field, every change in the instance's revisions, oldest first. */
+export function fieldHistory(revisions: Revision[]): Map<string, HistoryEntry[]> {
+  const out = new Map<string, HistoryEntry[]>();
+  for (const r of revisions) {
+    for (const change of r.changes) {
+      const list = out.get(change.field) ?? [];
+      list.push({
+        rev: r.rev,
+        at: r.committedAt,
+        by: r.committedBy,
+        old: change.old,
+        new: change.new,
+        reason: r.reason,
+      });
+      out.set(change.field, list);
+    }
+  }
+  return out;
+}
+
+const id = (name: string) => `f-${name}`;
+
+function choicesOf(schema: FieldSchema): Choice[] | undefined {
+  if (schema.oneOf) return schema.oneOf;
+  if (schema.enum) return schema.enum.map((v) => ({ const: v, title: String(v) }));
+  return undefined;
+}
+
+function describedBy(f: FieldView): string {
+  return [f.schema.description ? `h-${f.name}` : "", `e-${f.name}`].filter(Boolean).join(" ");
+}
+
+function Control({ f }: { f: FieldView }) {
+  const { schema, name } = f;
+  const invalid = f.error ? "true" : undefined;
+  const common = { id: id(name), name, "aria-describedby": describedBy(f), "aria-invalid": invalid };
+  if (schema["x-calc"] !== undefined) {
+    return (
+      <output id={id(name)} data-calc={name} aria-describedby={describedBy(f)}>
+        {inputText(f.value)}
+      </output>
+    );
+  }
+  if (schema.type === "boolean") {
+    return (
+      <div class="choices">
+        {[
+          ["true", "Yes"],
+          ["false", "No"],
+        ].map(([v, label]) => (
+          <label class="choice">
+            <input
+              type="radio"
+              name={name}
+              value={v}
+              checked={String(f.value) === v}
+              aria-invalid={invalid}
+            />
+            {label}
+          </label>
+        ))}
+      </div>
+    );
+  }
+  if (schema.type === "array") {
+    const selected = Array.isArray(f.value) ? f.value : [];
+    return (
+      <div>
+        {(schema.items?.oneOf ?? []).map((c) => (
+          <label class="choice">
+            <input
+              type="checkbox"
+              name={name}
+              value={String(c.const)}
+              checked={selected.includes(c.const)}
+              aria-invalid={invalid}
+            />
+            {c.title}
+          </label>
+        ))}
+      </div>
+    );
+  }
+  const choices = choicesOf(schema);
+  if (choices) {
+    const widget = schema["x-widget"] ?? (choices.length <= 5 && schema.oneOf ? "radio" : "select");
+    if (widget === "radio") {
+      return (
+        <div class="choices">
+          {choices.map((c) => (
+            <label class="choice">
+              <input
+                type="radio"
+                name={name}
+                value={String(c.const)}
+                checked={f.value !== undefined && String(f.value) === String(c.const)}
+                aria-invalid={invalid}
+              />
+              {c.title}
+            </label>
+          ))}
+        </div>
+      );
+    }
+    return (
+      <select {...common}>
+        <option value="">—</option>
+        {choices.map((c) => (
+          <option
+            value={String(c.const)}
+            selected={f.value !== undefined && String(f.value) === String(c.const)}
+          >
+            {c.title}
+          </option>
+        ))}
+      </select>
+    );
+  }
+  if (schema["x-widget"] === "textarea") {
+    return (
+      <textarea {...common} maxlength={schema.maxLength}>
+        {inputText(f.value)}
+      </textarea>
+    );
+  }
+  const numeric = schema.type === "number" || schema.type === "integer";
+  const type =
+    schema.format === "date"
+      ? "date"
+      : schema.format === "time"
+        ? "time"
+        : schema.format === "email"
+          ? "email"
+          : "text";
+  return (
+    <input
+      {...common}
+      type={type}
+      value={inputText(f.value)}
+      inputmode={numeric ? (schema.type === "integer" ? "numeric" : "decimal") : undefined}
+      maxlength={schema.maxLength}
+      autocomplete="off"
+    />
+  );
+}
+
+function History({ f }: { f: FieldView }) {
+  if (f.history.length === 0) return null;
+  return (
+    <details class="history" data-history={f.name}>
+      <summary>
+        History of {f.schema.title ?? f.name} ({f.history.length})
+      </summary>
+      <ol>
+        {f.history.map((h) => (
+          <li>
+            <time datetime={h.at}>{h.at.replace("T", " ").slice(0, 16)}</time> by {h.by}:{" "}
+            {displayValue(f.schema, h.old)} → <strong>{displayValue(f.schema, h.new)}</strong>
+            {h.reason ? <em> — {h.reason}</em> : null} (rev {h.rev})
+          </li>
+        ))}
+      </ol>
+    </details>
+  );
+}
+
+export function Field({ f }: { f: FieldView }) {
+  const { schema, name } = f;
+  const grouped =
+    schema.type === "boolean" || schema.type === "array" || (schema.oneOf && schema["x-widget"] !== "select");
+  const label = (
+    <>
+      {schema.title ?? name}
+      {f.required && (
+        <span class="req" aria-hidden="true">
+          *
+        </span>
+      )}
+      {f.required && <span class="visually-hidden"> (required to complete)</span>}
+    </>
+  );
+  return (
+    <>
+      {schema["x-section"] && <h2 class="section">{schema["x-section"]}</h2>}
+      <div
+        class="field"
+        data-field={name}
+        hidden={f.hidden}
+        data-required={f.required ? "true" : undefined}
+        data-identifier={schema["x-identifier"] ? "true" : undefined}
+      >
+        {grouped ? (
+          <fieldset aria-describedby={describedBy(f)}>
+            <legend id={`l-${name}`}>{label}</legend>
+            {schema.description && (
+              <p id={`h-${name}`} class="help">
+                {schema.description}
+              </p>
+            )}
+            <Control f={f} />
+          </fieldset>
+        ) : (
+          <>
+            <label id={`l-${name}`} for={id(name)}>
+              {label}
+            </label>
+            {schema.description && (
+              <p id={`h-${name}`} class="help">
+                {schema.description}
+              </p>
+            )}
+            <Control f={f} />
+          </>
+        )}
+        {schema["x-unit"] && <span class="unit">{schema["x-unit"]}</span>}
+        {f.theirs !== undefined && (
+          <p class="theirs">Saved meanwhile by someone else: {displayValue(schema, f.theirs)}</p>
+        )}
+        <p id={`e-${name}`} class="error" role="alert">
+          {f.error ?? ""}
+        </p>
+        <History f={f} />
+      </div>
+    </>
+  );
+}
+
+export function fieldViews(
+  instrument: Instrument,
+  values: FormData,
+  hidden: Set<string>,
+  errors: Map<string, string>,
+  history: Map<string, HistoryEntry[]>,
+  theirs: FormData = {},
+): FieldView[] {
+  const required = new Set(instrument.required ?? []);
+  return Object.entries(instrument.properties).map(([name, schema]) => ({
+    name,
+    schema,
+    value: values[name],
+    required: required.has(name),
+    hidden: hidden.has(name),
+    error: errors.get(name),
+    theirs: Object.hasOwn(theirs, name) ? theirs[name] : undefined,
+    history: history.get(name) ?? [],
+  }));
+}

@@ -1,0 +1,53 @@
+import type { Child } from "hono/jsx";
+import type { Principal } from "../store/tokens.ts";
+import { STYLES } from "./styles.ts";
+
+export interface PageChrome {
+  title: string;
+  principal?: Principal;
+  csrf?: string;
+  studyTitle?: string;
+  scripts?: string[];
+}
+
+/** The page shell: one inline stylesheet, a header naming who is signed in, and a sign-out form. */
+export function Layout(props: PageChrome & { children: Child }) {
+  const { title, principal, csrf, studyTitle, scripts = [], children } = props;
+  return (
+    <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <title>{studyTitle ? `${title} · ${studyTitle}` : title}</title>
+        <style>{STYLES}</style>
+        {scripts.map((src) => (
+          <script src={src} defer />
+        ))}
+      </head>
+      <body>
+        <header class="top">
+          <div>
+            {principal ? (
+              <a href={`/studies/${principal.study}`}>{studyTitle ?? principal.study}</a>
+            ) : (
+              <strong>EDC</strong>
+            )}
+          </div>
+          {principal && (
+            <div class="who">
+              Signed in as <strong>{principal.user}</strong> ({principal.role}
+              {principal.sites.includes("*") ? ", all sites" : `, ${principal.sites.join(", ")}`}){" "}
+              <form method="post" action="/signout">
+                <input type="hidden" name="_csrf" value={csrf} />
+                <button type="submit" class="secondary">
+                  Sign out
+                </button>
+              </form>
+            </div>
+          )}
+        </header>
+        <main id="main">{children}</main>
+      </body>
+    </html>
+  );
+}

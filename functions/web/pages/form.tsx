@@ -1,0 +1,142 @@
+import type { Instrument } from "../../engine/definition.ts";
+import type { FieldChange } from "../../engine/revision.ts";
+import type { LogicContext } from "../../engine/validate-form.ts";
+import type { Revision } from "../../store/form-instances.ts";
+import { STATUS_LABEL } from "../casebook-view.ts";
+import { Field, type FieldView } from "../fields.tsx";
+import { displayValue } from "../form-values.ts";
+
+export type FormNotice =
+  | { kind: "saved"; rev: number; deviations: string[] }
+  | { kind: "unchanged" }
+  | { kind: "invalid"; count: number }
+  | { kind: "conflict"; current: Revision; changes: FieldChange[] };
+
+/** JSON inside a script element: `<` escaped so no value can close the element. */
+function scriptJson(value: unknown): string {
+  return JSON.stringify(value).replaceAll("<", "\\u003c");
+}
+
+export function FormPage(props: {
+  title: string;
+  backHref: string;
+  heading: string;
+  instrument: Instrument;
+  fields: FieldView[];
+  current?: Revision;
+  rev: number;
+  csrf: string;
+  canWrite: boolean;
+  notice?: FormNotice;
+  reasonError?: string;
+  reason?: string;
+  context: LogicContext;
+}) {
+  const { instrument, fields, current, rev, csrf, canWrite, notice, context } = props;
+  const reasonNeeded = current?.status === "complete";
+  return (
+    <>
+      <p>
+        <a href={props.backHref}>← {props.title}</a>
+      </p>
+      <h1>{props.heading}</h1>
+      <p>
+        {current ? (
+          <>
+            <span class={`st st-${current.status}`} /> {STATUS_LABEL[current.status]} · revision {current.rev}{" "}
+            saved {current.committedAt.replace("T", " ").slice(0, 16)} by {current.committedBy}
+          </>
+        ) : (
+          <>
+            <span class="st st-not_started" /> Not started
+          </>
+        )}
+      </p>
+      {instrument.description && <p class="help">{instrument.description}</p>}
+      {notice?.kind === "saved" && (
+        <div class="notice ok" role="status">
+          Saved as revision {notice.rev}.
+          {notice.deviations.map((d) => (
+            <p class="theirs">Protocol deviation: {d}</p>
+          ))}
+        </div>
+      )}
+      {notice?.kind === "unchanged" && (
+        <p class="notice" role="status">
+          Nothing changed: no new revision was made.
+        </p>
+      )}
+      {notice?.kind === "invalid" && (
+        <p class="notice bad" role="alert">
+          Not saved: {notice.count} answer{notice.count === 1 ? " needs" : "s need"} attention (marked below).
+        </p>
+      )}
+      {notice?.kind === "conflict" && (
+        <div class="notice warn" role="alert" data-conflict>
+          <strong>Not saved: {notice.current.committedBy} saved this form meanwhile</strong> (revision{" "}
+          {notice.current.rev}, {notice.current.committedAt.replace("T", " ").slice(0, 16)}). Their changes:
+          <ul>
+            {notice.changes.map((c) => (
+              <li>
+                {instrument.properties[c.field]?.title ?? c.field}:{" "}
+                {displayValue(instrument.properties[c.field], c.old)} →{" "}
+                <strong>{displayValue(instrument.properties[c.field], c.new)}</strong>
+              </li>
+            ))}
+          </ul>
+          Your edits are re-applied on top of their version below. Check them and save again.
+        </div>
+      )}
+      <form method="post" data-edc-form novalidate>
+        <input type="hidden" name="_csrf" value={csrf} />
+        <input type="hidden" name="_rev" value={String(rev)} />
+        {fields.map((f) => (
+          <Field f={f} />
+        ))}
+        {canWrite && (
+          <>
+            <div class="field" data-reason hidden={!reasonNeeded && !props.reasonError}>
+              <label for="f-_reason">
+                Reason for change
+                <span class="req" aria-hidden="true">
+                  *
+                </span>
+              </label>
+              <p id="h-_reason" class="help">
+                This form is complete: say why its data changes. The reason is kept in the audit trail.
+              </p>
+              <input
+                id="f-_reason"
+                name="_reason"
+                type="text"
+                value={props.reason ?? ""}
+                style="width:100%"
+                aria-describedby="h-_reason e-_reason"
+                aria-invalid={props.reasonError ? "true" : undefined}
+              />
+              <p id="e-_reason" class="error" role="alert">
+                {props.reasonError ?? ""}
+              </p>
+            </div>
+            <div class="actions">
+              <button type="submit" name="_status" value="incomplete" class="secondary">
+                Save as incomplete
+              </button>
+              <button type="submit" name="_status" value="unverified" class="secondary">
+                Save as unverified
+              </button>
+              <button type="submit" name="_status" value="complete">
+                Save as complete
+              </button>
+            </div>
+          </>
+        )}
+      </form>
+      <script
+        type="application/json"
+        id="edc-form-definition"
+        dangerouslySetInnerHTML={{ __html: scriptJson({ instrument, context, requireReason: reasonNeeded }) }}
+      />
+    </>
+  );
+}

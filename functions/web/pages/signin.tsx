@@ -1,0 +1,32 @@
+export function SignIn(props: { error?: string; next?: string }) {
+  return (
+    <>
+      <h1>Sign in</h1>
+      <form method="post" action="/signin" class="card">
+        {props.error && (
+          <p class="notice bad" role="alert">
+            {props.error}
+          </p>
+        )}
+        <input type="hidden" name="next" value={props.next ?? ""} />
+        <div class="field">
+          <label for="f-token">Access token</label>
+          <p id="h-token" class="help">
+            The token your study administrator gave you. Locally, <code>npm start</code> prints dev tokens and
+            writes them to <code>.data/dev-tokens.json</code>.
+          </p>
+          <input
+            id="f-token"
+            name="token"
+            type="password"
+            autocomplete="current-password"
+            required
+            aria-describedby="h-token"
+            style="width:100%"
+          />
+        </div>
+        <button type="submit">Sign in</button>
+      </form>
+    </>
+  );
+}

@@ -1,0 +1,140 @@
+import { LOGS_EVENT, type StudyDefinition } from "../../engine/definition.ts";
+import type { Subject } from "../../store/subjects.ts";
+import { type CasebookView, STATUS_LABEL, TIMING_LABEL } from "../casebook-view.ts";
+import { displayValue } from "../form-values.ts";
+
+/** One subject: the schedule from day 1 with windows and timing, each visit's forms, and the repeating logs. */
+export function SubjectPage(props: {
+  definition: StudyDefinition;
+  subject: Subject;
+  view: CasebookView;
+  canWrite: boolean;
+}) {
+  const { definition, subject, view, canWrite } = props;
+  const base = `/studies/${definition.study.id}/subjects/${subject.id}`;
+  const arm = definition.study.arms.find((a) => a.id === subject.arm)?.label ?? subject.arm;
+  const { dayOne } = definition.study;
+  return (
+    <>
+      <p>
+        <a href={`/studies/${definition.study.id}`}>← Dashboard</a>
+      </p>
+      <h1>Subject {subject.id}</h1>
+      <p>
+        {arm} · {subject.site} · enrolled {subject.enrolledAt.slice(0, 10)} by {subject.enrolledBy} ·{" "}
+        {view.dayOne ? (
+          <>
+            day 1 is <strong>{view.dayOne}</strong>
+          </>
+        ) : (
+          <>
+            day 1 not yet known (it is the {dayOne.field.replaceAll("_", " ")} of {dayOne.form} at{" "}
+            {dayOne.event}); target dates appear once it is entered
+          </>
+        )}
+      </p>
+      <h2>Schedule</h2>
+      <div class="scroll">
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">Visit</th>
+              <th scope="col">Target</th>
+              <th scope="col">Window</th>
+              <th scope="col">Forms</th>
+            </tr>
+          </thead>
+          <tbody>
+            {view.events.map((row) => (
+              <tr id={`event-${row.event.id}`} data-event={row.event.id}>
+                <th scope="row">
+                  {row.event.label}
+                  {row.timing && <span class={`badge t-${row.timing}`}>{TIMING_LABEL[row.timing]}</span>}
+                  {row.deviations.map((d) => (
+                    <p class="theirs">{d}</p>
+                  ))}
+                </th>
+                <td>{row.window?.target ?? (row.event.day === undefined ? "any time" : "—")}</td>
+                <td>{row.window ? `${row.window.earliest} – ${row.window.latest}` : "—"}</td>
+                <td>
+                  {row.forms.map((f) => (
+                    <div>
+                      <span class={`st st-${f.status}`} />{" "}
+                      <a
+                        href={`${base}/events/${row.event.id}/forms/${f.form}${row.event.repeatable ? `/instances/${f.instance}` : ""}`}
+                      >
+                        {f.title}
+                        {row.event.repeatable ? ` #${f.instance}` : ""}
+                      </a>{" "}
+                      <small>{STATUS_LABEL[f.status]}</small>
+                    </div>
+                  ))}
+                  {row.event.repeatable && canWrite && row.event.forms[0] && (
+                    <a
+                      class="button secondary"
+                      href={`${base}/events/${row.event.id}/forms/${row.event.forms[0]}/instances/${Math.max(0, ...row.instances) + 1}`}
+                    >
+                      Add {row.event.label.toLowerCase()} visit
+                    </a>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      {view.logs.map((log) => {
+        const instrument = definition.instruments[log.form];
+        const shown = Object.entries(instrument?.properties ?? {}).slice(0, 3);
+        const next = Math.max(0, ...log.instances.map((i) => i.instance)) + 1;
+        return (
+          <section data-log={log.form}>
+            <h2>{log.title}</h2>
+            {log.instances.length === 0 ? (
+              <p>None recorded.</p>
+            ) : (
+              <table>
+                <thead>
+                  <tr>
+                    <th scope="col">#</th>
+                    {shown.map(([, s]) => (
+                      <th scope="col">{s.title}</th>
+                    ))}
+                    <th scope="col">Status</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {log.instances.map((i) => (
+                    <tr>
+                      <td>
+                        <a href={`${base}/events/${LOGS_EVENT}/forms/${log.form}/instances/${i.instance}`}>
+                          {i.instance}
+                        </a>
+                      </td>
+                      {shown.map(([name, s]) => (
+                        <td>{displayValue(s, i.data[name])}</td>
+                      ))}
+                      <td>
+                        <span class={`st st-${i.status}`} /> {STATUS_LABEL[i.status]}
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            )}
+            {canWrite && (
+              <p>
+                <a
+                  class="button secondary"
+                  href={`${base}/events/${LOGS_EVENT}/forms/${log.form}/instances/${next}`}
+                >
+                  Add {log.title.toLowerCase()}
+                </a>
+              </p>
+            )}
+          </section>
+        );
+      })}
+    </>
+  );
+}

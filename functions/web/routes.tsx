@@ -1,0 +1,441 @@
+import { type Context, Hono } from "hono";
+import { deleteCookie, getCookie, setCookie } from "hono/cookie";
+import { createMiddleware } from "hono/factory";
+import type { Child } from "hono/jsx";
+import { seesSite, sitesOf } from "../api/auth.ts";
+import type { AppEnv } from "../api/context.ts";
+import { ProblemError, problems } from "../api/problems.ts";
+import { loadSlot, loadStudy, loadSubject } from "../api/resolve.ts";
+import { latestValues } from "../engine/casebook.ts";
+import type { FormStatus } from "../engine/definition.ts";
+import { FORM_STATUSES, LOGS_EVENT } from "../engine/definition.ts";
+import { diffData } from "../engine/revision.ts";
+import { dayOneOf, visitDeviations } from "../engine/schedule.ts";
+import { applyCalculations, hiddenFields } from "../engine/validate-form.ts";
+import type { Revision } from "../store/form-instances.ts";
+import { hashToken } from "../store/tokens.ts";
+import { casebookView } from "./casebook-view.ts";
+import { fieldHistory, fieldViews } from "./fields.tsx";
+import { type FormEntries, readFormEntries } from "./form-values.ts";
+import { Layout } from "./layout.tsx";
+import { Dashboard } from "./pages/dashboard.tsx";
+import { Enrol } from "./pages/enrol.tsx";
+import { type FormNotice, FormPage } from "./pages/form.tsx";
+import { SignIn } from "./pages/signin.tsx";
+import { SubjectPage } from "./pages/subject.tsx";
+import {
+  csrfToken,
+  newSession,
+  openSession,
+  SESSION_COOKIE,
+  SESSION_HOURS,
+  sealSession,
+  validCsrf,
+} from "./session.ts";
+
+export interface WebOptions {
+  sessionSecret: string;
+  /** The bundled browser script, served at `path`. */
+  script: { path: string; body: string };
+  today?: () => string;
+}
+
+type WebEnv = AppEnv;
+
+const utcToday = () => new Date().toISOString().slice(0, 10);
+
+/**
+ * The site pages: server-rendered (hono/jsx), working as plain form posts,
+ * enhanced by one small script on the form page. They use the same
+ * resolution, authorization and save path as the JSON API.
+ */
+export function createWebRoutes(options: WebOptions) {
+  const { sessionSecret, script } = options;
+  const today = options.today ?? utcToday;
+  const web = new Hono<WebEnv>();
+
+  const page = (
+    c: Context<WebEnv>,
+    title: string,
+    body: Child,
+    extra: { status?: number; scripts?: string[] } = {},
+  ) =>
+    c.html(
+      <Layout title={title} principal={c.get("principal")} csrf={c.get("csrf")} scripts={extra.scripts}>
+        {body}
+      </Layout>,
+      (extra.status ?? 200) as 200,
+    );
+
+  web.onError((error, c) => {
+    const problem = error instanceof ProblemError ? error : undefined;
+    if (!problem)
+      console.error(
+        JSON.stringify({
+          level: "error",
+          path: c.req.path,
+          error: String(error),
+          stack: (error as Error).stack,
+        }),
+      );
+    const status = problem?.status ?? 500;
+    return page(
+      c as Context<WebEnv>,
+      problem?.title ?? "Error",
+      <div class="card">
+        <h1>{problem?.title ?? "Something went wrong"}</h1>
+        <p>{problem?.detail ?? "The error was logged."}</p>
+        <p>
+          <a href="/">Back to the dashboard</a>
+        </p>
+      </div>,
+      { status },
+    );
+  });
+
+  web.get(script.path, (c) =>
+    c.body(script.body, 200, {
+      "Content-Type": "text/javascript; charset=utf-8",
+      "Cache-Control": "public, max-age=31536000, immutable",
+    }),
+  );
+
+  web.get("/", (c) => {
+    const session = openSession(sessionSecret, getCookie(c, SESSION_COOKIE));
+    return c.redirect(session ? "/home" : "/signin");
+  });
+
+  web.get("/signin", (c) => page(c, "Sign in", <SignIn next={c.req.query("next")} />));
+
+  web.post("/signin", async (c) => {
+    // SameSite cookies do not stop a forged sign-in; a cross-origin post is refused here.
+    const origin = c.req.header("origin");
+    if (origin && origin !== new URL(c.req.url).origin)
+      throw problems.forbidden("Cross-site sign-in refused.");
+    const body = await c.req.parseBody();
+    const token = typeof body.token === "string" ? body.token.trim() : "";
+    const principal = token ? await c.var.store.findToken(token) : undefined;
+    if (!principal) {
+      return page(c, "Sign in", <SignIn error="That token is not valid, has expired or was revoked." />, {
+        status: 401,
+      });
+    }
+    setCookie(c, SESSION_COOKIE, sealSession(sessionSecret, newSession(hashToken(token))), {
+      httpOnly: true,
+      sameSite: "Lax",
+      secure: new URL(c.req.url).protocol === "https:",
+      path: "/",
+      maxAge: SESSION_HOURS * 3600,
+    });
+    const next =
+      typeof body.next === "string" && body.next.startsWith("/") && !body.next.startsWith("//")
+        ? body.next
+        : "";
+    return c.redirect(next || `/studies/${principal.study}`, 303);
+  });
+
+  const requireSession = createMiddleware<WebEnv>(async (c, next) => {
+    const session = openSession(sessionSecret, getCookie(c, SESSION_COOKIE));
+    const principal = session ? await c.var.store.findTokenByHash(session.tokenHash) : undefined;
+    if (!session || !principal) {
+      if (c.req.method === "GET") return c.redirect(`/signin?next=${encodeURIComponent(c.req.path)}`);
+      throw problems.unauthenticated();
+    }
+    c.set("principal", principal);
+    c.set("csrf", csrfToken(sessionSecret, session));
+    if (c.req.method !== "GET" && c.req.method !== "HEAD") {
+      const body = await c.req.parseBody({ all: true });
+      if (!validCsrf(sessionSecret, session, body._csrf)) {
+        throw problems.forbidden(
+          "The form has expired or did not come from this site. Reload the page and try again.",
+        );
+      }
+    }
+    await next();
+  });
+
+  web.use("/home", requireSession);
+  web.use("/signout", requireSession);
+  web.use("/studies/*", requireSession);
+
+  web.get("/home", (c) => c.redirect(`/studies/${c.var.principal.study}`));
+
+  web.post("/signout", (c) => {
+    deleteCookie(c, SESSION_COOKIE, { path: "/" });
+    return c.redirect("/signin", 303);
+  });
+
+  web.get("/studies/:study", async (c) => {
+    const definition = await loadStudy(c, c.req.param("study"));
+    const sites = sitesOf(
+      c.var.principal,
+      definition.study.sites.map((s) => s.id),
+    );
+    const subjects = await c.var.store.listSubjects(definition.study.id, sites);
+    const rows = await Promise.all(
+      subjects.map(async (subject) => ({
+        subject,
+        view: casebookView(
+          definition,
+          subject.arm,
+          await c.var.store.readProjections(definition.study.id, subject.id),
+          today(),
+        ),
+      })),
+    );
+    return page(
+      c,
+      "Dashboard",
+      <Dashboard
+        definition={definition}
+        rows={rows}
+        canEnrol={c.var.principal.role === "site"}
+        today={today()}
+      />,
+    );
+  });
+
+  const enrolPage = async (
+    c: Context<WebEnv>,
+    values?: Record<string, string>,
+    errors?: Map<string, string>,
+  ) => {
+    const definition = await loadStudy(c, c.req.param("study") ?? "");
+    if (c.var.principal.role !== "site") throw problems.forbidden("Only site users enrol subjects.");
+    const sites = sitesOf(
+      c.var.principal,
+      definition.study.sites.map((s) => s.id),
+    );
+    return page(
+      c,
+      "Enrol",
+      <Enrol definition={definition} sites={sites} csrf={c.var.csrf ?? ""} values={values} errors={errors} />,
+      { status: errors?.size ? 422 : 200 },
+    );
+  };
+
+  web.get("/studies/:study/enrol", (c) => enrolPage(c));
+
+  web.post("/studies/:study/enrol", async (c) => {
+    const definition = await loadStudy(c, c.req.param("study"));
+    if (c.var.principal.role !== "site") throw problems.forbidden("Only site users enrol subjects.");
+    const body = await c.req.parseBody();
+    const values = {
+      site: String(body.site ?? ""),
+      arm: String(body.arm ?? ""),
+      subjectId: String(body.subjectId ?? "").trim(),
+    };
+    const errors = new Map<string, string>();
+    const site = definition.study.sites.find((s) => s.id === values.site);
+    if (!site || !seesSite(c.var.principal, site.id)) errors.set("site", "Choose one of your sites.");
+    if (!definition.study.arms.some((a) => a.id === values.arm)) errors.set("arm", "Choose an arm.");
+    if (values.subjectId && !new RegExp(definition.study.subjectIdPattern).test(values.subjectId)) {
+      errors.set("subjectId", `Must match ${definition.study.subjectIdPattern}.`);
+    }
+    if (!site || errors.size > 0) return enrolPage(c, values, errors);
+    const result = await c.var.store.enrolSubject({
+      study: definition.study.id,
+      site: site.id,
+      siteCode: site.code,
+      arm: values.arm,
+      id: values.subjectId || undefined,
+      actor: c.var.principal.user,
+    });
+    if (result.kind === "exists")
+      return enrolPage(c, values, new Map([["subjectId", "This id is already enrolled."]]));
+    return c.redirect(`/studies/${definition.study.id}/subjects/${result.subject.id}`, 303);
+  });
+
+  web.get("/studies/:study/subjects/:subject", async (c) => {
+    const definition = await loadStudy(c, c.req.param("study"));
+    const subject = await loadSubject(c, definition.study.id, c.req.param("subject"));
+    const instances = await c.var.store.readCasebook(definition.study.id, subject.id);
+    const view = casebookView(definition, subject.arm, instances.instances, today());
+    return page(
+      c,
+      `Subject ${subject.id}`,
+      <SubjectPage
+        definition={definition}
+        subject={subject}
+        view={view}
+        canWrite={c.var.principal.role === "site"}
+      />,
+    );
+  });
+
+  async function formContext(c: Context<WebEnv>) {
+    const p = c.req.param() as Record<string, string>;
+    const definition = await loadStudy(c, p.study ?? "");
+    const subject = await loadSubject(c, definition.study.id, p.subject ?? "");
+    const slot = loadSlot(definition, subject, p.event ?? "", p.form ?? "", p.instance ?? "1");
+    const address = {
+      study: definition.study.id,
+      subject: subject.id,
+      event: p.event ?? "",
+      form: p.form ?? "",
+      instance: slot.instance,
+    };
+    const [revisions, projections] = await Promise.all([
+      c.var.store.readRevisions(address),
+      c.var.store.readProjections(definition.study.id, subject.id),
+    ]);
+    const others = projections.filter(
+      (i) => !(i.event === address.event && i.form === address.form && i.instance === address.instance),
+    );
+    const context = { $event: address.event, $arm: subject.arm, $latest: latestValues(others) };
+    const eventLabel = address.event === LOGS_EVENT ? "Logs" : (slot.event?.label ?? address.event);
+    const heading = `${slot.instrument.title}${slot.repeating ? ` #${slot.instance}` : ""} · ${eventLabel} · ${subject.id}`;
+    return { definition, subject, slot, address, revisions, others, context, heading };
+  }
+
+  type Ctx = Awaited<ReturnType<typeof formContext>>;
+
+  function renderForm(
+    c: Context<WebEnv>,
+    ctx: Ctx,
+    state: {
+      values: Record<string, unknown>;
+      rev: number;
+      current?: Revision;
+      errors?: Map<string, string>;
+      notice?: FormNotice;
+      theirs?: Record<string, unknown>;
+      reason?: string;
+      reasonError?: string;
+      status?: number;
+    },
+  ) {
+    const { instrument } = ctx.slot;
+    const values = applyCalculations(instrument, state.values, ctx.context);
+    const hidden = hiddenFields(instrument, values, ctx.context);
+    const fields = fieldViews(
+      instrument,
+      values,
+      hidden,
+      state.errors ?? new Map(),
+      fieldHistory(ctx.revisions),
+      state.theirs,
+    );
+    return page(
+      c,
+      ctx.heading,
+      <FormPage
+        title={`Subject ${ctx.subject.id}`}
+        backHref={`/studies/${ctx.definition.study.id}/subjects/${ctx.subject.id}#event-${ctx.address.event}`}
+        heading={ctx.heading}
+        instrument={instrument}
+        fields={fields}
+        current={state.current}
+        rev={state.rev}
+        csrf={c.var.csrf ?? ""}
+        canWrite={c.var.principal.role === "site"}
+        notice={state.notice}
+        reason={state.reason}
+        reasonError={state.reasonError}
+        context={ctx.context}
+      />,
+      { status: state.status, scripts: [script.path] },
+    );
+  }
+
+  const showForm = async (c: Context<WebEnv>) => {
+    const ctx = await formContext(c);
+    const current = ctx.revisions.at(-1);
+    let notice: FormNotice | undefined;
+    if (current && c.req.query("saved") === String(current.rev)) {
+      const dayOne = dayOneOf(ctx.definition, [...ctx.others, current]);
+      notice = {
+        kind: "saved",
+        rev: current.rev,
+        deviations: visitDeviations(ctx.definition, dayOne, current).map((d) => d.message),
+      };
+    } else if (c.req.query("unchanged") !== undefined) notice = { kind: "unchanged" };
+    return renderForm(c, ctx, { values: current?.data ?? {}, rev: current?.rev ?? 0, current, notice });
+  };
+
+  const saveForm = async (c: Context<WebEnv>) => {
+    if (c.var.principal.role !== "site") throw problems.forbidden("Only site users enter data.");
+    const ctx = await formContext(c);
+    const body = (await c.req.parseBody({ all: true })) as FormEntries;
+    const submitted = readFormEntries(ctx.slot.instrument, body);
+    const status = FORM_STATUSES.find((s) => s === body._status) ?? "incomplete";
+    const rev = Number(body._rev);
+    const reason = typeof body._reason === "string" ? body._reason : undefined;
+    const definition = ctx.definition;
+    const result = await c.var.store.saveFormInstance({
+      definition,
+      subject: ctx.subject,
+      event: ctx.address.event,
+      form: ctx.address.form,
+      instance: ctx.address.instance,
+      data: submitted,
+      status: status as FormStatus,
+      rev: Number.isInteger(rev) && rev >= 0 ? rev : 0,
+      reason,
+      actor: c.var.principal.user,
+    });
+    const url = new URL(c.req.url);
+    const current = ctx.revisions.at(-1);
+    switch (result.kind) {
+      case "saved":
+        return c.redirect(`${url.pathname}?saved=${result.state.rev}`, 303);
+      case "unchanged":
+        return c.redirect(`${url.pathname}?unchanged`, 303);
+      case "invalid":
+        return renderForm(c, ctx, {
+          values: submitted,
+          rev,
+          current,
+          reason,
+          errors: new Map(result.errors.map((e) => [e.pointer.slice(1), e.message])),
+          notice: { kind: "invalid", count: result.errors.length },
+          status: 422,
+        });
+      case "reason-required":
+        return renderForm(c, ctx, {
+          values: submitted,
+          rev,
+          current,
+          reasonError: "Say why this completed form changes.",
+          notice: { kind: "invalid", count: 1 },
+          status: 422,
+        });
+      case "stale": {
+        // Re-apply the user's own edits (their form vs the revision they started from) on top of the latest state.
+        const latest = result.current;
+        const revisions = latest ? [...ctx.revisions.filter((r) => r.rev <= latest.rev)] : ctx.revisions;
+        const base = revisions.find((r) => r.rev === rev)?.data ?? {};
+        const fields = Object.keys(ctx.slot.instrument.properties);
+        const mine = diffData(base, submitted, fields);
+        const theirs = diffData(base, latest?.data ?? {}, fields);
+        const merged: Record<string, unknown> = { ...(latest?.data ?? {}) };
+        for (const change of mine) {
+          if (change.new === null) delete merged[change.field];
+          else merged[change.field] = change.new;
+        }
+        const clash = new Set(theirs.map((t) => t.field));
+        const conflicting = Object.fromEntries(
+          mine.filter((m) => clash.has(m.field)).map((m) => [m.field, latest?.data[m.field] ?? null]),
+        );
+        const ctxNow = { ...ctx, revisions: (await c.var.store.readRevisions(ctx.address)) as Revision[] };
+        return renderForm(c, ctxNow, {
+          values: merged,
+          rev: latest?.rev ?? 0,
+          current: latest,
+          reason,
+          theirs: conflicting,
+          notice: latest ? { kind: "conflict", current: latest, changes: theirs } : undefined,
+          status: 409,
+        });
+      }
+    }
+  };
+
+  const formPath = "/studies/:study/subjects/:subject/events/:event/forms/:form";
+  web.get(formPath, showForm);
+  web.post(formPath, saveForm);
+  web.get(`${formPath}/instances/:instance`, showForm);
+  web.post(`${formPath}/instances/:instance`, saveForm);
+
+  return web;
+}

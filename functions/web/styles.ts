@@ -1,0 +1,38 @@
+/** The whole stylesheet: small enough to inline, so a page is one request plus the form script. */
+export const STYLES = `
+:root{--ink:#1d2430;--muted:#5b6575;--line:#d5dae1;--bg:#f6f7f9;--accent:#1f5fbf;--err:#b3261e;--ok:#1e7a3c;--warn:#a05a00;font:16px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--ink)}
+*{box-sizing:border-box}body{margin:0;background:var(--bg)}
+a{color:var(--accent)}a:focus,button:focus,input:focus,select:focus,textarea:focus{outline:3px solid #8fb3ff;outline-offset:1px}
+header.top{display:flex;gap:1rem;align-items:center;justify-content:space-between;padding:.6rem 1rem;background:#fff;border-bottom:1px solid var(--line);flex-wrap:wrap}
+header.top .who{color:var(--muted);font-size:.9rem}header.top form{display:inline}
+main{max-width:1100px;margin:0 auto;padding:1rem}
+h1{font-size:1.4rem;margin:.2rem 0 1rem}h2{font-size:1.15rem;margin:1.5rem 0 .5rem}
+.card{background:#fff;border:1px solid var(--line);border-radius:6px;padding:1rem;margin-bottom:1rem}
+table{border-collapse:collapse;width:100%;background:#fff}th,td{border:1px solid var(--line);padding:.35rem .5rem;text-align:left;vertical-align:top;font-size:.92rem}
+th{background:#eef1f5}.scroll{overflow-x:auto}
+.dashboard td,.dashboard th{white-space:nowrap;text-align:center}.dashboard th:first-child,.dashboard td:first-child{text-align:left;position:sticky;left:0;background:#fff}
+.st{display:inline-block;width:.9rem;height:.9rem;border-radius:2px;border:1px solid #8891a0;vertical-align:middle;margin:1px}
+.st-not_started{background:#fff}.st-incomplete{background:#e5484d}.st-unverified{background:#f5c542}.st-complete{background:#30a46c}
+.badge{display:inline-block;font-size:.75rem;padding:0 .35rem;border-radius:3px;border:1px solid currentColor;margin-left:.25rem}
+.t-due{color:var(--accent)}.t-overdue{color:var(--err);font-weight:600}.t-out-of-window{color:var(--warn)}.t-done{color:var(--ok)}.t-upcoming{color:var(--muted)}
+.legend{font-size:.85rem;color:var(--muted);margin:.5rem 0}
+.field{margin:0 0 1rem;padding:.2rem 0}.field>label,.field legend{display:block;font-weight:600;margin-bottom:.2rem}
+.field fieldset{border:0;padding:0;margin:0}.req{color:var(--err);margin-left:.15rem}
+.help{color:var(--muted);font-size:.88rem;margin:.1rem 0 .3rem}.unit{margin-left:.35rem;color:var(--muted)}
+.error{color:var(--err);font-weight:600;margin:.25rem 0 0}.error:empty{display:none}
+[aria-invalid=true]{border-color:var(--err)!important;box-shadow:0 0 0 1px var(--err)}
+input[type=text],input[type=date],input[type=time],input[type=email],input[type=datetime-local],select,textarea{font:inherit;padding:.4rem .5rem;border:1px solid #9aa3b1;border-radius:4px;max-width:100%;min-height:2.5rem}
+input[type=text]{width:18rem}textarea{width:100%;min-height:5rem}
+.choice{display:flex;gap:.4rem;align-items:center;padding:.2rem 0;min-height:2.2rem}.choice input{width:1.15rem;height:1.15rem}
+h2.section{border-bottom:1px solid var(--line);padding-bottom:.2rem}
+output{display:inline-block;min-width:6rem;padding:.4rem .5rem;background:#eef1f5;border-radius:4px}
+button,.button{font:inherit;padding:.5rem .9rem;border-radius:4px;border:1px solid var(--accent);background:var(--accent);color:#fff;cursor:pointer;text-decoration:none;display:inline-block;min-height:2.5rem}
+button.secondary,.button.secondary{background:#fff;color:var(--accent)}
+.actions{display:flex;gap:.5rem;flex-wrap:wrap;position:sticky;bottom:0;background:var(--bg);padding:.75rem 0;border-top:1px solid var(--line)}
+.notice{border-left:4px solid var(--accent);background:#fff;padding:.6rem .8rem;margin:0 0 1rem}.notice.bad{border-color:var(--err)}.notice.warn{border-color:var(--warn)}
+.notice.ok{border-color:var(--ok)}
+details.history{font-size:.85rem;color:var(--muted);margin-top:.25rem}details.history li{margin:.15rem 0}
+.theirs{font-size:.85rem;color:var(--warn);margin:.2rem 0}
+.visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}
+@media (max-width:800px){main{padding:.6rem}input[type=text]{width:100%}}
+`;

@@ -19,7 +19,7 @@ export function Layout(props: PageChrome & { children: Child }) {
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <title>{studyTitle ? `${title} · ${studyTitle}` : title}</title>
-        <style>{STYLES}</style>
+        <style dangerouslySetInnerHTML={{ __html: STYLES }} />
         {scripts.map((src) => (
           <script src={src} defer />
         ))}

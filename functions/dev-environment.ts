@@ -4,6 +4,8 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { createApp } from "./api/app.ts";
 import { loadDefinition } from "./definition-files.ts";
+import { formatImpact } from "./engine/impact.ts";
+import { loadPublishPlan, PUBLISH_PLAN_FILE } from "./publish-plan.ts";
 import { startDynalite } from "./store/dynalite.ts";
 import { createClients, ensureTable } from "./store/dynamo.ts";
 import { createStore, type Store } from "./store/store.ts";
@@ -39,7 +41,19 @@ export async function startDevEnvironment(
   await ensureTable(client, tableName);
   const store = createStore({ tableName, doc });
   const definition = await loadDefinition(options.formsDir ?? "forms");
-  await store.publishDefinition(definition, { actor: "local", reason: "forms/ published at start" });
+  const formsDir = options.formsDir ?? "forms";
+  const outcome = await store.publish({
+    definition,
+    actor: "local",
+    reason: "forms/ published at start",
+    ...(await loadPublishPlan(formsDir)),
+  });
+  if (outcome.kind === "refused") {
+    await dynamo.close();
+    throw new Error(
+      `${formsDir}/ was not published: destructive changes need a migration or an acceptance in ${formsDir}/${PUBLISH_PLAN_FILE}\n${formatImpact(outcome.report).join("\n")}`,
+    );
+  }
   const tokens = await devTokens(
     store,
     definition.study.id,

@@ -8,6 +8,7 @@ import { requireToken } from "./auth.ts";
 import { ProblemError, problems } from "./problems.ts";
 import { createRouter } from "./router.ts";
 import { auditRoutes } from "./routes/audit.ts";
+import { definitionRoutes } from "./routes/definitions.ts";
 import { formInstanceRoutes } from "./routes/form-instances.ts";
 import { studyRoutes } from "./routes/studies.ts";
 import { subjectRoutes } from "./routes/subjects.ts";
@@ -59,6 +60,7 @@ export function createApp(store: Store, options: AppOptions) {
   api.route("/", subjectRoutes);
   api.route("/", formInstanceRoutes);
   api.route("/", auditRoutes);
+  api.route("/", definitionRoutes);
   api.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
   api.doc31("/openapi.json", {
     openapi: "3.1.0",

@@ -156,6 +156,13 @@ export function prepareForm(
   return { data, errors: sortByField(instrument, errors), hidden };
 }
 
+/** Stored values of fields the instrument no longer has (removed by a later protocol version). */
+export function retiredValues(instrument: Instrument, data: FormData): FormData {
+  return Object.fromEntries(
+    Object.entries(data).filter(([field]) => !Object.hasOwn(instrument.properties, field)),
+  );
+}
+
 export function pointer(field: string): string {
   return `/${field.replaceAll("~", "~0").replaceAll("/", "~1")}`;
 }

@@ -1,5 +1,7 @@
 import { fileURLToPath } from "node:url";
 import { loadDefinition } from "../definition-files.ts";
+import { formatImpact } from "../engine/impact.ts";
+import { loadPublishPlan, PUBLISH_PLAN_FILE } from "../publish-plan.ts";
 import { createStore, type Store } from "../store/store.ts";
 import { TABLE_NAME_ENV } from "../store/table-shape.ts";
 
@@ -29,7 +31,7 @@ export interface PublishFormsResponse {
 /** Overrides for tests; in Lambda everything comes from the bundle and the environment. */
 export interface PublishFormsDeps {
   formsDir?: string;
-  store?: Pick<Store, "publishDefinition">;
+  store?: Pick<Store, "publish">;
 }
 
 const BUNDLED_FORMS_DIR = fileURLToPath(new URL("./forms", import.meta.url));
@@ -46,20 +48,30 @@ export async function publishForms(
   const definition = await loadDefinition(formsDir);
   const studyId = definition.study.id;
   const store = deps.store ?? createStore({ tableName: process.env[TABLE_NAME_ENV] });
-  const result = await store.publishDefinition(definition, { actor: "deploy", reason: "cdk deploy" });
+  const plan = await loadPublishPlan(formsDir);
+  const outcome = await store.publish({ definition, actor: "deploy", reason: "cdk deploy", ...plan });
+  const report = formatImpact(outcome.report);
+  if (outcome.kind === "refused" || outcome.kind === "analysed") {
+    // The deploy fails and rolls back; the builder migrates or accepts in forms/publish-plan.json.
+    throw new Error(
+      `forms/ not published: ${outcome.unaccepted.length} destructive change(s) neither migrated nor accepted ` +
+        `(forms/${PUBLISH_PLAN_FILE}):\n${report.join("\n")}`,
+    );
+  }
+  const changed = outcome.kind === "published";
   console.log(
     JSON.stringify({
-      message: "forms published",
+      message: changed ? "forms published" : "forms unchanged",
       study: studyId,
-      version: result.version,
-      changed: result.changed,
+      version: outcome.version,
       formsHash: event.ResourceProperties?.FormsHash,
+      impact: report,
     }),
   );
   return {
     // One physical resource per study: a changed study id is a replacement, whose Delete is a no-op.
     PhysicalResourceId: `forms-${studyId}`,
-    Data: { Version: result.version, Changed: result.changed, StudyId: studyId },
+    Data: { Version: outcome.version, Changed: changed, StudyId: studyId },
   };
 }
 

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
+import { GetCommand, PutCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import type { StudyDefinition } from "../engine/definition.ts";
 import { type Db, isConditionFailure } from "./dynamo.ts";
 import { keys } from "./keys.ts";
@@ -13,6 +13,10 @@ export interface Actor {
   actor: string;
   reason?: string;
   now?: Date;
+  /** Recorded on the version item: the impact report's summary, an acceptance of destructive changes. */
+  record?: Record<string, unknown>;
+  /** Runs after the version item exists and before it becomes current (data migrations). */
+  beforeCurrent?: (version: number) => Promise<void>;
 }
 
 /**
@@ -62,6 +66,7 @@ export async function publishDefinition(
               publishedBy: by.actor,
               publishedAt: (by.now ?? new Date()).toISOString(),
               reason: by.reason,
+              ...by.record,
             },
             ConditionExpression: "attribute_not_exists(PK)",
           }),
@@ -71,6 +76,7 @@ export async function publishDefinition(
         throw error;
       }
     }
+    await by.beforeCurrent?.(version);
     try {
       await db.doc.send(
         new PutCommand({
@@ -92,6 +98,49 @@ export async function publishDefinition(
     }
     return { version, changed: true };
   }
+}
+
+export interface DefinitionVersionInfo {
+  version: number;
+  hash: string;
+  publishedBy: string;
+  publishedAt: string;
+  reason?: string;
+  impact?: Record<string, number>;
+  acceptance?: { by: string; at: string; reason: string; changes: string[] };
+  migration?: unknown;
+  current: boolean;
+}
+
+const INFO_FIELDS = [
+  "version",
+  "hash",
+  "publishedBy",
+  "publishedAt",
+  "reason",
+  "impact",
+  "acceptance",
+  "migration",
+];
+
+/** Every published version, newest first, without the definitions themselves. */
+export async function listDefinitions(db: Db, study: string): Promise<DefinitionVersionInfo[]> {
+  const pointer = await getPointer(db, study);
+  const { Items = [] } = await db.doc.send(
+    new QueryCommand({
+      TableName: db.tableName,
+      KeyConditionExpression: "PK = :pk AND begins_with(SK, :prefix)",
+      ExpressionAttributeValues: { ":pk": keys.study(study), ":prefix": "DEF#0" },
+      // Everything but the definition body, which can be large.
+      ProjectionExpression: INFO_FIELDS.map((_, i) => `#f${i}`).join(", "),
+      ExpressionAttributeNames: Object.fromEntries(INFO_FIELDS.map((f, i) => [`#f${i}`, f])),
+      ScanIndexForward: false,
+    }),
+  );
+  return Items.map((item) => ({
+    ...(item as Omit<DefinitionVersionInfo, "current">),
+    current: item.version === pointer?.version,
+  }));
 }
 
 async function getPointer(db: Db, study: string): Promise<{ version: number; hash: string } | undefined> {

@@ -2,7 +2,7 @@ import { latestValues } from "../engine/casebook.ts";
 import type { FormData, FormStatus, StudyDefinition } from "../engine/definition.ts";
 import { decideRevision, type FieldChange, type InstanceState } from "../engine/revision.ts";
 import { type Deviation, dayOneOf, visitDeviations } from "../engine/schedule.ts";
-import { type FieldError, prepareForm } from "../engine/validate-form.ts";
+import { type FieldError, pointer, prepareForm, retiredValues } from "../engine/validate-form.ts";
 import type { Db } from "./dynamo.ts";
 import {
   commitRevision,
@@ -56,8 +56,25 @@ export async function saveFormInstance(db: Db, req: SaveRequest): Promise<SaveRe
     (p) => !(p.event === event && p.form === form && p.instance === instance),
   );
   const context = { $event: event, $arm: subject.arm, $latest: latestValues(others) };
-  const prepared = prepareForm(instrument, req.data, req.status, context);
-  if (prepared.errors.length > 0) return { kind: "invalid", errors: prepared.errors };
+  // Values of fields a later protocol version removed are kept as they are, never dropped or edited.
+  const retired = retiredValues(instrument, current?.data ?? {});
+  const submitted = { ...req.data };
+  const retiredErrors: FieldError[] = [];
+  for (const [field, value] of Object.entries(retired)) {
+    if (!Object.hasOwn(submitted, field)) continue;
+    if (JSON.stringify(submitted[field]) !== JSON.stringify(value)) {
+      retiredErrors.push({
+        pointer: pointer(field),
+        code: "retired-field",
+        message: "was retired by a protocol change; its stored value is kept and cannot change",
+      });
+    }
+    delete submitted[field];
+  }
+  const prepared = prepareForm(instrument, submitted, req.status, context);
+  const errors = [...retiredErrors, ...prepared.errors];
+  if (errors.length > 0) return { kind: "invalid", errors };
+  prepared.data = { ...prepared.data, ...retired };
 
   const deviationsFor = (data: FormData) =>
     visitDeviations(definition, dayOneOf(definition, [...others, { event, form, instance, data }]), {

@@ -1,6 +1,5 @@
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import type { StudyDefinition } from "../engine/definition.ts";
-import { createDefinitionReader, type PublishResult, publishDefinition } from "./definitions.ts";
+import { createDefinitionReader, listDefinitions } from "./definitions.ts";
 import { createClients, type Db } from "./dynamo.ts";
 import {
   type InstanceAddress,
@@ -9,6 +8,7 @@ import {
   readProjections,
   readRevisions,
 } from "./form-instances.ts";
+import { type PublishRequest, publishWithImpact } from "./publish.ts";
 import { type SaveRequest, saveFormInstance } from "./save-form-instance.ts";
 import { enrolSubject, getSubject, listSubjects } from "./subjects.ts";
 import { findToken, findTokenByHash, type Principal, storeToken } from "./tokens.ts";
@@ -30,14 +30,9 @@ export function createStore(options: StoreOptions = {}) {
   return {
     db,
     definitions,
-    async publishDefinition(
-      definition: StudyDefinition,
-      by: { actor: string; reason?: string },
-    ): Promise<PublishResult> {
-      const result = await publishDefinition(db, definition, by);
-      definitions.invalidate(definition.study.id);
-      return result;
-    },
+    /** Impact analysis, then publish unless a destructive change is neither migrated nor accepted. */
+    publish: (request: PublishRequest) => publishWithImpact(db, definitions, request),
+    listDefinitions: (study: string) => listDefinitions(db, study),
     enrolSubject: (args: Parameters<typeof enrolSubject>[1]) => enrolSubject(db, args),
     getSubject: (study: string, id: string) => getSubject(db, study, id),
     listSubjects: (study: string, sites: string[]) => listSubjects(db, study, sites),

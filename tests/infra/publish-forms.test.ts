@@ -1,84 +1,132 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
-import type { StudyDefinition } from "../../functions/engine/definition.ts";
-import { type PublishFormsDeps, publishForms } from "../../functions/handlers/publish-forms.ts";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { publishForms } from "../../functions/handlers/publish-forms.ts";
+import { startDynalite } from "../../functions/store/dynalite.ts";
+import { createClients, ensureTable } from "../../functions/store/dynamo.ts";
+import { createStore, type Store } from "../../functions/store/store.ts";
 
 const FORMS = path.resolve(import.meta.dirname, "../../forms");
 const STUDY_ID = (JSON.parse(readFileSync(path.join(FORMS, "study.json"), "utf8")) as { id: string }).id;
+const temp = mkdtempSync(path.join(tmpdir(), "edc-publish-"));
 
-type Call = { definition: StudyDefinition; by: { actor: string; reason?: string } };
-function fakeStore(result: { version: number; changed: boolean } | Error) {
-  const calls: Call[] = [];
-  const store: NonNullable<PublishFormsDeps["store"]> = {
-    async publishDefinition(definition, by) {
-      calls.push({ definition, by });
-      if (result instanceof Error) throw result;
-      return result;
-    },
-  };
-  return { store, calls };
+let dynamo: Awaited<ReturnType<typeof startDynalite>>;
+let store: Store;
+beforeAll(async () => {
+  dynamo = await startDynalite();
+  const { client, doc } = createClients({ endpoint: dynamo.endpoint });
+  await ensureTable(client, "edc");
+  store = createStore({ tableName: "edc", doc });
+});
+afterAll(async () => {
+  await dynamo.close();
+  rmSync(temp, { recursive: true, force: true });
+});
+
+function formsCopy(name: string, edit?: (dir: string) => void): string {
+  const dir = path.join(temp, name);
+  cpSync(FORMS, dir, { recursive: true });
+  edit?.(dir);
+  return dir;
 }
 
-const broken = mkdtempSync(path.join(tmpdir(), "edc-broken-forms-"));
-mkdirSync(path.join(broken, "instruments"));
-writeFileSync(path.join(broken, "study.json"), "{ not json");
-afterAll(() => rmSync(broken, { recursive: true, force: true }));
+function editInstrument(dir: string, form: string, change: (json: Record<string, any>) => void) {
+  const file = path.join(dir, "instruments", `${form}.json`);
+  const json = JSON.parse(readFileSync(file, "utf8"));
+  change(json);
+  writeFileSync(file, JSON.stringify(json, null, 2));
+}
 
-describe("publish-forms custom resource handler", () => {
-  it("on Create publishes the checked definition as the deploy actor and returns its version", async () => {
-    const { store, calls } = fakeStore({ version: 3, changed: true });
-    const response = await publishForms(
-      { RequestType: "Create", ResourceProperties: { FormsHash: "abc" } },
+describe("publish-forms custom resource handler (real store on dynalite)", () => {
+  it("on Create publishes forms/ as version 1; on Update with the same content changes nothing", async () => {
+    const created = await publishForms(
+      { RequestType: "Create", ResourceProperties: { FormsHash: "a" } },
       { formsDir: FORMS, store },
     );
-    expect(response).toEqual({
+    expect(created).toEqual({
       PhysicalResourceId: `forms-${STUDY_ID}`,
-      Data: { Version: 3, Changed: true, StudyId: STUDY_ID },
+      Data: { Version: 1, Changed: true, StudyId: STUDY_ID },
     });
-    expect(calls).toHaveLength(1);
-    expect(calls[0]?.definition.study.id).toBe(STUDY_ID);
-    expect(Object.keys(calls[0]?.definition.instruments ?? {}).length).toBeGreaterThan(0);
-    expect(calls[0]?.by).toEqual({ actor: "deploy", reason: "cdk deploy" });
-  });
-
-  it("on Update with unchanged content keeps the physical id and reports the current version", async () => {
-    const { store } = fakeStore({ version: 3, changed: false });
-    const response = await publishForms(
+    const again = await publishForms(
       { RequestType: "Update", PhysicalResourceId: `forms-${STUDY_ID}` },
       { formsDir: FORMS, store },
     );
-    expect(response).toEqual({
-      PhysicalResourceId: `forms-${STUDY_ID}`,
-      Data: { Version: 3, Changed: false, StudyId: STUDY_ID },
-    });
+    expect(again.Data).toEqual({ Version: 1, Changed: false, StudyId: STUDY_ID });
+    expect((await store.listDefinitions(STUDY_ID)).map((d) => d.version)).toEqual([1]);
   });
 
   it("fails the deploy when the forms do not pass their checks, before touching the table", async () => {
-    const { store, calls } = fakeStore({ version: 1, changed: true });
-    await expect(publishForms({ RequestType: "Create" }, { formsDir: broken, store })).rejects.toThrow(
+    const broken = path.join(temp, "broken");
+    mkdirSync(path.join(broken, "instruments"), { recursive: true });
+    writeFileSync(path.join(broken, "study.json"), "{ not json");
+    await expect(publishForms({ RequestType: "Update" }, { formsDir: broken, store })).rejects.toThrow(
       /error/i,
     );
-    expect(calls).toHaveLength(0);
+    expect((await store.listDefinitions(STUDY_ID)).map((d) => d.version)).toEqual([1]);
   });
 
-  it("fails the deploy when the store refuses the publish (e.g. a destructive change)", async () => {
-    const { store } = fakeStore(new Error("destructive change: field removed with data"));
-    await expect(publishForms({ RequestType: "Update" }, { formsDir: FORMS, store })).rejects.toThrow(
-      "destructive change",
+  it("fails the deploy on a destructive change over collected data, and publishes it once accepted with a reason", async () => {
+    const enrolled = await store.enrolSubject({
+      study: STUDY_ID,
+      site: "site-01",
+      siteCode: "01",
+      arm: "rrms",
+      actor: "t",
+    });
+    if (enrolled.kind !== "enrolled") throw new Error("setup");
+    const definition = await store.definitions.current(STUDY_ID);
+    if (!definition) throw new Error("setup");
+    const saved = await store.saveFormInstance({
+      definition,
+      subject: enrolled.subject,
+      event: "screening",
+      form: "mri",
+      instance: 1,
+      data: { comments: "small lesion, stable" },
+      status: "incomplete",
+      rev: 0,
+      actor: "t",
+    });
+    expect(saved.kind).toBe("saved");
+
+    const dir = formsCopy("drop-comments", (d) =>
+      editInstrument(d, "mri", (j) => delete j.properties.comments),
     );
+    await expect(publishForms({ RequestType: "Update" }, { formsDir: dir, store })).rejects.toThrow(
+      /destructive[\s\S]*field-removed:mri\.comments \[1 affected\]/,
+    );
+    expect((await store.listDefinitions(STUDY_ID)).map((d) => d.version)).toEqual([1]);
+
+    writeFileSync(
+      path.join(dir, "publish-plan.json"),
+      JSON.stringify({
+        accept: {
+          reason: "Free-text comments retired by protocol amendment 3",
+          changes: ["field-removed:mri.comments"],
+        },
+      }),
+    );
+    const published = await publishForms({ RequestType: "Update" }, { formsDir: dir, store });
+    expect(published.Data).toMatchObject({ Version: 2, Changed: true });
+    const [v2] = await store.listDefinitions(STUDY_ID);
+    expect(v2?.acceptance).toMatchObject({
+      by: "deploy",
+      reason: "Free-text comments retired by protocol amendment 3",
+      changes: ["field-removed:mri.comments"],
+    });
+    // Nothing is dropped: the stored value is still there, now retired.
+    const casebook = await store.readCasebook(STUDY_ID, enrolled.subject.id);
+    expect(casebook.instances.find((i) => i.form === "mri")?.data.comments).toBe("small lesion, stable");
   });
 
   it("on Delete does nothing and keeps the physical id: published definitions are never deleted", async () => {
-    const { store, calls } = fakeStore(new Error("must not be called"));
-    const missing = path.join(broken, "does-not-exist");
+    const missing = path.join(temp, "does-not-exist");
     await expect(
       publishForms({ RequestType: "Delete", PhysicalResourceId: "forms-x" }, { formsDir: missing, store }),
     ).resolves.toEqual({ PhysicalResourceId: "forms-x" });
     await expect(publishForms({ RequestType: "Delete" }, { formsDir: missing, store })).resolves.toEqual({
       PhysicalResourceId: "forms",
     });
-    expect(calls).toHaveLength(0);
   });
 });

@@ -1,0 +1,469 @@
+import type { FieldSchema, FormData, FormStatus, Instrument, StudyDefinition } from "./definition.ts";
+import { LOGS_EVENT } from "./definition.ts";
+import { isEmpty } from "./logic.ts";
+import { prepareForm } from "./validate-form.ts";
+
+/**
+ * What a new definition does to the current one and to the data already
+ * collected, classified the way REDCap's draft-mode review does: safe,
+ * needs review (with how many stored values would now fail), or destructive
+ * (collected data would be orphaned or recoded).
+ */
+
+export type Severity = "safe" | "review" | "destructive";
+
+export interface Change {
+  /** Stable id, e.g. `field-removed:mri.comments`; acceptances name these. */
+  id: string;
+  severity: Severity;
+  kind: string;
+  instrument?: string;
+  field?: string;
+  event?: string;
+  message: string;
+  /** Stored form instances affected (values that would fail, or data that would be orphaned). */
+  affected?: number;
+}
+
+export interface StoredInstance {
+  subject: string;
+  arm: string;
+  event: string;
+  form: string;
+  instance: number;
+  status: FormStatus;
+  data: FormData;
+}
+
+export interface ImpactReport {
+  fromVersion: number | null;
+  changes: Change[];
+  summary: Record<Severity, number>;
+}
+
+const TEXT_KEYS = ["title", "description", "x-section", "x-unit", "x-widget", "x-annotation"] as const;
+const CONSTRAINT_KEYS = [
+  "minimum",
+  "maximum",
+  "exclusiveMinimum",
+  "exclusiveMaximum",
+  "multipleOf",
+  "minLength",
+  "maxLength",
+  "pattern",
+  "format",
+  "enum",
+  "uniqueItems",
+  "minItems",
+] as const;
+
+const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+
+function choiceCodes(schema: FieldSchema | undefined): string[] | undefined {
+  const choices = schema?.oneOf ?? schema?.items?.oneOf;
+  return choices?.map((c) => String(c.const));
+}
+
+function values(data: FormData, field: string): unknown[] {
+  const v = data[field];
+  return isEmpty(v) ? [] : Array.isArray(v) ? v : [v];
+}
+
+/** A constraint change that can only let more values in. */
+function widens(before: FieldSchema, after: FieldSchema): boolean {
+  const lower = (k: "minimum" | "exclusiveMinimum") =>
+    after[k] === undefined || (before[k] !== undefined && (after[k] as number) <= (before[k] as number));
+  const upper = (k: "maximum" | "exclusiveMaximum" | "maxLength") =>
+    after[k] === undefined || (before[k] !== undefined && (after[k] as number) >= (before[k] as number));
+  return CONSTRAINT_KEYS.every((k) => {
+    if (same(before[k], after[k])) return true;
+    if (k === "minimum" || k === "exclusiveMinimum") return lower(k);
+    if (k === "maximum" || k === "exclusiveMaximum" || k === "maxLength") return upper(k);
+    if (k === "enum")
+      return (before.enum ?? []).every((v) => (after.enum ?? []).includes(v)) && after.enum !== undefined;
+    return after[k] === undefined;
+  });
+}
+
+export function analyseImpact(
+  current: StudyDefinition | undefined,
+  next: StudyDefinition,
+  stored: StoredInstance[],
+): ImpactReport {
+  const changes: Change[] = [];
+  const add = (c: Change) => changes.push(c);
+  const byForm = new Map<string, StoredInstance[]>();
+  for (const s of stored) byForm.set(s.form, [...(byForm.get(s.form) ?? []), s]);
+  const withData = (form: string, field: string) =>
+    (byForm.get(form) ?? []).filter((s) => values(s.data, field).length > 0);
+
+  if (!current) {
+    return summarise(null, [
+      { id: "first-version", severity: "safe", kind: "first-version", message: "First published version." },
+    ]);
+  }
+
+  // Failures of stored data under the new instrument, per form and field.
+  const failures = new Map<string, Map<string, number>>();
+  const failuresOf = (form: string): Map<string, number> => {
+    const cached = failures.get(form);
+    if (cached) return cached;
+    const counts = new Map<string, number>();
+    const instrument = next.instruments[form];
+    if (instrument) {
+      for (const s of byForm.get(form) ?? []) {
+        const known = Object.fromEntries(
+          Object.entries(s.data).filter(([f]) => Object.hasOwn(instrument.properties, f)),
+        );
+        const { errors } = prepareForm(instrument, known, s.status, { $event: s.event, $arm: s.arm });
+        for (const field of new Set(errors.map((e) => e.pointer.slice(1))))
+          counts.set(field, (counts.get(field) ?? 0) + 1);
+      }
+    }
+    failures.set(form, counts);
+    return counts;
+  };
+
+  // Schedule: events and the forms collected at each.
+  const oldEvents = new Map(current.study.events.map((e) => [e.id, e]));
+  const newEvents = new Map(next.study.events.map((e) => [e.id, e]));
+  for (const [id, e] of newEvents) {
+    const before = oldEvents.get(id);
+    if (!before) {
+      add({
+        id: `event-added:${id}`,
+        severity: "safe",
+        kind: "event-added",
+        event: id,
+        message: `New visit ${e.label}.`,
+      });
+      continue;
+    }
+    if (before.day !== e.day || !same(before.window, e.window)) {
+      const n = stored.filter((s) => s.event === id).length;
+      add({
+        id: `event-window-changed:${id}`,
+        severity: "review",
+        kind: "event-window-changed",
+        event: id,
+        affected: n,
+        message: `${e.label}: target day or window changed; deviations of ${n} stored form(s) are re-evaluated.`,
+      });
+    }
+  }
+  for (const [id, e] of oldEvents) {
+    const n = stored.filter((s) => s.event === id).length;
+    if (!newEvents.has(id)) {
+      add({
+        id: `event-removed:${id}`,
+        severity: n > 0 ? "destructive" : "safe",
+        kind: "event-removed",
+        event: id,
+        affected: n,
+        message: `Visit ${e.label} removed${n > 0 ? `: ${n} stored form(s) would be orphaned` : ""}.`,
+      });
+      continue;
+    }
+    const after = newEvents.get(id);
+    for (const form of e.forms) {
+      if (after?.forms.includes(form) || !next.instruments[form]) continue;
+      const m = stored.filter((s) => s.event === id && s.form === form).length;
+      add({
+        id: `form-unscheduled:${id}.${form}`,
+        severity: m > 0 ? "destructive" : "safe",
+        kind: "form-removed-from-event",
+        event: id,
+        instrument: form,
+        affected: m,
+        message: `${form} no longer collected at ${e.label}${m > 0 ? `: ${m} stored instance(s) would be orphaned` : ""}.`,
+      });
+    }
+  }
+  for (const form of next.study.events.flatMap((e) => e.forms.map((f) => [e, f] as const))) {
+    const [event, f] = form;
+    if (oldEvents.get(event.id) && !oldEvents.get(event.id)?.forms.includes(f)) {
+      add({
+        id: `form-scheduled:${event.id}.${f}`,
+        severity: "safe",
+        kind: "form-added-to-event",
+        event: event.id,
+        instrument: f,
+        message: `${f} now collected at ${event.label}.`,
+      });
+    }
+  }
+  for (const log of current.study.logs) {
+    if (next.study.logs.includes(log) || !next.instruments[log]) continue;
+    const n = stored.filter((s) => s.event === LOGS_EVENT && s.form === log).length;
+    add({
+      id: `log-removed:${log}`,
+      severity: n > 0 ? "destructive" : "safe",
+      kind: "log-removed",
+      instrument: log,
+      affected: n,
+      message: `${log} is no longer a log${n > 0 ? `: ${n} stored instance(s) would be orphaned` : ""}.`,
+    });
+  }
+
+  // Instruments and fields.
+  for (const [form, instrument] of Object.entries(next.instruments)) {
+    const before = current.instruments[form];
+    if (!before) {
+      add({
+        id: `instrument-added:${form}`,
+        severity: "safe",
+        kind: "instrument-added",
+        instrument: form,
+        message: `New instrument ${instrument.title}.`,
+      });
+      continue;
+    }
+    diffInstrument(form, before, instrument, add, withData, () => failuresOf(form), byForm.get(form) ?? []);
+  }
+  for (const [form, instrument] of Object.entries(current.instruments)) {
+    if (next.instruments[form]) continue;
+    const n = (byForm.get(form) ?? []).length;
+    add({
+      id: `instrument-removed:${form}`,
+      severity: n > 0 ? "destructive" : "safe",
+      kind: "instrument-removed",
+      instrument: form,
+      affected: n,
+      message: `Instrument ${instrument.title} removed${n > 0 ? `: ${n} stored instance(s) would be orphaned` : ""}.`,
+    });
+  }
+  return summarise(current.version, changes);
+}
+
+function diffInstrument(
+  form: string,
+  before: Instrument,
+  after: Instrument,
+  add: (c: Change) => void,
+  withData: (form: string, field: string) => StoredInstance[],
+  failures: () => Map<string, number>,
+  stored: StoredInstance[],
+) {
+  const oldRequired = new Set(before.required ?? []);
+  const newRequired = new Set(after.required ?? []);
+  const complete = stored.filter((s) => s.status === "complete");
+  const at = (field: string) => `${form}.${field}`;
+
+  for (const [field, schema] of Object.entries(after.properties)) {
+    const old = before.properties[field];
+    if (!old) {
+      const required = newRequired.has(field);
+      add({
+        id: `field-added:${at(field)}`,
+        severity: required ? "review" : "safe",
+        kind: required ? "required-field-added" : "field-added",
+        instrument: form,
+        field,
+        affected: required ? complete.length : undefined,
+        message: required
+          ? `New required field ${at(field)}: ${complete.length} complete instance(s) lack it.`
+          : `New optional field ${at(field)}.`,
+      });
+      continue;
+    }
+    const filled = withData(form, field);
+    if (old.type !== schema.type || !same(old.items?.type, schema.items?.type)) {
+      add({
+        id: `type-changed:${at(field)}`,
+        severity: filled.length > 0 ? "destructive" : "review",
+        kind: "type-changed",
+        instrument: form,
+        field,
+        affected: filled.length,
+        message: `${at(field)}: type ${old.type} → ${schema.type}; ${filled.length} stored value(s).`,
+      });
+      continue;
+    }
+    const oldCodes = choiceCodes(old);
+    const newCodes = choiceCodes(schema);
+    if (oldCodes && newCodes) {
+      const removed = oldCodes.filter((c) => !newCodes.includes(c));
+      const addedCodes = newCodes.filter((c) => !oldCodes.includes(c));
+      if (removed.length > 0) {
+        const n = filled.filter((s) => values(s.data, field).some((v) => removed.includes(String(v)))).length;
+        add({
+          id: `choice-removed:${at(field)}`,
+          severity: n > 0 ? "destructive" : "review",
+          kind: "choice-removed",
+          instrument: form,
+          field,
+          affected: n,
+          message: `${at(field)}: choice code(s) ${removed.join(", ")} removed or recoded; ${n} stored value(s) use them.`,
+        });
+      }
+      if (addedCodes.length > 0) {
+        add({
+          id: `choice-added:${at(field)}`,
+          severity: "safe",
+          kind: "choice-added",
+          instrument: form,
+          field,
+          message: `${at(field)}: new choice(s) ${addedCodes.join(", ")}.`,
+        });
+      }
+      const relabelled = (schema.oneOf ?? schema.items?.oneOf ?? []).filter((c) =>
+        (old.oneOf ?? old.items?.oneOf ?? []).some((o) => o.const === c.const && o.title !== c.title),
+      );
+      if (relabelled.length > 0) {
+        add({
+          id: `choice-relabelled:${at(field)}`,
+          severity: "safe",
+          kind: "choice-relabelled",
+          instrument: form,
+          field,
+          message: `${at(field)}: choice label(s) changed for ${relabelled.map((c) => c.const).join(", ")}.`,
+        });
+      }
+    }
+    if (CONSTRAINT_KEYS.some((k) => !same(old[k], schema[k]))) {
+      const n = failures().get(field) ?? 0;
+      const safe = n === 0 && widens(old, schema);
+      add({
+        id: `constraint-changed:${at(field)}`,
+        severity: safe ? "safe" : "review",
+        kind: safe ? "constraint-widened" : "constraint-narrowed",
+        instrument: form,
+        field,
+        affected: n,
+        message: `${at(field)}: validation changed (${CONSTRAINT_KEYS.filter((k) => !same(old[k], schema[k])).join(", ")}); ${n} stored value(s) would now fail.`,
+      });
+    }
+    if (!oldRequired.has(field) && newRequired.has(field)) {
+      const n = complete.filter((s) => isEmpty(s.data[field])).length;
+      add({
+        id: `now-required:${at(field)}`,
+        severity: "review",
+        kind: "now-required",
+        instrument: form,
+        field,
+        affected: n,
+        message: `${at(field)} is now required: ${n} complete instance(s) lack it.`,
+      });
+    }
+    if (oldRequired.has(field) && !newRequired.has(field)) {
+      add({
+        id: `no-longer-required:${at(field)}`,
+        severity: "safe",
+        kind: "no-longer-required",
+        instrument: form,
+        field,
+        message: `${at(field)} is no longer required.`,
+      });
+    }
+    if (!same(old["x-visible-if"], schema["x-visible-if"])) {
+      const n = failures().get(field) ?? 0;
+      add({
+        id: `branching-changed:${at(field)}`,
+        severity: "review",
+        kind: "branching-changed",
+        instrument: form,
+        field,
+        affected: n,
+        message: `${at(field)}: branching changed; ${n} stored instance(s) would now fail on it.`,
+      });
+    }
+    if (!same(old["x-calc"], schema["x-calc"])) {
+      add({
+        id: `calculation-changed:${at(field)}`,
+        severity: "review",
+        kind: "calculation-changed",
+        instrument: form,
+        field,
+        affected: filled.length,
+        message: `${at(field)}: calculation changed; ${filled.length} stored value(s) are recomputed at their next save.`,
+      });
+    }
+    if (Boolean(old["x-identifier"]) !== Boolean(schema["x-identifier"])) {
+      add({
+        id: `identifier-changed:${at(field)}`,
+        severity: "review",
+        kind: "identifier-changed",
+        instrument: form,
+        field,
+        message: `${at(field)} is ${schema["x-identifier"] ? "now" : "no longer"} marked as an identifier: de-identified exports change.`,
+      });
+    }
+    const texts = TEXT_KEYS.filter((k) => !same(old[k as keyof FieldSchema], schema[k as keyof FieldSchema]));
+    if (texts.length > 0) {
+      add({
+        id: `text-changed:${at(field)}`,
+        severity: "safe",
+        kind: "text-changed",
+        instrument: form,
+        field,
+        message: `${at(field)}: ${texts.join(", ")} changed.`,
+      });
+    }
+  }
+  for (const field of Object.keys(before.properties)) {
+    if (after.properties[field]) continue;
+    const n = withData(form, field).length;
+    add({
+      id: `field-removed:${at(field)}`,
+      severity: n > 0 ? "destructive" : "safe",
+      kind: "field-removed",
+      instrument: form,
+      field,
+      affected: n,
+      message: `${at(field)} removed${n > 0 ? `: ${n} stored value(s) would be kept only as retired data` : ""}.`,
+    });
+  }
+  if (!same(before["x-rules"], after["x-rules"])) {
+    const fields = new Set((after["x-rules"] ?? []).map((r) => r.field));
+    const n = [...fields].reduce((sum, f) => sum + (failures().get(f) ?? 0), 0);
+    add({
+      id: `rules-changed:${form}`,
+      severity: "review",
+      kind: "rules-changed",
+      instrument: form,
+      affected: n,
+      message: `${form}: cross-field rules changed; ${n} stored value(s) would now fail.`,
+    });
+  }
+  if (Boolean(before["x-repeating"]) !== Boolean(after["x-repeating"])) {
+    add({
+      id: `repeating-changed:${form}`,
+      severity: stored.length > 0 ? "destructive" : "review",
+      kind: "repeating-changed",
+      instrument: form,
+      affected: stored.length,
+      message: `${form} is ${after["x-repeating"] ? "now" : "no longer"} repeating.`,
+    });
+  }
+  if (before.title !== after.title || before.description !== after.description) {
+    add({
+      id: `instrument-text-changed:${form}`,
+      severity: "safe",
+      kind: "text-changed",
+      instrument: form,
+      message: `${form}: title or description changed.`,
+    });
+  }
+}
+
+function summarise(fromVersion: number | null, changes: Change[]): ImpactReport {
+  const order: Record<Severity, number> = { destructive: 0, review: 1, safe: 2 };
+  changes.sort((a, b) => order[a.severity] - order[b.severity]);
+  const summary = { safe: 0, review: 0, destructive: 0 };
+  for (const c of changes) summary[c.severity] += 1;
+  return { fromVersion, changes, summary };
+}
+
+/** The report as text lines, for the CLI, the deploy log and `npm start`. */
+export function formatImpact(report: ImpactReport): string[] {
+  const from =
+    report.fromVersion === null ? "nothing published yet" : `published version ${report.fromVersion}`;
+  const { destructive, review, safe } = report.summary;
+  return [
+    `Impact against ${from}: ${destructive} destructive, ${review} to review, ${safe} safe`,
+    ...report.changes.map(
+      (c) =>
+        `  ${c.severity.toUpperCase().padEnd(11)} ${c.id}${c.affected !== undefined ? ` [${c.affected} affected]` : ""}: ${c.message}`,
+    ),
+  ];
+}

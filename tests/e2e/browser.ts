@@ -1,0 +1,226 @@
+import { accessSync, constants } from "node:fs";
+import { mkdir } from "node:fs/promises";
+import type { Server } from "node:http";
+import path from "node:path";
+import { serve } from "@hono/node-server";
+import {
+  type Browser,
+  type BrowserContext,
+  type BrowserContextOptions,
+  chromium,
+  type Page,
+  type Response as PageResponse,
+} from "playwright-core";
+import { describe, it } from "vitest";
+import { type DevEnvironment, startDevEnvironment } from "../../functions/dev-environment.ts";
+
+/**
+ * Browser tests: the product served on a random local port, driven by
+ * playwright-core through the system's Chromium (Debian's `chromium`, or
+ * CHROMIUM_PATH). A browser is never downloaded. Without one the tests are
+ * skipped with a warning on a developer machine, and fail in CI (CI=…), whose
+ * `.ci/run` installs it.
+ */
+
+export const STUDY = "hucmsc-ms-nmo";
+export const ARTIFACTS = path.join(import.meta.dirname, "..", "artifacts");
+
+const LAUNCH_ARGS = [
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+
+function executable(file: string): boolean {
+  try {
+    accessSync(file, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function findChromium(): { path?: string; reason: string } {
+  const wanted = process.env.CHROMIUM_PATH;
+  if (wanted) {
+    return executable(wanted)
+      ? { path: wanted, reason: "" }
+      : { reason: `CHROMIUM_PATH=${wanted} is not an executable file` };
+  }
+  const onPath = (process.env.PATH ?? "").split(path.delimiter).map((dir) => path.join(dir, "chromium"));
+  const found = ["/usr/bin/chromium", ...onPath].find(executable);
+  return found
+    ? { path: found, reason: "" }
+    : { reason: "no Chromium found (set CHROMIUM_PATH, or `apt-get install chromium`)" };
+}
+
+const found = findChromium();
+export const chromiumPath = found.path;
+export const hasBrowser = chromiumPath !== undefined;
+export const missingBrowser = found.reason;
+
+let warned = false;
+
+/**
+ * `describe` for browser tests: skipped, with one warning, when no Chromium is
+ * present; when CI is set a missing browser is a failure instead.
+ */
+export function describeInBrowser(name: string, body: () => void): void {
+  if (!hasBrowser && process.env.CI) {
+    describe(name, () => {
+      it("has a Chromium to run in (CI must install it: see .ci/run)", () => {
+        throw new Error(`Browser tests cannot run in CI: ${missingBrowser}`);
+      });
+    });
+    return;
+  }
+  if (!hasBrowser && !warned) {
+    warned = true;
+    console.warn(`e2e: SKIPPED browser tests: ${missingBrowser}`);
+  }
+  describe.skipIf(!hasBrowser)(hasBrowser ? name : `${name} [SKIPPED: ${missingBrowser}]`, body);
+}
+
+export interface E2E {
+  env: DevEnvironment;
+  baseURL: string;
+  browser: Browser;
+  /** A fresh browser context (own cookies, own cache) against the product. */
+  context: (options?: BrowserContextOptions) => Promise<BrowserContext>;
+  /** Calls the JSON API as one of the dev tokens. */
+  // biome-ignore lint/suspicious/noExplicitAny: tests read response bodies of many shapes; assertions check them
+  api: (as: string, method: string, path: string, body?: unknown) => Promise<{ status: number; body: any }>;
+  close: () => Promise<void>;
+}
+
+/** The whole product (in-memory dynalite) on 127.0.0.1:<random>, and one browser for the test file. */
+export async function startE2E(): Promise<E2E> {
+  if (!chromiumPath) throw new Error(`e2e: ${missingBrowser}`);
+  await mkdir(ARTIFACTS, { recursive: true });
+  const env = await startDevEnvironment();
+  let server: Server | undefined;
+  let browser: Browser | undefined;
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      const s = serve({ fetch: env.app.fetch, port: 0, hostname: "127.0.0.1" }, (info) => resolve(info.port));
+      s.once("error", reject);
+      server = s as Server;
+    });
+    const baseURL = `http://127.0.0.1:${port}`;
+    browser = await chromium.launch({ executablePath: chromiumPath, args: LAUNCH_ARGS });
+    const b = browser;
+    return {
+      env,
+      baseURL,
+      browser: b,
+      context: async (options = {}) => {
+        const context = await b.newContext({ baseURL, viewport: { width: 1200, height: 900 }, ...options });
+        context.setDefaultTimeout(10_000);
+        context.setDefaultNavigationTimeout(15_000);
+        return context;
+      },
+      api: async (as, method, apiPath, body) => {
+        const token = env.tokens[as]?.token;
+        if (!token) throw new Error(`no dev token ${as}`);
+        const res = await fetch(`${baseURL}/api/v1${apiPath}`, {
+          method,
+          headers: {
+            authorization: `Bearer ${token}`,
+            ...(body === undefined ? {} : { "content-type": "application/json" }),
+          },
+          body: body === undefined ? undefined : JSON.stringify(body),
+        });
+        const text = await res.text();
+        return { status: res.status, body: text ? JSON.parse(text) : undefined };
+      },
+      close: async () => {
+        await b.close().catch(() => {});
+        await stopServer(server);
+        await env.close();
+      },
+    };
+  } catch (error) {
+    await browser?.close().catch(() => {});
+    await stopServer(server);
+    await env.close();
+    throw error;
+  }
+}
+
+async function stopServer(server: Server | undefined): Promise<void> {
+  if (!server?.listening) return;
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+}
+
+/** Signs the page's context in with a dev token through the sign-in page; ends on the dashboard. */
+export async function signIn(page: Page, token: string): Promise<void> {
+  await page.goto("/signin");
+  await page.fill("#f-token", token);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.waitForURL(`**/studies/${STUDY}`);
+}
+
+export function formUrl(subject: string, event: string, form: string, instance?: number): string {
+  const base = `/studies/${STUDY}/subjects/${subject}/events/${event}/forms/${form}`;
+  return instance === undefined ? base : `${base}/instances/${instance}`;
+}
+
+export interface PageWeight {
+  url: string;
+  requests: number;
+  htmlBytes: number;
+  scriptBytes: number;
+  /** Inline `<style>` text (part of htmlBytes) and stylesheets fetched separately. */
+  inlineCssBytes: number;
+  cssBytes: number;
+  otherBytes: number;
+  /** Bytes the page needed: HTML + scripts + stylesheets + anything else fetched. */
+  totalBytes: number;
+}
+
+/**
+ * Loads `url` in `page` and weighs every response it took, by body bytes
+ * (the server sends no compression). Use a fresh context so nothing comes
+ * from the browser's cache.
+ */
+export async function weighPage(page: Page, url: string): Promise<PageWeight> {
+  const bodies: Promise<{ type: string; bytes: number }>[] = [];
+  const onResponse = (response: PageResponse) => {
+    bodies.push(
+      response
+        .body()
+        .then((b) => ({ type: response.request().resourceType(), bytes: b.byteLength }))
+        .catch(() => ({ type: response.request().resourceType(), bytes: 0 })),
+    );
+  };
+  page.on("response", onResponse);
+  await page.goto(url, { waitUntil: "load" });
+  page.off("response", onResponse);
+  const all = await Promise.all(bodies);
+  const sum = (type: string) => all.filter((r) => r.type === type).reduce((n, r) => n + r.bytes, 0);
+  const inlineCssBytes = await page.evaluate(() =>
+    [...document.querySelectorAll("style")].reduce(
+      (n, s) => n + new TextEncoder().encode(s.textContent ?? "").byteLength,
+      0,
+    ),
+  );
+  const htmlBytes = sum("document");
+  const scriptBytes = sum("script");
+  const cssBytes = sum("stylesheet");
+  const totalBytes = all.reduce((n, r) => n + r.bytes, 0);
+  return {
+    url,
+    requests: all.length,
+    htmlBytes,
+    scriptBytes,
+    inlineCssBytes,
+    cssBytes,
+    otherBytes: totalBytes - htmlBytes - scriptBytes - cssBytes,
+    totalBytes,
+  };
+}

@@ -7,7 +7,6 @@ export const BASE = `/api/v1/studies/${STUDY}`;
 export interface Call {
   status: number;
   contentType: string;
-  // biome-ignore lint/suspicious/noExplicitAny: tests read response bodies of many shapes; assertions check them
   body: any;
 }
 

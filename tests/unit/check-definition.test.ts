@@ -26,7 +26,6 @@ beforeAll(async () => {
 
 const idOf = (file: string) => path.basename(file, ".json");
 
-// biome-ignore lint/suspicious/noExplicitAny: the variants deliberately break the types
 type Json = any;
 
 /** A deep copy of the shipped files with one mutation applied. */

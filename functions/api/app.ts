@@ -2,8 +2,8 @@ import type { Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import type { Store } from "../store/store.ts";
-import { FORM_SCRIPT } from "../web/form-script.generated.ts";
 import { createWebRoutes } from "../web/routes.tsx";
+import { SCRIPTS } from "../web/scripts.generated.ts";
 import { requireToken } from "./auth.ts";
 import { ProblemError, problems } from "./problems.ts";
 import { createRouter } from "./router.ts";
@@ -73,7 +73,7 @@ export function createApp(store: Store, options: AppOptions) {
     security: [{ bearer: [] }],
   });
   app.route("/api/v1", api);
-  app.route("/", createWebRoutes({ sessionSecret: options.sessionSecret, script: FORM_SCRIPT }));
+  app.route("/", createWebRoutes({ sessionSecret: options.sessionSecret, scripts: SCRIPTS }));
 
   app.notFound((c) =>
     c.req.path.startsWith("/api/")

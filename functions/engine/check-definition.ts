@@ -267,6 +267,10 @@ const TYPED_KEYWORDS: Record<string, readonly string[]> = {
   items: ["array"],
   uniqueItems: ["array"],
   minItems: ["array"],
+  "x-slider": ["number", "integer"],
+  "x-text-validation": ["string", "number", "integer"],
+  "x-text-validation-min": ["string", "number", "integer"],
+  "x-text-validation-max": ["string", "number", "integer"],
 };
 
 const WIDGET_TYPES: Record<string, readonly string[]> = {
@@ -274,9 +278,24 @@ const WIDGET_TYPES: Record<string, readonly string[]> = {
   textarea: ["string"],
   radio: ["string", "number", "integer", "boolean"],
   select: ["string", "number", "integer"],
+  autocomplete: ["string", "number", "integer"],
   checkbox: ["array", "boolean"],
   yesno: ["boolean"],
+  truefalse: ["boolean"],
+  slider: ["number", "integer"],
+  descriptive: ["null"],
 };
+
+/** Keywords a display-only field (type "null") can carry: it has a label and can be hidden, nothing more. */
+const DESCRIPTIVE_KEYWORDS = new Set([
+  "type",
+  "title",
+  "description",
+  "x-widget",
+  "x-section",
+  "x-visible-if",
+  "x-annotation",
+]);
 
 function codeMatchesType(code: unknown, type: string | undefined): boolean {
   switch (type) {
@@ -361,13 +380,29 @@ function checkField(name: string, field: FieldSchema, at: string, report: Report
     if (!(WIDGET_TYPES[widget] ?? []).includes(type)) {
       report(join(at, "x-widget"), `widget "${widget}" does not fit a field of type ${type}`);
     } else if (
-      (widget === "radio" || widget === "select") &&
+      (widget === "radio" || widget === "select" || widget === "autocomplete") &&
       type !== "boolean" &&
       !field.oneOf &&
       !field.enum
     ) {
       report(join(at, "x-widget"), `widget "${widget}" needs "oneOf" choices or "enum"`);
     }
+  }
+  if (type === "null") {
+    if (widget !== "descriptive") {
+      report(join(at, "type"), `"type": "null" is only for display-only fields ("x-widget": "descriptive")`);
+    }
+    for (const keyword of Object.keys(field)) {
+      if (!DESCRIPTIVE_KEYWORDS.has(keyword)) {
+        report(join(at, keyword), `"${keyword}" does not apply to a display-only field: it holds no value`);
+      }
+    }
+  }
+  if (field["x-slider"] !== undefined && widget !== "slider") {
+    report(join(at, "x-slider"), `"x-slider" needs "x-widget": "slider"`);
+  }
+  if (field["x-matrix"] !== undefined && !field.oneOf && !field.items && !field.enum) {
+    report(join(at, "x-matrix"), `a matrix group holds choice fields: "${name}" has no choices`);
   }
   if (field["x-visit-date"] === true && (type !== "string" || field.format !== "date")) {
     report(join(at, "x-visit-date"), `"x-visit-date" needs a field with "format": "date"`);
@@ -579,6 +614,8 @@ function checkInstrument(
         join("/required", i),
         `required field "${name}" is not a property${suggest(name, Object.keys(fields))}`,
       );
+    } else if (fields[name]?.type === "null") {
+      report(join("/required", i), `"${name}" is display-only: it holds no value and cannot be required`);
     }
   });
   let visitDate: string | undefined;

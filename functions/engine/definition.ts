@@ -68,9 +68,35 @@ export interface Choice {
   title: string;
 }
 
+/** How a field is shown; the default follows the type, format and choices. */
+export type Widget =
+  | "text"
+  | "textarea"
+  | "radio"
+  | "select"
+  /** A select list the user can search by typing (REDCap dropdown with "autocomplete"). */
+  | "autocomplete"
+  | "checkbox"
+  | "yesno"
+  /** A boolean shown as True / False (REDCap "truefalse"); stored like yesno. */
+  | "truefalse"
+  /** A number chosen on a scale, 0 to 100 unless minimum/maximum say otherwise (REDCap "slider"). */
+  | "slider"
+  /** Display-only text (REDCap "descriptive"): `"type": "null"`, never holds a value. */
+  | "descriptive";
+
+/** Slider presentation (REDCap "slider" labels and "show slider number"). */
+export interface SliderOptions {
+  /** Labels under the left end, the middle and the right end of the scale ("" for none). */
+  labels?: string[];
+  /** Show the chosen number beside the slider. */
+  showNumber?: boolean;
+}
+
 /** One field of an instrument: a JSON Schema property plus engine annotations. */
 export interface FieldSchema {
-  type?: "string" | "number" | "integer" | "boolean" | "array";
+  /** "null" only for display-only fields (`"x-widget": "descriptive"`). */
+  type?: "string" | "number" | "integer" | "boolean" | "array" | "null";
   title?: string;
   description?: string;
   format?: "date" | "time" | "date-time" | "email";
@@ -89,13 +115,27 @@ export interface FieldSchema {
   minItems?: number;
   readOnly?: boolean;
   "x-identifier"?: boolean;
-  "x-widget"?: "text" | "textarea" | "radio" | "select" | "checkbox" | "yesno";
+  "x-widget"?: Widget;
   "x-unit"?: string;
   "x-section"?: string;
   "x-visible-if"?: Logic;
   "x-calc"?: Logic;
   /** This date is the date the visit took place: it is checked against the visit window. */
   "x-visit-date"?: boolean;
+  /** Free-text annotation kept verbatim (REDCap "Field Annotation": notes and action tags such as @HIDDEN, which the engine does not interpret). */
+  "x-annotation"?: string;
+  /** Matrix group: adjacent choice fields with the same choices, shown as one grid (REDCap "Matrix Group Name"). */
+  "x-matrix"?: string;
+  "x-slider"?: SliderOptions;
+  /**
+   * REDCap text validation type kept verbatim where type, format and pattern do not say it
+   * (date_dmy, number_2dp, phone …). A display and import hint: the engine enforces only
+   * type, format, pattern, minimum and maximum.
+   */
+  "x-text-validation"?: string;
+  /** REDCap validation bounds that are not numbers (dates, "today"), kept verbatim and not enforced. */
+  "x-text-validation-min"?: string;
+  "x-text-validation-max"?: string;
 }
 
 export interface CrossFieldRule {

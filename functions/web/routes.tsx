@@ -14,6 +14,7 @@ import { dayOneOf, visitDeviations } from "../engine/schedule.ts";
 import { applyCalculations, hiddenFields } from "../engine/validate-form.ts";
 import type { Revision } from "../store/form-instances.ts";
 import { hashToken } from "../store/tokens.ts";
+import { builderRoutes } from "./builder-routes.tsx";
 import { casebookView } from "./casebook-view.ts";
 import { fieldHistory, fieldViews } from "./fields.tsx";
 import { type FormEntries, readFormEntries } from "./form-values.ts";
@@ -33,10 +34,15 @@ import {
   validCsrf,
 } from "./session.ts";
 
+export interface Script {
+  path: string;
+  body: string;
+}
+
 export interface WebOptions {
   sessionSecret: string;
-  /** The bundled browser script, served at `path`. */
-  script: { path: string; body: string };
+  /** The bundled browser scripts, each served at its `path`. */
+  scripts: { form: Script; builder: Script };
   today?: () => string;
 }
 
@@ -50,7 +56,7 @@ const utcToday = () => new Date().toISOString().slice(0, 10);
  * resolution, authorization and save path as the JSON API.
  */
 export function createWebRoutes(options: WebOptions) {
-  const { sessionSecret, script } = options;
+  const { sessionSecret, scripts } = options;
   const today = options.today ?? utcToday;
   const web = new Hono<WebEnv>();
 
@@ -93,12 +99,14 @@ export function createWebRoutes(options: WebOptions) {
     );
   });
 
-  web.get(script.path, (c) =>
-    c.body(script.body, 200, {
-      "Content-Type": "text/javascript; charset=utf-8",
-      "Cache-Control": "public, max-age=31536000, immutable",
-    }),
-  );
+  for (const script of Object.values(scripts)) {
+    web.get(script.path, (c) =>
+      c.body(script.body, 200, {
+        "Content-Type": "text/javascript; charset=utf-8",
+        "Cache-Control": "public, max-age=31536000, immutable",
+      }),
+    );
+  }
 
   web.get("/", (c) => {
     const session = openSession(sessionSecret, getCookie(c, SESSION_COOKIE));
@@ -334,7 +342,7 @@ export function createWebRoutes(options: WebOptions) {
         reasonError={state.reasonError}
         context={ctx.context}
       />,
-      { status: state.status, scripts: [script.path] },
+      { status: state.status, scripts: [scripts.form.path] },
     );
   }
 
@@ -430,6 +438,8 @@ export function createWebRoutes(options: WebOptions) {
       }
     }
   };
+
+  web.route("/", builderRoutes(page, { form: scripts.form.path, builder: scripts.builder.path }));
 
   const formPath = "/studies/:study/subjects/:subject/events/:event/forms/:form";
   web.get(formPath, showForm);

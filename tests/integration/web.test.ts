@@ -1,54 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BASE, type Product, startProduct } from "./harness.ts";
-
-/** The site pages through plain HTTP, as a browser without JavaScript uses them. */
-class Browser {
-  cookie = "";
-  constructor(readonly product: Product) {}
-
-  async request(
-    method: string,
-    path: string,
-    form?: Record<string, string | string[]>,
-    headers: Record<string, string> = {},
-  ) {
-    const body = new URLSearchParams();
-    for (const [k, v] of Object.entries(form ?? {}))
-      for (const x of Array.isArray(v) ? v : [v]) body.append(k, x);
-    const res = await this.product.env.app.request(path, {
-      method,
-      headers: {
-        ...(this.cookie ? { cookie: this.cookie } : {}),
-        ...(form ? { "content-type": "application/x-www-form-urlencoded" } : {}),
-        ...headers,
-      },
-      body: form ? body.toString() : undefined,
-      redirect: "manual",
-    });
-    const set = res.headers.get("set-cookie");
-    if (set) this.cookie = set.split(";")[0] ?? "";
-    return {
-      status: res.status,
-      location: res.headers.get("location"),
-      html: await res.text(),
-      headers: res.headers,
-    };
-  }
-
-  async signIn(name: string) {
-    return this.request("POST", "/signin", { token: this.product.token(name) });
-  }
-
-  csrf(html: string): string {
-    const match = /name="_csrf" value="([^"]+)"/.exec(html);
-    if (!match?.[1]) throw new Error("no CSRF token in page");
-    return match[1];
-  }
-
-  rev(html: string): string {
-    return /name="_rev" value="(\d+)"/.exec(html)?.[1] ?? "";
-  }
-}
+import { Browser } from "./web-client.ts";
 
 let product: Product;
 beforeAll(async () => {

@@ -18,14 +18,32 @@ export const ENGINE_KEYWORDS = [
   "x-visit-date",
   "x-repeating",
   "x-rules",
+  "x-annotation",
+  "x-matrix",
+  "x-slider",
+  "x-text-validation",
+  "x-text-validation-min",
+  "x-text-validation-max",
 ] as const;
 
 /** Field names (property names) and instrument ids: lowercase snake_case. */
 export const FIELD_NAME_PATTERN = "^[a-z][a-z0-9_]*$";
 
-export const X_WIDGETS = ["text", "textarea", "radio", "select", "checkbox", "yesno"] as const;
+export const X_WIDGETS = [
+  "text",
+  "textarea",
+  "radio",
+  "select",
+  "autocomplete",
+  "checkbox",
+  "yesno",
+  "truefalse",
+  "slider",
+  "descriptive",
+] as const;
 export const FIELD_FORMATS = ["date", "time", "date-time", "email"] as const;
-export const FIELD_TYPES = ["string", "number", "integer", "boolean", "array"] as const;
+/** "null" is only for display-only fields (`"x-widget": "descriptive"`). */
+export const FIELD_TYPES = ["string", "number", "integer", "boolean", "array", "null"] as const;
 
 const nonEmptyString = { type: "string", minLength: 1 } as const;
 
@@ -65,6 +83,12 @@ export const FIELD_KEYWORDS = [
   "x-visible-if",
   "x-calc",
   "x-visit-date",
+  "x-annotation",
+  "x-matrix",
+  "x-slider",
+  "x-text-validation",
+  "x-text-validation-min",
+  "x-text-validation-max",
 ] as const;
 
 export const instrumentSchema = {
@@ -157,6 +181,19 @@ export const instrumentSchema = {
         "x-visible-if": logic,
         "x-calc": logic,
         "x-visit-date": { type: "boolean" },
+        "x-annotation": { type: "string" },
+        "x-matrix": { type: "string", pattern: FIELD_NAME_PATTERN },
+        "x-slider": {
+          type: "object",
+          additionalProperties: false,
+          properties: {
+            labels: { type: "array", minItems: 1, maxItems: 3, items: { type: "string" } },
+            showNumber: { type: "boolean" },
+          },
+        },
+        "x-text-validation": { type: "string", pattern: "^[a-z][a-z0-9_]*$" },
+        "x-text-validation-min": nonEmptyString,
+        "x-text-validation-max": nonEmptyString,
       },
     },
   },

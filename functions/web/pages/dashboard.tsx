@@ -7,15 +7,22 @@ export function Dashboard(props: {
   definition: StudyDefinition;
   rows: { subject: Subject; view: CasebookView }[];
   canEnrol: boolean;
+  canBuild: boolean;
   today: string;
 }) {
-  const { definition, rows, canEnrol, today } = props;
+  const { definition, rows, canEnrol, canBuild, today } = props;
   const base = `/studies/${definition.study.id}`;
   return (
     <>
       <h1>Record status dashboard</h1>
       <p>
         {rows.length} subject{rows.length === 1 ? "" : "s"} · today {today}
+        {canBuild && (
+          <>
+            {" "}
+            · <a href={`${base}/builder`}>Study builder</a>
+          </>
+        )}
         {canEnrol && (
           <>
             {" "}

@@ -31,6 +31,8 @@ export function FormPage(props: {
   reasonError?: string;
   reason?: string;
   context: LogicContext;
+  /** The builder's preview: the page exactly as sites see it, with saving disabled. */
+  preview?: boolean;
 }) {
   const { instrument, fields, current, rev, csrf, canWrite, notice, context } = props;
   const reasonNeeded = current?.status === "complete";
@@ -87,13 +89,19 @@ export function FormPage(props: {
           Your edits are re-applied on top of their version below. Check them and save again.
         </div>
       )}
+      {props.preview && (
+        <p class="notice" role="status">
+          Preview of the published version: exactly what sites see. Branching, calculations and checks work;
+          nothing is saved.
+        </p>
+      )}
       <form method="post" data-edc-form novalidate>
         <input type="hidden" name="_csrf" value={csrf} />
         <input type="hidden" name="_rev" value={String(rev)} />
         {fields.map((f) => (
           <Field f={f} />
         ))}
-        {canWrite && (
+        {(canWrite || props.preview) && (
           <>
             <div class="field" data-reason hidden={!reasonNeeded && !props.reasonError}>
               <label for="f-_reason">
@@ -119,13 +127,25 @@ export function FormPage(props: {
               </p>
             </div>
             <div class="actions">
-              <button type="submit" name="_status" value="incomplete" class="secondary">
+              <button
+                type="submit"
+                name="_status"
+                value="incomplete"
+                class="secondary"
+                disabled={props.preview}
+              >
                 Save as incomplete
               </button>
-              <button type="submit" name="_status" value="unverified" class="secondary">
+              <button
+                type="submit"
+                name="_status"
+                value="unverified"
+                class="secondary"
+                disabled={props.preview}
+              >
                 Save as unverified
               </button>
-              <button type="submit" name="_status" value="complete">
+              <button type="submit" name="_status" value="complete" disabled={props.preview}>
                 Save as complete
               </button>
             </div>

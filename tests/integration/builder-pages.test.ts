@@ -1,0 +1,94 @@
+import { readFileSync } from "node:fs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Product, startProduct } from "./harness.ts";
+import { Browser } from "./web-client.ts";
+
+let product: Product;
+let subject: string;
+beforeAll(async () => {
+  product = await startProduct();
+  subject = await product.enrol();
+  await product.save(subject, "screening", "mri", { data: { comments: "stable", field_strength: "3t" } });
+});
+afterAll(() => product.close());
+
+const builder = "/studies/hucmsc-ms-nmo/builder";
+const mri = () => JSON.parse(readFileSync("forms/instruments/mri.json", "utf8"));
+
+function upload(csrf: string, name: string, json: unknown): FormData {
+  const form = new FormData();
+  form.append("_csrf", csrf);
+  form.append("upload", new File([JSON.stringify(json)], name, { type: "application/json" }));
+  return form;
+}
+
+describe("builder pages", () => {
+  it("are for builders only", async () => {
+    const b = new Browser(product);
+    await b.signIn("site-01");
+    expect((await b.request("GET", builder)).status).toBe(403);
+  });
+
+  it("list instruments and versions, and preview a form as sites see it, with saving disabled", async () => {
+    const b = new Browser(product);
+    await b.signIn("builder");
+    const home = await b.request("GET", builder);
+    expect(home.status).toBe(200);
+    expect(home.html).toContain('data-instrument="edss"');
+    expect(home.html).toContain('data-version="1"');
+    const preview = await b.request("GET", `${builder}/preview/diagnosis`);
+    expect(preview.html).toContain('data-field="aqp4_igg"');
+    expect(preview.html).toMatch(/<button[^>]*value="complete"[^>]*disabled/);
+  });
+
+  it("shows definition errors of an upload with file and pointer, and publishes nothing", async () => {
+    const b = new Browser(product);
+    await b.signIn("builder");
+    const home = await b.request("GET", builder);
+    const broken = mri();
+    broken.properties.scan_date["x-visble-if"] = true;
+    const res = await b.request("POST", `${builder}/draft`, upload(b.csrf(home.html), "mri.json", broken));
+    expect(res.status).toBe(422);
+    expect(res.html).toContain("instruments/mri.json: /properties/scan_date/x-visble-if");
+  });
+
+  it("uploads a destructive change, shows its impact, refuses it unaccepted, then publishes it accepted", async () => {
+    const b = new Browser(product);
+    await b.signIn("builder");
+    const home = await b.request("GET", builder);
+    const next = mri();
+    delete next.properties.comments;
+    next.properties.t2_lesion_count.description = "Count on FLAIR";
+    const draft = await b.request("POST", `${builder}/draft`, upload(b.csrf(home.html), "mri.json", next));
+    expect(draft.status).toBe(200);
+    expect(draft.html).toMatch(/data-change="field-removed:mri.comments" data-severity="destructive"/);
+    expect(draft.html).toMatch(/data-change="text-changed:mri.t2_lesion_count" data-severity="safe"/);
+    const bundle = /<textarea name="bundle" hidden="">([\s\S]*?)<\/textarea>/.exec(draft.html)?.[1] ?? "";
+    const decoded = bundle
+      .replaceAll("&quot;", '"')
+      .replaceAll("&lt;", "<")
+      .replaceAll("&gt;", ">")
+      .replaceAll("&#39;", "'")
+      .replaceAll("&amp;", "&");
+
+    const refused = await b.request("POST", `${builder}/publish`, {
+      _csrf: b.csrf(draft.html),
+      bundle: decoded,
+      reason: "amendment 4",
+    });
+    expect(refused.status).toBe(409);
+    const published = await b.request("POST", `${builder}/publish`, {
+      _csrf: b.csrf(draft.html),
+      bundle: decoded,
+      reason: "amendment 4",
+      accept: "field-removed:mri.comments",
+      accept_reason: "Comments no longer collected",
+    });
+    expect(published.status).toBe(200);
+    expect(published.html).toContain("Published version 2");
+    const after = await b.request("GET", builder);
+    expect(after.html).toMatch(
+      /data-version="2"[\s\S]*field-removed:mri.comments — “Comments no longer collected” \(dev-builder\)/,
+    );
+  });
+});

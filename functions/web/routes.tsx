@@ -198,6 +198,7 @@ export function createWebRoutes(options: WebOptions) {
         definition={definition}
         rows={rows}
         canEnrol={c.var.principal.role === "site"}
+        canBuild={c.var.principal.role === "builder"}
         today={today()}
       />,
     );

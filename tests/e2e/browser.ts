@@ -92,7 +92,6 @@ export interface E2E {
   /** A fresh browser context (own cookies, own cache) against the product. */
   context: (options?: BrowserContextOptions) => Promise<BrowserContext>;
   /** Calls the JSON API as one of the dev tokens. */
-  // biome-ignore lint/suspicious/noExplicitAny: tests read response bodies of many shapes; assertions check them
   api: (as: string, method: string, path: string, body?: unknown) => Promise<{ status: number; body: any }>;
   close: () => Promise<void>;
 }

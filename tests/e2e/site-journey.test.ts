@@ -1,7 +1,7 @@
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { BrowserContext, Page } from "playwright-core";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from "vitest";
 import {
   ARTIFACTS,
   describeInBrowser,
@@ -36,8 +36,10 @@ const metrics: {
   saveWithReasonMs?: number;
   formPage?: PageWeight;
   stepsMs: Record<string, number>;
+  testsMs: Record<string, number>;
   journeyMs?: number;
-} = { stepsMs: {} };
+} = { stepsMs: {}, testsMs: {} };
+let testStart = 0;
 
 /** Time one step of the journey into the metrics. */
 async function step<T>(name: string, run: () => Promise<T>): Promise<T> {
@@ -92,6 +94,13 @@ describeInBrowser("site journey in a browser", () => {
     metrics.browser = e2e.browser.version();
     site1 = await e2e.context();
     page = await site1.newPage();
+  });
+
+  beforeEach(() => {
+    testStart = performance.now();
+  });
+  afterEach((ctx) => {
+    metrics.testsMs[ctx.task.name] = Math.round(performance.now() - testStart);
   });
 
   afterAll(async () => {

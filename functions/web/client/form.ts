@@ -18,6 +18,7 @@ interface Definition {
   instrument: Instrument;
   context: LogicContext;
   requireReason: boolean;
+  currentStatus: FormStatus | null;
 }
 
 function entriesOf(form: HTMLFormElement): FormEntries {
@@ -107,11 +108,15 @@ function enhance(form: HTMLFormElement, def: Definition): void {
   });
 
   const reasonBox = form.querySelector<HTMLElement>("[data-reason]");
+  const snapshot = () => JSON.stringify(readFormEntries(instrument, entriesOf(form)));
+  const initial = snapshot();
   form.addEventListener("submit", (e) => {
     const status = ((e.submitter as HTMLButtonElement | null)?.value ?? "incomplete") as FormStatus;
     const errors = refresh(status, true);
     const reason = form.querySelector<HTMLInputElement>("input[name=_reason]");
-    const reasonMissing = def.requireReason && reason !== null && reason.value.trim() === "";
+    // A complete form that is saved again unchanged needs no reason: the server makes no revision.
+    const changes = snapshot() !== initial || status !== def.currentStatus;
+    const reasonMissing = def.requireReason && changes && reason !== null && reason.value.trim() === "";
     if (reasonBox && reasonMissing) {
       reasonBox.hidden = false;
       const box = reasonBox.querySelector(".error");

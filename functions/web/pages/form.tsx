@@ -155,7 +155,14 @@ export function FormPage(props: {
       <script
         type="application/json"
         id="edc-form-definition"
-        dangerouslySetInnerHTML={{ __html: scriptJson({ instrument, context, requireReason: reasonNeeded }) }}
+        dangerouslySetInnerHTML={{
+          __html: scriptJson({
+            instrument,
+            context,
+            requireReason: reasonNeeded,
+            currentStatus: current?.status ?? null,
+          }),
+        }}
       />
     </>
   );

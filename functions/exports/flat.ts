@@ -1,0 +1,196 @@
+import {
+  type FieldSchema,
+  type FormData,
+  type FormStatus,
+  LOGS_EVENT,
+  type StudyDefinition,
+} from "../engine/definition.ts";
+import { isEmpty } from "../engine/logic.ts";
+
+/**
+ * REDCap's flat record shape: one row per subject × event × repeat instance;
+ * a column per field, a multiple choice as `field___code` columns, and
+ * `<form>_complete` (0 incomplete, 1 unverified, 2 complete). Pure: rows are
+ * built one subject at a time so an export never holds more than that.
+ */
+
+export interface FlatInstance {
+  event: string;
+  form: string;
+  instance: number;
+  status: FormStatus;
+  data: FormData;
+}
+
+export interface FlatOptions {
+  rawOrLabel?: "raw" | "label";
+  forms?: string[];
+  fields?: string[];
+  events?: string[];
+  /** The de-identification to apply, if any. */
+  deidentify?: {
+    /** Leave out fields marked `x-identifier`. */
+    dropIdentifiers: boolean;
+    /** Days to add to every date of a subject (stable per subject). */
+    shiftDays?: (subject: string) => number;
+    /** Replace the subject id (e.g. by a keyed hash). */
+    subjectKey?: (subject: string) => string;
+  };
+}
+
+export interface Column {
+  name: string;
+  form?: string;
+  field?: string;
+  /** For a `field___code` column of a multiple choice. */
+  code?: string | number;
+  complete?: boolean;
+}
+
+export type Row = Record<string, string | number>;
+
+export const RECORD_ID = "record_id";
+const STATUS_CODE: Record<FormStatus, number> = { incomplete: 0, unverified: 1, complete: 2 };
+const STATUS_LABEL: Record<FormStatus, string> = {
+  incomplete: "Incomplete",
+  unverified: "Unverified",
+  complete: "Complete",
+};
+
+/** Instruments in protocol order: as first collected in the schedule, then the logs. */
+export function formOrder(definition: StudyDefinition): string[] {
+  const order: string[] = [];
+  for (const e of definition.study.events) for (const f of e.forms) if (!order.includes(f)) order.push(f);
+  for (const f of definition.study.logs) if (!order.includes(f)) order.push(f);
+  for (const f of Object.keys(definition.instruments)) if (!order.includes(f)) order.push(f);
+  return order;
+}
+
+/** REDCap's unique event name: `<event>_arm_<n>` (n = the arm's position, from 1). */
+export function uniqueEventName(definition: StudyDefinition, event: string, arm: string): string {
+  const n = definition.study.arms.findIndex((a) => a.id === arm) + 1;
+  return `${event}_arm_${Math.max(n, 1)}`;
+}
+
+export function flatColumns(definition: StudyDefinition, options: FlatOptions = {}): Column[] {
+  const columns: Column[] = [
+    { name: RECORD_ID },
+    { name: "redcap_event_name" },
+    { name: "redcap_repeat_instrument" },
+    { name: "redcap_repeat_instance" },
+  ];
+  for (const form of formOrder(definition)) {
+    if (options.forms && !options.forms.includes(form)) continue;
+    const instrument = definition.instruments[form];
+    if (!instrument) continue;
+    for (const [field, schema] of Object.entries(instrument.properties)) {
+      if (options.fields && !options.fields.includes(field)) continue;
+      if (options.deidentify?.dropIdentifiers && schema["x-identifier"]) continue;
+      if (schema.type === "null") continue;
+      if (schema.type === "array") {
+        for (const c of schema.items?.oneOf ?? [])
+          columns.push({ name: `${field}___${c.const}`, form, field, code: c.const });
+      } else columns.push({ name: field, form, field });
+    }
+    columns.push({ name: `${form}_complete`, form, complete: true });
+  }
+  return columns;
+}
+
+function shiftDate(value: string, days: number): string {
+  const datePart = value.slice(0, 10);
+  const t = Date.parse(`${datePart}T00:00:00Z`);
+  if (Number.isNaN(t)) return value;
+  return new Date(t + days * 86_400_000).toISOString().slice(0, 10) + value.slice(10);
+}
+
+function cell(schema: FieldSchema, value: unknown, label: boolean, shift: number): string | number {
+  if (isEmpty(value)) return "";
+  if (typeof value === "boolean") return label ? (value ? "Yes" : "No") : value ? 1 : 0;
+  if (
+    shift !== 0 &&
+    typeof value === "string" &&
+    (schema.format === "date" || schema.format === "date-time")
+  ) {
+    return shiftDate(value, shift);
+  }
+  if (label && schema.oneOf) return schema.oneOf.find((c) => c.const === value)?.title ?? String(value);
+  if (typeof value === "number" || typeof value === "string") return value;
+  return JSON.stringify(value);
+}
+
+/**
+ * One subject's rows, in schedule order: each event's one-off forms on one row,
+ * each instance of a repeatable event on its own row, each log instance on a
+ * row of its own (`redcap_repeat_instrument` = the form).
+ */
+export function flatRows(
+  definition: StudyDefinition,
+  subject: { id: string; arm: string },
+  instances: FlatInstance[],
+  columns: Column[],
+  options: FlatOptions = {},
+): Row[] {
+  const label = options.rawOrLabel === "label";
+  const shift = options.deidentify?.shiftDays?.(subject.id) ?? 0;
+  const recordId = options.deidentify?.subjectKey?.(subject.id) ?? subject.id;
+  const wantedForms = new Set(columns.filter((c) => c.form).map((c) => c.form));
+  const groups = new Map<
+    string,
+    { event: string; repeatForm: string; instance: number | ""; items: FlatInstance[] }
+  >();
+  const eventOrder = [...definition.study.events.map((e) => e.id), LOGS_EVENT];
+  for (const i of instances) {
+    if (!wantedForms.has(i.form)) continue;
+    if (options.events && !options.events.includes(i.event)) continue;
+    const event = definition.study.events.find((e) => e.id === i.event);
+    const repeatForm = i.event === LOGS_EVENT ? i.form : "";
+    const repeated = i.event === LOGS_EVENT || event?.repeatable === true;
+    const key = `${i.event}\u0000${repeatForm}\u0000${repeated ? i.instance : ""}`;
+    const group = groups.get(key) ?? {
+      event: i.event,
+      repeatForm,
+      instance: repeated ? i.instance : "",
+      items: [],
+    };
+    group.items.push(i);
+    groups.set(key, group);
+  }
+  const sorted = [...groups.values()].sort(
+    (a, b) =>
+      eventOrder.indexOf(a.event) - eventOrder.indexOf(b.event) ||
+      a.repeatForm.localeCompare(b.repeatForm) ||
+      Number(a.instance) - Number(b.instance),
+  );
+  return sorted.map((g) => {
+    const row: Row = {};
+    for (const c of columns) row[c.name] = "";
+    row[RECORD_ID] = recordId;
+    row.redcap_event_name = uniqueEventName(definition, g.event, subject.arm);
+    row.redcap_repeat_instrument = g.repeatForm;
+    row.redcap_repeat_instance = g.instance;
+    const byForm = new Map(g.items.map((i) => [i.form, i]));
+    for (const c of columns) {
+      if (!c.form) continue;
+      const item = byForm.get(c.form);
+      if (!item) continue;
+      if (c.complete) {
+        row[c.name] = label ? STATUS_LABEL[item.status] : STATUS_CODE[item.status];
+        continue;
+      }
+      const schema = definition.instruments[c.form]?.properties[c.field ?? ""];
+      if (!schema || !c.field) continue;
+      const value = item.data[c.field];
+      if (c.code !== undefined) {
+        const checked = Array.isArray(value) && value.includes(c.code);
+        row[c.name] = label ? (checked ? "Checked" : "Unchecked") : checked ? 1 : 0;
+      } else row[c.name] = cell(schema, value, label, shift);
+    }
+    return row;
+  });
+}
+
+/** A CSV cell that a spreadsheet would run as a formula is prefixed with `'` (OWASP CSV injection). */
+export function neutraliseFormula(value: string | number): string | number {
+  return typeof value === "string" && /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
+}

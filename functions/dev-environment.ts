@@ -32,7 +32,7 @@ export interface DevEnvironment {
  * published, dev tokens, and the app. Used by `npm start` and the tests.
  */
 export async function startDevEnvironment(
-  options: { dataDir?: string; formsDir?: string; tableName?: string } = {},
+  options: { dataDir?: string; formsDir?: string; tableName?: string; feedSettleMs?: number } = {},
 ): Promise<DevEnvironment> {
   const tableName = options.tableName ?? "edc";
   if (options.dataDir) await mkdir(path.join(options.dataDir, "dynamo"), { recursive: true });
@@ -62,7 +62,8 @@ export async function startDevEnvironment(
   );
   return {
     store,
-    app: createApp(store, { sessionSecret: await sessionSecret(options.dataDir) }),
+    // One process and no Lambda timeouts: a commit is visible at once, a short settle is plenty.
+    app: createApp(store, { sessionSecret: await sessionSecret(options.dataDir), feedSettleMs: options.feedSettleMs ?? 2_000 }),
     endpoint: dynamo.endpoint,
     tableName,
     studyId: definition.study.id,

@@ -10,7 +10,9 @@ import { ProblemError, problems } from "./problems.ts";
 import { createRouter } from "./router.ts";
 import { auditRoutes } from "./routes/audit.ts";
 import { definitionRoutes } from "./routes/definitions.ts";
+import { exportRoutes } from "./routes/exports.ts";
 import { formInstanceRoutes } from "./routes/form-instances.ts";
+import { redcapRoutes } from "./routes/redcap.ts";
 import { studyRoutes } from "./routes/studies.ts";
 import { subjectRoutes } from "./routes/subjects.ts";
 
@@ -25,6 +27,8 @@ function problemResponse(c: Context, problem: ProblemError): Response {
 export interface AppOptions {
   /** Signs browser session cookies; from configuration in AWS, generated and kept locally. */
   sessionSecret: string;
+  /** Commits younger than this are left for the next pull of the change feed. Default 60 s. */
+  feedSettleMs?: number;
 }
 
 /** The HTTP API and the site pages, the same in Lambda, the local server and the tests (`app.request()`). */
@@ -33,6 +37,7 @@ export function createApp(store: Store, options: AppOptions) {
 
   app.use("*", async (c, next) => {
     c.set("store", store);
+    c.set("feedSettleMs", options.feedSettleMs ?? 60_000);
     await next();
   });
   // Sites are often on slow connections: the form script is 160 KB raw, ~50 KB gzipped.
@@ -64,6 +69,7 @@ export function createApp(store: Store, options: AppOptions) {
   api.route("/", formInstanceRoutes);
   api.route("/", auditRoutes);
   api.route("/", definitionRoutes);
+  api.route("/", exportRoutes);
   api.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
   api.doc31("/openapi.json", {
     openapi: "3.1.0",
@@ -76,6 +82,7 @@ export function createApp(store: Store, options: AppOptions) {
     security: [{ bearer: [] }],
   });
   app.route("/api/v1", api);
+  app.route("/", redcapRoutes);
   app.route("/", createWebRoutes({ sessionSecret: options.sessionSecret, scripts: SCRIPTS }));
 
   app.notFound((c) =>

@@ -6,6 +6,8 @@ export interface AppEnv {
   Variables: {
     store: Store;
     principal: Principal;
+    /** How long a commit may take to become visible in the change feed (see store/exports.ts readFeed). */
+    feedSettleMs: number;
     /** The session's CSRF token, on browser pages only. */
     csrf?: string;
   };

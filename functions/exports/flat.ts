@@ -6,6 +6,7 @@ import {
   type StudyDefinition,
 } from "../engine/definition.ts";
 import { isEmpty } from "../engine/logic.ts";
+import { shiftDate } from "./deidentify.ts";
 
 /**
  * REDCap's flat record shape: one row per subject × event × repeat instance;
@@ -95,13 +96,6 @@ export function flatColumns(definition: StudyDefinition, options: FlatOptions = 
     columns.push({ name: `${form}_complete`, form, complete: true });
   }
   return columns;
-}
-
-function shiftDate(value: string, days: number): string {
-  const datePart = value.slice(0, 10);
-  const t = Date.parse(`${datePart}T00:00:00Z`);
-  if (Number.isNaN(t)) return value;
-  return new Date(t + days * 86_400_000).toISOString().slice(0, 10) + value.slice(10);
 }
 
 function cell(schema: FieldSchema, value: unknown, label: boolean, shift: number): string | number {

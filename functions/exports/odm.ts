@@ -18,17 +18,23 @@ import { attrs, el, textEl } from "./xml.ts";
  * per subject as the subjects arrive. Only the definition and one subject's
  * casebook are held at a time. Pure: no I/O besides the given iterable.
  *
- * Mapping (see docs in the test and the report):
+ * Mapping:
  * - events → StudyEventDef `SE.<event>` (repeatable → Repeating="Yes", a
  *   StudyEventData per instance with StudyEventRepeatKey); the logs are one
  *   StudyEventDef `SE.logs` (Type="Common") whose forms repeat (FormRepeatKey);
  * - an instrument → FormDef `F.<form>` with one ItemGroupDef `IG.<form>`;
  * - a field → ItemDef `I.<form>.<field>`; a multiple choice → one ItemDef per
  *   option `I.<form>.<field>___<code>` holding 1/0 (ODM has no multi-select);
- *   yes/no → integer 1/0 with the shared code list `CL.yesno`;
+ *   yes/no → integer 1/0 with the shared code list `CL.yesno`; choices →
+ *   `CL.<form>.<field>` (EnumeratedItems for a bare `enum`); x-unit →
+ *   `MU.<slug>`; minimum/maximum → RangeCheck; x-calc → MethodDef (JSON
+ *   Logic); x-visible-if → the ItemRef's CollectionExceptionCondition;
  * - the form status → ItemDef `I.<form>.__status` named `<form>_complete`,
  *   0 incomplete, 1 unverified, 2 complete (as REDCap and the flat export);
- * - identifiers → `<Alias Context="x-identifier" Name="Yes"/>`.
+ * - identifiers → `<Alias Context="x-identifier" Name="Yes"/>`;
+ * - the subject's arm → an Annotation Flag (FlagValue in `CL.arm`);
+ * - audit → each change of an item is an ItemData (Insert / Update / Remove,
+ *   in commit order) with its own AuditRecord (at most one per ItemData).
  */
 
 type DataType = "text" | "integer" | "float" | "date" | "time" | "datetime";
@@ -83,6 +89,8 @@ export interface OdmOptions {
 
 const STATUS_CODE: Record<FormStatus, number> = { incomplete: 0, unverified: 1, complete: 2 };
 
+const utf8 = new TextEncoder();
+
 /**
  * An id as part of an OID: letters, digits, `_` and `-` as they are, any other
  * character as `~XX` per UTF-8 byte (so `.` never appears inside a part and
@@ -92,9 +100,7 @@ export function oidPart(id: string): string {
   let out = "";
   for (const ch of id) {
     if (/[A-Za-z0-9_-]/.test(ch)) out += ch;
-    else
-      for (const b of new TextEncoder().encode(ch))
-        out += `~${b.toString(16).toUpperCase().padStart(2, "0")}`;
+    else for (const b of utf8.encode(ch)) out += `~${b.toString(16).toUpperCase().padStart(2, "0")}`;
   }
   return out === "" ? "~" : out;
 }
@@ -219,7 +225,7 @@ function dataTypeOf(schema: FieldSchema): DataType {
   return "text";
 }
 
-function codeListDataType(codes: ChoiceCode[], type: FieldSchema["type"] | "string" | "integer" | undefined) {
+function codeListDataType(codes: ChoiceCode[], type: FieldSchema["type"]): "integer" | "float" | "text" {
   if (type === "integer" || (type !== "string" && codes.every((c) => Number.isInteger(c)))) return "integer";
   if (type === "number" || codes.every((c) => typeof c === "number")) return "float";
   return "text";
@@ -320,7 +326,9 @@ function buildModel(definition: StudyDefinition, options: OdmOptions): Model {
             el(
               "Description",
               {},
-              translated(`Not collected unless ${JSON.stringify(visibleIf)} (JSON Logic)`),
+              translated(
+                "Not collected while this JSON Logic holds (the x-visible-if of the field is false)",
+              ),
             ) + formalExpression({ "!": [visibleIf] }),
           ),
         );
@@ -404,7 +412,7 @@ function buildModel(definition: StudyDefinition, options: OdmOptions): Model {
           el(
             "MethodDef",
             { OID: item.methodOid, Name: `${formId}.${field}`, Type: "Computation" },
-            el("Description", {}, translated(`Calculated by the engine from JSON Logic`)) +
+            el("Description", {}, translated("Calculated on the server by this JSON Logic")) +
               formalExpression(calc),
           ),
         );
@@ -705,13 +713,15 @@ function* subjectDataChunks(
     for (const r of s.revisions ?? []) slot(r).history.push(r);
     for (const v of slots.values()) v.history.sort((a, b) => a.rev - b.rev);
   }
-  const instancesOf = (event: string, form: string): number[] => {
-    const prefix = `${event}\u0000${form}\u0000`;
-    return [...slots.keys()]
-      .filter((k) => k.startsWith(prefix))
-      .map((k) => Number(k.slice(prefix.length)))
-      .sort((a, b) => a - b);
-  };
+  const byForm = new Map<string, number[]>();
+  for (const k of slots.keys()) {
+    const [event = "", form = "", n = "0"] = k.split("\u0000");
+    const list = byForm.get(`${event}\u0000${form}`) ?? [];
+    list.push(Number(n));
+    byForm.set(`${event}\u0000${form}`, list);
+  }
+  for (const list of byForm.values()) list.sort((a, b) => a - b);
+  const instancesOf = (event: string, form: string): number[] => byForm.get(`${event}\u0000${form}`) ?? [];
 
   const { subject } = s;
   let head = `<SubjectData${attrs({

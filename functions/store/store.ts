@@ -1,6 +1,7 @@
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { createDefinitionReader, listDefinitions } from "./definitions.ts";
 import { createClients, type Db } from "./dynamo.ts";
+import { casebooks, exportSalt, readFeed, subjectPage } from "./exports.ts";
 import {
   type InstanceAddress,
   readCasebook,
@@ -11,7 +12,7 @@ import {
 import { type PublishRequest, publishWithImpact } from "./publish.ts";
 import { type SaveRequest, saveFormInstance } from "./save-form-instance.ts";
 import { endSession, sessionEnded } from "./sessions.ts";
-import { enrolSubject, getSubject, listSubjects } from "./subjects.ts";
+import { enrolSubject, getSubject, listSubjects, type Subject } from "./subjects.ts";
 import { findToken, findTokenByHash, type Principal, storeToken } from "./tokens.ts";
 
 export interface StoreOptions {
@@ -46,6 +47,12 @@ export function createStore(options: StoreOptions = {}) {
     findToken: (token: string) => findToken(db, token),
     findTokenByHash: (hash: string) => findTokenByHash(db, hash),
     endSession: (nonce: string, expiresAt: number) => endSession(db, nonce, expiresAt),
+    subjectPage: (study: string, sites: string[], options: Parameters<typeof subjectPage>[3]) =>
+      subjectPage(db, study, sites, options),
+    casebooks: (study: string, subjects: Subject[], options?: Parameters<typeof casebooks>[3]) =>
+      casebooks(db, study, subjects, options),
+    readFeed: (study: string, options: Parameters<typeof readFeed>[2]) => readFeed(db, study, options),
+    exportSalt: (study: string) => exportSalt(db, study),
     sessionEnded: (nonce: string) => sessionEnded(db, nonce),
   };
 }

@@ -13,6 +13,8 @@ export interface Principal {
   study: string;
   sites: string[];
   expiresAt?: string;
+  /** Exports for this token are always de-identified (identifiers out, dates shifted, ids hashed). */
+  deidentified?: boolean;
 }
 
 export const ALL_SITES = "*";
@@ -61,6 +63,13 @@ export async function findTokenByHash(
   );
   if (!Item || Item.revokedAt) return undefined;
   if (typeof Item.expiresAt === "string" && Item.expiresAt <= now.toISOString()) return undefined;
-  const { user, role, study, sites, expiresAt } = Item as unknown as Principal;
-  return { user, role, study, sites, ...(expiresAt ? { expiresAt } : {}) };
+  const { user, role, study, sites, expiresAt, deidentified } = Item as unknown as Principal;
+  return {
+    user,
+    role,
+    study,
+    sites,
+    ...(expiresAt ? { expiresAt } : {}),
+    ...(deidentified ? { deidentified } : {}),
+  };
 }

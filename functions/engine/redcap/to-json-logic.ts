@@ -198,9 +198,9 @@ class Translator {
       throw new Untranslatable(`[${node.name}:${node.modifier}] is not supported`);
     const field = this.fields[node.name];
     if (!field) throw new Untranslatable(`"${node.name}" is not a field of this dictionary`);
-    let name = node.name;
+    let name = field.name ?? node.name;
     if (field.form !== undefined && this.form !== undefined && field.form !== this.form) {
-      name = `$latest.${field.form}.${node.name}`;
+      name = `$latest.${field.form}.${name}`;
       this.warnings.push(
         `[${node.name}] is on instrument "${field.form}": read as the latest value in the casebook (${name})`,
       );
@@ -596,7 +596,7 @@ export function toJsonLogic(
   try {
     const v = t.value(parsed.ast);
     const logic = options.as === "value" ? t.output(v) : t.cond(v);
-    return { logic, warnings: t.warnings };
+    return { logic, warnings: [...new Set(t.warnings)] };
   } catch (e) {
     if (e instanceof Untranslatable) return { error: e.message };
     throw e;

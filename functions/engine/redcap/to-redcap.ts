@@ -1,5 +1,5 @@
 import type { ChoiceCode, Logic } from "../definition.ts";
-import type { LogicField, LogicFields } from "./fields.ts";
+import { findField, type LogicFields } from "./fields.ts";
 import { type CompareOp, isNumeric, type Node, printRedcap } from "./syntax.ts";
 import { toJsonLogic } from "./to-json-logic.ts";
 
@@ -524,8 +524,11 @@ class Decompiler {
       case "if":
       case "?:":
         return this.ifValue(args);
+      case "and":
+      case "or":
+        return this.logicalValue(op, args);
       default:
-        if (["and", "or", "!", "!!", "in", "isempty", "missing", ...JS_COMPARE].includes(op)) {
+        if (["!", "!!", "in", "isempty", "missing", ...JS_COMPARE].includes(op)) {
           return { ast: this.condition(logic), kind: "cond", nullable: false };
         }
         throw new Untranslatable(`JSON Logic "${op}" has no REDCap equivalent`);
@@ -538,18 +541,22 @@ class Decompiler {
     if (typeof name !== "string") throw new Untranslatable("a variable name must be a string");
     if (name === "$event") return { ast: { t: "smart", name: "event-name" }, kind: "str", nullable: false };
     const latest = /^\$latest\.([a-z][a-z0-9_]*)\.([a-z][a-z0-9_]*)$/.exec(name);
-    if (latest && this.fields[latest[2] as string]?.form === latest[1]) {
+    const found = latest
+      ? findField(this.fields, latest[1], latest[2] as string)
+      : name.startsWith("$")
+        ? undefined
+        : findField(this.fields, this.form, name);
+    if (latest && found) {
       this.warnings.push(
-        `${name} is written [${latest[2]}]: REDCap reads it from the same event, not the latest value in the casebook`,
+        `${name} is written [${found[0]}]: REDCap reads it from the same event, not the latest value in the casebook`,
       );
-      return this.variable([latest[2] as string]);
     }
-    if (name.startsWith("$")) {
+    if (!found && name.startsWith("$")) {
       throw new Untranslatable(`${name.split(".")[0]} has no REDCap equivalent in a data dictionary`);
     }
-    const field: LogicField | undefined = this.fields[name];
-    if (!field) throw new Untranslatable(`"${name}" is not a field`);
-    const ast: Node = { t: "field", name };
+    if (!found) throw new Untranslatable(`"${name}" is not a field`);
+    const [key, field] = found;
+    const ast: Node = { t: "field", name: key };
     switch (field.kind) {
       case "number":
         return { ast, kind: "num", nullable: true };
@@ -695,6 +702,25 @@ class Decompiler {
     return { ast, kind: "num", nullable: op === "+" || op === "*" };
   }
 
+  /** `and` / `or` as a value: JSON Logic returns an operand (the first falsy / truthy one), not true or false. */
+  private logicalValue(op: "and" | "or", args: Logic[]): RV {
+    const values = args.map((a) => this.value(a));
+    if (values.every((v) => v.kind === "cond")) {
+      return { ast: join(op, values.map((v) => v.ast)), kind: "cond", nullable: false };
+    }
+    const asValue = (v: RV): Node => (v.kind === "cond" ? { t: "call", fn: "if", args: [v.ast, num(1), num(0)] } : v.ast);
+    const build = (rest: RV[]): Node => {
+      const [head, ...tail] = rest as [RV, ...RV[]];
+      if (tail.length === 0) return asValue(head);
+      const next = build(tail);
+      return op === "or"
+        ? { t: "call", fn: "if", args: [this.truthy(head), asValue(head), next] }
+        : { t: "call", fn: "if", args: [this.truthy(head), next, asValue(head)] };
+    };
+    if (values.length === 0) throw new Untranslatable(`empty "${op}"`);
+    return { ast: build(values), kind: "num", nullable: true };
+  }
+
   private ifValue(args: Logic[]): RV {
     if (args.length < 3 || args.length % 2 === 0) {
       throw new Untranslatable("if() as a value needs a condition, a value and an else value");
@@ -726,7 +752,7 @@ export function toRedcap(logic: Logic, fields: LogicFields, options: ToRedcapOpt
   const d = new Decompiler(fields, options.form);
   try {
     const ast = options.as === "value" ? d.output(logic) : d.condition(logic);
-    return { expr: printRedcap(ast), warnings: d.warnings };
+    return { expr: printRedcap(ast), warnings: [...new Set(d.warnings)] };
   } catch (e) {
     if (e instanceof Untranslatable) return { error: e.message };
     throw e;

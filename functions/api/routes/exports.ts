@@ -1,0 +1,349 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { stringify } from "csv-stringify/sync";
+import type { Context } from "hono";
+import { stream } from "hono/streaming";
+import type { StudyDefinition } from "../../engine/definition.ts";
+import { deidentification, deidentifyChange } from "../../exports/deidentify.ts";
+import {
+  type Column,
+  type FlatOptions,
+  flatColumns,
+  flatRows,
+  neutraliseFormula,
+  type Row,
+} from "../../exports/flat.ts";
+import {
+  redcapArms,
+  redcapEvents,
+  redcapExportFieldNames,
+  redcapFormEventMapping,
+  redcapInstruments,
+} from "../../exports/redcap-metadata.ts";
+import type { Subject } from "../../store/subjects.ts";
+import { sitesOf } from "../auth.ts";
+import type { AppEnv } from "../context.ts";
+import { problems } from "../problems.ts";
+import { loadStudy } from "../resolve.ts";
+import { createRouter } from "../router.ts";
+import { problemResponses, StudyParams } from "../schemas.ts";
+
+export const exportRoutes = createRouter();
+
+const list = z
+  .string()
+  .optional()
+  .transform((s) =>
+    s
+      ? s
+          .split(",")
+          .map((x) => x.trim())
+          .filter(Boolean)
+      : undefined,
+  );
+const flag = z
+  .enum(["true", "false"])
+  .optional()
+  .transform((s) => s === "true");
+
+export const RecordsQuery = z.object({
+  format: z.enum(["csv", "json", "ndjson"]).default("csv"),
+  rawOrLabel: z.enum(["raw", "label"]).default("raw"),
+  forms: list,
+  fields: list,
+  events: list,
+  sites: list,
+  subjects: list,
+  deidentify: flag.openapi({ description: "Leave out identifiers, shift dates per subject" }),
+  hashIds: flag.openapi({ description: "With deidentify: replace subject ids by a stable keyed hash" }),
+  limit: z.coerce.number().int().min(1).max(1000).default(200).openapi({ description: "Subjects per page" }),
+  cursor: z.string().optional(),
+});
+
+export type RecordsQuery = z.infer<typeof RecordsQuery>;
+
+const CONTENT_TYPE = {
+  csv: "text/csv; charset=utf-8",
+  json: "application/json",
+  ndjson: "application/x-ndjson",
+} as const;
+
+function decodeCursor(cursor: string | undefined): string | undefined {
+  if (!cursor) return undefined;
+  try {
+    const after = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")).after;
+    if (typeof after === "string") return after;
+  } catch {
+    // fall through
+  }
+  throw problems.badRequest("The cursor is not one this API gave out.", [
+    { pointer: "/cursor", code: "cursor", message: "unknown cursor" },
+  ]);
+}
+
+const encodeCursor = (after: string) => Buffer.from(JSON.stringify({ after })).toString("base64url");
+
+/** Validates filters against the definition so a typo is an error, not an empty export. */
+function checkFilters(definition: StudyDefinition, q: RecordsQuery) {
+  const errors = [];
+  const known = {
+    forms: Object.keys(definition.instruments),
+    events: [...definition.study.events.map((e) => e.id), "logs"],
+    sites: definition.study.sites.map((s) => s.id),
+    fields: Object.values(definition.instruments).flatMap((i) => Object.keys(i.properties)),
+  };
+  for (const key of ["forms", "events", "sites", "fields"] as const) {
+    for (const v of q[key] ?? []) {
+      if (!known[key].includes(v))
+        errors.push({
+          pointer: `/${key}`,
+          code: "unknown",
+          message: `${v} is not one of the study's ${key}`,
+        });
+    }
+  }
+  if (errors.length > 0) throw problems.badRequest("Unknown export filter.", errors);
+}
+
+/** Options shared by every flat export (API and REDCap endpoint): filters, labels and de-identification. */
+export async function flatExportOptions(
+  c: Context<AppEnv>,
+  definition: StudyDefinition,
+  q: RecordsQuery,
+): Promise<FlatOptions> {
+  const forced = c.var.principal.deidentified === true;
+  const deidentify = q.deidentify || forced;
+  return {
+    rawOrLabel: q.rawOrLabel,
+    forms: q.forms,
+    fields: q.fields,
+    events: q.events,
+    ...(deidentify
+      ? {
+          deidentify: deidentification(await c.var.store.exportSalt(definition.study.id), {
+            shiftDates: true,
+            hashIds: q.hashIds || forced,
+          }),
+        }
+      : {}),
+  };
+}
+
+export function visibleSites(c: Context<AppEnv>, definition: StudyDefinition, wanted?: string[]): string[] {
+  const mine = sitesOf(
+    c.var.principal,
+    definition.study.sites.map((s) => s.id),
+  );
+  return wanted ? mine.filter((s) => wanted.includes(s)) : mine;
+}
+
+function encodeRow(format: "csv" | "json" | "ndjson", columns: Column[], row: Row, first: boolean): string {
+  if (format === "csv") return stringify([columns.map((c) => neutraliseFormula(row[c.name] ?? ""))]);
+  const json = JSON.stringify(row);
+  return format === "ndjson" ? `${json}\n` : `${first ? "" : ","}\n${json}`;
+}
+
+/** Streams the rows of a page of subjects; each subject's casebook is read only when its rows are written. */
+export function streamRecords(
+  c: Context<AppEnv>,
+  definition: StudyDefinition,
+  subjects: Subject[],
+  options: FlatOptions,
+  format: "csv" | "json" | "ndjson",
+  headers: Record<string, string> = {},
+) {
+  const columns = flatColumns(definition, options);
+  for (const [k, v] of Object.entries(headers)) c.header(k, v);
+  c.header("Content-Type", CONTENT_TYPE[format]);
+  return stream(c, async (out) => {
+    if (format === "csv") await out.write(stringify([columns.map((col) => col.name)]));
+    if (format === "json") await out.write("[");
+    let first = true;
+    for await (const { subject, instances } of c.var.store.casebooks(definition.study.id, subjects)) {
+      let chunk = "";
+      for (const row of flatRows(definition, subject, instances, columns, options)) {
+        chunk += encodeRow(format, columns, row, first);
+        first = false;
+      }
+      if (chunk) await out.write(chunk);
+    }
+    if (format === "json") await out.write("\n]\n");
+  });
+}
+
+exportRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/studies/{study}/records",
+    tags: ["Exports"],
+    summary:
+      "Flat records in REDCap's shape (one row per subject × event × repeat instance), streamed a page of subjects at a time; the next page is in the Link header",
+    request: { params: StudyParams, query: RecordsQuery },
+    responses: {
+      200: {
+        description: "Rows",
+        content: {
+          "text/csv": { schema: z.string() },
+          "application/json": { schema: z.array(z.record(z.string(), z.unknown())) },
+          "application/x-ndjson": { schema: z.string() },
+        },
+      },
+      ...problemResponses([400, 401, 404]),
+    },
+  }),
+  async (c) => {
+    const { study } = c.req.valid("param");
+    const q = c.req.valid("query");
+    const definition = await loadStudy(c, study);
+    checkFilters(definition, q);
+    const page = await c.var.store.subjectPage(study, visibleSites(c, definition, q.sites), {
+      after: decodeCursor(q.cursor),
+      limit: q.limit,
+      only: q.subjects,
+    });
+    const options = await flatExportOptions(c, definition, q);
+    const headers: Record<string, string> = {};
+    if (page.next) {
+      const url = new URL(c.req.url);
+      url.searchParams.set("cursor", encodeCursor(page.next));
+      headers.Link = `<${url.pathname}${url.search}>; rel="next"`;
+      headers["X-Next-Cursor"] = encodeCursor(page.next);
+    }
+    return streamRecords(c, definition, page.subjects, options, q.format, headers) as never;
+  },
+);
+
+const ChangesQuery = z.object({
+  cursor: z
+    .string()
+    .optional()
+    .openapi({ description: "From the previous answer; absent for the first pull" }),
+  limit: z.coerce.number().int().min(1).max(5000).default(1000),
+  deidentify: flag,
+  hashIds: flag,
+});
+
+exportRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/studies/{study}/changes",
+    tags: ["Exports"],
+    summary:
+      "Incremental export: every committed revision after the cursor, in commit order, each exactly once. Store the returned cursor and pass it next time",
+    request: { params: StudyParams, query: ChangesQuery },
+    responses: {
+      200: {
+        description: "Changes",
+        content: {
+          "application/json": {
+            schema: z.object({
+              changes: z.array(z.record(z.string(), z.unknown())),
+              cursor: z.string(),
+              more: z.boolean(),
+            }),
+          },
+        },
+      },
+      ...problemResponses([400, 401, 404]),
+    },
+  }),
+  async (c) => {
+    const { study } = c.req.valid("param");
+    const q = c.req.valid("query");
+    const definition = await loadStudy(c, study);
+    let after: string | undefined;
+    if (q.cursor) {
+      after = Buffer.from(q.cursor, "base64url").toString("utf8");
+      if (!/^\d{4}-\d{2}-\d{2}T[\d:.]+Z(#|$)/.test(after)) {
+        throw problems.badRequest("The cursor is not one this API gave out.", [
+          { pointer: "/cursor", code: "cursor", message: "unknown cursor" },
+        ]);
+      }
+    }
+    const settledBefore = new Date(Date.now() - c.var.feedSettleMs).toISOString();
+    const page = await c.var.store.readFeed(study, { cursor: after, settledBefore, limit: q.limit });
+    const sites = new Set(visibleSites(c, definition));
+    const options = await flatExportOptions(c, definition, {
+      ...q,
+      format: "json",
+      rawOrLabel: "raw",
+      limit: 1,
+    } as RecordsQuery);
+    const changes = page.changes
+      .filter((r) => sites.has(r.site))
+      .map((r) => {
+        const entry = {
+          subject: r.subject,
+          site: r.site,
+          event: r.event,
+          form: r.form,
+          instance: r.instance,
+          rev: r.rev,
+          status: r.status,
+          statusFrom: r.statusFrom,
+          committedAt: r.committedAt,
+          committedBy: r.committedBy,
+          definitionVersion: r.definitionVersion,
+          ...(r.reason ? { reason: r.reason } : {}),
+          changes: r.changes,
+          data: r.data,
+        };
+        return options.deidentify
+          ? deidentifyChange(entry, definition.instruments, options.deidentify)
+          : entry;
+      });
+    // The cursor passes changes of other sites too: they were read, just not shown to this caller.
+    const cursor = page.cursor === "0" ? "" : Buffer.from(page.cursor).toString("base64url");
+    return c.json({ changes, cursor: cursor || (q.cursor ?? ""), more: page.changes.length >= q.limit }, 200);
+  },
+);
+
+const MetadataQuery = z.object({ format: z.enum(["json", "csv"]).default("json") });
+
+function table(
+  c: Context<AppEnv>,
+  rows: Record<string, unknown>[],
+  format: "json" | "csv",
+  columns?: string[],
+) {
+  if (format === "json") return c.json(rows, 200);
+  const header = columns ?? Object.keys(rows[0] ?? {});
+  const csv = stringify([
+    header,
+    ...rows.map((r) => header.map((h) => neutraliseFormula((r[h] ?? "") as string | number))),
+  ]);
+  return c.body(csv, 200, { "Content-Type": "text/csv; charset=utf-8" });
+}
+
+const METADATA = {
+  arms: redcapArms,
+  events: redcapEvents,
+  "form-event-mapping": redcapFormEventMapping,
+  instruments: redcapInstruments,
+  "export-field-names": redcapExportFieldNames,
+} as const;
+
+exportRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/studies/{study}/metadata/{kind}",
+    tags: ["Exports"],
+    summary:
+      "Study metadata in REDCap's shapes: arms, events, form-event-mapping, instruments, export-field-names",
+    request: {
+      params: StudyParams.extend({ kind: z.enum(Object.keys(METADATA) as [keyof typeof METADATA]) }),
+      query: MetadataQuery,
+    },
+    responses: {
+      200: {
+        description: "Rows",
+        content: { "application/json": { schema: z.array(z.record(z.string(), z.unknown())) } },
+      },
+      ...problemResponses([400, 401, 404]),
+    },
+  }),
+  async (c) => {
+    const { study, kind } = c.req.valid("param");
+    const definition = await loadStudy(c, study);
+    return table(c, METADATA[kind](definition), c.req.valid("query").format) as never;
+  },
+);

@@ -1,0 +1,313 @@
+import type { Choice, ChoiceCode, FieldSchema } from "../definition.ts";
+import { FIELD_KEYWORDS, FIELD_NAME_PATTERN } from "../meta/instrument-schema.ts";
+import { actionTags, readAnnotation } from "./annotation.ts";
+import { type Column, emptyRow, type Row } from "./columns.ts";
+import { isNumeric } from "./syntax.ts";
+import { VALIDATION_TYPES, validationOf, validationSchema } from "./validation-types.ts";
+
+/**
+ * One dictionary row ⇄ one field schema, column by column, as REDCap means
+ * them. Branching logic and calculations are translated elsewhere (they need
+ * every field of the dictionary); so are the @X- tags.
+ */
+
+export type Report = (column: Column | "", severity: "error" | "warning", message: string) => void;
+
+/** Columns the engine deliberately does not keep (survey layout and ranking). */
+export const DROPPED_COLUMNS: readonly Column[] = [
+  "Custom Alignment",
+  "Question Number (surveys only)",
+  "Matrix Ranking?",
+];
+
+/** Which columns each schema keyword is read from: an @X-SCHEMA value for it applies only while they are unchanged. */
+export const KEYWORD_COLUMNS: Record<string, readonly Column[]> = {
+  type: ["Field Type", "Choices, Calculations, OR Slider Labels", "Text Validation Type OR Show Slider Number"],
+  title: ["Field Label"],
+  description: ["Field Note"],
+  "x-section": ["Section Header"],
+  "x-identifier": ["Identifier?"],
+  "x-matrix": ["Matrix Group Name"],
+  "x-annotation": ["Field Annotation"],
+  "x-visible-if": ["Branching Logic (Show field only if...)"],
+  "x-calc": ["Field Type", "Choices, Calculations, OR Slider Labels"],
+  minimum: ["Text Validation Min", "Text Validation Type OR Show Slider Number", "Field Type"],
+  maximum: ["Text Validation Max", "Text Validation Type OR Show Slider Number", "Field Type"],
+  "x-text-validation-min": ["Text Validation Min"],
+  "x-text-validation-max": ["Text Validation Max"],
+  maxLength: ["Field Annotation", "Field Type"],
+};
+for (const k of ["format", "pattern", "enum", "oneOf", "items", "uniqueItems", "readOnly", "x-widget", "x-slider", "x-text-validation"]) {
+  KEYWORD_COLUMNS[k] = KEYWORD_COLUMNS.type as readonly Column[];
+}
+
+/** Field keywords in the order instrument files list them. */
+export function orderKeys(schema: FieldSchema): FieldSchema {
+  const order = FIELD_KEYWORDS as readonly string[];
+  const rank = (k: string) => (order.includes(k) ? order.indexOf(k) : order.length);
+  return Object.fromEntries(
+    Object.entries(schema)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => rank(a) - rank(b)),
+  ) as FieldSchema;
+}
+
+// ---------------------------------------------------------------------------
+// Choices
+
+function codeType(codes: string[]): "integer" | "number" | "string" {
+  const canonical = (c: string) => isNumeric(c) && String(Number(c)) === c;
+  if (codes.length > 0 && codes.every((c) => canonical(c) && Number.isInteger(Number(c)))) return "integer";
+  if (codes.length > 0 && codes.every(canonical)) return "number";
+  return "string";
+}
+
+export function readChoices(text: string, report: Report): { type: "integer" | "number" | "string"; choices: Choice[] } {
+  const column = "Choices, Calculations, OR Slider Labels";
+  const items = text
+    .split("|")
+    .map((s) => s.trim())
+    .filter((s) => s !== "");
+  if (items.length === 0) {
+    report(column, "error", "a choice field needs choices (\"1, Yes | 0, No\")");
+    return { type: "string", choices: [] };
+  }
+  const raw = items.map((item) => {
+    const comma = item.indexOf(",");
+    if (comma === -1) {
+      report(column, "error", `choice "${item}" has no code ("code, label"): "${item}" is used as both`);
+      return { code: item, title: item };
+    }
+    const code = item.slice(0, comma).trim();
+    const title = item.slice(comma + 1).trim();
+    if (title === "") report(column, "error", `choice "${code}" has no label: the code is used as its label`);
+    return { code, title: title === "" ? code : title };
+  });
+  const type = codeType(raw.map((r) => r.code));
+  const choices = raw.map((r) => ({ const: type === "string" ? r.code : Number(r.code), title: r.title }));
+  return { type, choices };
+}
+
+function writeChoices(choices: readonly { const: ChoiceCode; title: string }[]): string {
+  return choices.map((c) => `${c.const}, ${c.title}`).join(" | ");
+}
+
+// ---------------------------------------------------------------------------
+// Row → schema
+
+function readBound(text: string, comma: boolean): number | undefined {
+  const t = comma ? text.trim().replace(",", ".") : text.trim();
+  return isNumeric(t) ? Number(t) : undefined;
+}
+
+export interface RowMeaning {
+  schema: FieldSchema;
+  /** The calculation as written, for calc fields. */
+  calc?: string;
+}
+
+/**
+ * The schema a row means, without its branching logic, calculation or @X-
+ * tags; undefined for field types the engine does not support.
+ */
+export function rowToSchema(row: Row, report: Report): RowMeaning | undefined {
+  const type = row["Field Type"].trim().toLowerCase();
+  const label = row["Field Label"];
+  const validation = row["Text Validation Type OR Show Slider Number"].trim();
+  const choicesText = row["Choices, Calculations, OR Slider Labels"];
+  const schema: FieldSchema = { title: label };
+  if (label.trim() === "") {
+    report("Field Label", "error", "the field has no label: its name is used as the title");
+    schema.title = row["Variable / Field Name"].trim();
+  }
+  const note = row["Field Note"];
+  if (note.trim() !== "") schema.description = note;
+  const section = row["Section Header"];
+  if (section.trim() !== "") schema["x-section"] = section;
+  if (/^y(es)?$|^1$/i.test(row["Identifier?"].trim())) schema["x-identifier"] = true;
+  const matrix = row["Matrix Group Name"].trim();
+  if (matrix !== "") {
+    if (new RegExp(FIELD_NAME_PATTERN).test(matrix)) schema["x-matrix"] = matrix;
+    else report("Matrix Group Name", "error", `"${matrix}" is not a valid matrix group name`);
+  }
+  const stringLike = type === "text" || type === "notes";
+  const annotation = readAnnotation(row["Field Annotation"], { charLimit: stringLike });
+  if (annotation.text !== "") schema["x-annotation"] = annotation.text;
+  if (annotation.charLimit !== undefined) schema.maxLength = annotation.charLimit;
+  const tags = actionTags(annotation.text).filter((t) => t !== "@CHARLIMIT");
+  if (tags.length > 0) {
+    report("Field Annotation", "warning", `action tag${tags.length === 1 ? "" : "s"} ${tags.join(", ")} kept in x-annotation; the engine does not act on them`);
+  }
+  for (const column of DROPPED_COLUMNS) {
+    const value = row[column].trim();
+    if (value !== "") report(column, "warning", `"${value}" is not kept: the engine has no ${column.toLowerCase().replace(/\?$/, "")}`);
+  }
+  const bounds = (comma: boolean, numeric: boolean) => {
+    for (const [column, keyword, verbatim] of [
+      ["Text Validation Min", "minimum", "x-text-validation-min"],
+      ["Text Validation Max", "maximum", "x-text-validation-max"],
+    ] as const) {
+      const text = row[column].trim();
+      if (text === "") continue;
+      const n = numeric ? readBound(text, comma) : undefined;
+      if (n !== undefined) schema[keyword] = n;
+      else {
+        schema[verbatim] = text;
+        report(column, "warning", `"${text}" is kept verbatim but not enforced by the engine`);
+      }
+    }
+  };
+  const noValidation = () => {
+    if (validation !== "") report("Text Validation Type OR Show Slider Number", "warning", `"${validation}" does not apply to a ${type} field and is not kept`);
+  };
+  switch (type) {
+    case "text": {
+      if (validation === "") {
+        schema.type = "string";
+        bounds(false, false);
+        break;
+      }
+      const spec = VALIDATION_TYPES[validation];
+      Object.assign(schema, validationSchema(validation));
+      if (!spec) report("Text Validation Type OR Show Slider Number", "warning", `unknown validation "${validation}" kept in x-text-validation, not enforced`);
+      else if (spec.notEnforced) report("Text Validation Type OR Show Slider Number", "warning", spec.notEnforced);
+      bounds(spec?.comma ?? false, schema.type === "number" || schema.type === "integer");
+      break;
+    }
+    case "notes":
+      noValidation();
+      schema.type = "string";
+      schema["x-widget"] = "textarea";
+      break;
+    case "radio":
+    case "dropdown": {
+      const { type: t, choices } = readChoices(choicesText, report);
+      schema.type = t;
+      schema.oneOf = choices;
+      if (type === "radio") {
+        noValidation();
+        schema["x-widget"] = "radio";
+      } else if (validation === "autocomplete") schema["x-widget"] = "autocomplete";
+      else {
+        noValidation();
+        schema["x-widget"] = "select";
+      }
+      break;
+    }
+    case "checkbox": {
+      noValidation();
+      const { type: t, choices } = readChoices(choicesText, report);
+      schema.type = "array";
+      schema.items = { type: t === "string" ? "string" : "integer", oneOf: choices };
+      if (t === "number") {
+        report("Choices, Calculations, OR Slider Labels", "error", "checkbox codes with decimals are not supported: kept as text codes");
+        schema.items = { type: "string", oneOf: choices.map((c) => ({ ...c, const: String(c.const) })) };
+      }
+      schema.uniqueItems = true;
+      schema["x-widget"] = "checkbox";
+      break;
+    }
+    case "yesno":
+    case "truefalse":
+      noValidation();
+      schema.type = "boolean";
+      schema["x-widget"] = type;
+      break;
+    case "calc":
+      schema.type = "number";
+      schema.readOnly = true;
+      if (validation !== "") schema["x-text-validation"] = validation;
+      return { schema, calc: choicesText };
+    case "slider": {
+      schema.type = "integer";
+      schema.minimum = 0;
+      schema.maximum = 100;
+      bounds(false, true);
+      schema["x-widget"] = "slider";
+      const labels = choicesText.trim() === "" ? [] : choicesText.split("|").map((s) => s.trim());
+      const slider: FieldSchema["x-slider"] = {};
+      if (labels.length > 3) report("Choices, Calculations, OR Slider Labels", "error", "a slider has at most 3 labels: the rest are dropped");
+      if (labels.length > 0) slider.labels = labels.slice(0, 3);
+      if (validation === "number") slider.showNumber = true;
+      else if (validation !== "") noValidation();
+      if (Object.keys(slider).length > 0) schema["x-slider"] = slider;
+      break;
+    }
+    case "descriptive":
+      noValidation();
+      for (const k of ["x-identifier", "maxLength", "x-matrix"] as const) delete schema[k];
+      schema.type = "null";
+      schema["x-widget"] = "descriptive";
+      break;
+    case "file":
+      report("Field Type", "error", `field type "file"${validation === "signature" ? " (signature)" : ""} is not supported: the field is not imported`);
+      return undefined;
+    case "sql":
+      report("Field Type", "error", `field type "sql" (dynamic query) is not supported: the field is not imported`);
+      return undefined;
+    default:
+      report("Field Type", "error", `unknown field type "${row["Field Type"]}": the field is not imported`);
+      return undefined;
+  }
+  return { schema: orderKeys(schema) };
+}
+
+// ---------------------------------------------------------------------------
+// Schema → row
+
+function redcapType(schema: FieldSchema): string {
+  const widget = schema["x-widget"];
+  if (schema.type === "null" || widget === "descriptive") return "descriptive";
+  if (schema["x-calc"] !== undefined) return "calc";
+  if (schema.type === "array") return "checkbox";
+  if (schema.type === "boolean") return widget === "truefalse" ? "truefalse" : "yesno";
+  if (widget === "slider") return "slider";
+  const choices = schema.oneOf ?? schema.enum;
+  if (choices) {
+    if (widget === "radio") return "radio";
+    if (widget === "select" || widget === "autocomplete") return "dropdown";
+    return choices.length <= 5 && schema.oneOf ? "radio" : "dropdown";
+  }
+  if (widget === "textarea") return "notes";
+  return "text";
+}
+
+function writeBound(n: number, validation: string): string {
+  const text = String(n);
+  return VALIDATION_TYPES[validation]?.comma ? text.replace(".", ",") : text;
+}
+
+/** The row for a field, without branching logic, calculation, required flag or @X- tags. */
+export function schemaToRow(name: string, form: string, schema: FieldSchema): Row {
+  const row = emptyRow();
+  const type = redcapType(schema);
+  row["Variable / Field Name"] = name;
+  row["Form Name"] = form;
+  row["Section Header"] = schema["x-section"] ?? "";
+  row["Field Type"] = type;
+  row["Field Label"] = schema.title ?? name;
+  row["Field Note"] = schema.description ?? "";
+  row["Identifier?"] = schema["x-identifier"] === true ? "y" : "";
+  row["Matrix Group Name"] = schema["x-matrix"] ?? "";
+  const choices = schema.oneOf ?? schema.items?.oneOf ?? schema.enum?.map((v) => ({ const: v, title: String(v) }));
+  let validation = "";
+  if (type === "radio" || type === "dropdown" || type === "checkbox") {
+    row["Choices, Calculations, OR Slider Labels"] = writeChoices(choices ?? []);
+    if (type === "dropdown" && schema["x-widget"] === "autocomplete") validation = "autocomplete";
+  } else if (type === "slider") {
+    row["Choices, Calculations, OR Slider Labels"] = (schema["x-slider"]?.labels ?? []).join(" | ");
+    if (schema["x-slider"]?.showNumber) validation = "number";
+  } else if (type === "text") validation = validationOf(schema);
+  else if (type === "calc") validation = schema["x-text-validation"] ?? "";
+  row["Text Validation Type OR Show Slider Number"] = validation;
+  const isDefault = (k: "minimum" | "maximum") => type === "slider" && schema[k] === (k === "minimum" ? 0 : 100);
+  for (const [column, keyword, verbatim] of [
+    ["Text Validation Min", "minimum", "x-text-validation-min"],
+    ["Text Validation Max", "maximum", "x-text-validation-max"],
+  ] as const) {
+    const n = schema[keyword];
+    if (n !== undefined && !isDefault(keyword) && (type === "text" || type === "slider")) row[column] = writeBound(n, validation);
+    else if (schema[verbatim] !== undefined) row[column] = schema[verbatim] as string;
+  }
+  return row;
+}

@@ -1,0 +1,77 @@
+import { createHmac } from "node:crypto";
+import type { FlatOptions } from "./flat.ts";
+
+/**
+ * De-identification keyed by the study's export salt: every date of a subject
+ * moves by the same number of days (so intervals survive), a stable subject
+ * key replaces the id, and identifier fields are left out.
+ */
+const MAX_SHIFT_DAYS = 180;
+
+function mac(salt: string, label: string, subject: string): Buffer {
+  return createHmac("sha256", salt).update(`${label}:${subject}`).digest();
+}
+
+/** A date or date-time moved by whole days (the time of day is kept). */
+export function shiftDate(value: string, days: number): string {
+  const t = Date.parse(`${value.slice(0, 10)}T00:00:00Z`);
+  if (Number.isNaN(t)) return value;
+  return new Date(t + days * 86_400_000).toISOString().slice(0, 10) + value.slice(10);
+}
+
+/** A non-zero shift in [-180, 180] days, the same for a subject on every export. */
+export function dateShift(salt: string, subject: string): number {
+  const n = mac(salt, "shift", subject).readUInt32BE(0) % (2 * MAX_SHIFT_DAYS);
+  return n < MAX_SHIFT_DAYS ? n - MAX_SHIFT_DAYS : n - MAX_SHIFT_DAYS + 1;
+}
+
+export function subjectKey(salt: string, subject: string): string {
+  return mac(salt, "id", subject).toString("hex").slice(0, 16);
+}
+
+export function deidentification(
+  salt: string,
+  options: { shiftDates: boolean; hashIds: boolean },
+): FlatOptions["deidentify"] {
+  return {
+    dropIdentifiers: true,
+    ...(options.shiftDates ? { shiftDays: (s: string) => dateShift(salt, s) } : {}),
+    ...(options.hashIds ? { subjectKey: (s: string) => subjectKey(salt, s) } : {}),
+  };
+}
+
+/** One revision (a change-feed entry) with identifiers left out, dates shifted and, if asked, the subject keyed. */
+export function deidentifyChange<
+  T extends {
+    subject: string;
+    form: string;
+    data: Record<string, unknown>;
+    changes: { field: string; old: unknown; new: unknown }[];
+  },
+>(
+  change: T,
+  instruments: Record<string, { properties: Record<string, { format?: string; "x-identifier"?: boolean }> }>,
+  deidentify: NonNullable<FlatOptions["deidentify"]>,
+): T {
+  const fields = instruments[change.form]?.properties ?? {};
+  const shift = deidentify.shiftDays?.(change.subject) ?? 0;
+  const value = (field: string, v: unknown) => {
+    const f = fields[field];
+    return shift && typeof v === "string" && (f?.format === "date" || f?.format === "date-time")
+      ? shiftDate(v, shift)
+      : v;
+  };
+  const keep = (field: string) => !(deidentify.dropIdentifiers && fields[field]?.["x-identifier"]);
+  return {
+    ...change,
+    subject: deidentify.subjectKey?.(change.subject) ?? change.subject,
+    data: Object.fromEntries(
+      Object.entries(change.data)
+        .filter(([f]) => keep(f))
+        .map(([f, v]) => [f, value(f, v)]),
+    ),
+    changes: change.changes
+      .filter((c) => keep(c.field))
+      .map((c) => ({ ...c, old: value(c.field, c.old), new: value(c.field, c.new) })),
+  };
+}

@@ -1,0 +1,90 @@
+import { LOGS_EVENT, type StudyDefinition } from "../engine/definition.ts";
+import { formOrder, uniqueEventName } from "./flat.ts";
+
+/**
+ * The study's schedule in REDCap's metadata shapes (arms, events,
+ * form–event mapping, instruments, export field names), as REDCap's API and
+ * its CSV downloads give them. The repeating logs appear as one more event,
+ * `logs`, in every arm, holding the repeating instruments.
+ */
+
+interface EventRow {
+  id: string;
+  label: string;
+  day?: number;
+  before?: number;
+  after?: number;
+  forms: string[];
+  arms?: string[];
+}
+
+function eventRows(definition: StudyDefinition): EventRow[] {
+  return [
+    ...definition.study.events.map((e) => ({
+      id: e.id,
+      label: e.label,
+      day: e.day,
+      before: e.window?.before,
+      after: e.window?.after,
+      forms: e.forms,
+      arms: e.arms,
+    })),
+    { id: LOGS_EVENT, label: "Logs", forms: definition.study.logs },
+  ];
+}
+
+export function redcapArms(definition: StudyDefinition) {
+  return definition.study.arms.map((a, i) => ({ arm_num: i + 1, name: a.label }));
+}
+
+export function redcapEvents(definition: StudyDefinition) {
+  return definition.study.arms.flatMap((arm, i) =>
+    eventRows(definition)
+      .filter((e) => !e.arms || e.arms.includes(arm.id))
+      .map((e, j) => ({
+        event_name: e.label,
+        arm_num: i + 1,
+        unique_event_name: uniqueEventName(definition, e.id, arm.id),
+        custom_event_label: "",
+        event_id: (i + 1) * 1000 + j + 1,
+        days_offset: e.day ?? "",
+        offset_min: e.before ?? "",
+        offset_max: e.after ?? "",
+      })),
+  );
+}
+
+export function redcapFormEventMapping(definition: StudyDefinition) {
+  return definition.study.arms.flatMap((arm, i) =>
+    eventRows(definition)
+      .filter((e) => !e.arms || e.arms.includes(arm.id))
+      .flatMap((e) =>
+        e.forms.map((form) => ({
+          arm_num: i + 1,
+          unique_event_name: uniqueEventName(definition, e.id, arm.id),
+          form,
+        })),
+      ),
+  );
+}
+
+export function redcapInstruments(definition: StudyDefinition) {
+  return formOrder(definition).map((id) => ({
+    instrument_name: id,
+    instrument_label: definition.instruments[id]?.title ?? id,
+  }));
+}
+
+export function redcapExportFieldNames(definition: StudyDefinition) {
+  return formOrder(definition).flatMap((form) =>
+    Object.entries(definition.instruments[form]?.properties ?? {}).flatMap(([field, schema]) =>
+      schema.type === "array"
+        ? (schema.items?.oneOf ?? []).map((c) => ({
+            original_field_name: field,
+            choice_value: String(c.const),
+            export_field_name: `${field}___${c.const}`,
+          }))
+        : [{ original_field_name: field, choice_value: "", export_field_name: field }],
+    ),
+  );
+}

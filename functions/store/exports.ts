@@ -1,0 +1,129 @@
+import { randomBytes } from "node:crypto";
+import { GetCommand, PutCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
+import { type Db, isConditionFailure } from "./dynamo.ts";
+import { type Revision, readCasebook, readProjections, toRevision } from "./form-instances.ts";
+import { keys } from "./keys.ts";
+import { listSubjects, type Subject } from "./subjects.ts";
+import { TABLE } from "./table-shape.ts";
+
+/**
+ * Reads for exports, built so memory stays flat: subjects a page at a time
+ * (ordered by id, resumable from a cursor), each subject's casebook read only
+ * when its rows are written, a few ahead.
+ */
+
+export interface SubjectPage {
+  subjects: Subject[];
+  /** The last subject id of the page, when more follow. */
+  next?: string;
+}
+
+export async function subjectPage(
+  db: Db,
+  study: string,
+  sites: string[],
+  options: { after?: string; limit: number; only?: string[] },
+): Promise<SubjectPage> {
+  const all = (await listSubjects(db, study, sites))
+    .filter((s) => !options.only || options.only.includes(s.id))
+    .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const from = options.after === undefined ? 0 : all.findIndex((s) => s.id > (options.after as string));
+  const subjects = from < 0 ? [] : all.slice(from, from + options.limit);
+  const last = subjects.at(-1);
+  return { subjects, ...(last && from + options.limit < all.length ? { next: last.id } : {}) };
+}
+
+/** Each subject with its current form instances, reading `ahead` subjects concurrently. */
+export async function* casebooks(
+  db: Db,
+  study: string,
+  subjects: Subject[],
+  options: { ahead?: number; withRevisions?: boolean } = {},
+): AsyncGenerator<{ subject: Subject; instances: Revision[]; revisions?: Revision[] }> {
+  const ahead = options.ahead ?? 4;
+  const read = (s: Subject) =>
+    options.withRevisions
+      ? readCasebook(db, study, s.id).then((c) => ({
+          subject: s,
+          instances: c.instances,
+          revisions: c.revisions,
+        }))
+      : readProjections(db, study, s.id).then((instances) => ({ subject: s, instances }));
+  const pending = subjects.slice(0, ahead).map(read);
+  for (let i = 0; i < subjects.length; i++) {
+    const next = subjects[i + ahead];
+    if (next) pending.push(read(next));
+    yield await (pending[i] as ReturnType<typeof read>);
+  }
+}
+
+export interface FeedPage {
+  changes: Revision[];
+  /** Where the next pull starts: the sort key of the last change delivered, or the settled point reached. */
+  cursor: string;
+}
+
+/**
+ * Revisions in commit order after `cursor`, up to the settled point: commits
+ * stamped later than `settledBefore` are left for a later pull, because a
+ * commit (and the index that carries it) can become visible a little after its
+ * timestamp. Everything up to the settled point is visible, so advancing the
+ * cursor never skips a change, and it never delivers one twice.
+ */
+export async function readFeed(
+  db: Db,
+  study: string,
+  options: { cursor?: string; settledBefore: string; limit: number },
+): Promise<FeedPage> {
+  const { name, partitionKey, sortKey } = TABLE.indexes.feed;
+  const changes: Revision[] = [];
+  // ISO timestamps start with a digit above "0", so "0" is before every change (a key value cannot be empty).
+  let cursor = options.cursor || "0";
+  let start: Record<string, unknown> | undefined;
+  const upto = `${options.settledBefore}`;
+  outer: do {
+    const page = await db.doc.send(
+      new QueryCommand({
+        TableName: db.tableName,
+        IndexName: name,
+        KeyConditionExpression: "#pk = :pk AND #sk > :after",
+        ExpressionAttributeNames: { "#pk": partitionKey, "#sk": sortKey },
+        ExpressionAttributeValues: { ":pk": keys.feed(study), ":after": cursor },
+        ExclusiveStartKey: start,
+        Limit: Math.min(options.limit, 500),
+      }),
+    );
+    for (const item of page.Items ?? []) {
+      const sk = String(item[sortKey]);
+      if (sk >= upto) break outer;
+      changes.push(toRevision(item));
+      cursor = sk;
+      if (changes.length >= options.limit) break outer;
+    }
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return { changes, cursor };
+}
+
+/** The study's de-identification key (date shifts, hashed ids): random, made once, kept in the table. */
+export async function exportSalt(db: Db, study: string): Promise<string> {
+  const key = { PK: keys.study(study), SK: "EXPORT_SALT" };
+  const { Item } = await db.doc.send(
+    new GetCommand({ TableName: db.tableName, Key: key, ConsistentRead: true }),
+  );
+  if (Item) return String(Item.salt);
+  const salt = randomBytes(32).toString("base64url");
+  try {
+    await db.doc.send(
+      new PutCommand({
+        TableName: db.tableName,
+        Item: { ...key, salt },
+        ConditionExpression: "attribute_not_exists(PK)",
+      }),
+    );
+    return salt;
+  } catch (error) {
+    if (!isConditionFailure(error)) throw error;
+    return exportSalt(db, study);
+  }
+}

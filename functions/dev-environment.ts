@@ -63,7 +63,10 @@ export async function startDevEnvironment(
   return {
     store,
     // One process and no Lambda timeouts: a commit is visible at once, a short settle is plenty.
-    app: createApp(store, { sessionSecret: await sessionSecret(options.dataDir), feedSettleMs: options.feedSettleMs ?? 2_000 }),
+    app: createApp(store, {
+      sessionSecret: await sessionSecret(options.dataDir),
+      feedSettleMs: options.feedSettleMs ?? 2_000,
+    }),
     endpoint: dynamo.endpoint,
     tableName,
     studyId: definition.study.id,

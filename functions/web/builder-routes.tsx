@@ -232,16 +232,30 @@ export function builderRoutes(page: Page, scripts: { form: string; builder: stri
     } catch (error) {
       errors.push(`migration: invalid JSON: ${(error as Error).message}`);
     }
+    const reason = typeof body.reason === "string" ? body.reason : undefined;
+    const typed = { reason, acceptReason, accepted };
     if (!checked.definition || errors.length > 0) {
+      // Keep the report (and so the acceptance controls) whenever the definition itself is sound.
+      const report = checked.definition
+        ? (
+            await c.var.store.publish({
+              definition: checked.definition,
+              actor: c.var.principal.user,
+              dryRun: true,
+            })
+          ).report
+        : undefined;
       return page(
         c,
         "Impact",
         <DraftReport
           study={definition.study.id}
           errors={errors}
+          report={report}
           bundle={JSON.stringify(bundle)}
           csrf={c.var.csrf ?? ""}
           migration={migrationText}
+          typed={typed}
         />,
         { status: 422 },
       );
@@ -249,7 +263,7 @@ export function builderRoutes(page: Page, scripts: { form: string; builder: stri
     const outcome = await c.var.store.publish({
       definition: checked.definition,
       actor: c.var.principal.user,
-      reason: typeof body.reason === "string" ? body.reason : undefined,
+      reason,
       ...plan,
     });
     const shown =
@@ -268,6 +282,7 @@ export function builderRoutes(page: Page, scripts: { form: string; builder: stri
         csrf={c.var.csrf ?? ""}
         outcome={shown}
         migration={migrationText}
+        typed={typed}
       />,
       { status: outcome.kind === "refused" ? 409 : 200 },
     );

@@ -677,7 +677,14 @@ describe("the reference study as ODM 1.3.2", () => {
           "Resolved <2 days> & closed",
         ],
         // The last transaction of each item is the current value.
-        [`(${item("01-001", "I.adverse_event.end_date")})[last()]/@Value`, "2024-02-03"],
+        [
+          "(//SubjectData[@SubjectKey='01-001']//FormData[@FormRepeatKey='1']//ItemData[@ItemOID='I.adverse_event.end_date'])[last()]/@Value",
+          "2024-02-03",
+        ],
+        [
+          "(//SubjectData[@SubjectKey='01-001']//FormData[@FormRepeatKey='1']//ItemData[@ItemOID='I.adverse_event.ongoing'])[last()]/@Value",
+          "0",
+        ],
         // References resolve to AdminData.
         [count("//AdminData/User"), USERS.length],
         [count("//UserRef[not(@UserOID = //User/@OID)]"), 0],

@@ -43,7 +43,11 @@ function jsonEnd(text: string, start: number): number {
   return -1;
 }
 
-function takeTag(text: string, tag: string, problems: string[]): [Record<string, unknown> | undefined, string] {
+function takeTag(
+  text: string,
+  tag: string,
+  problems: string[],
+): [Record<string, unknown> | undefined, string] {
   const marker = `@${tag}=`;
   const at = text.indexOf(marker);
   if (at === -1) return [undefined, text];
@@ -92,7 +96,8 @@ export function writeAnnotation(a: {
   const parts: string[] = [];
   if (a.text) parts.push(a.text);
   if (a.charLimit !== undefined) parts.push(`@CHARLIMIT=${a.charLimit}`);
-  if (a.instrument && Object.keys(a.instrument).length > 0) parts.push(`@X-INSTRUMENT=${JSON.stringify(a.instrument)}`);
+  if (a.instrument && Object.keys(a.instrument).length > 0)
+    parts.push(`@X-INSTRUMENT=${JSON.stringify(a.instrument)}`);
   if (a.schema && Object.keys(a.schema).length > 0) parts.push(`@X-SCHEMA=${JSON.stringify(a.schema)}`);
   return parts.join(" ");
 }

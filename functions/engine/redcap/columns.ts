@@ -72,12 +72,15 @@ export function readRows(csvText: string): { rows: Row[]; issues: Issue[] } {
     return { rows: [], issues: [fileIssue(`not a CSV file: ${(e as Error).message}`)] };
   }
   const header = (records.shift() ?? []).map((h) => h.trim());
-  const names =
-    header[0] === COLUMNS[0] ? COLUMNS : header[0] === API_COLUMNS[0] ? API_COLUMNS : undefined;
+  const names = header[0] === COLUMNS[0] ? COLUMNS : header[0] === API_COLUMNS[0] ? API_COLUMNS : undefined;
   if (!names) {
     return {
       rows: [],
-      issues: [fileIssue(`the first column must be "${COLUMNS[0]}" (a REDCap data dictionary), not "${header[0] ?? ""}"`)],
+      issues: [
+        fileIssue(
+          `the first column must be "${COLUMNS[0]}" (a REDCap data dictionary), not "${header[0] ?? ""}"`,
+        ),
+      ],
     };
   }
   const issues: Issue[] = [];

@@ -4,6 +4,11 @@
  */
 
 export { COLUMNS, type Column, type Issue, type Row, readRows, writeRows } from "./columns.ts";
+export {
+  buildDictionary,
+  type ExportOptions,
+  type ExportResult,
+  exportDictionary,
+} from "./export-dictionary.ts";
 export { DROPPED_COLUMNS } from "./field-rows.ts";
-export { buildDictionary, type ExportOptions, type ExportResult, exportDictionary } from "./export-dictionary.ts";
 export { formTitle, type ImportResult, importDictionary, type RecordId } from "./import-dictionary.ts";

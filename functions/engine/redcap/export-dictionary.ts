@@ -35,7 +35,10 @@ export interface ExportResult {
 const LOGIC_KEYS = new Set(["x-visible-if", "x-calc"]);
 const INSTRUMENT_KEYS = ["title", "description", "x-repeating", "x-rules"] as const;
 
-export function buildDictionary(instruments: Record<string, Instrument>, options: ExportOptions = {}): ExportResult {
+export function buildDictionary(
+  instruments: Record<string, Instrument>,
+  options: ExportOptions = {},
+): ExportResult {
   const report: Issue[] = [];
   const tags = options.engineTags ?? true;
   const order = [
@@ -93,7 +96,11 @@ export function buildDictionary(instruments: Record<string, Instrument>, options
       const row = fieldRow({ name, redcapName, form, schema, instrument, fields, report, tags });
       if (first && tags && Object.keys(instrumentTag).length > 0) {
         const a = readAnnotation(row["Field Annotation"], { charLimit: false });
-        row["Field Annotation"] = writeAnnotation({ text: a.text, instrument: instrumentTag, schema: a.schema });
+        row["Field Annotation"] = writeAnnotation({
+          text: a.text,
+          instrument: instrumentTag,
+          schema: a.schema,
+        });
       }
       first = false;
       rows.push(row);
@@ -151,7 +158,8 @@ function fieldRow({ name, redcapName, form, schema, instrument, fields, report, 
     const got = (base as Record<string, unknown>)[key];
     if (stableJson(want) !== stableJson(got)) carried[key] = want === undefined ? null : want;
   }
-  if (schema["x-calc"] !== undefined && base.readOnly === true && schema.readOnly !== true) carried.readOnly = null;
+  if (schema["x-calc"] !== undefined && base.readOnly === true && schema.readOnly !== true)
+    carried.readOnly = null;
   const engineOnly = Object.keys(carried).filter((k) => !LOGIC_KEYS.has(k) && k !== "$name");
   if (engineOnly.length > 0) {
     at(
@@ -172,6 +180,9 @@ function fieldRow({ name, redcapName, form, schema, instrument, fields, report, 
   return row;
 }
 
-export function exportDictionary(instruments: Record<string, Instrument>, options: ExportOptions = {}): string {
+export function exportDictionary(
+  instruments: Record<string, Instrument>,
+  options: ExportOptions = {},
+): string {
   return writeRows(buildDictionary(instruments, options).rows);
 }

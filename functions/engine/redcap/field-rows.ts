@@ -22,7 +22,11 @@ export const DROPPED_COLUMNS: readonly Column[] = [
 
 /** Which columns each schema keyword is read from: an @X-SCHEMA value for it applies only while they are unchanged. */
 export const KEYWORD_COLUMNS: Record<string, readonly Column[]> = {
-  type: ["Field Type", "Choices, Calculations, OR Slider Labels", "Text Validation Type OR Show Slider Number"],
+  type: [
+    "Field Type",
+    "Choices, Calculations, OR Slider Labels",
+    "Text Validation Type OR Show Slider Number",
+  ],
   title: ["Field Label"],
   description: ["Field Note"],
   "x-section": ["Section Header"],
@@ -37,7 +41,18 @@ export const KEYWORD_COLUMNS: Record<string, readonly Column[]> = {
   "x-text-validation-max": ["Text Validation Max"],
   maxLength: ["Field Annotation", "Field Type"],
 };
-for (const k of ["format", "pattern", "enum", "oneOf", "items", "uniqueItems", "readOnly", "x-widget", "x-slider", "x-text-validation"]) {
+for (const k of [
+  "format",
+  "pattern",
+  "enum",
+  "oneOf",
+  "items",
+  "uniqueItems",
+  "readOnly",
+  "x-widget",
+  "x-slider",
+  "x-text-validation",
+]) {
   KEYWORD_COLUMNS[k] = KEYWORD_COLUMNS.type as readonly Column[];
 }
 
@@ -62,14 +77,17 @@ function codeType(codes: string[]): "integer" | "number" | "string" {
   return "string";
 }
 
-export function readChoices(text: string, report: Report): { type: "integer" | "number" | "string"; choices: Choice[] } {
+export function readChoices(
+  text: string,
+  report: Report,
+): { type: "integer" | "number" | "string"; choices: Choice[] } {
   const column = "Choices, Calculations, OR Slider Labels";
   const items = text
     .split("|")
     .map((s) => s.trim())
     .filter((s) => s !== "");
   if (items.length === 0) {
-    report(column, "error", "a choice field needs choices (\"1, Yes | 0, No\")");
+    report(column, "error", 'a choice field needs choices ("1, Yes | 0, No")');
     return { type: "string", choices: [] };
   }
   const raw = items.map((item) => {
@@ -136,11 +154,20 @@ export function rowToSchema(row: Row, report: Report): RowMeaning | undefined {
   if (annotation.charLimit !== undefined) schema.maxLength = annotation.charLimit;
   const tags = actionTags(annotation.text).filter((t) => t !== "@CHARLIMIT");
   if (tags.length > 0) {
-    report("Field Annotation", "warning", `action tag${tags.length === 1 ? "" : "s"} ${tags.join(", ")} kept in x-annotation; the engine does not act on them`);
+    report(
+      "Field Annotation",
+      "warning",
+      `action tag${tags.length === 1 ? "" : "s"} ${tags.join(", ")} kept in x-annotation; the engine does not act on them`,
+    );
   }
   for (const column of DROPPED_COLUMNS) {
     const value = row[column].trim();
-    if (value !== "") report(column, "warning", `"${value}" is not kept: the engine has no ${column.toLowerCase().replace(/\?$/, "")}`);
+    if (value !== "")
+      report(
+        column,
+        "warning",
+        `"${value}" is not kept: the engine has no ${column.toLowerCase().replace(/\?$/, "")}`,
+      );
   }
   const bounds = (comma: boolean, numeric: boolean) => {
     for (const [column, keyword, verbatim] of [
@@ -158,7 +185,12 @@ export function rowToSchema(row: Row, report: Report): RowMeaning | undefined {
     }
   };
   const noValidation = () => {
-    if (validation !== "") report("Text Validation Type OR Show Slider Number", "warning", `"${validation}" does not apply to a ${type} field and is not kept`);
+    if (validation !== "")
+      report(
+        "Text Validation Type OR Show Slider Number",
+        "warning",
+        `"${validation}" does not apply to a ${type} field and is not kept`,
+      );
   };
   switch (type) {
     case "text": {
@@ -169,8 +201,14 @@ export function rowToSchema(row: Row, report: Report): RowMeaning | undefined {
       }
       const spec = VALIDATION_TYPES[validation];
       Object.assign(schema, validationSchema(validation));
-      if (!spec) report("Text Validation Type OR Show Slider Number", "warning", `unknown validation "${validation}" kept in x-text-validation, not enforced`);
-      else if (spec.notEnforced) report("Text Validation Type OR Show Slider Number", "warning", spec.notEnforced);
+      if (!spec)
+        report(
+          "Text Validation Type OR Show Slider Number",
+          "warning",
+          `unknown validation "${validation}" kept in x-text-validation, not enforced`,
+        );
+      else if (spec.notEnforced)
+        report("Text Validation Type OR Show Slider Number", "warning", spec.notEnforced);
       bounds(spec?.comma ?? false, schema.type === "number" || schema.type === "integer");
       break;
     }
@@ -200,7 +238,11 @@ export function rowToSchema(row: Row, report: Report): RowMeaning | undefined {
       schema.type = "array";
       schema.items = { type: t === "string" ? "string" : "integer", oneOf: choices };
       if (t === "number") {
-        report("Choices, Calculations, OR Slider Labels", "error", "checkbox codes with decimals are not supported: kept as text codes");
+        report(
+          "Choices, Calculations, OR Slider Labels",
+          "error",
+          "checkbox codes with decimals are not supported: kept as text codes",
+        );
         schema.items = { type: "string", oneOf: choices.map((c) => ({ ...c, const: String(c.const) })) };
       }
       schema.uniqueItems = true;
@@ -226,7 +268,12 @@ export function rowToSchema(row: Row, report: Report): RowMeaning | undefined {
       schema["x-widget"] = "slider";
       const labels = choicesText.trim() === "" ? [] : choicesText.split("|").map((s) => s.trim());
       const slider: FieldSchema["x-slider"] = {};
-      if (labels.length > 3) report("Choices, Calculations, OR Slider Labels", "error", "a slider has at most 3 labels: the rest are dropped");
+      if (labels.length > 3)
+        report(
+          "Choices, Calculations, OR Slider Labels",
+          "error",
+          "a slider has at most 3 labels: the rest are dropped",
+        );
       if (labels.length > 0) slider.labels = labels.slice(0, 3);
       if (validation === "number") slider.showNumber = true;
       else if (validation !== "") noValidation();
@@ -240,10 +287,18 @@ export function rowToSchema(row: Row, report: Report): RowMeaning | undefined {
       schema["x-widget"] = "descriptive";
       break;
     case "file":
-      report("Field Type", "error", `field type "file"${validation === "signature" ? " (signature)" : ""} is not supported: the field is not imported`);
+      report(
+        "Field Type",
+        "error",
+        `field type "file"${validation === "signature" ? " (signature)" : ""} is not supported: the field is not imported`,
+      );
       return undefined;
     case "sql":
-      report("Field Type", "error", `field type "sql" (dynamic query) is not supported: the field is not imported`);
+      report(
+        "Field Type",
+        "error",
+        `field type "sql" (dynamic query) is not supported: the field is not imported`,
+      );
       return undefined;
     default:
       report("Field Type", "error", `unknown field type "${row["Field Type"]}": the field is not imported`);
@@ -289,7 +344,8 @@ export function schemaToRow(name: string, form: string, schema: FieldSchema): Ro
   row["Field Note"] = schema.description ?? "";
   row["Identifier?"] = schema["x-identifier"] === true ? "y" : "";
   row["Matrix Group Name"] = schema["x-matrix"] ?? "";
-  const choices = schema.oneOf ?? schema.items?.oneOf ?? schema.enum?.map((v) => ({ const: v, title: String(v) }));
+  const choices =
+    schema.oneOf ?? schema.items?.oneOf ?? schema.enum?.map((v) => ({ const: v, title: String(v) }));
   let validation = "";
   if (type === "radio" || type === "dropdown" || type === "checkbox") {
     row["Choices, Calculations, OR Slider Labels"] = writeChoices(choices ?? []);
@@ -300,13 +356,15 @@ export function schemaToRow(name: string, form: string, schema: FieldSchema): Ro
   } else if (type === "text") validation = validationOf(schema);
   else if (type === "calc") validation = schema["x-text-validation"] ?? "";
   row["Text Validation Type OR Show Slider Number"] = validation;
-  const isDefault = (k: "minimum" | "maximum") => type === "slider" && schema[k] === (k === "minimum" ? 0 : 100);
+  const isDefault = (k: "minimum" | "maximum") =>
+    type === "slider" && schema[k] === (k === "minimum" ? 0 : 100);
   for (const [column, keyword, verbatim] of [
     ["Text Validation Min", "minimum", "x-text-validation-min"],
     ["Text Validation Max", "maximum", "x-text-validation-max"],
   ] as const) {
     const n = schema[keyword];
-    if (n !== undefined && !isDefault(keyword) && (type === "text" || type === "slider")) row[column] = writeBound(n, validation);
+    if (n !== undefined && !isDefault(keyword) && (type === "text" || type === "slider"))
+      row[column] = writeBound(n, validation);
     else if (schema[verbatim] !== undefined) row[column] = schema[verbatim] as string;
   }
   return row;

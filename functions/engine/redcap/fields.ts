@@ -39,9 +39,16 @@ export interface LogicField {
 export type LogicFields = Record<string, LogicField>;
 
 /** The REDCap variable name and field for the engine's field `name` on instrument `form`. */
-export function findField(fields: LogicFields, form: string | undefined, name: string): [string, LogicField] | undefined {
+export function findField(
+  fields: LogicFields,
+  form: string | undefined,
+  name: string,
+): [string, LogicField] | undefined {
   for (const [key, field] of Object.entries(fields)) {
-    if ((field.name ?? key) === name && (form === undefined || field.form === undefined || field.form === form)) {
+    if (
+      (field.name ?? key) === name &&
+      (form === undefined || field.form === undefined || field.form === form)
+    ) {
       return [key, field];
     }
   }

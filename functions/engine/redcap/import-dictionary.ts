@@ -2,7 +2,7 @@ import { checkDefinition, type SourceFile } from "../check-definition.ts";
 import type { CrossFieldRule, FieldSchema, Instrument, StudyFile } from "../definition.ts";
 import { FIELD_NAME_PATTERN } from "../meta/instrument-schema.ts";
 import { fingerprint, readAnnotation } from "./annotation.ts";
-import { type Column, type Issue, readRows, type Row } from "./columns.ts";
+import { type Column, type Issue, type Row, readRows } from "./columns.ts";
 import { KEYWORD_COLUMNS, orderKeys, type Report, rowToSchema } from "./field-rows.ts";
 import { type LogicFields, logicFieldOf } from "./fields.ts";
 import { toJsonLogic } from "./to-json-logic.ts";
@@ -42,7 +42,9 @@ export function columnsFingerprint(row: Row, keyword: string): string | undefine
   const columns = KEYWORD_COLUMNS[keyword];
   if (!columns) return undefined;
   return fingerprint(
-    columns.map((c) => (c === "Field Annotation" ? readAnnotation(row[c], { charLimit: false }).text : row[c])),
+    columns.map((c) =>
+      c === "Field Annotation" ? readAnnotation(row[c], { charLimit: false }).text : row[c],
+    ),
   );
 }
 
@@ -63,7 +65,13 @@ export function importDictionary(csvText: string): ImportResult {
   const result: ImportResult = { instruments: {}, recordIdField: "", formOrder: [], report };
   if (issues.some((i) => i.severity === "error" && i.field === "")) return result;
   if (rows.length === 0) {
-    report.push({ form: "", field: "", column: "", severity: "error", message: "the dictionary has no fields" });
+    report.push({
+      form: "",
+      field: "",
+      column: "",
+      severity: "error",
+      message: "the dictionary has no fields",
+    });
     return result;
   }
 
@@ -102,11 +110,19 @@ export function importDictionary(csvText: string): ImportResult {
       report.push({ form, field: name, column, severity, message });
     };
     if (!NAME.test(name)) {
-      reportAt("Variable / Field Name", "error", `"${name}" is not a valid field name (lowercase letters, digits, _): not imported`);
+      reportAt(
+        "Variable / Field Name",
+        "error",
+        `"${name}" is not a valid field name (lowercase letters, digits, _): not imported`,
+      );
       continue;
     }
     if (!NAME.test(form)) {
-      reportAt("Form Name", "error", `"${form}" is not a valid form name (lowercase letters, digits, _): not imported`);
+      reportAt(
+        "Form Name",
+        "error",
+        `"${form}" is not a valid form name (lowercase letters, digits, _): not imported`,
+      );
       continue;
     }
     if (seen.has(name)) {
@@ -124,7 +140,11 @@ export function importDictionary(csvText: string): ImportResult {
     const renamed = annotation.schema?.$name;
     if (typeof renamed === "string" && NAME.test(renamed)) engineName = renamed;
     if (pending.some((p) => p.form === form && p.name === engineName)) {
-      reportAt("Variable / Field Name", "error", `instrument "${form}" already has a field "${engineName}": not imported`);
+      reportAt(
+        "Variable / Field Name",
+        "error",
+        `instrument "${form}" already has a field "${engineName}": not imported`,
+      );
       continue;
     }
     if (/^y(es)?$|^1$/i.test(row["Required Field?"].trim())) {
@@ -145,7 +165,10 @@ export function importDictionary(csvText: string): ImportResult {
   // Kinds first: logic may read fields further down or on other forms.
   const fields: LogicFields = {};
   for (const p of pending) {
-    fields[p.redcapName] = { ...logicFieldOf(p.schema, p.form), ...(p.name !== p.redcapName ? { name: p.name } : {}) };
+    fields[p.redcapName] = {
+      ...logicFieldOf(p.schema, p.form),
+      ...(p.name !== p.redcapName ? { name: p.name } : {}),
+    };
   }
   for (const p of pending) {
     const reportAt: Report = (column, severity, message) => {
@@ -169,7 +192,13 @@ export function importDictionary(csvText: string): ImportResult {
       });
       continue;
     }
-    result.instruments[form] = buildInstrument(form, own, required.get(form) ?? [], instrumentTags.get(form), report);
+    result.instruments[form] = buildInstrument(
+      form,
+      own,
+      required.get(form) ?? [],
+      instrumentTags.get(form),
+      report,
+    );
   }
   report.push(...engineCheck(result.instruments, pending));
   return result;
@@ -206,7 +235,8 @@ function translateLogic(p: Pending, fields: LogicFields, report: Report): void {
   const branching = p.row["Branching Logic (Show field only if...)"].trim();
   if (branching !== "" && schema["x-visible-if"] === undefined) {
     const r = toJsonLogic(branching, fields, { form: p.form, as: "condition" });
-    if ("error" in r) report("Branching Logic (Show field only if...)", "error", `not translated: ${r.error}`);
+    if ("error" in r)
+      report("Branching Logic (Show field only if...)", "error", `not translated: ${r.error}`);
     else {
       schema["x-visible-if"] = r.logic;
       for (const w of r.warnings) report("Branching Logic (Show field only if...)", "warning", w);
@@ -249,9 +279,17 @@ function buildInstrument(
       if (tag[key] === undefined) continue;
       (instrument as unknown as Record<string, unknown>)[key] = tag[key];
     }
-    const unknown = Object.keys(tag).filter((k) => !["title", "description", "x-repeating", "x-rules"].includes(k));
+    const unknown = Object.keys(tag).filter(
+      (k) => !["title", "description", "x-repeating", "x-rules"].includes(k),
+    );
     if (unknown.length > 0) {
-      report.push({ form, field: "", column: "Field Annotation", severity: "error", message: `@X-INSTRUMENT: unknown ${unknown.join(", ")}` });
+      report.push({
+        form,
+        field: "",
+        column: "Field Annotation",
+        severity: "error",
+        message: `@X-INSTRUMENT: unknown ${unknown.join(", ")}`,
+      });
     }
   }
   const ordered: Instrument = {
@@ -309,7 +347,10 @@ function engineCheck(instruments: Record<string, Instrument>, pending: Pending[]
   for (const e of errors) {
     if (e.file === "study.json") continue;
     const form = e.file.replace(/^instruments\//, "").replace(/\.json$/, "");
-    const segments = e.pointer.split("/").slice(1).map((s) => s.replace(/~1/g, "/").replace(/~0/g, "~"));
+    const segments = e.pointer
+      .split("/")
+      .slice(1)
+      .map((s) => s.replace(/~1/g, "/").replace(/~0/g, "~"));
     let field = "";
     let column: Column | "" = "";
     if (segments[0] === "properties" && segments[1] !== undefined) {

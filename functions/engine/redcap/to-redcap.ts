@@ -151,6 +151,8 @@ const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b)
 
 class Decompiler {
   readonly warnings: string[] = [];
+  /** JSON of values an enclosing guard has ruled out as empty. */
+  private readonly filled = new Set<string>();
   constructor(
     private readonly fields: LogicFields,
     private readonly form: string | undefined,
@@ -508,18 +510,24 @@ class Decompiler {
       case "round": {
         const x = this.value(args[0] ?? null);
         const digits = args.length > 1 ? [this.literal(args[1] ?? null).ast] : [];
-        return { ast: { t: "call", fn: "round", args: [x.ast, ...digits] }, kind: "num", nullable: true };
+        return {
+          ast: { t: "call", fn: "round", args: [x.ast, ...digits] },
+          kind: "num",
+          nullable: x.nullable,
+        };
       }
       case "datediff": {
         const unit = String(args[2] ?? "d");
-        const dates = [this.value(args[0] ?? null).ast, this.value(args[1] ?? null).ast];
+        const from = this.value(args[0] ?? null);
+        const to = this.value(args[1] ?? null);
+        const dates = [from.ast, to.ast];
         const call: Node = {
           t: "call",
           fn: "datediff",
           args: [...dates, str(unit === "w" ? "d" : unit), str("ymd"), TRUE],
         };
         const ast: Node = unit === "w" ? { t: "arith", op: "/", l: call, r: num(7) } : call;
-        return { ast, kind: "num", nullable: true };
+        return { ast, kind: "num", nullable: from.nullable || to.nullable };
       }
       case "if":
       case "?:":
@@ -557,19 +565,20 @@ class Decompiler {
     if (!found) throw new Untranslatable(`"${name}" is not a field`);
     const [key, field] = found;
     const ast: Node = { t: "field", name: key };
+    const nullable = !this.filled.has(JSON.stringify({ var: name }));
     switch (field.kind) {
       case "number":
-        return { ast, kind: "num", nullable: true };
+        return { ast, kind: "num", nullable };
       case "boolean":
-        return { ast, kind: "bool", nullable: true };
+        return { ast, kind: "bool", nullable };
       case "text":
-        return { ast, kind: "text", nullable: true };
+        return { ast, kind: "text", nullable };
       case "date":
-        return { ast, kind: "str", nullable: true };
+        return { ast, kind: "str", nullable };
       case "choice":
-        return { ast, kind: "choice", nullable: true, codes: field.codes ?? [] };
+        return { ast, kind: "choice", nullable, codes: field.codes ?? [] };
       case "checkbox":
-        return { ast, kind: "checkbox", nullable: true, codes: field.codes ?? [] };
+        return { ast, kind: "checkbox", nullable, codes: field.codes ?? [] };
       default:
         throw new Untranslatable(`"${name}" is display-only`);
     }
@@ -706,9 +715,17 @@ class Decompiler {
   private logicalValue(op: "and" | "or", args: Logic[]): RV {
     const values = args.map((a) => this.value(a));
     if (values.every((v) => v.kind === "cond")) {
-      return { ast: join(op, values.map((v) => v.ast)), kind: "cond", nullable: false };
+      return {
+        ast: join(
+          op,
+          values.map((v) => v.ast),
+        ),
+        kind: "cond",
+        nullable: false,
+      };
     }
-    const asValue = (v: RV): Node => (v.kind === "cond" ? { t: "call", fn: "if", args: [v.ast, num(1), num(0)] } : v.ast);
+    const asValue = (v: RV): Node =>
+      v.kind === "cond" ? { t: "call", fn: "if", args: [v.ast, num(1), num(0)] } : v.ast;
     const build = (rest: RV[]): Node => {
       const [head, ...tail] = rest as [RV, ...RV[]];
       if (tail.length === 0) return asValue(head);
@@ -729,15 +746,34 @@ class Decompiler {
       const v = this.value(a);
       return v.kind === "cond" ? ({ t: "call", fn: "if", args: [v.ast, num(1), num(0)] } as Node) : v.ast;
     };
-    const build = (rest: Logic[]): Node =>
-      rest.length === 1
-        ? branch(rest[0] ?? null)
-        : {
-            t: "call",
-            fn: "if",
-            args: [this.condition(rest[0] ?? null), branch(rest[1] ?? null), build(rest.slice(2))],
-          };
+    const build = (rest: Logic[]): Node => {
+      if (rest.length === 1) return branch(rest[0] ?? null);
+      const test = rest[0] ?? null;
+      const then = branch(rest[1] ?? null);
+      // if(<x is empty>, …, E): in E, x is filled
+      const ruledOut = this.emptinessTested(test);
+      for (const r of ruledOut) this.filled.add(r);
+      try {
+        return { t: "call", fn: "if", args: [this.condition(test), then, build(rest.slice(2))] };
+      } finally {
+        for (const r of ruledOut) this.filled.delete(r);
+      }
+    };
     return { ast: build(args), kind: "num", nullable: true };
+  }
+
+  /** The values a test `isempty(x)`, `missing([…])` or an `or` of them is true for when empty. */
+  private emptinessTested(test: Logic): string[] {
+    const o = operation(test);
+    if (!o) return [];
+    const [op, args] = o;
+    if (op === "isempty") return [JSON.stringify(args[0] ?? null)];
+    if (op === "missing") {
+      const names = Array.isArray(args[0]) ? (args[0] as Logic[]) : args;
+      return names.filter((n) => typeof n === "string").map((n) => JSON.stringify({ var: n }));
+    }
+    if (op === "or") return args.flatMap((a) => this.emptinessTested(a));
+    return [];
   }
 
   output(logic: Logic): Node {

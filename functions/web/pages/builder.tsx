@@ -215,6 +215,8 @@ export function DraftReport(props: {
     | { kind: "refused"; unaccepted: string[] }
     | { kind: "unchanged"; version: number };
   migration?: string;
+  /** What the builder typed, kept when a publish is refused. */
+  typed?: { reason?: string; acceptReason?: string; accepted?: string[] };
 }) {
   const { study, errors, report, bundle, csrf, outcome } = props;
   const base = `/studies/${study}/builder`;
@@ -270,7 +272,14 @@ export function DraftReport(props: {
           </textarea>
           <div class="field">
             <label for="f-reason">Why this change</label>
-            <input id="f-reason" name="reason" type="text" style="width:100%" required />
+            <input
+              id="f-reason"
+              name="reason"
+              type="text"
+              style="width:100%"
+              required
+              value={props.typed?.reason ?? ""}
+            />
           </div>
           {destructive.length > 0 && (
             <>
@@ -282,14 +291,26 @@ export function DraftReport(props: {
                   </p>
                   {destructive.map((c) => (
                     <label class="choice">
-                      <input type="checkbox" name="accept" value={c.id} /> <code>{c.id}</code>
+                      <input
+                        type="checkbox"
+                        name="accept"
+                        value={c.id}
+                        checked={props.typed?.accepted?.includes(c.id) ?? false}
+                      />{" "}
+                      <code>{c.id}</code>
                     </label>
                   ))}
                 </fieldset>
               </div>
               <div class="field">
                 <label for="f-accept_reason">Reason for accepting</label>
-                <input id="f-accept_reason" name="accept_reason" type="text" style="width:100%" />
+                <input
+                  id="f-accept_reason"
+                  name="accept_reason"
+                  type="text"
+                  style="width:100%"
+                  value={props.typed?.acceptReason ?? ""}
+                />
               </div>
             </>
           )}

@@ -15,6 +15,7 @@ import { formInstanceRoutes } from "./routes/form-instances.ts";
 import { redcapRoutes } from "./routes/redcap.ts";
 import { studyRoutes } from "./routes/studies.ts";
 import { subjectRoutes } from "./routes/subjects.ts";
+import { tokenRoutes } from "./routes/tokens.ts";
 
 export const MAX_BODY_BYTES = 256 * 1024;
 
@@ -70,6 +71,7 @@ export function createApp(store: Store, options: AppOptions) {
   api.route("/", auditRoutes);
   api.route("/", definitionRoutes);
   api.route("/", exportRoutes);
+  api.route("/", tokenRoutes);
   api.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
   api.doc31("/openapi.json", {
     openapi: "3.1.0",

@@ -71,8 +71,17 @@ export interface OdmOptions {
    * in commit order. Without it: FileType="Snapshot", current values only.
    */
   includeAudit?: boolean;
-  /** Leave out the ItemDefs of fields marked `x-identifier`, and their ItemData. */
-  deidentify?: { dropIdentifiers: boolean };
+  /**
+   * De-identification, the same shape as the flat export's: `dropIdentifiers`
+   * leaves out the ItemDefs of fields marked `x-identifier` and their ItemData;
+   * `shiftDays` moves every date and date-time value of a subject (and its
+   * audit time stamps) by whole days; `subjectKey` replaces the SubjectKey.
+   */
+  deidentify?: {
+    dropIdentifiers: boolean;
+    shiftDays?: (subject: string) => number;
+    subjectKey?: (subject: string) => string;
+  };
   /** CreationDateTime (and AsOfDateTime); default: now. */
   now?: Date;
   /** Default: `ODM.<study>.<creation time>`. */
@@ -163,6 +172,14 @@ export function decimal(n: number): string {
   return `${sign}${digits.slice(0, point)}.${digits.slice(point)}`;
 }
 
+/** A date or date-time moved by whole days (the time of day is kept). */
+export function shiftDate(value: string, days: number): string {
+  if (days === 0) return value;
+  const t = Date.parse(`${value.slice(0, 10)}T00:00:00Z`);
+  if (Number.isNaN(t)) return value;
+  return new Date(t + days * 86_400_000).toISOString().slice(0, 10) + value.slice(10);
+}
+
 function scalar(value: unknown, dataType: DataType): string | null {
   if (isEmpty(value)) return null;
   if (typeof value === "number") return decimal(value);
@@ -189,8 +206,8 @@ interface OdmItem {
   mandatory: boolean;
   conditionOid?: string;
   methodOid?: string;
-  /** The item's Value in a form's data, or null for no data. */
-  encode: (data: FormData) => string | null;
+  /** The item's Value in a form's data, or null for no data; dates moved by `shift` days. */
+  encode: (data: FormData, shift: number) => string | null;
 }
 
 interface OdmForm {
@@ -366,7 +383,13 @@ function buildModel(definition: StudyDefinition, options: OdmOptions): Model {
         dataType,
         question: title,
         conditionOid,
-        encode: (data) => scalar(data[field], dataType),
+        encode:
+          dataType === "date" || dataType === "datetime"
+            ? (data, shift) => {
+                const v = scalar(data[field], dataType);
+                return v === null ? null : shiftDate(v, shift);
+              }
+            : (data) => scalar(data[field], dataType),
       };
       if (dataType === "text" && schema.maxLength !== undefined && schema.maxLength >= 1) {
         item.length = schema.maxLength;
@@ -620,13 +643,13 @@ function* metadataChunks(definition: StudyDefinition, model: Model, mdvOid: stri
   yield "</MetaDataVersion>\n";
 }
 
-function auditRecord(r: OdmRevision): string {
+function auditRecord(r: OdmRevision, shift: number): string {
   return el(
     "AuditRecord",
     {},
     el("UserRef", { UserOID: odmOid.user(r.committedBy) }) +
       el("LocationRef", { LocationOID: odmOid.location(r.site) }) +
-      textEl("DateTimeStamp", r.committedAt) +
+      textEl("DateTimeStamp", shiftDate(r.committedAt, shift)) +
       (r.reason?.trim() ? textEl("ReasonForChange", r.reason) : "") +
       textEl("SourceID", `revision ${r.rev} (definition version ${r.definitionVersion})`),
   );
@@ -641,13 +664,18 @@ function itemData(oid: string, value: string | null, transaction?: string, audit
 }
 
 /** The ItemData of one form instance: its current values, or its history when revisions are given. */
-function itemGroupContent(form: OdmForm, current: OdmRevision | undefined, history: OdmRevision[]): string {
+function itemGroupContent(
+  form: OdmForm,
+  current: OdmRevision | undefined,
+  history: OdmRevision[],
+  shift: number,
+): string {
   const values = form.items.filter((i) => i.oid !== form.statusOid);
   if (history.length === 0) {
     if (!current) return "";
     let out = "";
     for (const item of values) {
-      const v = item.encode(current.data);
+      const v = item.encode(current.data, shift);
       if (v !== null) out += itemData(item.oid, v);
     }
     return out + itemData(form.statusOid, String(STATUS_CODE[current.status]));
@@ -658,7 +686,7 @@ function itemGroupContent(form: OdmForm, current: OdmRevision | undefined, histo
   history.forEach((r, index) => {
     // A history that does not start at revision 1 does not say what was there before.
     const unknownBase = index === 0 && r.rev > 1;
-    const audit = auditRecord(r);
+    const audit = auditRecord(r, shift);
     const change = (oid: string, before: string | null, after: string | null) => {
       if (before === after) return;
       if (after === null) {
@@ -667,7 +695,7 @@ function itemGroupContent(form: OdmForm, current: OdmRevision | undefined, histo
       }
       out += itemData(oid, after, unknownBase ? "Upsert" : before === null ? "Insert" : "Update", audit);
     };
-    for (const item of values) change(item.oid, item.encode(prev), item.encode(r.data));
+    for (const item of values) change(item.oid, item.encode(prev, shift), item.encode(r.data, shift));
     const status = String(STATUS_CODE[r.status]);
     change(form.statusOid, prevStatus, status);
     prev = r.data;
@@ -681,8 +709,8 @@ interface Slot {
   history: OdmRevision[];
 }
 
-function formDataXml(form: OdmForm, slot: Slot, repeatKey?: number): string {
-  const content = itemGroupContent(form, slot.current, slot.history);
+function formDataXml(form: OdmForm, slot: Slot, shift: number, repeatKey?: number): string {
+  const content = itemGroupContent(form, slot.current, slot.history, shift);
   if (content === "") return "";
   return el(
     "FormData",
@@ -696,7 +724,9 @@ function* subjectDataChunks(
   model: Model,
   s: OdmSubject,
   audit: boolean,
+  deidentify: OdmOptions["deidentify"],
 ): Generator<string> {
+  const shift = deidentify?.shiftDays?.(s.subject.id) ?? 0;
   const slots = new Map<string, Slot>();
   const key = (event: string, form: string, instance: number) => `${event}\u0000${form}\u0000${instance}`;
   const slot = (r: OdmRevision): Slot => {
@@ -725,7 +755,7 @@ function* subjectDataChunks(
 
   const { subject } = s;
   let head = `<SubjectData${attrs({
-    SubjectKey: subject.id,
+    SubjectKey: deidentify?.subjectKey?.(subject.id) ?? subject.id,
     TransactionType: audit ? "Upsert" : undefined,
   })}>`;
   head += el("SiteRef", { LocationOID: odmOid.location(subject.site) });
@@ -751,7 +781,7 @@ function* subjectDataChunks(
         const body = forms
           .map((f) => {
             const found = slots.get(key(e.id, f.id, n));
-            return found ? formDataXml(f, found, f.repeating ? n : undefined) : "";
+            return found ? formDataXml(f, found, shift, f.repeating ? n : undefined) : "";
           })
           .join("");
         if (body) {
@@ -763,7 +793,12 @@ function* subjectDataChunks(
     const body = forms
       .flatMap((f) =>
         instancesOf(e.id, f.id).map((n) =>
-          formDataXml(f, slots.get(key(e.id, f.id, n)) as Slot, f.repeating || n !== 1 ? n : undefined),
+          formDataXml(
+            f,
+            slots.get(key(e.id, f.id, n)) as Slot,
+            shift,
+            f.repeating || n !== 1 ? n : undefined,
+          ),
         ),
       )
       .join("");
@@ -775,7 +810,7 @@ function* subjectDataChunks(
   const body = logs
     .flatMap((f) =>
       instancesOf(LOGS_EVENT, f.id).map((n) =>
-        formDataXml(f, slots.get(key(LOGS_EVENT, f.id, n)) as Slot, n),
+        formDataXml(f, slots.get(key(LOGS_EVENT, f.id, n)) as Slot, shift, n),
       ),
     )
     .join("");
@@ -800,7 +835,12 @@ export async function* odmChunks(
   const studyOid = odmOid.study(study.id);
   const mdvOid = odmOid.metaDataVersion(definition.version);
   const audit = options.includeAudit === true && subjects !== null;
-  const deidentified = options.deidentify?.dropIdentifiers === true;
+  const deid = options.deidentify;
+  const deidentified = [
+    deid?.dropIdentifiers ? "identifiers removed" : "",
+    deid?.shiftDays ? "dates shifted" : "",
+    deid?.subjectKey ? "subject keys replaced" : "",
+  ].filter(Boolean);
 
   yield '<?xml version="1.0" encoding="UTF-8"?>\n';
   yield `<ODM${attrs({
@@ -812,7 +852,7 @@ export async function* odmChunks(
     CreationDateTime: created,
     AsOfDateTime: subjects === null ? undefined : created,
     SourceSystem: "form-engine",
-    Description: `${study.title}${deidentified ? " (identifiers removed)" : ""}`,
+    Description: `${study.title}${deidentified.length > 0 ? ` (${deidentified.join(", ")})` : ""}`,
   })}>\n`;
   yield `<Study${attrs({ OID: studyOid })}>\n`;
   yield* metadataChunks(definition, model, mdvOid);
@@ -839,7 +879,7 @@ export async function* odmChunks(
     if (admin) yield `${el("AdminData", { StudyOID: studyOid }, `\n${admin}\n`)}\n`;
 
     yield `<ClinicalData${attrs({ StudyOID: studyOid, MetaDataVersionOID: mdvOid })}>\n`;
-    for await (const s of subjects) yield* subjectDataChunks(definition, model, s, audit);
+    for await (const s of subjects) yield* subjectDataChunks(definition, model, s, audit, options.deidentify);
     yield "</ClinicalData>\n";
   }
   yield "</ODM>\n";

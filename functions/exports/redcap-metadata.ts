@@ -11,24 +11,13 @@ import { formOrder, uniqueEventName } from "./flat.ts";
 interface EventRow {
   id: string;
   label: string;
-  day?: number;
-  before?: number;
-  after?: number;
   forms: string[];
   arms?: string[];
 }
 
 function eventRows(definition: StudyDefinition): EventRow[] {
   return [
-    ...definition.study.events.map((e) => ({
-      id: e.id,
-      label: e.label,
-      day: e.day,
-      before: e.window?.before,
-      after: e.window?.after,
-      forms: e.forms,
-      arms: e.arms,
-    })),
+    ...definition.study.events.map((e) => ({ id: e.id, label: e.label, forms: e.forms, arms: e.arms })),
     { id: LOGS_EVENT, label: "Logs", forms: definition.study.logs },
   ];
 }
@@ -47,9 +36,6 @@ export function redcapEvents(definition: StudyDefinition) {
         unique_event_name: uniqueEventName(definition, e.id, arm.id),
         custom_event_label: "",
         event_id: (i + 1) * 1000 + j + 1,
-        days_offset: e.day ?? "",
-        offset_min: e.before ?? "",
-        offset_max: e.after ?? "",
       })),
   );
 }

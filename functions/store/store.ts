@@ -13,7 +13,7 @@ import { type PublishRequest, publishWithImpact } from "./publish.ts";
 import { type SaveRequest, saveFormInstance } from "./save-form-instance.ts";
 import { endSession, sessionEnded } from "./sessions.ts";
 import { enrolSubject, getSubject, listSubjects, type Subject } from "./subjects.ts";
-import { findToken, findTokenByHash, type Principal, storeToken } from "./tokens.ts";
+import { findToken, findTokenByHash, listTokens, type Principal, revokeToken, storeToken } from "./tokens.ts";
 
 export interface StoreOptions {
   tableName?: string;
@@ -43,7 +43,10 @@ export function createStore(options: StoreOptions = {}) {
     readRevisions: (address: InstanceAddress) => readRevisions(db, address),
     readProjections: (study: string, subject: string) => readProjections(db, study, subject),
     saveFormInstance: (request: SaveRequest) => saveFormInstance(db, request),
-    storeToken: (token: string, principal: Principal) => storeToken(db, token, principal),
+    storeToken: (token: string, principal: Principal, createdBy?: string) =>
+      storeToken(db, token, principal, { createdBy }),
+    listTokens: (study: string) => listTokens(db, study),
+    revokeToken: (study: string, id: string, by: string) => revokeToken(db, study, id, by),
     findToken: (token: string) => findToken(db, token),
     findTokenByHash: (hash: string) => findTokenByHash(db, hash),
     endSession: (nonce: string, expiresAt: number) => endSession(db, nonce, expiresAt),

@@ -1,7 +1,8 @@
 import { createHash, randomBytes } from "node:crypto";
-import { GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import type { Db } from "./dynamo.ts";
 import { keys } from "./keys.ts";
+import { TABLE } from "./table-shape.ts";
 
 export type Role = "builder" | "site" | "monitor" | "sponsor";
 export const ROLES: readonly Role[] = ["builder", "site", "monitor", "sponsor"];
@@ -28,24 +29,92 @@ export function newToken(): string {
   return `edc_${randomBytes(24).toString("base64url")}`;
 }
 
+/** A token's public handle: the start of its hash, enough to name it in a list and revoke it. */
+export const tokenId = (hash: string) => hash.slice(0, 12);
+
+export interface TokenInfo extends Principal {
+  id: string;
+  createdAt: string;
+  createdBy?: string;
+  revokedAt?: string;
+  revokedBy?: string;
+}
+
 export async function storeToken(
   db: Db,
   token: string,
   principal: Principal,
-  now = new Date(),
-): Promise<void> {
+  options: { now?: Date; createdBy?: string } = {},
+): Promise<TokenInfo> {
+  const hash = hashToken(token);
+  const createdAt = (options.now ?? new Date()).toISOString();
+  const info: TokenInfo = {
+    ...principal,
+    id: tokenId(hash),
+    createdAt,
+    ...(options.createdBy ? { createdBy: options.createdBy } : {}),
+  };
   await db.doc.send(
     new PutCommand({
       TableName: db.tableName,
       Item: {
-        PK: keys.token(hashToken(token)),
+        PK: keys.token(hash),
         SK: "TOKEN",
         type: "token",
-        ...principal,
-        createdAt: now.toISOString(),
+        ...info,
+        // Listed per study through the by-site index, never by the clear token.
+        [TABLE.indexes.bySite.partitionKey]: `STUDY#${principal.study}#TOKENS`,
+        [TABLE.indexes.bySite.sortKey]: `${createdAt}#${hash}`,
       },
     }),
   );
+  return info;
+}
+
+export async function listTokens(db: Db, study: string): Promise<(TokenInfo & { hash: string })[]> {
+  const { name, partitionKey } = TABLE.indexes.bySite;
+  const out: (TokenInfo & { hash: string })[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await db.doc.send(
+      new QueryCommand({
+        TableName: db.tableName,
+        IndexName: name,
+        KeyConditionExpression: "#pk = :pk",
+        ExpressionAttributeNames: { "#pk": partitionKey },
+        ExpressionAttributeValues: { ":pk": `STUDY#${study}#TOKENS` },
+        ExclusiveStartKey: start,
+      }),
+    );
+    for (const item of page.Items ?? []) {
+      const { PK, SK: _sk, type: _t, GSI1PK: _a, GSI1SK: _b, ...info } = item;
+      out.push({ ...(info as TokenInfo), hash: String(PK).slice("TOKEN#".length) });
+    }
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return out;
+}
+
+/** Revokes a token by its id; the item stays (who made it, who revoked it, when). */
+export async function revokeToken(
+  db: Db,
+  study: string,
+  id: string,
+  by: string,
+  now = new Date(),
+): Promise<boolean> {
+  const token = (await listTokens(db, study)).find((t) => t.id === id);
+  if (!token) return false;
+  await db.doc.send(
+    new UpdateCommand({
+      TableName: db.tableName,
+      Key: { PK: keys.token(token.hash), SK: "TOKEN" },
+      UpdateExpression:
+        "SET revokedAt = if_not_exists(revokedAt, :at), revokedBy = if_not_exists(revokedBy, :by)",
+      ExpressionAttributeValues: { ":at": now.toISOString(), ":by": by },
+    }),
+  );
+  return true;
 }
 
 export function findToken(db: Db, token: string, now = new Date()): Promise<Principal | undefined> {

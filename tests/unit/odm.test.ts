@@ -436,6 +436,27 @@ describe("streaming", () => {
     }
   });
 
+  it("shifts dates and replaces subject keys when asked, like the flat export", async () => {
+    const xml = await odmString(definition, casebook, {
+      ...BASE,
+      includeAudit: true,
+      deidentify: {
+        dropIdentifiers: true,
+        shiftDays: (s) => (s === "01-001" ? 10 : -20),
+        subjectKey: (s) => `K${s}`,
+      },
+    });
+    expect(xml).toContain('<SubjectData SubjectKey="K01-001"');
+    expect(xml).not.toContain('SubjectKey="01-001"');
+    expect(xml).toContain("(identifiers removed, dates shifted, subject keys replaced)");
+    expect(xml).toContain('ItemOID="I.consent.consent_date" TransactionType="Insert" Value="2024-01-20"');
+    expect(xml).toContain('ItemOID="I.consent.consent_date" TransactionType="Insert" Value="2023-12-26"');
+    expect(xml).toContain("<DateTimeStamp>2024-01-22T15:00:00.000Z</DateTimeStamp>");
+    expect(xml).not.toContain("2024-01-12T15:00:00.000Z");
+    // Not dates: untouched.
+    expect(xml).toContain('ItemOID="I.demographics.weight" TransactionType="Update" Value="72"');
+  });
+
   it("leaves out data the definition cannot describe (retired forms and fields)", async () => {
     const s = casebook[0] as OdmSubject;
     const stray = { ...(s.instances[0] as Revision), form: "retired_form" };
@@ -476,7 +497,11 @@ describe("the reference study as ODM 1.3.2", () => {
       deid = write("deid.xml", await odmString(definition, lazily(casebook), { ...BASE, deidentify: drop }));
       deidAudit = write(
         "deid-audit.xml",
-        await odmString(definition, lazily(casebook), { ...BASE, deidentify: drop, includeAudit: true }),
+        await odmString(definition, lazily(casebook), {
+          ...BASE,
+          deidentify: { ...drop, shiftDays: () => 7, subjectKey: (s) => `K${s}` },
+          includeAudit: true,
+        }),
       );
     });
 
@@ -703,12 +728,16 @@ describe("the reference study as ODM 1.3.2", () => {
           ["contains(/ODM/@Description, 'identifiers removed')", true],
           ...dropped,
           [count("//Alias[@Context='x-identifier']"), 0],
-          [`count(${item("01-001", "I.demographics.weight")}) > 0`, true],
+          ["count(//ItemData[@ItemOID='I.demographics.weight']) > 0", true],
         ]);
       }
       expectXPath(snapshot, [[count("//ItemData[@ItemOID='I.demographics.initials']"), 2]]);
       // 02-001's second demographics revision changed only the initials: nothing of it is left.
-      expectXPath(deidAudit, [[count("//ItemData[AuditRecord/ReasonForChange='Initials typo']"), 0]]);
+      expectXPath(deidAudit, [
+        [count("//ItemData[AuditRecord/ReasonForChange='Initials typo']"), 0],
+        [count("//SubjectData[@SubjectKey='K02-001']"), 1],
+        [count("//SubjectData[@SubjectKey='02-001']"), 0],
+      ]);
     });
   });
 });

@@ -12,6 +12,7 @@ import {
   neutraliseFormula,
   type Row,
 } from "../../exports/flat.ts";
+import { odmChunks } from "../../exports/odm.ts";
 import {
   redcapArms,
   redcapEvents,
@@ -104,11 +105,14 @@ function checkFilters(definition: StudyDefinition, q: RecordsQuery) {
   if (errors.length > 0) throw problems.badRequest("Unknown export filter.", errors);
 }
 
-/** Options shared by every flat export (API and REDCap endpoint): filters, labels and de-identification. */
+type ExportChoices = Pick<RecordsQuery, "deidentify" | "hashIds"> &
+  Partial<Pick<RecordsQuery, "rawOrLabel" | "forms" | "fields" | "events">>;
+
+/** Options shared by every export (API, ODM and REDCap endpoint): filters, labels and de-identification. */
 export async function flatExportOptions(
   c: Context<AppEnv>,
   definition: StudyDefinition,
-  q: RecordsQuery,
+  q: ExportChoices,
 ): Promise<FlatOptions> {
   const forced = c.var.principal.deidentified === true;
   const deidentify = q.deidentify || forced;
@@ -262,12 +266,7 @@ exportRoutes.openapi(
     const settledBefore = new Date(Date.now() - c.var.feedSettleMs).toISOString();
     const page = await c.var.store.readFeed(study, { cursor: after, settledBefore, limit: q.limit });
     const sites = new Set(visibleSites(c, definition));
-    const options = await flatExportOptions(c, definition, {
-      ...q,
-      format: "json",
-      rawOrLabel: "raw",
-      limit: 1,
-    } as RecordsQuery);
+    const options = await flatExportOptions(c, definition, q);
     const changes = page.changes
       .filter((r) => sites.has(r.site))
       .map((r) => {
@@ -345,5 +344,59 @@ exportRoutes.openapi(
     const { study, kind } = c.req.valid("param");
     const definition = await loadStudy(c, study);
     return table(c, METADATA[kind](definition), c.req.valid("query").format) as never;
+  },
+);
+
+const OdmQuery = z.object({
+  clinicalData: z
+    .enum(["true", "false"])
+    .default("true")
+    .transform((s) => s === "true"),
+  audit: flag.openapi({
+    description: "Include the revision history as AuditRecords (FileType Transactional)",
+  }),
+  deidentify: flag,
+  hashIds: flag,
+  sites: list,
+  subjects: list,
+});
+
+exportRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/studies/{study}/odm",
+    tags: ["Exports"],
+    summary:
+      "CDISC ODM 1.3.2 XML: metadata and (unless clinicalData=false) clinical data, optionally with audit records; streamed",
+    request: { params: StudyParams, query: OdmQuery },
+    responses: {
+      200: { description: "ODM XML", content: { "application/xml": { schema: z.string() } } },
+      ...problemResponses([400, 401, 404]),
+    },
+  }),
+  async (c) => {
+    const { study } = c.req.valid("param");
+    const q = c.req.valid("query");
+    const definition = await loadStudy(c, study);
+    const flat = await flatExportOptions(c, definition, q);
+    const subjects = q.clinicalData
+      ? (await c.var.store.listSubjects(study, visibleSites(c, definition, q.sites)))
+          .filter((s) => !q.subjects || q.subjects.includes(s.id))
+          .sort((a, b) => (a.id < b.id ? -1 : 1))
+      : [];
+    const users = q.audit ? [...new Set((await c.var.store.listTokens(study)).map((t) => t.user))] : [];
+    c.header("Content-Type", "application/xml; charset=utf-8");
+    return stream(c, async (out) => {
+      const source = q.clinicalData
+        ? c.var.store.casebooks(study, subjects, { withRevisions: q.audit })
+        : null;
+      for await (const chunk of odmChunks(definition, source, {
+        includeAudit: q.audit,
+        users,
+        ...(flat.deidentify ? { deidentify: flat.deidentify } : {}),
+      })) {
+        await out.write(chunk);
+      }
+    }) as never;
   },
 );

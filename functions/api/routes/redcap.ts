@@ -12,7 +12,7 @@ import {
 } from "../../exports/redcap-metadata.ts";
 import type { AppEnv } from "../context.ts";
 import { ProblemError } from "../problems.ts";
-import { flatExportOptions, type RecordsQuery, streamRecords, visibleSites } from "./exports.ts";
+import { flatExportOptions, streamRecords, visibleSites } from "./exports.ts";
 
 /**
  * REDCap's API (`POST /api/`, form-encoded) for existing REDCap clients and
@@ -106,15 +106,13 @@ redcapRoutes.post("/api/", async (c) => {
         const wanted = listParam(body, "fields");
         const fields = wanted?.filter((f) => f !== RECORD_ID);
         const q = {
-          format,
-          rawOrLabel: param("rawOrLabel") === "label" ? "label" : "raw",
+          rawOrLabel: param("rawOrLabel") === "label" ? ("label" as const) : ("raw" as const),
           forms,
           fields: fields && fields.length > 0 ? fields : undefined,
           events,
           deidentify: false,
           hashIds: false,
-          limit: 1,
-        } as RecordsQuery;
+        };
         let subjects = await c.var.store.listSubjects(definition.study.id, visibleSites(c, definition));
         const records = listParam(body, "records");
         if (records) subjects = subjects.filter((s) => records.includes(s.id));

@@ -301,6 +301,12 @@ class Translator {
         if (op !== "=" && op !== "<>" && numericCodes(codes))
           return this.compareLiteral(op, { cls: "num", logic: x }, s);
         const hit = codes.filter((c) => redcapCompare(String(c), s, op));
+        if (hit.length === 0 && (op === "=" || op === "<>")) {
+          // not a code: never equal; kept as written so it reads back the same
+          this.warnings.push(`'${s}' is not a code of this field: "${op}" is always ${op === "<>"}`);
+          const typed = numericCodes(codes) && isNumeric(s) ? Number(s) : s;
+          return { [JS_OP[op]]: [x, typed] };
+        }
         return valueSet(x, codes, hit, redcapCompare("", s, op));
       }
       case "num":

@@ -368,6 +368,12 @@ class Decompiler {
       const text = (d: unknown) => (d === true ? "1" : d === false ? "0" : String(d));
       const hit = domain.filter((d) => jsCompare(d, op, value));
       const empty = jsCompare(null, op, value);
+      if (v.kind === "choice" && hit.length === 0 && !empty && (op === "==" || op === "===")) {
+        return cmp("=", x, redcapLiteral());
+      }
+      if (v.kind === "choice" && hit.length === domain.length && empty && (op === "!=" || op === "!==")) {
+        return cmp("<>", x, redcapLiteral());
+      }
       if (hit.length === 0) return empty ? cmp("=", x, EMPTY) : FALSE;
       if (hit.length === domain.length) return empty ? TRUE : cmp("<>", x, EMPTY);
       if (!empty)
@@ -749,12 +755,13 @@ class Decompiler {
     const build = (rest: Logic[]): Node => {
       if (rest.length === 1) return branch(rest[0] ?? null);
       const test = rest[0] ?? null;
+      const condition = this.condition(test);
       const then = branch(rest[1] ?? null);
       // if(<x is empty>, …, E): in E, x is filled
       const ruledOut = this.emptinessTested(test);
       for (const r of ruledOut) this.filled.add(r);
       try {
-        return { t: "call", fn: "if", args: [this.condition(test), then, build(rest.slice(2))] };
+        return { t: "call", fn: "if", args: [condition, then, build(rest.slice(2))] };
       } finally {
         for (const r of ruledOut) this.filled.delete(r);
       }

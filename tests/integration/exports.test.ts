@@ -1,4 +1,6 @@
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { parse } from "csv-parse/sync";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -39,16 +41,59 @@ beforeAll(async () => {
       status: "complete",
     }),
   );
-  await ok(product.save("01-101", "screening", "diagnosis", { data: { diagnosis: "rrms", prior_dmt: ["interferon_beta", "natalizumab"] } }));
-  await ok(product.save("01-101", "screening", "edss", { data: { assessment_date: "2024-01-10", edss_total: 3.5 }, status: "unverified" }));
-  await ok(product.save("01-101", "iv_1", "infusion", { data: { infusion_date: "2024-02-01", route: "iv" } }));
-  await ok(product.save("01-101", "unscheduled", "vital_signs", { data: { vs_date: "2024-03-03", heart_rate: 88 } }, { instance: 1 }));
   await ok(
-    product.save("01-101", "logs", "adverse_event", { data: { ae_term: "=HYPERLINK(\"x\")", onset_date: "2024-02-02" } }, { instance: 1 }),
+    product.save("01-101", "screening", "diagnosis", {
+      data: { diagnosis: "rrms", prior_dmt: ["interferon_beta", "natalizumab"] },
+    }),
   );
-  await ok(product.save("01-101", "logs", "adverse_event", { data: { ae_term: "Headache, mild", onset_date: "2024-02-05" } }, { instance: 2 }));
-  await ok(product.save("01-102", "screening", "diagnosis", { data: { diagnosis: "nmosd", aqp4_igg: "positive" } }));
-  await ok(product.save("02-201", "screening", "demographics", { data: { initials: "CD", sex: "male" } }, { as: "site-02" }));
+  await ok(
+    product.save("01-101", "screening", "edss", {
+      data: { assessment_date: "2024-01-10", edss_total: 3.5 },
+      status: "unverified",
+    }),
+  );
+  await ok(
+    product.save("01-101", "iv_1", "infusion", { data: { infusion_date: "2024-02-01", route: "iv" } }),
+  );
+  await ok(
+    product.save(
+      "01-101",
+      "unscheduled",
+      "vital_signs",
+      { data: { vs_date: "2024-03-03", heart_rate: 88 } },
+      { instance: 1 },
+    ),
+  );
+  await ok(
+    product.save(
+      "01-101",
+      "logs",
+      "adverse_event",
+      { data: { ae_term: '=HYPERLINK("x")', onset_date: "2024-02-02" } },
+      { instance: 1 },
+    ),
+  );
+  await ok(
+    product.save(
+      "01-101",
+      "logs",
+      "adverse_event",
+      { data: { ae_term: "Headache, mild", onset_date: "2024-02-05" } },
+      { instance: 2 },
+    ),
+  );
+  await ok(
+    product.save("01-102", "screening", "diagnosis", { data: { diagnosis: "nmosd", aqp4_igg: "positive" } }),
+  );
+  await ok(
+    product.save(
+      "02-201",
+      "screening",
+      "demographics",
+      { data: { initials: "CD", sex: "male" } },
+      { as: "site-02" },
+    ),
+  );
 });
 afterAll(() => product.close());
 
@@ -62,11 +107,18 @@ describe("flat records export", () => {
     golden("records-raw.csv", res.text);
   });
 
-  it("CSV with labels matches the golden file", async () => golden("records-label.csv", (await get(`${BASE}/records?format=csv&rawOrLabel=label&${forms}`)).text));
+  it("CSV with labels matches the golden file", async () =>
+    golden("records-label.csv", (await get(`${BASE}/records?format=csv&rawOrLabel=label&${forms}`)).text));
 
   it("JSON and NDJSON carry the same rows as the CSV", async () => {
-    const csv = parse((await get(`${BASE}/records?format=csv&${forms}`)).text, { columns: true }) as Record<string, string>[];
-    const json = JSON.parse((await get(`${BASE}/records?format=json&${forms}`)).text) as Record<string, unknown>[];
+    const csv = parse((await get(`${BASE}/records?format=csv&${forms}`)).text, { columns: true }) as Record<
+      string,
+      string
+    >[];
+    const json = JSON.parse((await get(`${BASE}/records?format=json&${forms}`)).text) as Record<
+      string,
+      unknown
+    >[];
     const ndjson = (await get(`${BASE}/records?format=ndjson&${forms}`)).text
       .trim()
       .split("\n")
@@ -79,15 +131,21 @@ describe("flat records export", () => {
   });
 
   it("neutralises spreadsheet formulas in CSV, not in JSON", async () => {
-    expect((await get(`${BASE}/records?format=csv&forms=adverse_event`)).text).toContain(`"'=HYPERLINK(""x"")"`);
-    expect((await get(`${BASE}/records?format=json&forms=adverse_event`)).text).toContain(`"=HYPERLINK(\\"x\\")"`);
+    expect((await get(`${BASE}/records?format=csv&forms=adverse_event`)).text).toContain(
+      `"'=HYPERLINK(""x"")"`,
+    );
+    expect((await get(`${BASE}/records?format=json&forms=adverse_event`)).text).toContain(
+      `"=HYPERLINK(\\"x\\")"`,
+    );
   });
 
   it("filters by forms, fields, events, sites and subjects, and refuses unknown ones", async () => {
     const rows = (q: string) => parse(q, { columns: true }) as Record<string, string>[];
     const byEvent = rows((await get(`${BASE}/records?format=csv&events=screening&fields=edss_total`)).text);
     expect(Object.keys(byEvent[0] ?? {})).toContain("edss_total");
-    expect(new Set(byEvent.map((r) => r.redcap_event_name))).toEqual(new Set(["screening_arm_1", "screening_arm_2"]));
+    expect(new Set(byEvent.map((r) => r.redcap_event_name))).toEqual(
+      new Set(["screening_arm_1", "screening_arm_2"]),
+    );
     const site2 = rows((await get(`${BASE}/records?format=csv&sites=site-02&forms=demographics`)).text);
     expect(site2.map((r) => r.record_id)).toEqual(["02-201"]);
     const one = rows((await get(`${BASE}/records?format=csv&subjects=01-102`)).text);
@@ -114,7 +172,12 @@ describe("flat records export", () => {
 
   it("shows a site-scoped sponsor only its sites", async () => {
     const token = "sponsor-site-02-token";
-    await product.env.store.storeToken(token, { user: "s2", role: "sponsor", study: product.env.studyId, sites: ["site-02"] });
+    await product.env.store.storeToken(token, {
+      user: "s2",
+      role: "sponsor",
+      study: product.env.studyId,
+      sites: ["site-02"],
+    });
     const res = await product.env.app.request(`${BASE}/records?format=json`, { headers: as(token) });
     const ids = new Set((JSON.parse(await res.text()) as { record_id: string }[]).map((r) => r.record_id));
     expect(ids).toEqual(new Set(["02-201"]));
@@ -123,11 +186,13 @@ describe("flat records export", () => {
 
 describe("de-identified export", () => {
   it("drops identifiers, shifts each subject's dates by one stable offset, and can hash ids", async () => {
-    const plain = JSON.parse((await get(`${BASE}/records?format=json&subjects=01-101`)).text) as Record<string, unknown>[];
-    const deid = JSON.parse((await get(`${BASE}/records?format=json&subjects=01-101&deidentify=true&hashIds=true`)).text) as Record<
+    const plain = JSON.parse((await get(`${BASE}/records?format=json&subjects=01-101`)).text) as Record<
       string,
       unknown
     >[];
+    const deid = JSON.parse(
+      (await get(`${BASE}/records?format=json&subjects=01-101&deidentify=true&hashIds=true`)).text,
+    ) as Record<string, unknown>[];
     expect(Object.keys(deid[0] ?? {})).not.toContain("initials");
     expect(Object.keys(deid[0] ?? {})).not.toContain("date_of_birth");
     const hashed = deid[0]?.record_id as string;
@@ -136,12 +201,19 @@ describe("de-identified export", () => {
     const date = (rows: Record<string, unknown>[], event: string, field: string) =>
       String(rows.find((r) => r.redcap_event_name === event && r[field])?.[field]);
     const days = (a: string, b: string) => (Date.parse(b) - Date.parse(a)) / 86_400_000;
-    const shift = days(date(plain, "screening_arm_1", "assessment_date"), date(deid, "screening_arm_1", "assessment_date"));
+    const shift = days(
+      date(plain, "screening_arm_1", "assessment_date"),
+      date(deid, "screening_arm_1", "assessment_date"),
+    );
     expect(shift).not.toBe(0);
     expect(Math.abs(shift)).toBeLessThanOrEqual(180);
-    expect(days(date(plain, "iv_1_arm_1", "infusion_date"), date(deid, "iv_1_arm_1", "infusion_date"))).toBe(shift);
+    expect(days(date(plain, "iv_1_arm_1", "infusion_date"), date(deid, "iv_1_arm_1", "infusion_date"))).toBe(
+      shift,
+    );
     // Stable: the same subject gets the same key and shift on every export.
-    const again = JSON.parse((await get(`${BASE}/records?format=json&subjects=01-101&deidentify=true&hashIds=true`)).text);
+    const again = JSON.parse(
+      (await get(`${BASE}/records?format=json&subjects=01-101&deidentify=true&hashIds=true`)).text,
+    );
     expect(again).toEqual(deid);
   });
 
@@ -153,7 +225,9 @@ describe("de-identified export", () => {
       sites: ["*"],
       deidentified: true,
     });
-    const res = await product.env.app.request(`${BASE}/records?format=csv&forms=demographics`, { headers: as("deid-token") });
+    const res = await product.env.app.request(`${BASE}/records?format=csv&forms=demographics`, {
+      headers: as("deid-token"),
+    });
     const text = await res.text();
     expect(text.split("\n")[0]).not.toContain("initials");
     expect(text).not.toContain("01-101");
@@ -168,4 +242,58 @@ describe("metadata exports", () => {
       golden(`metadata-${kind}.csv`, res.text);
     });
   }
+});
+
+describe("CDISC ODM over HTTP", () => {
+  const xsd = [
+    path.resolve(import.meta.dirname, "../../../shared/standards/odm-1.3.2"),
+    "/work/shared/standards/odm-1.3.2",
+  ].find((d) => existsSync(path.join(d, "ODM1-3-2.xsd")));
+  const xmllint = spawnSync("xmllint", ["--version"]).status === 0;
+  const canValidate = xmllint && xsd !== undefined;
+  if (!canValidate && process.env.CI)
+    throw new Error("CI must have xmllint (libxml2-utils) and ../shared/standards");
+
+  it.skipIf(!canValidate)(
+    "streams a study with audit records that validates against the ODM 1.3.2 XSD",
+    async () => {
+      const res = await get(`${BASE}/odm?audit=true`);
+      expect(res.status).toBe(200);
+      expect(res.headers.get("content-type")).toContain("application/xml");
+      const file = path.join(mkdtempSync(path.join(tmpdir(), "odm-")), "study.xml");
+      writeFileSync(file, res.text);
+      const check = spawnSync(
+        "xmllint",
+        ["--noout", "--nonet", "--schema", path.join(xsd as string, "ODM1-3-2.xsd"), file],
+        {
+          encoding: "utf8",
+        },
+      );
+      expect(check.status, check.stderr).toBe(0);
+      expect(res.text).toContain('FileType="Transactional"');
+      expect((res.text.match(/<SubjectData /g) ?? []).length).toBe(3);
+      expect(res.text).toContain("<AuditRecord");
+      expect(res.text).toContain('SubjectKey="01-101"');
+    },
+  );
+
+  it.skipIf(!canValidate)(
+    "de-identifies: no identifier items, hashed subject keys, still valid",
+    async () => {
+      const res = await get(`${BASE}/odm?deidentify=true&hashIds=true`);
+      const file = path.join(mkdtempSync(path.join(tmpdir(), "odm-")), "deid.xml");
+      writeFileSync(file, res.text);
+      expect(
+        spawnSync("xmllint", [
+          "--noout",
+          "--nonet",
+          "--schema",
+          path.join(xsd as string, "ODM1-3-2.xsd"),
+          file,
+        ]).status,
+      ).toBe(0);
+      expect(res.text).not.toContain("I.demographics.initials");
+      expect(res.text).not.toContain('SubjectKey="01-101"');
+    },
+  );
 });

@@ -1,0 +1,220 @@
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { parse } from "csv-parse/sync";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Product, startProduct } from "./harness.ts";
+
+/** REDCap's own API answers, as saved from real projects: the shapes ours must match. */
+const FIXTURES = [
+  path.resolve(import.meta.dirname, "../../../shared/fixtures/redcap"),
+  "/work/shared/fixtures/redcap",
+].find((p) => {
+  try {
+    readFileSync(path.join(p, "redcapr-longitudinal/event.csv"));
+    return true;
+  } catch {
+    return false;
+  }
+}) as string;
+const header = (file: string) =>
+  (parse(readFileSync(path.join(FIXTURES, file), "utf8"), { to: 1 }) as string[][])[0] ?? [];
+
+let product: Product;
+beforeAll(async () => {
+  product = await startProduct();
+  await product.call("POST", "/api/v1/studies/hucmsc-ms-nmo/subjects", {
+    as: "site-01",
+    body: { site: "site-01", arm: "rrms", subjectId: "01-007" },
+  });
+  await product.save("01-007", "screening", "diagnosis", {
+    data: { diagnosis: "rrms", prior_dmt: ["natalizumab"] },
+  });
+  await product.save("01-007", "logs", "adverse_event", { data: { ae_term: "Fatigue" } }, { instance: 1 });
+});
+afterAll(() => product.close());
+
+async function redcap(params: Record<string, string>, token = product.token("sponsor")) {
+  const res = await product.env.app.request("/api/", {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ token, ...params }).toString(),
+  });
+  return { status: res.status, type: res.headers.get("content-type") ?? "", text: await res.text() };
+}
+
+const csvHeader = (text: string) => (parse(text, { to: 1 }) as string[][])[0] ?? [];
+
+describe("the REDCap-compatible API (POST /api/)", () => {
+  it("answers content=event, arm and formEventMapping with REDCap's columns", async () => {
+    expect(csvHeader((await redcap({ content: "event", format: "csv" })).text)).toEqual(
+      header("redcapr-longitudinal/event.csv"),
+    );
+    expect(csvHeader((await redcap({ content: "arm", format: "csv" })).text)).toEqual(
+      header("redcapr-longitudinal/arm.csv"),
+    );
+    const mapping = JSON.parse((await redcap({ content: "formEventMapping", format: "json" })).text);
+    expect(Object.keys(mapping[0])).toEqual(["arm_num", "unique_event_name", "form"]);
+    expect(mapping).toContainEqual({ arm_num: 2, unique_event_name: "logs_arm_2", form: "adverse_event" });
+  });
+
+  it("answers content=metadata with the data dictionary's 18 columns, in REDCap's API names", async () => {
+    const text = (await redcap({ content: "metadata", format: "csv" })).text;
+    const ours = csvHeader(text);
+    expect(ours).toHaveLength(header("redcapr-longitudinal/dictionary.csv").length);
+    expect(ours[0]).toBe("field_name");
+    const all = JSON.parse((await redcap({ content: "metadata", format: "json" })).text);
+    expect(all[0]).toMatchObject({ field_name: "record_id", form_name: "consent" });
+    const json = JSON.parse((await redcap({ content: "metadata", format: "json", "forms[0]": "edss" })).text);
+    expect(new Set(json.map((r: { form_name: string }) => r.form_name))).toEqual(new Set(["edss"]));
+    expect(json.find((r: { field_name: string }) => r.field_name === "edss_total")).toMatchObject({
+      field_type: "dropdown",
+    });
+  });
+
+  it("exports records in REDCap's flat shape: record id, event, repeat columns, ___ checkboxes, _complete", async () => {
+    const res = await redcap({
+      content: "record",
+      format: "csv",
+      type: "flat",
+      "forms[0]": "diagnosis",
+      "forms[1]": "adverse_event",
+    });
+    expect(res.status).toBe(200);
+    const cols = csvHeader(res.text);
+    const fixture = header("redcapr-longitudinal/data.csv");
+    expect(cols[1]).toBe(fixture[1]); // redcap_event_name
+    expect(cols).toEqual(
+      expect.arrayContaining([
+        "redcap_repeat_instrument",
+        "redcap_repeat_instance",
+        "prior_dmt___natalizumab",
+        "diagnosis_complete",
+      ]),
+    );
+    expect(fixture.some((c) => /___/.test(c)) && fixture.some((c) => /_complete$/.test(c))).toBe(true);
+    const rows = parse(res.text, { columns: true }) as Record<string, string>[];
+    expect(rows.find((r) => r.redcap_event_name === "screening_arm_1")).toMatchObject({
+      record_id: "01-007",
+      prior_dmt___natalizumab: "1",
+      diagnosis_complete: "0",
+    });
+    expect(rows.find((r) => r.redcap_repeat_instrument === "adverse_event")).toMatchObject({
+      redcap_repeat_instance: "1",
+      ae_term: "Fatigue",
+    });
+  });
+
+  it("filters records, fields and events given as PHP-style arrays", async () => {
+    const json = JSON.parse(
+      (
+        await redcap({
+          content: "record",
+          format: "json",
+          "records[0]": "01-007",
+          "fields[0]": "record_id",
+          "fields[1]": "diagnosis",
+          "events[0]": "screening_arm_1",
+        })
+      ).text,
+    );
+    expect(json).toHaveLength(1);
+    expect(json[0]).toMatchObject({
+      record_id: "01-007",
+      diagnosis: "rrms",
+      redcap_event_name: "screening_arm_1",
+    });
+  });
+
+  it("answers instrument, exportFieldNames, project and version", async () => {
+    expect(JSON.parse((await redcap({ content: "instrument", format: "json" })).text)[0]).toEqual({
+      instrument_name: "consent",
+      instrument_label: expect.any(String),
+    });
+    expect(JSON.parse((await redcap({ content: "exportFieldNames", format: "json" })).text)).toContainEqual({
+      original_field_name: "prior_dmt",
+      choice_value: "natalizumab",
+      export_field_name: "prior_dmt___natalizumab",
+    });
+    expect(JSON.parse((await redcap({ content: "project", format: "json" })).text)).toMatchObject({
+      is_longitudinal: 1,
+    });
+    expect((await redcap({ content: "version" })).text).toMatch(/^\d+\.\d+\.\d+$/);
+  });
+
+  it("answers errors as REDCap does: 403 for a bad token, 400 with {error} for the rest, nothing written", async () => {
+    const before = await product.snapshot();
+    const bad = await redcap({ content: "record", format: "json" }, "nope");
+    expect(bad.status).toBe(403);
+    expect(JSON.parse(bad.text)).toEqual({ error: expect.stringContaining("permission") });
+    expect((await redcap({ content: "nonsense", format: "json" })).status).toBe(400);
+    expect((await redcap({ content: "record", format: "json", action: "import", data: "[]" })).status).toBe(
+      400,
+    );
+    expect((await redcap({ content: "record", format: "xml" })).status).toBe(400);
+    expect(await product.snapshot()).toEqual(before);
+  });
+
+  it("keeps a site-scoped token to its sites", async () => {
+    const records = JSON.parse(
+      (await redcap({ content: "record", format: "json" }, product.token("site-02"))).text,
+    );
+    expect(records).toEqual([]);
+  });
+});
+
+describe("sponsor tokens", () => {
+  it("are created by builders with an expiry, shown once, listed without their value, and revoked", async () => {
+    const created = await product.call("POST", "/api/v1/studies/hucmsc-ms-nmo/tokens", {
+      as: "builder",
+      body: { user: "acme-stats", sites: ["site-01"], expiresAt: "2099-01-01T00:00:00Z" },
+    });
+    expect(created.status).toBe(201);
+    const { token, id } = created.body;
+    expect((await redcap({ content: "arm", format: "json" }, token)).status).toBe(200);
+    const list = await product.call("GET", "/api/v1/studies/hucmsc-ms-nmo/tokens", { as: "builder" });
+    const listed = list.body.tokens.find((t: { id: string }) => t.id === id);
+    expect(listed).toMatchObject({
+      user: "acme-stats",
+      role: "sponsor",
+      sites: ["site-01"],
+      createdBy: "dev-builder",
+    });
+    expect(JSON.stringify(list.body)).not.toContain(token);
+    const write = await product.env.app.request("/api/v1/studies/hucmsc-ms-nmo/subjects", {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: JSON.stringify({ site: "site-01", arm: "rrms" }),
+    });
+    expect(write.status).toBe(403);
+    expect(
+      (await product.call("DELETE", `/api/v1/studies/hucmsc-ms-nmo/tokens/${id}`, { as: "builder" })).status,
+    ).toBe(204);
+    expect((await redcap({ content: "arm", format: "json" }, token)).status).toBe(403);
+    const after = await product.call("GET", "/api/v1/studies/hucmsc-ms-nmo/tokens", { as: "builder" });
+    expect(after.body.tokens.find((t: { id: string }) => t.id === id)).toMatchObject({
+      revokedBy: "dev-builder",
+    });
+  });
+
+  it("must expire in the future and name known sites; only builders make them", async () => {
+    const past = await product.call("POST", "/api/v1/studies/hucmsc-ms-nmo/tokens", {
+      as: "builder",
+      body: { user: "x", sites: ["site-09"], expiresAt: "2001-01-01T00:00:00Z" },
+    });
+    expect(past.status).toBe(422);
+    expect(past.body.errors.map((e: { pointer: string }) => e.pointer).sort()).toEqual([
+      "/expiresAt",
+      "/sites/0",
+    ]);
+    const noExpiry = await product.call("POST", "/api/v1/studies/hucmsc-ms-nmo/tokens", {
+      as: "builder",
+      body: { user: "x" },
+    });
+    expect(noExpiry.status).toBe(400);
+    const bySponsor = await product.call("POST", "/api/v1/studies/hucmsc-ms-nmo/tokens", {
+      as: "sponsor",
+      body: { user: "x", expiresAt: "2099-01-01T00:00:00Z" },
+    });
+    expect(bySponsor.status).toBe(403);
+  });
+});

@@ -16,6 +16,7 @@ import type { Revision } from "../store/form-instances.ts";
 import { hashToken } from "../store/tokens.ts";
 import { builderRoutes } from "./builder-routes.tsx";
 import { casebookView } from "./casebook-view.ts";
+import { exportPages } from "./export-routes.tsx";
 import { fieldHistory, fieldViews } from "./fields.tsx";
 import { type FormEntries, readFormEntries } from "./form-values.ts";
 import { Layout } from "./layout.tsx";
@@ -206,6 +207,7 @@ export function createWebRoutes(options: WebOptions) {
         rows={rows}
         canEnrol={c.var.principal.role === "site"}
         canBuild={c.var.principal.role === "builder"}
+        canExport={c.var.principal.role !== "site"}
         today={today()}
       />,
     );
@@ -448,6 +450,7 @@ export function createWebRoutes(options: WebOptions) {
   };
 
   web.route("/", builderRoutes(page, { form: scripts.form.path, builder: scripts.builder.path }));
+  web.route("/", exportPages(page));
 
   const formPath = "/studies/:study/subjects/:subject/events/:event/forms/:form";
   web.get(formPath, showForm);

@@ -92,3 +92,54 @@ describe("builder pages", () => {
     );
   });
 });
+
+describe("export and token pages", () => {
+  it("let a monitor download flat records, ODM and the dictionary; not a site user", async () => {
+    const b = new Browser(product);
+    await b.signIn("monitor");
+    const page = await b.request("GET", "/studies/hucmsc-ms-nmo/exports");
+    expect(page.status).toBe(200);
+    const csv = await b.request(
+      "GET",
+      "/studies/hucmsc-ms-nmo/exports/records?format=csv&forms=mri&rawOrLabel=label",
+    );
+    expect(csv.headers.get("content-disposition")).toMatch(/attachment; filename="hucmsc-ms-nmo-records-/);
+    expect(csv.html.split("\n")[0]).toContain("mri_complete");
+    expect(csv.html).toContain(subject);
+    const odm = await b.request("GET", "/studies/hucmsc-ms-nmo/exports/odm?audit=true");
+    expect(odm.html).toContain('FileType="Transactional"');
+    const dictionary = await b.request("GET", "/studies/hucmsc-ms-nmo/exports/dictionary.csv");
+    expect(dictionary.html.split("\n")[0]).toContain("Variable / Field Name");
+    const site = new Browser(product);
+    await site.signIn("site-01");
+    expect((await site.request("GET", "/studies/hucmsc-ms-nmo/exports")).status).toBe(403);
+  });
+
+  it("let a builder create a sponsor token, shown once, and revoke it", async () => {
+    const b = new Browser(product);
+    await b.signIn("builder");
+    const page = await b.request("GET", `${builder}/tokens`);
+    const created = await b.request("POST", `${builder}/tokens`, {
+      _csrf: b.csrf(page.html),
+      user: "acme",
+      role: "sponsor",
+      sites: "site-01",
+      expires: "2099-12-31",
+    });
+    const token = /data-new-token[^>]*>[\s\S]*?<code>([^<]+)<\/code>/.exec(created.html)?.[1] ?? "";
+    expect(token).toMatch(/^edc_/);
+    const row = created.html.split("<tr ").find((r) => r.includes("<td>acme</td>")) ?? "";
+    const id = /data-token="([0-9a-f]{12})"/.exec(row)?.[1] ?? "";
+    const use = () =>
+      product.env.app.request("/api/v1/studies/hucmsc-ms-nmo/subjects", {
+        headers: { authorization: `Bearer ${token}` },
+      });
+    expect((await use()).status).toBe(200);
+    const revoked = await b.request("POST", `${builder}/tokens/${id}/revoke`, {
+      _csrf: b.csrf(created.html),
+    });
+    expect(revoked.status).toBe(303);
+    expect((await use()).status).toBe(401);
+    expect((await b.request("GET", `${builder}/tokens`)).html).toContain("revoked");
+  });
+});

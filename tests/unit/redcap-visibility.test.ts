@@ -432,6 +432,17 @@ describe("REDCap logic → JSON Logic: same visibility and same calculated value
   }
 });
 
+describe("the comparison itself", () => {
+  it("catches a translation that treats an empty field as 0, as plain JSON Logic would", () => {
+    const fields: LogicFields = { x: { kind: "number", form: "f" } };
+    const naive: Case = { where: "naive", expr: "[x] < 0", logic: { "<": [{ var: "x" }, 0] }, form: "f", as: "condition" };
+    expect(checkCase(naive, fields, 1)).toMatch(/REDCap true \/ JSON Logic false/);
+    const t = toJsonLogic("[x] < 0", fields, { form: "f" });
+    if (!("logic" in t)) throw new Error(t.error);
+    expect(checkCase({ ...naive, logic: t.logic }, fields, 1)).toBeUndefined();
+  });
+});
+
 describe("JSON Logic → REDCap: the reference study's branching and calculations", () => {
   let instruments: Record<string, Instrument>;
   let fields: LogicFields;

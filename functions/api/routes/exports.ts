@@ -347,7 +347,7 @@ exportRoutes.openapi(
   },
 );
 
-const OdmQuery = z.object({
+export const OdmQuery = z.object({
   clinicalData: z
     .enum(["true", "false"])
     .default("true")
@@ -375,28 +375,34 @@ exportRoutes.openapi(
     },
   }),
   async (c) => {
-    const { study } = c.req.valid("param");
-    const q = c.req.valid("query");
-    const definition = await loadStudy(c, study);
-    const flat = await flatExportOptions(c, definition, q);
-    const subjects = q.clinicalData
-      ? (await c.var.store.listSubjects(study, visibleSites(c, definition, q.sites)))
-          .filter((s) => !q.subjects || q.subjects.includes(s.id))
-          .sort((a, b) => (a.id < b.id ? -1 : 1))
-      : [];
-    const users = q.audit ? [...new Set((await c.var.store.listTokens(study)).map((t) => t.user))] : [];
-    c.header("Content-Type", "application/xml; charset=utf-8");
-    return stream(c, async (out) => {
-      const source = q.clinicalData
-        ? c.var.store.casebooks(study, subjects, { withRevisions: q.audit })
-        : null;
-      for await (const chunk of odmChunks(definition, source, {
-        includeAudit: q.audit,
-        users,
-        ...(flat.deidentify ? { deidentify: flat.deidentify } : {}),
-      })) {
-        await out.write(chunk);
-      }
-    }) as never;
+    const definition = await loadStudy(c, c.req.valid("param").study);
+    return streamOdm(c, definition, c.req.valid("query")) as never;
   },
 );
+
+/** Streams the ODM file of a study: subjects read one at a time, after the metadata. */
+export async function streamOdm(
+  c: Context<AppEnv>,
+  definition: StudyDefinition,
+  q: z.infer<typeof OdmQuery>,
+) {
+  const study = definition.study.id;
+  const flat = await flatExportOptions(c, definition, q);
+  const subjects = q.clinicalData
+    ? (await c.var.store.listSubjects(study, visibleSites(c, definition, q.sites)))
+        .filter((s) => !q.subjects || q.subjects.includes(s.id))
+        .sort((a, b) => (a.id < b.id ? -1 : 1))
+    : [];
+  const users = q.audit ? [...new Set((await c.var.store.listTokens(study)).map((t) => t.user))] : [];
+  c.header("Content-Type", "application/xml; charset=utf-8");
+  return stream(c, async (out) => {
+    const source = q.clinicalData ? c.var.store.casebooks(study, subjects, { withRevisions: q.audit }) : null;
+    for await (const chunk of odmChunks(definition, source, {
+      includeAudit: q.audit,
+      users,
+      ...(flat.deidentify ? { deidentify: flat.deidentify } : {}),
+    })) {
+      await out.write(chunk);
+    }
+  });
+}

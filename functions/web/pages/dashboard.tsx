@@ -8,15 +8,22 @@ export function Dashboard(props: {
   rows: { subject: Subject; view: CasebookView }[];
   canEnrol: boolean;
   canBuild: boolean;
+  canExport: boolean;
   today: string;
 }) {
-  const { definition, rows, canEnrol, canBuild, today } = props;
+  const { definition, rows, canEnrol, canBuild, canExport, today } = props;
   const base = `/studies/${definition.study.id}`;
   return (
     <>
       <h1>Record status dashboard</h1>
       <p>
         {rows.length} subject{rows.length === 1 ? "" : "s"} · today {today}
+        {canExport && (
+          <>
+            {" "}
+            · <a href={`${base}/exports`}>Exports</a>
+          </>
+        )}
         {canBuild && (
           <>
             {" "}

@@ -1,0 +1,330 @@
+import { readdirSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import { checkDefinition } from "../../functions/engine/check-definition.ts";
+import type { Instrument, StudyFile } from "../../functions/engine/definition.ts";
+import {
+  COLUMNS,
+  type Column,
+  DROPPED_COLUMNS,
+  exportDictionary,
+  type ImportResult,
+  importDictionary,
+  readRows,
+  type Row,
+} from "../../functions/engine/redcap/dictionary.ts";
+import { normalizeRedcap } from "../../functions/engine/redcap/logic.ts";
+
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const FIXTURES = path.join(ROOT, "tests/fixtures/redcap");
+const fixtures = readdirSync(FIXTURES, { withFileTypes: true })
+  .filter((d) => d.isDirectory())
+  .map((d) => d.name)
+  .sort();
+const read = (fixture: string) => readFileSync(path.join(FIXTURES, fixture, "dictionary.csv"), "utf8");
+
+/**
+ * The columns the round trip compares: every column but the three the engine
+ * deliberately does not keep (Custom Alignment, Question Number, Matrix
+ * Ranking), which must instead be in the import report wherever they are set.
+ */
+const COMPARED: Column[] = [
+  "Variable / Field Name",
+  "Form Name",
+  "Section Header",
+  "Field Type",
+  "Field Label",
+  "Choices, Calculations, OR Slider Labels",
+  "Field Note",
+  "Text Validation Type OR Show Slider Number",
+  "Text Validation Min",
+  "Text Validation Max",
+  "Identifier?",
+  "Branching Logic (Show field only if...)",
+  "Required Field?",
+  "Matrix Group Name",
+  "Field Annotation",
+];
+
+/** One CSV line of 18 cells, quoted the way REDCap quotes them. */
+const csvRow = (cells: string[]) =>
+  `${[...cells, ...Array(18 - cells.length).fill("")].map((c) => `"${c.replace(/"/g, '""')}"`).join(",")}\n`;
+
+const space = (s: string) => s.replace(/\s+/g, " ").trim();
+
+/** One spelling per value, for REDCap's equivalent spellings of a cell. */
+function normalise(column: Column, value: string, row: Row): string {
+  const v = space(value);
+  const type = space(row["Field Type"]).toLowerCase();
+  switch (column) {
+    case "Field Type":
+      return v.toLowerCase();
+    case "Identifier?":
+    case "Required Field?":
+      return /^(y|yes|1)$/i.test(v) ? "y" : "";
+    case "Branching Logic (Show field only if...)":
+      return v === "" ? "" : (normalizeRedcap(v) ?? `unreadable: ${v}`);
+    case "Choices, Calculations, OR Slider Labels":
+      if (type === "calc") return normalizeRedcap(v) ?? `unreadable: ${v}`;
+      if (type === "slider") return v.split("|").map(space).join(" | ");
+      if (type === "radio" || type === "dropdown" || type === "checkbox") {
+        return JSON.stringify(
+          v
+            .split("|")
+            .map(space)
+            .filter((c) => c !== "")
+            .map((c) => [space(c.slice(0, c.indexOf(","))), space(c.slice(c.indexOf(",") + 1))]),
+        );
+      }
+      return v;
+    case "Text Validation Min":
+    case "Text Validation Max": {
+      const n = v.replace(",", ".");
+      return /^-?\d+(\.\d+)?$/.test(n) ? String(Number(n)) : v;
+    }
+    case "Field Annotation": {
+      // @CHARLIMIT is read into maxLength and written back last
+      const limit = /@CHARLIMIT\s*=\s*["']?(\d+)["']?/.exec(v);
+      const rest = space(v.replace(/@CHARLIMIT\s*=\s*["']?\d+["']?/, " "));
+      return limit ? space(`${rest} @CHARLIMIT=${limit[1]}`) : rest;
+    }
+    default:
+      return v;
+  }
+}
+
+function roundTrip(result: ImportResult): Row[] {
+  return readRows(
+    exportDictionary(result.instruments, {
+      recordIdField: result.recordIdField,
+      recordIdLabel: result.recordId?.label,
+      recordIdForm: result.recordId?.form,
+      formOrder: result.formOrder,
+    }),
+  ).rows;
+}
+
+const reported = (r: ImportResult, field: string, column: Column | "", severity?: "error" | "warning") =>
+  r.report.some(
+    (i) => i.field === field && (column === "" || i.column === column) && (!severity || i.severity === severity),
+  );
+
+describe("REDCap dictionary → instruments → REDCap dictionary", () => {
+  it("compares every column but Custom Alignment, Question Number and Matrix Ranking", () => {
+    expect([...COMPARED, ...DROPPED_COLUMNS].sort()).toEqual([...COLUMNS].sort());
+    expect(DROPPED_COLUMNS).toEqual(["Custom Alignment", "Question Number (surveys only)", "Matrix Ranking?"]);
+  });
+
+  for (const fixture of fixtures) {
+    it(`keeps ${fixture} row by row and column by column, and reports the rest`, () => {
+      const text = read(fixture);
+      const original = readRows(text).rows;
+      const result = importDictionary(text);
+      const back = roundTrip(result);
+      const byName = new Map(back.map((r) => [r["Variable / Field Name"], r]));
+
+      // REDCap's record id comes back first, as it was
+      const [first, ...rest] = original as [Row, ...Row[]];
+      expect(back[0]?.["Variable / Field Name"]).toBe(first["Variable / Field Name"]);
+      expect(back[0]?.["Form Name"]).toBe(first["Form Name"]);
+      expect(back[0]?.["Field Label"]).toBe(first["Field Label"]);
+
+      const differences: string[] = [];
+      for (const row of rest) {
+        const name = row["Variable / Field Name"];
+        const again = byName.get(name);
+        if (!again) {
+          // not imported: must be an error in the report, with the reason
+          expect(reported(result, name, "Field Type", "error"), `${name} dropped without a report`).toBe(true);
+          continue;
+        }
+        for (const column of COMPARED) {
+          const a = normalise(column, row[column], row);
+          const b = normalise(column, again[column], again);
+          if (a !== b) differences.push(`${name} [${column}]: ${JSON.stringify(a)} → ${JSON.stringify(b)}`);
+        }
+        for (const column of DROPPED_COLUMNS) {
+          if (row[column].trim() !== "") {
+            expect(reported(result, name, column, "warning"), `${name} [${column}] not reported`).toBe(true);
+          }
+        }
+      }
+      expect(differences).toEqual([]);
+      // the exported rows keep the dictionary's order
+      const order = rest.map((r) => r["Variable / Field Name"]).filter((n) => byName.has(n));
+      expect(back.slice(1).map((r) => r["Variable / Field Name"])).toEqual(order);
+    });
+  }
+
+  it("reports file and sql fields as not imported, by field", () => {
+    const r = importDictionary(read("redcapr-validation-types-1"));
+    const errors = r.report.filter((i) => i.severity === "error").map((i) => `${i.field} [${i.column}]`);
+    expect(errors).toEqual(["f_file_upload [Field Type]", "f_signature [Field Type]", "f_sql [Field Type]"]);
+    expect(r.instruments.form_1?.properties.f_sql).toBeUndefined();
+  });
+
+  it("reports validations the engine keeps but does not enforce, and action tags it does not act on", () => {
+    const r = importDictionary(read("redcap-cypress-project1"));
+    expect(reported(r, "phone_north_america", "Text Validation Type OR Show Slider Number", "warning")).toBe(true);
+    expect(reported(r, "datetime_ymd_hm", "Text Validation Min", "warning")).toBe(true);
+    expect(reported(r, "name", "Field Annotation", "warning")).toBe(true);
+    const f = r.instruments.data_types?.properties;
+    expect(f?.datetime_ymd_hm).toMatchObject({
+      format: "date-time",
+      "x-text-validation": "datetime_ymd",
+      "x-text-validation-min": "2023-08-01 01:01",
+    });
+    expect(f?.number_1_comma).toMatchObject({ type: "number", minimum: 0, maximum: 3 });
+    expect(f?.radio?.oneOf?.[0]).toEqual({ const: "9..9", title: "Choice99" });
+    expect(f?.descriptive_text).toEqual({ type: "null", title: "Descriptive Text", "x-widget": "descriptive" });
+  });
+});
+
+describe("importing a REDCap dictionary", () => {
+  it("returns the record id, the forms in order and one instrument per form", () => {
+    const r = importDictionary(read("redcapr-longitudinal"));
+    expect(r.recordIdField).toBe("study_id");
+    expect(r.recordId).toEqual({ field: "study_id", form: "demographics", label: "Study ID" });
+    expect(r.formOrder).toEqual([
+      "demographics",
+      "contact_info",
+      "baseline_data",
+      "visit_lab_data",
+      "patient_morale_questionnaire",
+      "visit_blood_workup",
+      "visit_observed_behavior",
+      "completion_data",
+      "completion_project_questionnaire",
+    ]);
+    expect(Object.keys(r.instruments)).toEqual(r.formOrder);
+    expect(r.instruments.demographics?.properties.study_id).toBeUndefined();
+    const demographics = r.instruments.demographics?.properties;
+    expect(demographics?.num_children).toEqual({
+      type: "integer",
+      title: "How many times has the patient given birth?",
+      minimum: 0,
+      "x-visible-if": {
+        and: [{ "==": [{ var: "sex" }, 0] }, { "==": [{ var: "given_birth" }, true] }],
+      },
+    });
+    expect(demographics?.gym).toMatchObject({ type: "array", uniqueItems: true, "x-matrix": "weekly_schedule" });
+    expect(demographics?.specify_mood).toEqual({
+      type: "integer",
+      title: "Specify the patient's mood",
+      minimum: 0,
+      maximum: 100,
+      "x-widget": "slider",
+      "x-section": "Other information",
+      "x-slider": { labels: ["Very sad", "Indifferent", "Very happy"] },
+    });
+  });
+
+  it("keeps a form that holds only the record id out of the instruments, and says so", () => {
+    const r = importDictionary(read("redcapapi-offline"));
+    expect(r.recordId).toEqual({ field: "record_id", form: "record_id", label: "Record ID" });
+    expect(r.instruments.record_id).toBeUndefined();
+    expect(r.formOrder[0]).toBe("record_id");
+    expect(r.report.some((i) => i.form === "record_id" && i.field === "" && i.severity === "warning")).toBe(true);
+  });
+
+  it("reads REDCap's API headers, a byte-order mark and CRLF line ends", () => {
+    const api =
+      "\ufefffield_name,form_name,section_header,field_type,field_label,select_choices_or_calculations,field_note,text_validation_type_or_show_slider_number,text_validation_min,text_validation_max,identifier,branching_logic,required_field,custom_alignment,question_number,matrix_group_name,matrix_ranking,field_annotation\r\n" +
+      "record_id,f,,text,Record ID,,,,,,,,,,,,,\r\n" +
+      "a,f,,yesno,A?,,,,,,,,y,,,,,\r\n" +
+      "b,f,,text,B,,,,,,,[a] = '1',,,,,,\r\n";
+    const r = importDictionary(api);
+    expect(r.report).toEqual([]);
+    expect(r.instruments.f?.required).toEqual(["a"]);
+    expect(r.instruments.f?.properties.b?.["x-visible-if"]).toEqual({ "==": [{ var: "a" }, true] });
+  });
+
+  it("refuses a file that is not a data dictionary, saying why", () => {
+    const r = importDictionary("name,age\nx,1\n");
+    expect(r.instruments).toEqual({});
+    expect(r.report[0]).toMatchObject({ severity: "error", field: "" });
+    expect(r.report[0]?.message).toMatch(/Variable \/ Field Name/);
+  });
+
+  it("reports a duplicate field, an invalid name and logic it cannot translate, by field and column", () => {
+    const header = `${COLUMNS.map((c) => JSON.stringify(c)).join(",")}\n`;
+    const row = csvRow;
+    const text =
+      header +
+      row(["record_id", "f", "", "text", "Record ID"]) +
+      row(["a", "f", "", "text", "A", "", "", "date_ymd"]) +
+      row(["a", "f", "", "text", "A again"]) +
+      row(["Bad-Name", "f", "", "text", "B"]) +
+      row(["c", "f", "", "text", "C", "", "", "", "", "", "", "sqrt([c]) > 2"]) +
+      row(["d", "f", "", "calc", "D", "datediff([a], 'today', 'y')"]) +
+      row(["e", "f", "", "text", "E", "", "", "", "", "", "", "[z] = '1'"]);
+    const r = importDictionary(text);
+    const errors = r.report.filter((i) => i.severity === "error").map((i) => [i.field, i.column, i.message]);
+    expect(errors).toEqual([
+      ["a", "Variable / Field Name", expect.stringMatching(/appears twice/)],
+      ["Bad-Name", "Variable / Field Name", expect.stringMatching(/not a valid field name/)],
+      ["c", "Branching Logic (Show field only if...)", expect.stringMatching(/sqrt\(\) has no JSON Logic equivalent/)],
+      ["d", "Choices, Calculations, OR Slider Labels", expect.stringMatching(/"today" changes every day/)],
+      ["e", "Branching Logic (Show field only if...)", expect.stringMatching(/"z" is not a field/)],
+    ]);
+    expect(r.instruments.f?.properties.c?.["x-visible-if"]).toBeUndefined();
+  });
+
+  it("puts what the engine's own check refuses in the report too", () => {
+    const header = `${COLUMNS.map((c) => JSON.stringify(c)).join(",")}\n`;
+    const row = csvRow;
+    // REDCap allows branching on a field further down; the engine does not
+    const text =
+      header +
+      row(["record_id", "f", "", "text", "Record ID"]) +
+      row(["a", "f", "", "text", "A", "", "", "", "", "", "", "[b] = '1'"]) +
+      row(["b", "f", "", "yesno", "B"]) +
+      row(["c", "f", "", "radio", "C", "1, Same | 2, same"]);
+    const r = importDictionary(text);
+    const engine = r.report.filter((i) => i.message.startsWith("engine check:")).map((i) => [i.field, i.column]);
+    expect(engine).toEqual([
+      ["a", "Branching Logic (Show field only if...)"],
+      ["c", "Choices, Calculations, OR Slider Labels"],
+    ]);
+  });
+});
+
+describe("an imported dictionary placed with a study file", () => {
+  for (const fixture of fixtures) {
+    it(`passes the definition check, or each failure is in the report (${fixture})`, () => {
+      const r = importDictionary(read(fixture));
+      const ids = Object.keys(r.instruments);
+      const dated = ids.flatMap((id) =>
+        Object.entries(r.instruments[id]?.properties ?? {})
+          .filter(([, s]) => s.format === "date")
+          .map(([field]) => ({ form: id, field })),
+      );
+      const dayOne = dated[0];
+      if (!dayOne) throw new Error(`${fixture} has no date field for day 1`);
+      const study: StudyFile = {
+        id: fixture,
+        title: `Imported from ${fixture}`,
+        arms: [{ id: "arm_1", label: "Arm 1" }],
+        sites: [{ id: "site-1", name: "Site 1", code: "01" }],
+        subjectIdPattern: "^[0-9]+$",
+        dayOne: { event: "baseline", form: dayOne.form, field: dayOne.field },
+        events: [{ id: "baseline", label: "Baseline", day: 1, forms: ids }],
+        logs: [],
+      };
+      const { errors } = checkDefinition({
+        study: { path: "study.json", json: study },
+        instruments: ids.map((id) => ({ path: `instruments/${id}.json`, json: r.instruments[id] as Instrument })),
+      });
+      for (const e of errors) {
+        const form = e.file.replace(/^instruments\/|\.json$/g, "");
+        const field = e.pointer.split("/")[2] ?? "";
+        expect(
+          r.report.some((i) => i.severity === "error" && i.form === form && (field === "" || i.field === field)),
+          `${e.file}#${e.pointer}: ${e.message} is not in the report`,
+        ).toBe(true);
+      }
+      expect(errors).toEqual([]);
+    });
+  }
+});

@@ -19,7 +19,7 @@
  */
 import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { cpus, tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { GetCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
@@ -31,6 +31,9 @@ import { keys } from "../../functions/store/keys.ts";
 import { createStore } from "../../functions/store/store.ts";
 import { TABLE } from "../../functions/store/table-shape.ts";
 import { buildCasebookPlan, type CasebookPlan, seedSubjects } from "./seed-study.ts";
+
+// The SDK warns once per process that it will want Node 22 from 2027; children inherit this.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.join(HERE, "../..");
@@ -51,6 +54,10 @@ interface Memory {
   peakHeapMB: number;
   /** The kernel's peak RSS over the whole child process. */
   maxRssMB: number;
+  /** CPU of the child during the measured work. */
+  cpuMs: number;
+  /** With --expose-gc (the live-heap run only): the highest heapUsed right after a full GC, every 500 ms. */
+  peakLiveHeapMB?: number;
 }
 
 interface ExportResult extends Memory {
@@ -74,26 +81,41 @@ interface BaselineResult extends Memory {
 
 // ---------------------------------------------------------------- children
 
-function memorySampler() {
+function memorySampler(options: { live?: boolean } = {}) {
+  const gc = options.live ? (globalThis as { gc?: () => void }).gc : undefined;
+  if (options.live && !gc) throw new Error("the live-heap run needs --expose-gc");
+  gc?.();
   const first = process.memoryUsage();
+  const cpu = process.cpuUsage();
   let peakRss = first.rss;
   let peakHeap = first.heapUsed;
+  let peakLive = first.heapUsed;
   const sample = () => {
     const m = process.memoryUsage();
     if (m.rss > peakRss) peakRss = m.rss;
     if (m.heapUsed > peakHeap) peakHeap = m.heapUsed;
   };
   const timer = setInterval(sample, 50);
+  const liveTimer =
+    gc &&
+    setInterval(() => {
+      gc();
+      peakLive = Math.max(peakLive, process.memoryUsage().heapUsed);
+    }, 500);
   return {
     stop(): Memory {
       clearInterval(timer);
+      if (liveTimer) clearInterval(liveTimer);
       sample();
+      const used = process.cpuUsage(cpu);
       return {
         startRssMB: first.rss / MB,
         startHeapMB: first.heapUsed / MB,
         peakRssMB: peakRss / MB,
         peakHeapMB: peakHeap / MB,
         maxRssMB: process.resourceUsage().maxRSS / 1024,
+        cpuMs: (used.user + used.system) / 1000,
+        ...(gc ? { peakLiveHeapMB: peakLive / MB } : {}),
       };
     },
   };
@@ -111,7 +133,13 @@ async function casebookPlan(definitionVersion: number, maxSubjects: number): Pro
 }
 
 async function childSeed(
-  args: Connection & { definitionVersion: number; maxSubjects: number; from: number; to: number; inFlight: number },
+  args: Connection & {
+    definitionVersion: number;
+    maxSubjects: number;
+    from: number;
+    to: number;
+    inFlight: number;
+  },
 ) {
   const { doc } = createClients({ endpoint: args.endpoint });
   // Deterministic: the same plan as the parent's.
@@ -132,7 +160,7 @@ async function childSeed(
 }
 
 async function childExport(
-  args: Connection & { token: string; limit: number; http: boolean },
+  args: Connection & { token: string; limit: number; http: boolean; live?: boolean },
 ): Promise<ExportResult> {
   const store = createStore({ tableName: args.tableName, endpoint: args.endpoint });
   const app = createApp(store, { sessionSecret: "export-bench", feedSettleMs: 2_000 });
@@ -152,7 +180,7 @@ async function childExport(
   // Warm: definition cache, token lookup, module JIT. One subject, not counted.
   await (await get(`/api/v1/studies/${args.study}/records?format=csv&limit=1`)).arrayBuffer();
 
-  const memory = memorySampler();
+  const memory = memorySampler({ live: args.live });
   const started = performance.now();
   let url: string | undefined = `/api/v1/studies/${args.study}/records?format=csv&limit=${args.limit}`;
   let bytes = 0;
@@ -166,7 +194,8 @@ async function childExport(
     const waited = performance.now() - asked;
     headersMs += waited;
     slowestHeadersMs = Math.max(slowestHeadersMs, waited);
-    if (res.status !== 200 || !res.body) throw new Error(`export page failed: ${res.status} ${await res.text()}`);
+    if (res.status !== 200 || !res.body)
+      throw new Error(`export page failed: ${res.status} ${await res.text()}`);
     const reader = res.body.getReader();
     for (;;) {
       const { done, value } = await reader.read();
@@ -256,11 +285,17 @@ async function childBaseline(args: Connection & { sites: string[]; ahead: number
 
 const RESULT = "@@result ";
 
-function runChild<T>(mode: string, args: unknown): Promise<T> {
+/** Runs a child; also returns the CPU this (dynalite's) process spent meanwhile. */
+function runChild<T>(
+  mode: string,
+  args: unknown,
+  flags: string[] = [],
+): Promise<T & { dynaliteCpuMs: number }> {
+  const cpu = process.cpuUsage();
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
-      ["--import", "tsx", fileURLToPath(import.meta.url), mode, JSON.stringify(args)],
+      [...flags, "--import", "tsx", fileURLToPath(import.meta.url), mode, JSON.stringify(args)],
       { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] },
     );
     let out = "";
@@ -272,7 +307,13 @@ function runChild<T>(mode: string, args: unknown): Promise<T> {
     child.on("exit", (code) => {
       const line = out.split("\n").find((l) => l.startsWith(RESULT));
       if (code !== 0 || !line) reject(new Error(`${mode} child exited ${code}\n${out}`));
-      else resolve(JSON.parse(line.slice(RESULT.length)) as T);
+      else {
+        const used = process.cpuUsage(cpu);
+        resolve({
+          ...(JSON.parse(line.slice(RESULT.length)) as T),
+          dynaliteCpuMs: (used.user + used.system) / 1000,
+        });
+      }
     });
   });
 }
@@ -288,8 +329,9 @@ const fmt = (n: number, digits = 0) =>
 
 async function main() {
   const subjectsPerScale = Number(option("subjects", "1000"));
-  const scales = option("scales", "1,10").split(",").map(Number);
+  const scales = option("scales", "1,5").split(",").map(Number);
   const limits = option("limits", "500,200").split(",").map(Number);
+  const liveLimit = Number(option("live-limit", String(limits[0] ?? 500)));
   const storeKind = option("store", "disk") as "disk" | "memory";
   const http = option("http", "false") === "true";
   const inFlight = Number(option("in-flight", "8"));
@@ -315,92 +357,168 @@ async function main() {
     const connection: Connection = { endpoint: env.endpoint, tableName: env.tableName, study: env.studyId };
     const token = env.tokens.monitor?.token as string;
     console.log(
-      `casebook: ${plan.instancesPerSubject} form instances, ${plan.itemsPerSubject} items and ${plan.rowsPerSubject} CSV rows per subject; dynalite ${storeKind === "disk" ? `on disk (${tmp})` : "in memory"}; export ${http ? "over loopback HTTP" : "in-process (app.request)"}`,
+      `casebook: ${plan.instancesPerSubject} form instances (${plan.slots.filter((s) => s.event === "logs").length} of them logs), ${plan.itemsPerSubject} items, ${plan.rowsPerSubject} CSV rows per subject; ` +
+        `dynalite ${storeKind === "disk" ? "on disk" : "in memory"} in this process; export ${http ? "over loopback HTTP" : "in-process (app.request)"} in a child`,
     );
     if (Object.keys(plan.notComplete).length > 0)
-      console.log("templates left incomplete by the engine:", plan.notComplete);
+      console.log("templates the engine left incomplete:", plan.notComplete);
 
     const results = [];
     let seeded = 0;
     let seedMsTotal = 0;
     for (const scale of scales) {
       const target = subjectsPerScale * scale;
-      console.log(`\n== ${scale}× : ${fmt(target)} subjects`);
-      const seed = await runChild<{ items: number; instances: number; requests: number; ms: number }>("seed", {
-        ...connection,
-        definitionVersion,
-        maxSubjects,
-        from: seeded,
-        to: target,
-        inFlight,
-      });
+      const expectedRows = target * plan.rowsPerSubject;
+      console.log(
+        `\n== ${scale}×: ${fmt(target)} subjects, ${fmt(target * plan.instancesPerSubject)} form instances`,
+      );
+      const seed = await runChild<{ items: number; instances: number; requests: number; ms: number }>(
+        "seed",
+        {
+          ...connection,
+          definitionVersion,
+          maxSubjects,
+          from: seeded,
+          to: target,
+          inFlight,
+        },
+      );
       seedMsTotal += seed.ms;
       console.log(
         `seeded ${fmt(target - seeded)} subjects (${fmt(seed.instances)} instances, ${fmt(seed.items)} items) in ${fmt(seed.ms / 1000, 1)} s: ${fmt(seed.items / (seed.ms / 1000))} items/s`,
       );
       seeded = target;
+
       const baseline = await runChild<BaselineResult>("baseline", {
         ...connection,
         sites: plan.sites.map((s) => s.id),
         ahead: 4,
       });
+      if (baseline.items !== target * plan.instancesPerSubject)
+        throw new Error("baseline read a wrong item count");
       console.log(
-        `baseline Query: ${fmt(baseline.items)} DATA# items of ${fmt(baseline.subjects)} subjects in ${fmt(baseline.ms / 1000, 2)} s (listing ${fmt(baseline.listMs)} ms), peak RSS ${fmt(baseline.peakRssMB)} MB`,
+        `raw Query: ${fmt(baseline.items)} DATA# items of ${fmt(baseline.subjects)} subjects in ${fmt(baseline.ms / 1000, 2)} s; peak RSS ${fmt(baseline.peakRssMB)} MB, heap ${fmt(baseline.peakHeapMB)} MB`,
       );
-      const exports: ExportResult[] = [];
+
+      const exports = [];
       for (const limit of limits) {
         const e = await runChild<ExportResult>("export", { ...connection, token, limit, http });
-        exports.push(e);
-        const expectedRows = target * plan.rowsPerSubject;
+        if (e.rows !== expectedRows)
+          throw new Error(`export limit=${limit}: ${e.rows} rows, expected ${expectedRows}`);
         console.log(
-          `export limit=${limit}: ${fmt(e.rows)} rows${e.rows === expectedRows ? "" : ` (EXPECTED ${fmt(expectedRows)})`}, ${fmt(e.bytes / MB, 1)} MB, ${e.pages} pages in ${fmt(e.ms / 1000, 2)} s; peak RSS ${fmt(e.peakRssMB)} MB, heap ${fmt(e.peakHeapMB)} MB`,
+          `export limit=${limit}: ${fmt(e.rows)} rows, ${fmt(e.bytes / MB, 1)} MB, ${e.pages} pages in ${fmt(e.ms / 1000, 2)} s (${fmt(e.headersMs / 1000, 2)} s before first bytes); peak RSS ${fmt(e.peakRssMB)} MB, heap ${fmt(e.peakHeapMB)} MB`,
         );
-      }
-      results.push({
-        scale,
-        subjects: target,
-        instances: target * plan.instancesPerSubject,
-        items: target * plan.itemsPerSubject,
-        seed: { subjectsAdded: seed.items / plan.itemsPerSubject, ...seed, cumulativeMs: seedMsTotal },
-        baseline,
-        exports: exports.map((e) => ({
+        exports.push({
           ...e,
           rowsPerSec: e.rows / (e.ms / 1000),
           mbPerSec: e.bytes / MB / (e.ms / 1000),
           ratioToBaseline: e.ms / baseline.ms,
-        })),
+        });
+      }
+      // Again with a full GC every 500 ms: what the export really keeps, as opposed to garbage not yet collected.
+      const live = await runChild<ExportResult>(
+        "export",
+        { ...connection, token, limit: liveLimit, http, live: true },
+        ["--expose-gc"],
+      );
+      console.log(
+        `live heap (limit=${liveLimit}, GC every 500 ms): peak ${fmt(live.peakLiveHeapMB ?? 0)} MB after GC, ${fmt(live.startHeapMB)} MB at start`,
+      );
+      results.push({
+        scale,
+        subjects: target,
+        instances: target * plan.instancesPerSubject,
+        items: 1 + target * plan.itemsPerSubject,
+        rows: expectedRows,
+        seed: { subjectsAdded: seed.items / plan.itemsPerSubject, ...seed, cumulativeMs: seedMsTotal },
+        baseline: { ...baseline, itemsPerSec: baseline.items / (baseline.ms / 1000) },
+        exports,
+        liveHeap: {
+          limit: liveLimit,
+          ms: live.ms,
+          startHeapMB: live.startHeapMB,
+          peakLiveHeapMB: live.peakLiveHeapMB,
+        },
       });
     }
 
-    console.log("\nscale | subjects | instances | seed s | baseline s | limit | export s | rows/s | MB/s | ratio | RSS start→peak MB | heap start→peak MB | maxRSS MB");
+    const header = [
+      "scale",
+      "subjects",
+      "instances",
+      "seed s",
+      "read",
+      "s",
+      "rows/s",
+      "MB/s",
+      "× raw",
+      "headers s",
+      "CPU child/dynalite s",
+      "RSS start→peak MB",
+      "heap start→peak MB",
+      "live heap MB",
+    ];
+    const lines = [header];
     for (const r of results) {
       const b = r.baseline;
-      console.log(
-        `${r.scale}× | ${fmt(r.subjects)} | ${fmt(r.instances)} | ${fmt(r.seed.ms / 1000, 1)} | ${fmt(b.ms / 1000, 2)} | raw Query | – | ${fmt(b.items / (b.ms / 1000))} items/s | – | 1 | ${fmt(b.startRssMB)}→${fmt(b.peakRssMB)} | ${fmt(b.startHeapMB)}→${fmt(b.peakHeapMB)} | ${fmt(b.maxRssMB)}`,
-      );
+      lines.push([
+        `${r.scale}×`,
+        fmt(r.subjects),
+        fmt(r.instances),
+        fmt(r.seed.ms / 1000, 1),
+        "raw Query",
+        fmt(b.ms / 1000, 2),
+        `${fmt(b.itemsPerSec)} items/s`,
+        "",
+        "1.00",
+        "",
+        `${fmt(b.cpuMs / 1000, 1)}/${fmt(b.dynaliteCpuMs / 1000, 1)}`,
+        `${fmt(b.startRssMB)}→${fmt(b.peakRssMB)}`,
+        `${fmt(b.startHeapMB)}→${fmt(b.peakHeapMB)}`,
+        "",
+      ]);
       for (const e of r.exports) {
-        console.log(
-          `${r.scale}× | | | | | ${e.limit} | ${fmt(e.ms / 1000, 2)} | ${fmt(e.rowsPerSec)} | ${fmt(e.mbPerSec, 2)} | ${fmt(e.ratioToBaseline, 2)} | ${fmt(e.startRssMB)}→${fmt(e.peakRssMB)} | ${fmt(e.startHeapMB)}→${fmt(e.peakHeapMB)} | ${fmt(e.maxRssMB)}`,
-        );
+        lines.push([
+          "",
+          "",
+          "",
+          "",
+          `CSV limit=${e.limit}`,
+          fmt(e.ms / 1000, 2),
+          fmt(e.rowsPerSec),
+          fmt(e.mbPerSec, 2),
+          fmt(e.ratioToBaseline, 2),
+          fmt(e.headersMs / 1000, 2),
+          `${fmt(e.cpuMs / 1000, 1)}/${fmt(e.dynaliteCpuMs / 1000, 1)}`,
+          `${fmt(e.startRssMB)}→${fmt(e.peakRssMB)}`,
+          `${fmt(e.startHeapMB)}→${fmt(e.peakHeapMB)}`,
+          e.limit === r.liveHeap.limit ? fmt(r.liveHeap.peakLiveHeapMB ?? 0) : "",
+        ]);
       }
     }
+    const widths = header.map((_, i) => Math.max(...lines.map((l) => (l[i] ?? "").length)));
+    console.log("");
+    for (const l of lines) console.log(l.map((c, i) => c.padEnd(widths[i] ?? 0)).join(" | "));
+
     const artifact = {
       generatedAt: new Date().toISOString(),
       node: process.version,
-      cpus: (await import("node:os")).cpus().length,
+      cpus: cpus().length,
       store: storeKind,
       transport: http ? "http" : "in-process",
       casebook: {
         instancesPerSubject: plan.instancesPerSubject,
         itemsPerSubject: plan.itemsPerSubject,
         rowsPerSubject: plan.rowsPerSubject,
-        logInstances: plan.slots.filter((s) => s.event === "logs").length,
       },
       subjectsPerScale,
       results,
     };
     mkdirSync(path.join(ROOT, "tests/artifacts"), { recursive: true });
-    writeFileSync(path.join(ROOT, "tests/artifacts/export-bench.json"), `${JSON.stringify(artifact, null, 2)}\n`);
+    writeFileSync(
+      path.join(ROOT, "tests/artifacts/export-bench.json"),
+      `${JSON.stringify(artifact, null, 2)}\n`,
+    );
     console.log("\nwrote tests/artifacts/export-bench.json");
   } finally {
     await env?.close();

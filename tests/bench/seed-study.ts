@@ -183,7 +183,13 @@ export function buildCasebookPlan(
     if (!instrument) throw new Error(`${form} is in the schedule but has no instrument`);
     const variants: Template[] = [];
     for (let v = 0; v < VARIANTS; v++) {
-      const t = template(instrument, event, arms[v % arms.length] as string, v, addDays(REFERENCE_DAY_ONE, day));
+      const t = template(
+        instrument,
+        event,
+        arms[v % arms.length] as string,
+        v,
+        addDays(REFERENCE_DAY_ONE, day),
+      );
       if (t.errors.length > 0) notComplete[form] = [...new Set([...(notComplete[form] ?? []), ...t.errors])];
       variants.push({ data: t.data, status: t.status });
     }
@@ -229,7 +235,8 @@ const shiftDates = (data: FormData, days: number): FormData => {
   if (days === 0) return data;
   const out: FormData = {};
   for (const [k, v] of Object.entries(data)) {
-    out[k] = typeof v === "string" && /^20\d\d-\d\d-\d\d/.test(v) ? addDays(v.slice(0, 10), days) + v.slice(10) : v;
+    out[k] =
+      typeof v === "string" && /^20\d\d-\d\d-\d\d/.test(v) ? addDays(v.slice(0, 10), days) + v.slice(10) : v;
   }
   return out;
 };
@@ -239,7 +246,9 @@ export function casebookItems(plan: CasebookPlan, n: number): Record<string, unk
   const { id, site, arm } = subjectOf(plan, n);
   const pk = keys.subjectPartition(plan.study, id);
   const offset = n % 365; // subjects enrolled over a year
-  const enrolledAt = new Date(Date.parse(`${addDays(REFERENCE_DAY_ONE, offset - 20)}T09:00:00Z`)).toISOString();
+  const enrolledAt = new Date(
+    Date.parse(`${addDays(REFERENCE_DAY_ONE, offset - 20)}T09:00:00Z`),
+  ).toISOString();
   const items: Record<string, unknown>[] = [
     {
       PK: pk,

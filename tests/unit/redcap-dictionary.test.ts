@@ -11,8 +11,8 @@ import {
   exportDictionary,
   type ImportResult,
   importDictionary,
-  readRows,
   type Row,
+  readRows,
 } from "../../functions/engine/redcap/dictionary.ts";
 import { normalizeRedcap } from "../../functions/engine/redcap/logic.ts";
 
@@ -107,13 +107,18 @@ function roundTrip(result: ImportResult): Row[] {
 
 const reported = (r: ImportResult, field: string, column: Column | "", severity?: "error" | "warning") =>
   r.report.some(
-    (i) => i.field === field && (column === "" || i.column === column) && (!severity || i.severity === severity),
+    (i) =>
+      i.field === field && (column === "" || i.column === column) && (!severity || i.severity === severity),
   );
 
 describe("REDCap dictionary → instruments → REDCap dictionary", () => {
   it("compares every column but Custom Alignment, Question Number and Matrix Ranking", () => {
     expect([...COMPARED, ...DROPPED_COLUMNS].sort()).toEqual([...COLUMNS].sort());
-    expect(DROPPED_COLUMNS).toEqual(["Custom Alignment", "Question Number (surveys only)", "Matrix Ranking?"]);
+    expect(DROPPED_COLUMNS).toEqual([
+      "Custom Alignment",
+      "Question Number (surveys only)",
+      "Matrix Ranking?",
+    ]);
   });
 
   for (const fixture of fixtures) {
@@ -136,7 +141,9 @@ describe("REDCap dictionary → instruments → REDCap dictionary", () => {
         const again = byName.get(name);
         if (!again) {
           // not imported: must be an error in the report, with the reason
-          expect(reported(result, name, "Field Type", "error"), `${name} dropped without a report`).toBe(true);
+          expect(reported(result, name, "Field Type", "error"), `${name} dropped without a report`).toBe(
+            true,
+          );
           continue;
         }
         for (const column of COMPARED) {
@@ -166,7 +173,9 @@ describe("REDCap dictionary → instruments → REDCap dictionary", () => {
 
   it("reports validations the engine keeps but does not enforce, and action tags it does not act on", () => {
     const r = importDictionary(read("redcap-cypress-project1"));
-    expect(reported(r, "phone_north_america", "Text Validation Type OR Show Slider Number", "warning")).toBe(true);
+    expect(reported(r, "phone_north_america", "Text Validation Type OR Show Slider Number", "warning")).toBe(
+      true,
+    );
     expect(reported(r, "datetime_ymd_hm", "Text Validation Min", "warning")).toBe(true);
     expect(reported(r, "name", "Field Annotation", "warning")).toBe(true);
     const f = r.instruments.data_types?.properties;
@@ -177,7 +186,11 @@ describe("REDCap dictionary → instruments → REDCap dictionary", () => {
     });
     expect(f?.number_1_comma).toMatchObject({ type: "number", minimum: 0, maximum: 3 });
     expect(f?.radio?.oneOf?.[0]).toEqual({ const: "9..9", title: "Choice99" });
-    expect(f?.descriptive_text).toEqual({ type: "null", title: "Descriptive Text", "x-widget": "descriptive" });
+    expect(f?.descriptive_text).toEqual({
+      type: "null",
+      title: "Descriptive Text",
+      "x-widget": "descriptive",
+    });
   });
 });
 
@@ -208,7 +221,11 @@ describe("importing a REDCap dictionary", () => {
         and: [{ "==": [{ var: "sex" }, 0] }, { "==": [{ var: "given_birth" }, true] }],
       },
     });
-    expect(demographics?.gym).toMatchObject({ type: "array", uniqueItems: true, "x-matrix": "weekly_schedule" });
+    expect(demographics?.gym).toMatchObject({
+      type: "array",
+      uniqueItems: true,
+      "x-matrix": "weekly_schedule",
+    });
     expect(demographics?.specify_mood).toEqual({
       type: "integer",
       title: "Specify the patient's mood",
@@ -225,7 +242,9 @@ describe("importing a REDCap dictionary", () => {
     expect(r.recordId).toEqual({ field: "record_id", form: "record_id", label: "Record ID" });
     expect(r.instruments.record_id).toBeUndefined();
     expect(r.formOrder[0]).toBe("record_id");
-    expect(r.report.some((i) => i.form === "record_id" && i.field === "" && i.severity === "warning")).toBe(true);
+    expect(r.report.some((i) => i.form === "record_id" && i.field === "" && i.severity === "warning")).toBe(
+      true,
+    );
   });
 
   it("reads REDCap's API headers, a byte-order mark and CRLF line ends", () => {
@@ -238,6 +257,19 @@ describe("importing a REDCap dictionary", () => {
     expect(r.report).toEqual([]);
     expect(r.instruments.f?.required).toEqual(["a"]);
     expect(r.instruments.f?.properties.b?.["x-visible-if"]).toEqual({ "==": [{ var: "a" }, true] });
+  });
+
+  it("reads a dictionary from an older REDCap without the annotation column, and ignores extra columns", () => {
+    const text =
+      '"Variable / Field Name","Form Name","Section Header","Field Type","Field Label","Choices, Calculations, OR Slider Labels","Field Note","Text Validation Type OR Show Slider Number","Text Validation Min","Text Validation Max","Identifier?","Branching Logic (Show field only if...)","Required Field?","Custom Alignment","Question Number (surveys only)","Matrix Group Name","Matrix Ranking?",Extra\n' +
+      "record_id,f,,text,Record ID,,,,,,,,,,,,,x\n" +
+      "a,f,,text,A,,,integer,0,10,,,,,,,,x\n";
+    const r = importDictionary(text);
+    expect(r.instruments.f?.properties.a).toEqual({ type: "integer", title: "A", minimum: 0, maximum: 10 });
+    expect(r.report.map((i) => [i.severity, i.message])).toEqual([
+      ["warning", 'column "Field Annotation" is missing: read as empty'],
+      ["warning", 'unknown column "Extra" is ignored'],
+    ]);
   });
 
   it("refuses a file that is not a data dictionary, saying why", () => {
@@ -264,7 +296,11 @@ describe("importing a REDCap dictionary", () => {
     expect(errors).toEqual([
       ["a", "Variable / Field Name", expect.stringMatching(/appears twice/)],
       ["Bad-Name", "Variable / Field Name", expect.stringMatching(/not a valid field name/)],
-      ["c", "Branching Logic (Show field only if...)", expect.stringMatching(/sqrt\(\) has no JSON Logic equivalent/)],
+      [
+        "c",
+        "Branching Logic (Show field only if...)",
+        expect.stringMatching(/sqrt\(\) has no JSON Logic equivalent/),
+      ],
       ["d", "Choices, Calculations, OR Slider Labels", expect.stringMatching(/"today" changes every day/)],
       ["e", "Branching Logic (Show field only if...)", expect.stringMatching(/"z" is not a field/)],
     ]);
@@ -282,7 +318,9 @@ describe("importing a REDCap dictionary", () => {
       row(["b", "f", "", "yesno", "B"]) +
       row(["c", "f", "", "radio", "C", "1, Same | 2, same"]);
     const r = importDictionary(text);
-    const engine = r.report.filter((i) => i.message.startsWith("engine check:")).map((i) => [i.field, i.column]);
+    const engine = r.report
+      .filter((i) => i.message.startsWith("engine check:"))
+      .map((i) => [i.field, i.column]);
     expect(engine).toEqual([
       ["a", "Branching Logic (Show field only if...)"],
       ["c", "Choices, Calculations, OR Slider Labels"],
@@ -314,13 +352,18 @@ describe("an imported dictionary placed with a study file", () => {
       };
       const { errors } = checkDefinition({
         study: { path: "study.json", json: study },
-        instruments: ids.map((id) => ({ path: `instruments/${id}.json`, json: r.instruments[id] as Instrument })),
+        instruments: ids.map((id) => ({
+          path: `instruments/${id}.json`,
+          json: r.instruments[id] as Instrument,
+        })),
       });
       for (const e of errors) {
         const form = e.file.replace(/^instruments\/|\.json$/g, "");
         const field = e.pointer.split("/")[2] ?? "";
         expect(
-          r.report.some((i) => i.severity === "error" && i.form === form && (field === "" || i.field === field)),
+          r.report.some(
+            (i) => i.severity === "error" && i.form === form && (field === "" || i.field === field),
+          ),
           `${e.file}#${e.pointer}: ${e.message} is not in the report`,
         ).toBe(true);
       }

@@ -14,8 +14,8 @@ import {
   COLUMNS,
   type ExportOptions,
   importDictionary,
-  readRows,
   type Row,
+  readRows,
   writeRows,
 } from "../../functions/engine/redcap/dictionary.ts";
 
@@ -32,7 +32,9 @@ beforeAll(async () => {
   if (!read.files) throw new Error("forms/ could not be read");
   files = read.files;
   study = files.study.json as StudyFile;
-  instruments = Object.fromEntries(files.instruments.map((f) => [(f.json as Instrument).$id, f.json as Instrument]));
+  instruments = Object.fromEntries(
+    files.instruments.map((f) => [(f.json as Instrument).$id, f.json as Instrument]),
+  );
   options = { formOrder: [...new Set([...study.events.flatMap((e) => e.forms), ...study.logs])] };
 });
 
@@ -47,7 +49,11 @@ describe("the reference study as a REDCap dictionary", () => {
     const { rows } = buildDictionary(instruments, options);
     const csv = writeRows(rows);
     expect(csv.split("\n")[0]).toBe(COLUMNS.map((c) => (c.includes(",") ? `"${c}"` : c)).join(","));
-    expect(rows[0]).toMatchObject({ "Variable / Field Name": "record_id", "Form Name": "consent", "Field Type": "text" });
+    expect(rows[0]).toMatchObject({
+      "Variable / Field Name": "record_id",
+      "Form Name": "consent",
+      "Field Type": "text",
+    });
     const names = rows.map((r) => r["Variable / Field Name"]);
     expect(new Set(names).size).toBe(names.length);
     // the engine's names are unique per instrument only: REDCap's per project
@@ -75,7 +81,10 @@ describe("the reference study as a REDCap dictionary", () => {
     const back = importDictionary(writeRows(buildDictionary(instruments, options).rows));
     const { errors } = checkDefinition({
       study: files.study,
-      instruments: Object.entries(back.instruments).map(([id, json]) => ({ path: `instruments/${id}.json`, json })),
+      instruments: Object.entries(back.instruments).map(([id, json]) => ({
+        path: `instruments/${id}.json`,
+        json,
+      })),
     });
     expect(errors).toEqual([]);
   });
@@ -89,12 +98,18 @@ describe("the reference study as a REDCap dictionary", () => {
     expect(rowOf(rows, "new_enlarging_t2")["Branching Logic (Show field only if...)"]).toBe(
       "[event-name] <> 'screening'",
     );
-    expect(rowOf(rows, "eligible")["Choices, Calculations, OR Slider Labels"]).toMatch(/^if\(\[inc_age\] = '' or /);
+    expect(rowOf(rows, "eligible")["Choices, Calculations, OR Slider Labels"]).toMatch(
+      /^if\(\[inc_age\] = '' or /,
+    );
     // $arm has no REDCap spelling: the branching column stays empty, the logic rides in @X-SCHEMA
     expect(rowOf(rows, "letm")["Branching Logic (Show field only if...)"]).toBe("");
     expect(rowOf(rows, "letm")["Field Annotation"]).toContain("@X-SCHEMA=");
     expect(report).toContainEqual(
-      expect.objectContaining({ field: "letm", column: "Branching Logic (Show field only if...)", severity: "error" }),
+      expect.objectContaining({
+        field: "letm",
+        column: "Branching Logic (Show field only if...)",
+        severity: "error",
+      }),
     );
     expect(rowOf(rows, "height")["Field Annotation"]).toBe('@X-SCHEMA={"x-unit":"cm"}');
     expect(rowOf(rows, "investigator_name")["Field Annotation"]).toBe("@CHARLIMIT=100");
@@ -104,8 +119,16 @@ describe("the reference study as a REDCap dictionary", () => {
     const tagged = buildDictionary(instruments, options).rows;
     const plain = buildDictionary(instruments, { ...options, engineTags: false });
     expect(plain.rows.some((r) => r["Field Annotation"].includes("@X-"))).toBe(false);
+    const logicColumn: Record<string, keyof Row> = {
+      "x-visible-if": "Branching Logic (Show field only if...)",
+      "x-calc": "Choices, Calculations, OR Slider Labels",
+    };
     for (const row of tagged) {
-      if (!row["Field Annotation"].includes("@X-SCHEMA")) continue;
+      const overlay = /@X-SCHEMA=(\{.*\})\s*$/.exec(row["Field Annotation"])?.[1];
+      if (!overlay) continue;
+      const carried = Object.keys(JSON.parse(overlay) as object).filter((k) => k !== "$cols");
+      // JSON Logic carried only for its exact shape: the REDCap column means the same (redcap-visibility.test.ts)
+      if (carried.every((k) => logicColumn[k] && row[logicColumn[k] as keyof Row] !== "")) continue;
       const name = row["Variable / Field Name"];
       const field = /"\$name":"([a-z0-9_]+)"/.exec(row["Field Annotation"])?.[1] ?? name;
       expect(
@@ -127,7 +150,10 @@ describe("a dictionary edited in a spreadsheet after export", () => {
     const r = edit((rows) => {
       rowOf(rows, "height")["Field Label"] = "Standing height";
     });
-    expect(r.instruments.demographics?.properties.height).toMatchObject({ title: "Standing height", "x-unit": "cm" });
+    expect(r.instruments.demographics?.properties.height).toMatchObject({
+      title: "Standing height",
+      "x-unit": "cm",
+    });
   });
 
   it("takes edited branching logic from its column over the carried JSON Logic, and says so", () => {
@@ -138,7 +164,11 @@ describe("a dictionary edited in a spreadsheet after export", () => {
       "==": [{ var: "ongoing" }, false],
     });
     expect(r.report).toContainEqual(
-      expect.objectContaining({ field: "end_date", severity: "warning", message: expect.stringMatching(/x-visible-if/) }),
+      expect.objectContaining({
+        field: "end_date",
+        severity: "warning",
+        message: expect.stringMatching(/x-visible-if/),
+      }),
     );
   });
 
@@ -158,17 +188,27 @@ describe("npm run forms:export-redcap and forms:import-redcap", () => {
   it("export the study and import it back into instrument files", async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), "redcap-"));
     try {
-      const exported = await run(tsx, [path.join(ROOT, "functions/cli/redcap-export.ts"), path.join(ROOT, "forms")], {
-        cwd: ROOT,
-      });
+      const exported = await run(
+        tsx,
+        [path.join(ROOT, "functions/cli/redcap-export.ts"), path.join(ROOT, "forms")],
+        {
+          cwd: ROOT,
+        },
+      );
       expect(readRows(exported.stdout).rows.length).toBe(131);
       expect(exported.stderr).toMatch(/letm/);
       const csv = path.join(dir, "study.csv");
       await writeFile(csv, exported.stdout);
       await run(tsx, [path.join(ROOT, "functions/cli/redcap-import.ts"), csv, "--out", dir], { cwd: ROOT });
       const written = (await readdir(path.join(dir, "instruments"))).sort();
-      expect(written).toEqual(Object.keys(instruments).map((id) => `${id}.json`).sort());
-      const demographics = JSON.parse(await readFile(path.join(dir, "instruments/demographics.json"), "utf8"));
+      expect(written).toEqual(
+        Object.keys(instruments)
+          .map((id) => `${id}.json`)
+          .sort(),
+      );
+      const demographics = JSON.parse(
+        await readFile(path.join(dir, "instruments/demographics.json"), "utf8"),
+      );
       expect(stableJson(demographics)).toBe(stableJson(instruments.demographics));
     } finally {
       await rm(dir, { recursive: true, force: true });
@@ -181,7 +221,10 @@ describe("npm run forms:export-redcap and forms:import-redcap", () => {
     const cli = path.join(ROOT, "functions/cli/redcap-import.ts");
     try {
       const failed = await run(tsx, [cli, source, "--out", dir], { cwd: ROOT }).catch((e: unknown) => e);
-      expect(failed).toMatchObject({ code: 1, stderr: expect.stringMatching(/form_1\.f_sql \[Field Type\]/) });
+      expect(failed).toMatchObject({
+        code: 1,
+        stderr: expect.stringMatching(/form_1\.f_sql \[Field Type\]/),
+      });
       await expect(readdir(path.join(dir, "instruments"))).rejects.toThrow();
       await run(tsx, [cli, source, "--out", dir, "--allow-partial"], { cwd: ROOT });
       expect(await readdir(path.join(dir, "instruments"))).toEqual(["form_1.json"]);

@@ -339,7 +339,10 @@ function engineData(fields: LogicFields, record: RecordValues, form: string): Re
     }
     const name = field.name ?? key;
     if (field.form === form) data[name] = value ?? null;
-    else if (field.form !== undefined && value !== undefined) (latest[field.form] ??= {})[name] = value;
+    else if (field.form !== undefined && value !== undefined) {
+      latest[field.form] ??= {};
+      (latest[field.form] as Record<string, unknown>)[name] = value;
+    }
   }
   return data;
 }
@@ -435,7 +438,13 @@ describe("REDCap logic → JSON Logic: same visibility and same calculated value
 describe("the comparison itself", () => {
   it("catches a translation that treats an empty field as 0, as plain JSON Logic would", () => {
     const fields: LogicFields = { x: { kind: "number", form: "f" } };
-    const naive: Case = { where: "naive", expr: "[x] < 0", logic: { "<": [{ var: "x" }, 0] }, form: "f", as: "condition" };
+    const naive: Case = {
+      where: "naive",
+      expr: "[x] < 0",
+      logic: { "<": [{ var: "x" }, 0] },
+      form: "f",
+      as: "condition",
+    };
     expect(checkCase(naive, fields, 1)).toMatch(/REDCap true \/ JSON Logic false/);
     const t = toJsonLogic("[x] < 0", fields, { form: "f" });
     if (!("logic" in t)) throw new Error(t.error);

@@ -87,11 +87,13 @@ export function readRows(csvText: string): { rows: Row[]; issues: Issue[] } {
   const index = new Map<Column, number>();
   COLUMNS.forEach((column, i) => {
     const at = header.indexOf(names[i] as string);
-    if (at === -1) issues.push(fileIssue(`column "${names[i]}" is missing`, column));
-    else index.set(column, at);
+    if (at !== -1) index.set(column, at);
+    else if (ESSENTIAL.includes(column)) issues.push(fileIssue(`column "${names[i]}" is missing`, column));
+    else issues.push(fileIssue(`column "${names[i]}" is missing: read as empty`, column, "warning"));
   });
   header.forEach((h) => {
-    if (!(names as readonly string[]).includes(h)) issues.push(fileIssue(`unknown column "${h}" is ignored`));
+    if (!(names as readonly string[]).includes(h))
+      issues.push(fileIssue(`unknown column "${h}" is ignored`, "", "warning"));
   });
   const rows = records
     .filter((r) => r.some((cell) => cell.trim() !== ""))
@@ -103,8 +105,11 @@ export function readRows(csvText: string): { rows: Row[]; issues: Issue[] } {
   return { rows, issues };
 }
 
-function fileIssue(message: string, column: Column | "" = ""): Issue {
-  return { form: "", field: "", column, severity: "error", message };
+/** Without these a row means nothing; the others read as empty when absent (older REDCap versions lack some). */
+const ESSENTIAL: readonly Column[] = ["Variable / Field Name", "Form Name", "Field Type", "Field Label"];
+
+function fileIssue(message: string, column: Column | "" = "", severity: Issue["severity"] = "error"): Issue {
+  return { form: "", field: "", column, severity, message };
 }
 
 /** A dictionary CSV with REDCap's 18 headers. */

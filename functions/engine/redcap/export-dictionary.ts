@@ -158,8 +158,6 @@ function fieldRow({ name, redcapName, form, schema, instrument, fields, report, 
     const got = (base as Record<string, unknown>)[key];
     if (stableJson(want) !== stableJson(got)) carried[key] = want === undefined ? null : want;
   }
-  if (schema["x-calc"] !== undefined && base.readOnly === true && schema.readOnly !== true)
-    carried.readOnly = null;
   const engineOnly = Object.keys(carried).filter((k) => !LOGIC_KEYS.has(k) && k !== "$name");
   if (engineOnly.length > 0) {
     at(

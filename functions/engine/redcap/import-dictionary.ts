@@ -259,6 +259,8 @@ function translateLogic(p: Pending, fields: LogicFields, report: Report): void {
   }
 }
 
+const INSTRUMENT_TAG_KEYS = ["title", "description", "x-repeating", "x-rules"] as const;
+
 function buildInstrument(
   form: string,
   own: Pending[],
@@ -266,45 +268,31 @@ function buildInstrument(
   tag: Record<string, unknown> | undefined,
   report: Issue[],
 ): Instrument {
-  const instrument: Instrument = {
+  const unknown = Object.keys(tag ?? {}).filter(
+    (k) => !(INSTRUMENT_TAG_KEYS as readonly string[]).includes(k),
+  );
+  if (unknown.length > 0) {
+    report.push({
+      form,
+      field: "",
+      column: "Field Annotation",
+      severity: "error",
+      message: `@X-INSTRUMENT: unknown ${unknown.join(", ")}`,
+    });
+  }
+  const title = typeof tag?.title === "string" && tag.title !== "" ? tag.title : formTitle(form);
+  return {
     $schema: "https://json-schema.org/draft/2020-12/schema",
     $id: form,
-    title: formTitle(form),
+    title,
+    ...(typeof tag?.description === "string" ? { description: tag.description } : {}),
     type: "object",
     additionalProperties: false,
+    ...(typeof tag?.["x-repeating"] === "boolean" ? { "x-repeating": tag["x-repeating"] } : {}),
     properties: Object.fromEntries(own.map((p) => [p.name, p.schema])),
-  };
-  if (tag) {
-    for (const key of ["title", "description", "x-repeating", "x-rules"] as const) {
-      if (tag[key] === undefined) continue;
-      (instrument as unknown as Record<string, unknown>)[key] = tag[key];
-    }
-    const unknown = Object.keys(tag).filter(
-      (k) => !["title", "description", "x-repeating", "x-rules"].includes(k),
-    );
-    if (unknown.length > 0) {
-      report.push({
-        form,
-        field: "",
-        column: "Field Annotation",
-        severity: "error",
-        message: `@X-INSTRUMENT: unknown ${unknown.join(", ")}`,
-      });
-    }
-  }
-  const ordered: Instrument = {
-    ...(instrument.$schema ? { $schema: instrument.$schema } : {}),
-    $id: instrument.$id,
-    title: instrument.title,
-    ...(instrument.description !== undefined ? { description: instrument.description } : {}),
-    type: "object",
-    additionalProperties: false,
-    ...(instrument["x-repeating"] !== undefined ? { "x-repeating": instrument["x-repeating"] } : {}),
-    properties: instrument.properties,
     ...(required.length > 0 ? { required } : {}),
-    ...(instrument["x-rules"] !== undefined ? { "x-rules": instrument["x-rules"] as CrossFieldRule[] } : {}),
+    ...(Array.isArray(tag?.["x-rules"]) ? { "x-rules": tag["x-rules"] as CrossFieldRule[] } : {}),
   };
-  return ordered;
 }
 
 const COLUMN_OF: Record<string, Column> = {

@@ -38,8 +38,8 @@ type Token =
 
 const OPERATORS = ["<>", "<=", ">=", "!=", "==", "=", "<", ">", "+", "-", "*", "/", "^", "(", ")", ","];
 
-class SyntaxError extends Error {
-  override name = "SyntaxError";
+class LogicSyntaxError extends Error {
+  override name = "LogicSyntaxError";
 }
 
 function tokenize(src: string): Token[] {
@@ -54,14 +54,14 @@ function tokenize(src: string): Token[] {
     const at = i;
     if (c === "[") {
       const end = src.indexOf("]", i);
-      if (end === -1) throw new SyntaxError(`unclosed "[" at ${at + 1}`);
+      if (end === -1) throw new LogicSyntaxError(`unclosed "[" at ${at + 1}`);
       out.push({ k: "ref", text: src.slice(i + 1, end).trim(), at });
       i = end + 1;
       continue;
     }
     if (c === "'" || c === '"') {
       const end = src.indexOf(c, i + 1);
-      if (end === -1) throw new SyntaxError(`unclosed quote at ${at + 1}`);
+      if (end === -1) throw new LogicSyntaxError(`unclosed quote at ${at + 1}`);
       out.push({ k: "str", value: src.slice(i + 1, end), at });
       i = end + 1;
       continue;
@@ -79,7 +79,7 @@ function tokenize(src: string): Token[] {
       continue;
     }
     const op = OPERATORS.find((o) => src.startsWith(o, i));
-    if (!op) throw new SyntaxError(`unexpected "${c}" at ${at + 1}`);
+    if (!op) throw new LogicSyntaxError(`unexpected "${c}" at ${at + 1}`);
     out.push({ k: "op", text: op, at });
     i += op.length;
   }
@@ -122,13 +122,13 @@ class Parser {
   }
   private expect(text: string): void {
     const t = this.next();
-    if (t.k !== "op" || t.text !== text) throw new SyntaxError(`expected "${text}" at ${t.at + 1}`);
+    if (t.k !== "op" || t.text !== text) throw new LogicSyntaxError(`expected "${text}" at ${t.at + 1}`);
   }
 
   parse(): Node {
     const node = this.or();
     const t = this.peek();
-    if (t.k !== "end") throw new SyntaxError(`unexpected ${describe(t)} at ${t.at + 1}`);
+    if (t.k !== "end") throw new LogicSyntaxError(`unexpected ${describe(t)} at ${t.at + 1}`);
     return node;
   }
 
@@ -211,7 +211,7 @@ class Parser {
       case "ident": {
         const word = t.text.toLowerCase();
         if (word === "true" || word === "false") return { t: "bool", value: word === "true" };
-        if (!this.isOp("(")) throw new SyntaxError(`unexpected word "${t.text}" at ${t.at + 1}`);
+        if (!this.isOp("(")) throw new LogicSyntaxError(`unexpected word "${t.text}" at ${t.at + 1}`);
         this.next();
         const args: Node[] = [];
         if (!this.isOp(")")) {
@@ -230,9 +230,9 @@ class Parser {
           this.expect(")");
           return inner;
         }
-        throw new SyntaxError(`unexpected "${t.text}" at ${t.at + 1}`);
+        throw new LogicSyntaxError(`unexpected "${t.text}" at ${t.at + 1}`);
       default:
-        throw new SyntaxError("unexpected end of expression");
+        throw new LogicSyntaxError("unexpected end of expression");
     }
   }
 
@@ -247,9 +247,9 @@ class Parser {
     let instance: string | undefined;
     if (/^\d+$/.test(parts[parts.length - 1] ?? "") && parts.length > 1) instance = parts.pop();
     if (parts.length === 2) event = parts.shift();
-    if (parts.length !== 1) throw new SyntaxError(`cannot read reference [${parts.join("][")}]`);
+    if (parts.length !== 1) throw new LogicSyntaxError(`cannot read reference [${parts.join("][")}]`);
     const match = FIELD_REF.exec(parts[0] ?? "");
-    if (!match) throw new SyntaxError(`"[${parts[0]}]" is not a field name at ${first.at + 1}`);
+    if (!match) throw new LogicSyntaxError(`"[${parts[0]}]" is not a field name at ${first.at + 1}`);
     const node: Node = { t: "field", name: match[1] as string };
     if (match[2] !== undefined) node.code = match[2].trim();
     if (match[3] !== undefined) node.modifier = match[3];
@@ -279,7 +279,7 @@ export function parseRedcap(expr: string): ParseResult {
   try {
     return { ast: new Parser(tokenize(expr)).parse() };
   } catch (e) {
-    if (e instanceof SyntaxError) return { error: e.message };
+    if (e instanceof LogicSyntaxError) return { error: e.message };
     throw e;
   }
 }

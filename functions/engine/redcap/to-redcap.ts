@@ -73,13 +73,13 @@ function jsCompare(a: unknown, op: JsOp, b: unknown): boolean {
   const x = a as number;
   const y = b as number;
   switch (op) {
-    // biome-ignore lint/suspicious/noDoubleEquals: json-logic's == is JavaScript's loose equality
     case "==":
+      // biome-ignore lint/suspicious/noDoubleEquals: json-logic's == is JavaScript's loose equality
       return x == y;
     case "===":
       return x === y;
-    // biome-ignore lint/suspicious/noDoubleEquals: json-logic's != is JavaScript's loose inequality
     case "!=":
+      // biome-ignore lint/suspicious/noDoubleEquals: json-logic's != is JavaScript's loose inequality
       return x != y;
     case "!==":
       return x !== y;
@@ -230,7 +230,7 @@ class Decompiler {
     const emptyTest = (c: Logic, negated: boolean): Logic | undefined => {
       let inner = operation(c);
       if (negated) {
-        if (!inner || inner[0] !== "!") return undefined;
+        if (inner?.[0] !== "!") return undefined;
         inner = operation(inner[1][0] ?? null);
       }
       return inner && inner[0] === "isempty" ? inner[1][0] : undefined;
@@ -652,7 +652,7 @@ class Decompiler {
 
   private aggregate(fn: string, reduceArgs: Logic[]): Node {
     const filter = operation(reduceArgs[0] ?? null);
-    if (!filter || filter[0] !== "filter" || !Array.isArray(filter[1][0]))
+    if (filter?.[0] !== "filter" || !Array.isArray(filter[1][0]))
       throw new Untranslatable("not an aggregate");
     return { t: "call", fn, args: (filter[1][0] as Logic[]).map((a) => this.value(a).ast) };
   }

@@ -1,5 +1,5 @@
 import { CreateTableCommand, DynamoDBClient, waitUntilTableExists } from "@aws-sdk/client-dynamodb";
-import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { DynamoDBDocumentClient, QueryCommand, type QueryCommandInput } from "@aws-sdk/lib-dynamodb";
 import { TABLE } from "./table-shape.ts";
 
 /** The table and the client every store module writes through. */
@@ -69,4 +69,32 @@ export async function ensureTable(client: DynamoDBClient, tableName: string): Pr
 
 export function isConditionFailure(error: unknown): boolean {
   return (error as Error | undefined)?.name === "ConditionalCheckFailedException";
+}
+
+/** Every item a Query matches, following its pages. */
+export async function queryAll(
+  db: Db,
+  input: Omit<QueryCommandInput, "TableName" | "ExclusiveStartKey">,
+): Promise<Record<string, unknown>[]> {
+  const out: Record<string, unknown>[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await db.doc.send(
+      new QueryCommand({ ...input, TableName: db.tableName, ExclusiveStartKey: start }),
+    );
+    out.push(...(page.Items ?? []));
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return out;
+}
+
+/** Every item of one partition of the by-site index (GSI1). */
+export function queryBySite(db: Db, partition: string): Promise<Record<string, unknown>[]> {
+  const { name, partitionKey } = TABLE.indexes.bySite;
+  return queryAll(db, {
+    IndexName: name,
+    KeyConditionExpression: "#pk = :pk",
+    ExpressionAttributeNames: { "#pk": partitionKey },
+    ExpressionAttributeValues: { ":pk": partition },
+  });
 }

@@ -1,7 +1,7 @@
 import { PutCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import type { FormStatus } from "../engine/definition.ts";
 import type { FieldChange, InstanceState } from "../engine/revision.ts";
-import { type Db, isConditionFailure } from "./dynamo.ts";
+import { type Db, isConditionFailure, queryAll } from "./dynamo.ts";
 import { keys } from "./keys.ts";
 import { type Subject, toSubject } from "./subjects.ts";
 import { TABLE } from "./table-shape.ts";
@@ -119,23 +119,12 @@ export interface Casebook {
   revisions: Revision[];
 }
 
-async function queryPartition(db: Db, pk: string, prefix?: string): Promise<Record<string, unknown>[]> {
-  const out: Record<string, unknown>[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await db.doc.send(
-      new QueryCommand({
-        TableName: db.tableName,
-        KeyConditionExpression: prefix ? "PK = :pk AND begins_with(SK, :prefix)" : "PK = :pk",
-        ExpressionAttributeValues: prefix ? { ":pk": pk, ":prefix": prefix } : { ":pk": pk },
-        ConsistentRead: true,
-        ExclusiveStartKey: start,
-      }),
-    );
-    out.push(...(page.Items ?? []));
-    start = page.LastEvaluatedKey;
-  } while (start);
-  return out;
+function queryPartition(db: Db, pk: string, prefix?: string): Promise<Record<string, unknown>[]> {
+  return queryAll(db, {
+    KeyConditionExpression: prefix ? "PK = :pk AND begins_with(SK, :prefix)" : "PK = :pk",
+    ExpressionAttributeValues: prefix ? { ":pk": pk, ":prefix": prefix } : { ":pk": pk },
+    ConsistentRead: true,
+  });
 }
 
 /** Current state of each instance from the projections alone (cheap; may trail a commit whose writer died). */

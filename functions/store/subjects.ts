@@ -1,5 +1,5 @@
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
-import { type Db, isConditionFailure } from "./dynamo.ts";
+import { GetCommand, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { type Db, isConditionFailure, queryBySite } from "./dynamo.ts";
 import { keys } from "./keys.ts";
 import { TABLE } from "./table-shape.ts";
 
@@ -95,24 +95,6 @@ export async function getSubject(db: Db, study: string, id: string): Promise<Sub
 
 /** Subjects of the given sites, through the by-site index, in id order per site. */
 export async function listSubjects(db: Db, study: string, sites: string[]): Promise<Subject[]> {
-  const out: Subject[] = [];
-  const { name, partitionKey } = TABLE.indexes.bySite;
-  for (const site of sites) {
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await db.doc.send(
-        new QueryCommand({
-          TableName: db.tableName,
-          IndexName: name,
-          KeyConditionExpression: "#pk = :pk",
-          ExpressionAttributeNames: { "#pk": partitionKey },
-          ExpressionAttributeValues: { ":pk": keys.siteIndex(study, site) },
-          ExclusiveStartKey: start,
-        }),
-      );
-      for (const item of page.Items ?? []) out.push(toSubject(item));
-      start = page.LastEvaluatedKey;
-    } while (start);
-  }
-  return out;
+  const perSite = await Promise.all(sites.map((site) => queryBySite(db, keys.siteIndex(study, site))));
+  return perSite.flat().map(toSubject);
 }

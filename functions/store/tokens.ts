@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
-import type { Db } from "./dynamo.ts";
+import { GetCommand, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { type Db, queryBySite } from "./dynamo.ts";
 import { keys } from "./keys.ts";
 import { TABLE } from "./table-shape.ts";
 
@@ -72,27 +72,10 @@ export async function storeToken(
 }
 
 export async function listTokens(db: Db, study: string): Promise<(TokenInfo & { hash: string })[]> {
-  const { name, partitionKey } = TABLE.indexes.bySite;
-  const out: (TokenInfo & { hash: string })[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await db.doc.send(
-      new QueryCommand({
-        TableName: db.tableName,
-        IndexName: name,
-        KeyConditionExpression: "#pk = :pk",
-        ExpressionAttributeNames: { "#pk": partitionKey },
-        ExpressionAttributeValues: { ":pk": `STUDY#${study}#TOKENS` },
-        ExclusiveStartKey: start,
-      }),
-    );
-    for (const item of page.Items ?? []) {
-      const { PK, SK: _sk, type: _t, GSI1PK: _a, GSI1SK: _b, ...info } = item;
-      out.push({ ...(info as TokenInfo), hash: String(PK).slice("TOKEN#".length) });
-    }
-    start = page.LastEvaluatedKey;
-  } while (start);
-  return out;
+  return (await queryBySite(db, `STUDY#${study}#TOKENS`)).map((item) => {
+    const { PK, SK: _sk, type: _t, GSI1PK: _a, GSI1SK: _b, ...info } = item;
+    return { ...(info as unknown as TokenInfo), hash: String(PK).slice("TOKEN#".length) };
+  });
 }
 
 /** Revokes a token by its id; the item stays (who made it, who revoked it, when). */

@@ -58,6 +58,11 @@ function choicesOf(schema: FieldSchema): Choice[] | undefined {
   return undefined;
 }
 
+/** Radios for a few labelled choices, a dropdown otherwise, unless the definition says. */
+function choiceWidget(schema: FieldSchema, count: number): string {
+  return schema["x-widget"] ?? (count <= 5 && schema.oneOf ? "radio" : "select");
+}
+
 function describedBy(f: FieldView): string {
   return [f.schema.description ? `h-${f.name}` : "", `e-${f.name}`].filter(Boolean).join(" ");
 }
@@ -74,11 +79,12 @@ function Control({ f }: { f: FieldView }) {
     );
   }
   if (schema.type === "boolean") {
+    const [yes, no] = schema["x-widget"] === "truefalse" ? ["True", "False"] : ["Yes", "No"];
     return (
       <div class="choices">
         {[
-          ["true", "Yes"],
-          ["false", "No"],
+          ["true", yes],
+          ["false", no],
         ].map(([v, label]) => (
           <label class="choice">
             <input
@@ -115,7 +121,7 @@ function Control({ f }: { f: FieldView }) {
   }
   const choices = choicesOf(schema);
   if (choices) {
-    const widget = schema["x-widget"] ?? (choices.length <= 5 && schema.oneOf ? "radio" : "select");
+    const widget = choiceWidget(schema, choices.length);
     if (widget === "radio") {
       return (
         <div class="choices">
@@ -156,6 +162,19 @@ function Control({ f }: { f: FieldView }) {
     );
   }
   const numeric = schema.type === "number" || schema.type === "integer";
+  if (schema["x-widget"] === "slider") {
+    // A number box rather than a range control: a slider always has a value, an unanswered question must not.
+    return (
+      <input
+        {...common}
+        type="number"
+        min={schema.minimum ?? 0}
+        max={schema.maximum ?? 100}
+        step={1}
+        value={inputText(f.value)}
+      />
+    );
+  }
   const type =
     schema.format === "date"
       ? "date"
@@ -198,8 +217,23 @@ function History({ f }: { f: FieldView }) {
 
 export function Field({ f }: { f: FieldView }) {
   const { schema, name } = f;
+  if (schema.type === "null") {
+    // Descriptive text: shown, never answered.
+    return (
+      <>
+        {schema["x-section"] && <h2 class="section">{schema["x-section"]}</h2>}
+        <div class="field" data-field={name} hidden={f.hidden}>
+          <p>{schema.title}</p>
+          {schema.description && <p class="help">{schema.description}</p>}
+        </div>
+      </>
+    );
+  }
+  const choices = choicesOf(schema);
   const grouped =
-    schema.type === "boolean" || schema.type === "array" || (schema.oneOf && schema["x-widget"] !== "select");
+    schema.type === "boolean" ||
+    schema.type === "array" ||
+    (choices !== undefined && choiceWidget(schema, choices.length) === "radio");
   const label = (
     <>
       {schema.title ?? name}

@@ -238,7 +238,10 @@ describe("importing a REDCap dictionary", () => {
   });
 
   it("keeps a form that holds only the record id out of the instruments, and says so", () => {
-    const r = importDictionary(read("redcapapi-offline"));
+    const header = COLUMNS.map((c) => `"${c}"`).join(",");
+    const r = importDictionary(
+      `${header}\nrecord_id,record_id,,text,"Record ID",,,,,,,,,,,,,\nage,visit,,text,Age,,,integer,0,120,,,,,,,,\n`,
+    );
     expect(r.recordId).toEqual({ field: "record_id", form: "record_id", label: "Record ID" });
     expect(r.instruments.record_id).toBeUndefined();
     expect(r.formOrder[0]).toBe("record_id");

@@ -129,6 +129,27 @@ describe("EdcStack template (unbundled synth)", () => {
     });
   });
 
+  it("gives the API function a generated session secret by ARN, readable by it alone", () => {
+    const secrets = template.findResources("AWS::SecretsManager::Secret");
+    const [secretId] = Object.keys(secrets);
+    expect(Object.keys(secrets)).toHaveLength(1);
+    expect(secrets[secretId as string]?.Properties?.GenerateSecretString).toBeDefined();
+    template.hasResourceProperties("AWS::Lambda::Function", {
+      Description: Match.stringLikeRegexp("^EDC API"),
+      Environment: { Variables: Match.objectLike({ SESSION_SECRET_ARN: { Ref: secretId } }) },
+    });
+    template.hasResourceProperties("AWS::IAM::Policy", {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: Match.arrayWith(["secretsmanager:GetSecretValue"]),
+            Resource: { Ref: secretId },
+          }),
+        ]),
+      },
+    });
+  });
+
   it("grants both functions item read/write on the table and its named indexes, without wildcards", () => {
     const tableArn = { "Fn::GetAtt": [tableId, "Arn"] };
     const statement = {

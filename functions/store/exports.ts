@@ -3,7 +3,7 @@ import { GetCommand, PutCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { type Db, isConditionFailure } from "./dynamo.ts";
 import { type Revision, readCasebook, readProjections, toRevision } from "./form-instances.ts";
 import { keys } from "./keys.ts";
-import { listSubjects, type Subject } from "./subjects.ts";
+import { getSubject, type Subject, toSubject } from "./subjects.ts";
 import { TABLE } from "./table-shape.ts";
 
 /**
@@ -24,13 +24,43 @@ export async function subjectPage(
   sites: string[],
   options: { after?: string; limit: number; only?: string[] },
 ): Promise<SubjectPage> {
-  const all = (await listSubjects(db, study, sites))
-    .filter((s) => !options.only || options.only.includes(s.id))
-    .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  const from = options.after === undefined ? 0 : all.findIndex((s) => s.id > (options.after as string));
-  const subjects = from < 0 ? [] : all.slice(from, from + options.limit);
+  if (options.only) {
+    // A named handful: read them directly.
+    const wanted = [...new Set(options.only)]
+      .sort()
+      .filter((id) => options.after === undefined || id > options.after);
+    const found = (await Promise.all(wanted.map((id) => getSubject(db, study, id)))).filter(
+      (s): s is Subject => s !== undefined && sites.includes(s.site),
+    );
+    const subjects = found.slice(0, options.limit);
+    const last = subjects.at(-1);
+    return { subjects, ...(last && found.length > options.limit ? { next: last.id } : {}) };
+  }
+  // Each site's subjects are in id order in the index: take the next `limit` + 1 of each, merge, keep `limit`.
+  const { name, partitionKey, sortKey } = TABLE.indexes.bySite;
+  const perSite = await Promise.all(
+    sites.map(async (site) => {
+      const { Items = [] } = await db.doc.send(
+        new QueryCommand({
+          TableName: db.tableName,
+          IndexName: name,
+          KeyConditionExpression: options.after === undefined ? "#pk = :pk" : "#pk = :pk AND #sk > :after",
+          ExpressionAttributeNames:
+            options.after === undefined ? { "#pk": partitionKey } : { "#pk": partitionKey, "#sk": sortKey },
+          ExpressionAttributeValues: {
+            ":pk": keys.siteIndex(study, site),
+            ...(options.after === undefined ? {} : { ":after": keys.subjectIndex(options.after) }),
+          },
+          Limit: options.limit + 1,
+        }),
+      );
+      return Items.map(toSubject);
+    }),
+  );
+  const merged = perSite.flat().sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const subjects = merged.slice(0, options.limit);
   const last = subjects.at(-1);
-  return { subjects, ...(last && from + options.limit < all.length ? { next: last.id } : {}) };
+  return { subjects, ...(last && merged.length > options.limit ? { next: last.id } : {}) };
 }
 
 /** Each subject with its current form instances, reading `ahead` subjects concurrently. */

@@ -6,7 +6,7 @@ import type { Store } from "../store/store.ts";
 import { createWebRoutes } from "../web/routes.tsx";
 import { SCRIPTS } from "../web/scripts.generated.ts";
 import { requireToken } from "./auth.ts";
-import { ProblemError, problems } from "./problems.ts";
+import { logUnexpected, ProblemError, problems } from "./problems.ts";
 import { createRouter } from "./router.ts";
 import { auditRoutes } from "./routes/audit.ts";
 import { definitionRoutes } from "./routes/definitions.ts";
@@ -100,14 +100,7 @@ export function createApp(store: Store, options: AppOptions) {
     if (error instanceof HTTPException && error.status < 500) {
       return problemResponse(c, problems.badRequest(error.message));
     }
-    console.error(
-      JSON.stringify({
-        level: "error",
-        path: c.req.path,
-        error: String(error),
-        stack: (error as Error).stack,
-      }),
-    );
+    logUnexpected(c.req.path, error);
     return problemResponse(c, problems.internal());
   });
   return app;

@@ -61,3 +61,10 @@ export const problems = {
     new ProblemError(422, "validation", "The submitted data is not valid", detail, { errors }),
   internal: () => new ProblemError(500, "internal", "Internal error", "The error was logged."),
 } as const;
+
+/** An unexpected error: logged as one JSON line (CloudWatch), never shown to the caller. */
+export function logUnexpected(path: string, error: unknown): void {
+  console.error(
+    JSON.stringify({ level: "error", path, error: String(error), stack: (error as Error).stack }),
+  );
+}

@@ -1,5 +1,4 @@
 import { type Context, Hono } from "hono";
-import type { Child } from "hono/jsx";
 import type { AppEnv } from "../api/context.ts";
 import { problems } from "../api/problems.ts";
 import { loadStudy } from "../api/resolve.ts";
@@ -8,15 +7,9 @@ import type { StudyDefinition } from "../engine/definition.ts";
 import { hiddenFields } from "../engine/validate-form.ts";
 import { PublishPlan } from "../publish-plan.ts";
 import { fieldViews } from "./fields.tsx";
+import type { Page } from "./layout.tsx";
 import { BuilderHome, DefinitionEditor, DraftReport } from "./pages/builder.tsx";
 import { FormPage } from "./pages/form.tsx";
-
-type Page = (
-  c: Context<AppEnv>,
-  title: string,
-  body: Child,
-  extra?: { status?: number; scripts?: string[] },
-) => Response | Promise<Response>;
 
 interface Bundle {
   study: unknown;

@@ -1,5 +1,4 @@
 import { type Context, Hono } from "hono";
-import type { Child } from "hono/jsx";
 import type { AppEnv } from "../api/context.ts";
 import { problems } from "../api/problems.ts";
 import { loadStudy } from "../api/resolve.ts";
@@ -14,13 +13,7 @@ import { writeRows } from "../engine/redcap/columns.ts";
 import { buildDictionary } from "../engine/redcap/export-dictionary.ts";
 import { formOrder, RECORD_ID } from "../exports/flat.ts";
 import { ALL_SITES, newToken } from "../store/tokens.ts";
-
-type Page = (
-  c: Context<AppEnv>,
-  title: string,
-  body: Child,
-  extra?: { status?: number; scripts?: string[] },
-) => Response | Promise<Response>;
+import type { Page } from "./layout.tsx";
 
 const READERS = ["monitor", "builder", "sponsor"];
 const list = (v: unknown) =>

@@ -1,4 +1,6 @@
+import type { Context } from "hono";
 import type { Child } from "hono/jsx";
+import type { AppEnv } from "../api/context.ts";
 import type { Principal } from "../store/tokens.ts";
 import { STYLES } from "./styles.ts";
 
@@ -51,3 +53,11 @@ export function Layout(props: PageChrome & { children: Child }) {
     </html>
   );
 }
+
+/** Renders a page in the layout for the signed-in user (see routes.tsx). */
+export type Page = (
+  c: Context<AppEnv>,
+  title: string,
+  body: Child,
+  extra?: { status?: number; scripts?: string[] },
+) => Response | Promise<Response>;

@@ -4,7 +4,7 @@ import { createMiddleware } from "hono/factory";
 import type { Child } from "hono/jsx";
 import { seesSite, sitesOf } from "../api/auth.ts";
 import type { AppEnv } from "../api/context.ts";
-import { ProblemError, problems } from "../api/problems.ts";
+import { logUnexpected, ProblemError, problems } from "../api/problems.ts";
 import { loadSlot, loadStudy, loadSubject } from "../api/resolve.ts";
 import { latestValues } from "../engine/casebook.ts";
 import type { FormStatus } from "../engine/definition.ts";
@@ -76,15 +76,7 @@ export function createWebRoutes(options: WebOptions) {
 
   web.onError((error, c) => {
     const problem = error instanceof ProblemError ? error : undefined;
-    if (!problem)
-      console.error(
-        JSON.stringify({
-          level: "error",
-          path: c.req.path,
-          error: String(error),
-          stack: (error as Error).stack,
-        }),
-      );
+    if (!problem) logUnexpected(c.req.path, error);
     const status = problem?.status ?? 500;
     return page(
       c as Context<WebEnv>,

@@ -83,7 +83,8 @@ export async function* casebooks(
   for (let i = 0; i < subjects.length; i++) {
     const next = subjects[i + ahead];
     if (next) pending.push(read(next));
-    yield await (pending[i] as ReturnType<typeof read>);
+    // shift, not index: a casebook once written must not stay referenced until the page ends.
+    yield await (pending.shift() as ReturnType<typeof read>);
   }
 }
 

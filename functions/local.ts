@@ -11,7 +11,9 @@ const server = serve({ fetch: env.app.fetch, port, hostname: process.env.HOST ??
   const url = `http://localhost:${info.port}`;
   const site = env.tokens["site-01"];
   console.log(`EDC engine for study ${env.studyId} at ${url}`);
-  console.log(`Sign in at ${url}/signin with one of the tokens below (site-01 to enter data, builder to change the protocol).`);
+  console.log(
+    `Sign in at ${url}/signin with one of the tokens below (site-01 to enter data, builder to change the protocol).`,
+  );
   console.log(`Data kept in ${dataDir} (delete it to start afresh)`);
   console.log(`\nDev tokens (also in ${path.join(dataDir, "dev-tokens.json")}):`);
   for (const [name, t] of Object.entries(env.tokens))

@@ -140,10 +140,17 @@ export function visibleSites(c: Context<AppEnv>, definition: StudyDefinition, wa
   return wanted ? mine.filter((s) => wanted.includes(s)) : mine;
 }
 
-function encodeRow(format: "csv" | "json" | "ndjson", columns: Column[], row: Row, first: boolean): string {
-  if (format === "csv") return stringify([columns.map((c) => neutraliseFormula(row[c.name] ?? ""))]);
-  const json = JSON.stringify(row);
-  return format === "ndjson" ? `${json}\n` : `${first ? "" : ","}\n${json}`;
+/** One subject's rows as text; CSV in one stringify call per subject rather than per row. */
+function encodeRows(
+  format: "csv" | "json" | "ndjson",
+  columns: Column[],
+  rows: Row[],
+  first: boolean,
+): string {
+  if (format === "csv")
+    return stringify(rows.map((row) => columns.map((c) => neutraliseFormula(row[c.name] ?? ""))));
+  if (format === "ndjson") return rows.map((row) => `${JSON.stringify(row)}\n`).join("");
+  return rows.map((row, i) => `${first && i === 0 ? "" : ","}\n${JSON.stringify(row)}`).join("");
 }
 
 /** Streams the rows of a page of subjects; each subject's casebook is read only when its rows are written. */
@@ -163,12 +170,10 @@ export function streamRecords(
     if (format === "json") await out.write("[");
     let first = true;
     for await (const { subject, instances } of c.var.store.casebooks(definition.study.id, subjects)) {
-      let chunk = "";
-      for (const row of flatRows(definition, subject, instances, columns, options)) {
-        chunk += encodeRow(format, columns, row, first);
-        first = false;
-      }
-      if (chunk) await out.write(chunk);
+      const rows = flatRows(definition, subject, instances, columns, options);
+      if (rows.length === 0) continue;
+      await out.write(encodeRows(format, columns, rows, first));
+      first = false;
     }
     if (format === "json") await out.write("\n]\n");
   });

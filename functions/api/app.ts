@@ -1,11 +1,12 @@
 import type { Context } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { compress } from "hono/compress";
 import { HTTPException } from "hono/http-exception";
 import type { Store } from "../store/store.ts";
+import { webErrorPage } from "../web/error-page.tsx";
 import { createWebRoutes } from "../web/routes.tsx";
 import { SCRIPTS } from "../web/scripts.generated.ts";
 import { requireToken } from "./auth.ts";
+import { BODY_LIMITS, limitBodies } from "./body-limits.ts";
 import { logUnexpected, ProblemError, problems } from "./problems.ts";
 import { createRouter } from "./router.ts";
 import { auditRoutes } from "./routes/audit.ts";
@@ -16,8 +17,9 @@ import { redcapRoutes } from "./routes/redcap.ts";
 import { studyRoutes } from "./routes/studies.ts";
 import { subjectRoutes } from "./routes/subjects.ts";
 import { tokenRoutes } from "./routes/tokens.ts";
+import { securityHeaders } from "./security-headers.ts";
 
-export const MAX_BODY_BYTES = 256 * 1024;
+export const MAX_BODY_BYTES = BODY_LIMITS.default;
 
 function problemResponse(c: Context, problem: ProblemError): Response {
   return c.body(JSON.stringify(problem.toJSON(c.req.path)), problem.status, {
@@ -36,6 +38,7 @@ export interface AppOptions {
 export function createApp(store: Store, options: AppOptions) {
   const app = createRouter();
 
+  app.use("*", securityHeaders);
   app.use("*", async (c, next) => {
     c.set("store", store);
     c.set("feedSettleMs", options.feedSettleMs ?? 60_000);
@@ -43,15 +46,7 @@ export function createApp(store: Store, options: AppOptions) {
   });
   // Sites are often on slow connections: the form script is 160 KB raw, ~50 KB gzipped.
   app.use("*", compress());
-  app.use(
-    "/api/*",
-    bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: () => {
-        throw problems.tooLarge(MAX_BODY_BYTES);
-      },
-    }),
-  );
+  app.use("*", limitBodies);
   app.use("/api/v1/studies/*", requireToken);
   app.use("/api/v1/studies/*", async (c, next) => {
     const type = c.req.header("content-type");
@@ -96,6 +91,8 @@ export function createApp(store: Store, options: AppOptions) {
         ),
   );
   app.onError((error, c) => {
+    // Errors thrown before a page route runs (e.g. the body limit) still answer as a page.
+    if (!c.req.path.startsWith("/api/")) return webErrorPage(c, error);
     if (error instanceof ProblemError) return problemResponse(c, error);
     if (error instanceof HTTPException && error.status < 500) {
       return problemResponse(c, problems.badRequest(error.message));

@@ -4,7 +4,7 @@ import { createMiddleware } from "hono/factory";
 import type { Child } from "hono/jsx";
 import { seesSite, sitesOf } from "../api/auth.ts";
 import type { AppEnv } from "../api/context.ts";
-import { logUnexpected, ProblemError, problems } from "../api/problems.ts";
+import { problems } from "../api/problems.ts";
 import { loadSlot, loadStudy, loadSubject } from "../api/resolve.ts";
 import { latestValues } from "../engine/casebook.ts";
 import type { FormStatus } from "../engine/definition.ts";
@@ -16,10 +16,12 @@ import type { Revision } from "../store/form-instances.ts";
 import { hashToken } from "../store/tokens.ts";
 import { builderRoutes } from "./builder-routes.tsx";
 import { casebookView } from "./casebook-view.ts";
+import { webErrorPage } from "./error-page.tsx";
 import { exportPages } from "./export-routes.tsx";
 import { fieldHistory, fieldViews } from "./fields.tsx";
 import { type FormEntries, readFormEntries } from "./form-values.ts";
 import { Layout } from "./layout.tsx";
+import { sameOriginPath } from "./next-path.ts";
 import { Dashboard } from "./pages/dashboard.tsx";
 import { Enrol } from "./pages/enrol.tsx";
 import { type FormNotice, FormPage } from "./pages/form.tsx";
@@ -74,23 +76,7 @@ export function createWebRoutes(options: WebOptions) {
       (extra.status ?? 200) as 200,
     );
 
-  web.onError((error, c) => {
-    const problem = error instanceof ProblemError ? error : undefined;
-    if (!problem) logUnexpected(c.req.path, error);
-    const status = problem?.status ?? 500;
-    return page(
-      c as Context<WebEnv>,
-      problem?.title ?? "Error",
-      <div class="card">
-        <h1>{problem?.title ?? "Something went wrong"}</h1>
-        <p>{problem?.detail ?? "The error was logged."}</p>
-        <p>
-          <a href="/">Back to the dashboard</a>
-        </p>
-      </div>,
-      { status },
-    );
-  });
+  web.onError((error, c) => webErrorPage(c as Context<WebEnv>, error));
 
   for (const script of Object.values(scripts)) {
     web.get(script.path, (c) =>
@@ -106,7 +92,9 @@ export function createWebRoutes(options: WebOptions) {
     return c.redirect(session ? "/home" : "/signin");
   });
 
-  web.get("/signin", (c) => page(c, "Sign in", <SignIn next={c.req.query("next")} />));
+  web.get("/signin", (c) =>
+    page(c, "Sign in", <SignIn next={sameOriginPath(c.req.query("next"), new URL(c.req.url).origin)} />),
+  );
 
   web.post("/signin", async (c) => {
     // SameSite cookies do not stop a forged sign-in; a cross-origin post is refused here.
@@ -128,11 +116,8 @@ export function createWebRoutes(options: WebOptions) {
       path: "/",
       maxAge: SESSION_HOURS * 3600,
     });
-    const next =
-      typeof body.next === "string" && body.next.startsWith("/") && !body.next.startsWith("//")
-        ? body.next
-        : "";
-    return c.redirect(next || `/studies/${principal.study}`, 303);
+    const next = sameOriginPath(body.next, new URL(c.req.url).origin);
+    return c.redirect(next ?? `/studies/${principal.study}`, 303);
   });
 
   const requireSession = createMiddleware<WebEnv>(async (c, next) => {

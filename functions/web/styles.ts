@@ -33,6 +33,7 @@ button.secondary,.button.secondary{background:#fff;color:var(--accent)}
 .notice.ok{border-color:var(--ok)}
 details.history{font-size:.85rem;color:var(--muted);margin-top:.25rem}details.history li{margin:.15rem 0}
 .theirs{font-size:.85rem;color:var(--warn);margin:.2rem 0}
+input.wide{width:100%}textarea.code{min-height:28rem;font-family:ui-monospace,monospace;font-size:.85rem}
 .visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}
 @media (max-width:800px){main{padding:.6rem}input[type=text]{width:100%}}
 `;

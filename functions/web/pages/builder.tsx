@@ -146,7 +146,7 @@ export function DefinitionEditor(props: {
             name="text"
             data-definition-editor
             spellcheck={false}
-            style="min-height:28rem;font-family:ui-monospace,monospace;font-size:.85rem"
+            class="code"
             aria-describedby="h-definition edc-live-errors"
           >
             {text}
@@ -276,7 +276,7 @@ export function DraftReport(props: {
               id="f-reason"
               name="reason"
               type="text"
-              style="width:100%"
+              class="wide"
               required
               value={props.typed?.reason ?? ""}
             />
@@ -308,7 +308,7 @@ export function DraftReport(props: {
                   id="f-accept_reason"
                   name="accept_reason"
                   type="text"
-                  style="width:100%"
+                  class="wide"
                   value={props.typed?.acceptReason ?? ""}
                 />
               </div>

@@ -118,7 +118,7 @@ export function FormPage(props: {
                 name="_reason"
                 type="text"
                 value={props.reason ?? ""}
-                style="width:100%"
+                class="wide"
                 aria-describedby="h-_reason e-_reason"
                 aria-invalid={props.reasonError ? "true" : undefined}
               />

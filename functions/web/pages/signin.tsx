@@ -22,7 +22,7 @@ export function SignIn(props: { error?: string; next?: string }) {
             autocomplete="current-password"
             required
             aria-describedby="h-token"
-            style="width:100%"
+            class="wide"
           />
         </div>
         <button type="submit">Sign in</button>

@@ -1,0 +1,42 @@
+import type { MiddlewareHandler } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { problems } from "./problems.ts";
+
+/**
+ * The largest request body each class of route reads, in bytes. Every route
+ * goes through `limitBodies` before anything parses a body, so an
+ * unauthenticated client cannot make the server read more than this.
+ */
+export const BODY_LIMITS = {
+  /** Sign-in: a token and a path, from anyone. */
+  signIn: 16 * 1024,
+  /** The study builder: whole definition files, and the draft bundle posted back form-encoded. */
+  builder: 2 * 1024 * 1024,
+  /** Everything else: JSON API bodies, REDCap API calls, form and enrolment posts. */
+  default: 256 * 1024,
+} as const;
+
+export type BodyClass = keyof typeof BODY_LIMITS;
+
+export function bodyClass(path: string): BodyClass {
+  if (path === "/signin") return "signIn";
+  if (/^\/studies\/[^/]+\/builder(\/|$)/.test(path)) return "builder";
+  return "default";
+}
+
+// hono's bodyLimit trusts a Content-Length (the runtime stops reading there) and otherwise
+// counts the streamed bytes, stopping at the limit; either way nothing past it is parsed.
+const limiters = Object.fromEntries(
+  Object.entries(BODY_LIMITS).map(([name, bytes]) => [
+    name,
+    bodyLimit({
+      maxSize: bytes,
+      onError: () => {
+        throw problems.tooLarge(bytes);
+      },
+    }),
+  ]),
+) as Record<BodyClass, MiddlewareHandler>;
+
+/** 413 for a body over its route's limit: problem+json on the API, an error page on the site. */
+export const limitBodies: MiddlewareHandler = (c, next) => limiters[bodyClass(c.req.path)](c, next);

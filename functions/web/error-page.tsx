@@ -1,0 +1,28 @@
+import type { Context } from "hono";
+import { HTTPException } from "hono/http-exception";
+import type { AppEnv } from "../api/context.ts";
+import { logUnexpected, ProblemError, problems } from "../api/problems.ts";
+import { Layout } from "./layout.tsx";
+
+/** The site's error page for any error on a page route, whether thrown by a page or by the app's middleware. */
+export function webErrorPage(c: Context<AppEnv>, error: unknown): Response | Promise<Response> {
+  const problem =
+    error instanceof ProblemError
+      ? error
+      : error instanceof HTTPException && error.status < 500
+        ? problems.badRequest(error.message)
+        : undefined;
+  if (!problem) logUnexpected(c.req.path, error);
+  return c.html(
+    <Layout title={problem?.title ?? "Error"} principal={c.get("principal")} csrf={c.get("csrf")}>
+      <div class="card">
+        <h1>{problem?.title ?? "Something went wrong"}</h1>
+        <p>{problem?.detail ?? "The error was logged."}</p>
+        <p>
+          <a href="/">Back to the dashboard</a>
+        </p>
+      </div>
+    </Layout>,
+    (problem?.status ?? 500) as 500,
+  );
+}

@@ -142,8 +142,8 @@ export function flatRows(
   const shift = options.deidentify?.shiftDays?.(subject.id) ?? 0;
   const recordId = options.deidentify?.subjectKey?.(subject.id) ?? subject.id;
   const columnForms = new Set(columns.filter((c) => c.form).map((c) => c.form));
-  // With no form column (only the record id asked for), a row still stands for each event with data.
-  const wanted = (form: string) => columnForms.size === 0 || columnForms.has(form);
+  // Rows stand for the forms asked for; when only fields are named, for every event (instance) with data.
+  const wanted = (form: string) => !options.forms || columnForms.has(form);
   const groups = new Map<
     string,
     { event: string; repeatForm: string; instance: number | ""; items: FlatInstance[] }

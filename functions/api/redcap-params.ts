@@ -120,7 +120,8 @@ export class RedcapParams {
   check(content: Content) {
     const allowed = { ...COMMON, ...ALLOWED[content] };
     for (const name of [...this.values.keys(), ...this.odd]) {
-      const accepts = allowed[name];
+      // Own keys only: a parameter named "constructor" or "__proto__" is just unknown.
+      const accepts = Object.hasOwn(allowed, name) ? allowed[name] : undefined;
       if (accepts === undefined) {
         throw new RedcapError(
           400,

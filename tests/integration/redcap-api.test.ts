@@ -350,6 +350,8 @@ describe("the REDCap API refuses what it does not do instead of faking success (
     expect((await rows(defaults)).length).toBeGreaterThan(0);
     expect((await redcap({ content: "metadata", format: "csv", returnFormat: "json" })).status).toBe(200);
     await refused({ content: "record", colour: "blue" }, /"colour"/);
+    for (const name of ["constructor", "toString", "__proto__", "hasOwnProperty"])
+      await refused({ content: "record", [name]: "x" }, new RegExp(`"${name}"`));
     await refused({ content: "arm", "fields[0]": "diagnosis" }, /"fields"/);
     await refused({ content: "record", rawOrLabelHeaders: "label" }, /rawOrLabelHeaders/);
     await refused({ content: "record", exportDataAccessGroups: "true" }, /exportDataAccessGroups/);
@@ -363,6 +365,30 @@ describe("the REDCap API refuses what it does not do instead of faking success (
       { content: "record", rawOrLabel: "label", exportCheckboxLabel: "true" },
       /exportCheckboxLabel/,
     );
+  });
+});
+
+describe("filters of a de-identified token", () => {
+  it("cannot probe real subject ids or identifiers through records or filterLogic", async () => {
+    await product.env.store.storeToken("redcap-deid-token", {
+      user: "stats",
+      role: "sponsor",
+      study: product.env.studyId,
+      sites: ["*"],
+      deidentified: true,
+    });
+    const deid = (params: Record<string, string>) =>
+      redcap({ content: "record", format: "json", ...params }, "redcap-deid-token");
+    const all = JSON.parse((await deid({})).text) as { record_id: string }[];
+    expect(all.length).toBeGreaterThan(0);
+    expect(all.map((r) => r.record_id)).not.toContain("01-007");
+    expect(JSON.parse((await deid({ "records[0]": "01-007" })).text)).toEqual([]);
+    const key = all[0]?.record_id as string;
+    const byKey = JSON.parse((await deid({ "records[0]": key })).text) as { record_id: string }[];
+    expect(new Set(byKey.map((r) => r.record_id))).toEqual(new Set([key]));
+    const probe = await deid({ filterLogic: "[record_id] = '01-007'" });
+    expect(probe.status).toBe(400);
+    expect(JSON.parse(probe.text).error).toMatch(/filterLogic/);
   });
 });
 

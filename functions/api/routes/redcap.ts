@@ -149,9 +149,17 @@ redcapRoutes.post("/api/", async (c) => {
     switch (content as Content) {
       case "record": {
         const q = recordOptions(params, definition);
+        const options = {
+          ...(await flatExportOptions(c, definition, { ...q, deidentify: false, hashIds: false })),
+          ...(q.keepRow ? { keepRow: q.keepRow } : {}),
+        };
+        // A de-identified caller names records by the keys it was given, and cannot test logic on real values.
+        const shownId = options.deidentify?.subjectKey ?? ((id: string) => id);
+        if (options.deidentify && params.text("filterLogic"))
+          throw new RedcapError(400, 'The parameter "filterLogic" is not available to a de-identified token');
         let subjects = await c.var.store.listSubjects(definition.study.id, visibleSites(c, definition));
         const records = params.list("records");
-        if (records) subjects = subjects.filter((s) => records.includes(s.id));
+        if (records) subjects = subjects.filter((s) => records.includes(shownId(s.id)));
         const [from, to] = [dateTimeParam(params, "dateRangeBegin"), dateTimeParam(params, "dateRangeEnd")];
         if (from || to) {
           // REDCap's dateRange keeps records by when they last changed.
@@ -163,10 +171,6 @@ redcapRoutes.post("/api/", async (c) => {
           subjects = keep;
         }
         subjects.sort((a, b) => (a.id < b.id ? -1 : 1));
-        const options = {
-          ...(await flatExportOptions(c, definition, { ...q, deidentify: false, hashIds: false })),
-          ...(q.keepRow ? { keepRow: q.keepRow } : {}),
-        };
         return streamRecords(c, definition, subjects, options, format, {}, "programs");
       }
       case "metadata": {

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { parse } from "csv-parse/sync";
+import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Product, startProduct } from "./harness.ts";
 
@@ -423,5 +424,46 @@ describe("malformed REDCap API parameters (issue 8, item 12)", () => {
     expect(JSON.parse(recent.text).length).toBeGreaterThan(0);
     const future = await redcap({ content: "record", format: "json", dateRangeBegin: "2999-01-01" });
     expect(JSON.parse(future.text)).toEqual([]);
+  });
+});
+
+describe("any parameter value on /api/", () => {
+  it("answers 2xx or REDCap's {error} 4xx, never a 5xx, and writes nothing", async () => {
+    const before = await product.snapshot();
+    const names = ["content", "format", "type", "records", "fields[0]", "forms", "events[]", "arms", "field"];
+    const more = [
+      "rawOrLabel",
+      "filterLogic",
+      "dateRangeBegin",
+      "dateRangeEnd",
+      "returnFormat",
+      "action",
+      "data",
+    ];
+    const contents = [
+      "record",
+      "metadata",
+      "event",
+      "arm",
+      "formEventMapping",
+      "exportFieldNames",
+      "version",
+    ];
+    const value = fc.oneof(
+      fc.string({ maxLength: 12 }),
+      fc.constantFrom("", "json", "csv", "flat", "label", "[diagnosis] = 'x'", "2024-01-01", "01-007", "1"),
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(...contents),
+        fc.dictionary(fc.constantFrom(...names, ...more), value, { maxKeys: 4 }),
+        async (content, params) => {
+          const res = await redcap({ content, format: "json", ...params });
+          expect(res.status, `${JSON.stringify(params)} → ${res.text}`).toBeLessThan(500);
+        },
+      ),
+      { numRuns: 150 },
+    );
+    expect(await product.snapshot()).toEqual(before);
   });
 });

@@ -25,9 +25,12 @@ export interface FlatInstance {
 
 export interface FlatOptions {
   rawOrLabel?: "raw" | "label";
+  /** With `fields`, REDCap's union: every field of these forms, plus the fields named (`<form>_complete` too). */
   forms?: string[];
   fields?: string[];
   events?: string[];
+  /** Keeps a row or not, seeing all of its forms' data whatever the columns (REDCap's filterLogic, unique event names). */
+  keepRow?: (row: RowSource) => boolean;
   /** The de-identification to apply, if any. */
   deidentify?: {
     /** Leave out fields marked `x-identifier`. */
@@ -49,6 +52,14 @@ export interface Column {
 }
 
 export type Row = Record<string, string | number>;
+
+/** What a row is made of: its event (`eventName` is REDCap's unique event name) and every instance on it. */
+export interface RowSource {
+  subject: string;
+  event: string;
+  eventName: string;
+  items: FlatInstance[];
+}
 
 export const RECORD_ID = "record_id";
 const STATUS_CODE: Record<FormStatus, number> = { incomplete: 0, unverified: 1, complete: 2 };
@@ -80,12 +91,13 @@ export function flatColumns(definition: StudyDefinition, options: FlatOptions = 
     { name: "redcap_repeat_instrument" },
     { name: "redcap_repeat_instance" },
   ];
+  const everything = !options.forms && !options.fields;
   for (const form of formOrder(definition)) {
-    if (options.forms && !options.forms.includes(form)) continue;
     const instrument = definition.instruments[form];
     if (!instrument) continue;
+    const wholeForm = everything || options.forms?.includes(form) === true;
     for (const [field, schema] of Object.entries(instrument.properties)) {
-      if (options.fields && !options.fields.includes(field)) continue;
+      if (!wholeForm && !options.fields?.includes(field)) continue;
       if (options.deidentify?.dropIdentifiers && schema["x-identifier"]) continue;
       if (schema.type === "null") continue;
       if (schema.type === "array") {
@@ -93,7 +105,8 @@ export function flatColumns(definition: StudyDefinition, options: FlatOptions = 
           columns.push({ name: `${field}___${c.const}`, form, field, code: c.const });
       } else columns.push({ name: field, form, field });
     }
-    columns.push({ name: `${form}_complete`, form, complete: true });
+    if (wholeForm || options.fields?.includes(`${form}_complete`))
+      columns.push({ name: `${form}_complete`, form, complete: true });
   }
   return columns;
 }
@@ -128,14 +141,16 @@ export function flatRows(
   const label = options.rawOrLabel === "label";
   const shift = options.deidentify?.shiftDays?.(subject.id) ?? 0;
   const recordId = options.deidentify?.subjectKey?.(subject.id) ?? subject.id;
-  const wantedForms = new Set(columns.filter((c) => c.form).map((c) => c.form));
+  const columnForms = new Set(columns.filter((c) => c.form).map((c) => c.form));
+  // Rows stand for the forms asked for; when only fields are named, for every event (instance) with data.
+  const wanted = (form: string) => !options.forms || columnForms.has(form);
   const groups = new Map<
     string,
     { event: string; repeatForm: string; instance: number | ""; items: FlatInstance[] }
   >();
   const eventOrder = [...definition.study.events.map((e) => e.id), LOGS_EVENT];
   for (const i of instances) {
-    if (!wantedForms.has(i.form)) continue;
+    if (!options.keepRow && !wanted(i.form)) continue;
     if (options.events && !options.events.includes(i.event)) continue;
     const event = definition.study.events.find((e) => e.id === i.event);
     const repeatForm = i.event === LOGS_EVENT ? i.form : "";
@@ -156,7 +171,18 @@ export function flatRows(
       a.repeatForm.localeCompare(b.repeatForm) ||
       Number(a.instance) - Number(b.instance),
   );
-  return sorted.map((g) => {
+  const kept = sorted.filter(
+    (g) =>
+      g.items.some((i) => wanted(i.form)) &&
+      (!options.keepRow ||
+        options.keepRow({
+          subject: subject.id,
+          event: g.event,
+          eventName: uniqueEventName(definition, g.event, subject.arm),
+          items: g.items,
+        })),
+  );
+  return kept.map((g) => {
     const row: Row = {};
     for (const c of columns) row[c.name] = "";
     row[RECORD_ID] = recordId;
@@ -182,9 +208,4 @@ export function flatRows(
     }
     return row;
   });
-}
-
-/** A CSV cell that a spreadsheet would run as a formula is prefixed with `'` (OWASP CSV injection). */
-export function neutraliseFormula(value: string | number): string | number {
-  return typeof value === "string" && /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
 }

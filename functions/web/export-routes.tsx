@@ -9,8 +9,9 @@ import {
   streamRecords,
   visibleSites,
 } from "../api/routes/exports.ts";
-import { writeRows } from "../engine/redcap/columns.ts";
+import { type Row, writeRows } from "../engine/redcap/columns.ts";
 import { buildDictionary } from "../engine/redcap/export-dictionary.ts";
+import { neutraliseFormula } from "../engine/spreadsheet-formula.ts";
 import { formOrder, RECORD_ID } from "../exports/flat.ts";
 import { ALL_SITES, newToken } from "../store/tokens.ts";
 import type { Page } from "./layout.tsx";
@@ -131,7 +132,11 @@ export function exportPages(page: Page) {
       recordIdField: RECORD_ID,
       formOrder: formOrder(definition),
     });
-    return c.body(writeRows(rows), 200, {
+    // A download for people: formulas neutralised (the CLI's forms:export-redcap writes REDCap's exact values).
+    const forPeople = rows.map(
+      (r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, neutraliseFormula(v)])) as Row,
+    );
+    return c.body(writeRows(forPeople), 200, {
       "Content-Type": "text/csv; charset=utf-8",
       "Content-Disposition": `attachment; filename="${definition.study.id}-dictionary.csv"`,
     });

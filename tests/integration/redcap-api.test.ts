@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { parse } from "csv-parse/sync";
+import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Product, startProduct } from "./harness.ts";
 
@@ -216,5 +217,253 @@ describe("sponsor tokens", () => {
       body: { user: "x", expiresAt: "2099-01-01T00:00:00Z" },
     });
     expect(bySponsor.status).toBe(403);
+  });
+});
+
+describe("the REDCap API refuses what it does not do instead of faking success (issue 8, item 15)", () => {
+  const rows = async (params: Record<string, string>) => {
+    const res = await redcap({ content: "record", format: "json", ...params });
+    expect(res.status, res.text).toBe(200);
+    return JSON.parse(res.text) as Record<string, string | number>[];
+  };
+  const refused = async (params: Record<string, string>, message: RegExp) => {
+    const res = await redcap({ format: "json", ...params });
+    expect(res.status, res.text).toBe(400);
+    expect(JSON.parse(res.text)).toEqual({ error: expect.stringMatching(message) });
+  };
+
+  beforeAll(async () => {
+    // 01-008 is in the NMO arm (REDCap's arm 2); 01-007 (above) in the RRMS arm (arm 1).
+    await product.call("POST", "/api/v1/studies/hucmsc-ms-nmo/subjects", {
+      as: "site-01",
+      body: { site: "site-01", arm: "nmo", subjectId: "01-008" },
+    });
+    await product.save("01-008", "screening", "diagnosis", {
+      data: { diagnosis: "nmosd", aqp4_igg: "positive", prior_dmt: ["natalizumab"] },
+    });
+  });
+
+  it("answers a record or metadata import (a data parameter, no action) with REDCap's {error} 400 and writes nothing", async () => {
+    const before = await product.snapshot();
+    const data = JSON.stringify([{ record_id: "01-007", diagnosis: "nmosd" }]);
+    for (const content of ["record", "metadata", "arm", "event"]) await refused({ content, data }, /import/i);
+    await refused(
+      { content: "record", format: "csv", data: "record_id,diagnosis\n01-009,rrms\n" },
+      /import/i,
+    );
+    expect(await product.snapshot()).toEqual(before);
+    expect((await rows({ "records[0]": "01-007", "fields[0]": "diagnosis" }))[0]).toMatchObject({
+      diagnosis: "rrms",
+    });
+  });
+
+  it("applies filterLogic per record × event row, with REDCap's logic", async () => {
+    const nmo = await rows({ filterLogic: "[diagnosis] = 'nmosd'" });
+    expect(nmo.map((r) => [r.record_id, r.redcap_event_name])).toEqual([["01-008", "screening_arm_2"]]);
+    const fatigue = await rows({ filterLogic: "[ae_term] = 'Fatigue'", "forms[0]": "adverse_event" });
+    expect(fatigue.map((r) => [r.record_id, r.redcap_repeat_instrument])).toEqual([
+      ["01-007", "adverse_event"],
+    ]);
+    // The logic reads the whole row, not only the fields exported.
+    const checked = await rows({ filterLogic: "[prior_dmt(natalizumab)] = '1'", "fields[0]": "aqp4_igg" });
+    expect(checked.map((r) => r.record_id).sort()).toEqual(["01-007", "01-008"]);
+    expect((await rows({ filterLogic: "" })).length).toBeGreaterThan(0);
+    await refused({ content: "record", filterLogic: "[no_such_field] = 1" }, /filterLogic/);
+    await refused({ content: "record", filterLogic: "[diagnosis] = " }, /filterLogic/);
+  });
+
+  it("reads events as arm-specific unique event names, and arms on arm, event and formEventMapping", async () => {
+    const arm2 = await rows({ "events[0]": "screening_arm_2" });
+    expect(new Set(arm2.map((r) => r.record_id))).toEqual(new Set(["01-008"]));
+    const arm1 = await rows({ events: "screening_arm_1,logs_arm_1" });
+    expect(new Set(arm1.map((r) => r.record_id))).toEqual(new Set(["01-007"]));
+    const json = async (params: Record<string, string>) =>
+      JSON.parse((await redcap({ format: "json", ...params })).text) as { arm_num: number }[];
+    expect((await json({ content: "arm", "arms[0]": "2" })).map((a) => a.arm_num)).toEqual([2]);
+    const events = await json({ content: "event", "arms[0]": "2" });
+    expect(events.length).toBeGreaterThan(0);
+    expect(new Set(events.map((e) => e.arm_num))).toEqual(new Set([2]));
+    const mapping = await json({ content: "formEventMapping", arms: "1" });
+    expect(new Set(mapping.map((e) => e.arm_num))).toEqual(new Set([1]));
+    await refused({ content: "event", "arms[0]": "3" }, /"arms" are not valid: 3/);
+  });
+
+  it("returns the union of fields and forms, as REDCap does", async () => {
+    const res = await rows({
+      "fields[0]": "record_id",
+      "fields[1]": "diagnosis",
+      "forms[0]": "adverse_event",
+    });
+    const columns = new Set(res.flatMap((r) => Object.keys(r)));
+    expect(columns).toContain("diagnosis");
+    expect(columns).toContain("ae_term");
+    expect(columns).toContain("adverse_event_complete");
+    expect(columns).not.toContain("aqp4_igg");
+    expect(res.find((r) => r.redcap_repeat_instrument === "adverse_event")).toMatchObject({
+      ae_term: "Fatigue",
+    });
+    expect(res.find((r) => r.record_id === "01-008")).toMatchObject({ diagnosis: "nmosd" });
+    const onlyAe = await rows({ "fields[0]": "record_id", "forms[0]": "adverse_event" });
+    expect(onlyAe.find((r) => r.redcap_repeat_instrument === "adverse_event")).toMatchObject({
+      ae_term: "Fatigue",
+    });
+    const meta = JSON.parse(
+      (await redcap({ content: "metadata", format: "json", "fields[0]": "diagnosis", "forms[0]": "edss" }))
+        .text,
+    ) as { field_name: string; form_name: string }[];
+    expect(new Set(meta.map((r) => r.form_name))).toEqual(new Set(["diagnosis", "edss"]));
+    expect(meta.filter((r) => r.form_name === "diagnosis").map((r) => r.field_name)).toEqual(["diagnosis"]);
+  });
+
+  it("answers unknown field, form and event names with REDCap's error", async () => {
+    await refused(
+      { content: "record", "fields[0]": "diagnosis", "fields[1]": "nope" },
+      /The following values in the parameter "fields" are not valid: nope/,
+    );
+    await refused({ content: "record", forms: "nope" }, /"forms" are not valid: nope/);
+    await refused(
+      { content: "record", "events[0]": "screening_arm_9" },
+      /"events" are not valid: screening_arm_9/,
+    );
+    await refused({ content: "record", "events[0]": "screening" }, /"events" are not valid: screening/);
+    await refused({ content: "metadata", "fields[0]": "nope" }, /"fields" are not valid: nope/);
+    await refused({ content: "metadata", "forms[0]": "nope" }, /"forms" are not valid: nope/);
+    await refused({ content: "exportFieldNames", field: "nope" }, /"field" is not valid/);
+  });
+
+  it("refuses parameters it does not support, and accepts the defaults REDCap clients send", async () => {
+    // REDCap's API playground and PyCap / REDCapR send these on every record export.
+    const defaults = {
+      action: "export",
+      type: "flat",
+      csvDelimiter: "",
+      rawOrLabel: "raw",
+      rawOrLabelHeaders: "raw",
+      exportCheckboxLabel: "false",
+      exportSurveyFields: "false",
+      exportDataAccessGroups: "false",
+      exportBlankForGrayFormStatus: "false",
+      filterLogic: "",
+      dateRangeBegin: "",
+      dateRangeEnd: "",
+      returnFormat: "json",
+    };
+    expect((await rows(defaults)).length).toBeGreaterThan(0);
+    expect((await redcap({ content: "metadata", format: "csv", returnFormat: "json" })).status).toBe(200);
+    await refused({ content: "record", colour: "blue" }, /"colour"/);
+    for (const name of ["constructor", "toString", "__proto__", "hasOwnProperty"])
+      await refused({ content: "record", [name]: "x" }, new RegExp(`"${name}"`));
+    await refused({ content: "arm", "fields[0]": "diagnosis" }, /"fields"/);
+    await refused({ content: "record", rawOrLabelHeaders: "label" }, /rawOrLabelHeaders/);
+    await refused({ content: "record", exportDataAccessGroups: "true" }, /exportDataAccessGroups/);
+    await refused({ content: "record", csvDelimiter: ";" }, /csvDelimiter/);
+    await refused({ content: "record", rawOrLabel: "labels" }, /rawOrLabel/);
+    await refused(
+      { content: "record", exportBlankForGrayFormStatus: "true" },
+      /exportBlankForGrayFormStatus/,
+    );
+    await refused(
+      { content: "record", rawOrLabel: "label", exportCheckboxLabel: "true" },
+      /exportCheckboxLabel/,
+    );
+  });
+});
+
+describe("filters of a de-identified token", () => {
+  it("cannot probe real subject ids or identifiers through records or filterLogic", async () => {
+    await product.env.store.storeToken("redcap-deid-token", {
+      user: "stats",
+      role: "sponsor",
+      study: product.env.studyId,
+      sites: ["*"],
+      deidentified: true,
+    });
+    const deid = (params: Record<string, string>) =>
+      redcap({ content: "record", format: "json", ...params }, "redcap-deid-token");
+    const all = JSON.parse((await deid({})).text) as { record_id: string }[];
+    expect(all.length).toBeGreaterThan(0);
+    expect(all.map((r) => r.record_id)).not.toContain("01-007");
+    expect(JSON.parse((await deid({ "records[0]": "01-007" })).text)).toEqual([]);
+    const key = all[0]?.record_id as string;
+    const byKey = JSON.parse((await deid({ "records[0]": key })).text) as { record_id: string }[];
+    expect(new Set(byKey.map((r) => r.record_id))).toEqual(new Set([key]));
+    const probe = await deid({ filterLogic: "[record_id] = '01-007'" });
+    expect(probe.status).toBe(400);
+    expect(JSON.parse(probe.text).error).toMatch(/filterLogic/);
+  });
+});
+
+describe("malformed REDCap API parameters (issue 8, item 12)", () => {
+  it("answer REDCap's {error} with 400, never a 500", async () => {
+    const cases: Record<string, string>[] = [
+      { dateRangeBegin: "garbage" },
+      { dateRangeEnd: "garbage" },
+      { dateRangeBegin: "2024-13-45 10:00:00" },
+      { dateRangeBegin: "2024-01-01 25:61:00" },
+      { dateRangeEnd: "2024-02-30" },
+      { type: "garbage" },
+      { format: "garbage" },
+      { rawOrLabel: "" },
+      { "records[0]": "01-007", records: "{" },
+    ];
+    for (const params of cases) {
+      const res = await redcap({ content: "record", format: "json", ...params });
+      expect(res.status, `${JSON.stringify(params)} → ${res.text}`).toBeLessThan(500);
+      if (res.status !== 200) expect(JSON.parse(res.text)).toEqual({ error: expect.any(String) });
+    }
+    const garbage = await redcap({ content: "record", format: "json", dateRangeBegin: "garbage" });
+    expect(garbage.status).toBe(400);
+    expect(JSON.parse(garbage.text).error).toMatch(/dateRangeBegin/);
+    const xml = await redcap({ content: "record", format: "json", returnFormat: "xml", dateRangeEnd: "x" });
+    expect(xml.status).toBe(400);
+    expect(xml.text).toMatch(/<error>.*dateRangeEnd.*<\/error>/);
+  });
+
+  it("filter records by when they last changed, in REDCap's date-time format", async () => {
+    const recent = await redcap({ content: "record", format: "json", dateRangeBegin: "2000-01-01 00:00:00" });
+    expect(JSON.parse(recent.text).length).toBeGreaterThan(0);
+    const future = await redcap({ content: "record", format: "json", dateRangeBegin: "2999-01-01" });
+    expect(JSON.parse(future.text)).toEqual([]);
+  });
+});
+
+describe("any parameter value on /api/", () => {
+  it("answers 2xx or REDCap's {error} 4xx, never a 5xx, and writes nothing", async () => {
+    const before = await product.snapshot();
+    const names = ["content", "format", "type", "records", "fields[0]", "forms", "events[]", "arms", "field"];
+    const more = [
+      "rawOrLabel",
+      "filterLogic",
+      "dateRangeBegin",
+      "dateRangeEnd",
+      "returnFormat",
+      "action",
+      "data",
+    ];
+    const contents = [
+      "record",
+      "metadata",
+      "event",
+      "arm",
+      "formEventMapping",
+      "exportFieldNames",
+      "version",
+    ];
+    const value = fc.oneof(
+      fc.string({ maxLength: 12 }),
+      fc.constantFrom("", "json", "csv", "flat", "label", "[diagnosis] = 'x'", "2024-01-01", "01-007", "1"),
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(...contents),
+        fc.dictionary(fc.constantFrom(...names, ...more), value, { maxKeys: 4 }),
+        async (content, params) => {
+          const res = await redcap({ content, format: "json", ...params });
+          expect(res.status, `${JSON.stringify(params)} → ${res.text}`).toBeLessThan(500);
+        },
+      ),
+      { numRuns: 150 },
+    );
+    expect(await product.snapshot()).toEqual(before);
   });
 });

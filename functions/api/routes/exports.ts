@@ -1,17 +1,10 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { stringify } from "csv-stringify/sync";
 import type { Context } from "hono";
 import { stream } from "hono/streaming";
 import type { StudyDefinition } from "../../engine/definition.ts";
+import { type CsvReader, csvText } from "../../exports/csv.ts";
 import { deidentification, deidentifyChange } from "../../exports/deidentify.ts";
-import {
-  type Column,
-  type FlatOptions,
-  flatColumns,
-  flatRows,
-  neutraliseFormula,
-  type Row,
-} from "../../exports/flat.ts";
+import { type Column, type FlatOptions, flatColumns, flatRows, type Row } from "../../exports/flat.ts";
 import { odmChunks } from "../../exports/odm.ts";
 import {
   redcapArms,
@@ -146,14 +139,21 @@ function encodeRows(
   columns: Column[],
   rows: Row[],
   first: boolean,
+  reader: CsvReader,
 ): string {
   if (format === "csv")
-    return stringify(rows.map((row) => columns.map((c) => neutraliseFormula(row[c.name] ?? ""))));
+    return csvText(
+      rows.map((row) => columns.map((c) => row[c.name] ?? "")),
+      reader,
+    );
   if (format === "ndjson") return rows.map((row) => `${JSON.stringify(row)}\n`).join("");
   return rows.map((row, i) => `${first && i === 0 ? "" : ","}\n${JSON.stringify(row)}`).join("");
 }
 
-/** Streams the rows of a page of subjects; each subject's casebook is read only when its rows are written. */
+/**
+ * Streams the rows of a page of subjects; each subject's casebook is read only when its rows are written.
+ * CSV is for people (formulas neutralised) unless `reader` says programs (REDCap's `/api/`).
+ */
 export function streamRecords(
   c: Context<AppEnv>,
   definition: StudyDefinition,
@@ -161,18 +161,19 @@ export function streamRecords(
   options: FlatOptions,
   format: "csv" | "json" | "ndjson",
   headers: Record<string, string> = {},
+  reader: CsvReader = "people",
 ) {
   const columns = flatColumns(definition, options);
   for (const [k, v] of Object.entries(headers)) c.header(k, v);
   c.header("Content-Type", CONTENT_TYPE[format]);
   return stream(c, async (out) => {
-    if (format === "csv") await out.write(stringify([columns.map((col) => col.name)]));
+    if (format === "csv") await out.write(csvText([columns.map((col) => col.name)], reader));
     if (format === "json") await out.write("[");
     let first = true;
     for await (const { subject, instances } of c.var.store.casebooks(definition.study.id, subjects)) {
       const rows = flatRows(definition, subject, instances, columns, options);
       if (rows.length === 0) continue;
-      await out.write(encodeRows(format, columns, rows, first));
+      await out.write(encodeRows(format, columns, rows, first, reader));
       first = false;
     }
     if (format === "json") await out.write("\n]\n");
@@ -311,10 +312,7 @@ function table(
 ) {
   if (format === "json") return c.json(rows, 200);
   const header = columns ?? Object.keys(rows[0] ?? {});
-  const csv = stringify([
-    header,
-    ...rows.map((r) => header.map((h) => neutraliseFormula((r[h] ?? "") as string | number))),
-  ]);
+  const csv = csvText([header, ...rows.map((r) => header.map((h) => r[h] ?? ""))], "people");
   return c.body(csv, 200, { "Content-Type": "text/csv; charset=utf-8" });
 }
 

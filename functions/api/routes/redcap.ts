@@ -1,8 +1,11 @@
-import { stringify } from "csv-stringify/sync";
 import { type Context, Hono } from "hono";
+import type { StudyDefinition } from "../../engine/definition.ts";
 import { API_COLUMNS, COLUMNS } from "../../engine/redcap/columns.ts";
 import { buildDictionary } from "../../engine/redcap/export-dictionary.ts";
-import { formOrder, neutraliseFormula, RECORD_ID } from "../../exports/flat.ts";
+import { redcapNames } from "../../engine/redcap/fields.ts";
+import { compileFilterLogic } from "../../engine/redcap/filter-logic.ts";
+import { csvText } from "../../exports/csv.ts";
+import { type FlatOptions, formOrder, RECORD_ID } from "../../exports/flat.ts";
 import {
   redcapArms,
   redcapEvents,
@@ -12,85 +15,130 @@ import {
 } from "../../exports/redcap-metadata.ts";
 import type { AppEnv } from "../context.ts";
 import { ProblemError } from "../problems.ts";
+import {
+  CONTENTS,
+  type Content,
+  dateTimeParam,
+  RedcapError,
+  RedcapParams,
+  refuseUnknown,
+} from "../redcap-params.ts";
 import { flatExportOptions, streamRecords, visibleSites } from "./exports.ts";
 
 /**
  * REDCap's API (`POST /api/`, form-encoded) for existing REDCap clients and
  * scripts: read-only exports of records, metadata and the schedule, answered
- * in REDCap's shapes. Errors are `{"error": "..."}` as REDCap sends them.
+ * in REDCap's shapes and values (CSV is for programs here: no formula is
+ * neutralised). Errors are `{"error": "..."}` as REDCap sends them; what is
+ * not implemented (imports, parameters) is an error, never ignored.
  */
 export const REDCAP_VERSION = "14.0.0";
 
-const SUPPORTED = [
-  "record",
-  "metadata",
-  "instrument",
-  "event",
-  "arm",
-  "formEventMapping",
-  "exportFieldNames",
-  "project",
-  "version",
-] as const;
-
-class RedcapError extends Error {
-  constructor(
-    readonly status: 400 | 403,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-/** PHP-style arrays (`fields[0]=a&fields[1]=b`, `fields[]=a`) or a comma list (`fields=a,b`). */
-function listParam(body: Record<string, unknown>, name: string): string[] | undefined {
-  const out: string[] = [];
-  for (const [key, value] of Object.entries(body)) {
-    if (key === name || key === `${name}[]` || new RegExp(`^${name}\\[\\d+\\]$`).test(key)) {
-      for (const v of ([] as unknown[]).concat(value))
-        if (typeof v === "string") out.push(...v.split(",").map((s) => s.trim()));
-    }
-  }
-  const values = out.filter(Boolean);
-  return values.length > 0 ? values : undefined;
-}
-
+/** Rows in REDCap's JSON or CSV; CSV values exactly as REDCap gives them. */
 function answer(c: Context<AppEnv>, rows: Record<string, unknown>[], format: string, columns?: string[]) {
   if (format === "json") return c.json(rows, 200);
   const header = columns ?? Object.keys(rows[0] ?? {});
-  return c.body(
-    stringify([
-      header,
-      ...rows.map((r) => header.map((h) => neutraliseFormula((r[h] ?? "") as string | number))),
-    ]),
-    200,
-    { "Content-Type": "text/csv; charset=utf-8" },
-  );
+  return c.body(csvText([header, ...rows.map((r) => header.map((h) => r[h] ?? ""))], "programs"), 200, {
+    "Content-Type": "text/csv; charset=utf-8",
+  });
+}
+
+/** Errors in the caller's `returnFormat`, REDCap's shapes. */
+function error(c: Context<AppEnv>, returnFormat: string | undefined, status: 400 | 403, message: string) {
+  if (returnFormat === "csv")
+    return c.body(`error\n"${message.replaceAll('"', '""')}"\n`, status, { "Content-Type": "text/csv" });
+  if (returnFormat === "xml") {
+    const escaped = message.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;");
+    return c.body(`<?xml version="1.0" encoding="UTF-8" ?>\n<hash><error>${escaped}</error></hash>`, status, {
+      "Content-Type": "text/xml; charset=utf-8",
+    });
+  }
+  return c.json({ error: message }, status);
+}
+
+/** The arms asked for (REDCap's arm numbers), all by default. */
+function armNumbers(params: RedcapParams, definition: StudyDefinition): Set<number> {
+  const all = definition.study.arms.map((_, i) => String(i + 1));
+  const wanted = params.list("arms");
+  refuseUnknown("arms", wanted, new Set(all));
+  return new Set((wanted ?? all).map(Number));
+}
+
+/** content=record: REDCap's filters, each checked against the project before anything is read. */
+function recordOptions(params: RedcapParams, definition: StudyDefinition) {
+  if (
+    params.text("rawOrLabel") === "label" &&
+    ["true", "1"].includes(params.text("exportCheckboxLabel") ?? "")
+  )
+    throw new RedcapError(
+      400,
+      'The value of the parameter "exportCheckboxLabel" is not supported by this server: checkboxes are exported as Checked/Unchecked',
+    );
+  const order = formOrder(definition);
+  const forms = params.list("forms");
+  refuseUnknown("forms", forms, new Set(order));
+  // A field is named as in the flat columns, or as the data dictionary renames a duplicate (`<form>_<field>`).
+  const engineField = new Map<string, string>([[RECORD_ID, RECORD_ID]]);
+  for (const [form, names] of redcapNames(definition.instruments, order, [RECORD_ID])) {
+    for (const [field, redcapName] of names) engineField.set(field, field).set(redcapName, field);
+    engineField.set(`${form}_complete`, `${form}_complete`);
+  }
+  const fields = params.list("fields");
+  refuseUnknown("fields", fields, new Set(engineField.keys()));
+  const events = params.list("events");
+  refuseUnknown("events", events, new Set(redcapEvents(definition).map((e) => e.unique_event_name)));
+  const filterText = params.text("filterLogic");
+  const filter = filterText
+    ? compileFilterLogic(filterText, definition.instruments, { formOrder: order, recordIdField: RECORD_ID })
+    : undefined;
+  if (filter && "error" in filter)
+    throw new RedcapError(400, `The value of the parameter "filterLogic" is not valid: ${filter.error}`);
+  const eventSet = events ? new Set(events) : undefined;
+  const options: Partial<FlatOptions> = {
+    rawOrLabel: params.text("rawOrLabel") === "label" ? "label" : "raw",
+    forms,
+    fields: fields?.filter((f) => f !== RECORD_ID).map((f) => engineField.get(f) ?? f),
+    ...(eventSet || filter
+      ? {
+          keepRow: (row) =>
+            (!eventSet || eventSet.has(row.eventName)) &&
+            (!filter ||
+              filter.test({
+                recordId: row.subject,
+                eventName: row.eventName,
+                forms: row.items.map((i) => ({ form: i.form, data: i.data })),
+              })),
+        }
+      : {}),
+  };
+  return options;
 }
 
 export const redcapRoutes = new Hono<AppEnv>();
 
 redcapRoutes.post("/api/", async (c) => {
   const body = await c.req.parseBody({ all: true }).catch(() => ({}) as Record<string, unknown>);
-  const param = (name: string) => (typeof body[name] === "string" ? (body[name] as string) : undefined);
-  const returnFormat = param("returnFormat") ?? "json";
+  const params = new RedcapParams(body);
+  const returnFormat = typeof body.returnFormat === "string" ? body.returnFormat : undefined;
   try {
-    const token = param("token");
+    const token = params.text("token");
     const principal = token ? await c.var.store.findToken(token) : undefined;
     if (!principal) throw new RedcapError(403, "You do not have permissions to use the API");
     c.set("principal", principal);
     const definition = await c.var.store.definitions.current(principal.study);
     if (!definition) throw new RedcapError(403, "You do not have permissions to use the API");
-    const content = param("content") ?? "";
-    if (!SUPPORTED.includes(content as (typeof SUPPORTED)[number])) {
+    // REDCap's imports all carry `data`; answering them with an export would look like a successful import.
+    if (params.has("data"))
+      throw new RedcapError(400, "Imports are not supported by this server: it answers exports only");
+    const content = params.text("content") ?? "";
+    if (!CONTENTS.includes(content as Content)) {
       throw new RedcapError(
         400,
-        `The value of the parameter "content" is not valid (supported: ${SUPPORTED.join(", ")})`,
+        `The value of the parameter "content" is not valid (supported: ${CONTENTS.join(", ")})`,
       );
     }
-    if (param("action") && param("action") !== "export")
-      throw new RedcapError(400, "This API is read-only: only exports are supported");
-    const format = param("format") ?? "xml";
+    params.check(content as Content);
+    const format = params.text("format") ?? "xml";
     if (content === "version") return c.body(REDCAP_VERSION, 200, { "Content-Type": "text/plain" });
     if (format !== "json" && format !== "csv") {
       throw new RedcapError(
@@ -98,31 +146,23 @@ redcapRoutes.post("/api/", async (c) => {
         `The format "${format}" is not supported here: use format=json or format=csv`,
       );
     }
-    switch (content) {
+    switch (content as Content) {
       case "record": {
-        if ((param("type") ?? "flat") !== "flat") throw new RedcapError(400, "Only type=flat is supported");
-        const forms = listParam(body, "forms");
-        const events = listParam(body, "events")?.map((e) => e.replace(/_arm_\d+$/, ""));
-        const wanted = listParam(body, "fields");
-        const fields = wanted?.filter((f) => f !== RECORD_ID);
-        const q = {
-          rawOrLabel: param("rawOrLabel") === "label" ? ("label" as const) : ("raw" as const),
-          forms,
-          fields: fields && fields.length > 0 ? fields : undefined,
-          events,
-          deidentify: false,
-          hashIds: false,
+        const q = recordOptions(params, definition);
+        const options = {
+          ...(await flatExportOptions(c, definition, { ...q, deidentify: false, hashIds: false })),
+          ...(q.keepRow ? { keepRow: q.keepRow } : {}),
         };
+        // A de-identified caller names records by the keys it was given, and cannot test logic on real values.
+        const shownId = options.deidentify?.subjectKey ?? ((id: string) => id);
+        if (options.deidentify && params.text("filterLogic"))
+          throw new RedcapError(400, 'The parameter "filterLogic" is not available to a de-identified token');
         let subjects = await c.var.store.listSubjects(definition.study.id, visibleSites(c, definition));
-        const records = listParam(body, "records");
-        if (records) subjects = subjects.filter((s) => records.includes(s.id));
-        const begin = param("dateRangeBegin");
-        const end = param("dateRangeEnd");
-        if (begin || end) {
-          // REDCap's dateRange filters records by when they last changed (server time, "YYYY-MM-DD HH:MM:SS").
-          const iso = (s: string | undefined) =>
-            s ? new Date(`${s.replace(" ", "T")}Z`).toISOString() : undefined;
-          const [from, to] = [iso(begin), iso(end)];
+        const records = params.list("records");
+        if (records) subjects = subjects.filter((s) => records.includes(shownId(s.id)));
+        const [from, to] = [dateTimeParam(params, "dateRangeBegin"), dateTimeParam(params, "dateRangeEnd")];
+        if (from || to) {
+          // REDCap's dateRange keeps records by when they last changed.
           const keep = [];
           for await (const { subject, instances } of c.var.store.casebooks(definition.study.id, subjects)) {
             if (instances.some((i) => (!from || i.committedAt >= from) && (!to || i.committedAt <= to)))
@@ -131,34 +171,64 @@ redcapRoutes.post("/api/", async (c) => {
           subjects = keep;
         }
         subjects.sort((a, b) => (a.id < b.id ? -1 : 1));
-        return streamRecords(c, definition, subjects, await flatExportOptions(c, definition, q), format);
+        return streamRecords(c, definition, subjects, options, format, {}, "programs");
       }
       case "metadata": {
-        const forms = listParam(body, "forms");
-        const fields = listParam(body, "fields");
         const { rows } = buildDictionary(definition.instruments, {
           recordIdField: RECORD_ID,
           formOrder: formOrder(definition),
         });
+        const forms = params.list("forms");
+        const fields = params.list("fields");
+        refuseUnknown("forms", forms, new Set(rows.map((r) => r["Form Name"])));
+        refuseUnknown("fields", fields, new Set(rows.map((r) => r["Variable / Field Name"])));
         const api = rows
-          .map((r) => Object.fromEntries(COLUMNS.map((col, i) => [API_COLUMNS[i], r[col]])))
           .filter(
             (r) =>
-              (!forms || forms.includes(String(r.form_name))) &&
-              (!fields || fields.includes(String(r.field_name))),
-          );
+              (!forms && !fields) ||
+              forms?.includes(r["Form Name"]) ||
+              fields?.includes(r["Variable / Field Name"]),
+          )
+          .map((r) => Object.fromEntries(COLUMNS.map((col, i) => [API_COLUMNS[i], r[col]])));
         return answer(c, api, format, [...API_COLUMNS]);
       }
       case "instrument":
         return answer(c, redcapInstruments(definition), format);
-      case "event":
-        return answer(c, redcapEvents(definition), format);
-      case "arm":
-        return answer(c, redcapArms(definition), format);
-      case "formEventMapping":
-        return answer(c, redcapFormEventMapping(definition), format);
-      case "exportFieldNames":
-        return answer(c, redcapExportFieldNames(definition), format);
+      case "event": {
+        const arms = armNumbers(params, definition);
+        return answer(
+          c,
+          redcapEvents(definition).filter((e) => arms.has(e.arm_num)),
+          format,
+        );
+      }
+      case "arm": {
+        const arms = armNumbers(params, definition);
+        return answer(
+          c,
+          redcapArms(definition).filter((a) => arms.has(a.arm_num)),
+          format,
+        );
+      }
+      case "formEventMapping": {
+        const arms = armNumbers(params, definition);
+        return answer(
+          c,
+          redcapFormEventMapping(definition).filter((m) => arms.has(m.arm_num)),
+          format,
+        );
+      }
+      case "exportFieldNames": {
+        const all = redcapExportFieldNames(definition);
+        const field = params.text("field");
+        if (field !== undefined && !all.some((f) => f.original_field_name === field))
+          throw new RedcapError(400, `The value of the parameter "field" is not valid: ${field}`);
+        return answer(
+          c,
+          all.filter((f) => field === undefined || f.original_field_name === field),
+          format,
+        );
+      }
       case "project": {
         const project = {
           project_id: 1,
@@ -181,12 +251,9 @@ redcapRoutes.post("/api/", async (c) => {
       }
     }
     throw new RedcapError(400, "unsupported content");
-  } catch (error) {
-    if (!(error instanceof RedcapError) && !(error instanceof ProblemError)) throw error;
-    const status = error instanceof RedcapError ? error.status : error.status === 404 ? 403 : 400;
-    const message = error.message;
-    if (returnFormat === "csv")
-      return c.body(`error\n"${message.replaceAll('"', '""')}"\n`, status, { "Content-Type": "text/csv" });
-    return c.json({ error: message }, status);
+  } catch (e) {
+    if (!(e instanceof RedcapError) && !(e instanceof ProblemError)) throw e;
+    const status = e instanceof RedcapError ? e.status : e.status === 404 ? 403 : 400;
+    return error(c, returnFormat, status, e.message);
   }
 });

@@ -1,5 +1,6 @@
 import { parse } from "csv-parse/sync";
 import { stringify } from "csv-stringify/sync";
+import { restoreFormula } from "../spreadsheet-formula.ts";
 
 /** The 18 columns of a REDCap data dictionary, with REDCap's exact headers, in order. */
 export const COLUMNS = [
@@ -99,7 +100,8 @@ export function readRows(csvText: string): { rows: Row[]; issues: Issue[] } {
     .filter((r) => r.some((cell) => cell.trim() !== ""))
     .map((r) => {
       const row = emptyRow();
-      for (const [column, at] of index) row[column] = r[at] ?? "";
+      // A dictionary downloaded for people has its formulas neutralised (`'@HIDDEN`): read it as it was.
+      for (const [column, at] of index) row[column] = restoreFormula(r[at] ?? "");
       return row;
     });
   return { rows, issues };

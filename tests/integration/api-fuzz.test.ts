@@ -104,7 +104,7 @@ function fromSchema(schema: Schema | undefined, depth = 0): fc.Arbitrary<Json> {
   if (schema.enum) return fc.constantFrom(...(schema.enum as Json[]));
   if (schema.const !== undefined) return fc.constant(schema.const as Json);
   const options = schema.anyOf ?? schema.oneOf;
-  if (options) return fc.oneof(...options.map((s: Schema) => fromSchema(s, depth + 1)));
+  if (options) return fc.oneof(...options.map((s: Schema) => fromSchema(s, depth + 1))) as fc.Arbitrary<Json>;
   const type = Array.isArray(schema.type) ? schema.type[0] : schema.type;
   switch (type) {
     case "object": {

@@ -221,7 +221,9 @@ describe("bad input", () => {
     ];
     for (const path of paths) {
       const res = await product.call("GET", path, { as: "site-01" });
-      expect([400, 404], `${path.slice(0, 80)}: ${JSON.stringify(res.body).slice(0, 200)}`).toContain(res.status);
+      expect([400, 404], `${path.slice(0, 80)}: ${JSON.stringify(res.body).slice(0, 200)}`).toContain(
+        res.status,
+      );
       expect(res.contentType).toBe("application/problem+json");
     }
     // As an export filter, a subject that cannot exist selects nothing, like any other unknown subject.

@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { FORM_STATUSES } from "../engine/definition.ts";
+import { MAX_SUBJECT_ID_LENGTH } from "../store/subjects.ts";
 
 /** Request and response bodies of /api/v1: validated with zod, and the source of the OpenAPI document. */
 
@@ -31,7 +32,7 @@ export const EnrolBody = z
   .object({
     site: z.string().min(1),
     arm: z.string().min(1),
-    subjectId: z.string().min(1).max(64).optional(),
+    subjectId: z.string().min(1).max(MAX_SUBJECT_ID_LENGTH).optional(),
   })
   .strict()
   .openapi("EnrolSubject");

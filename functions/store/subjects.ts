@@ -83,7 +83,11 @@ export function toSubject(item: Record<string, unknown>): Subject {
   return { study, id, site, arm, enrolledAt, enrolledBy };
 }
 
+/** Longest subject id enrolment accepts; a longer one cannot exist (and would overflow a DynamoDB key). */
+export const MAX_SUBJECT_ID_LENGTH = 64;
+
 export async function getSubject(db: Db, study: string, id: string): Promise<Subject | undefined> {
+  if (id.length > MAX_SUBJECT_ID_LENGTH) return undefined;
   const { Item } = await db.doc.send(
     new GetCommand({
       TableName: db.tableName,

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BASE, type Product, startProduct } from "./harness.ts";
+import { BASE, type Product, STUDY, startProduct } from "./harness.ts";
+import { Browser } from "./web-client.ts";
 
 let product: Product;
 let subject: string;
@@ -136,6 +137,12 @@ const cases: Case[] = [
     body: valid,
     status: 404,
   },
+  {
+    name: "a 5,000-character subject id (too long for any key)",
+    path: () => product.formPath("0".repeat(5000), "screening", "edss"),
+    body: valid,
+    status: 404,
+  },
   { name: "an unknown route", path: () => `${BASE}/nothing-here`, body: valid, status: 404 },
   {
     name: "an enrolment with an unknown arm",
@@ -203,6 +210,32 @@ describe("bad input", () => {
     expect(again.status).toBe(409);
     const kept = await product.call("GET", `${BASE}/subjects/01-500`, { as: "site-01" });
     expect(kept.body.arm).toBe("rrms");
+  });
+
+  it("answers a subject id too long for any key with 404 on every route that takes one", async () => {
+    const long = "0".repeat(5000);
+    const paths = [
+      `${BASE}/subjects/${long}`,
+      `${BASE}/subjects/${long}/audit`,
+      product.formPath(long, "screening", "edss"),
+    ];
+    for (const path of paths) {
+      const res = await product.call("GET", path, { as: "site-01" });
+      expect([400, 404], `${path.slice(0, 80)}: ${JSON.stringify(res.body).slice(0, 200)}`).toContain(
+        res.status,
+      );
+      expect(res.contentType).toBe("application/problem+json");
+    }
+    // As an export filter, a subject that cannot exist selects nothing, like any other unknown subject.
+    for (const path of [`${BASE}/records?subjects=${long}`, `${BASE}/odm?subjects=${long}`]) {
+      const res = await product.call("GET", path, { as: "site-01" });
+      expect(res.status).toBe(200);
+      expect(String(res.body)).not.toContain(long);
+    }
+    const web = new Browser(product);
+    await web.signIn("site-01");
+    const page = await web.request("GET", `/studies/${STUDY}/subjects/${long}`);
+    expect(page.status).toBe(404);
   });
 
   it("streams a body over the limit without a content-length and still refuses it", async () => {

@@ -10,6 +10,7 @@ import {
 } from "./definition.ts";
 import { instrumentSchema } from "./meta/instrument-schema.ts";
 import { studySchema } from "./meta/study-schema.ts";
+import { patternProblem } from "./pattern.ts";
 
 /**
  * Checks a protocol given as parsed files (no I/O here): first each file
@@ -221,15 +222,6 @@ function fileId(path: string): string {
   return base.replace(/\.json$/i, "");
 }
 
-function compilePattern(pattern: string): string | undefined {
-  try {
-    new RegExp(pattern, "u");
-    return undefined;
-  } catch (e) {
-    return (e as Error).message;
-  }
-}
-
 function isLogicObject(node: unknown): node is Record<string, unknown> {
   return node !== null && typeof node === "object" && !Array.isArray(node);
 }
@@ -372,8 +364,8 @@ function checkField(name: string, field: FieldSchema, at: string, report: Report
     report(join(at, "maxLength"), `maxLength ${field.maxLength} is below minLength ${field.minLength}`);
   }
   if (field.pattern !== undefined) {
-    const problem = compilePattern(field.pattern);
-    if (problem) report(join(at, "pattern"), `pattern does not compile: ${problem}`);
+    const problem = patternProblem(field.pattern);
+    if (problem) report(join(at, "pattern"), problem);
   }
   const widget = field["x-widget"];
   if (widget !== undefined) {
@@ -696,8 +688,8 @@ function checkStudy(
     (e) => e.id,
     (i, v) => report(`/events/${i}/id`, `duplicate event id "${String(v)}"`),
   );
-  const patternProblem = compilePattern(study.subjectIdPattern);
-  if (patternProblem) report("/subjectIdPattern", `pattern does not compile: ${patternProblem}`);
+  const subjectIdProblem = patternProblem(study.subjectIdPattern);
+  if (subjectIdProblem) report("/subjectIdPattern", subjectIdProblem);
 
   const armIds = new Set(study.arms.map((a) => a.id));
   const logs = new Set(study.logs);

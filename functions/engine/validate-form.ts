@@ -3,6 +3,7 @@ import addFormats from "ajv-formats";
 import type { FieldSchema, FormData, FormStatus, Instrument } from "./definition.ts";
 import { evaluate, isEmpty, logicVariables } from "./logic.ts";
 import { ENGINE_KEYWORDS } from "./meta/instrument-schema.ts";
+import { linearRegExp } from "./pattern.ts";
 
 /** One refused value: where (JSON pointer into the form data), a stable code, and words for a person. */
 export interface FieldError {
@@ -22,7 +23,13 @@ export interface LogicContext {
 const TIME = /^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?$/;
 
 function createAjv() {
-  const ajv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true });
+  // Builder patterns run on RE2 (linear time), never on the backtracking RegExp engine.
+  const ajv = new Ajv2020({
+    allErrors: true,
+    strict: true,
+    allowUnionTypes: true,
+    code: { regExp: linearRegExp },
+  });
   addFormats.default(ajv, ["date", "date-time", "email"]);
   ajv.addFormat("time", TIME);
   ajv.addVocabulary([...ENGINE_KEYWORDS]);

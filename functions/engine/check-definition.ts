@@ -8,6 +8,7 @@ import {
   type StudyDefinition,
   type StudyFile,
 } from "./definition.ts";
+import { LOGIC_LIMITS, logicSize } from "./logic.ts";
 import { instrumentSchema } from "./meta/instrument-schema.ts";
 import { studySchema } from "./meta/study-schema.ts";
 import { patternProblem } from "./pattern.ts";
@@ -585,6 +586,16 @@ function checkLogic(node: unknown, at: string, scope: LogicScope, scoped: boolea
   });
 }
 
+/** Checks one expression, refusing first one too deep or too large to walk or evaluate. */
+function checkExpression(logic: unknown, at: string, scope: LogicScope, report: Reporter): void {
+  const { depth, nodes } = logicSize(logic);
+  if (depth > LOGIC_LIMITS.depth) {
+    report(at, `the logic is nested ${depth} levels deep; at most ${LOGIC_LIMITS.depth} are allowed`);
+  } else if (nodes > LOGIC_LIMITS.nodes) {
+    report(at, `the logic has ${nodes} nodes; at most ${LOGIC_LIMITS.nodes} are allowed`);
+  } else checkLogic(logic, at, scope, false, report);
+}
+
 function checkInstrument(
   file: SourceFile,
   instrument: Instrument,
@@ -621,11 +632,10 @@ function checkInstrument(
     }
     for (const kind of ["x-visible-if", "x-calc"] as const) {
       if (field[kind] !== undefined) {
-        checkLogic(
+        checkExpression(
           field[kind],
           join(at, kind),
           { instrument, order, field: name, kind, instruments },
-          false,
           report,
         );
       }
@@ -645,11 +655,10 @@ function checkInstrument(
         `rule "${rule.id}" reports on "${rule.field}", which is not a field${suggest(rule.field, Object.keys(fields))}`,
       );
     }
-    checkLogic(
+    checkExpression(
       rule.logic,
       join(at, "logic"),
       { instrument, order, kind: "x-rules", instruments },
-      false,
       report,
     );
   });

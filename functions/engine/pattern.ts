@@ -14,6 +14,8 @@ import { RE2JS } from "re2js";
 export interface LinearPattern {
   /** Unanchored, like `RegExp.prototype.test` and JSON Schema's `pattern`. */
   test(value: string): boolean;
+  /** The source between slashes: ajv keys its compiled patterns by it. */
+  toString(): string;
 }
 
 // Protocols are few and patterns small: compiled patterns are kept, bounded so a stream of new ones cannot grow it.
@@ -27,7 +29,6 @@ export function linearPattern(source: string): LinearPattern {
   const re = RE2JS.compile(RE2JS.translateRegExp(source));
   const pattern: LinearPattern = {
     test: (value) => re.test(value),
-    // ajv keys its compiled patterns by this string.
     toString: () => `/${source}/`,
   };
   if (compiled.size >= MAX_CACHED) compiled.clear();

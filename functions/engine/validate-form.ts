@@ -35,6 +35,8 @@ function createAjv() {
     allErrors: true,
     strict: true,
     allowUnionTypes: true,
+    // A field named like an object member (`constructor`) is absent unless the data has it as its own.
+    ownProperties: true,
     code: { regExp: linearRegExp },
   });
   addFormats.default(ajv, ["date", "date-time", "email"]);

@@ -37,11 +37,20 @@ export const EnrolBody = z
   .strict()
   .openapi("EnrolSubject");
 
+/**
+ * Form data as sent, every own key kept: z.record would rebuild the object by
+ * assignment and silently lose a "__proto__" key, which the engine must
+ * refuse as an unknown field instead.
+ */
+const SubmittedData = z
+  .custom<Record<string, unknown>>((v) => v !== null && typeof v === "object" && !Array.isArray(v), {
+    message: "must be an object of field values",
+  })
+  .openapi({ type: "object", additionalProperties: {} });
+
 export const SaveBody = z
   .object({
-    data: z
-      .record(z.string(), z.unknown())
-      .openapi({ description: "Field values; calculated fields are ignored" }),
+    data: SubmittedData.openapi({ description: "Field values; calculated fields are ignored" }),
     status: z.enum(FORM_STATUSES as [string, ...string[]]),
     rev: z
       .number()

@@ -17,9 +17,10 @@ export function latestValues(
   instances: Iterable<CommittedInstance>,
 ): Record<string, Record<string, unknown>> {
   const sorted = [...instances].sort((a, b) => a.committedAt.localeCompare(b.committedAt));
-  const out: Record<string, Record<string, unknown>> = {};
+  // No prototypes: a form or field named like an object member (`constructor`) must not reach Object itself.
+  const out: Record<string, Record<string, unknown>> = Object.create(null);
   for (const i of sorted) {
-    const form = out[i.form] ?? {};
+    const form = out[i.form] ?? Object.create(null);
     out[i.form] = form;
     for (const [field, value] of Object.entries(i.data)) if (!isEmpty(value)) form[field] = value;
   }

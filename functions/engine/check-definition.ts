@@ -4,12 +4,15 @@ import {
   type EventDef,
   type FieldSchema,
   type Instrument,
+  instrumentsById,
   LOGS_EVENT,
   type StudyDefinition,
   type StudyFile,
 } from "./definition.ts";
+import { LOGIC_LIMITS, logicSize } from "./logic.ts";
 import { instrumentSchema } from "./meta/instrument-schema.ts";
 import { studySchema } from "./meta/study-schema.ts";
+import { patternProblem } from "./pattern.ts";
 
 /**
  * Checks a protocol given as parsed files (no I/O here): first each file
@@ -85,6 +88,42 @@ export const LOGIC_OPERATORS: ReadonlySet<string> = new Set([
   "datediff",
   "isempty",
 ]);
+
+/**
+ * Names every JavaScript object already has (Object.prototype's members, and
+ * `prototype`). Protocol ids become object keys throughout the engine, the
+ * exports and the browser, so such a name could read or overwrite a member
+ * instead of the protocol's data: refused for every id, field name and choice code.
+ */
+export const RESERVED_NAMES: ReadonlySet<string> = new Set([
+  "__proto__",
+  "__defineGetter__",
+  "__defineSetter__",
+  "__lookupGetter__",
+  "__lookupSetter__",
+  "constructor",
+  "hasOwnProperty",
+  "isPrototypeOf",
+  "propertyIsEnumerable",
+  "prototype",
+  "toLocaleString",
+  "toString",
+  "valueOf",
+]);
+
+function reservedName(
+  name: unknown,
+  what: string,
+  at: string,
+  report: (pointer: string, message: string) => void,
+) {
+  if (typeof name === "string" && RESERVED_NAMES.has(name)) {
+    report(
+      at,
+      `"${name}" is reserved (every JavaScript object has a member of that name): choose another ${what}`,
+    );
+  }
+}
 
 /** Operations whose second argument is evaluated against each array element, not the form. */
 const SCOPED_OPERATORS = new Set(["filter", "map", "reduce", "all", "none", "some"]);
@@ -221,15 +260,6 @@ function fileId(path: string): string {
   return base.replace(/\.json$/i, "");
 }
 
-function compilePattern(pattern: string): string | undefined {
-  try {
-    new RegExp(pattern, "u");
-    return undefined;
-  } catch (e) {
-    return (e as Error).message;
-  }
-}
-
 function isLogicObject(node: unknown): node is Record<string, unknown> {
   return node !== null && typeof node === "object" && !Array.isArray(node);
 }
@@ -319,6 +349,7 @@ function checkChoices(
   report: Reporter,
 ): void {
   choices.forEach((c, i) => {
+    reservedName(c.const, "choice code", join(at, i, "const"), report);
     if (!codeMatchesType(c.const, type)) {
       report(
         join(at, i, "const"),
@@ -355,6 +386,7 @@ function checkField(name: string, field: FieldSchema, at: string, report: Report
   if (field.items) checkChoices(field.items.oneOf, field.items.type, join(at, "items", "oneOf"), report);
   if (field.enum) {
     field.enum.forEach((v, i) => {
+      reservedName(v, "value", join(at, "enum", i), report);
       if (!codeMatchesType(v, type))
         report(join(at, "enum", i), `${JSON.stringify(v)} is not of the field's type ${type}`);
     });
@@ -372,8 +404,8 @@ function checkField(name: string, field: FieldSchema, at: string, report: Report
     report(join(at, "maxLength"), `maxLength ${field.maxLength} is below minLength ${field.minLength}`);
   }
   if (field.pattern !== undefined) {
-    const problem = compilePattern(field.pattern);
-    if (problem) report(join(at, "pattern"), `pattern does not compile: ${problem}`);
+    const problem = patternProblem(field.pattern);
+    if (problem) report(join(at, "pattern"), problem);
   }
   const widget = field["x-widget"];
   if (widget !== undefined) {
@@ -401,6 +433,7 @@ function checkField(name: string, field: FieldSchema, at: string, report: Report
   if (field["x-slider"] !== undefined && widget !== "slider") {
     report(join(at, "x-slider"), `"x-slider" needs "x-widget": "slider"`);
   }
+  reservedName(field["x-matrix"], "matrix group name", join(at, "x-matrix"), report);
   if (field["x-matrix"] !== undefined && !field.oneOf && !field.items && !field.enum) {
     report(join(at, "x-matrix"), `a matrix group holds choice fields: "${name}" has no choices`);
   }
@@ -593,6 +626,16 @@ function checkLogic(node: unknown, at: string, scope: LogicScope, scoped: boolea
   });
 }
 
+/** Checks one expression, refusing first one too deep or too large to walk or evaluate. */
+function checkExpression(logic: unknown, at: string, scope: LogicScope, report: Reporter): void {
+  const { depth, nodes } = logicSize(logic);
+  if (depth > LOGIC_LIMITS.depth) {
+    report(at, `the logic is nested ${depth} levels deep; at most ${LOGIC_LIMITS.depth} are allowed`);
+  } else if (nodes > LOGIC_LIMITS.nodes) {
+    report(at, `the logic has ${nodes} nodes; at most ${LOGIC_LIMITS.nodes} are allowed`);
+  } else checkLogic(logic, at, scope, false, report);
+}
+
 function checkInstrument(
   file: SourceFile,
   instrument: Instrument,
@@ -606,6 +649,7 @@ function checkInstrument(
   if (instrument.$id !== id) {
     report("/$id", `"$id" is "${instrument.$id}" but the file is ${id}.json: they must match`);
   }
+  reservedName(instrument.$id, "instrument id", "/$id", report);
   const fields = instrument.properties;
   const order = new Map(Object.keys(fields).map((f, i) => [f, i]));
   (instrument.required ?? []).forEach((name, i) => {
@@ -621,6 +665,7 @@ function checkInstrument(
   let visitDate: string | undefined;
   for (const [name, field] of Object.entries(fields)) {
     const at = join("/properties", name);
+    reservedName(name, "field name", at, report);
     checkField(name, field, at, report);
     if (field["x-visit-date"] === true) {
       if (visitDate !== undefined) {
@@ -629,11 +674,10 @@ function checkInstrument(
     }
     for (const kind of ["x-visible-if", "x-calc"] as const) {
       if (field[kind] !== undefined) {
-        checkLogic(
+        checkExpression(
           field[kind],
           join(at, kind),
           { instrument, order, field: name, kind, instruments },
-          false,
           report,
         );
       }
@@ -647,17 +691,17 @@ function checkInstrument(
   );
   rules.forEach((rule, i) => {
     const at = join("/x-rules", i);
+    reservedName(rule.id, "rule id", join(at, "id"), report);
     if (!Object.hasOwn(fields, rule.field)) {
       report(
         join(at, "field"),
         `rule "${rule.id}" reports on "${rule.field}", which is not a field${suggest(rule.field, Object.keys(fields))}`,
       );
     }
-    checkLogic(
+    checkExpression(
       rule.logic,
       join(at, "logic"),
       { instrument, order, kind: "x-rules", instruments },
-      false,
       report,
     );
   });
@@ -676,6 +720,17 @@ function checkStudy(
     errors.push({ file: file.path, pointer, message });
   };
   const known = [...instruments.keys()];
+  reservedName(study.id, "study id", "/id", report);
+  study.arms.forEach((a, i) => {
+    reservedName(a.id, "arm id", `/arms/${i}/id`, report);
+  });
+  study.sites.forEach((site, i) => {
+    reservedName(site.id, "site id", `/sites/${i}/id`, report);
+    reservedName(site.code, "site code", `/sites/${i}/code`, report);
+  });
+  study.events.forEach((e, i) => {
+    reservedName(e.id, "event id", `/events/${i}/id`, report);
+  });
   duplicates(
     study.arms,
     (a) => a.id,
@@ -696,8 +751,8 @@ function checkStudy(
     (e) => e.id,
     (i, v) => report(`/events/${i}/id`, `duplicate event id "${String(v)}"`),
   );
-  const patternProblem = compilePattern(study.subjectIdPattern);
-  if (patternProblem) report("/subjectIdPattern", `pattern does not compile: ${patternProblem}`);
+  const subjectIdProblem = patternProblem(study.subjectIdPattern);
+  if (subjectIdProblem) report("/subjectIdPattern", subjectIdProblem);
 
   const armIds = new Set(study.arms.map((a) => a.id));
   const logs = new Set(study.logs);
@@ -851,7 +906,8 @@ export function checkDefinition(files: DefinitionFiles): CheckResult {
   }
 
   if (errors.length > 0) return { errors };
-  const byId: Record<string, Instrument> = {};
-  for (const [id, instrument] of instruments) if (instrument) byId[id] = instrument;
+  const byId = instrumentsById(
+    [...instruments].filter((entry): entry is [string, Instrument] => entry[1] !== undefined),
+  );
   return { definition: { version: 0, study: files.study.json as StudyFile, instruments: byId }, errors };
 }

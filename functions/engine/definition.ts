@@ -167,6 +167,18 @@ export interface StudyDefinition {
   instruments: Record<string, Instrument>;
 }
 
+/**
+ * Instruments by id in an object without a prototype, so a lookup by a name
+ * from a URL or a query (`constructor`, `__proto__`, `toString`) finds no
+ * instrument instead of a member every object has. Every definition the
+ * engine hands out (checked or read from the store) is built with it.
+ */
+export function instrumentsById(entries: Iterable<[string, Instrument]>): Record<string, Instrument> {
+  const out: Record<string, Instrument> = Object.create(null);
+  for (const [id, instrument] of entries) out[id] = instrument;
+  return out;
+}
+
 /** The pseudo-event under which repeating logs (adverse events, relapses, con meds) live. */
 export const LOGS_EVENT = "logs";
 

@@ -31,9 +31,11 @@ function same(a: unknown, b: unknown): boolean {
 /** Field-level differences in field order of `fields`, then any others. */
 export function diffData(before: FormData, after: FormData, fields: string[]): FieldChange[] {
   const names = [...new Set([...fields, ...Object.keys(before), ...Object.keys(after)])];
+  // Own values only: an empty field named like an object member (`constructor`) is empty, not a function.
+  const value = (data: FormData, f: string) => (Object.hasOwn(data, f) ? data[f] : undefined);
   return names
-    .filter((f) => !same(before[f], after[f]))
-    .map((f) => ({ field: f, old: before[f] ?? null, new: after[f] ?? null }));
+    .filter((f) => !same(value(before, f), value(after, f)))
+    .map((f) => ({ field: f, old: value(before, f) ?? null, new: value(after, f) ?? null }));
 }
 
 /**

@@ -17,7 +17,10 @@ export function resolveSlot(
   formId: string,
   instance: number,
 ): SlotResult {
-  const instrument = definition.instruments[formId];
+  // Own instruments only: `formId` comes from a URL and may be "constructor" or "__proto__".
+  const instrument = Object.hasOwn(definition.instruments, formId)
+    ? definition.instruments[formId]
+    : undefined;
   if (eventId === LOGS_EVENT) {
     if (!instrument || !definition.study.logs.includes(formId)) return { ok: false, missing: "form" };
     return instance >= 1

@@ -1,8 +1,16 @@
 import { Ajv2020, type ErrorObject, type ValidateFunction } from "ajv/dist/2020.js";
 import addFormats from "ajv-formats";
 import type { FieldSchema, FormData, FormStatus, Instrument } from "./definition.ts";
-import { evaluate, isEmpty, logicVariables } from "./logic.ts";
+import {
+  evaluate,
+  isEmpty,
+  type LogicBudget,
+  LogicBudgetError,
+  logicBudget,
+  logicVariables,
+} from "./logic.ts";
 import { ENGINE_KEYWORDS } from "./meta/instrument-schema.ts";
+import { linearRegExp } from "./pattern.ts";
 
 /** One refused value: where (JSON pointer into the form data), a stable code, and words for a person. */
 export interface FieldError {
@@ -22,7 +30,15 @@ export interface LogicContext {
 const TIME = /^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?$/;
 
 function createAjv() {
-  const ajv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true });
+  // Builder patterns run on RE2 (linear time), never on the backtracking RegExp engine.
+  const ajv = new Ajv2020({
+    allErrors: true,
+    strict: true,
+    allowUnionTypes: true,
+    // A field named like an object member (`constructor`) is absent unless the data has it as its own.
+    ownProperties: true,
+    code: { regExp: linearRegExp },
+  });
   addFormats.default(ajv, ["date", "date-time", "email"]);
   ajv.addFormat("time", TIME);
   ajv.addVocabulary([...ENGINE_KEYWORDS]);
@@ -66,27 +82,78 @@ function logicData(data: FormData, context: LogicContext): object {
   return { ...context, ...data };
 }
 
-/** Computes every `x-calc` field from the others, in property order; a calc that yields nothing leaves the field empty. */
-export function applyCalculations(instrument: Instrument, data: FormData, context: LogicContext): FormData {
+/**
+ * One form's logic evaluated together: calculations, branching and rules share
+ * one budget, and an expression that runs past it is noted against its field
+ * (the logic is the protocol's fault, not the data's) and counts as empty.
+ */
+interface LogicRun {
+  budget: LogicBudget;
+  overruns: FieldError[];
+}
+
+const newRun = (): LogicRun => ({ budget: logicBudget(), overruns: [] });
+
+/** What `run` answers for logic that ran past its budget. */
+const OVERRUN = Symbol("overrun");
+
+function run(logic: unknown, data: object, field: string, state: LogicRun): unknown {
+  try {
+    return evaluate(logic, data, state.budget);
+  } catch (e) {
+    if (!(e instanceof LogicBudgetError)) throw e;
+    state.overruns.push({
+      pointer: pointer(field),
+      code: "logic-budget",
+      message: `cannot be checked: ${e.message}, past the engine's limits; the protocol must be fixed`,
+    });
+    return OVERRUN;
+  }
+}
+
+function calculateWith(
+  instrument: Instrument,
+  data: FormData,
+  context: LogicContext,
+  state: LogicRun,
+): FormData {
   const out: FormData = { ...data };
   for (const field of compile(instrument).calcOrder) {
     delete out[field];
-    const value = evaluate(instrument.properties[field]?.["x-calc"], logicData(out, context));
-    if (!isEmpty(value) && !(typeof value === "number" && !Number.isFinite(value))) out[field] = value;
+    const value = run(instrument.properties[field]?.["x-calc"], logicData(out, context), field, state);
+    if (value === OVERRUN || isEmpty(value) || (typeof value === "number" && !Number.isFinite(value)))
+      continue;
+    out[field] = value;
   }
   return out;
 }
 
-/** Fields whose `x-visible-if` is false for this data. A field hidden by another hidden field is hidden too. */
-export function hiddenFields(instrument: Instrument, data: FormData, context: LogicContext): Set<string> {
-  const hidden = new Set<string>();
+function hiddenWith(
+  instrument: Instrument,
+  data: FormData,
+  context: LogicContext,
+  state: LogicRun,
+): Set<string> {
+  const out = new Set<string>();
   const visibleData: FormData = {};
   for (const [field, schema] of Object.entries(instrument.properties)) {
     const rule = schema["x-visible-if"];
-    if (rule !== undefined && !evaluate(rule, logicData(visibleData, context))) hidden.add(field);
+    // Logic over budget shows the field: hiding it would make its value impossible to enter.
+    const shown = rule === undefined ? true : run(rule, logicData(visibleData, context), field, state);
+    if (!shown) out.add(field);
     else if (data[field] !== undefined) visibleData[field] = data[field];
   }
-  return hidden;
+  return out;
+}
+
+/** Computes every `x-calc` field from the others, in property order; a calc that yields nothing leaves the field empty. */
+export function applyCalculations(instrument: Instrument, data: FormData, context: LogicContext): FormData {
+  return calculateWith(instrument, data, context, newRun());
+}
+
+/** Fields whose `x-visible-if` is false for this data. A field hidden by another hidden field is hidden too. */
+export function hiddenFields(instrument: Instrument, data: FormData, context: LogicContext): Set<string> {
+  return hiddenWith(instrument, data, context, newRun());
 }
 
 export interface PreparedForm {
@@ -110,19 +177,21 @@ export function prepareForm(
 ): PreparedForm {
   const errors: FieldError[] = [];
   const fields = instrument.properties;
-  const input = normaliseData(submitted);
-  for (const field of Object.keys(input)) {
-    if (!Object.hasOwn(fields, field)) {
+  // Own keys of what was submitted: JSON.parse makes "__proto__" an own key, which must be refused, not lost.
+  const known: FormData = {};
+  for (const field of Object.keys(submitted)) {
+    if (Object.hasOwn(fields, field)) known[field] = submitted[field];
+    else
       errors.push({
         pointer: pointer(field),
         code: "unknown-field",
         message: `"${field}" is not a field of ${instrument.title}`,
       });
-      delete input[field];
-    }
   }
-  const data = applyCalculations(instrument, input, context);
-  const hidden = hiddenFields(instrument, data, context);
+  const input = normaliseData(known);
+  const logic = newRun();
+  const data = calculateWith(instrument, input, context, logic);
+  const hidden = hiddenWith(instrument, data, context, logic);
   for (const field of hidden) {
     if (data[field] === undefined) continue;
     if (fields[field]?.["x-calc"] !== undefined) delete data[field];
@@ -138,10 +207,13 @@ export function prepareForm(
   for (const rule of instrument["x-rules"] ?? []) {
     const reads = logicVariables(rule.logic).filter((v) => !v.startsWith("$"));
     if (reads.some((v) => isEmpty(data[v])) || failed.has(pointer(rule.field))) continue;
-    if (!evaluate(rule.logic, logicData(data, context))) {
+    const holds = run(rule.logic, logicData(data, context), rule.field, logic);
+    if (holds !== OVERRUN && !holds) {
       errors.push({ pointer: pointer(rule.field), code: `rule:${rule.id}`, message: rule.message });
     }
   }
+  // A save whose logic ran past its budget is refused (422): storing it would store unchecked data.
+  errors.push(...logic.overruns);
   if (status === "complete") {
     for (const field of instrument.required ?? []) {
       if (!hidden.has(field) && isEmpty(data[field]) && fields[field]?.["x-calc"] === undefined) {

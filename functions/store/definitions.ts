@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { GetCommand, PutCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
-import type { StudyDefinition } from "../engine/definition.ts";
+import { instrumentsById, type StudyDefinition } from "../engine/definition.ts";
 import { type Db, isConditionFailure } from "./dynamo.ts";
 import { keys } from "./keys.ts";
 
@@ -181,6 +181,7 @@ export function createDefinitionReader(db: Db, pointerTtlMs = 2_000) {
     const item = await getVersionItem(db, study, v);
     if (!item) return undefined;
     const definition = JSON.parse(item.definition) as StudyDefinition;
+    definition.instruments = instrumentsById(Object.entries(definition.instruments));
     versions.set(cacheKey, definition);
     return definition;
   }

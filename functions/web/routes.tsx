@@ -9,6 +9,7 @@ import { loadSlot, loadStudy, loadSubject } from "../api/resolve.ts";
 import { latestValues } from "../engine/casebook.ts";
 import type { FormStatus } from "../engine/definition.ts";
 import { FORM_STATUSES, LOGS_EVENT } from "../engine/definition.ts";
+import { matchesPattern } from "../engine/pattern.ts";
 import { diffData } from "../engine/revision.ts";
 import { dayOneOf, visitDeviations } from "../engine/schedule.ts";
 import { applyCalculations, hiddenFields } from "../engine/validate-form.ts";
@@ -224,7 +225,7 @@ export function createWebRoutes(options: WebOptions) {
     const site = definition.study.sites.find((s) => s.id === values.site);
     if (!site || !seesSite(c.var.principal, site.id)) errors.set("site", "Choose one of your sites.");
     if (!definition.study.arms.some((a) => a.id === values.arm)) errors.set("arm", "Choose an arm.");
-    if (values.subjectId && !new RegExp(definition.study.subjectIdPattern).test(values.subjectId)) {
+    if (values.subjectId && !matchesPattern(definition.study.subjectIdPattern, values.subjectId)) {
       errors.set("subjectId", `Must match ${definition.study.subjectIdPattern}.`);
     }
     if (!site || errors.size > 0) return enrolPage(c, values, errors);

@@ -1,4 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { matchesPattern } from "../../engine/pattern.ts";
 import { dayOneOf, visitDeviations } from "../../engine/schedule.ts";
 import { requireRole, seesSite, sitesOf } from "../auth.ts";
 import { type FieldProblem, problems } from "../problems.ts";
@@ -54,7 +55,7 @@ subjectRoutes.openapi(
         message: `${body.arm} is not an arm of the study`,
       });
     }
-    if (body.subjectId !== undefined && !new RegExp(definition.study.subjectIdPattern).test(body.subjectId)) {
+    if (body.subjectId !== undefined && !matchesPattern(definition.study.subjectIdPattern, body.subjectId)) {
       errors.push({
         pointer: "/subjectId",
         code: "pattern",

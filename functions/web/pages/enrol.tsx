@@ -52,12 +52,12 @@ export function Enrol(props: {
             Leave empty to take the next number of the site. A given id must match{" "}
             <code>{definition.study.subjectIdPattern}</code>.
           </p>
+          {/* No `pattern` attribute: the browser would run the builder's pattern on its backtracking engine. */}
           <input
             id="f-subjectId"
             name="subjectId"
             type="text"
             value={values.subjectId ?? ""}
-            pattern={definition.study.subjectIdPattern.replace(/^\^|\$$/g, "")}
             aria-describedby="h-subjectId e-subjectId"
             aria-invalid={errors.has("subjectId") ? "true" : undefined}
           />

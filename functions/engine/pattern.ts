@@ -1,0 +1,83 @@
+import { RE2JS } from "re2js";
+
+/**
+ * Regular expressions written by a protocol's builder (a field's `pattern`,
+ * the study's `subjectIdPattern`) run on RE2 (re2js, pure JavaScript): time
+ * linear in the input whatever the pattern, so `^(a+)+$` cannot freeze the
+ * server or a browser. A pattern must be valid ECMA-262 (JSON Schema says
+ * patterns are) and within RE2's syntax (no backreferences, no lookaround);
+ * forms:check refuses anything else (`patternProblem`). JavaScript spellings
+ * RE2 writes differently (`\u00e9`, `\cJ`, `[^]`) are translated by re2js.
+ * This module is bundled into the browser script too.
+ */
+
+export interface LinearPattern {
+  /** Unanchored, like `RegExp.prototype.test` and JSON Schema's `pattern`. */
+  test(value: string): boolean;
+  /** The source between slashes: ajv keys its compiled patterns by it. */
+  toString(): string;
+}
+
+// Protocols are few and patterns small: compiled patterns are kept, bounded so a stream of new ones cannot grow it.
+const compiled = new Map<string, LinearPattern>();
+const MAX_CACHED = 1000;
+
+/** The compiled pattern; throws when it is not within RE2's syntax (forms:check refuses those first). */
+export function linearPattern(source: string): LinearPattern {
+  const cached = compiled.get(source);
+  if (cached) return cached;
+  const re = RE2JS.compile(RE2JS.translateRegExp(source));
+  const pattern: LinearPattern = {
+    test: (value) => re.test(value),
+    toString: () => `/${source}/`,
+  };
+  if (compiled.size >= MAX_CACHED) compiled.clear();
+  compiled.set(source, pattern);
+  return pattern;
+}
+
+export function matchesPattern(source: string, value: string): boolean {
+  return linearPattern(source).test(value);
+}
+
+/**
+ * ajv's `code.regExp` option: every `pattern` keyword of an instrument is
+ * compiled here instead of by `new RegExp`. `code` only matters for ajv's
+ * standalone code generation, which the engine does not use.
+ */
+export const linearRegExp = Object.assign((source: string, _flags: string) => linearPattern(source), {
+  code: "linearPattern",
+});
+
+/**
+ * A backreference (`\1`, `\k<name>`) is valid ECMA-262 that re2js's
+ * translation would silently turn into something else: find it before translating.
+ */
+function backreference(source: string): string | undefined {
+  for (let i = 0; i < source.length - 1; i++) {
+    if (source[i] !== "\\") continue;
+    const next = source[i + 1] ?? "";
+    if (/[1-9]/.test(next) || (next === "k" && source[i + 2] === "<")) return `\\${next}`;
+    i++; // skip the escaped character, so `\\1` is a backslash then 1
+  }
+  return undefined;
+}
+
+/** Why a builder pattern cannot be used, or undefined when it can. */
+export function patternProblem(source: string): string | undefined {
+  try {
+    new RegExp(source, "u");
+  } catch (e) {
+    return `pattern does not compile as ECMA-262 (JavaScript), as JSON Schema requires: ${(e as Error).message}`;
+  }
+  const backref = backreference(source);
+  const unsupported =
+    "patterns run on a linear-time engine (RE2), which has no backreferences, lookahead or lookbehind";
+  if (backref !== undefined) return `${unsupported}: backreference ${backref}`;
+  try {
+    RE2JS.compile(RE2JS.translateRegExp(source));
+    return undefined;
+  } catch (e) {
+    return `${unsupported}: ${(e as Error).message}`;
+  }
+}

@@ -21,7 +21,7 @@ import { flatExportOptions, streamRecords, visibleSites } from "./exports.ts";
  */
 export const REDCAP_VERSION = "14.0.0";
 
-const SUPPORTED = [
+export const SUPPORTED = [
   "record",
   "metadata",
   "instrument",

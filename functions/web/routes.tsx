@@ -4,6 +4,7 @@ import { createMiddleware } from "hono/factory";
 import type { Child } from "hono/jsx";
 import { seesSite, sitesOf } from "../api/auth.ts";
 import type { AppEnv } from "../api/context.ts";
+import { admitPrincipal, landingPage } from "../api/deidentified-access.ts";
 import { logUnexpected, ProblemError, problems } from "../api/problems.ts";
 import { loadSlot, loadStudy, loadSubject } from "../api/resolve.ts";
 import { latestValues } from "../engine/casebook.ts";
@@ -132,7 +133,7 @@ export function createWebRoutes(options: WebOptions) {
       typeof body.next === "string" && body.next.startsWith("/") && !body.next.startsWith("//")
         ? body.next
         : "";
-    return c.redirect(next || `/studies/${principal.study}`, 303);
+    return c.redirect(next || landingPage(principal), 303);
   });
 
   const requireSession = createMiddleware<WebEnv>(async (c, next) => {
@@ -147,7 +148,7 @@ export function createWebRoutes(options: WebOptions) {
       if (c.req.method === "GET") return c.redirect(`/signin?next=${encodeURIComponent(c.req.path)}`);
       throw problems.unauthenticated();
     }
-    c.set("principal", principal);
+    admitPrincipal(c, principal);
     c.set("csrf", csrfToken(sessionSecret, session));
     if (c.req.method !== "GET" && c.req.method !== "HEAD") {
       const body = await c.req.parseBody({ all: true });
@@ -164,7 +165,7 @@ export function createWebRoutes(options: WebOptions) {
   web.use("/signout", requireSession);
   web.use("/studies/*", requireSession);
 
-  web.get("/home", (c) => c.redirect(`/studies/${c.var.principal.study}`));
+  web.get("/home", (c) => c.redirect(landingPage(c.var.principal)));
 
   web.post("/signout", async (c) => {
     const session = openSession(sessionSecret, getCookie(c, SESSION_COOKIE));

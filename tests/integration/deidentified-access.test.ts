@@ -93,10 +93,12 @@ interface Seen {
   leaks: string[];
 }
 
-async function inspect(what: string, res: Response): Promise<Seen> {
+/** What the server disclosed: headers and body, less the request's own path echoed back (a problem's `instance`). */
+async function inspect(what: string, res: Response, path?: string): Promise<Seen> {
   const headers = [...res.headers.entries()].map(([k, v]) => `${k}: ${v}`).join("\n");
-  const body = await res.text();
-  return { what, status: res.status, leaks: leaks(`${headers}\n${body}`) };
+  let text = `${headers}\n${await res.text()}`;
+  if (path) text = text.replaceAll(path, "<request path>");
+  return { what, status: res.status, leaks: leaks(text) };
 }
 
 const PARAMS: Record<string, string> = {
@@ -148,7 +150,7 @@ async function walkApi(token: string): Promise<Seen[]> {
             },
             ...(write ? { body: JSON.stringify(bodyFor(path)) } : {}),
           });
-          seen.push(await inspect(`${method.toUpperCase()} ${path}${query}`, res));
+          seen.push(await inspect(`${method.toUpperCase()} ${path}${query}`, res, path));
         }
       }
     }
@@ -217,7 +219,7 @@ async function walkPages(token: string): Promise<Seen[]> {
       ...(form ? { body: form.toString() } : {}),
       redirect: "manual",
     });
-    const result = await inspect(`${method} ${path}`, res.clone());
+    const result = await inspect(`${method} ${path}`, res.clone(), path);
     csrf = /name="_csrf" value="([^"]+)"/.exec(await res.text())?.[1] ?? csrf;
     seen.push(result);
   }
@@ -241,6 +243,24 @@ describe("a de-identified token", () => {
       expect(seen.filter((s) => s.leaks.length > 0)).toEqual([]);
     });
   }
+
+  it("is refused identifying routes with a 403 problem, and lands on the exports page after web sign-in", async () => {
+    const res = await product.call("GET", `${BASE}/subjects`, { as: "sponsor" });
+    expect(res.status).toBe(200);
+    const refused = await product.env.app.request(`${BASE}/subjects`, {
+      headers: { authorization: `Bearer ${tokens.sponsor}` },
+    });
+    expect(refused.status).toBe(403);
+    expect(refused.headers.get("content-type")).toContain("application/problem+json");
+    expect(((await refused.json()) as { type: string }).type).toBe("urn:edc:problem:identified-only");
+    const signIn = await product.env.app.request("/signin", {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ token: tokens.sponsor as string }).toString(),
+      redirect: "manual",
+    });
+    expect(signIn.headers.get("location")).toBe(`/studies/${STUDY}/exports`);
+  });
 
   it("still gets its de-identified exports: records, the change feed, ODM and REDCap records", async () => {
     const auth = { authorization: `Bearer ${tokens.sponsor}` };

@@ -4,6 +4,7 @@ import type { Context } from "hono";
 import { stream } from "hono/streaming";
 import type { StudyDefinition } from "../../engine/definition.ts";
 import { deidentification, deidentifyChange } from "../../exports/deidentify.ts";
+import { openCursor, sealCursor } from "../../exports/feed-cursor.ts";
 import {
   type Column,
   type FlatOptions,
@@ -261,8 +262,10 @@ exportRoutes.openapi(
     const definition = await loadStudy(c, study);
     let after: string | undefined;
     if (q.cursor) {
-      after = Buffer.from(q.cursor, "base64url").toString("utf8");
-      if (!/^\d{4}-\d{2}-\d{2}T[\d:.]+Z(#|$)/.test(after)) {
+      // A cursor given out means the salt exists: looking it up never writes, so a refusal writes nothing.
+      const salt = await c.var.store.findExportSalt(study);
+      after = salt ? openCursor(salt, q.cursor) : undefined;
+      if (!after || !/^\d{4}-\d{2}-\d{2}T[\d:.]+Z(#|$)/.test(after)) {
         throw problems.badRequest("The cursor is not one this API gave out.", [
           { pointer: "/cursor", code: "cursor", message: "unknown cursor" },
         ]);
@@ -296,7 +299,7 @@ exportRoutes.openapi(
           : entry;
       });
     // The cursor passes changes of other sites too: they were read, just not shown to this caller.
-    const cursor = page.cursor === "0" ? "" : Buffer.from(page.cursor).toString("base64url");
+    const cursor = page.cursor === "0" ? "" : sealCursor(await c.var.store.exportSalt(study), page.cursor);
     return c.json({ changes, cursor: cursor || (q.cursor ?? ""), more: page.changes.length >= q.limit }, 200);
   },
 );

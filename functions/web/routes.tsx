@@ -2,7 +2,7 @@ import { type Context, Hono } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { createMiddleware } from "hono/factory";
 import type { Child } from "hono/jsx";
-import { seesSite, sitesOf } from "../api/auth.ts";
+import { sitesOf } from "../api/auth.ts";
 import type { AppEnv } from "../api/context.ts";
 import { admitPrincipal, landingPage } from "../api/deidentified-access.ts";
 import { logUnexpected, ProblemError, problems } from "../api/problems.ts";
@@ -10,6 +10,7 @@ import { loadSlot, loadStudy, loadSubject } from "../api/resolve.ts";
 import { latestValues } from "../engine/casebook.ts";
 import type { FormStatus } from "../engine/definition.ts";
 import { FORM_STATUSES, LOGS_EVENT } from "../engine/definition.ts";
+import { checkEnrolment } from "../engine/enrolment.ts";
 import { diffData } from "../engine/revision.ts";
 import { dayOneOf, visitDeviations } from "../engine/schedule.ts";
 import { applyCalculations, hiddenFields } from "../engine/validate-form.ts";
@@ -51,6 +52,7 @@ export interface WebOptions {
 type WebEnv = AppEnv;
 
 const utcToday = () => new Date().toISOString().slice(0, 10);
+const sentence = (message: string) => `${message.charAt(0).toUpperCase()}${message.slice(1)}.`;
 
 /**
  * The site pages: server-rendered (hono/jsx), working as plain form posts,
@@ -236,14 +238,21 @@ export function createWebRoutes(options: WebOptions) {
       arm: String(body.arm ?? ""),
       subjectId: String(body.subjectId ?? "").trim(),
     };
-    const errors = new Map<string, string>();
-    const site = definition.study.sites.find((s) => s.id === values.site);
-    if (!site || !seesSite(c.var.principal, site.id)) errors.set("site", "Choose one of your sites.");
-    if (!definition.study.arms.some((a) => a.id === values.arm)) errors.set("arm", "Choose an arm.");
-    if (values.subjectId && !new RegExp(definition.study.subjectIdPattern).test(values.subjectId)) {
-      errors.set("subjectId", `Must match ${definition.study.subjectIdPattern}.`);
-    }
-    if (!site || errors.size > 0) return enrolPage(c, values, errors);
+    const check = checkEnrolment(
+      definition.study,
+      { site: values.site, arm: values.arm, subjectId: values.subjectId || undefined },
+      sitesOf(
+        c.var.principal,
+        definition.study.sites.map((s) => s.id),
+      ),
+    );
+    const site = check.site;
+    if (!site)
+      return enrolPage(
+        c,
+        values,
+        new Map(check.errors.map((e) => [e.pointer.slice(1), sentence(e.message)])),
+      );
     const result = await c.var.store.enrolSubject({
       study: definition.study.id,
       site: site.id,

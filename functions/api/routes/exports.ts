@@ -388,6 +388,18 @@ exportRoutes.openapi(
   },
 );
 
+/**
+ * The users an audited ODM declares: only the authors of the revisions it
+ * exports, never the study's other token holders. AdminData comes before
+ * ClinicalData, so they are read in a first pass over the same subjects.
+ */
+async function auditAuthors(c: Context<AppEnv>, study: string, subjects: Subject[]): Promise<string[]> {
+  const users = new Set<string>();
+  for await (const { revisions = [] } of c.var.store.casebooks(study, subjects, { withRevisions: true }))
+    for (const r of revisions) users.add(r.committedBy);
+  return [...users];
+}
+
 /** Streams the ODM file of a study: subjects read one at a time, after the metadata. */
 export async function streamOdm(
   c: Context<AppEnv>,
@@ -401,7 +413,7 @@ export async function streamOdm(
         .filter((s) => !q.subjects || q.subjects.includes(s.id))
         .sort((a, b) => (a.id < b.id ? -1 : 1))
     : [];
-  const users = q.audit ? [...new Set((await c.var.store.listTokens(study)).map((t) => t.user))] : [];
+  const users = q.audit ? await auditAuthors(c, study, subjects) : [];
   c.header("Content-Type", "application/xml; charset=utf-8");
   return stream(c, async (out) => {
     const source = q.clinicalData ? c.var.store.casebooks(study, subjects, { withRevisions: q.audit }) : null;

@@ -29,6 +29,8 @@ beforeAll(async () => {
   // No settle window: the change feed delivers what was just saved.
   product = new Product(await startDevEnvironment({ feedSettleMs: 0 }));
   await product.enrol("site-01", { site: "site-01", arm: "rrms", subjectId: SUBJECT });
+  // A second subject after it, so a one-subject page of records has a next-page cursor after SUBJECT.
+  await product.enrol("site-01", { site: "site-01", arm: "rrms", subjectId: "01-500" });
   const saves = [
     ["screening", "demographics", { initials: "QZY", date_of_birth: DATES.dob, sex: "female" }],
     ["screening", "consent", { consent_date: DATES.consent, consent_signed: true }],
@@ -139,7 +141,9 @@ async function walkApi(token: string): Promise<Seen[]> {
       for (const kind of kinds) {
         const path = `/api/v1${template.replace(/\{(\w+)\}/g, (_, name: string) => (name === "kind" ? kind : (PARAMS[name] ?? name)))}`;
         const queries =
-          method === "get" ? ["", "?format=json", "?format=csv", "?audit=true&deidentify=false"] : [""];
+          method === "get"
+            ? ["", "?format=json", "?format=csv", "?audit=true&deidentify=false", "?limit=1"]
+            : [""];
         for (const query of queries) {
           const write = method !== "get" && method !== "delete";
           const res = await product.env.app.request(`${path}${query}`, {
@@ -260,6 +264,27 @@ describe("a de-identified token", () => {
       redirect: "manual",
     });
     expect(signIn.headers.get("location")).toBe(`/studies/${STUDY}/exports`);
+  });
+
+  it("cannot pick subjects by their real id, which would tie a real id to its key", async () => {
+    const auth = { authorization: `Bearer ${tokens.sponsor}` };
+    for (const path of [`${BASE}/records?subjects=${SUBJECT}`, `${BASE}/odm?subjects=${SUBJECT}`]) {
+      const res = await product.env.app.request(path, { headers: auth });
+      expect(res.status, path).toBe(400);
+      expect(((await res.json()) as { errors: { pointer: string }[] }).errors[0]?.pointer).toBe("/subjects");
+    }
+    const redcap = await product.env.app.request("/api/", {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({
+        token: tokens.sponsor as string,
+        content: "record",
+        format: "json",
+        "records[0]": SUBJECT,
+      }).toString(),
+    });
+    expect(redcap.status).toBe(400);
+    expect(await redcap.json()).toEqual({ error: expect.any(String) });
   });
 
   it("still gets its de-identified exports: records, the change feed, ODM and REDCap records", async () => {

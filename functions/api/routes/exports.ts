@@ -69,20 +69,24 @@ const CONTENT_TYPE = {
   ndjson: "application/x-ndjson",
 } as const;
 
-function decodeCursor(cursor: string | undefined): string | undefined {
+/** A page cursor names a real subject id: it is handed out sealed (exports/feed-cursor.ts), like the feed's. */
+async function decodeCursor(
+  c: Context<AppEnv>,
+  study: string,
+  cursor: string | undefined,
+): Promise<string | undefined> {
   if (!cursor) return undefined;
-  try {
-    const after = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")).after;
-    if (typeof after === "string") return after;
-  } catch {
-    // fall through
-  }
-  throw problems.badRequest("The cursor is not one this API gave out.", [
-    { pointer: "/cursor", code: "cursor", message: "unknown cursor" },
-  ]);
+  // A cursor given out means the salt exists: looking it up never writes, so a refusal writes nothing.
+  const salt = await c.var.store.findExportSalt(study);
+  const after = salt ? openCursor(salt, cursor) : undefined;
+  if (after === undefined) throw unknownCursor();
+  return after;
 }
 
-const encodeCursor = (after: string) => Buffer.from(JSON.stringify({ after })).toString("base64url");
+const unknownCursor = () =>
+  problems.badRequest("The cursor is not one this API gave out.", [
+    { pointer: "/cursor", code: "cursor", message: "unknown cursor" },
+  ]);
 
 /** Validates filters against the definition so a typo is an error, not an empty export. */
 function checkFilters(definition: StudyDefinition, q: RecordsQuery) {
@@ -107,7 +111,7 @@ function checkFilters(definition: StudyDefinition, q: RecordsQuery) {
 }
 
 type ExportChoices = Pick<RecordsQuery, "deidentify" | "hashIds"> &
-  Partial<Pick<RecordsQuery, "rawOrLabel" | "forms" | "fields" | "events">>;
+  Partial<Pick<RecordsQuery, "rawOrLabel" | "forms" | "fields" | "events" | "subjects">>;
 
 /** Options shared by every export (API, ODM and REDCap endpoint): filters, labels and de-identification. */
 export async function flatExportOptions(
@@ -116,6 +120,11 @@ export async function flatExportOptions(
   q: ExportChoices,
 ): Promise<FlatOptions> {
   const forced = c.var.principal.deidentified === true;
+  // Picking subjects by real id would show which key stands for which id.
+  if (forced && q.subjects)
+    throw problems.badRequest("A de-identified token cannot pick subjects by id.", [
+      { pointer: "/subjects", code: "deidentified", message: "not available to a de-identified token" },
+    ]);
   const deidentify = q.deidentify || forced;
   return {
     rawOrLabel: q.rawOrLabel,
@@ -205,18 +214,21 @@ exportRoutes.openapi(
     const q = c.req.valid("query");
     const definition = await loadStudy(c, study);
     checkFilters(definition, q);
+    // Everything that can refuse comes before anything that can write (the salt, made on first use).
+    const after = await decodeCursor(c, study, q.cursor);
+    const options = await flatExportOptions(c, definition, q);
     const page = await c.var.store.subjectPage(study, visibleSites(c, definition, q.sites), {
-      after: decodeCursor(q.cursor),
+      after,
       limit: q.limit,
       only: q.subjects,
     });
-    const options = await flatExportOptions(c, definition, q);
     const headers: Record<string, string> = {};
     if (page.next) {
+      const next = sealCursor(await c.var.store.exportSalt(study), page.next);
       const url = new URL(c.req.url);
-      url.searchParams.set("cursor", encodeCursor(page.next));
+      url.searchParams.set("cursor", next);
       headers.Link = `<${url.pathname}${url.search}>; rel="next"`;
-      headers["X-Next-Cursor"] = encodeCursor(page.next);
+      headers["X-Next-Cursor"] = next;
     }
     return streamRecords(c, definition, page.subjects, options, q.format, headers) as never;
   },
@@ -260,17 +272,9 @@ exportRoutes.openapi(
     const { study } = c.req.valid("param");
     const q = c.req.valid("query");
     const definition = await loadStudy(c, study);
-    let after: string | undefined;
-    if (q.cursor) {
-      // A cursor given out means the salt exists: looking it up never writes, so a refusal writes nothing.
-      const salt = await c.var.store.findExportSalt(study);
-      after = salt ? openCursor(salt, q.cursor) : undefined;
-      if (!after || !/^\d{4}-\d{2}-\d{2}T[\d:.]+Z(#|$)/.test(after)) {
-        throw problems.badRequest("The cursor is not one this API gave out.", [
-          { pointer: "/cursor", code: "cursor", message: "unknown cursor" },
-        ]);
-      }
-    }
+    // Records and feed cursors are sealed alike: a page cursor is not a feed position.
+    const after = await decodeCursor(c, study, q.cursor);
+    if (after !== undefined && !/^\d{4}-\d{2}-\d{2}T[\d:.]+Z(#|$)/.test(after)) throw unknownCursor();
     const settledBefore = new Date(Date.now() - c.var.feedSettleMs).toISOString();
     const page = await c.var.store.readFeed(study, { cursor: after, settledBefore, limit: q.limit });
     const sites = new Set(visibleSites(c, definition));

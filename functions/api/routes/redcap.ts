@@ -111,6 +111,7 @@ redcapRoutes.post("/api/", async (c) => {
           forms,
           fields: fields && fields.length > 0 ? fields : undefined,
           events,
+          subjects: listParam(body, "records"),
           deidentify: false,
           hashIds: false,
         };

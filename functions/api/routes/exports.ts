@@ -4,7 +4,7 @@ import type { Context } from "hono";
 import { stream } from "hono/streaming";
 import type { StudyDefinition } from "../../engine/definition.ts";
 import { deidentification, deidentifyChange } from "../../exports/deidentify.ts";
-import { openCursor, sealCursor } from "../../exports/feed-cursor.ts";
+import { openCursor, sealCursor } from "../../exports/sealed-cursor.ts";
 import {
   type Column,
   type FlatOptions,
@@ -69,7 +69,7 @@ const CONTENT_TYPE = {
   ndjson: "application/x-ndjson",
 } as const;
 
-/** A page cursor names a real subject id: it is handed out sealed (exports/feed-cursor.ts), like the feed's. */
+/** A page cursor names a real subject id: it is handed out sealed (exports/sealed-cursor.ts), like the feed's. */
 async function decodeCursor(
   c: Context<AppEnv>,
   study: string,

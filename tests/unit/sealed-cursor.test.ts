@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { openCursor, sealCursor } from "../../functions/exports/feed-cursor.ts";
+import { openCursor, sealCursor } from "../../functions/exports/sealed-cursor.ts";
 
 describe("sealed export cursors", () => {
   const position = "2026-01-02T03:04:05.678Z#STUDY#s#SUBJ#01-417#REV#screening#demographics#0001#000002";

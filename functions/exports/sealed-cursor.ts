@@ -1,9 +1,11 @@
 import { createCipheriv, createDecipheriv, createHash, createHmac } from "node:crypto";
 
 /**
- * The change feed's cursor is a feed sort key, `<committedAt>#<subject
- * partition>#<revision>`: in the clear it would hand out a real subject id
- * (and, read by a site user, one of another site). It is sealed with a key
+ * Export cursors name positions that hold real subject ids: the change feed's
+ * is a feed sort key (`<committedAt>#<subject partition>#<revision>`, which a
+ * site user may get for another site's subject), the records export's the
+ * last subject id of a page. Handed out in the clear they would identify
+ * subjects to a de-identified token. They are sealed with a key
  * derived from the study's export salt (AES-256-GCM). The IV is an HMAC of
  * the position, so the same position always seals to the same cursor and a
  * client can compare cursors.

@@ -10,7 +10,7 @@ import { createCipheriv, createDecipheriv, createHash, createHmac } from "node:c
  * the position, so the same position always seals to the same cursor and a
  * client can compare cursors.
  */
-const key = (salt: string) => createHash("sha256").update(`feed-cursor:${salt}`).digest();
+const key = (salt: string) => createHash("sha256").update(`export-cursor:${salt}`).digest();
 
 export function sealCursor(salt: string, position: string): string {
   const iv = createHmac("sha256", key(salt)).update(position).digest().subarray(0, 12);

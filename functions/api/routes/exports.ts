@@ -4,7 +4,6 @@ import type { Context } from "hono";
 import { stream } from "hono/streaming";
 import type { StudyDefinition } from "../../engine/definition.ts";
 import { deidentification, deidentifyChange } from "../../exports/deidentify.ts";
-import { openCursor, sealCursor } from "../../exports/sealed-cursor.ts";
 import {
   type Column,
   type FlatOptions,
@@ -21,6 +20,7 @@ import {
   redcapFormEventMapping,
   redcapInstruments,
 } from "../../exports/redcap-metadata.ts";
+import { openCursor, sealCursor } from "../../exports/sealed-cursor.ts";
 import type { Subject } from "../../store/subjects.ts";
 import { sitesOf } from "../auth.ts";
 import type { AppEnv } from "../context.ts";

@@ -2,6 +2,7 @@ import { createMiddleware } from "hono/factory";
 import type { Principal, Role } from "../store/tokens.ts";
 import { ALL_SITES } from "../store/tokens.ts";
 import type { AppEnv } from "./context.ts";
+import { admitPrincipal } from "./deidentified-access.ts";
 import { problems } from "./problems.ts";
 
 /** Resolves the bearer token to a principal; every /api/v1 route but the OpenAPI document needs one. */
@@ -13,7 +14,7 @@ export const requireToken = createMiddleware<AppEnv>(async (c, next) => {
     c.header("WWW-Authenticate", 'Bearer realm="edc"');
     throw problems.unauthenticated();
   }
-  c.set("principal", principal);
+  admitPrincipal(c, principal);
   await next();
 });
 

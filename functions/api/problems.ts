@@ -48,6 +48,13 @@ export const problems = {
       "Send Authorization: Bearer <token>.",
     ),
   forbidden: (detail: string) => new ProblemError(403, "forbidden", "Not allowed for this token", detail),
+  identifiedOnly: () =>
+    new ProblemError(
+      403,
+      "identified-only",
+      "Not available to a de-identified token",
+      "This answer would identify subjects; a de-identified token reads the de-identified exports only.",
+    ),
   notFound: (what: string) => new ProblemError(404, "not-found", "Not found", `${what} does not exist.`),
   conflict: (detail: string, extra: Record<string, unknown>) =>
     new ProblemError(409, "stale-revision", "The form was changed by someone else", detail, extra),

@@ -40,11 +40,16 @@ export function deidentification(
   };
 }
 
-/** One revision (a change-feed entry) with identifiers left out, dates shifted and, if asked, the subject keyed. */
+/**
+ * One revision (a change-feed entry) with identifiers left out, dates shifted
+ * (its commit time too, as ODM shifts its audit time stamps) and, if asked,
+ * the subject keyed.
+ */
 export function deidentifyChange<
   T extends {
     subject: string;
     form: string;
+    committedAt: string;
     data: Record<string, unknown>;
     changes: { field: string; old: unknown; new: unknown }[];
   },
@@ -65,6 +70,7 @@ export function deidentifyChange<
   return {
     ...change,
     subject: deidentify.subjectKey?.(change.subject) ?? change.subject,
+    committedAt: shift ? shiftDate(change.committedAt, shift) : change.committedAt,
     data: Object.fromEntries(
       Object.entries(change.data)
         .filter(([f]) => keep(f))

@@ -89,7 +89,7 @@ export interface OdmOptions {
   /**
    * Users declared in AdminData, for the AuditRecord UserRefs (`U.<user>`).
    * AdminData precedes ClinicalData, so a stream cannot collect them on the way:
-   * pass every user who may have committed a revision.
+   * pass the authors of the exported revisions (and no one else).
    */
   users?: Iterable<string>;
   /** EffectiveDate of each site's MetaDataVersionRef; default: the creation date. */

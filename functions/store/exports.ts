@@ -136,13 +136,23 @@ export async function readFeed(
   return { changes, cursor };
 }
 
-/** The study's de-identification key (date shifts, hashed ids): random, made once, kept in the table. */
+/** The study's export salt if it was made already; reading it never writes. */
+export async function findExportSalt(db: Db, study: string): Promise<string | undefined> {
+  const { Item } = await db.doc.send(
+    new GetCommand({
+      TableName: db.tableName,
+      Key: { PK: keys.study(study), SK: "EXPORT_SALT" },
+      ConsistentRead: true,
+    }),
+  );
+  return Item ? String(Item.salt) : undefined;
+}
+
+/** The study's de-identification key (date shifts, hashed ids, feed cursors): random, made once, kept in the table. */
 export async function exportSalt(db: Db, study: string): Promise<string> {
   const key = { PK: keys.study(study), SK: "EXPORT_SALT" };
-  const { Item } = await db.doc.send(
-    new GetCommand({ TableName: db.tableName, Key: key, ConsistentRead: true }),
-  );
-  if (Item) return String(Item.salt);
+  const found = await findExportSalt(db, study);
+  if (found) return found;
   const salt = randomBytes(32).toString("base64url");
   try {
     await db.doc.send(

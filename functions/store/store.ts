@@ -1,7 +1,7 @@
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { createDefinitionReader, listDefinitions } from "./definitions.ts";
 import { createClients, type Db } from "./dynamo.ts";
-import { casebooks, exportSalt, readFeed, subjectPage } from "./exports.ts";
+import { casebooks, exportSalt, findExportSalt, readFeed, subjectPage } from "./exports.ts";
 import {
   type InstanceAddress,
   readCasebook,
@@ -56,6 +56,7 @@ export function createStore(options: StoreOptions = {}) {
       casebooks(db, study, subjects, options),
     readFeed: (study: string, options: Parameters<typeof readFeed>[2]) => readFeed(db, study, options),
     exportSalt: (study: string) => exportSalt(db, study),
+    findExportSalt: (study: string) => findExportSalt(db, study),
     sessionEnded: (nonce: string) => sessionEnded(db, nonce),
   };
 }

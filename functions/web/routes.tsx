@@ -2,14 +2,15 @@ import { type Context, Hono } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { createMiddleware } from "hono/factory";
 import type { Child } from "hono/jsx";
-import { seesSite, sitesOf } from "../api/auth.ts";
+import { sitesOf } from "../api/auth.ts";
 import type { AppEnv } from "../api/context.ts";
+import { admitPrincipal, landingPage } from "../api/deidentified-access.ts";
 import { problems } from "../api/problems.ts";
 import { loadSlot, loadStudy, loadSubject } from "../api/resolve.ts";
 import { latestValues } from "../engine/casebook.ts";
 import type { FormStatus } from "../engine/definition.ts";
 import { FORM_STATUSES, LOGS_EVENT } from "../engine/definition.ts";
-import { matchesPattern } from "../engine/pattern.ts";
+import { checkEnrolment } from "../engine/enrolment.ts";
 import { diffData } from "../engine/revision.ts";
 import { dayOneOf, visitDeviations } from "../engine/schedule.ts";
 import { applyCalculations, hiddenFields } from "../engine/validate-form.ts";
@@ -53,6 +54,7 @@ export interface WebOptions {
 type WebEnv = AppEnv;
 
 const utcToday = () => new Date().toISOString().slice(0, 10);
+const sentence = (message: string) => `${message.charAt(0).toUpperCase()}${message.slice(1)}.`;
 
 /**
  * The site pages: server-rendered (hono/jsx), working as plain form posts,
@@ -118,7 +120,7 @@ export function createWebRoutes(options: WebOptions) {
       maxAge: SESSION_HOURS * 3600,
     });
     const next = sameOriginPath(body.next, new URL(c.req.url).origin);
-    return c.redirect(next ?? `/studies/${principal.study}`, 303);
+    return c.redirect(next ?? landingPage(principal), 303);
   });
 
   const requireSession = createMiddleware<WebEnv>(async (c, next) => {
@@ -133,7 +135,7 @@ export function createWebRoutes(options: WebOptions) {
       if (c.req.method === "GET") return c.redirect(`/signin?next=${encodeURIComponent(c.req.path)}`);
       throw problems.unauthenticated();
     }
-    c.set("principal", principal);
+    admitPrincipal(c, principal);
     c.set("csrf", csrfToken(sessionSecret, session));
     if (c.req.method !== "GET" && c.req.method !== "HEAD") {
       const body = await c.req.parseBody({ all: true });
@@ -150,7 +152,7 @@ export function createWebRoutes(options: WebOptions) {
   web.use("/signout", requireSession);
   web.use("/studies/*", requireSession);
 
-  web.get("/home", (c) => c.redirect(`/studies/${c.var.principal.study}`));
+  web.get("/home", (c) => c.redirect(landingPage(c.var.principal)));
 
   web.post("/signout", async (c) => {
     const session = openSession(sessionSecret, getCookie(c, SESSION_COOKIE));
@@ -221,14 +223,21 @@ export function createWebRoutes(options: WebOptions) {
       arm: String(body.arm ?? ""),
       subjectId: String(body.subjectId ?? "").trim(),
     };
-    const errors = new Map<string, string>();
-    const site = definition.study.sites.find((s) => s.id === values.site);
-    if (!site || !seesSite(c.var.principal, site.id)) errors.set("site", "Choose one of your sites.");
-    if (!definition.study.arms.some((a) => a.id === values.arm)) errors.set("arm", "Choose an arm.");
-    if (values.subjectId && !matchesPattern(definition.study.subjectIdPattern, values.subjectId)) {
-      errors.set("subjectId", `Must match ${definition.study.subjectIdPattern}.`);
-    }
-    if (!site || errors.size > 0) return enrolPage(c, values, errors);
+    const check = checkEnrolment(
+      definition.study,
+      { site: values.site, arm: values.arm, subjectId: values.subjectId || undefined },
+      sitesOf(
+        c.var.principal,
+        definition.study.sites.map((s) => s.id),
+      ),
+    );
+    const site = check.site;
+    if (!site)
+      return enrolPage(
+        c,
+        values,
+        new Map(check.errors.map((e) => [e.pointer.slice(1), sentence(e.message)])),
+      );
     const result = await c.var.store.enrolSubject({
       study: definition.study.id,
       site: site.id,

@@ -297,3 +297,29 @@ describe("CDISC ODM over HTTP", () => {
     },
   );
 });
+
+// Issue 8 item 11: AdminData of an audited ODM names only the authors of the exported audit records.
+describe("ODM audit users", () => {
+  it("lists to a site user only the users who appear in its exported records", async () => {
+    await product.env.store.storeToken("revoked-token", {
+      user: "revoked-person",
+      role: "sponsor",
+      study: product.env.studyId,
+      sites: ["*"],
+    });
+    const info = (await product.env.store.listTokens(product.env.studyId)).find(
+      (t) => t.user === "revoked-person",
+    );
+    await product.env.store.revokeToken(product.env.studyId, info?.id ?? "", "dev-builder");
+    const res = await get(`${BASE}/odm?audit=true`, "site-01");
+    expect(res.status).toBe(200);
+    const declared = [...res.text.matchAll(/<LoginName>([^<]*)<\/LoginName>/g)].map((m) => m[1]).sort();
+    const referenced = [
+      ...new Set([...res.text.matchAll(/<UserRef UserOID="U\.([^"]*)"/g)].map((m) => m[1])),
+    ].sort();
+    expect(referenced.length).toBeGreaterThan(0);
+    expect(declared).toEqual(referenced);
+    for (const outsider of ["dev-site-02", "dev-sponsor", "dev-monitor", "dev-builder", "revoked-person"])
+      expect(declared).not.toContain(outsider);
+  });
+});

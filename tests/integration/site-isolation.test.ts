@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ALL_SITES } from "../../functions/store/tokens.ts";
 import { BASE, type Product, startProduct } from "./harness.ts";
+import { Browser } from "./web-client.ts";
 
 let product: Product;
 let own: string; // a site-01 subject
@@ -117,6 +118,56 @@ describe("site isolation", () => {
     });
     expect(res.status).toBe(403);
     expect(await product.snapshot()).toEqual(before);
+  });
+
+  // Issue 8 item 10: an explicit id carries the enrolling site's code, and another site's ids are not probed.
+  it("refuses a site-01 enrolment with another site's id, answering alike whether that id is taken or free", async () => {
+    expect(other).toBe("02-001");
+    const before = await product.snapshot();
+    const attempt = (subjectId: string) =>
+      product.call("POST", `${BASE}/subjects`, {
+        as: "site-01",
+        body: { site: "site-01", arm: "rrms", subjectId },
+      });
+    const taken = await attempt("02-001");
+    const free = await attempt("02-002");
+    const squat = await attempt("02-777");
+    for (const res of [taken, free, squat]) {
+      expect(res.status).toBe(422);
+      expect(res.body.errors).toEqual([
+        expect.objectContaining({ pointer: "/subjectId", code: "site-code" }),
+      ]);
+    }
+    const same = (res: { body: unknown }, id: string) => JSON.stringify(res.body).replaceAll(id, "<id>");
+    expect(same(taken, "02-001")).toBe(same(free, "02-002"));
+    expect(await product.snapshot()).toEqual(before);
+    const mine = await attempt("01-777");
+    expect(mine.status).toBe(201);
+    expect(mine.body.id).toBe("01-777");
+  });
+
+  it("applies the same rule to the web enrolment form", async () => {
+    const b = new Browser(product);
+    await b.signIn("site-01");
+    const page = await b.request("GET", "/studies/hucmsc-ms-nmo/enrol");
+    const post = (subjectId: string) =>
+      b.request("POST", "/studies/hucmsc-ms-nmo/enrol", {
+        site: "site-01",
+        arm: "rrms",
+        subjectId,
+        _csrf: b.csrf(page.html),
+      });
+    const before = await product.snapshot();
+    const taken = await post("02-001");
+    const free = await post("02-003");
+    expect(taken.status).toBe(422);
+    expect(free.status).toBe(422);
+    expect(taken.html).toContain('id="e-subjectId"');
+    expect(taken.html.replaceAll("02-001", "<id>")).toBe(free.html.replaceAll("02-003", "<id>"));
+    expect(await product.snapshot()).toEqual(before);
+    const mine = await post("01-778");
+    expect(mine.status).toBe(303);
+    expect(mine.location).toBe("/studies/hucmsc-ms-nmo/subjects/01-778");
   });
 
   it("refuses a token of another study as if the study did not exist", async () => {

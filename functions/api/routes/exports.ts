@@ -13,6 +13,7 @@ import {
   redcapFormEventMapping,
   redcapInstruments,
 } from "../../exports/redcap-metadata.ts";
+import { openCursor, sealCursor } from "../../exports/sealed-cursor.ts";
 import type { Subject } from "../../store/subjects.ts";
 import { sitesOf } from "../auth.ts";
 import type { AppEnv } from "../context.ts";
@@ -61,20 +62,24 @@ const CONTENT_TYPE = {
   ndjson: "application/x-ndjson",
 } as const;
 
-function decodeCursor(cursor: string | undefined): string | undefined {
+/** A page cursor names a real subject id: it is handed out sealed (exports/sealed-cursor.ts), like the feed's. */
+async function decodeCursor(
+  c: Context<AppEnv>,
+  study: string,
+  cursor: string | undefined,
+): Promise<string | undefined> {
   if (!cursor) return undefined;
-  try {
-    const after = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")).after;
-    if (typeof after === "string") return after;
-  } catch {
-    // fall through
-  }
-  throw problems.badRequest("The cursor is not one this API gave out.", [
-    { pointer: "/cursor", code: "cursor", message: "unknown cursor" },
-  ]);
+  // A cursor given out means the salt exists: looking it up never writes, so a refusal writes nothing.
+  const salt = await c.var.store.findExportSalt(study);
+  const after = salt ? openCursor(salt, cursor) : undefined;
+  if (after === undefined) throw unknownCursor();
+  return after;
 }
 
-const encodeCursor = (after: string) => Buffer.from(JSON.stringify({ after })).toString("base64url");
+const unknownCursor = () =>
+  problems.badRequest("The cursor is not one this API gave out.", [
+    { pointer: "/cursor", code: "cursor", message: "unknown cursor" },
+  ]);
 
 /** Validates filters against the definition so a typo is an error, not an empty export. */
 function checkFilters(definition: StudyDefinition, q: RecordsQuery) {
@@ -99,7 +104,7 @@ function checkFilters(definition: StudyDefinition, q: RecordsQuery) {
 }
 
 type ExportChoices = Pick<RecordsQuery, "deidentify" | "hashIds"> &
-  Partial<Pick<RecordsQuery, "rawOrLabel" | "forms" | "fields" | "events">>;
+  Partial<Pick<RecordsQuery, "rawOrLabel" | "forms" | "fields" | "events" | "subjects">>;
 
 /** Options shared by every export (API, ODM and REDCap endpoint): filters, labels and de-identification. */
 export async function flatExportOptions(
@@ -108,6 +113,11 @@ export async function flatExportOptions(
   q: ExportChoices,
 ): Promise<FlatOptions> {
   const forced = c.var.principal.deidentified === true;
+  // Picking subjects by real id would show which key stands for which id.
+  if (forced && q.subjects)
+    throw problems.badRequest("A de-identified token cannot pick subjects by id.", [
+      { pointer: "/subjects", code: "deidentified", message: "not available to a de-identified token" },
+    ]);
   const deidentify = q.deidentify || forced;
   return {
     rawOrLabel: q.rawOrLabel,
@@ -205,18 +215,21 @@ exportRoutes.openapi(
     const q = c.req.valid("query");
     const definition = await loadStudy(c, study);
     checkFilters(definition, q);
+    // Everything that can refuse comes before anything that can write (the salt, made on first use).
+    const after = await decodeCursor(c, study, q.cursor);
+    const options = await flatExportOptions(c, definition, q);
     const page = await c.var.store.subjectPage(study, visibleSites(c, definition, q.sites), {
-      after: decodeCursor(q.cursor),
+      after,
       limit: q.limit,
       only: q.subjects,
     });
-    const options = await flatExportOptions(c, definition, q);
     const headers: Record<string, string> = {};
     if (page.next) {
+      const next = sealCursor(await c.var.store.exportSalt(study), page.next);
       const url = new URL(c.req.url);
-      url.searchParams.set("cursor", encodeCursor(page.next));
+      url.searchParams.set("cursor", next);
       headers.Link = `<${url.pathname}${url.search}>; rel="next"`;
-      headers["X-Next-Cursor"] = encodeCursor(page.next);
+      headers["X-Next-Cursor"] = next;
     }
     return streamRecords(c, definition, page.subjects, options, q.format, headers) as never;
   },
@@ -260,15 +273,9 @@ exportRoutes.openapi(
     const { study } = c.req.valid("param");
     const q = c.req.valid("query");
     const definition = await loadStudy(c, study);
-    let after: string | undefined;
-    if (q.cursor) {
-      after = Buffer.from(q.cursor, "base64url").toString("utf8");
-      if (!/^\d{4}-\d{2}-\d{2}T[\d:.]+Z(#|$)/.test(after)) {
-        throw problems.badRequest("The cursor is not one this API gave out.", [
-          { pointer: "/cursor", code: "cursor", message: "unknown cursor" },
-        ]);
-      }
-    }
+    // Records and feed cursors are sealed alike: a page cursor is not a feed position.
+    const after = await decodeCursor(c, study, q.cursor);
+    if (after !== undefined && !/^\d{4}-\d{2}-\d{2}T[\d:.]+Z(#|$)/.test(after)) throw unknownCursor();
     const settledBefore = new Date(Date.now() - c.var.feedSettleMs).toISOString();
     const page = await c.var.store.readFeed(study, { cursor: after, settledBefore, limit: q.limit });
     const sites = new Set(visibleSites(c, definition));
@@ -297,7 +304,7 @@ exportRoutes.openapi(
           : entry;
       });
     // The cursor passes changes of other sites too: they were read, just not shown to this caller.
-    const cursor = page.cursor === "0" ? "" : Buffer.from(page.cursor).toString("base64url");
+    const cursor = page.cursor === "0" ? "" : sealCursor(await c.var.store.exportSalt(study), page.cursor);
     return c.json({ changes, cursor: cursor || (q.cursor ?? ""), more: page.changes.length >= q.limit }, 200);
   },
 );
@@ -383,6 +390,18 @@ exportRoutes.openapi(
   },
 );
 
+/**
+ * The users an audited ODM declares: only the authors of the revisions it
+ * exports, never the study's other token holders. AdminData comes before
+ * ClinicalData, so they are read in a first pass over the same subjects.
+ */
+async function auditAuthors(c: Context<AppEnv>, study: string, subjects: Subject[]): Promise<string[]> {
+  const users = new Set<string>();
+  for await (const { revisions = [] } of c.var.store.casebooks(study, subjects, { withRevisions: true }))
+    for (const r of revisions) users.add(r.committedBy);
+  return [...users];
+}
+
 /** Streams the ODM file of a study: subjects read one at a time, after the metadata. */
 export async function streamOdm(
   c: Context<AppEnv>,
@@ -396,7 +415,7 @@ export async function streamOdm(
         .filter((s) => !q.subjects || q.subjects.includes(s.id))
         .sort((a, b) => (a.id < b.id ? -1 : 1))
     : [];
-  const users = q.audit ? [...new Set((await c.var.store.listTokens(study)).map((t) => t.user))] : [];
+  const users = q.audit ? await auditAuthors(c, study, subjects) : [];
   c.header("Content-Type", "application/xml; charset=utf-8");
   return stream(c, async (out) => {
     const source = q.clinicalData ? c.var.store.casebooks(study, subjects, { withRevisions: q.audit }) : null;

@@ -14,6 +14,7 @@ import {
   redcapInstruments,
 } from "../../exports/redcap-metadata.ts";
 import type { AppEnv } from "../context.ts";
+import { admitPrincipal } from "../deidentified-access.ts";
 import { ProblemError } from "../problems.ts";
 import {
   CONTENTS,
@@ -124,7 +125,7 @@ redcapRoutes.post("/api/", async (c) => {
     const token = params.text("token");
     const principal = token ? await c.var.store.findToken(token) : undefined;
     if (!principal) throw new RedcapError(403, "You do not have permissions to use the API");
-    c.set("principal", principal);
+    admitPrincipal(c, principal);
     const definition = await c.var.store.definitions.current(principal.study);
     if (!definition) throw new RedcapError(403, "You do not have permissions to use the API");
     // REDCap's imports all carry `data`; answering them with an export would look like a successful import.

@@ -1,13 +1,16 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { matchesPattern } from "../../engine/pattern.ts";
+import { checkEnrolment } from "../../engine/enrolment.ts";
 import { dayOneOf, visitDeviations } from "../../engine/schedule.ts";
-import { requireRole, seesSite, sitesOf } from "../auth.ts";
-import { type FieldProblem, problems } from "../problems.ts";
+import { requireRole, sitesOf } from "../auth.ts";
+import { problems } from "../problems.ts";
 import { loadStudy, loadSubject } from "../resolve.ts";
 import { createRouter } from "../router.ts";
 import { Casebook, EnrolBody, problemResponses, StudyParams, Subject, SubjectParams } from "../schemas.ts";
 
 export const subjectRoutes = createRouter();
+
+const siteIds = (definition: { study: { sites: { id: string }[] } }) =>
+  definition.study.sites.map((s) => s.id);
 
 const publicSubject = ({ id, site, arm, enrolledAt, enrolledBy }: z.infer<typeof Subject>) => ({
   id,
@@ -38,32 +41,10 @@ subjectRoutes.openapi(
     const principal = c.var.principal;
     requireRole(principal, ["site"], "enrol subjects");
     const body = c.req.valid("json");
-    const errors: FieldProblem[] = [];
-    const site = definition.study.sites.find((s) => s.id === body.site);
-    if (!site)
-      errors.push({
-        pointer: "/site",
-        code: "unknown-site",
-        message: `${body.site} is not a site of the study`,
-      });
-    else if (!seesSite(principal, site.id))
-      throw problems.forbidden(`This token cannot enrol at ${site.id}.`);
-    if (!definition.study.arms.some((a) => a.id === body.arm)) {
-      errors.push({
-        pointer: "/arm",
-        code: "unknown-arm",
-        message: `${body.arm} is not an arm of the study`,
-      });
-    }
-    if (body.subjectId !== undefined && !matchesPattern(definition.study.subjectIdPattern, body.subjectId)) {
-      errors.push({
-        pointer: "/subjectId",
-        code: "pattern",
-        message: `must match ${definition.study.subjectIdPattern}`,
-      });
-    }
-    if (!site || errors.length > 0)
-      throw problems.invalid("The subject cannot be enrolled as given.", errors);
+    const { site, errors } = checkEnrolment(definition.study, body, sitesOf(principal, siteIds(definition)));
+    if (errors.some((e) => e.code === "not-your-site"))
+      throw problems.forbidden(`This token cannot enrol at ${body.site}.`);
+    if (!site) throw problems.invalid("The subject cannot be enrolled as given.", errors);
     const result = await c.var.store.enrolSubject({
       study,
       site: site.id,

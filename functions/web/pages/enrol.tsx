@@ -49,8 +49,8 @@ export function Enrol(props: {
         <div class="field">
           <label for="f-subjectId">Subject id (optional)</label>
           <p id="h-subjectId" class="help">
-            Leave empty to take the next number of the site. A given id must match{" "}
-            <code>{definition.study.subjectIdPattern}</code>.
+            Leave empty to take the next number of the site. A given id starts with the site's code and must
+            match <code>{definition.study.subjectIdPattern}</code>.
           </p>
           {/* No `pattern` attribute: the browser would run the builder's pattern on its backtracking engine. */}
           <input

@@ -1,0 +1,61 @@
+import type { Context } from "hono";
+import { matchedRoutes } from "hono/route";
+import type { Principal } from "../store/tokens.ts";
+import type { AppEnv } from "./context.ts";
+import { problems } from "./problems.ts";
+
+/**
+ * The one place that decides what a de-identified principal (a token made with
+ * `deidentified: true`) may reach. Its answers must hold no identifier field,
+ * no real date of a subject and no real subject id.
+ *
+ * Rather than trust every route and page to remember, routes are listed here
+ * by the pattern they are declared with. Listed routes either carry no subject
+ * data (the protocol, REDCap-shaped metadata) or carry it only through
+ * `exports/deidentify.ts`, which `flatExportOptions` forces for such a
+ * principal. Every other route, a new one included until it is listed here,
+ * answers 403 to a de-identified principal: the safe default is refusal.
+ *
+ * A principal exists on a request only through `admitPrincipal`, which the
+ * bearer check, the REDCap endpoint and the web session all call.
+ */
+const SERVES_DEIDENTIFIED = new Set([
+  // No subject data.
+  "GET /api/v1/studies/:study",
+  "GET /api/v1/studies/:study/definitions",
+  "GET /api/v1/studies/:study/definitions/:version",
+  "GET /api/v1/studies/:study/metadata/:kind",
+  // Subject data, de-identified by exports/deidentify.ts.
+  "GET /api/v1/studies/:study/records",
+  "GET /api/v1/studies/:study/changes",
+  "GET /api/v1/studies/:study/odm",
+  "POST /api/",
+  // Web: the session itself and the exports pages (same export code as the API).
+  "GET /home",
+  "POST /signout",
+  "GET /studies/:study/exports",
+  "GET /studies/:study/exports/records",
+  "GET /studies/:study/exports/odm",
+  "GET /studies/:study/exports/dictionary.csv",
+]);
+
+/** The route that answers this request, as `METHOD /declared/:pattern`; middleware is registered for ALL. */
+function answeringRoute(c: Context<AppEnv>): string | undefined {
+  const route = matchedRoutes(c).find((r) => r.method !== "ALL");
+  return route ? `${route.method} ${route.path}` : undefined;
+}
+
+/** Puts the principal on the request, or refuses a de-identified one a route that could identify. */
+export function admitPrincipal(c: Context<AppEnv>, principal: Principal): void {
+  const route = answeringRoute(c);
+  // No route answers: the request ends in a 404 that carries nothing.
+  if (principal.deidentified && route && !SERVES_DEIDENTIFIED.has(route)) {
+    throw problems.identifiedOnly();
+  }
+  c.set("principal", principal);
+}
+
+/** Where the web sends a principal after sign-in: a de-identified one has the exports, not the dashboard. */
+export function landingPage(principal: Principal): string {
+  return principal.deidentified ? `/studies/${principal.study}/exports` : `/studies/${principal.study}`;
+}

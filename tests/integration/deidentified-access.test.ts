@@ -273,18 +273,29 @@ describe("a de-identified token", () => {
       expect(res.status, path).toBe(400);
       expect(((await res.json()) as { errors: { pointer: string }[] }).errors[0]?.pointer).toBe("/subjects");
     }
-    const redcap = await product.env.app.request("/api/", {
-      method: "POST",
-      headers: { "content-type": "application/x-www-form-urlencoded" },
-      body: new URLSearchParams({
-        token: tokens.sponsor as string,
-        content: "record",
-        format: "json",
-        "records[0]": SUBJECT,
-      }).toString(),
-    });
-    expect(redcap.status).toBe(400);
-    expect(await redcap.json()).toEqual({ error: expect.any(String) });
+    // REDCap's `records` names records by the keys the token was given: a real id selects nothing.
+    const byRecords = async (record: string) => {
+      const res = await product.env.app.request("/api/", {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({
+          token: tokens.sponsor as string,
+          content: "record",
+          format: "json",
+          "records[0]": record,
+        }).toString(),
+      });
+      expect(res.status).toBe(200);
+      return (await res.json()) as { record_id: string }[];
+    };
+    expect(await byRecords(SUBJECT)).toEqual([]);
+    const all = await byRecords("");
+    const key = all[0]?.record_id as string;
+    expect(key).toBeTruthy();
+    expect(key).not.toBe(SUBJECT);
+    const picked = await byRecords(key);
+    expect(picked.length).toBeGreaterThan(0);
+    expect(new Set(picked.map((r) => r.record_id))).toEqual(new Set([key]));
   });
 
   it("still gets its de-identified exports: records, the change feed, ODM and REDCap records", async () => {

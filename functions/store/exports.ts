@@ -100,6 +100,12 @@ export interface FeedPage {
  * commit (and the index that carries it) can become visible a little after its
  * timestamp. Everything up to the settled point is visible, so advancing the
  * cursor never skips a change, and it never delivers one twice.
+ *
+ * One key condition (`> cursor`) for the whole pull, continued page by page
+ * with `ExclusiveStartKey` only: DynamoDB rejects a start key outside the key
+ * condition, so the condition must not move with the pages. A DynamoDB page
+ * can hold fewer items than asked (1 MB), so the pull goes on until `limit`
+ * changes, the settled point or the end: a short answer means "caught up".
  */
 export async function readFeed(
   db: Db,
@@ -109,9 +115,9 @@ export async function readFeed(
   const { name, partitionKey, sortKey } = TABLE.indexes.feed;
   const changes: Revision[] = [];
   // ISO timestamps start with a digit above "0", so "0" is before every change (a key value cannot be empty).
-  let cursor = options.cursor || "0";
+  const after = options.cursor || "0";
+  let cursor = after;
   let start: Record<string, unknown> | undefined;
-  const upto = `${options.settledBefore}`;
   outer: do {
     const page = await db.doc.send(
       new QueryCommand({
@@ -119,14 +125,14 @@ export async function readFeed(
         IndexName: name,
         KeyConditionExpression: "#pk = :pk AND #sk > :after",
         ExpressionAttributeNames: { "#pk": partitionKey, "#sk": sortKey },
-        ExpressionAttributeValues: { ":pk": keys.feed(study), ":after": cursor },
+        ExpressionAttributeValues: { ":pk": keys.feed(study), ":after": after },
         ExclusiveStartKey: start,
-        Limit: Math.min(options.limit, 500),
+        Limit: Math.min(options.limit - changes.length, 500),
       }),
     );
     for (const item of page.Items ?? []) {
       const sk = String(item[sortKey]);
-      if (sk >= upto) break outer;
+      if (sk >= options.settledBefore) break outer;
       changes.push(toRevision(item));
       cursor = sk;
       if (changes.length >= options.limit) break outer;

@@ -79,10 +79,17 @@ export async function* casebooks(
           revisions: c.revisions,
         }))
       : readProjections(db, study, s.id).then((instances) => ({ subject: s, instances }));
-  const pending = subjects.slice(0, ahead).map(read);
+  // A read ahead can fail before its turn (or after the consumer stopped): mark it handled so the
+  // failure reaches the consumer when awaited instead of crashing the process as an unhandled rejection.
+  const start = (s: Subject) => {
+    const p = read(s);
+    p.catch(() => {});
+    return p;
+  };
+  const pending = subjects.slice(0, ahead).map(start);
   for (let i = 0; i < subjects.length; i++) {
     const next = subjects[i + ahead];
-    if (next) pending.push(read(next));
+    if (next) pending.push(start(next));
     // shift, not index: a casebook once written must not stay referenced until the page ends.
     yield await (pending.shift() as ReturnType<typeof read>);
   }

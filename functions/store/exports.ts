@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { GetCommand, PutCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { type Db, isConditionFailure } from "./dynamo.ts";
-import { type Revision, readCasebook, readProjections, toRevision } from "./form-instances.ts";
+import { type Revision, readCasebook, readCurrentState, toRevision } from "./form-instances.ts";
 import { keys } from "./keys.ts";
 import { getSubject, type Subject, toSubject } from "./subjects.ts";
 import { TABLE } from "./table-shape.ts";
@@ -63,7 +63,10 @@ export async function subjectPage(
   return { subjects, ...(last && merged.length > options.limit ? { next: last.id } : {}) };
 }
 
-/** Each subject with its current form instances, reading `ahead` subjects concurrently. */
+/**
+ * Each subject with its current form instances as the revision log has them (projections checked
+ * against the log's keys and repaired), reading `ahead` subjects concurrently.
+ */
 export async function* casebooks(
   db: Db,
   study: string,
@@ -78,7 +81,7 @@ export async function* casebooks(
           instances: c.instances,
           revisions: c.revisions,
         }))
-      : readProjections(db, study, s.id).then((instances) => ({ subject: s, instances }));
+      : readCurrentState(db, study, s.id).then((instances) => ({ subject: s, instances }));
   // A read ahead can fail before its turn (or after the consumer stopped): mark it handled so the
   // failure reaches the consumer when awaited instead of crashing the process as an unhandled rejection.
   const start = (s: Subject) => {

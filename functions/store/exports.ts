@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { GetCommand, PutCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { type Db, isConditionFailure } from "./dynamo.ts";
-import { type Revision, readCasebook, readProjections, toRevision } from "./form-instances.ts";
+import { type Revision, readCasebook, readCurrentState, toRevision } from "./form-instances.ts";
 import { keys } from "./keys.ts";
 import { getSubject, type Subject, toSubject } from "./subjects.ts";
 import { TABLE } from "./table-shape.ts";
@@ -63,7 +63,10 @@ export async function subjectPage(
   return { subjects, ...(last && merged.length > options.limit ? { next: last.id } : {}) };
 }
 
-/** Each subject with its current form instances, reading `ahead` subjects concurrently. */
+/**
+ * Each subject with its current form instances as the revision log has them (projections checked
+ * against the log's keys and repaired), reading `ahead` subjects concurrently.
+ */
 export async function* casebooks(
   db: Db,
   study: string,
@@ -78,11 +81,18 @@ export async function* casebooks(
           instances: c.instances,
           revisions: c.revisions,
         }))
-      : readProjections(db, study, s.id).then((instances) => ({ subject: s, instances }));
-  const pending = subjects.slice(0, ahead).map(read);
+      : readCurrentState(db, study, s.id).then((instances) => ({ subject: s, instances }));
+  // A read ahead can fail before its turn (or after the consumer stopped): mark it handled so the
+  // failure reaches the consumer when awaited instead of crashing the process as an unhandled rejection.
+  const start = (s: Subject) => {
+    const p = read(s);
+    p.catch(() => {});
+    return p;
+  };
+  const pending = subjects.slice(0, ahead).map(start);
   for (let i = 0; i < subjects.length; i++) {
     const next = subjects[i + ahead];
-    if (next) pending.push(read(next));
+    if (next) pending.push(start(next));
     // shift, not index: a casebook once written must not stay referenced until the page ends.
     yield await (pending.shift() as ReturnType<typeof read>);
   }
@@ -100,6 +110,12 @@ export interface FeedPage {
  * commit (and the index that carries it) can become visible a little after its
  * timestamp. Everything up to the settled point is visible, so advancing the
  * cursor never skips a change, and it never delivers one twice.
+ *
+ * One key condition (`> cursor`) for the whole pull, continued page by page
+ * with `ExclusiveStartKey` only: DynamoDB rejects a start key outside the key
+ * condition, so the condition must not move with the pages. A DynamoDB page
+ * can hold fewer items than asked (1 MB), so the pull goes on until `limit`
+ * changes, the settled point or the end: a short answer means "caught up".
  */
 export async function readFeed(
   db: Db,
@@ -109,9 +125,9 @@ export async function readFeed(
   const { name, partitionKey, sortKey } = TABLE.indexes.feed;
   const changes: Revision[] = [];
   // ISO timestamps start with a digit above "0", so "0" is before every change (a key value cannot be empty).
-  let cursor = options.cursor || "0";
+  const after = options.cursor || "0";
+  let cursor = after;
   let start: Record<string, unknown> | undefined;
-  const upto = `${options.settledBefore}`;
   outer: do {
     const page = await db.doc.send(
       new QueryCommand({
@@ -119,14 +135,14 @@ export async function readFeed(
         IndexName: name,
         KeyConditionExpression: "#pk = :pk AND #sk > :after",
         ExpressionAttributeNames: { "#pk": partitionKey, "#sk": sortKey },
-        ExpressionAttributeValues: { ":pk": keys.feed(study), ":after": cursor },
+        ExpressionAttributeValues: { ":pk": keys.feed(study), ":after": after },
         ExclusiveStartKey: start,
-        Limit: Math.min(options.limit, 500),
+        Limit: Math.min(options.limit - changes.length, 500),
       }),
     );
     for (const item of page.Items ?? []) {
       const sk = String(item[sortKey]);
-      if (sk >= upto) break outer;
+      if (sk >= options.settledBefore) break outer;
       changes.push(toRevision(item));
       cursor = sk;
       if (changes.length >= options.limit) break outer;

@@ -1,4 +1,4 @@
-import { PutCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
+import { GetCommand, PutCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import type { FormStatus } from "../engine/definition.ts";
 import type { FieldChange, InstanceState } from "../engine/revision.ts";
 import { type Db, isConditionFailure, queryAll } from "./dynamo.ts";
@@ -130,6 +130,49 @@ function queryPartition(db: Db, pk: string, prefix?: string): Promise<Record<str
 /** Current state of each instance from the projections alone (cheap; may trail a commit whose writer died). */
 export async function readProjections(db: Db, study: string, subject: string): Promise<Revision[]> {
   return (await queryPartition(db, keys.subjectPartition(study, subject), "DATA#")).map(toRevision);
+}
+
+/**
+ * Current state of each instance exactly as the revision log has it, without
+ * reading the log's values: the projections, and in parallel only the keys of
+ * the revisions. An instance whose projection is behind its latest revision
+ * (the writer died between commit and projection, or is between them now) is
+ * read from the log and its projection repaired. Exports and the dashboard
+ * read this way, so they never disagree with the audit trail.
+ */
+export async function readCurrentState(db: Db, study: string, subject: string): Promise<Revision[]> {
+  const pk = keys.subjectPartition(study, subject);
+  const [projections, revisionKeys] = await Promise.all([
+    queryPartition(db, pk, "DATA#"),
+    queryAll(db, {
+      KeyConditionExpression: "PK = :pk AND begins_with(SK, :prefix)",
+      ExpressionAttributeValues: { ":pk": pk, ":prefix": "REV#" },
+      ProjectionExpression: "SK",
+      ConsistentRead: true,
+    }),
+  ]);
+  const current = new Map(projections.map((item) => [String(item.SK), toRevision(item)]));
+  // REV#<event>#<form>#<instance>#<rev> in key order: the last key of an instance is its latest revision.
+  const latest = new Map<string, string>();
+  for (const { SK } of revisionKeys) {
+    const sk = String(SK);
+    latest.set(`DATA#${sk.slice("REV#".length, sk.lastIndexOf("#"))}`, sk);
+  }
+  const behind = [...latest].filter(
+    ([dataSk, revSk]) => (current.get(dataSk)?.rev ?? 0) < Number(revSk.slice(revSk.lastIndexOf("#") + 1)),
+  );
+  await Promise.all(
+    behind.map(async ([dataSk, revSk]) => {
+      const { Item } = await db.doc.send(
+        new GetCommand({ TableName: db.tableName, Key: { PK: pk, SK: revSk }, ConsistentRead: true }),
+      );
+      if (!Item) return;
+      const revision = toRevision(Item);
+      await projectRevision(db, revision);
+      current.set(dataSk, revision);
+    }),
+  );
+  return [...current.values()];
 }
 
 /**

@@ -5,6 +5,7 @@ import { casebooks, exportSalt, findExportSalt, readFeed, subjectPage } from "./
 import {
   type InstanceAddress,
   readCasebook,
+  readCurrentState,
   readLatestRevision,
   readProjections,
   readRevisions,
@@ -42,6 +43,7 @@ export function createStore(options: StoreOptions = {}) {
     readLatestRevision: (address: InstanceAddress) => readLatestRevision(db, address),
     readRevisions: (address: InstanceAddress) => readRevisions(db, address),
     readProjections: (study: string, subject: string) => readProjections(db, study, subject),
+    readCurrentState: (study: string, subject: string) => readCurrentState(db, study, subject),
     saveFormInstance: (request: SaveRequest) => saveFormInstance(db, request),
     storeToken: (token: string, principal: Principal, createdBy?: string) =>
       storeToken(db, token, principal, { createdBy }),

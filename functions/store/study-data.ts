@@ -1,11 +1,12 @@
 import type { StoredInstance } from "../engine/impact.ts";
 import type { Db } from "./dynamo.ts";
-import { type Revision, readProjections } from "./form-instances.ts";
+import { type Revision, readCurrentState } from "./form-instances.ts";
 import { listSubjects, type Subject } from "./subjects.ts";
 
 /**
  * The current state of every form instance of a study, a few subjects at a
- * time (one Query per subject), for impact analysis and migrations.
+ * time, as the revision log has it (`readCurrentState`), for impact analysis
+ * and migrations.
  */
 export async function readStudyInstances(
   db: Db,
@@ -17,7 +18,7 @@ export async function readStudyInstances(
   const out: { subject: Subject; instance: Revision }[] = [];
   for (let i = 0; i < subjects.length; i += concurrency) {
     const batch = subjects.slice(i, i + concurrency);
-    const read = await Promise.all(batch.map((s) => readProjections(db, study, s.id)));
+    const read = await Promise.all(batch.map((s) => readCurrentState(db, study, s.id)));
     batch.forEach((subject, j) => {
       for (const instance of read[j] ?? []) out.push({ subject, instance });
     });

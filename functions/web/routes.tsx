@@ -174,7 +174,7 @@ export function createWebRoutes(options: WebOptions) {
         view: casebookView(
           definition,
           subject.arm,
-          await c.var.store.readProjections(definition.study.id, subject.id),
+          await c.var.store.readCurrentState(definition.study.id, subject.id),
           today(),
         ),
       })),

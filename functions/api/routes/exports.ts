@@ -1,6 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { stream } from "hono/streaming";
 import type { StudyDefinition } from "../../engine/definition.ts";
 import { type CsvReader, csvText } from "../../exports/csv.ts";
 import { deidentification, deidentifyChange } from "../../exports/deidentify.ts";
@@ -21,6 +20,7 @@ import { problems } from "../problems.ts";
 import { loadStudy } from "../resolve.ts";
 import { createRouter } from "../router.ts";
 import { problemResponses, StudyParams } from "../schemas.ts";
+import { streamedBody } from "../streamed-body.ts";
 
 export const exportRoutes = createRouter();
 
@@ -176,18 +176,28 @@ export function streamRecords(
   const columns = flatColumns(definition, options);
   for (const [k, v] of Object.entries(headers)) c.header(k, v);
   c.header("Content-Type", CONTENT_TYPE[format]);
-  return stream(c, async (out) => {
-    if (format === "csv") await out.write(csvText([columns.map((col) => col.name)], reader));
-    if (format === "json") await out.write("[");
-    let first = true;
-    for await (const { subject, instances } of c.var.store.casebooks(definition.study.id, subjects)) {
-      const rows = flatRows(definition, subject, instances, columns, options);
-      if (rows.length === 0) continue;
-      await out.write(encodeRows(format, columns, rows, first, reader));
-      first = false;
-    }
-    if (format === "json") await out.write("\n]\n");
-  });
+  return streamedBody(c, recordChunks(c, definition, subjects, options, format, columns, reader));
+}
+
+async function* recordChunks(
+  c: Context<AppEnv>,
+  definition: StudyDefinition,
+  subjects: Subject[],
+  options: FlatOptions,
+  format: "csv" | "json" | "ndjson",
+  columns: Column[],
+  reader: CsvReader,
+): AsyncGenerator<string> {
+  if (format === "csv") yield csvText([columns.map((col) => col.name)], reader);
+  if (format === "json") yield "[";
+  let first = true;
+  for await (const { subject, instances } of c.var.store.casebooks(definition.study.id, subjects)) {
+    const rows = flatRows(definition, subject, instances, columns, options);
+    if (rows.length === 0) continue;
+    yield encodeRows(format, columns, rows, first, reader);
+    first = false;
+  }
+  if (format === "json") yield "\n]\n";
 }
 
 exportRoutes.openapi(
@@ -417,14 +427,13 @@ export async function streamOdm(
     : [];
   const users = q.audit ? await auditAuthors(c, study, subjects) : [];
   c.header("Content-Type", "application/xml; charset=utf-8");
-  return stream(c, async (out) => {
-    const source = q.clinicalData ? c.var.store.casebooks(study, subjects, { withRevisions: q.audit }) : null;
-    for await (const chunk of odmChunks(definition, source, {
+  const source = q.clinicalData ? c.var.store.casebooks(study, subjects, { withRevisions: q.audit }) : null;
+  return streamedBody(
+    c,
+    odmChunks(definition, source, {
       includeAudit: q.audit,
       users,
       ...(flat.deidentify ? { deidentify: flat.deidentify } : {}),
-    })) {
-      await out.write(chunk);
-    }
-  });
+    }),
+  );
 }

@@ -172,7 +172,8 @@ describe("npm start on a store it cannot read", () => {
     const file = path.join(dir, "dynamo", table);
     // 64 bytes every 1 KB through the data blocks (the index and footer at the end stay intact).
     const fd = openSync(file, "r+");
-    for (let at = 100; at < statSync(file).size / 2; at += 1024) writeSync(fd, Buffer.alloc(64, 0xff), 0, 64, at);
+    for (let at = 100; at < statSync(file).size / 2; at += 1024)
+      writeSync(fd, Buffer.alloc(64, 0xff), 0, 64, at);
     closeSync(fd);
     const before = fileState(dir);
     const run = await runToEnd(dir);
@@ -182,5 +183,22 @@ describe("npm start on a store it cannot read", () => {
     expect(run.output).not.toMatch(/^\s+at /m);
     expect(run.output).not.toMatch(/node_modules/);
     expect(fileState(dir)).toEqual(before);
+  }, 60_000);
+
+  it("stops with a clear message, not a stack trace, when LevelDB fails under the running server", async () => {
+    const dir = copyOfPopulated();
+    await start(await freePort(), dir);
+    const first = child; // holds the folder's LevelDB lock, so the second server's store cannot open
+    try {
+      const run = await runToEnd(dir);
+      expect(run.served).toBe(false);
+      expect(run.code).not.toBe(0);
+      expect(run.output).toContain(`The local store in ${path.join(dir, "dynamo")} failed`);
+      expect(run.output).not.toMatch(/^\s+at /m);
+      expect(run.output).not.toMatch(/node_modules/);
+    } finally {
+      child = first;
+      await stop();
+    }
   }, 60_000);
 });

@@ -1,5 +1,6 @@
 import type { AddressInfo } from "node:net";
 import dynalite from "dynalite";
+import { closeIteratorsWhenDestroyed } from "./dynalite-iterators.ts";
 import { checkLocalStore } from "./local-store-check.ts";
 
 /**
@@ -13,6 +14,7 @@ export async function startDynalite(options: { path?: string; port?: number } = 
   close: () => Promise<void>;
 }> {
   if (options.path) await checkLocalStore(options.path);
+  closeIteratorsWhenDestroyed(); // or every Query leaks a LevelDB iterator
   const server = dynalite({ path: options.path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

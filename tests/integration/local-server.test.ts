@@ -62,7 +62,10 @@ async function stop(): Promise<void> {
   await exited;
 }
 
-afterAll(stop);
+afterAll(async () => {
+  await stop();
+  rmSync(dataDir, { recursive: true, force: true });
+});
 
 describe("npm start", () => {
   it("serves the reference study with printed dev tokens, and keeps data and tokens across a restart", async () => {

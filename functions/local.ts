@@ -1,12 +1,24 @@
 import path from "node:path";
 import { serve } from "@hono/node-server";
 import { startDevEnvironment } from "./dev-environment.ts";
+import { describeStoreFailure, LocalStoreUnreadable } from "./store/local-store-check.ts";
 
 /** `npm start`: the product on localhost with the reference study. PORT and DATA_DIR override the defaults. */
 const port = Number(process.env.PORT ?? 3000);
 const dataDir = path.resolve(process.env.DATA_DIR ?? ".data");
 
-const env = await startDevEnvironment({ dataDir });
+const storeFolder = path.join(dataDir, "dynamo");
+// dynalite throws LevelDB read errors out of its request handler: stop with one clear line, change nothing.
+process.on("uncaughtException", (error) => {
+  console.error(describeStoreFailure(storeFolder, error) ?? error);
+  process.exit(1);
+});
+
+const env = await startDevEnvironment({ dataDir }).catch((error) => {
+  if (!(error instanceof LocalStoreUnreadable)) throw error;
+  console.error(error.message);
+  process.exit(1);
+});
 const server = serve({ fetch: env.app.fetch, port, hostname: process.env.HOST ?? "localhost" }, (info) => {
   const url = `http://localhost:${info.port}`;
   const site = env.tokens["site-01"];

@@ -1,14 +1,20 @@
 import type { AddressInfo } from "node:net";
 import dynalite from "dynalite";
+import { closeIteratorsWhenDestroyed } from "./dynalite-iterators.ts";
+import { checkLocalStore } from "./local-store-check.ts";
 
 /**
  * An in-process DynamoDB (dynalite, on LevelDB) for the local server and the
- * integration tests. Without a path it keeps everything in memory.
+ * integration tests. Without a path it keeps everything in memory; with one,
+ * a folder LevelDB cannot read is refused (`LocalStoreUnreadable`) before
+ * dynalite touches it.
  */
 export async function startDynalite(options: { path?: string; port?: number } = {}): Promise<{
   endpoint: string;
   close: () => Promise<void>;
 }> {
+  if (options.path) await checkLocalStore(options.path);
+  closeIteratorsWhenDestroyed(); // or every Query leaks a LevelDB iterator
   const server = dynalite({ path: options.path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

@@ -1,9 +1,21 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import {
+  closeSync,
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const root = path.join(import.meta.dirname, "../..");
 const dataDir = mkdtempSync(path.join(tmpdir(), "edc-local-"));
@@ -18,10 +30,10 @@ async function freePort(): Promise<number> {
 }
 
 /** `npm start` as a user runs it (tsx functions/local.ts), until it prints its URL. */
-async function start(port: number): Promise<string> {
+async function start(port: number, dir = dataDir): Promise<string> {
   child = spawn(process.execPath, ["--import", "tsx", "functions/local.ts"], {
     cwd: root,
-    env: { ...process.env, PORT: String(port), DATA_DIR: dataDir },
+    env: { ...process.env, PORT: String(port), DATA_DIR: dir },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let out = "";
@@ -34,7 +46,11 @@ async function start(port: number): Promise<string> {
         resolve();
       }
     });
-    child?.on("exit", (code) => reject(new Error(`exited ${code}:\n${out}`)));
+    child?.stderr?.on("data", (chunk) => {
+      out += chunk;
+    });
+    // "close", not "exit": everything the process wrote has been read by then.
+    child?.on("close", (code) => reject(new Error(`exited ${code}:\n${out}`)));
   });
   return out;
 }
@@ -46,7 +62,10 @@ async function stop(): Promise<void> {
   await exited;
 }
 
-afterAll(stop);
+afterAll(async () => {
+  await stop();
+  rmSync(dataDir, { recursive: true, force: true });
+});
 
 describe("npm start", () => {
   it("serves the reference study with printed dev tokens, and keeps data and tokens across a restart", async () => {
@@ -84,4 +103,105 @@ describe("npm start", () => {
     const study = await fetch(api, { headers: site });
     expect((await study.json()).version).toBe(1); // an unchanged forms/ is not published again
   }, 90_000);
+});
+
+/** `npm start` on `dir` until it exits or serves (then stopped): what it printed and its exit code. */
+async function runToEnd(dir: string): Promise<{ served: boolean; code: number | null; output: string }> {
+  const port = await freePort();
+  try {
+    const output = await start(port, dir);
+    await stop();
+    return { served: true, code: 0, output };
+  } catch (error) {
+    const output = (error as Error).message;
+    return { served: false, code: child?.exitCode ?? null, output };
+  }
+}
+
+/** Every file under `dir` with its size, mtime and content hash: "untouched" means this does not change. */
+function fileState(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => {
+      const file = path.join(e.parentPath, e.name);
+      const { size, mtimeMs } = statSync(file);
+      const hash = createHash("sha256").update(readFileSync(file)).digest("hex").slice(0, 16);
+      return `${path.relative(dir, file)} ${size} ${mtimeMs} ${hash}`;
+    })
+    .sort();
+}
+
+describe("npm start on a store it cannot read", () => {
+  // A store with data in a table file (.ldb): LevelDB moves its log into a table when it reopens.
+  const populated = mkdtempSync(path.join(tmpdir(), "edc-populated-"));
+  const copies: string[] = [];
+  function copyOfPopulated(): string {
+    const dir = mkdtempSync(path.join(tmpdir(), "edc-broken-"));
+    cpSync(populated, dir, { recursive: true, preserveTimestamps: true });
+    copies.push(dir);
+    return dir;
+  }
+  function tableFiles(dir: string): string[] {
+    return readdirSync(path.join(dir, "dynamo")).filter((f) => /\.(ldb|sst)$/.test(f));
+  }
+
+  beforeAll(async () => {
+    await start(await freePort(), populated);
+    await stop();
+    await start(await freePort(), populated);
+    await stop();
+    expect(tableFiles(populated).length).toBeGreaterThan(0);
+  }, 90_000);
+  afterAll(() => {
+    for (const dir of [populated, ...copies]) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("refuses to start when dynamo/CURRENT is gone, naming the folder, and touches nothing", async () => {
+    const dir = copyOfPopulated();
+    rmSync(path.join(dir, "dynamo", "CURRENT"));
+    const before = fileState(dir);
+    const run = await runToEnd(dir);
+    expect(run.served).toBe(false);
+    expect(run.code).not.toBe(0);
+    expect(run.output).toContain(path.join(dir, "dynamo"));
+    expect(run.output).not.toMatch(/^\s+at /m);
+    expect(fileState(dir)).toEqual(before);
+  }, 60_000);
+
+  it("refuses to start when a table file has a corrupt block, without a stack trace, and touches nothing", async () => {
+    const dir = copyOfPopulated();
+    const [table] = tableFiles(dir);
+    if (!table) throw new Error("no table file");
+    const file = path.join(dir, "dynamo", table);
+    // 64 bytes every 1 KB through the data blocks (the index and footer at the end stay intact).
+    const fd = openSync(file, "r+");
+    for (let at = 100; at < statSync(file).size / 2; at += 1024)
+      writeSync(fd, Buffer.alloc(64, 0xff), 0, 64, at);
+    closeSync(fd);
+    const before = fileState(dir);
+    const run = await runToEnd(dir);
+    expect(run.served).toBe(false);
+    expect(run.code).not.toBe(0);
+    expect(run.output).toContain(path.join(dir, "dynamo"));
+    expect(run.output).not.toMatch(/^\s+at /m);
+    expect(run.output).not.toMatch(/node_modules/);
+    expect(fileState(dir)).toEqual(before);
+  }, 60_000);
+
+  it("stops with a clear message, not a stack trace, when LevelDB fails under the running server", async () => {
+    const dir = copyOfPopulated();
+    await start(await freePort(), dir);
+    const first = child; // holds the folder's LevelDB lock, so the second server's store cannot open
+    try {
+      const run = await runToEnd(dir);
+      expect(run.served).toBe(false);
+      expect(run.code).not.toBe(0);
+      expect(run.output).toContain(`The local store in ${path.join(dir, "dynamo")} failed`);
+      expect(run.output).not.toMatch(/^\s+at /m);
+      expect(run.output).not.toMatch(/node_modules/);
+    } finally {
+      child = first;
+      await stop();
+    }
+  }, 60_000);
 });

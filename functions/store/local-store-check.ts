@@ -1,0 +1,100 @@
+import { cp, mkdtemp, readdir, rm } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import path from "node:path";
+
+/** The local store cannot be used as it is; the message names the folder and says nothing was changed. */
+export class LocalStoreUnreadable extends Error {
+  override name = "LocalStoreUnreadable";
+}
+
+/** The part of `level` (LevelDB) the check uses. */
+interface LevelDb {
+  open(): Promise<void>;
+  close(): Promise<void>;
+  iterator(options: { fillCache: boolean }): AsyncIterable<[string, string]> & { close(): Promise<void> };
+}
+type LevelConstructor = new (
+  location: string,
+  options: { createIfMissing: boolean; valueEncoding: "utf8" },
+) => LevelDb;
+
+/** LevelDB's own files; LOCK and LOG* hold no data. */
+const DATA_FILE = /^(CURRENT|MANIFEST-\d+|\d+\.(ldb|sst|log))$/;
+
+/**
+ * Refuses a LevelDB folder that holds data LevelDB cannot read, before dynalite opens it.
+ *
+ * Why not just let dynalite open it: LevelDB creates a new, empty database when
+ * CURRENT is missing and then deletes every table file it does not know (all of
+ * them), and dynalite throws a read error out of its request handler, which
+ * kills the process with a stack trace at the first read of a bad block. So the
+ * check opens a *copy* (opening rewrites MANIFEST and the log even when all is
+ * well, and the original must stay exactly as it was when refused), with
+ * `createIfMissing: false`, and reads every entry. LevelDB does not verify block
+ * checksums on reads (classic-level does not expose it); a bad block is found
+ * when it does not decompress or an entry is not the JSON dynalite wrote.
+ */
+export async function checkLocalStore(folder: string): Promise<void> {
+  const files = await readdir(folder).catch(() => [] as string[]);
+  const data = files.filter((f) => DATA_FILE.test(f));
+  if (data.length === 0) return; // a new store
+  const refuse = (reason: string): LocalStoreUnreadable =>
+    new LocalStoreUnreadable(
+      `The local store in ${folder} cannot be opened: ${reason}.\n` +
+        "Nothing in it was changed. Restore the folder from a backup, or move it away to start with an empty store.",
+    );
+  if (!data.includes("CURRENT"))
+    throw refuse(
+      `it holds LevelDB files (${data.join(", ")}) but no CURRENT file ` +
+        "(LevelDB would start an empty store and delete them; a CURRENT holding the newest MANIFEST-… name and a newline restores it)",
+    );
+
+  const copy = await mkdtemp(path.join(tmpdir(), "edc-store-check-"));
+  try {
+    await cp(folder, copy, { recursive: true, filter: (source) => path.basename(source) !== "LOCK" });
+    const db = new (level())(copy, { createIfMissing: false, valueEncoding: "utf8" });
+    try {
+      await db.open();
+      for await (const [key, value] of db.iterator({ fillCache: false })) {
+        try {
+          JSON.parse(value);
+        } catch {
+          throw new Error(`the entry ${JSON.stringify(key.slice(0, 80))} does not decode`);
+        }
+      }
+    } finally {
+      await db.close().catch(() => {});
+    }
+  } catch (error) {
+    throw refuse(describe(error).replaceAll(copy, folder));
+  } finally {
+    await rm(copy, { recursive: true, force: true });
+  }
+}
+
+/** A LevelDB failure as one line (its cause says what LevelDB found, e.g. "Corruption: …"). */
+function describe(error: unknown): string {
+  const e = error as Error & { cause?: Error };
+  return e.cause?.message ? `${e.message} (${e.cause.message})` : String(e.message ?? error);
+}
+
+/**
+ * What to tell the user when LevelDB fails underneath a running dynalite (a
+ * read error, or an open that failed), or undefined for any other error.
+ */
+export function describeStoreFailure(folder: string, error: unknown): string | undefined {
+  const e = error as { code?: unknown; message?: unknown } | undefined;
+  const closed = e?.message === "Database is closed"; // dynalite's word for "LevelDB did not open"
+  if (!closed && !(typeof e?.code === "string" && e.code.startsWith("LEVEL_"))) return undefined;
+  const reason = closed
+    ? "LevelDB could not open it (is another server using this folder?)"
+    : describe(error);
+  return `The local store in ${folder} failed: ${reason}. The server stopped; nothing in the folder was deleted.`;
+}
+
+/** The `level` dynalite itself resolves, so the check reads the store with the same LevelDB. */
+function level(): LevelConstructor {
+  const require = createRequire(import.meta.url);
+  return createRequire(require.resolve("dynalite"))("level").Level as LevelConstructor;
+}

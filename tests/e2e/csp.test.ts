@@ -87,8 +87,15 @@ describeInBrowser("the Content-Security-Policy in Chromium", () => {
       page.on("console", (m) => refused.push(m.text()));
       await page.goto(`http://127.0.0.1:${(framer.address() as AddressInfo).port}/`);
       await expect.poll(() => refused.some((m) => /frame-ancestors 'none'/.test(m))).toBe(true);
-      const frame = page.frames().find((f) => f !== page.mainFrame());
-      expect(frame?.url()).toBe("chrome-error://chromewebdata/");
+      // The console message can come before the frame has navigated to Chromium's error page.
+      await expect
+        .poll(() =>
+          page
+            .frames()
+            .find((f) => f !== page.mainFrame())
+            ?.url(),
+        )
+        .toBe("chrome-error://chromewebdata/");
     } finally {
       framer.closeAllConnections();
       await new Promise((resolve) => framer.close(resolve));

@@ -1,5 +1,6 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CONTENTS } from "../../functions/api/redcap-params.ts";
 import { BASE, type Product, STUDY, startProduct } from "./harness.ts";
 import { Browser } from "./web-client.ts";
 
@@ -308,43 +309,13 @@ function redcapRequests(): fc.Arbitrary<Request> {
     "returnFormat",
     "exportDataAccessGroups",
   ];
+  const content = fc.constantFrom(...CONTENTS);
   const values = fc.oneof(
-    fc.constantFrom(
-      "record",
-      "metadata",
-      "instrument",
-      "event",
-      "arm",
-      "formEventMapping",
-      "exportFieldNames",
-    ),
-    fc.constantFrom(
-      "project",
-      "version",
-      "json",
-      "csv",
-      "xml",
-      "flat",
-      "eav",
-      "export",
-      "import",
-      "raw",
-      "label",
-    ),
+    content,
+    fc.constantFrom("json", "csv", "xml", "flat", "eav", "export", "import", "raw", "label"),
     fc.constantFrom("[edss_total] > 1", "[x] = '1' or (", "2020-01-01 00:00:00", "screening_arm_1", "edss"),
     fc.constantFrom(...NASTY),
     fc.string({ maxLength: 20 }),
-  );
-  const content = fc.constantFrom(
-    "record",
-    "metadata",
-    "instrument",
-    "event",
-    "arm",
-    "formEventMapping",
-    "exportFieldNames",
-    "project",
-    "version",
   );
   return fc
     .record({

@@ -395,6 +395,9 @@ describe("fuzz from the OpenAPI document and the route table", () => {
       numRuns: 2_000,
       interruptAfterTimeLimit: TIME_LIMIT_MS,
       markInterruptAsFailure: false,
+      // Replays a failure: fast-check prints both.
+      ...(process.env.FUZZ_SEED ? { seed: Number(process.env.FUZZ_SEED) } : {}),
+      ...(process.env.FUZZ_PATH ? { path: process.env.FUZZ_PATH } : {}),
     });
     console.info("fuzz answers by kind and status:", Object.fromEntries([...statuses].sort()));
     // The fuzz must get past authentication and validation, not only bounce off them.

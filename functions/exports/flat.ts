@@ -6,6 +6,7 @@ import {
   type StudyDefinition,
 } from "../engine/definition.ts";
 import { isEmpty } from "../engine/logic.ts";
+import { redcapNames } from "../engine/redcap/fields.ts";
 import { shiftDate } from "./deidentify.ts";
 
 /**
@@ -84,6 +85,15 @@ export function uniqueEventName(definition: StudyDefinition, event: string, arm:
   return `${event}_arm_${Math.max(n, 1)}`;
 }
 
+/**
+ * Column names per form and field: REDCap's field names are unique across a
+ * project, so a field sharing its name with an earlier form's is exported as
+ * `<form>_<field>`, exactly as the data dictionary names it.
+ */
+export function exportNames(definition: StudyDefinition): Map<string, Map<string, string>> {
+  return redcapNames(definition.instruments, formOrder(definition), [RECORD_ID]);
+}
+
 export function flatColumns(definition: StudyDefinition, options: FlatOptions = {}): Column[] {
   const columns: Column[] = [
     { name: RECORD_ID },
@@ -92,18 +102,20 @@ export function flatColumns(definition: StudyDefinition, options: FlatOptions = 
     { name: "redcap_repeat_instance" },
   ];
   const everything = !options.forms && !options.fields;
+  const names = exportNames(definition);
   for (const form of formOrder(definition)) {
     const instrument = definition.instruments[form];
     if (!instrument) continue;
     const wholeForm = everything || options.forms?.includes(form) === true;
     for (const [field, schema] of Object.entries(instrument.properties)) {
-      if (!wholeForm && !options.fields?.includes(field)) continue;
+      const name = names.get(form)?.get(field) ?? field;
+      if (!wholeForm && !options.fields?.includes(field) && !options.fields?.includes(name)) continue;
       if (options.deidentify?.dropIdentifiers && schema["x-identifier"]) continue;
       if (schema.type === "null") continue;
       if (schema.type === "array") {
         for (const c of schema.items?.oneOf ?? [])
-          columns.push({ name: `${field}___${c.const}`, form, field, code: c.const });
-      } else columns.push({ name: field, form, field });
+          columns.push({ name: `${name}___${c.const}`, form, field, code: c.const });
+      } else columns.push({ name, form, field });
     }
     if (wholeForm || options.fields?.includes(`${form}_complete`))
       columns.push({ name: `${form}_complete`, form, complete: true });

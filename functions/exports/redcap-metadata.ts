@@ -1,5 +1,5 @@
 import { LOGS_EVENT, type StudyDefinition } from "../engine/definition.ts";
-import { formOrder, uniqueEventName } from "./flat.ts";
+import { exportNames, formOrder, uniqueEventName } from "./flat.ts";
 
 /**
  * The study's schedule in REDCap's metadata shapes (arms, events,
@@ -61,16 +61,19 @@ export function redcapInstruments(definition: StudyDefinition) {
   }));
 }
 
+/** REDCap's export field names; `original_field_name` is the data dictionary's (unique) name. */
 export function redcapExportFieldNames(definition: StudyDefinition) {
+  const names = exportNames(definition);
   return formOrder(definition).flatMap((form) =>
-    Object.entries(definition.instruments[form]?.properties ?? {}).flatMap(([field, schema]) =>
-      schema.type === "array"
+    Object.entries(definition.instruments[form]?.properties ?? {}).flatMap(([field, schema]) => {
+      const name = names.get(form)?.get(field) ?? field;
+      return schema.type === "array"
         ? (schema.items?.oneOf ?? []).map((c) => ({
-            original_field_name: field,
+            original_field_name: name,
             choice_value: String(c.const),
-            export_field_name: `${field}___${c.const}`,
+            export_field_name: `${name}___${c.const}`,
           }))
-        : [{ original_field_name: field, choice_value: "", export_field_name: field }],
-    ),
+        : [{ original_field_name: name, choice_value: "", export_field_name: name }];
+    }),
   );
 }

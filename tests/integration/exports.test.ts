@@ -323,3 +323,33 @@ describe("ODM audit users", () => {
       expect(declared).not.toContain(outsider);
   });
 });
+
+describe("fields that share a name across forms", () => {
+  it("export under REDCap's unique names, so no value is lost and records match the dictionary", async () => {
+    await product.call("POST", `${BASE}/subjects`, {
+      as: "site-01",
+      body: { site: "site-01", arm: "rrms", subjectId: "01-103" },
+    });
+    for (const [form, data] of [
+      ["demographics", { weight: 60 }],
+      ["vital_signs", { vs_date: "2024-03-03", weight: 61 }],
+    ] as const) {
+      const saved = await product.save("01-103", "screening", form, { data });
+      expect(saved.status, JSON.stringify(saved.body)).toBe(200);
+    }
+    const json = JSON.parse((await get(`${BASE}/records?format=json&subjects=01-103`, "site-01")).text);
+    const screening = json.find((r: Record<string, unknown>) => r.redcap_event_name === "screening_arm_1");
+    expect(Object.values(screening)).toEqual(expect.arrayContaining([60, 61]));
+    const header = parse((await get(`${BASE}/records?format=csv`)).text, { to: 1 })[0] as string[];
+    expect(header.length).toBe(new Set(header).size);
+    // The data dictionary (REDCap's metadata) and the export field names name the same columns.
+    const names = JSON.parse((await get(`${BASE}/metadata/export-field-names`)).text).map(
+      (r: { export_field_name: string }) => r.export_field_name,
+    );
+    const dataColumns = header.filter(
+      (h) => h !== "record_id" && !h.startsWith("redcap_") && !h.endsWith("_complete"),
+    );
+    for (const column of dataColumns) expect(names).toContain(column);
+    expect(names.length).toBe(new Set(names).size);
+  });
+});

@@ -1,6 +1,6 @@
 import { Ajv2020, type ErrorObject, type ValidateFunction } from "ajv/dist/2020.js";
 import addFormats from "ajv-formats";
-import type { FieldSchema, FormData, FormStatus, Instrument } from "./definition.ts";
+import type { FieldSchema, FormData, FormStatus, Instrument, Logic } from "./definition.ts";
 import {
   evaluate,
   isEmpty,
@@ -123,10 +123,30 @@ export interface StoredForm {
   recalculate?: readonly string[];
 }
 
-const ownReads = (logic: unknown): string[] =>
-  logicVariables(logic)
-    .filter((v) => !v.startsWith("$"))
-    .map((v) => v.split(".")[0] ?? v);
+/** Whether every `var` in the logic names its variable literally (a computed name could read any field). */
+function literalVars(logic: unknown): boolean {
+  const stack: unknown[] = [logic];
+  while (stack.length > 0) {
+    const node = stack.pop();
+    if (Array.isArray(node)) stack.push(...node);
+    else if (node !== null && typeof node === "object") {
+      for (const [op, args] of Object.entries(node)) {
+        const name = op === "var" ? (Array.isArray(args) ? args[0] : args) : undefined;
+        if (name !== null && typeof name === "object") return false;
+        stack.push(args);
+      }
+    }
+  }
+  return true;
+}
+
+/** The form's own fields some logic reads; all of them when it computes a variable's name. */
+const ownReads = (logic: Logic | undefined, fields: string[]): string[] =>
+  literalVars(logic)
+    ? logicVariables(logic ?? null)
+        .filter((v) => !v.startsWith("$"))
+        .map((v) => v.split(".")[0] ?? v)
+    : fields;
 
 /** The calculated fields whose stored value stays: those no changed input and no explicit request reaches. */
 function keptCalculations(instrument: Instrument, input: FormData, stored: StoredForm): Set<string> {
@@ -137,8 +157,12 @@ function keptCalculations(instrument: Instrument, input: FormData, stored: Store
     JSON.stringify(Object.hasOwn(stored.data, f) ? stored.data[f] : null);
   const moved = new Set(Object.keys(fields).filter((f) => fields[f]?.["x-calc"] === undefined && !same(f)));
   for (const f of stored.recalculate ?? []) if (calcs.includes(f)) moved.add(f);
+  const names = Object.keys(fields);
   const reads = new Map(
-    calcs.map((f) => [f, [...ownReads(fields[f]?.["x-calc"]), ...ownReads(fields[f]?.["x-visible-if"])]]),
+    calcs.map((f) => [
+      f,
+      [...ownReads(fields[f]?.["x-calc"], names), ...ownReads(fields[f]?.["x-visible-if"], names)],
+    ]),
   );
   // Until nothing more moves: a calculation reading a recomputed calculation is recomputed too.
   for (let grew = true; grew; ) {

@@ -55,6 +55,20 @@ describe("stored calculations", () => {
     expect(data).toMatchObject({ per_kg: 1.01, per_kg_x10: 10.1 });
   });
 
+  it("recomputes a calculation that computes a variable's name whenever any field changes", () => {
+    const dynamic: Instrument = {
+      ...instrument,
+      properties: {
+        dose: { type: "number" },
+        twice: { type: "number", readOnly: true, "x-calc": { "*": [{ var: { cat: ["do", "se"] } }, 2] } },
+      },
+    };
+    expect(applyCalculations(dynamic, { dose: 3 }, now, { data: { dose: 2, twice: 4 } })).toEqual({
+      dose: 3,
+      twice: 6,
+    });
+  });
+
   it("refuses a request to recalculate a field that is not calculated", () => {
     const { errors } = prepareForm(instrument, { dose: 100 }, "incomplete", now, {
       data: stored,

@@ -50,7 +50,9 @@ const SubmittedData = z
 
 export const SaveBody = z
   .object({
-    data: SubmittedData.openapi({ description: "Field values; calculated fields are ignored" }),
+    data: SubmittedData.openapi({
+      description: "Field values; calculated fields are ignored (computed on the server)",
+    }),
     status: z.enum(FORM_STATUSES as [string, ...string[]]),
     rev: z
       .number()
@@ -62,6 +64,10 @@ export const SaveBody = z
       .max(2000)
       .optional()
       .openapi({ description: "Required when changing a completed form" }),
+    recalculate: z.array(z.string().max(200)).max(100).optional().openapi({
+      description:
+        "Calculated fields to compute again from current data (e.g. a later weight); the others keep their stored value unless a field they read changes",
+    }),
   })
   .strict()
   .openapi("SaveFormInstance");

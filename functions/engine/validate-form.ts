@@ -1,6 +1,6 @@
 import { Ajv2020, type ErrorObject, type ValidateFunction } from "ajv/dist/2020.js";
 import addFormats from "ajv-formats";
-import type { FieldSchema, FormData, FormStatus, Instrument } from "./definition.ts";
+import type { FieldSchema, FormData, FormStatus, Instrument, Logic } from "./definition.ts";
 import {
   evaluate,
   isEmpty,
@@ -111,15 +111,87 @@ function run(logic: unknown, data: object, field: string, state: LogicRun): unkn
   }
 }
 
+/**
+ * What a form instance holds already: its stored values, and the calculations
+ * the person explicitly asked to compute again. A stored calculation is kept
+ * as stored unless asked, or unless a field of this form it reads (directly,
+ * through its branching, or through another recomputed calculation) changes:
+ * `$latest` moving on (a later weight) never rewrites a saved value silently.
+ */
+export interface StoredForm {
+  data: FormData;
+  recalculate?: readonly string[];
+}
+
+/** Whether every `var` in the logic names its variable literally (a computed name could read any field). */
+function literalVars(logic: unknown): boolean {
+  const stack: unknown[] = [logic];
+  while (stack.length > 0) {
+    const node = stack.pop();
+    if (Array.isArray(node)) stack.push(...node);
+    else if (node !== null && typeof node === "object") {
+      for (const [op, args] of Object.entries(node)) {
+        const name = op === "var" ? (Array.isArray(args) ? args[0] : args) : undefined;
+        if (name !== null && typeof name === "object") return false;
+        stack.push(args);
+      }
+    }
+  }
+  return true;
+}
+
+/** The form's own fields some logic reads; all of them when it computes a variable's name. */
+const ownReads = (logic: Logic | undefined, fields: string[]): string[] =>
+  literalVars(logic)
+    ? logicVariables(logic ?? null)
+        .filter((v) => !v.startsWith("$"))
+        .map((v) => v.split(".")[0] ?? v)
+    : fields;
+
+/** The calculated fields whose stored value stays: those no changed input and no explicit request reaches. */
+function keptCalculations(instrument: Instrument, input: FormData, stored: StoredForm): Set<string> {
+  const fields = instrument.properties;
+  const calcs = compile(instrument).calcOrder;
+  const same = (f: string) =>
+    JSON.stringify(Object.hasOwn(input, f) ? input[f] : null) ===
+    JSON.stringify(Object.hasOwn(stored.data, f) ? stored.data[f] : null);
+  const moved = new Set(Object.keys(fields).filter((f) => fields[f]?.["x-calc"] === undefined && !same(f)));
+  for (const f of stored.recalculate ?? []) if (calcs.includes(f)) moved.add(f);
+  const names = Object.keys(fields);
+  const reads = new Map(
+    calcs.map((f) => [
+      f,
+      [...ownReads(fields[f]?.["x-calc"], names), ...ownReads(fields[f]?.["x-visible-if"], names)],
+    ]),
+  );
+  // Until nothing more moves: a calculation reading a recomputed calculation is recomputed too.
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const f of calcs) {
+      if (!moved.has(f) && reads.get(f)?.some((r) => moved.has(r))) {
+        moved.add(f);
+        grew = true;
+      }
+    }
+  }
+  return new Set(calcs.filter((f) => !moved.has(f)));
+}
+
 function calculateWith(
   instrument: Instrument,
   data: FormData,
   context: LogicContext,
   state: LogicRun,
+  stored?: StoredForm,
 ): FormData {
   const out: FormData = { ...data };
+  const kept = stored ? keptCalculations(instrument, data, stored) : new Set<string>();
   for (const field of compile(instrument).calcOrder) {
     delete out[field];
+    if (stored && kept.has(field)) {
+      if (Object.hasOwn(stored.data, field)) out[field] = stored.data[field];
+      continue;
+    }
     const value = run(instrument.properties[field]?.["x-calc"], logicData(out, context), field, state);
     if (value === OVERRUN || isEmpty(value) || (typeof value === "number" && !Number.isFinite(value)))
       continue;
@@ -146,9 +218,40 @@ function hiddenWith(
   return out;
 }
 
-/** Computes every `x-calc` field from the others, in property order; a calc that yields nothing leaves the field empty. */
-export function applyCalculations(instrument: Instrument, data: FormData, context: LogicContext): FormData {
-  return calculateWith(instrument, data, context, newRun());
+/**
+ * Computes every `x-calc` field from the others, in property order; a calc
+ * that yields nothing leaves the field empty. With `stored`, calculations no
+ * edit reaches keep their stored value (see `StoredForm`).
+ */
+export function applyCalculations(
+  instrument: Instrument,
+  data: FormData,
+  context: LogicContext,
+  stored?: StoredForm,
+): FormData {
+  return calculateWith(instrument, data, context, newRun(), stored);
+}
+
+/** A stored calculation that current data (a later `$latest`) would now compute differently. */
+export interface CalculationDrift {
+  field: string;
+  stored: unknown;
+  now: unknown;
+}
+
+/** Per calculated field shown, the stored value where computing it again would change it. */
+export function calculationDrift(
+  instrument: Instrument,
+  stored: FormData,
+  context: LogicContext,
+): CalculationDrift[] {
+  const state = newRun();
+  const fresh = calculateWith(instrument, stored, context, state);
+  const hidden = hiddenWith(instrument, fresh, context, state);
+  return compile(instrument)
+    .calcOrder.filter((f) => !hidden.has(f))
+    .filter((f) => JSON.stringify(stored[f] ?? null) !== JSON.stringify(fresh[f] ?? null))
+    .map((f) => ({ field: f, stored: stored[f] ?? null, now: fresh[f] ?? null }));
 }
 
 /** Fields whose `x-visible-if` is false for this data. A field hidden by another hidden field is hidden too. */
@@ -174,9 +277,18 @@ export function prepareForm(
   submitted: FormData,
   status: FormStatus,
   context: LogicContext,
+  stored?: StoredForm,
 ): PreparedForm {
   const errors: FieldError[] = [];
   const fields = instrument.properties;
+  for (const field of stored?.recalculate ?? []) {
+    if (fields[field]?.["x-calc"] === undefined)
+      errors.push({
+        pointer: pointer(field),
+        code: "not-calculated",
+        message: `"${field}" is not a calculated field of ${instrument.title}: only calculations are recalculated`,
+      });
+  }
   // Own keys of what was submitted: JSON.parse makes "__proto__" an own key, which must be refused, not lost.
   const known: FormData = {};
   for (const field of Object.keys(submitted)) {
@@ -190,7 +302,7 @@ export function prepareForm(
   }
   const input = normaliseData(known);
   const logic = newRun();
-  const data = calculateWith(instrument, input, context, logic);
+  const data = calculateWith(instrument, input, context, logic, stored);
   const hidden = hiddenWith(instrument, data, context, logic);
   for (const field of hidden) {
     if (data[field] === undefined) continue;

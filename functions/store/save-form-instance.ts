@@ -24,6 +24,8 @@ export interface SaveRequest {
   /** The revision the editor started from (0 for a new instance). */
   rev: number;
   reason?: string;
+  /** Calculated fields to compute again from current data; others keep their stored value (engine `StoredForm`). */
+  recalculate?: string[];
   actor: string;
   now?: Date;
 }
@@ -71,7 +73,8 @@ export async function saveFormInstance(db: Db, req: SaveRequest): Promise<SaveRe
     }
     delete submitted[field];
   }
-  const prepared = prepareForm(instrument, submitted, req.status, context);
+  const stored = current ? { data: current.data, recalculate: req.recalculate } : undefined;
+  const prepared = prepareForm(instrument, submitted, req.status, context, stored);
   const errors = [...retiredErrors, ...prepared.errors];
   if (errors.length > 0) return { kind: "invalid", errors };
   prepared.data = { ...prepared.data, ...retired };

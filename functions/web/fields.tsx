@@ -1,5 +1,6 @@
 import type { Choice, FieldSchema, FormData, Instrument } from "../engine/definition.ts";
 import type { Revision } from "../store/form-instances.ts";
+import { DriftNote, type DriftView, driftId } from "./calculation-drift.tsx";
 import { displayValue, inputText } from "./form-values.ts";
 
 /**
@@ -19,6 +20,12 @@ export interface FieldView {
   /** A value someone else saved meanwhile (409), shown beside the user's own. */
   theirs?: unknown;
   history: HistoryEntry[];
+  /** A calculation current data would compute differently from its stored value. */
+  drift?: DriftView;
+  /** The person asked to store the drifted calculation's new value. */
+  recalculate?: boolean;
+  /** Shown to someone who cannot save: a value, not a control. */
+  readOnly?: boolean;
 }
 
 export interface HistoryEntry {
@@ -64,7 +71,9 @@ function choiceWidget(schema: FieldSchema, count: number): string {
 }
 
 function describedBy(f: FieldView): string {
-  return [f.schema.description ? `h-${f.name}` : "", `e-${f.name}`].filter(Boolean).join(" ");
+  return [f.schema.description ? `h-${f.name}` : "", `e-${f.name}`, f.drift ? driftId(f.name) : ""]
+    .filter(Boolean)
+    .join(" ");
 }
 
 function Control({ f }: { f: FieldView }) {
@@ -195,7 +204,7 @@ function Control({ f }: { f: FieldView }) {
   );
 }
 
-function History({ f }: { f: FieldView }) {
+export function History({ f }: { f: FieldView }) {
   if (f.history.length === 0) return null;
   return (
     <details class="history" data-history={f.name}>
@@ -285,6 +294,7 @@ export function Field({ f }: { f: FieldView }) {
         <p id={`e-${name}`} class="error" role="alert">
           {f.error ?? ""}
         </p>
+        <DriftNote name={name} schema={schema} drift={f.drift} canRecalculate ticked={f.recalculate} />
         <History f={f} />
       </div>
     </>
@@ -298,6 +308,7 @@ export function fieldViews(
   errors: Map<string, string>,
   history: Map<string, HistoryEntry[]>,
   theirs: FormData = {},
+  stored: { drift?: Map<string, DriftView>; recalculate?: ReadonlySet<string>; readOnly?: boolean } = {},
 ): FieldView[] {
   const required = new Set(instrument.required ?? []);
   return Object.entries(instrument.properties).map(([name, schema]) => ({
@@ -309,5 +320,8 @@ export function fieldViews(
     error: errors.get(name),
     theirs: Object.hasOwn(theirs, name) ? theirs[name] : undefined,
     history: history.get(name) ?? [],
+    drift: stored.drift?.get(name),
+    recalculate: stored.recalculate?.has(name),
+    readOnly: stored.readOnly,
   }));
 }

@@ -13,7 +13,7 @@ import { FORM_STATUSES, LOGS_EVENT } from "../engine/definition.ts";
 import { checkEnrolment } from "../engine/enrolment.ts";
 import { diffData } from "../engine/revision.ts";
 import { dayOneOf, visitDeviations } from "../engine/schedule.ts";
-import { applyCalculations, hiddenFields } from "../engine/validate-form.ts";
+import { applyCalculations, calculationDrift, hiddenFields } from "../engine/validate-form.ts";
 import type { Revision } from "../store/form-instances.ts";
 import { hashToken } from "../store/tokens.ts";
 import { builderRoutes } from "./builder-routes.tsx";
@@ -308,11 +308,21 @@ export function createWebRoutes(options: WebOptions) {
       reason?: string;
       reasonError?: string;
       status?: number;
+      recalculate?: string[];
     },
   ) {
     const { instrument } = ctx.slot;
-    const values = applyCalculations(instrument, state.values, ctx.context);
+    const canWrite = c.var.principal.role === "site";
+    // A saved form shows what it holds: calculations keep their stored value unless an edit reaches them.
+    const stored = state.current?.data;
+    const values = applyCalculations(
+      instrument,
+      state.values,
+      ctx.context,
+      stored ? { data: stored, recalculate: state.recalculate } : undefined,
+    );
     const hidden = hiddenFields(instrument, values, ctx.context);
+    const drift = stored ? calculationDrift(instrument, stored, ctx.context) : [];
     const fields = fieldViews(
       instrument,
       values,
@@ -320,6 +330,11 @@ export function createWebRoutes(options: WebOptions) {
       state.errors ?? new Map(),
       fieldHistory(ctx.revisions),
       state.theirs,
+      {
+        drift: new Map(drift.map((d) => [d.field, d])),
+        recalculate: new Set(state.recalculate),
+        readOnly: !canWrite,
+      },
     );
     return page(
       c,
@@ -333,13 +348,13 @@ export function createWebRoutes(options: WebOptions) {
         current={state.current}
         rev={state.rev}
         csrf={c.var.csrf ?? ""}
-        canWrite={c.var.principal.role === "site"}
+        canWrite={canWrite}
         notice={state.notice}
         reason={state.reason}
         reasonError={state.reasonError}
         context={ctx.context}
       />,
-      { status: state.status, scripts: [scripts.form.path] },
+      { status: state.status, scripts: canWrite ? [scripts.form.path] : [] },
     );
   }
 
@@ -366,6 +381,7 @@ export function createWebRoutes(options: WebOptions) {
     const status = FORM_STATUSES.find((s) => s === body._status) ?? "incomplete";
     const rev = Number(body._rev);
     const reason = typeof body._reason === "string" ? body._reason : undefined;
+    const recalculate = [body._recalculate ?? []].flat().filter((v) => typeof v === "string");
     const definition = ctx.definition;
     const result = await c.var.store.saveFormInstance({
       definition,
@@ -377,6 +393,7 @@ export function createWebRoutes(options: WebOptions) {
       status: status as FormStatus,
       rev: Number.isInteger(rev) && rev >= 0 ? rev : 0,
       reason,
+      recalculate,
       actor: c.var.principal.user,
     });
     const url = new URL(c.req.url);
@@ -392,6 +409,7 @@ export function createWebRoutes(options: WebOptions) {
           rev,
           current,
           reason,
+          recalculate,
           errors: new Map(result.errors.map((e) => [e.pointer.slice(1), e.message])),
           notice: { kind: "invalid", count: result.errors.length },
           status: 422,
@@ -401,6 +419,7 @@ export function createWebRoutes(options: WebOptions) {
           values: submitted,
           rev,
           current,
+          recalculate,
           reasonError: "Say why this completed form changes.",
           notice: { kind: "invalid", count: 1 },
           status: 422,
@@ -428,6 +447,7 @@ export function createWebRoutes(options: WebOptions) {
           rev: latest?.rev ?? 0,
           current: latest,
           reason,
+          recalculate,
           theirs: conflicting,
           notice: latest ? { kind: "conflict", current: latest, changes: theirs } : undefined,
           status: 409,

@@ -17,7 +17,7 @@ th{background:#eef1f5}.scroll{overflow-x:auto}
 .t-due{color:var(--accent)}.t-overdue{color:var(--err);font-weight:600}.t-out-of-window{color:var(--warn)}.t-done{color:var(--ok)}.t-upcoming{color:var(--muted)}
 .legend{font-size:.85rem;color:var(--muted);margin:.5rem 0}
 .field{margin:0 0 1rem;padding:.2rem 0}.field>label,.field legend{display:block;font-weight:600;margin-bottom:.2rem}
-.field fieldset{border:0;padding:0;margin:0}.req{color:var(--err);margin-left:.15rem}
+.field fieldset{border:0;padding:0;margin:0}.field dl{margin:0}.field dt{font-weight:600}.field dd{margin:.2rem 0 0}.req{color:var(--err);margin-left:.15rem}
 .help{color:var(--muted);font-size:.88rem;margin:.1rem 0 .3rem}.unit{margin-left:.35rem;color:var(--muted)}
 .error{color:var(--err);font-weight:600;margin:.25rem 0 0}.error:empty{display:none}
 [aria-invalid=true]{border-color:var(--err)!important;box-shadow:0 0 0 1px var(--err)}

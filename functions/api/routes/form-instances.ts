@@ -63,6 +63,7 @@ async function saveInstance(c: Context<AppEnv>, p: Params, body: z.infer<typeof 
     status: body.status as FormStatus,
     rev: body.rev,
     reason: body.reason,
+    recalculate: body.recalculate,
     actor: c.var.principal.user,
   });
   switch (result.kind) {

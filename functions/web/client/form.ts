@@ -4,13 +4,14 @@
  * browser and the server cannot disagree. Without it the page still works as
  * a plain form post.
  */
-import type { FormStatus, Instrument } from "../../engine/definition.ts";
+import type { FormData, FormStatus, Instrument } from "../../engine/definition.ts";
 import {
   applyCalculations,
   type FieldError,
   hiddenFields,
   type LogicContext,
   prepareForm,
+  type StoredForm,
 } from "../../engine/validate-form.ts";
 import { type FormEntries, readFormEntries } from "../form-values.ts";
 
@@ -19,6 +20,8 @@ interface Definition {
   context: LogicContext;
   requireReason: boolean;
   currentStatus: FormStatus | null;
+  /** The instance's stored values: calculations no edit reaches keep them (engine `StoredForm`). */
+  stored: FormData | null;
 }
 
 function entriesOf(form: HTMLFormElement): FormEntries {
@@ -73,8 +76,14 @@ function enhance(form: HTMLFormElement, def: Definition): void {
     }
   };
 
+  const recalculating = () =>
+    [...form.querySelectorAll<HTMLInputElement>("input[name=_recalculate]:checked")].map((el) => el.value);
+  // Never overwrite a stored calculation on load: only an edit it reads, or an explicit tick, recomputes it.
+  const stored = (): StoredForm | undefined =>
+    def.stored ? { data: def.stored, recalculate: recalculating() } : undefined;
+
   const refresh = (status: FormStatus = "incomplete", all = false): FieldError[] => {
-    let data = applyCalculations(instrument, readFormEntries(instrument, entriesOf(form)), context);
+    let data = applyCalculations(instrument, readFormEntries(instrument, entriesOf(form)), context, stored());
     const hidden = hiddenFields(instrument, data, context);
     let cleared = false;
     for (const [name, el] of fieldEls) {
@@ -82,12 +91,13 @@ function enhance(form: HTMLFormElement, def: Definition): void {
       if (el.hidden !== hide) el.hidden = hide;
       if (hide) cleared = clearControls(el) || cleared;
     }
-    if (cleared) data = applyCalculations(instrument, readFormEntries(instrument, entriesOf(form)), context);
+    if (cleared)
+      data = applyCalculations(instrument, readFormEntries(instrument, entriesOf(form)), context, stored());
     for (const output of form.querySelectorAll<HTMLOutputElement>("output[data-calc]")) {
       const value = data[output.dataset.calc ?? ""];
       output.value = value === undefined || value === null ? "" : String(value);
     }
-    const { errors } = prepareForm(instrument, data, status, context);
+    const { errors } = prepareForm(instrument, data, status, context, stored());
     showErrors(errors, all);
     return errors;
   };
@@ -108,7 +118,7 @@ function enhance(form: HTMLFormElement, def: Definition): void {
   });
 
   const reasonBox = form.querySelector<HTMLElement>("[data-reason]");
-  const snapshot = () => JSON.stringify(readFormEntries(instrument, entriesOf(form)));
+  const snapshot = () => JSON.stringify([readFormEntries(instrument, entriesOf(form)), recalculating()]);
   const initial = snapshot();
   form.addEventListener("submit", (e) => {
     const status = ((e.submitter as HTMLButtonElement | null)?.value ?? "incomplete") as FormStatus;

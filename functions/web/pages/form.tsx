@@ -5,6 +5,7 @@ import type { Revision } from "../../store/form-instances.ts";
 import { STATUS_LABEL } from "../casebook-view.ts";
 import { Field, type FieldView } from "../fields.tsx";
 import { displayValue } from "../form-values.ts";
+import { ReadOnlyField } from "../readonly-field.tsx";
 
 export type FormNotice =
   | { kind: "saved"; rev: number; deviations: string[] }
@@ -95,12 +96,16 @@ export function FormPage(props: {
           nothing is saved.
         </p>
       )}
+      {!canWrite && !props.preview && (
+        <p class="notice" role="note">
+          Read only: your role can view this form but not change it.
+        </p>
+      )}
       <form method="post" data-edc-form novalidate>
         <input type="hidden" name="_csrf" value={csrf} />
         <input type="hidden" name="_rev" value={String(rev)} />
-        {fields.map((f) => (
-          <Field f={f} />
-        ))}
+        {/* Someone who cannot save reads values, never controls taking typing nobody stores. */}
+        {fields.map((f) => (f.readOnly ? <ReadOnlyField f={f} /> : <Field f={f} />))}
         {(canWrite || props.preview) && (
           <>
             <div class="field" data-reason hidden={!reasonNeeded && !props.reasonError}>
@@ -161,6 +166,7 @@ export function FormPage(props: {
             context,
             requireReason: reasonNeeded,
             currentStatus: current?.status ?? null,
+            stored: current?.data ?? null,
           }),
         }}
       />

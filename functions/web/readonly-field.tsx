@@ -1,0 +1,45 @@
+import { DriftNote } from "./calculation-drift.tsx";
+import { type FieldView, History } from "./fields.tsx";
+import { displayValue } from "./form-values.ts";
+
+/**
+ * A field for someone who cannot save (monitor, sponsor, builder): its label
+ * and stored value as text, not a control that accepts typing nobody will
+ * ever store. Help, branching, drift and history are shown as for sites.
+ */
+export function ReadOnlyField({ f }: { f: FieldView }) {
+  const { schema, name } = f;
+  const empty = f.value === undefined || f.value === null || f.value === "";
+  return (
+    <>
+      {schema["x-section"] && <h2 class="section">{schema["x-section"]}</h2>}
+      <div
+        class="field readonly"
+        data-field={name}
+        hidden={f.hidden}
+        data-identifier={schema["x-identifier"] ? "true" : undefined}
+      >
+        {schema.type === "null" ? (
+          <p>{schema.title}</p>
+        ) : (
+          <dl>
+            <dt id={`l-${name}`}>{schema.title ?? name}</dt>
+            <dd data-value={name}>
+              {empty ? (
+                <>
+                  <span aria-hidden="true">—</span>
+                  <span class="visually-hidden">not answered</span>
+                </>
+              ) : (
+                displayValue(schema, f.value)
+              )}
+            </dd>
+          </dl>
+        )}
+        {schema.description && <p class="help">{schema.description}</p>}
+        <DriftNote name={name} schema={schema} drift={f.drift} canRecalculate={false} />
+        <History f={f} />
+      </div>
+    </>
+  );
+}

@@ -13,12 +13,16 @@ import {
   prepareForm,
 } from "../../engine/validate-form.ts";
 import { type FormEntries, readFormEntries } from "../form-values.ts";
+import { pointerGate } from "./steady-messages.ts";
+import { guardUnsaved } from "./unsaved-guard.ts";
 
 interface Definition {
   instrument: Instrument;
   context: LogicContext;
   requireReason: boolean;
   currentStatus: FormStatus | null;
+  /** The values shown came back from a refused save: they are not stored. */
+  unsaved: boolean;
 }
 
 function entriesOf(form: HTMLFormElement): FormEntries {
@@ -52,6 +56,7 @@ function clearControls(container: Element): boolean {
 function enhance(form: HTMLFormElement, def: Definition): void {
   const { instrument, context } = def;
   const touched = new Set<string>();
+  const whenPointerFree = pointerGate(document);
   const fieldEls = new Map<string, HTMLElement>();
   for (const el of form.querySelectorAll<HTMLElement>("[data-field]")) {
     const name = el.dataset.field ?? "";
@@ -88,7 +93,7 @@ function enhance(form: HTMLFormElement, def: Definition): void {
       output.value = value === undefined || value === null ? "" : String(value);
     }
     const { errors } = prepareForm(instrument, data, status, context);
-    showErrors(errors, all);
+    whenPointerFree(() => showErrors(errors, all));
     return errors;
   };
 
@@ -129,6 +134,7 @@ function enhance(form: HTMLFormElement, def: Definition): void {
       first?.querySelector<HTMLElement>("input, select, textarea")?.focus();
     }
   });
+  guardUnsaved(form, () => def.unsaved || snapshot() !== initial);
   refresh();
 }
 

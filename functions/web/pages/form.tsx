@@ -2,6 +2,7 @@ import type { Instrument } from "../../engine/definition.ts";
 import type { FieldChange } from "../../engine/revision.ts";
 import type { LogicContext } from "../../engine/validate-form.ts";
 import type { Revision } from "../../store/form-instances.ts";
+import { type AfterSave, AfterSaveChoice, type StoredNotice, StoredNoticeView } from "../after-save.tsx";
 import { STATUS_LABEL } from "../casebook-view.ts";
 import { Field, type FieldView } from "../fields.tsx";
 import { displayValue } from "../form-values.ts";
@@ -10,6 +11,8 @@ export type FormNotice =
   | { kind: "saved"; rev: number; deviations: string[] }
   | { kind: "unchanged" }
   | { kind: "invalid"; count: number }
+  /** A post that pressed no save button (Enter in a field, without the script). */
+  | { kind: "no-action" }
   | { kind: "conflict"; current: Revision; changes: FieldChange[] };
 
 /** JSON inside a script element: `<` escaped so no value can close the element. */
@@ -33,6 +36,11 @@ export function FormPage(props: {
   context: LogicContext;
   /** The builder's preview: the page exactly as sites see it, with saving disabled. */
   preview?: boolean;
+  /** Where a save goes next, and the title of the visit's next form (none after the last, or for a log). */
+  then?: AfterSave;
+  nextTitle?: string;
+  /** The save made on the page before, when a save moved on to this one. */
+  stored?: StoredNotice;
 }) {
   const { instrument, fields, current, rev, csrf, canWrite, notice, context } = props;
   const reasonNeeded = current?.status === "complete";
@@ -55,6 +63,7 @@ export function FormPage(props: {
         )}
       </p>
       {instrument.description && <p class="help">{instrument.description}</p>}
+      <StoredNoticeView notice={props.stored} />
       {notice?.kind === "saved" && (
         <div class="notice ok" role="status">
           Saved as revision {notice.rev}.
@@ -71,6 +80,11 @@ export function FormPage(props: {
       {notice?.kind === "invalid" && (
         <p class="notice bad" role="alert">
           Not saved: {notice.count} answer{notice.count === 1 ? " needs" : "s need"} attention (marked below).
+        </p>
+      )}
+      {notice?.kind === "no-action" && (
+        <p class="notice bad" role="alert">
+          Nothing was saved: Enter does not save. Use one of the save buttons below.
         </p>
       )}
       {notice?.kind === "conflict" && (
@@ -98,6 +112,9 @@ export function FormPage(props: {
       <form method="post" data-edc-form novalidate>
         <input type="hidden" name="_csrf" value={csrf} />
         <input type="hidden" name="_rev" value={String(rev)} />
+        {/* The default button of an implicit submission (Enter in a field) is the first submit button;
+            disabled, it makes Enter submit nothing, with or without the script. */}
+        <button type="submit" disabled hidden tabindex={-1} aria-hidden="true" />
         {fields.map((f) => (
           <Field f={f} />
         ))}
@@ -127,6 +144,7 @@ export function FormPage(props: {
               </p>
             </div>
             <div class="actions">
+              <AfterSaveChoice then={props.then ?? "stay"} nextTitle={props.nextTitle} />
               <button
                 type="submit"
                 name="_status"
@@ -161,6 +179,8 @@ export function FormPage(props: {
             context,
             requireReason: reasonNeeded,
             currentStatus: current?.status ?? null,
+            // Values sent back by a refused save are not stored: leaving the page must warn.
+            unsaved: notice !== undefined && notice.kind !== "saved" && notice.kind !== "unchanged",
           }),
         }}
       />

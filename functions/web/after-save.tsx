@@ -86,10 +86,10 @@ export function StoredNoticeView({ notice }: { notice?: StoredNotice }) {
 }
 
 /** The choice beside the save buttons; "next" on a visit's last form (or a log) means the subject page. */
-export function AfterSaveChoice({ then, nextTitle }: { then: AfterSave; nextTitle?: string }) {
-  const selected = then === "next" && nextTitle === undefined ? "subject" : then;
+export function AfterSaveChoice({ choice, nextTitle }: { choice: AfterSave; nextTitle?: string }) {
+  const selected = choice === "next" && nextTitle === undefined ? "subject" : choice;
   return (
-    <span class="then">
+    <span>
       <label for="f-_then">After saving</label>{" "}
       <select id="f-_then" name="_then">
         <option value="stay" selected={selected === "stay"}>

@@ -17,7 +17,13 @@ import { dayOneOf, visitDeviations } from "../engine/schedule.ts";
 import { applyCalculations, hiddenFields } from "../engine/validate-form.ts";
 import type { Revision } from "../store/form-instances.ts";
 import { hashToken } from "../store/tokens.ts";
-import { type AfterSave, afterSaveLocation, readAfterSave, type StoredNotice, storedNotice } from "./after-save.tsx";
+import {
+  type AfterSave,
+  afterSaveLocation,
+  readAfterSave,
+  type StoredNotice,
+  storedNotice,
+} from "./after-save.tsx";
 import { builderRoutes } from "./builder-routes.tsx";
 import { casebookView } from "./casebook-view.ts";
 import { webErrorPage } from "./error-page.tsx";
@@ -311,7 +317,7 @@ export function createWebRoutes(options: WebOptions) {
       reason?: string;
       reasonError?: string;
       status?: number;
-      then?: AfterSave;
+      afterSave?: AfterSave;
       stored?: StoredNotice;
     },
   ) {
@@ -344,7 +350,7 @@ export function createWebRoutes(options: WebOptions) {
         reason={state.reason}
         reasonError={state.reasonError}
         context={ctx.context}
-        then={state.then}
+        afterSave={state.afterSave}
         nextTitle={next === undefined ? undefined : (ctx.definition.instruments[next]?.title ?? next)}
         stored={state.stored}
       />,
@@ -369,7 +375,7 @@ export function createWebRoutes(options: WebOptions) {
       rev: current?.rev ?? 0,
       current,
       notice,
-      then: readAfterSave(c.req.query("then")),
+      afterSave: readAfterSave(c.req.query("then")),
       stored: storedNotice(ctx.definition, c.req.query("stored"), ctx.others),
     });
   };
@@ -382,7 +388,7 @@ export function createWebRoutes(options: WebOptions) {
     const status = FORM_STATUSES.find((s) => s === body._status);
     const rev = Number(body._rev);
     const reason = typeof body._reason === "string" ? body._reason : undefined;
-    const then = readAfterSave(body._then);
+    const afterSave = readAfterSave(body._then);
     const current = ctx.revisions.at(-1);
     // No save button named: an implicit submission (Enter in a field). Saving it would store an
     // incomplete form, or a new log instance, nobody asked for.
@@ -392,7 +398,7 @@ export function createWebRoutes(options: WebOptions) {
         rev,
         current,
         reason,
-        then,
+        afterSave,
         notice: { kind: "no-action" },
         status: 422,
       });
@@ -418,7 +424,7 @@ export function createWebRoutes(options: WebOptions) {
             `/studies/${definition.study.id}/subjects/${ctx.subject.id}`,
             ctx.address,
             result.state.rev,
-            then,
+            afterSave,
           )
         : undefined;
     if (moveOn) return c.redirect(moveOn, 303);
@@ -433,7 +439,7 @@ export function createWebRoutes(options: WebOptions) {
           rev,
           current,
           reason,
-          then,
+          afterSave,
           errors: new Map(result.errors.map((e) => [e.pointer.slice(1), e.message])),
           notice: { kind: "invalid", count: result.errors.length },
           status: 422,
@@ -443,7 +449,7 @@ export function createWebRoutes(options: WebOptions) {
           values: submitted,
           rev,
           current,
-          then,
+          afterSave,
           reasonError: "Say why this completed form changes.",
           notice: { kind: "invalid", count: 1 },
           status: 422,
@@ -471,7 +477,7 @@ export function createWebRoutes(options: WebOptions) {
           rev: latest?.rev ?? 0,
           current: latest,
           reason,
-          then,
+          afterSave,
           theirs: conflicting,
           notice: latest ? { kind: "conflict", current: latest, changes: theirs } : undefined,
           status: 409,

@@ -15,7 +15,10 @@ const human = { delay: 90 };
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function enrol(): Promise<string> {
-  const res = await e2e.api("site-01", "POST", `/studies/${STUDY}/subjects`, { site: "site-01", arm: "rrms" });
+  const res = await e2e.api("site-01", "POST", `/studies/${STUDY}/subjects`, {
+    site: "site-01",
+    arm: "rrms",
+  });
   expect(res.status).toBe(201);
   return res.body.id;
 }
@@ -55,7 +58,9 @@ describeInBrowser("form flow in a browser (issue 9: items 3, 4, 9)", () => {
       await page.keyboard.type("version #2", human);
       const yes = '[data-field="consent_signed"] input[value="true"]';
       const { before, pressed } = await pressAndRelease(page, yes);
-      expect(await page.locator(yes).isChecked(), `attempt ${attempt}: the click on "Yes" was lost`).toBe(true);
+      expect(await page.locator(yes).isChecked(), `attempt ${attempt}: the click on "Yes" was lost`).toBe(
+        true,
+      );
       const error = page.locator("#e-consent_version");
       await expect.poll(() => error.textContent()).toMatch(/\S/);
       const after = await page.locator(yes).boundingBox();
@@ -75,7 +80,9 @@ describeInBrowser("form flow in a browser (issue 9: items 3, 4, 9)", () => {
     await page.keyboard.type("Headache", human);
     await page.keyboard.press("Enter");
     await pause(400);
-    expect(await page.evaluate(() => (window as unknown as { sameDocument?: boolean }).sameDocument)).toBe(true);
+    expect(await page.evaluate(() => (window as unknown as { sameDocument?: boolean }).sameDocument)).toBe(
+      true,
+    );
     expect(await page.locator("#f-ae_term").inputValue()).toBe("Headache");
     const stored = await e2e.api(
       "site-01",
@@ -128,6 +135,8 @@ describeInBrowser("form flow in a browser (issue 9: items 3, 4, 9)", () => {
     await page.getByLabel("After saving").selectOption("subject");
     await page.getByRole("button", { name: "Save as incomplete" }).click();
     await page.waitForURL(`**/studies/${STUDY}/subjects/${subject}?**`);
-    await expect.poll(() => page.locator(".notice").first().textContent()).toMatch(/Demographics.*revision 1/);
+    await expect
+      .poll(() => page.locator(".notice").first().textContent())
+      .toMatch(/Demographics.*revision 1/);
   });
 });

@@ -90,7 +90,9 @@ describe("moving on after a save", () => {
     expect(next.html).toMatch(/Informed consent[^<]*stored as revision 1/);
     // The choice carries on, so a visit can be walked form after form.
     expect(next.html).toMatch(/<option[^>]*value="next"[^>]*selected/);
-    const stored = await product.call("GET", product.formPath(subject, "screening", "consent"), { as: "site-01" });
+    const stored = await product.call("GET", product.formPath(subject, "screening", "consent"), {
+      as: "site-01",
+    });
     expect(stored.body.data.consent_version).toBe("2.1");
   });
 
@@ -148,7 +150,11 @@ describe("moving on after a save", () => {
     const b = await signedIn();
     const subject = await product.enrol();
     const url = `${study}/subjects/${subject}/events/screening/forms/vital_signs`;
-    const res = await post(b, url, { _status: "incomplete", _then: "https://evil.example", heart_rate: "63" });
+    const res = await post(b, url, {
+      _status: "incomplete",
+      _then: "https://evil.example",
+      heart_rate: "63",
+    });
     expect(res.status).toBe(303);
     expect(res.location).toBe(`${url}?saved=1`);
   });

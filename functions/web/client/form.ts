@@ -21,6 +21,8 @@ interface Definition {
   context: LogicContext;
   requireReason: boolean;
   currentStatus: FormStatus | null;
+  /** Only where edits can be saved does leaving with unsaved edits warn (not in a preview or a read-only view). */
+  canSave: boolean;
   /** The values shown came back from a refused save: they are not stored. */
   unsaved: boolean;
 }
@@ -134,7 +136,7 @@ function enhance(form: HTMLFormElement, def: Definition): void {
       first?.querySelector<HTMLElement>("input, select, textarea")?.focus();
     }
   });
-  guardUnsaved(form, () => def.unsaved || snapshot() !== initial);
+  if (def.canSave) guardUnsaved(form, () => def.unsaved || snapshot() !== initial);
   refresh();
 }
 

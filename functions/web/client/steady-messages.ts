@@ -17,9 +17,13 @@ export function pointerGate(doc: Document): (update: () => void) => void {
   };
   // A macrotask: it runs after the click event that follows pointerup.
   const release = () => setTimeout(flush, 0);
-  doc.addEventListener("pointerdown", () => {
-    down = true;
-  }, true);
+  doc.addEventListener(
+    "pointerdown",
+    () => {
+      down = true;
+    },
+    true,
+  );
   doc.addEventListener("pointerup", release, true);
   doc.addEventListener("pointercancel", release, true);
   doc.defaultView?.addEventListener("blur", release);

@@ -37,7 +37,7 @@ export function FormPage(props: {
   /** The builder's preview: the page exactly as sites see it, with saving disabled. */
   preview?: boolean;
   /** Where a save goes next, and the title of the visit's next form (none after the last, or for a log). */
-  then?: AfterSave;
+  afterSave?: AfterSave;
   nextTitle?: string;
   /** The save made on the page before, when a save moved on to this one. */
   stored?: StoredNotice;
@@ -114,7 +114,7 @@ export function FormPage(props: {
         <input type="hidden" name="_rev" value={String(rev)} />
         {/* The default button of an implicit submission (Enter in a field) is the first submit button;
             disabled, it makes Enter submit nothing, with or without the script. */}
-        <button type="submit" disabled hidden tabindex={-1} aria-hidden="true" />
+        <button type="submit" disabled hidden />
         {fields.map((f) => (
           <Field f={f} />
         ))}
@@ -144,7 +144,7 @@ export function FormPage(props: {
               </p>
             </div>
             <div class="actions">
-              <AfterSaveChoice then={props.then ?? "stay"} nextTitle={props.nextTitle} />
+              <AfterSaveChoice choice={props.afterSave ?? "stay"} nextTitle={props.nextTitle} />
               <button
                 type="submit"
                 name="_status"
@@ -179,6 +179,7 @@ export function FormPage(props: {
             context,
             requireReason: reasonNeeded,
             currentStatus: current?.status ?? null,
+            canSave: canWrite && !props.preview,
             // Values sent back by a refused save are not stored: leaving the page must warn.
             unsaved: notice !== undefined && notice.kind !== "saved" && notice.kind !== "unchanged",
           }),

@@ -52,7 +52,15 @@ describeInBrowser("form flow in a browser (issue 9: items 3, 4, 9)", () => {
 
   it("item 3: a click on the next answer registers after the field before it fails its check (3 of 3)", async () => {
     const subject = await enrol();
-    for (let attempt = 1; attempt <= 3; attempt++) {
+    // Desktop, tablet and phone: on a narrow screen a message may wrap to more lines than its slot.
+    const viewports = [
+      { width: 1200, height: 900 },
+      { width: 768, height: 1024 },
+      { width: 390, height: 844 },
+    ];
+    for (const [i, viewport] of viewports.entries()) {
+      const attempt = `${i + 1} (${viewport.width}×${viewport.height})`;
+      await page.setViewportSize(viewport);
       await page.goto(formUrl(subject, "screening", "consent"));
       await page.locator("#f-consent_version").click();
       await page.keyboard.type("version #2", human);
@@ -66,6 +74,28 @@ describeInBrowser("form flow in a browser (issue 9: items 3, 4, 9)", () => {
       const after = await page.locator(yes).boundingBox();
       expect(pressed, `attempt ${attempt}: moved while the button was down`).toEqual(before);
       expect(after, `attempt ${attempt}: moved when the message appeared`).toEqual(before);
+    }
+    await page.setViewportSize({ width: 1200, height: 900 });
+  });
+
+  it("item 3: on a phone, a message longer than its slot waits until the press on the next control is over", async () => {
+    const subject = await enrol();
+    await page.setViewportSize({ width: 390, height: 844 });
+    try {
+      await page.goto(formUrl(subject, "screening", "vital_signs"));
+      await page.locator("#f-systolic_bp").click();
+      await page.keyboard.type("120", human);
+      await page.locator("#f-diastolic_bp").click();
+      await page.keyboard.type("130", human);
+      const { before, pressed } = await pressAndRelease(page, "#f-heart_rate");
+      expect(pressed, "moved while the button was down").toEqual(before);
+      const error = page.locator("#e-diastolic_bp");
+      await expect.poll(() => error.textContent()).toContain("lower than systolic");
+      // The message wraps on a phone: it is two lines, more than the one its slot keeps.
+      expect((await error.boundingBox())?.height ?? 0).toBeGreaterThan(35);
+      await expect.poll(() => page.evaluate(() => document.activeElement?.id)).toBe("f-heart_rate");
+    } finally {
+      await page.setViewportSize({ width: 1200, height: 900 });
     }
   });
 
@@ -115,6 +145,22 @@ describeInBrowser("form flow in a browser (issue 9: items 3, 4, 9)", () => {
     await page.waitForURL(`**/subjects/${subject}#event-logs`);
     page.off("dialog", onDialog);
     expect(asked).toBe(false);
+  });
+
+  it("item 4: Enter in a textarea is still a new line, and saves nothing", async () => {
+    const subject = await enrol();
+    await page.goto(formUrl(subject, "screening", "mri"));
+    await page.locator("#f-comments").click();
+    await page.keyboard.type("first line", human);
+    await page.keyboard.press("Enter");
+    await page.keyboard.type("second line", human);
+    expect(await page.locator("#f-comments").inputValue()).toBe("first line\nsecond line");
+    const stored = await e2e.api(
+      "site-01",
+      "GET",
+      `/studies/${STUDY}/subjects/${subject}/events/screening/forms/mri`,
+    );
+    expect(stored.status === 404 || stored.body?.rev === 0, JSON.stringify(stored.body)).toBe(true);
   });
 
   it("item 9: save and go to the next form of the visit, then save and return to the subject", async () => {

@@ -395,7 +395,7 @@ export function createWebRoutes(options: WebOptions) {
     if (status === undefined) {
       return renderForm(c, ctx, {
         values: submitted,
-        rev,
+        rev: Number.isInteger(rev) && rev >= 0 ? rev : 0,
         current,
         reason,
         afterSave,

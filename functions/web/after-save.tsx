@@ -89,15 +89,15 @@ export function StoredNoticeView({ notice }: { notice?: StoredNotice }) {
 export function AfterSaveChoice({ choice, nextTitle }: { choice: AfterSave; nextTitle?: string }) {
   const selected = choice === "next" && nextTitle === undefined ? "subject" : choice;
   return (
-    <span>
-      <label for="f-_then">After saving</label>{" "}
+    <span class="after-save">
+      <label for="f-_then">After saving</label>
       <select id="f-_then" name="_then">
         <option value="stay" selected={selected === "stay"}>
           stay on this form
         </option>
         {nextTitle !== undefined && (
           <option value="next" selected={selected === "next"}>
-            go to the next form of this visit: {nextTitle}
+            go to next form: {nextTitle}
           </option>
         )}
         <option value="subject" selected={selected === "subject"}>

@@ -27,7 +27,8 @@ input[type=text]{width:18rem}textarea{width:100%;min-height:5rem}
 h2.section{border-bottom:1px solid var(--line);padding-bottom:.2rem}
 output{display:inline-block;min-width:6rem;padding:.4rem .5rem;background:#eef1f5;border-radius:4px}
 button,.button{font:inherit;padding:.5rem .9rem;border-radius:4px;border:1px solid var(--accent);background:var(--accent);color:#fff;cursor:pointer;text-decoration:none;display:inline-block;min-height:2.5rem}
-button.secondary,.button.secondary{background:#fff;color:var(--accent)}
+button.secondary,.button.secondary{background:#fff;color:var(--accent)}button[hidden]{display:none}
+.after-save{display:inline-flex;gap:.4rem;align-items:center;max-width:100%}.after-save select{max-width:16rem}
 .actions{display:flex;gap:.5rem;flex-wrap:wrap;align-items:center;position:sticky;bottom:0;background:var(--bg);padding:.75rem 0;border-top:1px solid var(--line)}
 .notice{border-left:4px solid var(--accent);background:#fff;padding:.6rem .8rem;margin:0 0 1rem}.notice.bad{border-color:var(--err)}.notice.warn{border-color:var(--warn)}
 .notice.ok{border-color:var(--ok)}

@@ -1,6 +1,7 @@
+import path from "node:path";
 import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { describeInBrowser, type E2E, formUrl, STUDY, signIn, startE2E } from "./browser.ts";
+import { ARTIFACTS, describeInBrowser, type E2E, formUrl, STUDY, signIn, startE2E } from "./browser.ts";
 
 /**
  * Issue 9, items 3, 4 and 9, driven as a person does: real pointer presses
@@ -175,6 +176,9 @@ describeInBrowser("form flow in a browser (issue 9: items 3, 4, 9)", () => {
       .poll(() => page.locator(".notice").first().textContent())
       .toMatch(/Informed consent.*stored as revision 1/);
     expect(await page.getByLabel("After saving").inputValue()).toBe("next");
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.screenshot({ path: path.join(ARTIFACTS, "formflow-next-form-phone.png") });
+    await page.setViewportSize({ width: 1200, height: 900 });
 
     await page.locator("#f-initials").click();
     await page.keyboard.type("AB", human);

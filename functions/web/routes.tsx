@@ -11,11 +11,19 @@ import { latestValues } from "../engine/casebook.ts";
 import type { FormStatus } from "../engine/definition.ts";
 import { FORM_STATUSES, LOGS_EVENT } from "../engine/definition.ts";
 import { checkEnrolment } from "../engine/enrolment.ts";
+import { nextFormOfVisit } from "../engine/next-form.ts";
 import { diffData } from "../engine/revision.ts";
 import { dayOneOf, visitDeviations } from "../engine/schedule.ts";
 import { applyCalculations, calculationDrift, hiddenFields } from "../engine/validate-form.ts";
 import type { Revision } from "../store/form-instances.ts";
 import { hashToken } from "../store/tokens.ts";
+import {
+  type AfterSave,
+  afterSaveLocation,
+  readAfterSave,
+  type StoredNotice,
+  storedNotice,
+} from "./after-save.tsx";
 import { builderRoutes } from "./builder-routes.tsx";
 import { casebookView } from "./casebook-view.ts";
 import { webErrorPage } from "./error-page.tsx";
@@ -264,6 +272,7 @@ export function createWebRoutes(options: WebOptions) {
         subject={subject}
         view={view}
         canWrite={c.var.principal.role === "site"}
+        stored={storedNotice(definition, c.req.query("stored"), instances.instances)}
       />,
     );
   });
@@ -309,10 +318,13 @@ export function createWebRoutes(options: WebOptions) {
       reasonError?: string;
       status?: number;
       recalculate?: string[];
+      afterSave?: AfterSave;
+      stored?: StoredNotice;
     },
   ) {
     const { instrument } = ctx.slot;
     const canWrite = c.var.principal.role === "site";
+    const next = nextFormOfVisit(ctx.definition.study, ctx.address.event, ctx.address.form);
     // A saved form shows what it holds: calculations keep their stored value unless an edit reaches them.
     const stored = state.current?.data;
     const values = applyCalculations(
@@ -353,6 +365,9 @@ export function createWebRoutes(options: WebOptions) {
         reason={state.reason}
         reasonError={state.reasonError}
         context={ctx.context}
+        afterSave={state.afterSave}
+        nextTitle={next === undefined ? undefined : (ctx.definition.instruments[next]?.title ?? next)}
+        stored={state.stored}
       />,
       { status: state.status, scripts: canWrite ? [scripts.form.path] : [] },
     );
@@ -370,7 +385,14 @@ export function createWebRoutes(options: WebOptions) {
         deviations: visitDeviations(ctx.definition, dayOne, current).map((d) => d.message),
       };
     } else if (c.req.query("unchanged") !== undefined) notice = { kind: "unchanged" };
-    return renderForm(c, ctx, { values: current?.data ?? {}, rev: current?.rev ?? 0, current, notice });
+    return renderForm(c, ctx, {
+      values: current?.data ?? {},
+      rev: current?.rev ?? 0,
+      current,
+      notice,
+      afterSave: readAfterSave(c.req.query("then")),
+      stored: storedNotice(ctx.definition, c.req.query("stored"), ctx.others),
+    });
   };
 
   const saveForm = async (c: Context<WebEnv>) => {
@@ -378,10 +400,25 @@ export function createWebRoutes(options: WebOptions) {
     const ctx = await formContext(c);
     const body = (await c.req.parseBody({ all: true })) as FormEntries;
     const submitted = readFormEntries(ctx.slot.instrument, body);
-    const status = FORM_STATUSES.find((s) => s === body._status) ?? "incomplete";
+    const status = FORM_STATUSES.find((s) => s === body._status);
     const rev = Number(body._rev);
     const reason = typeof body._reason === "string" ? body._reason : undefined;
     const recalculate = [body._recalculate ?? []].flat().filter((v) => typeof v === "string");
+    const afterSave = readAfterSave(body._then);
+    const current = ctx.revisions.at(-1);
+    // No save button named: an implicit submission (Enter in a field). Saving it would store an
+    // incomplete form, or a new log instance, nobody asked for.
+    if (status === undefined) {
+      return renderForm(c, ctx, {
+        values: submitted,
+        rev: Number.isInteger(rev) && rev >= 0 ? rev : 0,
+        current,
+        reason,
+        afterSave,
+        notice: { kind: "no-action" },
+        status: 422,
+      });
+    }
     const definition = ctx.definition;
     const result = await c.var.store.saveFormInstance({
       definition,
@@ -397,7 +434,17 @@ export function createWebRoutes(options: WebOptions) {
       actor: c.var.principal.user,
     });
     const url = new URL(c.req.url);
-    const current = ctx.revisions.at(-1);
+    const moveOn =
+      result.kind === "saved" || result.kind === "unchanged"
+        ? afterSaveLocation(
+            definition,
+            `/studies/${definition.study.id}/subjects/${ctx.subject.id}`,
+            ctx.address,
+            result.state.rev,
+            afterSave,
+          )
+        : undefined;
+    if (moveOn) return c.redirect(moveOn, 303);
     switch (result.kind) {
       case "saved":
         return c.redirect(`${url.pathname}?saved=${result.state.rev}`, 303);
@@ -410,6 +457,7 @@ export function createWebRoutes(options: WebOptions) {
           current,
           reason,
           recalculate,
+          afterSave,
           errors: new Map(result.errors.map((e) => [e.pointer.slice(1), e.message])),
           notice: { kind: "invalid", count: result.errors.length },
           status: 422,
@@ -420,6 +468,7 @@ export function createWebRoutes(options: WebOptions) {
           rev,
           current,
           recalculate,
+          afterSave,
           reasonError: "Say why this completed form changes.",
           notice: { kind: "invalid", count: 1 },
           status: 422,
@@ -448,6 +497,7 @@ export function createWebRoutes(options: WebOptions) {
           current: latest,
           reason,
           recalculate,
+          afterSave,
           theirs: conflicting,
           notice: latest ? { kind: "conflict", current: latest, changes: theirs } : undefined,
           status: 409,

@@ -19,7 +19,7 @@ th{background:#eef1f5}.scroll{overflow-x:auto}
 .field{margin:0 0 1rem;padding:.2rem 0}.field>label,.field legend{display:block;font-weight:600;margin-bottom:.2rem}
 .field fieldset{border:0;padding:0;margin:0}.field dl{margin:0}.field dt{font-weight:600}.field dd{margin:.2rem 0 0}.req{color:var(--err);margin-left:.15rem}
 .help{color:var(--muted);font-size:.88rem;margin:.1rem 0 .3rem}.unit{margin-left:.35rem;color:var(--muted)}
-.error{color:var(--err);font-weight:600;margin:.25rem 0 0}.error:empty{display:none}
+.error{color:var(--err);font-weight:600;margin:.25rem 0 0}.error:empty{display:none}.field .error:empty{display:block}.field .error{min-height:1.45em}
 [aria-invalid=true]{border-color:var(--err)!important;box-shadow:0 0 0 1px var(--err)}
 input[type=text],input[type=date],input[type=time],input[type=email],input[type=datetime-local],select,textarea{font:inherit;padding:.4rem .5rem;border:1px solid #9aa3b1;border-radius:4px;max-width:100%;min-height:2.5rem}
 input[type=text]{width:18rem}textarea{width:100%;min-height:5rem}
@@ -27,8 +27,9 @@ input[type=text]{width:18rem}textarea{width:100%;min-height:5rem}
 h2.section{border-bottom:1px solid var(--line);padding-bottom:.2rem}
 output{display:inline-block;min-width:6rem;padding:.4rem .5rem;background:#eef1f5;border-radius:4px}
 button,.button{font:inherit;padding:.5rem .9rem;border-radius:4px;border:1px solid var(--accent);background:var(--accent);color:#fff;cursor:pointer;text-decoration:none;display:inline-block;min-height:2.5rem}
-button.secondary,.button.secondary{background:#fff;color:var(--accent)}
-.actions{display:flex;gap:.5rem;flex-wrap:wrap;position:sticky;bottom:0;background:var(--bg);padding:.75rem 0;border-top:1px solid var(--line)}
+button.secondary,.button.secondary{background:#fff;color:var(--accent)}button[hidden]{display:none}
+.after-save{display:inline-flex;gap:.4rem;align-items:center;max-width:100%}.after-save select{max-width:16rem}
+.actions{display:flex;gap:.5rem;flex-wrap:wrap;align-items:center;position:sticky;bottom:0;background:var(--bg);padding:.75rem 0;border-top:1px solid var(--line)}
 .notice{border-left:4px solid var(--accent);background:#fff;padding:.6rem .8rem;margin:0 0 1rem}.notice.bad{border-color:var(--err)}.notice.warn{border-color:var(--warn)}
 .notice.ok{border-color:var(--ok)}
 details.history{font-size:.85rem;color:var(--muted);margin-top:.25rem}details.history li{margin:.15rem 0}

@@ -14,6 +14,8 @@ import {
   type StoredForm,
 } from "../../engine/validate-form.ts";
 import { type FormEntries, readFormEntries } from "../form-values.ts";
+import { pointerGate } from "./steady-messages.ts";
+import { guardUnsaved } from "./unsaved-guard.ts";
 
 interface Definition {
   instrument: Instrument;
@@ -22,6 +24,10 @@ interface Definition {
   currentStatus: FormStatus | null;
   /** The instance's stored values: calculations no edit reaches keep them (engine `StoredForm`). */
   stored: FormData | null;
+  /** Only where edits can be saved does leaving with unsaved edits warn (not in a preview or a read-only view). */
+  canSave: boolean;
+  /** The values shown came back from a refused save: they are not stored. */
+  unsaved: boolean;
 }
 
 function entriesOf(form: HTMLFormElement): FormEntries {
@@ -55,6 +61,7 @@ function clearControls(container: Element): boolean {
 function enhance(form: HTMLFormElement, def: Definition): void {
   const { instrument, context } = def;
   const touched = new Set<string>();
+  const whenPointerFree = pointerGate(document);
   const fieldEls = new Map<string, HTMLElement>();
   for (const el of form.querySelectorAll<HTMLElement>("[data-field]")) {
     const name = el.dataset.field ?? "";
@@ -98,7 +105,7 @@ function enhance(form: HTMLFormElement, def: Definition): void {
       output.value = value === undefined || value === null ? "" : String(value);
     }
     const { errors } = prepareForm(instrument, data, status, context, stored());
-    showErrors(errors, all);
+    whenPointerFree(() => showErrors(errors, all));
     return errors;
   };
 
@@ -139,6 +146,7 @@ function enhance(form: HTMLFormElement, def: Definition): void {
       first?.querySelector<HTMLElement>("input, select, textarea")?.focus();
     }
   });
+  if (def.canSave) guardUnsaved(form, () => def.unsaved || snapshot() !== initial);
   refresh();
 }
 

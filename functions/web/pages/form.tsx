@@ -2,6 +2,7 @@ import type { Instrument } from "../../engine/definition.ts";
 import type { FieldChange } from "../../engine/revision.ts";
 import type { LogicContext } from "../../engine/validate-form.ts";
 import type { Revision } from "../../store/form-instances.ts";
+import { type AfterSave, AfterSaveChoice, type StoredNotice, StoredNoticeView } from "../after-save.tsx";
 import { STATUS_LABEL } from "../casebook-view.ts";
 import { Field, type FieldView } from "../fields.tsx";
 import { displayValue } from "../form-values.ts";
@@ -11,6 +12,8 @@ export type FormNotice =
   | { kind: "saved"; rev: number; deviations: string[] }
   | { kind: "unchanged" }
   | { kind: "invalid"; count: number }
+  /** A post that pressed no save button (Enter in a field, without the script). */
+  | { kind: "no-action" }
   | { kind: "conflict"; current: Revision; changes: FieldChange[] };
 
 /** JSON inside a script element: `<` escaped so no value can close the element. */
@@ -34,6 +37,11 @@ export function FormPage(props: {
   context: LogicContext;
   /** The builder's preview: the page exactly as sites see it, with saving disabled. */
   preview?: boolean;
+  /** Where a save goes next, and the title of the visit's next form (none after the last, or for a log). */
+  afterSave?: AfterSave;
+  nextTitle?: string;
+  /** The save made on the page before, when a save moved on to this one. */
+  stored?: StoredNotice;
 }) {
   const { instrument, fields, current, rev, csrf, canWrite, notice, context } = props;
   const reasonNeeded = current?.status === "complete";
@@ -56,6 +64,7 @@ export function FormPage(props: {
         )}
       </p>
       {instrument.description && <p class="help">{instrument.description}</p>}
+      <StoredNoticeView notice={props.stored} />
       {notice?.kind === "saved" && (
         <div class="notice ok" role="status">
           Saved as revision {notice.rev}.
@@ -72,6 +81,11 @@ export function FormPage(props: {
       {notice?.kind === "invalid" && (
         <p class="notice bad" role="alert">
           Not saved: {notice.count} answer{notice.count === 1 ? " needs" : "s need"} attention (marked below).
+        </p>
+      )}
+      {notice?.kind === "no-action" && (
+        <p class="notice bad" role="alert">
+          Nothing was saved: Enter does not save. Use one of the save buttons below.
         </p>
       )}
       {notice?.kind === "conflict" && (
@@ -104,6 +118,9 @@ export function FormPage(props: {
       <form method="post" data-edc-form novalidate>
         <input type="hidden" name="_csrf" value={csrf} />
         <input type="hidden" name="_rev" value={String(rev)} />
+        {/* The default button of an implicit submission (Enter in a field) is the first submit button;
+            disabled, it makes Enter submit nothing, with or without the script. */}
+        <button type="submit" disabled hidden />
         {/* Someone who cannot save reads values, never controls taking typing nobody stores. */}
         {fields.map((f) => (f.readOnly ? <ReadOnlyField f={f} /> : <Field f={f} />))}
         {(canWrite || props.preview) && (
@@ -132,6 +149,7 @@ export function FormPage(props: {
               </p>
             </div>
             <div class="actions">
+              <AfterSaveChoice choice={props.afterSave ?? "stay"} nextTitle={props.nextTitle} />
               <button
                 type="submit"
                 name="_status"
@@ -167,6 +185,9 @@ export function FormPage(props: {
             requireReason: reasonNeeded,
             currentStatus: current?.status ?? null,
             stored: current?.data ?? null,
+            canSave: canWrite && !props.preview,
+            // Values sent back by a refused save are not stored: leaving the page must warn.
+            unsaved: notice !== undefined && notice.kind !== "saved" && notice.kind !== "unchanged",
           }),
         }}
       />

@@ -1,5 +1,6 @@
 import { LOGS_EVENT, type StudyDefinition } from "../../engine/definition.ts";
 import type { Subject } from "../../store/subjects.ts";
+import { type StoredNotice, StoredNoticeView } from "../after-save.tsx";
 import { type CasebookView, STATUS_LABEL, TIMING_LABEL } from "../casebook-view.ts";
 import { displayValue } from "../form-values.ts";
 
@@ -9,6 +10,8 @@ export function SubjectPage(props: {
   subject: Subject;
   view: CasebookView;
   canWrite: boolean;
+  /** The save a form page just made before returning here. */
+  stored?: StoredNotice;
 }) {
   const { definition, subject, view, canWrite } = props;
   const base = `/studies/${definition.study.id}/subjects/${subject.id}`;
@@ -20,6 +23,7 @@ export function SubjectPage(props: {
         <a href={`/studies/${definition.study.id}`}>← Dashboard</a>
       </p>
       <h1>Subject {subject.id}</h1>
+      <StoredNoticeView notice={props.stored} />
       <p>
         {arm} · {subject.site} · enrolled {subject.enrolledAt.slice(0, 10)} by {subject.enrolledBy} ·{" "}
         {view.dayOne ? (

@@ -33,6 +33,7 @@ export type SaveResult =
   | { kind: "unchanged"; state: InstanceState; deviations: Deviation[] }
   | { kind: "invalid"; errors: FieldError[] }
   | { kind: "reason-required" }
+  | { kind: "entered-in-error" }
   | { kind: "stale"; current: Revision | undefined };
 
 /**
@@ -95,6 +96,7 @@ export async function saveFormInstance(db: Db, req: SaveRequest): Promise<SaveRe
     case "stale":
       return { kind: "stale", current };
     case "reason-required":
+    case "entered-in-error":
       return decision;
     case "unchanged":
       return { kind: "unchanged", state: decision.current, deviations: deviationsFor(decision.current.data) };

@@ -18,9 +18,9 @@ import {
 
 export const formInstanceRoutes = createRouter();
 
-type Params = z.infer<typeof InstanceParams>;
+export type Params = z.infer<typeof InstanceParams>;
 
-function instanceView(
+export function instanceView(
   address: { event: string; form: string; instance: number },
   state: Revision | undefined,
 ): z.infer<typeof FormInstance> {
@@ -32,10 +32,11 @@ function instanceView(
     definitionVersion: state?.definitionVersion ?? null,
     committedAt: state?.committedAt ?? null,
     committedBy: state?.committedBy ?? null,
+    enteredInError: state?.enteredInError === true,
   };
 }
 
-async function resolve(c: Context<AppEnv>, p: Params) {
+export async function resolve(c: Context<AppEnv>, p: Params) {
   const definition = await loadStudy(c, p.study);
   const subject = await loadSubject(c, p.study, p.subject);
   const slot = loadSlot(definition, subject, p.event, p.form, p.instance);
@@ -76,6 +77,10 @@ async function saveInstance(c: Context<AppEnv>, p: Params, body: z.infer<typeof 
           message: "a reason is required to change a completed form",
         },
       ]);
+    case "entered-in-error":
+      throw problems.enteredInError(
+        `${p.form} #${address.instance} is marked as entered in error: restore it (with a reason) before changing its data.`,
+      );
     case "stale":
       throw problems.conflict(
         `Revision ${body.rev} is not the latest (${result.current?.rev ?? 0}); re-apply your edits to the current state.`,

@@ -125,11 +125,9 @@ export const FormInstance = z
     definitionVersion: z.number().int().nullable(),
     committedAt: z.string().nullable(),
     committedBy: z.string().nullable(),
-    enteredInError: z
-      .boolean()
-      .openapi({
-        description: "Marked as entered in error: kept and audited, left out of exports by default",
-      }),
+    enteredInError: z.boolean().openapi({
+      description: "Marked as entered in error: kept and audited, left out of exports by default",
+    }),
   })
   .openapi("FormInstance");
 

@@ -21,6 +21,7 @@ export interface FlatInstance {
   instance: number;
   status: FormStatus;
   data: FormData;
+  enteredInError?: boolean;
 }
 
 export interface FlatOptions {
@@ -29,6 +30,8 @@ export interface FlatOptions {
   forms?: string[];
   fields?: string[];
   events?: string[];
+  /** The caller asked for instances entered in error: a `<form>_entered_in_error` column (1/0) tells them apart. */
+  includeEnteredInError?: boolean;
   /** Keeps a row or not, seeing all of its forms' data whatever the columns (REDCap's filterLogic, unique event names). */
   keepRow?: (row: RowSource) => boolean;
   /** The de-identification to apply, if any. */
@@ -49,6 +52,7 @@ export interface Column {
   /** For a `field___code` column of a multiple choice. */
   code?: string | number;
   complete?: boolean;
+  enteredInError?: boolean;
 }
 
 export type Row = Record<string, string | number>;
@@ -84,6 +88,13 @@ export function uniqueEventName(definition: StudyDefinition, event: string, arm:
   return `${event}_arm_${Math.max(n, 1)}`;
 }
 
+/** Forms that can be entered in error: the logs and the forms of repeatable (unscheduled) visits. */
+function markableForms(definition: StudyDefinition): Set<string> {
+  const forms = new Set(definition.study.logs);
+  for (const e of definition.study.events) if (e.repeatable) for (const f of e.forms) forms.add(f);
+  return forms;
+}
+
 export function flatColumns(definition: StudyDefinition, options: FlatOptions = {}): Column[] {
   const columns: Column[] = [
     { name: RECORD_ID },
@@ -105,8 +116,11 @@ export function flatColumns(definition: StudyDefinition, options: FlatOptions = 
           columns.push({ name: `${field}___${c.const}`, form, field, code: c.const });
       } else columns.push({ name: field, form, field });
     }
-    if (wholeForm || options.fields?.includes(`${form}_complete`))
+    if (wholeForm || options.fields?.includes(`${form}_complete`)) {
       columns.push({ name: `${form}_complete`, form, complete: true });
+      if (options.includeEnteredInError && markableForms(definition).has(form))
+        columns.push({ name: `${form}_entered_in_error`, form, enteredInError: true });
+    }
   }
   return columns;
 }
@@ -194,6 +208,10 @@ export function flatRows(
       if (!c.form) continue;
       const item = byForm.get(c.form);
       if (!item) continue;
+      if (c.enteredInError) {
+        row[c.name] = item.enteredInError ? 1 : 0;
+        continue;
+      }
       if (c.complete) {
         row[c.name] = label ? STATUS_LABEL[item.status] : STATUS_CODE[item.status];
         continue;

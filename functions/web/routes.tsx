@@ -11,6 +11,7 @@ import { latestValues } from "../engine/casebook.ts";
 import type { FormStatus } from "../engine/definition.ts";
 import { FORM_STATUSES, LOGS_EVENT } from "../engine/definition.ts";
 import { checkEnrolment } from "../engine/enrolment.ts";
+import { isMarkableEvent } from "../engine/entered-in-error.ts";
 import { diffData } from "../engine/revision.ts";
 import { dayOneOf, visitDeviations } from "../engine/schedule.ts";
 import { applyCalculations, hiddenFields } from "../engine/validate-form.ts";
@@ -18,6 +19,7 @@ import type { Revision } from "../store/form-instances.ts";
 import { hashToken } from "../store/tokens.ts";
 import { builderRoutes } from "./builder-routes.tsx";
 import { casebookView } from "./casebook-view.ts";
+import { enteredInErrorPages } from "./entered-in-error-routes.tsx";
 import { webErrorPage } from "./error-page.tsx";
 import { exportPages } from "./export-routes.tsx";
 import { fieldHistory, fieldViews } from "./fields.tsx";
@@ -53,6 +55,8 @@ export interface WebOptions {
 
 type WebEnv = AppEnv;
 
+const instancePath = (a: { study: string; subject: string; event: string; form: string; instance: number }) =>
+  `/studies/${a.study}/subjects/${a.subject}/events/${a.event}/forms/${a.form}/instances/${a.instance}`;
 const utcToday = () => new Date().toISOString().slice(0, 10);
 const sentence = (message: string) => `${message.charAt(0).toUpperCase()}${message.slice(1)}.`;
 
@@ -338,6 +342,7 @@ export function createWebRoutes(options: WebOptions) {
         reason={state.reason}
         reasonError={state.reasonError}
         context={ctx.context}
+        markPath={isMarkableEvent(ctx.definition, ctx.address.event) ? instancePath(ctx.address) : undefined}
       />,
       { status: state.status, scripts: [scripts.form.path] },
     );
@@ -444,6 +449,7 @@ export function createWebRoutes(options: WebOptions) {
   web.post(formPath, saveForm);
   web.get(`${formPath}/instances/:instance`, showForm);
   web.post(`${formPath}/instances/:instance`, saveForm);
+  web.route("/", enteredInErrorPages(formPath));
 
   return web;
 }

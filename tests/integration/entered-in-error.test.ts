@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDevEnvironment } from "../../functions/dev-environment.ts";
 import { BASE, Product } from "./harness.ts";
+import { Browser } from "./web-client.ts";
 
 let product: Product;
 beforeAll(async () => {
@@ -252,5 +253,81 @@ describe("exports and the feed", () => {
       [2, "entered-in-error", true, "mistake"],
       [3, "restore", false, "not a mistake"],
     ]);
+  });
+});
+
+describe("the web pages", () => {
+  const site = "/studies/hucmsc-ms-nmo";
+
+  it("mark from the form page with a reason, list it struck through on the subject page, restore it", async () => {
+    const subject = await withAdverseEvents();
+    const b = new Browser(product);
+    await b.signIn("site-01");
+    const formUrl = `${site}/subjects/${subject}/events/logs/forms/adverse_event/instances/2`;
+    const page = await b.request("GET", formUrl);
+    expect(page.html).toContain(`action="${formUrl}/entered-in-error"`);
+    const csrf = b.csrf(page.html);
+
+    const noReason = await b.request("POST", `${formUrl}/entered-in-error`, {
+      _csrf: csrf,
+      _rev: "1",
+      _reason: "",
+    });
+    expect(noReason.status).toBe(422);
+    expect(noReason.html).toContain("Say why");
+
+    const marked = await b.request("POST", `${formUrl}/entered-in-error`, {
+      _csrf: csrf,
+      _rev: "1",
+      _reason: "Duplicate of AE #1",
+    });
+    expect(marked.status).toBe(303);
+    expect(marked.location).toBe(`${site}/subjects/${subject}#log-adverse_event`);
+
+    const subjectPage = await b.request("GET", `${site}/subjects/${subject}`);
+    expect(subjectPage.html).toMatch(
+      /<tr class="in-error"[^>]*>[\s\S]*?Headache \(duplicate\)[\s\S]*?Entered in error/,
+    );
+    expect(subjectPage.html).toContain(`href="${formUrl}#restore"`);
+
+    const markedPage = await b.request("GET", formUrl);
+    expect(markedPage.html).toContain("Duplicate of AE #1");
+    expect(markedPage.html).toContain(`action="${formUrl}/restore"`);
+    expect(markedPage.html).not.toContain('value="complete"');
+
+    const restored = await b.request("POST", `${formUrl}/restore`, {
+      _csrf: csrf,
+      _rev: "2",
+      _reason: "It was a second headache",
+    });
+    expect(restored.status).toBe(303);
+    expect(restored.location).toBe(formUrl);
+    const back = await b.request("GET", `${site}/subjects/${subject}`);
+    expect(back.html).not.toContain('class="in-error"');
+  });
+
+  it("offers no mark on a scheduled visit's form, nor to a monitor, and refuses a monitor's post", async () => {
+    const subject = await withAdverseEvents();
+    expect((await product.save(subject, "screening", "edss", { data: { edss_total: 3.5 } })).status).toBe(
+      200,
+    );
+    const site01 = new Browser(product);
+    await site01.signIn("site-01");
+    const scheduled = await site01.request("GET", `${site}/subjects/${subject}/events/screening/forms/edss`);
+    expect(scheduled.html).not.toContain("entered-in-error");
+
+    const monitor = new Browser(product);
+    await monitor.signIn("monitor");
+    const formUrl = `${site}/subjects/${subject}/events/logs/forms/adverse_event/instances/1`;
+    const page = await monitor.request("GET", formUrl);
+    expect(page.html).not.toContain(`${formUrl}/entered-in-error`);
+    const before = await product.snapshot();
+    const post = await monitor.request("POST", `${formUrl}/entered-in-error`, {
+      _csrf: monitor.csrf(page.html),
+      _rev: "1",
+      _reason: "x",
+    });
+    expect(post.status).toBe(403);
+    expect(await product.snapshot()).toEqual(before);
   });
 });

@@ -5,6 +5,7 @@ import type { Revision } from "../../store/form-instances.ts";
 import { STATUS_LABEL } from "../casebook-view.ts";
 import { Field, type FieldView } from "../fields.tsx";
 import { displayValue } from "../form-values.ts";
+import { EnteredInErrorPanel } from "./entered-in-error.tsx";
 
 export type FormNotice =
   | { kind: "saved"; rev: number; deviations: string[] }
@@ -33,8 +34,12 @@ export function FormPage(props: {
   context: LogicContext;
   /** The builder's preview: the page exactly as sites see it, with saving disabled. */
   preview?: boolean;
+  /** The instance's path when it may be entered in error (log instances, unscheduled visits). */
+  markPath?: string;
 }) {
-  const { instrument, fields, current, rev, csrf, canWrite, notice, context } = props;
+  const { instrument, fields, current, rev, csrf, notice, context } = props;
+  // An instance entered in error keeps its data as marked until it is restored.
+  const canWrite = props.canWrite && !current?.enteredInError;
   const reasonNeeded = current?.status === "complete";
   return (
     <>
@@ -54,6 +59,7 @@ export function FormPage(props: {
           </>
         )}
       </p>
+      <EnteredInErrorPanel current={current} path={props.markPath} canWrite={props.canWrite} csrf={csrf} />
       {instrument.description && <p class="help">{instrument.description}</p>}
       {notice?.kind === "saved" && (
         <div class="notice ok" role="status">

@@ -28,6 +28,11 @@ export function isMarkableEvent(definition: StudyDefinition, event: string): boo
   return definition.study.events.some((e) => e.id === event && e.repeatable === true);
 }
 
+/** Why a save of a marked instance is refused (API and web say the same). */
+export function savesRefusedMessage(form: string, instance: number): string {
+  return `${form} #${instance} is marked as entered in error: restore it (with a reason) before changing its data.`;
+}
+
 export function decideErrorMark(args: {
   current: InstanceState | undefined;
   baseRev: number;

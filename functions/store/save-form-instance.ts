@@ -50,6 +50,8 @@ export async function saveFormInstance(db: Db, req: SaveRequest): Promise<SaveRe
     readLatestRevision(db, address),
   ]);
   if (req.rev !== (current?.rev ?? 0)) return { kind: "stale", current };
+  // Refused before validation: whatever the values, nothing is stored (decideRevision says the same).
+  if (current?.enteredInError) return { kind: "entered-in-error" };
 
   const instrument = definition.instruments[form];
   if (!instrument) throw new Error(`unknown form ${form}: resolve the slot before saving`);

@@ -11,7 +11,7 @@ import { latestValues } from "../engine/casebook.ts";
 import type { FormStatus } from "../engine/definition.ts";
 import { FORM_STATUSES, LOGS_EVENT } from "../engine/definition.ts";
 import { checkEnrolment } from "../engine/enrolment.ts";
-import { isMarkableEvent } from "../engine/entered-in-error.ts";
+import { isMarkableEvent, savesRefusedMessage } from "../engine/entered-in-error.ts";
 import { diffData } from "../engine/revision.ts";
 import { dayOneOf, visitDeviations } from "../engine/schedule.ts";
 import { applyCalculations, hiddenFields } from "../engine/validate-form.ts";
@@ -391,6 +391,8 @@ export function createWebRoutes(options: WebOptions) {
         return c.redirect(`${url.pathname}?saved=${result.state.rev}`, 303);
       case "unchanged":
         return c.redirect(`${url.pathname}?unchanged`, 303);
+      case "entered-in-error":
+        throw problems.enteredInError(savesRefusedMessage(ctx.address.form, ctx.address.instance));
       case "invalid":
         return renderForm(c, ctx, {
           values: submitted,

@@ -85,6 +85,15 @@ describe("marking a log instance as entered in error", () => {
     expect(save.status).toBe(409);
     expect(save.body.type).toBe("urn:edc:problem:entered-in-error");
     expect(save.body.detail).toMatch(/restore/i);
+    // Refused for what it is, whatever the values: a value the form would refuse gets the same answer.
+    const invalid = await product.save(
+      subject,
+      "logs",
+      "adverse_event",
+      { data: { ae_term: "x" }, rev: 2 },
+      { instance: 2 },
+    );
+    expect(invalid.status).toBe(409);
 
     const restored = await restore(subject, "logs", "adverse_event", 2, {
       rev: 2,
@@ -304,6 +313,39 @@ describe("the web pages", () => {
     expect(restored.location).toBe(formUrl);
     const back = await b.request("GET", `${site}/subjects/${subject}`);
     expect(back.html).not.toContain('class="in-error"');
+  });
+
+  it("answers a save posted from a page opened before the mark with 409 and the reason, not a 500", async () => {
+    const subject = await withAdverseEvents();
+    const b = new Browser(product);
+    await b.signIn("site-01");
+    const formUrl = `${site}/subjects/${subject}/events/logs/forms/adverse_event/instances/1`;
+    const csrf = b.csrf((await b.request("GET", formUrl)).html);
+    expect(
+      (await mark(subject, "logs", "adverse_event", 1, { rev: 1, reason: "wrong subject" })).status,
+    ).toBe(200);
+    const before = await product.snapshot();
+    const post = await b.request("POST", formUrl, {
+      _csrf: csrf,
+      _rev: "1",
+      _status: "incomplete",
+      ae_term: "Migraine",
+    });
+    // Stale (the mark is a revision): the page shows the mark and why, and no save buttons.
+    expect(post.status).toBe(409);
+    expect(post.html).toContain("Entered in error");
+    expect(post.html).toContain("wrong subject");
+    expect(post.html).not.toContain('name="_status"');
+    // A post from the marked revision itself is refused as such.
+    const again = await b.request("POST", formUrl, {
+      _csrf: csrf,
+      _rev: "2",
+      _status: "incomplete",
+      ae_term: "Migraine",
+    });
+    expect(again.status).toBe(409);
+    expect(again.html).toContain("restore it (with a reason)");
+    expect(await product.snapshot()).toEqual(before);
   });
 
   it("offers no mark on a scheduled visit's form, nor to a monitor, and refuses a monitor's post", async () => {

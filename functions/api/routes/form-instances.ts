@@ -1,6 +1,7 @@
 import { createRoute, type z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { FormStatus } from "../../engine/definition.ts";
+import { savesRefusedMessage } from "../../engine/entered-in-error.ts";
 import type { Revision } from "../../store/form-instances.ts";
 import { requireRole } from "../auth.ts";
 import type { AppEnv } from "../context.ts";
@@ -78,9 +79,7 @@ async function saveInstance(c: Context<AppEnv>, p: Params, body: z.infer<typeof 
         },
       ]);
     case "entered-in-error":
-      throw problems.enteredInError(
-        `${p.form} #${address.instance} is marked as entered in error: restore it (with a reason) before changing its data.`,
-      );
+      throw problems.enteredInError(savesRefusedMessage(p.form, address.instance));
     case "stale":
       throw problems.conflict(
         `Revision ${body.rev} is not the latest (${result.current?.rev ?? 0}); re-apply your edits to the current state.`,

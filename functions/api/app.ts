@@ -11,6 +11,7 @@ import { logUnexpected, ProblemError, problems } from "./problems.ts";
 import { createRouter } from "./router.ts";
 import { auditRoutes } from "./routes/audit.ts";
 import { definitionRoutes } from "./routes/definitions.ts";
+import { enteredInErrorRoutes } from "./routes/entered-in-error.ts";
 import { exportRoutes } from "./routes/exports.ts";
 import { formInstanceRoutes } from "./routes/form-instances.ts";
 import { redcapRoutes } from "./routes/redcap.ts";
@@ -63,6 +64,7 @@ export function createApp(store: Store, options: AppOptions) {
   api.route("/", studyRoutes);
   api.route("/", subjectRoutes);
   api.route("/", formInstanceRoutes);
+  api.route("/", enteredInErrorRoutes);
   api.route("/", auditRoutes);
   api.route("/", definitionRoutes);
   api.route("/", exportRoutes);

@@ -58,6 +58,22 @@ export const problems = {
   notFound: (what: string) => new ProblemError(404, "not-found", "Not found", `${what} does not exist.`),
   conflict: (detail: string, extra: Record<string, unknown>) =>
     new ProblemError(409, "stale-revision", "The form was changed by someone else", detail, extra),
+  enteredInError: (detail: string) =>
+    new ProblemError(409, "entered-in-error", "The form instance is marked as entered in error", detail),
+  notEnteredInError: () =>
+    new ProblemError(
+      409,
+      "not-entered-in-error",
+      "The form instance is not marked as entered in error",
+      "Only an instance marked as entered in error can be restored.",
+    ),
+  notMarkable: (detail: string) =>
+    new ProblemError(
+      422,
+      "not-markable",
+      "Only log instances and unscheduled visits can be entered in error",
+      detail,
+    ),
   subjectExists: (id: string) =>
     new ProblemError(409, "subject-exists", "Subject already enrolled", `Subject ${id} already exists.`),
   tooLarge: (limit: number) =>

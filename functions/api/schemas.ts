@@ -131,8 +131,23 @@ export const FormInstance = z
     definitionVersion: z.number().int().nullable(),
     committedAt: z.string().nullable(),
     committedBy: z.string().nullable(),
+    enteredInError: z.boolean().openapi({
+      description: "Marked as entered in error: kept and audited, left out of exports by default",
+    }),
   })
   .openapi("FormInstance");
+
+export const ErrorMarkBody = z
+  .object({
+    rev: z.number().int().min(0).openapi({ description: "The latest revision, as the caller saw it" }),
+    reason: z
+      .string()
+      .max(2000)
+      .optional()
+      .openapi({ description: "Required (422 without it); kept in the audit trail" }),
+  })
+  .strict()
+  .openapi("EnteredInErrorMark");
 
 export const SaveResult = FormInstance.extend({
   changes: z.array(FieldChange),
@@ -143,7 +158,7 @@ export const AuditEntry = z
   .object({
     at: z.string(),
     by: z.string(),
-    action: z.enum(["enrol", "save"]),
+    action: z.enum(["enrol", "save", "entered-in-error", "restore"]),
     event: z.string().optional(),
     form: z.string().optional(),
     instance: z.number().int().optional(),

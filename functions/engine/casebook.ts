@@ -7,6 +7,7 @@ export interface CommittedInstance {
   instance: number;
   data: FormData;
   committedAt: string;
+  enteredInError?: boolean;
 }
 
 /**
@@ -16,7 +17,10 @@ export interface CommittedInstance {
 export function latestValues(
   instances: Iterable<CommittedInstance>,
 ): Record<string, Record<string, unknown>> {
-  const sorted = [...instances].sort((a, b) => a.committedAt.localeCompare(b.committedAt));
+  // An instance entered in error is not data any more: its values must not drive a calculation.
+  const sorted = [...instances]
+    .filter((i) => !i.enteredInError)
+    .sort((a, b) => a.committedAt.localeCompare(b.committedAt));
   // No prototypes: a form or field named like an object member (`constructor`) must not reach Object itself.
   const out: Record<string, Record<string, unknown>> = Object.create(null);
   for (const i of sorted) {

@@ -16,11 +16,14 @@ export interface InstanceState {
   committedAt: string;
   committedBy: string;
   reason?: string;
+  /** Marked as entered in error (see entered-in-error.ts): kept, but out of exports and `$latest`. */
+  enteredInError?: boolean;
 }
 
 export type RevisionDecision =
   | { kind: "stale"; current: InstanceState | undefined }
   | { kind: "reason-required" }
+  | { kind: "entered-in-error" }
   | { kind: "unchanged"; current: InstanceState }
   | { kind: "commit"; rev: number; changes: FieldChange[]; statusFrom: FormStatus | null };
 
@@ -40,7 +43,8 @@ export function diffData(before: FormData, after: FormData, fields: string[]): F
 
 /**
  * Decides what a save does, given the committed state and the prepared values:
- * refuse a stale revision (never overwrite silently), do nothing for a save
+ * refuse a stale revision (never overwrite silently) or a change to an
+ * instance entered in error, do nothing for a save
  * that changes nothing, ask for a reason when complete data changes, or commit
  * the next revision.
  */
@@ -54,6 +58,8 @@ export function decideRevision(args: {
 }): RevisionDecision {
   const { current, baseRev, status, data, reason, fields } = args;
   if (baseRev !== (current?.rev ?? 0)) return { kind: "stale", current };
+  // Data of an instance entered in error stays as it was marked until someone restores it.
+  if (current?.enteredInError) return { kind: "entered-in-error" };
   const changes = diffData(current?.data ?? {}, data, fields);
   if (current && changes.length === 0 && current.status === status) return { kind: "unchanged", current };
   if (current?.status === "complete" && !reason?.trim()) {

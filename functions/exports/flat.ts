@@ -22,6 +22,7 @@ export interface FlatInstance {
   instance: number;
   status: FormStatus;
   data: FormData;
+  enteredInError?: boolean;
 }
 
 export interface FlatOptions {
@@ -30,6 +31,8 @@ export interface FlatOptions {
   forms?: string[];
   fields?: string[];
   events?: string[];
+  /** The caller asked for instances entered in error: a `<form>_entered_in_error` column (1/0) tells them apart. */
+  includeEnteredInError?: boolean;
   /** Keeps a row or not, seeing all of its forms' data whatever the columns (REDCap's filterLogic, unique event names). */
   keepRow?: (row: RowSource) => boolean;
   /** The de-identification to apply, if any. */
@@ -50,6 +53,7 @@ export interface Column {
   /** For a `field___code` column of a multiple choice. */
   code?: string | number;
   complete?: boolean;
+  enteredInError?: boolean;
 }
 
 export type Row = Record<string, string | number>;
@@ -94,6 +98,13 @@ export function exportNames(definition: StudyDefinition): Map<string, Map<string
   return redcapNames(definition.instruments, formOrder(definition), [RECORD_ID]);
 }
 
+/** Forms that can be entered in error: the logs and the forms of repeatable (unscheduled) visits. */
+function markableForms(definition: StudyDefinition): Set<string> {
+  const forms = new Set(definition.study.logs);
+  for (const e of definition.study.events) if (e.repeatable) for (const f of e.forms) forms.add(f);
+  return forms;
+}
+
 export function flatColumns(definition: StudyDefinition, options: FlatOptions = {}): Column[] {
   const columns: Column[] = [
     { name: RECORD_ID },
@@ -117,8 +128,11 @@ export function flatColumns(definition: StudyDefinition, options: FlatOptions = 
           columns.push({ name: `${name}___${c.const}`, form, field, code: c.const });
       } else columns.push({ name, form, field });
     }
-    if (wholeForm || options.fields?.includes(`${form}_complete`))
+    if (wholeForm || options.fields?.includes(`${form}_complete`)) {
       columns.push({ name: `${form}_complete`, form, complete: true });
+      if (options.includeEnteredInError && markableForms(definition).has(form))
+        columns.push({ name: `${form}_entered_in_error`, form, enteredInError: true });
+    }
   }
   return columns;
 }
@@ -206,6 +220,10 @@ export function flatRows(
       if (!c.form) continue;
       const item = byForm.get(c.form);
       if (!item) continue;
+      if (c.enteredInError) {
+        row[c.name] = item.enteredInError ? 1 : 0;
+        continue;
+      }
       if (c.complete) {
         row[c.name] = label ? STATUS_LABEL[item.status] : STATUS_CODE[item.status];
         continue;

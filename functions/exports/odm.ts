@@ -34,7 +34,11 @@ import { attrs, el, textEl } from "./xml.ts";
  * - identifiers → `<Alias Context="x-identifier" Name="Yes"/>`;
  * - the subject's arm → an Annotation Flag (FlagValue in `CL.arm`);
  * - audit → each change of an item is an ItemData (Insert / Update / Remove,
- *   in commit order) with its own AuditRecord (at most one per ItemData).
+ *   in commit order) with its own AuditRecord (at most one per ItemData);
+ * - entered in error (exported only when asked) → the FormData carries an
+ *   Annotation whose Comment is "Entered in error: <reason>"; in the audit, a
+ *   mark or restore is an Update of the status item (value unchanged) whose
+ *   ReasonForChange starts "Entered in error: " or "Restored: ".
  */
 
 type DataType = "text" | "integer" | "float" | "date" | "time" | "datetime";
@@ -54,7 +58,8 @@ export type OdmRevision = Pick<
   | "committedBy"
   | "reason"
   | "definitionVersion"
->;
+> &
+  Partial<Pick<Revision, "enteredInError" | "action">>;
 
 export interface OdmSubject {
   subject: { id: string; site: string; arm: string };
@@ -643,14 +648,17 @@ function* metadataChunks(definition: StudyDefinition, model: Model, mdvOid: stri
   yield "</MetaDataVersion>\n";
 }
 
+const MARK_PREFIX = { "entered-in-error": "Entered in error: ", restore: "Restored: " } as const;
+
 function auditRecord(r: OdmRevision, shift: number): string {
+  const reason = r.reason?.trim() ? `${r.action ? MARK_PREFIX[r.action] : ""}${r.reason}` : "";
   return el(
     "AuditRecord",
     {},
     el("UserRef", { UserOID: odmOid.user(r.committedBy) }) +
       el("LocationRef", { LocationOID: odmOid.location(r.site) }) +
       textEl("DateTimeStamp", shiftDate(r.committedAt, shift)) +
-      (r.reason?.trim() ? textEl("ReasonForChange", r.reason) : "") +
+      (reason ? textEl("ReasonForChange", reason) : "") +
       textEl("SourceID", `revision ${r.rev} (definition version ${r.definitionVersion})`),
   );
 }
@@ -697,7 +705,9 @@ function itemGroupContent(
     };
     for (const item of values) change(item.oid, item.encode(prev, shift), item.encode(r.data, shift));
     const status = String(STATUS_CODE[r.status]);
-    change(form.statusOid, prevStatus, status);
+    // A mark or restore changes no value: it is told as an Update of the status item carrying its reason.
+    if (r.action && prevStatus === status) out += itemData(form.statusOid, status, "Update", audit);
+    else change(form.statusOid, prevStatus, status);
     prev = r.data;
     prevStatus = status;
   });
@@ -712,10 +722,17 @@ interface Slot {
 function formDataXml(form: OdmForm, slot: Slot, shift: number, repeatKey?: number): string {
   const content = itemGroupContent(form, slot.current, slot.history, shift);
   if (content === "") return "";
+  const marked = slot.current?.enteredInError
+    ? el(
+        "Annotation",
+        { SeqNum: 1 },
+        textEl("Comment", `Entered in error: ${slot.current.reason ?? ""}`, { SponsorOrSite: "Site" }),
+      )
+    : "";
   return el(
     "FormData",
     { FormOID: form.oid, FormRepeatKey: repeatKey },
-    el("ItemGroupData", { ItemGroupOID: form.igOid }, content),
+    marked + el("ItemGroupData", { ItemGroupOID: form.igOid }, content),
   );
 }
 

@@ -71,17 +71,15 @@ export async function* casebooks(
   db: Db,
   study: string,
   subjects: Subject[],
-  options: { ahead?: number; withRevisions?: boolean } = {},
+  options: { ahead?: number; withRevisions?: boolean; includeEnteredInError?: boolean } = {},
 ): AsyncGenerator<{ subject: Subject; instances: Revision[]; revisions?: Revision[] }> {
   const ahead = options.ahead ?? 4;
-  const read = (s: Subject) =>
-    options.withRevisions
-      ? readCasebook(db, study, s.id).then((c) => ({
-          subject: s,
-          instances: c.instances,
-          revisions: c.revisions,
-        }))
-      : readCurrentState(db, study, s.id).then((instances) => ({ subject: s, instances }));
+  const read = async (s: Subject) => {
+    const found = options.withRevisions
+      ? await readCasebook(db, study, s.id).then(({ instances, revisions }) => ({ instances, revisions }))
+      : { instances: await readCurrentState(db, study, s.id) };
+    return options.includeEnteredInError ? { subject: s, ...found } : withoutEnteredInError(s, found);
+  };
   // A read ahead can fail before its turn (or after the consumer stopped): mark it handled so the
   // failure reaches the consumer when awaited instead of crashing the process as an unhandled rejection.
   const start = (s: Subject) => {
@@ -96,6 +94,24 @@ export async function* casebooks(
     // shift, not index: a casebook once written must not stay referenced until the page ends.
     yield await (pending.shift() as ReturnType<typeof read>);
   }
+}
+
+/**
+ * Every export leaves out, by default, the instances currently marked as
+ * entered in error, with their history: the one place that decides it.
+ */
+function withoutEnteredInError(
+  subject: Subject,
+  found: { instances: Revision[]; revisions?: Revision[] },
+): { subject: Subject; instances: Revision[]; revisions?: Revision[] } {
+  const key = (r: Revision) => `${r.event}\u0000${r.form}\u0000${r.instance}`;
+  const marked = new Set(found.instances.filter((i) => i.enteredInError).map(key));
+  if (marked.size === 0) return { subject, ...found };
+  return {
+    subject,
+    instances: found.instances.filter((i) => !marked.has(key(i))),
+    ...(found.revisions ? { revisions: found.revisions.filter((r) => !marked.has(key(r))) } : {}),
+  };
 }
 
 export interface FeedPage {

@@ -1,5 +1,6 @@
 import { GetCommand, PutCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import type { FormStatus } from "../engine/definition.ts";
+import type { ErrorMarkAction } from "../engine/entered-in-error.ts";
 import type { FieldChange, InstanceState } from "../engine/revision.ts";
 import { type Db, isConditionFailure, queryAll } from "./dynamo.ts";
 import { keys } from "./keys.ts";
@@ -22,6 +23,8 @@ export interface Revision extends InstanceAddress, InstanceState {
   site: string;
   statusFrom: FormStatus | null;
   changes: FieldChange[];
+  /** What the revision did besides a data save (absent: a save). */
+  action?: ErrorMarkAction;
 }
 
 function revisionItem(r: Revision) {

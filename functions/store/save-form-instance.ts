@@ -35,6 +35,7 @@ export type SaveResult =
   | { kind: "unchanged"; state: InstanceState; deviations: Deviation[] }
   | { kind: "invalid"; errors: FieldError[] }
   | { kind: "reason-required" }
+  | { kind: "entered-in-error" }
   | { kind: "stale"; current: Revision | undefined };
 
 /**
@@ -51,6 +52,8 @@ export async function saveFormInstance(db: Db, req: SaveRequest): Promise<SaveRe
     readLatestRevision(db, address),
   ]);
   if (req.rev !== (current?.rev ?? 0)) return { kind: "stale", current };
+  // Refused before validation: whatever the values, nothing is stored (decideRevision says the same).
+  if (current?.enteredInError) return { kind: "entered-in-error" };
 
   const instrument = definition.instruments[form];
   if (!instrument) throw new Error(`unknown form ${form}: resolve the slot before saving`);
@@ -98,6 +101,7 @@ export async function saveFormInstance(db: Db, req: SaveRequest): Promise<SaveRe
     case "stale":
       return { kind: "stale", current };
     case "reason-required":
+    case "entered-in-error":
       return decision;
     case "unchanged":
       return { kind: "unchanged", state: decision.current, deviations: deviationsFor(decision.current.data) };

@@ -10,6 +10,7 @@ import {
   readProjections,
   readRevisions,
 } from "./form-instances.ts";
+import { type ErrorMarkRequest, markEnteredInError } from "./mark-entered-in-error.ts";
 import { type PublishRequest, publishWithImpact } from "./publish.ts";
 import { type SaveRequest, saveFormInstance } from "./save-form-instance.ts";
 import { endSession, sessionEnded } from "./sessions.ts";
@@ -45,6 +46,7 @@ export function createStore(options: StoreOptions = {}) {
     readProjections: (study: string, subject: string) => readProjections(db, study, subject),
     readCurrentState: (study: string, subject: string) => readCurrentState(db, study, subject),
     saveFormInstance: (request: SaveRequest) => saveFormInstance(db, request),
+    markEnteredInError: (request: ErrorMarkRequest) => markEnteredInError(db, request),
     storeToken: (token: string, principal: Principal, createdBy?: string) =>
       storeToken(db, token, principal, { createdBy }),
     listTokens: (study: string) => listTokens(db, study),

@@ -19,6 +19,7 @@ export interface FormCell {
   instance: number;
   status: CellStatus;
   rev: number;
+  enteredInError: boolean;
 }
 
 export interface EventRow {
@@ -67,6 +68,7 @@ export function casebookView(
             instance: n,
             status: (saved?.status ?? "not_started") as CellStatus,
             rev: saved?.rev ?? 0,
+            enteredInError: saved?.enteredInError === true,
           };
         }),
       );

@@ -11,6 +11,7 @@ import { latestValues } from "../engine/casebook.ts";
 import type { FormStatus } from "../engine/definition.ts";
 import { FORM_STATUSES, LOGS_EVENT } from "../engine/definition.ts";
 import { checkEnrolment } from "../engine/enrolment.ts";
+import { isMarkableEvent, savesRefusedMessage } from "../engine/entered-in-error.ts";
 import { nextFormOfVisit } from "../engine/next-form.ts";
 import { diffData } from "../engine/revision.ts";
 import { dayOneOf, visitDeviations } from "../engine/schedule.ts";
@@ -26,6 +27,7 @@ import {
 } from "./after-save.tsx";
 import { builderRoutes } from "./builder-routes.tsx";
 import { casebookView } from "./casebook-view.ts";
+import { enteredInErrorPages } from "./entered-in-error-routes.tsx";
 import { webErrorPage } from "./error-page.tsx";
 import { exportPages } from "./export-routes.tsx";
 import { fieldHistory, fieldViews } from "./fields.tsx";
@@ -61,6 +63,8 @@ export interface WebOptions {
 
 type WebEnv = AppEnv;
 
+const instancePath = (a: { study: string; subject: string; event: string; form: string; instance: number }) =>
+  `/studies/${a.study}/subjects/${a.subject}/events/${a.event}/forms/${a.form}/instances/${a.instance}`;
 const utcToday = () => new Date().toISOString().slice(0, 10);
 const sentence = (message: string) => `${message.charAt(0).toUpperCase()}${message.slice(1)}.`;
 
@@ -324,6 +328,8 @@ export function createWebRoutes(options: WebOptions) {
   ) {
     const { instrument } = ctx.slot;
     const canWrite = c.var.principal.role === "site";
+    // An instance entered in error keeps its data as marked until it is restored: read it, don't type in it.
+    const editable = canWrite && !state.current?.enteredInError;
     const next = nextFormOfVisit(ctx.definition.study, ctx.address.event, ctx.address.form);
     // A saved form shows what it holds: calculations keep their stored value unless an edit reaches them.
     const stored = state.current?.data;
@@ -345,7 +351,7 @@ export function createWebRoutes(options: WebOptions) {
       {
         drift: new Map(drift.map((d) => [d.field, d])),
         recalculate: new Set(state.recalculate),
-        readOnly: !canWrite,
+        readOnly: !editable,
       },
     );
     return page(
@@ -368,8 +374,9 @@ export function createWebRoutes(options: WebOptions) {
         afterSave={state.afterSave}
         nextTitle={next === undefined ? undefined : (ctx.definition.instruments[next]?.title ?? next)}
         stored={state.stored}
+        markPath={isMarkableEvent(ctx.definition, ctx.address.event) ? instancePath(ctx.address) : undefined}
       />,
-      { status: state.status, scripts: canWrite ? [scripts.form.path] : [] },
+      { status: state.status, scripts: editable ? [scripts.form.path] : [] },
     );
   }
 
@@ -450,6 +457,8 @@ export function createWebRoutes(options: WebOptions) {
         return c.redirect(`${url.pathname}?saved=${result.state.rev}`, 303);
       case "unchanged":
         return c.redirect(`${url.pathname}?unchanged`, 303);
+      case "entered-in-error":
+        throw problems.enteredInError(savesRefusedMessage(ctx.address.form, ctx.address.instance));
       case "invalid":
         return renderForm(c, ctx, {
           values: submitted,
@@ -514,6 +523,7 @@ export function createWebRoutes(options: WebOptions) {
   web.post(formPath, saveForm);
   web.get(`${formPath}/instances/:instance`, showForm);
   web.post(`${formPath}/instances/:instance`, saveForm);
+  web.route("/", enteredInErrorPages(formPath));
 
   return web;
 }

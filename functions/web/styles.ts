@@ -14,6 +14,7 @@ th{background:#eef1f5}.scroll{overflow-x:auto}
 .st{display:inline-block;width:.9rem;height:.9rem;border-radius:2px;border:1px solid #8891a0;vertical-align:middle;margin:1px}
 .st-not_started{background:#fff}.st-incomplete{background:#e5484d}.st-unverified{background:#f5c542}.st-complete{background:#30a46c}
 .badge{display:inline-block;font-size:.75rem;padding:0 .35rem;border-radius:3px;border:1px solid currentColor;margin-left:.25rem}
+.in-error td,.in-error>a:not(.restore){text-decoration:line-through}.in-error .badge,.in-error .restore{display:inline-block;text-decoration:none}
 .t-due{color:var(--accent)}.t-overdue{color:var(--err);font-weight:600}.t-out-of-window{color:var(--warn)}.t-done{color:var(--ok)}.t-upcoming{color:var(--muted)}
 .legend{font-size:.85rem;color:var(--muted);margin:.5rem 0}
 .field{margin:0 0 1rem;padding:.2rem 0}.field>label,.field legend{display:block;font-weight:600;margin-bottom:.2rem}

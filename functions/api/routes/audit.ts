@@ -30,7 +30,7 @@ auditRoutes.openapi(
       ...revisions.map((r) => ({
         at: r.committedAt,
         by: r.committedBy,
-        action: "save" as const,
+        action: r.action ?? ("save" as const),
         event: r.event,
         form: r.form,
         instance: r.instance,

@@ -40,6 +40,11 @@ const flag = z
   .optional()
   .transform((s) => s === "true");
 
+const includeEnteredInError = flag.openapi({
+  description:
+    "Also export instances marked as entered in error (left out by default); records gain `<form>_entered_in_error` (1/0), ODM an Annotation",
+});
+
 export const RecordsQuery = z.object({
   format: z.enum(["csv", "json", "ndjson"]).default("csv"),
   rawOrLabel: z.enum(["raw", "label"]).default("raw"),
@@ -50,6 +55,7 @@ export const RecordsQuery = z.object({
   subjects: list,
   deidentify: flag.openapi({ description: "Leave out identifiers, shift dates per subject" }),
   hashIds: flag.openapi({ description: "With deidentify: replace subject ids by a stable keyed hash" }),
+  includeEnteredInError: includeEnteredInError,
   limit: z.coerce.number().int().min(1).max(1000).default(200).openapi({ description: "Subjects per page" }),
   cursor: z.string().optional(),
 });
@@ -104,7 +110,9 @@ function checkFilters(definition: StudyDefinition, q: RecordsQuery) {
 }
 
 type ExportChoices = Pick<RecordsQuery, "deidentify" | "hashIds"> &
-  Partial<Pick<RecordsQuery, "rawOrLabel" | "forms" | "fields" | "events" | "subjects">>;
+  Partial<
+    Pick<RecordsQuery, "rawOrLabel" | "forms" | "fields" | "events" | "subjects" | "includeEnteredInError">
+  >;
 
 /** Options shared by every export (API, ODM and REDCap endpoint): filters, labels and de-identification. */
 export async function flatExportOptions(
@@ -124,6 +132,7 @@ export async function flatExportOptions(
     forms: q.forms,
     fields: q.fields,
     events: q.events,
+    ...(q.includeEnteredInError ? { includeEnteredInError: true } : {}),
     ...(deidentify
       ? {
           deidentify: deidentification(await c.var.store.exportSalt(definition.study.id), {
@@ -191,7 +200,8 @@ async function* recordChunks(
   if (format === "csv") yield csvText([columns.map((col) => col.name)], reader);
   if (format === "json") yield "[";
   let first = true;
-  for await (const { subject, instances } of c.var.store.casebooks(definition.study.id, subjects)) {
+  const read = { includeEnteredInError: options.includeEnteredInError };
+  for await (const { subject, instances } of c.var.store.casebooks(definition.study.id, subjects, read)) {
     const rows = flatRows(definition, subject, instances, columns, options);
     if (rows.length === 0) continue;
     yield encodeRows(format, columns, rows, first, reader);
@@ -306,6 +316,8 @@ exportRoutes.openapi(
           committedBy: r.committedBy,
           definitionVersion: r.definitionVersion,
           ...(r.reason ? { reason: r.reason } : {}),
+          action: r.action ?? "save",
+          enteredInError: r.enteredInError === true,
           changes: r.changes,
           data: r.data,
         };
@@ -379,6 +391,7 @@ export const OdmQuery = z.object({
   hashIds: flag,
   sites: list,
   subjects: list,
+  includeEnteredInError,
 });
 
 exportRoutes.openapi(
@@ -405,9 +418,15 @@ exportRoutes.openapi(
  * exports, never the study's other token holders. AdminData comes before
  * ClinicalData, so they are read in a first pass over the same subjects.
  */
-async function auditAuthors(c: Context<AppEnv>, study: string, subjects: Subject[]): Promise<string[]> {
+async function auditAuthors(
+  c: Context<AppEnv>,
+  study: string,
+  subjects: Subject[],
+  includeEnteredInError: boolean,
+): Promise<string[]> {
   const users = new Set<string>();
-  for await (const { revisions = [] } of c.var.store.casebooks(study, subjects, { withRevisions: true }))
+  const options = { withRevisions: true, includeEnteredInError };
+  for await (const { revisions = [] } of c.var.store.casebooks(study, subjects, options))
     for (const r of revisions) users.add(r.committedBy);
   return [...users];
 }
@@ -425,9 +444,14 @@ export async function streamOdm(
         .filter((s) => !q.subjects || q.subjects.includes(s.id))
         .sort((a, b) => (a.id < b.id ? -1 : 1))
     : [];
-  const users = q.audit ? await auditAuthors(c, study, subjects) : [];
+  const users = q.audit ? await auditAuthors(c, study, subjects, q.includeEnteredInError) : [];
   c.header("Content-Type", "application/xml; charset=utf-8");
-  const source = q.clinicalData ? c.var.store.casebooks(study, subjects, { withRevisions: q.audit }) : null;
+  const source = q.clinicalData
+    ? c.var.store.casebooks(study, subjects, {
+        withRevisions: q.audit,
+        includeEnteredInError: q.includeEnteredInError,
+      })
+    : null;
   return streamedBody(
     c,
     odmChunks(definition, source, {

@@ -1,6 +1,7 @@
 import { createRoute, type z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { FormStatus } from "../../engine/definition.ts";
+import { savesRefusedMessage } from "../../engine/entered-in-error.ts";
 import type { Revision } from "../../store/form-instances.ts";
 import { requireRole } from "../auth.ts";
 import type { AppEnv } from "../context.ts";
@@ -18,9 +19,9 @@ import {
 
 export const formInstanceRoutes = createRouter();
 
-type Params = z.infer<typeof InstanceParams>;
+export type Params = z.infer<typeof InstanceParams>;
 
-function instanceView(
+export function instanceView(
   address: { event: string; form: string; instance: number },
   state: Revision | undefined,
 ): z.infer<typeof FormInstance> {
@@ -32,10 +33,11 @@ function instanceView(
     definitionVersion: state?.definitionVersion ?? null,
     committedAt: state?.committedAt ?? null,
     committedBy: state?.committedBy ?? null,
+    enteredInError: state?.enteredInError === true,
   };
 }
 
-async function resolve(c: Context<AppEnv>, p: Params) {
+export async function resolve(c: Context<AppEnv>, p: Params) {
   const definition = await loadStudy(c, p.study);
   const subject = await loadSubject(c, p.study, p.subject);
   const slot = loadSlot(definition, subject, p.event, p.form, p.instance);
@@ -77,6 +79,8 @@ async function saveInstance(c: Context<AppEnv>, p: Params, body: z.infer<typeof 
           message: "a reason is required to change a completed form",
         },
       ]);
+    case "entered-in-error":
+      throw problems.enteredInError(savesRefusedMessage(p.form, address.instance));
     case "stale":
       throw problems.conflict(
         `Revision ${body.rev} is not the latest (${result.current?.rev ?? 0}); re-apply your edits to the current state.`,

@@ -7,6 +7,7 @@ import { STATUS_LABEL } from "../casebook-view.ts";
 import { Field, type FieldView } from "../fields.tsx";
 import { displayValue } from "../form-values.ts";
 import { ReadOnlyField } from "../readonly-field.tsx";
+import { EnteredInErrorPanel } from "./entered-in-error.tsx";
 
 export type FormNotice =
   | { kind: "saved"; rev: number; deviations: string[] }
@@ -42,8 +43,12 @@ export function FormPage(props: {
   nextTitle?: string;
   /** The save made on the page before, when a save moved on to this one. */
   stored?: StoredNotice;
+  /** The instance's path when it may be entered in error (log instances, unscheduled visits). */
+  markPath?: string;
 }) {
-  const { instrument, fields, current, rev, csrf, canWrite, notice, context } = props;
+  const { instrument, fields, current, rev, csrf, notice, context } = props;
+  // An instance entered in error keeps its data as marked until it is restored.
+  const canWrite = props.canWrite && !current?.enteredInError;
   const reasonNeeded = current?.status === "complete";
   return (
     <>
@@ -63,6 +68,7 @@ export function FormPage(props: {
           </>
         )}
       </p>
+      <EnteredInErrorPanel current={current} path={props.markPath} canWrite={props.canWrite} csrf={csrf} />
       {instrument.description && <p class="help">{instrument.description}</p>}
       <StoredNoticeView notice={props.stored} />
       {notice?.kind === "saved" && (

@@ -3,6 +3,7 @@ import type { Subject } from "../../store/subjects.ts";
 import { type StoredNotice, StoredNoticeView } from "../after-save.tsx";
 import { type CasebookView, STATUS_LABEL, TIMING_LABEL } from "../casebook-view.ts";
 import { displayValue } from "../form-values.ts";
+import { EnteredInErrorLabel } from "./entered-in-error.tsx";
 
 /** One subject: the schedule from day 1 with windows and timing, each visit's forms, and the repeating logs. */
 export function SubjectPage(props: {
@@ -62,7 +63,7 @@ export function SubjectPage(props: {
                 <td>{row.window ? `${row.window.earliest} – ${row.window.latest}` : "—"}</td>
                 <td>
                   {row.forms.map((f) => (
-                    <div>
+                    <div class={f.enteredInError ? "in-error" : undefined}>
                       <span class={`st st-${f.status}`} />{" "}
                       <a
                         href={`${base}/events/${row.event.id}/forms/${f.form}${row.event.repeatable ? `/instances/${f.instance}` : ""}`}
@@ -71,6 +72,11 @@ export function SubjectPage(props: {
                         {row.event.repeatable ? ` #${f.instance}` : ""}
                       </a>{" "}
                       <small>{STATUS_LABEL[f.status]}</small>
+                      {f.enteredInError && (
+                        <EnteredInErrorLabel
+                          href={`${base}/events/${row.event.id}/forms/${f.form}/instances/${f.instance}#restore`}
+                        />
+                      )}
                     </div>
                   ))}
                   {row.event.repeatable && canWrite && row.event.forms[0] && (
@@ -92,7 +98,7 @@ export function SubjectPage(props: {
         const shown = Object.entries(instrument?.properties ?? {}).slice(0, 3);
         const next = Math.max(0, ...log.instances.map((i) => i.instance)) + 1;
         return (
-          <section data-log={log.form}>
+          <section data-log={log.form} id={`log-${log.form}`}>
             <h2>{log.title}</h2>
             {log.instances.length === 0 ? (
               <p>None recorded.</p>
@@ -109,7 +115,7 @@ export function SubjectPage(props: {
                 </thead>
                 <tbody>
                   {log.instances.map((i) => (
-                    <tr>
+                    <tr class={i.enteredInError ? "in-error" : undefined}>
                       <td>
                         <a href={`${base}/events/${LOGS_EVENT}/forms/${log.form}/instances/${i.instance}`}>
                           {i.instance}
@@ -120,6 +126,11 @@ export function SubjectPage(props: {
                       ))}
                       <td>
                         <span class={`st st-${i.status}`} /> {STATUS_LABEL[i.status]}
+                        {i.enteredInError && (
+                          <EnteredInErrorLabel
+                            href={`${base}/events/${LOGS_EVENT}/forms/${log.form}/instances/${i.instance}#restore`}
+                          />
+                        )}
                       </td>
                     </tr>
                   ))}

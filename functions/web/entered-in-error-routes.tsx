@@ -1,0 +1,35 @@
+import { Hono } from "hono";
+import type { AppEnv } from "../api/context.ts";
+import { applyErrorMark, errorMarkProblem } from "../api/routes/entered-in-error.ts";
+import type { Params } from "../api/routes/form-instances.ts";
+import { LOGS_EVENT } from "../engine/definition.ts";
+import type { ErrorMarkAction } from "../engine/entered-in-error.ts";
+
+/**
+ * The form posts of "entered in error", through the API's own code
+ * (`applyErrorMark`): marking goes back to the subject page, where the
+ * instance is listed struck through; restoring goes back to the form.
+ */
+export function enteredInErrorPages(formPath: string) {
+  const web = new Hono<AppEnv>();
+  for (const action of ["entered-in-error", "restore"] as ErrorMarkAction[]) {
+    web.post(`${formPath}/instances/:instance/${action}`, async (c) => {
+      const p = c.req.param() as Params;
+      const body = await c.req.parseBody();
+      const rev = Number(body._rev);
+      const reason = typeof body._reason === "string" ? body._reason : undefined;
+      const safeRev = Number.isInteger(rev) && rev >= 0 ? rev : 0;
+      const result = await applyErrorMark(c, p, action, { rev: safeRev, reason });
+      const problem = errorMarkProblem(p, action, result, safeRev);
+      if (problem) throw problem;
+      const subjectPage = `/studies/${p.study}/subjects/${p.subject}`;
+      const formPage = new URL(c.req.url).pathname.slice(0, -`/${action}`.length);
+      if (action === "restore") return c.redirect(formPage, 303);
+      return c.redirect(
+        `${subjectPage}#${p.event === LOGS_EVENT ? `log-${p.form}` : `event-${p.event}`}`,
+        303,
+      );
+    });
+  }
+  return web;
+}

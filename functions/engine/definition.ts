@@ -122,6 +122,9 @@ export interface FieldSchema {
   "x-calc"?: Logic;
   /** This date is the date the visit took place: it is checked against the visit window. */
   "x-visit-date"?: boolean;
+  /** Plausible range of a date field: an ISO date or "today" (engine/date-bounds.ts); the floor is 1900-01-01. */
+  "x-date-min"?: string;
+  "x-date-max"?: string;
   /** Free-text annotation kept verbatim (REDCap "Field Annotation": notes and action tags such as @HIDDEN, which the engine does not interpret). */
   "x-annotation"?: string;
   /** Matrix group: adjacent choice fields with the same choices, shown as one grid (REDCap "Matrix Group Name"). */

@@ -1,3 +1,4 @@
+import { parseDateText, parseTimeText } from "../engine/date-text.ts";
 import type { FieldSchema, FormData, Instrument } from "../engine/definition.ts";
 
 /**
@@ -18,6 +19,10 @@ function scalar(schema: FieldSchema, raw: string): unknown {
     const n = Number(text);
     return Number.isFinite(n) ? n : text;
   }
+  // Typed dates and times become ISO / HH:MM here; an ambiguous "10/11/2026" stays text and is refused with its reason.
+  const parsed =
+    schema.format === "date" ? parseDateText(text) : schema.format === "time" ? parseTimeText(text) : undefined;
+  if (parsed?.ok) return parsed.value;
   return text;
 }
 

@@ -11,6 +11,7 @@ import {
 } from "./definition.ts";
 import { LOGIC_LIMITS, logicSize } from "./logic.ts";
 import { instrumentSchema } from "./meta/instrument-schema.ts";
+import { parseDateText } from "./date-text.ts";
 import { studySchema } from "./meta/study-schema.ts";
 import { patternProblem } from "./pattern.ts";
 
@@ -369,6 +370,20 @@ function checkChoices(
   );
 }
 
+/** A date bound is "today" or a real calendar day (the meta-schema checks the shape), min ≤ max. */
+function checkDateBounds(field: FieldSchema, at: string, report: Reporter): void {
+  const bounds = (["x-date-min", "x-date-max"] as const).filter((k) => field[k] !== undefined);
+  for (const keyword of bounds) {
+    const bound = field[keyword] as string;
+    if (field.format !== "date") report(join(at, keyword), `"${keyword}" needs a field with "format": "date"`);
+    else if (bound !== "today" && !parseDateText(bound).ok)
+      report(join(at, keyword), `"${bound}" is not a day of the calendar`);
+  }
+  const [min, max] = [field["x-date-min"], field["x-date-max"]];
+  if (min && max && min !== "today" && max !== "today" && min > max)
+    report(join(at, "x-date-max"), `"${max}" is before its minimum "${min}"`);
+}
+
 function checkField(name: string, field: FieldSchema, at: string, report: Reporter): void {
   const type = field.type ?? "";
   for (const [keyword, types] of Object.entries(TYPED_KEYWORDS)) {
@@ -440,6 +455,7 @@ function checkField(name: string, field: FieldSchema, at: string, report: Report
   if (field["x-visit-date"] === true && (type !== "string" || field.format !== "date")) {
     report(join(at, "x-visit-date"), `"x-visit-date" needs a field with "format": "date"`);
   }
+  checkDateBounds(field, at, report);
   const isCalc = field["x-calc"] !== undefined;
   if (isCalc && field.readOnly !== true) {
     report(at, `calculated field "${name}" must be "readOnly": true (its value is computed, never entered)`);

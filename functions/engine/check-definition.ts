@@ -1,5 +1,6 @@
 import { Ajv2020, type ErrorObject, type ValidateFunction } from "ajv/dist/2020.js";
 import addFormats from "ajv-formats";
+import { parseDateText } from "./date-text.ts";
 import {
   type EventDef,
   type FieldSchema,
@@ -11,7 +12,6 @@ import {
 } from "./definition.ts";
 import { LOGIC_LIMITS, logicSize } from "./logic.ts";
 import { instrumentSchema } from "./meta/instrument-schema.ts";
-import { parseDateText } from "./date-text.ts";
 import { studySchema } from "./meta/study-schema.ts";
 import { patternProblem } from "./pattern.ts";
 
@@ -375,7 +375,8 @@ function checkDateBounds(field: FieldSchema, at: string, report: Reporter): void
   const bounds = (["x-date-min", "x-date-max"] as const).filter((k) => field[k] !== undefined);
   for (const keyword of bounds) {
     const bound = field[keyword] as string;
-    if (field.format !== "date") report(join(at, keyword), `"${keyword}" needs a field with "format": "date"`);
+    if (field.format !== "date")
+      report(join(at, keyword), `"${keyword}" needs a field with "format": "date"`);
     else if (bound !== "today" && !parseDateText(bound).ok)
       report(join(at, keyword), `"${bound}" is not a day of the calendar`);
   }

@@ -45,7 +45,11 @@ function problemOf(schema: FieldSchema, value: string, now: number): string | un
 }
 
 /** Date fields holding a well-formed date outside their range (malformed ones are the format check's). */
-export function dateRangeProblems(instrument: Instrument, data: FormData, now = Date.now()): DateRangeProblem[] {
+export function dateRangeProblems(
+  instrument: Instrument,
+  data: FormData,
+  now = Date.now(),
+): DateRangeProblem[] {
   const out: DateRangeProblem[] = [];
   for (const [field, schema] of Object.entries(instrument.properties)) {
     const value = data[field];

@@ -68,7 +68,10 @@ function isoOf(year: number, month: number, day: number): Parsed {
 const YEAR = "([1-9]\\d{3})";
 const ISO = new RegExp(`^${YEAR}-(\\d{1,2})-(\\d{1,2})$`);
 const DAY_MONTH_YEAR = new RegExp(`^(\\d{1,2})\\.?[\\s./-]*(\\p{L}+)\\.?[\\s./-]*,?\\s*${YEAR}$`, "u");
-const MONTH_DAY_YEAR = new RegExp(`^(\\p{L}+)\\.?[\\s./-]*(\\d{1,2})(?:st|nd|rd|th)?,?[\\s./-]*${YEAR}$`, "u");
+const MONTH_DAY_YEAR = new RegExp(
+  `^(\\p{L}+)\\.?[\\s./-]*(\\d{1,2})(?:st|nd|rd|th)?,?[\\s./-]*${YEAR}$`,
+  "u",
+);
 const ALL_NUMBERS = /^\d{1,4}[\s./-]+\d{1,2}[\s./-]+\d{1,4}$/;
 
 export function parseDateText(raw: string): Parsed {

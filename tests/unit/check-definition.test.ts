@@ -651,6 +651,7 @@ describe("date bounds (x-date-min / x-date-max)", () => {
     expect([birth?.["x-date-min"], birth?.["x-date-max"]]).toEqual(["1900-01-01", "today"]);
     const visits = fields.filter(([, f]) => f["x-visit-date"]);
     expect(visits.length).toBeGreaterThan(5);
-    for (const [name, f] of visits) expect([name, f["x-date-min"], f["x-date-max"]]).toEqual([name, "2019-01-01", "today"]);
+    for (const [name, f] of visits)
+      expect([name, f["x-date-min"], f["x-date-max"]]).toEqual([name, "2019-01-01", "today"]);
   });
 });

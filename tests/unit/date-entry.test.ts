@@ -28,9 +28,12 @@ describe("typed dates are read one way only", () => {
     },
   );
 
-  it.each(["0026-03-05", "26-03-05", "5 Mar 26", "5 Mar 0026"])("%s is refused: the year has four digits", (text) => {
-    expect(parseDateText(text)).toMatchObject({ ok: false });
-  });
+  it.each(["0026-03-05", "26-03-05", "5 Mar 26", "5 Mar 0026"])(
+    "%s is refused: the year has four digits",
+    (text) => {
+      expect(parseDateText(text)).toMatchObject({ ok: false });
+    },
+  );
 
   it.each(["2026-02-30", "31 Apr 2024", "2026-13-01"])("%s is refused: no such day", (text) => {
     expect(parseDateText(text)).toMatchObject({ ok: false, problem: "no-such-day" });
@@ -66,8 +69,20 @@ const instrument: Instrument = {
   type: "object",
   additionalProperties: false,
   properties: {
-    birth: { type: "string", format: "date", title: "Birth", "x-date-min": "1900-01-01", "x-date-max": "today" },
-    visit: { type: "string", format: "date", title: "Visit", "x-date-min": "2020-01-01", "x-date-max": "today" },
+    birth: {
+      type: "string",
+      format: "date",
+      title: "Birth",
+      "x-date-min": "1900-01-01",
+      "x-date-max": "today",
+    },
+    visit: {
+      type: "string",
+      format: "date",
+      title: "Visit",
+      "x-date-min": "2020-01-01",
+      "x-date-max": "today",
+    },
     any: { type: "string", format: "date", title: "Any date" },
     at: { type: "string", format: "time", title: "At" },
   },

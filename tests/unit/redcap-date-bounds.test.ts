@@ -1,5 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { COLUMNS, exportDictionary, importDictionary, readRows } from "../../functions/engine/redcap/dictionary.ts";
+import {
+  COLUMNS,
+  exportDictionary,
+  importDictionary,
+  readRows,
+} from "../../functions/engine/redcap/dictionary.ts";
 
 /** REDCap's date validation min/max ("today" or Y-M-D) are the engine's enforced x-date-min / x-date-max. */
 describe("REDCap date bounds", () => {

@@ -1,5 +1,5 @@
-import type { Choice, ChoiceCode, FieldSchema } from "../definition.ts";
 import { parseDateText } from "../date-text.ts";
+import type { Choice, ChoiceCode, FieldSchema } from "../definition.ts";
 import { FIELD_KEYWORDS, FIELD_NAME_PATTERN } from "../meta/instrument-schema.ts";
 import { actionTags, readAnnotation } from "./annotation.ts";
 import { type Column, emptyRow, type Row } from "./columns.ts";
@@ -189,7 +189,8 @@ export function rowToSchema(row: Row, report: Report): RowMeaning | undefined {
       const n = numeric ? readBound(text, comma) : undefined;
       const dateBound = schema.format === "date" ? readDateBound(text) : undefined;
       if (n !== undefined) schema[keyword] = n;
-      else if (dateBound !== undefined) schema[keyword === "minimum" ? "x-date-min" : "x-date-max"] = dateBound;
+      else if (dateBound !== undefined)
+        schema[keyword === "minimum" ? "x-date-min" : "x-date-max"] = dateBound;
       else {
         schema[verbatim] = text;
         report(column, "warning", `"${text}" is kept verbatim but not enforced by the engine`);

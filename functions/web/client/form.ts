@@ -13,6 +13,7 @@ import {
   prepareForm,
 } from "../../engine/validate-form.ts";
 import { type FormEntries, readFormEntries } from "../form-values.ts";
+import { enhanceTypedDates } from "./typed-dates.ts";
 
 interface Definition {
   instrument: Instrument;
@@ -51,6 +52,7 @@ function clearControls(container: Element): boolean {
 
 function enhance(form: HTMLFormElement, def: Definition): void {
   const { instrument, context } = def;
+  enhanceTypedDates(form);
   const touched = new Set<string>();
   const fieldEls = new Map<string, HTMLElement>();
   for (const el of form.querySelectorAll<HTMLElement>("[data-field]")) {

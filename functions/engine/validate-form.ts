@@ -27,6 +27,8 @@ export interface LogicContext {
   $arm?: string;
   /** Latest non-empty value per form and field in the subject's casebook. */
   $latest?: Record<string, Record<string, unknown>>;
+  /** study.json's startDate: what the date bound "study-start" means. */
+  $studyStart?: string;
 }
 
 const TIME = /^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?$/;
@@ -206,7 +208,7 @@ export function prepareForm(
   }
   errors.push(...schemaErrors(instrument, data));
   const malformed = new Set(errors.map((e) => e.pointer));
-  for (const { field, message } of dateRangeProblems(instrument, data)) {
+  for (const { field, message } of dateRangeProblems(instrument, data, context.$studyStart)) {
     if (!malformed.has(pointer(field))) errors.push({ pointer: pointer(field), code: "date-range", message });
   }
   const failed = new Set(errors.map((e) => e.pointer));

@@ -21,8 +21,8 @@ describe("the API refuses implausible dates with a pointer and writes nothing", 
   it.each([
     ["demographics", "date_of_birth", "1899-12-31", "must be on or after 1 January 1900"],
     ["demographics", "date_of_birth", "2999-01-01", "must be today or earlier"],
-    ["consent", "consent_date", "0026-03-05", "must be on or after 1 January 2019"],
-    ["consent", "consent_date", "2018-12-31", "must be on or after 1 January 2019"],
+    ["consent", "consent_date", "0026-03-05", "must be on or after 1 January 2010, the study's start"],
+    ["consent", "consent_date", "2009-12-31", "must be on or after 1 January 2010, the study's start"],
   ])("%s.%s = %s", async (form, field, value, message) => {
     const subject = await product.enrol();
     const before = await product.snapshot();

@@ -632,6 +632,25 @@ describe("date bounds (x-date-min / x-date-max)", () => {
     );
   });
 
+  it('"study-start" needs the study\'s startDate, a real day', () => {
+    expectError(
+      variant((s) => {
+        delete s.startDate;
+      }),
+      "consent",
+      "/properties/consent_date/x-date-min",
+      /needs "startDate" in study.json/,
+    );
+    expectError(
+      variant((s) => {
+        s.startDate = "2010-02-30";
+      }),
+      "study",
+      "/startDate",
+      /not a day of the calendar/,
+    );
+  });
+
   it("a minimum after the maximum is an error", () => {
     expectError(
       variant((_s, i) => {
@@ -652,6 +671,7 @@ describe("date bounds (x-date-min / x-date-max)", () => {
     const visits = fields.filter(([, f]) => f["x-visit-date"]);
     expect(visits.length).toBeGreaterThan(5);
     for (const [name, f] of visits)
-      expect([name, f["x-date-min"], f["x-date-max"]]).toEqual([name, "2019-01-01", "today"]);
+      expect([name, f["x-date-min"], f["x-date-max"]]).toEqual([name, "study-start", "today"]);
+    expect(definition?.study.startDate).toBe("2010-01-01");
   });
 });

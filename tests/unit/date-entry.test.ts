@@ -84,6 +84,13 @@ const instrument: Instrument = {
       "x-date-max": "today",
     },
     any: { type: "string", format: "date", title: "Any date" },
+    event: {
+      type: "string",
+      format: "date",
+      title: "Event",
+      "x-date-min": "study-start",
+      "x-date-max": "today",
+    },
     at: { type: "string", format: "time", title: "At" },
   },
 };
@@ -113,6 +120,17 @@ describe("a date field's plausible range", () => {
   it("'today' tolerates the time zones of the world: tomorrow in UTC+14 is allowed, the day after is not", () => {
     expect(errors({ visit: "2026-06-16" })).toEqual([]);
     expect(errors({ visit: "2026-06-17" })).toHaveLength(1);
+  });
+
+  it("'study-start' is the study's startDate from the context", () => {
+    const withStart = (data: Record<string, unknown>) =>
+      prepareForm(instrument, data, "incomplete", { ...ctx, $studyStart: "2010-01-01" }).errors.map(
+        (e) => e.message,
+      );
+    expect(withStart({ event: "2010-01-01" })).toEqual([]);
+    expect(withStart({ event: "2009-12-31" })).toEqual([
+      "must be on or after 1 January 2010, the study's start",
+    ]);
   });
 
   it("a date field without bounds still refuses a year before 1900 (year 0026 is a typing slip)", () => {

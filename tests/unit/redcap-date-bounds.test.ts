@@ -30,4 +30,15 @@ describe("REDCap date bounds", () => {
     const dob = back.find((r) => r["Variable / Field Name"] === "dob");
     expect([dob?.["Text Validation Min"], dob?.["Text Validation Max"]]).toEqual(["1900-01-01", "today"]);
   });
+
+  it('"study-start", which REDCap cannot say, leaves the column empty and comes back from @X-SCHEMA', () => {
+    const instruments = importDictionary(text).instruments;
+    const f = instruments.f;
+    if (!f?.properties.dob) throw new Error("no dob");
+    f.properties.dob["x-date-min"] = "study-start";
+    const exported = exportDictionary(instruments);
+    const dob = readRows(exported).rows.find((r) => r["Variable / Field Name"] === "dob");
+    expect(dob?.["Text Validation Min"]).toBe("");
+    expect(importDictionary(exported).instruments.f?.properties.dob?.["x-date-min"]).toBe("study-start");
+  });
 });

@@ -127,8 +127,8 @@ export const instrumentSchema = {
     },
   },
   $defs: {
-    /** An ISO date (calendar validity is check-definition's) or "today". */
-    dateBound: { type: "string", pattern: "^(today|[1-9][0-9]{3}-[0-9]{2}-[0-9]{2})$" },
+    /** An ISO date (calendar validity is check-definition's), "today" or "study-start" (study.json's startDate). */
+    dateBound: { type: "string", pattern: "^(today|study-start|[1-9][0-9]{3}-[0-9]{2}-[0-9]{2})$" },
     choice: {
       type: "object",
       required: ["const", "title"],

@@ -379,7 +379,9 @@ export function schemaToRow(name: string, form: string, schema: FieldSchema): Ro
     const dateBound = schema[keyword === "minimum" ? "x-date-min" : "x-date-max"];
     if (n !== undefined && !isDefault(keyword) && (type === "text" || type === "slider"))
       row[column] = writeBound(n, validation);
-    else if (dateBound !== undefined && type === "text") row[column] = dateBound;
+    // REDCap has no "study-start": that bound travels in @X-SCHEMA instead.
+    else if (dateBound !== undefined && dateBound !== "study-start" && type === "text")
+      row[column] = dateBound;
     else if (schema[verbatim] !== undefined) row[column] = schema[verbatim] as string;
   }
   return row;

@@ -10,7 +10,7 @@ import { echoText } from "./form-values.ts";
  */
 
 export const DATE_HINT = "YYYY-MM-DD or day month-name year, e.g. 17 Apr 1988";
-export const TIME_HINT = "24-hour clock, HH:MM (0930 is 09:30)";
+export const TIME_HINT = "HH:MM, e.g. 09:30 or 0930";
 
 export const isTypedDateTime = (schema: FieldSchema) => schema.format === "date" || schema.format === "time";
 

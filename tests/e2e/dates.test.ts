@@ -105,4 +105,29 @@ describeInBrowser("dates and times mean one thing in every browser locale", () =
       }
     }, 60_000);
   }
+
+  it("a date the form clears (its question hidden by branching) leaves no echo behind", async () => {
+    const enrolled = await e2e.api("site-01", "POST", `/studies/${STUDY}/subjects`, {
+      site: "site-01",
+      arm: "rrms",
+    });
+    const context = await e2e.context({ locale: "en-US" });
+    try {
+      const page = await context.newPage();
+      await signIn(page, e2e.env.tokens["site-01"]?.token ?? "");
+      await page.goto(formUrl(enrolled.body.id, "logs", "adverse_event", 1));
+      await page.locator("input[name=ongoing][value=false]").click();
+      await typeInto(page, "#f-end_date", "12 Jan 2025");
+      const echo = page.locator("output[data-echo-for=end_date]");
+      expect(await echo.textContent()).toBe("= 12 January 2025");
+      await page.locator("input[name=ongoing][value=true]").click();
+      await page.locator("[data-field=end_date]").waitFor({ state: "hidden" });
+      await page.locator("input[name=ongoing][value=false]").click();
+      await page.locator("[data-field=end_date]").waitFor({ state: "visible" });
+      expect(await page.inputValue("#f-end_date")).toBe("");
+      expect(await echo.textContent()).toBe("");
+    } finally {
+      await context.close();
+    }
+  }, 60_000);
 });

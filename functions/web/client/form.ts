@@ -52,7 +52,7 @@ function clearControls(container: Element): boolean {
 
 function enhance(form: HTMLFormElement, def: Definition): void {
   const { instrument, context } = def;
-  enhanceTypedDates(form);
+  const redrawEchoes = enhanceTypedDates(form);
   const touched = new Set<string>();
   const fieldEls = new Map<string, HTMLElement>();
   for (const el of form.querySelectorAll<HTMLElement>("[data-field]")) {
@@ -84,7 +84,10 @@ function enhance(form: HTMLFormElement, def: Definition): void {
       if (el.hidden !== hide) el.hidden = hide;
       if (hide) cleared = clearControls(el) || cleared;
     }
-    if (cleared) data = applyCalculations(instrument, readFormEntries(instrument, entriesOf(form)), context);
+    if (cleared) {
+      data = applyCalculations(instrument, readFormEntries(instrument, entriesOf(form)), context);
+      redrawEchoes();
+    }
     for (const output of form.querySelectorAll<HTMLOutputElement>("output[data-calc]")) {
       const value = data[output.dataset.calc ?? ""];
       output.value = value === undefined || value === null ? "" : String(value);

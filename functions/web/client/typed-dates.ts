@@ -7,7 +7,9 @@
 import { parseDateText, parseTimeText } from "../../engine/date-text.ts";
 import { echoText } from "../form-values.ts";
 
-export function enhanceTypedDates(form: HTMLFormElement): void {
+/** Wires the boxes; the answer redraws every echo (for values the script changed, e.g. a field hidden and cleared). */
+export function enhanceTypedDates(form: HTMLFormElement): () => void {
+  const updates: (() => void)[] = [];
   for (const input of form.querySelectorAll<HTMLInputElement>("input[data-typed]")) {
     const format = input.dataset.typed === "time" ? "time" : "date";
     const echo = form.querySelector<HTMLOutputElement>(`output[data-echo-for="${CSS.escape(input.name)}"]`);
@@ -15,6 +17,7 @@ export function enhanceTypedDates(form: HTMLFormElement): void {
       const text = echoText(format, input.value);
       if (echo && echo.value !== text) echo.value = text;
     };
+    updates.push(update);
     input.addEventListener("input", update);
     // The box's own listener runs before the form's (bubbling) change handler reads the value.
     input.addEventListener("change", () => {
@@ -23,4 +26,7 @@ export function enhanceTypedDates(form: HTMLFormElement): void {
       update();
     });
   }
+  return () => {
+    for (const update of updates) update();
+  };
 }

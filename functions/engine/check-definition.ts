@@ -1,5 +1,6 @@
 import { Ajv2020, type ErrorObject, type ValidateFunction } from "ajv/dist/2020.js";
 import addFormats from "ajv-formats";
+import { parseDateText } from "./date-text.ts";
 import {
   type EventDef,
   type FieldSchema,
@@ -369,6 +370,22 @@ function checkChoices(
   );
 }
 
+/** A date bound is "today" or a real calendar day (the meta-schema checks the shape), min ≤ max. */
+function checkDateBounds(field: FieldSchema, at: string, report: Reporter): void {
+  const bounds = (["x-date-min", "x-date-max"] as const).filter((k) => field[k] !== undefined);
+  for (const keyword of bounds) {
+    const bound = field[keyword] as string;
+    if (field.format !== "date")
+      report(join(at, keyword), `"${keyword}" needs a field with "format": "date"`);
+    else if (bound !== "today" && bound !== "study-start" && !parseDateText(bound).ok)
+      report(join(at, keyword), `"${bound}" is not a day of the calendar`);
+  }
+  const [min, max] = [field["x-date-min"], field["x-date-max"]];
+  const symbolic = (b: string) => b === "today" || b === "study-start";
+  if (min && max && !symbolic(min) && !symbolic(max) && min > max)
+    report(join(at, "x-date-max"), `"${max}" is before its minimum "${min}"`);
+}
+
 function checkField(name: string, field: FieldSchema, at: string, report: Reporter): void {
   const type = field.type ?? "";
   for (const [keyword, types] of Object.entries(TYPED_KEYWORDS)) {
@@ -440,6 +457,7 @@ function checkField(name: string, field: FieldSchema, at: string, report: Report
   if (field["x-visit-date"] === true && (type !== "string" || field.format !== "date")) {
     report(join(at, "x-visit-date"), `"x-visit-date" needs a field with "format": "date"`);
   }
+  checkDateBounds(field, at, report);
   const isCalc = field["x-calc"] !== undefined;
   if (isCalc && field.readOnly !== true) {
     report(at, `calculated field "${name}" must be "readOnly": true (its value is computed, never entered)`);
@@ -866,6 +884,35 @@ function checkRepeatingUse(
   }
 }
 
+/** A date bound "study-start" needs study.json's startDate, a real calendar day. */
+function checkStudyStart(
+  studyFile: SourceFile,
+  study: StudyFile,
+  sources: Map<string, SourceFile>,
+  instruments: Map<string, Instrument | undefined>,
+  errors: DefinitionError[],
+): void {
+  if (study.startDate !== undefined && !parseDateText(study.startDate).ok)
+    errors.push({
+      file: studyFile.path,
+      pointer: "/startDate",
+      message: `"${study.startDate}" is not a day of the calendar`,
+    });
+  if (study.startDate !== undefined) return;
+  for (const [id, instrument] of instruments) {
+    for (const [name, field] of Object.entries(instrument?.properties ?? {})) {
+      for (const keyword of ["x-date-min", "x-date-max"] as const) {
+        if (field[keyword] === "study-start")
+          errors.push({
+            file: sources.get(id)?.path ?? "",
+            pointer: join("/properties", name, keyword),
+            message: `"study-start" needs "startDate" in study.json`,
+          });
+      }
+    }
+  }
+}
+
 // ---------------------------------------------------------------------------
 
 export function checkDefinition(files: DefinitionFiles): CheckResult {
@@ -903,6 +950,7 @@ export function checkDefinition(files: DefinitionFiles): CheckResult {
     const study = files.study.json as StudyFile;
     checkStudy(files.study, study, instruments, errors);
     checkRepeatingUse(sources, study, instruments, errors);
+    checkStudyStart(files.study, study, sources, instruments, errors);
   }
 
   if (errors.length > 0) return { errors };

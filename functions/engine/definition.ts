@@ -59,6 +59,8 @@ export interface StudyFile {
   events: EventDef[];
   /** Repeating instruments kept per subject rather than per visit (the "logs" pseudo-event). */
   logs: string[];
+  /** The first day the study's data can be dated (ISO): what a date field's bound "study-start" means. */
+  startDate?: string;
 }
 
 export type ChoiceCode = string | number;
@@ -122,6 +124,9 @@ export interface FieldSchema {
   "x-calc"?: Logic;
   /** This date is the date the visit took place: it is checked against the visit window. */
   "x-visit-date"?: boolean;
+  /** Plausible range of a date field: an ISO date, "today" or "study-start" (engine/date-bounds.ts); the floor is 1900-01-01. */
+  "x-date-min"?: string;
+  "x-date-max"?: string;
   /** Free-text annotation kept verbatim (REDCap "Field Annotation": notes and action tags such as @HIDDEN, which the engine does not interpret). */
   "x-annotation"?: string;
   /** Matrix group: adjacent choice fields with the same choices, shown as one grid (REDCap "Matrix Group Name"). */

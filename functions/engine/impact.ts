@@ -115,7 +115,11 @@ export function analyseImpact(
         const known = Object.fromEntries(
           Object.entries(s.data).filter(([f]) => Object.hasOwn(instrument.properties, f)),
         );
-        const { errors } = prepareForm(instrument, known, s.status, { $event: s.event, $arm: s.arm });
+        const { errors } = prepareForm(instrument, known, s.status, {
+          $event: s.event,
+          $arm: s.arm,
+          $studyStart: next.study.startDate,
+        });
         for (const field of new Set(errors.map((e) => e.pointer.slice(1))))
           counts.set(field, (counts.get(field) ?? 0) + 1);
       }

@@ -1,5 +1,7 @@
 import { Ajv2020, type ErrorObject, type ValidateFunction } from "ajv/dist/2020.js";
 import addFormats from "ajv-formats";
+import { dateRangeProblems } from "./date-bounds.ts";
+import { dateProblemMessage, TIME_MESSAGE } from "./date-text.ts";
 import type { FieldSchema, FormData, FormStatus, Instrument, Logic } from "./definition.ts";
 import {
   evaluate,
@@ -25,6 +27,8 @@ export interface LogicContext {
   $arm?: string;
   /** Latest non-empty value per form and field in the subject's casebook. */
   $latest?: Record<string, Record<string, unknown>>;
+  /** study.json's startDate: what the date bound "study-start" means. */
+  $studyStart?: string;
 }
 
 const TIME = /^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?$/;
@@ -315,6 +319,10 @@ export function prepareForm(
       });
   }
   errors.push(...schemaErrors(instrument, data));
+  const malformed = new Set(errors.map((e) => e.pointer));
+  for (const { field, message } of dateRangeProblems(instrument, data, context.$studyStart)) {
+    if (!malformed.has(pointer(field))) errors.push({ pointer: pointer(field), code: "date-range", message });
+  }
   const failed = new Set(errors.map((e) => e.pointer));
   for (const rule of instrument["x-rules"] ?? []) {
     const reads = logicVariables(rule.logic).filter((v) => !v.startsWith("$"));
@@ -386,12 +394,12 @@ function schemaErrors(instrument: Instrument, data: FormData): FieldError[] {
     };
     const worst = [...list].sort((a, b) => rank(a) - rank(b))[0];
     const schema = instrument.properties[field];
-    if (worst && schema) out.push(describe(worst, schema, field));
+    if (worst && schema) out.push(describe(worst, schema, field, data[field]));
   }
   return out;
 }
 
-function describe(error: ErrorObject, schema: FieldSchema, field: string): FieldError {
+function describe(error: ErrorObject, schema: FieldSchema, field: string, value: unknown): FieldError {
   const at = pointer(field);
   const unit = schema["x-unit"] ? ` ${schema["x-unit"]}` : "";
   const choices = schema.oneOf ?? schema.items?.oneOf;
@@ -399,7 +407,7 @@ function describe(error: ErrorObject, schema: FieldSchema, field: string): Field
     case "type":
       return { pointer: at, code: "type", message: `must be ${article(String(error.params.type))}` };
     case "format":
-      return { pointer: at, code: "format", message: formatMessage(String(error.params.format)) };
+      return { pointer: at, code: "format", message: formatMessage(String(error.params.format), value) };
     case "const":
     case "oneOf":
     case "enum": {
@@ -450,7 +458,9 @@ function rangeMessage(schema: FieldSchema, unit: string): string {
   return `must be ${schema.maximum !== undefined ? `at most ${hi}` : hi}${unit}`;
 }
 
-function formatMessage(format: string): string {
+function formatMessage(format: string, value: unknown): string {
+  if (format === "date" && typeof value === "string") return dateProblemMessage(value);
+  if (format === "time") return TIME_MESSAGE;
   const expected: Record<string, string> = {
     date: "a date (YYYY-MM-DD)",
     time: "a time (HH:MM)",

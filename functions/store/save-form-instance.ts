@@ -60,7 +60,12 @@ export async function saveFormInstance(db: Db, req: SaveRequest): Promise<SaveRe
   const others = projections.filter(
     (p) => !(p.event === event && p.form === form && p.instance === instance),
   );
-  const context = { $event: event, $arm: subject.arm, $latest: latestValues(others) };
+  const context = {
+    $event: event,
+    $arm: subject.arm,
+    $latest: latestValues(others),
+    $studyStart: definition.study.startDate,
+  };
   // Values of fields a later protocol version removed are kept as they are, never dropped or edited.
   const retired = retiredValues(instrument, current?.data ?? {});
   const submitted = { ...req.data };

@@ -85,6 +85,7 @@ export function builderRoutes(page: Page, scripts: { form: string; builder: stri
     if (!instrument) throw problems.notFound(`Instrument ${c.req.param("form")}`);
     const context = {
       $event: definition.study.events.find((e) => e.forms.includes(instrument.$id))?.id ?? "logs",
+      $studyStart: definition.study.startDate,
     };
     const fields = fieldViews(instrument, {}, hiddenFields(instrument, {}, context), new Map(), new Map());
     return page(

@@ -1,6 +1,7 @@
 import type { Choice, FieldSchema, FormData, Instrument } from "../engine/definition.ts";
 import type { Revision } from "../store/form-instances.ts";
 import { DriftNote, type DriftView, driftId } from "./calculation-drift.tsx";
+import { DateTimeInput, hintId, isTypedDateTime } from "./date-input.tsx";
 import { displayValue, inputText } from "./form-values.ts";
 
 /**
@@ -71,7 +72,8 @@ function choiceWidget(schema: FieldSchema, count: number): string {
 }
 
 function describedBy(f: FieldView): string {
-  return [f.schema.description ? `h-${f.name}` : "", `e-${f.name}`, f.drift ? driftId(f.name) : ""]
+  const hint = isTypedDateTime(f.schema) ? hintId(f.name) : "";
+  return [f.schema.description ? `h-${f.name}` : "", hint, `e-${f.name}`, f.drift ? driftId(f.name) : ""]
     .filter(Boolean)
     .join(" ");
 }
@@ -184,14 +186,9 @@ function Control({ f }: { f: FieldView }) {
       />
     );
   }
-  const type =
-    schema.format === "date"
-      ? "date"
-      : schema.format === "time"
-        ? "time"
-        : schema.format === "email"
-          ? "email"
-          : "text";
+  if (isTypedDateTime(schema))
+    return <DateTimeInput name={name} schema={schema} text={inputText(f.value)} common={common} />;
+  const type = schema.format === "email" ? "email" : "text";
   return (
     <input
       {...common}

@@ -1,3 +1,4 @@
+import { parseDateText, parseTimeText, spellDate } from "../engine/date-text.ts";
 import type { FieldSchema, FormData, Instrument } from "../engine/definition.ts";
 
 /**
@@ -18,6 +19,14 @@ function scalar(schema: FieldSchema, raw: string): unknown {
     const n = Number(text);
     return Number.isFinite(n) ? n : text;
   }
+  // Typed dates and times become ISO / HH:MM here; an ambiguous "10/11/2026" stays text and is refused with its reason.
+  const parsed =
+    schema.format === "date"
+      ? parseDateText(text)
+      : schema.format === "time"
+        ? parseTimeText(text)
+        : undefined;
+  if (parsed?.ok) return parsed.value;
   return text;
 }
 
@@ -59,4 +68,11 @@ export function displayValue(schema: FieldSchema | undefined, value: unknown): s
   if (typeof value === "boolean") return value ? "Yes" : "No";
   if (schema.oneOf) return label(value);
   return schema["x-unit"] ? `${value} ${schema["x-unit"]}` : String(value);
+}
+/** The echo for a typed text: the value spelled out, or nothing while it is not (yet) a date. */
+export function echoText(format: "date" | "time", text: string): string {
+  if (text.trim() === "") return "";
+  const parsed = format === "date" ? parseDateText(text) : parseTimeText(text);
+  if (!parsed.ok) return "";
+  return `= ${format === "date" ? spellDate(parsed.value) : parsed.value}`;
 }

@@ -300,7 +300,12 @@ export function createWebRoutes(options: WebOptions) {
     const others = projections.filter(
       (i) => !(i.event === address.event && i.form === address.form && i.instance === address.instance),
     );
-    const context = { $event: address.event, $arm: subject.arm, $latest: latestValues(others) };
+    const context = {
+      $event: address.event,
+      $arm: subject.arm,
+      $latest: latestValues(others),
+      $studyStart: definition.study.startDate,
+    };
     const eventLabel = address.event === LOGS_EVENT ? "Logs" : (slot.event?.label ?? address.event);
     const heading = `${slot.instrument.title}${slot.repeating ? ` #${slot.instance}` : ""} · ${eventLabel} · ${subject.id}`;
     return { definition, subject, slot, address, revisions, others, context, heading };

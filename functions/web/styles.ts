@@ -27,6 +27,7 @@ input[type=text]{width:18rem}textarea{width:100%;min-height:5rem}
 .choice{display:flex;gap:.4rem;align-items:center;padding:.2rem 0;min-height:2.2rem}.choice input{width:1.15rem;height:1.15rem}
 h2.section{border-bottom:1px solid var(--line);padding-bottom:.2rem}
 output{display:inline-block;min-width:6rem;padding:.4rem .5rem;background:#eef1f5;border-radius:4px}
+.date-entry .format-hint{display:block;color:var(--muted);font-size:.88rem;margin-bottom:.2rem}.date-entry input[type=text]{width:11rem}.date-entry output.echo{background:none;min-width:11rem;white-space:nowrap}
 button,.button{font:inherit;padding:.5rem .9rem;border-radius:4px;border:1px solid var(--accent);background:var(--accent);color:#fff;cursor:pointer;text-decoration:none;display:inline-block;min-height:2.5rem}
 button.secondary,.button.secondary{background:#fff;color:var(--accent)}button[hidden]{display:none}
 .after-save{display:inline-flex;gap:.4rem;align-items:center;max-width:100%}.after-save select{max-width:16rem}

@@ -603,3 +603,75 @@ describe("examples", async () => {
     expect(calc("demographics", "age")).toBe(28);
   });
 });
+
+describe("date bounds (x-date-min / x-date-max)", () => {
+  const dob = "/properties/date_of_birth";
+  it("take an ISO date or today, only on a date field, and a real calendar day", () => {
+    expectError(
+      variant((_s, i) => {
+        i.demographics.properties.date_of_birth["x-date-min"] = "yesterday";
+      }),
+      "demographics",
+      `${dob}/x-date-min`,
+    );
+    expectError(
+      variant((_s, i) => {
+        i.demographics.properties.initials["x-date-max"] = "today";
+      }),
+      "demographics",
+      "/properties/initials/x-date-max",
+      /"format": "date"/,
+    );
+    expectError(
+      variant((_s, i) => {
+        i.demographics.properties.date_of_birth["x-date-min"] = "1900-02-30";
+      }),
+      "demographics",
+      `${dob}/x-date-min`,
+      /not a day of the calendar/,
+    );
+  });
+
+  it('"study-start" needs the study\'s startDate, a real day', () => {
+    expectError(
+      variant((s) => {
+        delete s.startDate;
+      }),
+      "consent",
+      "/properties/consent_date/x-date-min",
+      /needs "startDate" in study.json/,
+    );
+    expectError(
+      variant((s) => {
+        s.startDate = "2010-02-30";
+      }),
+      "study",
+      "/startDate",
+      /not a day of the calendar/,
+    );
+  });
+
+  it("a minimum after the maximum is an error", () => {
+    expectError(
+      variant((_s, i) => {
+        i.demographics.properties.date_of_birth["x-date-min"] = "2030-01-01";
+        i.demographics.properties.date_of_birth["x-date-max"] = "2020-01-01";
+      }),
+      "demographics",
+      `${dob}/x-date-max`,
+      /before its minimum/,
+    );
+  });
+
+  it("the shipped date of birth and every visit date are bounded (1900 … today; study start … today)", () => {
+    const { definition } = checkDefinition(shipped);
+    const fields = Object.values(definition?.instruments ?? {}).flatMap((i) => Object.entries(i.properties));
+    const birth = fields.find(([name]) => name === "date_of_birth")?.[1];
+    expect([birth?.["x-date-min"], birth?.["x-date-max"]]).toEqual(["1900-01-01", "today"]);
+    const visits = fields.filter(([, f]) => f["x-visit-date"]);
+    expect(visits.length).toBeGreaterThan(5);
+    for (const [name, f] of visits)
+      expect([name, f["x-date-min"], f["x-date-max"]]).toEqual([name, "study-start", "today"]);
+    expect(definition?.study.startDate).toBe("2010-01-01");
+  });
+});

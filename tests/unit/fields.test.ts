@@ -73,6 +73,23 @@ describe("rendering a field from its schema", () => {
     expect(html).toMatch(/data-field="dob" hidden=""/);
     expect(html).toContain('data-identifier="true"');
     expect(html).toContain("(required to complete)");
-    expect(html).toContain('type="date"');
+    expect(html).toContain('type="text"');
+  });
+
+  it("dates and times are text boxes with their format written beside them, never the locale's pickers", () => {
+    const date = render("dob", { type: "string", format: "date", title: "DOB" }, { value: "1988-04-17" });
+    expect(date).not.toContain('type="date"');
+    expect(date).toMatch(/<input[^>]*type="text"[^>]*value="1988-04-17"|value="1988-04-17"[^>]*type="text"/);
+    expect(date).toContain('aria-describedby="fmt-dob e-dob"');
+    expect(date).toContain("YYYY-MM-DD");
+    expect(date).toMatch(/<output[^>]*data-echo-for="dob"[^>]*>= 17 April 1988<\/output>/);
+    const time = render(
+      "at",
+      { type: "string", format: "time", title: "At", description: "24-hour clock" },
+      {},
+    );
+    expect(time).not.toContain('type="time"');
+    expect(time).toContain('aria-describedby="h-at fmt-at e-at"');
+    expect(time).toContain("HH:MM");
   });
 });

@@ -16,6 +16,8 @@ export const ENGINE_KEYWORDS = [
   "x-visible-if",
   "x-calc",
   "x-visit-date",
+  "x-date-min",
+  "x-date-max",
   "x-repeating",
   "x-rules",
   "x-annotation",
@@ -83,6 +85,8 @@ export const FIELD_KEYWORDS = [
   "x-visible-if",
   "x-calc",
   "x-visit-date",
+  "x-date-min",
+  "x-date-max",
   "x-annotation",
   "x-matrix",
   "x-slider",
@@ -123,6 +127,8 @@ export const instrumentSchema = {
     },
   },
   $defs: {
+    /** An ISO date (calendar validity is check-definition's), "today" or "study-start" (study.json's startDate). */
+    dateBound: { type: "string", pattern: "^(today|study-start|[1-9][0-9]{3}-[0-9]{2}-[0-9]{2})$" },
     choice: {
       type: "object",
       required: ["const", "title"],
@@ -181,6 +187,8 @@ export const instrumentSchema = {
         "x-visible-if": logic,
         "x-calc": logic,
         "x-visit-date": { type: "boolean" },
+        "x-date-min": { $ref: "#/$defs/dateBound" },
+        "x-date-max": { $ref: "#/$defs/dateBound" },
         "x-annotation": { type: "string" },
         "x-matrix": { type: "string", pattern: FIELD_NAME_PATTERN },
         "x-slider": {

@@ -1,3 +1,4 @@
+import { parseDateText } from "../date-text.ts";
 import type { Choice, ChoiceCode, FieldSchema } from "../definition.ts";
 import { FIELD_KEYWORDS, FIELD_NAME_PATTERN } from "../meta/instrument-schema.ts";
 import { actionTags, readAnnotation } from "./annotation.ts";
@@ -39,6 +40,8 @@ export const KEYWORD_COLUMNS: Record<string, readonly Column[]> = {
   maximum: ["Text Validation Max", "Text Validation Type OR Show Slider Number", "Field Type"],
   "x-text-validation-min": ["Text Validation Min"],
   "x-text-validation-max": ["Text Validation Max"],
+  "x-date-min": ["Text Validation Min", "Text Validation Type OR Show Slider Number"],
+  "x-date-max": ["Text Validation Max", "Text Validation Type OR Show Slider Number"],
   maxLength: ["Field Annotation", "Field Type"],
 };
 for (const k of [
@@ -118,6 +121,13 @@ function readBound(text: string, comma: boolean): number | undefined {
   return isNumeric(t) ? Number(t) : undefined;
 }
 
+/** REDCap's date bounds ("today" or Y-M-D, whatever the field's display order) are the engine's x-date-min/max. */
+function readDateBound(text: string): string | undefined {
+  if (text === "today") return text;
+  const parsed = parseDateText(text);
+  return parsed.ok && /^\d{4}-/.test(text) ? parsed.value : undefined;
+}
+
 export interface RowMeaning {
   schema: FieldSchema;
   /** The calculation as written, for calc fields. */
@@ -177,7 +187,10 @@ export function rowToSchema(row: Row, report: Report): RowMeaning | undefined {
       const text = row[column].trim();
       if (text === "") continue;
       const n = numeric ? readBound(text, comma) : undefined;
+      const dateBound = schema.format === "date" ? readDateBound(text) : undefined;
       if (n !== undefined) schema[keyword] = n;
+      else if (dateBound !== undefined)
+        schema[keyword === "minimum" ? "x-date-min" : "x-date-max"] = dateBound;
       else {
         schema[verbatim] = text;
         report(column, "warning", `"${text}" is kept verbatim but not enforced by the engine`);
@@ -363,8 +376,12 @@ export function schemaToRow(name: string, form: string, schema: FieldSchema): Ro
     ["Text Validation Max", "maximum", "x-text-validation-max"],
   ] as const) {
     const n = schema[keyword];
+    const dateBound = schema[keyword === "minimum" ? "x-date-min" : "x-date-max"];
     if (n !== undefined && !isDefault(keyword) && (type === "text" || type === "slider"))
       row[column] = writeBound(n, validation);
+    // REDCap has no "study-start": that bound travels in @X-SCHEMA instead.
+    else if (dateBound !== undefined && dateBound !== "study-start" && type === "text")
+      row[column] = dateBound;
     else if (schema[verbatim] !== undefined) row[column] = schema[verbatim] as string;
   }
   return row;

@@ -15,6 +15,7 @@ import {
 } from "../../engine/validate-form.ts";
 import { type FormEntries, readFormEntries } from "../form-values.ts";
 import { pointerGate } from "./steady-messages.ts";
+import { enhanceTypedDates } from "./typed-dates.ts";
 import { guardUnsaved } from "./unsaved-guard.ts";
 
 interface Definition {
@@ -60,6 +61,7 @@ function clearControls(container: Element): boolean {
 
 function enhance(form: HTMLFormElement, def: Definition): void {
   const { instrument, context } = def;
+  const redrawEchoes = enhanceTypedDates(form);
   const touched = new Set<string>();
   const whenPointerFree = pointerGate(document);
   const fieldEls = new Map<string, HTMLElement>();
@@ -98,8 +100,10 @@ function enhance(form: HTMLFormElement, def: Definition): void {
       if (el.hidden !== hide) el.hidden = hide;
       if (hide) cleared = clearControls(el) || cleared;
     }
-    if (cleared)
+    if (cleared) {
       data = applyCalculations(instrument, readFormEntries(instrument, entriesOf(form)), context, stored());
+      redrawEchoes();
+    }
     for (const output of form.querySelectorAll<HTMLOutputElement>("output[data-calc]")) {
       const value = data[output.dataset.calc ?? ""];
       output.value = value === undefined || value === null ? "" : String(value);

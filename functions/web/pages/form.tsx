@@ -2,9 +2,10 @@ import type { Instrument } from "../../engine/definition.ts";
 import type { FieldChange } from "../../engine/revision.ts";
 import type { LogicContext } from "../../engine/validate-form.ts";
 import type { Revision } from "../../store/form-instances.ts";
-import { STATUS_LABEL } from "../casebook-view.ts";
+import { utcTime } from "../display-time.ts";
 import { Field, type FieldView } from "../fields.tsx";
 import { displayValue } from "../form-values.ts";
+import { Status } from "../status-mark.tsx";
 
 export type FormNotice =
   | { kind: "saved"; rev: number; deviations: string[] }
@@ -45,12 +46,12 @@ export function FormPage(props: {
       <p>
         {current ? (
           <>
-            <span class={`st st-${current.status}`} /> {STATUS_LABEL[current.status]} · revision {current.rev}{" "}
-            saved {current.committedAt.replace("T", " ").slice(0, 16)} by {current.committedBy}
+            <Status status={current.status} /> · revision {current.rev} saved {utcTime(current.committedAt)}{" "}
+            by {current.committedBy}
           </>
         ) : (
           <>
-            <span class="st st-not_started" /> Not started
+            <Status status="not_started" />
           </>
         )}
       </p>
@@ -76,7 +77,7 @@ export function FormPage(props: {
       {notice?.kind === "conflict" && (
         <div class="notice warn" role="alert" data-conflict>
           <strong>Not saved: {notice.current.committedBy} saved this form meanwhile</strong> (revision{" "}
-          {notice.current.rev}, {notice.current.committedAt.replace("T", " ").slice(0, 16)}). Their changes:
+          {notice.current.rev}, {utcTime(notice.current.committedAt)}). Their changes:
           <ul>
             {notice.changes.map((c) => (
               <li>

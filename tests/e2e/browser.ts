@@ -104,7 +104,7 @@ export interface E2E {
 }
 
 /** The whole product (in-memory dynalite) on 127.0.0.1:<random>, and one browser for the test file. */
-export async function startE2E(): Promise<E2E> {
+export async function startE2E(settings: { a11yOnLoad?: boolean } = {}): Promise<E2E> {
   if (!chromiumPath) throw new Error(`e2e: ${missingBrowser}`);
   await mkdir(ARTIFACTS, { recursive: true });
   const env = await startDevEnvironment();
@@ -128,7 +128,7 @@ export async function startE2E(): Promise<E2E> {
         const context = await b.newContext({ baseURL, viewport: { width: 1200, height: 900 }, ...options });
         context.setDefaultTimeout(10_000);
         context.setDefaultNavigationTimeout(15_000);
-        a11y.watch(context);
+        if (settings.a11yOnLoad !== false) a11y.watch(context);
         return context;
       },
       assertAccessible: () => a11y.assertNone(),
@@ -251,7 +251,16 @@ export const WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"];
  * through the DevTools protocol, which the app's CSP does not govern, so the
  * page keeps its real CSP while it is checked.
  */
-export async function a11yViolations(page: Page, label = page.url()): Promise<string[]> {
+export function a11yViolations(page: Page, label = page.url()): Promise<string[]> {
+  // axe refuses a second run on a page while one is going: one at a time per page.
+  const run = (axeRuns.get(page) ?? Promise.resolve()).catch(() => {}).then(() => runAxe(page, label));
+  axeRuns.set(page, run);
+  return run;
+}
+
+const axeRuns = new WeakMap<Page, Promise<unknown>>();
+
+async function runAxe(page: Page, label: string): Promise<string[]> {
   await page.evaluate(`window.axe || ${axe.source}`);
   const result = (await page.evaluate(
     (tags) =>

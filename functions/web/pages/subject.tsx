@@ -60,9 +60,11 @@ export function SubjectPage(props: {
                 <th scope="row">
                   {row.event.label}
                   {row.timing && <span class={`badge t-${row.timing}`}>{TIMING_LABEL[row.timing]}</span>}
-                  <p class="progress" data-progress>
-                    {progressText(row.progress)}
-                  </p>
+                  {row.progress.total > 0 && (
+                    <p class="progress" data-progress>
+                      {progressText(row.progress)}
+                    </p>
+                  )}
                   {row.deviations.map((d) => (
                     <p class="theirs">{d}</p>
                   ))}

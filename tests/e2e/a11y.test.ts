@@ -3,7 +3,16 @@ import path from "node:path";
 import type { Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
 import type { FieldSchema, Instrument, StudyFile } from "../../functions/engine/definition.ts";
-import { checkA11y, describeInBrowser, type E2E, formUrl, STUDY, signIn, startE2E } from "./browser.ts";
+import {
+  A11yWatch,
+  checkA11y,
+  describeInBrowser,
+  type E2E,
+  formUrl,
+  STUDY,
+  signIn,
+  startE2E,
+} from "./browser.ts";
 
 /**
  * Accessibility and small-screen use (issue 9 items 6, 10, 11 and the axe-core
@@ -78,6 +87,19 @@ describeInBrowser("accessibility (axe-core, WCAG 2.1 A/AA) and small screens", (
   });
   afterAll(async () => {
     await e2e?.close();
+  });
+
+  it("the axe-core watch on page loads fails a page with a violation (the suite cannot pass unchecked)", async () => {
+    const watch = new A11yWatch();
+    const context = await e2e.browser.newContext();
+    watch.watch(context);
+    const p = await context.newPage();
+    await p.setContent(
+      '<html lang="en"><head><title>t</title></head><body><main><img src="data:,"></main></body></html>',
+    );
+    await expect(watch.assertNone()).rejects.toThrow(/image-alt/);
+    expect(watch.checked).toBeGreaterThan(0);
+    await context.close();
   });
 
   it("sign-in, the empty dashboard and the enrol page (also with errors) have no violations", async () => {
@@ -265,21 +287,32 @@ describeInBrowser("accessibility (axe-core, WCAG 2.1 A/AA) and small screens", (
         isMobile: viewport.width < 500,
         hasTouch: true,
       });
-      await e2e.api(
-        "site-01",
-        "PUT",
-        `/studies/${STUDY}/subjects/${SUBJECT}/events/logs/forms/adverse_event/instances/2`,
-        {
+      // A subject of its own, with logs that have dates and long words in them.
+      const id = viewport.width < 500 ? "01-204" : "01-205";
+      await enrol(id);
+      const logs = `/studies/${STUDY}/subjects/${id}/events/logs/forms`;
+      for (const [form, data] of [
+        [
+          "adverse_event",
+          { ae_term: "Injection-site-hypersensitivity-with-generalised-urticaria", onset_date: "2026-01-12" },
+        ],
+        [
+          "con_med",
+          { drug: "Methylprednisolone-sodium-succinate", indication: "Relapse-treatment-protocol" },
+        ],
+      ] as const) {
+        const saved = await e2e.api("site-01", "PUT", `${logs}/${form}/instances/1`, {
           rev: 0,
           status: "incomplete",
-          data: { ae_term: "A long adverse event term that should not widen the page on a phone at all" },
-        },
-      );
+          data,
+        });
+        expect(saved.status, JSON.stringify(saved.body)).toBe(200);
+      }
       for (const url of [
         DASHBOARD,
-        subjectPage(SUBJECT),
-        formUrl(SUBJECT, "screening", "demographics"),
-        `${subjectPage(SUBJECT)}/audit`,
+        subjectPage(id),
+        formUrl(id, "screening", "demographics"),
+        `${subjectPage(id)}/audit`,
       ]) {
         await small.goto(url);
         const sideways = await small.evaluate(
@@ -287,7 +320,7 @@ describeInBrowser("accessibility (axe-core, WCAG 2.1 A/AA) and small screens", (
         );
         expect(sideways, `${url} scrolls sideways by ${sideways}px`).toBeLessThanOrEqual(0);
       }
-      await small.goto(subjectPage(SUBJECT));
+      await small.goto(subjectPage(id));
       const wrapped = await small
         .locator(".date")
         .evaluateAll((els) => els.filter((el) => el.getClientRects().length > 1).length);

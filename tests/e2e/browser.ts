@@ -98,6 +98,8 @@ export interface E2E {
    * violation since the last call (call it in afterEach).
    */
   assertAccessible: () => Promise<void>;
+  /** How many page loads axe-core has checked so far. */
+  a11yChecked: () => number;
   /** Calls the JSON API as one of the dev tokens. */
   api: (as: string, method: string, path: string, body?: unknown) => Promise<{ status: number; body: any }>;
   close: () => Promise<void>;
@@ -132,6 +134,7 @@ export async function startE2E(settings: { a11yOnLoad?: boolean } = {}): Promise
         return context;
       },
       assertAccessible: () => a11y.assertNone(),
+      a11yChecked: () => a11y.checked,
       api: async (as, method, apiPath, body) => {
         const token = env.tokens[as]?.token;
         if (!token) throw new Error(`no dev token ${as}`);
@@ -285,7 +288,7 @@ export async function checkA11y(page: Page, label?: string): Promise<void> {
 }
 
 /** axe-core on every `load` of every page of the watched contexts; violations collected for `assertNone`. */
-class A11yWatch {
+export class A11yWatch {
   private readonly running = new Set<Promise<void>>();
   private found: string[] = [];
   checked = 0;

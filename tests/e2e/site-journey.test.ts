@@ -107,6 +107,7 @@ describeInBrowser("site journey in a browser", () => {
 
   afterAll(async () => {
     metrics.journeyMs = Date.now() - started;
+    (metrics as Record<string, unknown>).a11yPagesChecked = e2e?.a11yChecked();
     if (e2e) {
       await writeFile(path.join(ARTIFACTS, "e2e-metrics.json"), `${JSON.stringify(metrics, null, 2)}\n`);
       await e2e.close();

@@ -131,21 +131,24 @@ export function visitDeviations(
   return out;
 }
 
-export type VisitTiming = "upcoming" | "due" | "overdue" | "done" | "out-of-window";
+export type VisitTiming = "upcoming" | "due" | "overdue" | "in-progress" | "done" | "out-of-window";
 
 /**
- * Where a visit stands on `today`: done (in window or with no window),
- * done out of its window, or not done and upcoming / due / overdue. Undefined
- * for a visit with no schedule (unscheduled, end of study) and no data, or
- * when day 1 is not known yet.
+ * Where a visit stands on `today`: done (every form of it complete, in window
+ * or with no window), in progress (some forms saved, not all complete),
+ * out of window (some form dated outside it), or nothing saved and upcoming /
+ * due / overdue. Undefined for a visit with no schedule (unscheduled, end of
+ * study) and no data, or when day 1 is not known yet.
  */
 export function visitTiming(
   event: EventDef,
   dayOne: string | undefined,
   today: string,
-  done: { any: boolean; deviations: number },
+  done: { any: boolean; allComplete: boolean; deviations: number },
 ): VisitTiming | undefined {
-  if (done.any) return done.deviations > 0 ? "out-of-window" : "done";
+  if (done.deviations > 0) return "out-of-window";
+  if (done.allComplete) return "done";
+  if (done.any) return "in-progress";
   if (!dayOne) return undefined;
   const window = visitWindow(event, dayOne);
   if (!window) return undefined;

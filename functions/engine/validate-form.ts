@@ -13,6 +13,7 @@ import {
 } from "./logic.ts";
 import { ENGINE_KEYWORDS } from "./meta/instrument-schema.ts";
 import { linearRegExp } from "./pattern.ts";
+import { patternMessage } from "./pattern-message.ts";
 
 /** One refused value: where (JSON pointer into the form data), a stable code, and words for a person. */
 export interface FieldError {
@@ -428,7 +429,7 @@ function describe(error: ErrorObject, schema: FieldSchema, field: string, value:
     case "minLength":
       return { pointer: at, code: "too-short", message: `must be at least ${schema.minLength} characters` };
     case "pattern":
-      return { pointer: at, code: "pattern", message: "is not in the expected format" };
+      return { pointer: at, code: "pattern", message: patternMessage(schema) };
     case "uniqueItems":
       return { pointer: at, code: "duplicate", message: "lists the same choice twice" };
     default:

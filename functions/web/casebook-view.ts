@@ -29,6 +29,8 @@ export interface EventRow {
   /** Instance numbers present (repeatable events); [1] otherwise. */
   instances: number[];
   forms: FormCell[];
+  /** How many of the visit's forms (every instance) are complete, out of how many. */
+  progress: { complete: number; total: number };
   deviations: string[];
 }
 
@@ -72,12 +74,18 @@ export function casebookView(
           };
         }),
       );
+      const complete = forms.filter((f) => f.status === "complete").length;
       return {
         event,
         window: dayOne ? visitWindow(event, dayOne) : undefined,
-        timing: visitTiming(event, dayOne, today, { any: own.length > 0, deviations: deviations.length }),
+        timing: visitTiming(event, dayOne, today, {
+          any: own.length > 0,
+          allComplete: forms.length > 0 && complete === forms.length,
+          deviations: deviations.length,
+        }),
         instances: numbers,
         forms,
+        progress: { complete, total: forms.length },
         deviations,
       };
     });
@@ -102,6 +110,20 @@ export const TIMING_LABEL: Record<VisitTiming, string> = {
   upcoming: "upcoming",
   due: "due",
   overdue: "overdue",
+  "in-progress": "in progress",
   done: "done",
   "out-of-window": "out of window",
 };
+
+/** The words for a visit's progress, read out where colour shows it: "3 of 8 forms complete". */
+export function progressText(progress: { complete: number; total: number }): string {
+  return `${progress.complete} of ${progress.total} form${progress.total === 1 ? "" : "s"} complete`;
+}
+
+/** One form's status in words, for a screen reader and a tooltip alike. */
+export function statusText(
+  cell: { title: string; status: CellStatus; instance?: number },
+  numbered = false,
+): string {
+  return `${cell.title}${numbered ? ` #${cell.instance}` : ""}: ${STATUS_LABEL[cell.status]}`;
+}

@@ -2,6 +2,7 @@ import type { Choice, FieldSchema, FormData, Instrument } from "../engine/defini
 import type { Revision } from "../store/form-instances.ts";
 import { DriftNote, type DriftView, driftId } from "./calculation-drift.tsx";
 import { DateTimeInput, hintId, isTypedDateTime } from "./date-input.tsx";
+import { utcTime } from "./display-time.ts";
 import { displayValue, inputText } from "./form-values.ts";
 
 /**
@@ -211,8 +212,8 @@ export function History({ f }: { f: FieldView }) {
       <ol>
         {f.history.map((h) => (
           <li>
-            <time datetime={h.at}>{h.at.replace("T", " ").slice(0, 16)}</time> by {h.by}:{" "}
-            {displayValue(f.schema, h.old)} → <strong>{displayValue(f.schema, h.new)}</strong>
+            <time datetime={h.at}>{utcTime(h.at)}</time> by {h.by}: {displayValue(f.schema, h.old)} →{" "}
+            <strong>{displayValue(f.schema, h.new)}</strong>
             {h.reason ? <em> — {h.reason}</em> : null} (rev {h.rev})
           </li>
         ))}

@@ -2,6 +2,7 @@ import { type Context, Hono } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { createMiddleware } from "hono/factory";
 import type { Child } from "hono/jsx";
+import { auditTrail } from "../api/audit-trail.ts";
 import { sitesOf } from "../api/auth.ts";
 import type { AppEnv } from "../api/context.ts";
 import { admitPrincipal, landingPage } from "../api/deidentified-access.ts";
@@ -34,6 +35,7 @@ import { fieldHistory, fieldViews } from "./fields.tsx";
 import { type FormEntries, readFormEntries } from "./form-values.ts";
 import { Layout } from "./layout.tsx";
 import { sameOriginPath } from "./next-path.ts";
+import { AuditPage } from "./pages/audit.tsx";
 import { Dashboard } from "./pages/dashboard.tsx";
 import { Enrol } from "./pages/enrol.tsx";
 import { type FormNotice, FormPage } from "./pages/form.tsx";
@@ -78,18 +80,28 @@ export function createWebRoutes(options: WebOptions) {
   const today = options.today ?? utcToday;
   const web = new Hono<WebEnv>();
 
-  const page = (
+  const page = async (
     c: Context<WebEnv>,
     title: string,
     body: Child,
     extra: { status?: number; scripts?: string[] } = {},
-  ) =>
-    c.html(
-      <Layout title={title} principal={c.get("principal")} csrf={c.get("csrf")} scripts={extra.scripts}>
+  ) => {
+    const principal = c.get("principal");
+    // The header names the study by its title; the definition is cached, so this costs no read.
+    const studyTitle = principal && (await c.var.store.definitions.current(principal.study))?.study.title;
+    return c.html(
+      <Layout
+        title={title}
+        principal={principal}
+        csrf={c.get("csrf")}
+        studyTitle={studyTitle}
+        scripts={extra.scripts}
+      >
         {body}
       </Layout>,
       (extra.status ?? 200) as 200,
     );
+  };
 
   web.onError((error, c) => webErrorPage(c as Context<WebEnv>, error));
 
@@ -278,6 +290,18 @@ export function createWebRoutes(options: WebOptions) {
         canWrite={c.var.principal.role === "site"}
         stored={storedNotice(definition, c.req.query("stored"), instances.instances)}
       />,
+    );
+  });
+
+  web.get("/studies/:study/subjects/:subject/audit", async (c) => {
+    // The API audit route's authorization: any role, within its sites; not de-identified (not on that allow-list).
+    const definition = await loadStudy(c, c.req.param("study"));
+    const subject = await loadSubject(c, definition.study.id, c.req.param("subject"));
+    const { revisions } = await c.var.store.readCasebook(definition.study.id, subject.id);
+    return page(
+      c,
+      `Audit trail · ${subject.id}`,
+      <AuditPage definition={definition} subject={subject} entries={auditTrail(subject, revisions)} />,
     );
   });
 

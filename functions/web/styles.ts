@@ -2,7 +2,7 @@
 export const STYLES = `
 :root{--ink:#1d2430;--muted:#5b6575;--line:#d5dae1;--bg:#f6f7f9;--accent:#1f5fbf;--err:#b3261e;--ok:#1e7a3c;--warn:#a05a00;font:16px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--ink)}
 *{box-sizing:border-box}html{scroll-padding-bottom:6rem}body{margin:0;background:var(--bg)}
-a{color:var(--accent)}a:focus,button:focus,input:focus,select:focus,textarea:focus{outline:3px solid #8fb3ff;outline-offset:1px}
+a{color:var(--accent)}a:focus,button:focus,input:focus,select:focus,textarea:focus,.scroll:focus{outline:3px solid var(--accent);outline-offset:1px}
 header.top{display:flex;gap:1rem;align-items:center;justify-content:space-between;padding:.6rem 1rem;background:#fff;border-bottom:1px solid var(--line);flex-wrap:wrap}
 header.top .who{color:var(--muted);font-size:.9rem}header.top form{display:inline}
 main{max-width:1100px;margin:0 auto;padding:1rem}
@@ -12,10 +12,13 @@ table{border-collapse:collapse;width:100%;background:#fff}th,td{border:1px solid
 th{background:#eef1f5}.scroll{overflow-x:auto}
 .dashboard td,.dashboard th{white-space:nowrap;text-align:center}.dashboard th:first-child,.dashboard td:first-child{text-align:left;position:sticky;left:0;background:#fff}
 .st{display:inline-block;width:.9rem;height:.9rem;border-radius:2px;border:1px solid #8891a0;vertical-align:middle;margin:1px}
-.st-not_started{background:#fff}.st-incomplete{background:#e5484d}.st-unverified{background:#f5c542}.st-complete{background:#30a46c}
+.st-not_started{background:transparent;border:1px dashed #5b6575;border-radius:50%}.st-incomplete{background:#e5484d}.st-unverified{background:#f5c542}.st-complete{background:#30a46c}
 .badge{display:inline-block;font-size:.75rem;padding:0 .35rem;border-radius:3px;border:1px solid currentColor;margin-left:.25rem}
 .in-error td,.in-error>a:not(.restore){text-decoration:line-through}.in-error .badge,.in-error .restore{display:inline-block;text-decoration:none}
 .t-due{color:var(--accent)}.t-overdue{color:var(--err);font-weight:600}.t-out-of-window{color:var(--warn)}.t-done{color:var(--ok)}.t-upcoming{color:var(--muted)}
+.date,.status{white-space:nowrap}.progress{margin:.15rem 0 0;font-weight:400;font-size:.85rem;color:var(--muted)}
+.dashboard td[data-event] a{display:inline-flex;flex-wrap:wrap;align-items:center;justify-content:center;min-width:24px;min-height:24px;padding:3px 2px}
+table.audit ul{margin:0;padding-left:1rem}
 .legend{font-size:.85rem;color:var(--muted);margin:.5rem 0}
 .field{margin:0 0 1rem;padding:.2rem 0}.field>label,.field legend{display:block;font-weight:600;margin-bottom:.2rem}
 .field fieldset{border:0;padding:0;margin:0}.field dl{margin:0}.field dt{font-weight:600}.field dd{margin:.2rem 0 0}.req{color:var(--err);margin-left:.15rem}

@@ -3,6 +3,7 @@ import { mkdir } from "node:fs/promises";
 import type { Server } from "node:http";
 import path from "node:path";
 import { serve } from "@hono/node-server";
+import axe from "axe-core";
 import {
   type Browser,
   type BrowserContext,
@@ -91,13 +92,21 @@ export interface E2E {
   browser: Browser;
   /** A fresh browser context (own cookies, own cache) against the product. */
   context: (options?: BrowserContextOptions) => Promise<BrowserContext>;
+  /**
+   * Every page a context made here loads is checked with axe-core (WCAG 2.1
+   * A/AA); this waits for the checks still running and throws if any found a
+   * violation since the last call (call it in afterEach).
+   */
+  assertAccessible: () => Promise<void>;
+  /** How many page loads axe-core has checked so far. */
+  a11yChecked: () => number;
   /** Calls the JSON API as one of the dev tokens. */
   api: (as: string, method: string, path: string, body?: unknown) => Promise<{ status: number; body: any }>;
   close: () => Promise<void>;
 }
 
 /** The whole product (in-memory dynalite) on 127.0.0.1:<random>, and one browser for the test file. */
-export async function startE2E(): Promise<E2E> {
+export async function startE2E(settings: { a11yOnLoad?: boolean } = {}): Promise<E2E> {
   if (!chromiumPath) throw new Error(`e2e: ${missingBrowser}`);
   await mkdir(ARTIFACTS, { recursive: true });
   const env = await startDevEnvironment();
@@ -112,6 +121,7 @@ export async function startE2E(): Promise<E2E> {
     const baseURL = `http://127.0.0.1:${port}`;
     browser = await chromium.launch({ executablePath: chromiumPath, args: LAUNCH_ARGS });
     const b = browser;
+    const a11y = new A11yWatch();
     return {
       env,
       baseURL,
@@ -120,8 +130,11 @@ export async function startE2E(): Promise<E2E> {
         const context = await b.newContext({ baseURL, viewport: { width: 1200, height: 900 }, ...options });
         context.setDefaultTimeout(10_000);
         context.setDefaultNavigationTimeout(15_000);
+        if (settings.a11yOnLoad !== false) a11y.watch(context);
         return context;
       },
+      assertAccessible: () => a11y.assertNone(),
+      a11yChecked: () => a11y.checked,
       api: async (as, method, apiPath, body) => {
         const token = env.tokens[as]?.token;
         if (!token) throw new Error(`no dev token ${as}`);
@@ -230,4 +243,76 @@ export async function weighPage(page: Page, url: string): Promise<PageWeight> {
     totalBytes,
     transferredBytes,
   };
+}
+
+/** The WCAG 2.1 A/AA rules the issue asks for (axe-core tags). */
+export const WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"];
+
+/**
+ * Runs axe-core in `page` as it is now and returns one line per violation
+ * (rule, impact, the first few offending elements). The source is evaluated
+ * through the DevTools protocol, which the app's CSP does not govern, so the
+ * page keeps its real CSP while it is checked.
+ */
+export function a11yViolations(page: Page, label = page.url()): Promise<string[]> {
+  // axe refuses a second run on a page while one is going: one at a time per page.
+  const run = (axeRuns.get(page) ?? Promise.resolve()).catch(() => {}).then(() => runAxe(page, label));
+  axeRuns.set(page, run);
+  return run;
+}
+
+const axeRuns = new WeakMap<Page, Promise<unknown>>();
+
+async function runAxe(page: Page, label: string): Promise<string[]> {
+  await page.evaluate(`window.axe || ${axe.source}`);
+  const result = (await page.evaluate(
+    (tags) =>
+      (window as unknown as { axe: typeof axe }).axe.run(document, {
+        runOnly: { type: "tag", values: tags },
+      }),
+    WCAG_TAGS,
+  )) as axe.AxeResults;
+  return result.violations.map(
+    (v) =>
+      `${label}: ${v.id} (${v.impact}) ${v.help}: ${v.nodes
+        .slice(0, 3)
+        .map((n) => `${n.target.join(" ")} — ${n.failureSummary?.replaceAll("\n", " ") ?? ""}`)
+        .join(" | ")}`,
+  );
+}
+
+/** Fails when axe-core finds any WCAG 2.1 A/AA violation on the page as it is now. */
+export async function checkA11y(page: Page, label?: string): Promise<void> {
+  const found = await a11yViolations(page, label);
+  if (found.length) throw new Error(`accessibility violations:\n${found.join("\n")}`);
+}
+
+/** axe-core on every `load` of every page of the watched contexts; violations collected for `assertNone`. */
+export class A11yWatch {
+  private readonly running = new Set<Promise<void>>();
+  private found: string[] = [];
+  checked = 0;
+
+  watch(context: BrowserContext): void {
+    context.on("page", (page) => {
+      page.on("load", () => {
+        const run = a11yViolations(page)
+          .then((v) => {
+            this.checked += 1;
+            this.found.push(...v);
+          })
+          // The test moved on (navigated or closed the page) while axe ran: nothing to judge.
+          .catch(() => {})
+          .finally(() => this.running.delete(run));
+        this.running.add(run);
+      });
+    });
+  }
+
+  async assertNone(): Promise<void> {
+    while (this.running.size) await Promise.all([...this.running]);
+    const found = [...new Set(this.found)];
+    this.found = [];
+    if (found.length) throw new Error(`accessibility violations (WCAG 2.1 A/AA):\n${found.join("\n")}`);
+  }
 }

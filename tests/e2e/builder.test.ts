@@ -80,8 +80,10 @@ describeInBrowser("study builder in a browser", () => {
   beforeEach(() => {
     testStart = performance.now();
   });
-  afterEach((ctx) => {
+  afterEach(async (ctx) => {
     metrics.testsMs[ctx.task.name] = Math.round(performance.now() - testStart);
+    // axe-core ran on every page this test loaded (browser.ts): any WCAG 2.1 A/AA violation fails it.
+    await e2e.assertAccessible();
   });
 
   afterAll(async () => {

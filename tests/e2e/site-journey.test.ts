@@ -99,12 +99,15 @@ describeInBrowser("site journey in a browser", () => {
   beforeEach(() => {
     testStart = performance.now();
   });
-  afterEach((ctx) => {
+  afterEach(async (ctx) => {
     metrics.testsMs[ctx.task.name] = Math.round(performance.now() - testStart);
+    // axe-core ran on every page this test loaded (browser.ts): any WCAG 2.1 A/AA violation fails it.
+    await e2e.assertAccessible();
   });
 
   afterAll(async () => {
     metrics.journeyMs = Date.now() - started;
+    (metrics as Record<string, unknown>).a11yPagesChecked = e2e?.a11yChecked();
     if (e2e) {
       await writeFile(path.join(ARTIFACTS, "e2e-metrics.json"), `${JSON.stringify(metrics, null, 2)}\n`);
       await e2e.close();

@@ -291,7 +291,7 @@ describe("pages without JavaScript", () => {
     const b = new Browser(product);
     await b.signIn("site-01");
     const page = await b.request("GET", `${study}/subjects/${subject}`);
-    expect(page.html).toContain("day 1 is <strong>2020-01-01</strong>");
+    expect(page.html).toContain(`day 1 is <strong><span class="date">2020-01-01</span></strong>`);
     expect(page.html).toMatch(/id="event-m3"[\s\S]*?overdue/);
     expect(page.html).toContain("2020-03-30"); // m3 target: day 90
   });

@@ -1,4 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { auditTrail } from "../audit-trail.ts";
 import { loadStudy, loadSubject } from "../resolve.ts";
 import { createRouter } from "../router.ts";
 import { AuditEntry, problemResponses, SubjectParams } from "../schemas.ts";
@@ -25,24 +26,7 @@ auditRoutes.openapi(
     await loadStudy(c, study);
     const subject = await loadSubject(c, study, id);
     const { revisions } = await c.var.store.readCasebook(study, id);
-    const entries: z.infer<typeof AuditEntry>[] = [
-      { at: subject.enrolledAt, by: subject.enrolledBy, action: "enrol", changes: [] },
-      ...revisions.map((r) => ({
-        at: r.committedAt,
-        by: r.committedBy,
-        action: r.action ?? ("save" as const),
-        event: r.event,
-        form: r.form,
-        instance: r.instance,
-        rev: r.rev,
-        statusFrom: r.statusFrom,
-        status: r.status,
-        definitionVersion: r.definitionVersion,
-        changes: r.changes,
-        ...(r.reason ? { reason: r.reason } : {}),
-      })),
-    ];
-    entries.sort((a, b) => a.at.localeCompare(b.at));
+    const entries: z.infer<typeof AuditEntry>[] = auditTrail(subject, revisions);
     return c.json({ entries }, 200);
   },
 );

@@ -1,6 +1,7 @@
 import type { StudyDefinition } from "../../engine/definition.ts";
 import type { ImpactReport } from "../../engine/impact.ts";
 import type { DefinitionVersionInfo } from "../../store/definitions.ts";
+import { utcTime } from "../display-time.ts";
 
 /** The study builder's pages: versions, instruments, the definition editor, the impact report and publishing. */
 
@@ -97,7 +98,7 @@ export function BuilderHome(props: {
                 {v.current ? " (current)" : ""}
               </td>
               <td>
-                {v.publishedAt.replace("T", " ").slice(0, 16)} by {v.publishedBy}
+                {utcTime(v.publishedAt)} by {v.publishedBy}
               </td>
               <td>{v.reason ?? ""}</td>
               <td>

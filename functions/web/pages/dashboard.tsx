@@ -1,6 +1,7 @@
 import type { StudyDefinition } from "../../engine/definition.ts";
 import type { Subject } from "../../store/subjects.ts";
-import { type CasebookView, STATUS_LABEL, TIMING_LABEL } from "../casebook-view.ts";
+import { type CasebookView, progressText, STATUS_LABEL, statusText, TIMING_LABEL } from "../casebook-view.ts";
+import { ScrollRegion } from "../scroll-region.tsx";
 
 /** REDCap's record status dashboard: the caller's subjects × visit types, each cell the visit's form statuses and timing. */
 export function Dashboard(props: {
@@ -40,13 +41,13 @@ export function Dashboard(props: {
       <p class="legend">
         {Object.entries(STATUS_LABEL).map(([k, label]) => (
           <>
-            <span class={`st st-${k}`} /> {label}{" "}
+            <span class={`st st-${k}`} aria-hidden="true" /> {label}{" "}
           </>
         ))}
         · <span class="badge t-due">due</span> <span class="badge t-overdue">overdue</span>{" "}
         <span class="badge t-out-of-window">out of window</span>
       </p>
-      <div class="scroll">
+      <ScrollRegion label="Subjects by visit">
         <table class="dashboard">
           <caption class="visually-hidden">Subjects by visit</caption>
           <thead>
@@ -75,10 +76,14 @@ export function Dashboard(props: {
                     <td data-event={e.id} data-timing={row.timing}>
                       <a
                         href={`${base}/subjects/${subject.id}#event-${e.id}`}
-                        aria-label={`${subject.id} ${e.label}`}
+                        aria-label={`${subject.id} ${e.label}: ${progressText(row.progress)}; ${row.forms.map((f) => statusText(f, e.repeatable)).join("; ")}`}
                       >
                         {row.forms.map((f) => (
-                          <span class={`st st-${f.status}`} title={`${f.title}: ${STATUS_LABEL[f.status]}`} />
+                          <span
+                            class={`st st-${f.status}`}
+                            title={statusText(f, e.repeatable)}
+                            aria-hidden="true"
+                          />
                         ))}
                       </a>
                       {row.timing && row.timing !== "done" && row.timing !== "upcoming" && (
@@ -91,7 +96,7 @@ export function Dashboard(props: {
             ))}
           </tbody>
         </table>
-      </div>
+      </ScrollRegion>
     </>
   );
 }

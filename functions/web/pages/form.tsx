@@ -3,10 +3,11 @@ import type { FieldChange } from "../../engine/revision.ts";
 import type { LogicContext } from "../../engine/validate-form.ts";
 import type { Revision } from "../../store/form-instances.ts";
 import { type AfterSave, AfterSaveChoice, type StoredNotice, StoredNoticeView } from "../after-save.tsx";
-import { STATUS_LABEL } from "../casebook-view.ts";
+import { utcTime } from "../display-time.ts";
 import { Field, type FieldView } from "../fields.tsx";
 import { displayValue } from "../form-values.ts";
 import { ReadOnlyField } from "../readonly-field.tsx";
+import { Status } from "../status-mark.tsx";
 import { EnteredInErrorPanel } from "./entered-in-error.tsx";
 
 export type FormNotice =
@@ -59,12 +60,12 @@ export function FormPage(props: {
       <p>
         {current ? (
           <>
-            <span class={`st st-${current.status}`} /> {STATUS_LABEL[current.status]} · revision {current.rev}{" "}
-            saved {current.committedAt.replace("T", " ").slice(0, 16)} by {current.committedBy}
+            <Status status={current.status} /> · revision {current.rev} saved {utcTime(current.committedAt)}{" "}
+            by {current.committedBy}
           </>
         ) : (
           <>
-            <span class="st st-not_started" /> Not started
+            <Status status="not_started" />
           </>
         )}
       </p>
@@ -97,7 +98,7 @@ export function FormPage(props: {
       {notice?.kind === "conflict" && (
         <div class="notice warn" role="alert" data-conflict>
           <strong>Not saved: {notice.current.committedBy} saved this form meanwhile</strong> (revision{" "}
-          {notice.current.rev}, {notice.current.committedAt.replace("T", " ").slice(0, 16)}). Their changes:
+          {notice.current.rev}, {utcTime(notice.current.committedAt)}). Their changes:
           <ul>
             {notice.changes.map((c) => (
               <li>

@@ -1,8 +1,11 @@
 import { LOGS_EVENT, type StudyDefinition } from "../../engine/definition.ts";
 import type { Subject } from "../../store/subjects.ts";
 import { type StoredNotice, StoredNoticeView } from "../after-save.tsx";
-import { type CasebookView, STATUS_LABEL, TIMING_LABEL } from "../casebook-view.ts";
+import { type CasebookView, progressText, TIMING_LABEL } from "../casebook-view.ts";
+import { utcTime } from "../display-time.ts";
 import { displayValue } from "../form-values.ts";
+import { ScrollRegion } from "../scroll-region.tsx";
+import { DateText, Status } from "../status-mark.tsx";
 import { EnteredInErrorLabel } from "./entered-in-error.tsx";
 
 /** One subject: the schedule from day 1 with windows and timing, each visit's forms, and the repeating logs. */
@@ -18,28 +21,35 @@ export function SubjectPage(props: {
   const base = `/studies/${definition.study.id}/subjects/${subject.id}`;
   const arm = definition.study.arms.find((a) => a.id === subject.arm)?.label ?? subject.arm;
   const { dayOne } = definition.study;
+  const dayOneEvent = definition.study.events.find((e) => e.id === dayOne.event)?.label ?? dayOne.event;
+  const dayOneForm = definition.instruments[dayOne.form];
   return (
     <>
       <p>
-        <a href={`/studies/${definition.study.id}`}>← Dashboard</a>
+        <a href={`/studies/${definition.study.id}`}>← Dashboard</a> ·{" "}
+        <a href={`${base}/audit`}>Audit trail</a>
       </p>
       <h1>Subject {subject.id}</h1>
       <StoredNoticeView notice={props.stored} />
       <p>
-        {arm} · {subject.site} · enrolled {subject.enrolledAt.slice(0, 10)} by {subject.enrolledBy} ·{" "}
+        {arm} · {subject.site} · enrolled <DateText>{utcTime(subject.enrolledAt)}</DateText> by{" "}
+        {subject.enrolledBy} ·{" "}
         {view.dayOne ? (
           <>
-            day 1 is <strong>{view.dayOne}</strong>
+            day 1 is{" "}
+            <strong>
+              <DateText>{view.dayOne}</DateText>
+            </strong>
           </>
         ) : (
           <>
-            day 1 not yet known (it is the {dayOne.field.replaceAll("_", " ")} of {dayOne.form} at{" "}
-            {dayOne.event}); target dates appear once it is entered
+            day 1 not yet known (it is the {dayOneForm?.properties[dayOne.field]?.title ?? dayOne.field} of{" "}
+            {dayOneForm?.title ?? dayOne.form} at {dayOneEvent}); target dates appear once it is entered
           </>
         )}
       </p>
       <h2>Schedule</h2>
-      <div class="scroll">
+      <ScrollRegion label="Schedule">
         <table>
           <thead>
             <tr>
@@ -55,23 +65,45 @@ export function SubjectPage(props: {
                 <th scope="row">
                   {row.event.label}
                   {row.timing && <span class={`badge t-${row.timing}`}>{TIMING_LABEL[row.timing]}</span>}
+                  {row.progress.total > 0 && (
+                    <p class="progress" data-progress>
+                      {progressText(row.progress)}
+                    </p>
+                  )}
                   {row.deviations.map((d) => (
                     <p class="theirs">{d}</p>
                   ))}
                 </th>
-                <td>{row.window?.target ?? (row.event.day === undefined ? "any time" : "—")}</td>
-                <td>{row.window ? `${row.window.earliest} – ${row.window.latest}` : "—"}</td>
+                <td>
+                  {row.window?.target ? (
+                    <DateText>{row.window.target}</DateText>
+                  ) : row.event.day === undefined ? (
+                    "any time"
+                  ) : (
+                    "—"
+                  )}
+                </td>
+                <td>
+                  {row.window ? (
+                    <>
+                      <DateText>{row.window.earliest}</DateText> – <DateText>{row.window.latest}</DateText>
+                    </>
+                  ) : (
+                    "—"
+                  )}
+                </td>
                 <td>
                   {row.forms.map((f) => (
                     <div class={f.enteredInError ? "in-error" : undefined}>
-                      <span class={`st st-${f.status}`} />{" "}
                       <a
                         href={`${base}/events/${row.event.id}/forms/${f.form}${row.event.repeatable ? `/instances/${f.instance}` : ""}`}
                       >
                         {f.title}
                         {row.event.repeatable ? ` #${f.instance}` : ""}
                       </a>{" "}
-                      <small>{STATUS_LABEL[f.status]}</small>
+                      <small>
+                        <Status status={f.status} />
+                      </small>
                       {f.enteredInError && (
                         <EnteredInErrorLabel
                           href={`${base}/events/${row.event.id}/forms/${f.form}/instances/${f.instance}#restore`}
@@ -84,7 +116,10 @@ export function SubjectPage(props: {
                       class="button secondary"
                       href={`${base}/events/${row.event.id}/forms/${row.event.forms[0]}/instances/${Math.max(0, ...row.instances) + 1}`}
                     >
-                      Add {row.event.label.toLowerCase()} visit
+                      Add{" "}
+                      {/\bvisit$/i.test(row.event.label)
+                        ? row.event.label.toLowerCase()
+                        : `${row.event.label.toLowerCase()} visit`}
                     </a>
                   )}
                 </td>
@@ -92,7 +127,7 @@ export function SubjectPage(props: {
             ))}
           </tbody>
         </table>
-      </div>
+      </ScrollRegion>
       {view.logs.map((log) => {
         const instrument = definition.instruments[log.form];
         const shown = Object.entries(instrument?.properties ?? {}).slice(0, 3);
@@ -103,39 +138,41 @@ export function SubjectPage(props: {
             {log.instances.length === 0 ? (
               <p>None recorded.</p>
             ) : (
-              <table>
-                <thead>
-                  <tr>
-                    <th scope="col">#</th>
-                    {shown.map(([, s]) => (
-                      <th scope="col">{s.title}</th>
-                    ))}
-                    <th scope="col">Status</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {log.instances.map((i) => (
-                    <tr class={i.enteredInError ? "in-error" : undefined}>
-                      <td>
-                        <a href={`${base}/events/${LOGS_EVENT}/forms/${log.form}/instances/${i.instance}`}>
-                          {i.instance}
-                        </a>
-                      </td>
-                      {shown.map(([name, s]) => (
-                        <td>{displayValue(s, i.data[name])}</td>
+              <ScrollRegion label={log.title}>
+                <table>
+                  <thead>
+                    <tr>
+                      <th scope="col">#</th>
+                      {shown.map(([, s]) => (
+                        <th scope="col">{s.title}</th>
                       ))}
-                      <td>
-                        <span class={`st st-${i.status}`} /> {STATUS_LABEL[i.status]}
-                        {i.enteredInError && (
-                          <EnteredInErrorLabel
-                            href={`${base}/events/${LOGS_EVENT}/forms/${log.form}/instances/${i.instance}#restore`}
-                          />
-                        )}
-                      </td>
+                      <th scope="col">Status</th>
                     </tr>
-                  ))}
-                </tbody>
-              </table>
+                  </thead>
+                  <tbody>
+                    {log.instances.map((i) => (
+                      <tr class={i.enteredInError ? "in-error" : undefined}>
+                        <td>
+                          <a href={`${base}/events/${LOGS_EVENT}/forms/${log.form}/instances/${i.instance}`}>
+                            {i.instance}
+                          </a>
+                        </td>
+                        {shown.map(([name, s]) => (
+                          <td>{displayValue(s, i.data[name])}</td>
+                        ))}
+                        <td>
+                          <Status status={i.status} />
+                          {i.enteredInError && (
+                            <EnteredInErrorLabel
+                              href={`${base}/events/${LOGS_EVENT}/forms/${log.form}/instances/${i.instance}#restore`}
+                            />
+                          )}
+                        </td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </ScrollRegion>
             )}
             {canWrite && (
               <p>

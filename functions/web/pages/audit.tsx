@@ -1,0 +1,97 @@
+import type { AuditTrailEntry } from "../../api/audit-trail.ts";
+import { LOGS_EVENT, type StudyDefinition } from "../../engine/definition.ts";
+import type { Subject } from "../../store/subjects.ts";
+import { STATUS_LABEL } from "../casebook-view.ts";
+import { utcTime } from "../display-time.ts";
+import { displayValue } from "../form-values.ts";
+import { ScrollRegion } from "../scroll-region.tsx";
+import { DateText } from "../status-mark.tsx";
+
+const statusLabel = (status: string | null | undefined) =>
+  status ? (STATUS_LABEL[status as keyof typeof STATUS_LABEL] ?? status) : "new";
+
+/** A subject's audit trail in the browser: who, when, which form and field, old → new, and the reason. */
+export function AuditPage(props: {
+  definition: StudyDefinition;
+  subject: Subject;
+  entries: AuditTrailEntry[];
+}) {
+  const { definition, subject, entries } = props;
+  const base = `/studies/${definition.study.id}/subjects/${subject.id}`;
+  const eventLabel = (id: string | undefined) =>
+    id === LOGS_EVENT ? "Logs" : (definition.study.events.find((e) => e.id === id)?.label ?? id ?? "");
+  return (
+    <>
+      <p>
+        <a href={base}>← Subject {subject.id}</a>
+      </p>
+      <h1>Audit trail of subject {subject.id}</h1>
+      <p class="help">Oldest first; times in UTC. Every save is kept, with its old and new values.</p>
+      <ScrollRegion label="Audit trail">
+        <table class="audit">
+          <thead>
+            <tr>
+              <th scope="col">When</th>
+              <th scope="col">Who</th>
+              <th scope="col">Form</th>
+              <th scope="col">Changes (old → new)</th>
+              <th scope="col">Status</th>
+              <th scope="col">Reason</th>
+            </tr>
+          </thead>
+          <tbody>
+            {entries.map((entry) => {
+              const instrument = entry.form ? definition.instruments[entry.form] : undefined;
+              return (
+                <tr>
+                  <td>
+                    <DateText>{utcTime(entry.at)}</DateText>
+                  </td>
+                  <td>{entry.by}</td>
+                  <td>
+                    {entry.action === "enrol" ? (
+                      "Enrolled"
+                    ) : (
+                      <>
+                        {instrument?.title ?? entry.form}
+                        {instrument?.["x-repeating"] || entry.event === LOGS_EVENT
+                          ? ` #${entry.instance}`
+                          : ""}{" "}
+                        · {eventLabel(entry.event)} · revision {entry.rev}
+                        {entry.action === "entered-in-error" && " · marked as entered in error"}
+                        {entry.action === "restore" && " · restored (no longer entered in error)"}
+                      </>
+                    )}
+                  </td>
+                  <td>
+                    {entry.changes.length === 0 ? (
+                      "—"
+                    ) : (
+                      <ul>
+                        {entry.changes.map((change) => {
+                          const schema = instrument?.properties[change.field];
+                          return (
+                            <li>
+                              {schema?.title ?? change.field}: {displayValue(schema, change.old)} →{" "}
+                              <strong>{displayValue(schema, change.new)}</strong>
+                            </li>
+                          );
+                        })}
+                      </ul>
+                    )}
+                  </td>
+                  <td>
+                    {entry.action === "enrol"
+                      ? "—"
+                      : `${statusLabel(entry.statusFrom)} → ${statusLabel(entry.status)}`}
+                  </td>
+                  <td>{entry.reason ?? "—"}</td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      </ScrollRegion>
+    </>
+  );
+}

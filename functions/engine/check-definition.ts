@@ -300,6 +300,7 @@ const TYPED_KEYWORDS: Record<string, readonly string[]> = {
   minItems: ["array"],
   "x-slider": ["number", "integer"],
   "x-text-validation": ["string", "number", "integer"],
+  "x-format": ["string"],
   "x-text-validation-min": ["string", "number", "integer"],
   "x-text-validation-max": ["string", "number", "integer"],
 };
@@ -423,6 +424,9 @@ function checkField(name: string, field: FieldSchema, at: string, report: Report
   if (field.pattern !== undefined) {
     const problem = patternProblem(field.pattern);
     if (problem) report(join(at, "pattern"), problem);
+  }
+  if (field["x-format"] !== undefined && field.pattern === undefined) {
+    report(join(at, "x-format"), "x-format describes a pattern: this field has none");
   }
   const widget = field["x-widget"];
   if (widget !== undefined) {

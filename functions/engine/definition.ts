@@ -138,6 +138,8 @@ export interface FieldSchema {
    * type, format, pattern, minimum and maximum.
    */
   "x-text-validation"?: string;
+  /** The expected format of a `pattern` field in a few words for people ("2 or 3 capitals, e.g. JD"): a pattern error names it. */
+  "x-format"?: string;
   /** REDCap validation bounds that are not numbers (dates, "today"), kept verbatim and not enforced. */
   "x-text-validation-min"?: string;
   "x-text-validation-max"?: string;

@@ -15,11 +15,14 @@ const TEXT_VALIDATION_FORMATS: Record<string, string> = {
 };
 
 /**
- * A pattern error that says which format is expected: the REDCap validation
- * type's format, else the field's help text (which states the format for
- * people), else the pattern itself — never just "not in the expected format".
+ * A pattern error that says which format is expected: the protocol's own
+ * words for it (`x-format`), else the REDCap validation type's format, else
+ * the field's help text, else the pattern itself — never just "not in the
+ * expected format". `x-format` comes first because it is short: a message
+ * that fits its slot's one line does not move the fields below it.
  */
 export function patternMessage(schema: FieldSchema): string {
+  if (schema["x-format"]) return `is not in the expected format: ${schema["x-format"]}`;
   const known = schema["x-text-validation"] && TEXT_VALIDATION_FORMATS[schema["x-text-validation"]];
   if (known) return `is not in the expected format: ${known}`;
   if (schema.description) return `is not in the expected format: ${schema.description}`;

@@ -74,7 +74,11 @@ describeInBrowser("form flow in a browser (issue 9: items 3, 4, 9)", () => {
       await expect.poll(() => error.textContent()).toMatch(/\S/);
       const after = await page.locator(yes).boundingBox();
       expect(pressed, `attempt ${attempt}: moved while the button was down`).toEqual(before);
-      expect(after, `attempt ${attempt}: moved when the message appeared`).toEqual(before);
+      // A message that fits its slot's one line moves nothing, ever; one that wraps (on a phone)
+      // may push the fields below it, but only after the click it waited for has registered.
+      const oneLine = ((await error.boundingBox())?.height ?? 0) < 30;
+      if (viewport.width >= 768) expect(oneLine, `attempt ${attempt}: the message wraps`).toBe(true);
+      if (oneLine) expect(after, `attempt ${attempt}: moved when the message appeared`).toEqual(before);
     }
     await page.setViewportSize({ width: 1200, height: 900 });
   });

@@ -249,6 +249,13 @@ describe("semantic errors", () => {
     );
   });
 
+  it("x-format on a field without a pattern", () => {
+    const files = variant((_, i) => {
+      delete i.demographics.properties.initials.pattern;
+    });
+    expectError(files, "demographics", "/properties/initials/x-format", /describes a pattern/);
+  });
+
   it("a calculated field that is not readOnly", () => {
     const files = variant((_, i) => {
       delete i.infusion.properties.dose_per_kg.readOnly;

@@ -15,6 +15,12 @@ const patterned: Instrument = {
     initials: { type: "string", pattern: "^[A-Z]{2,3}$", description: "Capitals, 2 or 3 letters." },
     code: { type: "string", pattern: "^[0-9]{4}$" },
     zip: { type: "string", pattern: "^[0-9]{5}$", "x-text-validation": "zipcode" },
+    version: {
+      type: "string",
+      pattern: "^[0-9][0-9.]*$",
+      "x-format": "digits and dots, e.g. 2.1",
+      description: "As printed on the consent form's footer, with every digit and dot.",
+    },
   },
 };
 
@@ -27,6 +33,11 @@ const errorsOf = (data: Record<string, unknown>) =>
   );
 
 describe("pattern errors say which format", () => {
+  it("uses the protocol's own short words for the format before the help text", () => {
+    expect(errorsOf({ version: "v2" })["/version"]).toBe(
+      "is not in the expected format: digits and dots, e.g. 2.1",
+    );
+  });
   it("quotes the field's help text", () => {
     expect(errorsOf({ initials: "ab" })["/initials"]).toBe(
       "is not in the expected format: Capitals, 2 or 3 letters.",

@@ -24,6 +24,7 @@ export const ENGINE_KEYWORDS = [
   "x-matrix",
   "x-slider",
   "x-text-validation",
+  "x-format",
   "x-text-validation-min",
   "x-text-validation-max",
 ] as const;
@@ -91,6 +92,7 @@ export const FIELD_KEYWORDS = [
   "x-matrix",
   "x-slider",
   "x-text-validation",
+  "x-format",
   "x-text-validation-min",
   "x-text-validation-max",
 ] as const;
@@ -200,6 +202,7 @@ export const instrumentSchema = {
           },
         },
         "x-text-validation": { type: "string", pattern: "^[a-z][a-z0-9_]*$" },
+        "x-format": { ...nonEmptyString, maxLength: 80 },
         "x-text-validation-min": nonEmptyString,
         "x-text-validation-max": nonEmptyString,
       },

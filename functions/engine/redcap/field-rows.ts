@@ -55,6 +55,7 @@ for (const k of [
   "x-widget",
   "x-slider",
   "x-text-validation",
+  "x-format",
 ]) {
   KEYWORD_COLUMNS[k] = KEYWORD_COLUMNS.type as readonly Column[];
 }

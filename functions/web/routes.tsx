@@ -18,6 +18,7 @@ import type { Revision } from "../store/form-instances.ts";
 import { hashToken } from "../store/tokens.ts";
 import { builderRoutes } from "./builder-routes.tsx";
 import { casebookView } from "./casebook-view.ts";
+import { type DashboardRow, readDashboardQuery, selectDashboardPage } from "./dashboard-query.ts";
 import { webErrorPage } from "./error-page.tsx";
 import { exportPages } from "./export-routes.tsx";
 import { fieldHistory, fieldViews } from "./fields.tsx";
@@ -53,6 +54,8 @@ export interface WebOptions {
 
 type WebEnv = AppEnv;
 
+/** Casebooks read at once for the dashboard: enough to overlap round trips, few enough not to flood the table. */
+const DASHBOARD_READS_IN_FLIGHT = 16;
 const utcToday = () => new Date().toISOString().slice(0, 10);
 const sentence = (message: string) => `${message.charAt(0).toUpperCase()}${message.slice(1)}.`;
 
@@ -163,28 +166,28 @@ export function createWebRoutes(options: WebOptions) {
 
   web.get("/studies/:study", async (c) => {
     const definition = await loadStudy(c, c.req.param("study"));
-    const sites = sitesOf(
+    const visible = sitesOf(
       c.var.principal,
       definition.study.sites.map((s) => s.id),
     );
-    const subjects = await c.var.store.listSubjects(definition.study.id, sites);
-    const rows = await Promise.all(
-      subjects.map(async (subject) => ({
-        subject,
-        view: casebookView(
-          definition,
-          subject.arm,
-          await c.var.store.readCurrentState(definition.study.id, subject.id),
-          today(),
-        ),
-      })),
-    );
+    const query = readDashboardQuery(c.req.query(), definition, visible);
+    const subjects = (
+      await c.var.store.listSubjects(definition.study.id, query.site ? [query.site] : visible, query.q)
+    ).filter((s) => !query.arm || s.arm === query.arm);
+    // Every subject in scope is read (the overdue count and the status filters need them all); only a page is drawn.
+    const inScope: DashboardRow[] = [];
+    for await (const { subject, instances } of c.var.store.casebooks(definition.study.id, subjects, {
+      ahead: DASHBOARD_READS_IN_FLIGHT,
+    }))
+      inScope.push({ subject, view: casebookView(definition, subject.arm, instances, today()) });
     return page(
       c,
       "Dashboard",
       <Dashboard
         definition={definition}
-        rows={rows}
+        selection={selectDashboardPage(inScope, query)}
+        query={query}
+        sites={visible}
         canEnrol={c.var.principal.role === "site"}
         canBuild={c.var.principal.role === "builder"}
         canExport={c.var.principal.role !== "site"}

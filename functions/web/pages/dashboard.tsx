@@ -1,23 +1,57 @@
-import type { StudyDefinition } from "../../engine/definition.ts";
-import type { Subject } from "../../store/subjects.ts";
-import { type CasebookView, STATUS_LABEL, TIMING_LABEL } from "../casebook-view.ts";
+import type { EventDef, StudyDefinition } from "../../engine/definition.ts";
+import { type EventRow, STATUS_LABEL, TIMING_LABEL } from "../casebook-view.ts";
+import {
+  type DashboardQuery,
+  type DashboardSelection,
+  dashboardHref,
+  PAGE_SIZE,
+  SORTS,
+  STATUS_FILTERS,
+  TIMING_FILTERS,
+} from "../dashboard-query.ts";
 
-/** REDCap's record status dashboard: the caller's subjects × visit types, each cell the visit's form statuses and timing. */
+const SORT_LABEL: Record<DashboardQuery["sort"], string> = {
+  id: "Subject id",
+  enrolled: "Newest enrolment first",
+  overdue: "Most overdue visits first",
+};
+
+/**
+ * REDCap's record status dashboard: one page of the caller's subjects × visit
+ * types, filtered and paged on the server. Per-form detail that is the same
+ * for every row (form names) is said once, in the column header; a cell
+ * carries only its statuses.
+ */
 export function Dashboard(props: {
   definition: StudyDefinition;
-  rows: { subject: Subject; view: CasebookView }[];
+  selection: DashboardSelection;
+  query: DashboardQuery;
+  /** Sites the caller can see. */
+  sites: string[];
   canEnrol: boolean;
   canBuild: boolean;
   canExport: boolean;
   today: string;
 }) {
-  const { definition, rows, canEnrol, canBuild, canExport, today } = props;
+  const { definition, selection, query, sites, canEnrol, canBuild, canExport, today } = props;
   const base = `/studies/${definition.study.id}`;
+  const { rows, matching, page, pages, overdue } = selection;
+  const first = matching === 0 ? 0 : (page - 1) * PAGE_SIZE + 1;
+  const scope = { site: query.site, arm: query.arm, q: query.q };
   return (
     <>
       <h1>Record status dashboard</h1>
       <p>
-        {rows.length} subject{rows.length === 1 ? "" : "s"} · today {today}
+        today {today}
+        {" · "}
+        {overdue.visits > 0 ? (
+          <a class="t-overdue" href={dashboardHref(base, { ...scope, timing: "overdue", sort: "overdue" })}>
+            {overdue.visits} overdue visit{overdue.visits === 1 ? "" : "s"}
+          </a>
+        ) : (
+          "no overdue visits"
+        )}
+        {overdue.subjects > 0 && ` (${overdue.subjects} subject${overdue.subjects === 1 ? "" : "s"})`}
         {canExport && (
           <>
             {" "}
@@ -37,6 +71,7 @@ export function Dashboard(props: {
           </>
         )}
       </p>
+      <Filters definition={definition} query={query} sites={sites} base={base} />
       <p class="legend">
         {Object.entries(STATUS_LABEL).map(([k, label]) => (
           <>
@@ -44,16 +79,23 @@ export function Dashboard(props: {
           </>
         ))}
         · <span class="badge t-due">due</span> <span class="badge t-overdue">overdue</span>{" "}
-        <span class="badge t-out-of-window">out of window</span>
+        <span class="badge t-out-of-window">out of window</span> · squares follow the forms listed in each
+        column's heading
       </p>
-      <div class="scroll">
+      <p>
+        {matching === 0
+          ? "No subjects match"
+          : `${first}–${first + rows.length - 1} of ${matching} subject${matching === 1 ? "" : "s"}`}
+        {matching !== selection.inScope && ` (${selection.inScope} before the visit and status filters)`}
+      </p>
+      <div class="dash-scroll">
         <table class="dashboard">
           <caption class="visually-hidden">Subjects by visit</caption>
           <thead>
             <tr>
               <th scope="col">Subject</th>
               {definition.study.events.map((e) => (
-                <th scope="col" title={e.label}>
+                <th scope="col" title={`${e.label}: ${formTitles(definition, e)}`}>
                   {e.id}
                 </th>
               ))}
@@ -68,30 +110,145 @@ export function Dashboard(props: {
                     {subject.site} · {subject.arm}
                   </small>
                 </th>
-                {definition.study.events.map((e) => {
-                  const row = view.events.find((r) => r.event.id === e.id);
-                  if (!row) return <td>—</td>;
-                  return (
-                    <td data-event={e.id} data-timing={row.timing}>
-                      <a
-                        href={`${base}/subjects/${subject.id}#event-${e.id}`}
-                        aria-label={`${subject.id} ${e.label}`}
-                      >
-                        {row.forms.map((f) => (
-                          <span class={`st st-${f.status}`} title={`${f.title}: ${STATUS_LABEL[f.status]}`} />
-                        ))}
-                      </a>
-                      {row.timing && row.timing !== "done" && row.timing !== "upcoming" && (
-                        <span class={`badge t-${row.timing}`}>{TIMING_LABEL[row.timing]}</span>
-                      )}
-                    </td>
-                  );
-                })}
+                {definition.study.events.map((e) => (
+                  <VisitCell
+                    href={`${base}/subjects/${subject.id}#event-${e.id}`}
+                    event={e}
+                    row={view.events.find((r) => r.event.id === e.id)}
+                  />
+                ))}
               </tr>
             ))}
           </tbody>
         </table>
       </div>
+      <Pager base={base} query={query} page={page} pages={pages} />
     </>
+  );
+}
+
+const formTitles = (definition: StudyDefinition, e: EventDef) =>
+  e.forms.map((f) => definition.instruments[f]?.title ?? f).join(", ");
+
+/** One visit of one subject: a square per form (colour by class, named in the column heading) and its timing. */
+function VisitCell(props: { href: string; event: EventDef; row: EventRow | undefined }) {
+  const { href, event, row } = props;
+  if (!row) return <td>—</td>;
+  const counts = new Map<string, number>();
+  for (const f of row.forms) counts.set(f.status, (counts.get(f.status) ?? 0) + 1);
+  const summary = [...counts].map(
+    ([status, n]) => `${n} ${STATUS_LABEL[status as keyof typeof STATUS_LABEL]}`,
+  );
+  const late = row.timing && row.timing !== "done" && row.timing !== "upcoming" ? row.timing : undefined;
+  return (
+    <td>
+      <a
+        href={href}
+        aria-label={[`${event.label}: ${summary.join(", ") || "no forms"}`, late && TIMING_LABEL[late]]
+          .filter(Boolean)
+          .join("; ")}
+      >
+        {row.forms.map((f) => (
+          <i class={`st-${f.status}`} />
+        ))}
+      </a>
+      {late && <span class={`badge t-${late}`}>{TIMING_LABEL[late]}</span>}
+    </td>
+  );
+}
+
+function Filters(props: {
+  definition: StudyDefinition;
+  query: DashboardQuery;
+  sites: string[];
+  base: string;
+}) {
+  const { definition, query, sites, base } = props;
+  const siteName = (id: string) => definition.study.sites.find((s) => s.id === id)?.name ?? id;
+  return (
+    <form method="get" action={base} class="filters" aria-label="Filter subjects">
+      <label>
+        Subject id starts with <input type="text" name="q" value={query.q ?? ""} maxlength={64} />
+      </label>
+      {sites.length > 1 && (
+        <label>
+          Site{" "}
+          <select name="site">
+            <option value="">All sites</option>
+            {sites.map((s) => (
+              <option value={s} selected={query.site === s}>
+                {siteName(s)}
+              </option>
+            ))}
+          </select>
+        </label>
+      )}
+      <label>
+        Arm{" "}
+        <select name="arm">
+          <option value="">All arms</option>
+          {definition.study.arms.map((a) => (
+            <option value={a.id} selected={query.arm === a.id}>
+              {a.label}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label>
+        Visit{" "}
+        <select name="timing">
+          <option value="">Any</option>
+          {TIMING_FILTERS.map((t) => (
+            <option value={t} selected={query.timing === t}>
+              {TIMING_LABEL[t]}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label>
+        A form{" "}
+        <select name="status">
+          <option value="">Any status</option>
+          {STATUS_FILTERS.map((s) => (
+            <option value={s} selected={query.status === s}>
+              {STATUS_LABEL[s]}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label>
+        Sort{" "}
+        <select name="sort">
+          {SORTS.map((s) => (
+            <option value={s} selected={query.sort === s}>
+              {SORT_LABEL[s]}
+            </option>
+          ))}
+        </select>
+      </label>
+      <button type="submit">Show</button> <a href={base}>Clear</a>
+    </form>
+  );
+}
+
+function Pager(props: { base: string; query: DashboardQuery; page: number; pages: number }) {
+  const { base, query, page, pages } = props;
+  if (pages <= 1) return null;
+  return (
+    <nav class="pager" aria-label="Pages">
+      {page > 1 && (
+        <a rel="prev" href={dashboardHref(base, { ...query, page: page - 1 })}>
+          Previous
+        </a>
+      )}{" "}
+      <span aria-current="page">
+        Page {page} of {pages}
+      </span>{" "}
+      {page < pages && (
+        <a rel="next" href={dashboardHref(base, { ...query, page: page + 1 })}>
+          Next
+        </a>
+      )}
+    </nav>
   );
 }

@@ -71,7 +71,7 @@ export async function* casebooks(
   db: Db,
   study: string,
   subjects: Subject[],
-  options: { ahead?: number; withRevisions?: boolean } = {},
+  options: { ahead?: number; withRevisions?: boolean; dataFields?: string[] } = {},
 ): AsyncGenerator<{ subject: Subject; instances: Revision[]; revisions?: Revision[] }> {
   const ahead = options.ahead ?? 4;
   const read = (s: Subject) =>
@@ -81,7 +81,10 @@ export async function* casebooks(
           instances: c.instances,
           revisions: c.revisions,
         }))
-      : readCurrentState(db, study, s.id).then((instances) => ({ subject: s, instances }));
+      : readCurrentState(db, study, s.id, { dataFields: options.dataFields }).then((instances) => ({
+          subject: s,
+          instances,
+        }));
   // A read ahead can fail before its turn (or after the consumer stopped): mark it handled so the
   // failure reaches the consumer when awaited instead of crashing the process as an unhandled rejection.
   const start = (s: Subject) => {

@@ -43,6 +43,16 @@ export interface CasebookView {
   logs: LogView[];
 }
 
+/** The only data fields `casebookView` reads: day one and the visit dates (a lean read needs no others). */
+export function casebookViewFields(definition: StudyDefinition): string[] {
+  const visitDates = Object.values(definition.instruments).flatMap((i) =>
+    Object.entries(i.properties)
+      .filter(([, schema]) => schema["x-visit-date"])
+      .map(([field]) => field),
+  );
+  return [...new Set([definition.study.dayOne.field, ...visitDates])];
+}
+
 export function casebookView(
   definition: StudyDefinition,
   arm: string,

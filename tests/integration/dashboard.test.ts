@@ -138,6 +138,24 @@ describe("overdue visits", () => {
   });
 });
 
+describe("visit timing from the stored dates", () => {
+  it("reads each visit's date and day one from the log: a visit dated outside its window is out of window", async () => {
+    const b = await signedIn("site-01");
+    // Month 3 is day 90 ± 14; dated day 51 it is early.
+    const early = { vs_date: daysAgo(150) };
+    expect(
+      (await product.save("01-002", "iv_1", "infusion", { data: { infusion_date: daysAgo(200) } })).status,
+    ).toBe(200);
+    expect((await product.save("01-002", "m3", "vital_signs", { data: early })).status).toBe(200);
+    const res = await b.request("GET", `${study}?timing=out-of-window`);
+    expect(subjectsIn(res.html)).toEqual(["01-002"]);
+    expect(res.html).toMatch(/aria-label="Month 3[^"]*out of window"/);
+    // Both subjects with day one are overdue; 01-002's month 3 is done (early), so it has one overdue visit fewer.
+    const home = await b.request("GET", study);
+    expect(home.html).toMatch(new RegExp(`>${2 * OVERDUE_PER_SUBJECT - 1} overdue visits</a>`));
+  });
+});
+
 describe("site isolation of the list", () => {
   it("never shows a site user another site's subjects, in any page, filter or count", async () => {
     const b = await signedIn("site-01");
@@ -158,7 +176,8 @@ describe("site isolation of the list", () => {
     expect(seen.length).toBeGreaterThan(60);
     expect(seen.every((id) => id.startsWith("01-"))).toBe(true);
     const home = await b.request("GET", study);
-    expect(home.html).toMatch(new RegExp(`>${OVERDUE_PER_SUBJECT} overdue visits</a>`));
+    // Its own two subjects with day one (one visit of 01-002 done early), not 02-001's.
+    expect(home.html).toMatch(new RegExp(`>${2 * OVERDUE_PER_SUBJECT - 1} overdue visits</a>`));
     expect(home.html).toContain("of 60 subjects");
     // Another site is answered like a site that does not exist.
     const other = await b.request("GET", `${study}?site=site-02`);

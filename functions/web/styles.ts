@@ -15,10 +15,10 @@ th{background:#eef1f5}.scroll{overflow-x:auto}
 .st-not_started{background:#fff}.st-incomplete{background:#e5484d}.st-unverified{background:#f5c542}.st-complete{background:#30a46c}
 .badge{display:inline-block;font-size:.75rem;padding:0 .35rem;border-radius:3px;border:1px solid currentColor;margin-left:.25rem}
 .t-due{color:var(--accent)}.t-overdue{color:var(--err);font-weight:600}.t-out-of-window{color:var(--warn)}.t-done{color:var(--ok)}.t-upcoming{color:var(--muted)}
-.dash-scroll{overflow:auto;max-height:calc(100vh - 3rem);border:1px solid var(--line)}.dashboard thead th{position:sticky;top:0;z-index:1}.dashboard thead th:first-child{z-index:2}
+.dash-scroll{overflow:auto;max-height:calc(100vh - 2.5rem);border:1px solid var(--line)}.dashboard thead th{position:sticky;top:0;z-index:1}.dashboard thead th:first-child{z-index:2}
 .dashboard td i{display:inline-block;width:.9rem;height:.9rem;border-radius:2px;border:1px solid #8891a0;vertical-align:middle;margin:1px}
 .filters{display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:end;margin:.5rem 0}.filters label{display:flex;flex-direction:column;font-size:.88rem}.filters input[type=text]{width:12rem}
-.filters select{font:inherit;padding:.4rem .5rem;border:1px solid #9aa3b1;border-radius:4px;min-height:2.5rem}.pager{display:flex;gap:1rem;margin:.75rem 0}
+.filters select{font:inherit;padding:.4rem .5rem;border:1px solid #9aa3b1;border-radius:4px;min-height:2.5rem}.pager{display:flex;gap:1rem;margin:.5rem 0}
 .legend{font-size:.85rem;color:var(--muted);margin:.5rem 0}
 .field{margin:0 0 1rem;padding:.2rem 0}.field>label,.field legend{display:block;font-weight:600;margin-bottom:.2rem}
 .field fieldset{border:0;padding:0;margin:0}.req{color:var(--err);margin-left:.15rem}

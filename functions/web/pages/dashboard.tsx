@@ -88,6 +88,7 @@ export function Dashboard(props: {
           : `${first}–${first + rows.length - 1} of ${matching} subject${matching === 1 ? "" : "s"}`}
         {matching !== selection.inScope && ` (${selection.inScope} before the visit and status filters)`}
       </p>
+      <Pager base={base} query={query} page={page} pages={pages} />
       <div class="dash-scroll">
         <table class="dashboard">
           <caption class="visually-hidden">Subjects by visit</caption>
@@ -122,7 +123,6 @@ export function Dashboard(props: {
           </tbody>
         </table>
       </div>
-      <Pager base={base} query={query} page={page} pages={pages} />
     </>
   );
 }

@@ -17,8 +17,9 @@ import { applyCalculations, hiddenFields } from "../engine/validate-form.ts";
 import type { Revision } from "../store/form-instances.ts";
 import { hashToken } from "../store/tokens.ts";
 import { builderRoutes } from "./builder-routes.tsx";
-import { casebookView, casebookViewFields } from "./casebook-view.ts";
-import { type DashboardRow, readDashboardQuery, selectDashboardPage } from "./dashboard-query.ts";
+import { casebookView } from "./casebook-view.ts";
+import { dashboardRows } from "./dashboard-cache.ts";
+import { readDashboardQuery, selectDashboardPage } from "./dashboard-query.ts";
 import { webErrorPage } from "./error-page.tsx";
 import { exportPages } from "./export-routes.tsx";
 import { fieldHistory, fieldViews } from "./fields.tsx";
@@ -174,14 +175,12 @@ export function createWebRoutes(options: WebOptions) {
     const subjects = (
       await c.var.store.listSubjects(definition.study.id, query.site ? [query.site] : visible, query.q)
     ).filter((s) => !query.arm || s.arm === query.arm);
-    // Every subject in scope is read (the overdue count and the status filters need them all), but only
-    // statuses and the dates the schedule needs; only a page is drawn.
-    const inScope: DashboardRow[] = [];
-    for await (const { subject, instances } of c.var.store.casebooks(definition.study.id, subjects, {
-      ahead: DASHBOARD_READS_IN_FLIGHT,
-      dataFields: casebookViewFields(definition),
-    }))
-      inScope.push({ subject, view: casebookView(definition, subject.arm, instances, today()) });
+    // Every subject in scope is needed (the overdue count and the status filters); only a page is drawn.
+    const inScope = await dashboardRows(c.var.store, definition, subjects, {
+      today: today(),
+      settleMs: c.var.feedSettleMs,
+      readsInFlight: DASHBOARD_READS_IN_FLIGHT,
+    });
     return page(
       c,
       "Dashboard",

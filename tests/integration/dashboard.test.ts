@@ -1,4 +1,7 @@
+import { GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { keys } from "../../functions/store/keys.ts";
+import { TABLE } from "../../functions/store/table-shape.ts";
 import { type Product, startProduct } from "./harness.ts";
 import { Browser } from "./web-client.ts";
 
@@ -153,6 +156,54 @@ describe("visit timing from the stored dates", () => {
     // Both subjects with day one are overdue; 01-002's month 3 is done (early), so it has one overdue visit fewer.
     const home = await b.request("GET", study);
     expect(home.html).toMatch(new RegExp(`>${2 * OVERDUE_PER_SUBJECT - 1} overdue visits</a>`));
+  });
+});
+
+describe("casebooks kept between requests", () => {
+  const formStatus = (html: string, subject: string) =>
+    new RegExp(`data-subject="${subject}"[\\s\\S]*?aria-label="Screening [^:]*: ([^"]*)"`).exec(html)?.[1];
+
+  it("shows a save on the next load", async () => {
+    const b = await signedIn("site-01");
+    expect(formStatus((await b.request("GET", `${study}?q=01-003`)).html, "01-003")).toBe("8 Not started");
+    expect((await product.save("01-003", "screening", "consent", { data: {} })).status).toBe(200);
+    expect(formStatus((await b.request("GET", `${study}?q=01-003`)).html, "01-003")).toBe(
+      "1 Incomplete, 7 Not started",
+    );
+  });
+
+  it("shows a commit that reached the feed late and whose projection was never written", async () => {
+    const b = await signedIn("site-01");
+    const { doc, tableName } = product.env.store.db;
+    const pk = keys.subjectPartition("hucmsc-ms-nmo", "01-003");
+    const { Item } = await doc.send(
+      new GetCommand({
+        TableName: tableName,
+        Key: { PK: pk, SK: keys.revision("screening", "consent", 1, 1) },
+      }),
+    );
+    // Stamped before this load, committed after it (a slow writer), dying before its projection.
+    const stamped = new Date(Date.now() - 500).toISOString();
+    expect(formStatus((await b.request("GET", `${study}?q=01-003`)).html, "01-003")).toBe(
+      "1 Incomplete, 7 Not started",
+    );
+    const sk = keys.revision("screening", "consent", 1, 2);
+    await doc.send(
+      new PutCommand({
+        TableName: tableName,
+        Item: {
+          ...Item,
+          SK: sk,
+          rev: 2,
+          status: "unverified",
+          committedAt: stamped,
+          [TABLE.indexes.feed.sortKey]: `${stamped}#${pk}#${sk}`,
+        },
+      }),
+    );
+    expect(formStatus((await b.request("GET", `${study}?q=01-003`)).html, "01-003")).toBe(
+      "1 Unverified, 7 Not started",
+    );
   });
 });
 

@@ -67,7 +67,8 @@ export async function dashboardRows(
   const current = cache;
   current.running.add(started);
   try {
-    if (!fresh) await forgetChanged(store, study, current);
+    if (!fresh)
+      await forgetChanged(store, study, current, new Date(started + options.settleMs).toISOString());
     const known = current.subjects;
     const missing = subjects.filter((s) => !known.has(s.id));
     for await (const { subject, instances } of store.casebooks(study, missing, {
@@ -94,11 +95,14 @@ export async function dashboardRows(
   }
 }
 
-async function forgetChanged(store: Store, study: string, cache: StudyCache): Promise<void> {
+/**
+ * Forgets the subjects of every commit stamped from the checkpoint up to `until` (now plus the settle
+ * window: commits are stamped by our servers' clocks, whose skew the window covers like the feed's).
+ */
+async function forgetChanged(store: Store, study: string, cache: StudyCache, until: string): Promise<void> {
   let cursor = cache.checkpoint;
   for (;;) {
-    // "~" sorts after every feed key: read up to now, settled or not.
-    const page = await store.readFeed(study, { cursor, settledBefore: "~", limit: FEED_PAGE });
+    const page = await store.readFeed(study, { cursor, settledBefore: until, limit: FEED_PAGE });
     for (const change of page.changes) cache.subjects.delete(change.subject);
     if (page.changes.length < FEED_PAGE) return;
     cursor = page.cursor;

@@ -88,13 +88,20 @@ export async function queryAll(
   return out;
 }
 
-/** Every item of one partition of the by-site index (GSI1). */
-export function queryBySite(db: Db, partition: string): Promise<Record<string, unknown>[]> {
-  const { name, partitionKey } = TABLE.indexes.bySite;
+/** Every item of one partition of the by-site index (GSI1), or those whose sort key starts with `prefix`. */
+export function queryBySite(db: Db, partition: string, prefix?: string): Promise<Record<string, unknown>[]> {
+  const { name, partitionKey, sortKey } = TABLE.indexes.bySite;
+  if (prefix === undefined)
+    return queryAll(db, {
+      IndexName: name,
+      KeyConditionExpression: "#pk = :pk",
+      ExpressionAttributeNames: { "#pk": partitionKey },
+      ExpressionAttributeValues: { ":pk": partition },
+    });
   return queryAll(db, {
     IndexName: name,
-    KeyConditionExpression: "#pk = :pk",
-    ExpressionAttributeNames: { "#pk": partitionKey },
-    ExpressionAttributeValues: { ":pk": partition },
+    KeyConditionExpression: "#pk = :pk AND begins_with(#sk, :prefix)",
+    ExpressionAttributeNames: { "#pk": partitionKey, "#sk": sortKey },
+    ExpressionAttributeValues: { ":pk": partition, ":prefix": prefix },
   });
 }

@@ -71,13 +71,18 @@ export async function* casebooks(
   db: Db,
   study: string,
   subjects: Subject[],
-  options: { ahead?: number; withRevisions?: boolean; includeEnteredInError?: boolean } = {},
+  options: {
+    ahead?: number;
+    withRevisions?: boolean;
+    includeEnteredInError?: boolean;
+    dataFields?: string[];
+  } = {},
 ): AsyncGenerator<{ subject: Subject; instances: Revision[]; revisions?: Revision[] }> {
   const ahead = options.ahead ?? 4;
   const read = async (s: Subject) => {
     const found = options.withRevisions
       ? await readCasebook(db, study, s.id).then(({ instances, revisions }) => ({ instances, revisions }))
-      : { instances: await readCurrentState(db, study, s.id) };
+      : { instances: await readCurrentState(db, study, s.id, { dataFields: options.dataFields }) };
     return options.includeEnteredInError ? { subject: s, ...found } : withoutEnteredInError(s, found);
   };
   // A read ahead can fail before its turn (or after the consumer stopped): mark it handled so the

@@ -122,12 +122,41 @@ export interface Casebook {
   revisions: Revision[];
 }
 
-function queryPartition(db: Db, pk: string, prefix?: string): Promise<Record<string, unknown>[]> {
+function queryPartition(
+  db: Db,
+  pk: string,
+  prefix?: string,
+  projection?: { ProjectionExpression: string; ExpressionAttributeNames: Record<string, string> },
+): Promise<Record<string, unknown>[]> {
   return queryAll(db, {
     KeyConditionExpression: prefix ? "PK = :pk AND begins_with(SK, :prefix)" : "PK = :pk",
     ExpressionAttributeValues: prefix ? { ":pk": pk, ":prefix": prefix } : { ":pk": pk },
     ConsistentRead: true,
+    ...projection,
   });
+}
+
+/** A projection of an instance's address, status, rev and only these fields of its data. */
+function onlyFields(fields: string[]) {
+  return {
+    ProjectionExpression: [
+      "SK",
+      "#ev",
+      "form",
+      "instance",
+      "rev",
+      "#st",
+      // The export's default leaves out what is entered in error: a lean read must carry the mark too.
+      "enteredInError",
+      ...fields.map((_, i) => `#d.#f${i}`),
+    ].join(","),
+    ExpressionAttributeNames: {
+      "#ev": "event",
+      "#st": "status",
+      "#d": "data",
+      ...Object.fromEntries(fields.map((f, i) => [`#f${i}`, f])),
+    },
+  };
 }
 
 /** Current state of each instance from the projections alone (cheap; may trail a commit whose writer died). */
@@ -143,10 +172,20 @@ export async function readProjections(db: Db, study: string, subject: string): P
  * read from the log and its projection repaired. Exports and the dashboard
  * read this way, so they never disagree with the audit trail.
  */
-export async function readCurrentState(db: Db, study: string, subject: string): Promise<Revision[]> {
+export async function readCurrentState(
+  db: Db,
+  study: string,
+  subject: string,
+  /** Read only these fields of each instance's data (the dashboard needs a few dates, not the values). */
+  options: { dataFields?: string[] } = {},
+): Promise<Revision[]> {
   const pk = keys.subjectPartition(study, subject);
   const [projections, revisionKeys] = await Promise.all([
-    queryPartition(db, pk, "DATA#"),
+    options.dataFields
+      ? queryPartition(db, pk, "DATA#", onlyFields(options.dataFields)).then((items) =>
+          items.map((item): Record<string, unknown> => ({ data: {}, ...item })),
+        )
+      : queryPartition(db, pk, "DATA#"),
     queryAll(db, {
       KeyConditionExpression: "PK = :pk AND begins_with(SK, :prefix)",
       ExpressionAttributeValues: { ":pk": pk, ":prefix": "REV#" },

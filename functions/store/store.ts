@@ -39,7 +39,8 @@ export function createStore(options: StoreOptions = {}) {
     listDefinitions: (study: string) => listDefinitions(db, study),
     enrolSubject: (args: Parameters<typeof enrolSubject>[1]) => enrolSubject(db, args),
     getSubject: (study: string, id: string) => getSubject(db, study, id),
-    listSubjects: (study: string, sites: string[]) => listSubjects(db, study, sites),
+    listSubjects: (study: string, sites: string[], idPrefix?: string) =>
+      listSubjects(db, study, sites, idPrefix),
     readCasebook: (study: string, subject: string) => readCasebook(db, study, subject),
     readLatestRevision: (address: InstanceAddress) => readLatestRevision(db, address),
     readRevisions: (address: InstanceAddress) => readRevisions(db, address),

@@ -97,8 +97,16 @@ export async function getSubject(db: Db, study: string, id: string): Promise<Sub
   return Item ? toSubject(Item) : undefined;
 }
 
-/** Subjects of the given sites, through the by-site index, in id order per site. */
-export async function listSubjects(db: Db, study: string, sites: string[]): Promise<Subject[]> {
-  const perSite = await Promise.all(sites.map((site) => queryBySite(db, keys.siteIndex(study, site))));
+/** Subjects of the given sites (whose id starts with `idPrefix`), through the by-site index, in id order per site. */
+export async function listSubjects(
+  db: Db,
+  study: string,
+  sites: string[],
+  idPrefix?: string,
+): Promise<Subject[]> {
+  const sortPrefix = idPrefix === undefined ? undefined : keys.subjectIndex(idPrefix);
+  const perSite = await Promise.all(
+    sites.map((site) => queryBySite(db, keys.siteIndex(study, site), sortPrefix)),
+  );
   return perSite.flat().map(toSubject);
 }

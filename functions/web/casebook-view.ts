@@ -46,6 +46,16 @@ export interface CasebookView {
   logs: LogView[];
 }
 
+/** The only data fields `casebookView` reads: day one and the visit dates (a lean read needs no others). */
+export function casebookViewFields(definition: StudyDefinition): string[] {
+  const visitDates = Object.values(definition.instruments).flatMap((i) =>
+    Object.entries(i.properties)
+      .filter(([, schema]) => schema["x-visit-date"])
+      .map(([field]) => field),
+  );
+  return [...new Set([definition.study.dayOne.field, ...visitDates])];
+}
+
 export function casebookView(
   definition: StudyDefinition,
   arm: string,
@@ -58,8 +68,10 @@ export function casebookView(
   const events = definition.study.events
     .filter((e) => !e.arms || e.arms.includes(arm))
     .map((event): EventRow => {
-      const own = instances.filter((i) => i.event === event.id);
-      const numbers = event.repeatable ? [...new Set(own.map((i) => i.instance))].sort((a, b) => a - b) : [1];
+      const all = instances.filter((i) => i.event === event.id);
+      const numbers = event.repeatable ? [...new Set(all.map((i) => i.instance))].sort((a, b) => a - b) : [1];
+      // A visit entered in error is listed (struck through) but counts for nothing: not progress, not deviations.
+      const own = all.filter((i) => !i.enteredInError);
       const deviations = own.flatMap((i) => visitDeviations(definition, dayOne, i)).map((d) => d.message);
       const forms = numbers.flatMap((n) =>
         event.forms.map((form) => {
@@ -74,18 +86,19 @@ export function casebookView(
           };
         }),
       );
-      const complete = forms.filter((f) => f.status === "complete").length;
+      const counted = forms.filter((f) => !f.enteredInError);
+      const complete = counted.filter((f) => f.status === "complete").length;
       return {
         event,
         window: dayOne ? visitWindow(event, dayOne) : undefined,
         timing: visitTiming(event, dayOne, today, {
           any: own.length > 0,
-          allComplete: forms.length > 0 && complete === forms.length,
+          allComplete: counted.length > 0 && complete === counted.length,
           deviations: deviations.length,
         }),
         instances: numbers,
         forms,
-        progress: { complete, total: forms.length },
+        progress: { complete, total: counted.length },
         deviations,
       };
     });

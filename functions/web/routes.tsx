@@ -28,6 +28,8 @@ import {
 } from "./after-save.tsx";
 import { builderRoutes } from "./builder-routes.tsx";
 import { casebookView } from "./casebook-view.ts";
+import { dashboardRows } from "./dashboard-cache.ts";
+import { readDashboardQuery, selectDashboardPage } from "./dashboard-query.ts";
 import { enteredInErrorPages } from "./entered-in-error-routes.tsx";
 import { webErrorPage } from "./error-page.tsx";
 import { exportPages } from "./export-routes.tsx";
@@ -67,6 +69,8 @@ type WebEnv = AppEnv;
 
 const instancePath = (a: { study: string; subject: string; event: string; form: string; instance: number }) =>
   `/studies/${a.study}/subjects/${a.subject}/events/${a.event}/forms/${a.form}/instances/${a.instance}`;
+/** Casebooks read at once for the dashboard: enough to overlap round trips, few enough not to flood the table. */
+const DASHBOARD_READS_IN_FLIGHT = 16;
 const utcToday = () => new Date().toISOString().slice(0, 10);
 const sentence = (message: string) => `${message.charAt(0).toUpperCase()}${message.slice(1)}.`;
 
@@ -187,28 +191,28 @@ export function createWebRoutes(options: WebOptions) {
 
   web.get("/studies/:study", async (c) => {
     const definition = await loadStudy(c, c.req.param("study"));
-    const sites = sitesOf(
+    const visible = sitesOf(
       c.var.principal,
       definition.study.sites.map((s) => s.id),
     );
-    const subjects = await c.var.store.listSubjects(definition.study.id, sites);
-    const rows = await Promise.all(
-      subjects.map(async (subject) => ({
-        subject,
-        view: casebookView(
-          definition,
-          subject.arm,
-          await c.var.store.readCurrentState(definition.study.id, subject.id),
-          today(),
-        ),
-      })),
-    );
+    const query = readDashboardQuery(c.req.query(), definition, visible);
+    const subjects = (
+      await c.var.store.listSubjects(definition.study.id, query.site ? [query.site] : visible, query.q)
+    ).filter((s) => !query.arm || s.arm === query.arm);
+    // Every subject in scope is needed (the overdue count and the status filters); only a page is drawn.
+    const inScope = await dashboardRows(c.var.store, definition, subjects, {
+      today: today(),
+      settleMs: c.var.feedSettleMs,
+      readsInFlight: DASHBOARD_READS_IN_FLIGHT,
+    });
     return page(
       c,
       "Dashboard",
       <Dashboard
         definition={definition}
-        rows={rows}
+        selection={selectDashboardPage(inScope, query)}
+        query={query}
+        sites={visible}
         canEnrol={c.var.principal.role === "site"}
         canBuild={c.var.principal.role === "builder"}
         canExport={c.var.principal.role !== "site"}

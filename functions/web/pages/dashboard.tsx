@@ -1,24 +1,57 @@
-import type { StudyDefinition } from "../../engine/definition.ts";
-import type { Subject } from "../../store/subjects.ts";
-import { type CasebookView, progressText, STATUS_LABEL, statusText, TIMING_LABEL } from "../casebook-view.ts";
-import { ScrollRegion } from "../scroll-region.tsx";
+import type { EventDef, StudyDefinition } from "../../engine/definition.ts";
+import { type EventRow, progressText, STATUS_LABEL, TIMING_LABEL } from "../casebook-view.ts";
+import {
+  type DashboardQuery,
+  type DashboardSelection,
+  dashboardHref,
+  PAGE_SIZE,
+  SORTS,
+  STATUS_FILTERS,
+  TIMING_FILTERS,
+} from "../dashboard-query.ts";
 
-/** REDCap's record status dashboard: the caller's subjects × visit types, each cell the visit's form statuses and timing. */
+const SORT_LABEL: Record<DashboardQuery["sort"], string> = {
+  id: "Subject id",
+  enrolled: "Newest enrolment first",
+  overdue: "Most overdue visits first",
+};
+
+/**
+ * REDCap's record status dashboard: one page of the caller's subjects × visit
+ * types, filtered and paged on the server. Per-form detail that is the same
+ * for every row (form names) is said once, in the column header; a cell
+ * carries only its statuses.
+ */
 export function Dashboard(props: {
   definition: StudyDefinition;
-  rows: { subject: Subject; view: CasebookView }[];
+  selection: DashboardSelection;
+  query: DashboardQuery;
+  /** Sites the caller can see. */
+  sites: string[];
   canEnrol: boolean;
   canBuild: boolean;
   canExport: boolean;
   today: string;
 }) {
-  const { definition, rows, canEnrol, canBuild, canExport, today } = props;
+  const { definition, selection, query, sites, canEnrol, canBuild, canExport, today } = props;
   const base = `/studies/${definition.study.id}`;
+  const { rows, matching, page, pages, overdue } = selection;
+  const first = matching === 0 ? 0 : (page - 1) * PAGE_SIZE + 1;
+  const scope = { site: query.site, arm: query.arm, q: query.q };
   return (
     <>
       <h1>Record status dashboard</h1>
       <p>
-        {rows.length} subject{rows.length === 1 ? "" : "s"} · today {today}
+        today {today}
+        {" · "}
+        {overdue.visits > 0 ? (
+          <a class="t-overdue" href={dashboardHref(base, { ...scope, timing: "overdue", sort: "overdue" })}>
+            {overdue.visits} overdue visit{overdue.visits === 1 ? "" : "s"}
+          </a>
+        ) : (
+          "no overdue visits"
+        )}
+        {overdue.subjects > 0 && ` (${overdue.subjects} subject${overdue.subjects === 1 ? "" : "s"})`}
         {canExport && (
           <>
             {" "}
@@ -38,6 +71,7 @@ export function Dashboard(props: {
           </>
         )}
       </p>
+      <Filters definition={definition} query={query} sites={sites} base={base} />
       <p class="legend">
         {Object.entries(STATUS_LABEL).map(([k, label]) => (
           <>
@@ -45,16 +79,24 @@ export function Dashboard(props: {
           </>
         ))}
         · <span class="badge t-due">due</span> <span class="badge t-overdue">overdue</span>{" "}
-        <span class="badge t-out-of-window">out of window</span>
+        <span class="badge t-out-of-window">out of window</span> · squares follow the forms listed in each
+        column's heading
       </p>
-      <ScrollRegion label="Subjects by visit">
+      <p>
+        {matching === 0
+          ? "No subjects match"
+          : `${first}–${first + rows.length - 1} of ${matching} subject${matching === 1 ? "" : "s"}`}
+        {matching !== selection.inScope && ` (${selection.inScope} before the visit and status filters)`}
+      </p>
+      <Pager base={base} query={query} page={page} pages={pages} />
+      <section class="dash-scroll" tabindex={0} aria-label="Subjects by visit">
         <table class="dashboard">
           <caption class="visually-hidden">Subjects by visit</caption>
           <thead>
             <tr>
               <th scope="col">Subject</th>
               {definition.study.events.map((e) => (
-                <th scope="col" title={e.label}>
+                <th scope="col" title={`${e.label}: ${formTitles(definition, e)}`}>
                   {e.id}
                 </th>
               ))}
@@ -69,34 +111,156 @@ export function Dashboard(props: {
                     {subject.site} · {subject.arm}
                   </small>
                 </th>
-                {definition.study.events.map((e) => {
-                  const row = view.events.find((r) => r.event.id === e.id);
-                  if (!row) return <td>—</td>;
-                  return (
-                    <td data-event={e.id} data-timing={row.timing}>
-                      <a
-                        href={`${base}/subjects/${subject.id}#event-${e.id}`}
-                        aria-label={`${subject.id} ${e.label}: ${progressText(row.progress)}; ${row.forms.map((f) => statusText(f, e.repeatable)).join("; ")}`}
-                      >
-                        {row.forms.map((f) => (
-                          <span
-                            class={`st st-${f.status}`}
-                            title={statusText(f, e.repeatable)}
-                            aria-hidden="true"
-                          />
-                        ))}
-                      </a>
-                      {row.timing && row.timing !== "done" && row.timing !== "upcoming" && (
-                        <span class={`badge t-${row.timing}`}>{TIMING_LABEL[row.timing]}</span>
-                      )}
-                    </td>
-                  );
-                })}
+                {definition.study.events.map((e) => (
+                  <VisitCell
+                    href={`${base}/subjects/${subject.id}#event-${e.id}`}
+                    event={e}
+                    row={view.events.find((r) => r.event.id === e.id)}
+                  />
+                ))}
               </tr>
             ))}
           </tbody>
         </table>
-      </ScrollRegion>
+      </section>
     </>
+  );
+}
+
+const STATUS_ORDER = ["complete", "unverified", "incomplete", "not_started"] as const;
+
+const formTitles = (definition: StudyDefinition, e: EventDef) =>
+  e.forms.map((f) => definition.instruments[f]?.title ?? f).join(", ");
+
+/** One visit of one subject: a square per form (colour by class, named in the column heading) and its timing. */
+function VisitCell(props: { href: string; event: EventDef; row: EventRow | undefined }) {
+  const { href, event, row } = props;
+  if (!row) return <td>—</td>;
+  // Most advanced first, in a fixed order, so a screen reader hears the same shape in every cell.
+  const summary = STATUS_ORDER.flatMap((status) => {
+    const n = row.forms.filter((f) => f.status === status).length;
+    return n ? [`${n} ${STATUS_LABEL[status]}`] : [];
+  });
+  // The squares already show a visit in progress; a badge is for a visit that needs someone.
+  const late =
+    row.timing === "due" || row.timing === "overdue" || row.timing === "out-of-window"
+      ? row.timing
+      : undefined;
+  return (
+    <td data-event={event.id} data-timing={row.timing}>
+      <a
+        href={href}
+        aria-label={[
+          row.forms.length
+            ? `${event.label}: ${progressText(row.progress)}`
+            : `${event.label}: none recorded`,
+          summary.join(", "),
+          late && TIMING_LABEL[late],
+        ]
+          .filter(Boolean)
+          .join("; ")}
+      >
+        {row.forms.map((f) => (
+          <i class={`st st-${f.status}`} />
+        ))}
+      </a>
+      {late && <span class={`badge t-${late}`}>{TIMING_LABEL[late]}</span>}
+    </td>
+  );
+}
+
+function Filters(props: {
+  definition: StudyDefinition;
+  query: DashboardQuery;
+  sites: string[];
+  base: string;
+}) {
+  const { definition, query, sites, base } = props;
+  const siteName = (id: string) => definition.study.sites.find((s) => s.id === id)?.name ?? id;
+  return (
+    <form method="get" action={base} class="filters" aria-label="Filter subjects">
+      <label>
+        Subject id starts with <input type="text" name="q" value={query.q ?? ""} maxlength={64} />
+      </label>
+      {sites.length > 1 && (
+        <label>
+          Site{" "}
+          <select name="site">
+            <option value="">All sites</option>
+            {sites.map((s) => (
+              <option value={s} selected={query.site === s}>
+                {siteName(s)}
+              </option>
+            ))}
+          </select>
+        </label>
+      )}
+      <label>
+        Arm{" "}
+        <select name="arm">
+          <option value="">All arms</option>
+          {definition.study.arms.map((a) => (
+            <option value={a.id} selected={query.arm === a.id}>
+              {a.label}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label>
+        Visit{" "}
+        <select name="timing">
+          <option value="">Any</option>
+          {TIMING_FILTERS.map((t) => (
+            <option value={t} selected={query.timing === t}>
+              {TIMING_LABEL[t]}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label>
+        A form{" "}
+        <select name="status">
+          <option value="">Any status</option>
+          {STATUS_FILTERS.map((s) => (
+            <option value={s} selected={query.status === s}>
+              {STATUS_LABEL[s]}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label>
+        Sort{" "}
+        <select name="sort">
+          {SORTS.map((s) => (
+            <option value={s} selected={query.sort === s}>
+              {SORT_LABEL[s]}
+            </option>
+          ))}
+        </select>
+      </label>
+      <button type="submit">Show</button> <a href={base}>Clear</a>
+    </form>
+  );
+}
+
+function Pager(props: { base: string; query: DashboardQuery; page: number; pages: number }) {
+  const { base, query, page, pages } = props;
+  if (pages <= 1) return null;
+  return (
+    <nav class="pager" aria-label="Pages">
+      {page > 1 && (
+        <a rel="prev" href={dashboardHref(base, { ...query, page: page - 1 })}>
+          Previous
+        </a>
+      )}{" "}
+      <span aria-current="page">
+        Page {page} of {pages}
+      </span>{" "}
+      {page < pages && (
+        <a rel="next" href={dashboardHref(base, { ...query, page: page + 1 })}>
+          Next
+        </a>
+      )}
+    </nav>
   );
 }

@@ -20,8 +20,8 @@ th{background:#eef1f5}.scroll{overflow-x:auto}
 .dashboard td[data-event] a{display:inline-flex;flex-wrap:wrap;align-items:center;justify-content:center;min-width:24px;min-height:24px;padding:3px 2px}
 table.audit ul{margin:0;padding-left:1rem}
 .dash-scroll{overflow:auto;max-height:calc(100vh - 2.5rem);border:1px solid var(--line)}.dashboard thead th{position:sticky;top:0;z-index:1}.dashboard thead th:first-child{z-index:2}
-.filters{display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:end;margin:.5rem 0}.filters label{display:flex;flex-direction:column;font-size:.88rem}.filters input[type=text]{width:12rem}
-.filters select{font:inherit;padding:.4rem .5rem;border:1px solid #9aa3b1;border-radius:4px;min-height:2.5rem}.pager{display:flex;gap:1rem;margin:.5rem 0}
+.filters{display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:end;margin:.5rem 0}.filters label{display:flex;flex-direction:column;font-size:.88rem;max-width:100%}.filters input[type=text]{width:12rem}
+.filters select{max-width:100%;font:inherit;padding:.4rem .5rem;border:1px solid #9aa3b1;border-radius:4px;min-height:2.5rem}.pager{display:flex;gap:1rem;margin:.5rem 0}
 .legend{font-size:.85rem;color:var(--muted);margin:.5rem 0}
 .field{margin:0 0 1rem;padding:.2rem 0}.field>label,.field legend{display:block;font-weight:600;margin-bottom:.2rem}
 .field fieldset{border:0;padding:0;margin:0}.field dl{margin:0}.field dt{font-weight:600}.field dd{margin:.2rem 0 0}.req{color:var(--err);margin-left:.15rem}

@@ -1,5 +1,6 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
+import { ZodError } from "zod";
 import type { AppEnv } from "../api/context.ts";
 import { logUnexpected, ProblemError, problems } from "../api/problems.ts";
 import { Layout } from "./layout.tsx";
@@ -11,7 +12,12 @@ export function webErrorPage(c: Context<AppEnv>, error: unknown): Response | Pro
       ? error
       : error instanceof HTTPException && error.status < 500
         ? problems.badRequest(error.message)
-        : undefined;
+        : error instanceof ZodError
+          ? // A page's query or form parsed by a schema: the request is wrong, not the server.
+            problems.badRequest(
+              error.issues.map((i) => `${i.path.join(".") || "request"}: ${i.message}`).join("; "),
+            )
+          : undefined;
   if (!problem) logUnexpected(c.req.path, error);
   return c.html(
     <Layout title={problem?.title ?? "Error"} principal={c.get("principal")} csrf={c.get("csrf")}>

@@ -243,6 +243,12 @@ describeInBrowser("accessibility (axe-core, WCAG 2.1 A/AA) and small screens", (
     expect(await text(page, "header.top")).toContain(study.title);
     const add = page.locator("tr#event-unscheduled a.button");
     expect((await add.textContent())?.trim()).toBe("Add unscheduled visit");
+    // It opens the visit's own form first: when and why, before any measurement.
+    await add.click();
+    await page.waitForURL(`**${formUrl(id, "unscheduled", "unscheduled_visit", 1)}`);
+    expect(await page.locator("#f-unsched_date").count()).toBe(1);
+    expect(await text(page, "main")).toContain("Reason for the visit");
+    await page.goto(subjectPage(id));
     expect(await text(page, "main")).toContain(
       "day 1 not yet known (it is the Date of infusion of hUC-MSC infusion at IV infusion 1 (day 1))",
     );

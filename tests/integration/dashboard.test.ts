@@ -221,7 +221,7 @@ describe("visits entered in error", () => {
     const saved = await product.save("01-004", "unscheduled", "vital_signs", { data: {} }, { instance: 1 });
     expect(saved.status, JSON.stringify(saved.body)).toBe(200);
     expect(await cell()).toMatch(
-      /aria-label="Unscheduled visit: 0 of 4 forms complete; 1 Incomplete, 3 Not started"/,
+      /aria-label="Unscheduled visit: 0 of 5 forms complete; 1 Incomplete, 4 Not started"/,
     );
     const marked = await product.call(
       "POST",

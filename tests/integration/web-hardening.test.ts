@@ -308,3 +308,16 @@ describe("browser security headers (issue 8 item 9)", () => {
     expect(result.headers["content-security-policy"]).toContain("frame-ancestors 'none'");
   });
 });
+
+describe("bad query parameters on web pages", () => {
+  // Found by the API fuzz: `deidentify=` (empty) on the ODM download page answered 500.
+  it("answers a malformed export option with 400 and a page naming it", async () => {
+    const b = new Browser(product);
+    await b.signIn("monitor");
+    for (const query of ["deidentify=", "audit=yes", "deidentify=maybe&audit=true"]) {
+      const res = await b.request("GET", `${study}/exports/odm?${query}`);
+      expect(res.status, query).toBe(400);
+      expect(res.html).toMatch(/deidentify|audit/);
+    }
+  });
+});

@@ -76,6 +76,7 @@ describe("the shipped forms/", () => {
         "mri",
         "relapse",
         "tumour_surveillance",
+        "unscheduled_visit",
         "vital_signs",
       ].sort(),
     );
@@ -461,7 +462,7 @@ describe("readFormsDirectory", () => {
     const read = await readFormsDirectory(path.relative(process.cwd(), FORMS) || ".");
     expect(read.files?.study.path).toBe(path.relative(process.cwd(), path.join(FORMS, "study.json")));
     const names = read.files?.instruments.map((f) => path.basename(f.path)) ?? [];
-    expect(names.length).toBe(14);
+    expect(names.length).toBe(15);
     expect(names).toEqual([...names].sort());
   });
 });

@@ -101,6 +101,7 @@ describe("npm run forms:types", () => {
       "Mri",
       "Relapse",
       "TumourSurveillance",
+      "UnscheduledVisit",
       "VitalSigns",
       "StudyForms",
       "InstrumentId",

@@ -130,7 +130,7 @@ export async function startE2E(settings: { a11yOnLoad?: boolean } = {}): Promise
         const context = await b.newContext({ baseURL, viewport: { width: 1200, height: 900 }, ...options });
         context.setDefaultTimeout(10_000);
         context.setDefaultNavigationTimeout(15_000);
-        if (settings.a11yOnLoad !== false) a11y.watch(context);
+        if (settings.a11yOnLoad !== false) a11y.watch(context, baseURL);
         return context;
       },
       assertAccessible: () => a11y.assertNone(),
@@ -150,9 +150,15 @@ export async function startE2E(settings: { a11yOnLoad?: boolean } = {}): Promise
         return { status: res.status, body: text ? JSON.parse(text) : undefined };
       },
       close: async () => {
+        // Every page any test of the file loaded was checked: a violation no afterEach asked about fails here.
+        const violation = await a11y.assertNone().then(
+          () => undefined,
+          (error: unknown) => error,
+        );
         await b.close().catch(() => {});
         await stopServer(server);
         await env.close();
+        if (violation) throw violation;
       },
     };
   } catch (error) {
@@ -293,9 +299,11 @@ export class A11yWatch {
   private found: string[] = [];
   checked = 0;
 
-  watch(context: BrowserContext): void {
+  /** `origin`: only the product's own pages are judged (a test may load a stand-in for another site). */
+  watch(context: BrowserContext, origin?: string): void {
     context.on("page", (page) => {
       page.on("load", () => {
+        if (origin && new URL(page.url()).origin !== origin) return;
         const run = a11yViolations(page)
           .then((v) => {
             this.checked += 1;

@@ -2,14 +2,17 @@ import {
   type Choice,
   type ChoiceCode,
   type FieldSchema,
+  FORM_STATUS_CODE,
   type FormData,
-  type FormStatus,
   type Instrument,
   LOGS_EVENT,
   type StudyDefinition,
 } from "../engine/definition.ts";
+import type { ErrorMarkAction } from "../engine/entered-in-error.ts";
+import { formOrder } from "../engine/form-order.ts";
 import { isEmpty } from "../engine/logic.ts";
-import type { Revision } from "../store/form-instances.ts";
+import type { InstanceState } from "../engine/revision.ts";
+import { type Deidentify, shiftDate } from "./deidentify.ts";
 import { attrs, el, textEl } from "./xml.ts";
 
 /**
@@ -44,22 +47,25 @@ import { attrs, el, textEl } from "./xml.ts";
 type DataType = "text" | "integer" | "float" | "date" | "time" | "datetime";
 type Comparator = "LT" | "LE" | "GT" | "GE";
 
-/** What the export needs of a revision (a whole `Revision` will do). */
-export type OdmRevision = Pick<
-  Revision,
-  | "event"
-  | "form"
-  | "instance"
-  | "rev"
-  | "status"
-  | "data"
-  | "site"
-  | "committedAt"
-  | "committedBy"
-  | "reason"
-  | "definitionVersion"
-> &
-  Partial<Pick<Revision, "enteredInError" | "action">>;
+/** What the export needs of a revision (a stored revision will do). */
+export interface OdmRevision
+  extends Pick<
+    InstanceState,
+    | "rev"
+    | "status"
+    | "data"
+    | "committedAt"
+    | "committedBy"
+    | "reason"
+    | "definitionVersion"
+    | "enteredInError"
+  > {
+  event: string;
+  form: string;
+  instance: number;
+  site: string;
+  action?: ErrorMarkAction;
+}
 
 export interface OdmSubject {
   subject: { id: string; site: string; arm: string };
@@ -82,11 +88,7 @@ export interface OdmOptions {
    * `shiftDays` moves every date and date-time value of a subject (and its
    * audit time stamps) by whole days; `subjectKey` replaces the SubjectKey.
    */
-  deidentify?: {
-    dropIdentifiers: boolean;
-    shiftDays?: (subject: string) => number;
-    subjectKey?: (subject: string) => string;
-  };
+  deidentify?: Deidentify;
   /** CreationDateTime (and AsOfDateTime); default: now. */
   now?: Date;
   /** Default: `ODM.<study>.<creation time>`. */
@@ -100,8 +102,6 @@ export interface OdmOptions {
   /** EffectiveDate of each site's MetaDataVersionRef; default: the creation date. */
   effectiveDate?: string;
 }
-
-const STATUS_CODE: Record<FormStatus, number> = { incomplete: 0, unverified: 1, complete: 2 };
 
 const utf8 = new TextEncoder();
 
@@ -175,14 +175,6 @@ export function decimal(n: number): string {
   if (point <= 0) return `${sign}0.${"0".repeat(-point)}${digits}`;
   if (point >= digits.length) return sign + digits + "0".repeat(point - digits.length);
   return `${sign}${digits.slice(0, point)}.${digits.slice(point)}`;
-}
-
-/** A date or date-time moved by whole days (the time of day is kept). */
-export function shiftDate(value: string, days: number): string {
-  if (days === 0) return value;
-  const t = Date.parse(`${value.slice(0, 10)}T00:00:00Z`);
-  if (Number.isNaN(t)) return value;
-  return new Date(t + days * 86_400_000).toISOString().slice(0, 10) + value.slice(10);
 }
 
 function scalar(value: unknown, dataType: DataType): string | null {
@@ -286,17 +278,9 @@ function formalExpression(logic: unknown): string {
 function buildModel(definition: StudyDefinition, options: OdmOptions): Model {
   const dropIdentifiers = options.deidentify?.dropIdentifiers === true;
   const { study } = definition;
-  const formOrder: string[] = [];
-  const add = (f: string) => {
-    if (!formOrder.includes(f) && definition.instruments[f]) formOrder.push(f);
-  };
-  for (const e of study.events) for (const f of e.forms) add(f);
-  for (const f of study.logs) add(f);
-  for (const f of Object.keys(definition.instruments)) add(f);
-
   const model: Model = {
     forms: new Map(),
-    formOrder,
+    formOrder: formOrder(definition),
     units: new Map(),
     codeLists: [],
     sharedCodeLists: new Set([CL.status]),
@@ -314,7 +298,7 @@ function buildModel(definition: StudyDefinition, options: OdmOptions): Model {
     return oid;
   };
 
-  for (const formId of formOrder) {
+  for (const formId of model.formOrder) {
     const instrument = definition.instruments[formId] as Instrument;
     const required = new Set(instrument.required ?? []);
     const items: OdmItem[] = [];
@@ -686,7 +670,7 @@ function itemGroupContent(
       const v = item.encode(current.data, shift);
       if (v !== null) out += itemData(item.oid, v);
     }
-    return out + itemData(form.statusOid, String(STATUS_CODE[current.status]));
+    return out + itemData(form.statusOid, String(FORM_STATUS_CODE[current.status]));
   }
   let out = "";
   let prev: FormData = {};
@@ -704,7 +688,7 @@ function itemGroupContent(
       out += itemData(oid, after, unknownBase ? "Upsert" : before === null ? "Insert" : "Update", audit);
     };
     for (const item of values) change(item.oid, item.encode(prev, shift), item.encode(r.data, shift));
-    const status = String(STATUS_CODE[r.status]);
+    const status = String(FORM_STATUS_CODE[r.status]);
     // A mark or restore changes no value: it is told as an Update of the status item carrying its reason.
     if (r.action && prevStatus === status) out += itemData(form.statusOid, status, "Update", audit);
     else change(form.statusOid, prevStatus, status);

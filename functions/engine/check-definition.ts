@@ -10,8 +10,8 @@ import {
   type StudyDefinition,
   type StudyFile,
 } from "./definition.ts";
-import { LOGIC_LIMITS, logicSize } from "./logic.ts";
-import { instrumentSchema } from "./meta/instrument-schema.ts";
+import { LOGIC_LIMITS, LOGIC_OPERATORS, logicSize, SCOPED_OPERATORS } from "./logic.ts";
+import { DESCRIPTIVE_KEYWORDS, instrumentSchema, KEYWORD_TYPES } from "./meta/instrument-schema.ts";
 import { studySchema } from "./meta/study-schema.ts";
 import { patternProblem } from "./pattern.ts";
 
@@ -48,48 +48,6 @@ export interface CheckResult {
   errors: DefinitionError[];
 }
 
-/** json-logic-js's own operations plus the ones `logic.ts` adds. */
-export const LOGIC_OPERATORS: ReadonlySet<string> = new Set([
-  "==",
-  "===",
-  "!=",
-  "!==",
-  ">",
-  ">=",
-  "<",
-  "<=",
-  "!!",
-  "!",
-  "%",
-  "log",
-  "in",
-  "cat",
-  "substr",
-  "+",
-  "*",
-  "-",
-  "/",
-  "min",
-  "max",
-  "merge",
-  "var",
-  "missing",
-  "missing_some",
-  "if",
-  "?:",
-  "and",
-  "or",
-  "filter",
-  "map",
-  "reduce",
-  "all",
-  "none",
-  "some",
-  "round",
-  "datediff",
-  "isempty",
-]);
-
 /**
  * Names every JavaScript object already has (Object.prototype's members, and
  * `prototype`). Protocol ids become object keys throughout the engine, the
@@ -125,9 +83,6 @@ function reservedName(
     );
   }
 }
-
-/** Operations whose second argument is evaluated against each array element, not the form. */
-const SCOPED_OPERATORS = new Set(["filter", "map", "reduce", "all", "none", "some"]);
 
 const DATEDIFF_UNITS = ["d", "w", "M", "y"];
 
@@ -281,30 +236,6 @@ function duplicates<T>(
 // ---------------------------------------------------------------------------
 // Instruments
 
-/** Keywords that only mean something for some field types. */
-const TYPED_KEYWORDS: Record<string, readonly string[]> = {
-  format: ["string"],
-  minLength: ["string"],
-  maxLength: ["string"],
-  pattern: ["string"],
-  minimum: ["number", "integer"],
-  maximum: ["number", "integer"],
-  exclusiveMinimum: ["number", "integer"],
-  exclusiveMaximum: ["number", "integer"],
-  multipleOf: ["number", "integer"],
-  "x-unit": ["number", "integer"],
-  enum: ["string", "number", "integer"],
-  oneOf: ["string", "number", "integer"],
-  items: ["array"],
-  uniqueItems: ["array"],
-  minItems: ["array"],
-  "x-slider": ["number", "integer"],
-  "x-text-validation": ["string", "number", "integer"],
-  "x-format": ["string"],
-  "x-text-validation-min": ["string", "number", "integer"],
-  "x-text-validation-max": ["string", "number", "integer"],
-};
-
 const WIDGET_TYPES: Record<string, readonly string[]> = {
   text: ["string", "number", "integer"],
   textarea: ["string"],
@@ -317,17 +248,6 @@ const WIDGET_TYPES: Record<string, readonly string[]> = {
   slider: ["number", "integer"],
   descriptive: ["null"],
 };
-
-/** Keywords a display-only field (type "null") can carry: it has a label and can be hidden, nothing more. */
-const DESCRIPTIVE_KEYWORDS = new Set([
-  "type",
-  "title",
-  "description",
-  "x-widget",
-  "x-section",
-  "x-visible-if",
-  "x-annotation",
-]);
 
 function codeMatchesType(code: unknown, type: string | undefined): boolean {
   switch (type) {
@@ -389,8 +309,8 @@ function checkDateBounds(field: FieldSchema, at: string, report: Reporter): void
 
 function checkField(name: string, field: FieldSchema, at: string, report: Reporter): void {
   const type = field.type ?? "";
-  for (const [keyword, types] of Object.entries(TYPED_KEYWORDS)) {
-    if (keyword in field && !types.includes(type)) {
+  for (const [keyword, types] of Object.entries(KEYWORD_TYPES)) {
+    if (keyword in field && !types.some((t) => t === type)) {
       report(join(at, keyword), `"${keyword}" does not apply to a field of type ${type}`);
     }
   }

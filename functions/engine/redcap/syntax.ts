@@ -359,7 +359,8 @@ export function canonicalNumber(text: string): string {
   return String(Number(text));
 }
 
-const FLIP: Record<CompareOp, CompareOp> = {
+/** The comparison with its operands swapped (`a < b` is `b > a`). */
+export const FLIP: Record<CompareOp, CompareOp> = {
   "=": "=",
   "<>": "<>",
   "<": ">",

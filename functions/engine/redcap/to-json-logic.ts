@@ -1,6 +1,6 @@
 import type { ChoiceCode, Logic } from "../definition.ts";
 import type { LogicFields } from "./fields.ts";
-import { type ArithOp, type CompareOp, isNumeric, type Node, parseRedcap } from "./syntax.ts";
+import { type ArithOp, type CompareOp, FLIP, isNumeric, type Node, parseRedcap } from "./syntax.ts";
 
 /**
  * REDCap logic → JSON Logic, with REDCap's semantics kept exactly: an empty
@@ -84,14 +84,6 @@ export function redcapCompare(a: string, b: string, op: CompareOp): boolean {
   }
 }
 
-const FLIP: Record<CompareOp, CompareOp> = {
-  "=": "=",
-  "<>": "<>",
-  "<": ">",
-  "<=": ">=",
-  ">": "<",
-  ">=": "<=",
-};
 const JS_OP: Record<CompareOp, string> = {
   "=": "==",
   "<>": "!=",

@@ -1,6 +1,7 @@
 import {
   type FieldSchema,
   FORM_STATUS_CODE,
+  FORM_STATUS_LABEL,
   type FormData,
   type FormStatus,
   LOGS_EVENT,
@@ -62,11 +63,6 @@ export interface RowSource {
 }
 
 export const RECORD_ID = "record_id";
-const STATUS_LABEL: Record<FormStatus, string> = {
-  incomplete: "Incomplete",
-  unverified: "Unverified",
-  complete: "Complete",
-};
 
 /** REDCap's unique event name: `<event>_arm_<n>` (n = the arm's position, from 1). */
 export function uniqueEventName(definition: StudyDefinition, event: string, arm: string): string {
@@ -210,7 +206,7 @@ export function flatRows(
         continue;
       }
       if (c.complete) {
-        row[c.name] = label ? STATUS_LABEL[item.status] : FORM_STATUS_CODE[item.status];
+        row[c.name] = label ? FORM_STATUS_LABEL[item.status] : FORM_STATUS_CODE[item.status];
         continue;
       }
       const schema = definition.instruments[c.form]?.properties[c.field ?? ""];

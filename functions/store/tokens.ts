@@ -31,7 +31,7 @@ export function newToken(): string {
 }
 
 /** A token's public handle: the start of its hash, enough to name it in a list and revoke it. */
-export const tokenId = (hash: string) => hash.slice(0, 12);
+const tokenId = (hash: string) => hash.slice(0, 12);
 
 export interface TokenInfo extends Principal {
   id: string;

@@ -101,7 +101,7 @@ export function checkStudy(
   checkDayOne(study, instruments, report);
 }
 
-export function checkDayOne(
+function checkDayOne(
   study: StudyFile,
   instruments: Map<string, Instrument | undefined>,
   report: Reporter,

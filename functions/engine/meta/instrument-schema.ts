@@ -10,7 +10,7 @@
 /** Field names (property names) and instrument ids: lowercase snake_case. */
 export const FIELD_NAME_PATTERN = "^[a-z][a-z0-9_]*$";
 
-export const X_WIDGETS = [
+const X_WIDGETS = [
   "text",
   "textarea",
   "radio",
@@ -22,9 +22,9 @@ export const X_WIDGETS = [
   "slider",
   "descriptive",
 ] as const;
-export const FIELD_FORMATS = ["date", "time", "date-time", "email"] as const;
+const FIELD_FORMATS = ["date", "time", "date-time", "email"] as const;
 /** "null" is only for display-only fields (`"x-widget": "descriptive"`). */
-export const FIELD_TYPES = ["string", "number", "integer", "boolean", "array", "null"] as const;
+const FIELD_TYPES = ["string", "number", "integer", "boolean", "array", "null"] as const;
 export type FieldType = (typeof FIELD_TYPES)[number];
 
 const nonEmptyString = { type: "string", minLength: 1 } as const;

@@ -85,7 +85,7 @@ function codeType(codes: string[]): "integer" | "number" | "string" {
   return "string";
 }
 
-export function readChoices(
+function readChoices(
   text: string,
   report: Report,
 ): { type: "integer" | "number" | "string"; choices: Choice[] } {

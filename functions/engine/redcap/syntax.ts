@@ -355,7 +355,7 @@ export function isNumeric(text: string): boolean {
   return /^\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*$/.test(text);
 }
 
-export function canonicalNumber(text: string): string {
+function canonicalNumber(text: string): string {
   return String(Number(text));
 }
 

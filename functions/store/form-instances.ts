@@ -117,6 +117,18 @@ export async function projectRevision(db: Db, revision: Revision): Promise<void>
   }
 }
 
+/** Commits a revision and projects it; when another commit won the race, the revision that won. */
+export async function commitAndProject(
+  db: Db,
+  revision: Revision,
+): Promise<{ kind: "committed" } | { kind: "stale"; current: Revision | undefined }> {
+  if ((await commitRevision(db, revision)) === "conflict") {
+    return { kind: "stale", current: await readLatestRevision(db, revision) };
+  }
+  await projectRevision(db, revision);
+  return { kind: "committed" };
+}
+
 export interface Casebook {
   subject: Subject | undefined;
   /** Current state of every form instance, latest revision each. */

@@ -1,3 +1,12 @@
+import type { DefinitionError, Reporter, SourceFile } from "./types.ts";
+
+/** A reporter that files each problem under the given file. */
+export function reporterFor(file: SourceFile, errors: DefinitionError[]): Reporter {
+  return (pointer, message) => {
+    errors.push({ file: file.path, pointer, message });
+  };
+}
+
 export function fileId(path: string): string {
   const base = path.split(/[\\/]/).pop() ?? path;
   return base.replace(/\.json$/i, "");

@@ -1,9 +1,9 @@
 import type { Instrument } from "../definition.ts";
 import { checkField } from "./fields.ts";
-import { duplicates, fileId, reservedName } from "./helpers.ts";
+import { duplicates, fileId, reporterFor, reservedName } from "./helpers.ts";
 import { checkExpression } from "./logic-references.ts";
 import { join, suggest } from "./pointers.ts";
-import type { DefinitionError, Reporter, SourceFile } from "./types.ts";
+import type { DefinitionError, SourceFile } from "./types.ts";
 
 export function checkInstrument(
   file: SourceFile,
@@ -11,9 +11,7 @@ export function checkInstrument(
   instruments: Map<string, Instrument | undefined>,
   errors: DefinitionError[],
 ): void {
-  const report: Reporter = (pointer, message) => {
-    errors.push({ file: file.path, pointer, message });
-  };
+  const report = reporterFor(file, errors);
   const id = fileId(file.path);
   if (instrument.$id !== id) {
     report("/$id", `"$id" is "${instrument.$id}" but the file is ${id}.json: they must match`);

@@ -1,7 +1,7 @@
 import { parseDateText } from "../date-text.ts";
 import { type EventDef, type Instrument, LOGS_EVENT, type StudyFile } from "../definition.ts";
 import { patternProblem } from "../pattern.ts";
-import { duplicates, reservedName } from "./helpers.ts";
+import { duplicates, reporterFor, reservedName } from "./helpers.ts";
 import { join, suggest } from "./pointers.ts";
 import type { DefinitionError, Reporter, SourceFile } from "./types.ts";
 
@@ -13,9 +13,7 @@ export function checkStudy(
   instruments: Map<string, Instrument | undefined>,
   errors: DefinitionError[],
 ): void {
-  const report: Reporter = (pointer, message) => {
-    errors.push({ file: file.path, pointer, message });
-  };
+  const report = reporterFor(file, errors);
   const known = [...instruments.keys()];
   reservedName(study.id, "study id", "/id", report);
   study.arms.forEach((a, i) => {

@@ -53,7 +53,7 @@ export const SaveBody = z
     data: SubmittedData.openapi({
       description: "Field values; calculated fields are ignored (computed on the server)",
     }),
-    status: z.enum(FORM_STATUSES as [string, ...string[]]),
+    status: z.enum(FORM_STATUSES),
     rev: z
       .number()
       .int()
@@ -106,7 +106,7 @@ export const InstanceSummary = z
     event: z.string(),
     form: z.string(),
     instance: z.number().int(),
-    status: z.enum(FORM_STATUSES as [string, ...string[]]),
+    status: z.enum(FORM_STATUSES),
     rev: z.number().int(),
     definitionVersion: z.number().int(),
     committedAt: z.string(),
@@ -126,7 +126,7 @@ export const FormInstance = z
     form: z.string(),
     instance: z.number().int(),
     rev: z.number().int().openapi({ description: "0 when nothing has been saved yet" }),
-    status: z.enum(FORM_STATUSES as [string, ...string[]]).nullable(),
+    status: z.enum(FORM_STATUSES).nullable(),
     data: z.record(z.string(), z.unknown()),
     definitionVersion: z.number().int().nullable(),
     committedAt: z.string().nullable(),

@@ -17,7 +17,14 @@
 import path from "node:path";
 import { parseArgs } from "node:util";
 import type { StudyDefinition } from "../engine/definition.ts";
-import { analyseImpact, type Change, formatImpact, type ImpactReport } from "../engine/impact.ts";
+import {
+  analyseImpact,
+  type Change,
+  destructiveWithData,
+  formatImpact,
+  type ImpactReport,
+  summarise,
+} from "../engine/impact.ts";
 import type { PublishPlan } from "../publish-plan.ts";
 import {
   CliError,
@@ -33,22 +40,10 @@ import {
 const USAGE =
   "usage: npm run forms:check -- [dir] [--against <url> [--token <builder token>] | --against-dir <old dir>]";
 
-/** Kinds whose severity analyseImpact derives from stored data: destructive as soon as any exists. */
-const DESTRUCTIVE_WITH_DATA = new Set([
-  "event-removed",
-  "form-removed-from-event",
-  "log-removed",
-  "instrument-removed",
-  "type-changed",
-  "choice-removed",
-  "field-removed",
-  "repeating-changed",
-]);
-
 /** The report without data, with every change that data would make destructive counted as destructive. */
 function assumingData(report: ImpactReport): ImpactReport {
   const changes: Change[] = report.changes.map((c) =>
-    DESTRUCTIVE_WITH_DATA.has(c.kind) && c.severity !== "destructive"
+    destructiveWithData(c.kind) && c.severity !== "destructive"
       ? {
           ...c,
           severity: "destructive",
@@ -57,11 +52,7 @@ function assumingData(report: ImpactReport): ImpactReport {
         }
       : c,
   );
-  const order = { destructive: 0, review: 1, safe: 2 } as const;
-  changes.sort((a, b) => order[a.severity] - order[b.severity]);
-  const summary = { safe: 0, review: 0, destructive: 0 };
-  for (const c of changes) summary[c.severity] += 1;
-  return { ...report, changes, summary };
+  return summarise(report.fromVersion, changes);
 }
 
 const codes = (d: StudyDefinition, form: string, field: string) => {

@@ -36,7 +36,7 @@ export class CliError extends Error {
   }
 }
 
-export const DEFAULT_URL = "http://localhost:3000";
+const DEFAULT_URL = "http://localhost:3000";
 
 /** `--url` and `--token` as `parseArgs` options. */
 export const SERVER_OPTIONS = {
@@ -45,7 +45,7 @@ export const SERVER_OPTIONS = {
 } as const;
 
 /** The builder token of the local dev server (`$DATA_DIR/dev-tokens.json`, else `.data/dev-tokens.json`). */
-export function devBuilderToken(): string {
+function devBuilderToken(): string {
   const file = path.resolve(process.env.DATA_DIR ?? ".data", "dev-tokens.json");
   if (!existsSync(file)) {
     throw new CliError(EXIT.usage, [

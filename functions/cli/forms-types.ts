@@ -25,7 +25,7 @@ import { formatDefinitionError, readFormsDirectory } from "../definition-files.t
 import { checkDefinition } from "../engine/check-definition.ts";
 import type { ChoiceCode, FieldSchema, Instrument, StudyDefinition } from "../engine/definition.ts";
 
-export const DEFAULT_TYPES_FILE = "types/instruments.d.ts";
+const DEFAULT_TYPES_FILE = "types/instruments.d.ts";
 
 const RESERVED = new Set(["StudyForms", "InstrumentId"]);
 

@@ -8,6 +8,7 @@
 
 import { parseArgs } from "node:util";
 import { loadDefinition } from "../definition-files.ts";
+import { formOrder } from "../engine/form-order.ts";
 import { buildDictionary, writeRows } from "../engine/redcap/dictionary.ts";
 
 const { values, positionals } = parseArgs({
@@ -28,12 +29,11 @@ try {
   process.exit(1);
 }
 
-const { study, instruments } = definition;
-const formOrder = [...new Set([...study.events.flatMap((e) => e.forms), ...study.logs])];
+const { instruments } = definition;
 const { rows, report } = buildDictionary(instruments, {
   recordIdField: values["record-id"],
   recordIdLabel: values["record-id-label"],
-  formOrder,
+  formOrder: formOrder(definition),
   engineTags: !values["no-engine-tags"],
 });
 

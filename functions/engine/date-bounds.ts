@@ -14,15 +14,15 @@ import type { FieldSchema, FormData, Instrument } from "./definition.ts";
  * lower bound the earliest (UTC−12).
  */
 
-export const DEFAULT_DATE_MIN = "1900-01-01";
-export const TODAY = "today";
-export const STUDY_START = "study-start";
+const DEFAULT_DATE_MIN = "1900-01-01";
+const TODAY = "today";
+const STUDY_START = "study-start";
 
 const HOUR = 3_600_000;
 const utcDate = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
 /** The ISO date a bound stands for now; a "study-start" the study does not declare falls back to the floor. */
-export function resolveDateBound(
+function resolveDateBound(
   bound: string,
   side: "min" | "max",
   studyStart: string | undefined,

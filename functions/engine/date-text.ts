@@ -54,7 +54,7 @@ for (const [word, month] of Object.entries({
   MONTH_WORDS[word] = month;
 }
 
-export const DATE_EXAMPLE = "e.g. 2026-11-10 or 10 Nov 2026";
+const DATE_EXAMPLE = "e.g. 2026-11-10 or 10 Nov 2026";
 
 function isoOf(year: number, month: number, day: number): Parsed {
   const date = new Date(Date.UTC(year, month - 1, day));

@@ -189,7 +189,15 @@ export function instrumentsById(entries: Iterable<[string, Instrument]>): Record
 /** The pseudo-event under which repeating logs (adverse events, relapses, con meds) live. */
 export const LOGS_EVENT = "logs";
 
-export type FormStatus = "incomplete" | "unverified" | "complete";
-export const FORM_STATUSES: readonly FormStatus[] = ["incomplete", "unverified", "complete"];
+export const FORM_STATUSES = ["incomplete", "unverified", "complete"] as const;
+export type FormStatus = (typeof FORM_STATUSES)[number];
+/** A status as REDCap's `<form>_complete` codes it (the flat and ODM exports both write these). */
+export const FORM_STATUS_CODE: Record<FormStatus, 0 | 1 | 2> = { incomplete: 0, unverified: 1, complete: 2 };
+/** Its label in exports (REDCap's words). */
+export const FORM_STATUS_LABEL: Record<FormStatus, string> = {
+  incomplete: "Incomplete",
+  unverified: "Unverified",
+  complete: "Complete",
+};
 
 export type FormData = Record<string, unknown>;

@@ -1,6 +1,7 @@
 import type { FieldSchema, FormData, FormStatus, Instrument, StudyDefinition } from "./definition.ts";
 import { LOGS_EVENT } from "./definition.ts";
 import { isEmpty } from "./logic.ts";
+import type { FieldKeyword } from "./meta/instrument-schema.ts";
 import { prepareForm } from "./validate-form.ts";
 
 /**
@@ -11,6 +12,60 @@ import { prepareForm } from "./validate-form.ts";
  */
 
 export type Severity = "safe" | "review" | "destructive";
+
+interface KindRule {
+  /** The severity when no stored data is touched. */
+  severity: "safe" | "review";
+  /** Destructive as soon as the change touches stored data (`affected` > 0). */
+  destructiveWithData?: true;
+  /** The id's prefix when it is not the kind: ids are named by acceptances, so they never change. */
+  id?: string;
+  /** The kind the report shows when it is not the catalogue's key. */
+  shownAs?: string;
+}
+
+/**
+ * Every kind of change, with how its severity is decided and how its id is
+ * made: `<id prefix>:<event>.<instrument>.<field>` (the parts it has).
+ */
+export const CHANGE_KINDS = {
+  "first-version": { severity: "safe" },
+  "event-added": { severity: "safe" },
+  "event-window-changed": { severity: "review" },
+  "event-removed": { severity: "safe", destructiveWithData: true },
+  "form-removed-from-event": { severity: "safe", destructiveWithData: true, id: "form-unscheduled" },
+  "form-added-to-event": { severity: "safe", id: "form-scheduled" },
+  "log-removed": { severity: "safe", destructiveWithData: true },
+  "instrument-added": { severity: "safe" },
+  "instrument-removed": { severity: "safe", destructiveWithData: true },
+  "instrument-text-changed": { severity: "safe", shownAs: "text-changed" },
+  "field-added": { severity: "safe" },
+  "required-field-added": { severity: "review", id: "field-added" },
+  "field-removed": { severity: "safe", destructiveWithData: true },
+  "type-changed": { severity: "review", destructiveWithData: true },
+  "choice-removed": { severity: "review", destructiveWithData: true },
+  "choice-added": { severity: "safe" },
+  "choice-relabelled": { severity: "safe" },
+  "constraint-widened": { severity: "safe", id: "constraint-changed" },
+  "constraint-narrowed": { severity: "review", id: "constraint-changed" },
+  "now-required": { severity: "review" },
+  "no-longer-required": { severity: "safe" },
+  "branching-changed": { severity: "review" },
+  "calculation-changed": { severity: "review" },
+  "identifier-changed": { severity: "review" },
+  "text-changed": { severity: "safe" },
+  "rules-changed": { severity: "review" },
+  "repeating-changed": { severity: "review", destructiveWithData: true },
+} as const satisfies Record<string, KindRule>;
+
+export type ChangeKind = keyof typeof CHANGE_KINDS;
+
+const KIND_RULES: Readonly<Partial<Record<string, KindRule>>> = CHANGE_KINDS;
+
+/** Whether a kind turns destructive once stored data is touched (forms:check without data assumes it is). */
+export function destructiveWithData(kind: string): boolean {
+  return Object.hasOwn(KIND_RULES, kind) && KIND_RULES[kind]?.destructiveWithData === true;
+}
 
 export interface Change {
   /** Stable id, e.g. `field-removed:mri.comments`; acceptances name these. */
@@ -41,7 +96,29 @@ export interface ImpactReport {
   summary: Record<Severity, number>;
 }
 
-const TEXT_KEYS = ["title", "description", "x-section", "x-unit", "x-widget", "x-annotation"] as const;
+type ChangeFacts = Pick<Change, "instrument" | "field" | "event" | "message" | "affected">;
+type Add = (kind: ChangeKind, facts: ChangeFacts) => void;
+
+function change(kind: ChangeKind, facts: ChangeFacts): Change {
+  const r: KindRule = CHANGE_KINDS[kind];
+  const at = [facts.event, facts.instrument, facts.field].filter((p) => p !== undefined).join(".");
+  const prefix = r.id ?? kind;
+  return {
+    id: at === "" ? prefix : `${prefix}:${at}`,
+    severity: r.destructiveWithData && (facts.affected ?? 0) > 0 ? "destructive" : r.severity,
+    kind: r.shownAs ?? kind,
+    ...facts,
+  };
+}
+
+const TEXT_KEYS = [
+  "title",
+  "description",
+  "x-section",
+  "x-unit",
+  "x-widget",
+  "x-annotation",
+] as const satisfies readonly FieldKeyword[];
 const CONSTRAINT_KEYS = [
   "minimum",
   "maximum",
@@ -55,7 +132,7 @@ const CONSTRAINT_KEYS = [
   "enum",
   "uniqueItems",
   "minItems",
-] as const;
+] as const satisfies readonly FieldKeyword[];
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
 
@@ -91,16 +168,14 @@ export function analyseImpact(
   stored: StoredInstance[],
 ): ImpactReport {
   const changes: Change[] = [];
-  const add = (c: Change) => changes.push(c);
+  const add: Add = (kind, facts) => changes.push(change(kind, facts));
   const byForm = new Map<string, StoredInstance[]>();
   for (const s of stored) byForm.set(s.form, [...(byForm.get(s.form) ?? []), s]);
   const withData = (form: string, field: string) =>
     (byForm.get(form) ?? []).filter((s) => values(s.data, field).length > 0);
 
   if (!current) {
-    return summarise(null, [
-      { id: "first-version", severity: "safe", kind: "first-version", message: "First published version." },
-    ]);
+    return summarise(null, [change("first-version", { message: "First published version." })]);
   }
 
   // Failures of stored data under the new instrument, per form and field.
@@ -134,10 +209,7 @@ export function analyseImpact(
   for (const [id, e] of newEvents) {
     const before = oldEvents.get(id);
     if (!before) {
-      add({
-        id: `event-added:${id}`,
-        severity: "safe",
-        kind: "event-added",
+      add("event-added", {
         event: id,
         message: `New visit ${e.label}.`,
       });
@@ -145,10 +217,7 @@ export function analyseImpact(
     }
     if (before.day !== e.day || !same(before.window, e.window)) {
       const n = stored.filter((s) => s.event === id).length;
-      add({
-        id: `event-window-changed:${id}`,
-        severity: "review",
-        kind: "event-window-changed",
+      add("event-window-changed", {
         event: id,
         affected: n,
         message: `${e.label}: target day or window changed; deviations of ${n} stored form(s) are re-evaluated.`,
@@ -158,10 +227,7 @@ export function analyseImpact(
   for (const [id, e] of oldEvents) {
     const n = stored.filter((s) => s.event === id).length;
     if (!newEvents.has(id)) {
-      add({
-        id: `event-removed:${id}`,
-        severity: n > 0 ? "destructive" : "safe",
-        kind: "event-removed",
+      add("event-removed", {
         event: id,
         affected: n,
         message: `Visit ${e.label} removed${n > 0 ? `: ${n} stored form(s) would be orphaned` : ""}.`,
@@ -172,10 +238,7 @@ export function analyseImpact(
     for (const form of e.forms) {
       if (after?.forms.includes(form) || !next.instruments[form]) continue;
       const m = stored.filter((s) => s.event === id && s.form === form).length;
-      add({
-        id: `form-unscheduled:${id}.${form}`,
-        severity: m > 0 ? "destructive" : "safe",
-        kind: "form-removed-from-event",
+      add("form-removed-from-event", {
         event: id,
         instrument: form,
         affected: m,
@@ -186,10 +249,7 @@ export function analyseImpact(
   for (const form of next.study.events.flatMap((e) => e.forms.map((f) => [e, f] as const))) {
     const [event, f] = form;
     if (oldEvents.get(event.id) && !oldEvents.get(event.id)?.forms.includes(f)) {
-      add({
-        id: `form-scheduled:${event.id}.${f}`,
-        severity: "safe",
-        kind: "form-added-to-event",
+      add("form-added-to-event", {
         event: event.id,
         instrument: f,
         message: `${f} now collected at ${event.label}.`,
@@ -199,10 +259,7 @@ export function analyseImpact(
   for (const log of current.study.logs) {
     if (next.study.logs.includes(log) || !next.instruments[log]) continue;
     const n = stored.filter((s) => s.event === LOGS_EVENT && s.form === log).length;
-    add({
-      id: `log-removed:${log}`,
-      severity: n > 0 ? "destructive" : "safe",
-      kind: "log-removed",
+    add("log-removed", {
       instrument: log,
       affected: n,
       message: `${log} is no longer a log${n > 0 ? `: ${n} stored instance(s) would be orphaned` : ""}.`,
@@ -213,10 +270,7 @@ export function analyseImpact(
   for (const [form, instrument] of Object.entries(next.instruments)) {
     const before = current.instruments[form];
     if (!before) {
-      add({
-        id: `instrument-added:${form}`,
-        severity: "safe",
-        kind: "instrument-added",
+      add("instrument-added", {
         instrument: form,
         message: `New instrument ${instrument.title}.`,
       });
@@ -227,10 +281,7 @@ export function analyseImpact(
   for (const [form, instrument] of Object.entries(current.instruments)) {
     if (next.instruments[form]) continue;
     const n = (byForm.get(form) ?? []).length;
-    add({
-      id: `instrument-removed:${form}`,
-      severity: n > 0 ? "destructive" : "safe",
-      kind: "instrument-removed",
+    add("instrument-removed", {
       instrument: form,
       affected: n,
       message: `Instrument ${instrument.title} removed${n > 0 ? `: ${n} stored instance(s) would be orphaned` : ""}.`,
@@ -243,7 +294,7 @@ function diffInstrument(
   form: string,
   before: Instrument,
   after: Instrument,
-  add: (c: Change) => void,
+  add: Add,
   withData: (form: string, field: string) => StoredInstance[],
   failures: () => Map<string, number>,
   stored: StoredInstance[],
@@ -257,10 +308,7 @@ function diffInstrument(
     const old = before.properties[field];
     if (!old) {
       const required = newRequired.has(field);
-      add({
-        id: `field-added:${at(field)}`,
-        severity: required ? "review" : "safe",
-        kind: required ? "required-field-added" : "field-added",
+      add(required ? "required-field-added" : "field-added", {
         instrument: form,
         field,
         affected: required ? complete.length : undefined,
@@ -272,10 +320,7 @@ function diffInstrument(
     }
     const filled = withData(form, field);
     if (old.type !== schema.type || !same(old.items?.type, schema.items?.type)) {
-      add({
-        id: `type-changed:${at(field)}`,
-        severity: filled.length > 0 ? "destructive" : "review",
-        kind: "type-changed",
+      add("type-changed", {
         instrument: form,
         field,
         affected: filled.length,
@@ -290,10 +335,7 @@ function diffInstrument(
       const addedCodes = newCodes.filter((c) => !oldCodes.includes(c));
       if (removed.length > 0) {
         const n = filled.filter((s) => values(s.data, field).some((v) => removed.includes(String(v)))).length;
-        add({
-          id: `choice-removed:${at(field)}`,
-          severity: n > 0 ? "destructive" : "review",
-          kind: "choice-removed",
+        add("choice-removed", {
           instrument: form,
           field,
           affected: n,
@@ -301,10 +343,7 @@ function diffInstrument(
         });
       }
       if (addedCodes.length > 0) {
-        add({
-          id: `choice-added:${at(field)}`,
-          severity: "safe",
-          kind: "choice-added",
+        add("choice-added", {
           instrument: form,
           field,
           message: `${at(field)}: new choice(s) ${addedCodes.join(", ")}.`,
@@ -314,10 +353,7 @@ function diffInstrument(
         (old.oneOf ?? old.items?.oneOf ?? []).some((o) => o.const === c.const && o.title !== c.title),
       );
       if (relabelled.length > 0) {
-        add({
-          id: `choice-relabelled:${at(field)}`,
-          severity: "safe",
-          kind: "choice-relabelled",
+        add("choice-relabelled", {
           instrument: form,
           field,
           message: `${at(field)}: choice label(s) changed for ${relabelled.map((c) => c.const).join(", ")}.`,
@@ -327,10 +363,7 @@ function diffInstrument(
     if (CONSTRAINT_KEYS.some((k) => !same(old[k], schema[k]))) {
       const n = failures().get(field) ?? 0;
       const safe = n === 0 && widens(old, schema);
-      add({
-        id: `constraint-changed:${at(field)}`,
-        severity: safe ? "safe" : "review",
-        kind: safe ? "constraint-widened" : "constraint-narrowed",
+      add(safe ? "constraint-widened" : "constraint-narrowed", {
         instrument: form,
         field,
         affected: n,
@@ -339,10 +372,7 @@ function diffInstrument(
     }
     if (!oldRequired.has(field) && newRequired.has(field)) {
       const n = complete.filter((s) => isEmpty(s.data[field])).length;
-      add({
-        id: `now-required:${at(field)}`,
-        severity: "review",
-        kind: "now-required",
+      add("now-required", {
         instrument: form,
         field,
         affected: n,
@@ -350,10 +380,7 @@ function diffInstrument(
       });
     }
     if (oldRequired.has(field) && !newRequired.has(field)) {
-      add({
-        id: `no-longer-required:${at(field)}`,
-        severity: "safe",
-        kind: "no-longer-required",
+      add("no-longer-required", {
         instrument: form,
         field,
         message: `${at(field)} is no longer required.`,
@@ -361,10 +388,7 @@ function diffInstrument(
     }
     if (!same(old["x-visible-if"], schema["x-visible-if"])) {
       const n = failures().get(field) ?? 0;
-      add({
-        id: `branching-changed:${at(field)}`,
-        severity: "review",
-        kind: "branching-changed",
+      add("branching-changed", {
         instrument: form,
         field,
         affected: n,
@@ -372,10 +396,7 @@ function diffInstrument(
       });
     }
     if (!same(old["x-calc"], schema["x-calc"])) {
-      add({
-        id: `calculation-changed:${at(field)}`,
-        severity: "review",
-        kind: "calculation-changed",
+      add("calculation-changed", {
         instrument: form,
         field,
         affected: filled.length,
@@ -383,10 +404,7 @@ function diffInstrument(
       });
     }
     if (Boolean(old["x-identifier"]) !== Boolean(schema["x-identifier"])) {
-      add({
-        id: `identifier-changed:${at(field)}`,
-        severity: "review",
-        kind: "identifier-changed",
+      add("identifier-changed", {
         instrument: form,
         field,
         message: `${at(field)} is ${schema["x-identifier"] ? "now" : "no longer"} marked as an identifier: de-identified exports change.`,
@@ -394,10 +412,7 @@ function diffInstrument(
     }
     const texts = TEXT_KEYS.filter((k) => !same(old[k as keyof FieldSchema], schema[k as keyof FieldSchema]));
     if (texts.length > 0) {
-      add({
-        id: `text-changed:${at(field)}`,
-        severity: "safe",
-        kind: "text-changed",
+      add("text-changed", {
         instrument: form,
         field,
         message: `${at(field)}: ${texts.join(", ")} changed.`,
@@ -407,10 +422,7 @@ function diffInstrument(
   for (const field of Object.keys(before.properties)) {
     if (after.properties[field]) continue;
     const n = withData(form, field).length;
-    add({
-      id: `field-removed:${at(field)}`,
-      severity: n > 0 ? "destructive" : "safe",
-      kind: "field-removed",
+    add("field-removed", {
       instrument: form,
       field,
       affected: n,
@@ -420,37 +432,29 @@ function diffInstrument(
   if (!same(before["x-rules"], after["x-rules"])) {
     const fields = new Set((after["x-rules"] ?? []).map((r) => r.field));
     const n = [...fields].reduce((sum, f) => sum + (failures().get(f) ?? 0), 0);
-    add({
-      id: `rules-changed:${form}`,
-      severity: "review",
-      kind: "rules-changed",
+    add("rules-changed", {
       instrument: form,
       affected: n,
       message: `${form}: cross-field rules changed; ${n} stored value(s) would now fail.`,
     });
   }
   if (Boolean(before["x-repeating"]) !== Boolean(after["x-repeating"])) {
-    add({
-      id: `repeating-changed:${form}`,
-      severity: stored.length > 0 ? "destructive" : "review",
-      kind: "repeating-changed",
+    add("repeating-changed", {
       instrument: form,
       affected: stored.length,
       message: `${form} is ${after["x-repeating"] ? "now" : "no longer"} repeating.`,
     });
   }
   if (before.title !== after.title || before.description !== after.description) {
-    add({
-      id: `instrument-text-changed:${form}`,
-      severity: "safe",
-      kind: "text-changed",
+    add("instrument-text-changed", {
       instrument: form,
       message: `${form}: title or description changed.`,
     });
   }
 }
 
-function summarise(fromVersion: number | null, changes: Change[]): ImpactReport {
+/** The report of these changes, most severe first. */
+export function summarise(fromVersion: number | null, changes: Change[]): ImpactReport {
   const order: Record<Severity, number> = { destructive: 0, review: 1, safe: 2 };
   changes.sort((a, b) => order[a.severity] - order[b.severity]);
   const summary = { safe: 0, review: 0, destructive: 0 };

@@ -102,6 +102,61 @@ const operations: Record<string, (...args: never[]) => unknown> = {
 for (const [name, fn] of Object.entries(operations))
   jsonLogic.add_operation(name, fn as (...a: unknown[]) => unknown);
 
+/** json-logic-js's own operations (the version in package-lock.json). */
+const JSON_LOGIC_OPERATORS = [
+  "==",
+  "===",
+  "!=",
+  "!==",
+  ">",
+  ">=",
+  "<",
+  "<=",
+  "!!",
+  "!",
+  "%",
+  "log",
+  "in",
+  "cat",
+  "substr",
+  "+",
+  "*",
+  "-",
+  "/",
+  "min",
+  "max",
+  "merge",
+  "var",
+  "missing",
+  "missing_some",
+  "if",
+  "?:",
+  "and",
+  "or",
+  "filter",
+  "map",
+  "reduce",
+  "all",
+  "none",
+  "some",
+];
+
+/** Every operator a protocol's logic may use: json-logic-js's plus the ones added above. */
+export const LOGIC_OPERATORS: ReadonlySet<string> = new Set([
+  ...JSON_LOGIC_OPERATORS,
+  ...Object.keys(operations),
+]);
+
+/** Operations whose second argument is evaluated against each array element, not the form. */
+export const SCOPED_OPERATORS: ReadonlySet<string> = new Set([
+  "filter",
+  "map",
+  "reduce",
+  "all",
+  "none",
+  "some",
+]);
+
 export function isEmpty(value: unknown): boolean {
   return (
     value === undefined || value === null || value === "" || (Array.isArray(value) && value.length === 0)

@@ -23,7 +23,7 @@ const compiled = new Map<string, LinearPattern>();
 const MAX_CACHED = 1000;
 
 /** The compiled pattern; throws when it is not within RE2's syntax (forms:check refuses those first). */
-export function linearPattern(source: string): LinearPattern {
+function linearPattern(source: string): LinearPattern {
   const cached = compiled.get(source);
   if (cached) return cached;
   const re = RE2JS.compile(RE2JS.translateRegExp(source));

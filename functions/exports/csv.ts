@@ -9,7 +9,7 @@ import { neutraliseFormula } from "../engine/spreadsheet-formula.ts";
  */
 export type CsvReader = "people" | "programs";
 
-export function csvCells<T>(cells: readonly T[], reader: CsvReader): (T | string)[] {
+function csvCells<T>(cells: readonly T[], reader: CsvReader): (T | string)[] {
   return reader === "people" ? cells.map(neutraliseFormula) : [...cells];
 }
 

@@ -1,5 +1,4 @@
 import { createHmac } from "node:crypto";
-import type { FlatOptions } from "./flat.ts";
 
 /**
  * De-identification keyed by the study's export salt: every date of a subject
@@ -8,12 +7,23 @@ import type { FlatOptions } from "./flat.ts";
  */
 const MAX_SHIFT_DAYS = 180;
 
+/** The de-identification an export applies (flat, ODM and the change feed alike). */
+export interface Deidentify {
+  /** Leave out fields marked `x-identifier`. */
+  dropIdentifiers: boolean;
+  /** Days to add to every date of a subject (stable per subject). */
+  shiftDays?: (subject: string) => number;
+  /** Replace the subject id (e.g. by a keyed hash). */
+  subjectKey?: (subject: string) => string;
+}
+
 function mac(salt: string, label: string, subject: string): Buffer {
   return createHmac("sha256", salt).update(`${label}:${subject}`).digest();
 }
 
 /** A date or date-time moved by whole days (the time of day is kept). */
 export function shiftDate(value: string, days: number): string {
+  if (days === 0) return value;
   const t = Date.parse(`${value.slice(0, 10)}T00:00:00Z`);
   if (Number.isNaN(t)) return value;
   return new Date(t + days * 86_400_000).toISOString().slice(0, 10) + value.slice(10);
@@ -32,7 +42,7 @@ export function subjectKey(salt: string, subject: string): string {
 export function deidentification(
   salt: string,
   options: { shiftDates: boolean; hashIds: boolean },
-): FlatOptions["deidentify"] {
+): Deidentify {
   return {
     dropIdentifiers: true,
     ...(options.shiftDates ? { shiftDays: (s: string) => dateShift(salt, s) } : {}),
@@ -56,7 +66,7 @@ export function deidentifyChange<
 >(
   change: T,
   instruments: Record<string, { properties: Record<string, { format?: string; "x-identifier"?: boolean }> }>,
-  deidentify: NonNullable<FlatOptions["deidentify"]>,
+  deidentify: Deidentify,
 ): T {
   const fields = instruments[change.form]?.properties ?? {};
   const shift = deidentify.shiftDays?.(change.subject) ?? 0;

@@ -1,13 +1,16 @@
 import {
   type FieldSchema,
+  FORM_STATUS_CODE,
+  FORM_STATUS_LABEL,
   type FormData,
   type FormStatus,
   LOGS_EVENT,
   type StudyDefinition,
 } from "../engine/definition.ts";
+import { formOrder } from "../engine/form-order.ts";
 import { isEmpty } from "../engine/logic.ts";
 import { redcapNames } from "../engine/redcap/fields.ts";
-import { shiftDate } from "./deidentify.ts";
+import { type Deidentify, shiftDate } from "./deidentify.ts";
 
 /**
  * REDCap's flat record shape: one row per subject × event × repeat instance;
@@ -36,14 +39,7 @@ export interface FlatOptions {
   /** Keeps a row or not, seeing all of its forms' data whatever the columns (REDCap's filterLogic, unique event names). */
   keepRow?: (row: RowSource) => boolean;
   /** The de-identification to apply, if any. */
-  deidentify?: {
-    /** Leave out fields marked `x-identifier`. */
-    dropIdentifiers: boolean;
-    /** Days to add to every date of a subject (stable per subject). */
-    shiftDays?: (subject: string) => number;
-    /** Replace the subject id (e.g. by a keyed hash). */
-    subjectKey?: (subject: string) => string;
-  };
+  deidentify?: Deidentify;
 }
 
 export interface Column {
@@ -67,21 +63,6 @@ export interface RowSource {
 }
 
 export const RECORD_ID = "record_id";
-const STATUS_CODE: Record<FormStatus, number> = { incomplete: 0, unverified: 1, complete: 2 };
-const STATUS_LABEL: Record<FormStatus, string> = {
-  incomplete: "Incomplete",
-  unverified: "Unverified",
-  complete: "Complete",
-};
-
-/** Instruments in protocol order: as first collected in the schedule, then the logs. */
-export function formOrder(definition: StudyDefinition): string[] {
-  const order: string[] = [];
-  for (const e of definition.study.events) for (const f of e.forms) if (!order.includes(f)) order.push(f);
-  for (const f of definition.study.logs) if (!order.includes(f)) order.push(f);
-  for (const f of Object.keys(definition.instruments)) if (!order.includes(f)) order.push(f);
-  return order;
-}
 
 /** REDCap's unique event name: `<event>_arm_<n>` (n = the arm's position, from 1). */
 export function uniqueEventName(definition: StudyDefinition, event: string, arm: string): string {
@@ -225,7 +206,7 @@ export function flatRows(
         continue;
       }
       if (c.complete) {
-        row[c.name] = label ? STATUS_LABEL[item.status] : STATUS_CODE[item.status];
+        row[c.name] = label ? FORM_STATUS_LABEL[item.status] : FORM_STATUS_CODE[item.status];
         continue;
       }
       const schema = definition.instruments[c.form]?.properties[c.field ?? ""];

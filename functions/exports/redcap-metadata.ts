@@ -1,5 +1,6 @@
 import { LOGS_EVENT, type StudyDefinition } from "../engine/definition.ts";
-import { exportNames, formOrder, uniqueEventName } from "./flat.ts";
+import { formOrder } from "../engine/form-order.ts";
+import { exportNames, uniqueEventName } from "./flat.ts";
 
 /**
  * The study's schedule in REDCap's metadata shapes (arms, events,

@@ -7,7 +7,7 @@
 const NOT_XML_CHAR = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu;
 
 /** Character data: `&`, `<` and `>` (the last so that `]]>` cannot appear). */
-export function escapeText(value: string): string {
+function escapeText(value: string): string {
   return value
     .replace(NOT_XML_CHAR, "\uFFFD")
     .replace(/&/g, "&amp;")
@@ -19,7 +19,7 @@ export function escapeText(value: string): string {
  * A double-quoted attribute value. Tab, line feed and carriage return are
  * written as character references, which attribute-value normalisation keeps.
  */
-export function escapeAttr(value: string): string {
+function escapeAttr(value: string): string {
   return escapeText(value)
     .replace(/"/g, "&quot;")
     .replace(/\t/g, "&#9;")

@@ -130,7 +130,7 @@ export async function listDefinitions(db: Db, study: string): Promise<Definition
     new QueryCommand({
       TableName: db.tableName,
       KeyConditionExpression: "PK = :pk AND begins_with(SK, :prefix)",
-      ExpressionAttributeValues: { ":pk": keys.study(study), ":prefix": "DEF#0" },
+      ExpressionAttributeValues: { ":pk": keys.study(study), ":prefix": keys.definitionVersions },
       // Everything but the definition body, which can be large.
       ProjectionExpression: INFO_FIELDS.map((_, i) => `#f${i}`).join(", "),
       ExpressionAttributeNames: Object.fromEntries(INFO_FIELDS.map((f, i) => [`#f${i}`, f])),

@@ -178,7 +178,7 @@ export async function findExportSalt(db: Db, study: string): Promise<string | un
   const { Item } = await db.doc.send(
     new GetCommand({
       TableName: db.tableName,
-      Key: { PK: keys.study(study), SK: "EXPORT_SALT" },
+      Key: { PK: keys.study(study), SK: keys.exportSalt },
       ConsistentRead: true,
     }),
   );
@@ -187,7 +187,7 @@ export async function findExportSalt(db: Db, study: string): Promise<string | un
 
 /** The study's de-identification key (date shifts, hashed ids, feed cursors): random, made once, kept in the table. */
 export async function exportSalt(db: Db, study: string): Promise<string> {
-  const key = { PK: keys.study(study), SK: "EXPORT_SALT" };
+  const key = { PK: keys.study(study), SK: keys.exportSalt };
   const found = await findExportSalt(db, study);
   if (found) return found;
   const salt = randomBytes(32).toString("base64url");

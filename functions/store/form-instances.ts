@@ -34,8 +34,11 @@ function revisionItem(r: Revision) {
     type: "revision",
     ...r,
     [TABLE.indexes.feed.partitionKey]: keys.feed(r.study),
-    [TABLE.indexes.feed.sortKey]:
-      `${r.committedAt}#${keys.subjectPartition(r.study, r.subject)}#${keys.revision(r.event, r.form, r.instance, r.rev)}`,
+    [TABLE.indexes.feed.sortKey]: keys.feedEntry(
+      r.committedAt,
+      keys.subjectPartition(r.study, r.subject),
+      keys.revision(r.event, r.form, r.instance, r.rev),
+    ),
   };
 }
 
@@ -114,6 +117,18 @@ export async function projectRevision(db: Db, revision: Revision): Promise<void>
   }
 }
 
+/** Commits a revision and projects it; when another commit won the race, the revision that won. */
+export async function commitAndProject(
+  db: Db,
+  revision: Revision,
+): Promise<{ kind: "committed" } | { kind: "stale"; current: Revision | undefined }> {
+  if ((await commitRevision(db, revision)) === "conflict") {
+    return { kind: "stale", current: await readLatestRevision(db, revision) };
+  }
+  await projectRevision(db, revision);
+  return { kind: "committed" };
+}
+
 export interface Casebook {
   subject: Subject | undefined;
   /** Current state of every form instance, latest revision each. */
@@ -161,7 +176,7 @@ function onlyFields(fields: string[]) {
 
 /** Current state of each instance from the projections alone (cheap; may trail a commit whose writer died). */
 export async function readProjections(db: Db, study: string, subject: string): Promise<Revision[]> {
-  return (await queryPartition(db, keys.subjectPartition(study, subject), "DATA#")).map(toRevision);
+  return (await queryPartition(db, keys.subjectPartition(study, subject), keys.projections)).map(toRevision);
 }
 
 /**
@@ -182,29 +197,28 @@ export async function readCurrentState(
   const pk = keys.subjectPartition(study, subject);
   const [projections, revisionKeys] = await Promise.all([
     options.dataFields
-      ? queryPartition(db, pk, "DATA#", onlyFields(options.dataFields)).then((items) =>
+      ? queryPartition(db, pk, keys.projections, onlyFields(options.dataFields)).then((items) =>
           items.map((item): Record<string, unknown> => ({ data: {}, ...item })),
         )
-      : queryPartition(db, pk, "DATA#"),
+      : queryPartition(db, pk, keys.projections),
     queryAll(db, {
       KeyConditionExpression: "PK = :pk AND begins_with(SK, :prefix)",
-      ExpressionAttributeValues: { ":pk": pk, ":prefix": "REV#" },
+      ExpressionAttributeValues: { ":pk": pk, ":prefix": keys.revisions },
       ProjectionExpression: "SK",
       ConsistentRead: true,
     }),
   ]);
   const current = new Map(projections.map((item) => [String(item.SK), toRevision(item)]));
-  // REV#<event>#<form>#<instance>#<rev> in key order: the last key of an instance is its latest revision.
-  const latest = new Map<string, string>();
+  // Revision keys in key order: the last key of an instance is its latest revision.
+  const latest = new Map<string, { revSk: string; rev: number }>();
   for (const { SK } of revisionKeys) {
-    const sk = String(SK);
-    latest.set(`DATA#${sk.slice("REV#".length, sk.lastIndexOf("#"))}`, sk);
+    const revSk = String(SK);
+    const { data, rev } = keys.projectionOfRevision(revSk);
+    latest.set(data, { revSk, rev });
   }
-  const behind = [...latest].filter(
-    ([dataSk, revSk]) => (current.get(dataSk)?.rev ?? 0) < Number(revSk.slice(revSk.lastIndexOf("#") + 1)),
-  );
+  const behind = [...latest].filter(([dataSk, { rev }]) => (current.get(dataSk)?.rev ?? 0) < rev);
   await Promise.all(
-    behind.map(async ([dataSk, revSk]) => {
+    behind.map(async ([dataSk, { revSk }]) => {
       const { Item } = await db.doc.send(
         new GetCommand({ TableName: db.tableName, Key: { PK: pk, SK: revSk }, ConsistentRead: true }),
       );

@@ -5,7 +5,11 @@ const pad = (n: number, width: number) => String(n).padStart(width, "0");
 export const keys = {
   study: (study: string) => `STUDY#${study}`,
   definition: (version: number) => `DEF#${pad(version, 6)}`,
+  /** Prefix of every version item (zero-padded numbers), leaving out the current pointer. */
+  definitionVersions: "DEF#0",
   currentDefinition: "DEF#CURRENT",
+  /** The study's de-identification key, beside its definitions. */
+  exportSalt: "EXPORT_SALT",
   site: (site: string) => `SITE#${site}`,
   subjectSequence: (site: string) => `SEQ#${site}`,
   subjectPartition: (study: string, subject: string) => `STUDY#${study}#SUBJ#${subject}`,
@@ -15,9 +19,29 @@ export const keys = {
     `REV#${event}#${form}#${pad(instance, 4)}#`,
   revision: (event: string, form: string, instance: number, rev: number) =>
     `${keys.revisionPrefix(event, form, instance)}${pad(rev, 6)}`,
+  /** Prefix of every revision of a subject. */
+  revisions: "REV#",
   data: (event: string, form: string, instance: number) => `DATA#${event}#${form}#${pad(instance, 4)}`,
+  /** Prefix of every current-state projection of a subject. */
+  projections: "DATA#",
+  /** The projection a revision key belongs to, and the revision's number (`REV#e#f#i#rev` → `DATA#e#f#i`, rev). */
+  projectionOfRevision: (revisionKey: string) => ({
+    data: `DATA#${revisionKey.slice("REV#".length, revisionKey.lastIndexOf("#"))}`,
+    rev: Number(revisionKey.slice(revisionKey.lastIndexOf("#") + 1)),
+  }),
   siteIndex: (study: string, site: string) => `STUDY#${study}#SITE#${site}`,
   subjectIndex: (subject: string) => `SUBJ#${subject}`,
   feed: (study: string) => `FEED#${study}`,
+  /** A revision's place in the study's change feed: commit time, then its own keys (unique). */
+  feedEntry: (committedAt: string, partition: string, revision: string) =>
+    `${committedAt}#${partition}#${revision}`,
   token: (hash: string) => `TOKEN#${hash}`,
+  tokenItem: "TOKEN",
+  /** The hash a token item's partition key carries. */
+  hashOfToken: (partition: string) => partition.slice("TOKEN#".length),
+  /** A study's tokens in the by-site index, in creation order. */
+  tokenIndex: (study: string) => `STUDY#${study}#TOKENS`,
+  tokenIndexEntry: (createdAt: string, hash: string) => `${createdAt}#${hash}`,
+  session: (nonce: string) => `SESSION#${nonce}`,
+  signedOut: "SIGNED_OUT",
 } as const;

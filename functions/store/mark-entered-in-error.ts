@@ -1,7 +1,7 @@
 import type { StudyDefinition } from "../engine/definition.ts";
 import { decideErrorMark, type ErrorMarkAction, isMarkableEvent } from "../engine/entered-in-error.ts";
 import type { Db } from "./dynamo.ts";
-import { commitRevision, projectRevision, type Revision, readLatestRevision } from "./form-instances.ts";
+import { commitAndProject, type Revision, readLatestRevision } from "./form-instances.ts";
 import type { Subject } from "./subjects.ts";
 
 export interface ErrorMarkRequest {
@@ -66,11 +66,8 @@ export async function markEnteredInError(db: Db, req: ErrorMarkRequest): Promise
         action: req.action,
         ...(req.action === "entered-in-error" ? { enteredInError: true } : {}),
       };
-      if ((await commitRevision(db, revision)) === "conflict") {
-        return { kind: "stale", current: await readLatestRevision(db, address) };
-      }
-      await projectRevision(db, revision);
-      return { kind: "marked", state: revision };
+      const outcome = await commitAndProject(db, revision);
+      return outcome.kind === "stale" ? outcome : { kind: "marked", state: revision };
     }
   }
 }

@@ -4,13 +4,7 @@ import { decideRevision, type FieldChange, type InstanceState } from "../engine/
 import { type Deviation, dayOneOf, visitDeviations } from "../engine/schedule.ts";
 import { type FieldError, pointer, prepareForm, retiredValues } from "../engine/validate-form.ts";
 import type { Db } from "./dynamo.ts";
-import {
-  commitRevision,
-  projectRevision,
-  type Revision,
-  readLatestRevision,
-  readProjections,
-} from "./form-instances.ts";
+import { commitAndProject, type Revision, readLatestRevision, readProjections } from "./form-instances.ts";
 import type { Subject } from "./subjects.ts";
 
 export interface SaveRequest {
@@ -124,10 +118,8 @@ export async function saveFormInstance(db: Db, req: SaveRequest): Promise<SaveRe
         committedBy: req.actor,
         ...(req.reason?.trim() ? { reason: req.reason.trim() } : {}),
       };
-      if ((await commitRevision(db, revision)) === "conflict") {
-        return { kind: "stale", current: await readLatestRevision(db, address) };
-      }
-      await projectRevision(db, revision);
+      const outcome = await commitAndProject(db, revision);
+      if (outcome.kind === "stale") return outcome;
       return {
         kind: "saved",
         state: revision,

@@ -1,12 +1,13 @@
 import { GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
 import type { Db } from "./dynamo.ts";
+import { keys } from "./keys.ts";
 
 /**
  * Signed-out browser sessions. A session cookie is stateless until its owner
  * signs out; from then on its nonce is listed here until the cookie would have
  * expired anyway, so a copied cookie stops working at sign-out.
  */
-const key = (nonce: string) => ({ PK: `SESSION#${nonce}`, SK: "SIGNED_OUT" });
+const key = (nonce: string) => ({ PK: keys.session(nonce), SK: keys.signedOut });
 
 export async function endSession(db: Db, nonce: string, expiresAt: number): Promise<void> {
   await db.doc.send(

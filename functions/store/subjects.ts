@@ -1,5 +1,6 @@
 import { GetCommand, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { type Db, isConditionFailure, queryBySite } from "./dynamo.ts";
+import { type Item, text } from "./item-fields.ts";
 import { keys } from "./keys.ts";
 import { TABLE } from "./table-shape.ts";
 
@@ -78,9 +79,15 @@ async function nextSequence(db: Db, study: string, site: string): Promise<number
   return Attributes?.next as number;
 }
 
-export function toSubject(item: Record<string, unknown>): Subject {
-  const { study, id, site, arm, enrolledAt, enrolledBy } = item as unknown as Subject;
-  return { study, id, site, arm, enrolledAt, enrolledBy };
+export function toSubject(item: Item): Subject {
+  return {
+    study: text(item, "study"),
+    id: text(item, "id"),
+    site: text(item, "site"),
+    arm: text(item, "arm"),
+    enrolledAt: text(item, "enrolledAt"),
+    enrolledBy: text(item, "enrolledBy"),
+  };
 }
 
 /** Longest subject id enrolment accepts; a longer one cannot exist (and would overflow a DynamoDB key). */

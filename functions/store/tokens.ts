@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { GetCommand, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { type Db, queryBySite } from "./dynamo.ts";
+import { type Item, optionalText, text, texts } from "./item-fields.ts";
 import { keys } from "./keys.ts";
 import { TABLE } from "./table-shape.ts";
 
@@ -30,7 +31,7 @@ export function newToken(): string {
 }
 
 /** A token's public handle: the start of its hash, enough to name it in a list and revoke it. */
-export const tokenId = (hash: string) => hash.slice(0, 12);
+const tokenId = (hash: string) => hash.slice(0, 12);
 
 export interface TokenInfo extends Principal {
   id: string;
@@ -59,23 +60,54 @@ export async function storeToken(
       TableName: db.tableName,
       Item: {
         PK: keys.token(hash),
-        SK: "TOKEN",
+        SK: keys.tokenItem,
         type: "token",
         ...info,
         // Listed per study through the by-site index, never by the clear token.
-        [TABLE.indexes.bySite.partitionKey]: `STUDY#${principal.study}#TOKENS`,
-        [TABLE.indexes.bySite.sortKey]: `${createdAt}#${hash}`,
+        [TABLE.indexes.bySite.partitionKey]: keys.tokenIndex(principal.study),
+        [TABLE.indexes.bySite.sortKey]: keys.tokenIndexEntry(createdAt, hash),
       },
     }),
   );
   return info;
 }
 
+/** A token item's principal, or undefined when it names no role (such an item grants nothing). */
+function toPrincipal(item: Item): Principal | undefined {
+  const role = ROLES.find((r) => r === item.role);
+  if (!role) return undefined;
+  const expiresAt = optionalText(item, "expiresAt");
+  return {
+    user: text(item, "user"),
+    role,
+    study: text(item, "study"),
+    sites: texts(item, "sites"),
+    ...(expiresAt ? { expiresAt } : {}),
+    ...(item.deidentified === true ? { deidentified: true } : {}),
+  };
+}
+
+function toTokenInfo(item: Item): (TokenInfo & { hash: string }) | undefined {
+  const principal = toPrincipal(item);
+  if (!principal) return undefined;
+  const [createdBy, revokedAt, revokedBy] = ["createdBy", "revokedAt", "revokedBy"].map((k) =>
+    optionalText(item, k),
+  );
+  return {
+    ...principal,
+    id: text(item, "id"),
+    createdAt: text(item, "createdAt"),
+    ...(createdBy ? { createdBy } : {}),
+    ...(revokedAt ? { revokedAt } : {}),
+    ...(revokedBy ? { revokedBy } : {}),
+    // The listing shows the flag as stored, false included.
+    ...(typeof item.deidentified === "boolean" ? { deidentified: item.deidentified } : {}),
+    hash: keys.hashOfToken(text(item, "PK")),
+  };
+}
+
 export async function listTokens(db: Db, study: string): Promise<(TokenInfo & { hash: string })[]> {
-  return (await queryBySite(db, `STUDY#${study}#TOKENS`)).map((item) => {
-    const { PK, SK: _sk, type: _t, GSI1PK: _a, GSI1SK: _b, ...info } = item;
-    return { ...(info as unknown as TokenInfo), hash: String(PK).slice("TOKEN#".length) };
-  });
+  return (await queryBySite(db, keys.tokenIndex(study))).flatMap((item) => toTokenInfo(item) ?? []);
 }
 
 /** Revokes a token by its id; the item stays (who made it, who revoked it, when). */
@@ -91,7 +123,7 @@ export async function revokeToken(
   await db.doc.send(
     new UpdateCommand({
       TableName: db.tableName,
-      Key: { PK: keys.token(token.hash), SK: "TOKEN" },
+      Key: { PK: keys.token(token.hash), SK: keys.tokenItem },
       UpdateExpression:
         "SET revokedAt = if_not_exists(revokedAt, :at), revokedBy = if_not_exists(revokedBy, :by)",
       ExpressionAttributeValues: { ":at": now.toISOString(), ":by": by },
@@ -111,17 +143,9 @@ export async function findTokenByHash(
   now = new Date(),
 ): Promise<Principal | undefined> {
   const { Item } = await db.doc.send(
-    new GetCommand({ TableName: db.tableName, Key: { PK: keys.token(hash), SK: "TOKEN" } }),
+    new GetCommand({ TableName: db.tableName, Key: { PK: keys.token(hash), SK: keys.tokenItem } }),
   );
   if (!Item || Item.revokedAt) return undefined;
   if (typeof Item.expiresAt === "string" && Item.expiresAt <= now.toISOString()) return undefined;
-  const { user, role, study, sites, expiresAt, deidentified } = Item as unknown as Principal;
-  return {
-    user,
-    role,
-    study,
-    sites,
-    ...(expiresAt ? { expiresAt } : {}),
-    ...(deidentified ? { deidentified } : {}),
-  };
+  return toPrincipal(Item);
 }

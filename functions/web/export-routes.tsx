@@ -9,10 +9,11 @@ import {
   streamRecords,
   visibleSites,
 } from "../api/routes/exports.ts";
+import { formOrder } from "../engine/form-order.ts";
 import { type Row, writeRows } from "../engine/redcap/columns.ts";
 import { buildDictionary } from "../engine/redcap/export-dictionary.ts";
 import { neutraliseFormula } from "../engine/spreadsheet-formula.ts";
-import { formOrder, RECORD_ID } from "../exports/flat.ts";
+import { RECORD_ID } from "../exports/flat.ts";
 import { ALL_SITES, newToken } from "../store/tokens.ts";
 import type { Page } from "./layout.tsx";
 

@@ -1,11 +1,12 @@
 import { type Context, Hono } from "hono";
 import type { StudyDefinition } from "../../engine/definition.ts";
+import { formOrder } from "../../engine/form-order.ts";
 import { API_COLUMNS, COLUMNS } from "../../engine/redcap/columns.ts";
 import { buildDictionary } from "../../engine/redcap/export-dictionary.ts";
 import { redcapNames } from "../../engine/redcap/fields.ts";
 import { compileFilterLogic } from "../../engine/redcap/filter-logic.ts";
 import { csvText } from "../../exports/csv.ts";
-import { type FlatOptions, formOrder, RECORD_ID } from "../../exports/flat.ts";
+import { type FlatOptions, RECORD_ID } from "../../exports/flat.ts";
 import {
   redcapArms,
   redcapEvents,

@@ -7,32 +7,10 @@
  * that names no field, …) is checked by `check-definition.ts`.
  */
 
-/** Engine annotations (`x-` keywords). Register them with `ajv.addVocabulary(ENGINE_KEYWORDS)` to compile instruments strictly. */
-export const ENGINE_KEYWORDS = [
-  "x-identifier",
-  "x-widget",
-  "x-unit",
-  "x-section",
-  "x-visible-if",
-  "x-calc",
-  "x-visit-date",
-  "x-date-min",
-  "x-date-max",
-  "x-repeating",
-  "x-rules",
-  "x-annotation",
-  "x-matrix",
-  "x-slider",
-  "x-text-validation",
-  "x-format",
-  "x-text-validation-min",
-  "x-text-validation-max",
-] as const;
-
 /** Field names (property names) and instrument ids: lowercase snake_case. */
 export const FIELD_NAME_PATTERN = "^[a-z][a-z0-9_]*$";
 
-export const X_WIDGETS = [
+const X_WIDGETS = [
   "text",
   "textarea",
   "radio",
@@ -44,9 +22,10 @@ export const X_WIDGETS = [
   "slider",
   "descriptive",
 ] as const;
-export const FIELD_FORMATS = ["date", "time", "date-time", "email"] as const;
+const FIELD_FORMATS = ["date", "time", "date-time", "email"] as const;
 /** "null" is only for display-only fields (`"x-widget": "descriptive"`). */
-export const FIELD_TYPES = ["string", "number", "integer", "boolean", "array", "null"] as const;
+const FIELD_TYPES = ["string", "number", "integer", "boolean", "array", "null"] as const;
+export type FieldType = (typeof FIELD_TYPES)[number];
 
 const nonEmptyString = { type: "string", minLength: 1 } as const;
 
@@ -59,43 +38,112 @@ const choiceList = {
   items: { $ref: "#/$defs/choice" },
 } as const;
 
-/** The allow-list of keys a field schema may carry. */
-export const FIELD_KEYWORDS = [
+const fieldSchema = {
+  type: "object",
+  required: ["type", "title"],
+  additionalProperties: false,
+  properties: {
+    type: { enum: FIELD_TYPES },
+    title: nonEmptyString,
+    description: { type: "string" },
+    format: { enum: FIELD_FORMATS },
+    minimum: { type: "number" },
+    maximum: { type: "number" },
+    exclusiveMinimum: { type: "number" },
+    exclusiveMaximum: { type: "number" },
+    multipleOf: { type: "number", exclusiveMinimum: 0 },
+    minLength: { type: "integer", minimum: 0 },
+    maxLength: { type: "integer", minimum: 1 },
+    pattern: nonEmptyString,
+    enum: { type: "array", minItems: 1, items: { type: ["string", "number"] } },
+    oneOf: choiceList,
+    items: {
+      type: "object",
+      required: ["oneOf"],
+      additionalProperties: false,
+      properties: {
+        type: { enum: ["string", "integer"] },
+        oneOf: choiceList,
+      },
+    },
+    uniqueItems: { type: "boolean" },
+    minItems: { type: "integer", minimum: 0 },
+    readOnly: { type: "boolean" },
+    "x-identifier": { type: "boolean" },
+    "x-widget": { enum: X_WIDGETS },
+    "x-unit": nonEmptyString,
+    "x-section": nonEmptyString,
+    "x-visible-if": logic,
+    "x-calc": logic,
+    "x-visit-date": { type: "boolean" },
+    "x-date-min": { $ref: "#/$defs/dateBound" },
+    "x-date-max": { $ref: "#/$defs/dateBound" },
+    "x-annotation": { type: "string" },
+    "x-matrix": { type: "string", pattern: FIELD_NAME_PATTERN },
+    "x-slider": {
+      type: "object",
+      additionalProperties: false,
+      properties: {
+        labels: { type: "array", minItems: 1, maxItems: 3, items: { type: "string" } },
+        showNumber: { type: "boolean" },
+      },
+    },
+    "x-text-validation": { type: "string", pattern: "^[a-z][a-z0-9_]*$" },
+    "x-format": { ...nonEmptyString, maxLength: 80 },
+    "x-text-validation-min": nonEmptyString,
+    "x-text-validation-max": nonEmptyString,
+  },
+} as const;
+
+/**
+ * The allow-list of keys a field schema may carry, in the order instrument
+ * files list them: the meta-schema's own properties, so a new keyword is
+ * declared once.
+ */
+export type FieldKeyword = keyof typeof fieldSchema.properties;
+export const FIELD_KEYWORDS = Object.keys(fieldSchema.properties) as readonly FieldKeyword[];
+
+/** Engine annotations (`x-` keywords). Register them with `ajv.addVocabulary(ENGINE_KEYWORDS)` to compile instruments strictly. */
+export const ENGINE_KEYWORDS: readonly string[] = [
+  ...FIELD_KEYWORDS.filter((k) => k.startsWith("x-")),
+  "x-repeating",
+  "x-rules",
+];
+
+/** Keywords that only mean something for some field types (check-definition refuses them elsewhere). */
+export const KEYWORD_TYPES: Partial<Record<FieldKeyword, readonly FieldType[]>> = {
+  format: ["string"],
+  minLength: ["string"],
+  maxLength: ["string"],
+  pattern: ["string"],
+  minimum: ["number", "integer"],
+  maximum: ["number", "integer"],
+  exclusiveMinimum: ["number", "integer"],
+  exclusiveMaximum: ["number", "integer"],
+  multipleOf: ["number", "integer"],
+  "x-unit": ["number", "integer"],
+  enum: ["string", "number", "integer"],
+  oneOf: ["string", "number", "integer"],
+  items: ["array"],
+  uniqueItems: ["array"],
+  minItems: ["array"],
+  "x-slider": ["number", "integer"],
+  "x-text-validation": ["string", "number", "integer"],
+  "x-format": ["string"],
+  "x-text-validation-min": ["string", "number", "integer"],
+  "x-text-validation-max": ["string", "number", "integer"],
+};
+
+/** Keywords a display-only field (type "null") can carry: it has a label and can be hidden, nothing more. */
+export const DESCRIPTIVE_KEYWORDS: ReadonlySet<string> = new Set<FieldKeyword>([
   "type",
   "title",
   "description",
-  "format",
-  "minimum",
-  "maximum",
-  "exclusiveMinimum",
-  "exclusiveMaximum",
-  "multipleOf",
-  "minLength",
-  "maxLength",
-  "pattern",
-  "enum",
-  "oneOf",
-  "items",
-  "uniqueItems",
-  "minItems",
-  "readOnly",
-  "x-identifier",
   "x-widget",
-  "x-unit",
   "x-section",
   "x-visible-if",
-  "x-calc",
-  "x-visit-date",
-  "x-date-min",
-  "x-date-max",
   "x-annotation",
-  "x-matrix",
-  "x-slider",
-  "x-text-validation",
-  "x-format",
-  "x-text-validation-min",
-  "x-text-validation-max",
-] as const;
+]);
 
 export const instrumentSchema = {
   $schema: "https://json-schema.org/draft/2020-12/schema",
@@ -151,61 +199,6 @@ export const instrumentSchema = {
         message: nonEmptyString,
       },
     },
-    field: {
-      type: "object",
-      required: ["type", "title"],
-      additionalProperties: false,
-      properties: {
-        type: { enum: FIELD_TYPES },
-        title: nonEmptyString,
-        description: { type: "string" },
-        format: { enum: FIELD_FORMATS },
-        minimum: { type: "number" },
-        maximum: { type: "number" },
-        exclusiveMinimum: { type: "number" },
-        exclusiveMaximum: { type: "number" },
-        multipleOf: { type: "number", exclusiveMinimum: 0 },
-        minLength: { type: "integer", minimum: 0 },
-        maxLength: { type: "integer", minimum: 1 },
-        pattern: nonEmptyString,
-        enum: { type: "array", minItems: 1, items: { type: ["string", "number"] } },
-        oneOf: choiceList,
-        items: {
-          type: "object",
-          required: ["oneOf"],
-          additionalProperties: false,
-          properties: {
-            type: { enum: ["string", "integer"] },
-            oneOf: choiceList,
-          },
-        },
-        uniqueItems: { type: "boolean" },
-        minItems: { type: "integer", minimum: 0 },
-        readOnly: { type: "boolean" },
-        "x-identifier": { type: "boolean" },
-        "x-widget": { enum: X_WIDGETS },
-        "x-unit": nonEmptyString,
-        "x-section": nonEmptyString,
-        "x-visible-if": logic,
-        "x-calc": logic,
-        "x-visit-date": { type: "boolean" },
-        "x-date-min": { $ref: "#/$defs/dateBound" },
-        "x-date-max": { $ref: "#/$defs/dateBound" },
-        "x-annotation": { type: "string" },
-        "x-matrix": { type: "string", pattern: FIELD_NAME_PATTERN },
-        "x-slider": {
-          type: "object",
-          additionalProperties: false,
-          properties: {
-            labels: { type: "array", minItems: 1, maxItems: 3, items: { type: "string" } },
-            showNumber: { type: "boolean" },
-          },
-        },
-        "x-text-validation": { type: "string", pattern: "^[a-z][a-z0-9_]*$" },
-        "x-format": { ...nonEmptyString, maxLength: 80 },
-        "x-text-validation-min": nonEmptyString,
-        "x-text-validation-max": nonEmptyString,
-      },
-    },
+    field: fieldSchema,
   },
 } as const;

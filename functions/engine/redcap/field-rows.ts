@@ -1,6 +1,6 @@
 import { parseDateText } from "../date-text.ts";
 import type { Choice, ChoiceCode, FieldSchema } from "../definition.ts";
-import { FIELD_KEYWORDS, FIELD_NAME_PATTERN } from "../meta/instrument-schema.ts";
+import { FIELD_KEYWORDS, FIELD_NAME_PATTERN, type FieldKeyword } from "../meta/instrument-schema.ts";
 import { actionTags, readAnnotation } from "./annotation.ts";
 import { type Column, emptyRow, type Row } from "./columns.ts";
 import { isNumeric } from "./syntax.ts";
@@ -21,13 +21,31 @@ export const DROPPED_COLUMNS: readonly Column[] = [
   "Matrix Ranking?",
 ];
 
+/** The columns that say a field's type, choices and widget. */
+const TYPE_COLUMNS: readonly Column[] = [
+  "Field Type",
+  "Choices, Calculations, OR Slider Labels",
+  "Text Validation Type OR Show Slider Number",
+];
+/** Keywords read from the type columns alone. */
+const TYPE_KEYWORDS: readonly FieldKeyword[] = [
+  "type",
+  "format",
+  "pattern",
+  "enum",
+  "oneOf",
+  "items",
+  "uniqueItems",
+  "readOnly",
+  "x-widget",
+  "x-slider",
+  "x-text-validation",
+  "x-format",
+];
+
 /** Which columns each schema keyword is read from: an @X-SCHEMA value for it applies only while they are unchanged. */
-export const KEYWORD_COLUMNS: Record<string, readonly Column[]> = {
-  type: [
-    "Field Type",
-    "Choices, Calculations, OR Slider Labels",
-    "Text Validation Type OR Show Slider Number",
-  ],
+export const KEYWORD_COLUMNS: Readonly<Partial<Record<string, readonly Column[]>>> = {
+  ...Object.fromEntries(TYPE_KEYWORDS.map((k) => [k, TYPE_COLUMNS])),
   title: ["Field Label"],
   description: ["Field Note"],
   "x-section": ["Section Header"],
@@ -43,27 +61,13 @@ export const KEYWORD_COLUMNS: Record<string, readonly Column[]> = {
   "x-date-min": ["Text Validation Min", "Text Validation Type OR Show Slider Number"],
   "x-date-max": ["Text Validation Max", "Text Validation Type OR Show Slider Number"],
   maxLength: ["Field Annotation", "Field Type"],
-};
-for (const k of [
-  "format",
-  "pattern",
-  "enum",
-  "oneOf",
-  "items",
-  "uniqueItems",
-  "readOnly",
-  "x-widget",
-  "x-slider",
-  "x-text-validation",
-  "x-format",
-]) {
-  KEYWORD_COLUMNS[k] = KEYWORD_COLUMNS.type as readonly Column[];
-}
+} satisfies Partial<Record<FieldKeyword, readonly Column[]>>;
+
+const KEYWORD_RANK = new Map<string, number>(FIELD_KEYWORDS.map((k, i) => [k, i]));
 
 /** Field keywords in the order instrument files list them. */
 export function orderKeys(schema: FieldSchema): FieldSchema {
-  const order = FIELD_KEYWORDS as readonly string[];
-  const rank = (k: string) => (order.includes(k) ? order.indexOf(k) : order.length);
+  const rank = (k: string) => KEYWORD_RANK.get(k) ?? FIELD_KEYWORDS.length;
   return Object.fromEntries(
     Object.entries(schema)
       .filter(([, v]) => v !== undefined)
@@ -81,7 +85,7 @@ function codeType(codes: string[]): "integer" | "number" | "string" {
   return "string";
 }
 
-export function readChoices(
+function readChoices(
   text: string,
   report: Report,
 ): { type: "integer" | "number" | "string"; choices: Choice[] } {

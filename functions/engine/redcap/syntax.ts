@@ -355,11 +355,12 @@ export function isNumeric(text: string): boolean {
   return /^\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*$/.test(text);
 }
 
-export function canonicalNumber(text: string): string {
+function canonicalNumber(text: string): string {
   return String(Number(text));
 }
 
-const FLIP: Record<CompareOp, CompareOp> = {
+/** The comparison with its operands swapped (`a < b` is `b > a`). */
+export const FLIP: Record<CompareOp, CompareOp> = {
   "=": "=",
   "<>": "<>",
   "<": ">",

@@ -1,6 +1,6 @@
 import type { ChoiceCode, Logic } from "../definition.ts";
 import type { LogicFields } from "./fields.ts";
-import { type ArithOp, type CompareOp, isNumeric, type Node, parseRedcap } from "./syntax.ts";
+import { type ArithOp, type CompareOp, FLIP, isNumeric, type Node, parseRedcap } from "./syntax.ts";
 
 /**
  * REDCap logic → JSON Logic, with REDCap's semantics kept exactly: an empty
@@ -84,14 +84,6 @@ export function redcapCompare(a: string, b: string, op: CompareOp): boolean {
   }
 }
 
-const FLIP: Record<CompareOp, CompareOp> = {
-  "=": "=",
-  "<>": "<>",
-  "<": ">",
-  "<=": ">=",
-  ">": "<",
-  ">=": "<=",
-};
 const JS_OP: Record<CompareOp, string> = {
   "=": "==",
   "<>": "!=",
@@ -554,12 +546,12 @@ function isoDate(text: string, format: string): string {
 }
 
 /** |x|, empty when x is empty. */
-export function absLogic(x: Logic): Logic {
+function absLogic(x: Logic): Logic {
   return { if: [{ "<": [x, 0] }, { "-": [0, x] }, x] };
 }
 
 /** floor(x · 10^d) / 10^d, empty when x is empty (REDCap rounddown). */
-export function floorLogic(x: Logic, d: number): Logic {
+function floorLogic(x: Logic, d: number): Logic {
   const f = 10 ** d;
   const y = d === 0 ? x : { "*": [x, f] };
   const floor = { "-": [y, { "%": [{ "+": [{ "%": [y, 1] }, 1] }, 1] }] };
@@ -567,7 +559,7 @@ export function floorLogic(x: Logic, d: number): Logic {
 }
 
 /** ceil(x · 10^d) / 10^d, empty when x is empty (REDCap roundup). */
-export function ceilLogic(x: Logic, d: number): Logic {
+function ceilLogic(x: Logic, d: number): Logic {
   const f = 10 ** d;
   const y = { "-": [0, d === 0 ? x : { "*": [x, f] }] };
   const ceil = { "-": [0, { "-": [y, { "%": [{ "+": [{ "%": [y, 1] }, 1] }, 1] }] }] };
@@ -578,7 +570,7 @@ const ACC = { var: "accumulator" };
 const CUR = { var: "current" };
 
 /** min/max/sum/mean over the filled values only; empty when every value is empty (like REDCap). */
-export function aggregateLogic(fn: string, values: Logic[]): Logic {
+function aggregateLogic(fn: string, values: Logic[]): Logic {
   const filledValues = { filter: [values, { "!": { isempty: { var: "" } } }] };
   const step: Record<string, Logic> = {
     min: { if: [{ isempty: ACC }, CUR, { "<": [CUR, ACC] }, CUR, ACC] },

@@ -84,7 +84,7 @@ const CANONICAL: Record<string, string> = {
   "string/email": "email",
 };
 
-export function isCanonical(name: string): boolean {
+function isCanonical(name: string): boolean {
   return Object.values(CANONICAL).includes(name);
 }
 

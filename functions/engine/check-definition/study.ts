@@ -1,0 +1,191 @@
+import { parseDateText } from "../date-text.ts";
+import { type EventDef, type Instrument, LOGS_EVENT, type StudyFile } from "../definition.ts";
+import { patternProblem } from "../pattern.ts";
+import { duplicates, reporterFor, reservedName } from "./helpers.ts";
+import { join, suggest } from "./pointers.ts";
+import type { DefinitionError, Reporter, SourceFile } from "./types.ts";
+
+/** The study file: arms, sites, events and their forms, day one, logs, the study start. */
+
+export function checkStudy(
+  file: SourceFile,
+  study: StudyFile,
+  instruments: Map<string, Instrument | undefined>,
+  errors: DefinitionError[],
+): void {
+  const report = reporterFor(file, errors);
+  const known = [...instruments.keys()];
+  reservedName(study.id, "study id", "/id", report);
+  study.arms.forEach((a, i) => {
+    reservedName(a.id, "arm id", `/arms/${i}/id`, report);
+  });
+  study.sites.forEach((site, i) => {
+    reservedName(site.id, "site id", `/sites/${i}/id`, report);
+    reservedName(site.code, "site code", `/sites/${i}/code`, report);
+  });
+  study.events.forEach((e, i) => {
+    reservedName(e.id, "event id", `/events/${i}/id`, report);
+  });
+  duplicates(
+    study.arms,
+    (a) => a.id,
+    (i, v) => report(`/arms/${i}/id`, `duplicate arm id "${String(v)}"`),
+  );
+  duplicates(
+    study.sites,
+    (s) => s.id,
+    (i, v) => report(`/sites/${i}/id`, `duplicate site id "${String(v)}"`),
+  );
+  duplicates(
+    study.sites,
+    (s) => s.code,
+    (i, v) => report(`/sites/${i}/code`, `duplicate site code "${String(v)}"`),
+  );
+  duplicates(
+    study.events,
+    (e) => e.id,
+    (i, v) => report(`/events/${i}/id`, `duplicate event id "${String(v)}"`),
+  );
+  const subjectIdProblem = patternProblem(study.subjectIdPattern);
+  if (subjectIdProblem) report("/subjectIdPattern", subjectIdProblem);
+
+  const armIds = new Set(study.arms.map((a) => a.id));
+  const logs = new Set(study.logs);
+  study.events.forEach((event, i) => {
+    const at = `/events/${i}`;
+    if (event.id === LOGS_EVENT) report(`${at}/id`, `"${LOGS_EVENT}" is reserved for the repeating logs`);
+    if (event.day === 0)
+      report(`${at}/day`, "there is no study day 0: day 1 is the day-one date, the day before is -1");
+    if (event.repeatable === true && event.day !== undefined) {
+      report(`${at}/day`, "a repeatable event is not scheduled: remove its day");
+    }
+    if (event.window !== undefined && event.day === undefined) {
+      report(`${at}/window`, "a window needs a target day");
+    }
+    (event.arms ?? []).forEach((arm, j) => {
+      if (!armIds.has(arm)) report(`${at}/arms/${j}`, `unknown arm "${arm}"${suggest(arm, armIds)}`);
+    });
+    event.forms.forEach((form, j) => {
+      if (!instruments.has(form)) {
+        report(
+          `${at}/forms/${j}`,
+          `no instrument "${form}" (instruments/${form}.json)${suggest(form, known)}`,
+        );
+        return;
+      }
+      if (logs.has(form))
+        report(`${at}/forms/${j}`, `"${form}" is a log: it is kept per subject, not per visit`);
+      const instrument = instruments.get(form);
+      if (event.repeatable !== true && instrument?.["x-repeating"] === true && !logs.has(form)) {
+        report(
+          `${at}/forms/${j}`,
+          `"${form}" is x-repeating: it can only be a log or belong to a repeatable event`,
+        );
+      }
+    });
+  });
+
+  study.logs.forEach((form, i) => {
+    if (!instruments.has(form)) {
+      report(`/logs/${i}`, `no instrument "${form}" (instruments/${form}.json)${suggest(form, known)}`);
+      return;
+    }
+    const instrument = instruments.get(form);
+    if (instrument && instrument["x-repeating"] !== true) {
+      report(`/logs/${i}`, `log "${form}" must be an x-repeating instrument`);
+    }
+  });
+
+  checkDayOne(study, instruments, report);
+}
+
+function checkDayOne(
+  study: StudyFile,
+  instruments: Map<string, Instrument | undefined>,
+  report: Reporter,
+): void {
+  const { event: eventId, form, field } = study.dayOne;
+  const event: EventDef | undefined = study.events.find((e) => e.id === eventId);
+  if (!event) {
+    report(
+      "/dayOne/event",
+      `no event "${eventId}"${suggest(
+        eventId,
+        study.events.map((e) => e.id),
+      )}`,
+    );
+    return;
+  }
+  if (event.day !== undefined && event.day !== 1) {
+    report("/dayOne/event", `event "${eventId}" defines day 1 but is scheduled on day ${event.day}`);
+  }
+  if (event.repeatable === true)
+    report("/dayOne/event", `event "${eventId}" is repeatable: day 1 must be one date`);
+  if (event.arms !== undefined && study.arms.some((a) => !event.arms?.includes(a.id))) {
+    report("/dayOne/event", `event "${eventId}" is not in every arm, so some subjects would have no day 1`);
+  }
+  if (!event.forms.includes(form)) {
+    report("/dayOne/form", `form "${form}" is not collected at event "${eventId}"`);
+    return;
+  }
+  const instrument = instruments.get(form);
+  if (!instrument) return;
+  const schema = instrument.properties[field];
+  if (!schema) {
+    report(
+      "/dayOne/field",
+      `instrument "${form}" has no field "${field}"${suggest(field, Object.keys(instrument.properties))}`,
+    );
+  } else if (schema.format !== "date") {
+    report("/dayOne/field", `"${form}.${field}" must be a date field ("format": "date")`);
+  }
+}
+
+/** x-repeating instruments must be logs or belong to a repeatable event. */
+export function checkRepeatingUse(
+  files: Map<string, SourceFile>,
+  study: StudyFile,
+  instruments: Map<string, Instrument | undefined>,
+  errors: DefinitionError[],
+): void {
+  const used = new Set(study.logs);
+  for (const e of study.events) if (e.repeatable === true) for (const f of e.forms) used.add(f);
+  for (const [id, instrument] of instruments) {
+    if (instrument?.["x-repeating"] === true && !used.has(id)) {
+      errors.push({
+        file: files.get(id)?.path ?? id,
+        pointer: "/x-repeating",
+        message: `"${id}" is x-repeating but is neither in the study's logs nor in a repeatable event`,
+      });
+    }
+  }
+}
+
+/** A date bound "study-start" needs study.json's startDate, a real calendar day. */
+export function checkStudyStart(
+  studyFile: SourceFile,
+  study: StudyFile,
+  sources: Map<string, SourceFile>,
+  instruments: Map<string, Instrument | undefined>,
+  errors: DefinitionError[],
+): void {
+  if (study.startDate !== undefined && !parseDateText(study.startDate).ok)
+    errors.push({
+      file: studyFile.path,
+      pointer: "/startDate",
+      message: `"${study.startDate}" is not a day of the calendar`,
+    });
+  if (study.startDate !== undefined) return;
+  for (const [id, instrument] of instruments) {
+    for (const [name, field] of Object.entries(instrument?.properties ?? {})) {
+      for (const keyword of ["x-date-min", "x-date-max"] as const) {
+        if (field[keyword] === "study-start")
+          errors.push({
+            file: sources.get(id)?.path ?? "",
+            pointer: join("/properties", name, keyword),
+            message: `"study-start" needs "startDate" in study.json`,
+          });
+      }
+    }
+  }
+}

@@ -1,0 +1,200 @@
+import {
+  FORM_STATUS_CODE,
+  type FormData,
+  LOGS_EVENT,
+  type StudyDefinition,
+} from "../../engine/definition.ts";
+import { shiftDate } from "../deidentify.ts";
+import { attrs, el, textEl } from "../xml.ts";
+import type { Model, OdmForm } from "./model.ts";
+import { CL, odmOid } from "./oids.ts";
+import type { OdmOptions, OdmRevision, OdmSubject } from "./types.ts";
+
+/** One SubjectData: its events, forms and items, with the audit trail when asked. */
+
+const MARK_PREFIX = { "entered-in-error": "Entered in error: ", restore: "Restored: " } as const;
+
+function auditRecord(r: OdmRevision, shift: number): string {
+  const reason = r.reason?.trim() ? `${r.action ? MARK_PREFIX[r.action] : ""}${r.reason}` : "";
+  return el(
+    "AuditRecord",
+    {},
+    el("UserRef", { UserOID: odmOid.user(r.committedBy) }) +
+      el("LocationRef", { LocationOID: odmOid.location(r.site) }) +
+      textEl("DateTimeStamp", shiftDate(r.committedAt, shift)) +
+      (reason ? textEl("ReasonForChange", reason) : "") +
+      textEl("SourceID", `revision ${r.rev} (definition version ${r.definitionVersion})`),
+  );
+}
+
+function itemData(oid: string, value: string | null, transaction?: string, audit?: string): string {
+  return el(
+    "ItemData",
+    { ItemOID: oid, TransactionType: transaction, Value: value ?? undefined },
+    audit ?? "",
+  );
+}
+
+/** The ItemData of one form instance: its current values, or its history when revisions are given. */
+function itemGroupContent(
+  form: OdmForm,
+  current: OdmRevision | undefined,
+  history: OdmRevision[],
+  shift: number,
+): string {
+  const values = form.items.filter((i) => i.oid !== form.statusOid);
+  if (history.length === 0) {
+    if (!current) return "";
+    let out = "";
+    for (const item of values) {
+      const v = item.encode(current.data, shift);
+      if (v !== null) out += itemData(item.oid, v);
+    }
+    return out + itemData(form.statusOid, String(FORM_STATUS_CODE[current.status]));
+  }
+  let out = "";
+  let prev: FormData = {};
+  let prevStatus: string | null = null;
+  history.forEach((r, index) => {
+    // A history that does not start at revision 1 does not say what was there before.
+    const unknownBase = index === 0 && r.rev > 1;
+    const audit = auditRecord(r, shift);
+    const change = (oid: string, before: string | null, after: string | null) => {
+      if (before === after) return;
+      if (after === null) {
+        if (!unknownBase) out += itemData(oid, null, "Remove", audit);
+        return;
+      }
+      out += itemData(oid, after, unknownBase ? "Upsert" : before === null ? "Insert" : "Update", audit);
+    };
+    for (const item of values) change(item.oid, item.encode(prev, shift), item.encode(r.data, shift));
+    const status = String(FORM_STATUS_CODE[r.status]);
+    // A mark or restore changes no value: it is told as an Update of the status item carrying its reason.
+    if (r.action && prevStatus === status) out += itemData(form.statusOid, status, "Update", audit);
+    else change(form.statusOid, prevStatus, status);
+    prev = r.data;
+    prevStatus = status;
+  });
+  return out;
+}
+
+interface Slot {
+  current?: OdmRevision;
+  history: OdmRevision[];
+}
+
+function formDataXml(form: OdmForm, slot: Slot, shift: number, repeatKey?: number): string {
+  const content = itemGroupContent(form, slot.current, slot.history, shift);
+  if (content === "") return "";
+  const marked = slot.current?.enteredInError
+    ? el(
+        "Annotation",
+        { SeqNum: 1 },
+        textEl("Comment", `Entered in error: ${slot.current.reason ?? ""}`, { SponsorOrSite: "Site" }),
+      )
+    : "";
+  return el(
+    "FormData",
+    { FormOID: form.oid, FormRepeatKey: repeatKey },
+    marked + el("ItemGroupData", { ItemGroupOID: form.igOid }, content),
+  );
+}
+
+export function* subjectDataChunks(
+  definition: StudyDefinition,
+  model: Model,
+  s: OdmSubject,
+  audit: boolean,
+  deidentify: OdmOptions["deidentify"],
+): Generator<string> {
+  const shift = deidentify?.shiftDays?.(s.subject.id) ?? 0;
+  const slots = new Map<string, Slot>();
+  const key = (event: string, form: string, instance: number) => `${event}\u0000${form}\u0000${instance}`;
+  const slot = (r: OdmRevision): Slot => {
+    const k = key(r.event, r.form, r.instance);
+    let found = slots.get(k);
+    if (!found) {
+      found = { history: [] };
+      slots.set(k, found);
+    }
+    return found;
+  };
+  for (const r of s.instances) slot(r).current = r;
+  if (audit) {
+    for (const r of s.revisions ?? []) slot(r).history.push(r);
+    for (const v of slots.values()) v.history.sort((a, b) => a.rev - b.rev);
+  }
+  const byForm = new Map<string, number[]>();
+  for (const k of slots.keys()) {
+    const [event = "", form = "", n = "0"] = k.split("\u0000");
+    const list = byForm.get(`${event}\u0000${form}`) ?? [];
+    list.push(Number(n));
+    byForm.set(`${event}\u0000${form}`, list);
+  }
+  for (const list of byForm.values()) list.sort((a, b) => a - b);
+  const instancesOf = (event: string, form: string): number[] => byForm.get(`${event}\u0000${form}`) ?? [];
+
+  const { subject } = s;
+  let head = `<SubjectData${attrs({
+    SubjectKey: deidentify?.subjectKey?.(subject.id) ?? subject.id,
+    TransactionType: audit ? "Upsert" : undefined,
+  })}>`;
+  head += el("SiteRef", { LocationOID: odmOid.location(subject.site) });
+  if (subject.arm && definition.study.arms.length > 0) {
+    head += el(
+      "Annotation",
+      { SeqNum: 1 },
+      el(
+        "Flag",
+        {},
+        textEl("FlagValue", subject.arm, { CodeListOID: CL.arm }) +
+          textEl("FlagType", "ARM", { CodeListOID: CL.flagType }),
+      ),
+    );
+  }
+  yield `${head}\n`;
+
+  for (const e of definition.study.events) {
+    const forms = e.forms.map((f) => model.forms.get(f)).filter((f): f is OdmForm => f !== undefined);
+    if (e.repeatable) {
+      const keys = [...new Set(forms.flatMap((f) => instancesOf(e.id, f.id)))].sort((a, b) => a - b);
+      for (const n of keys) {
+        const body = forms
+          .map((f) => {
+            const found = slots.get(key(e.id, f.id, n));
+            return found ? formDataXml(f, found, shift, f.repeating ? n : undefined) : "";
+          })
+          .join("");
+        if (body) {
+          yield `${el("StudyEventData", { StudyEventOID: odmOid.event(e.id), StudyEventRepeatKey: n }, body)}\n`;
+        }
+      }
+      continue;
+    }
+    const body = forms
+      .flatMap((f) =>
+        instancesOf(e.id, f.id).map((n) =>
+          formDataXml(
+            f,
+            slots.get(key(e.id, f.id, n)) as Slot,
+            shift,
+            f.repeating || n !== 1 ? n : undefined,
+          ),
+        ),
+      )
+      .join("");
+    if (body) yield `${el("StudyEventData", { StudyEventOID: odmOid.event(e.id) }, body)}\n`;
+  }
+  const logs = definition.study.logs
+    .map((f) => model.forms.get(f))
+    .filter((f): f is OdmForm => f !== undefined);
+  const body = logs
+    .flatMap((f) =>
+      instancesOf(LOGS_EVENT, f.id).map((n) =>
+        formDataXml(f, slots.get(key(LOGS_EVENT, f.id, n)) as Slot, shift, n),
+      ),
+    )
+    .join("");
+  if (body) yield `${el("StudyEventData", { StudyEventOID: odmOid.event(LOGS_EVENT) }, body)}\n`;
+  yield "</SubjectData>\n";
+}

@@ -1,0 +1,28 @@
+import { isEmpty } from "../../engine/logic.ts";
+import type { DataType } from "./types.ts";
+
+/** Values as ODM writes them (xs:decimal, xs:time, 1/0). */
+
+/** A number as an xs:decimal literal (never exponent notation). */
+export function decimal(n: number): string {
+  const s = String(n);
+  const m = /^(-?)(\d)(?:\.(\d+))?e([+-]\d+)$/.exec(s);
+  if (!m) return s;
+  const [, sign = "", int = "", frac = "", exp = "0"] = m;
+  const digits = int + frac;
+  const point = 1 + Number(exp);
+  if (point <= 0) return `${sign}0.${"0".repeat(-point)}${digits}`;
+  if (point >= digits.length) return sign + digits + "0".repeat(point - digits.length);
+  return `${sign}${digits.slice(0, point)}.${digits.slice(point)}`;
+}
+
+export function scalar(value: unknown, dataType: DataType): string | null {
+  if (isEmpty(value)) return null;
+  if (typeof value === "number") return decimal(value);
+  if (typeof value === "boolean") return value ? "1" : "0";
+  if (typeof value === "string") {
+    // The engine allows HH:MM; ODM time is xs:time (HH:MM:SS).
+    return dataType === "time" && /^\d{2}:\d{2}$/.test(value) ? `${value}:00` : value;
+  }
+  return JSON.stringify(value);
+}

@@ -1,0 +1,162 @@
+import { describe, expect, it } from "vitest";
+import {
+  analyseImpact,
+  CHANGE_KINDS,
+  type Change,
+  destructiveWithData,
+  formatImpact,
+  type StoredInstance,
+} from "../../functions/engine/impact.ts";
+import { instrument, labs, smallDefinition, smallStudy, visit } from "./small-study.ts";
+
+const stored = (data: StoredInstance["data"], more: Partial<StoredInstance> = {}): StoredInstance => ({
+  subject: "S1-001",
+  arm: "a",
+  event: "baseline",
+  form: "visit",
+  instance: 1,
+  status: "complete",
+  data,
+  ...more,
+});
+
+const byId = (changes: Change[], id: string) => changes.find((c) => c.id === id);
+
+describe("analyseImpact", () => {
+  it("reports a first version as one safe change", () => {
+    const report = analyseImpact(undefined, smallDefinition(), []);
+    expect(report).toEqual({
+      fromVersion: null,
+      changes: [
+        { id: "first-version", severity: "safe", kind: "first-version", message: "First published version." },
+      ],
+      summary: { safe: 1, review: 0, destructive: 0 },
+    });
+  });
+
+  it("finds nothing between a definition and itself", () => {
+    const report = analyseImpact(smallDefinition(1), smallDefinition(2), [stored({ weight: 70 })]);
+    expect(report.changes).toEqual([]);
+    expect(report.fromVersion).toBe(1);
+  });
+
+  it("makes a removed field destructive only when a stored value would be orphaned", () => {
+    const { initials: _gone, ...rest } = visit.properties;
+    const next = smallDefinition(2, { visit: { ...visit, properties: rest }, labs });
+    const without = analyseImpact(smallDefinition(1), next, []);
+    expect(byId(without.changes, "field-removed:visit.initials")).toMatchObject({
+      severity: "safe",
+      affected: 0,
+    });
+    const withData = analyseImpact(smallDefinition(1), next, [stored({ initials: "AB" }), stored({})]);
+    expect(byId(withData.changes, "field-removed:visit.initials")).toMatchObject({
+      severity: "destructive",
+      kind: "field-removed",
+      instrument: "visit",
+      field: "initials",
+      affected: 1,
+    });
+  });
+
+  it("counts stored values that use a removed choice code", () => {
+    const smoker = { ...visit.properties.smoker, oneOf: visit.properties.smoker?.oneOf?.slice(0, 2) };
+    const next = smallDefinition(2, {
+      ...smallDefinition().instruments,
+      visit: instrument("visit", { ...visit.properties, smoker }),
+    });
+    const report = analyseImpact(smallDefinition(1), next, [
+      stored({ smoker: "current" }),
+      stored({ smoker: "never" }, { instance: 2, event: "unscheduled" }),
+    ]);
+    expect(byId(report.changes, "choice-removed:visit.smoker")).toMatchObject({
+      severity: "destructive",
+      affected: 1,
+    });
+  });
+
+  it("names a narrowed constraint by the same id as a widened one, with its own kind and severity", () => {
+    const with_ = (minimum: number) =>
+      smallDefinition(2, {
+        ...smallDefinition().instruments,
+        visit: instrument("visit", { ...visit.properties, weight: { ...visit.properties.weight, minimum } }),
+      });
+    const data = [stored({ weight: 25 })];
+    const narrowed = byId(
+      analyseImpact(smallDefinition(1), with_(30), data).changes,
+      "constraint-changed:visit.weight",
+    );
+    expect(narrowed).toMatchObject({ kind: "constraint-narrowed", severity: "review", affected: 1 });
+    const widened = byId(
+      analyseImpact(smallDefinition(1), with_(10), data).changes,
+      "constraint-changed:visit.weight",
+    );
+    expect(widened).toMatchObject({ kind: "constraint-widened", severity: "safe", affected: 0 });
+  });
+
+  it("ids schedule changes by event and form", () => {
+    const study = smallStudy({
+      events: [
+        { id: "baseline", label: "Baseline", day: 1, forms: ["visit"] },
+        { id: "unscheduled", label: "Unscheduled", repeatable: true, forms: ["visit", "labs"] },
+      ],
+    });
+    const next = smallDefinition(2, undefined, study);
+    const report = analyseImpact(smallDefinition(1), next, [stored({}, { form: "labs" })]);
+    expect(byId(report.changes, "form-unscheduled:baseline.labs")).toMatchObject({
+      kind: "form-removed-from-event",
+      severity: "destructive",
+      affected: 1,
+    });
+    expect(byId(report.changes, "form-scheduled:unscheduled.labs")).toMatchObject({
+      kind: "form-added-to-event",
+      severity: "safe",
+    });
+  });
+
+  it("keeps an instrument's title change apart from a field's text change", () => {
+    const next = smallDefinition(2, {
+      ...smallDefinition().instruments,
+      labs: {
+        ...labs,
+        title: "Laboratory",
+        properties: { ...labs.properties, hb: { ...labs.properties.hb, title: "Hb" } },
+      },
+    });
+    const report = analyseImpact(smallDefinition(1), next, []);
+    expect(report.changes.map((c) => [c.id, c.kind])).toEqual([
+      ["text-changed:labs.hb", "text-changed"],
+      ["instrument-text-changed:labs", "text-changed"],
+    ]);
+  });
+
+  it("sorts the most severe first and sums them", () => {
+    const next = smallDefinition(2, {
+      visit: instrument("visit", { ...visit.properties, note: { type: "string", title: "Note" } }),
+    });
+    const report = analyseImpact(smallDefinition(1), next, [stored({}, { form: "labs" })]);
+    expect(report.changes.map((c) => c.severity)).toEqual(["destructive", "safe", "safe"]);
+    expect(report.summary).toEqual({ safe: 2, review: 0, destructive: 1 });
+    expect(formatImpact(report)[0]).toBe(
+      "Impact against published version 1: 1 destructive, 0 to review, 2 safe",
+    );
+  });
+});
+
+describe("CHANGE_KINDS", () => {
+  it("marks exactly the kinds that orphan or recode stored data as destructive with data", () => {
+    const kinds = Object.keys(CHANGE_KINDS).filter(destructiveWithData);
+    expect(kinds.sort()).toEqual(
+      [
+        "choice-removed",
+        "event-removed",
+        "field-removed",
+        "form-removed-from-event",
+        "instrument-removed",
+        "log-removed",
+        "repeating-changed",
+        "type-changed",
+      ].sort(),
+    );
+    expect(destructiveWithData("constructor")).toBe(false);
+  });
+});

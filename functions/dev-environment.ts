@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { createApp } from "./api/app.ts";
+import { createApp } from "./app.ts";
 import { loadDefinition } from "./definition-files.ts";
 import { formatImpact } from "./engine/impact.ts";
 import { loadPublishPlan, PUBLISH_PLAN_FILE } from "./publish-plan.ts";

@@ -248,7 +248,7 @@ export class EdcStack extends Stack {
     Validations.of(defaultRoute.node.defaultChild as CfnRoute).acknowledge({
       id: "AwsSolutions-APIG4",
       reason:
-        "Authorization is the application's, on every request (functions/api/auth.ts): each /api/v1 route " +
+        "Authorization is the application's, on every request (functions/http/auth.ts): each /api/v1 route " +
         "except the public OpenAPI document requires a bearer token, looked up by its SHA-256 hash in the " +
         "table and resolved to a principal with a role and a set of sites; site scoping is decided per " +
         "subject, which an API Gateway authorizer cannot express. All paths share the one $default route, so " +

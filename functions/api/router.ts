@@ -1,7 +1,7 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { ZodError } from "zod";
-import type { AppEnv } from "./context.ts";
-import { type ProblemError, problems } from "./problems.ts";
+import type { AppEnv } from "../http/context.ts";
+import { type ProblemError, problems } from "../http/problems.ts";
 
 function zodProblem(error: ZodError, target: string): ProblemError {
   const errors = error.issues.map((issue) => ({

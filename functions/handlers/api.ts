@@ -1,5 +1,5 @@
 import { handle } from "hono/aws-lambda";
-import { createApp } from "../api/app.ts";
+import { createApp } from "../app.ts";
 import { readSecret } from "../store/secrets.ts";
 import { createStore } from "../store/store.ts";
 

@@ -1,10 +1,10 @@
 import { type Context, Hono } from "hono";
-import type { AppEnv } from "../api/context.ts";
-import { problems } from "../api/problems.ts";
-import { loadStudy } from "../api/resolve.ts";
 import { checkDefinition, type SourceFile } from "../engine/check-definition.ts";
 import type { StudyDefinition } from "../engine/definition.ts";
 import { hiddenFields } from "../engine/validate-form.ts";
+import type { AppEnv } from "../http/context.ts";
+import { problems } from "../http/problems.ts";
+import { loadStudy } from "../http/resolve.ts";
 import { PublishPlan } from "../publish-plan.ts";
 import { fieldViews } from "./fields.tsx";
 import type { Page } from "./layout.tsx";

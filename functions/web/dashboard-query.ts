@@ -1,5 +1,5 @@
-import { type FieldProblem, problems } from "../api/problems.ts";
 import type { StudyDefinition } from "../engine/definition.ts";
+import { type FieldProblem, problems } from "../http/problems.ts";
 import type { Subject } from "../store/subjects.ts";
 import type { CasebookView, CellStatus } from "./casebook-view.ts";
 

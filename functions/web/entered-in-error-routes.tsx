@@ -1,9 +1,9 @@
 import { Hono } from "hono";
-import type { AppEnv } from "../api/context.ts";
-import { applyErrorMark, errorMarkProblem } from "../api/routes/entered-in-error.ts";
-import type { Params } from "../api/routes/form-instances.ts";
 import { LOGS_EVENT } from "../engine/definition.ts";
 import type { ErrorMarkAction } from "../engine/entered-in-error.ts";
+import type { AppEnv } from "../http/context.ts";
+import { applyErrorMark, errorMarkProblem } from "../http/entered-in-error.ts";
+import type { InstancePath } from "../http/resolve.ts";
 
 /**
  * The form posts of "entered in error", through the API's own code
@@ -14,7 +14,7 @@ export function enteredInErrorPages(formPath: string) {
   const web = new Hono<AppEnv>();
   for (const action of ["entered-in-error", "restore"] as ErrorMarkAction[]) {
     web.post(`${formPath}/instances/:instance/${action}`, async (c) => {
-      const p = c.req.param() as Params;
+      const p = c.req.param() as InstancePath;
       const body = await c.req.parseBody();
       const rev = Number(body._rev);
       const reason = typeof body._reason === "string" ? body._reason : undefined;

@@ -1,8 +1,8 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { ZodError } from "zod";
-import type { AppEnv } from "../api/context.ts";
-import { logUnexpected, ProblemError, problems } from "../api/problems.ts";
+import type { AppEnv } from "../http/context.ts";
+import { logUnexpected, ProblemError, problems } from "../http/problems.ts";
 import { Layout } from "./layout.tsx";
 
 /** The site's error page for any error on a page route, whether thrown by a page or by the app's middleware. */

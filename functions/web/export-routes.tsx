@@ -1,7 +1,4 @@
 import { type Context, Hono } from "hono";
-import type { AppEnv } from "../api/context.ts";
-import { problems } from "../api/problems.ts";
-import { loadStudy } from "../api/resolve.ts";
 import {
   flatExportOptions,
   OdmQuery,
@@ -14,6 +11,9 @@ import { type Row, writeRows } from "../engine/redcap/columns.ts";
 import { buildDictionary } from "../engine/redcap/export-dictionary.ts";
 import { neutraliseFormula } from "../engine/spreadsheet-formula.ts";
 import { RECORD_ID } from "../exports/flat.ts";
+import type { AppEnv } from "../http/context.ts";
+import { problems } from "../http/problems.ts";
+import { loadStudy } from "../http/resolve.ts";
 import { ALL_SITES, newToken } from "../store/tokens.ts";
 import type { Page } from "./layout.tsx";
 

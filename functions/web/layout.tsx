@@ -1,6 +1,6 @@
 import type { Context } from "hono";
 import type { Child } from "hono/jsx";
-import type { AppEnv } from "../api/context.ts";
+import type { AppEnv } from "../http/context.ts";
 import type { Principal } from "../store/tokens.ts";
 import { STYLES } from "./styles.ts";
 

@@ -17,7 +17,15 @@
  * tests/artifacts/dashboard-bench.json. Not part of `npm test`.
  */
 import { execFileSync } from "node:child_process";
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
@@ -62,7 +70,11 @@ function checkout(ref: string): string {
 
 async function appAt(root: string, doc: unknown, tableName: string): Promise<App> {
   const { createStore } = await import(path.join(root, "functions/store/store.ts"));
-  const { createApp } = await import(path.join(root, "functions/api/app.ts"));
+  // The composition root moved from api/app.ts to app.ts; the baseline commit may predate that.
+  const appModule = existsSync(path.join(root, "functions/app.ts"))
+    ? "functions/app.ts"
+    : "functions/api/app.ts";
+  const { createApp } = await import(path.join(root, appModule));
   return createApp(createStore({ tableName, doc }), { sessionSecret: "bench-secret-bench-secret-bench-00" });
 }
 

@@ -30,7 +30,7 @@ import { cpus, tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { GetCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
-import { createApp } from "../../functions/api/app.ts";
+import { createApp } from "../../functions/app.ts";
 import { loadDefinition } from "../../functions/definition-files.ts";
 import { startDevEnvironment } from "../../functions/dev-environment.ts";
 import { createClients } from "../../functions/store/dynamo.ts";

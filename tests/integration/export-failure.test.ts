@@ -3,7 +3,7 @@ import { QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { serve } from "@hono/node-server";
 import { handle } from "hono/aws-lambda";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { createApp } from "../../functions/api/app.ts";
+import { createApp } from "../../functions/app.ts";
 import { keys } from "../../functions/store/keys.ts";
 import { createStore } from "../../functions/store/store.ts";
 import { BASE, type Product, STUDY, startProduct } from "./harness.ts";

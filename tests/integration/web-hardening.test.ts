@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { handle } from "hono/aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BODY_LIMITS } from "../../functions/api/body-limits.ts";
+import { BODY_LIMITS } from "../../functions/http/body-limits.ts";
 import { BASE, type Product, startProduct } from "./harness.ts";
 import { Browser } from "./web-client.ts";
 

@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { auditTrail } from "../audit-trail.ts";
-import { loadStudy, loadSubject } from "../resolve.ts";
+import { auditTrail } from "../../http/audit-trail.ts";
+import { loadStudy, loadSubject } from "../../http/resolve.ts";
 import { createRouter } from "../router.ts";
 import { AuditEntry, problemResponses, SubjectParams } from "../schemas.ts";
 

@@ -2,12 +2,12 @@ import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { checkDefinition } from "../../engine/check-definition.ts";
 import type { StudyDefinition } from "../../engine/definition.ts";
+import type { AppEnv } from "../../http/context.ts";
+import { requirePermission } from "../../http/permissions.ts";
+import { type FieldProblem, ProblemError, problems } from "../../http/problems.ts";
+import { loadStudy } from "../../http/resolve.ts";
 import { PublishPlan } from "../../publish-plan.ts";
 import type { PublishOutcome } from "../../store/publish.ts";
-import { requireRole } from "../auth.ts";
-import type { AppEnv } from "../context.ts";
-import { type FieldProblem, ProblemError, problems } from "../problems.ts";
-import { loadStudy } from "../resolve.ts";
 import { createRouter } from "../router.ts";
 import { problemResponses, StudyParams } from "../schemas.ts";
 
@@ -103,7 +103,7 @@ async function publish(
   dryRun: boolean,
 ) {
   await loadStudy(c, study);
-  requireRole(c.var.principal, ["builder"], "change the protocol");
+  requirePermission(c.var.principal, "publish");
   const definition = checkBody(body.definition, study);
   return c.var.store.publish({
     definition,

@@ -1,68 +1,10 @@
 import { createRoute, type z } from "@hono/zod-openapi";
-import type { Context } from "hono";
-import type { ErrorMarkAction } from "../../engine/entered-in-error.ts";
-import type { ErrorMarkResult } from "../../store/mark-entered-in-error.ts";
-import { requireRole } from "../auth.ts";
-import type { AppEnv } from "../context.ts";
-import { problems } from "../problems.ts";
+import { applyErrorMark, errorMarkProblem } from "../../http/entered-in-error.ts";
+import { instanceView } from "../../http/instance-view.ts";
 import { createRouter } from "../router.ts";
 import { ErrorMarkBody, FormInstance, InstanceParams, problemResponses } from "../schemas.ts";
-import { instanceView, type Params, resolve } from "./form-instances.ts";
 
 export const enteredInErrorRoutes = createRouter();
-
-/** Marks or restores one instance; the web pages call this too, so both answer alike. */
-export async function applyErrorMark(
-  c: Context<AppEnv>,
-  p: Params,
-  action: ErrorMarkAction,
-  body: { rev: number; reason?: string },
-): Promise<ErrorMarkResult> {
-  const { definition, subject, address } = await resolve(c, p);
-  requireRole(
-    c.var.principal,
-    ["site"],
-    action === "restore" ? "restore data" : "mark data as entered in error",
-  );
-  return c.var.store.markEnteredInError({
-    definition,
-    subject,
-    ...address,
-    action,
-    rev: body.rev,
-    reason: body.reason,
-    actor: c.var.principal.user,
-  });
-}
-
-/** The problem for every outcome but success: one wording for API and web. */
-export function errorMarkProblem(p: Params, action: ErrorMarkAction, result: ErrorMarkResult, rev: number) {
-  const address = { event: p.event, form: p.form, instance: Number(p.instance) };
-  switch (result.kind) {
-    case "not-markable":
-      return problems.notMarkable(
-        `${p.form} at ${p.event} is part of the schedule: correct its values instead (a reason is kept when it is complete).`,
-      );
-    case "not-saved":
-      return problems.notFound(`A saved instance ${p.instance} of ${p.form}`);
-    case "reason-required":
-      return problems.invalid(
-        `Say why ${p.form} #${p.instance} is ${action === "restore" ? "restored" : "entered in error"}.`,
-        [{ pointer: "/reason", code: "reason-required", message: "a reason is required" }],
-      );
-    case "already":
-      return action === "restore"
-        ? problems.notEnteredInError()
-        : problems.enteredInError(`${p.form} #${p.instance} is already marked as entered in error.`);
-    case "stale":
-      return problems.conflict(
-        `Revision ${rev} is not the latest (${result.current?.rev ?? 0}); look at the current state first.`,
-        { current: instanceView(address, result.current) },
-      );
-    case "marked":
-      return undefined;
-  }
-}
 
 for (const action of ["entered-in-error", "restore"] as const) {
   enteredInErrorRoutes.openapi(

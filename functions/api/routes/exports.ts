@@ -13,14 +13,14 @@ import {
   redcapInstruments,
 } from "../../exports/redcap-metadata.ts";
 import { openCursor, sealCursor } from "../../exports/sealed-cursor.ts";
+import type { AppEnv } from "../../http/context.ts";
+import { sitesOf } from "../../http/permissions.ts";
+import { problems } from "../../http/problems.ts";
+import { loadStudy } from "../../http/resolve.ts";
+import { streamedBody } from "../../http/streamed-body.ts";
 import type { Subject } from "../../store/subjects.ts";
-import { sitesOf } from "../auth.ts";
-import type { AppEnv } from "../context.ts";
-import { problems } from "../problems.ts";
-import { loadStudy } from "../resolve.ts";
 import { createRouter } from "../router.ts";
 import { problemResponses, StudyParams } from "../schemas.ts";
-import { streamedBody } from "../streamed-body.ts";
 
 export const exportRoutes = createRouter();
 

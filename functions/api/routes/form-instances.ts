@@ -2,11 +2,12 @@ import { createRoute, type z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { FormStatus } from "../../engine/definition.ts";
 import { savesRefusedMessage } from "../../engine/entered-in-error.ts";
+import type { AppEnv } from "../../http/context.ts";
+import { instanceView } from "../../http/instance-view.ts";
+import { requirePermission } from "../../http/permissions.ts";
+import { problems } from "../../http/problems.ts";
+import { type InstancePath as Params, resolveInstance as resolve } from "../../http/resolve.ts";
 import type { Revision } from "../../store/form-instances.ts";
-import { requireRole } from "../auth.ts";
-import type { AppEnv } from "../context.ts";
-import { problems } from "../problems.ts";
-import { loadSlot, loadStudy, loadSubject } from "../resolve.ts";
 import { createRouter } from "../router.ts";
 import {
   FormInstance,
@@ -18,31 +19,6 @@ import {
 } from "../schemas.ts";
 
 export const formInstanceRoutes = createRouter();
-
-export type Params = z.infer<typeof InstanceParams>;
-
-export function instanceView(
-  address: { event: string; form: string; instance: number },
-  state: Revision | undefined,
-): z.infer<typeof FormInstance> {
-  return {
-    ...address,
-    rev: state?.rev ?? 0,
-    status: state?.status ?? null,
-    data: state?.data ?? {},
-    definitionVersion: state?.definitionVersion ?? null,
-    committedAt: state?.committedAt ?? null,
-    committedBy: state?.committedBy ?? null,
-    enteredInError: state?.enteredInError === true,
-  };
-}
-
-export async function resolve(c: Context<AppEnv>, p: Params) {
-  const definition = await loadStudy(c, p.study);
-  const subject = await loadSubject(c, p.study, p.subject);
-  const slot = loadSlot(definition, subject, p.event, p.form, p.instance);
-  return { definition, subject, address: { event: p.event, form: p.form, instance: slot.instance } };
-}
 
 async function readInstance(c: Context<AppEnv>, p: Params) {
   const { subject, address } = await resolve(c, p);
@@ -56,7 +32,7 @@ async function readInstance(c: Context<AppEnv>, p: Params) {
 
 async function saveInstance(c: Context<AppEnv>, p: Params, body: z.infer<typeof SaveBody>) {
   const { definition, subject, address } = await resolve(c, p);
-  requireRole(c.var.principal, ["site"], "enter data");
+  requirePermission(c.var.principal, "enter-data", { study: subject.study, site: subject.site });
   const result = await c.var.store.saveFormInstance({
     definition,
     subject,

@@ -14,9 +14,9 @@ import {
   redcapFormEventMapping,
   redcapInstruments,
 } from "../../exports/redcap-metadata.ts";
-import type { AppEnv } from "../context.ts";
-import { admitPrincipal } from "../deidentified-access.ts";
-import { ProblemError } from "../problems.ts";
+import type { AppEnv } from "../../http/context.ts";
+import { admitPrincipal } from "../../http/deidentified-access.ts";
+import { ProblemError } from "../../http/problems.ts";
 import {
   CONTENTS,
   type Content,

@@ -1,5 +1,5 @@
 import { createRoute } from "@hono/zod-openapi";
-import { loadStudy } from "../resolve.ts";
+import { loadStudy } from "../../http/resolve.ts";
 import { createRouter } from "../router.ts";
 import { problemResponses, Study, StudyParams } from "../schemas.ts";
 

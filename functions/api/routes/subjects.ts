@@ -1,9 +1,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { checkEnrolment } from "../../engine/enrolment.ts";
 import { dayOneOf, visitDeviations } from "../../engine/schedule.ts";
-import { requireRole, sitesOf } from "../auth.ts";
-import { problems } from "../problems.ts";
-import { loadStudy, loadSubject } from "../resolve.ts";
+import { requirePermission, sitesOf } from "../../http/permissions.ts";
+import { problems } from "../../http/problems.ts";
+import { loadStudy, loadSubject } from "../../http/resolve.ts";
 import { createRouter } from "../router.ts";
 import { Casebook, EnrolBody, problemResponses, StudyParams, Subject, SubjectParams } from "../schemas.ts";
 
@@ -39,7 +39,7 @@ subjectRoutes.openapi(
     const { study } = c.req.valid("param");
     const definition = await loadStudy(c, study);
     const principal = c.var.principal;
-    requireRole(principal, ["site"], "enrol subjects");
+    requirePermission(principal, "enrol");
     const body = c.req.valid("json");
     const { site, errors } = checkEnrolment(definition.study, body, sitesOf(principal, siteIds(definition)));
     if (errors.some((e) => e.code === "not-your-site"))

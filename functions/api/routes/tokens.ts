@@ -1,8 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { requirePermission } from "../../http/permissions.ts";
+import { problems } from "../../http/problems.ts";
+import { loadStudy } from "../../http/resolve.ts";
 import { ALL_SITES, newToken } from "../../store/tokens.ts";
-import { requireRole } from "../auth.ts";
-import { problems } from "../problems.ts";
-import { loadStudy } from "../resolve.ts";
 import { createRouter } from "../router.ts";
 import { problemResponses, StudyParams } from "../schemas.ts";
 
@@ -67,7 +67,7 @@ tokenRoutes.openapi(
   async (c) => {
     const { study } = c.req.valid("param");
     const definition = await loadStudy(c, study);
-    requireRole(c.var.principal, ["builder"], "create tokens");
+    requirePermission(c.var.principal, "manage-tokens");
     const body = c.req.valid("json");
     const known = definition.study.sites.map((s) => s.id);
     const errors = body.sites
@@ -117,7 +117,7 @@ tokenRoutes.openapi(
   async (c) => {
     const { study } = c.req.valid("param");
     await loadStudy(c, study);
-    requireRole(c.var.principal, ["builder"], "list tokens");
+    requirePermission(c.var.principal, "manage-tokens");
     const tokens = (await c.var.store.listTokens(study)).map(({ hash: _hash, study: _s, ...t }) => t);
     return c.json({ tokens }, 200);
   },
@@ -135,7 +135,7 @@ tokenRoutes.openapi(
   async (c) => {
     const { study, id } = c.req.valid("param");
     await loadStudy(c, study);
-    requireRole(c.var.principal, ["builder"], "revoke tokens");
+    requirePermission(c.var.principal, "manage-tokens");
     if (!(await c.var.store.revokeToken(study, id, c.var.principal.user)))
       throw problems.notFound(`Token ${id}`);
     return c.body(null, 204);

@@ -1,5 +1,5 @@
-import type { AuditTrailEntry } from "../../api/audit-trail.ts";
 import { LOGS_EVENT, type StudyDefinition } from "../../engine/definition.ts";
+import type { AuditTrailEntry } from "../../http/audit-trail.ts";
 import type { Subject } from "../../store/subjects.ts";
 import { STATUS_LABEL } from "../casebook-view.ts";
 import { utcTime } from "../display-time.ts";

@@ -2,8 +2,8 @@ import type { Context } from "hono";
 import type { StudyDefinition } from "../engine/definition.ts";
 import { resolveSlot } from "../engine/slots.ts";
 import type { Subject } from "../store/subjects.ts";
-import { seesSite } from "./auth.ts";
 import type { AppEnv } from "./context.ts";
+import { seesSite } from "./permissions.ts";
 import { problems } from "./problems.ts";
 
 /**
@@ -43,4 +43,20 @@ export function loadSlot(
     throw problems.notFound(what[slot.missing]);
   }
   return { ...slot, instance: n };
+}
+
+/** The path of one form instance, as both the API and the pages receive it (strings, unparsed). */
+export interface InstancePath {
+  study: string;
+  subject: string;
+  event: string;
+  form: string;
+  instance: string;
+}
+
+export async function resolveInstance(c: Context<AppEnv>, p: InstancePath) {
+  const definition = await loadStudy(c, p.study);
+  const subject = await loadSubject(c, p.study, p.subject);
+  const slot = loadSlot(definition, subject, p.event, p.form, p.instance);
+  return { definition, subject, address: { event: p.event, form: p.form, instance: slot.instance } };
 }

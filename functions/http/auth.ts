@@ -1,6 +1,4 @@
 import { createMiddleware } from "hono/factory";
-import type { Principal, Role } from "../store/tokens.ts";
-import { ALL_SITES } from "../store/tokens.ts";
 import type { AppEnv } from "./context.ts";
 import { admitPrincipal } from "./deidentified-access.ts";
 import { problems } from "./problems.ts";
@@ -17,16 +15,3 @@ export const requireToken = createMiddleware<AppEnv>(async (c, next) => {
   admitPrincipal(c, principal);
   await next();
 });
-
-export function seesSite(principal: Principal, site: string): boolean {
-  return principal.sites.includes(ALL_SITES) || principal.sites.includes(site);
-}
-
-export function sitesOf(principal: Principal, allSites: string[]): string[] {
-  return principal.sites.includes(ALL_SITES) ? allSites : allSites.filter((s) => principal.sites.includes(s));
-}
-
-export function requireRole(principal: Principal, roles: Role[], action: string): void {
-  if (!roles.includes(principal.role))
-    throw problems.forbidden(`A ${principal.role} token cannot ${action}.`);
-}

@@ -1,0 +1,49 @@
+import { requireToken } from "../http/auth.ts";
+import { problems } from "../http/problems.ts";
+import { createRouter } from "./router.ts";
+import { auditRoutes } from "./routes/audit.ts";
+import { definitionRoutes } from "./routes/definitions.ts";
+import { enteredInErrorRoutes } from "./routes/entered-in-error.ts";
+import { exportRoutes } from "./routes/exports.ts";
+import { formInstanceRoutes } from "./routes/form-instances.ts";
+import { studyRoutes } from "./routes/studies.ts";
+import { subjectRoutes } from "./routes/subjects.ts";
+import { tokenRoutes } from "./routes/tokens.ts";
+
+export { redcapRoutes } from "./routes/redcap.ts";
+
+/** The JSON API, mounted at /api/v1: bearer tokens, JSON bodies, and its own OpenAPI document. */
+export function apiRoutes() {
+  const api = createRouter();
+  api.use("/studies/*", requireToken);
+  api.use("/studies/*", async (c, next) => {
+    const type = c.req.header("content-type");
+    if (
+      ["POST", "PUT", "PATCH"].includes(c.req.method) &&
+      !/^application\/([\w.-]+\+)?json\b/i.test(type ?? "")
+    ) {
+      throw problems.unsupportedMediaType();
+    }
+    await next();
+  });
+  api.route("/", studyRoutes);
+  api.route("/", subjectRoutes);
+  api.route("/", formInstanceRoutes);
+  api.route("/", enteredInErrorRoutes);
+  api.route("/", auditRoutes);
+  api.route("/", definitionRoutes);
+  api.route("/", exportRoutes);
+  api.route("/", tokenRoutes);
+  api.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
+  api.doc31("/openapi.json", {
+    openapi: "3.1.0",
+    info: {
+      title: "EDC engine API",
+      version: "1",
+      description:
+        "Errors are application/problem+json (RFC 9457); field errors carry JSON pointers into the form data.",
+    },
+    security: [{ bearer: [] }],
+  });
+  return api;
+}

@@ -1,0 +1,73 @@
+import type { Context } from "hono";
+import { Hono } from "hono";
+import { compress } from "hono/compress";
+import { HTTPException } from "hono/http-exception";
+import { apiRoutes, redcapRoutes } from "./api/routes.ts";
+import { BODY_LIMITS, limitBodies } from "./http/body-limits.ts";
+import type { AppEnv } from "./http/context.ts";
+import { logUnexpected, ProblemError, problems } from "./http/problems.ts";
+import { securityHeaders } from "./http/security-headers.ts";
+import type { Store } from "./store/store.ts";
+import { webErrorPage } from "./web/error-page.tsx";
+import { createWebRoutes } from "./web/routes.tsx";
+import { SCRIPTS } from "./web/scripts.generated.ts";
+import { STYLES } from "./web/styles.ts";
+
+export const MAX_BODY_BYTES = BODY_LIMITS.default;
+
+function problemResponse(c: Context, problem: ProblemError): Response {
+  return c.body(JSON.stringify(problem.toJSON(c.req.path)), problem.status, {
+    "Content-Type": "application/problem+json",
+  });
+}
+
+export interface AppOptions {
+  /** Signs browser session cookies; from configuration in AWS, generated and kept locally. */
+  sessionSecret: string;
+  /** Commits younger than this are left for the next pull of the change feed. Default 60 s. */
+  feedSettleMs?: number;
+}
+
+/**
+ * The composition root: the HTTP API, the REDCap endpoint and the site pages,
+ * the same in Lambda, the local server and the tests (`app.request()`). Only
+ * this module knows both api/ and web/; what they share lives in http/.
+ */
+export function createApp(store: Store, options: AppOptions) {
+  const app = new Hono<AppEnv>();
+
+  app.use("*", securityHeaders(STYLES));
+  app.use("*", async (c, next) => {
+    c.set("store", store);
+    c.set("feedSettleMs", options.feedSettleMs ?? 60_000);
+    await next();
+  });
+  // Sites are often on slow connections: the form script is ~310 KB raw, ~95 KB gzipped.
+  app.use("*", compress());
+  app.use("*", limitBodies);
+  app.route("/api/v1", apiRoutes());
+  app.route("/", redcapRoutes);
+  app.route("/", createWebRoutes({ sessionSecret: options.sessionSecret, scripts: SCRIPTS }));
+
+  app.notFound((c) =>
+    c.req.path.startsWith("/api/")
+      ? problemResponse(c, problems.notFound(`${c.req.method} ${c.req.path}`))
+      : c.html(
+          '<!doctype html><title>Not found</title><p>This page does not exist. <a href="/">Home</a></p>',
+          404,
+        ),
+  );
+  app.onError((error, c) => {
+    // Errors thrown before a page route runs (e.g. the body limit) still answer as a page.
+    if (!c.req.path.startsWith("/api/")) return webErrorPage(c, error);
+    if (error instanceof ProblemError) return problemResponse(c, error);
+    if (error instanceof HTTPException && error.status < 500) {
+      return problemResponse(c, problems.badRequest(error.message));
+    }
+    logUnexpected(c.req.path, error);
+    return problemResponse(c, problems.internal());
+  });
+  return app;
+}
+
+export type App = ReturnType<typeof createApp>;

@@ -1,0 +1,82 @@
+import { ALL_SITES, type Principal, ROLES, type Role } from "../store/tokens.ts";
+import { problems } from "./problems.ts";
+
+/**
+ * The one permission table. Every route and page asks `can` or
+ * `requirePermission`; nothing else compares roles. Actions not granted to
+ * anyone yet are named so the features that need them (queries, source
+ * verification, locks, signatures, people) extend this table rather than
+ * add checks of their own.
+ */
+export const ACTIONS = {
+  "read-identified": "read subject data with its identifiers",
+  "read-deidentified": "read de-identified exports and the protocol",
+  enrol: "enrol subjects",
+  "enter-data": "enter data",
+  "mark-entered-in-error": "mark data as entered in error or restore it",
+  export: "export data",
+  publish: "change the protocol",
+  "manage-tokens": "manage tokens",
+  "raise-query": "raise queries",
+  "answer-query": "answer queries",
+  "close-query": "close queries",
+  verify: "verify data against source",
+  lock: "lock data",
+  sign: "sign casebooks",
+  "manage-users": "manage people and their roles",
+} as const;
+
+export type Action = keyof typeof ACTIONS;
+
+/**
+ * What each role may do. Every role exports, limited to its own sites (a site
+ * user's sites are its own; monitors, sponsors and builders usually hold all).
+ */
+const GRANTS: Record<Role, readonly Action[]> = {
+  site: ["read-identified", "read-deidentified", "enrol", "enter-data", "mark-entered-in-error", "export"],
+  monitor: ["read-identified", "read-deidentified", "export"],
+  sponsor: ["read-identified", "read-deidentified", "export"],
+  builder: ["read-identified", "read-deidentified", "export", "publish", "manage-tokens"],
+};
+
+/** Whatever a role may do, a de-identified principal may only do these. */
+const DEIDENTIFIED_ACTIONS: ReadonlySet<Action> = new Set(["read-deidentified", "export"]);
+
+/** What an action is done to: a study, and a site within it where the action touches one subject. */
+export interface Resource {
+  study: string;
+  site?: string;
+}
+
+export function seesSite(principal: Principal, site: string): boolean {
+  return principal.sites.includes(ALL_SITES) || principal.sites.includes(site);
+}
+
+export function sitesOf(principal: Principal, allSites: string[]): string[] {
+  return principal.sites.includes(ALL_SITES) ? allSites : allSites.filter((s) => principal.sites.includes(s));
+}
+
+export function can(principal: Principal, action: Action, resource?: Resource): boolean {
+  if (!GRANTS[principal.role].includes(action)) return false;
+  if (principal.deidentified && !DEIDENTIFIED_ACTIONS.has(action)) return false;
+  if (resource && resource.study !== principal.study) return false;
+  if (resource?.site !== undefined && !seesSite(principal, resource.site)) return false;
+  return true;
+}
+
+/** 403 problem+json naming the role and the action; resource scope failures are the caller's 404. */
+export function requirePermission(principal: Principal, action: Action, resource?: Resource): void {
+  if (!can(principal, action, resource)) {
+    throw problems.forbidden(`A ${principal.role} token cannot ${ACTIONS[action]}.`);
+  }
+}
+
+/** The table as rows of role × action, for the documentation and the matrix test. */
+export function permissionMatrix(): { role: Role; actions: Record<Action, boolean> }[] {
+  return ROLES.map((role) => ({
+    role,
+    actions: Object.fromEntries(
+      (Object.keys(ACTIONS) as Action[]).map((a) => [a, GRANTS[role].includes(a)]),
+    ) as Record<Action, boolean>,
+  }));
+}

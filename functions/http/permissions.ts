@@ -1,4 +1,6 @@
+import { createMiddleware } from "hono/factory";
 import { ALL_SITES, type Principal, ROLES, type Role } from "../store/tokens.ts";
+import type { AppEnv } from "./context.ts";
 import { problems } from "./problems.ts";
 
 /**
@@ -70,6 +72,18 @@ export function requirePermission(principal: Principal, action: Action, resource
     throw problems.forbidden(`A ${principal.role} token cannot ${ACTIONS[action]}.`);
   }
 }
+
+/**
+ * The role-level gate as route middleware, so it runs before the request is
+ * validated: a caller who may never do this gets 403, not a description of
+ * the body it should have sent. Site scope is checked later, where the
+ * subject is loaded (outside the caller's sites it is a 404).
+ */
+export const permitted = (action: Action) =>
+  createMiddleware<AppEnv>(async (c, next) => {
+    requirePermission(c.var.principal, action);
+    await next();
+  });
 
 /** The table as rows of role × action, for the documentation and the matrix test. */
 export function permissionMatrix(): { role: Role; actions: Record<Action, boolean> }[] {

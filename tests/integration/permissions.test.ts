@@ -1,0 +1,221 @@
+import { readFileSync } from "node:fs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startDevEnvironment } from "../../functions/dev-environment.ts";
+import { ACTIONS, type Action, can, permissionMatrix } from "../../functions/http/permissions.ts";
+import type { Principal } from "../../functions/store/tokens.ts";
+import { Product, STUDY } from "./harness.ts";
+
+/**
+ * One permission table (functions/http/permissions.ts) for the API and the
+ * pages. Every route declares the action it needs here; each role's token then
+ * walks every route, and a 403 must come exactly where `can` says no. A route
+ * added without an entry fails the first test, so API and pages cannot drift
+ * apart again.
+ */
+
+const API: Record<string, Action> = {
+  "GET /studies/{study}": "read-deidentified",
+  "POST /studies/{study}/subjects": "enrol",
+  "GET /studies/{study}/subjects": "read-identified",
+  "GET /studies/{study}/subjects/{subject}": "read-identified",
+  "GET /studies/{study}/subjects/{subject}/events/{event}/forms/{form}": "read-identified",
+  "PUT /studies/{study}/subjects/{subject}/events/{event}/forms/{form}": "enter-data",
+  "GET /studies/{study}/subjects/{subject}/events/{event}/forms/{form}/instances/{instance}": "read-identified",
+  "PUT /studies/{study}/subjects/{subject}/events/{event}/forms/{form}/instances/{instance}": "enter-data",
+  "POST /studies/{study}/subjects/{subject}/events/{event}/forms/{form}/instances/{instance}/entered-in-error":
+    "mark-entered-in-error",
+  "POST /studies/{study}/subjects/{subject}/events/{event}/forms/{form}/instances/{instance}/restore":
+    "mark-entered-in-error",
+  "GET /studies/{study}/subjects/{subject}/audit": "read-identified",
+  "GET /studies/{study}/definitions": "read-deidentified",
+  "POST /studies/{study}/definitions": "publish",
+  "GET /studies/{study}/definitions/{version}": "read-deidentified",
+  "POST /studies/{study}/definitions/impact": "publish",
+  "GET /studies/{study}/records": "export",
+  "GET /studies/{study}/changes": "export",
+  "GET /studies/{study}/metadata/{kind}": "read-deidentified",
+  "GET /studies/{study}/odm": "export",
+  "POST /studies/{study}/tokens": "manage-tokens",
+  "GET /studies/{study}/tokens": "manage-tokens",
+  "DELETE /studies/{study}/tokens/{id}": "manage-tokens",
+};
+
+const FORM = "/studies/:study/subjects/:subject/events/:event/forms/:form";
+const PAGES: Record<string, Action> = {
+  "GET /home": "read-deidentified",
+  "GET /studies/:study": "read-identified",
+  "GET /studies/:study/enrol": "enrol",
+  "POST /studies/:study/enrol": "enrol",
+  "GET /studies/:study/subjects/:subject": "read-identified",
+  "GET /studies/:study/subjects/:subject/audit": "read-identified",
+  "GET /studies/:study/builder": "publish",
+  "GET /studies/:study/builder/preview/:form": "publish",
+  "GET /studies/:study/builder/edit": "publish",
+  "POST /studies/:study/builder/draft": "publish",
+  "POST /studies/:study/builder/publish": "publish",
+  "GET /studies/:study/exports": "export",
+  "GET /studies/:study/exports/records": "export",
+  "GET /studies/:study/exports/odm": "export",
+  "GET /studies/:study/exports/dictionary.csv": "export",
+  "GET /studies/:study/builder/tokens": "manage-tokens",
+  "POST /studies/:study/builder/tokens": "manage-tokens",
+  "POST /studies/:study/builder/tokens/:id/revoke": "manage-tokens",
+  [`GET ${FORM}`]: "read-identified",
+  [`POST ${FORM}`]: "enter-data",
+  [`GET ${FORM}/instances/:instance`]: "read-identified",
+  [`POST ${FORM}/instances/:instance`]: "enter-data",
+  [`POST ${FORM}/instances/:instance/entered-in-error`]: "mark-entered-in-error",
+  [`POST ${FORM}/instances/:instance/restore`]: "mark-entered-in-error",
+};
+/** Pages anyone may reach, signed in or not: the session itself and content-hashed scripts. */
+const OPEN_PAGES = /^(GET|POST) \/(signin|signout)?$|^GET \/assets\//;
+
+let product: Product;
+let subject: string;
+const principals: Record<string, Principal> = {};
+const tokenOf: Record<string, string> = {};
+
+beforeAll(async () => {
+  product = new Product(await startDevEnvironment({ feedSettleMs: 0 }));
+  subject = await product.enrol("site-01");
+  for (const name of ["site-01", "monitor", "sponsor", "builder"]) {
+    const t = product.env.tokens[name];
+    if (!t) throw new Error(`no dev token ${name}`);
+    const { token, ...principal } = t;
+    principals[name] = principal;
+    tokenOf[name] = token;
+  }
+});
+
+afterAll(() => product.close());
+
+const params = (name: string) =>
+  ({
+    study: STUDY,
+    subject,
+    event: "screening",
+    form: "demographics",
+    instance: "1",
+    version: "1",
+    kind: "instrument",
+    id: "000000000000",
+  })[name] ?? name;
+
+/** A body each write would accept, so an allowed write is not refused by validation before permission. */
+function apiBody(path: string): unknown {
+  if (path.endsWith("/subjects")) return { site: "site-01", arm: "rrms" };
+  if (path.endsWith("/entered-in-error") || path.endsWith("/restore")) return { rev: 1, reason: "test" };
+  if (path.includes("/forms/")) return { data: { initials: "ABC" }, status: "incomplete", rev: 0 };
+  if (path.endsWith("/tokens"))
+    return { user: "x", role: "sponsor", expiresAt: new Date(Date.now() + 86_400_000).toISOString() };
+  return { definition: {}, reason: "test" };
+}
+
+function matrixText(): string {
+  const actions = Object.keys(ACTIONS) as Action[];
+  const rows = permissionMatrix().map(
+    ({ role, actions: granted }) => `| ${role} | ${actions.map((a) => (granted[a] ? "yes" : "")).join(" | ")} |`,
+  );
+  return [`| role | ${actions.join(" | ")} |`, `|---|${actions.map(() => "---").join("|")}|`, ...rows].join(
+    "\n",
+  );
+}
+
+describe("one permission table", () => {
+  it("is printed in docs/architecture.md exactly as the code grants it", () => {
+    const doc = readFileSync(new URL("../../docs/architecture.md", import.meta.url), "utf8");
+    expect(doc).toContain(matrixText());
+  });
+
+  it("names the action of every API operation and every page", async () => {
+    const doc = (await (await product.env.app.request("/api/v1/openapi.json")).json()) as {
+      paths: Record<string, Record<string, unknown>>;
+    };
+    const operations = Object.entries(doc.paths).flatMap(([path, ops]) =>
+      Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`),
+    );
+    expect(operations.filter((o) => !(o in API))).toEqual([]);
+    expect(Object.keys(API).filter((o) => !operations.includes(o))).toEqual([]);
+    const pages = [
+      ...new Set(
+        product.env.app.routes
+          .filter((r) => r.method !== "ALL" && !r.path.startsWith("/api") && !r.path.includes("*"))
+          .map((r) => `${r.method} ${r.path}`),
+      ),
+    ].filter((p) => !OPEN_PAGES.test(p));
+    expect(pages.filter((p) => !(p in PAGES))).toEqual([]);
+    expect(Object.keys(PAGES).filter((p) => !pages.includes(p))).toEqual([]);
+  });
+
+  for (const name of ["site-01", "monitor", "sponsor", "builder"]) {
+    it(`refuses ${name} through the API exactly where the table says no`, async () => {
+      const disagreements: string[] = [];
+      for (const [operation, action] of Object.entries(API)) {
+        const [method = "", template = ""] = operation.split(" ");
+        const path = `/api/v1${template.replace(/\{(\w+)\}/g, (_, p: string) => params(p))}`;
+        const write = method !== "GET" && method !== "DELETE";
+        const res = await product.env.app.request(path, {
+          method,
+          headers: {
+            authorization: `Bearer ${tokenOf[name]}`,
+            ...(write ? { "content-type": "application/json" } : {}),
+          },
+          ...(write ? { body: JSON.stringify(apiBody(path)) } : {}),
+        });
+        const allowed = can(principals[name] as Principal, action, { study: STUDY, site: "site-01" });
+        if ((res.status === 403) === allowed)
+          disagreements.push(`${operation} (${action}): ${res.status}, table says ${allowed ? "yes" : "no"}`);
+      }
+      expect(disagreements).toEqual([]);
+    });
+
+    it(`refuses ${name} on the pages exactly where the table says no`, async () => {
+      const signIn = await product.env.app.request("/signin", {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({ token: tokenOf[name] ?? "" }).toString(),
+        redirect: "manual",
+      });
+      const cookie = (signIn.headers.get("set-cookie") ?? "").split(";")[0] ?? "";
+      const home = await product.env.app.request(`/studies/${STUDY}/subjects/${subject}`, {
+        headers: { cookie },
+      });
+      const csrf = /name="_csrf" value="([^"]+)"/.exec(await home.text())?.[1] ?? "";
+      const disagreements: string[] = [];
+      for (const [route, action] of Object.entries(PAGES)) {
+        const [method = "", template = ""] = route.split(" ");
+        const path = template.replace(/:(\w+)/g, (_, p: string) => params(p));
+        const res = await product.env.app.request(path, {
+          method,
+          headers: {
+            cookie,
+            origin: "http://localhost",
+            ...(method === "POST" ? { "content-type": "application/x-www-form-urlencoded" } : {}),
+          },
+          ...(method === "POST"
+            ? { body: new URLSearchParams({ _csrf: csrf, _rev: "0", _reason: "test" }).toString() }
+            : {}),
+          redirect: "manual",
+        });
+        const allowed = can(principals[name] as Principal, action, { study: STUDY, site: "site-01" });
+        if ((res.status === 403) === allowed)
+          disagreements.push(`${route} (${action}): ${res.status}, table says ${allowed ? "yes" : "no"}`);
+      }
+      expect(disagreements).toEqual([]);
+    });
+  }
+
+  it("keeps a de-identified principal to de-identified reads and exports", () => {
+    const sponsor = { ...(principals.sponsor as Principal), deidentified: true };
+    expect(can(sponsor, "export")).toBe(true);
+    expect(can(sponsor, "read-deidentified")).toBe(true);
+    expect(can(sponsor, "read-identified")).toBe(false);
+  });
+
+  it("scopes a site user to its own sites and study", () => {
+    const site = principals["site-01"] as Principal;
+    expect(can(site, "enter-data", { study: STUDY, site: "site-01" })).toBe(true);
+    expect(can(site, "enter-data", { study: STUDY, site: "site-02" })).toBe(false);
+    expect(can(site, "enter-data", { study: "another-study", site: "site-01" })).toBe(false);
+  });
+});

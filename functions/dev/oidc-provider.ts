@@ -57,6 +57,15 @@ function configuration(people: readonly DevPerson[], clients: readonly DevOidcCl
     jwks: { keys: [{ ...privateKey.export({ format: "jwk" }), use: "sig", alg: "RS256" }] as never },
     cookies: { keys: [randomBytes(32).toString("base64url")] },
     pkce: { required: () => true },
+    // Seconds. Short-lived artefacts: the engine keeps its own session once the code is redeemed.
+    ttl: {
+      AuthorizationCode: 60,
+      AccessToken: 600,
+      IdToken: 600,
+      Interaction: 3600,
+      Session: 8 * 3600,
+      Grant: 8 * 3600,
+    },
     claims: { openid: ["sub"], profile: ["name"], email: ["email", "email_verified"] },
     // The engine reads name and email from the ID token; it never calls userinfo.
     conformIdTokenClaims: false,

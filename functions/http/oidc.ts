@@ -112,13 +112,17 @@ export async function beginSignIn(
 /** Errors that mean "the provider answered, and this is not a valid sign-in". */
 const PROVIDER_FAULTS = new Set(["OAUTH_RESPONSE_IS_NOT_CONFORM", "OAUTH_RESPONSE_IS_NOT_JSON"]);
 
+/** openid-client's own message is generic ("unexpected JWT claim value"); the cause names the claim. */
+const detail = (error: Error) =>
+  error.cause instanceof Error ? `${error.message}: ${error.cause.message}` : error.message;
+
 function classify(error: unknown): Error {
   if (error instanceof client.AuthorizationResponseError)
     return new SignInRefused(`the provider refused the sign-in: ${error.error}`, { cause: error });
   if (error instanceof client.ResponseBodyError)
     return new SignInRefused(`the provider refused the code: ${error.error}`, { cause: error });
   if (error instanceof client.ClientError && !PROVIDER_FAULTS.has(error.code ?? ""))
-    return new SignInRefused(`the sign-in response failed a check: ${error.message}`, { cause: error });
+    return new SignInRefused(`the sign-in response failed a check: ${detail(error)}`, { cause: error });
   return new IdentityProviderUnavailable("the OpenID provider could not complete the sign-in", {
     cause: error,
   });

@@ -165,7 +165,7 @@ export async function startOidcProvider(options: {
   const provider = new Provider(issuer, configuration(options.people, options.clients));
   const oidc = provider.callback();
   handle = (req, res) => {
-    const match = INTERACTION.exec(new URL(req.url ?? "/", issuer).pathname);
+    const match = INTERACTION.exec((req.url ?? "/").split("?")[0] ?? "/");
     const posted = req.method === "POST" && match?.[2] !== undefined;
     if (!match?.[1] || (req.method !== "GET" && !posted)) return void oidc(req, res);
     interaction(provider, options.people, req, res, match[1], posted).catch(() => {

@@ -61,6 +61,15 @@ export class IdentityProviderUnavailable extends Error {
 export const SIGN_IN_WINDOW_MS = 10 * 60 * 1000;
 const DEFAULT_SCOPE = "openid profile email";
 
+/** Back from wherever the caller kept it (a cookie): anything malformed is a refusal, not a crash. */
+export function readPendingSignIn(value: unknown): PendingSignIn {
+  const { state, nonce, codeVerifier, startedAt } = (value ?? {}) as Record<string, unknown>;
+  const word = (v: unknown): v is string => typeof v === "string" && /^[\w-]{16,128}$/.test(v);
+  if (!word(state) || !word(nonce) || !word(codeVerifier) || !Number.isSafeInteger(startedAt))
+    throw new SignInRefused("no sign-in was started from this browser; start again");
+  return { state, nonce, codeVerifier, startedAt: startedAt as number };
+}
+
 /** Plain HTTP only for a provider on this machine; openid-client refuses it everywhere else anyway. */
 function isLoopback(url: URL): boolean {
   return url.protocol === "http:" && ["localhost", "127.0.0.1", "[::1]"].includes(url.hostname);

@@ -12,6 +12,7 @@ import {
   type OidcSettings,
   type PendingSignIn,
   type RelyingParty,
+  readPendingSignIn,
   SignInRefused,
 } from "../../functions/http/oidc.ts";
 
@@ -274,6 +275,13 @@ describe("sign-in through the local OpenID provider", () => {
     expect((await refusal(completeSignIn(tampering, callback.searchParams, pending))).message).toMatch(
       /signature/,
     );
+  });
+
+  it("reads a pending sign-in back from its JSON, and refuses anything else", async () => {
+    const { pending } = await beginSignIn(engine);
+    expect(readPendingSignIn(JSON.parse(JSON.stringify(pending)))).toEqual(pending);
+    for (const bad of [undefined, null, "x", {}, { ...pending, state: "" }, { ...pending, startedAt: "1" }])
+      expect(() => readPendingSignIn(bad)).toThrow(SignInRefused);
   });
 
   it("refuses a sign-in left pending too long", async () => {

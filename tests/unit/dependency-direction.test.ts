@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 
 /**
  * Imports point down, never up or sideways:
- *   handlers | cli | local → dev-environment → app → api | web → http → exports → store | protocol files → engine
+ *   handlers | cli | local → dev-environment → dev → app → api | web → http → exports → store | protocol files → engine
  * engine imports nothing of ours. A layer is a folder under functions/ or a root module.
  */
 const LAYERS: Record<string, number> = {
@@ -17,6 +17,8 @@ const LAYERS: Record<string, number> = {
   api: 4,
   web: 4,
   app: 5,
+  // The local OpenID provider: above app so nothing the Lambda bundles can reach it, below dev-environment which starts it.
+  dev: 5.5,
   "dev-environment": 6,
   handlers: 7,
   cli: 7,
@@ -144,6 +146,19 @@ describe("dependency direction", () => {
       .filter((f) => layerOf(f) === "engine")
       .flatMap((f) => importsOf(f).filter((t) => t.startsWith(ROOT) && layerOf(t) !== "engine"));
     expect(out.map(rel)).toEqual([]);
+  });
+
+  it("keeps the dev-only code out of what the Lambda handlers load", () => {
+    const seen = new Set<string>();
+    const visit = (file: string) => {
+      if (seen.has(file)) return;
+      seen.add(file);
+      for (const target of importsOf(file)) if (files.includes(target)) visit(target);
+    };
+    for (const file of files.filter((f) => layerOf(f) === "handlers")) visit(file);
+    const devOnly = [...seen].filter((f) => ["dev", "dev-environment", "local"].includes(layerOf(f)));
+    expect(seen.size).toBeGreaterThan(10);
+    expect(devOnly.map(rel)).toEqual([]);
   });
 
   it("has no import cycles between files", () => {

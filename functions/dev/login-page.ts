@@ -1,0 +1,36 @@
+const escapeHtml = (s: string) =>
+  s.replace(
+    /[&<>"']/g,
+    (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c] ?? c,
+  );
+
+/** The local provider's sign-in form: posts back to its own interaction, so no other URL has to be trusted. */
+export function loginPage(options: { action: string; username?: string; refused?: boolean }): string {
+  const refused = options.refused
+    ? `<p role="alert" id="refused">Wrong username or password. Try again.</p>`
+    : "";
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Sign in — local OpenID provider</title>
+<style>body{font-family:system-ui,sans-serif;max-width:24rem;margin:3rem auto;padding:0 1rem}label,input,button{display:block;width:100%;margin:.25rem 0 .75rem}input,button{padding:.5rem;font-size:1rem}[role=alert]{color:#a00000}</style>
+</head>
+<body>
+<main>
+<h1>Sign in</h1>
+<p>Local OpenID provider for development. The people and their passwords are in <code>dev-people.json</code> in the data folder.</p>
+${refused}
+<form method="post" action="${escapeHtml(options.action)}"${options.refused ? ` aria-describedby="refused"` : ""}>
+<label for="username">Username</label>
+<input id="username" name="username" autocomplete="username" required autofocus value="${escapeHtml(options.username ?? "")}">
+<label for="password">Password</label>
+<input id="password" name="password" type="password" autocomplete="current-password" required>
+<button type="submit">Sign in</button>
+</form>
+</main>
+</body>
+</html>
+`;
+}

@@ -20,10 +20,11 @@
  * rather than silently becoming something else.
  */
 export function canonicalJson(value: unknown): string {
-  return encode(value, "$");
+  return encode(value, []);
 }
 
-function encode(value: unknown, at: string): string {
+/** `at` is the path to `value`, kept as parts so that it costs nothing until an error names it. */
+function encode(value: unknown, at: (string | number)[]): string {
   if (value === null) return "null";
   switch (typeof value) {
     case "boolean":
@@ -31,35 +32,47 @@ function encode(value: unknown, at: string): string {
     case "string":
       return JSON.stringify(value);
     case "number":
-      if (!Number.isFinite(value)) throw new TypeError(`${at}: ${value} is not a JSON number`);
+      if (!Number.isFinite(value)) throw notJson(at, `${value} is not a JSON number`);
       return JSON.stringify(value);
     case "object":
       if (Array.isArray(value)) return encodeArray(value, at);
       if (isPlainObject(value)) return encodeObject(value, at);
-      throw new TypeError(`${at}: a ${value.constructor?.name ?? "non-plain object"} is not JSON data`);
+      throw notJson(at, `a ${value.constructor?.name ?? "non-plain object"} is not JSON data`);
     default:
-      throw new TypeError(`${at}: a ${typeof value} is not JSON data`);
+      throw notJson(at, `a ${typeof value} is not JSON data`);
   }
 }
 
-function encodeArray(items: unknown[], at: string): string {
-  const parts = items.map((item, i) => {
+function encodeArray(items: unknown[], at: (string | number)[]): string {
+  let text = "[";
+  for (let i = 0; i < items.length; i++) {
+    at.push(i);
     // JSON.stringify would write null here; a hash must not paper over a hole.
-    if (item === undefined) throw new TypeError(`${at}[${i}]: undefined is not JSON data`);
-    return encode(item, `${at}[${i}]`);
-  });
-  return `[${parts.join(",")}]`;
+    if (items[i] === undefined) throw notJson(at, "undefined is not JSON data");
+    text += (i > 0 ? "," : "") + encode(items[i], at);
+    at.pop();
+  }
+  return `${text}]`;
 }
 
-function encodeObject(object: Record<string, unknown>, at: string): string {
-  const names = Object.keys(object)
-    .filter((name) => object[name] !== undefined)
-    .sort();
-  const members = names.map((name) => `${JSON.stringify(name)}:${encode(object[name], `${at}.${name}`)}`);
-  return `{${members.join(",")}}`;
+function encodeObject(object: Record<string, unknown>, at: (string | number)[]): string {
+  let text = "{";
+  for (const name of Object.keys(object).sort()) {
+    const member = object[name];
+    if (member === undefined) continue;
+    at.push(name);
+    text += `${text.length > 1 ? "," : ""}${JSON.stringify(name)}:${encode(member, at)}`;
+    at.pop();
+  }
+  return `${text}}`;
 }
 
 function isPlainObject(value: object): value is Record<string, unknown> {
   const prototype = Object.getPrototypeOf(value);
   return prototype === Object.prototype || prototype === null;
+}
+
+function notJson(at: (string | number)[], problem: string): TypeError {
+  const path = at.map((part) => (typeof part === "number" ? `[${part}]` : `.${part}`)).join("");
+  return new TypeError(`$${path}: ${problem}`);
 }

@@ -16,7 +16,10 @@ import { canonicalJson } from "./canonical-json.ts";
  * A hash chain alone does not stop a writer who recomputes every hash after
  * the point of change, nor one who deletes the latest entries. The chain's head
  * (its last rev and hash) is therefore MACed with a key the table does not hold
- * (KMS in AWS, a key file locally): see `headMessage`.
+ * (KMS in AWS, a key file locally): see `headMessage`. What a per-chain MAC
+ * cannot see is a rollback to an older, authentic head together with the
+ * entries after it: only a head that never goes back (kept or anchored outside
+ * the table) closes that.
  *
  * Server-only: node:crypto is pure computation, but not in the browser bundle,
  * so no page script may import this module.
@@ -194,7 +197,8 @@ function checkAgainstHead<C>(chosen: Map<number, ChainEntry<C>>, head: ChainHead
     findings.add({ kind: "head-forged", rev: head.rev });
     return;
   }
-  const lastRev = Math.max(0, ...chosen.keys());
+  let lastRev = 0;
+  for (const rev of chosen.keys()) lastRev = Math.max(lastRev, rev);
   if (lastRev < head.rev) findings.add({ kind: "truncated", rev: lastRev + 1, lastRev: head.rev });
   const atHead = chosen.get(head.rev);
   if (atHead && atHead.hash !== head.hash) findings.add({ kind: "replaced", rev: head.rev });

@@ -22,6 +22,7 @@ import { HttpLambdaIntegration } from "aws-cdk-lib/aws-apigatewayv2-integrations
 import { Alarm, ComparisonOperator, TreatMissingData } from "aws-cdk-lib/aws-cloudwatch";
 import { AttributeType, Billing, type ITableV2, TableEncryptionV2, TableV2 } from "aws-cdk-lib/aws-dynamodb";
 import { Grant, type IGrantable, type IRole, Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
+import type { Key } from "aws-cdk-lib/aws-kms";
 import {
   Architecture,
   type CfnFunction,
@@ -40,7 +41,17 @@ import { type CfnSecret, Secret } from "aws-cdk-lib/aws-secretsmanager";
 import { Provider } from "aws-cdk-lib/custom-resources";
 import type { Construct } from "constructs";
 import { TABLE, TABLE_NAME_ENV } from "../functions/store/table-shape.ts";
+import { auditMacKey, grantAuditMac } from "./audit-mac-key.ts";
 import { hashDirectory } from "./forms-hash.ts";
+import { FUNCTION_ENV } from "./function-env.ts";
+import {
+  configureOidcClient,
+  type ExternalOidcProps,
+  externalOidcClient,
+  type OidcClientConfig,
+  StudyUserPool,
+  usesExternalOidc,
+} from "./sign-in.ts";
 
 /** The repository root: entry paths, the lock file and forms/ are resolved from here. */
 export const REPO_ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -62,7 +73,11 @@ export const FUNCTION_RUNTIME = Runtime.NODEJS_22_X;
  */
 export const LOG_RETENTION = RetentionDays.ONE_YEAR;
 
-export interface EdcStackProps extends StackProps {
+/**
+ * Without `oidcIssuer`/`oidcClientId` the stack creates a Cognito user pool for
+ * the study's people; with them, people sign in at that provider instead.
+ */
+export interface EdcStackProps extends StackProps, ExternalOidcProps {
   /** A name for the deployment (e.g. "dev", "prod"); shown in descriptions and outputs. */
   readonly stage?: string;
   /** The protocol directory published on deploy. Default: `<repo>/forms`. */
@@ -174,6 +189,10 @@ export class EdcStack extends Stack {
   readonly publishFormsFunction: IFunction;
   readonly httpApi: HttpApi;
   readonly formsHash: string;
+  /** The stack's own user pool; undefined when an external OpenID provider is configured. */
+  readonly studyUserPool?: StudyUserPool;
+  readonly oidc: OidcClientConfig;
+  readonly auditMacKey: Key;
 
   constructor(scope: Construct, id: string, props: EdcStackProps = {}) {
     const stage = props.stage ?? "dev";
@@ -230,7 +249,7 @@ export class EdcStack extends Stack {
         "Rotate by redeploying with a new secret value when needed; no database credential is involved.",
     });
     sessionSecret.grantRead(apiFunction);
-    apiFunction.addEnvironment("SESSION_SECRET_ARN", sessionSecret.secretArn);
+    apiFunction.addEnvironment(FUNCTION_ENV.sessionSecretArn, sessionSecret.secretArn);
     acknowledgePinnedRuntime(apiFunction);
     this.apiFunction = apiFunction;
 
@@ -284,6 +303,19 @@ export class EdcStack extends Stack {
     });
     this.httpApi = httpApi;
 
+    // ---- People: the stack's own user pool, or the institution's OpenID provider.
+    if (usesExternalOidc(props)) {
+      this.oidc = externalOidcClient(this, props);
+    } else {
+      this.studyUserPool = new StudyUserPool(this, "People", { stage, apiBaseUrl: httpApi.apiEndpoint });
+      this.oidc = this.studyUserPool.oidc;
+    }
+    configureOidcClient(apiFunction, this.oidc);
+
+    // ---- Audit chain heads are MACed with a KMS key the table's writers cannot read.
+    this.auditMacKey = auditMacKey(this, stage);
+    grantAuditMac(this.auditMacKey, apiFunction);
+
     // ---- Forms publish: a custom resource that publishes forms/ as a definition version.
     this.formsHash = hashDirectory(formsDir);
     const publishLogs = logGroup(this, "PublishFormsLogs");
@@ -304,6 +336,8 @@ export class EdcStack extends Stack {
     });
     publishFormsFunction.addEnvironment(TABLE_NAME_ENV, table.tableName);
     grantTableData(table, publishFormsFunction);
+    // A publish is an audited entry (issue 11 §4), so the publish function seals chain heads too.
+    grantAuditMac(this.auditMacKey, publishFormsFunction);
     acknowledgePinnedRuntime(publishFormsFunction);
     this.publishFormsFunction = publishFormsFunction;
 
@@ -352,6 +386,10 @@ export class EdcStack extends Stack {
 
     new CfnOutput(this, "ApiUrl", { description: "Base URL of the EDC API", value: defaultStage.url });
     new CfnOutput(this, "TableName", { description: "The DynamoDB table", value: table.tableName });
+    new CfnOutput(this, "OidcIssuer", {
+      description: "OpenID provider people sign in at",
+      value: this.oidc.issuer,
+    });
   }
 }
 

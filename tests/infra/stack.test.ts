@@ -6,9 +6,12 @@ import { Match, Template } from "aws-cdk-lib/assertions";
 import { Code, Function as LambdaFunction, Runtime } from "aws-cdk-lib/aws-lambda";
 import { afterAll, describe, expect, it } from "vitest";
 import { TABLE } from "../../functions/store/table-shape.ts";
+import { AUDIT_MAC_ACTIONS } from "../../infra/audit-mac-key.ts";
 import { hashDirectory } from "../../infra/forms-hash.ts";
+import { FUNCTION_ENV } from "../../infra/function-env.ts";
 import { addNagChecks } from "../../infra/nag.ts";
-import { EdcStack, REPO_ROOT, TABLE_DATA_ACTIONS } from "../../infra/stack.ts";
+import { externalOidcFromContext, hostedDomainPrefix } from "../../infra/sign-in.ts";
+import { EdcStack, type EdcStackProps, REPO_ROOT, TABLE_DATA_ACTIONS } from "../../infra/stack.ts";
 
 /** The feature flags `cdk synth` runs with, so the tests synthesize the same template. */
 const CDK_CONTEXT = (
@@ -28,12 +31,14 @@ afterAll(() => {
 });
 
 /** A fresh app + stack. Without `bundle`, asset bundling is skipped (fast); cdk-nag only with `nag`. */
-function makeApp(options: { bundle?: boolean; nag?: boolean; formsDir?: string } = {}) {
+function makeApp(
+  options: { bundle?: boolean; nag?: boolean; formsDir?: string; props?: Partial<EdcStackProps> } = {},
+) {
   const app = new App({
     outdir: tempDir("edc-cdk-out-"),
     context: { ...CDK_CONTEXT, ...(options.bundle ? {} : { "aws:cdk:bundling-stacks": [] }) },
   });
-  const stack = new EdcStack(app, "EdcTest", { stage: "test", formsDir: options.formsDir });
+  const stack = new EdcStack(app, "EdcTest", { stage: "test", formsDir: options.formsDir, ...options.props });
   if (options.nag) addNagChecks(app);
   return { app, stack };
 }
@@ -253,6 +258,310 @@ describe("EdcStack template (unbundled synth)", () => {
   });
 });
 
+/** An institution's provider, as a study would pass it with `-c oidcIssuer=… -c oidcClientId=…`. */
+const EXTERNAL_OIDC = {
+  oidcIssuer: "https://login.example.org/realms/study",
+  oidcClientId: "edc-engine",
+  oidcClientSecretArn: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:edc-oidc-client-AbCdEf",
+};
+
+/** The role logical id of the function whose Description starts with `description`. */
+function roleOfFunction(template: Template, description: string): string {
+  const fnId = logicalIdOf(template, "AWS::Lambda::Function", {
+    Description: Match.stringLikeRegexp(`^${description}`),
+  });
+  const fn = template.toJSON().Resources[fnId] as { Properties: { Role: { "Fn::GetAtt": [string] } } };
+  return fn.Properties.Role["Fn::GetAtt"][0];
+}
+
+type Statement = { Action: string | string[]; Resource: unknown; Effect: string };
+/** Every IAM policy statement that names `logicalId` in its resources, with the roles it is attached to. */
+function statementsOn(template: Template, logicalId: string): { roles: string[]; statement: Statement }[] {
+  return Object.values(resourcesOfType(template, "AWS::IAM::Policy")).flatMap((policy) => {
+    const props = policy.Properties as {
+      Roles: { Ref: string }[];
+      PolicyDocument: { Statement: Statement[] };
+    };
+    return props.PolicyDocument.Statement.filter((s) =>
+      JSON.stringify(s.Resource).includes(`"${logicalId}"`),
+    ).map((statement) => ({ roles: props.Roles.map((r) => r.Ref), statement }));
+  });
+}
+
+describe("people: the stack's own Cognito user pool", () => {
+  const { stack } = makeApp();
+  const template = Template.fromStack(stack);
+  const poolId = Object.keys(resourcesOfType(template, "AWS::Cognito::UserPool"))[0] as string;
+  const clientId = Object.keys(resourcesOfType(template, "AWS::Cognito::UserPoolClient"))[0] as string;
+  const apiId = Object.keys(resourcesOfType(template, "AWS::ApiGatewayV2::Api"))[0] as string;
+
+  it("requires TOTP MFA, a strong password, admin-created accounts, email sign-in and recovery", () => {
+    template.resourceCountIs("AWS::Cognito::UserPool", 1);
+    template.hasResourceProperties("AWS::Cognito::UserPool", {
+      MfaConfiguration: "ON",
+      EnabledMfas: ["SOFTWARE_TOKEN_MFA"],
+      Policies: {
+        PasswordPolicy: {
+          MinimumLength: 12,
+          RequireLowercase: true,
+          RequireUppercase: true,
+          RequireNumbers: true,
+          RequireSymbols: true,
+          TemporaryPasswordValidityDays: 3,
+        },
+      },
+      AdminCreateUserConfig: { AllowAdminCreateUserOnly: true },
+      UsernameAttributes: ["email"],
+      AccountRecoverySetting: { RecoveryMechanisms: [{ Name: "verified_email", Priority: 1 }] },
+    });
+    const pool = onlyProperties<Record<string, unknown>>(template, "AWS::Cognito::UserPool");
+    // No SMS anywhere: no SMS MFA, so no SMS role for Cognito to assume.
+    expect(pool.SmsConfiguration).toBeUndefined();
+    template.resourceCountIs("AWS::IAM::Role", 3); // API, publish, provider framework: nothing for Cognito
+  });
+
+  it("enforces threat protection on the PLUS plan, and outlives the stack", () => {
+    template.hasResource("AWS::Cognito::UserPool", {
+      DeletionPolicy: "Retain",
+      UpdateReplacePolicy: "Retain",
+      Properties: Match.objectLike({
+        UserPoolTier: "PLUS",
+        UserPoolAddOns: { AdvancedSecurityMode: "ENFORCED" },
+        DeletionProtection: "ACTIVE",
+      }),
+    });
+  });
+
+  it("has a managed-login domain whose prefix is the stack name plus the stack UUID's first block", () => {
+    template.hasResourceProperties("AWS::Cognito::UserPoolDomain", {
+      UserPoolId: { Ref: poolId },
+      ManagedLoginVersion: 2,
+      Domain: {
+        "Fn::Join": [
+          "",
+          [
+            "edctest-",
+            {
+              "Fn::Select": [
+                0,
+                {
+                  "Fn::Split": ["-", { "Fn::Select": [2, { "Fn::Split": ["/", { Ref: "AWS::StackId" }] }] }],
+                },
+              ],
+            },
+          ],
+        ],
+      },
+    });
+    template.hasResourceProperties("AWS::Cognito::ManagedLoginBranding", {
+      UserPoolId: { Ref: poolId },
+      ClientId: { Ref: clientId },
+      UseCognitoProvidedValues: true,
+    });
+  });
+
+  it("derives a prefix Cognito accepts from any stack name (no reserved words, at most 63 characters)", () => {
+    const prefixOf = (name: string) => {
+      const stack = new Stack(new App(), name);
+      return stack.resolve(hostedDomainPrefix(stack)) as { "Fn::Join": [string, [string, unknown]] };
+    };
+    const reserved = prefixOf("Aws-Edc-Prod-Cognito")["Fn::Join"][1][0];
+    expect(reserved).toBe("edc-prod-");
+    const long = prefixOf(`Edc-${"x".repeat(100)}`)["Fn::Join"][1][0];
+    // 8 hexadecimal characters of the stack UUID follow.
+    expect(long.length + 8).toBeLessThanOrEqual(63);
+    expect(long).toMatch(/^[a-z0-9][a-z0-9-]*-$/);
+  });
+
+  it("has one public client: code grant only, PKCE (no secret), OIDC scopes, the engine's callback", () => {
+    template.resourceCountIs("AWS::Cognito::UserPoolClient", 1);
+    const apiEndpoint = { "Fn::GetAtt": [apiId, "ApiEndpoint"] };
+    template.hasResourceProperties("AWS::Cognito::UserPoolClient", {
+      UserPoolId: { Ref: poolId },
+      GenerateSecret: false,
+      AllowedOAuthFlowsUserPoolClient: true,
+      AllowedOAuthFlows: ["code"],
+      AllowedOAuthScopes: ["openid", "email", "profile"],
+      CallbackURLs: [{ "Fn::Join": ["", [apiEndpoint, "/auth/callback"]] }],
+      LogoutURLs: [{ "Fn::Join": ["", [apiEndpoint, "/signin"]] }],
+      SupportedIdentityProviders: ["COGNITO"],
+      ExplicitAuthFlows: ["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+      PreventUserExistenceErrors: "ENABLED",
+      EnableTokenRevocation: true,
+      // People cannot rename themselves or change the email the audit trail shows.
+      WriteAttributes: ["locale", "zoneinfo"],
+    });
+    const client = onlyProperties<{
+      IdTokenValidity: number;
+      RefreshTokenValidity: number;
+      TokenValidityUnits: { IdToken: string; RefreshToken: string };
+    }>(template, "AWS::Cognito::UserPoolClient");
+    expect(client.TokenValidityUnits).toMatchObject({ IdToken: "minutes", RefreshToken: "minutes" });
+    expect(client.IdTokenValidity).toBeLessThanOrEqual(60);
+    expect(client.RefreshTokenValidity).toBeLessThanOrEqual(60);
+  });
+
+  it("gives the API function the pool as issuer and the client id, and no client secret", () => {
+    const env = onlyApiEnvironment(template);
+    expect(env[FUNCTION_ENV.oidcIssuer]).toEqual({ "Fn::GetAtt": [poolId, "ProviderURL"] });
+    expect(env[FUNCTION_ENV.oidcClientId]).toEqual({ Ref: clientId });
+    expect(env).not.toHaveProperty(FUNCTION_ENV.oidcClientSecretArn);
+  });
+
+  it("outputs the pool id, the sign-in domain and the client id", () => {
+    template.hasOutput("UserPoolId", { Value: { Ref: poolId } });
+    template.hasOutput("UserPoolClientId", { Value: { Ref: clientId } });
+    template.hasOutput("SignInDomain", {
+      Value: { "Fn::Join": ["", Match.arrayWith(["https://", ".auth.", ".amazoncognito.com"])] },
+    });
+  });
+});
+
+/** The API function's environment variables. */
+function onlyApiEnvironment(template: Template): Record<string, unknown> {
+  const fnId = logicalIdOf(template, "AWS::Lambda::Function", {
+    Description: Match.stringLikeRegexp("^EDC API"),
+  });
+  const fn = template.toJSON().Resources[fnId] as {
+    Properties: { Environment: { Variables: Record<string, unknown> } };
+  };
+  return fn.Properties.Environment.Variables;
+}
+
+describe("people: an institution's OpenID provider instead", () => {
+  const { stack } = makeApp({ props: EXTERNAL_OIDC });
+  const template = Template.fromStack(stack);
+
+  it("creates no user pool, domain or client, and outputs none of them", () => {
+    for (const type of [
+      "AWS::Cognito::UserPool",
+      "AWS::Cognito::UserPoolDomain",
+      "AWS::Cognito::UserPoolClient",
+      "AWS::Cognito::ManagedLoginBranding",
+    ]) {
+      template.resourceCountIs(type, 0);
+    }
+    const outputs = Object.keys(template.toJSON().Outputs as Record<string, unknown>);
+    expect(outputs).not.toContain("UserPoolId");
+    expect(outputs).not.toContain("UserPoolClientId");
+    expect(outputs).not.toContain("SignInDomain");
+    template.hasOutput("OidcIssuer", { Value: EXTERNAL_OIDC.oidcIssuer });
+  });
+
+  it("gives the API function the issuer, client id and secret ARN, and read access to that secret only", () => {
+    const env = onlyApiEnvironment(template);
+    expect(env[FUNCTION_ENV.oidcIssuer]).toBe(EXTERNAL_OIDC.oidcIssuer);
+    expect(env[FUNCTION_ENV.oidcClientId]).toBe(EXTERNAL_OIDC.oidcClientId);
+    expect(env[FUNCTION_ENV.oidcClientSecretArn]).toBe(EXTERNAL_OIDC.oidcClientSecretArn);
+    template.hasResourceProperties("AWS::IAM::Policy", {
+      Roles: [{ Ref: roleOfFunction(template, "EDC API") }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"],
+            Resource: Match.arrayWith([EXTERNAL_OIDC.oidcClientSecretArn]),
+          }),
+        ]),
+      },
+    });
+  });
+
+  it("sets no secret ARN for a public client", () => {
+    const { stack } = makeApp({ props: { ...EXTERNAL_OIDC, oidcClientSecretArn: undefined } });
+    const env = onlyApiEnvironment(Template.fromStack(stack));
+    expect(env[FUNCTION_ENV.oidcIssuer]).toBe(EXTERNAL_OIDC.oidcIssuer);
+    expect(env).not.toHaveProperty(FUNCTION_ENV.oidcClientSecretArn);
+  });
+
+  it.each([
+    [
+      "an issuer without a client id",
+      { oidcIssuer: EXTERNAL_OIDC.oidcIssuer },
+      /oidcIssuer and oidcClientId/,
+    ],
+    ["a client id without an issuer", { oidcClientId: "edc" }, /oidcIssuer and oidcClientId/],
+    ["an http issuer", { ...EXTERNAL_OIDC, oidcIssuer: "http://login.example.org" }, /https URL/],
+    [
+      "an issuer with a query",
+      { ...EXTERNAL_OIDC, oidcIssuer: "https://login.example.org/?tenant=x" },
+      /https URL/,
+    ],
+    ["an issuer that is no URL", { ...EXTERNAL_OIDC, oidcIssuer: "login.example.org" }, /not a URL/],
+    [
+      "a partial secret ARN",
+      { ...EXTERNAL_OIDC, oidcClientSecretArn: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:edc" },
+      /complete ARN/,
+    ],
+  ])("refuses %s at synth time", (_name, props, message) => {
+    expect(() => makeApp({ props })).toThrow(message);
+  });
+
+  it("reads the provider from CDK context (-c oidcIssuer=… -c oidcClientId=…)", () => {
+    const app = new App({ context: { oidcIssuer: EXTERNAL_OIDC.oidcIssuer, oidcClientId: "edc" } });
+    expect(externalOidcFromContext(app.node)).toEqual({
+      oidcIssuer: EXTERNAL_OIDC.oidcIssuer,
+      oidcClientId: "edc",
+      oidcClientSecretArn: undefined,
+    });
+    expect(externalOidcFromContext(new App().node)).toEqual({
+      oidcIssuer: undefined,
+      oidcClientId: undefined,
+      oidcClientSecretArn: undefined,
+    });
+  });
+});
+
+describe("audit chain MAC key", () => {
+  const { stack } = makeApp();
+  const template = Template.fromStack(stack);
+  const keyId = Object.keys(resourcesOfType(template, "AWS::KMS::Key"))[0] as string;
+
+  it("is one retained HMAC-256 key for generating and verifying MACs", () => {
+    template.resourceCountIs("AWS::KMS::Key", 1);
+    template.hasResource("AWS::KMS::Key", {
+      DeletionPolicy: "Retain",
+      UpdateReplacePolicy: "Retain",
+      Properties: Match.objectLike({ KeySpec: "HMAC_256", KeyUsage: "GENERATE_VERIFY_MAC" }),
+    });
+  });
+
+  it("lets the API and publish functions GenerateMac and VerifyMac on it, nothing else, and names it by ARN", () => {
+    const granted = statementsOn(template, keyId);
+    const apiRole = roleOfFunction(template, "EDC API");
+    const publishRole = roleOfFunction(template, "EDC forms publish");
+    expect(granted.flatMap((g) => g.roles).sort()).toEqual([apiRole, publishRole].sort());
+    for (const { statement } of granted) {
+      expect(statement).toEqual({
+        Effect: "Allow",
+        Action: [...AUDIT_MAC_ACTIONS],
+        Resource: { "Fn::GetAtt": [keyId, "Arn"] },
+      });
+    }
+    // No role reaches the key through a wildcard resource either.
+    for (const policy of Object.values(resourcesOfType(template, "AWS::IAM::Policy"))) {
+      const statements = (policy.Properties as { PolicyDocument: { Statement: Statement[] } }).PolicyDocument
+        .Statement;
+      for (const s of statements) {
+        const actions = ([] as string[]).concat(s.Action);
+        if (actions.some((a) => a.startsWith("kms:"))) expect(s.Resource).not.toBe("*");
+      }
+    }
+    // The key policy names no principal but the account (whose IAM policies are the grants above).
+    const keyPolicy = onlyProperties<{ KeyPolicy: { Statement: { Principal: unknown }[] } }>(
+      template,
+      "AWS::KMS::Key",
+    ).KeyPolicy;
+    expect(keyPolicy.Statement).toHaveLength(1);
+    expect(JSON.stringify(keyPolicy.Statement[0]?.Principal)).toContain(":root");
+    const arn = { "Fn::GetAtt": [keyId, "Arn"] };
+    expect(onlyApiEnvironment(template)[FUNCTION_ENV.auditMacKeyId]).toEqual(arn);
+    template.hasResourceProperties("AWS::Lambda::Function", {
+      Description: Match.stringLikeRegexp("^EDC forms publish"),
+      Environment: { Variables: Match.objectLike({ [FUNCTION_ENV.auditMacKeyId]: arn }) },
+    });
+  });
+});
+
 describe("forms hash", () => {
   function formsTree(): string {
     const dir = tempDir("edc-forms-");
@@ -303,36 +612,44 @@ describe("cdk-nag AwsSolutions", () => {
     );
   };
 
-  it("has zero unacknowledged findings (errors or warnings)", () => {
-    const { app } = makeApp({ nag: true });
+  const variants = [
+    ["with the stack's own user pool", {}],
+    ["with an external OpenID provider", EXTERNAL_OIDC],
+  ] as const;
+
+  it.each(variants)("has zero unacknowledged findings (errors or warnings) %s", (_name, props) => {
+    const { app } = makeApp({ nag: true, props });
     // A failing plugin makes synth throw with the report; warnings are in the report file.
     const assembly = app.synth();
     expect(violationsOf(assembly.directory)).toEqual([]);
   });
 
-  it("acknowledges exactly the reviewed findings, each with its reason in the template", () => {
-    const { app, stack } = makeApp({ nag: true });
-    app.synth();
-    const template = Template.fromStack(stack);
-    const acknowledged = new Map<string, string>();
-    for (const [id, resource] of Object.entries(template.toJSON().Resources as Record<string, Resource>)) {
-      const rules = (resource.Metadata?.cdk_nag as { rules_to_suppress?: { id: string; reason: string }[] })
-        ?.rules_to_suppress;
-      for (const rule of rules ?? []) {
-        expect(rule.reason.length, `${rule.id} on ${id} needs a real reason`).toBeGreaterThan(80);
-        acknowledged.set(`${resource.Type} ${rule.id}`, rule.reason);
+  it.each(variants)(
+    "acknowledges exactly the reviewed findings, each with its reason in the template, %s",
+    (_name, props) => {
+      const { app, stack } = makeApp({ nag: true, props });
+      app.synth();
+      const template = Template.fromStack(stack);
+      const acknowledged = new Map<string, string>();
+      for (const [id, resource] of Object.entries(template.toJSON().Resources as Record<string, Resource>)) {
+        const rules = (resource.Metadata?.cdk_nag as { rules_to_suppress?: { id: string; reason: string }[] })
+          ?.rules_to_suppress;
+        for (const rule of rules ?? []) {
+          expect(rule.reason.length, `${rule.id} on ${id} needs a real reason`).toBeGreaterThan(80);
+          acknowledged.set(`${resource.Type} ${rule.id}`, rule.reason);
+        }
       }
-    }
-    expect([...acknowledged.keys()].sort()).toEqual(
-      [
-        "AWS::ApiGatewayV2::Route AwsSolutions-APIG4",
-        "AWS::IAM::Policy AwsSolutions-IAM5[Resource::<PublishFormsFunctionB70AAEFF.Arn>:*]",
-        "AWS::IAM::Role AwsSolutions-IAM5[Resource::<PublishFormsFunctionB70AAEFF.Arn>:*]",
-        "AWS::Lambda::Function AwsSolutions-L1",
-        "AWS::SecretsManager::Secret AwsSolutions-SMG4",
-      ].sort(),
-    );
-  });
+      expect([...acknowledged.keys()].sort()).toEqual(
+        [
+          "AWS::ApiGatewayV2::Route AwsSolutions-APIG4",
+          "AWS::IAM::Policy AwsSolutions-IAM5[Resource::<PublishFormsFunctionB70AAEFF.Arn>:*]",
+          "AWS::IAM::Role AwsSolutions-IAM5[Resource::<PublishFormsFunctionB70AAEFF.Arn>:*]",
+          "AWS::Lambda::Function AwsSolutions-L1",
+          "AWS::SecretsManager::Secret AwsSolutions-SMG4",
+        ].sort(),
+      );
+    },
+  );
 
   it("does fail synth on an unacknowledged finding (the check is live)", () => {
     const app = new App({ outdir: tempDir("edc-cdk-out-"), context: CDK_CONTEXT });

@@ -1,0 +1,17 @@
+/**
+ * Names of the environment variables the stack sets on its functions. One
+ * object, imported by the stack and (later) by functions/, so the two cannot
+ * drift apart. No imports: any layer can read it without pulling in CDK.
+ */
+export const FUNCTION_ENV = {
+  /** Secrets Manager ARN of the key that signs browser session cookies. */
+  sessionSecretArn: "SESSION_SECRET_ARN",
+  /** OpenID Connect issuer the engine trusts (Cognito pool or the institution's IdP). */
+  oidcIssuer: "OIDC_ISSUER",
+  /** The engine's client id at that issuer. */
+  oidcClientId: "OIDC_CLIENT_ID",
+  /** Secrets Manager ARN of the client secret; set only for a confidential client at an external IdP. */
+  oidcClientSecretArn: "OIDC_CLIENT_SECRET_ARN",
+  /** KMS key (ARN) that MACs the audit chain heads; the table never holds it. */
+  auditMacKeyId: "AUDIT_MAC_KEY_ID",
+} as const;

@@ -20,7 +20,8 @@ const API: Record<string, Action> = {
   "GET /studies/{study}/subjects/{subject}": "read-identified",
   "GET /studies/{study}/subjects/{subject}/events/{event}/forms/{form}": "read-identified",
   "PUT /studies/{study}/subjects/{subject}/events/{event}/forms/{form}": "enter-data",
-  "GET /studies/{study}/subjects/{subject}/events/{event}/forms/{form}/instances/{instance}": "read-identified",
+  "GET /studies/{study}/subjects/{subject}/events/{event}/forms/{form}/instances/{instance}":
+    "read-identified",
   "PUT /studies/{study}/subjects/{subject}/events/{event}/forms/{form}/instances/{instance}": "enter-data",
   "POST /studies/{study}/subjects/{subject}/events/{event}/forms/{form}/instances/{instance}/entered-in-error":
     "mark-entered-in-error",
@@ -114,7 +115,8 @@ function apiBody(path: string): unknown {
 function matrixText(): string {
   const actions = Object.keys(ACTIONS) as Action[];
   const rows = permissionMatrix().map(
-    ({ role, actions: granted }) => `| ${role} | ${actions.map((a) => (granted[a] ? "yes" : "")).join(" | ")} |`,
+    ({ role, actions: granted }) =>
+      `| ${role} | ${actions.map((a) => (granted[a] ? "yes" : "")).join(" | ")} |`,
   );
   return [`| role | ${actions.join(" | ")} |`, `|---|${actions.map(() => "---").join("|")}|`, ...rows].join(
     "\n",

@@ -20,7 +20,7 @@ import { streamedBody } from "../../http/streamed-body.ts";
 import { createRouter } from "../router.ts";
 import { problemResponses, StudyParams } from "../schemas.ts";
 
-/** The export routes parse, authorize and pipe: what an export shows is http/export-scope.ts, how it is written exports/. */
+/** The export routes parse, authorize and pipe: what a caller may see is http/export-scope.ts, the writing exports/. */
 export const exportRoutes = createRouter();
 
 const list = z.string().optional().transform(commaList);
@@ -34,7 +34,7 @@ const includeEnteredInError = flag.openapi({
     "Also export instances marked as entered in error (left out by default); records gain `<form>_entered_in_error` (1/0), ODM an Annotation",
 });
 
-export const RecordsQuery = z.object({
+const RecordsQuery = z.object({
   format: z.enum(["csv", "json", "ndjson"]).default("csv"),
   rawOrLabel: z.enum(["raw", "label"]).default("raw"),
   forms: list,
@@ -48,8 +48,6 @@ export const RecordsQuery = z.object({
   limit: z.coerce.number().int().min(1).max(1000).default(200).openapi({ description: "Subjects per page" }),
   cursor: z.string().optional(),
 });
-
-export type RecordsQuery = z.infer<typeof RecordsQuery>;
 
 exportRoutes.openapi(
   createRoute({
@@ -81,8 +79,9 @@ exportRoutes.openapi(
     // Everything that can refuse comes before anything that can write (the salt, made on first use).
     const after = await openExportCursor(c, study, q.cursor);
     const options = await exportOptions(c, definition, q);
-    const request = { sites: exportSites(c, definition, q.sites), after, limit: q.limit, only: q.subjects };
-    const page = await recordsPage(c.var.store, definition, { ...request, format: q.format }, options);
+    const sites = exportSites(c, definition, q.sites);
+    const request = { sites, after, limit: q.limit, only: q.subjects, format: q.format };
+    const page = await recordsPage(c.var.store, definition, request, options);
     if (page.next) {
       const url = new URL(c.req.url);
       url.searchParams.set("cursor", page.next);

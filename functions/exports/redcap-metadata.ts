@@ -78,3 +78,12 @@ export function redcapExportFieldNames(definition: StudyDefinition) {
     }),
   );
 }
+
+/** The metadata tables by the name the API gives them (`/metadata/{kind}`). */
+export const REDCAP_METADATA = {
+  arms: redcapArms,
+  events: redcapEvents,
+  "form-event-mapping": redcapFormEventMapping,
+  instruments: redcapInstruments,
+  "export-field-names": redcapExportFieldNames,
+} as const;

@@ -32,7 +32,6 @@ import { dashboardRows } from "./dashboard-cache.ts";
 import { readDashboardQuery, selectDashboardPage } from "./dashboard-query.ts";
 import { enteredInErrorPages } from "./entered-in-error-routes.tsx";
 import { webErrorPage } from "./error-page.tsx";
-import { exportPages } from "./export-routes.tsx";
 import { fieldHistory, fieldViews } from "./fields.tsx";
 import { type FormEntries, readFormEntries } from "./form-values.ts";
 import { Layout } from "./layout.tsx";
@@ -43,6 +42,8 @@ import { Enrol } from "./pages/enrol.tsx";
 import { type FormNotice, FormPage } from "./pages/form.tsx";
 import { SignIn } from "./pages/signin.tsx";
 import { SubjectPage } from "./pages/subject.tsx";
+import { exportPages } from "./routes/exports.tsx";
+import { tokenPages } from "./routes/tokens.tsx";
 import {
   csrfToken,
   newSession,
@@ -550,6 +551,7 @@ export function createWebRoutes(options: WebOptions) {
 
   web.route("/", builderRoutes(page, { form: scripts.form.path, builder: scripts.builder.path }));
   web.route("/", exportPages(page));
+  web.route("/", tokenPages(page));
 
   const formPath = "/studies/:study/subjects/:subject/events/:event/forms/:form";
   web.get(formPath, showForm);

@@ -94,7 +94,7 @@ describe("builder pages", () => {
 });
 
 describe("export and token pages", () => {
-  it("let a monitor download flat records, ODM and the dictionary; not a site user", async () => {
+  it("let a monitor download flat records, ODM and the dictionary", async () => {
     const b = new Browser(product);
     await b.signIn("monitor");
     const page = await b.request("GET", "/studies/hucmsc-ms-nmo/exports");
@@ -110,9 +110,74 @@ describe("export and token pages", () => {
     expect(odm.html).toContain('FileType="Transactional"');
     const dictionary = await b.request("GET", "/studies/hucmsc-ms-nmo/exports/dictionary.csv");
     expect(dictionary.html.split("\n")[0]).toContain("Variable / Field Name");
+  });
+
+  it("let a site user download its own site's subjects only", async () => {
+    const elsewhere = await product.enrol("site-02", { site: "site-02", arm: "rrms" });
     const site = new Browser(product);
     await site.signIn("site-01");
-    expect((await site.request("GET", "/studies/hucmsc-ms-nmo/exports")).status).toBe(403);
+    expect((await site.request("GET", "/studies/hucmsc-ms-nmo/exports")).status).toBe(200);
+    const csv = await site.request("GET", "/studies/hucmsc-ms-nmo/exports/records?format=csv");
+    expect(csv.status).toBe(200);
+    expect(csv.html).toContain(subject);
+    expect(csv.html).not.toContain(elsewhere);
+    const odm = await site.request("GET", "/studies/hucmsc-ms-nmo/exports/odm");
+    expect(odm.html).toContain(`SubjectKey="${subject}"`);
+    expect(odm.html).not.toContain(elsewhere);
+    const monitor = new Browser(product);
+    await monitor.signIn("monitor");
+    expect((await monitor.request("GET", "/studies/hucmsc-ms-nmo/exports/odm")).html).toContain(elsewhere);
+  });
+
+  it("refuse the token pages to everyone but builders", async () => {
+    const b = new Browser(product);
+    await b.signIn("builder");
+    const page = await b.request("GET", `${builder}/tokens`);
+    const created = await b.request("POST", `${builder}/tokens`, {
+      _csrf: b.csrf(page.html),
+      user: "kept",
+      role: "monitor",
+      expires: "2099-12-31",
+    });
+    const id = /data-token="([0-9a-f]{12})"/.exec(created.html)?.[1] ?? "";
+    expect(id).not.toBe("");
+    for (const who of ["site-01", "monitor", "sponsor"]) {
+      const other = new Browser(product);
+      await other.signIn(who);
+      const home = await other.request("GET", "/studies/hucmsc-ms-nmo");
+      const csrf = other.csrf(home.html);
+      expect((await other.request("GET", `${builder}/tokens`)).status, who).toBe(403);
+      const post = { _csrf: csrf, user: "x", role: "sponsor", expires: "2099-12-31" };
+      expect((await other.request("POST", `${builder}/tokens`, post)).status, who).toBe(403);
+      expect(
+        (await other.request("POST", `${builder}/tokens/${id}/revoke`, { _csrf: csrf })).status,
+        who,
+      ).toBe(403);
+    }
+    const row = (await b.request("GET", `${builder}/tokens`)).html.split("<tr ").find((r) => r.includes(id));
+    expect(row).toContain("Revoke");
+  });
+
+  it("answer a token form without a name or a future date with 422 and create nothing", async () => {
+    const b = new Browser(product);
+    await b.signIn("builder");
+    const page = await b.request("GET", `${builder}/tokens`);
+    const before = (page.html.match(/data-token=/g) ?? []).length;
+    for (const form of [
+      { user: " ", expires: "2099-12-31" },
+      { user: "acme", expires: "2000-01-01" },
+      { user: "acme", expires: "31/12/2099" },
+    ]) {
+      const res = await b.request("POST", `${builder}/tokens`, {
+        _csrf: b.csrf(page.html),
+        role: "sponsor",
+        ...form,
+      });
+      expect(res.status, JSON.stringify(form)).toBe(422);
+      expect(res.html).toContain("Name who the token is for and a future expiry date.");
+      expect(res.html).not.toContain("data-new-token");
+      expect((res.html.match(/data-token=/g) ?? []).length).toBe(before);
+    }
   });
 
   it("let a builder create a sponsor token, shown once, and revoke it", async () => {

@@ -136,9 +136,7 @@ describe("dependency direction", () => {
   });
 
   it("imports only downwards", () => {
-    // TEMPORARY until export streaming moves into exports/ (issue 10 item 1).
-    const pending = ["web/export-routes.tsx → api/routes/exports.ts: web may not import api"];
-    expect(directionViolations(files).filter((v) => !pending.includes(v))).toEqual([]);
+    expect(directionViolations(files)).toEqual([]);
   });
 
   it("engine imports nothing of ours outside engine", () => {

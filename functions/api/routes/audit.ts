@@ -10,6 +10,7 @@ auditRoutes.openapi(
   createRoute({
     method: "get",
     path: "/studies/{study}/subjects/{subject}/audit",
+    operationId: "getAuditTrail",
     tags: ["Audit"],
     summary: "The subject's audit trail, oldest first: enrolment, then every revision with old → new values",
     request: { params: SubjectParams },

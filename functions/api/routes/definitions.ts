@@ -119,6 +119,7 @@ definitionRoutes.openapi(
   createRoute({
     method: "get",
     path: "/studies/{study}/definitions",
+    operationId: "listDefinitions",
     tags: ["Definitions"],
     summary:
       "Published definition versions, newest first, with who published each, why, its impact and any acceptance",
@@ -144,6 +145,7 @@ definitionRoutes.openapi(
   createRoute({
     method: "get",
     path: "/studies/{study}/definitions/{version}",
+    operationId: "getDefinition",
     tags: ["Definitions"],
     summary: "One published definition version",
     request: { params: StudyParams.extend({ version: z.string() }) },
@@ -170,6 +172,7 @@ definitionRoutes.openapi(
   createRoute({
     method: "post",
     path: "/studies/{study}/definitions/impact",
+    operationId: "analyseImpact",
     tags: ["Definitions"],
     summary:
       "What publishing this definition would do to the current version and the stored data (nothing is written)",
@@ -189,6 +192,7 @@ definitionRoutes.openapi(
   createRoute({
     method: "post",
     path: "/studies/{study}/definitions",
+    operationId: "publishDefinition",
     tags: ["Definitions"],
     summary:
       "Publish a new definition version. Refused (409) while a destructive change is neither migrated nor accepted with a reason",

@@ -7,6 +7,7 @@ import { redcapNames } from "../../engine/redcap/fields.ts";
 import { compileFilterLogic } from "../../engine/redcap/filter-logic.ts";
 import { csvText } from "../../exports/csv.ts";
 import { type FlatOptions, RECORD_ID } from "../../exports/flat.ts";
+import { RECORDS_CONTENT_TYPE, recordChunks, subjectsById } from "../../exports/records.ts";
 import {
   redcapArms,
   redcapEvents,
@@ -16,7 +17,10 @@ import {
 } from "../../exports/redcap-metadata.ts";
 import type { AppEnv } from "../../http/context.ts";
 import { admitPrincipal } from "../../http/deidentified-access.ts";
+import { exportOptions, exportSites } from "../../http/export-scope.ts";
+import { can } from "../../http/permissions.ts";
 import { ProblemError } from "../../http/problems.ts";
+import { streamedBody } from "../../http/streamed-body.ts";
 import {
   CONTENTS,
   type Content,
@@ -25,7 +29,6 @@ import {
   RedcapParams,
   refuseUnknown,
 } from "../redcap-params.ts";
-import { flatExportOptions, streamRecords, visibleSites } from "./exports.ts";
 
 /**
  * REDCap's API (`POST /api/`, form-encoded) for existing REDCap clients and
@@ -127,6 +130,8 @@ redcapRoutes.post("/api/", async (c) => {
     const principal = token ? await c.var.store.findToken(token) : undefined;
     if (!principal) throw new RedcapError(403, "You do not have permissions to use the API");
     admitPrincipal(c, principal);
+    // Every content of this endpoint is an export; REDCap answers a refusal with 403 and its own words.
+    if (!can(principal, "export")) throw new RedcapError(403, "You do not have permissions to use the API");
     const definition = await c.var.store.definitions.current(principal.study);
     if (!definition) throw new RedcapError(403, "You do not have permissions to use the API");
     // REDCap's imports all carry `data`; answering them with an export would look like a successful import.
@@ -152,14 +157,14 @@ redcapRoutes.post("/api/", async (c) => {
       case "record": {
         const q = recordOptions(params, definition);
         const options = {
-          ...(await flatExportOptions(c, definition, { ...q, deidentify: false, hashIds: false })),
+          ...(await exportOptions(c, definition, { ...q, deidentify: false, hashIds: false })),
           ...(q.keepRow ? { keepRow: q.keepRow } : {}),
         };
         // A de-identified caller names records by the keys it was given, and cannot test logic on real values.
         const shownId = options.deidentify?.subjectKey ?? ((id: string) => id);
         if (options.deidentify && params.text("filterLogic"))
           throw new RedcapError(400, 'The parameter "filterLogic" is not available to a de-identified token');
-        let subjects = await c.var.store.listSubjects(definition.study.id, visibleSites(c, definition));
+        let subjects = await subjectsById(c.var.store, definition.study.id, exportSites(c, definition));
         const records = params.list("records");
         if (records) subjects = subjects.filter((s) => records.includes(shownId(s.id)));
         const [from, to] = [dateTimeParam(params, "dateRangeBegin"), dateTimeParam(params, "dateRangeEnd")];
@@ -172,8 +177,8 @@ redcapRoutes.post("/api/", async (c) => {
           }
           subjects = keep;
         }
-        subjects.sort((a, b) => (a.id < b.id ? -1 : 1));
-        return streamRecords(c, definition, subjects, options, format, {}, "programs");
+        c.header("Content-Type", RECORDS_CONTENT_TYPE[format]);
+        return streamedBody(c, recordChunks(c.var.store, definition, subjects, options, format, "programs"));
       }
       case "metadata": {
         const { rows } = buildDictionary(definition.instruments, {

@@ -9,6 +9,7 @@ studyRoutes.openapi(
   createRoute({
     method: "get",
     path: "/studies/{study}",
+    operationId: "getStudy",
     tags: ["Studies"],
     summary: "The study's current published definition: arms, sites, events with windows, instruments",
     request: { params: StudyParams },

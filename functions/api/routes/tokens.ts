@@ -1,8 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { requirePermission } from "../../http/permissions.ts";
-import { problems } from "../../http/problems.ts";
 import { loadStudy } from "../../http/resolve.ts";
-import { ALL_SITES, newToken } from "../../store/tokens.ts";
+import { createToken, listTokens, revokeToken, TOKEN_ROLES } from "../../http/tokens.ts";
+import { ALL_SITES } from "../../store/tokens.ts";
 import { createRouter } from "../router.ts";
 import { problemResponses, StudyParams } from "../schemas.ts";
 
@@ -16,7 +15,7 @@ const CreateToken = z
       .min(1)
       .max(200)
       .openapi({ description: "Who the token is for (shown in audit and lists)" }),
-    role: z.enum(["sponsor", "monitor"]).default("sponsor"),
+    role: z.enum(TOKEN_ROLES).default("sponsor"),
     sites: z
       .array(z.string())
       .min(1)
@@ -50,6 +49,7 @@ tokenRoutes.openapi(
   createRoute({
     method: "post",
     path: "/studies/{study}/tokens",
+    operationId: "createToken",
     tags: ["Tokens"],
     summary: "Create a read-only, expiring token; its value is shown only in this answer",
     request: {
@@ -65,37 +65,8 @@ tokenRoutes.openapi(
     },
   }),
   async (c) => {
-    const { study } = c.req.valid("param");
-    const definition = await loadStudy(c, study);
-    requirePermission(c.var.principal, "manage-tokens");
-    const body = c.req.valid("json");
-    const known = definition.study.sites.map((s) => s.id);
-    const errors = body.sites
-      .map((s, i) => ({ s, i }))
-      .filter(({ s }) => s !== ALL_SITES && !known.includes(s))
-      .map(({ s, i }) => ({
-        pointer: `/sites/${i}`,
-        code: "unknown-site",
-        message: `${s} is not a site of the study`,
-      }));
-    if (body.expiresAt <= new Date().toISOString()) {
-      errors.push({ pointer: "/expiresAt", code: "past", message: "must be in the future" });
-    }
-    if (errors.length > 0) throw problems.invalid("The token cannot be created as asked.", errors);
-    const token = newToken();
-    const info = await c.var.store.storeToken(
-      token,
-      {
-        user: body.user,
-        role: body.role,
-        study,
-        sites: body.sites,
-        expiresAt: body.expiresAt,
-        deidentified: body.deidentified,
-      },
-      c.var.principal.user,
-    );
-    return c.json({ ...info, token }, 201);
+    const definition = await loadStudy(c, c.req.valid("param").study);
+    return c.json(await createToken(c, definition, c.req.valid("json")), 201);
   },
 );
 
@@ -103,6 +74,7 @@ tokenRoutes.openapi(
   createRoute({
     method: "get",
     path: "/studies/{study}/tokens",
+    operationId: "listTokens",
     tags: ["Tokens"],
     summary: "Tokens of the study (never their values), revoked ones included",
     request: { params: StudyParams },
@@ -115,11 +87,8 @@ tokenRoutes.openapi(
     },
   }),
   async (c) => {
-    const { study } = c.req.valid("param");
-    await loadStudy(c, study);
-    requirePermission(c.var.principal, "manage-tokens");
-    const tokens = (await c.var.store.listTokens(study)).map(({ hash: _hash, study: _s, ...t }) => t);
-    return c.json({ tokens }, 200);
+    const definition = await loadStudy(c, c.req.valid("param").study);
+    return c.json({ tokens: await listTokens(c, definition) }, 200);
   },
 );
 
@@ -127,6 +96,7 @@ tokenRoutes.openapi(
   createRoute({
     method: "delete",
     path: "/studies/{study}/tokens/{id}",
+    operationId: "revokeToken",
     tags: ["Tokens"],
     summary: "Revoke a token (it stays listed, with who revoked it and when)",
     request: { params: StudyParams.extend({ id: z.string() }) },
@@ -134,10 +104,7 @@ tokenRoutes.openapi(
   }),
   async (c) => {
     const { study, id } = c.req.valid("param");
-    await loadStudy(c, study);
-    requirePermission(c.var.principal, "manage-tokens");
-    if (!(await c.var.store.revokeToken(study, id, c.var.principal.user)))
-      throw problems.notFound(`Token ${id}`);
+    await revokeToken(c, await loadStudy(c, study), id);
     return c.body(null, 204);
   },
 );

@@ -1,0 +1,147 @@
+import { type Context, Hono } from "hono";
+import { formOrder } from "../../engine/form-order.ts";
+import { type Row, writeRows } from "../../engine/redcap/columns.ts";
+import { buildDictionary } from "../../engine/redcap/export-dictionary.ts";
+import { neutraliseFormula } from "../../engine/spreadsheet-formula.ts";
+import { RECORD_ID } from "../../exports/flat.ts";
+import { RECORDS_CONTENT_TYPE, recordChunks, subjectsById } from "../../exports/records.ts";
+import type { AppEnv } from "../../http/context.ts";
+import { exportOptions, exportSites } from "../../http/export-scope.ts";
+import { odmDownload, readOdmQuery } from "../../http/odm-download.ts";
+import { requirePermission } from "../../http/permissions.ts";
+import { loadStudy } from "../../http/resolve.ts";
+import { streamedBody } from "../../http/streamed-body.ts";
+import { formList } from "../form-list.ts";
+import type { Page } from "../layout.tsx";
+
+/**
+ * Downloads for every role, each limited to the caller's own sites, on the
+ * same export code as the API (http/export-scope.ts, exports/).
+ */
+
+async function exportableStudy(c: Context<AppEnv>) {
+  const definition = await loadStudy(c, c.req.param("study") ?? "");
+  requirePermission(c.var.principal, "export");
+  return definition;
+}
+
+/** The whole study's flat records as a file, with the few choices the page offers. */
+async function downloadRecords(c: Context<AppEnv>) {
+  const definition = await exportableStudy(c);
+  const q = c.req.queries();
+  const format = (["csv", "json", "ndjson"] as const).find((f) => f === c.req.query("format")) ?? "csv";
+  const forms = formList(q.forms).filter((f) => definition.instruments[f]);
+  const options = await exportOptions(c, definition, {
+    rawOrLabel: c.req.query("rawOrLabel") === "label" ? "label" : "raw",
+    forms: forms.length > 0 ? forms : undefined,
+    deidentify: c.req.query("deidentify") === "true",
+    hashIds: c.req.query("hashIds") === "true",
+  });
+  const subjects = await subjectsById(c.var.store, definition.study.id, exportSites(c, definition));
+  const stamp = new Date().toISOString().slice(0, 10);
+  c.header("Content-Disposition", `attachment; filename="${definition.study.id}-records-${stamp}.${format}"`);
+  c.header("Content-Type", RECORDS_CONTENT_TYPE[format]);
+  return streamedBody(c, recordChunks(c.var.store, definition, subjects, options, format));
+}
+
+async function downloadOdm(c: Context<AppEnv>) {
+  const definition = await exportableStudy(c);
+  const q = readOdmQuery(c.req.query());
+  c.header(
+    "Content-Disposition",
+    `attachment; filename="${definition.study.id}-odm${q.audit ? "-audit" : ""}.xml"`,
+  );
+  const chunks = await odmDownload(c, definition, q);
+  c.header("Content-Type", "application/xml; charset=utf-8");
+  return streamedBody(c, chunks);
+}
+
+async function downloadDictionary(c: Context<AppEnv>) {
+  const definition = await exportableStudy(c);
+  const { rows } = buildDictionary(definition.instruments, {
+    recordIdField: RECORD_ID,
+    formOrder: formOrder(definition),
+  });
+  // A download for people: formulas neutralised (the CLI's forms:export-redcap writes REDCap's exact values).
+  const forPeople = rows.map(
+    (r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, neutraliseFormula(v)])) as Row,
+  );
+  return c.body(writeRows(forPeople), 200, {
+    "Content-Type": "text/csv; charset=utf-8",
+    "Content-Disposition": `attachment; filename="${definition.study.id}-dictionary.csv"`,
+  });
+}
+
+export function exportPages(page: Page) {
+  async function showExports(c: Context<AppEnv>) {
+    const definition = await exportableStudy(c);
+    const base = `/studies/${definition.study.id}/exports`;
+    return page(
+      c,
+      "Exports",
+      <>
+        <h1>Exports</h1>
+        <form method="get" action={`${base}/records`} class="card">
+          <h2>Records (REDCap flat format)</h2>
+          <div class="field">
+            <label for="f-format">Format</label>
+            <select id="f-format" name="format">
+              <option value="csv">CSV</option>
+              <option value="json">JSON</option>
+              <option value="ndjson">NDJSON</option>
+            </select>
+          </div>
+          <div class="field">
+            <fieldset>
+              <legend>Values</legend>
+              <label class="choice">
+                <input type="radio" name="rawOrLabel" value="raw" checked /> Raw codes
+              </label>
+              <label class="choice">
+                <input type="radio" name="rawOrLabel" value="label" /> Labels
+              </label>
+            </fieldset>
+          </div>
+          <div class="field">
+            <fieldset>
+              <legend>Instruments (none ticked: all)</legend>
+              {formOrder(definition).map((f) => (
+                <label class="choice">
+                  <input type="checkbox" name="forms" value={f} /> {definition.instruments[f]?.title ?? f}
+                </label>
+              ))}
+            </fieldset>
+          </div>
+          <div class="field">
+            <label class="choice">
+              <input type="checkbox" name="deidentify" value="true" /> De-identify (identifiers out, dates
+              shifted per subject)
+            </label>
+            <label class="choice">
+              <input type="checkbox" name="hashIds" value="true" /> Replace subject ids by a stable key
+            </label>
+          </div>
+          <button type="submit">Download records</button>
+        </form>
+        <div class="card">
+          <h2>Other exports</h2>
+          <ul>
+            <li>
+              <a href={`${base}/odm`}>CDISC ODM 1.3.2 (metadata and data)</a> ·{" "}
+              <a href={`${base}/odm?audit=true`}>with audit trail</a>
+            </li>
+            <li>
+              <a href={`${base}/dictionary.csv`}>REDCap data dictionary (CSV)</a>
+            </li>
+          </ul>
+        </div>
+      </>,
+    );
+  }
+
+  return new Hono<AppEnv>()
+    .get("/studies/:study/exports", showExports)
+    .get("/studies/:study/exports/records", downloadRecords)
+    .get("/studies/:study/exports/odm", downloadOdm)
+    .get("/studies/:study/exports/dictionary.csv", downloadDictionary);
+}

@@ -47,7 +47,9 @@ export async function saveForm(
   return c.var.store.saveFormInstance({
     definition,
     subject,
-    ...address,
+    event: address.event,
+    form: address.form,
+    instance: address.instance,
     data: input.data,
     status: input.status,
     rev: input.rev,

@@ -67,3 +67,40 @@ export function decideRevision(args: {
   }
   return { kind: "commit", rev: baseRev + 1, changes, statusFrom: current?.status ?? null };
 }
+
+/**
+ * The 409 answer for a person: their edits (their form against the revision
+ * they started from) re-applied on top of the latest state, so a stale save
+ * loses nothing and overwrites nothing unseen. A field both sides changed keeps
+ * the person's value and is reported with the latest value beside it, to
+ * decide before saving again; every other field follows the latest state.
+ */
+export function rebaseEdits(args: {
+  /** The revision the person started from. */
+  base: FormData;
+  /** What the person submitted. */
+  mine: FormData;
+  /** The latest committed state (empty when nothing is committed). */
+  theirs: FormData;
+  fields: string[];
+}): {
+  values: FormData;
+  /** What others changed since the base: the notice lists these. */
+  theirChanges: FieldChange[];
+  /** Fields both changed, with the latest committed value (null = empty). */
+  conflicts: Record<string, unknown>;
+} {
+  const { base, mine, theirs, fields } = args;
+  const myChanges = diffData(base, mine, fields);
+  const theirChanges = diffData(base, theirs, fields);
+  const values: FormData = { ...theirs };
+  for (const change of myChanges) {
+    if (change.new === null) delete values[change.field];
+    else values[change.field] = change.new;
+  }
+  const touched = new Set(theirChanges.map((t) => t.field));
+  const conflicts = Object.fromEntries(
+    myChanges.filter((m) => touched.has(m.field)).map((m) => [m.field, theirs[m.field] ?? null]),
+  );
+  return { values, theirChanges, conflicts };
+}

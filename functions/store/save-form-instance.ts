@@ -4,7 +4,13 @@ import { decideRevision, type FieldChange, type InstanceState } from "../engine/
 import { type Deviation, dayOneOf, visitDeviations } from "../engine/schedule.ts";
 import { type FieldError, pointer, prepareForm, retiredValues } from "../engine/validate-form.ts";
 import type { Db } from "./dynamo.ts";
-import { commitAndProject, type Revision, readLatestRevision, readProjections } from "./form-instances.ts";
+import {
+  commitAndProject,
+  type InstanceAddress,
+  type Revision,
+  readLatestRevision,
+  readProjections,
+} from "./form-instances.ts";
 import type { Subject } from "./subjects.ts";
 
 export interface SaveRequest {
@@ -22,6 +28,14 @@ export interface SaveRequest {
   recalculate?: string[];
   actor: string;
   now?: Date;
+  /**
+   * The subject's current states and the instance's latest revision, when the
+   * caller read them in this request already (the form page does, to draw
+   * itself): the save then reads nothing before its commit. A write since that
+   * read still loses nothing: the commit is conditional on the next revision
+   * not existing, and answers stale otherwise.
+   */
+  read?: { projections: Revision[]; current: Revision | undefined };
 }
 
 export type SaveResult =
@@ -32,19 +46,25 @@ export type SaveResult =
   | { kind: "entered-in-error" }
   | { kind: "stale"; current: Revision | undefined };
 
+async function readBeforeSave(db: Db, address: InstanceAddress) {
+  const [projections, current] = await Promise.all([
+    readProjections(db, address.study, address.subject),
+    readLatestRevision(db, address),
+  ]);
+  return { projections, current };
+}
+
 /**
  * Saves one form instance. Store calls, in order: read the subject's current
- * states (for `$latest` and day 1), read the instance's latest revision,
- * commit the next revision (the audit entry), move the projection. A process
- * that dies after the commit leaves a projection that readers repair.
+ * states (for `$latest` and day 1) and the instance's latest revision, unless
+ * the caller hands them over (`read`); commit the next revision (the audit
+ * entry); move the projection. A process that dies after the commit leaves a
+ * projection that readers repair.
  */
 export async function saveFormInstance(db: Db, req: SaveRequest): Promise<SaveResult> {
   const { definition, subject, event, form, instance } = req;
   const address = { study: subject.study, subject: subject.id, event, form, instance };
-  const [projections, current] = await Promise.all([
-    readProjections(db, subject.study, subject.id),
-    readLatestRevision(db, address),
-  ]);
+  const { projections, current } = req.read ?? (await readBeforeSave(db, address));
   if (req.rev !== (current?.rev ?? 0)) return { kind: "stale", current };
   // Refused before validation: whatever the values, nothing is stored (decideRevision says the same).
   if (current?.enteredInError) return { kind: "entered-in-error" };

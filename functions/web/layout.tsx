@@ -54,7 +54,7 @@ export function Layout(props: PageChrome & { children: Child }) {
   );
 }
 
-/** Renders a page in the layout for the signed-in user (see routes.tsx). */
+/** Renders a page in the layout for the signed-in user (see page.tsx). */
 export type Page = (
   c: Context<AppEnv>,
   title: string,

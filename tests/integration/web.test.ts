@@ -1,4 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { QueryCommand } from "@aws-sdk/lib-dynamodb";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { keys } from "../../functions/store/keys.ts";
 import { BASE, type Product, startProduct } from "./harness.ts";
 import { Browser } from "./web-client.ts";
 
@@ -255,6 +257,45 @@ describe("pages without JavaScript", () => {
     expect((await b.request("GET", `${study}/subjects/${other}/events/screening/forms/edss`)).status).toBe(
       404,
     );
+  });
+
+  it("offers on the dashboard what the permission table grants: exports to every role", async () => {
+    const links = async (name: string) => {
+      const b = new Browser(product);
+      await b.signIn(name);
+      const html = (await b.request("GET", study)).html;
+      return ["exports", "builder", "enrol"].filter((to) => html.includes(`href="${study}/${to}"`));
+    };
+    expect(await links("site-01")).toEqual(["exports", "enrol"]);
+    expect(await links("monitor")).toEqual(["exports"]);
+    expect(await links("builder")).toEqual(["exports", "builder"]);
+  });
+
+  it("reads the subject's forms once for a form post: the save reuses the page's reads", async () => {
+    const subject = await product.enrol();
+    const url = `${study}/subjects/${subject}/events/screening/forms/vital_signs`;
+    const b = new Browser(product);
+    await b.signIn("site-01");
+    const csrf = b.csrf((await b.request("GET", url)).html);
+    const partition = keys.subjectPartition("hucmsc-ms-nmo", subject);
+    const send = vi.spyOn(product.env.store.db.doc, "send");
+    try {
+      const saved = await b.request("POST", url, {
+        _csrf: csrf,
+        _rev: "0",
+        _status: "incomplete",
+        heart_rate: "60",
+      });
+      expect(saved.status).toBe(303);
+      const partitionQueries = send.mock.calls.filter(
+        ([command]) =>
+          command instanceof QueryCommand && command.input.ExpressionAttributeValues?.[":pk"] === partition,
+      );
+      // The instance's revisions and the subject's current states: one query each.
+      expect(partitionQueries).toHaveLength(2);
+    } finally {
+      send.mockRestore();
+    }
   });
 
   it("lets a monitor read pages but not post data", async () => {

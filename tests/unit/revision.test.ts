@@ -1,5 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { decideRevision, diffData, type InstanceState } from "../../functions/engine/revision.ts";
+import {
+  decideRevision,
+  diffData,
+  type InstanceState,
+  rebaseEdits,
+} from "../../functions/engine/revision.ts";
 
 const state = (over: Partial<InstanceState> = {}): InstanceState => ({
   rev: 1,
@@ -69,5 +74,52 @@ describe("deciding a revision", () => {
     expect(
       decideRevision({ ...base, current: complete, baseRev: 1, data: { a: 2, b: "x" }, reason: "typo" }).kind,
     ).toBe("commit");
+  });
+});
+
+describe("re-applying my edits to the latest state (the 409 answer)", () => {
+  const fields = ["a", "b", "c"];
+
+  it("keeps my edit of a field nobody else changed, and takes theirs on fields I left alone", () => {
+    const rebased = rebaseEdits({
+      base: { a: 1, b: "x" },
+      mine: { a: 2, b: "x" },
+      theirs: { a: 1, b: "y", c: true },
+      fields,
+    });
+    expect(rebased.values).toEqual({ a: 2, b: "y", c: true });
+    expect(rebased.conflicts).toEqual({});
+    expect(rebased.theirChanges).toEqual([
+      { field: "b", old: "x", new: "y" },
+      { field: "c", old: null, new: true },
+    ]);
+  });
+
+  it("keeps my value where both changed a field and reports theirs beside it", () => {
+    const rebased = rebaseEdits({ base: { a: 1 }, mine: { a: 2 }, theirs: { a: 3 }, fields });
+    expect(rebased.values).toEqual({ a: 2 });
+    expect(rebased.conflicts).toEqual({ a: 3 });
+  });
+
+  it("reports a field they emptied and I changed with null as their value", () => {
+    const rebased = rebaseEdits({ base: { a: 1, b: "x" }, mine: { a: 1, b: "z" }, theirs: { a: 1 }, fields });
+    expect(rebased.values).toEqual({ a: 1, b: "z" });
+    expect(rebased.conflicts).toEqual({ b: null });
+  });
+
+  it("empties a field I emptied even when they kept it", () => {
+    const rebased = rebaseEdits({
+      base: { a: 1, b: "x" },
+      mine: { b: "x" },
+      theirs: { a: 1, b: "x", c: 5 },
+      fields,
+    });
+    expect(rebased.values).toEqual({ b: "x", c: 5 });
+    expect(rebased.conflicts).toEqual({});
+  });
+
+  it("starts from nothing when nothing is committed", () => {
+    const rebased = rebaseEdits({ base: {}, mine: { a: 1 }, theirs: {}, fields });
+    expect(rebased).toEqual({ values: { a: 1 }, theirChanges: [], conflicts: {} });
   });
 });

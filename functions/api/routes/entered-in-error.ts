@@ -11,6 +11,7 @@ for (const action of ["entered-in-error", "restore"] as const) {
     createRoute({
       method: "post",
       path: `/studies/{study}/subjects/{subject}/events/{event}/forms/{form}/instances/{instance}/${action}`,
+      operationId: action === "restore" ? "restoreInstance" : "markEnteredInError",
       tags: ["Form instances"],
       summary:
         action === "restore"

@@ -1,12 +1,9 @@
 import { createRoute, type z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import type { FormStatus } from "../../engine/definition.ts";
-import { savesRefusedMessage } from "../../engine/entered-in-error.ts";
 import type { AppEnv } from "../../http/context.ts";
 import { instanceView } from "../../http/instance-view.ts";
-import { requirePermission } from "../../http/permissions.ts";
-import { problems } from "../../http/problems.ts";
 import { type InstancePath as Params, resolveInstance as resolve } from "../../http/resolve.ts";
+import { saveForm, saveProblem } from "../../http/save-form.ts";
 import type { Revision } from "../../store/form-instances.ts";
 import { createRouter } from "../router.ts";
 import {
@@ -31,37 +28,9 @@ async function readInstance(c: Context<AppEnv>, p: Params) {
 }
 
 async function saveInstance(c: Context<AppEnv>, p: Params, body: z.infer<typeof SaveBody>) {
-  const { definition, subject, address } = await resolve(c, p);
-  requirePermission(c.var.principal, "enter-data", { study: subject.study, site: subject.site });
-  const result = await c.var.store.saveFormInstance({
-    definition,
-    subject,
-    ...address,
-    data: body.data,
-    status: body.status as FormStatus,
-    rev: body.rev,
-    reason: body.reason,
-    recalculate: body.recalculate,
-    actor: c.var.principal.user,
-  });
+  const result = await saveForm(c, p, body);
+  const address = { event: p.event, form: p.form, instance: Number(p.instance) };
   switch (result.kind) {
-    case "invalid":
-      throw problems.invalid(`${result.errors.length} field(s) of ${p.form} are not valid.`, result.errors);
-    case "reason-required":
-      throw problems.invalid("This form is complete: say why it changes.", [
-        {
-          pointer: "/reason",
-          code: "reason-required",
-          message: "a reason is required to change a completed form",
-        },
-      ]);
-    case "entered-in-error":
-      throw problems.enteredInError(savesRefusedMessage(p.form, address.instance));
-    case "stale":
-      throw problems.conflict(
-        `Revision ${body.rev} is not the latest (${result.current?.rev ?? 0}); re-apply your edits to the current state.`,
-        { current: instanceView(address, result.current) },
-      );
     case "unchanged":
       return {
         ...instanceView(address, result.state as Revision),
@@ -74,6 +43,8 @@ async function saveInstance(c: Context<AppEnv>, p: Params, body: z.infer<typeof 
         changes: result.changes,
         deviations: result.deviations,
       };
+    default:
+      throw saveProblem(p, result, body.rev);
   }
 }
 
@@ -95,6 +66,7 @@ formInstanceRoutes.openapi(
     method: "get",
     path: "/studies/{study}/subjects/{subject}/events/{event}/forms/{form}",
     tags: ["Form instances"],
+    operationId: "readFormInstance",
     summary: "A form at a visit (instance 1)",
     request: { params: FormParams },
     responses: readResponses,
@@ -107,6 +79,7 @@ formInstanceRoutes.openapi(
     method: "get",
     path: "/studies/{study}/subjects/{subject}/events/{event}/forms/{form}/instances/{instance}",
     tags: ["Form instances"],
+    operationId: "readRepeatingInstance",
     summary: "One numbered instance of a repeating form",
     request: { params: InstanceParams },
     responses: readResponses,
@@ -119,6 +92,7 @@ formInstanceRoutes.openapi(
     method: "put",
     path: "/studies/{study}/subjects/{subject}/events/{event}/forms/{form}",
     tags: ["Form instances"],
+    operationId: "saveFormInstance",
     summary: "Save a form at a visit (instance 1): validated, audited, optimistic on `rev`",
     request: { params: FormParams, body: saveBody },
     responses: saveResponses,
@@ -132,6 +106,7 @@ formInstanceRoutes.openapi(
     method: "put",
     path: "/studies/{study}/subjects/{subject}/events/{event}/forms/{form}/instances/{instance}",
     tags: ["Form instances"],
+    operationId: "saveRepeatingInstance",
     summary: "Save one numbered instance of a repeating form",
     request: { params: InstanceParams, body: saveBody },
     responses: saveResponses,

@@ -1,16 +1,13 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { checkEnrolment } from "../../engine/enrolment.ts";
 import { dayOneOf, visitDeviations } from "../../engine/schedule.ts";
-import { requirePermission, sitesOf } from "../../http/permissions.ts";
+import { enrolSubject } from "../../http/enrolment.ts";
+import { sitesOf } from "../../http/permissions.ts";
 import { problems } from "../../http/problems.ts";
 import { loadStudy, loadSubject } from "../../http/resolve.ts";
 import { createRouter } from "../router.ts";
 import { Casebook, EnrolBody, problemResponses, StudyParams, Subject, SubjectParams } from "../schemas.ts";
 
 export const subjectRoutes = createRouter();
-
-const siteIds = (definition: { study: { sites: { id: string }[] } }) =>
-  definition.study.sites.map((s) => s.id);
 
 const publicSubject = ({ id, site, arm, enrolledAt, enrolledBy }: z.infer<typeof Subject>) => ({
   id,
@@ -25,6 +22,7 @@ subjectRoutes.openapi(
     method: "post",
     path: "/studies/{study}/subjects",
     tags: ["Subjects"],
+    operationId: "enrolSubject",
     summary: "Enrol a subject at one of the caller's sites; the id is generated unless given",
     request: {
       params: StudyParams,
@@ -38,21 +36,13 @@ subjectRoutes.openapi(
   async (c) => {
     const { study } = c.req.valid("param");
     const definition = await loadStudy(c, study);
-    const principal = c.var.principal;
-    requirePermission(principal, "enrol");
     const body = c.req.valid("json");
-    const { site, errors } = checkEnrolment(definition.study, body, sitesOf(principal, siteIds(definition)));
-    if (errors.some((e) => e.code === "not-your-site"))
-      throw problems.forbidden(`This token cannot enrol at ${body.site}.`);
-    if (!site) throw problems.invalid("The subject cannot be enrolled as given.", errors);
-    const result = await c.var.store.enrolSubject({
-      study,
-      site: site.id,
-      siteCode: site.code,
-      arm: body.arm,
-      id: body.subjectId,
-      actor: principal.user,
-    });
+    const result = await enrolSubject(c, definition, body);
+    if (result.kind === "refused") {
+      if (result.errors.some((e) => e.code === "not-your-site"))
+        throw problems.forbidden(`This token cannot enrol at ${body.site}.`);
+      throw problems.invalid("The subject cannot be enrolled as given.", result.errors);
+    }
     if (result.kind === "exists") throw problems.subjectExists(body.subjectId ?? "");
     c.header("Location", `/api/v1/studies/${study}/subjects/${result.subject.id}`);
     return c.json(publicSubject(result.subject), 201);
@@ -64,6 +54,7 @@ subjectRoutes.openapi(
     method: "get",
     path: "/studies/{study}/subjects",
     tags: ["Subjects"],
+    operationId: "listSubjects",
     summary: "Subjects of the caller's sites",
     request: { params: StudyParams },
     responses: {
@@ -91,6 +82,7 @@ subjectRoutes.openapi(
     method: "get",
     path: "/studies/{study}/subjects/{subject}",
     tags: ["Subjects"],
+    operationId: "readCasebook",
     summary: "The casebook: every form instance with status, revision and protocol deviations",
     request: { params: SubjectParams },
     responses: {

@@ -1,0 +1,38 @@
+import type { Context } from "hono";
+import type { StudyDefinition } from "../engine/definition.ts";
+import { checkEnrolment, type EnrolmentProblem, type EnrolmentRequest } from "../engine/enrolment.ts";
+import type { EnrolResult } from "../store/subjects.ts";
+import type { AppEnv } from "./context.ts";
+import { requirePermission, sitesOf } from "./permissions.ts";
+
+export type EnrolOutcome = EnrolResult | { kind: "refused"; errors: EnrolmentProblem[] };
+
+/**
+ * Enrols a subject for the API and the pages alike: the caller's permission,
+ * the enrolment rules against the caller's sites, the store's enrolment. A
+ * refusal lists every problem; each caller words it its own way (a 403 or 422
+ * problem, or the enrol page with its fields marked).
+ */
+export async function enrolSubject(
+  c: Context<AppEnv>,
+  definition: StudyDefinition,
+  request: EnrolmentRequest,
+): Promise<EnrolOutcome> {
+  const { principal } = c.var;
+  const { study } = definition;
+  requirePermission(principal, "enrol", { study: study.id });
+  const callerSites = sitesOf(
+    principal,
+    study.sites.map((s) => s.id),
+  );
+  const { site, errors } = checkEnrolment(study, request, callerSites);
+  if (!site) return { kind: "refused", errors };
+  return c.var.store.enrolSubject({
+    study: study.id,
+    site: site.id,
+    siteCode: site.code,
+    arm: request.arm,
+    id: request.subjectId,
+    actor: principal.user,
+  });
+}

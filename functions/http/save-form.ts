@@ -1,0 +1,88 @@
+import type { Context } from "hono";
+import type { FormData, FormStatus, StudyDefinition } from "../engine/definition.ts";
+import { savesRefusedMessage } from "../engine/entered-in-error.ts";
+import type { Revision } from "../store/form-instances.ts";
+import type { SaveResult } from "../store/save-form-instance.ts";
+import type { Subject } from "../store/subjects.ts";
+import type { AppEnv } from "./context.ts";
+import { instanceView } from "./instance-view.ts";
+import { requirePermission } from "./permissions.ts";
+import { type ProblemError, problems } from "./problems.ts";
+import { type InstancePath, resolveInstance } from "./resolve.ts";
+
+/** What a person submits for one form instance, from a JSON body or a form post. */
+export interface SaveInput {
+  data: FormData;
+  status: FormStatus;
+  /** The revision the editor started from (0 for a new instance). */
+  rev: number;
+  reason?: string;
+  recalculate?: string[];
+}
+
+/**
+ * What a caller already resolved and read for this instance in the same
+ * request (the form page does, to draw itself): handed over, the save reads
+ * none of it again.
+ */
+export interface ReadBeforeSave {
+  definition: StudyDefinition;
+  subject: Subject;
+  address: { event: string; form: string; instance: number };
+  /** The subject's current states (for `$latest` and day 1). */
+  projections: Revision[];
+  /** The instance's latest revision. */
+  current: Revision | undefined;
+}
+
+/** Saves one form instance for the API and the pages alike: resolution, permission, the store's save. */
+export async function saveForm(
+  c: Context<AppEnv>,
+  p: InstancePath,
+  input: SaveInput,
+  alreadyRead?: ReadBeforeSave,
+): Promise<SaveResult> {
+  const { definition, subject, address } = alreadyRead ?? (await resolveInstance(c, p));
+  requirePermission(c.var.principal, "enter-data", { study: subject.study, site: subject.site });
+  return c.var.store.saveFormInstance({
+    definition,
+    subject,
+    event: address.event,
+    form: address.form,
+    instance: address.instance,
+    data: input.data,
+    status: input.status,
+    rev: input.rev,
+    reason: input.reason,
+    recalculate: input.recalculate,
+    actor: c.var.principal.user,
+    read: alreadyRead && { projections: alreadyRead.projections, current: alreadyRead.current },
+  });
+}
+
+/** A save that stored nothing and changed nothing: the caller answers it with a problem or a page. */
+export type RefusedSave = Exclude<SaveResult, { kind: "saved" } | { kind: "unchanged" }>;
+
+/** The problem for a refused save: one wording for API and web. */
+export function saveProblem(p: InstancePath, result: RefusedSave, rev: number): ProblemError {
+  const address = { event: p.event, form: p.form, instance: Number(p.instance) };
+  switch (result.kind) {
+    case "invalid":
+      return problems.invalid(`${result.errors.length} field(s) of ${p.form} are not valid.`, result.errors);
+    case "reason-required":
+      return problems.invalid("This form is complete: say why it changes.", [
+        {
+          pointer: "/reason",
+          code: "reason-required",
+          message: "a reason is required to change a completed form",
+        },
+      ]);
+    case "entered-in-error":
+      return problems.enteredInError(savesRefusedMessage(p.form, address.instance));
+    case "stale":
+      return problems.conflict(
+        `Revision ${rev} is not the latest (${result.current?.rev ?? 0}); re-apply your edits to the current state.`,
+        { current: instanceView(address, result.current) },
+      );
+  }
+}

@@ -1,0 +1,298 @@
+import { type Context, Hono } from "hono";
+import { latestValues } from "../../engine/casebook.ts";
+import { FORM_STATUSES, LOGS_EVENT } from "../../engine/definition.ts";
+import { isMarkableEvent } from "../../engine/entered-in-error.ts";
+import { nextFormOfVisit } from "../../engine/next-form.ts";
+import { rebaseEdits } from "../../engine/revision.ts";
+import { dayOneOf, visitDeviations } from "../../engine/schedule.ts";
+import { applyCalculations, calculationDrift, hiddenFields } from "../../engine/validate-form.ts";
+import type { AppEnv } from "../../http/context.ts";
+import { can } from "../../http/permissions.ts";
+import { problems } from "../../http/problems.ts";
+import { type InstancePath, loadSlot, loadStudy, loadSubject } from "../../http/resolve.ts";
+import { saveForm, saveProblem } from "../../http/save-form.ts";
+import type { Revision } from "../../store/form-instances.ts";
+import {
+  type AfterSave,
+  afterSaveLocation,
+  readAfterSave,
+  type StoredNotice,
+  storedNotice,
+} from "../after-save.tsx";
+import { fieldHistory, fieldViews } from "../fields.tsx";
+import { type FormEntries, readFormEntries } from "../form-values.ts";
+import { page } from "../page.tsx";
+import { type FormNotice, FormPage } from "../pages/form.tsx";
+
+/** A form at a visit; its numbered instances live under `/instances/:instance`. */
+export const FORM_PATH = "/studies/:study/subjects/:subject/events/:event/forms/:form";
+
+const instancePath = (a: { study: string; subject: string; event: string; form: string; instance: number }) =>
+  `/studies/${a.study}/subjects/${a.subject}/events/${a.event}/forms/${a.form}/instances/${a.instance}`;
+
+/** The instance a form route names; instance 1 where the route has no `/instances/:instance`. */
+export function instancePathOf(c: Context<AppEnv>): InstancePath {
+  const p = c.req.param() as Partial<InstancePath>;
+  return {
+    study: p.study ?? "",
+    subject: p.subject ?? "",
+    event: p.event ?? "",
+    form: p.form ?? "",
+    instance: p.instance ?? "1",
+  };
+}
+
+/** Everything a form page draws from, read once per request (a save reuses these reads). */
+async function formContext(c: Context<AppEnv>, formScript: string) {
+  const path = instancePathOf(c);
+  const definition = await loadStudy(c, path.study);
+  const subject = await loadSubject(c, definition.study.id, path.subject);
+  const slot = loadSlot(definition, subject, path.event, path.form, path.instance);
+  const address = {
+    study: definition.study.id,
+    subject: subject.id,
+    event: path.event,
+    form: path.form,
+    instance: slot.instance,
+  };
+  const [revisions, projections] = await Promise.all([
+    c.var.store.readRevisions(address),
+    c.var.store.readProjections(definition.study.id, subject.id),
+  ]);
+  const others = projections.filter(
+    (i) => !(i.event === address.event && i.form === address.form && i.instance === address.instance),
+  );
+  const context = {
+    $event: address.event,
+    $arm: subject.arm,
+    $latest: latestValues(others),
+    $studyStart: definition.study.startDate,
+  };
+  const eventLabel = address.event === LOGS_EVENT ? "Logs" : (slot.event?.label ?? address.event);
+  const heading = `${slot.instrument.title}${slot.repeating ? ` #${slot.instance}` : ""} · ${eventLabel} · ${subject.id}`;
+  return {
+    formScript,
+    path,
+    definition,
+    subject,
+    slot,
+    address,
+    revisions,
+    projections,
+    others,
+    context,
+    heading,
+  };
+}
+
+type FormContext = Awaited<ReturnType<typeof formContext>>;
+
+function renderForm(
+  c: Context<AppEnv>,
+  ctx: FormContext,
+  state: {
+    values: Record<string, unknown>;
+    rev: number;
+    current?: Revision;
+    errors?: Map<string, string>;
+    notice?: FormNotice;
+    theirs?: Record<string, unknown>;
+    reason?: string;
+    reasonError?: string;
+    status?: number;
+    recalculate?: string[];
+    afterSave?: AfterSave;
+    stored?: StoredNotice;
+  },
+) {
+  const { instrument } = ctx.slot;
+  const canWrite = can(c.var.principal, "enter-data", { study: ctx.address.study, site: ctx.subject.site });
+  // An instance entered in error keeps its data as marked until it is restored: read it, don't type in it.
+  const editable = canWrite && !state.current?.enteredInError;
+  const next = nextFormOfVisit(ctx.definition.study, ctx.address.event, ctx.address.form);
+  // A saved form shows what it holds: calculations keep their stored value unless an edit reaches them.
+  const stored = state.current?.data;
+  const values = applyCalculations(
+    instrument,
+    state.values,
+    ctx.context,
+    stored ? { data: stored, recalculate: state.recalculate } : undefined,
+  );
+  const hidden = hiddenFields(instrument, values, ctx.context);
+  const drift = stored ? calculationDrift(instrument, stored, ctx.context) : [];
+  const fields = fieldViews(
+    instrument,
+    values,
+    hidden,
+    state.errors ?? new Map(),
+    fieldHistory(ctx.revisions),
+    state.theirs,
+    {
+      drift: new Map(drift.map((d) => [d.field, d])),
+      recalculate: new Set(state.recalculate),
+      readOnly: !editable,
+    },
+  );
+  return page(
+    c,
+    ctx.heading,
+    <FormPage
+      title={`Subject ${ctx.subject.id}`}
+      backHref={`/studies/${ctx.definition.study.id}/subjects/${ctx.subject.id}#event-${ctx.address.event}`}
+      heading={ctx.heading}
+      instrument={instrument}
+      fields={fields}
+      current={state.current}
+      rev={state.rev}
+      csrf={c.var.csrf ?? ""}
+      canWrite={canWrite}
+      notice={state.notice}
+      reason={state.reason}
+      reasonError={state.reasonError}
+      context={ctx.context}
+      afterSave={state.afterSave}
+      nextTitle={next === undefined ? undefined : (ctx.definition.instruments[next]?.title ?? next)}
+      stored={state.stored}
+      markPath={isMarkableEvent(ctx.definition, ctx.address.event) ? instancePath(ctx.address) : undefined}
+    />,
+    { status: state.status, scripts: editable ? [ctx.formScript] : [] },
+  );
+}
+
+async function showForm(c: Context<AppEnv>, formScript: string) {
+  const ctx = await formContext(c, formScript);
+  const current = ctx.revisions.at(-1);
+  let notice: FormNotice | undefined;
+  if (current && c.req.query("saved") === String(current.rev)) {
+    const dayOne = dayOneOf(ctx.definition, [...ctx.others, current]);
+    notice = {
+      kind: "saved",
+      rev: current.rev,
+      deviations: visitDeviations(ctx.definition, dayOne, current).map((d) => d.message),
+    };
+  } else if (c.req.query("unchanged") !== undefined) notice = { kind: "unchanged" };
+  return renderForm(c, ctx, {
+    values: current?.data ?? {},
+    rev: current?.rev ?? 0,
+    current,
+    notice,
+    afterSave: readAfterSave(c.req.query("then")),
+    stored: storedNotice(ctx.definition, c.req.query("stored"), ctx.others),
+  });
+}
+
+/**
+ * The form post: saved, it moves on (303); refused, the form is drawn again
+ * with what was typed, the reasons beside the fields, or (409) the person's
+ * edits re-applied to the latest state.
+ */
+async function postForm(c: Context<AppEnv>, formScript: string) {
+  if (!can(c.var.principal, "enter-data")) throw problems.forbidden("Only site users enter data.");
+  const ctx = await formContext(c, formScript);
+  const body = (await c.req.parseBody({ all: true })) as FormEntries;
+  const submitted = readFormEntries(ctx.slot.instrument, body);
+  const status = FORM_STATUSES.find((s) => s === body._status);
+  const rev = Number(body._rev);
+  const safeRev = Number.isInteger(rev) && rev >= 0 ? rev : 0;
+  const reason = typeof body._reason === "string" ? body._reason : undefined;
+  const recalculate = [body._recalculate ?? []].flat().filter((v) => typeof v === "string");
+  const afterSave = readAfterSave(body._then);
+  const current = ctx.revisions.at(-1);
+  // No save button named: an implicit submission (Enter in a field). Saving it would store an
+  // incomplete form, or a new log instance, nobody asked for.
+  if (status === undefined) {
+    return renderForm(c, ctx, {
+      values: submitted,
+      rev: safeRev,
+      current,
+      reason,
+      afterSave,
+      notice: { kind: "no-action" },
+      status: 422,
+    });
+  }
+  const { definition } = ctx;
+  const result = await saveForm(
+    c,
+    ctx.path,
+    { data: submitted, status, rev: safeRev, reason, recalculate },
+    { ...ctx, current },
+  );
+  const url = new URL(c.req.url);
+  const moveOn =
+    result.kind === "saved" || result.kind === "unchanged"
+      ? afterSaveLocation(
+          definition,
+          `/studies/${definition.study.id}/subjects/${ctx.subject.id}`,
+          ctx.address,
+          result.state.rev,
+          afterSave,
+        )
+      : undefined;
+  if (moveOn) return c.redirect(moveOn, 303);
+  switch (result.kind) {
+    case "saved":
+      return c.redirect(`${url.pathname}?saved=${result.state.rev}`, 303);
+    case "unchanged":
+      return c.redirect(`${url.pathname}?unchanged`, 303);
+    case "entered-in-error":
+      throw saveProblem(ctx.path, result, safeRev);
+    case "invalid":
+      return renderForm(c, ctx, {
+        values: submitted,
+        rev,
+        current,
+        reason,
+        recalculate,
+        afterSave,
+        errors: new Map(result.errors.map((e) => [e.pointer.slice(1), e.message])),
+        notice: { kind: "invalid", count: result.errors.length },
+        status: 422,
+      });
+    case "reason-required":
+      return renderForm(c, ctx, {
+        values: submitted,
+        rev,
+        current,
+        recalculate,
+        afterSave,
+        reasonError: "Say why this completed form changes.",
+        notice: { kind: "invalid", count: 1 },
+        status: 422,
+      });
+    case "stale": {
+      const latest = result.current;
+      const revisions = latest ? ctx.revisions.filter((r) => r.rev <= latest.rev) : ctx.revisions;
+      const rebased = rebaseEdits({
+        base: revisions.find((r) => r.rev === rev)?.data ?? {},
+        mine: submitted,
+        theirs: latest?.data ?? {},
+        fields: Object.keys(ctx.slot.instrument.properties),
+      });
+      // The history beside each field includes the revisions that made this save stale.
+      const ctxNow = { ...ctx, revisions: await c.var.store.readRevisions(ctx.address) };
+      return renderForm(c, ctxNow, {
+        values: rebased.values,
+        rev: latest?.rev ?? 0,
+        current: latest,
+        reason,
+        recalculate,
+        afterSave,
+        theirs: rebased.conflicts,
+        notice: latest ? { kind: "conflict", current: latest, changes: rebased.theirChanges } : undefined,
+        status: 409,
+      });
+    }
+  }
+}
+
+/** The form pages: show a form instance and save it (the entered-in-error posts are their own). */
+export function formPages(formScript: string) {
+  const show = (c: Context<AppEnv>) => showForm(c, formScript);
+  const save = (c: Context<AppEnv>) => postForm(c, formScript);
+  return new Hono<AppEnv>()
+    .get(FORM_PATH, show)
+    .post(FORM_PATH, save)
+    .get(`${FORM_PATH}/instances/:instance`, show)
+    .post(`${FORM_PATH}/instances/:instance`, save);
+}

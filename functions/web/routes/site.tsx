@@ -1,0 +1,145 @@
+import { type Context, Hono } from "hono";
+import { auditTrail } from "../../http/audit-trail.ts";
+import type { AppEnv } from "../../http/context.ts";
+import { enrolSubject } from "../../http/enrolment.ts";
+import { can, sitesOf } from "../../http/permissions.ts";
+import { problems } from "../../http/problems.ts";
+import { loadStudy, loadSubject } from "../../http/resolve.ts";
+import { storedNotice } from "../after-save.tsx";
+import { casebookView } from "../casebook-view.ts";
+import { dashboardRows } from "../dashboard-cache.ts";
+import { readDashboardQuery, selectDashboardPage } from "../dashboard-query.ts";
+import { page } from "../page.tsx";
+import { AuditPage } from "../pages/audit.tsx";
+import { Dashboard } from "../pages/dashboard.tsx";
+import { Enrol } from "../pages/enrol.tsx";
+import { SubjectPage } from "../pages/subject.tsx";
+
+/** Casebooks read at once for the dashboard: enough to overlap round trips, few enough not to flood the table. */
+const DASHBOARD_READS_IN_FLIGHT = 16;
+const sentence = (message: string) => `${message.charAt(0).toUpperCase()}${message.slice(1)}.`;
+
+async function showDashboard(c: Context<AppEnv>, today: string) {
+  const definition = await loadStudy(c, c.req.param("study") ?? "");
+  const { principal } = c.var;
+  const visible = sitesOf(
+    principal,
+    definition.study.sites.map((s) => s.id),
+  );
+  const query = readDashboardQuery(c.req.query(), definition, visible);
+  const subjects = (
+    await c.var.store.listSubjects(definition.study.id, query.site ? [query.site] : visible, query.q)
+  ).filter((s) => !query.arm || s.arm === query.arm);
+  // Every subject in scope is needed (the overdue count and the status filters); only a page is drawn.
+  const inScope = await dashboardRows(c.var.store, definition, subjects, {
+    today,
+    settleMs: c.var.feedSettleMs,
+    readsInFlight: DASHBOARD_READS_IN_FLIGHT,
+  });
+  const study = { study: definition.study.id };
+  return page(
+    c,
+    "Dashboard",
+    <Dashboard
+      definition={definition}
+      selection={selectDashboardPage(inScope, query)}
+      query={query}
+      sites={visible}
+      canEnrol={can(principal, "enrol", study)}
+      canBuild={can(principal, "publish", study)}
+      canExport={can(principal, "export", study)}
+      today={today}
+    />,
+  );
+}
+
+async function enrolPage(c: Context<AppEnv>, values?: Record<string, string>, errors?: Map<string, string>) {
+  const definition = await loadStudy(c, c.req.param("study") ?? "");
+  if (!can(c.var.principal, "enrol", { study: definition.study.id }))
+    throw problems.forbidden("Only site users enrol subjects.");
+  const sites = sitesOf(
+    c.var.principal,
+    definition.study.sites.map((s) => s.id),
+  );
+  return page(
+    c,
+    "Enrol",
+    <Enrol definition={definition} sites={sites} csrf={c.var.csrf ?? ""} values={values} errors={errors} />,
+    { status: errors?.size ? 422 : 200 },
+  );
+}
+
+function showEnrolPage(c: Context<AppEnv>) {
+  return enrolPage(c);
+}
+
+async function enrol(c: Context<AppEnv>) {
+  const definition = await loadStudy(c, c.req.param("study") ?? "");
+  if (!can(c.var.principal, "enrol", { study: definition.study.id }))
+    throw problems.forbidden("Only site users enrol subjects.");
+  const body = await c.req.parseBody();
+  const values = {
+    site: String(body.site ?? ""),
+    arm: String(body.arm ?? ""),
+    subjectId: String(body.subjectId ?? "").trim(),
+  };
+  const result = await enrolSubject(c, definition, {
+    site: values.site,
+    arm: values.arm,
+    subjectId: values.subjectId || undefined,
+  });
+  switch (result.kind) {
+    case "refused":
+      return enrolPage(
+        c,
+        values,
+        new Map(result.errors.map((e) => [e.pointer.slice(1), sentence(e.message)])),
+      );
+    case "exists":
+      return enrolPage(c, values, new Map([["subjectId", "This id is already enrolled."]]));
+    case "enrolled":
+      return c.redirect(`/studies/${definition.study.id}/subjects/${result.subject.id}`, 303);
+  }
+}
+
+async function showSubject(c: Context<AppEnv>, today: string) {
+  const definition = await loadStudy(c, c.req.param("study") ?? "");
+  const subject = await loadSubject(c, definition.study.id, c.req.param("subject") ?? "");
+  const instances = await c.var.store.readCasebook(definition.study.id, subject.id);
+  const view = casebookView(definition, subject.arm, instances.instances, today);
+  return page(
+    c,
+    `Subject ${subject.id}`,
+    <SubjectPage
+      definition={definition}
+      subject={subject}
+      view={view}
+      canWrite={can(c.var.principal, "enter-data", { study: definition.study.id, site: subject.site })}
+      stored={storedNotice(definition, c.req.query("stored"), instances.instances)}
+    />,
+  );
+}
+
+async function showAuditTrail(c: Context<AppEnv>) {
+  // The API audit route's authorization: any role, within its sites; not de-identified (not on that allow-list).
+  const definition = await loadStudy(c, c.req.param("study") ?? "");
+  const subject = await loadSubject(c, definition.study.id, c.req.param("subject") ?? "");
+  const { revisions } = await c.var.store.readCasebook(definition.study.id, subject.id);
+  return page(
+    c,
+    `Audit trail · ${subject.id}`,
+    <AuditPage definition={definition} subject={subject} entries={auditTrail(subject, revisions)} />,
+  );
+}
+
+/** A study's dashboard, enrolment, and each subject's casebook and audit trail; `today` dates the schedule. */
+export function sitePages(today: () => string) {
+  const dashboard = (c: Context<AppEnv>) => showDashboard(c, today());
+  const subjectPage = (c: Context<AppEnv>) => showSubject(c, today());
+  return new Hono<AppEnv>()
+    .get("/studies/:study", dashboard)
+    .get("/studies/:study/enrol", showEnrolPage)
+    .post("/studies/:study/enrol", enrol)
+    .get("/studies/:study/subjects/:subject", subjectPage)
+    .get("/studies/:study/subjects/:subject/audit", showAuditTrail);
+}

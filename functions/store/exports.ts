@@ -188,7 +188,7 @@ export async function findExportSalt(db: Db, study: string): Promise<string | un
   return Item ? toExportSalt(Item) : undefined;
 }
 
-function toExportSalt(item: Item): string {
+export function toExportSalt(item: Item): string {
   const salt = requiredString(item, "salt");
   // An empty salt would de-identify nothing (and `exportSalt` would try to make one forever).
   if (salt === "") throw new MalformedItemError(item, "salt", "a non-empty string");

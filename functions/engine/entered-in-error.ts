@@ -10,13 +10,14 @@ import type { InstanceState } from "./revision.ts";
 
 export type ErrorMarkAction = "entered-in-error" | "restore";
 
-export type ErrorMarkDecision =
-  | { kind: "stale"; current: InstanceState | undefined }
+/** `current` comes back as given, so a caller's richer state type (a stored revision) survives the decision. */
+export type ErrorMarkDecision<S extends InstanceState = InstanceState> =
+  | { kind: "stale"; current: S | undefined }
   | { kind: "not-saved" }
   | { kind: "reason-required" }
   /** Marking a marked instance, or restoring one that is not marked. */
-  | { kind: "already" }
-  | { kind: "commit"; rev: number };
+  | { kind: "already"; current: S }
+  | { kind: "commit"; rev: number; current: S };
 
 /**
  * Only instances that exist because someone chose to add them can be entered
@@ -33,16 +34,17 @@ export function savesRefusedMessage(form: string, instance: number): string {
   return `${form} #${instance} is marked as entered in error: restore it (with a reason) before changing its data.`;
 }
 
-export function decideErrorMark(args: {
-  current: InstanceState | undefined;
+export function decideErrorMark<S extends InstanceState>(args: {
+  current: S | undefined;
   baseRev: number;
   action: ErrorMarkAction;
   reason: string | undefined;
-}): ErrorMarkDecision {
+}): ErrorMarkDecision<S> {
   const { current, baseRev, action, reason } = args;
   if (baseRev !== (current?.rev ?? 0)) return { kind: "stale", current };
   if (!current) return { kind: "not-saved" };
-  if ((current.enteredInError === true) === (action === "entered-in-error")) return { kind: "already" };
+  if ((current.enteredInError === true) === (action === "entered-in-error"))
+    return { kind: "already", current };
   if (!reason?.trim()) return { kind: "reason-required" };
-  return { kind: "commit", rev: current.rev + 1 };
+  return { kind: "commit", rev: current.rev + 1, current };
 }

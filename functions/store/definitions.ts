@@ -1,8 +1,19 @@
 import { createHash } from "node:crypto";
 import { GetCommand, PutCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
-import { instrumentsById, type StudyDefinition } from "../engine/definition.ts";
+import type { StudyDefinition } from "../engine/definition.ts";
+import {
+  type DefinitionPointer,
+  type DefinitionVersionInfo,
+  toDefinitionPointer,
+  toDefinitionVersion,
+  toDefinitionVersionInfo,
+  toStudyDefinition,
+  VERSION_INFO_ATTRIBUTES,
+} from "./definition-item.ts";
 import { type Db, isConditionFailure } from "./dynamo.ts";
 import { keys } from "./keys.ts";
+
+export type { DefinitionVersionInfo } from "./definition-item.ts";
 
 export interface PublishResult {
   version: number;
@@ -46,7 +57,8 @@ export async function publishDefinition(
     const pointer = await getPointer(db, study);
     if (pointer?.hash === hash) return { version: pointer.version, changed: false };
     const version = (pointer?.version ?? 0) + 1;
-    const existing = await getVersionItem(db, study, version);
+    const item = await getVersionItem(db, study, version);
+    const existing = item && toDefinitionVersion(item);
     if (existing && existing.hash !== hash) {
       // Someone else published this version number between our reads: start over.
       continue;
@@ -100,29 +112,6 @@ export async function publishDefinition(
   }
 }
 
-export interface DefinitionVersionInfo {
-  version: number;
-  hash: string;
-  publishedBy: string;
-  publishedAt: string;
-  reason?: string;
-  impact?: Record<string, number>;
-  acceptance?: { by: string; at: string; reason: string; changes: string[] };
-  migration?: unknown;
-  current: boolean;
-}
-
-const INFO_FIELDS = [
-  "version",
-  "hash",
-  "publishedBy",
-  "publishedAt",
-  "reason",
-  "impact",
-  "acceptance",
-  "migration",
-];
-
 /** Every published version, newest first, without the definitions themselves. */
 export async function listDefinitions(db: Db, study: string): Promise<DefinitionVersionInfo[]> {
   const pointer = await getPointer(db, study);
@@ -132,18 +121,15 @@ export async function listDefinitions(db: Db, study: string): Promise<Definition
       KeyConditionExpression: "PK = :pk AND begins_with(SK, :prefix)",
       ExpressionAttributeValues: { ":pk": keys.study(study), ":prefix": keys.definitionVersions },
       // Everything but the definition body, which can be large.
-      ProjectionExpression: INFO_FIELDS.map((_, i) => `#f${i}`).join(", "),
-      ExpressionAttributeNames: Object.fromEntries(INFO_FIELDS.map((f, i) => [`#f${i}`, f])),
+      ProjectionExpression: VERSION_INFO_ATTRIBUTES.map((_, i) => `#f${i}`).join(", "),
+      ExpressionAttributeNames: Object.fromEntries(VERSION_INFO_ATTRIBUTES.map((f, i) => [`#f${i}`, f])),
       ScanIndexForward: false,
     }),
   );
-  return Items.map((item) => ({
-    ...(item as Omit<DefinitionVersionInfo, "current">),
-    current: item.version === pointer?.version,
-  }));
+  return Items.map((item) => toDefinitionVersionInfo(item, item.version === pointer?.version));
 }
 
-async function getPointer(db: Db, study: string): Promise<{ version: number; hash: string } | undefined> {
+async function getPointer(db: Db, study: string): Promise<DefinitionPointer | undefined> {
   const { Item } = await db.doc.send(
     new GetCommand({
       TableName: db.tableName,
@@ -151,7 +137,7 @@ async function getPointer(db: Db, study: string): Promise<{ version: number; has
       ConsistentRead: true,
     }),
   );
-  return Item ? { version: Item.version as number, hash: Item.hash as string } : undefined;
+  return Item ? toDefinitionPointer(Item) : undefined;
 }
 
 async function getVersionItem(db: Db, study: string, version: number) {
@@ -162,7 +148,7 @@ async function getVersionItem(db: Db, study: string, version: number) {
       ConsistentRead: true,
     }),
   );
-  return Item as { hash: string; definition: string } | undefined;
+  return Item;
 }
 
 /**
@@ -180,8 +166,7 @@ export function createDefinitionReader(db: Db, pointerTtlMs = 2_000) {
     if (cached) return cached;
     const item = await getVersionItem(db, study, v);
     if (!item) return undefined;
-    const definition = JSON.parse(item.definition) as StudyDefinition;
-    definition.instruments = instrumentsById(Object.entries(definition.instruments));
+    const definition = toStudyDefinition(item);
     versions.set(cacheKey, definition);
     return definition;
   }

@@ -1,4 +1,3 @@
-import type { AddressInfo } from "node:net";
 import dynalite from "dynalite";
 import { closeIteratorsWhenDestroyed } from "./dynalite-iterators.ts";
 import { checkLocalStore } from "./local-store-check.ts";
@@ -20,7 +19,10 @@ export async function startDynalite(options: { path?: string; port?: number } = 
     server.once("error", reject);
     server.listen(options.port ?? 0, "127.0.0.1", () => resolve());
   });
-  const { port } = server.address() as AddressInfo;
+  const address = server.address();
+  // Listening on a host and port: the address is never a pipe's name or null here.
+  if (address === null || typeof address === "string") throw new Error(`dynalite listens on ${address}`);
+  const { port } = address;
   return {
     endpoint: `http://127.0.0.1:${port}`,
     close: () => new Promise((resolve) => server.close(() => resolve())),

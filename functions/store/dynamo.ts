@@ -58,7 +58,7 @@ export async function ensureTable(client: DynamoDBClient, tableName: string): Pr
       }),
     );
   } catch (error) {
-    if ((error as Error).name !== "ResourceInUseException") throw error;
+    if (errorName(error) !== "ResourceInUseException") throw error;
   }
   // dynalite with a data folder reports CREATING for a moment.
   await waitUntilTableExists(
@@ -68,7 +68,12 @@ export async function ensureTable(client: DynamoDBClient, tableName: string): Pr
 }
 
 export function isConditionFailure(error: unknown): boolean {
-  return (error as Error | undefined)?.name === "ConditionalCheckFailedException";
+  return errorName(error) === "ConditionalCheckFailedException";
+}
+
+/** The AWS SDK tells its failures apart by `name`. */
+function errorName(error: unknown): unknown {
+  return typeof error === "object" && error !== null && "name" in error ? error.name : undefined;
 }
 
 /** Every item a Query matches, following its pages. */

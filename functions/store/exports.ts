@@ -1,8 +1,10 @@
 import { randomBytes } from "node:crypto";
 import { GetCommand, PutCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { type Db, isConditionFailure } from "./dynamo.ts";
-import { type Revision, readCasebook, readCurrentState, toRevision } from "./form-instances.ts";
+import { type Revision, readCasebook, readCurrentState } from "./form-instances.ts";
+import { type Item, MalformedItemError, requiredString } from "./item-fields.ts";
 import { keys } from "./keys.ts";
+import { toFeedEntry } from "./revision-item.ts";
 import { getSubject, type Subject, toSubject } from "./subjects.ts";
 import { TABLE } from "./table-shape.ts";
 
@@ -97,7 +99,8 @@ export async function* casebooks(
     const next = subjects[i + ahead];
     if (next) pending.push(start(next));
     // shift, not index: a casebook once written must not stay referenced until the page ends.
-    yield await (pending.shift() as ReturnType<typeof read>);
+    const head = pending.shift();
+    if (head) yield await head;
   }
 }
 
@@ -162,10 +165,10 @@ export async function readFeed(
       }),
     );
     for (const item of page.Items ?? []) {
-      const sk = String(item[sortKey]);
-      if (sk >= options.settledBefore) break outer;
-      changes.push(toRevision(item));
-      cursor = sk;
+      const { position, revision } = toFeedEntry(item);
+      if (position >= options.settledBefore) break outer;
+      changes.push(revision);
+      cursor = position;
       if (changes.length >= options.limit) break outer;
     }
     start = page.LastEvaluatedKey;
@@ -182,7 +185,14 @@ export async function findExportSalt(db: Db, study: string): Promise<string | un
       ConsistentRead: true,
     }),
   );
-  return Item ? String(Item.salt) : undefined;
+  return Item ? toExportSalt(Item) : undefined;
+}
+
+export function toExportSalt(item: Item): string {
+  const salt = requiredString(item, "salt");
+  // An empty salt would de-identify nothing (and `exportSalt` would try to make one forever).
+  if (salt === "") throw new MalformedItemError(item, "salt", "a non-empty string");
+  return salt;
 }
 
 /** The study's de-identification key (date shifts, hashed ids, feed cursors): random, made once, kept in the table. */

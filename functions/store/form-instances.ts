@@ -1,58 +1,17 @@
 import { GetCommand, PutCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
-import type { FormStatus } from "../engine/definition.ts";
-import type { ErrorMarkAction } from "../engine/entered-in-error.ts";
-import type { FieldChange, InstanceState } from "../engine/revision.ts";
 import { type Db, isConditionFailure, queryAll } from "./dynamo.ts";
 import { keys } from "./keys.ts";
+import {
+  type InstanceAddress,
+  projectionItem,
+  type Revision,
+  revisionItem,
+  toRevision,
+} from "./revision-item.ts";
 import { type Subject, toSubject } from "./subjects.ts";
-import { TABLE } from "./table-shape.ts";
 
-export interface InstanceAddress {
-  study: string;
-  subject: string;
-  event: string;
-  form: string;
-  instance: number;
-}
-
-/**
- * One immutable revision of a form instance: the commit, the audit entry and
- * the full new values in one item.
- */
-export interface Revision extends InstanceAddress, InstanceState {
-  site: string;
-  statusFrom: FormStatus | null;
-  changes: FieldChange[];
-  /** What the revision did besides a data save (absent: a save). */
-  action?: ErrorMarkAction;
-}
-
-function revisionItem(r: Revision) {
-  return {
-    PK: keys.subjectPartition(r.study, r.subject),
-    SK: keys.revision(r.event, r.form, r.instance, r.rev),
-    type: "revision",
-    ...r,
-    [TABLE.indexes.feed.partitionKey]: keys.feed(r.study),
-    [TABLE.indexes.feed.sortKey]: keys.feedEntry(
-      r.committedAt,
-      keys.subjectPartition(r.study, r.subject),
-      keys.revision(r.event, r.form, r.instance, r.rev),
-    ),
-  };
-}
-
-export function toRevision(item: Record<string, unknown>): Revision {
-  const {
-    PK: _pk,
-    SK: _sk,
-    type: _type,
-    [TABLE.indexes.feed.partitionKey]: _fpk,
-    [TABLE.indexes.feed.sortKey]: _fsk,
-    ...rest
-  } = item;
-  return rest as unknown as Revision;
-}
+export type { InstanceAddress, Revision } from "./revision-item.ts";
+export { toRevision } from "./revision-item.ts";
 
 /** The latest committed revision of one instance: the truth, whatever the projection says. */
 export async function readLatestRevision(db: Db, a: InstanceAddress): Promise<Revision | undefined> {
@@ -102,12 +61,7 @@ export async function projectRevision(db: Db, revision: Revision): Promise<void>
     await db.doc.send(
       new PutCommand({
         TableName: db.tableName,
-        Item: {
-          PK: keys.subjectPartition(revision.study, revision.subject),
-          SK: keys.data(revision.event, revision.form, revision.instance),
-          type: "current",
-          ...revision,
-        },
+        Item: projectionItem(revision),
         ConditionExpression: "attribute_not_exists(PK) OR rev < :rev",
         ExpressionAttributeValues: { ":rev": revision.rev },
       }),
@@ -151,23 +105,42 @@ function queryPartition(
   });
 }
 
-/** A projection of an instance's address, status, rev and only these fields of its data. */
+/**
+ * Every attribute of a projection but its changes and the data not asked for
+ * (a projection expression saves transfer, not read capacity, so the small
+ * attributes come along and the item still decodes as a revision).
+ */
+const LEAN_ATTRIBUTES = [
+  "PK",
+  "SK",
+  "study",
+  "subject",
+  "site",
+  "event",
+  "form",
+  "instance",
+  "rev",
+  "status",
+  "statusFrom",
+  "definitionVersion",
+  "committedAt",
+  "committedBy",
+  "reason",
+  "action",
+  // The export's default leaves out what is entered in error: a lean read must carry the mark too.
+  "enteredInError",
+];
+
+/** A projection of an instance's attributes with only these fields of its data. */
 function onlyFields(fields: string[]) {
   return {
     ProjectionExpression: [
-      "SK",
-      "#ev",
-      "form",
-      "instance",
-      "rev",
-      "#st",
-      // The export's default leaves out what is entered in error: a lean read must carry the mark too.
-      "enteredInError",
+      ...LEAN_ATTRIBUTES.map((_, i) => `#a${i}`),
       ...fields.map((_, i) => `#d.#f${i}`),
     ].join(","),
+    // Every name through a placeholder: several (status, data, action…) are DynamoDB reserved words.
     ExpressionAttributeNames: {
-      "#ev": "event",
-      "#st": "status",
+      ...Object.fromEntries(LEAN_ATTRIBUTES.map((a, i) => [`#a${i}`, a])),
       "#d": "data",
       ...Object.fromEntries(fields.map((f, i) => [`#f${i}`, f])),
     },
@@ -191,14 +164,17 @@ export async function readCurrentState(
   db: Db,
   study: string,
   subject: string,
-  /** Read only these fields of each instance's data (the dashboard needs a few dates, not the values). */
+  /**
+   * Read only these fields of each instance's data (the dashboard needs a few dates, not the values);
+   * the instances then come without their last changes (`changes` empty).
+   */
   options: { dataFields?: string[] } = {},
 ): Promise<Revision[]> {
   const pk = keys.subjectPartition(study, subject);
   const [projections, revisionKeys] = await Promise.all([
     options.dataFields
       ? queryPartition(db, pk, keys.projections, onlyFields(options.dataFields)).then((items) =>
-          items.map((item): Record<string, unknown> => ({ data: {}, ...item })),
+          items.map((item): Record<string, unknown> => ({ data: {}, changes: [], ...item })),
         )
       : queryPartition(db, pk, keys.projections),
     queryAll(db, {

@@ -75,8 +75,14 @@ export async function checkLocalStore(folder: string): Promise<void> {
 
 /** A LevelDB failure as one line (its cause says what LevelDB found, e.g. "Corruption: …"). */
 function describe(error: unknown): string {
-  const e = error as Error & { cause?: Error };
-  return e.cause?.message ? `${e.message} (${e.cause.message})` : String(e.message ?? error);
+  const message = messageOf(error);
+  const cause = typeof error === "object" && error !== null && "cause" in error ? messageOf(error.cause) : "";
+  return cause ? `${message} (${cause})` : (message ?? String(error));
+}
+
+function messageOf(error: unknown): string | undefined {
+  if (typeof error !== "object" || error === null || !("message" in error)) return undefined;
+  return error.message === undefined ? undefined : String(error.message);
 }
 
 /**

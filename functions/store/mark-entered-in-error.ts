@@ -50,9 +50,9 @@ export async function markEnteredInError(db: Db, req: ErrorMarkRequest): Promise
     case "reason-required":
       return decision;
     case "already":
-      return { kind: "already", state: current as Revision };
+      return { kind: "already", state: decision.current };
     case "commit": {
-      const base = current as Revision;
+      const base = decision.current;
       const { enteredInError: _flag, action: _action, reason: _reason, ...kept } = base;
       const revision: Revision = {
         ...kept,

@@ -1,6 +1,6 @@
 import { GetCommand, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { type Db, isConditionFailure, queryBySite } from "./dynamo.ts";
-import { type Item, text } from "./item-fields.ts";
+import { type Item, requiredNumber, text } from "./item-fields.ts";
 import { keys } from "./keys.ts";
 import { TABLE } from "./table-shape.ts";
 
@@ -66,17 +66,18 @@ export async function enrolSubject(
 }
 
 async function nextSequence(db: Db, study: string, site: string): Promise<number> {
+  const key = { PK: keys.study(study), SK: keys.subjectSequence(site) };
   const { Attributes } = await db.doc.send(
     new UpdateCommand({
       TableName: db.tableName,
-      Key: { PK: keys.study(study), SK: keys.subjectSequence(site) },
+      Key: key,
       UpdateExpression: "ADD #n :one",
       ExpressionAttributeNames: { "#n": "next" },
       ExpressionAttributeValues: { ":one": 1 },
       ReturnValues: "UPDATED_NEW",
     }),
   );
-  return Attributes?.next as number;
+  return requiredNumber({ ...key, ...Attributes }, "next");
 }
 
 export function toSubject(item: Item): Subject {

@@ -39,7 +39,8 @@ describe("deciding a mark or a restore", () => {
   const mark = { action: "entered-in-error" as const, reason: "duplicate of AE #1" };
 
   it("marks a saved instance from its latest revision with a reason: the next revision", () => {
-    expect(decideErrorMark({ ...mark, current: state(), baseRev: 2 })).toEqual({ kind: "commit", rev: 3 });
+    const current = state();
+    expect(decideErrorMark({ ...mark, current, baseRev: 2 })).toEqual({ kind: "commit", rev: 3, current });
   });
 
   it("asks for a reason (blank counts as none)", () => {
@@ -62,9 +63,11 @@ describe("deciding a mark or a restore", () => {
   it("restores only a marked instance, also with a reason", () => {
     const restore = { action: "restore" as const, reason: "was a real event" };
     expect(decideErrorMark({ ...restore, current: state(), baseRev: 2 }).kind).toBe("already");
-    expect(decideErrorMark({ ...restore, current: state({ enteredInError: true }), baseRev: 2 })).toEqual({
+    const marked = state({ enteredInError: true });
+    expect(decideErrorMark({ ...restore, current: marked, baseRev: 2 })).toEqual({
       kind: "commit",
       rev: 3,
+      current: marked,
     });
     expect(
       decideErrorMark({ ...restore, reason: "", current: state({ enteredInError: true }), baseRev: 2 }).kind,

@@ -124,15 +124,17 @@ export function* subjectDataChunks(
     for (const r of s.revisions ?? []) slot(r).history.push(r);
     for (const v of slots.values()) v.history.sort((a, b) => a.rev - b.rev);
   }
-  const byForm = new Map<string, number[]>();
-  for (const k of slots.keys()) {
+  const byForm = new Map<string, [number, Slot][]>();
+  for (const [k, found] of slots) {
     const [event = "", form = "", n = "0"] = k.split("\u0000");
     const list = byForm.get(`${event}\u0000${form}`) ?? [];
-    list.push(Number(n));
+    list.push([Number(n), found]);
     byForm.set(`${event}\u0000${form}`, list);
   }
-  for (const list of byForm.values()) list.sort((a, b) => a - b);
-  const instancesOf = (event: string, form: string): number[] => byForm.get(`${event}\u0000${form}`) ?? [];
+  for (const list of byForm.values()) list.sort((a, b) => a[0] - b[0]);
+  /** The instances of a form in an event, by number. */
+  const slotsOf = (event: string, form: string): [number, Slot][] =>
+    byForm.get(`${event}\u0000${form}`) ?? [];
 
   const { subject } = s;
   let head = `<SubjectData${attrs({
@@ -157,7 +159,9 @@ export function* subjectDataChunks(
   for (const e of definition.study.events) {
     const forms = e.forms.map((f) => model.forms.get(f)).filter((f): f is OdmForm => f !== undefined);
     if (e.repeatable) {
-      const keys = [...new Set(forms.flatMap((f) => instancesOf(e.id, f.id)))].sort((a, b) => a - b);
+      const keys = [...new Set(forms.flatMap((f) => slotsOf(e.id, f.id).map(([n]) => n)))].sort(
+        (a, b) => a - b,
+      );
       for (const n of keys) {
         const body = forms
           .map((f) => {
@@ -173,13 +177,8 @@ export function* subjectDataChunks(
     }
     const body = forms
       .flatMap((f) =>
-        instancesOf(e.id, f.id).map((n) =>
-          formDataXml(
-            f,
-            slots.get(key(e.id, f.id, n)) as Slot,
-            shift,
-            f.repeating || n !== 1 ? n : undefined,
-          ),
+        slotsOf(e.id, f.id).map(([n, found]) =>
+          formDataXml(f, found, shift, f.repeating || n !== 1 ? n : undefined),
         ),
       )
       .join("");
@@ -189,11 +188,7 @@ export function* subjectDataChunks(
     .map((f) => model.forms.get(f))
     .filter((f): f is OdmForm => f !== undefined);
   const body = logs
-    .flatMap((f) =>
-      instancesOf(LOGS_EVENT, f.id).map((n) =>
-        formDataXml(f, slots.get(key(LOGS_EVENT, f.id, n)) as Slot, shift, n),
-      ),
-    )
+    .flatMap((f) => slotsOf(LOGS_EVENT, f.id).map(([n, found]) => formDataXml(f, found, shift, n)))
     .join("");
   if (body) yield `${el("StudyEventData", { StudyEventOID: odmOid.event(LOGS_EVENT) }, body)}\n`;
   yield "</SubjectData>\n";

@@ -6,7 +6,7 @@ import {
   type StudyDefinition,
 } from "../../engine/definition.ts";
 import { attrs, el, textEl } from "../xml.ts";
-import { codeListXml, type Model, type OdmForm, type OdmItem, translated } from "./model.ts";
+import { codeListXml, formOf, type Model, type OdmItem, translated } from "./model.ts";
 import { CL, odmOid } from "./oids.ts";
 
 /** The Study element: GlobalVariables, BasicDefinitions and the MetaDataVersion. */
@@ -148,7 +148,7 @@ export function* metadataChunks(
   }
 
   for (const f of model.formOrder) {
-    const form = model.forms.get(f) as OdmForm;
+    const form = formOf(model, f);
     yield `${el(
       "FormDef",
       { OID: form.oid, Name: form.title, Repeating: form.repeating ? "Yes" : "No" },
@@ -157,7 +157,7 @@ export function* metadataChunks(
     )}\n`;
   }
   for (const f of model.formOrder) {
-    const form = model.forms.get(f) as OdmForm;
+    const form = formOf(model, f);
     yield `${el(
       "ItemGroupDef",
       { OID: form.igOid, Name: form.title, Repeating: "No" },
@@ -175,7 +175,7 @@ export function* metadataChunks(
     )}\n`;
   }
   for (const f of model.formOrder) {
-    yield `${(model.forms.get(f) as OdmForm).items.map(itemDefXml).join("\n")}\n`;
+    yield `${formOf(model, f).items.map(itemDefXml).join("\n")}\n`;
   }
   for (const cl of model.codeLists) yield `${cl}\n`;
   for (const oid of [CL.yesno, CL.truefalse, CL.status, CL.arm, CL.flagType]) {

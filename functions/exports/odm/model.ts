@@ -1,11 +1,4 @@
-import type {
-  Choice,
-  ChoiceCode,
-  FieldSchema,
-  FormData,
-  Instrument,
-  StudyDefinition,
-} from "../../engine/definition.ts";
+import type { Choice, ChoiceCode, FieldSchema, FormData, StudyDefinition } from "../../engine/definition.ts";
 import { formOrder } from "../../engine/form-order.ts";
 import { shiftDate } from "../deidentify.ts";
 import { el, textEl } from "../xml.ts";
@@ -54,6 +47,13 @@ export interface Model {
   sharedCodeLists: Set<string>;
   conditions: string[];
   methods: string[];
+}
+
+/** The form of an id from `formOrder`, which lists exactly the model's forms. */
+export function formOf(model: Model, id: string): OdmForm {
+  const form = model.forms.get(id);
+  if (!form) throw new Error(`ODM export: form ${id} is not in the model`);
+  return form;
 }
 
 function dataTypeOf(schema: FieldSchema): DataType {
@@ -126,7 +126,9 @@ export function buildModel(definition: StudyDefinition, options: OdmOptions): Mo
   };
 
   for (const formId of model.formOrder) {
-    const instrument = definition.instruments[formId] as Instrument;
+    const instrument = definition.instruments[formId];
+    // formOrder lists the definition's own instruments: a miss is a bug here, said plainly.
+    if (!instrument) throw new Error(`ODM export: form ${formId} has no instrument`);
     const required = new Set(instrument.required ?? []);
     const items: OdmItem[] = [];
     const seen = new Set<string>();

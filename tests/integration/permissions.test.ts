@@ -112,15 +112,17 @@ function apiBody(path: string): unknown {
   return { definition: {}, reason: "test" };
 }
 
+/** The table as markdown: one row per action, one column per role. */
 function matrixText(): string {
-  const actions = Object.keys(ACTIONS) as Action[];
-  const rows = permissionMatrix().map(
-    ({ role, actions: granted }) =>
-      `| ${role} | ${actions.map((a) => (granted[a] ? "yes" : "")).join(" | ")} |`,
+  const matrix = permissionMatrix();
+  const rows = (Object.keys(ACTIONS) as Action[]).map(
+    (a) => `| ${a} | ${matrix.map(({ actions }) => (actions[a] ? "yes" : "")).join(" | ")} |`,
   );
-  return [`| role | ${actions.join(" | ")} |`, `|---|${actions.map(() => "---").join("|")}|`, ...rows].join(
-    "\n",
-  );
+  return [
+    `| action | ${matrix.map(({ role }) => role).join(" | ")} |`,
+    `|---|${matrix.map(() => "---").join("|")}|`,
+    ...rows,
+  ].join("\n");
 }
 
 describe("one permission table", () => {
@@ -167,6 +169,15 @@ describe("one permission table", () => {
         const allowed = can(principals[name] as Principal, action, { study: STUDY, site: "site-01" });
         if ((res.status === 403) === allowed)
           disagreements.push(`${operation} (${action}): ${res.status}, table says ${allowed ? "yes" : "no"}`);
+        if (write && !allowed) {
+          // Refused before the body is read: a caller who may never write learns nothing of its shape.
+          const bad = await product.env.app.request(path, {
+            method,
+            headers: { authorization: `Bearer ${tokenOf[name]}`, "content-type": "application/json" },
+            body: '{"unexpected":true}',
+          });
+          if (bad.status !== 403) disagreements.push(`${operation} with a bad body: ${bad.status}, not 403`);
+        }
       }
       expect(disagreements).toEqual([]);
     });

@@ -1,9 +1,9 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { createRoute, type RouteHandler, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { checkDefinition } from "../../engine/check-definition.ts";
 import type { StudyDefinition } from "../../engine/definition.ts";
 import type { AppEnv } from "../../http/context.ts";
-import { requirePermission } from "../../http/permissions.ts";
+import { permitted } from "../../http/permissions.ts";
 import { type FieldProblem, ProblemError, problems } from "../../http/problems.ts";
 import { loadStudy } from "../../http/resolve.ts";
 import { PublishPlan } from "../../publish-plan.ts";
@@ -103,7 +103,6 @@ async function publish(
   dryRun: boolean,
 ) {
   await loadStudy(c, study);
-  requirePermission(c.var.principal, "publish");
   const definition = checkBody(body.definition, study);
   return c.var.store.publish({
     definition,
@@ -115,111 +114,120 @@ async function publish(
   });
 }
 
-definitionRoutes.openapi(
-  createRoute({
-    method: "get",
-    path: "/studies/{study}/definitions",
-    operationId: "listDefinitions",
-    tags: ["Definitions"],
-    summary:
-      "Published definition versions, newest first, with who published each, why, its impact and any acceptance",
-    request: { params: StudyParams },
-    responses: {
-      200: {
-        description: "Versions",
-        content: {
-          "application/json": { schema: z.object({ versions: z.array(z.record(z.string(), z.unknown())) }) },
-        },
+const listDefinitionsRoute = createRoute({
+  method: "get",
+  path: "/studies/{study}/definitions",
+  operationId: "listDefinitions",
+  middleware: [permitted("read-deidentified")],
+  tags: ["Definitions"],
+  summary:
+    "Published definition versions, newest first, with who published each, why, its impact and any acceptance",
+  request: { params: StudyParams },
+  responses: {
+    200: {
+      description: "Versions",
+      content: {
+        "application/json": { schema: z.object({ versions: z.array(z.record(z.string(), z.unknown())) }) },
       },
-      ...problemResponses([401, 404]),
     },
-  }),
-  async (c) => {
-    const { study } = c.req.valid("param");
-    await loadStudy(c, study);
-    return c.json({ versions: await c.var.store.listDefinitions(study) }, 200);
+    ...problemResponses([401, 404]),
   },
-);
+});
 
-definitionRoutes.openapi(
-  createRoute({
-    method: "get",
-    path: "/studies/{study}/definitions/{version}",
-    operationId: "getDefinition",
-    tags: ["Definitions"],
-    summary: "One published definition version",
-    request: { params: StudyParams.extend({ version: z.string() }) },
-    responses: {
-      200: {
-        description: "Definition",
-        content: { "application/json": { schema: z.record(z.string(), z.unknown()) } },
-      },
-      ...problemResponses([401, 404]),
+const listDefinitions: RouteHandler<typeof listDefinitionsRoute, AppEnv> = async (c) => {
+  const { study } = c.req.valid("param");
+  await loadStudy(c, study);
+  return c.json({ versions: await c.var.store.listDefinitions(study) }, 200);
+};
+
+definitionRoutes.openapi(listDefinitionsRoute, listDefinitions);
+
+const getDefinitionRoute = createRoute({
+  method: "get",
+  path: "/studies/{study}/definitions/{version}",
+  operationId: "getDefinition",
+  middleware: [permitted("read-deidentified")],
+  tags: ["Definitions"],
+  summary: "One published definition version",
+  request: { params: StudyParams.extend({ version: z.string() }) },
+  responses: {
+    200: {
+      description: "Definition",
+      content: { "application/json": { schema: z.record(z.string(), z.unknown()) } },
     },
-  }),
-  async (c) => {
-    const { study, version } = c.req.valid("param");
-    await loadStudy(c, study);
-    const definition = /^[1-9]\d{0,5}$/.test(version)
-      ? await c.var.store.definitions.version(study, Number(version))
-      : undefined;
-    if (!definition) throw problems.notFound(`Version ${version}`);
-    return c.json(definition as unknown as Record<string, unknown>, 200);
+    ...problemResponses([401, 404]),
   },
-);
+});
 
-definitionRoutes.openapi(
-  createRoute({
-    method: "post",
-    path: "/studies/{study}/definitions/impact",
-    operationId: "analyseImpact",
-    tags: ["Definitions"],
-    summary:
-      "What publishing this definition would do to the current version and the stored data (nothing is written)",
-    request: {
-      params: StudyParams,
-      body: { required: true, content: { "application/json": { schema: PublishBody } } },
-    },
-    responses: {
-      200: { description: "Impact report", content: { "application/json": { schema: PublishAnswer } } },
-      ...problemResponses([400, 401, 403, 404, 413, 415, 422]),
-    },
-  }),
-  async (c) => c.json(answer(await publish(c, c.req.valid("param").study, c.req.valid("json"), true)), 200),
-);
+const getDefinition: RouteHandler<typeof getDefinitionRoute, AppEnv> = async (c) => {
+  const { study, version } = c.req.valid("param");
+  await loadStudy(c, study);
+  const definition = /^[1-9]\d{0,5}$/.test(version)
+    ? await c.var.store.definitions.version(study, Number(version))
+    : undefined;
+  if (!definition) throw problems.notFound(`Version ${version}`);
+  return c.json(definition as unknown as Record<string, unknown>, 200);
+};
 
-definitionRoutes.openapi(
-  createRoute({
-    method: "post",
-    path: "/studies/{study}/definitions",
-    operationId: "publishDefinition",
-    tags: ["Definitions"],
-    summary:
-      "Publish a new definition version. Refused (409) while a destructive change is neither migrated nor accepted with a reason",
-    request: {
-      params: StudyParams,
-      body: { required: true, content: { "application/json": { schema: PublishBody } } },
-    },
-    responses: {
-      201: { description: "Published", content: { "application/json": { schema: PublishAnswer } } },
-      200: {
-        description: "Identical to the current version: nothing published",
-        content: { "application/json": { schema: PublishAnswer } },
-      },
-      ...problemResponses([400, 401, 403, 404, 409, 413, 415, 422]),
-    },
-  }),
-  async (c) => {
-    const outcome = await publish(c, c.req.valid("param").study, c.req.valid("json"), false);
-    if (outcome.kind === "refused") {
-      throw new ProblemError(
-        409,
-        "destructive-change",
-        "Destructive change not migrated or accepted",
-        `${outcome.unaccepted.length} destructive change(s) would orphan or recode collected data: supply a migration or accept them by id with a reason.`,
-        answer(outcome),
-      );
-    }
-    return c.json(answer(outcome), outcome.kind === "published" ? 201 : 200);
+definitionRoutes.openapi(getDefinitionRoute, getDefinition);
+
+const analyseImpactRoute = createRoute({
+  method: "post",
+  path: "/studies/{study}/definitions/impact",
+  operationId: "analyseImpact",
+  middleware: [permitted("publish")],
+  tags: ["Definitions"],
+  summary:
+    "What publishing this definition would do to the current version and the stored data (nothing is written)",
+  request: {
+    params: StudyParams,
+    body: { required: true, content: { "application/json": { schema: PublishBody } } },
   },
-);
+  responses: {
+    200: { description: "Impact report", content: { "application/json": { schema: PublishAnswer } } },
+    ...problemResponses([400, 401, 403, 404, 413, 415, 422]),
+  },
+});
+
+const analyseImpact: RouteHandler<typeof analyseImpactRoute, AppEnv> = async (c) =>
+  c.json(answer(await publish(c, c.req.valid("param").study, c.req.valid("json"), true)), 200);
+
+definitionRoutes.openapi(analyseImpactRoute, analyseImpact);
+
+const publishDefinitionRoute = createRoute({
+  method: "post",
+  path: "/studies/{study}/definitions",
+  operationId: "publishDefinition",
+  middleware: [permitted("publish")],
+  tags: ["Definitions"],
+  summary:
+    "Publish a new definition version. Refused (409) while a destructive change is neither migrated nor accepted with a reason",
+  request: {
+    params: StudyParams,
+    body: { required: true, content: { "application/json": { schema: PublishBody } } },
+  },
+  responses: {
+    201: { description: "Published", content: { "application/json": { schema: PublishAnswer } } },
+    200: {
+      description: "Identical to the current version: nothing published",
+      content: { "application/json": { schema: PublishAnswer } },
+    },
+    ...problemResponses([400, 401, 403, 404, 409, 413, 415, 422]),
+  },
+});
+
+const publishDefinition: RouteHandler<typeof publishDefinitionRoute, AppEnv> = async (c) => {
+  const outcome = await publish(c, c.req.valid("param").study, c.req.valid("json"), false);
+  if (outcome.kind === "refused") {
+    throw new ProblemError(
+      409,
+      "destructive-change",
+      "Destructive change not migrated or accepted",
+      `${outcome.unaccepted.length} destructive change(s) would orphan or recode collected data: supply a migration or accept them by id with a reason.`,
+      answer(outcome),
+    );
+  }
+  return c.json(answer(outcome), outcome.kind === "published" ? 201 : 200);
+};
+
+definitionRoutes.openapi(publishDefinitionRoute, publishDefinition);

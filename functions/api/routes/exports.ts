@@ -1,4 +1,4 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { createRoute, type RouteHandler, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { changesPage } from "../../exports/changes.ts";
 import { csvText } from "../../exports/csv.ts";
@@ -14,7 +14,7 @@ import {
   openFeedCursor,
 } from "../../http/export-scope.ts";
 import { odmDownload } from "../../http/odm-download.ts";
-import { requirePermission } from "../../http/permissions.ts";
+import { permitted } from "../../http/permissions.ts";
 import { loadStudy } from "../../http/resolve.ts";
 import { streamedBody } from "../../http/streamed-body.ts";
 import { createRouter } from "../router.ts";
@@ -49,49 +49,50 @@ const RecordsQuery = z.object({
   cursor: z.string().optional(),
 });
 
-exportRoutes.openapi(
-  createRoute({
-    method: "get",
-    path: "/studies/{study}/records",
-    operationId: "exportRecords",
-    tags: ["Exports"],
-    summary:
-      "Flat records in REDCap's shape (one row per subject × event × repeat instance), streamed a page of subjects at a time; the next page is in the Link header",
-    request: { params: StudyParams, query: RecordsQuery },
-    responses: {
-      200: {
-        description: "Rows",
-        content: {
-          "text/csv": { schema: z.string() },
-          "application/json": { schema: z.array(z.record(z.string(), z.unknown())) },
-          "application/x-ndjson": { schema: z.string() },
-        },
+const exportRecordsRoute = createRoute({
+  method: "get",
+  path: "/studies/{study}/records",
+  operationId: "exportRecords",
+  middleware: [permitted("export")],
+  tags: ["Exports"],
+  summary:
+    "Flat records in REDCap's shape (one row per subject × event × repeat instance), streamed a page of subjects at a time; the next page is in the Link header",
+  request: { params: StudyParams, query: RecordsQuery },
+  responses: {
+    200: {
+      description: "Rows",
+      content: {
+        "text/csv": { schema: z.string() },
+        "application/json": { schema: z.array(z.record(z.string(), z.unknown())) },
+        "application/x-ndjson": { schema: z.string() },
       },
-      ...problemResponses([400, 401, 404]),
     },
-  }),
-  async (c) => {
-    const { study } = c.req.valid("param");
-    const q = c.req.valid("query");
-    const definition = await loadStudy(c, study);
-    requirePermission(c.var.principal, "export");
-    checkExportFilters(definition, q);
-    // Everything that can refuse comes before anything that can write (the salt, made on first use).
-    const after = await openExportCursor(c, study, q.cursor);
-    const options = await exportOptions(c, definition, q);
-    const sites = exportSites(c, definition, q.sites);
-    const request = { sites, after, limit: q.limit, only: q.subjects, format: q.format };
-    const page = await recordsPage(c.var.store, definition, request, options);
-    if (page.next) {
-      const url = new URL(c.req.url);
-      url.searchParams.set("cursor", page.next);
-      c.header("Link", `<${url.pathname}${url.search}>; rel="next"`);
-      c.header("X-Next-Cursor", page.next);
-    }
-    c.header("Content-Type", RECORDS_CONTENT_TYPE[q.format]);
-    return streamedBody(c, page.chunks) as never;
+    ...problemResponses([400, 401, 404]),
   },
-);
+});
+
+const exportRecords: RouteHandler<typeof exportRecordsRoute, AppEnv> = async (c) => {
+  const { study } = c.req.valid("param");
+  const q = c.req.valid("query");
+  const definition = await loadStudy(c, study);
+  checkExportFilters(definition, q);
+  // Everything that can refuse comes before anything that can write (the salt, made on first use).
+  const after = await openExportCursor(c, study, q.cursor);
+  const options = await exportOptions(c, definition, q);
+  const sites = exportSites(c, definition, q.sites);
+  const request = { sites, after, limit: q.limit, only: q.subjects, format: q.format };
+  const page = await recordsPage(c.var.store, definition, request, options);
+  if (page.next) {
+    const url = new URL(c.req.url);
+    url.searchParams.set("cursor", page.next);
+    c.header("Link", `<${url.pathname}${url.search}>; rel="next"`);
+    c.header("X-Next-Cursor", page.next);
+  }
+  c.header("Content-Type", RECORDS_CONTENT_TYPE[q.format]);
+  return streamedBody(c, page.chunks) as never;
+};
+
+exportRoutes.openapi(exportRecordsRoute, exportRecords);
 
 const ChangesQuery = z.object({
   cursor: z
@@ -103,48 +104,49 @@ const ChangesQuery = z.object({
   hashIds: flag,
 });
 
-exportRoutes.openapi(
-  createRoute({
-    method: "get",
-    path: "/studies/{study}/changes",
-    operationId: "listChanges",
-    tags: ["Exports"],
-    summary:
-      "Incremental export: every committed revision after the cursor, in commit order, each exactly once. Store the returned cursor and pass it next time",
-    request: { params: StudyParams, query: ChangesQuery },
-    responses: {
-      200: {
-        description: "Changes",
-        content: {
-          "application/json": {
-            schema: z.object({
-              changes: z.array(z.record(z.string(), z.unknown())),
-              cursor: z.string(),
-              more: z.boolean(),
-            }),
-          },
+const listChangesRoute = createRoute({
+  method: "get",
+  path: "/studies/{study}/changes",
+  operationId: "listChanges",
+  middleware: [permitted("export")],
+  tags: ["Exports"],
+  summary:
+    "Incremental export: every committed revision after the cursor, in commit order, each exactly once. Store the returned cursor and pass it next time",
+  request: { params: StudyParams, query: ChangesQuery },
+  responses: {
+    200: {
+      description: "Changes",
+      content: {
+        "application/json": {
+          schema: z.object({
+            changes: z.array(z.record(z.string(), z.unknown())),
+            cursor: z.string(),
+            more: z.boolean(),
+          }),
         },
       },
-      ...problemResponses([400, 401, 404]),
     },
-  }),
-  async (c) => {
-    const { study } = c.req.valid("param");
-    const q = c.req.valid("query");
-    const definition = await loadStudy(c, study);
-    requirePermission(c.var.principal, "export");
-    const after = await openFeedCursor(c, study, q.cursor);
-    const options = await exportOptions(c, definition, q);
-    const page = await changesPage(c.var.store, definition, {
-      after,
-      settledBefore: new Date(Date.now() - c.var.feedSettleMs).toISOString(),
-      limit: q.limit,
-      sites: new Set(exportSites(c, definition)),
-      ...(options.deidentify ? { deidentify: options.deidentify } : {}),
-    });
-    return c.json({ changes: page.changes, cursor: page.cursor ?? q.cursor ?? "", more: page.more }, 200);
+    ...problemResponses([400, 401, 404]),
   },
-);
+});
+
+const listChanges: RouteHandler<typeof listChangesRoute, AppEnv> = async (c) => {
+  const { study } = c.req.valid("param");
+  const q = c.req.valid("query");
+  const definition = await loadStudy(c, study);
+  const after = await openFeedCursor(c, study, q.cursor);
+  const options = await exportOptions(c, definition, q);
+  const page = await changesPage(c.var.store, definition, {
+    after,
+    settledBefore: new Date(Date.now() - c.var.feedSettleMs).toISOString(),
+    limit: q.limit,
+    sites: new Set(exportSites(c, definition)),
+    ...(options.deidentify ? { deidentify: options.deidentify } : {}),
+  });
+  return c.json({ changes: page.changes, cursor: page.cursor ?? q.cursor ?? "", more: page.more }, 200);
+};
+
+exportRoutes.openapi(listChangesRoute, listChanges);
 
 const MetadataQuery = z.object({ format: z.enum(["json", "csv"]).default("json") });
 
@@ -160,35 +162,36 @@ function table(
   return c.body(csv, 200, { "Content-Type": "text/csv; charset=utf-8" });
 }
 
-exportRoutes.openapi(
-  createRoute({
-    method: "get",
-    path: "/studies/{study}/metadata/{kind}",
-    operationId: "getMetadata",
-    tags: ["Exports"],
-    summary:
-      "Study metadata in REDCap's shapes: arms, events, form-event-mapping, instruments, export-field-names",
-    request: {
-      params: StudyParams.extend({
-        kind: z.enum(Object.keys(REDCAP_METADATA) as [keyof typeof REDCAP_METADATA]),
-      }),
-      query: MetadataQuery,
-    },
-    responses: {
-      200: {
-        description: "Rows",
-        content: { "application/json": { schema: z.array(z.record(z.string(), z.unknown())) } },
-      },
-      ...problemResponses([400, 401, 404]),
-    },
-  }),
-  async (c) => {
-    const { study, kind } = c.req.valid("param");
-    const definition = await loadStudy(c, study);
-    requirePermission(c.var.principal, "export");
-    return table(c, REDCAP_METADATA[kind](definition), c.req.valid("query").format) as never;
+const getMetadataRoute = createRoute({
+  method: "get",
+  path: "/studies/{study}/metadata/{kind}",
+  operationId: "getMetadata",
+  middleware: [permitted("read-deidentified")],
+  tags: ["Exports"],
+  summary:
+    "Study metadata in REDCap's shapes: arms, events, form-event-mapping, instruments, export-field-names",
+  request: {
+    params: StudyParams.extend({
+      kind: z.enum(Object.keys(REDCAP_METADATA) as [keyof typeof REDCAP_METADATA]),
+    }),
+    query: MetadataQuery,
   },
-);
+  responses: {
+    200: {
+      description: "Rows",
+      content: { "application/json": { schema: z.array(z.record(z.string(), z.unknown())) } },
+    },
+    ...problemResponses([400, 401, 404]),
+  },
+});
+
+const getMetadata: RouteHandler<typeof getMetadataRoute, AppEnv> = async (c) => {
+  const { study, kind } = c.req.valid("param");
+  const definition = await loadStudy(c, study);
+  return table(c, REDCAP_METADATA[kind](definition), c.req.valid("query").format) as never;
+};
+
+exportRoutes.openapi(getMetadataRoute, getMetadata);
 
 export const OdmQuery = z.object({
   clinicalData: z
@@ -205,26 +208,27 @@ export const OdmQuery = z.object({
   includeEnteredInError,
 });
 
-exportRoutes.openapi(
-  createRoute({
-    method: "get",
-    path: "/studies/{study}/odm",
-    operationId: "exportOdm",
-    tags: ["Exports"],
-    summary:
-      "CDISC ODM 1.3.2 XML: metadata and (unless clinicalData=false) clinical data, optionally with audit records; streamed",
-    request: { params: StudyParams, query: OdmQuery },
-    responses: {
-      200: { description: "ODM XML", content: { "application/xml": { schema: z.string() } } },
-      ...problemResponses([400, 401, 404]),
-    },
-  }),
-  async (c) => {
-    const q = c.req.valid("query");
-    const definition = await loadStudy(c, c.req.valid("param").study);
-    requirePermission(c.var.principal, "export");
-    const chunks = await odmDownload(c, definition, q);
-    c.header("Content-Type", "application/xml; charset=utf-8");
-    return streamedBody(c, chunks) as never;
+const exportOdmRoute = createRoute({
+  method: "get",
+  path: "/studies/{study}/odm",
+  operationId: "exportOdm",
+  middleware: [permitted("export")],
+  tags: ["Exports"],
+  summary:
+    "CDISC ODM 1.3.2 XML: metadata and (unless clinicalData=false) clinical data, optionally with audit records; streamed",
+  request: { params: StudyParams, query: OdmQuery },
+  responses: {
+    200: { description: "ODM XML", content: { "application/xml": { schema: z.string() } } },
+    ...problemResponses([400, 401, 404]),
   },
-);
+});
+
+const exportOdm: RouteHandler<typeof exportOdmRoute, AppEnv> = async (c) => {
+  const q = c.req.valid("query");
+  const definition = await loadStudy(c, c.req.valid("param").study);
+  const chunks = await odmDownload(c, definition, q);
+  c.header("Content-Type", "application/xml; charset=utf-8");
+  return streamedBody(c, chunks) as never;
+};
+
+exportRoutes.openapi(exportOdmRoute, exportOdm);

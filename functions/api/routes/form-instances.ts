@@ -1,7 +1,8 @@
-import { createRoute, type z } from "@hono/zod-openapi";
+import { createRoute, type RouteHandler, type z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { AppEnv } from "../../http/context.ts";
 import { instanceView } from "../../http/instance-view.ts";
+import { permitted } from "../../http/permissions.ts";
 import { type InstancePath as Params, resolveInstance as resolve } from "../../http/resolve.ts";
 import { saveForm, saveProblem } from "../../http/save-form.ts";
 import type { Revision } from "../../store/form-instances.ts";
@@ -61,55 +62,66 @@ const readResponses = {
 };
 const saveBody = { required: true, content: { "application/json": { schema: SaveBody } } };
 
-formInstanceRoutes.openapi(
-  createRoute({
-    method: "get",
-    path: "/studies/{study}/subjects/{subject}/events/{event}/forms/{form}",
-    tags: ["Form instances"],
-    operationId: "readFormInstance",
-    summary: "A form at a visit (instance 1)",
-    request: { params: FormParams },
-    responses: readResponses,
-  }),
-  async (c) => c.json(await readInstance(c, { ...c.req.valid("param"), instance: "1" }), 200),
-);
+const readFormInstanceRoute = createRoute({
+  method: "get",
+  path: "/studies/{study}/subjects/{subject}/events/{event}/forms/{form}",
+  tags: ["Form instances"],
+  operationId: "readFormInstance",
+  middleware: [permitted("read-identified")],
+  summary: "A form at a visit (instance 1)",
+  request: { params: FormParams },
+  responses: readResponses,
+});
 
-formInstanceRoutes.openapi(
-  createRoute({
-    method: "get",
-    path: "/studies/{study}/subjects/{subject}/events/{event}/forms/{form}/instances/{instance}",
-    tags: ["Form instances"],
-    operationId: "readRepeatingInstance",
-    summary: "One numbered instance of a repeating form",
-    request: { params: InstanceParams },
-    responses: readResponses,
-  }),
-  async (c) => c.json(await readInstance(c, c.req.valid("param")), 200),
-);
+const readFormInstance: RouteHandler<typeof readFormInstanceRoute, AppEnv> = async (c) =>
+  c.json(await readInstance(c, { ...c.req.valid("param"), instance: "1" }), 200);
 
-formInstanceRoutes.openapi(
-  createRoute({
-    method: "put",
-    path: "/studies/{study}/subjects/{subject}/events/{event}/forms/{form}",
-    tags: ["Form instances"],
-    operationId: "saveFormInstance",
-    summary: "Save a form at a visit (instance 1): validated, audited, optimistic on `rev`",
-    request: { params: FormParams, body: saveBody },
-    responses: saveResponses,
-  }),
-  async (c) =>
-    c.json(await saveInstance(c, { ...c.req.valid("param"), instance: "1" }, c.req.valid("json")), 200),
-);
+formInstanceRoutes.openapi(readFormInstanceRoute, readFormInstance);
 
-formInstanceRoutes.openapi(
-  createRoute({
-    method: "put",
-    path: "/studies/{study}/subjects/{subject}/events/{event}/forms/{form}/instances/{instance}",
-    tags: ["Form instances"],
-    operationId: "saveRepeatingInstance",
-    summary: "Save one numbered instance of a repeating form",
-    request: { params: InstanceParams, body: saveBody },
-    responses: saveResponses,
-  }),
-  async (c) => c.json(await saveInstance(c, c.req.valid("param"), c.req.valid("json")), 200),
-);
+const readRepeatingInstanceRoute = createRoute({
+  method: "get",
+  path: "/studies/{study}/subjects/{subject}/events/{event}/forms/{form}/instances/{instance}",
+  tags: ["Form instances"],
+  operationId: "readRepeatingInstance",
+  middleware: [permitted("read-identified")],
+  summary: "One numbered instance of a repeating form",
+  request: { params: InstanceParams },
+  responses: readResponses,
+});
+
+const readRepeatingInstance: RouteHandler<typeof readRepeatingInstanceRoute, AppEnv> = async (c) =>
+  c.json(await readInstance(c, c.req.valid("param")), 200);
+
+formInstanceRoutes.openapi(readRepeatingInstanceRoute, readRepeatingInstance);
+
+const saveFormInstanceRoute = createRoute({
+  method: "put",
+  path: "/studies/{study}/subjects/{subject}/events/{event}/forms/{form}",
+  tags: ["Form instances"],
+  operationId: "saveFormInstance",
+  middleware: [permitted("enter-data")],
+  summary: "Save a form at a visit (instance 1): validated, audited, optimistic on `rev`",
+  request: { params: FormParams, body: saveBody },
+  responses: saveResponses,
+});
+
+const saveFormInstance: RouteHandler<typeof saveFormInstanceRoute, AppEnv> = async (c) =>
+  c.json(await saveInstance(c, { ...c.req.valid("param"), instance: "1" }, c.req.valid("json")), 200);
+
+formInstanceRoutes.openapi(saveFormInstanceRoute, saveFormInstance);
+
+const saveRepeatingInstanceRoute = createRoute({
+  method: "put",
+  path: "/studies/{study}/subjects/{subject}/events/{event}/forms/{form}/instances/{instance}",
+  tags: ["Form instances"],
+  operationId: "saveRepeatingInstance",
+  middleware: [permitted("enter-data")],
+  summary: "Save one numbered instance of a repeating form",
+  request: { params: InstanceParams, body: saveBody },
+  responses: saveResponses,
+});
+
+const saveRepeatingInstance: RouteHandler<typeof saveRepeatingInstanceRoute, AppEnv> = async (c) =>
+  c.json(await saveInstance(c, c.req.valid("param"), c.req.valid("json")), 200);
+
+formInstanceRoutes.openapi(saveRepeatingInstanceRoute, saveRepeatingInstance);

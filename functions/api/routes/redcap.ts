@@ -121,7 +121,8 @@ function recordOptions(params: RedcapParams, definition: StudyDefinition) {
 
 export const redcapRoutes = new Hono<AppEnv>();
 
-redcapRoutes.post("/api/", async (c) => {
+/** REDCap's API: one POST endpoint, the token and the `content` in the form body. */
+async function redcapApi(c: Context<AppEnv>) {
   const body = await c.req.parseBody({ all: true }).catch(() => ({}) as Record<string, unknown>);
   const params = new RedcapParams(body);
   const returnFormat = typeof body.returnFormat === "string" ? body.returnFormat : undefined;
@@ -263,4 +264,6 @@ redcapRoutes.post("/api/", async (c) => {
     const status = e instanceof RedcapError ? e.status : e.status === 404 ? 403 : 400;
     return error(c, returnFormat, status, e.message);
   }
-});
+}
+
+redcapRoutes.post("/api/", redcapApi);

@@ -1,6 +1,8 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { createRoute, type RouteHandler, z } from "@hono/zod-openapi";
+import type { AppEnv } from "../../http/context.ts";
+import { permitted } from "../../http/permissions.ts";
 import { loadStudy } from "../../http/resolve.ts";
-import { createToken, listTokens, revokeToken, TOKEN_ROLES } from "../../http/tokens.ts";
+import * as tokens from "../../http/tokens.ts";
 import { ALL_SITES } from "../../store/tokens.ts";
 import { createRouter } from "../router.ts";
 import { problemResponses, StudyParams } from "../schemas.ts";
@@ -15,7 +17,7 @@ const CreateToken = z
       .min(1)
       .max(200)
       .openapi({ description: "Who the token is for (shown in audit and lists)" }),
-    role: z.enum(TOKEN_ROLES).default("sponsor"),
+    role: z.enum(tokens.TOKEN_ROLES).default("sponsor"),
     sites: z
       .array(z.string())
       .min(1)
@@ -45,66 +47,72 @@ const TokenInfo = z
   })
   .openapi("TokenInfo");
 
-tokenRoutes.openapi(
-  createRoute({
-    method: "post",
-    path: "/studies/{study}/tokens",
-    operationId: "createToken",
-    tags: ["Tokens"],
-    summary: "Create a read-only, expiring token; its value is shown only in this answer",
-    request: {
-      params: StudyParams,
-      body: { required: true, content: { "application/json": { schema: CreateToken } } },
-    },
-    responses: {
-      201: {
-        description: "Created",
-        content: { "application/json": { schema: TokenInfo.extend({ token: z.string() }) } },
-      },
-      ...problemResponses([400, 401, 403, 404, 422]),
-    },
-  }),
-  async (c) => {
-    const definition = await loadStudy(c, c.req.valid("param").study);
-    return c.json(await createToken(c, definition, c.req.valid("json")), 201);
+const createTokenRoute = createRoute({
+  method: "post",
+  path: "/studies/{study}/tokens",
+  operationId: "createToken",
+  middleware: [permitted("manage-tokens")],
+  tags: ["Tokens"],
+  summary: "Create a read-only, expiring token; its value is shown only in this answer",
+  request: {
+    params: StudyParams,
+    body: { required: true, content: { "application/json": { schema: CreateToken } } },
   },
-);
+  responses: {
+    201: {
+      description: "Created",
+      content: { "application/json": { schema: TokenInfo.extend({ token: z.string() }) } },
+    },
+    ...problemResponses([400, 401, 403, 404, 422]),
+  },
+});
 
-tokenRoutes.openapi(
-  createRoute({
-    method: "get",
-    path: "/studies/{study}/tokens",
-    operationId: "listTokens",
-    tags: ["Tokens"],
-    summary: "Tokens of the study (never their values), revoked ones included",
-    request: { params: StudyParams },
-    responses: {
-      200: {
-        description: "Tokens",
-        content: { "application/json": { schema: z.object({ tokens: z.array(TokenInfo) }) } },
-      },
-      ...problemResponses([401, 403, 404]),
-    },
-  }),
-  async (c) => {
-    const definition = await loadStudy(c, c.req.valid("param").study);
-    return c.json({ tokens: await listTokens(c, definition) }, 200);
-  },
-);
+const createToken: RouteHandler<typeof createTokenRoute, AppEnv> = async (c) => {
+  const definition = await loadStudy(c, c.req.valid("param").study);
+  return c.json(await tokens.createToken(c, definition, c.req.valid("json")), 201);
+};
 
-tokenRoutes.openapi(
-  createRoute({
-    method: "delete",
-    path: "/studies/{study}/tokens/{id}",
-    operationId: "revokeToken",
-    tags: ["Tokens"],
-    summary: "Revoke a token (it stays listed, with who revoked it and when)",
-    request: { params: StudyParams.extend({ id: z.string() }) },
-    responses: { 204: { description: "Revoked" }, ...problemResponses([401, 403, 404]) },
-  }),
-  async (c) => {
-    const { study, id } = c.req.valid("param");
-    await revokeToken(c, await loadStudy(c, study), id);
-    return c.body(null, 204);
+tokenRoutes.openapi(createTokenRoute, createToken);
+
+const listTokensRoute = createRoute({
+  method: "get",
+  path: "/studies/{study}/tokens",
+  operationId: "listTokens",
+  middleware: [permitted("manage-tokens")],
+  tags: ["Tokens"],
+  summary: "Tokens of the study (never their values), revoked ones included",
+  request: { params: StudyParams },
+  responses: {
+    200: {
+      description: "Tokens",
+      content: { "application/json": { schema: z.object({ tokens: z.array(TokenInfo) }) } },
+    },
+    ...problemResponses([401, 403, 404]),
   },
-);
+});
+
+const listTokens: RouteHandler<typeof listTokensRoute, AppEnv> = async (c) => {
+  const definition = await loadStudy(c, c.req.valid("param").study);
+  return c.json({ tokens: await tokens.listTokens(c, definition) }, 200);
+};
+
+tokenRoutes.openapi(listTokensRoute, listTokens);
+
+const revokeTokenRoute = createRoute({
+  method: "delete",
+  path: "/studies/{study}/tokens/{id}",
+  operationId: "revokeToken",
+  middleware: [permitted("manage-tokens")],
+  tags: ["Tokens"],
+  summary: "Revoke a token (it stays listed, with who revoked it and when)",
+  request: { params: StudyParams.extend({ id: z.string() }) },
+  responses: { 204: { description: "Revoked" }, ...problemResponses([401, 403, 404]) },
+});
+
+const revokeToken: RouteHandler<typeof revokeTokenRoute, AppEnv> = async (c) => {
+  const { study, id } = c.req.valid("param");
+  await tokens.revokeToken(c, await loadStudy(c, study), id);
+  return c.body(null, 204);
+};
+
+tokenRoutes.openapi(revokeTokenRoute, revokeToken);

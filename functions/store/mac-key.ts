@@ -110,6 +110,13 @@ export function kmsMacKey(keyId: string, client: Pick<KMSClient, "send">): MacKe
   };
 }
 
+/** The KMS key the stack gives a Lambda; a Lambda without one refuses to start rather than write unsealed entries. */
+export function kmsMacKeyFromEnvironment(): MacKey {
+  const keyId = process.env[FUNCTION_ENV.auditMacKeyId];
+  if (!keyId) throw new Error(`${FUNCTION_ENV.auditMacKeyId} is not set`);
+  return kmsMacKey(keyId, new KMSClient({}));
+}
+
 /**
  * The key a process outside the local server uses (the Lambdas, the CLIs):
  * KMS when `AUDIT_MAC_KEY_ID` is set (the stack sets it), else the local key

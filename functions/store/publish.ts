@@ -2,6 +2,7 @@ import type { StudyDefinition } from "../engine/definition.ts";
 import { analyseImpact, type Change, type ImpactReport } from "../engine/impact.ts";
 import { describeMigration, type Migration, migrateData } from "../engine/migration.ts";
 import { diffData } from "../engine/revision.ts";
+import { appendAccessLog } from "./access-log.ts";
 import { type DefinitionReader, definitionHash, publishDefinition } from "./definitions.ts";
 import type { Db } from "./dynamo.ts";
 import { commitAndProject, type Revision, readLatestRevision } from "./form-instances.ts";
@@ -98,6 +99,15 @@ export async function publishWithImpact(
     },
   });
   definitions.invalidate(study);
+  await appendAccessLog(db, macKey, study, {
+    actor: req.actor,
+    action: "publish",
+    details: {
+      version: result.version,
+      ...(req.reason?.trim() ? { reason: req.reason.trim() } : {}),
+      ...(migrated > 0 ? { migrated } : {}),
+    },
+  });
   return { kind: "published", version: result.version, report, migrated };
 }
 

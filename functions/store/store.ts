@@ -1,4 +1,5 @@
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { type AccessEvent, appendAccessLog, readAccessLog } from "./access-log.ts";
 import { createDefinitionReader, listDefinitions } from "./definitions.ts";
 import { createClients, type Db } from "./dynamo.ts";
 import { casebooks, exportSalt, findExportSalt, readFeed, subjectPage } from "./exports.ts";
@@ -68,6 +69,9 @@ export function createStore(options: StoreOptions) {
     exportSalt: (study: string) => exportSalt(db, study),
     findExportSalt: (study: string) => findExportSalt(db, study),
     sessionEnded: (nonce: string) => sessionEnded(db, nonce),
+    appendAccessLog: (study: string, event: AccessEvent) => appendAccessLog(db, macKey, study, event),
+    readAccessLog: (study: string, options?: { after?: number; limit?: number }) =>
+      readAccessLog(db, study, options),
   };
 }
 

@@ -18,6 +18,7 @@ import { type SaveRequest, saveFormInstance } from "./save-form-instance.ts";
 import { endSession, sessionEnded } from "./sessions.ts";
 import { enrolSubject, getSubject, listSubjects, type Subject } from "./subjects.ts";
 import { findToken, findTokenByHash, listTokens, type Principal, revokeToken, storeToken } from "./tokens.ts";
+import { verifyAudit } from "./verify-audit.ts";
 
 export interface StoreOptions {
   tableName?: string;
@@ -72,6 +73,8 @@ export function createStore(options: StoreOptions) {
     appendAccessLog: (study: string, event: AccessEvent) => appendAccessLog(db, macKey, study, event),
     readAccessLog: (study: string, options?: { after?: number; limit?: number }) =>
       readAccessLog(db, study, options),
+    /** Every chain of the study checked: hashes, links, MACs, projection heads, the access log. */
+    verifyAudit: (study: string) => verifyAudit(db, macKey, definitions, study),
   };
 }
 

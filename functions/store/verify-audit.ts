@@ -15,7 +15,7 @@ import type { Item } from "./item-fields.ts";
 import { keys } from "./keys.ts";
 import type { MacKey } from "./mac-key.ts";
 import type { InstanceAddress } from "./revision-item.ts";
-import { listSubjects } from "./subjects.ts";
+import { listSubjects, type Subject } from "./subjects.ts";
 
 /**
  * Walks every chain of a study, as stored, and reports what no longer holds:
@@ -26,8 +26,13 @@ import { listSubjects } from "./subjects.ts";
 /** `forged`: the entry's MAC does not check out, so the engine did not write it as it is (a forgery, or a re-hash after an edit). */
 export type AuditFindingKind = ChainFinding["kind"] | "forged";
 
+/** A form instance's chain, with the subject's site (so that a reader can be shown only its own sites' findings). */
+export interface InstanceChain extends InstanceAddress {
+  site: string;
+}
+
 export type AuditFinding =
-  | { chain: InstanceAddress; rev: number; kind: AuditFindingKind; message: string }
+  | { chain: InstanceChain; rev: number; kind: AuditFindingKind; message: string }
   | { chain: "access-log"; seq: number; kind: AuditFindingKind; message: string };
 
 export interface AuditCounts {
@@ -79,14 +84,15 @@ export async function verifyAudit(
 }
 
 /** Subjects of every site any published version named: a site dropped from the protocol keeps its data. */
-async function allSubjects(db: Db, definitions: DefinitionReader, study: string): Promise<string[]> {
+async function allSubjects(db: Db, definitions: DefinitionReader, study: string): Promise<Subject[]> {
   const versions = await listDefinitions(db, study);
   const sites = new Set<string>();
   for (const { version } of versions) {
     for (const site of (await definitions.version(study, version))?.study.sites ?? []) sites.add(site.id);
   }
   const subjects = await listSubjects(db, study, [...sites]);
-  return [...new Set(subjects.map((s) => s.id))].sort();
+  const byId = new Map(subjects.map((s) => [s.id, s]));
+  return [...byId.values()].sort((a, b) => a.id.localeCompare(b.id));
 }
 
 interface ChainsResult {
@@ -97,7 +103,12 @@ interface ChainsResult {
 }
 
 /** One Query of the subject's partition: its revisions, grouped per instance, and its projections. */
-async function verifySubject(db: Db, macKey: MacKey, study: string, subject: string): Promise<ChainsResult> {
+async function verifySubject(
+  db: Db,
+  macKey: MacKey,
+  study: string,
+  { id: subject, site }: Subject,
+): Promise<ChainsResult> {
   const items = await queryAll(db, {
     KeyConditionExpression: "PK = :pk",
     ExpressionAttributeValues: { ":pk": keys.subjectPartition(study, subject) },
@@ -114,7 +125,7 @@ async function verifySubject(db: Db, macKey: MacKey, study: string, subject: str
   }
   const result: ChainsResult = { findings: [], chains: 0, entries: 0, unchained: 0 };
   for (const [prefix, stored] of revisions) {
-    const address = addressOfPrefix(study, subject, prefix);
+    const address = { ...addressOfPrefix(study, subject, prefix), site };
     const projection = projections.get(keys.data(address.event, address.form, address.instance));
     const r = await verifyInstance(macKey, address, stored, projection);
     result.findings.push(...r.findings);
@@ -140,11 +151,12 @@ function addressOfPrefix(study: string, subject: string, prefix: string): Instan
  */
 async function verifyInstance(
   macKey: MacKey,
-  address: InstanceAddress,
+  address: InstanceChain,
   stored: Item[],
   projection: Item | undefined,
 ): Promise<{ findings: AuditFinding[]; unchained: number }> {
-  const chainId = instanceChainId(address);
+  const { site: _site, ...instance } = address;
+  const chainId = instanceChainId(instance);
   const found = new InstanceFindings(address);
   const revOf = (item: Item) => (typeof item.rev === "number" ? item.rev : Number.NaN);
   const isChained = (item: Item) => typeof item.hash === "string" || typeof item.previousHash === "string";
@@ -153,7 +165,7 @@ async function verifyInstance(
     const keyRev = keys.projectionOfRevision(String(item.SK)).rev;
     if (revOf(item) !== keyRev)
       found.add("reordered", keyRev, `the item stored as rev ${keyRev} holds rev ${String(item.rev)}`);
-    else if (!sameInstance(item, address))
+    else if (!sameInstance(item, instance))
       found.add("inserted", keyRev, `rev ${keyRev} holds a revision of another form instance`);
   }
 
@@ -258,7 +270,7 @@ function reportLegacyGaps(revs: number[], boundary: number, found: InstanceFindi
 
 class InstanceFindings {
   readonly #byKey = new Map<string, AuditFinding>();
-  constructor(readonly address: InstanceAddress) {}
+  constructor(readonly address: InstanceChain) {}
   add(kind: AuditFindingKind, rev: number, message: string): void {
     this.#byKey.set(`${kind}:${rev}`, { chain: this.address, rev, kind, message });
   }

@@ -15,7 +15,7 @@ import {
 import { keys } from "../../functions/store/keys.ts";
 import { fileMacKey, memoryMacKey } from "../../functions/store/mac-key.ts";
 import type { AuditFinding } from "../../functions/store/verify-audit.ts";
-import { Product } from "./harness.ts";
+import { BASE, Product } from "./harness.ts";
 
 /**
  * Someone with write access to the table, and none to the MAC key, rewrites
@@ -116,6 +116,9 @@ describe("an untouched store", () => {
     const cli = await auditVerifyCli();
     expect(cli.code, cli.stdout).toBe(0);
     expect(cli.stdout).toContain("every chain verifies");
+    const api = await product.call("GET", `${BASE}/audit/verify`, { as: "monitor" });
+    expect(api.status).toBe(200);
+    expect(api.body).toMatchObject({ verified: true, findings: [], counts: { unchained: 0 } });
   });
 });
 
@@ -259,5 +262,15 @@ describe("audit:verify over the tampered store", () => {
     expect(cli.stdout).toContain(`subject ${subject}, screening/vital_signs #1, rev 2: edited:`);
     expect(cli.stdout).toMatch(/access log, seq \d+: deleted: seq \d+ was deleted/);
     expect(cli.stdout).toMatch(/\d+ findings\.$/m);
+    const api = await product.call("GET", `${BASE}/audit/verify`, { as: "builder" });
+    expect(api.body.verified).toBe(false);
+    expect(api.body.findings).toContainEqual(
+      expect.objectContaining({
+        chain: expect.objectContaining({ subject, site: "site-01" }),
+        rev: 2,
+        kind: "edited",
+      }),
+    );
+    expect((await product.call("GET", `${BASE}/audit/verify`, { as: "site-01" })).status).toBe(403);
   });
 });

@@ -1,6 +1,6 @@
 import { handle } from "hono/aws-lambda";
 import { createApp } from "../app.ts";
-import { kmsMacKeyFromEnvironment } from "../store/mac-key.ts";
+import { deployedMacKey } from "../store/mac-key.ts";
 import { readSecret } from "../store/secrets.ts";
 import { createStore } from "../store/store.ts";
 
@@ -12,5 +12,5 @@ async function sessionSecret(): Promise<string> {
   return readSecret(arn);
 }
 
-const store = createStore({ macKey: kmsMacKeyFromEnvironment() });
+const store = createStore({ macKey: deployedMacKey() });
 export const handler = handle(createApp(store, { sessionSecret: await sessionSecret() }));

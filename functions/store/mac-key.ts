@@ -110,11 +110,17 @@ export function kmsMacKey(keyId: string, client: Pick<KMSClient, "send">): MacKe
   };
 }
 
-/** The KMS key the stack gives a Lambda; a Lambda without one refuses to start rather than write unsealed entries. */
-export function kmsMacKeyFromEnvironment(): MacKey {
+/**
+ * The key of a deployed function: the KMS key the stack names, or (a bundle
+ * run outside AWS, as its tests do) an existing key file. A function with
+ * neither refuses to start rather than write entries it cannot seal.
+ */
+export function deployedMacKey(): MacKey {
   const keyId = process.env[FUNCTION_ENV.auditMacKeyId];
-  if (!keyId) throw new Error(`${FUNCTION_ENV.auditMacKeyId} is not set`);
-  return kmsMacKey(keyId, new KMSClient({}));
+  if (keyId) return kmsMacKey(keyId, new KMSClient({}));
+  const file = process.env.AUDIT_MAC_KEY_FILE;
+  if (file) return fileMacKey(file);
+  throw new Error(`${FUNCTION_ENV.auditMacKeyId} is not set`);
 }
 
 /**

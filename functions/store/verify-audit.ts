@@ -173,9 +173,10 @@ async function verifyInstance(
   if (head && !head.authentic)
     found.add("head-forged", head.rev, describeFinding({ kind: "head-forged", rev: head.rev }));
   const chainedRevs = stored.filter(isChained).map(revOf).filter(Number.isFinite);
-  const boundary = Math.min(...chainedRevs, head?.authentic ? head.rev : Number.POSITIVE_INFINITY);
+  const boundary = Math.min(least(chainedRevs), head?.authentic ? head.rev : Number.POSITIVE_INFINITY);
   const legacy = stored.filter((item) => !isChained(item) && revOf(item) < boundary);
-  const chained = stored.filter((item) => !legacy.includes(item));
+  const legacySet = new Set(legacy);
+  const chained = stored.filter((item) => !legacySet.has(item));
   reportLegacyGaps(legacy.map(revOf), boundary, found);
 
   const entries: ChainEntry<unknown>[] = chained.map((item) => ({
@@ -184,7 +185,7 @@ async function verifyInstance(
     previousHash: typeof item.previousHash === "string" ? item.previousHash : "",
     hash: typeof item.hash === "string" ? item.hash : "",
   }));
-  const lastRev = Math.max(0, ...entries.map((e) => e.rev).filter(Number.isFinite));
+  const lastRev = Math.max(0, greatest(entries.map((e) => e.rev)));
   // A projection behind the last revision is a writer that died before projecting: the later revisions' own MACs speak for them.
   const headForWalk = head?.authentic && head.rev >= lastRev ? head : undefined;
   for (const f of verifyChain(entries, { chainId, ...(headForWalk ? { head: headForWalk } : {}) })) {
@@ -225,6 +226,19 @@ async function verifyInstance(
   return { findings: found.list(), unchained: legacy.length };
 }
 
+/* Loops, not Math.min(...xs): a chain can be longer than the arguments a call may take. */
+function least(xs: number[]): number {
+  let m = Number.POSITIVE_INFINITY;
+  for (const x of xs) if (Number.isFinite(x) && x < m) m = x;
+  return m;
+}
+
+function greatest(xs: number[]): number {
+  let m = Number.NEGATIVE_INFINITY;
+  for (const x of xs) if (Number.isFinite(x) && x > m) m = x;
+  return m;
+}
+
 function sameInstance(item: Item, a: InstanceAddress): boolean {
   return (
     item.study === a.study &&
@@ -255,7 +269,7 @@ async function projectionHead(
 /** Legacy revisions are not sealed, but revs are numbered without gaps: a missing one was deleted. */
 function reportLegacyGaps(revs: number[], boundary: number, found: InstanceFindings): void {
   const present = new Set(revs);
-  const end = Number.isFinite(boundary) ? boundary - 1 : Math.max(0, ...revs.filter(Number.isFinite));
+  const end = Number.isFinite(boundary) ? boundary - 1 : Math.max(0, greatest(revs));
   let start: number | undefined;
   for (let rev = 1; rev <= end + 1; rev++) {
     const missing = rev <= end && !present.has(rev);

@@ -1,17 +1,23 @@
 /**
- * `npm run bench:audit-verify [-- --subjects 50 --revisions 200 --rounds 15]`
+ * `npm run bench:audit-verify [-- --subjects 50 --revisions 200 --rounds 15 --before 0575d09]`
  *
- * 1. What chaining costs a save: in alternating rounds, a save through the
- *    store (read, validate, seal = hash + MAC, conditional put, projection)
- *    against the floor, one raw conditional PutItem of a revision item of the
- *    same size; and the seal alone (revisionContent + entryHash + HMAC) in
- *    process. Medians per operation.
+ * 1. What chaining costs a save: in alternating rounds on one dynalite, a
+ *    save through this store (read, validate, seal = hash + MAC, conditional
+ *    put, projection), the same save through the store at `--before` (the
+ *    last commit without chaining, extracted with `git archive`), and the
+ *    floor, one raw conditional PutItem of a revision item of the same size;
+ *    and the seal alone (revisionContent + entryHash + HMAC) in process.
+ *    Medians per operation.
  * 2. The verification of a study of subjects × revisions (default 10,000)
  *    seeded through the store's save (not HTTP), timed end to end.
  *
  * Local key (HMAC in process); with KMS each seal is one GenerateMac call and
  * each verified entry one VerifyMac call instead.
  */
+import { execFileSync } from "node:child_process";
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { PutCommand } from "@aws-sdk/lib-dynamodb";
 import { startDevEnvironment } from "../../functions/dev-environment.ts";
@@ -28,6 +34,7 @@ const { values } = parseArgs({
     revisions: { type: "string", default: "200" },
     rounds: { type: "string", default: "15" },
     "per-round": { type: "string", default: "40" },
+    before: { type: "string", default: "0575d09" },
   },
 });
 const SUBJECTS = Number(values.subjects);
@@ -35,10 +42,38 @@ const REVISIONS = Number(values.revisions);
 const ROUNDS = Number(values.rounds);
 const PER_ROUND = Number(values["per-round"]);
 
+const ROOT = path.join(path.dirname(fileURLToPath(import.meta.url)), "../..");
+
+/** The engine at `ref`, runnable from a temp folder inside tests/artifacts (git-ignored), with our node_modules. */
+function checkout(ref: string): string {
+  mkdirSync(path.join(ROOT, "tests/artifacts"), { recursive: true });
+  const dir = mkdtempSync(path.join(ROOT, "tests/artifacts/before-"));
+  execFileSync(
+    "sh",
+    ["-c", `git archive ${ref} functions forms package.json tsconfig.json | tar -x -C ${dir}`],
+    {
+      cwd: ROOT,
+    },
+  );
+  symlinkSync(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"));
+  copyFileSync(
+    path.join(ROOT, "functions/web/scripts.generated.ts"),
+    path.join(dir, "functions/web/scripts.generated.ts"),
+  );
+  return dir;
+}
+
 const macKey = memoryMacKey();
 const env = await startDevEnvironment({ macKey });
 const { store } = env;
 const definition = (await store.definitions.current(env.studyId)) as StudyDefinition;
+const beforeDir = checkout(values.before);
+const { createStore: createStoreBefore } = await import(path.join(beforeDir, "functions/store/store.ts"));
+// The same table and client: only the engine differs.
+const before: Pick<typeof store, "saveFormInstance"> = createStoreBefore({
+  tableName: env.tableName,
+  doc: store.db.doc,
+});
 
 async function enrol(): Promise<Subject> {
   const outcome = await store.enrolSubject({
@@ -54,8 +89,8 @@ async function enrol(): Promise<Subject> {
 
 const data = (rev: number) => ({ heart_rate: 60 + (rev % 40), systolic_bp: 110 + (rev % 20) });
 
-async function save(subject: Subject, rev: number): Promise<void> {
-  const result = await store.saveFormInstance({
+async function save(subject: Subject, rev: number, through = store): Promise<void> {
+  const result = await through.saveFormInstance({
     definition,
     subject,
     event: "screening",
@@ -77,10 +112,20 @@ const ms = (x: number) => `${x.toFixed(3)} ms`;
 
 // 1. Save cost, alternating rounds.
 const saved = await enrol();
+const unchained = await enrol();
 let savedRev = 0;
+let beforeRev = 0;
 let rawRev = 0;
 let template: Revision | undefined;
-const times = { save: [] as number[], raw: [] as number[], seal: [] as number[] };
+const times = { save: [] as number[], before: [] as number[], raw: [] as number[], seal: [] as number[] };
+async function beforeRound() {
+  for (let i = 0; i < PER_ROUND; i++) {
+    const t = performance.now();
+    await save(unchained, beforeRev, before as typeof store);
+    times.before.push(performance.now() - t);
+    beforeRev += 1;
+  }
+}
 async function saveRound() {
   for (let i = 0; i < PER_ROUND; i++) {
     const t = performance.now();
@@ -131,17 +176,17 @@ async function sealRound() {
   }
 }
 await saveRound(); // warm-up, and the template
+await beforeRound();
 await rawRound();
 await sealRound();
-times.save.length = 0;
-times.raw.length = 0;
-times.seal.length = 0;
+for (const list of Object.values(times)) list.length = 0;
 for (let round = 0; round < ROUNDS; round++) {
-  const order = round % 2 === 0 ? [saveRound, rawRound, sealRound] : [sealRound, rawRound, saveRound];
-  for (const run of order) await run();
+  const order = [saveRound, beforeRound, rawRound, sealRound];
+  for (const run of round % 2 === 0 ? order : order.reverse()) await run();
 }
 console.log(`Save, ${ROUNDS} alternating rounds of ${PER_ROUND} each, medians per operation:`);
 console.log(`  save through the store (chained: hash + MAC): ${ms(median(times.save))}`);
+console.log(`  save through the store at ${values.before} (no chain):  ${ms(median(times.before))}`);
 console.log(`  raw conditional PutItem (the floor):          ${ms(median(times.raw))}`);
 console.log(`  seal alone (revisionContent + hash + HMAC):   ${ms(median(times.seal))}`);
 console.log(
@@ -174,3 +219,4 @@ console.log(
   `Verified ${report.counts.entries} entries in ${report.counts.chains} chains, clean: median of 3 runs ${(median(verifyTimes) / 1000).toFixed(2)} s (${verifyTimes.map((t) => (t / 1000).toFixed(2)).join(", ")})`,
 );
 await env.close();
+rmSync(beforeDir, { recursive: true, force: true });

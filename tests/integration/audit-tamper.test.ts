@@ -14,6 +14,7 @@ import {
 } from "../../functions/engine/revision-chain.ts";
 import { keys } from "../../functions/store/keys.ts";
 import { fileMacKey, memoryMacKey } from "../../functions/store/mac-key.ts";
+import { createStore } from "../../functions/store/store.ts";
 import type { AuditFinding } from "../../functions/store/verify-audit.ts";
 import { BASE, Product } from "./harness.ts";
 
@@ -119,6 +120,44 @@ describe("an untouched store", () => {
     const api = await product.call("GET", `${BASE}/audit/verify`, { as: "monitor" });
     expect(api.status).toBe(200);
     expect(api.body).toMatchObject({ verified: true, findings: [], counts: { unchained: 0 } });
+  });
+});
+
+describe("a writer that died between its commit and its projection", () => {
+  it("leaves a projection behind the last revision, which is not reported: that revision's own MAC speaks for it", async () => {
+    const subject = await subjectWithRevisions(2);
+    const { doc, tableName } = db();
+    let calls = 0;
+    // Reads, the commit, then the process dies before the projection's put.
+    const dying = {
+      send: ((command: Parameters<typeof doc.send>[0]) => {
+        calls += 1;
+        if (command instanceof PutCommand && String(command.input.Item?.SK).startsWith("DATA#"))
+          return Promise.reject(new Error("process died"));
+        return doc.send(command as never);
+      }) as typeof doc.send,
+    };
+    const store = createStore({ tableName, doc: dying, macKey: product.env.store.macKey });
+    const definition = await product.env.store.definitions.current(study);
+    const sub = await product.env.store.getSubject(study, subject);
+    if (!definition || !sub) throw new Error("setup");
+    await expect(
+      store.saveFormInstance({
+        definition,
+        subject: sub,
+        event: "screening",
+        form: "vital_signs",
+        instance: 1,
+        data: { heart_rate: 99 },
+        status: "incomplete",
+        rev: 2,
+        actor: "dev-site-01",
+      }),
+    ).rejects.toThrow("process died");
+    expect(calls).toBeGreaterThanOrEqual(3);
+    expect((await get(projectionKey(subject))).rev).toBe(2);
+    expect((await get(revisionKey(subject, 3))).rev).toBe(3);
+    expect(await findingsOf(subject)).toEqual([]);
   });
 });
 

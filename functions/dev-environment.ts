@@ -8,6 +8,7 @@ import { formatImpact } from "./engine/impact.ts";
 import { loadPublishPlan, PUBLISH_PLAN_FILE } from "./publish-plan.ts";
 import { startDynalite } from "./store/dynalite.ts";
 import { createClients, ensureTable } from "./store/dynamo.ts";
+import { defaultMacKeyFile, fileMacKey, type MacKey, memoryMacKey } from "./store/mac-key.ts";
 import { createStore, type Store } from "./store/store.ts";
 import { ALL_SITES, newToken, type Principal } from "./store/tokens.ts";
 
@@ -32,14 +33,24 @@ export interface DevEnvironment {
  * published, dev tokens, and the app. Used by `npm start` and the tests.
  */
 export async function startDevEnvironment(
-  options: { dataDir?: string; formsDir?: string; tableName?: string; feedSettleMs?: number } = {},
+  options: {
+    dataDir?: string;
+    formsDir?: string;
+    tableName?: string;
+    feedSettleMs?: number;
+    /** Default: the key file beside the data folder (made at the first start), or a key in memory without one. */
+    macKey?: MacKey;
+  } = {},
 ): Promise<DevEnvironment> {
   const tableName = options.tableName ?? "edc";
   if (options.dataDir) await mkdir(path.join(options.dataDir, "dynamo"), { recursive: true });
   const dynamo = await startDynalite(options.dataDir ? { path: path.join(options.dataDir, "dynamo") } : {});
   const { client, doc } = createClients({ endpoint: dynamo.endpoint });
   await ensureTable(client, tableName);
-  const store = createStore({ tableName, doc });
+  const macKey =
+    options.macKey ??
+    (options.dataDir ? fileMacKey(defaultMacKeyFile(options.dataDir), { create: true }) : memoryMacKey());
+  const store = createStore({ tableName, doc, macKey });
   const definition = await loadDefinition(options.formsDir ?? "forms");
   const formsDir = options.formsDir ?? "forms";
   const outcome = await store.publish({

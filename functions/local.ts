@@ -27,6 +27,9 @@ const server = serve({ fetch: env.app.fetch, port, hostname: process.env.HOST ??
     `Sign in at ${url}/signin with one of the tokens below (site-01 to enter data, builder to change the protocol).`,
   );
   console.log(`Data kept in ${dataDir} (delete it to start afresh)`);
+  console.log(
+    `Audit entries MACed with the key in ${env.store.macKey.id} (keep it: without it the audit cannot be verified)`,
+  );
   console.log(`\nDev tokens (also in ${path.join(dataDir, "dev-tokens.json")}):`);
   for (const [name, t] of Object.entries(env.tokens))
     console.log(`  ${name.padEnd(8)} ${t.role.padEnd(8)} ${t.token}`);

@@ -2,6 +2,7 @@ import { requireToken } from "../http/auth.ts";
 import { problems } from "../http/problems.ts";
 import { createRouter } from "./router.ts";
 import { auditRoutes } from "./routes/audit.ts";
+import { auditVerifyRoutes } from "./routes/audit-verify.ts";
 import { definitionRoutes } from "./routes/definitions.ts";
 import { enteredInErrorRoutes } from "./routes/entered-in-error.ts";
 import { exportRoutes } from "./routes/exports.ts";
@@ -31,6 +32,7 @@ export function apiRoutes() {
   api.route("/", formInstanceRoutes);
   api.route("/", enteredInErrorRoutes);
   api.route("/", auditRoutes);
+  api.route("/", auditVerifyRoutes);
   api.route("/", definitionRoutes);
   api.route("/", exportRoutes);
   api.route("/", tokenRoutes);

@@ -1,4 +1,5 @@
 import { parseArgs } from "node:util";
+import { macKeyFromEnvironment } from "../store/mac-key.ts";
 import { createStore } from "../store/store.ts";
 import { ALL_SITES, newToken, ROLES, type Role } from "../store/tokens.ts";
 
@@ -26,7 +27,11 @@ if (!values.study || !values.user) fail("--study and --user are required");
 if (!ROLES.includes(values.role as Role)) fail(`--role must be one of ${ROLES.join(", ")}`);
 if (values.expires && Number.isNaN(Date.parse(values.expires))) fail("--expires must be a date");
 
-const store = createStore({ endpoint: process.env.DYNAMODB_ENDPOINT });
+const store = createStore({
+  endpoint: process.env.DYNAMODB_ENDPOINT,
+  // A token is not an audit entry: the key is named but never read here.
+  macKey: macKeyFromEnvironment(process.env.DATA_DIR ?? ".data"),
+});
 const token = newToken();
 await store.storeToken(token, {
   study: values.study as string,

@@ -25,6 +25,8 @@ export interface ChainedRevision extends InstanceState {
 export interface RevisionChainFields {
   previousHash: string;
   hash: string;
+  /** MAC over `headMessage(chainId, rev, hash)` with a key the table does not hold (checked apart from the chain walk). */
+  mac?: string;
 }
 
 /**

@@ -1,5 +1,6 @@
 import { handle } from "hono/aws-lambda";
 import { createApp } from "../app.ts";
+import { deployedMacKey } from "../store/mac-key.ts";
 import { readSecret } from "../store/secrets.ts";
 import { createStore } from "../store/store.ts";
 
@@ -11,4 +12,5 @@ async function sessionSecret(): Promise<string> {
   return readSecret(arn);
 }
 
-export const handler = handle(createApp(createStore(), { sessionSecret: await sessionSecret() }));
+const store = createStore({ macKey: deployedMacKey() });
+export const handler = handle(createApp(store, { sessionSecret: await sessionSecret() }));

@@ -2,6 +2,7 @@ import { fileURLToPath } from "node:url";
 import { loadDefinition } from "../definition-files.ts";
 import { formatImpact } from "../engine/impact.ts";
 import { loadPublishPlan, PUBLISH_PLAN_FILE } from "../publish-plan.ts";
+import { deployedMacKey } from "../store/mac-key.ts";
 import { createStore, type Store } from "../store/store.ts";
 import { TABLE_NAME_ENV } from "../store/table-shape.ts";
 
@@ -47,7 +48,8 @@ export async function publishForms(
   }
   const definition = await loadDefinition(formsDir);
   const studyId = definition.study.id;
-  const store = deps.store ?? createStore({ tableName: process.env[TABLE_NAME_ENV] });
+  const store =
+    deps.store ?? createStore({ tableName: process.env[TABLE_NAME_ENV], macKey: deployedMacKey() });
   const plan = await loadPublishPlan(formsDir);
   const outcome = await store.publish({ definition, actor: "deploy", reason: "cdk deploy", ...plan });
   const report = formatImpact(outcome.report);

@@ -26,6 +26,7 @@ export const ACTIONS = {
   lock: "lock data",
   sign: "sign casebooks",
   "manage-users": "manage people and their roles",
+  "verify-audit": "verify the audit trail",
 } as const;
 
 export type Action = keyof typeof ACTIONS;
@@ -36,9 +37,9 @@ export type Action = keyof typeof ACTIONS;
  */
 const GRANTS: Record<Role, readonly Action[]> = {
   site: ["read-identified", "read-deidentified", "enrol", "enter-data", "mark-entered-in-error", "export"],
-  monitor: ["read-identified", "read-deidentified", "export"],
+  monitor: ["read-identified", "read-deidentified", "export", "verify-audit"],
   sponsor: ["read-identified", "read-deidentified", "export"],
-  builder: ["read-identified", "read-deidentified", "export", "publish", "manage-tokens"],
+  builder: ["read-identified", "read-deidentified", "export", "publish", "manage-tokens", "verify-audit"],
 };
 
 /** Whatever a role may do, a de-identified principal may only do these. */

@@ -1,6 +1,7 @@
 import { GetCommand, PutCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { type Db, isConditionFailure, queryAll } from "./dynamo.ts";
 import { keys } from "./keys.ts";
+import type { MacKey } from "./mac-key.ts";
 import {
   type InstanceAddress,
   projectionItem,
@@ -8,6 +9,7 @@ import {
   revisionItem,
   toRevision,
 } from "./revision-item.ts";
+import { sealRevision } from "./revision-seal.ts";
 import { type Subject, toSubject } from "./subjects.ts";
 
 export type { InstanceAddress, Revision } from "./revision-item.ts";
@@ -36,7 +38,7 @@ export async function readLatestRevision(db: Db, a: InstanceAddress): Promise<Re
  * The commit: one conditional PutItem on a key that contains the revision
  * number, so of two writers racing from the same revision exactly one wins.
  */
-export async function commitRevision(db: Db, revision: Revision): Promise<"committed" | "conflict"> {
+async function commitRevision(db: Db, revision: Revision): Promise<"committed" | "conflict"> {
   try {
     await db.doc.send(
       new PutCommand({
@@ -71,16 +73,23 @@ export async function projectRevision(db: Db, revision: Revision): Promise<void>
   }
 }
 
-/** Commits a revision and projects it; when another commit won the race, the revision that won. */
+/**
+ * Seals a revision onto the one it follows, commits it and projects it (the
+ * projection then carries the chain's head: its rev, hash and MAC); when
+ * another commit won the race, the revision that won.
+ */
 export async function commitAndProject(
   db: Db,
+  macKey: MacKey,
   revision: Revision,
-): Promise<{ kind: "committed" } | { kind: "stale"; current: Revision | undefined }> {
-  if ((await commitRevision(db, revision)) === "conflict") {
+  previous: Revision | undefined,
+): Promise<{ kind: "committed"; revision: Revision } | { kind: "stale"; current: Revision | undefined }> {
+  const sealed = await sealRevision(macKey, revision, previous);
+  if ((await commitRevision(db, sealed)) === "conflict") {
     return { kind: "stale", current: await readLatestRevision(db, revision) };
   }
-  await projectRevision(db, revision);
-  return { kind: "committed" };
+  await projectRevision(db, sealed);
+  return { kind: "committed", revision: sealed };
 }
 
 export interface Casebook {

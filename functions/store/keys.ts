@@ -42,6 +42,10 @@ export const keys = {
   /** A study's tokens in the by-site index, in creation order. */
   tokenIndex: (study: string) => `STUDY#${study}#TOKENS`,
   tokenIndexEntry: (createdAt: string, hash: string) => `${createdAt}#${hash}`,
+  /** A study's access log: one partition, one append-only chain. */
+  accessLog: (study: string) => `STUDY#${study}#ACCESS_LOG`,
+  /** An access-log entry by its sequence number (zero-padded: key order is append order). */
+  accessLogEntry: (seq: number) => `LOG#${pad(seq, 12)}`,
   session: (nonce: string) => `SESSION#${nonce}`,
   signedOut: "SIGNED_OUT",
 } as const;

@@ -2,6 +2,7 @@ import type { StudyDefinition } from "../engine/definition.ts";
 import { decideErrorMark, type ErrorMarkAction, isMarkableEvent } from "../engine/entered-in-error.ts";
 import type { Db } from "./dynamo.ts";
 import { commitAndProject, type Revision, readLatestRevision } from "./form-instances.ts";
+import type { MacKey } from "./mac-key.ts";
 import type { Subject } from "./subjects.ts";
 
 export interface ErrorMarkRequest {
@@ -32,7 +33,11 @@ export type ErrorMarkResult =
  * Data, status and the definition version it was validated against are
  * carried over unchanged; only the flag, the action and the reason differ.
  */
-export async function markEnteredInError(db: Db, req: ErrorMarkRequest): Promise<ErrorMarkResult> {
+export async function markEnteredInError(
+  db: Db,
+  macKey: MacKey,
+  req: ErrorMarkRequest,
+): Promise<ErrorMarkResult> {
   if (!isMarkableEvent(req.definition, req.event)) return { kind: "not-markable" };
   const address = {
     study: req.subject.study,
@@ -66,8 +71,8 @@ export async function markEnteredInError(db: Db, req: ErrorMarkRequest): Promise
         action: req.action,
         ...(req.action === "entered-in-error" ? { enteredInError: true } : {}),
       };
-      const outcome = await commitAndProject(db, revision);
-      return outcome.kind === "stale" ? outcome : { kind: "marked", state: revision };
+      const outcome = await commitAndProject(db, macKey, revision, base);
+      return outcome.kind === "stale" ? outcome : { kind: "marked", state: outcome.revision };
     }
   }
 }

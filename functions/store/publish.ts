@@ -2,9 +2,11 @@ import type { StudyDefinition } from "../engine/definition.ts";
 import { analyseImpact, type Change, type ImpactReport } from "../engine/impact.ts";
 import { describeMigration, type Migration, migrateData } from "../engine/migration.ts";
 import { diffData } from "../engine/revision.ts";
+import { appendAccessLog } from "./access-log.ts";
 import { type DefinitionReader, definitionHash, publishDefinition } from "./definitions.ts";
 import type { Db } from "./dynamo.ts";
-import { commitRevision, projectRevision, type Revision, readLatestRevision } from "./form-instances.ts";
+import { commitAndProject, type Revision, readLatestRevision } from "./form-instances.ts";
+import type { MacKey } from "./mac-key.ts";
 import { asStoredInstances, readStudyInstances } from "./study-data.ts";
 
 export interface Acceptance {
@@ -40,6 +42,7 @@ export type PublishOutcome =
  */
 export async function publishWithImpact(
   db: Db,
+  macKey: MacKey,
   definitions: DefinitionReader,
   req: PublishRequest,
 ): Promise<PublishOutcome> {
@@ -90,18 +93,28 @@ export async function publishWithImpact(
     beforeCurrent: async (version) => {
       if (!req.migration) return;
       for (const { subject, instance } of rows) {
-        if (await migrateInstance(db, instance, subject.site, req.migration, version, req.actor, now))
+        if (await migrateInstance(db, macKey, instance, subject.site, req.migration, version, req.actor, now))
           migrated += 1;
       }
     },
   });
   definitions.invalidate(study);
+  await appendAccessLog(db, macKey, study, {
+    actor: req.actor,
+    action: "publish",
+    details: {
+      version: result.version,
+      ...(req.reason?.trim() ? { reason: req.reason.trim() } : {}),
+      ...(migrated > 0 ? { migrated } : {}),
+    },
+  });
   return { kind: "published", version: result.version, report, migrated };
 }
 
 /** One instance's migration as a revision; re-reads and retries if someone saved meanwhile. */
 async function migrateInstance(
   db: Db,
+  macKey: MacKey,
   projected: Revision,
   site: string,
   migration: Migration,
@@ -126,10 +139,7 @@ async function migrateInstance(
       committedBy: actor,
       reason: `Migration to definition version ${version}: ${describeMigration(latest.form, migration).join("; ")}`,
     };
-    if ((await commitRevision(db, revision)) === "committed") {
-      await projectRevision(db, revision);
-      return true;
-    }
+    if ((await commitAndProject(db, macKey, revision, latest)).kind === "committed") return true;
   }
   throw new Error(
     `could not migrate ${projected.subject} ${projected.event}/${projected.form}#${projected.instance}: too many concurrent saves`,

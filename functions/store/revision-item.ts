@@ -34,9 +34,18 @@ export interface Revision extends InstanceAddress, InstanceState {
   changes: FieldChange[];
   /** What the revision did besides a data save (absent: a save). */
   action?: ErrorMarkAction;
+  /**
+   * Its place in the instance's hash chain (see revision-seal.ts): the hash it
+   * links to, its own hash, and the MAC over its rev and hash. Absent on
+   * revisions saved before chaining, and on lean reads of projections.
+   */
+  previousHash?: string;
+  hash?: string;
+  mac?: string;
 }
 
 const ACTIONS: readonly ErrorMarkAction[] = ["entered-in-error", "restore"];
+const CHAIN_FIELDS = ["previousHash", "hash", "mac"] as const;
 
 /** The revision item: its own key, and its place in the study's change feed. */
 export function revisionItem(r: Revision): Item {
@@ -91,6 +100,10 @@ export function toRevision(item: Item): Revision {
   const enteredInError = maybeBoolean(item, "enteredInError");
   if (enteredInError !== undefined) revision.enteredInError = enteredInError;
   if (item.action !== undefined) revision.action = oneOf(item, "action", ACTIONS);
+  for (const field of CHAIN_FIELDS) {
+    const value = maybeString(item, field);
+    if (value !== undefined) revision[field] = value;
+  }
   return revision;
 }
 

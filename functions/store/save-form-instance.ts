@@ -11,6 +11,7 @@ import {
   readLatestRevision,
   readProjections,
 } from "./form-instances.ts";
+import type { MacKey } from "./mac-key.ts";
 import type { Subject } from "./subjects.ts";
 
 export interface SaveRequest {
@@ -33,7 +34,9 @@ export interface SaveRequest {
    * caller read them in this request already (the form page does, to draw
    * itself): the save then reads nothing before its commit. A write since that
    * read still loses nothing: the commit is conditional on the next revision
-   * not existing, and answers stale otherwise.
+   * not existing, and answers stale otherwise. `current` must be the revision
+   * item as stored (`readLatestRevision`), chain fields included: the new
+   * revision is chained to its hash.
    */
   read?: { projections: Revision[]; current: Revision | undefined };
 }
@@ -55,16 +58,32 @@ async function readBeforeSave(db: Db, address: InstanceAddress) {
 }
 
 /**
+ * What the caller handed over, unless its latest revision lacks the chain
+ * fields (a lean read, or a revision saved before chaining): that one is read
+ * again, so the new revision never starts a fresh chain by mistake.
+ */
+async function handedOverOrRead(
+  db: Db,
+  address: InstanceAddress,
+  read: SaveRequest["read"],
+): Promise<{ projections: Revision[]; current: Revision | undefined }> {
+  if (!read) return readBeforeSave(db, address);
+  if (read.current && read.current.hash === undefined)
+    return { projections: read.projections, current: await readLatestRevision(db, address) };
+  return read;
+}
+
+/**
  * Saves one form instance. Store calls, in order: read the subject's current
  * states (for `$latest` and day 1) and the instance's latest revision, unless
  * the caller hands them over (`read`); commit the next revision (the audit
  * entry); move the projection. A process that dies after the commit leaves a
  * projection that readers repair.
  */
-export async function saveFormInstance(db: Db, req: SaveRequest): Promise<SaveResult> {
+export async function saveFormInstance(db: Db, macKey: MacKey, req: SaveRequest): Promise<SaveResult> {
   const { definition, subject, event, form, instance } = req;
   const address = { study: subject.study, subject: subject.id, event, form, instance };
-  const { projections, current } = req.read ?? (await readBeforeSave(db, address));
+  const { projections, current } = await handedOverOrRead(db, address, req.read);
   if (req.rev !== (current?.rev ?? 0)) return { kind: "stale", current };
   // Refused before validation: whatever the values, nothing is stored (decideRevision says the same).
   if (current?.enteredInError) return { kind: "entered-in-error" };
@@ -138,11 +157,11 @@ export async function saveFormInstance(db: Db, req: SaveRequest): Promise<SaveRe
         committedBy: req.actor,
         ...(req.reason?.trim() ? { reason: req.reason.trim() } : {}),
       };
-      const outcome = await commitAndProject(db, revision);
+      const outcome = await commitAndProject(db, macKey, revision, current);
       if (outcome.kind === "stale") return outcome;
       return {
         kind: "saved",
-        state: revision,
+        state: outcome.revision,
         changes: decision.changes,
         deviations: deviationsFor(prepared.data),
       };

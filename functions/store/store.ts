@@ -1,4 +1,5 @@
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { type AccessEvent, appendAccessLog, readAccessLog } from "./access-log.ts";
 import { createDefinitionReader, listDefinitions } from "./definitions.ts";
 import { createClients, type Db } from "./dynamo.ts";
 import { casebooks, exportSalt, findExportSalt, readFeed, subjectPage } from "./exports.ts";
@@ -10,12 +11,14 @@ import {
   readProjections,
   readRevisions,
 } from "./form-instances.ts";
+import type { MacKey } from "./mac-key.ts";
 import { type ErrorMarkRequest, markEnteredInError } from "./mark-entered-in-error.ts";
 import { type PublishRequest, publishWithImpact } from "./publish.ts";
 import { type SaveRequest, saveFormInstance } from "./save-form-instance.ts";
 import { endSession, sessionEnded } from "./sessions.ts";
 import { enrolSubject, getSubject, listSubjects, type Subject } from "./subjects.ts";
 import { findToken, findTokenByHash, listTokens, type Principal, revokeToken, storeToken } from "./tokens.ts";
+import { verifyAudit } from "./verify-audit.ts";
 
 export interface StoreOptions {
   tableName?: string;
@@ -23,19 +26,23 @@ export interface StoreOptions {
   /** Inject a client (tests wrap it to simulate a process dying between calls). */
   doc?: Pick<DynamoDBDocumentClient, "send">;
   pointerTtlMs?: number;
+  /** MACs every audit entry the store writes (mac-key.ts); a key the table does not hold. */
+  macKey: MacKey;
 }
 
 /** Everything the API needs from DynamoDB, bound to one table. */
-export function createStore(options: StoreOptions = {}) {
+export function createStore(options: StoreOptions) {
   const tableName = options.tableName ?? process.env.TABLE_NAME;
   if (!tableName) throw new Error("TABLE_NAME is not set");
   const db: Db = { doc: options.doc ?? createClients({ endpoint: options.endpoint }).doc, tableName };
   const definitions = createDefinitionReader(db, options.pointerTtlMs);
+  const { macKey } = options;
   return {
     db,
+    macKey,
     definitions,
     /** Impact analysis, then publish unless a destructive change is neither migrated nor accepted. */
-    publish: (request: PublishRequest) => publishWithImpact(db, definitions, request),
+    publish: (request: PublishRequest) => publishWithImpact(db, macKey, definitions, request),
     listDefinitions: (study: string) => listDefinitions(db, study),
     enrolSubject: (args: Parameters<typeof enrolSubject>[1]) => enrolSubject(db, args),
     getSubject: (study: string, id: string) => getSubject(db, study, id),
@@ -46,8 +53,8 @@ export function createStore(options: StoreOptions = {}) {
     readRevisions: (address: InstanceAddress) => readRevisions(db, address),
     readProjections: (study: string, subject: string) => readProjections(db, study, subject),
     readCurrentState: (study: string, subject: string) => readCurrentState(db, study, subject),
-    saveFormInstance: (request: SaveRequest) => saveFormInstance(db, request),
-    markEnteredInError: (request: ErrorMarkRequest) => markEnteredInError(db, request),
+    saveFormInstance: (request: SaveRequest) => saveFormInstance(db, macKey, request),
+    markEnteredInError: (request: ErrorMarkRequest) => markEnteredInError(db, macKey, request),
     storeToken: (token: string, principal: Principal, createdBy?: string) =>
       storeToken(db, token, principal, { createdBy }),
     listTokens: (study: string) => listTokens(db, study),
@@ -63,6 +70,11 @@ export function createStore(options: StoreOptions = {}) {
     exportSalt: (study: string) => exportSalt(db, study),
     findExportSalt: (study: string) => findExportSalt(db, study),
     sessionEnded: (nonce: string) => sessionEnded(db, nonce),
+    appendAccessLog: (study: string, event: AccessEvent) => appendAccessLog(db, macKey, study, event),
+    readAccessLog: (study: string, options?: { after?: number; limit?: number }) =>
+      readAccessLog(db, study, options),
+    /** Every chain of the study checked: hashes, links, MACs, projection heads, the access log. */
+    verifyAudit: (study: string) => verifyAudit(db, macKey, definitions, study),
   };
 }
 

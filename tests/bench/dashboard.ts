@@ -32,6 +32,7 @@ import { gzipSync } from "node:zlib";
 import { loadDefinition } from "../../functions/definition-files.ts";
 import { startDynalite } from "../../functions/store/dynalite.ts";
 import { createClients, ensureTable } from "../../functions/store/dynamo.ts";
+import { memoryMacKey } from "../../functions/store/mac-key.ts";
 import { ALL_SITES, newToken } from "../../functions/store/tokens.ts";
 import { buildCasebookPlan, seedSubjects } from "./seed-study.ts";
 
@@ -75,7 +76,10 @@ async function appAt(root: string, doc: unknown, tableName: string): Promise<App
     ? "functions/app.ts"
     : "functions/api/app.ts";
   const { createApp } = await import(path.join(root, appModule));
-  return createApp(createStore({ tableName, doc }), { sessionSecret: "bench-secret-bench-secret-bench-00" });
+  // A baseline from before the audit chain ignores the key.
+  return createApp(createStore({ tableName, doc, macKey: memoryMacKey() }), {
+    sessionSecret: "bench-secret-bench-secret-bench-00",
+  });
 }
 
 async function signIn(app: App, token: string): Promise<string> {
@@ -121,7 +125,7 @@ async function main() {
     const after = await appAt(ROOT, doc, tableName);
     const before = await appAt(beforeDir, doc, tableName);
     const { createStore } = await import("../../functions/store/store.ts");
-    const store = createStore({ tableName, doc });
+    const store = createStore({ tableName, doc, macKey: memoryMacKey() });
     const published = await store.publish({ definition, actor: "bench", reason: "bench" });
     if (published.kind !== "published") throw new Error(`publish: ${published.kind}`);
     const token = newToken();

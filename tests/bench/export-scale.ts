@@ -35,6 +35,7 @@ import { loadDefinition } from "../../functions/definition-files.ts";
 import { startDevEnvironment } from "../../functions/dev-environment.ts";
 import { createClients } from "../../functions/store/dynamo.ts";
 import { keys } from "../../functions/store/keys.ts";
+import { memoryMacKey } from "../../functions/store/mac-key.ts";
 import { createStore } from "../../functions/store/store.ts";
 import { TABLE } from "../../functions/store/table-shape.ts";
 import { buildCasebookPlan, type CasebookPlan, seedSubjects } from "./seed-study.ts";
@@ -169,7 +170,8 @@ async function childSeed(
 async function childExport(
   args: Connection & { token: string; limit: number; http: boolean; live?: boolean },
 ): Promise<ExportResult> {
-  const store = createStore({ tableName: args.tableName, endpoint: args.endpoint });
+  // This child only reads: the key is never used.
+  const store = createStore({ tableName: args.tableName, endpoint: args.endpoint, macKey: memoryMacKey() });
   const app = createApp(store, { sessionSecret: "export-bench", feedSettleMs: 2_000 });
   let base = "";
   let server: { close: (cb?: () => void) => void } | undefined;

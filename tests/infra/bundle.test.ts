@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
@@ -63,6 +63,9 @@ function assetDir(prefix: string): string {
 const RESULT_MARK = "@@handler-result@@";
 
 /** Imports a bundle in a fresh Node process (ESM, like the Lambda runtime) and calls its handler once. */
+const auditMacKeyFile = path.join(mkdtempSync(path.join(tmpdir(), "bundle-mac-")), "audit-mac.key");
+writeFileSync(auditMacKeyFile, `${"5a".repeat(32)}\n`, { mode: 0o600 });
+
 async function invoke(bundleDir: string, event: unknown): Promise<unknown> {
   const script =
     "const [file, event] = process.argv.slice(1);" +
@@ -78,6 +81,8 @@ async function invoke(bundleDir: string, event: unknown): Promise<unknown> {
     AWS_SECRET_ACCESS_KEY: "local",
     AWS_ENDPOINT_URL_DYNAMODB: dynalite.endpoint,
     SESSION_SECRET: "bundle-test-secret",
+    // In AWS the stack names a KMS key (AUDIT_MAC_KEY_ID); here a key file stands in for it.
+    AUDIT_MAC_KEY_FILE: auditMacKeyFile,
   };
   const { stdout } = await run(
     process.execPath,

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { publishForms } from "../../functions/handlers/publish-forms.ts";
 import { startDynalite } from "../../functions/store/dynalite.ts";
 import { createClients, ensureTable } from "../../functions/store/dynamo.ts";
+import { memoryMacKey } from "../../functions/store/mac-key.ts";
 import { createStore, type Store } from "../../functions/store/store.ts";
 
 const FORMS = path.resolve(import.meta.dirname, "../../forms");
@@ -17,7 +18,7 @@ beforeAll(async () => {
   dynamo = await startDynalite();
   const { client, doc } = createClients({ endpoint: dynamo.endpoint });
   await ensureTable(client, "edc");
-  store = createStore({ tableName: "edc", doc });
+  store = createStore({ tableName: "edc", doc, macKey: memoryMacKey() });
 });
 afterAll(async () => {
   await dynamo.close();

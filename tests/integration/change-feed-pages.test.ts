@@ -96,7 +96,7 @@ describe("a DynamoDB page shorter than asked (the 1 MB limit)", () => {
         return real.send(command as never);
       }) as typeof real.send,
     };
-    const store = createStore({ tableName: product.env.tableName, doc });
+    const store = createStore({ tableName: product.env.tableName, doc, macKey: product.env.store.macKey });
     const settledBefore = new Date().toISOString();
     const delivered: string[] = [];
     let cursor: string | undefined;

@@ -47,7 +47,7 @@ async function saveThroughDyingProcess(
   const sub = await env.store.getSubject(env.studyId, subject);
   if (!definition || !sub) throw new Error("setup");
   const doc = dyingClient(env.store.db.doc, dieAt, when);
-  const store = createStore({ tableName: env.tableName, doc });
+  const store = createStore({ tableName: env.tableName, doc, macKey: env.store.macKey });
   const request = {
     definition,
     subject: sub,

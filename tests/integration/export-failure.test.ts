@@ -55,7 +55,9 @@ function appFailingOn(subject: string, readsFirst = 0) {
       return real.send(command as never);
     }) as typeof real.send,
   };
-  return createApp(createStore({ tableName: product.env.tableName, doc }), { sessionSecret: "test-secret" });
+  return createApp(createStore({ tableName: product.env.tableName, doc, macKey: product.env.store.macKey }), {
+    sessionSecret: "test-secret",
+  });
 }
 
 const EXPORTS: { name: string; path: string; readsFirst?: number }[] = [

@@ -34,7 +34,7 @@ async function saveAndDieAfterCommit(subject: string, rev: number, status: "inco
       return real.send(command as never);
     }) as Send["send"],
   };
-  const dying = createStore({ tableName: env.tableName, doc });
+  const dying = createStore({ tableName: env.tableName, doc, macKey: env.store.macKey });
   await expect(
     dying.saveFormInstance({
       definition,

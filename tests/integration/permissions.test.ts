@@ -28,6 +28,7 @@ const API: Record<string, Action> = {
   "POST /studies/{study}/subjects/{subject}/events/{event}/forms/{form}/instances/{instance}/restore":
     "mark-entered-in-error",
   "GET /studies/{study}/subjects/{subject}/audit": "read-identified",
+  "GET /studies/{study}/audit/verify": "verify-audit",
   "GET /studies/{study}/definitions": "read-deidentified",
   "POST /studies/{study}/definitions": "publish",
   "GET /studies/{study}/definitions/{version}": "read-deidentified",

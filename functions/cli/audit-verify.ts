@@ -1,0 +1,109 @@
+/**
+ * `npm run audit:verify -- [--study <id>] [--endpoint <url>] [--table <name>]`: walks every audit
+ * chain of a study (each form instance's revisions, the access log) and prints
+ * what no longer holds, by subject, form and revision, then a summary.
+ *
+ * Without `--endpoint`/`--table` it reads the local data folder as `npm start`
+ * keeps it (`$DATA_DIR`, else `.data`; stop the server first: LevelDB lets one
+ * process in). The MAC key: KMS when AUDIT_MAC_KEY_ID is set, else the local
+ * key file (AUDIT_MAC_KEY_FILE, else `.edc-keys/audit-mac.key` beside the data
+ * folder). The study defaults to the one in `forms/study.json`.
+ *
+ * Exit codes: 0 every chain verifies; 1 a finding (or the store could not be
+ * read); 2 usage.
+ */
+
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+import { parseArgs } from "node:util";
+import { startDynalite } from "../store/dynalite.ts";
+import { createClients } from "../store/dynamo.ts";
+import { describeStoreFailure } from "../store/local-store-check.ts";
+import { macKeyFromEnvironment } from "../store/mac-key.ts";
+import { createStore } from "../store/store.ts";
+import type { AuditFinding, AuditReport } from "../store/verify-audit.ts";
+import { CliError, EXIT, runCli } from "./forms-publish.ts";
+
+const USAGE = "usage: npm run audit:verify -- [--study <id>] [--endpoint <url>] [--table <name>]";
+const LOCAL_TABLE = "edc";
+
+/** One line per finding, in subject, form, revision order; the access log last. */
+export function formatReport(report: AuditReport): string[] {
+  const lines = [`Study ${report.study}, MACs checked with ${report.key}`];
+  const instance = report.findings.flatMap((f) => (f.chain === "access-log" ? [] : [f]));
+  const log = report.findings.flatMap((f) => (f.chain === "access-log" ? [f] : []));
+  instance.sort((a, b) => compareInstances(a, b) || a.rev - b.rev);
+  for (const f of instance) {
+    const { subject, event, form, instance: n } = f.chain;
+    lines.push(`  subject ${subject}, ${event}/${form} #${n}, rev ${f.rev}: ${f.kind}: ${f.message}`);
+  }
+  for (const f of log) lines.push(`  access log, seq ${f.seq}: ${f.kind}: ${f.message}`);
+  const { subjects, chains, entries, unchained } = report.counts;
+  const legacy = unchained > 0 ? ` (${unchained} saved before chaining, not sealed)` : "";
+  const verdict =
+    report.findings.length === 0
+      ? "every chain verifies"
+      : `${report.findings.length} finding${report.findings.length === 1 ? "" : "s"}`;
+  lines.push(`${subjects} subjects, ${chains} chains, ${entries} entries${legacy}: ${verdict}.`);
+  return lines;
+}
+
+type InstanceFinding = Extract<AuditFinding, { rev: number }>;
+
+function compareInstances(a: InstanceFinding, b: InstanceFinding): number {
+  const x = a.chain;
+  const y = b.chain;
+  return (
+    x.subject.localeCompare(y.subject) ||
+    x.event.localeCompare(y.event) ||
+    x.form.localeCompare(y.form) ||
+    x.instance - y.instance
+  );
+}
+
+function defaultStudy(): string {
+  try {
+    const { id } = JSON.parse(readFileSync(path.join("forms", "study.json"), "utf8")) as { id?: unknown };
+    if (typeof id === "string") return id;
+  } catch {
+    // Reported below as a usage error.
+  }
+  throw new CliError(EXIT.usage, ["no study: pass --study <id> (forms/study.json was not readable)", USAGE]);
+}
+
+async function main(): Promise<number> {
+  let values: { study?: string; endpoint?: string; table?: string };
+  try {
+    ({ values } = parseArgs({
+      options: { study: { type: "string" }, endpoint: { type: "string" }, table: { type: "string" } },
+    }));
+  } catch (e) {
+    throw new CliError(EXIT.usage, [(e as Error).message, USAGE]);
+  }
+  const study = values.study ?? defaultStudy();
+  const dataDir = path.resolve(process.env.DATA_DIR ?? ".data");
+  const macKey = macKeyFromEnvironment(dataDir);
+  const remote = values.endpoint !== undefined || values.table !== undefined;
+  const local = remote ? undefined : await startDynalite({ path: path.join(dataDir, "dynamo") });
+  const { client, doc } = createClients({ endpoint: local?.endpoint ?? values.endpoint });
+  try {
+    const tableName = values.table ?? (remote ? process.env.TABLE_NAME : LOCAL_TABLE);
+    if (!tableName)
+      throw new CliError(EXIT.usage, ["no table: pass --table <name> (or set TABLE_NAME)", USAGE]);
+    const store = createStore({ tableName, doc, macKey });
+    const report = await store.verifyAudit(study).catch((error: unknown) => {
+      const failure = local ? describeStoreFailure(path.join(dataDir, "dynamo"), error) : undefined;
+      throw failure ? new CliError(EXIT.error, [failure]) : error;
+    });
+    for (const line of formatReport(report)) console.log(line);
+    return report.findings.length === 0 ? EXIT.ok : EXIT.error;
+  } finally {
+    client.destroy();
+    await local?.close();
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
+  await runCli(main);
+}

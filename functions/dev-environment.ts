@@ -8,10 +8,11 @@ import { formatImpact } from "./engine/impact.ts";
 import { loadPublishPlan, PUBLISH_PLAN_FILE } from "./publish-plan.ts";
 import { startDynalite } from "./store/dynalite.ts";
 import { createClients, ensureTable } from "./store/dynamo.ts";
+import { ALL_SITES } from "./store/principal.ts";
 import { createStore, type Store } from "./store/store.ts";
-import { ALL_SITES, newToken, type Principal } from "./store/tokens.ts";
+import { type ApiKey, newToken } from "./store/tokens.ts";
 
-export interface DevToken extends Principal {
+export interface DevToken extends ApiKey {
   token: string;
 }
 
@@ -100,12 +101,12 @@ async function devTokens(
     const valid = await Promise.all(Object.values(saved).map((t) => store.findToken(t.token)));
     if (valid.every((p) => p?.study === study)) return saved;
   }
-  const wanted: Record<string, Principal> = {
+  const wanted: Record<string, ApiKey> = {
     builder: { user: "dev-builder", role: "builder", study, sites: [ALL_SITES] },
     monitor: { user: "dev-monitor", role: "monitor", study, sites: [ALL_SITES] },
     sponsor: { user: "dev-sponsor", role: "sponsor", study, sites: [ALL_SITES] },
     ...Object.fromEntries(
-      sites.map((s) => [s, { user: `dev-${s}`, role: "site", study, sites: [s] } as Principal]),
+      sites.map((s) => [s, { user: `dev-${s}`, role: "coordinator", study, sites: [s] } as ApiKey]),
     ),
   };
   const tokens: Record<string, DevToken> = {};

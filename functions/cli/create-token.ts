@@ -1,6 +1,7 @@
 import { parseArgs } from "node:util";
+import { ALL_SITES, ROLES, type Role } from "../store/principal.ts";
 import { createStore } from "../store/store.ts";
-import { ALL_SITES, newToken, ROLES, type Role } from "../store/tokens.ts";
+import { newToken } from "../store/tokens.ts";
 
 /**
  * `npm run tokens:create -- --study S --role R --user U [--sites a,b] [--expires 2027-01-01]`

@@ -15,7 +15,7 @@ import { type PublishRequest, publishWithImpact } from "./publish.ts";
 import { type SaveRequest, saveFormInstance } from "./save-form-instance.ts";
 import { endSession, sessionEnded } from "./sessions.ts";
 import { enrolSubject, getSubject, listSubjects, type Subject } from "./subjects.ts";
-import { findToken, findTokenByHash, listTokens, type Principal, revokeToken, storeToken } from "./tokens.ts";
+import { type ApiKey, findToken, findTokenByHash, listTokens, revokeToken, storeToken } from "./tokens.ts";
 
 export interface StoreOptions {
   tableName?: string;
@@ -48,7 +48,7 @@ export function createStore(options: StoreOptions = {}) {
     readCurrentState: (study: string, subject: string) => readCurrentState(db, study, subject),
     saveFormInstance: (request: SaveRequest) => saveFormInstance(db, request),
     markEnteredInError: (request: ErrorMarkRequest) => markEnteredInError(db, request),
-    storeToken: (token: string, principal: Principal, createdBy?: string) =>
+    storeToken: (token: string, principal: ApiKey, createdBy?: string) =>
       storeToken(db, token, principal, { createdBy }),
     listTokens: (study: string) => listTokens(db, study),
     revokeToken: (study: string, id: string, by: string) => revokeToken(db, study, id, by),

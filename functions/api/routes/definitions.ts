@@ -3,7 +3,7 @@ import type { Context } from "hono";
 import { checkDefinition } from "../../engine/check-definition.ts";
 import type { StudyDefinition } from "../../engine/definition.ts";
 import type { AppEnv } from "../../http/context.ts";
-import { requirePermission } from "../../http/permissions.ts";
+import { permitted, requirePermission } from "../../http/permissions.ts";
 import { type FieldProblem, ProblemError, problems } from "../../http/problems.ts";
 import { loadStudy } from "../../http/resolve.ts";
 import { PublishPlan } from "../../publish-plan.ts";
@@ -171,6 +171,7 @@ definitionRoutes.openapi(
 definitionRoutes.openapi(
   createRoute({
     method: "post",
+    middleware: [permitted("publish")] as const,
     path: "/studies/{study}/definitions/impact",
     operationId: "analyseImpact",
     tags: ["Definitions"],
@@ -191,6 +192,7 @@ definitionRoutes.openapi(
 definitionRoutes.openapi(
   createRoute({
     method: "post",
+    middleware: [permitted("publish")] as const,
     path: "/studies/{study}/definitions",
     operationId: "publishDefinition",
     tags: ["Definitions"],

@@ -71,6 +71,7 @@ subjectRoutes.openapi(
     const sites = sitesOf(
       c.var.principal,
       definition.study.sites.map((s) => s.id),
+      "read-identified",
     );
     const subjects = await c.var.store.listSubjects(study, sites);
     return c.json({ subjects: subjects.map(publicSubject) }, 200);

@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { loadStudy } from "../../http/resolve.ts";
 import { createToken, listTokens, revokeToken, TOKEN_ROLES } from "../../http/tokens.ts";
-import { ALL_SITES } from "../../store/tokens.ts";
+import { ALL_SITES } from "../../store/principal.ts";
 import { createRouter } from "../router.ts";
 import { problemResponses, StudyParams } from "../schemas.ts";
 

@@ -35,6 +35,9 @@ const SERVES_DEIDENTIFIED = new Set([
   "POST /api/v1/studies/:study/tokens",
   "GET /api/v1/studies/:study/tokens",
   "DELETE /api/v1/studies/:study/tokens/:id",
+  "GET /api/v1/studies/:study/people",
+  "PUT /api/v1/studies/:study/people/:person/grant",
+  "DELETE /api/v1/studies/:study/people/:person/grant",
   // Web: the session itself and the exports pages (same export code as the API).
   "GET /home",
   "POST /signout",
@@ -45,6 +48,9 @@ const SERVES_DEIDENTIFIED = new Set([
   "GET /studies/:study/builder/tokens",
   "POST /studies/:study/builder/tokens",
   "POST /studies/:study/builder/tokens/:id/revoke",
+  "GET /studies/:study/people",
+  "POST /studies/:study/people/:person",
+  "POST /studies/:study/people/:person/revoke",
 ]);
 
 /** De-identified by flag, or by role: an admin manages people and keys but reads no identified data. */
@@ -76,5 +82,6 @@ export function landingPage(principal: Principal): string {
   const study = `/studies/${principal.study}`;
   if (!identifiedOnlyRefused(principal)) return study;
   if (can(principal, "export")) return `${study}/exports`;
+  if (can(principal, "manage-users")) return `${study}/people`;
   return `${study}/builder/tokens`;
 }

@@ -42,6 +42,16 @@ export const keys = {
   /** A study's tokens in the by-site index, in creation order. */
   tokenIndex: (study: string) => `STUDY#${study}#TOKENS`,
   tokenIndexEntry: (createdAt: string, hash: string) => `${createdAt}#${hash}`,
+  /** A person (PK) and their grants, one item per study (SK). */
+  person: (id: string) => `PERSON#${id}`,
+  personItem: "PERSON",
+  grant: (study: string) => `GRANT#${study}`,
+  grantPrefix: "GRANT#",
+  /** Everyone who ever signed in, in the by-site index. */
+  peopleIndex: "PEOPLE",
+  /** A study's grants in the by-site index, by person id. */
+  grantIndex: (study: string) => `STUDY#${study}#GRANTS`,
   session: (nonce: string) => `SESSION#${nonce}`,
+  sessionItem: "SESSION",
   signedOut: "SIGNED_OUT",
 } as const;

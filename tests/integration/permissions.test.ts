@@ -40,6 +40,9 @@ const API: Record<string, Action> = {
   "POST /studies/{study}/tokens": "manage-tokens",
   "GET /studies/{study}/tokens": "manage-tokens",
   "DELETE /studies/{study}/tokens/{id}": "manage-tokens",
+  "GET /studies/{study}/people": "manage-users",
+  "PUT /studies/{study}/people/{person}/grant": "manage-users",
+  "DELETE /studies/{study}/people/{person}/grant": "manage-users",
 };
 
 const FORM = "/studies/:study/subjects/:subject/events/:event/forms/:form";
@@ -62,6 +65,9 @@ const PAGES: Record<string, Action> = {
   "GET /studies/:study/builder/tokens": "manage-tokens",
   "POST /studies/:study/builder/tokens": "manage-tokens",
   "POST /studies/:study/builder/tokens/:id/revoke": "manage-tokens",
+  "GET /studies/:study/people": "manage-users",
+  "POST /studies/:study/people/:person": "manage-users",
+  "POST /studies/:study/people/:person/revoke": "manage-users",
   [`GET ${FORM}`]: "read-identified",
   [`POST ${FORM}`]: "enter-data",
   [`GET ${FORM}/instances/:instance`]: "read-identified",
@@ -70,7 +76,7 @@ const PAGES: Record<string, Action> = {
   [`POST ${FORM}/instances/:instance/restore`]: "mark-entered-in-error",
 };
 /** Pages anyone may reach, signed in or not: the session itself and content-hashed scripts. */
-const OPEN_PAGES = /^(GET|POST) \/(signin|signout)?$|^GET \/assets\//;
+const OPEN_PAGES = /^(GET|POST) \/(signin|signout)?$|^GET \/assets\/|^GET \/auth\/(login|callback)$/;
 
 /** One token per role (site-01's is the coordinator's). */
 const WALKERS = ["site-01", "investigator", "monitor", "data_manager", "sponsor", "builder", "admin"];
@@ -111,6 +117,7 @@ const params = (name: string) =>
     version: "1",
     kind: "instrument",
     id: "000000000000",
+    person: "0123456789abcdef01234567",
   })[name] ?? name;
 
 /** A body each write would accept, so an allowed write is not refused by validation before permission. */
@@ -118,6 +125,7 @@ function apiBody(path: string): unknown {
   if (path.endsWith("/subjects")) return { site: "site-01", arm: "rrms" };
   if (path.endsWith("/entered-in-error") || path.endsWith("/restore")) return { rev: 1, reason: "test" };
   if (path.includes("/forms/")) return { data: { initials: "ABC" }, status: "incomplete", rev: 0 };
+  if (path.endsWith("/grant")) return { roles: [{ role: "monitor", sites: ["site-01"] }] };
   if (path.endsWith("/tokens"))
     return { user: "x", role: "sponsor", expiresAt: new Date(Date.now() + 86_400_000).toISOString() };
   return { definition: {}, reason: "test" };

@@ -1,7 +1,20 @@
-export function SignIn(props: { error?: string; next?: string }) {
+export function SignIn(props: { error?: string; notice?: string; next?: string; withProvider?: boolean }) {
   return (
     <>
       <h1>Sign in</h1>
+      {props.notice && (
+        <p class="notice" role="status">
+          {props.notice}
+        </p>
+      )}
+      {props.withProvider && (
+        <form method="get" action="/auth/login" class="card">
+          <input type="hidden" name="next" value={props.next ?? ""} />
+          <p>Sign in with your study account.</p>
+          <button type="submit">Sign in</button>
+        </form>
+      )}
+      {props.withProvider && <h2>Or with an API key</h2>}
       <form method="post" action="/signin" class="card">
         {props.error && (
           <p class="notice bad" role="alert">

@@ -35,6 +35,12 @@ export interface AppOptions {
 
 export const DEFAULT_IDLE_MS = 30 * 60_000;
 
+/** SESSION_IDLE_MINUTES as milliseconds (fractions allowed); anything unusable is the default. */
+export function sessionIdleMs(minutes: string | undefined): number {
+  const n = Number(minutes);
+  return minutes && Number.isFinite(n) && n > 0 ? n * 60_000 : DEFAULT_IDLE_MS;
+}
+
 /**
  * The composition root: the HTTP API, the REDCap endpoint and the site pages,
  * the same in Lambda, the local server and the tests (`app.request()`). Only

@@ -43,7 +43,7 @@ import type { Construct } from "constructs";
 import { TABLE, TABLE_NAME_ENV } from "../functions/store/table-shape.ts";
 import { auditMacKey, grantAuditMac } from "./audit-mac-key.ts";
 import { hashDirectory } from "./forms-hash.ts";
-import { FUNCTION_ENV } from "./function-env.ts";
+import { FUNCTION_ENV } from "../functions/handlers/function-env.ts";
 import {
   configureOidcClient,
   type ExternalOidcProps,

@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { TABLE } from "../../functions/store/table-shape.ts";
 import { AUDIT_MAC_ACTIONS } from "../../infra/audit-mac-key.ts";
 import { hashDirectory } from "../../infra/forms-hash.ts";
-import { FUNCTION_ENV } from "../../infra/function-env.ts";
+import { FUNCTION_ENV } from "../../functions/handlers/function-env.ts";
 import { addNagChecks } from "../../infra/nag.ts";
 import { externalOidcFromContext, hostedDomainPrefix } from "../../infra/sign-in.ts";
 import { EdcStack, type EdcStackProps, REPO_ROOT, TABLE_DATA_ACTIONS } from "../../infra/stack.ts";

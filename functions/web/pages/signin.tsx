@@ -8,11 +8,16 @@ export function SignIn(props: { error?: string; notice?: string; next?: string; 
         </p>
       )}
       {props.withProvider && (
-        <form method="get" action="/auth/login" class="card">
-          <input type="hidden" name="next" value={props.next ?? ""} />
-          <p>Sign in with your study account.</p>
-          <button type="submit">Sign in</button>
-        </form>
+        // A link, not a form: the page's CSP `form-action 'self'` would stop the redirect to the provider.
+        <p class="card">
+          Sign in with your study account:{" "}
+          <a
+            class="button"
+            href={`/auth/login${props.next ? `?next=${encodeURIComponent(props.next)}` : ""}`}
+          >
+            Sign in
+          </a>
+        </p>
       )}
       {props.withProvider && <h2>Or with an API key</h2>}
       <form method="post" action="/signin" class="card">

@@ -5,6 +5,7 @@ import { HTTPException } from "hono/http-exception";
 import { apiRoutes, redcapRoutes } from "./api/routes.ts";
 import { BODY_LIMITS, limitBodies } from "./http/body-limits.ts";
 import type { AppEnv } from "./http/context.ts";
+import { type OidcSettings, relyingParties } from "./http/oidc.ts";
 import { logUnexpected, ProblemError, problems } from "./http/problems.ts";
 import { securityHeaders } from "./http/security-headers.ts";
 import type { Store } from "./store/store.ts";
@@ -26,6 +27,18 @@ export interface AppOptions {
   sessionSecret: string;
   /** Commits younger than this are left for the next pull of the change feed. Default 60 s. */
   feedSettleMs?: number;
+  /** A browser session unused this long is ended (SESSION_IDLE_MINUTES). Default 30 minutes. */
+  sessionIdleMs?: number;
+  /** The OpenID provider people sign in at; without one only API keys sign in on the pages. */
+  oidc?: Omit<OidcSettings, "redirectUri">;
+}
+
+export const DEFAULT_IDLE_MS = 30 * 60_000;
+
+/** SESSION_IDLE_MINUTES as milliseconds (fractions allowed); anything unusable is the default. */
+export function sessionIdleMs(minutes: string | undefined): number {
+  const n = Number(minutes);
+  return minutes && Number.isFinite(n) && n > 0 ? n * 60_000 : DEFAULT_IDLE_MS;
 }
 
 /**
@@ -47,7 +60,15 @@ export function createApp(store: Store, options: AppOptions) {
   app.use("*", limitBodies);
   app.route("/api/v1", apiRoutes());
   app.route("/", redcapRoutes);
-  app.route("/", createWebRoutes({ sessionSecret: options.sessionSecret, scripts: SCRIPTS }));
+  app.route(
+    "/",
+    createWebRoutes({
+      sessionSecret: options.sessionSecret,
+      idleMs: options.sessionIdleMs ?? DEFAULT_IDLE_MS,
+      ...(options.oidc ? { relyingParty: relyingParties(options.oidc) } : {}),
+      scripts: SCRIPTS,
+    }),
+  );
 
   app.notFound((c) =>
     c.req.path.startsWith("/api/")

@@ -4,16 +4,26 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { createApp } from "./app.ts";
 import { loadDefinition } from "./definition-files.ts";
+import { DEV_PEOPLE_FILE, type DevPerson, loadDevPeople } from "./dev/dev-people.ts";
+import { type DevOidcProvider, startOidcProvider } from "./dev/oidc-provider.ts";
 import { formatImpact } from "./engine/impact.ts";
 import { loadPublishPlan, PUBLISH_PLAN_FILE } from "./publish-plan.ts";
 import { startDynalite } from "./store/dynalite.ts";
 import { createClients, ensureTable } from "./store/dynamo.ts";
 import { defaultMacKeyFile, fileMacKey, type MacKey, memoryMacKey } from "./store/mac-key.ts";
+import { ALL_SITES } from "./store/principal.ts";
 import { createStore, type Store } from "./store/store.ts";
-import { ALL_SITES, newToken, type Principal } from "./store/tokens.ts";
+import { type ApiKey, newToken } from "./store/tokens.ts";
 
-export interface DevToken extends Principal {
+export interface DevToken extends ApiKey {
   token: string;
+}
+
+export interface DevSignIn {
+  issuer: string;
+  people: DevPerson[];
+  /** `<dataDir>/dev-people.json`, when kept on disk. */
+  peopleFile?: string;
 }
 
 export interface DevEnvironment {
@@ -24,6 +34,8 @@ export interface DevEnvironment {
   studyId: string;
   /** One token per role, and one site token per site. */
   tokens: Record<string, DevToken>;
+  /** The local OpenID provider and its people, when started with a `publicUrl`. */
+  signIn?: DevSignIn;
   close: () => Promise<void>;
 }
 
@@ -40,6 +52,15 @@ export async function startDevEnvironment(
     feedSettleMs?: number;
     /** Default: the key file beside the data folder (made at the first start), or a key in memory without one. */
     macKey?: MacKey;
+    /**
+     * Where the browser reaches the app (e.g. `http://localhost:3000`). Given, a
+     * local OpenID provider is started for people to sign in at, and the dev
+     * people are granted their roles at the study.
+     */
+    publicUrl?: string;
+    /** The provider's port (0 or absent: any free one). */
+    oidcPort?: number;
+    sessionIdleMs?: number;
   } = {},
 ): Promise<DevEnvironment> {
   const tableName = options.tableName ?? "edc";
@@ -71,22 +92,85 @@ export async function startDevEnvironment(
     definition.study.sites.map((s) => s.id),
     options.dataDir,
   );
+  const sites = definition.study.sites.map((s) => s.id);
+  const signIn = options.publicUrl
+    ? await startDevSignIn(
+        store,
+        definition.study.id,
+        sites,
+        options.publicUrl,
+        options.dataDir,
+        options.oidcPort,
+      )
+    : undefined;
   return {
     store,
     // One process and no Lambda timeouts: a commit is visible at once, a short settle is plenty.
     app: createApp(store, {
       sessionSecret: await sessionSecret(options.dataDir),
       feedSettleMs: options.feedSettleMs ?? 2_000,
+      ...(options.sessionIdleMs !== undefined ? { sessionIdleMs: options.sessionIdleMs } : {}),
+      ...(signIn ? { oidc: { issuer: signIn.provider.issuer, clientId: DEV_CLIENT_ID } } : {}),
     }),
     endpoint: dynamo.endpoint,
     tableName,
     studyId: definition.study.id,
     tokens,
+    ...(signIn
+      ? {
+          signIn: {
+            issuer: signIn.provider.issuer,
+            people: signIn.people,
+            ...(options.dataDir ? { peopleFile: path.join(options.dataDir, DEV_PEOPLE_FILE) } : {}),
+          },
+        }
+      : {}),
     close: async () => {
+      await signIn?.provider.close();
       client.destroy();
       await dynamo.close();
     },
   };
+}
+
+const DEV_CLIENT_ID = "edc-local";
+
+/**
+ * The local OpenID provider, with the dev people as its accounts, and their
+ * grants at the study. A grant is written only for a person who holds none
+ * yet, so what an admin changed survives a restart.
+ */
+async function startDevSignIn(
+  store: Store,
+  study: string,
+  sites: string[],
+  publicUrl: string,
+  dataDir: string | undefined,
+  port: number | undefined,
+): Promise<{ provider: DevOidcProvider; people: DevPerson[] }> {
+  const people = await loadDevPeople(sites, dataDir);
+  const app = new URL(publicUrl);
+  const provider = await startOidcProvider({
+    people,
+    clients: [
+      {
+        clientId: DEV_CLIENT_ID,
+        redirectUris: [new URL("/auth/callback", app).toString()],
+        postLogoutRedirectUris: [new URL("/signin", app).toString()],
+      },
+    ],
+    host: app.hostname,
+    ...(port !== undefined ? { port } : {}),
+  });
+  for (const p of people) {
+    const person = await store.upsertPerson(
+      { issuer: provider.issuer, sub: p.sub, name: p.name, email: p.email },
+      { signedIn: false },
+    );
+    if (!(await store.findGrant(study, person.id)))
+      await store.setGrant({ study, person: person.id, roles: [{ role: p.role, sites: p.sites }] }, "local");
+  }
+  return { provider, people };
 }
 
 /** A random secret, kept in `<dataDir>/session-secret` so sign-ins survive a restart. */
@@ -111,12 +195,12 @@ async function devTokens(
     const valid = await Promise.all(Object.values(saved).map((t) => store.findToken(t.token)));
     if (valid.every((p) => p?.study === study)) return saved;
   }
-  const wanted: Record<string, Principal> = {
+  const wanted: Record<string, ApiKey> = {
     builder: { user: "dev-builder", role: "builder", study, sites: [ALL_SITES] },
     monitor: { user: "dev-monitor", role: "monitor", study, sites: [ALL_SITES] },
     sponsor: { user: "dev-sponsor", role: "sponsor", study, sites: [ALL_SITES] },
     ...Object.fromEntries(
-      sites.map((s) => [s, { user: `dev-${s}`, role: "site", study, sites: [s] } as Principal]),
+      sites.map((s) => [s, { user: `dev-${s}`, role: "coordinator", study, sites: [s] } as ApiKey]),
     ),
   };
   const tokens: Record<string, DevToken> = {};

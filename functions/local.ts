@@ -1,5 +1,6 @@
 import path from "node:path";
 import { serve } from "@hono/node-server";
+import { sessionIdleMs } from "./app.ts";
 import { startDevEnvironment } from "./dev-environment.ts";
 import { describeStoreFailure, LocalStoreUnreadable } from "./store/local-store-check.ts";
 
@@ -14,7 +15,14 @@ process.on("uncaughtException", (error) => {
   process.exit(1);
 });
 
-const env = await startDevEnvironment({ dataDir }).catch((error) => {
+const publicUrl = `http://localhost:${port}`;
+const env = await startDevEnvironment({
+  dataDir,
+  publicUrl,
+  // A fixed port keeps the issuer, and so every person's id, the same across restarts.
+  oidcPort: Number(process.env.OIDC_PORT ?? port + 1),
+  sessionIdleMs: sessionIdleMs(process.env.SESSION_IDLE_MINUTES),
+}).catch((error) => {
   if (!(error instanceof LocalStoreUnreadable)) throw error;
   console.error(error.message);
   process.exit(1);
@@ -23,16 +31,19 @@ const server = serve({ fetch: env.app.fetch, port, hostname: process.env.HOST ??
   const url = `http://localhost:${info.port}`;
   const site = env.tokens["site-01"];
   console.log(`EDC engine for study ${env.studyId} at ${url}`);
+  const coordinator = env.signIn?.people.find((p) => p.role === "coordinator");
+  console.log(`Sign in at ${url}/signin through the local OpenID provider (${env.signIn?.issuer}).`);
   console.log(
-    `Sign in at ${url}/signin with one of the tokens below (site-01 to enter data, builder to change the protocol).`,
+    `People and their passwords: ${env.signIn?.peopleFile ?? "in memory"}; e.g. ${coordinator?.username} / ${coordinator?.password}.`,
   );
+  console.log("API keys (below) still sign in on the same page, and call the API.");
   console.log(`Data kept in ${dataDir} (delete it to start afresh)`);
   console.log(
     `Audit entries MACed with the key in ${env.store.macKey.id} (keep it: without it the audit cannot be verified)`,
   );
   console.log(`\nDev tokens (also in ${path.join(dataDir, "dev-tokens.json")}):`);
   for (const [name, t] of Object.entries(env.tokens))
-    console.log(`  ${name.padEnd(8)} ${t.role.padEnd(8)} ${t.token}`);
+    console.log(`  ${name.padEnd(8)} ${t.role.padEnd(12)} ${t.token}`);
   console.log(
     `\nTry:\n  curl -H "Authorization: Bearer ${site?.token}" ${url}/api/v1/studies/${env.studyId}/subjects`,
   );

@@ -1,7 +1,8 @@
 import { parseArgs } from "node:util";
 import { macKeyFromEnvironment } from "../store/mac-key.ts";
+import { ALL_SITES, ROLES, type Role } from "../store/principal.ts";
 import { createStore } from "../store/store.ts";
-import { ALL_SITES, newToken, ROLES, type Role } from "../store/tokens.ts";
+import { newToken } from "../store/tokens.ts";
 
 /**
  * `npm run tokens:create -- --study S --role R --user U [--sites a,b] [--expires 2027-01-01]`

@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { ALL_SITES } from "../store/tokens.ts";
+import { ALL_SITES } from "../store/principal.ts";
 
 export type DevRole =
   | "coordinator"

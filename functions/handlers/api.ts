@@ -1,16 +1,32 @@
 import { handle } from "hono/aws-lambda";
-import { createApp } from "../app.ts";
+import { createApp, sessionIdleMs } from "../app.ts";
 import { deployedMacKey } from "../store/mac-key.ts";
 import { readSecret } from "../store/secrets.ts";
 import { createStore } from "../store/store.ts";
+import { FUNCTION_ENV } from "./function-env.ts";
 
 /** API Gateway (HTTP API) → the Hono app. Created once per Lambda instance, outside the handler. */
 async function sessionSecret(): Promise<string> {
   if (process.env.SESSION_SECRET) return process.env.SESSION_SECRET;
-  const arn = process.env.SESSION_SECRET_ARN;
-  if (!arn) throw new Error("SESSION_SECRET_ARN is not set");
+  const arn = process.env[FUNCTION_ENV.sessionSecretArn];
+  if (!arn) throw new Error(`${FUNCTION_ENV.sessionSecretArn} is not set`);
   return readSecret(arn);
 }
 
-const store = createStore({ macKey: deployedMacKey() });
-export const handler = handle(createApp(store, { sessionSecret: await sessionSecret() }));
+/** The OpenID provider people sign in at; without an issuer, only API keys sign in. */
+async function oidc() {
+  const issuer = process.env[FUNCTION_ENV.oidcIssuer];
+  const clientId = process.env[FUNCTION_ENV.oidcClientId];
+  if (!issuer || !clientId) return undefined;
+  const secretArn = process.env[FUNCTION_ENV.oidcClientSecretArn];
+  return { issuer, clientId, ...(secretArn ? { clientSecret: await readSecret(secretArn) } : {}) };
+}
+
+const signIn = await oidc();
+export const handler = handle(
+  createApp(createStore({ macKey: deployedMacKey() }), {
+    sessionSecret: await sessionSecret(),
+    sessionIdleMs: sessionIdleMs(process.env.SESSION_IDLE_MINUTES),
+    ...(signIn ? { oidc: signIn } : {}),
+  }),
+);

@@ -1,5 +1,5 @@
+import type { Principal } from "../store/principal.ts";
 import type { Store } from "../store/store.ts";
-import type { Principal } from "../store/tokens.ts";
 
 /** What every request handler can reach through `c.var`. */
 export interface AppEnv {

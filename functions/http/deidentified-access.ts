@@ -1,7 +1,8 @@
 import type { Context } from "hono";
 import { matchedRoutes } from "hono/route";
-import type { Principal } from "../store/tokens.ts";
+import type { Principal } from "../store/principal.ts";
 import type { AppEnv } from "./context.ts";
+import { can } from "./permissions.ts";
 import { problems } from "./problems.ts";
 
 /**
@@ -30,6 +31,13 @@ const SERVES_DEIDENTIFIED = new Set([
   "GET /api/v1/studies/:study/changes",
   "GET /api/v1/studies/:study/odm",
   "POST /api/",
+  // No subject data: API keys, people and their roles.
+  "POST /api/v1/studies/:study/tokens",
+  "GET /api/v1/studies/:study/tokens",
+  "DELETE /api/v1/studies/:study/tokens/:id",
+  "GET /api/v1/studies/:study/people",
+  "PUT /api/v1/studies/:study/people/:person/grant",
+  "DELETE /api/v1/studies/:study/people/:person/grant",
   // Web: the session itself and the exports pages (same export code as the API).
   "GET /home",
   "POST /signout",
@@ -37,7 +45,18 @@ const SERVES_DEIDENTIFIED = new Set([
   "GET /studies/:study/exports/records",
   "GET /studies/:study/exports/odm",
   "GET /studies/:study/exports/dictionary.csv",
+  "GET /studies/:study/builder/tokens",
+  "POST /studies/:study/builder/tokens",
+  "POST /studies/:study/builder/tokens/:id/revoke",
+  "GET /studies/:study/people",
+  "POST /studies/:study/people/:person",
+  "POST /studies/:study/people/:person/revoke",
 ]);
+
+/** De-identified by flag, or by role: an admin manages people and keys but reads no identified data. */
+function identifiedOnlyRefused(principal: Principal): boolean {
+  return principal.deidentified === true || !can(principal, "read-identified");
+}
 
 /** The route that answers this request, as `METHOD /declared/:pattern`; middleware is registered for ALL. */
 function answeringRoute(c: Context<AppEnv>): string | undefined {
@@ -49,13 +68,20 @@ function answeringRoute(c: Context<AppEnv>): string | undefined {
 export function admitPrincipal(c: Context<AppEnv>, principal: Principal): void {
   const route = answeringRoute(c);
   // No route answers: the request ends in a 404 that carries nothing.
-  if (principal.deidentified && route && !SERVES_DEIDENTIFIED.has(route)) {
+  if (route && !SERVES_DEIDENTIFIED.has(route) && identifiedOnlyRefused(principal)) {
     throw problems.identifiedOnly();
   }
   c.set("principal", principal);
 }
 
-/** Where the web sends a principal after sign-in: a de-identified one has the exports, not the dashboard. */
+/**
+ * Where the web sends a principal after sign-in: the dashboard, or for one who
+ * reads no identified data the exports, or an admin's people page.
+ */
 export function landingPage(principal: Principal): string {
-  return principal.deidentified ? `/studies/${principal.study}/exports` : `/studies/${principal.study}`;
+  const study = `/studies/${principal.study}`;
+  if (!identifiedOnlyRefused(principal)) return study;
+  if (can(principal, "export")) return `${study}/exports`;
+  if (can(principal, "manage-users")) return `${study}/people`;
+  return `${study}/builder/tokens`;
 }

@@ -24,6 +24,7 @@ export async function enrolSubject(
   const callerSites = sitesOf(
     principal,
     study.sites.map((s) => s.id),
+    "enrol",
   );
   const { site, errors } = checkEnrolment(study, request, callerSites);
   if (!site) return { kind: "refused", errors };

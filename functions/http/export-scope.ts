@@ -71,6 +71,7 @@ export function exportSites(c: Context<AppEnv>, definition: StudyDefinition, wan
   const mine = sitesOf(
     c.var.principal,
     definition.study.sites.map((s) => s.id),
+    "export",
   );
   return wanted ? mine.filter((s) => wanted.includes(s)) : mine;
 }

@@ -174,3 +174,33 @@ export async function completeSignIn(
     ...(typeof claims.email === "string" ? { email: claims.email } : {}),
   };
 }
+
+/**
+ * One relying party per callback URL, connected at first use and kept: a
+ * Lambda or the local server learns its public origin from the first
+ * sign-in request, and discovery is not paid at start-up. A failed discovery
+ * is forgotten, so the next sign-in tries again.
+ */
+export function relyingParties(
+  settings: Omit<OidcSettings, "redirectUri">,
+): (redirectUri: string) => Promise<RelyingParty> {
+  const connected = new Map<string, Promise<RelyingParty>>();
+  return (redirectUri) => {
+    let rp = connected.get(redirectUri);
+    if (!rp) {
+      rp = connectRelyingParty({ ...settings, redirectUri });
+      rp.catch(() => connected.delete(redirectUri));
+      connected.set(redirectUri, rp);
+    }
+    return rp;
+  };
+}
+
+/** Where to send the browser at sign-out so the provider ends its session too, when it offers that. */
+export function endSessionUrl(rp: RelyingParty, afterSignOut: string): URL | undefined {
+  if (!rp.config.serverMetadata().end_session_endpoint) return undefined;
+  return client.buildEndSessionUrl(rp.config, {
+    client_id: rp.settings.clientId,
+    post_logout_redirect_uri: afterSignOut,
+  });
+}

@@ -1,5 +1,5 @@
 import { createMiddleware } from "hono/factory";
-import { ALL_SITES, type Principal, ROLES, type Role } from "../store/tokens.ts";
+import { ALL_SITES, type Principal, ROLES, type Role, type RoleGrant } from "../store/principal.ts";
 import type { AppEnv } from "./context.ts";
 import { problems } from "./problems.ts";
 
@@ -32,14 +32,43 @@ export const ACTIONS = {
 export type Action = keyof typeof ACTIONS;
 
 /**
- * What each role may do. Every role exports, limited to its own sites (a site
- * user's sites are its own; monitors, sponsors and builders usually hold all).
+ * What each role may do, limited to the sites of the grant that holds it (a
+ * coordinator's sites are its own; monitors, sponsors and builders usually
+ * hold all). The investigator is a coordinator who also signs.
  */
+const COORDINATOR: readonly Action[] = [
+  "read-identified",
+  "read-deidentified",
+  "enrol",
+  "enter-data",
+  "mark-entered-in-error",
+  "export",
+  "answer-query",
+];
 const GRANTS: Record<Role, readonly Action[]> = {
-  site: ["read-identified", "read-deidentified", "enrol", "enter-data", "mark-entered-in-error", "export"],
-  monitor: ["read-identified", "read-deidentified", "export", "verify-audit"],
+  coordinator: COORDINATOR,
+  investigator: [...COORDINATOR, "sign"],
+  monitor: [
+    "read-identified",
+    "read-deidentified",
+    "export",
+    "raise-query",
+    "close-query",
+    "verify",
+    "verify-audit",
+  ],
+  data_manager: [
+    "read-identified",
+    "read-deidentified",
+    "export",
+    "raise-query",
+    "close-query",
+    "lock",
+    "verify-audit",
+  ],
   sponsor: ["read-identified", "read-deidentified", "export"],
-  builder: ["read-identified", "read-deidentified", "export", "publish", "manage-tokens", "verify-audit"],
+  builder: ["read-identified", "read-deidentified", "export", "publish", "manage-tokens"],
+  admin: ["read-deidentified", "manage-users", "manage-tokens", "verify-audit"],
 };
 
 /** Whatever a role may do, a de-identified principal may only do these. */
@@ -51,26 +80,41 @@ export interface Resource {
   site?: string;
 }
 
-export function seesSite(principal: Principal, site: string): boolean {
-  return principal.sites.includes(ALL_SITES) || principal.sites.includes(site);
+const covers = (grant: RoleGrant, site: string) =>
+  grant.sites.includes(ALL_SITES) || grant.sites.includes(site);
+const mayRead = (grant: RoleGrant) =>
+  GRANTS[grant.role].includes("read-identified") || GRANTS[grant.role].includes("read-deidentified");
+
+/** Grants that allow the action (any read, when none is named). */
+const grantsFor = (principal: Principal, action?: Action) =>
+  principal.roles.filter((g) => (action ? GRANTS[g.role].includes(action) : mayRead(g)));
+
+/** Whether any grant that may read (or do `action`) covers the site. */
+export function seesSite(principal: Principal, site: string, action?: Action): boolean {
+  return grantsFor(principal, action).some((g) => covers(g, site));
 }
 
-export function sitesOf(principal: Principal, allSites: string[]): string[] {
-  return principal.sites.includes(ALL_SITES) ? allSites : allSites.filter((s) => principal.sites.includes(s));
+/** The union of the sites of the grants that may read (or do `action`), among the study's. */
+export function sitesOf(principal: Principal, allSites: string[], action?: Action): string[] {
+  return allSites.filter((s) => seesSite(principal, s, action));
 }
 
 export function can(principal: Principal, action: Action, resource?: Resource): boolean {
-  if (!GRANTS[principal.role].includes(action)) return false;
   if (principal.deidentified && !DEIDENTIFIED_ACTIONS.has(action)) return false;
   if (resource && resource.study !== principal.study) return false;
-  if (resource?.site !== undefined && !seesSite(principal, resource.site)) return false;
-  return true;
+  const site = resource?.site;
+  return grantsFor(principal, action).some((g) => site === undefined || covers(g, site));
+}
+
+/** The principal's role words, for messages and the page header. */
+export function roleNames(principal: Principal): string {
+  return [...new Set(principal.roles.map((g) => g.role.replace("_", " ")))].join(", ") || "no role";
 }
 
 /** 403 problem+json naming the role and the action; resource scope failures are the caller's 404. */
 export function requirePermission(principal: Principal, action: Action, resource?: Resource): void {
   if (!can(principal, action, resource)) {
-    throw problems.forbidden(`A ${principal.role} token cannot ${ACTIONS[action]}.`);
+    throw problems.forbidden(`Your role (${roleNames(principal)}) cannot ${ACTIONS[action]}.`);
   }
 }
 

@@ -82,6 +82,8 @@ export const problems = {
     new ProblemError(415, "unsupported-media-type", "Send application/json", "The body must be JSON."),
   invalid: (detail: string, errors: FieldProblem[]) =>
     new ProblemError(422, "validation", "The submitted data is not valid", detail, { errors }),
+  badGateway: (detail: string) =>
+    new ProblemError(502, "bad-gateway", "The identity provider could not be reached", detail),
   internal: () => new ProblemError(500, "internal", "Internal error", "The error was logged."),
 } as const;
 

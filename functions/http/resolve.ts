@@ -21,7 +21,8 @@ export async function loadStudy(c: Context<AppEnv>, study: string): Promise<Stud
 
 export async function loadSubject(c: Context<AppEnv>, study: string, id: string): Promise<Subject> {
   const subject = await c.var.store.getSubject(study, id);
-  if (!subject || !seesSite(c.var.principal, subject.site)) throw problems.notFound(`Subject ${id}`);
+  if (!subject || !seesSite(c.var.principal, subject.site, "read-identified"))
+    throw problems.notFound(`Subject ${id}`);
   return subject;
 }
 

@@ -1,6 +1,7 @@
 import type { Context } from "hono";
 import type { StudyDefinition } from "../engine/definition.ts";
-import { ALL_SITES, newToken, type TokenInfo } from "../store/tokens.ts";
+import { ALL_SITES } from "../store/principal.ts";
+import { newToken, type TokenInfo } from "../store/tokens.ts";
 import type { AppEnv } from "./context.ts";
 import { requirePermission } from "./permissions.ts";
 import { type FieldProblem, problems } from "./problems.ts";

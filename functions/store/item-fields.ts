@@ -1,6 +1,6 @@
 /**
  * Reading attributes of a stored item without trusting its shape: each item
- * kind has one decoder (`toSubject`, `toPrincipal`, `toTokenInfo` lenient;
+ * kind has one decoder (`toSubject`, `toApiKey`, `toTokenInfo` lenient;
  * `toRevision`, `toFeedEntry`, the definition and salt decoders strict) built
  * on these.
  */

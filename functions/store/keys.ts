@@ -46,6 +46,16 @@ export const keys = {
   accessLog: (study: string) => `STUDY#${study}#ACCESS_LOG`,
   /** An access-log entry by its sequence number (zero-padded: key order is append order). */
   accessLogEntry: (seq: number) => `LOG#${pad(seq, 12)}`,
+  /** A person (PK) and their grants, one item per study (SK). */
+  person: (id: string) => `PERSON#${id}`,
+  personItem: "PERSON",
+  grant: (study: string) => `GRANT#${study}`,
+  grantPrefix: "GRANT#",
+  /** Everyone who ever signed in, in the by-site index. */
+  peopleIndex: "PEOPLE",
+  /** A study's grants in the by-site index, by person id. */
+  grantIndex: (study: string) => `STUDY#${study}#GRANTS`,
   session: (nonce: string) => `SESSION#${nonce}`,
+  sessionItem: "SESSION",
   signedOut: "SIGNED_OUT",
 } as const;

@@ -1,25 +1,90 @@
-import { GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
+import { GetCommand, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import type { Db } from "./dynamo.ts";
+import { type Item, optionalText } from "./item-fields.ts";
 import { keys } from "./keys.ts";
 
 /**
- * Signed-out browser sessions. A session cookie is stateless until its owner
- * signs out; from then on its nonce is listed here until the cookie would have
- * expired anyway, so a copied cookie stops working at sign-out.
+ * Browser sessions, server side. The signed cookie names the session's nonce;
+ * the item says whose it is (an API key's hash, or a person at a study), when
+ * it was last seen (for the idle timeout) and whether it was ended. A cookie
+ * whose item is missing or ended admits no one.
  */
-const key = (nonce: string) => ({ PK: keys.session(nonce), SK: keys.signedOut });
 
-export async function endSession(db: Db, nonce: string, expiresAt: number): Promise<void> {
+export interface StoredSession {
+  nonce: string;
+  /** A session opened by pasting an API key. */
+  tokenHash?: string;
+  /** A session of a person who signed in through the OpenID provider. */
+  person?: string;
+  study?: string;
+  /** The audit label of the person (their email or name). */
+  user?: string;
+  /** Epoch milliseconds. */
+  lastSeenAt: number;
+  expiresAt: number;
+  ended: boolean;
+}
+
+const key = (nonce: string) => ({ PK: keys.session(nonce), SK: keys.sessionItem });
+
+export async function startSession(db: Db, session: Omit<StoredSession, "ended">): Promise<void> {
   await db.doc.send(
     new PutCommand({
       TableName: db.tableName,
       // `ttl` lets DynamoDB's TTL remove it after the cookie's own expiry (dynalite simply keeps it).
-      Item: { ...key(nonce), type: "session-end", ttl: Math.ceil(expiresAt / 1000) },
+      Item: { ...key(session.nonce), type: "session", ...session, ttl: Math.ceil(session.expiresAt / 1000) },
     }),
   );
 }
 
-export async function sessionEnded(db: Db, nonce: string): Promise<boolean> {
+export async function readSession(db: Db, nonce: string): Promise<StoredSession | undefined> {
   const { Item } = await db.doc.send(new GetCommand({ TableName: db.tableName, Key: key(nonce) }));
-  return Item !== undefined;
+  if (!Item) return undefined;
+  const [tokenHash, person, study, user] = ["tokenHash", "person", "study", "user"].map((k) =>
+    optionalText(Item as Item, k),
+  );
+  return {
+    nonce,
+    ...(tokenHash ? { tokenHash } : {}),
+    ...(person ? { person } : {}),
+    ...(study ? { study } : {}),
+    ...(user ? { user } : {}),
+    lastSeenAt: Number(Item.lastSeenAt),
+    expiresAt: Number(Item.expiresAt),
+    ended: Item.endedAt !== undefined,
+  };
+}
+
+/** Records activity; callers do it at most about once a minute, to spare a write per request. */
+export async function touchSession(db: Db, nonce: string, now: number): Promise<void> {
+  await db.doc
+    .send(
+      new UpdateCommand({
+        TableName: db.tableName,
+        Key: key(nonce),
+        UpdateExpression: "SET lastSeenAt = :now",
+        ConditionExpression: "attribute_exists(PK)",
+        ExpressionAttributeValues: { ":now": now },
+      }),
+    )
+    .catch((error: Error) => {
+      if (error.name !== "ConditionalCheckFailedException") throw error;
+    });
+}
+
+/** Ends the session for good: sign-out, or found idle too long. */
+export async function endSession(db: Db, nonce: string, now = Date.now()): Promise<void> {
+  await db.doc
+    .send(
+      new UpdateCommand({
+        TableName: db.tableName,
+        Key: key(nonce),
+        UpdateExpression: "SET endedAt = if_not_exists(endedAt, :now)",
+        ConditionExpression: "attribute_exists(PK)",
+        ExpressionAttributeValues: { ":now": now },
+      }),
+    )
+    .catch((error: Error) => {
+      if (error.name !== "ConditionalCheckFailedException") throw error;
+    });
 }

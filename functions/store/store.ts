@@ -13,11 +13,22 @@ import {
 } from "./form-instances.ts";
 import type { MacKey } from "./mac-key.ts";
 import { type ErrorMarkRequest, markEnteredInError } from "./mark-entered-in-error.ts";
+import {
+  findGrant,
+  findPerson,
+  type GrantRequest,
+  grantsOfPerson,
+  listGrants,
+  listPeople,
+  revokeGrant,
+  setGrant,
+  upsertPerson,
+} from "./people.ts";
 import { type PublishRequest, publishWithImpact } from "./publish.ts";
 import { type SaveRequest, saveFormInstance } from "./save-form-instance.ts";
-import { endSession, sessionEnded } from "./sessions.ts";
+import { endSession, readSession, type StoredSession, startSession, touchSession } from "./sessions.ts";
 import { enrolSubject, getSubject, listSubjects, type Subject } from "./subjects.ts";
-import { findToken, findTokenByHash, listTokens, type Principal, revokeToken, storeToken } from "./tokens.ts";
+import { type ApiKey, findToken, findTokenByHash, listTokens, revokeToken, storeToken } from "./tokens.ts";
 import { verifyAudit } from "./verify-audit.ts";
 
 export interface StoreOptions {
@@ -55,13 +66,25 @@ export function createStore(options: StoreOptions) {
     readCurrentState: (study: string, subject: string) => readCurrentState(db, study, subject),
     saveFormInstance: (request: SaveRequest) => saveFormInstance(db, macKey, request),
     markEnteredInError: (request: ErrorMarkRequest) => markEnteredInError(db, macKey, request),
-    storeToken: (token: string, principal: Principal, createdBy?: string) =>
+    storeToken: (token: string, principal: ApiKey, createdBy?: string) =>
       storeToken(db, token, principal, { createdBy }),
     listTokens: (study: string) => listTokens(db, study),
     revokeToken: (study: string, id: string, by: string) => revokeToken(db, study, id, by),
     findToken: (token: string) => findToken(db, token),
     findTokenByHash: (hash: string) => findTokenByHash(db, hash),
-    endSession: (nonce: string, expiresAt: number) => endSession(db, nonce, expiresAt),
+    startSession: (session: Omit<StoredSession, "ended">) => startSession(db, session),
+    readSession: (nonce: string) => readSession(db, nonce),
+    touchSession: (nonce: string, now: number) => touchSession(db, nonce, now),
+    endSession: (nonce: string) => endSession(db, nonce),
+    upsertPerson: (...args: Parameters<typeof upsertPerson> extends [Db, ...infer R] ? R : never) =>
+      upsertPerson(db, ...args),
+    findPerson: (id: string) => findPerson(db, id),
+    listPeople: () => listPeople(db),
+    findGrant: (study: string, person: string) => findGrant(db, study, person),
+    listGrants: (study: string) => listGrants(db, study),
+    grantsOfPerson: (person: string) => grantsOfPerson(db, person),
+    setGrant: (request: GrantRequest, by: string) => setGrant(db, request, by),
+    revokeGrant: (study: string, person: string, by: string) => revokeGrant(db, study, person, by),
     subjectPage: (study: string, sites: string[], options: Parameters<typeof subjectPage>[3]) =>
       subjectPage(db, study, sites, options),
     casebooks: (study: string, subjects: Subject[], options?: Parameters<typeof casebooks>[3]) =>
@@ -69,7 +92,6 @@ export function createStore(options: StoreOptions) {
     readFeed: (study: string, options: Parameters<typeof readFeed>[2]) => readFeed(db, study, options),
     exportSalt: (study: string) => exportSalt(db, study),
     findExportSalt: (study: string) => findExportSalt(db, study),
-    sessionEnded: (nonce: string) => sessionEnded(db, nonce),
     appendAccessLog: (study: string, event: AccessEvent) => appendAccessLog(db, macKey, study, event),
     readAccessLog: (study: string, options?: { after?: number; limit?: number }) =>
       readAccessLog(db, study, options),

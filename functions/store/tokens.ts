@@ -3,13 +3,14 @@ import { GetCommand, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { type Db, queryBySite } from "./dynamo.ts";
 import { type Item, optionalText, text, texts } from "./item-fields.ts";
 import { keys } from "./keys.ts";
+import { type Principal, type Role, readRole } from "./principal.ts";
 import { TABLE } from "./table-shape.ts";
 
-export type Role = "builder" | "site" | "monitor" | "sponsor";
-export const ROLES: readonly Role[] = ["builder", "site", "monitor", "sponsor"];
-
-/** Who a bearer token speaks for. `sites: ["*"]` means every site of the study. */
-export interface Principal {
+/**
+ * What a bearer token is stored as: one role at some sites. It speaks for a
+ * principal holding that one grant. `sites: ["*"]` means every site of the study.
+ */
+export interface ApiKey {
   user: string;
   role: Role;
   study: string;
@@ -19,7 +20,10 @@ export interface Principal {
   deidentified?: boolean;
 }
 
-export const ALL_SITES = "*";
+export function principalOfKey(key: ApiKey): Principal {
+  const { role, sites, ...rest } = key;
+  return { ...rest, roles: [{ role, sites }] };
+}
 
 /** Tokens are only ever stored as their SHA-256: a leaked table leaks no credential. */
 export function hashToken(token: string): string {
@@ -33,7 +37,7 @@ export function newToken(): string {
 /** A token's public handle: the start of its hash, enough to name it in a list and revoke it. */
 const tokenId = (hash: string) => hash.slice(0, 12);
 
-export interface TokenInfo extends Principal {
+export interface TokenInfo extends ApiKey {
   id: string;
   createdAt: string;
   createdBy?: string;
@@ -44,7 +48,7 @@ export interface TokenInfo extends Principal {
 export async function storeToken(
   db: Db,
   token: string,
-  principal: Principal,
+  principal: ApiKey,
   options: { now?: Date; createdBy?: string } = {},
 ): Promise<TokenInfo> {
   const hash = hashToken(token);
@@ -72,9 +76,9 @@ export async function storeToken(
   return info;
 }
 
-/** A token item's principal, or undefined when it names no role (such an item grants nothing). */
-function toPrincipal(item: Item): Principal | undefined {
-  const role = ROLES.find((r) => r === item.role);
+/** A token item's key, or undefined when it names no role (such an item grants nothing). */
+function toApiKey(item: Item): ApiKey | undefined {
+  const role = readRole(item.role);
   if (!role) return undefined;
   const expiresAt = optionalText(item, "expiresAt");
   return {
@@ -88,7 +92,7 @@ function toPrincipal(item: Item): Principal | undefined {
 }
 
 function toTokenInfo(item: Item): (TokenInfo & { hash: string }) | undefined {
-  const principal = toPrincipal(item);
+  const principal = toApiKey(item);
   if (!principal) return undefined;
   const [createdBy, revokedAt, revokedBy] = ["createdBy", "revokedAt", "revokedBy"].map((k) =>
     optionalText(item, k),
@@ -147,5 +151,6 @@ export async function findTokenByHash(
   );
   if (!Item || Item.revokedAt) return undefined;
   if (typeof Item.expiresAt === "string" && Item.expiresAt <= now.toISOString()) return undefined;
-  return toPrincipal(Item);
+  const key = toApiKey(Item);
+  return key && principalOfKey(key);
 }

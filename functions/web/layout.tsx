@@ -1,7 +1,7 @@
 import type { Context } from "hono";
 import type { Child } from "hono/jsx";
 import type { AppEnv } from "../http/context.ts";
-import type { Principal } from "../store/tokens.ts";
+import { ALL_SITES, type Principal } from "../store/principal.ts";
 import { STYLES } from "./styles.ts";
 
 export interface PageChrome {
@@ -10,6 +10,16 @@ export interface PageChrome {
   csrf?: string;
   studyTitle?: string;
   scripts?: string[];
+}
+
+/** "coordinator at site-01; monitor at all sites": every role the principal holds, where. */
+function grantWords(principal: Principal): string {
+  return principal.roles
+    .map(
+      ({ role, sites }) =>
+        `${role.replace("_", " ")} at ${sites.includes(ALL_SITES) ? "all sites" : sites.join(", ")}`,
+    )
+    .join("; ");
 }
 
 /** The page shell: one inline stylesheet, a header naming who is signed in, and a sign-out form. */
@@ -37,8 +47,7 @@ export function Layout(props: PageChrome & { children: Child }) {
           </div>
           {principal && (
             <div class="who">
-              Signed in as <strong>{principal.user}</strong> ({principal.role}
-              {principal.sites.includes("*") ? ", all sites" : `, ${principal.sites.join(", ")}`}){" "}
+              Signed in as <strong>{principal.user}</strong> ({grantWords(principal)}){" "}
               <form method="post" action="/signout">
                 <input type="hidden" name="_csrf" value={csrf} />
                 <button type="submit" class="secondary">

@@ -6,12 +6,18 @@ import { builderPages } from "./routes/builder.tsx";
 import { enteredInErrorPages } from "./routes/entered-in-error.tsx";
 import { exportPages } from "./routes/exports.tsx";
 import { formPages } from "./routes/forms.tsx";
-import { publicPages, requireSession, type Script, sessionPages } from "./routes/session.tsx";
+import { peoplePages } from "./routes/people.tsx";
+import {
+  publicPages,
+  requireSession,
+  type Script,
+  type SessionOptions,
+  sessionPages,
+} from "./routes/session.tsx";
 import { sitePages } from "./routes/site.tsx";
 import { tokenPages } from "./routes/tokens.tsx";
 
-export interface WebOptions {
-  sessionSecret: string;
+export interface WebOptions extends SessionOptions {
   /** The bundled browser scripts, each served at its `path`. */
   scripts: { form: Script; builder: Script };
   today?: () => string;
@@ -25,23 +31,24 @@ const utcToday = () => new Date().toISOString().slice(0, 10);
  * resolution, authorization and use cases as the JSON API.
  */
 export function createWebRoutes(options: WebOptions) {
-  const { sessionSecret, scripts } = options;
+  const { scripts } = options;
   const today = options.today ?? utcToday;
   const scriptPaths = { form: scripts.form.path, builder: scripts.builder.path };
   const web = new Hono<AppEnv>();
 
   web.onError((error, c) => webErrorPage(c, error));
 
-  web.route("/", publicPages(sessionSecret, Object.values(scripts)));
-  const session = requireSession(sessionSecret);
+  web.route("/", publicPages(options, Object.values(scripts)));
+  const session = requireSession(options);
   web.use("/home", session);
   web.use("/signout", session);
   web.use("/studies/*", session);
-  web.route("/", sessionPages(sessionSecret));
+  web.route("/", sessionPages(options));
   web.route("/", sitePages(today));
   web.route("/", builderPages(scriptPaths));
   web.route("/", exportPages(page));
   web.route("/", tokenPages(page));
+  web.route("/", peoplePages());
   web.route("/", formPages(scriptPaths.form));
   web.route("/", enteredInErrorPages);
 

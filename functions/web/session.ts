@@ -1,8 +1,10 @@
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 
 /**
- * Browser sessions: a signed cookie naming the token's hash (never the token),
- * an expiry and a nonce. The CSRF token of a session is an HMAC of its nonce,
+ * Browser sessions: a signed cookie naming the token's hash (never the token;
+ * empty for a person signed in through the OpenID provider), an absolute
+ * expiry and a nonce, which names the server-side session item
+ * (store/sessions.ts: whose session it is, last activity, ended). The CSRF token of a session is an HMAC of its nonce,
  * so it needs no storage and changes with every sign-in.
  */
 
@@ -54,6 +56,23 @@ export function openSession(
     if (typeof tokenHash !== "string" || typeof expiresAt !== "number" || typeof nonce !== "string")
       return undefined;
     return expiresAt > now ? { tokenHash, expiresAt, nonce } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A short-lived value kept tamper-proof in a cookie (the pending OpenID sign-in), signed for one purpose. */
+export function sealValue(secret: string, purpose: string, value: unknown): string {
+  const body = Buffer.from(JSON.stringify(value)).toString("base64url");
+  return `${body}.${mac(secret, `${purpose}:${body}`)}`;
+}
+
+export function openValue(secret: string, purpose: string, cookie: string | undefined): unknown {
+  const [body, signature, extra] = (cookie ?? "").split(".");
+  if (!body || !signature || extra !== undefined || !equal(signature, mac(secret, `${purpose}:${body}`)))
+    return undefined;
+  try {
+    return JSON.parse(Buffer.from(body, "base64url").toString("utf8"));
   } catch {
     return undefined;
   }

@@ -33,7 +33,8 @@ import { loadDefinition } from "../../functions/definition-files.ts";
 import { startDynalite } from "../../functions/store/dynalite.ts";
 import { createClients, ensureTable } from "../../functions/store/dynamo.ts";
 import { memoryMacKey } from "../../functions/store/mac-key.ts";
-import { ALL_SITES, newToken } from "../../functions/store/tokens.ts";
+import { ALL_SITES } from "../../functions/store/principal.ts";
+import { newToken } from "../../functions/store/tokens.ts";
 import { buildCasebookPlan, seedSubjects } from "./seed-study.ts";
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";

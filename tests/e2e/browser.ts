@@ -1,6 +1,7 @@
 import { accessSync, constants } from "node:fs";
 import { mkdir } from "node:fs/promises";
-import type { Server } from "node:http";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { serve } from "@hono/node-server";
 import axe from "axe-core";
@@ -105,16 +106,37 @@ export interface E2E {
   close: () => Promise<void>;
 }
 
+async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
 /** The whole product (in-memory dynalite) on 127.0.0.1:<random>, and one browser for the test file. */
-export async function startE2E(settings: { a11yOnLoad?: boolean } = {}): Promise<E2E> {
+export async function startE2E(
+  settings: { a11yOnLoad?: boolean; signIn?: { idleMs?: number } } = {},
+): Promise<E2E> {
   if (!chromiumPath) throw new Error(`e2e: ${missingBrowser}`);
   await mkdir(ARTIFACTS, { recursive: true });
-  const env = await startDevEnvironment();
+  // People sign in at the local provider, which must know the app's callback URL, so the port is chosen first.
+  const wantedPort = settings.signIn ? await freePort() : 0;
+  const env = await startDevEnvironment(
+    settings.signIn
+      ? {
+          publicUrl: `http://127.0.0.1:${wantedPort}`,
+          ...(settings.signIn.idleMs ? { sessionIdleMs: settings.signIn.idleMs } : {}),
+        }
+      : {},
+  );
   let server: Server | undefined;
   let browser: Browser | undefined;
   try {
     const port = await new Promise<number>((resolve, reject) => {
-      const s = serve({ fetch: env.app.fetch, port: 0, hostname: "127.0.0.1" }, (info) => resolve(info.port));
+      const s = serve({ fetch: env.app.fetch, port: wantedPort, hostname: "127.0.0.1" }, (info) =>
+        resolve(info.port),
+      );
       s.once("error", reject);
       server = s as Server;
     });

@@ -31,7 +31,7 @@ describe("npm run tokens:create", () => {
   it("creates a working site token whose clear text is printed once and never stored", async () => {
     const res = await tsx(
       "functions/cli/create-token.ts",
-      ["--study", product.env.studyId, "--role", "site", "--sites", "site-02", "--user", "jane"],
+      ["--study", product.env.studyId, "--role", "coordinator", "--sites", "site-02", "--user", "jane"],
       { TABLE_NAME: product.env.tableName, DYNAMODB_ENDPOINT: product.env.endpoint },
     );
     expect(res.code, res.stderr).toBe(0);
@@ -50,7 +50,7 @@ describe("npm run tokens:create", () => {
   it("refuses an unknown role with exit code 2", async () => {
     const res = await tsx(
       "functions/cli/create-token.ts",
-      ["--study", "s", "--role", "admin", "--user", "u"],
+      ["--study", "s", "--role", "root", "--user", "u"],
       {
         TABLE_NAME: "t",
       },

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CONTENTS as REDCAP_CONTENTS } from "../../functions/api/redcap-params.ts";
 import { startDevEnvironment } from "../../functions/dev-environment.ts";
-import type { Role } from "../../functions/store/tokens.ts";
+import type { Role } from "../../functions/store/principal.ts";
 import { BASE, Product, STUDY } from "./harness.ts";
 
 /**
@@ -51,7 +51,7 @@ beforeAll(async () => {
     ["sponsor", ["*"]],
     ["monitor", ["*"]],
     ["builder", ["*"]],
-    ["site", ["site-01"]],
+    ["coordinator", ["site-01"]],
   ];
   for (const [role, sites] of roles) {
     tokens[role] = `deid-${role}-token`;
@@ -238,7 +238,7 @@ describe("a de-identified token", () => {
     expect((await inspect("identified", res)).leaks).toEqual(expect.arrayContaining(["QZX", DATES.dob]));
   });
 
-  for (const role of ["sponsor", "monitor", "builder", "site"] as const) {
+  for (const role of ["sponsor", "monitor", "builder", "coordinator"] as const) {
     it(`as ${role}, gets no identifier, real date or real subject id from any API route, REDCap content or page`, async () => {
       const token = tokens[role] as string;
       const seen = [...(await walkApi(token)), ...(await walkRedcap(token)), ...(await walkPages(token))];

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ALL_SITES } from "../../functions/store/tokens.ts";
+import { ALL_SITES } from "../../functions/store/principal.ts";
 import { BASE, type Product, startProduct } from "./harness.ts";
 import { Browser } from "./web-client.ts";
 
@@ -177,14 +177,14 @@ describe("site isolation", () => {
   it("refuses a token of another study as if the study did not exist", async () => {
     await product.env.store.storeToken("other-study", {
       user: "x",
-      role: "site",
+      role: "coordinator",
       study: "other",
       sites: [ALL_SITES],
     });
     product.env.tokens.other = {
       token: "other-study",
       user: "x",
-      role: "site",
+      role: "coordinator",
       study: "other",
       sites: [ALL_SITES],
     };

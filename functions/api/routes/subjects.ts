@@ -75,6 +75,7 @@ const listSubjects: RouteHandler<typeof listSubjectsRoute, AppEnv> = async (c) =
   const sites = sitesOf(
     c.var.principal,
     definition.study.sites.map((s) => s.id),
+    "read-identified",
   );
   const subjects = await c.var.store.listSubjects(study, sites);
   return c.json({ subjects: subjects.map(publicSubject) }, 200);

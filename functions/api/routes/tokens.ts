@@ -3,7 +3,7 @@ import type { AppEnv } from "../../http/context.ts";
 import { permitted } from "../../http/permissions.ts";
 import { loadStudy } from "../../http/resolve.ts";
 import * as tokens from "../../http/tokens.ts";
-import { ALL_SITES } from "../../store/tokens.ts";
+import { ALL_SITES } from "../../store/principal.ts";
 import { createRouter } from "../router.ts";
 import { problemResponses, StudyParams } from "../schemas.ts";
 

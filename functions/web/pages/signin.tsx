@@ -1,7 +1,25 @@
-export function SignIn(props: { error?: string; next?: string }) {
+export function SignIn(props: { error?: string; notice?: string; next?: string; withProvider?: boolean }) {
   return (
     <>
       <h1>Sign in</h1>
+      {props.notice && (
+        <p class="notice" role="status">
+          {props.notice}
+        </p>
+      )}
+      {props.withProvider && (
+        // A link, not a form: the page's CSP `form-action 'self'` would stop the redirect to the provider.
+        <p class="card">
+          Sign in with your study account:{" "}
+          <a
+            class="button"
+            href={`/auth/login${props.next ? `?next=${encodeURIComponent(props.next)}` : ""}`}
+          >
+            Sign in
+          </a>
+        </p>
+      )}
+      {props.withProvider && <h2>Or with an API key</h2>}
       <form method="post" action="/signin" class="card">
         {props.error && (
           <p class="notice bad" role="alert">

@@ -277,12 +277,11 @@ export function builderPages(scripts: { form: string; builder: string }) {
   const preview = (c: Context<AppEnv>) => showPreview(c, scripts.form);
   const editor = (c: Context<AppEnv>) => showEditor(c, scripts.builder);
   const draft = (c: Context<AppEnv>) => checkDraft(c, scripts.builder);
+  // Per route, not `${BASE}/*`: the token pages under it are for whoever manages tokens (admins too).
   return new Hono<AppEnv>()
-    .use(BASE, buildersOnly)
-    .use(`${BASE}/*`, buildersOnly)
-    .get(BASE, showBuilderHome)
-    .get(`${BASE}/preview/:form`, preview)
-    .get(`${BASE}/edit`, editor)
-    .post(`${BASE}/draft`, draft)
-    .post(`${BASE}/publish`, publishDraft);
+    .get(BASE, buildersOnly, showBuilderHome)
+    .get(`${BASE}/preview/:form`, buildersOnly, preview)
+    .get(`${BASE}/edit`, buildersOnly, editor)
+    .post(`${BASE}/draft`, buildersOnly, draft)
+    .post(`${BASE}/publish`, buildersOnly, publishDraft);
 }

@@ -3,7 +3,22 @@ import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../../http/context.ts";
 import { admitPrincipal, landingPage } from "../../http/deidentified-access.ts";
+import {
+  beginSignIn,
+  completeSignIn,
+  endSessionUrl,
+  IdentityProviderUnavailable,
+  type RelyingParty,
+  readPendingSignIn,
+  SIGN_IN_WINDOW_MS,
+  SignInRefused,
+} from "../../http/oidc.ts";
+import { principalOfGrant } from "../../http/people.ts";
 import { problems } from "../../http/problems.ts";
+import { personLabel } from "../../store/people.ts";
+import type { Principal } from "../../store/principal.ts";
+import type { StoredSession } from "../../store/sessions.ts";
+import type { Store } from "../../store/store.ts";
 import { hashToken } from "../../store/tokens.ts";
 import { sameOriginPath } from "../next-path.ts";
 import { page } from "../page.tsx";
@@ -12,9 +27,11 @@ import {
   csrfToken,
   newSession,
   openSession,
+  openValue,
   SESSION_COOKIE,
   SESSION_HOURS,
   sealSession,
+  sealValue,
   validCsrf,
 } from "../session.ts";
 
@@ -24,6 +41,19 @@ export interface Script {
   body: string;
 }
 
+export interface SessionOptions {
+  sessionSecret: string;
+  /** A session unused this long is ended server-side. */
+  idleMs: number;
+  /** The OpenID provider people sign in at, by callback URL; without one only API keys sign in. */
+  relyingParty?: (redirectUri: string) => Promise<RelyingParty>;
+}
+
+const SIGN_IN_COOKIE = "edc_signin";
+const SIGN_IN_PURPOSE = "oidc-sign-in";
+/** Activity is written at most this often (or a quarter of the idle timeout, when shorter). */
+const TOUCH_EVERY_MS = 60_000;
+
 function serveScript(c: Context<AppEnv>, script: Script) {
   return c.body(script.body, 200, {
     "Content-Type": "text/javascript; charset=utf-8",
@@ -31,19 +61,64 @@ function serveScript(c: Context<AppEnv>, script: Script) {
   });
 }
 
-function showSignIn(c: Context<AppEnv>) {
-  return page(c, "Sign in", <SignIn next={sameOriginPath(c.req.query("next"), new URL(c.req.url).origin)} />);
-}
-
 function goHome(c: Context<AppEnv>) {
   return c.redirect(landingPage(c.var.principal));
 }
 
+const secure = (c: Context<AppEnv>) => new URL(c.req.url).protocol === "https:";
+const callbackUrl = (c: Context<AppEnv>) => new URL("/auth/callback", c.req.url).toString();
+
+/** Whom a live session speaks for now: the key's holder, or the person with the grant as it stands. */
+async function principalOf(store: Store, session: StoredSession): Promise<Principal | undefined> {
+  if (session.tokenHash) return store.findTokenByHash(session.tokenHash);
+  if (!session.person || !session.study) return undefined;
+  const grant = await store.findGrant(session.study, session.person);
+  return grant && principalOfGrant(grant, session.user ?? session.person);
+}
+
+async function openBrowserSession(
+  c: Context<AppEnv>,
+  options: SessionOptions,
+  owner: Pick<StoredSession, "tokenHash" | "person" | "study" | "user">,
+): Promise<void> {
+  const now = Date.now();
+  const session = newSession(owner.tokenHash ?? "", now);
+  await c.var.store.startSession({
+    nonce: session.nonce,
+    ...owner,
+    lastSeenAt: now,
+    expiresAt: session.expiresAt,
+  });
+  setCookie(c, SESSION_COOKIE, sealSession(options.sessionSecret, session), {
+    httpOnly: true,
+    sameSite: "Lax",
+    secure: secure(c),
+    path: "/",
+    maxAge: SESSION_HOURS * 3600,
+  });
+}
+
 /** What anyone reaches without a session: the scripts, the start page and the sign-in. */
-export function publicPages(sessionSecret: string, scripts: Script[]) {
+export function publicPages(options: SessionOptions, scripts: Script[]) {
+  const { sessionSecret } = options;
+
   function start(c: Context<AppEnv>) {
     const session = openSession(sessionSecret, getCookie(c, SESSION_COOKIE));
     return c.redirect(session ? "/home" : "/signin");
+  }
+
+  function showSignIn(c: Context<AppEnv>) {
+    const next = sameOriginPath(c.req.query("next"), new URL(c.req.url).origin);
+    const idle = c.req.query("idle") === "1";
+    return page(
+      c,
+      "Sign in",
+      <SignIn
+        next={next}
+        withProvider={options.relyingParty !== undefined}
+        {...(idle ? { notice: "You were signed out after a period without activity. Sign in again." } : {})}
+      />,
+    );
   }
 
   async function signIn(c: Context<AppEnv>) {
@@ -55,43 +130,118 @@ export function publicPages(sessionSecret: string, scripts: Script[]) {
     const token = typeof body.token === "string" ? body.token.trim() : "";
     const principal = token ? await c.var.store.findToken(token) : undefined;
     if (!principal) {
-      return page(c, "Sign in", <SignIn error="That token is not valid, has expired or was revoked." />, {
-        status: 401,
-      });
+      return page(
+        c,
+        "Sign in",
+        <SignIn
+          error="That token is not valid, has expired or was revoked."
+          withProvider={options.relyingParty !== undefined}
+        />,
+        { status: 401 },
+      );
     }
-    setCookie(c, SESSION_COOKIE, sealSession(sessionSecret, newSession(hashToken(token))), {
+    await openBrowserSession(c, options, { tokenHash: hashToken(token) });
+    const next = sameOriginPath(body.next, new URL(c.req.url).origin);
+    return c.redirect(next ?? landingPage(principal), 303);
+  }
+
+  async function relyingParty(c: Context<AppEnv>): Promise<RelyingParty> {
+    if (!options.relyingParty) throw problems.notFound(c.req.path);
+    try {
+      return await options.relyingParty(callbackUrl(c));
+    } catch (error) {
+      if (error instanceof IdentityProviderUnavailable) throw problems.badGateway(error.message);
+      throw error;
+    }
+  }
+
+  /** To the provider; state, nonce and PKCE verifier wait in a signed cookie that lives as long as the attempt. */
+  async function startProviderSignIn(c: Context<AppEnv>) {
+    const rp = await relyingParty(c);
+    const { url, pending } = await beginSignIn(rp);
+    const next = sameOriginPath(c.req.query("next"), new URL(c.req.url).origin);
+    setCookie(c, SIGN_IN_COOKIE, sealValue(sessionSecret, SIGN_IN_PURPOSE, { ...pending, next }), {
       httpOnly: true,
       sameSite: "Lax",
-      secure: new URL(c.req.url).protocol === "https:",
-      path: "/",
-      maxAge: SESSION_HOURS * 3600,
+      secure: secure(c),
+      path: "/auth",
+      maxAge: SIGN_IN_WINDOW_MS / 1000,
     });
-    const next = sameOriginPath(body.next, new URL(c.req.url).origin);
+    return c.redirect(url.toString());
+  }
+
+  async function finishProviderSignIn(c: Context<AppEnv>) {
+    const rp = await relyingParty(c);
+    const kept = openValue(sessionSecret, SIGN_IN_PURPOSE, getCookie(c, SIGN_IN_COOKIE));
+    deleteCookie(c, SIGN_IN_COOKIE, { path: "/auth" });
+    let person: Awaited<ReturnType<typeof completeSignIn>>;
+    try {
+      person = await completeSignIn(rp, new URL(c.req.url).searchParams, readPendingSignIn(kept));
+    } catch (error) {
+      if (error instanceof SignInRefused)
+        return page(c, "Sign in", <SignIn error={`Sign-in failed: ${error.message}.`} withProvider />, {
+          status: 400,
+        });
+      if (error instanceof IdentityProviderUnavailable) throw problems.badGateway(error.message);
+      throw error;
+    }
+    const stored = await c.var.store.upsertPerson(person);
+    // One study per session; a person granted at several starts at the first (a study chooser comes later).
+    const [grant] = await c.var.store.grantsOfPerson(stored.id);
+    const principal = grant && principalOfGrant(grant, personLabel(stored));
+    if (!grant || !principal) {
+      return page(
+        c,
+        "Sign in",
+        <SignIn
+          error={`You are signed in at the provider as ${personLabel(stored)}, but hold no role at any study here. Ask a study administrator to grant you one.`}
+          withProvider
+        />,
+        { status: 403 },
+      );
+    }
+    await openBrowserSession(c, options, {
+      person: stored.id,
+      study: grant.study,
+      user: personLabel(stored),
+    });
+    const next = sameOriginPath((kept as { next?: unknown } | undefined)?.next, new URL(c.req.url).origin);
     return c.redirect(next ?? landingPage(principal), 303);
   }
 
   const pages = new Hono<AppEnv>();
   for (const script of scripts) pages.get(script.path, (c) => serveScript(c, script));
-  return pages.get("/", start).get("/signin", showSignIn).post("/signin", signIn);
+  return pages
+    .get("/", start)
+    .get("/signin", showSignIn)
+    .post("/signin", signIn)
+    .get("/auth/login", startProviderSignIn)
+    .get("/auth/callback", finishProviderSignIn);
 }
 
 /**
  * Admits the session's principal, or sends a page request to the sign-in; a
- * post must carry the session's CSRF token.
+ * post must carry the session's CSRF token. The session item is read on every
+ * request and the grant with it, so an ended session or a revoked grant stops
+ * at once; a session idle too long is ended here.
  */
-export function requireSession(sessionSecret: string) {
+export function requireSession(options: SessionOptions) {
+  const { sessionSecret, idleMs } = options;
+  const touchEvery = Math.min(TOUCH_EVERY_MS, idleMs / 4);
   return createMiddleware<AppEnv>(async function admitSession(c, next) {
-    const session = openSession(sessionSecret, getCookie(c, SESSION_COOKIE));
-    const [principal, ended] = session
-      ? await Promise.all([
-          c.var.store.findTokenByHash(session.tokenHash),
-          c.var.store.sessionEnded(session.nonce),
-        ])
-      : [undefined, true];
-    if (!session || !principal || ended) {
-      if (c.req.method === "GET") return c.redirect(`/signin?next=${encodeURIComponent(c.req.path)}`);
+    const now = Date.now();
+    const session = openSession(sessionSecret, getCookie(c, SESSION_COOKIE), now);
+    const stored = session ? await c.var.store.readSession(session.nonce) : undefined;
+    const idle = stored !== undefined && !stored.ended && now - stored.lastSeenAt > idleMs;
+    if (idle && stored) await c.var.store.endSession(stored.nonce);
+    const live = session && stored && !stored.ended && !idle ? stored : undefined;
+    const principal = live ? await principalOf(c.var.store, live) : undefined;
+    if (!session || !live || !principal) {
+      if (c.req.method === "GET")
+        return c.redirect(`/signin?next=${encodeURIComponent(c.req.path)}${idle ? "&idle=1" : ""}`);
       throw problems.unauthenticated();
     }
+    if (now - live.lastSeenAt > touchEvery) await c.var.store.touchSession(live.nonce, now);
     admitPrincipal(c, principal);
     c.set("csrf", csrfToken(sessionSecret, session));
     if (c.req.method !== "GET" && c.req.method !== "HEAD") {
@@ -107,11 +257,18 @@ export function requireSession(sessionSecret: string) {
 }
 
 /** The signed-in user's way home and way out (behind `requireSession`). */
-export function sessionPages(sessionSecret: string) {
+export function sessionPages(options: SessionOptions) {
   async function signOut(c: Context<AppEnv>) {
-    const session = openSession(sessionSecret, getCookie(c, SESSION_COOKIE));
-    if (session) await c.var.store.endSession(session.nonce, session.expiresAt);
+    const session = openSession(options.sessionSecret, getCookie(c, SESSION_COOKIE));
+    if (session) await c.var.store.endSession(session.nonce);
     deleteCookie(c, SESSION_COOKIE, { path: "/" });
+    const signedIn = new URL("/signin", c.req.url).toString();
+    // A person also leaves the provider's session, or "Sign in" would let them straight back in.
+    if (c.var.principal.person && options.relyingParty) {
+      const rp = await options.relyingParty(callbackUrl(c)).catch(() => undefined);
+      const url = rp && endSessionUrl(rp, signedIn);
+      if (url) return c.redirect(url.toString(), 303);
+    }
     return c.redirect("/signin", 303);
   }
 

@@ -25,6 +25,7 @@ async function showDashboard(c: Context<AppEnv>, today: string) {
   const visible = sitesOf(
     principal,
     definition.study.sites.map((s) => s.id),
+    "read-identified",
   );
   const query = readDashboardQuery(c.req.query(), definition, visible);
   const subjects = (
@@ -60,6 +61,7 @@ async function enrolPage(c: Context<AppEnv>, values?: Record<string, string>, er
   const sites = sitesOf(
     c.var.principal,
     definition.study.sites.map((s) => s.id),
+    "enrol",
   );
   return page(
     c,

@@ -5,7 +5,7 @@ import { requirePermission } from "../../http/permissions.ts";
 import { ProblemError } from "../../http/problems.ts";
 import { loadStudy } from "../../http/resolve.ts";
 import { createToken, listTokens, revokeToken } from "../../http/tokens.ts";
-import { ALL_SITES } from "../../store/tokens.ts";
+import { ALL_SITES } from "../../store/principal.ts";
 import { formList } from "../form-list.ts";
 import type { Page } from "../layout.tsx";
 

@@ -1,6 +1,6 @@
 /**
  * Names of the environment variables the stack sets on its functions. One
- * object, imported by the stack and (later) by functions/, so the two cannot
+ * object, imported by the stack and by the handlers, so the two cannot
  * drift apart. No imports: any layer can read it without pulling in CDK.
  */
 export const FUNCTION_ENV = {

@@ -3,7 +3,7 @@ import type { IGrantable } from "aws-cdk-lib/aws-iam";
 import { Key, KeySpec, KeyUsage } from "aws-cdk-lib/aws-kms";
 import type { Function as LambdaFunction } from "aws-cdk-lib/aws-lambda";
 import type { Construct } from "constructs";
-import { FUNCTION_ENV } from "../functions/handlers/function-env.ts";
+import { FUNCTION_ENV } from "../functions/store/function-env.ts";
 
 /**
  * The only operations a function may perform with the audit key. No Decrypt,

@@ -16,7 +16,7 @@ import {
 import type { Function as LambdaFunction } from "aws-cdk-lib/aws-lambda";
 import { type ISecret, Secret } from "aws-cdk-lib/aws-secretsmanager";
 import { Construct } from "constructs";
-import { FUNCTION_ENV } from "../functions/handlers/function-env.ts";
+import { FUNCTION_ENV } from "../functions/store/function-env.ts";
 
 /** Paths of the engine's OIDC relying party, relative to the API base URL. */
 export const SIGN_IN_PATHS = { callback: "/auth/callback", afterSignOut: "/signin" } as const;

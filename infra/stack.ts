@@ -40,7 +40,7 @@ import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import { type CfnSecret, Secret } from "aws-cdk-lib/aws-secretsmanager";
 import { Provider } from "aws-cdk-lib/custom-resources";
 import type { Construct } from "constructs";
-import { FUNCTION_ENV } from "../functions/handlers/function-env.ts";
+import { FUNCTION_ENV } from "../functions/store/function-env.ts";
 import { TABLE, TABLE_NAME_ENV } from "../functions/store/table-shape.ts";
 import { auditMacKey, grantAuditMac } from "./audit-mac-key.ts";
 import { hashDirectory } from "./forms-hash.ts";

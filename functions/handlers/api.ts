@@ -1,9 +1,9 @@
 import { handle } from "hono/aws-lambda";
 import { createApp, sessionIdleMs } from "../app.ts";
+import { FUNCTION_ENV } from "../store/function-env.ts";
 import { deployedMacKey } from "../store/mac-key.ts";
 import { readSecret } from "../store/secrets.ts";
 import { createStore } from "../store/store.ts";
-import { FUNCTION_ENV } from "./function-env.ts";
 
 /** API Gateway (HTTP API) → the Hono app. Created once per Lambda instance, outside the handler. */
 async function sessionSecret(): Promise<string> {

@@ -38,6 +38,9 @@ const SERVES_DEIDENTIFIED = new Set([
   "GET /api/v1/studies/:study/people",
   "PUT /api/v1/studies/:study/people/:person/grant",
   "DELETE /api/v1/studies/:study/people/:person/grant",
+  // Tamper findings name subject ids, forms and revisions, never values; only monitors, data
+  // managers and admins hold verify-audit, and a de-identified principal never does.
+  "GET /api/v1/studies/:study/audit/verify",
   // Web: the session itself and the exports pages (same export code as the API).
   "GET /home",
   "POST /signout",

@@ -3,7 +3,7 @@ import { existsSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { GenerateMacCommand, KMSClient, VerifyMacCommand } from "@aws-sdk/client-kms";
-import { FUNCTION_ENV } from "../handlers/function-env.ts";
+import { FUNCTION_ENV } from "./function-env.ts";
 
 /**
  * The key that MACs every chained audit entry. The table never holds it, so

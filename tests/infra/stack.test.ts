@@ -5,7 +5,7 @@ import { App, Stack } from "aws-cdk-lib";
 import { Match, Template } from "aws-cdk-lib/assertions";
 import { Code, Function as LambdaFunction, Runtime } from "aws-cdk-lib/aws-lambda";
 import { afterAll, describe, expect, it } from "vitest";
-import { FUNCTION_ENV } from "../../functions/handlers/function-env.ts";
+import { FUNCTION_ENV } from "../../functions/store/function-env.ts";
 import { TABLE } from "../../functions/store/table-shape.ts";
 import { AUDIT_MAC_ACTIONS } from "../../infra/audit-mac-key.ts";
 import { hashDirectory } from "../../infra/forms-hash.ts";

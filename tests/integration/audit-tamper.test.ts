@@ -301,7 +301,7 @@ describe("audit:verify over the tampered store", () => {
     expect(cli.stdout).toContain(`subject ${subject}, screening/vital_signs #1, rev 2: edited:`);
     expect(cli.stdout).toMatch(/access log, seq \d+: deleted: seq \d+ was deleted/);
     expect(cli.stdout).toMatch(/\d+ findings\.$/m);
-    const api = await product.call("GET", `${BASE}/audit/verify`, { as: "builder" });
+    const api = await product.call("GET", `${BASE}/audit/verify`, { as: "monitor" });
     expect(api.body.verified).toBe(false);
     expect(api.body.findings).toContainEqual(
       expect.objectContaining({

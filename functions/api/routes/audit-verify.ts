@@ -1,5 +1,6 @@
-import { createRoute, z } from "@hono/zod-openapi";
-import { requirePermission, seesSite } from "../../http/permissions.ts";
+import { createRoute, type RouteHandler, z } from "@hono/zod-openapi";
+import type { AppEnv } from "../../http/context.ts";
+import { permitted, seesSite } from "../../http/permissions.ts";
 import { loadStudy } from "../../http/resolve.ts";
 import { createRouter } from "../router.ts";
 import { problemResponses, StudyParams } from "../schemas.ts";
@@ -49,31 +50,32 @@ const AuditVerification = z
   })
   .openapi("AuditVerification");
 
-auditVerifyRoutes.openapi(
-  createRoute({
-    method: "get",
-    path: "/studies/{study}/audit/verify",
-    operationId: "verifyAuditTrail",
-    tags: ["Audit"],
-    summary:
-      "Walk every revision chain and the access log: every edited, deleted, inserted or reordered entry, by subject, form and revision",
-    request: { params: StudyParams },
-    responses: {
-      200: {
-        description: "The verification (findings only of the caller's sites; the access log's to all)",
-        content: { "application/json": { schema: AuditVerification } },
-      },
-      ...problemResponses([401, 403, 404]),
+const verifyAuditTrailRoute = createRoute({
+  method: "get",
+  path: "/studies/{study}/audit/verify",
+  operationId: "verifyAuditTrail",
+  middleware: [permitted("verify-audit")],
+  tags: ["Audit"],
+  summary:
+    "Walk every revision chain and the access log: every edited, deleted, inserted or reordered entry, by subject, form and revision",
+  request: { params: StudyParams },
+  responses: {
+    200: {
+      description: "The verification (findings only of the caller's sites; the access log's to all)",
+      content: { "application/json": { schema: AuditVerification } },
     },
-  }),
-  async (c) => {
-    const { study } = c.req.valid("param");
-    requirePermission(c.var.principal, "verify-audit");
-    await loadStudy(c, study);
-    const report = await c.var.store.verifyAudit(study);
-    const findings = report.findings.filter(
-      (f) => f.chain === "access-log" || seesSite(c.var.principal, f.chain.site),
-    );
-    return c.json({ ...report, verified: report.findings.length === 0, findings }, 200);
+    ...problemResponses([401, 403, 404]),
   },
-);
+});
+
+const verifyAuditTrail: RouteHandler<typeof verifyAuditTrailRoute, AppEnv> = async (c) => {
+  const { study } = c.req.valid("param");
+  await loadStudy(c, study);
+  const report = await c.var.store.verifyAudit(study);
+  const findings = report.findings.filter(
+    (f) => f.chain === "access-log" || seesSite(c.var.principal, f.chain.site, "verify-audit"),
+  );
+  return c.json({ ...report, verified: report.findings.length === 0, findings }, 200);
+};
+
+auditVerifyRoutes.openapi(verifyAuditTrailRoute, verifyAuditTrail);

@@ -57,5 +57,4 @@ export const keys = {
   grantIndex: (study: string) => `STUDY#${study}#GRANTS`,
   session: (nonce: string) => `SESSION#${nonce}`,
   sessionItem: "SESSION",
-  signedOut: "SIGNED_OUT",
 } as const;

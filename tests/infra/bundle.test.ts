@@ -133,6 +133,26 @@ describe("real bundling (esbuild, no Docker)", () => {
     expect(readFileSync(path.join(dir, "index.mjs"), "utf8").slice(0, 200)).toContain("createRequire");
   });
 
+  it("leaves the dev-only parts out of both Lambda bundles: no local OpenID provider, dynalite, test helpers", () => {
+    for (const asset of ["EDC API", "EDC forms publish"]) {
+      const map = JSON.parse(readFileSync(path.join(assetDir(asset), "index.mjs.map"), "utf8")) as {
+        sources: string[];
+      };
+      expect(map.sources.length).toBeGreaterThan(50);
+      const devOnly = map.sources.filter((s) =>
+        /node_modules\/(oidc-provider|dynalite|leveldown|memdown|playwright-core|vitest)\/|functions\/dev\/|dev-environment|functions\/local\.ts|\btests\//.test(
+          s,
+        ),
+      );
+      expect(devOnly, asset).toEqual([]);
+    }
+    // The API bundle does carry the relying party: what a deployed sign-in needs.
+    const api = JSON.parse(readFileSync(path.join(assetDir("EDC API"), "index.mjs.map"), "utf8")) as {
+      sources: string[];
+    };
+    expect(api.sources.some((s) => s.includes("functions/http/oidc.ts"))).toBe(true);
+  });
+
   it("ships an exact copy of forms/ next to the publish handler", () => {
     const dir = assetDir("EDC forms publish");
     expect(hashDirectory(path.join(dir, "forms"))).toBe(hashDirectory(path.join(REPO_ROOT, "forms")));

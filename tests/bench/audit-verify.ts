@@ -1,23 +1,5 @@
-/**
- * `npm run bench:audit-verify [-- --subjects 50 --revisions 200 --rounds 15 --before 0575d09]`
- *
- * 1. What chaining costs a save: in alternating rounds on one dynalite, a
- *    save through this store (read, validate, seal = hash + MAC, conditional
- *    put, projection), the same save through the store at `--before` (the
- *    last commit without chaining, extracted with `git archive`), and the
- *    floor, one raw conditional PutItem of a revision item of the same size;
- *    and the seal alone (revisionContent + entryHash + HMAC) in process.
- *    Medians per operation.
- * 2. The verification of a study of subjects × revisions (default 10,000)
- *    seeded through the store's save (not HTTP), timed end to end.
- *
- * Local key (HMAC in process); with KMS each seal is one GenerateMac call and
- * each verified entry one VerifyMac call instead.
- */
-import { execFileSync } from "node:child_process";
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import { rmSync } from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { PutCommand } from "@aws-sdk/lib-dynamodb";
 import { startDevEnvironment } from "../../functions/dev-environment.ts";
@@ -27,6 +9,7 @@ import { memoryMacKey } from "../../functions/store/mac-key.ts";
 import type { Revision } from "../../functions/store/revision-item.ts";
 import { sealRevision } from "../../functions/store/revision-seal.ts";
 import type { Subject } from "../../functions/store/subjects.ts";
+import { checkoutAt } from "./checkout-at.ts";
 
 const { values } = parseArgs({
   options: {
@@ -42,32 +25,11 @@ const REVISIONS = Number(values.revisions);
 const ROUNDS = Number(values.rounds);
 const PER_ROUND = Number(values["per-round"]);
 
-const ROOT = path.join(path.dirname(fileURLToPath(import.meta.url)), "../..");
-
-/** The engine at `ref`, runnable from a temp folder inside tests/artifacts (git-ignored), with our node_modules. */
-function checkout(ref: string): string {
-  mkdirSync(path.join(ROOT, "tests/artifacts"), { recursive: true });
-  const dir = mkdtempSync(path.join(ROOT, "tests/artifacts/before-"));
-  execFileSync(
-    "sh",
-    ["-c", `git archive ${ref} functions forms package.json tsconfig.json | tar -x -C ${dir}`],
-    {
-      cwd: ROOT,
-    },
-  );
-  symlinkSync(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"));
-  copyFileSync(
-    path.join(ROOT, "functions/web/scripts.generated.ts"),
-    path.join(dir, "functions/web/scripts.generated.ts"),
-  );
-  return dir;
-}
-
 const macKey = memoryMacKey();
 const env = await startDevEnvironment({ macKey });
 const { store } = env;
 const definition = (await store.definitions.current(env.studyId)) as StudyDefinition;
-const beforeDir = checkout(values.before);
+const beforeDir = checkoutAt(values.before);
 const { createStore: createStoreBefore } = await import(path.join(beforeDir, "functions/store/store.ts"));
 // The same table and client: only the engine differs.
 const before: Pick<typeof store, "saveFormInstance"> = createStoreBefore({

@@ -1,33 +1,5 @@
-/**
- * Dashboard at scale, before and after, side by side: `npm run bench:dashboard
- * [-- --before=<git ref> --scales=60,500 --runs=9]`.
- *
- * Seeds the reference casebook (every event × form of forms/study.json, a
- * few log instances; `seed-study.ts`) straight into one in-memory dynalite,
- * then, at each scale, asks GET /studies/{study} of two apps over the same
- * table: `before` is the engine at `--before` (default: the last commit
- * before the paged dashboard), extracted with `git archive` into a temp
- * folder; `after` is this checkout. Each run asks both, alternating which
- * goes first, as a monitor (all sites: every subject is in scope). Reports
- * the first load after seeding (for `after`, the one that reads the new
- * casebooks; later loads use the views it keeps) and the medians of the
- * following runs: time to the whole body through the real app (in
- * process, no network), the HTML bytes (uncompressed; gzip alongside) and
- * bytes per subject listed and per subject in the study. Writes
- * tests/artifacts/dashboard-bench.json. Not part of `npm test`.
- */
-import { execFileSync } from "node:child_process";
-import {
-  copyFileSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from "node:fs";
+import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 import { loadDefinition } from "../../functions/definition-files.ts";
 import { startDynalite } from "../../functions/store/dynalite.ts";
@@ -35,11 +7,11 @@ import { createClients, ensureTable } from "../../functions/store/dynamo.ts";
 import { memoryMacKey } from "../../functions/store/mac-key.ts";
 import { ALL_SITES } from "../../functions/store/principal.ts";
 import { newToken } from "../../functions/store/tokens.ts";
+import { checkoutAt, ROOT } from "./checkout-at.ts";
 import { buildCasebookPlan, seedSubjects } from "./seed-study.ts";
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 
-const ROOT = path.join(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const DEFAULT_BEFORE = "3f2162d"; // "Add axe-core …": the dashboard listed every subject on one page.
 
 const arg = (name: string, fallback: string) =>
@@ -49,26 +21,6 @@ const runs = Number(arg("runs", "9"));
 const beforeRef = arg("before", DEFAULT_BEFORE);
 
 type App = { request: (path: string, init?: RequestInit) => Response | Promise<Response> };
-
-/** The engine at `ref`, runnable from a temp folder (its own sources, our node_modules and browser scripts). */
-function checkout(ref: string): string {
-  // Inside tests/ (git-ignored artifacts): tsx compiles JSX only for files the tsconfig includes.
-  mkdirSync(path.join(ROOT, "tests/artifacts"), { recursive: true });
-  const dir = mkdtempSync(path.join(ROOT, "tests/artifacts/before-"));
-  execFileSync(
-    "sh",
-    ["-c", `git archive ${ref} functions forms package.json tsconfig.json | tar -x -C ${dir}`],
-    {
-      cwd: ROOT,
-    },
-  );
-  symlinkSync(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"));
-  copyFileSync(
-    path.join(ROOT, "functions/web/scripts.generated.ts"),
-    path.join(dir, "functions/web/scripts.generated.ts"),
-  );
-  return dir;
-}
 
 async function appAt(root: string, doc: unknown, tableName: string): Promise<App> {
   const { createStore } = await import(path.join(root, "functions/store/store.ts"));
@@ -116,7 +68,7 @@ const median = (xs: number[]) => {
 };
 
 async function main() {
-  const beforeDir = checkout(beforeRef);
+  const beforeDir = checkoutAt(beforeRef);
   const dynamo = await startDynalite();
   const { client, doc } = createClients({ endpoint: dynamo.endpoint });
   const tableName = "edc-bench";

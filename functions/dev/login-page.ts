@@ -4,6 +4,14 @@ const escapeHtml = (s: string) =>
     (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c] ?? c,
   );
 
+/**
+ * Refused, both fields are marked invalid and described by the error, and the
+ * password (emptied) takes the focus: a screen reader reads why on arrival.
+ */
+function fieldState(refused: boolean, focus: boolean): string {
+  return `${refused ? ` aria-invalid="true" aria-describedby="refused"` : ""}${focus ? " autofocus" : ""}`;
+}
+
 /** The local provider's sign-in form: posts back to its own interaction, so no other URL has to be trusted. */
 export function loginPage(options: { action: string; username?: string; refused?: boolean }): string {
   const refused = options.refused
@@ -22,11 +30,11 @@ export function loginPage(options: { action: string; username?: string; refused?
 <h1>Sign in</h1>
 <p>Local OpenID provider for development. The people and their passwords are in <code>dev-people.json</code> in the data folder.</p>
 ${refused}
-<form method="post" action="${escapeHtml(options.action)}"${options.refused ? ` aria-describedby="refused"` : ""}>
+<form method="post" action="${escapeHtml(options.action)}">
 <label for="username">Username</label>
-<input id="username" name="username" autocomplete="username" required autofocus value="${escapeHtml(options.username ?? "")}">
+<input id="username" name="username" autocomplete="username" required${fieldState(refused !== "", refused === "")} value="${escapeHtml(options.username ?? "")}">
 <label for="password">Password</label>
-<input id="password" name="password" type="password" autocomplete="current-password" required>
+<input id="password" name="password" type="password" autocomplete="current-password" required${fieldState(refused !== "", refused !== "")}>
 <button type="submit">Sign in</button>
 </form>
 </main>

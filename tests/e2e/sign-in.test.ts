@@ -185,15 +185,24 @@ describeInBrowser("people sign in through the OpenID provider", () => {
     const { context: admin, page } = await signedIn("admin", "fill", { locale: "de-DE" });
     const { context: them, page: person } = await signedIn("investigator-site-02", "fill");
     expect(new URL(person.url()).pathname).toBe(DASHBOARD);
+    await person.getByRole("link", { name: "Enrol a subject" }).click();
+    await person.waitForURL(`**${DASHBOARD}/enrol`);
     const region = page.getByRole("region", { name: "investigator-site-02@example.org" });
     await region.getByRole("button", { name: /^Revoke every role/ }).click();
     await expect(region.textContent()).resolves.toMatch(/Revoked .* by admin@example\.org/);
     await admin.close();
 
-    // Well inside the idle timeout: nothing but the revocation ends this session.
-    await person.getByRole("link", { name: "Enrol a subject" }).click();
-    await person.waitForURL(/\/signin\?/);
-    expect(pathOf(person)).toBe(`/signin?next=${encodeURIComponent(`${DASHBOARD}/enrol`)}`);
+    // Well inside the idle timeout: nothing but the revocation ends this session. The enrolment is refused, saying why.
+    await person.check("input[name=arm][value=nmo]");
+    await person.getByLabel("Subject id (optional)").fill("02-301");
+    const refused = person.waitForResponse((r) => r.request().method() === "POST");
+    await person.getByRole("button", { name: "Enrol", exact: true }).click();
+    expect((await refused).status()).toBe(401);
+    await expect(person.locator("h1").textContent()).resolves.toBe("You are signed out");
+    await expect(person.locator("main").textContent()).resolves.toContain("was not saved");
+    expect((await e2e.api("site-02", "GET", `/studies/${STUDY}/subjects/02-301`)).status).toBe(404);
+    await person.getByRole("link", { name: "Sign in again" }).click();
+    await person.waitForURL(/\/signin/);
     // Still signed in at the provider, but no role here any more: refused with the reason.
     await person.getByRole("link", { name: "Sign in" }).click();
     await person.waitForURL((url) => url.origin === e2e.baseURL && url.pathname === "/auth/callback");

@@ -240,7 +240,7 @@ export function requireSession(options: SessionOptions) {
     if (!session || !live || !principal) {
       if (c.req.method === "GET")
         return c.redirect(`/signin?next=${encodeURIComponent(c.req.path)}${idle ? "&idle=1" : ""}`);
-      throw problems.unauthenticated();
+      throw problems.signedOut();
     }
     if (now - live.lastSeenAt > touchEvery) await c.var.store.touchSession(live.nonce, now);
     admitPrincipal(c, principal);

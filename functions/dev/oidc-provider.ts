@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import Provider, { type ClientMetadata, type Configuration, type KoaContextWithOIDC } from "oidc-provider";
 import type { DevPerson } from "./dev-people.ts";
-import { loginPage } from "./login-page.ts";
+import { loginPage, logoutPage } from "./login-page.ts";
 
 /**
  * A real OpenID provider (panva's certified `oidc-provider`) for `npm start`
@@ -89,7 +89,17 @@ function configuration(people: readonly DevPerson[], clients: readonly DevOidcCl
       return grant;
     },
     interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
-    features: { devInteractions: { enabled: false }, rpInitiatedLogout: { enabled: true } },
+    features: {
+      devInteractions: { enabled: false },
+      rpInitiatedLogout: {
+        enabled: true,
+        // The default page fails WCAG (no lang, low-contrast buttons); people meet this one at every sign-out.
+        logoutSource: (ctx, form) => {
+          ctx.type = "html";
+          ctx.body = logoutPage(form);
+        },
+      },
+    },
   };
 }
 

@@ -47,6 +47,14 @@ export const problems = {
       "A valid bearer token is required",
       "Send Authorization: Bearer <token>.",
     ),
+  /** A browser's session ended under a page it was posting from: the person, not a client, reads this. */
+  signedOut: () =>
+    new ProblemError(
+      401,
+      "signed-out",
+      "You are signed out",
+      "Your session has ended: you signed out, it was left idle too long, or your access was revoked. What you sent from this page was not saved.",
+    ),
   forbidden: (detail: string) => new ProblemError(403, "forbidden", "Not allowed for this token", detail),
   identifiedOnly: () =>
     new ProblemError(

@@ -25,7 +25,11 @@ export function webErrorPage(c: Context<AppEnv>, error: unknown): Response | Pro
         <h1>{problem?.title ?? "Something went wrong"}</h1>
         <p>{problem?.detail ?? "The error was logged."}</p>
         <p>
-          <a href="/">Back to the dashboard</a>
+          {problem?.status === 401 ? (
+            <a href="/signin">Sign in again</a>
+          ) : (
+            <a href="/">Back to the dashboard</a>
+          )}
         </p>
       </div>
     </Layout>,

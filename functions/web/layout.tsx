@@ -10,6 +10,8 @@ export interface PageChrome {
   csrf?: string;
   studyTitle?: string;
   scripts?: string[];
+  /** Navigate on to this URL at once: a new navigation, which CSP `form-action` does not govern. */
+  refresh?: string;
 }
 
 /** "coordinator at site-01; monitor at all sites": every role the principal holds, where. */
@@ -24,12 +26,13 @@ function grantWords(principal: Principal): string {
 
 /** The page shell: one inline stylesheet, a header naming who is signed in, and a sign-out form. */
 export function Layout(props: PageChrome & { children: Child }) {
-  const { title, principal, csrf, studyTitle, scripts = [], children } = props;
+  const { title, principal, csrf, studyTitle, scripts = [], refresh, children } = props;
   return (
     <html lang="en">
       <head>
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
+        {refresh && <meta http-equiv="refresh" content={`0; url=${refresh}`} />}
         <title>{studyTitle ? `${title} · ${studyTitle}` : title}</title>
         <style dangerouslySetInnerHTML={{ __html: STYLES }} />
         {scripts.map((src) => (

@@ -1,19 +1,54 @@
-import type { Page } from "playwright-core";
-import { afterAll, beforeAll, expect, it } from "vitest";
-import { describeInBrowser, type E2E, STUDY, startE2E } from "./browser.ts";
+import type { BrowserContextOptions, Locator, Page } from "playwright-core";
+import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
+import { checkA11y, describeInBrowser, type E2E, formUrl, STUDY, startE2E } from "./browser.ts";
 
 /**
- * People sign in through the local OpenID provider's own login page, typed
- * key by key; an idle session is ended server-side; an admin's grant decides
- * what a monitor sees.
+ * Issue 11's people acceptance, as people do it: sign in at the local OpenID
+ * provider's own login page, enter a form and find it in the audit trail under
+ * one's own name, be signed out after the idle timeout and come back to the
+ * same page; an admin's revocation ends an open session at its next request;
+ * signing out at the provider ends the session; a wrong password opens none.
+ * Typed key by key at human speed in one locale and viewport, with fill() in
+ * the other.
  */
 
-const IDLE_MS = 2_000;
+/** Long enough for every pause a person makes below (typing a field, reading a page), short enough to wait out. */
+const IDLE_MS = 5_000;
+/** Between two key presses: a quick typist. */
+const KEY_DELAY_MS = 35;
+const DASHBOARD = `/studies/${STUDY}`;
+
+type Entry = "keys" | "fill";
+
+const VARIANTS: { name: string; entry: Entry; subject: string; options: BrowserContextOptions }[] = [
+  {
+    name: "de-DE phone, typed key by key",
+    entry: "keys",
+    subject: "01-301",
+    options: {
+      locale: "de-DE",
+      timezoneId: "Europe/Berlin",
+      viewport: { width: 390, height: 844 },
+      isMobile: true,
+      hasTouch: true,
+    },
+  },
+  {
+    name: "en-US desktop, filled",
+    entry: "fill",
+    subject: "01-302",
+    options: { locale: "en-US", timezoneId: "America/New_York", viewport: { width: 1280, height: 800 } },
+  },
+];
+
 let e2e: E2E;
 
 beforeAll(async () => {
-  e2e = await startE2E({ a11yOnLoad: false, signIn: { idleMs: IDLE_MS } });
+  e2e = await startE2E({ signIn: { idleMs: IDLE_MS } });
 }, 60_000);
+
+// axe-core judged every page of the app these tests loaded (browser.ts); the provider's pages are checked where they appear.
+afterEach(() => e2e?.assertAccessible());
 
 afterAll(() => e2e?.close());
 
@@ -23,33 +58,101 @@ function password(username: string): string {
   return person.password;
 }
 
-async function signIn(page: Page, username: string): Promise<void> {
-  await page.goto("/signin");
-  await page.getByRole("link", { name: "Sign in" }).click();
-  await page.getByLabel("Username").click();
-  await page.keyboard.type(username);
-  await page.getByLabel("Password").click();
-  await page.keyboard.type(password(username));
-  await page.keyboard.press("Enter");
-  await page.waitForURL((url) => url.origin === e2e.baseURL && !url.pathname.startsWith("/signin"));
+const pathOf = (page: Page) => {
+  const url = new URL(page.url());
+  return `${url.pathname}${url.search}`;
+};
+
+async function enter(field: Locator, value: string, entry: Entry): Promise<void> {
+  if (entry === "fill") return field.fill(value);
+  await field.click();
+  await field.pressSequentially(value, { delay: KEY_DELAY_MS });
 }
 
-describeInBrowser("signing in through the OpenID provider", () => {
-  it("signs a coordinator in, out after the idle timeout, and in again", async () => {
-    const context = await e2e.context();
-    const page = await context.newPage();
-    await signIn(page, "coordinator-site-01");
-    expect(new URL(page.url()).pathname).toBe(`/studies/${STUDY}`);
-    await expect(page.locator(".who").textContent()).resolves.toContain("coordinator at site-01");
-    await page.waitForTimeout(IDLE_MS + 500);
-    await page.reload();
-    expect(new URL(page.url()).pathname).toBe("/signin");
-    await expect(page.getByRole("status").textContent()).resolves.toContain("without activity");
-    // The provider's own session is still alive: "Sign in" returns without the login form.
-    await page.getByRole("link", { name: "Sign in" }).click();
-    await page.waitForURL(`${e2e.baseURL}/studies/${STUDY}`);
-    await context.close();
-  }, 60_000);
+/** From the app's sign-in page to the provider's login form, which must be accessible on its own. */
+async function toProvider(page: Page): Promise<void> {
+  await page.getByRole("link", { name: "Sign in" }).click();
+  await page.waitForURL((url) => url.origin !== e2e.baseURL);
+  await page.getByLabel("Username").waitFor();
+  await checkA11y(page, "the provider's login page");
+}
+
+/** Types the person's credentials at the provider; resolves on the first page of the app it returns to. */
+async function logIn(page: Page, username: string, entry: Entry, secret = password(username)): Promise<void> {
+  await enter(page.getByLabel("Username"), username, entry);
+  await enter(page.getByLabel("Password"), secret, entry);
+  if (entry === "keys") await page.keyboard.press("Enter");
+  else await page.getByRole("button", { name: "Sign in" }).click();
+  await page.waitForURL((url) => url.origin === e2e.baseURL);
+}
+
+async function signedIn(username: string, entry: Entry, options: BrowserContextOptions = {}) {
+  const context = await e2e.context(options);
+  const page = await context.newPage();
+  await page.goto("/signin");
+  await toProvider(page);
+  await logIn(page, username, entry);
+  return { context, page };
+}
+
+describeInBrowser("people sign in through the OpenID provider", () => {
+  for (const { name, entry, subject, options } of VARIANTS) {
+    it(`${name}: a coordinator enters a form under their own name, is signed out when idle and returns to the same page with the data`, async () => {
+      const context = await e2e.context(options);
+      try {
+        const page = await context.newPage();
+        await page.goto(DASHBOARD);
+        expect(pathOf(page)).toBe(`/signin?next=${encodeURIComponent(DASHBOARD)}`);
+        await toProvider(page);
+        await logIn(page, "coordinator-site-01", entry);
+        expect(new URL(page.url()).pathname).toBe(DASHBOARD);
+        await expect(page.locator(".who").textContent()).resolves.toContain(
+          "coordinator-site-01@example.org",
+        );
+
+        await page.getByRole("link", { name: "Enrol a subject" }).click();
+        await page.check("input[name=arm][value=rrms]");
+        await enter(page.getByLabel("Subject id (optional)"), subject, entry);
+        await page.getByRole("button", { name: "Enrol", exact: true }).click();
+        await page.waitForURL(`**/subjects/${subject}`);
+        await page.locator("tr#event-screening a", { hasText: "Demographics" }).click();
+        const form = formUrl(subject, "screening", "demographics");
+        await page.waitForURL(`**${form}`);
+        await enter(page.locator("#f-initials"), "JQ", entry);
+        await enter(page.locator("#f-height"), "172", entry);
+        await enter(page.locator("#f-weight"), "64", entry);
+        await page.getByRole("button", { name: "Save as incomplete" }).click();
+        await page.locator(".notice", { hasText: "Saved as revision 1." }).waitFor();
+
+        // The save is in the audit trail under the person who made it, as the ID token named them.
+        await page.getByRole("link", { name: `← Subject ${subject}` }).click();
+        await page.getByRole("link", { name: "Audit trail" }).click();
+        const saved = page.locator("table.audit tbody tr", { hasText: "Demographics" });
+        await expect(saved.locator("td").nth(1).textContent()).resolves.toBe(
+          "coordinator-site-01@example.org",
+        );
+        await expect(saved.textContent()).resolves.toMatch(/172/);
+
+        await page.getByRole("link", { name: `← Subject ${subject}` }).click();
+        await page.waitForTimeout(IDLE_MS + 500);
+        // The next click after the idle timeout lands on the sign-in page, saying why, and remembering where to.
+        await page.locator("tr#event-screening a", { hasText: "Demographics" }).click();
+        await page.waitForURL(/\/signin\?/);
+        expect(pathOf(page)).toBe(`/signin?next=${encodeURIComponent(form)}&idle=1`);
+        await expect(page.getByRole("status").textContent()).resolves.toBe(
+          "You were signed out after a period without activity. Sign in again.",
+        );
+        // The provider's own session is alive: "Sign in" returns without the login form, to the form asked for.
+        await page.getByRole("link", { name: "Sign in" }).click();
+        await page.waitForURL((url) => url.origin === e2e.baseURL && url.pathname === form);
+        expect(await page.inputValue("#f-initials")).toBe("JQ");
+        expect(await page.inputValue("#f-height")).toBe("172");
+        expect(await page.inputValue("#f-weight")).toBe("64");
+      } finally {
+        await context.close();
+      }
+    }, 60_000);
+  }
 
   it("lets an admin grant a monitor site-02 only, and the monitor sees exactly site-02's subjects", async () => {
     const one = await e2e.api("site-01", "POST", `/studies/${STUDY}/subjects`, {
@@ -62,9 +165,7 @@ describeInBrowser("signing in through the OpenID provider", () => {
     });
     expect([one.status, two.status]).toEqual([201, 201]);
 
-    const admin = await e2e.context();
-    const page = await admin.newPage();
-    await signIn(page, "admin");
+    const { context: admin, page } = await signedIn("admin", "fill");
     expect(new URL(page.url()).pathname).toBe(`/studies/${STUDY}/people`);
     const monitor = page.getByRole("region", { name: "monitor@example.org" });
     await monitor.getByLabel("Role", { exact: true }).selectOption("monitor");
@@ -73,12 +174,116 @@ describeInBrowser("signing in through the OpenID provider", () => {
     await expect(page.getByRole("status").textContent()).resolves.toContain("monitor at site-02");
     await admin.close();
 
-    const context = await e2e.context();
-    const seen = await context.newPage();
-    await signIn(seen, "monitor");
+    const { context, page: seen } = await signedIn("monitor", "keys");
     const html = await seen.content();
     expect(html).toContain(two.body.id);
     expect(html).not.toContain(one.body.id);
     await context.close();
   }, 60_000);
+
+  it("ends a revoked person's open session at their very next request, and lets them no further", async () => {
+    const { context: admin, page } = await signedIn("admin", "fill", { locale: "de-DE" });
+    const { context: them, page: person } = await signedIn("investigator-site-02", "fill");
+    expect(new URL(person.url()).pathname).toBe(DASHBOARD);
+    await person.getByRole("link", { name: "Enrol a subject" }).click();
+    await person.waitForURL(`**${DASHBOARD}/enrol`);
+    const region = page.getByRole("region", { name: "investigator-site-02@example.org" });
+    await region.getByRole("button", { name: /^Revoke every role/ }).click();
+    await expect(region.textContent()).resolves.toMatch(/Revoked .* by admin@example\.org/);
+    await admin.close();
+
+    // Well inside the idle timeout: nothing but the revocation ends this session. The enrolment is refused, saying why.
+    await person.check("input[name=arm][value=nmo]");
+    await person.getByLabel("Subject id (optional)").fill("02-301");
+    const refused = person.waitForResponse((r) => r.request().method() === "POST");
+    await person.getByRole("button", { name: "Enrol", exact: true }).click();
+    expect((await refused).status()).toBe(401);
+    await expect(person.locator("h1").textContent()).resolves.toBe("You are signed out");
+    await expect(person.locator("main").textContent()).resolves.toContain("was not saved");
+    expect((await e2e.api("site-02", "GET", `/studies/${STUDY}/subjects/02-301`)).status).toBe(404);
+    await person.getByRole("link", { name: "Sign in again" }).click();
+    await person.waitForURL(/\/signin/);
+    // Still signed in at the provider, but no role here any more: refused with the reason.
+    await person.getByRole("link", { name: "Sign in" }).click();
+    await person.waitForURL((url) => url.origin === e2e.baseURL && url.pathname === "/auth/callback");
+    await expect(person.getByRole("alert").textContent()).resolves.toContain(
+      "hold no role at any study here",
+    );
+    const again = await person.goto(DASHBOARD);
+    expect(new URL(person.url()).pathname).toBe("/signin");
+    expect(again?.status()).toBe(200);
+    await them.close();
+  }, 60_000);
+
+  it("signs out at the provider too: the old session is dead and signing in asks for the password", async () => {
+    const { context, page } = await signedIn("coordinator-site-02", "keys");
+    const [cookie] = (await context.cookies()).filter((c) => c.name === "edc_session");
+    expect(cookie).toBeDefined();
+    await page.getByRole("button", { name: "Sign out" }).click();
+    // The provider asks to confirm ending its session, then sends the browser back to the app's sign-in page.
+    await page.waitForURL((url) => url.origin !== e2e.baseURL);
+    await checkA11y(page, "the provider's sign-out page");
+    await page.getByRole("button", { name: /yes/i }).click();
+    await page.waitForURL(`${e2e.baseURL}/signin`);
+
+    await page.goto(DASHBOARD);
+    expect(new URL(page.url()).pathname).toBe("/signin");
+    await toProvider(page);
+    await expect(page.getByLabel("Password").inputValue()).resolves.toBe("");
+    await context.close();
+
+    // The cookie kept from before the sign-out opens nothing: the session ended on the server.
+    const replay = await e2e.context();
+    if (cookie) await replay.addCookies([cookie]);
+    const replayed = await replay.newPage();
+    await replayed.goto(DASHBOARD);
+    expect(new URL(replayed.url()).pathname).toBe("/signin");
+    await replay.close();
+  }, 60_000);
+
+  it("refuses a wrong password accessibly, and opens no session", async () => {
+    const context = await e2e.context({ locale: "de-DE" });
+    const page = await context.newPage();
+    await page.goto(DASHBOARD);
+    await toProvider(page);
+    const refused = page.waitForResponse((r) => r.request().method() === "POST");
+    await logInWrong(page, "coordinator-site-01");
+    expect((await refused).status()).toBe(401);
+    const alert = page.getByRole("alert");
+    await expect(alert.textContent()).resolves.toBe("Wrong username or password. Try again.");
+    // Focus is back on the password, which names the error as its description, and the username is kept.
+    const focused = await page.evaluate(() => {
+      const el = document.activeElement as HTMLInputElement | null;
+      const described = (el?.getAttribute("aria-describedby") ?? "")
+        .split(/\s+/)
+        .map((id) => document.getElementById(id)?.textContent ?? "")
+        .join(" ");
+      return { id: el?.id, invalid: el?.getAttribute("aria-invalid"), described };
+    });
+    expect(focused).toEqual({
+      id: "password",
+      invalid: "true",
+      described: "Wrong username or password. Try again.",
+    });
+    await expect(page.getByLabel("Username").inputValue()).resolves.toBe("coordinator-site-01");
+    await checkA11y(page, "the provider's login page, refused");
+    expect((await context.cookies(e2e.baseURL)).map((c) => c.name)).not.toContain("edc_session");
+    const after = await context.newPage();
+    await after.goto(DASHBOARD);
+    expect(new URL(after.url()).pathname).toBe("/signin");
+
+    // The right password, typed into the same form, signs in where the person was going.
+    await page
+      .getByLabel("Password")
+      .pressSequentially(password("coordinator-site-01"), { delay: KEY_DELAY_MS });
+    await page.keyboard.press("Enter");
+    await page.waitForURL(`${e2e.baseURL}${DASHBOARD}`);
+    await context.close();
+  }, 60_000);
 });
+
+async function logInWrong(page: Page, username: string): Promise<void> {
+  await enter(page.getByLabel("Username"), username, "keys");
+  await enter(page.getByLabel("Password"), "not-the-password", "keys");
+  await page.keyboard.press("Enter");
+}

@@ -23,6 +23,7 @@ import { hashToken } from "../../store/tokens.ts";
 import { sameOriginPath } from "../next-path.ts";
 import { page } from "../page.tsx";
 import { SignIn } from "../pages/signin.tsx";
+import { SigningOut } from "../pages/signing-out.tsx";
 import {
   csrfToken,
   newSession,
@@ -239,7 +240,7 @@ export function requireSession(options: SessionOptions) {
     if (!session || !live || !principal) {
       if (c.req.method === "GET")
         return c.redirect(`/signin?next=${encodeURIComponent(c.req.path)}${idle ? "&idle=1" : ""}`);
-      throw problems.unauthenticated();
+      throw problems.signedOut();
     }
     if (now - live.lastSeenAt > touchEvery) await c.var.store.touchSession(live.nonce, now);
     admitPrincipal(c, principal);
@@ -267,7 +268,8 @@ export function sessionPages(options: SessionOptions) {
     if (c.var.principal.person && options.relyingParty) {
       const rp = await options.relyingParty(callbackUrl(c)).catch(() => undefined);
       const url = rp && endSessionUrl(rp, signedIn);
-      if (url) return c.redirect(url.toString(), 303);
+      // Not a redirect: CSP `form-action 'self'` stops a form post redirected to another origin.
+      if (url) return c.html(<SigningOut to={url.toString()} />);
     }
     return c.redirect("/signin", 303);
   }

@@ -15,6 +15,7 @@ import {
   redcapFormEventMapping,
   redcapInstruments,
 } from "../../exports/redcap-metadata.ts";
+import { logAccess, loggedFilters } from "../../http/access-events.ts";
 import type { AppEnv } from "../../http/context.ts";
 import { admitPrincipal } from "../../http/deidentified-access.ts";
 import { exportOptions, exportSites } from "../../http/export-scope.ts";
@@ -154,6 +155,23 @@ async function redcapApi(c: Context<AppEnv>) {
         `The format "${format}" is not supported here: use format=json or format=csv`,
       );
     }
+    const filters = loggedFilters({
+      forms: params.list("forms"),
+      fields: params.list("fields"),
+      events: params.list("events"),
+      arms: params.list("arms"),
+      field: params.text("field"),
+      records: params.list("records"),
+      rawOrLabel: params.text("rawOrLabel"),
+      // Its text may name a record id or a value; that a filter was applied is what the log keeps.
+      filterLogic: params.text("filterLogic") ? "given" : undefined,
+      dateRangeBegin: params.text("dateRangeBegin"),
+      dateRangeEnd: params.text("dateRangeEnd"),
+    });
+    const log = (details: Record<string, unknown>) =>
+      logAccess(c, "export-redcap", { content, format, filters, ...details });
+    // Everything but records is the protocol's shape: logged as asked, before the answer.
+    if (content !== "record") await log({});
     switch (content as Content) {
       case "record": {
         const q = recordOptions(params, definition);
@@ -178,6 +196,11 @@ async function redcapApi(c: Context<AppEnv>) {
           }
           subjects = keep;
         }
+        await log({
+          sites: exportSites(c, definition),
+          deidentified: options.deidentify !== undefined,
+          subjects: subjects.length,
+        });
         c.header("Content-Type", RECORDS_CONTENT_TYPE[format]);
         return streamedBody(c, recordChunks(c.var.store, definition, subjects, options, format, "programs"));
       }

@@ -4,6 +4,22 @@ import type { Principal } from "../store/principal.ts";
 import type { AppEnv } from "./context.ts";
 import { requestOrigin } from "./request-origin.ts";
 
+/** The actions this code logs (API keys add their own), for the page's filter and the docs. */
+export const LOGGED_ACTIONS = [
+  "sign-in",
+  "sign-in-failed",
+  "sign-out",
+  "session-timeout",
+  "export-records",
+  "export-odm",
+  "export-changes",
+  "export-redcap",
+  "grant",
+  "grant-change",
+  "revoke",
+  "publish",
+] as const;
+
 /**
  * Appends what the request's principal did to their study's access log, with
  * the request's origin. Exports append before their body is sent (see

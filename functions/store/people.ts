@@ -271,15 +271,20 @@ export async function setGrant(
 ): Promise<Grant> {
   const now = options.now ?? new Date();
   const before = await findGrant(db, request.study, request.person);
-  await recordGrantChange(db, macKey, {
-    study: request.study,
-    person: request.person,
-    at: now.toISOString(),
-    by,
-    action: before && !before.revokedAt ? "change" : "grant",
-    roles: request.roles,
-    deidentified: request.deidentified === true,
-  }, options.origin);
+  await recordGrantChange(
+    db,
+    macKey,
+    {
+      study: request.study,
+      person: request.person,
+      at: now.toISOString(),
+      by,
+      action: before && !before.revokedAt ? "change" : "grant",
+      roles: request.roles,
+      deidentified: request.deidentified === true,
+    },
+    options.origin,
+  );
   return (await findGrant(db, request.study, request.person)) as Grant;
 }
 
@@ -297,15 +302,20 @@ export async function revokeGrant(
   if (!before || before.revokedAt) return false;
   try {
     // A lost race with another revocation fails the write's condition, before anything is logged.
-    await recordGrantChange(db, macKey, {
-      study,
-      person,
-      at: now.toISOString(),
-      by,
-      action: "revoke",
-      roles: before.roles,
-      deidentified: before.deidentified,
-    }, options.origin);
+    await recordGrantChange(
+      db,
+      macKey,
+      {
+        study,
+        person,
+        at: now.toISOString(),
+        by,
+        action: "revoke",
+        roles: before.roles,
+        deidentified: before.deidentified,
+      },
+      options.origin,
+    );
     return true;
   } catch (error) {
     if ((error as Error).name === "ConditionalCheckFailedException") return false;

@@ -101,8 +101,7 @@ export function createStore(options: StoreOptions) {
     exportSalt: (study: string) => exportSalt(db, study),
     findExportSalt: (study: string) => findExportSalt(db, study),
     appendAccessLog: (study: string, event: AccessEvent) => appendAccessLog(db, macKey, study, event),
-    readAccessLog: (study: string, options?: AccessLogQuery) =>
-      readAccessLog(db, study, options),
+    readAccessLog: (study: string, options?: AccessLogQuery) => readAccessLog(db, study, options),
     /** Every chain of the study checked: hashes, links, MACs, projection heads, the access log. */
     verifyAudit: (study: string) => verifyAudit(db, macKey, definitions, study),
   };

@@ -198,7 +198,12 @@ export function publicPages(options: SessionOptions, scripts: Script[]) {
     const [grant] = await c.var.store.grantsOfPerson(stored.id);
     const principal = grant && principalOfGrant(grant, personLabel(stored));
     if (!grant || !principal) {
-      await logFailedSignIn(c, personLabel(stored), { method: "oidc", reason: "no role at any study" }, stored.id);
+      await logFailedSignIn(
+        c,
+        personLabel(stored),
+        { method: "oidc", reason: "no role at any study" },
+        stored.id,
+      );
       return page(
         c,
         "Sign in",

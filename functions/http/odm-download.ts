@@ -1,6 +1,7 @@
 import type { Context } from "hono";
 import type { StudyDefinition } from "../engine/definition.ts";
 import { odmExport } from "../exports/odm-export.ts";
+import { personLabel } from "../store/people.ts";
 import { logAccess, loggedFilters } from "./access-events.ts";
 import type { AppEnv } from "./context.ts";
 import { commaList, exportOptions, exportSites } from "./export-scope.ts";
@@ -68,7 +69,17 @@ export async function odmDownload(
     sites,
     deidentified: options.deidentify !== undefined,
   });
+  // Authors are declared with their name and email, unless the export must identify no one.
+  const people =
+    q.audit && !options.deidentify
+      ? (await c.var.store.listPeople()).map((p) => ({
+          login: personLabel(p),
+          ...(p.name ? { fullName: p.name } : {}),
+          ...(p.email ? { email: p.email } : {}),
+        }))
+      : [];
   return odmExport(c.var.store, definition, {
+    people,
     sites,
     subjects: q.subjects,
     clinicalData: q.clinicalData,

@@ -170,8 +170,11 @@ async function redcapApi(c: Context<AppEnv>) {
     });
     const log = (details: Record<string, unknown>) =>
       logAccess(c, "export-redcap", { content, format, filters, ...details });
-    // Everything but records is the protocol's shape: logged as asked, before the answer.
-    if (content !== "record") await log({});
+    // Everything but records is the protocol's shape, logged once its answer is made (nothing refused it).
+    const logged = async (response: Response) => {
+      await log({});
+      return response;
+    };
     switch (content as Content) {
       case "record": {
         const q = recordOptions(params, definition);
@@ -221,32 +224,38 @@ async function redcapApi(c: Context<AppEnv>) {
               fields?.includes(r["Variable / Field Name"]),
           )
           .map((r) => Object.fromEntries(COLUMNS.map((col, i) => [API_COLUMNS[i], r[col]])));
-        return answer(c, api, format, [...API_COLUMNS]);
+        return logged(answer(c, api, format, [...API_COLUMNS]));
       }
       case "instrument":
-        return answer(c, redcapInstruments(definition), format);
+        return logged(answer(c, redcapInstruments(definition), format));
       case "event": {
         const arms = armNumbers(params, definition);
-        return answer(
-          c,
-          redcapEvents(definition).filter((e) => arms.has(e.arm_num)),
-          format,
+        return logged(
+          answer(
+            c,
+            redcapEvents(definition).filter((e) => arms.has(e.arm_num)),
+            format,
+          ),
         );
       }
       case "arm": {
         const arms = armNumbers(params, definition);
-        return answer(
-          c,
-          redcapArms(definition).filter((a) => arms.has(a.arm_num)),
-          format,
+        return logged(
+          answer(
+            c,
+            redcapArms(definition).filter((a) => arms.has(a.arm_num)),
+            format,
+          ),
         );
       }
       case "formEventMapping": {
         const arms = armNumbers(params, definition);
-        return answer(
-          c,
-          redcapFormEventMapping(definition).filter((m) => arms.has(m.arm_num)),
-          format,
+        return logged(
+          answer(
+            c,
+            redcapFormEventMapping(definition).filter((m) => arms.has(m.arm_num)),
+            format,
+          ),
         );
       }
       case "exportFieldNames": {
@@ -254,10 +263,12 @@ async function redcapApi(c: Context<AppEnv>) {
         const field = params.text("field");
         if (field !== undefined && !all.some((f) => f.original_field_name === field))
           throw new RedcapError(400, `The value of the parameter "field" is not valid: ${field}`);
-        return answer(
-          c,
-          all.filter((f) => field === undefined || f.original_field_name === field),
-          format,
+        return logged(
+          answer(
+            c,
+            all.filter((f) => field === undefined || f.original_field_name === field),
+            format,
+          ),
         );
       }
       case "project": {
@@ -278,7 +289,7 @@ async function redcapApi(c: Context<AppEnv>) {
           missing_data_codes: "",
         };
         // REDCap answers a single object here, not a list.
-        return format === "json" ? c.json(project, 200) : answer(c, [project], format);
+        return logged(format === "json" ? c.json(project, 200) : answer(c, [project], format));
       }
     }
     throw new RedcapError(400, "unsupported content");

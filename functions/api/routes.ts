@@ -1,6 +1,7 @@
 import { requireToken } from "../http/auth.ts";
 import { problems } from "../http/problems.ts";
 import { createRouter } from "./router.ts";
+import { accessLogRoutes } from "./routes/access-log.ts";
 import { auditRoutes } from "./routes/audit.ts";
 import { auditVerifyRoutes } from "./routes/audit-verify.ts";
 import { definitionRoutes } from "./routes/definitions.ts";
@@ -34,6 +35,7 @@ export function apiRoutes() {
   api.route("/", enteredInErrorRoutes);
   api.route("/", auditRoutes);
   api.route("/", auditVerifyRoutes);
+  api.route("/", accessLogRoutes);
   api.route("/", definitionRoutes);
   api.route("/", exportRoutes);
   api.route("/", tokenRoutes);

@@ -2,7 +2,7 @@ import type { StudyDefinition } from "../engine/definition.ts";
 import type { Store } from "../store/store.ts";
 import type { Subject } from "../store/subjects.ts";
 import type { Deidentify } from "./deidentify.ts";
-import { odmChunks } from "./odm.ts";
+import { type OdmUser, odmChunks } from "./odm.ts";
 import { subjectsById } from "./records.ts";
 
 export interface OdmExportRequest {
@@ -14,6 +14,8 @@ export interface OdmExportRequest {
   audit: boolean;
   includeEnteredInError: boolean;
   deidentify?: Deidentify;
+  /** What is known of the people who may be authors, by their audit label (name, email). */
+  people?: OdmUser[];
 }
 
 /**
@@ -46,8 +48,11 @@ export async function odmExport(
         (s) => !request.subjects || request.subjects.includes(s.id),
       )
     : [];
+  const known = new Map((request.people ?? []).map((p) => [p.login, p]));
   const users = request.audit
-    ? await auditAuthors(store, study, subjects, request.includeEnteredInError)
+    ? (await auditAuthors(store, study, subjects, request.includeEnteredInError)).map(
+        (login) => known.get(login) ?? login,
+      )
     : [];
   const source = request.clinicalData
     ? store.casebooks(study, subjects, {

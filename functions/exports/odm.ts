@@ -3,7 +3,7 @@ import { subjectDataChunks } from "./odm/clinical-data.ts";
 import { metadataChunks } from "./odm/metadata.ts";
 import { buildModel } from "./odm/model.ts";
 import { odmOid, oidPart } from "./odm/oids.ts";
-import type { OdmOptions, OdmSubject } from "./odm/types.ts";
+import type { OdmOptions, OdmSubject, OdmUser } from "./odm/types.ts";
 import { attrs, el, textEl } from "./xml.ts";
 
 /**
@@ -36,7 +36,7 @@ import { attrs, el, textEl } from "./xml.ts";
  */
 
 export { odmOid, oidPart, unitSlug } from "./odm/oids.ts";
-export type { OdmOptions, OdmRevision, OdmSubject } from "./odm/types.ts";
+export type { OdmOptions, OdmRevision, OdmSubject, OdmUser } from "./odm/types.ts";
 export { decimal } from "./odm/values.ts";
 
 const p = oidPart;
@@ -82,9 +82,20 @@ export async function* odmChunks(
   yield "</Study>\n";
 
   if (subjects !== null) {
-    const users = [...new Set(options.users ?? [])];
     const effective = options.effectiveDate ?? created.slice(0, 10);
-    let admin = users.map((u) => el("User", { OID: odmOid.user(u) }, textEl("LoginName", u))).join("\n");
+    let admin = declaredUsers(options.users ?? [])
+      .map((u) =>
+        el(
+          "User",
+          { OID: odmOid.user(u.login) },
+          [
+            textEl("LoginName", u.login),
+            u.fullName ? textEl("FullName", u.fullName) : "",
+            u.email ? textEl("Email", u.email) : "",
+          ].join(""),
+        ),
+      )
+      .join("\n");
     if (admin) admin += "\n";
     admin += study.sites
       .map((site) =>
@@ -106,6 +117,17 @@ export async function* odmChunks(
     yield "</ClinicalData>\n";
   }
   yield "</ODM>\n";
+}
+
+/** One declaration per login, in the order first given; a bare login gives way to one with a name or email. */
+function declaredUsers(users: Iterable<string | OdmUser>): OdmUser[] {
+  const byLogin = new Map<string, OdmUser>();
+  for (const u of users) {
+    const user = typeof u === "string" ? { login: u } : u;
+    const known = byLogin.get(user.login);
+    if (!known || (!known.fullName && !known.email)) byLogin.set(user.login, { ...known, ...user });
+  }
+  return [...byLogin.values()];
 }
 
 /** The whole document as one string (small studies and tests; stream `odmChunks` otherwise). */

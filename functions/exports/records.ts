@@ -83,7 +83,8 @@ export interface RecordsPageRequest {
 }
 
 /**
- * One page of subjects' rows and the sealed cursor of the next page, if any.
+ * One page of subjects' rows, how many subjects it holds, and the sealed
+ * cursor of the next page, if any.
  * The export salt may be made here (first export of the study), so the caller
  * refuses whatever it refuses before calling.
  */
@@ -92,7 +93,7 @@ export async function recordsPage(
   definition: StudyDefinition,
   request: RecordsPageRequest,
   options: FlatOptions,
-): Promise<{ chunks: AsyncGenerator<string>; next?: string }> {
+): Promise<{ chunks: AsyncGenerator<string>; subjects: number; next?: string }> {
   const study = definition.study.id;
   const page = await store.subjectPage(study, request.sites, {
     after: request.after,
@@ -102,6 +103,7 @@ export async function recordsPage(
   const next = page.next ? sealCursor(await store.exportSalt(study), page.next) : undefined;
   return {
     chunks: recordChunks(store, definition, page.subjects, options, request.format),
+    subjects: page.subjects.length,
     ...(next ? { next } : {}),
   };
 }

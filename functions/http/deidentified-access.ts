@@ -41,6 +41,9 @@ const SERVES_DEIDENTIFIED = new Set([
   // Tamper findings name subject ids, forms and revisions, never values; only monitors, data
   // managers and admins hold verify-audit, and a de-identified principal never does.
   "GET /api/v1/studies/:study/audit/verify",
+  // People's names and emails, export filters with subject ids counted, never named.
+  "GET /api/v1/studies/:study/access-log",
+  "GET /studies/:study/access-log",
   // Web: the session itself and the exports pages (same export code as the API).
   "GET /home",
   "POST /signout",

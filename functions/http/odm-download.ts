@@ -1,6 +1,8 @@
 import type { Context } from "hono";
 import type { StudyDefinition } from "../engine/definition.ts";
 import { odmExport } from "../exports/odm-export.ts";
+import { personLabel } from "../store/people.ts";
+import { logAccess, loggedFilters } from "./access-events.ts";
 import type { AppEnv } from "./context.ts";
 import { commaList, exportOptions, exportSites } from "./export-scope.ts";
 import { type FieldProblem, problems } from "./problems.ts";
@@ -46,15 +48,39 @@ export function readOdmQuery(query: Record<string, string | undefined>): OdmChoi
   return choices;
 }
 
-/** The ODM document of the caller's sites, de-identified if asked or if the caller must be. */
+/**
+ * The ODM document of the caller's sites, de-identified if asked or if the
+ * caller must be; logged (options, no count) before a byte of it is written.
+ */
 export async function odmDownload(
   c: Context<AppEnv>,
   definition: StudyDefinition,
   q: OdmChoices,
 ): Promise<AsyncGenerator<string>> {
   const options = await exportOptions(c, definition, q);
+  const sites = exportSites(c, definition, q.sites);
+  await logAccess(c, "export-odm", {
+    filters: loggedFilters({
+      clinicalData: q.clinicalData,
+      audit: q.audit,
+      subjects: q.subjects,
+      includeEnteredInError: q.includeEnteredInError,
+    }),
+    sites,
+    deidentified: options.deidentify !== undefined,
+  });
+  // Authors are declared with their name and email, unless the export must identify no one.
+  const people =
+    q.audit && !options.deidentify
+      ? (await c.var.store.listPeople()).map((p) => ({
+          login: personLabel(p),
+          ...(p.name ? { fullName: p.name } : {}),
+          ...(p.email ? { email: p.email } : {}),
+        }))
+      : [];
   return odmExport(c.var.store, definition, {
-    sites: exportSites(c, definition, q.sites),
+    people,
+    sites,
     subjects: q.subjects,
     clinicalData: q.clinicalData,
     audit: q.audit,

@@ -5,6 +5,7 @@ import { ALL_SITES, type Principal, type RoleGrant } from "../store/principal.ts
 import type { AppEnv } from "./context.ts";
 import { requirePermission } from "./permissions.ts";
 import { type FieldProblem, problems } from "./problems.ts";
+import { requestOrigin } from "./request-origin.ts";
 
 /**
  * People and their roles at a study, for admins: the one use case behind the
@@ -102,6 +103,7 @@ export async function grantRoles(
       ...(body.deidentified ? { deidentified: true } : {}),
     },
     c.var.principal.user,
+    requestOrigin(c, c.var.principal),
   );
   return { ...person, label: personLabel(person), grant };
 }
@@ -113,6 +115,7 @@ export async function revokeRoles(
   personId: string,
 ): Promise<void> {
   requirePermission(c.var.principal, "manage-users", { study: definition.study.id });
-  if (!(await c.var.store.revokeGrant(definition.study.id, personId, c.var.principal.user)))
+  const origin = requestOrigin(c, c.var.principal);
+  if (!(await c.var.store.revokeGrant(definition.study.id, personId, c.var.principal.user, origin)))
     throw problems.notFound(`Grant of person ${personId}`);
 }

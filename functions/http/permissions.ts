@@ -27,6 +27,7 @@ export const ACTIONS = {
   sign: "sign casebooks",
   "manage-users": "manage people and their roles",
   "verify-audit": "verify the audit trail",
+  "read-access-log": "read the access log",
 } as const;
 
 export type Action = keyof typeof ACTIONS;
@@ -56,6 +57,7 @@ const GRANTS: Record<Role, readonly Action[]> = {
     "close-query",
     "verify",
     "verify-audit",
+    "read-access-log",
   ],
   data_manager: [
     "read-identified",
@@ -65,10 +67,11 @@ const GRANTS: Record<Role, readonly Action[]> = {
     "close-query",
     "lock",
     "verify-audit",
+    "read-access-log",
   ],
   sponsor: ["read-identified", "read-deidentified", "export"],
   builder: ["read-identified", "read-deidentified", "export", "publish", "manage-tokens"],
-  admin: ["read-deidentified", "manage-users", "manage-tokens", "verify-audit"],
+  admin: ["read-deidentified", "manage-users", "manage-tokens", "verify-audit", "read-access-log"],
 };
 
 /** Whatever a role may do, a de-identified principal may only do these. */

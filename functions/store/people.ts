@@ -1,8 +1,10 @@
 import { createHash } from "node:crypto";
 import { GetCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { type AccessOrigin, appendAccessLog } from "./access-log.ts";
 import { type Db, queryBySite } from "./dynamo.ts";
 import { type Item, optionalText, text, texts } from "./item-fields.ts";
 import { keys } from "./keys.ts";
+import type { MacKey } from "./mac-key.ts";
 import { type RoleGrant, readRole } from "./principal.ts";
 import { TABLE } from "./table-shape.ts";
 
@@ -188,15 +190,35 @@ export interface GrantRequest {
   deidentified?: boolean;
 }
 
+/** What the study's access log calls each kind of grant change. */
+const LOGGED_AS: Record<GrantChange["action"], string> = {
+  grant: "grant",
+  change: "grant-change",
+  revoke: "revoke",
+};
+
 /**
  * The one write of every grant, change and revocation: the item's current
- * state and its history entry in one update. Whatever else must record such a
- * change (the study's access log) is written from here.
+ * state and its history entry in one update, then the study's access log
+ * (who by, from where). A change whose log append fails is still made, and
+ * the error is thrown: the grant item's own history holds it either way.
  */
 export async function recordGrantChange(
   db: Db,
+  macKey: MacKey,
   change: { study: string; person: string } & GrantChange,
+  origin: AccessOrigin = {},
 ): Promise<void> {
+  await writeGrantChange(db, change);
+  await appendAccessLog(db, macKey, change.study, {
+    ...origin,
+    actor: change.by,
+    action: LOGGED_AS[change.action],
+    details: { person: change.person, roles: change.roles, deidentified: change.deidentified },
+  });
+}
+
+async function writeGrantChange(db: Db, change: { study: string; person: string } & GrantChange) {
   const entry = {
     at: change.at,
     by: change.by,
@@ -240,40 +262,60 @@ export async function recordGrantChange(
 }
 
 /** Grants the roles, replacing what the person held at the study (a revoked grant is granted anew). */
-export async function setGrant(db: Db, request: GrantRequest, by: string, now = new Date()): Promise<Grant> {
+export async function setGrant(
+  db: Db,
+  macKey: MacKey,
+  request: GrantRequest,
+  by: string,
+  options: { now?: Date; origin?: AccessOrigin } = {},
+): Promise<Grant> {
+  const now = options.now ?? new Date();
   const before = await findGrant(db, request.study, request.person);
-  await recordGrantChange(db, {
-    study: request.study,
-    person: request.person,
-    at: now.toISOString(),
-    by,
-    action: before && !before.revokedAt ? "change" : "grant",
-    roles: request.roles,
-    deidentified: request.deidentified === true,
-  });
+  await recordGrantChange(
+    db,
+    macKey,
+    {
+      study: request.study,
+      person: request.person,
+      at: now.toISOString(),
+      by,
+      action: before && !before.revokedAt ? "change" : "grant",
+      roles: request.roles,
+      deidentified: request.deidentified === true,
+    },
+    options.origin,
+  );
   return (await findGrant(db, request.study, request.person)) as Grant;
 }
 
 /** False when there is no grant to revoke (none, or revoked already). */
 export async function revokeGrant(
   db: Db,
+  macKey: MacKey,
   study: string,
   person: string,
   by: string,
-  now = new Date(),
+  options: { now?: Date; origin?: AccessOrigin } = {},
 ): Promise<boolean> {
+  const now = options.now ?? new Date();
   const before = await findGrant(db, study, person);
   if (!before || before.revokedAt) return false;
   try {
-    await recordGrantChange(db, {
-      study,
-      person,
-      at: now.toISOString(),
-      by,
-      action: "revoke",
-      roles: before.roles,
-      deidentified: before.deidentified,
-    });
+    // A lost race with another revocation fails the write's condition, before anything is logged.
+    await recordGrantChange(
+      db,
+      macKey,
+      {
+        study,
+        person,
+        at: now.toISOString(),
+        by,
+        action: "revoke",
+        roles: before.roles,
+        deidentified: before.deidentified,
+      },
+      options.origin,
+    );
     return true;
   } catch (error) {
     if ((error as Error).name === "ConditionalCheckFailedException") return false;

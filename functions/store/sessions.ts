@@ -72,19 +72,21 @@ export async function touchSession(db: Db, nonce: string, now: number): Promise<
     });
 }
 
-/** Ends the session for good: sign-out, or found idle too long. */
-export async function endSession(db: Db, nonce: string, now = Date.now()): Promise<void> {
-  await db.doc
-    .send(
+/** Ends the session for good: sign-out, or found idle too long. True only for the call that ended it. */
+export async function endSession(db: Db, nonce: string, now = Date.now()): Promise<boolean> {
+  try {
+    await db.doc.send(
       new UpdateCommand({
         TableName: db.tableName,
         Key: key(nonce),
-        UpdateExpression: "SET endedAt = if_not_exists(endedAt, :now)",
-        ConditionExpression: "attribute_exists(PK)",
+        UpdateExpression: "SET endedAt = :now",
+        ConditionExpression: "attribute_exists(PK) AND attribute_not_exists(endedAt)",
         ExpressionAttributeValues: { ":now": now },
       }),
-    )
-    .catch((error: Error) => {
-      if (error.name !== "ConditionalCheckFailedException") throw error;
-    });
+    );
+    return true;
+  } catch (error) {
+    if ((error as Error).name !== "ConditionalCheckFailedException") throw error;
+    return false;
+  }
 }

@@ -1,5 +1,11 @@
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { type AccessEvent, appendAccessLog, readAccessLog } from "./access-log.ts";
+import {
+  type AccessEvent,
+  type AccessLogQuery,
+  type AccessOrigin,
+  appendAccessLog,
+  readAccessLog,
+} from "./access-log.ts";
 import { createDefinitionReader, listDefinitions } from "./definitions.ts";
 import { createClients, type Db } from "./dynamo.ts";
 import { casebooks, exportSalt, findExportSalt, readFeed, subjectPage } from "./exports.ts";
@@ -83,8 +89,10 @@ export function createStore(options: StoreOptions) {
     findGrant: (study: string, person: string) => findGrant(db, study, person),
     listGrants: (study: string) => listGrants(db, study),
     grantsOfPerson: (person: string) => grantsOfPerson(db, person),
-    setGrant: (request: GrantRequest, by: string) => setGrant(db, request, by),
-    revokeGrant: (study: string, person: string, by: string) => revokeGrant(db, study, person, by),
+    setGrant: (request: GrantRequest, by: string, origin?: AccessOrigin) =>
+      setGrant(db, macKey, request, by, origin ? { origin } : {}),
+    revokeGrant: (study: string, person: string, by: string, origin?: AccessOrigin) =>
+      revokeGrant(db, macKey, study, person, by, origin ? { origin } : {}),
     subjectPage: (study: string, sites: string[], options: Parameters<typeof subjectPage>[3]) =>
       subjectPage(db, study, sites, options),
     casebooks: (study: string, subjects: Subject[], options?: Parameters<typeof casebooks>[3]) =>
@@ -93,8 +101,7 @@ export function createStore(options: StoreOptions) {
     exportSalt: (study: string) => exportSalt(db, study),
     findExportSalt: (study: string) => findExportSalt(db, study),
     appendAccessLog: (study: string, event: AccessEvent) => appendAccessLog(db, macKey, study, event),
-    readAccessLog: (study: string, options?: { after?: number; limit?: number }) =>
-      readAccessLog(db, study, options),
+    readAccessLog: (study: string, options?: AccessLogQuery) => readAccessLog(db, study, options),
     /** Every chain of the study checked: hashes, links, MACs, projection heads, the access log. */
     verifyAudit: (study: string) => verifyAudit(db, macKey, definitions, study),
   };

@@ -1,6 +1,7 @@
 import type { Context } from "hono";
 import type { Child } from "hono/jsx";
 import type { AppEnv } from "../http/context.ts";
+import { can } from "../http/permissions.ts";
 import { ALL_SITES, type Principal } from "../store/principal.ts";
 import { STYLES } from "./styles.ts";
 
@@ -43,7 +44,15 @@ export function Layout(props: PageChrome & { children: Child }) {
         <header class="top">
           <div>
             {principal ? (
-              <a href={`/studies/${principal.study}`}>{studyTitle ?? principal.study}</a>
+              <>
+                <a href={`/studies/${principal.study}`}>{studyTitle ?? principal.study}</a>
+                {can(principal, "read-access-log") && (
+                  <>
+                    {" · "}
+                    <a href={`/studies/${principal.study}/access-log`}>Access log</a>
+                  </>
+                )}
+              </>
             ) : (
               <strong>EDC</strong>
             )}

@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import type { AppEnv } from "../http/context.ts";
 import { webErrorPage } from "./error-page.tsx";
 import { page } from "./page.tsx";
+import { accessLogPages } from "./routes/access-log.tsx";
 import { builderPages } from "./routes/builder.tsx";
 import { enteredInErrorPages } from "./routes/entered-in-error.tsx";
 import { exportPages } from "./routes/exports.tsx";
@@ -49,6 +50,7 @@ export function createWebRoutes(options: WebOptions) {
   web.route("/", exportPages(page));
   web.route("/", tokenPages(page));
   web.route("/", peoplePages());
+  web.route("/", accessLogPages());
   web.route("/", formPages(scriptPaths.form));
   web.route("/", enteredInErrorPages);
 

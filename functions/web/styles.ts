@@ -43,6 +43,7 @@ button.secondary,.button.secondary{background:#fff;color:var(--accent)}button[hi
 details.history{font-size:.85rem;color:var(--muted);margin-top:.25rem}details.history li{margin:.15rem 0}
 .theirs{font-size:.85rem;color:var(--warn);margin:.2rem 0}
 input.wide{width:100%}textarea.code{min-height:28rem;font-family:ui-monospace,monospace;font-size:.85rem}
+dl.details{margin:0;font-size:.85rem}dl.details dt{display:inline;font-weight:600}dl.details dt::after{content:": "}dl.details dd{display:inline;margin:0}dl.details dd::after{content:"";display:block}.muted{color:var(--muted);font-size:.8rem}
 .visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}
 @media (max-width:800px){main{padding:.6rem}input[type=text]{width:100%}}
 `;

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CONTENTS } from "../../functions/api/redcap-params.ts";
-import { BASE, type Product, STUDY, startProduct } from "./harness.ts";
+import { BASE, failedSignIns, type Product, STUDY, startProduct } from "./harness.ts";
 import { Browser } from "./web-client.ts";
 
 /**
@@ -367,14 +367,15 @@ async function send(request: Request): Promise<{ status: number; text: string }>
 const statuses = new Map<string, number>();
 
 async function checkOne(request: Request): Promise<void> {
-  const before = await product.snapshot();
+  const before = await product.snapshot(failedSignIns);
   const { status, text } = await send(request);
   const kind = request.path.startsWith("/api/v1/") ? "api" : request.path === "/api/" ? "redcap" : "web";
   const key = `${kind} ${status}`;
   statuses.set(key, (statuses.get(key) ?? 0) + 1);
   const label = `${request.method} ${request.path.slice(0, 200)} → ${status}: ${text.slice(0, 300)}`;
   expect(status, label).toBeLessThan(500);
-  if (status >= 400) expect(await product.snapshot(), `a refused request wrote: ${label}`).toEqual(before);
+  if (status >= 400)
+    expect(await product.snapshot(failedSignIns), `a refused request wrote: ${label}`).toEqual(before);
 }
 
 describe("fuzz from the OpenAPI document and the route table", () => {

@@ -39,7 +39,13 @@ if (!canValidate && !process.env.CI) {
 }
 
 const NOW = new Date("2024-06-01T12:00:00.000Z");
-const USERS = ["alice@example.org", "bob", "carol"];
+/** A person known by name and email, and two authors known only by their label (API keys). */
+const USERS = [
+  { login: "alice@example.org", fullName: "Alice Example", email: "alice@example.org" },
+  "bob",
+  "carol",
+  "bob",
+];
 
 let definition: StudyDefinition;
 let casebook: OdmSubject[];
@@ -711,7 +717,10 @@ describe("the reference study as ODM 1.3.2", () => {
           "0",
         ],
         // References resolve to AdminData.
-        [count("//AdminData/User"), USERS.length],
+        [count("//AdminData/User"), 3],
+        ["//User[LoginName='alice@example.org']/FullName", "Alice Example"],
+        ["//User[LoginName='alice@example.org']/Email", "alice@example.org"],
+        [count("//User[LoginName='bob']/*"), 1],
         [count("//UserRef[not(@UserOID = //User/@OID)]"), 0],
         [count("//LocationRef[not(@LocationOID = //Location/@OID)]"), 0],
       ]);

@@ -4,6 +4,7 @@ import { changesPage } from "../../exports/changes.ts";
 import { csvText } from "../../exports/csv.ts";
 import { RECORDS_CONTENT_TYPE, recordsPage } from "../../exports/records.ts";
 import { REDCAP_METADATA } from "../../exports/redcap-metadata.ts";
+import { logAccess, loggedFilters } from "../../http/access-events.ts";
 import type { AppEnv } from "../../http/context.ts";
 import {
   checkExportFilters,
@@ -82,6 +83,21 @@ const exportRecords: RouteHandler<typeof exportRecordsRoute, AppEnv> = async (c)
   const sites = exportSites(c, definition, q.sites);
   const request = { sites, after, limit: q.limit, only: q.subjects, format: q.format };
   const page = await recordsPage(c.var.store, definition, request, options);
+  await logAccess(c, "export-records", {
+    format: q.format,
+    filters: loggedFilters({
+      rawOrLabel: q.rawOrLabel,
+      forms: q.forms,
+      fields: q.fields,
+      events: q.events,
+      subjects: q.subjects,
+      includeEnteredInError: q.includeEnteredInError || undefined,
+    }),
+    sites,
+    deidentified: options.deidentify !== undefined,
+    continued: after !== undefined,
+    subjects: page.subjects,
+  });
   if (page.next) {
     const url = new URL(c.req.url);
     url.searchParams.set("cursor", page.next);
@@ -143,7 +159,17 @@ const listChanges: RouteHandler<typeof listChangesRoute, AppEnv> = async (c) => 
     sites: new Set(exportSites(c, definition)),
     ...(options.deidentify ? { deidentify: options.deidentify } : {}),
   });
-  return c.json({ changes: page.changes, cursor: page.cursor ?? q.cursor ?? "", more: page.more }, 200);
+  const cursor = page.cursor ?? q.cursor ?? "";
+  // Cursors are sealed (exports/sealed-cursor.ts): logging them names no subject.
+  await logAccess(c, "export-changes", {
+    cursorIn: q.cursor ?? null,
+    cursorOut: cursor,
+    count: page.changes.length,
+    more: page.more,
+    sites: exportSites(c, definition),
+    deidentified: options.deidentify !== undefined,
+  });
+  return c.json({ changes: page.changes, cursor, more: page.more }, 200);
 };
 
 exportRoutes.openapi(listChangesRoute, listChanges);

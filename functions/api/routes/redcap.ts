@@ -15,6 +15,7 @@ import {
   redcapFormEventMapping,
   redcapInstruments,
 } from "../../exports/redcap-metadata.ts";
+import { logAccess, loggedFilters } from "../../http/access-events.ts";
 import type { AppEnv } from "../../http/context.ts";
 import { admitPrincipal } from "../../http/deidentified-access.ts";
 import { exportOptions, exportSites } from "../../http/export-scope.ts";
@@ -154,6 +155,26 @@ async function redcapApi(c: Context<AppEnv>) {
         `The format "${format}" is not supported here: use format=json or format=csv`,
       );
     }
+    const filters = loggedFilters({
+      forms: params.list("forms"),
+      fields: params.list("fields"),
+      events: params.list("events"),
+      arms: params.list("arms"),
+      field: params.text("field"),
+      records: params.list("records"),
+      rawOrLabel: params.text("rawOrLabel"),
+      // Its text may name a record id or a value; that a filter was applied is what the log keeps.
+      filterLogic: params.text("filterLogic") ? "given" : undefined,
+      dateRangeBegin: params.text("dateRangeBegin"),
+      dateRangeEnd: params.text("dateRangeEnd"),
+    });
+    const log = (details: Record<string, unknown>) =>
+      logAccess(c, "export-redcap", { content, format, filters, ...details });
+    // Everything but records is the protocol's shape, logged once its answer is made (nothing refused it).
+    const logged = async (response: Response) => {
+      await log({});
+      return response;
+    };
     switch (content as Content) {
       case "record": {
         const q = recordOptions(params, definition);
@@ -178,6 +199,11 @@ async function redcapApi(c: Context<AppEnv>) {
           }
           subjects = keep;
         }
+        await log({
+          sites: exportSites(c, definition),
+          deidentified: options.deidentify !== undefined,
+          subjects: subjects.length,
+        });
         c.header("Content-Type", RECORDS_CONTENT_TYPE[format]);
         return streamedBody(c, recordChunks(c.var.store, definition, subjects, options, format, "programs"));
       }
@@ -198,32 +224,38 @@ async function redcapApi(c: Context<AppEnv>) {
               fields?.includes(r["Variable / Field Name"]),
           )
           .map((r) => Object.fromEntries(COLUMNS.map((col, i) => [API_COLUMNS[i], r[col]])));
-        return answer(c, api, format, [...API_COLUMNS]);
+        return logged(answer(c, api, format, [...API_COLUMNS]));
       }
       case "instrument":
-        return answer(c, redcapInstruments(definition), format);
+        return logged(answer(c, redcapInstruments(definition), format));
       case "event": {
         const arms = armNumbers(params, definition);
-        return answer(
-          c,
-          redcapEvents(definition).filter((e) => arms.has(e.arm_num)),
-          format,
+        return logged(
+          answer(
+            c,
+            redcapEvents(definition).filter((e) => arms.has(e.arm_num)),
+            format,
+          ),
         );
       }
       case "arm": {
         const arms = armNumbers(params, definition);
-        return answer(
-          c,
-          redcapArms(definition).filter((a) => arms.has(a.arm_num)),
-          format,
+        return logged(
+          answer(
+            c,
+            redcapArms(definition).filter((a) => arms.has(a.arm_num)),
+            format,
+          ),
         );
       }
       case "formEventMapping": {
         const arms = armNumbers(params, definition);
-        return answer(
-          c,
-          redcapFormEventMapping(definition).filter((m) => arms.has(m.arm_num)),
-          format,
+        return logged(
+          answer(
+            c,
+            redcapFormEventMapping(definition).filter((m) => arms.has(m.arm_num)),
+            format,
+          ),
         );
       }
       case "exportFieldNames": {
@@ -231,10 +263,12 @@ async function redcapApi(c: Context<AppEnv>) {
         const field = params.text("field");
         if (field !== undefined && !all.some((f) => f.original_field_name === field))
           throw new RedcapError(400, `The value of the parameter "field" is not valid: ${field}`);
-        return answer(
-          c,
-          all.filter((f) => field === undefined || f.original_field_name === field),
-          format,
+        return logged(
+          answer(
+            c,
+            all.filter((f) => field === undefined || f.original_field_name === field),
+            format,
+          ),
         );
       }
       case "project": {
@@ -255,7 +289,7 @@ async function redcapApi(c: Context<AppEnv>) {
           missing_data_codes: "",
         };
         // REDCap answers a single object here, not a list.
-        return format === "json" ? c.json(project, 200) : answer(c, [project], format);
+        return logged(format === "json" ? c.json(project, 200) : answer(c, [project], format));
       }
     }
     throw new RedcapError(400, "unsupported content");

@@ -56,9 +56,17 @@ export interface OdmOptions {
   /**
    * Users declared in AdminData, for the AuditRecord UserRefs (`U.<user>`).
    * AdminData precedes ClinicalData, so a stream cannot collect them on the way:
-   * pass the authors of the exported revisions (and no one else).
+   * pass the authors of the exported revisions (and no one else). A person
+   * known by name or email is declared with them (FullName, Email).
    */
-  users?: Iterable<string>;
+  users?: Iterable<string | OdmUser>;
   /** EffectiveDate of each site's MetaDataVersionRef; default: the creation date. */
   effectiveDate?: string;
+}
+
+/** An author as AdminData declares them: the audit trail's label, and what is known of the person. */
+export interface OdmUser {
+  login: string;
+  fullName?: string;
+  email?: string;
 }

@@ -5,6 +5,7 @@ import { buildDictionary } from "../../engine/redcap/export-dictionary.ts";
 import { neutraliseFormula } from "../../engine/spreadsheet-formula.ts";
 import { RECORD_ID } from "../../exports/flat.ts";
 import { RECORDS_CONTENT_TYPE, recordChunks, subjectsById } from "../../exports/records.ts";
+import { logAccess, loggedFilters } from "../../http/access-events.ts";
 import type { AppEnv } from "../../http/context.ts";
 import { exportOptions, exportSites } from "../../http/export-scope.ts";
 import { odmDownload, readOdmQuery } from "../../http/odm-download.ts";
@@ -37,7 +38,15 @@ async function downloadRecords(c: Context<AppEnv>) {
     deidentify: c.req.query("deidentify") === "true",
     hashIds: c.req.query("hashIds") === "true",
   });
-  const subjects = await subjectsById(c.var.store, definition.study.id, exportSites(c, definition));
+  const sites = exportSites(c, definition);
+  const subjects = await subjectsById(c.var.store, definition.study.id, sites);
+  await logAccess(c, "export-records", {
+    format,
+    filters: loggedFilters({ rawOrLabel: options.rawOrLabel, forms: options.forms }),
+    sites,
+    deidentified: options.deidentify !== undefined,
+    subjects: subjects.length,
+  });
   const stamp = new Date().toISOString().slice(0, 10);
   c.header("Content-Disposition", `attachment; filename="${definition.study.id}-records-${stamp}.${format}"`);
   c.header("Content-Type", RECORDS_CONTENT_TYPE[format]);

@@ -1,6 +1,7 @@
 import { type Context, Hono } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { createMiddleware } from "hono/factory";
+import { logAccess, logFailedSignIn } from "../../http/access-events.ts";
 import type { AppEnv } from "../../http/context.ts";
 import { admitPrincipal, landingPage } from "../../http/deidentified-access.ts";
 import {
@@ -131,6 +132,9 @@ export function publicPages(options: SessionOptions, scripts: Script[]) {
     const token = typeof body.token === "string" ? body.token.trim() : "";
     const principal = token ? await c.var.store.findToken(token) : undefined;
     if (!principal) {
+      // The key's public id (the start of its hash, as the key list shows it), never the key.
+      const claimed = token ? `key ${hashToken(token).slice(0, 12)}` : "no key";
+      await logFailedSignIn(c, claimed, { method: "api-key" });
       return page(
         c,
         "Sign in",
@@ -142,6 +146,7 @@ export function publicPages(options: SessionOptions, scripts: Script[]) {
       );
     }
     await openBrowserSession(c, options, { tokenHash: hashToken(token) });
+    await logAccess(c, "sign-in", { method: "api-key" }, principal);
     const next = sameOriginPath(body.next, new URL(c.req.url).origin);
     return c.redirect(next ?? landingPage(principal), 303);
   }
@@ -179,10 +184,13 @@ export function publicPages(options: SessionOptions, scripts: Script[]) {
     try {
       person = await completeSignIn(rp, new URL(c.req.url).searchParams, readPendingSignIn(kept));
     } catch (error) {
-      if (error instanceof SignInRefused)
+      if (error instanceof SignInRefused) {
+        // No ID token was accepted: nobody is known, only the provider's or the check's reason.
+        await logFailedSignIn(c, "unknown", { method: "oidc", reason: error.message });
         return page(c, "Sign in", <SignIn error={`Sign-in failed: ${error.message}.`} withProvider />, {
           status: 400,
         });
+      }
       if (error instanceof IdentityProviderUnavailable) throw problems.badGateway(error.message);
       throw error;
     }
@@ -191,6 +199,12 @@ export function publicPages(options: SessionOptions, scripts: Script[]) {
     const [grant] = await c.var.store.grantsOfPerson(stored.id);
     const principal = grant && principalOfGrant(grant, personLabel(stored));
     if (!grant || !principal) {
+      await logFailedSignIn(
+        c,
+        personLabel(stored),
+        { method: "oidc", reason: "no role at any study" },
+        stored.id,
+      );
       return page(
         c,
         "Sign in",
@@ -206,6 +220,7 @@ export function publicPages(options: SessionOptions, scripts: Script[]) {
       study: grant.study,
       user: personLabel(stored),
     });
+    await logAccess(c, "sign-in", { method: "oidc" }, principal);
     const next = sameOriginPath((kept as { next?: unknown } | undefined)?.next, new URL(c.req.url).origin);
     return c.redirect(next ?? landingPage(principal), 303);
   }
@@ -220,6 +235,29 @@ export function publicPages(options: SessionOptions, scripts: Script[]) {
     .get("/auth/callback", finishProviderSignIn);
 }
 
+/** Ends a session the server found timed out, and logs it once (only the request that ended it). */
+async function endTimedOutSession(
+  c: Context<AppEnv>,
+  stored: StoredSession,
+  details: Record<string, unknown>,
+): Promise<void> {
+  if (!(await c.var.store.endSession(stored.nonce))) return;
+  const principal = await principalOf(c.var.store, stored);
+  if (principal) await logAccess(c, "session-timeout", details, principal);
+}
+
+/**
+ * A cookie past its absolute expiry (browsers usually drop it first): its
+ * session is ended and logged if it was still open. A cookie that is not
+ * ours, or whose session ended already, costs nothing more.
+ */
+async function endExpiredSession(c: Context<AppEnv>, secret: string, cookie: string | undefined) {
+  const expired = openSession(secret, cookie, 0);
+  if (!expired) return;
+  const stored = await c.var.store.readSession(expired.nonce);
+  if (stored && !stored.ended) await endTimedOutSession(c, stored, { reason: "absolute" });
+}
+
 /**
  * Admits the session's principal, or sends a page request to the sign-in; a
  * post must carry the session's CSRF token. The session item is read on every
@@ -231,10 +269,12 @@ export function requireSession(options: SessionOptions) {
   const touchEvery = Math.min(TOUCH_EVERY_MS, idleMs / 4);
   return createMiddleware<AppEnv>(async function admitSession(c, next) {
     const now = Date.now();
-    const session = openSession(sessionSecret, getCookie(c, SESSION_COOKIE), now);
+    const cookie = getCookie(c, SESSION_COOKIE);
+    const session = openSession(sessionSecret, cookie, now);
+    if (!session) await endExpiredSession(c, sessionSecret, cookie);
     const stored = session ? await c.var.store.readSession(session.nonce) : undefined;
     const idle = stored !== undefined && !stored.ended && now - stored.lastSeenAt > idleMs;
-    if (idle && stored) await c.var.store.endSession(stored.nonce);
+    if (idle && stored) await endTimedOutSession(c, stored, { reason: "idle", idleMinutes: idleMs / 60_000 });
     const live = session && stored && !stored.ended && !idle ? stored : undefined;
     const principal = live ? await principalOf(c.var.store, live) : undefined;
     if (!session || !live || !principal) {
@@ -261,7 +301,7 @@ export function requireSession(options: SessionOptions) {
 export function sessionPages(options: SessionOptions) {
   async function signOut(c: Context<AppEnv>) {
     const session = openSession(options.sessionSecret, getCookie(c, SESSION_COOKIE));
-    if (session) await c.var.store.endSession(session.nonce);
+    if (session && (await c.var.store.endSession(session.nonce))) await logAccess(c, "sign-out", {});
     deleteCookie(c, SESSION_COOKIE, { path: "/" });
     const signedIn = new URL("/signin", c.req.url).toString();
     // A person also leaves the provider's session, or "Sign in" would let them straight back in.

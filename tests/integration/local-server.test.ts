@@ -30,10 +30,16 @@ async function freePort(): Promise<number> {
 }
 
 /** `npm start` as a user runs it (tsx functions/local.ts), until it prints its URL. */
+/** The local OpenID provider's port per app port: fixed across a restart (the issuer names people), and free. */
+const oidcPorts = new Map<number, number>();
+
 async function start(port: number, dir = dataDir): Promise<string> {
+  const oidcPort = oidcPorts.get(port) ?? (await freePort());
+  oidcPorts.set(port, oidcPort);
   child = spawn(process.execPath, ["--import", "tsx", "functions/local.ts"], {
     cwd: root,
-    env: { ...process.env, PORT: String(port), DATA_DIR: dir },
+    // PORT + 1 (the default) may be taken by another test's server: ask for a free one.
+    env: { ...process.env, PORT: String(port), OIDC_PORT: String(oidcPort), DATA_DIR: dir },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let out = "";

@@ -1,6 +1,7 @@
 import type { Context } from "hono";
 import type { Child } from "hono/jsx";
 import type { AppEnv } from "../http/context.ts";
+import { can } from "../http/permissions.ts";
 import { ALL_SITES, type Principal } from "../store/principal.ts";
 import { STYLES } from "./styles.ts";
 
@@ -48,6 +49,7 @@ export function Layout(props: PageChrome & { children: Child }) {
           {principal && (
             <div class="who">
               Signed in as <strong>{principal.user}</strong> ({grantWords(principal)}){" "}
+              {can(principal, "manage-own-keys") && <a href="/account/keys">Your API keys</a>}{" "}
               <form method="post" action="/signout">
                 <input type="hidden" name="_csrf" value={csrf} />
                 <button type="submit" class="secondary">

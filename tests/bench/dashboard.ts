@@ -30,6 +30,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 import { loadDefinition } from "../../functions/definition-files.ts";
+import { storeDevKey } from "../../functions/dev-environment.ts";
 import { startDynalite } from "../../functions/store/dynalite.ts";
 import { createClients, ensureTable } from "../../functions/store/dynamo.ts";
 import { memoryMacKey } from "../../functions/store/mac-key.ts";
@@ -130,7 +131,7 @@ async function main() {
     const published = await store.publish({ definition, actor: "bench", reason: "bench" });
     if (published.kind !== "published") throw new Error(`publish: ${published.kind}`);
     const token = newToken();
-    await store.storeToken(token, {
+    await storeDevKey(store, token, {
       user: "bench-monitor",
       role: "monitor",
       study: definition.study.id,

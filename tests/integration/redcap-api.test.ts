@@ -3,6 +3,7 @@ import path from "node:path";
 import { parse } from "csv-parse/sync";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { storeDevKey } from "../../functions/dev-environment.ts";
 import { type Product, startProduct } from "./harness.ts";
 
 /** REDCap's own API answers, as saved from real projects: the shapes ours must match. */
@@ -371,7 +372,7 @@ describe("the REDCap API refuses what it does not do instead of faking success (
 
 describe("filters of a de-identified token", () => {
   it("cannot probe real subject ids or identifiers through records or filterLogic", async () => {
-    await product.env.store.storeToken("redcap-deid-token", {
+    await storeDevKey(product.env.store, "redcap-deid-token", {
       user: "stats",
       role: "sponsor",
       study: product.env.studyId,

@@ -1,7 +1,11 @@
-import { PutCommand } from "@aws-sdk/lib-dynamodb";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { storeDevKey } from "../../functions/dev-environment.ts";
+import { startDevEnvironment, storeDevKey } from "../../functions/dev-environment.ts";
 import { keys } from "../../functions/store/keys.ts";
+import { memoryMacKey } from "../../functions/store/mac-key.ts";
 import { TABLE } from "../../functions/store/table-shape.ts";
 import { findToken, hashToken } from "../../functions/store/tokens.ts";
 import { BASE, type Product, STUDY, startProduct } from "./harness.ts";
@@ -307,5 +311,34 @@ describe("a person's own keys", () => {
     });
     expect(refused.status).toBe(422);
     expect(refused.html).toContain("The key was not created");
+  });
+});
+
+describe("dev keys", () => {
+  it("are kept across restarts while valid, and made anew at the next start once expired", async () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), "edc-dev-keys-"));
+    const macKey = memoryMacKey();
+    const first = await startDevEnvironment({ dataDir, macKey, feedSettleMs: 0 });
+    const old = first.tokens["site-01"]?.token ?? "";
+    await first.store.db.doc.send(
+      new UpdateCommand({
+        TableName: first.tableName,
+        Key: { PK: keys.token(hashToken(old)), SK: keys.tokenItem },
+        UpdateExpression: "SET expiresAt = :past",
+        ExpressionAttributeValues: { ":past": "2020-01-01T00:00:00.000Z" },
+      }),
+    );
+    await first.close();
+    const second = await startDevEnvironment({ dataDir, macKey, feedSettleMs: 0 });
+    try {
+      const renewed = second.tokens["site-01"]?.token ?? "";
+      expect(renewed).not.toBe(old);
+      expect((await second.store.checkToken(renewed)).principal?.roles).toEqual([
+        { role: "coordinator", sites: ["site-01"] },
+      ]);
+      expect((await second.store.checkToken(old)).refused).toBe("expired");
+    } finally {
+      await second.close();
+    }
   });
 });

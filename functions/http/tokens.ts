@@ -82,7 +82,8 @@ async function issueKey(
   const format = request.format ?? "edc";
   const token = newToken(format);
   const principal = c.var.principal;
-  const deidentified = request.deidentified ?? (principal.deidentified ? true : undefined);
+  // A key made by a de-identified principal is de-identified too, whatever the request says.
+  const deidentified = principal.deidentified ? true : request.deidentified;
   const info = await c.var.store.storeToken(
     token,
     {

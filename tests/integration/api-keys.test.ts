@@ -284,6 +284,21 @@ describe("a person's own keys", () => {
     ]);
   });
 
+  it("stay de-identified when made with a de-identified key", async () => {
+    const deid = await storeDevKey(product.env.store, "deid-maker", {
+      user: "lea",
+      role: "sponsor",
+      study: STUDY,
+      sites: ["*"],
+      deidentified: true,
+    });
+    const made = await post(`${BASE}/keys`, deid.token, { expiresAt: soon(), deidentified: false });
+    expect(made.status).toBe(201);
+    const created = (await made.json()) as { token: string; deidentified: boolean };
+    expect(created.deidentified).toBe(true);
+    expect((await get(`${BASE}/subjects`, created.token)).status).toBe(403);
+  });
+
   it("are made, shown once and revoked on /account/keys", async () => {
     await personWithKey("kim", "sponsor", ["*"]);
     const browser = new Browser(product);

@@ -11,7 +11,7 @@ import { loadPublishPlan, PUBLISH_PLAN_FILE } from "./publish-plan.ts";
 import { startDynalite } from "./store/dynalite.ts";
 import { createClients, ensureTable } from "./store/dynamo.ts";
 import { defaultMacKeyFile, fileMacKey, type MacKey, memoryMacKey } from "./store/mac-key.ts";
-import { ALL_SITES } from "./store/principal.ts";
+import { ALL_SITES, type Role, type RoleGrant, withinGrants } from "./store/principal.ts";
 import { createStore, type Store } from "./store/store.ts";
 import { type ApiKey, newToken } from "./store/tokens.ts";
 
@@ -182,7 +182,55 @@ async function sessionSecret(dataDir: string | undefined): Promise<string> {
   return secret;
 }
 
-/** Reuses the tokens of `<dataDir>/dev-tokens.json` when they still resolve, so restarts keep them. */
+/** Dev keys are long-lived but finite; an expired one is made anew at the next start. */
+const DEV_KEY_DAYS = 90;
+/** The dev keys' owners are people of their own, vouched for by no provider anyone signs in at. */
+const DEV_KEY_ISSUER = "urn:edc:dev-keys";
+
+/**
+ * A key owned by a person named `user` who holds `role` at `sites`: the
+ * person and the grant are made when missing, then the key with that scope.
+ * What `npm start` makes its dev keys with, and tests their extra ones.
+ */
+export async function storeDevKey(
+  store: Store,
+  token: string,
+  spec: {
+    user: string;
+    role: Role;
+    study: string;
+    sites: string[];
+    deidentified?: boolean;
+    expiresAt?: string;
+  },
+): Promise<DevToken> {
+  const person = await store.upsertPerson(
+    { issuer: DEV_KEY_ISSUER, sub: spec.user, name: spec.user },
+    { signedIn: false },
+  );
+  const grant = await store.findGrant(spec.study, person.id);
+  const held = grant && !grant.revokedAt ? grant.roles : [];
+  const wanted: RoleGrant = { role: spec.role, sites: spec.sites };
+  if (!withinGrants([wanted], held))
+    await store.setGrant({ study: spec.study, person: person.id, roles: [...held, wanted] }, "local");
+  const key: ApiKey = {
+    user: spec.user,
+    owner: person.id,
+    kind: "personal",
+    study: spec.study,
+    scope: [wanted],
+    expiresAt: spec.expiresAt ?? new Date(Date.now() + DEV_KEY_DAYS * 86_400_000).toISOString(),
+    ...(spec.deidentified !== undefined ? { deidentified: spec.deidentified } : {}),
+  };
+  await store.storeToken(token, key);
+  return { token, ...key };
+}
+
+/**
+ * Reuses the tokens of `<dataDir>/dev-tokens.json` while they all still
+ * admit someone, so restarts keep them; else (expired, revoked, made before
+ * keys had owners) makes them all anew.
+ */
 async function devTokens(
   store: Store,
   study: string,
@@ -192,22 +240,20 @@ async function devTokens(
   const file = dataDir ? path.join(dataDir, "dev-tokens.json") : undefined;
   if (file && existsSync(file)) {
     const saved = JSON.parse(await readFile(file, "utf8")) as Record<string, DevToken>;
-    const valid = await Promise.all(Object.values(saved).map((t) => store.findToken(t.token)));
-    if (valid.every((p) => p?.study === study)) return saved;
+    const valid = await Promise.all(Object.values(saved).map((t) => store.checkToken(t.token)));
+    if (valid.every((found) => found.principal?.study === study)) return saved;
   }
-  const wanted: Record<string, ApiKey> = {
-    builder: { user: "dev-builder", role: "builder", study, sites: [ALL_SITES] },
-    monitor: { user: "dev-monitor", role: "monitor", study, sites: [ALL_SITES] },
-    sponsor: { user: "dev-sponsor", role: "sponsor", study, sites: [ALL_SITES] },
+  const wanted: Record<string, { user: string; role: Role; sites: string[] }> = {
+    builder: { user: "dev-builder", role: "builder", sites: [ALL_SITES] },
+    monitor: { user: "dev-monitor", role: "monitor", sites: [ALL_SITES] },
+    sponsor: { user: "dev-sponsor", role: "sponsor", sites: [ALL_SITES] },
     ...Object.fromEntries(
-      sites.map((s) => [s, { user: `dev-${s}`, role: "coordinator", study, sites: [s] } as ApiKey]),
+      sites.map((s) => [s, { user: `dev-${s}`, role: "coordinator" as const, sites: [s] }]),
     ),
   };
   const tokens: Record<string, DevToken> = {};
-  for (const [name, principal] of Object.entries(wanted)) {
-    const token = newToken();
-    await store.storeToken(token, principal);
-    tokens[name] = { token, ...principal };
+  for (const [name, spec] of Object.entries(wanted)) {
+    tokens[name] = await storeDevKey(store, newToken(), { ...spec, study });
   }
   if (file) await writeFile(file, `${JSON.stringify(tokens, null, 2)}\n`, { mode: 0o600 });
   return tokens;

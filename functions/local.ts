@@ -43,7 +43,12 @@ const server = serve({ fetch: env.app.fetch, port, hostname: process.env.HOST ??
   );
   console.log(`\nDev tokens (also in ${path.join(dataDir, "dev-tokens.json")}):`);
   for (const [name, t] of Object.entries(env.tokens))
-    console.log(`  ${name.padEnd(8)} ${t.role.padEnd(12)} ${t.token}`);
+    console.log(
+      `  ${name.padEnd(8)} ${t.scope
+        .map((g) => g.role)
+        .join(",")
+        .padEnd(12)} ${t.token}`,
+    );
   console.log(
     `\nTry:\n  curl -H "Authorization: Bearer ${site?.token}" ${url}/api/v1/studies/${env.studyId}/subjects`,
   );

@@ -9,7 +9,7 @@
 
 export class RedcapError extends Error {
   constructor(
-    readonly status: 400 | 403,
+    readonly status: 400 | 401 | 403,
     message: string,
   ) {
     super(message);

@@ -8,6 +8,7 @@ import { definitionRoutes } from "./routes/definitions.ts";
 import { enteredInErrorRoutes } from "./routes/entered-in-error.ts";
 import { exportRoutes } from "./routes/exports.ts";
 import { formInstanceRoutes } from "./routes/form-instances.ts";
+import { keyRoutes } from "./routes/keys.ts";
 import { peopleRoutes } from "./routes/people.ts";
 import { studyRoutes } from "./routes/studies.ts";
 import { subjectRoutes } from "./routes/subjects.ts";
@@ -39,6 +40,7 @@ export function apiRoutes() {
   api.route("/", definitionRoutes);
   api.route("/", exportRoutes);
   api.route("/", tokenRoutes);
+  api.route("/", keyRoutes);
   api.route("/", peopleRoutes);
   api.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
   api.doc31("/openapi.json", {

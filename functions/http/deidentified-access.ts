@@ -35,6 +35,9 @@ const SERVES_DEIDENTIFIED = new Set([
   "POST /api/v1/studies/:study/tokens",
   "GET /api/v1/studies/:study/tokens",
   "DELETE /api/v1/studies/:study/tokens/:id",
+  "POST /api/v1/studies/:study/keys",
+  "GET /api/v1/studies/:study/keys",
+  "DELETE /api/v1/studies/:study/keys/:id",
   "GET /api/v1/studies/:study/people",
   "PUT /api/v1/studies/:study/people/:person/grant",
   "DELETE /api/v1/studies/:study/people/:person/grant",
@@ -54,6 +57,9 @@ const SERVES_DEIDENTIFIED = new Set([
   "GET /studies/:study/builder/tokens",
   "POST /studies/:study/builder/tokens",
   "POST /studies/:study/builder/tokens/:id/revoke",
+  "GET /account/keys",
+  "POST /account/keys",
+  "POST /account/keys/:id/revoke",
   "GET /studies/:study/people",
   "POST /studies/:study/people/:person",
   "POST /studies/:study/people/:person/revoke",
@@ -89,5 +95,5 @@ export function landingPage(principal: Principal): string {
   if (!identifiedOnlyRefused(principal)) return study;
   if (can(principal, "export")) return `${study}/exports`;
   if (can(principal, "manage-users")) return `${study}/people`;
-  return `${study}/builder/tokens`;
+  return "/account/keys";
 }

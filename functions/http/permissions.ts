@@ -18,7 +18,8 @@ export const ACTIONS = {
   "mark-entered-in-error": "mark data as entered in error or restore it",
   export: "export data",
   publish: "change the protocol",
-  "manage-tokens": "manage tokens",
+  "manage-tokens": "manage service keys and revoke anyone's keys",
+  "manage-own-keys": "manage your own API keys",
   "raise-query": "raise queries",
   "answer-query": "answer queries",
   "close-query": "close queries",
@@ -38,6 +39,7 @@ export type Action = keyof typeof ACTIONS;
  * hold all). The investigator is a coordinator who also signs.
  */
 const COORDINATOR: readonly Action[] = [
+  "manage-own-keys",
   "read-identified",
   "read-deidentified",
   "enrol",
@@ -50,6 +52,7 @@ const GRANTS: Record<Role, readonly Action[]> = {
   coordinator: COORDINATOR,
   investigator: [...COORDINATOR, "sign"],
   monitor: [
+    "manage-own-keys",
     "read-identified",
     "read-deidentified",
     "export",
@@ -60,6 +63,7 @@ const GRANTS: Record<Role, readonly Action[]> = {
     "read-access-log",
   ],
   data_manager: [
+    "manage-own-keys",
     "read-identified",
     "read-deidentified",
     "export",
@@ -69,13 +73,20 @@ const GRANTS: Record<Role, readonly Action[]> = {
     "verify-audit",
     "read-access-log",
   ],
-  sponsor: ["read-identified", "read-deidentified", "export"],
-  builder: ["read-identified", "read-deidentified", "export", "publish", "manage-tokens"],
-  admin: ["read-deidentified", "manage-users", "manage-tokens", "verify-audit", "read-access-log"],
+  sponsor: ["manage-own-keys", "read-identified", "read-deidentified", "export"],
+  builder: ["manage-own-keys", "read-identified", "read-deidentified", "export", "publish"],
+  admin: [
+    "manage-own-keys",
+    "read-deidentified",
+    "manage-users",
+    "manage-tokens",
+    "verify-audit",
+    "read-access-log",
+  ],
 };
 
 /** Whatever a role may do, a de-identified principal may only do these. */
-const DEIDENTIFIED_ACTIONS: ReadonlySet<Action> = new Set(["read-deidentified", "export"]);
+const DEIDENTIFIED_ACTIONS: ReadonlySet<Action> = new Set(["read-deidentified", "export", "manage-own-keys"]);
 
 /** What an action is done to: a study, and a site within it where the action touches one subject. */
 export interface Resource {

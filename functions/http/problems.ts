@@ -37,6 +37,9 @@ export class ProblemError extends Error {
   }
 }
 
+/** Keys made before keys had an owner and an expiry are refused with this, wherever they are sent. */
+export const KEY_PREDATES = "This key predates personal API keys: create a new one at /account/keys";
+
 export const problems = {
   badRequest: (detail: string, errors?: FieldProblem[]) =>
     new ProblemError(400, "bad-request", "The request is malformed", detail, errors ? { errors } : {}),
@@ -55,6 +58,8 @@ export const problems = {
       "You are signed out",
       "Your session has ended: you signed out, it was left idle too long, or your access was revoked. What you sent from this page was not saved.",
     ),
+  keyPredates: () =>
+    new ProblemError(401, "key-predates", "This API key is no longer accepted", KEY_PREDATES),
   forbidden: (detail: string) => new ProblemError(403, "forbidden", "Not allowed for this token", detail),
   identifiedOnly: () =>
     new ProblemError(

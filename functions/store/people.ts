@@ -322,3 +322,11 @@ export async function revokeGrant(
     throw error;
   }
 }
+
+/** A person named by id or by email (any case), as an admin or the CLI names a key's owner. */
+export async function findPersonByHandle(db: Db, handle: string): Promise<Person | undefined> {
+  const byId = /^[0-9a-f]{24}$/.test(handle) ? await findPerson(db, handle) : undefined;
+  if (byId) return byId;
+  const email = handle.toLowerCase();
+  return (await listPeople(db)).find((p) => p.email?.toLowerCase() === email);
+}

@@ -22,6 +22,7 @@ import { type ErrorMarkRequest, markEnteredInError } from "./mark-entered-in-err
 import {
   findGrant,
   findPerson,
+  findPersonByHandle,
   type GrantRequest,
   grantsOfPerson,
   listGrants,
@@ -34,7 +35,15 @@ import { type PublishRequest, publishWithImpact } from "./publish.ts";
 import { type SaveRequest, saveFormInstance } from "./save-form-instance.ts";
 import { endSession, readSession, type StoredSession, startSession, touchSession } from "./sessions.ts";
 import { enrolSubject, getSubject, listSubjects, type Subject } from "./subjects.ts";
-import { type ApiKey, findToken, findTokenByHash, listTokens, revokeToken, storeToken } from "./tokens.ts";
+import {
+  type ApiKey,
+  findToken,
+  findTokenByHash,
+  listTokens,
+  revokeToken,
+  storeToken,
+  type UseSource,
+} from "./tokens.ts";
 import { verifyAudit } from "./verify-audit.ts";
 
 export interface StoreOptions {
@@ -72,12 +81,14 @@ export function createStore(options: StoreOptions) {
     readCurrentState: (study: string, subject: string) => readCurrentState(db, study, subject),
     saveFormInstance: (request: SaveRequest) => saveFormInstance(db, macKey, request),
     markEnteredInError: (request: ErrorMarkRequest) => markEnteredInError(db, macKey, request),
-    storeToken: (token: string, principal: ApiKey, createdBy?: string) =>
-      storeToken(db, token, principal, { createdBy }),
+    storeToken: (token: string, key: ApiKey, createdBy?: string) => storeToken(db, token, key, { createdBy }),
     listTokens: (study: string) => listTokens(db, study),
     revokeToken: (study: string, id: string, by: string) => revokeToken(db, study, id, by),
-    findToken: (token: string) => findToken(db, token),
-    findTokenByHash: (hash: string) => findTokenByHash(db, hash),
+    /** The key's principal now, or why it admits no one; the first use of a day is logged. */
+    findToken: (token: string, source?: UseSource) => findToken(db, macKey, token, { source }),
+    findTokenByHash: (hash: string, source?: UseSource) => findTokenByHash(db, macKey, hash, { source }),
+    /** Whether the key admits anyone, without counting it as a use. */
+    checkToken: (token: string) => findToken(db, macKey, token, { recordUse: false }),
     startSession: (session: Omit<StoredSession, "ended">) => startSession(db, session),
     readSession: (nonce: string) => readSession(db, nonce),
     touchSession: (nonce: string, now: number) => touchSession(db, nonce, now),
@@ -85,6 +96,7 @@ export function createStore(options: StoreOptions) {
     upsertPerson: (...args: Parameters<typeof upsertPerson> extends [Db, ...infer R] ? R : never) =>
       upsertPerson(db, ...args),
     findPerson: (id: string) => findPerson(db, id),
+    findPersonByHandle: (handle: string) => findPersonByHandle(db, handle),
     listPeople: () => listPeople(db),
     findGrant: (study: string, person: string) => findGrant(db, study, person),
     listGrants: (study: string) => listGrants(db, study),

@@ -60,6 +60,7 @@ export function Layout(props: PageChrome & { children: Child }) {
           {principal && (
             <div class="who">
               Signed in as <strong>{principal.user}</strong> ({grantWords(principal)}){" "}
+              {can(principal, "manage-own-keys") && <a href="/account/keys">Your API keys</a>}{" "}
               <form method="post" action="/signout">
                 <input type="hidden" name="_csrf" value={csrf} />
                 <button type="submit" class="secondary">

@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { gzipSync } from "node:zlib";
 import { loadDefinition } from "../../functions/definition-files.ts";
+import { storeDevKey } from "../../functions/dev-environment.ts";
 import { startDynalite } from "../../functions/store/dynalite.ts";
 import { createClients, ensureTable } from "../../functions/store/dynamo.ts";
 import { memoryMacKey } from "../../functions/store/mac-key.ts";
@@ -82,7 +83,7 @@ async function main() {
     const published = await store.publish({ definition, actor: "bench", reason: "bench" });
     if (published.kind !== "published") throw new Error(`publish: ${published.kind}`);
     const token = newToken();
-    await store.storeToken(token, {
+    await storeDevKey(store, token, {
       user: "bench-monitor",
       role: "monitor",
       study: definition.study.id,

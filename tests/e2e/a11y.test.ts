@@ -2,7 +2,9 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import type { Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
+import { storeDevKey } from "../../functions/dev-environment.ts";
 import type { FieldSchema, Instrument, StudyFile } from "../../functions/engine/definition.ts";
+import { ALL_SITES } from "../../functions/store/principal.ts";
 import {
   A11yWatch,
   checkA11y,
@@ -177,12 +179,27 @@ describeInBrowser("accessibility (axe-core, WCAG 2.1 A/AA) and small screens", (
       `${DASHBOARD}/builder`,
       `${DASHBOARD}/builder/edit`,
       `${DASHBOARD}/builder/preview/demographics`,
-      `${DASHBOARD}/builder/tokens`,
       `${DASHBOARD}/exports`,
+      "/account/keys",
     ]) {
       await builder.goto(url);
       await checkA11y(builder, url);
     }
+    // The service key page is the admins'.
+    e2e.env.tokens.admin = await storeDevKey(e2e.env.store, "a11y-admin-key", {
+      user: "a11y-admin",
+      role: "admin",
+      study: STUDY,
+      sites: [ALL_SITES],
+    });
+    const admin = await (await e2e.context()).newPage();
+    await admin.goto("/signin");
+    await admin.fill("#f-token", e2e.env.tokens.admin.token);
+    await admin.getByRole("button", { name: "Sign in" }).click();
+    // An admin reads no subject data: the landing page is the people page.
+    await admin.waitForURL(`**${DASHBOARD}/people`);
+    await admin.goto(`${DASHBOARD}/builder/tokens`);
+    await checkA11y(admin, "service keys (admin)");
     const { page: monitor } = await signedIn("monitor");
     await monitor.goto(`${DASHBOARD}/exports`);
     await checkA11y(monitor, "exports (monitor)");

@@ -2,7 +2,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type DevEnvironment, startDevEnvironment } from "../../functions/dev-environment.ts";
+import { type DevEnvironment, startDevEnvironment, storeDevKey } from "../../functions/dev-environment.ts";
 import { type AccessLogEntry, DEPLOYMENT_LOG } from "../../functions/store/access-log.ts";
 
 /**
@@ -139,7 +139,7 @@ beforeAll(async () => {
   const port = await freePort();
   base = `http://localhost:${port}`;
   env = await startDevEnvironment({ feedSettleMs: 0, publicUrl: base });
-  await env.store.storeToken(ADMIN_KEY, { user: "test-admin", role: "admin", study: STUDY, sites: ["*"] });
+  await storeDevKey(env.store, ADMIN_KEY, { user: "test-admin", role: "admin", study: STUDY, sites: ["*"] });
   server = serve({ fetch: env.app.fetch, port, hostname: "localhost" }) as Server;
 });
 

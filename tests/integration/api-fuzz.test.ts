@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CONTENTS } from "../../functions/api/redcap-params.ts";
+import { storeDevKey } from "../../functions/dev-environment.ts";
 import { BASE, failedSignIns, type Product, STUDY, startProduct } from "./harness.ts";
 import { Browser } from "./web-client.ts";
 
@@ -66,7 +67,14 @@ beforeAll(async () => {
   const subject = await product.enrol();
   await product.save(subject, "screening", "edss", { data: { edss_total: 2 } });
   doc = await (await product.env.app.request("/api/v1/openapi.json")).json();
-  const tokenList = await product.call("GET", `${BASE}/tokens`, { as: "builder" });
+  // Service keys are the admins'; the fuzzer calls as one too.
+  product.env.tokens.admin = await storeDevKey(product.env.store, "fuzz-admin-key", {
+    user: "fuzz-admin",
+    role: "admin",
+    study: STUDY,
+    sites: ["*"],
+  });
+  const tokenList = await product.call("GET", `${BASE}/tokens`, { as: "admin" });
   valid = {
     study: [STUDY],
     subject: [subject, "01-999", "02-001"],
@@ -188,7 +196,14 @@ const queryValue = (schema: Schema | undefined) =>
 const token = fc.oneof(
   {
     weight: 6,
-    arbitrary: fc.constantFrom<string | undefined>("builder", "monitor", "sponsor", "site-01", "site-02"),
+    arbitrary: fc.constantFrom<string | undefined>(
+      "builder",
+      "monitor",
+      "sponsor",
+      "site-01",
+      "site-02",
+      "admin",
+    ),
   },
   { weight: 1, arbitrary: fc.constantFrom<string | undefined>(undefined, "garbage") },
 );

@@ -1,5 +1,7 @@
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { storeDevKey } from "../../functions/dev-environment.ts";
+import { ALL_SITES } from "../../functions/store/principal.ts";
 import { type Product, startProduct } from "./harness.ts";
 import { Browser } from "./web-client.ts";
 
@@ -7,12 +9,21 @@ let product: Product;
 let subject: string;
 beforeAll(async () => {
   product = await startProduct();
+  product.env.tokens.admin = await storeDevKey(product.env.store, "test-admin-key", {
+    user: "test-admin",
+    role: "admin",
+    study: product.env.studyId,
+    sites: [ALL_SITES],
+  });
   subject = await product.enrol();
   await product.save(subject, "screening", "mri", { data: { comments: "stable", field_strength: "3t" } });
 });
 afterAll(() => product.close());
 
 const builder = "/studies/hucmsc-ms-nmo/builder";
+/** The dev monitor key's owner, a person who holds the monitor role at every site. */
+const monitorOwner = () => product.env.tokens.monitor?.owner ?? "";
+const inDays = (days: number) => new Date(Date.now() + days * 86_400_000).toISOString().slice(0, 10);
 const mri = () => JSON.parse(readFileSync("forms/instruments/mri.json", "utf8"));
 
 function upload(csrf: string, name: string, json: unknown): FormData {
@@ -129,25 +140,26 @@ describe("export and token pages", () => {
     expect((await monitor.request("GET", "/studies/hucmsc-ms-nmo/exports/odm")).html).toContain(elsewhere);
   });
 
-  it("refuse the token pages to everyone but builders", async () => {
+  it("refuse the service key pages to everyone but admins", async () => {
     const b = new Browser(product);
-    await b.signIn("builder");
+    await b.signIn("admin");
     const page = await b.request("GET", `${builder}/tokens`);
     const created = await b.request("POST", `${builder}/tokens`, {
       _csrf: b.csrf(page.html),
       user: "kept",
+      owner: monitorOwner(),
       role: "monitor",
-      expires: "2099-12-31",
+      expires: inDays(30),
     });
     const id = /data-token="([0-9a-f]{12})"/.exec(created.html)?.[1] ?? "";
     expect(id).not.toBe("");
-    for (const who of ["site-01", "monitor", "sponsor"]) {
+    for (const who of ["site-01", "monitor", "sponsor", "builder"]) {
       const other = new Browser(product);
       await other.signIn(who);
       const home = await other.request("GET", "/studies/hucmsc-ms-nmo");
       const csrf = other.csrf(home.html);
       expect((await other.request("GET", `${builder}/tokens`)).status, who).toBe(403);
-      const post = { _csrf: csrf, user: "x", role: "sponsor", expires: "2099-12-31" };
+      const post = { _csrf: csrf, user: "x", owner: monitorOwner(), role: "sponsor", expires: inDays(30) };
       expect((await other.request("POST", `${builder}/tokens`, post)).status, who).toBe(403);
       expect(
         (await other.request("POST", `${builder}/tokens/${id}/revoke`, { _csrf: csrf })).status,
@@ -158,42 +170,43 @@ describe("export and token pages", () => {
     expect(row).toContain("Revoke");
   });
 
-  it("answer a token form without a name or a future date with 422 and create nothing", async () => {
+  it("answer a service key form that cannot be granted with 422 and create nothing", async () => {
     const b = new Browser(product);
-    await b.signIn("builder");
+    await b.signIn("admin");
     const page = await b.request("GET", `${builder}/tokens`);
     const before = (page.html.match(/data-token=/g) ?? []).length;
     for (const form of [
-      { user: " ", expires: "2099-12-31" },
-      { user: "acme", expires: "2000-01-01" },
-      { user: "acme", expires: "31/12/2099" },
+      { user: " ", owner: monitorOwner(), role: "monitor", expires: inDays(30) },
+      { user: "acme", owner: monitorOwner(), role: "monitor", expires: "2000-01-01" },
+      { user: "acme", owner: monitorOwner(), role: "monitor", expires: "31/12/2099" },
+      { user: "acme", owner: monitorOwner(), role: "monitor", expires: inDays(400) },
+      { user: "acme", owner: "nobody@example.org", role: "monitor", expires: inDays(30) },
+      // The owner is a monitor: a key cannot hold a role its owner does not.
+      { user: "acme", owner: monitorOwner(), role: "coordinator", expires: inDays(30) },
     ]) {
-      const res = await b.request("POST", `${builder}/tokens`, {
-        _csrf: b.csrf(page.html),
-        role: "sponsor",
-        ...form,
-      });
+      const res = await b.request("POST", `${builder}/tokens`, { _csrf: b.csrf(page.html), ...form });
       expect(res.status, JSON.stringify(form)).toBe(422);
-      expect(res.html).toContain("Name who the token is for and a future expiry date.");
+      expect(res.html).toContain("The key was not created");
       expect(res.html).not.toContain("data-new-token");
       expect((res.html.match(/data-token=/g) ?? []).length).toBe(before);
     }
   });
 
-  it("let a builder create a sponsor token, shown once, and revoke it", async () => {
+  it("let an admin create a service key for a named owner, shown once, and revoke it", async () => {
     const b = new Browser(product);
-    await b.signIn("builder");
+    await b.signIn("admin");
     const page = await b.request("GET", `${builder}/tokens`);
     const created = await b.request("POST", `${builder}/tokens`, {
       _csrf: b.csrf(page.html),
       user: "acme",
-      role: "sponsor",
+      owner: monitorOwner(),
+      role: "monitor",
       sites: "site-01",
-      expires: "2099-12-31",
+      expires: inDays(30),
     });
     const token = /data-new-token[^>]*>[\s\S]*?<code>([^<]+)<\/code>/.exec(created.html)?.[1] ?? "";
     expect(token).toMatch(/^edc_/);
-    const row = created.html.split("<tr ").find((r) => r.includes("<td>acme</td>")) ?? "";
+    const row = created.html.split("<tr ").find((r) => r.includes("<td>acme (service)</td>")) ?? "";
     const id = /data-token="([0-9a-f]{12})"/.exec(row)?.[1] ?? "";
     const use = () =>
       product.env.app.request("/api/v1/studies/hucmsc-ms-nmo/subjects", {

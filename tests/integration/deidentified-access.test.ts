@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CONTENTS as REDCAP_CONTENTS } from "../../functions/api/redcap-params.ts";
-import { startDevEnvironment } from "../../functions/dev-environment.ts";
+import { startDevEnvironment, storeDevKey } from "../../functions/dev-environment.ts";
 import type { Role } from "../../functions/store/principal.ts";
 import { BASE, Product, STUDY } from "./harness.ts";
 
@@ -55,7 +55,7 @@ beforeAll(async () => {
   ];
   for (const [role, sites] of roles) {
     tokens[role] = `deid-${role}-token`;
-    await product.env.store.storeToken(tokens[role], {
+    await storeDevKey(product.env.store, tokens[role], {
       user: `deid-${role}`,
       role,
       study: STUDY,

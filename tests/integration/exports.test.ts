@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { parse } from "csv-parse/sync";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { storeDevKey } from "../../functions/dev-environment.ts";
 import { BASE, type Product, startProduct } from "./harness.ts";
 
 /**
@@ -172,7 +173,7 @@ describe("flat records export", () => {
 
   it("shows a site-scoped sponsor only its sites", async () => {
     const token = "sponsor-site-02-token";
-    await product.env.store.storeToken(token, {
+    await storeDevKey(product.env.store, token, {
       user: "s2",
       role: "sponsor",
       study: product.env.studyId,
@@ -218,7 +219,7 @@ describe("de-identified export", () => {
   });
 
   it("is forced for a token made de-identified", async () => {
-    await product.env.store.storeToken("deid-token", {
+    await storeDevKey(product.env.store, "deid-token", {
       user: "stats",
       role: "sponsor",
       study: product.env.studyId,
@@ -301,7 +302,7 @@ describe("CDISC ODM over HTTP", () => {
 // Issue 8 item 11: AdminData of an audited ODM names only the authors of the exported audit records.
 describe("ODM audit users", () => {
   it("lists to a site user only the users who appear in its exported records", async () => {
-    await product.env.store.storeToken("revoked-token", {
+    await storeDevKey(product.env.store, "revoked-token", {
       user: "revoked-person",
       role: "sponsor",
       study: product.env.studyId,

@@ -80,7 +80,12 @@ export class Product {
       const page = await this.env.store.db.doc.send(
         new ScanCommand({ TableName: this.env.tableName, ExclusiveStartKey: start, ConsistentRead: true }),
       );
-      for (const item of page.Items ?? []) if (!ignore?.(item)) items.push(JSON.stringify(item));
+      for (const item of page.Items ?? []) {
+        if (ignore?.(item)) continue;
+        // A key's first use of the day is recorded on any request, refused or not: not a write of data.
+        if (item.type === "access-log" && item.action === "key-use") continue;
+        items.push(JSON.stringify(item.type === "token" ? { ...item, lastUsedOn: undefined } : item));
+      }
       start = page.LastEvaluatedKey;
     } while (start);
     return items.sort();

@@ -1,9 +1,8 @@
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startDevEnvironment } from "../../functions/dev-environment.ts";
+import { startDevEnvironment, storeDevKey } from "../../functions/dev-environment.ts";
 import { ACTIONS, type Action, can, permissionMatrix } from "../../functions/http/permissions.ts";
 import { ALL_SITES, type Principal } from "../../functions/store/principal.ts";
-import { principalOfKey } from "../../functions/store/tokens.ts";
 import { Product, STUDY } from "./harness.ts";
 
 /**
@@ -42,6 +41,9 @@ const API: Record<string, Action> = {
   "POST /studies/{study}/tokens": "manage-tokens",
   "GET /studies/{study}/tokens": "manage-tokens",
   "DELETE /studies/{study}/tokens/{id}": "manage-tokens",
+  "POST /studies/{study}/keys": "manage-own-keys",
+  "GET /studies/{study}/keys": "manage-own-keys",
+  "DELETE /studies/{study}/keys/{id}": "manage-own-keys",
   "GET /studies/{study}/people": "manage-users",
   "PUT /studies/{study}/people/{person}/grant": "manage-users",
   "DELETE /studies/{study}/people/{person}/grant": "manage-users",
@@ -67,6 +69,9 @@ const PAGES: Record<string, Action> = {
   "GET /studies/:study/builder/tokens": "manage-tokens",
   "POST /studies/:study/builder/tokens": "manage-tokens",
   "POST /studies/:study/builder/tokens/:id/revoke": "manage-tokens",
+  "GET /account/keys": "manage-own-keys",
+  "POST /account/keys": "manage-own-keys",
+  "POST /account/keys/:id/revoke": "manage-own-keys",
   "GET /studies/:study/people": "manage-users",
   "POST /studies/:study/people/:person": "manage-users",
   "POST /studies/:study/people/:person/revoke": "manage-users",
@@ -96,15 +101,15 @@ beforeAll(async () => {
   for (const role of ["investigator", "data_manager", "admin"] as const) {
     const token = `test-${role}`;
     const key = { user: `test-${role}`, role, study: STUDY, sites: [ALL_SITES] };
-    await product.env.store.storeToken(token, key);
-    product.env.tokens[role] = { token, ...key };
+    product.env.tokens[role] = await storeDevKey(product.env.store, token, key);
   }
   for (const name of WALKERS) {
     const t = product.env.tokens[name];
     if (!t) throw new Error(`no dev token ${name}`);
-    const { token, ...key } = t;
-    principals[name] = principalOfKey(key);
-    tokenOf[name] = token;
+    const { principal } = await product.env.store.checkToken(t.token);
+    if (!principal) throw new Error(`dev token ${name} admits no one`);
+    principals[name] = principal;
+    tokenOf[name] = t.token;
   }
 });
 
@@ -129,8 +134,10 @@ function apiBody(path: string): unknown {
   if (path.endsWith("/entered-in-error") || path.endsWith("/restore")) return { rev: 1, reason: "test" };
   if (path.includes("/forms/")) return { data: { initials: "ABC" }, status: "incomplete", rev: 0 };
   if (path.endsWith("/grant")) return { roles: [{ role: "monitor", sites: ["site-01"] }] };
+  const expiresAt = new Date(Date.now() + 86_400_000).toISOString();
   if (path.endsWith("/tokens"))
-    return { user: "x", role: "sponsor", expiresAt: new Date(Date.now() + 86_400_000).toISOString() };
+    return { user: "x", owner: "nobody@example.org", scope: [{ role: "sponsor", sites: ["*"] }], expiresAt };
+  if (path.endsWith("/keys")) return { expiresAt };
   return { definition: {}, reason: "test" };
 }
 

@@ -3,6 +3,7 @@ import path from "node:path";
 import { parse } from "csv-parse/sync";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { storeDevKey } from "../../functions/dev-environment.ts";
 import { accessLogEntries, type Product, startProduct } from "./harness.ts";
 
 /** REDCap's own API answers, as saved from real projects: the shapes ours must match. */
@@ -163,22 +164,39 @@ describe("the REDCap-compatible API (POST /api/)", () => {
   });
 });
 
-describe("sponsor tokens", () => {
-  it("are created by builders with an expiry, shown once, listed without their value, and revoked", async () => {
-    const created = await product.call("POST", "/api/v1/studies/hucmsc-ms-nmo/tokens", {
-      as: "builder",
-      body: { user: "acme-stats", sites: ["site-01"], expiresAt: "2099-01-01T00:00:00Z" },
+describe("service keys", () => {
+  const soon = () => new Date(Date.now() + 30 * 86_400_000).toISOString();
+  const sponsorOwner = () => product.env.tokens.sponsor?.owner ?? "";
+  beforeAll(async () => {
+    product.env.tokens.admin = await storeDevKey(product.env.store, "redcap-test-admin", {
+      user: "test-admin",
+      role: "admin",
+      study: product.env.studyId,
+      sites: ["*"],
     });
-    expect(created.status).toBe(201);
+  });
+
+  it("are created by admins for a named owner with an expiry, shown once, listed without their value, and revoked", async () => {
+    const created = await product.call("POST", "/api/v1/studies/hucmsc-ms-nmo/tokens", {
+      as: "admin",
+      body: {
+        user: "acme-stats",
+        owner: sponsorOwner(),
+        scope: [{ role: "sponsor", sites: ["site-01"] }],
+        expiresAt: soon(),
+      },
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
     const { token, id } = created.body;
     expect((await redcap({ content: "arm", format: "json" }, token)).status).toBe(200);
-    const list = await product.call("GET", "/api/v1/studies/hucmsc-ms-nmo/tokens", { as: "builder" });
+    const list = await product.call("GET", "/api/v1/studies/hucmsc-ms-nmo/tokens", { as: "admin" });
     const listed = list.body.tokens.find((t: { id: string }) => t.id === id);
     expect(listed).toMatchObject({
       user: "acme-stats",
-      role: "sponsor",
-      sites: ["site-01"],
-      createdBy: "dev-builder",
+      owner: sponsorOwner(),
+      kind: "service",
+      scope: [{ role: "sponsor", sites: ["site-01"] }],
+      createdBy: "test-admin",
     });
     expect(JSON.stringify(list.body)).not.toContain(token);
     const write = await product.env.app.request("/api/v1/studies/hucmsc-ms-nmo/subjects", {
@@ -188,35 +206,58 @@ describe("sponsor tokens", () => {
     });
     expect(write.status).toBe(403);
     expect(
-      (await product.call("DELETE", `/api/v1/studies/hucmsc-ms-nmo/tokens/${id}`, { as: "builder" })).status,
+      (await product.call("DELETE", `/api/v1/studies/hucmsc-ms-nmo/tokens/${id}`, { as: "admin" })).status,
     ).toBe(204);
     expect((await redcap({ content: "arm", format: "json" }, token)).status).toBe(403);
-    const after = await product.call("GET", "/api/v1/studies/hucmsc-ms-nmo/tokens", { as: "builder" });
+    const after = await product.call("GET", "/api/v1/studies/hucmsc-ms-nmo/tokens", { as: "admin" });
     expect(after.body.tokens.find((t: { id: string }) => t.id === id)).toMatchObject({
-      revokedBy: "dev-builder",
+      revokedBy: "test-admin",
     });
   });
 
-  it("must expire in the future and name known sites; only builders make them", async () => {
+  it("must expire within a year, name known sites and roles the owner holds; only admins make them", async () => {
     const past = await product.call("POST", "/api/v1/studies/hucmsc-ms-nmo/tokens", {
-      as: "builder",
-      body: { user: "x", sites: ["site-09"], expiresAt: "2001-01-01T00:00:00Z" },
+      as: "admin",
+      body: {
+        user: "x",
+        owner: sponsorOwner(),
+        scope: [{ role: "sponsor", sites: ["site-09"] }],
+        expiresAt: "2001-01-01T00:00:00Z",
+      },
     });
     expect(past.status).toBe(422);
     expect(past.body.errors.map((e: { pointer: string }) => e.pointer).sort()).toEqual([
       "/expiresAt",
-      "/sites/0",
+      "/scope/0/sites/0",
     ]);
+    const tooLate = await product.call("POST", "/api/v1/studies/hucmsc-ms-nmo/tokens", {
+      as: "admin",
+      body: {
+        user: "x",
+        owner: sponsorOwner(),
+        scope: [{ role: "monitor", sites: ["*"] }],
+        expiresAt: "2099-01-01T00:00:00Z",
+      },
+    });
+    expect(tooLate.status).toBe(422);
+    expect(tooLate.body.errors.map((e: { code: string }) => e.code).sort()).toEqual(["not-held", "too-late"]);
     const noExpiry = await product.call("POST", "/api/v1/studies/hucmsc-ms-nmo/tokens", {
-      as: "builder",
-      body: { user: "x" },
+      as: "admin",
+      body: { user: "x", owner: sponsorOwner(), scope: [{ role: "sponsor", sites: ["*"] }] },
     });
     expect(noExpiry.status).toBe(400);
-    const bySponsor = await product.call("POST", "/api/v1/studies/hucmsc-ms-nmo/tokens", {
-      as: "sponsor",
-      body: { user: "x", expiresAt: "2099-01-01T00:00:00Z" },
-    });
-    expect(bySponsor.status).toBe(403);
+    for (const who of ["sponsor", "builder"]) {
+      const refused = await product.call("POST", "/api/v1/studies/hucmsc-ms-nmo/tokens", {
+        as: who,
+        body: {
+          user: "x",
+          owner: sponsorOwner(),
+          scope: [{ role: "sponsor", sites: ["*"] }],
+          expiresAt: soon(),
+        },
+      });
+      expect(refused.status, who).toBe(403);
+    }
   });
 });
 
@@ -371,7 +412,7 @@ describe("the REDCap API refuses what it does not do instead of faking success (
 
 describe("filters of a de-identified token", () => {
   it("cannot probe real subject ids or identifiers through records or filterLogic", async () => {
-    await product.env.store.storeToken("redcap-deid-token", {
+    await storeDevKey(product.env.store, "redcap-deid-token", {
       user: "stats",
       role: "sponsor",
       study: product.env.studyId,

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { storeDevKey } from "../../functions/dev-environment.ts";
 import { ALL_SITES } from "../../functions/store/principal.ts";
 import { BASE, type Product, startProduct } from "./harness.ts";
 import { Browser } from "./web-client.ts";
@@ -12,19 +13,12 @@ beforeAll(async () => {
   // Tokens scoped to site-01 for every role, beside the dev tokens.
   for (const role of ["builder", "monitor", "sponsor"] as const) {
     const token = `test-${role}-site-01`;
-    await product.env.store.storeToken(token, {
+    product.env.tokens[`${role}-site-01`] = await storeDevKey(product.env.store, token, {
       user: `${role}-01`,
       role,
       study: product.env.studyId,
       sites: ["site-01"],
     });
-    product.env.tokens[`${role}-site-01`] = {
-      token,
-      user: `${role}-01`,
-      role,
-      study: product.env.studyId,
-      sites: ["site-01"],
-    };
   }
   own = await product.enrol("site-01", { site: "site-01", arm: "rrms" });
   other = await product.enrol("site-02", { site: "site-02", arm: "nmo" });
@@ -175,19 +169,12 @@ describe("site isolation", () => {
   });
 
   it("refuses a token of another study as if the study did not exist", async () => {
-    await product.env.store.storeToken("other-study", {
+    product.env.tokens.other = await storeDevKey(product.env.store, "other-study", {
       user: "x",
       role: "coordinator",
       study: "other",
       sites: [ALL_SITES],
     });
-    product.env.tokens.other = {
-      token: "other-study",
-      user: "x",
-      role: "coordinator",
-      study: "other",
-      sites: [ALL_SITES],
-    };
     const res = await product.call("GET", `${BASE}/subjects/${own}`, { as: "other" });
     expect(res.status).toBe(404);
   });

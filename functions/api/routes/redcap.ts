@@ -20,7 +20,8 @@ import type { AppEnv } from "../../http/context.ts";
 import { admitPrincipal } from "../../http/deidentified-access.ts";
 import { exportOptions, exportSites } from "../../http/export-scope.ts";
 import { can } from "../../http/permissions.ts";
-import { ProblemError } from "../../http/problems.ts";
+import { KEY_PREDATES, ProblemError } from "../../http/problems.ts";
+import { requestSource } from "../../http/request-source.ts";
 import { streamedBody } from "../../http/streamed-body.ts";
 import {
   CONTENTS,
@@ -50,7 +51,12 @@ function answer(c: Context<AppEnv>, rows: Record<string, unknown>[], format: str
 }
 
 /** Errors in the caller's `returnFormat`, REDCap's shapes. */
-function error(c: Context<AppEnv>, returnFormat: string | undefined, status: 400 | 403, message: string) {
+function error(
+  c: Context<AppEnv>,
+  returnFormat: string | undefined,
+  status: 400 | 401 | 403,
+  message: string,
+) {
   if (returnFormat === "csv")
     return c.body(`error\n"${message.replaceAll('"', '""')}"\n`, status, { "Content-Type": "text/csv" });
   if (returnFormat === "xml") {
@@ -129,7 +135,9 @@ async function redcapApi(c: Context<AppEnv>) {
   const returnFormat = typeof body.returnFormat === "string" ? body.returnFormat : undefined;
   try {
     const token = params.text("token");
-    const principal = token ? await c.var.store.findToken(token) : undefined;
+    const found = token ? await c.var.store.findToken(token, requestSource(c)) : undefined;
+    if (found?.refused === "predates") throw new RedcapError(401, KEY_PREDATES);
+    const principal = found?.principal;
     if (!principal) throw new RedcapError(403, "You do not have permissions to use the API");
     admitPrincipal(c, principal);
     // Every content of this endpoint is an export; REDCap answers a refusal with 403 and its own words.

@@ -3,12 +3,42 @@ import type { AppEnv } from "../../http/context.ts";
 import { permitted } from "../../http/permissions.ts";
 import { loadStudy } from "../../http/resolve.ts";
 import * as tokens from "../../http/tokens.ts";
-import { ALL_SITES } from "../../store/principal.ts";
+import { ROLES } from "../../store/principal.ts";
+import { KEY_FORMATS, MAX_KEY_DAYS } from "../../store/tokens.ts";
 import { createRouter } from "../router.ts";
 import { problemResponses, StudyParams } from "../schemas.ts";
 
-/** Read-only API tokens for sponsors and monitors, made and revoked by builders; only hashes are kept. */
+/** Service keys: made by admins for a service account with a named owning person; only hashes are kept. */
 export const tokenRoutes = createRouter();
+
+export const Scope = z
+  .array(
+    z
+      .object({
+        role: z.enum(ROLES),
+        sites: z.array(z.string()).min(1).openapi({ description: 'Site ids, or ["*"] for all' }),
+      })
+      .strict(),
+  )
+  .min(1)
+  .openapi("KeyScope", {
+    description: "Roles and sites the key may use; at every use, cut down to what its owner holds then",
+  });
+
+/** What every key request carries, personal or service. */
+export const KeyFields = {
+  expiresAt: z.iso
+    .datetime()
+    .openapi({ description: `Required: keys always expire, within ${MAX_KEY_DAYS} days` }),
+  format: z.enum(KEY_FORMATS).default("edc").openapi({
+    description:
+      "`edc`: an `edc_…` key; `redcap`: 32 upper-case hexadecimal characters, as REDCap clients expect",
+  }),
+  deidentified: z
+    .boolean()
+    .optional()
+    .openapi({ description: "Exports with this key are always de-identified" }),
+};
 
 const CreateToken = z
   .object({
@@ -16,36 +46,35 @@ const CreateToken = z
       .string()
       .min(1)
       .max(200)
-      .openapi({ description: "Who the token is for (shown in audit and lists)" }),
-    role: z.enum(tokens.TOKEN_ROLES).default("sponsor"),
-    sites: z
-      .array(z.string())
+      .openapi({ description: "The service account the key is for (shown in audit and lists)" }),
+    owner: z
+      .string()
       .min(1)
-      .default([ALL_SITES])
-      .openapi({ description: 'Site ids, or ["*"] for all' }),
-    expiresAt: z.iso.datetime().openapi({ description: "Required: tokens always expire" }),
-    deidentified: z
-      .boolean()
-      .default(false)
-      .openapi({ description: "Exports with this token are always de-identified" }),
+      .max(320)
+      .openapi({ description: "Id or email of the person answerable for the key; they must hold its roles" }),
+    scope: Scope,
+    ...KeyFields,
   })
   .strict()
   .openapi("CreateToken");
 
-const TokenInfo = z
+export const KeyInfo = z
   .object({
     id: z.string(),
     user: z.string(),
-    role: z.string(),
-    sites: z.array(z.string()),
+    owner: z.string().optional().openapi({ description: "Person id; absent on keys made before owners" }),
+    kind: z.enum(["personal", "service"]).optional(),
+    scope: z.array(z.object({ role: z.string(), sites: z.array(z.string()) })),
     expiresAt: z.string().optional(),
+    format: z.enum(KEY_FORMATS).optional(),
     deidentified: z.boolean().optional(),
     createdAt: z.string(),
     createdBy: z.string().optional(),
     revokedAt: z.string().optional(),
     revokedBy: z.string().optional(),
+    lastUsedOn: z.string().optional().openapi({ description: "Last day (UTC) the key was used" }),
   })
-  .openapi("TokenInfo");
+  .openapi("KeyInfo");
 
 const createTokenRoute = createRoute({
   method: "post",
@@ -53,7 +82,7 @@ const createTokenRoute = createRoute({
   operationId: "createToken",
   middleware: [permitted("manage-tokens")],
   tags: ["Tokens"],
-  summary: "Create a read-only, expiring token; its value is shown only in this answer",
+  summary: "Create a service key with a named owner; its value is shown only in this answer",
   request: {
     params: StudyParams,
     body: { required: true, content: { "application/json": { schema: CreateToken } } },
@@ -61,7 +90,7 @@ const createTokenRoute = createRoute({
   responses: {
     201: {
       description: "Created",
-      content: { "application/json": { schema: TokenInfo.extend({ token: z.string() }) } },
+      content: { "application/json": { schema: KeyInfo.extend({ token: z.string() }) } },
     },
     ...problemResponses([400, 401, 403, 404, 422]),
   },
@@ -80,12 +109,12 @@ const listTokensRoute = createRoute({
   operationId: "listTokens",
   middleware: [permitted("manage-tokens")],
   tags: ["Tokens"],
-  summary: "Tokens of the study (never their values), revoked ones included",
+  summary: "Every key of the study, personal and service (never their values), revoked ones included",
   request: { params: StudyParams },
   responses: {
     200: {
-      description: "Tokens",
-      content: { "application/json": { schema: z.object({ tokens: z.array(TokenInfo) }) } },
+      description: "Keys",
+      content: { "application/json": { schema: z.object({ tokens: z.array(KeyInfo) }) } },
     },
     ...problemResponses([401, 403, 404]),
   },
@@ -104,7 +133,7 @@ const revokeTokenRoute = createRoute({
   operationId: "revokeToken",
   middleware: [permitted("manage-tokens")],
   tags: ["Tokens"],
-  summary: "Revoke a token (it stays listed, with who revoked it and when)",
+  summary: "Revoke anyone's key (it stays listed, with who revoked it and when)",
   request: { params: StudyParams.extend({ id: z.string() }) },
   responses: { 204: { description: "Revoked" }, ...problemResponses([401, 403, 404]) },
 });

@@ -30,8 +30,9 @@ export function SignIn(props: { error?: string; notice?: string; next?: string; 
         <div class="field">
           <label for="f-token">Access token</label>
           <p id="h-token" class="help">
-            The token your study administrator gave you. Locally, <code>npm start</code> prints dev tokens and
-            writes them to <code>.data/dev-tokens.json</code>.
+            An API key: one you made under <em>Your API keys</em>, or a service key your study administrator
+            gave you. Locally, <code>npm start</code> prints dev keys and writes them to{" "}
+            <code>.data/dev-tokens.json</code>.
           </p>
           <input
             id="f-token"

@@ -15,7 +15,8 @@ import {
   SignInRefused,
 } from "../../http/oidc.ts";
 import { principalOfGrant } from "../../http/people.ts";
-import { problems } from "../../http/problems.ts";
+import { KEY_PREDATES, problems } from "../../http/problems.ts";
+import { requestSource } from "../../http/request-source.ts";
 import { personLabel } from "../../store/people.ts";
 import type { Principal } from "../../store/principal.ts";
 import type { StoredSession } from "../../store/sessions.ts";
@@ -72,7 +73,7 @@ const callbackUrl = (c: Context<AppEnv>) => new URL("/auth/callback", c.req.url)
 
 /** Whom a live session speaks for now: the key's holder, or the person with the grant as it stands. */
 async function principalOf(store: Store, session: StoredSession): Promise<Principal | undefined> {
-  if (session.tokenHash) return store.findTokenByHash(session.tokenHash);
+  if (session.tokenHash) return (await store.findTokenByHash(session.tokenHash)).principal;
   if (!session.person || !session.study) return undefined;
   const grant = await store.findGrant(session.study, session.person);
   return grant && principalOfGrant(grant, session.user ?? session.person);
@@ -130,7 +131,8 @@ export function publicPages(options: SessionOptions, scripts: Script[]) {
       throw problems.forbidden("Cross-site sign-in refused.");
     const body = await c.req.parseBody();
     const token = typeof body.token === "string" ? body.token.trim() : "";
-    const principal = token ? await c.var.store.findToken(token) : undefined;
+    const found = token ? await c.var.store.findToken(token, requestSource(c)) : undefined;
+    const principal = found?.principal;
     if (!principal) {
       // The key's public id (the start of its hash, as the key list shows it), never the key.
       const claimed = token ? `key ${hashToken(token).slice(0, 12)}` : "no key";
@@ -139,7 +141,11 @@ export function publicPages(options: SessionOptions, scripts: Script[]) {
         c,
         "Sign in",
         <SignIn
-          error="That token is not valid, has expired or was revoked."
+          error={
+            found?.refused === "predates"
+              ? `${KEY_PREDATES}.`
+              : "That token is not valid, has expired or was revoked."
+          }
           withProvider={options.relyingParty !== undefined}
         />,
         { status: 401 },

@@ -4,12 +4,17 @@ import type { AppEnv } from "../../http/context.ts";
 import { requirePermission } from "../../http/permissions.ts";
 import { ProblemError } from "../../http/problems.ts";
 import { loadStudy } from "../../http/resolve.ts";
-import { createToken, listTokens, revokeToken } from "../../http/tokens.ts";
-import { ALL_SITES } from "../../store/principal.ts";
+import { createToken, listTokens, revokeToken, type ServiceKeyRequest } from "../../http/tokens.ts";
+import { ALL_SITES, ROLES, readRole } from "../../store/principal.ts";
 import { formList } from "../form-list.ts";
+import { KeyTable, NewKey } from "../key-table.tsx";
 import type { Page } from "../layout.tsx";
 
-/** The builders' token page: the same use case as the API's `/tokens` (http/tokens.ts), as form posts. */
+/**
+ * The admins' key page: service keys made for a named owner, and every key of
+ * the study to revoke. The same use case as the API's `/tokens`
+ * (http/tokens.ts), as form posts.
+ */
 
 async function tokenStudy(c: Context<AppEnv>) {
   const definition = await loadStudy(c, c.req.param("study") ?? "");
@@ -17,17 +22,20 @@ async function tokenStudy(c: Context<AppEnv>) {
   return definition;
 }
 
-/** The form's fields as a token request: unknown sites and roles fall back, the date ends its day. */
-async function readTokenForm(c: Context<AppEnv>, definition: StudyDefinition) {
+/** An ISO day from a date input, ending that day; anything else is left for the use case to refuse. */
+export const endOfDay = (value: unknown) =>
+  typeof value === "string" && /^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T23:59:59.000Z` : "";
+
+/** The form's fields as a service key request: unknown sites fall back to all, the date ends its day. */
+async function readTokenForm(c: Context<AppEnv>, definition: StudyDefinition): Promise<ServiceKeyRequest> {
   const body = await c.req.parseBody({ all: true });
-  const user = typeof body.user === "string" ? body.user.trim() : "";
-  const expires = typeof body.expires === "string" ? body.expires : "";
   const sites = formList(body.sites).filter((s) => definition.study.sites.some((x) => x.id === s));
   return {
-    user,
-    role: body.role === "monitor" ? ("monitor" as const) : ("sponsor" as const),
-    sites: sites.length > 0 ? sites : [ALL_SITES],
-    expiresAt: /^\d{4}-\d{2}-\d{2}$/.test(expires) ? `${expires}T23:59:59.000Z` : "",
+    user: typeof body.user === "string" ? body.user.trim() : "",
+    owner: typeof body.owner === "string" ? body.owner.trim() : "",
+    scope: [{ role: readRole(body.role) ?? "sponsor", sites: sites.length > 0 ? sites : [ALL_SITES] }],
+    expiresAt: endOfDay(body.expires),
+    format: body.format === "redcap" ? "redcap" : "edc",
     ...(body.deidentified === "true" ? { deidentified: true } : {}),
   };
 }
@@ -49,34 +57,39 @@ export function tokenPages(page: Page) {
     const base = `/studies/${definition.study.id}/builder/tokens`;
     return page(
       c,
-      "API tokens",
+      "API keys",
       <>
+        <h1>API keys</h1>
         <p>
-          <a href={`/studies/${definition.study.id}/builder`}>← Study builder</a>
+          Service keys belong to a named person who answers for them and must hold their roles; a key stops
+          working as soon as its owner loses them. People make their own keys at{" "}
+          <a href="/account/keys">their keys page</a>.
         </p>
-        <h1>API tokens</h1>
-        {created && (
-          <p class="notice ok" role="status" data-new-token>
-            Token for {created.user} — copy it now, it is not shown again: <code>{created.token}</code>
-          </p>
-        )}
+        {created && <NewKey token={created.token} label={created.user} />}
         {error && (
           <p class="notice bad" role="alert">
             {error}
           </p>
         )}
         <form method="post" action={base} class="card">
-          <h2>New read-only token</h2>
+          <h2>New service key</h2>
           <input type="hidden" name="_csrf" value={c.var.csrf ?? ""} />
           <div class="field">
-            <label for="f-user">For (person or system)</label>
+            <label for="f-user">Service account</label>
             <input id="f-user" name="user" type="text" required />
+          </div>
+          <div class="field">
+            <label for="f-owner">Owner (email or person id)</label>
+            <input id="f-owner" name="owner" type="text" required />
           </div>
           <div class="field">
             <label for="f-role">Role</label>
             <select id="f-role" name="role">
-              <option value="sponsor">sponsor</option>
-              <option value="monitor">monitor</option>
+              {ROLES.map((r) => (
+                <option value={r} selected={r === "sponsor"}>
+                  {r.replace("_", " ")}
+                </option>
+              ))}
             </select>
           </div>
           <div class="field">
@@ -90,51 +103,23 @@ export function tokenPages(page: Page) {
             </fieldset>
           </div>
           <div class="field">
-            <label for="f-expires">Expires on</label>
+            <label for="f-expires">Expires on (within a year)</label>
             <input id="f-expires" name="expires" type="date" required />
+          </div>
+          <div class="field">
+            <label for="f-format">Format</label>
+            <select id="f-format" name="format">
+              <option value="edc">edc_… (this API)</option>
+              <option value="redcap">REDCap (32 hexadecimal characters, for REDCapR and PyCap)</option>
+            </select>
           </div>
           <label class="choice">
             <input type="checkbox" name="deidentified" value="true" /> Exports always de-identified
           </label>
-          <button type="submit">Create token</button>
+          <button type="submit">Create key</button>
         </form>
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Id</th>
-              <th scope="col">For</th>
-              <th scope="col">Role</th>
-              <th scope="col">Sites</th>
-              <th scope="col">Expires</th>
-              <th scope="col">State</th>
-            </tr>
-          </thead>
-          <tbody>
-            {tokens.map((t) => (
-              <tr data-token={t.id}>
-                <td>
-                  <code>{t.id}</code>
-                </td>
-                <td>{t.user}</td>
-                <td>{t.role}</td>
-                <td>{t.sites.join(", ")}</td>
-                <td>{t.expiresAt?.slice(0, 10) ?? "never"}</td>
-                <td>
-                  {t.revokedAt ? (
-                    `revoked ${t.revokedAt.slice(0, 10)} by ${t.revokedBy}`
-                  ) : (
-                    <form method="post" action={`${base}/${t.id}/revoke`}>
-                      <input type="hidden" name="_csrf" value={c.var.csrf ?? ""} />
-                      <button type="submit" class="secondary">
-                        Revoke
-                      </button>
-                    </form>
-                  )}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <h2>Every key of the study</h2>
+        <KeyTable keys={tokens} revokeBase={base} csrf={c.var.csrf ?? ""} showOwner />
       </>,
       { status: error ? 422 : 200 },
     );
@@ -151,9 +136,11 @@ export function tokenPages(page: Page) {
       const created = await createToken(c, definition, request);
       return renderTokens(c, definition, { token: created.token, user: request.user });
     } catch (e) {
-      // The form's only refusals are a missing name and a date not in the future.
       if (!(e instanceof ProblemError && e.status === 422)) throw e;
-      return renderTokens(c, definition, undefined, "Name who the token is for and a future expiry date.");
+      const reasons = ((e.extra.errors ?? []) as { message: string; pointer: string }[])
+        .map((x) => `${x.pointer.slice(1)} ${x.message}`)
+        .join("; ");
+      return renderTokens(c, definition, undefined, `The key was not created: ${reasons}.`);
     }
   }
 

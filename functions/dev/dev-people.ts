@@ -2,16 +2,9 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { ALL_SITES } from "../store/principal.ts";
+import { ALL_SITES, type Role } from "../store/principal.ts";
 
-export type DevRole =
-  | "coordinator"
-  | "investigator"
-  | "monitor"
-  | "data_manager"
-  | "sponsor"
-  | "builder"
-  | "admin";
+export type DevRole = Role;
 
 /** Someone who can sign in at the local OpenID provider, with the roles the dev study will grant them. */
 export interface DevPerson {

@@ -1,9 +1,9 @@
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { Server } from "node:http";
 import { serve } from "@hono/node-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DevEnvironment, startDevEnvironment, storeDevKey } from "../../functions/dev-environment.ts";
 import { type AccessLogEntry, DEPLOYMENT_LOG } from "../../functions/store/access-log.ts";
+import { freePort, HttpBrowser } from "./http-browser.ts";
 
 /**
  * Every kind of access event appends exactly one entry to the right log, with
@@ -18,62 +18,16 @@ let env: DevEnvironment;
 let server: Server;
 let base: string;
 
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, "localhost", resolve));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
-
-/** Follows redirects by hand and keeps each origin's cookies apart. */
-class Browser {
-  private jars = new Map<string, Map<string, string>>();
-
-  async go(url: string | URL, init: RequestInit = {}): Promise<Response> {
-    const origin = new URL(url).origin;
-    const jar = this.jars.get(origin) ?? new Map<string, string>();
-    this.jars.set(origin, jar);
-    const cookie = [...jar].map(([k, v]) => `${k}=${v}`).join("; ");
-    const res = await fetch(url, {
-      ...init,
-      redirect: "manual",
-      headers: { "user-agent": UA, ...init.headers, cookie },
-    });
-    for (const line of res.headers.getSetCookie()) {
-      const [pair = "", ...attributes] = line.split(";");
-      const [name = "", value = ""] = pair.split("=");
-      const expired = attributes.some((a) => /max-age=0|expires=thu, 01 jan 1970/i.test(a.trim()));
-      if (expired || !value) jar.delete(name.trim());
-      else jar.set(name.trim(), value);
-    }
-    return res;
-  }
-
-  async follow(url: string | URL, init: RequestInit = {}): Promise<{ res: Response; at: URL }> {
-    let at = new URL(url);
-    let res = await this.go(at, init);
-    while (res.status >= 300 && res.status < 400) {
-      at = new URL(res.headers.get("location") ?? "/", at);
-      res = await this.go(at);
-    }
-    return { res, at };
-  }
-
-  cookie(name: string): string | undefined {
-    return this.jars.get(base)?.get(name);
-  }
-
-  async csrf(): Promise<string> {
-    const html = await (await this.follow(`${base}/home`)).res.text();
-    const match = /name="_csrf" value="([^"]+)"/.exec(html);
-    if (!match?.[1]) throw new Error("no CSRF token");
-    return match[1];
-  }
+/** The session's CSRF token, from a page of the app. */
+async function csrfOf(browser: HttpBrowser): Promise<string> {
+  const html = await (await browser.follow(`${base}/home`)).res.text();
+  const match = /name="_csrf" value="([^"]+)"/.exec(html);
+  if (!match?.[1]) throw new Error("no CSRF token");
+  return match[1];
 }
 
 async function pasteKey(token: string) {
-  const browser = new Browser();
+  const browser = new HttpBrowser({ "user-agent": UA });
   const res = await browser.go(`${base}/signin`, {
     method: "POST",
     headers: { "content-type": "application/x-www-form-urlencoded" },
@@ -85,7 +39,7 @@ async function pasteKey(token: string) {
 async function signInAtProvider(username: string) {
   const person = env.signIn?.people.find((p) => p.username === username);
   if (!person) throw new Error(`no dev person ${username}`);
-  const browser = new Browser();
+  const browser = new HttpBrowser({ "user-agent": UA });
   const form = await browser.follow(`${base}/auth/login`);
   const action = /<form method="post" action="([^"]+)"/.exec(await form.res.text())?.[1] ?? "";
   const landed = await browser.follow(new URL(action, form.at), {
@@ -193,7 +147,9 @@ describe("the access log records", () => {
 
   it("a refusal at the callback as a failed sign-in by someone unknown", async () => {
     const [entry, ...more] = await appended(async () => {
-      const res = await new Browser().go(`${base}/auth/callback?code=forged&state=forged`);
+      const res = await new HttpBrowser({ "user-agent": UA }).go(
+        `${base}/auth/callback?code=forged&state=forged`,
+      );
       expect(res.status).toBe(400);
     }, DEPLOYMENT_LOG);
     expect(more).toEqual([]);
@@ -240,7 +196,7 @@ describe("the access log records", () => {
 
   it("a sign-out", async () => {
     const { browser } = await pasteKey(token("monitor"));
-    const csrf = await browser.csrf();
+    const csrf = await csrfOf(browser);
     const [entry, ...more] = await appended(() =>
       browser.go(`${base}/signout`, {
         method: "POST",
@@ -254,7 +210,7 @@ describe("the access log records", () => {
 
   it("an idle session ended by the server, once however many requests notice it", async () => {
     const { browser } = await pasteKey(token("site-01"));
-    const cookie = browser.cookie("edc_session") ?? "";
+    const cookie = browser.cookie(base, "edc_session") ?? "";
     const [, , nonce] = JSON.parse(Buffer.from(cookie.split(".")[0] ?? "", "base64url").toString());
     await env.store.touchSession(nonce, Date.now() - 31 * 60_000);
     const entries = await appended(async () => {

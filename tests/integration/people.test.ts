@@ -1,8 +1,8 @@
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { Server } from "node:http";
 import { serve } from "@hono/node-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DevEnvironment, startDevEnvironment, storeDevKey } from "../../functions/dev-environment.ts";
+import { freePort, HttpBrowser } from "./http-browser.ts";
 
 /**
  * People and their grants, through the admin API, and the sign-in of a person
@@ -15,51 +15,11 @@ let env: DevEnvironment;
 let server: Server;
 let base: string;
 
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, "localhost", resolve));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
-
-/** A browser's part of the flow: follows redirects by hand and keeps every origin's cookies apart. */
-class Browser {
-  private jars = new Map<string, Map<string, string>>();
-
-  async go(url: string | URL, init: RequestInit = {}): Promise<Response> {
-    const origin = new URL(url).origin;
-    const jar = this.jars.get(origin) ?? new Map<string, string>();
-    this.jars.set(origin, jar);
-    const cookie = [...jar].map(([k, v]) => `${k}=${v}`).join("; ");
-    const res = await fetch(url, { ...init, redirect: "manual", headers: { ...init.headers, cookie } });
-    for (const line of res.headers.getSetCookie()) {
-      const [pair = "", ...attributes] = line.split(";");
-      const [name = "", value = ""] = pair.split("=");
-      const expired = attributes.some((a) => /max-age=0|expires=thu, 01 jan 1970/i.test(a.trim()));
-      if (expired || !value) jar.delete(name.trim());
-      else jar.set(name.trim(), value);
-    }
-    return res;
-  }
-
-  /** Follows redirects from `url` until a page answers. */
-  async follow(url: string | URL, init: RequestInit = {}): Promise<{ res: Response; at: URL }> {
-    let at = new URL(url);
-    let res = await this.go(at, init);
-    while (res.status >= 300 && res.status < 400) {
-      at = new URL(res.headers.get("location") ?? "/", at);
-      res = await this.go(at);
-    }
-    return { res, at };
-  }
-}
-
 /** Signs in at the provider's own login form; answers the page the app lands the person on. */
 async function signIn(username: string) {
   const person = env.signIn?.people.find((p) => p.username === username);
   if (!person) throw new Error(`no dev person ${username}`);
-  const browser = new Browser();
+  const browser = new HttpBrowser();
   const form = await browser.follow(`${base}/auth/login`);
   expect(form.at.origin).toBe(new URL(env.signIn?.issuer ?? "").origin);
   const action = /<form method="post" action="([^"]+)"/.exec(await form.res.text())?.[1] ?? "";

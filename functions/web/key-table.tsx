@@ -76,3 +76,27 @@ export function KeyTable(props: {
     </table>
   );
 }
+
+/** The choices every new key takes, personal or service: expiry (required), format, de-identification. */
+export function KeyOptions(props: { idPrefix: string }) {
+  const expires = `${props.idPrefix}-expires`;
+  const format = `${props.idPrefix}-format`;
+  return (
+    <>
+      <div class="field">
+        <label for={expires}>Expires on (within a year)</label>
+        <input id={expires} name="expires" type="date" required />
+      </div>
+      <div class="field">
+        <label for={format}>Format</label>
+        <select id={format} name="format">
+          <option value="edc">edc_… (this API)</option>
+          <option value="redcap">REDCap (32 hexadecimal characters, for REDCapR and PyCap)</option>
+        </select>
+      </div>
+      <label class="choice">
+        <input type="checkbox" name="deidentified" value="true" /> Exports always de-identified
+      </label>
+    </>
+  );
+}

@@ -6,7 +6,7 @@ import { ProblemError } from "../../http/problems.ts";
 import { loadStudy } from "../../http/resolve.ts";
 import { createOwnKey, type KeyRequest, listOwnKeys, revokeOwnKey } from "../../http/tokens.ts";
 import { formList } from "../form-list.ts";
-import { KeyTable, NewKey, scopeWords } from "../key-table.tsx";
+import { KeyOptions, KeyTable, NewKey, scopeWords } from "../key-table.tsx";
 import { page } from "../page.tsx";
 import { endOfDay } from "./tokens.tsx";
 
@@ -73,20 +73,7 @@ async function renderKeys(
             ))}
           </fieldset>
         </div>
-        <div class="field">
-          <label for="k-expires">Expires on (within a year)</label>
-          <input id="k-expires" name="expires" type="date" required />
-        </div>
-        <div class="field">
-          <label for="k-format">Format</label>
-          <select id="k-format" name="format">
-            <option value="edc">edc_… (this API)</option>
-            <option value="redcap">REDCap (32 hexadecimal characters, for REDCapR and PyCap)</option>
-          </select>
-        </div>
-        <label class="choice">
-          <input type="checkbox" name="deidentified" value="true" /> Exports always de-identified
-        </label>
+        <KeyOptions idPrefix="k" />
         <button type="submit">Create key</button>
       </form>
       <KeyTable keys={keys} revokeBase={BASE} csrf={csrf} showOwner={false} />

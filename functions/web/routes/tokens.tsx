@@ -7,7 +7,7 @@ import { loadStudy } from "../../http/resolve.ts";
 import { createToken, listTokens, revokeToken, type ServiceKeyRequest } from "../../http/tokens.ts";
 import { ALL_SITES, ROLES, readRole } from "../../store/principal.ts";
 import { formList } from "../form-list.ts";
-import { KeyTable, NewKey } from "../key-table.tsx";
+import { KeyOptions, KeyTable, NewKey } from "../key-table.tsx";
 import type { Page } from "../layout.tsx";
 
 /**
@@ -102,20 +102,7 @@ export function tokenPages(page: Page) {
               ))}
             </fieldset>
           </div>
-          <div class="field">
-            <label for="f-expires">Expires on (within a year)</label>
-            <input id="f-expires" name="expires" type="date" required />
-          </div>
-          <div class="field">
-            <label for="f-format">Format</label>
-            <select id="f-format" name="format">
-              <option value="edc">edc_… (this API)</option>
-              <option value="redcap">REDCap (32 hexadecimal characters, for REDCapR and PyCap)</option>
-            </select>
-          </div>
-          <label class="choice">
-            <input type="checkbox" name="deidentified" value="true" /> Exports always de-identified
-          </label>
+          <KeyOptions idPrefix="f" />
           <button type="submit">Create key</button>
         </form>
         <h2>Every key of the study</h2>

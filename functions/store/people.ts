@@ -69,8 +69,8 @@ function toPerson(item: Item): Person {
   };
 }
 
-/** Role entries naming no known role grant nothing and are dropped. */
-function readRoles(value: unknown): RoleGrant[] {
+/** Stored grants (a person's roles, a key's scope); entries naming no known role grant nothing and are dropped. */
+export function readGrants(value: unknown): RoleGrant[] {
   if (!Array.isArray(value)) return [];
   return value.flatMap((entry) => {
     const role = readRole((entry as Item)?.role);
@@ -84,7 +84,7 @@ function toGrant(item: Item): Grant {
   return {
     study: text(item, "study"),
     person: text(item, "person"),
-    roles: readRoles(item.roles),
+    roles: readGrants(item.roles),
     deidentified: item.deidentified === true,
     grantedAt: text(item, "grantedAt"),
     grantedBy: text(item, "grantedBy"),
@@ -94,7 +94,7 @@ function toGrant(item: Item): Grant {
       at: text(h, "at"),
       by: text(h, "by"),
       action: h.action === "revoke" ? "revoke" : h.action === "change" ? "change" : "grant",
-      roles: readRoles(h.roles),
+      roles: readGrants(h.roles),
       deidentified: h.deidentified === true,
     })),
   };

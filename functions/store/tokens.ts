@@ -5,7 +5,7 @@ import { type Db, isConditionFailure, queryBySite } from "./dynamo.ts";
 import { type Item, optionalText, text, texts } from "./item-fields.ts";
 import { keys } from "./keys.ts";
 import type { MacKey } from "./mac-key.ts";
-import { findGrant } from "./people.ts";
+import { findGrant, readGrants } from "./people.ts";
 import { intersectGrants, type Principal, type RoleGrant, readRole } from "./principal.ts";
 import { TABLE } from "./table-shape.ts";
 
@@ -103,12 +103,7 @@ export async function storeToken(
 
 /** The key's roles: its scope, or the one role and sites of a key made before scopes. */
 function readScope(item: Item): RoleGrant[] {
-  if (Array.isArray(item.scope)) {
-    return item.scope.flatMap((entry) => {
-      const role = readRole((entry as Item)?.role);
-      return role ? [{ role, sites: texts(entry as Item, "sites") }] : [];
-    });
-  }
+  if (Array.isArray(item.scope)) return readGrants(item.scope);
   const role = readRole(item.role);
   return role ? [{ role, sites: texts(item, "sites") }] : [];
 }

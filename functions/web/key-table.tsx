@@ -1,8 +1,8 @@
 import type { KeyListing } from "../http/tokens.ts";
 import { ALL_SITES, type RoleGrant } from "../store/principal.ts";
 
-/** A key's roles in words: `monitor at all sites; coordinator at site-01`. */
-export const scopeWords = (scope: RoleGrant[]) =>
+/** Grants in words: `monitor at all sites; coordinator at site-01` (a key's scope, a person's roles). */
+export const grantWords = (scope: RoleGrant[]) =>
   scope
     .map(
       (g) =>
@@ -52,7 +52,7 @@ export function KeyTable(props: {
             </td>
             {props.showOwner && <td>{t.owner ?? "none (made before personal keys)"}</td>}
             <td>
-              {scopeWords(t.scope)}
+              {grantWords(t.scope)}
               {t.deidentified ? " (de-identified)" : ""}
             </td>
             <td>{t.format === "redcap" ? "REDCap" : "edc_"}</td>

@@ -64,9 +64,7 @@ export function FormPage(props: {
             by {current.committedBy}
           </>
         ) : (
-          <>
-            <Status status="not_started" />
-          </>
+          <Status status="not_started" />
         )}
       </p>
       <EnteredInErrorPanel current={current} path={props.markPath} canWrite={props.canWrite} csrf={csrf} />

@@ -6,7 +6,7 @@ import { ProblemError } from "../../http/problems.ts";
 import { loadStudy } from "../../http/resolve.ts";
 import { createOwnKey, type KeyRequest, listOwnKeys, revokeOwnKey } from "../../http/tokens.ts";
 import { formList } from "../form-list.ts";
-import { KeyOptions, KeyTable, NewKey, scopeWords } from "../key-table.tsx";
+import { grantWords, KeyOptions, KeyTable, NewKey } from "../key-table.tsx";
 import { page } from "../page.tsx";
 import { endOfDay } from "./tokens.tsx";
 
@@ -68,7 +68,7 @@ async function renderKeys(
             <legend>Roles (none ticked: all you hold)</legend>
             {c.var.principal.roles.map((g, i) => (
               <label class="choice">
-                <input type="checkbox" name="roles" value={String(i)} /> {scopeWords([g])}
+                <input type="checkbox" name="roles" value={String(i)} /> {grantWords([g])}
               </label>
             ))}
           </fieldset>

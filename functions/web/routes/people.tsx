@@ -5,20 +5,14 @@ import { grantRoles, listPeopleAt, revokeRoles } from "../../http/people.ts";
 import { permitted } from "../../http/permissions.ts";
 import { ProblemError } from "../../http/problems.ts";
 import { loadStudy } from "../../http/resolve.ts";
-import { ALL_SITES, ROLES, type RoleGrant, readRole } from "../../store/principal.ts";
+import { ALL_SITES, ROLES, readRole } from "../../store/principal.ts";
 import { formList } from "../form-list.ts";
+import { grantWords } from "../key-table.tsx";
 import { page } from "../page.tsx";
 
 /** The admins' people page: the same use case as the API's `/people` (http/people.ts), as form posts. */
 
 const study = (c: Context<AppEnv>) => loadStudy(c, c.req.param("study") ?? "");
-const roleWords = (grants: RoleGrant[]) =>
-  grants
-    .map(
-      (g) =>
-        `${g.role.replace("_", " ")} at ${g.sites.includes(ALL_SITES) ? "all sites" : g.sites.join(", ")}`,
-    )
-    .join("; ");
 
 async function renderPeople(
   c: Context<AppEnv>,
@@ -48,7 +42,7 @@ async function renderPeople(
             <p>
               {p.name && p.name !== p.label ? `${p.name}. ` : ""}
               {active
-                ? `Holds: ${roleWords(active.roles)}${active.deidentified ? " (exports de-identified)" : ""}.`
+                ? `Holds: ${grantWords(active.roles)}${active.deidentified ? " (exports de-identified)" : ""}.`
                 : p.grant?.revokedAt
                   ? `Revoked ${p.grant.revokedAt.slice(0, 16).replace("T", " ")} by ${p.grant.revokedBy}.`
                   : "No role at this study."}
@@ -121,7 +115,7 @@ async function grantFromForm(c: Context<AppEnv>) {
     });
     return renderPeople(c, definition, {
       ok: true,
-      text: `${granted.label} now holds: ${roleWords(granted.grant?.roles ?? [])}.`,
+      text: `${granted.label} now holds: ${grantWords(granted.grant?.roles ?? [])}.`,
     });
   } catch (e) {
     if (!(e instanceof ProblemError && e.status === 422)) throw e;

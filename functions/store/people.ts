@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { GetCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { type AccessOrigin, appendAccessLog } from "./access-log.ts";
-import { type Db, queryBySite } from "./dynamo.ts";
+import { type Db, isConditionFailure, queryBySite } from "./dynamo.ts";
 import { type Item, optionalText, text, texts } from "./item-fields.ts";
 import { keys } from "./keys.ts";
 import type { MacKey } from "./mac-key.ts";
@@ -318,7 +318,7 @@ export async function revokeGrant(
     );
     return true;
   } catch (error) {
-    if ((error as Error).name === "ConditionalCheckFailedException") return false;
+    if (isConditionFailure(error)) return false;
     throw error;
   }
 }

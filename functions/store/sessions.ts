@@ -1,5 +1,5 @@
 import { GetCommand, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
-import type { Db } from "./dynamo.ts";
+import { type Db, isConditionFailure } from "./dynamo.ts";
 import { type Item, optionalText } from "./item-fields.ts";
 import { keys } from "./keys.ts";
 
@@ -68,7 +68,7 @@ export async function touchSession(db: Db, nonce: string, now: number): Promise<
       }),
     )
     .catch((error: Error) => {
-      if (error.name !== "ConditionalCheckFailedException") throw error;
+      if (!isConditionFailure(error)) throw error;
     });
 }
 
@@ -86,7 +86,7 @@ export async function endSession(db: Db, nonce: string, now = Date.now()): Promi
     );
     return true;
   } catch (error) {
-    if ((error as Error).name !== "ConditionalCheckFailedException") throw error;
+    if (!isConditionFailure(error)) throw error;
     return false;
   }
 }

@@ -63,7 +63,14 @@ export function accessLogContent(item: Item): AccessLogContent {
   return content as unknown as AccessLogContent;
 }
 
-const APPEND_ATTEMPTS = 8;
+/**
+ * How long an append keeps trying. A count of attempts starved the unlucky:
+ * under a steady burst (parallel exports each log one entry) fresh appends
+ * kept beating ones that had backed off, and 32 writers lost 8 races in a
+ * row. A time budget with a capped wait lets each contender win its turn.
+ */
+const APPEND_BUDGET_MS = 15_000;
+const MAX_WAIT_MS = 50;
 
 /**
  * Appends one entry: read the head (the last entry), then put seq + 1 on
@@ -80,7 +87,8 @@ export async function appendAccessLog(
   options: { now?: () => Date } = {},
 ): Promise<AccessLogEntry> {
   const chainId = accessLogChainId(study);
-  for (let attempt = 0; attempt < APPEND_ATTEMPTS; attempt++) {
+  const deadline = Date.now() + APPEND_BUDGET_MS;
+  for (let attempt = 0; ; attempt++) {
     const head = await readHead(db, study);
     const content: AccessLogContent = {
       seq: (head?.seq ?? 0) + 1,
@@ -116,12 +124,13 @@ export async function appendAccessLog(
       return entry;
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
-      await sleep(Math.random() * 5 * 2 ** attempt);
+      if (Date.now() > deadline)
+        throw new Error(
+          `the access log of ${study} is too busy: ${attempt + 1} appends in a row lost the race`,
+        );
+      await sleep(Math.random() * Math.min(MAX_WAIT_MS, 2 ** attempt));
     }
   }
-  throw new Error(
-    `the access log of ${study} is too busy: ${APPEND_ATTEMPTS} appends in a row lost the race`,
-  );
 }
 
 async function readHead(db: Db, study: string): Promise<{ seq: number; hash: string } | undefined> {

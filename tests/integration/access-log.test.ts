@@ -75,4 +75,23 @@ describe("the access log", () => {
     });
     expect(last?.previousHash).toBe(prior?.hash);
   });
+
+  it("takes a burst of concurrent appends without refusing any (parallel exports each log one)", async () => {
+    const study = product.env.studyId;
+    const before = (await product.env.store.readAccessLog(study, { limit: 1000 })).entries.length;
+    const burst = Array.from({ length: 32 }, (_, w) =>
+      (async () => {
+        for (let i = 0; i < 6; i++)
+          await product.env.store.appendAccessLog(study, { actor: `writer-${w}`, action: "export" });
+      })(),
+    );
+    const outcomes = await Promise.allSettled(burst);
+    expect(
+      outcomes.filter((o) => o.status === "rejected").map((o) => String((o as PromiseRejectedResult).reason)),
+    ).toEqual([]);
+    const { entries } = await product.env.store.readAccessLog(study, { limit: 1000 });
+    expect(entries.length - before).toBe(192);
+    expect(new Set(entries.map((e) => e.seq)).size).toBe(entries.length);
+    expect((await product.env.store.verifyAudit(study)).findings).toEqual([]);
+  });
 });

@@ -1,5 +1,8 @@
+import { parseDateText } from "../engine/date-text.ts";
 import type { KeyListing } from "../http/tokens.ts";
 import { ALL_SITES, type RoleGrant } from "../store/principal.ts";
+import { DATE_HINT } from "./date-input.tsx";
+import { ScrollRegion } from "./scroll-region.tsx";
 
 /** Grants in words: `monitor at all sites; coordinator at site-01` (a key's scope, a person's roles). */
 export const grantWords = (scope: RoleGrant[]) =>
@@ -27,53 +30,55 @@ export function KeyTable(props: {
   showOwner: boolean;
 }) {
   return (
-    <table>
-      <thead>
-        <tr>
-          <th scope="col">Id</th>
-          <th scope="col">For</th>
-          {props.showOwner && <th scope="col">Owner</th>}
-          <th scope="col">Roles</th>
-          <th scope="col">Format</th>
-          <th scope="col">Expires</th>
-          <th scope="col">Last used</th>
-          <th scope="col">State</th>
-        </tr>
-      </thead>
-      <tbody>
-        {props.keys.map((t) => (
-          <tr data-token={t.id}>
-            <td>
-              <code>{t.id}</code>
-            </td>
-            <td>
-              {t.user}
-              {t.kind === "service" ? " (service)" : ""}
-            </td>
-            {props.showOwner && <td>{t.owner ?? "none (made before personal keys)"}</td>}
-            <td>
-              {grantWords(t.scope)}
-              {t.deidentified ? " (de-identified)" : ""}
-            </td>
-            <td>{t.format === "redcap" ? "REDCap" : "edc_"}</td>
-            <td>{t.expiresAt?.slice(0, 10) ?? "never (refused)"}</td>
-            <td>{t.lastUsedOn ?? "never"}</td>
-            <td>
-              {t.revokedAt ? (
-                `revoked ${t.revokedAt.slice(0, 10)} by ${t.revokedBy}`
-              ) : (
-                <form method="post" action={`${props.revokeBase}/${t.id}/revoke`}>
-                  <input type="hidden" name="_csrf" value={props.csrf} />
-                  <button type="submit" class="secondary" aria-label={`Revoke key ${t.id}`}>
-                    Revoke
-                  </button>
-                </form>
-              )}
-            </td>
+    <ScrollRegion label="API keys">
+      <table>
+        <thead>
+          <tr>
+            <th scope="col">Id</th>
+            <th scope="col">For</th>
+            {props.showOwner && <th scope="col">Owner</th>}
+            <th scope="col">Roles</th>
+            <th scope="col">Format</th>
+            <th scope="col">Expires</th>
+            <th scope="col">Last used</th>
+            <th scope="col">State</th>
           </tr>
-        ))}
-      </tbody>
-    </table>
+        </thead>
+        <tbody>
+          {props.keys.map((t) => (
+            <tr data-token={t.id}>
+              <td>
+                <code>{t.id}</code>
+              </td>
+              <td>
+                {t.user}
+                {t.kind === "service" ? " (service)" : ""}
+              </td>
+              {props.showOwner && <td>{t.owner ?? "none (made before personal keys)"}</td>}
+              <td>
+                {grantWords(t.scope)}
+                {t.deidentified ? " (de-identified)" : ""}
+              </td>
+              <td>{t.format === "redcap" ? "REDCap" : "edc_"}</td>
+              <td>{t.expiresAt?.slice(0, 10) ?? "never (refused)"}</td>
+              <td>{t.lastUsedOn ?? "never"}</td>
+              <td>
+                {t.revokedAt ? (
+                  `revoked ${t.revokedAt.slice(0, 10)} by ${t.revokedBy}`
+                ) : (
+                  <form method="post" action={`${props.revokeBase}/${t.id}/revoke`}>
+                    <input type="hidden" name="_csrf" value={props.csrf} />
+                    <button type="submit" class="secondary" aria-label={`Revoke key ${t.id}`}>
+                      Revoke
+                    </button>
+                  </form>
+                )}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </ScrollRegion>
   );
 }
 
@@ -85,7 +90,10 @@ export function KeyOptions(props: { idPrefix: string }) {
     <>
       <div class="field">
         <label for={expires}>Expires on (within a year)</label>
-        <input id={expires} name="expires" type="date" required />
+        <span id={`${expires}-hint`} class="format-hint">
+          {DATE_HINT}
+        </span>
+        <input id={expires} name="expires" type="text" required aria-describedby={`${expires}-hint`} />
       </div>
       <div class="field">
         <label for={format}>Format</label>
@@ -99,4 +107,11 @@ export function KeyOptions(props: { idPrefix: string }) {
       </label>
     </>
   );
+}
+
+/** A typed day (ISO or with a month name: `engine/date-text.ts`), ending that day; anything else is left for the use case to refuse. */
+export function endOfDay(value: unknown): string {
+  if (typeof value !== "string") return "";
+  const parsed = parseDateText(value);
+  return parsed.ok ? `${parsed.value}T23:59:59.000Z` : "";
 }

@@ -327,6 +327,24 @@ describe("a person's own keys", () => {
     expect(refused.status).toBe(422);
     expect(refused.html).toContain("The key was not created");
   });
+
+  it("take the expiry as the project's date text, not the browser's locale-dependent date picker", async () => {
+    await personWithKey("lou", "sponsor", ["*"]);
+    const browser = new Browser(product);
+    await browser.signIn("lou");
+    const page = await browser.request("GET", "/account/keys");
+    expect(page.html).not.toMatch(/type="date"/);
+    const day = new Date(soon(10));
+    const spelled = `${day.getUTCDate()} ${day.toLocaleString("en-GB", { month: "short", timeZone: "UTC" })} ${day.getUTCFullYear()}`;
+    const created = await browser.request("POST", "/account/keys", {
+      _csrf: browser.csrf(page.html),
+      expires: spelled,
+    });
+    expect(created.status, created.html).toBe(200);
+    expect(created.html).toContain("data-new-token");
+    const listed = await browser.request("GET", "/account/keys");
+    expect(listed.html).toMatch(/<section class="scroll"[^>]*>\s*<table/);
+  });
 });
 
 describe("dev keys", () => {

@@ -1,5 +1,6 @@
 import type { AccessLogView } from "../../http/access-log.ts";
 import { utcTime } from "../display-time.ts";
+import { ScrollRegion } from "../scroll-region.tsx";
 
 export interface AccessLogFilter {
   action?: string;
@@ -63,48 +64,50 @@ export function AccessLogPage(props: {
         </div>
         <button type="submit">Filter</button>
       </form>
-      <table>
-        <caption>
-          {entries.length === 0
-            ? "No entries match."
-            : `Entries ${entries[0]?.seq} to ${entries.at(-1)?.seq}, newest first`}
-        </caption>
-        <thead>
-          <tr>
-            <th scope="col">#</th>
-            <th scope="col">Time</th>
-            <th scope="col">Who</th>
-            <th scope="col">Action</th>
-            <th scope="col">Details</th>
-            <th scope="col">From</th>
-          </tr>
-        </thead>
-        <tbody>
-          {entries.map((e) => (
-            <tr data-seq={String(e.seq)}>
-              <th scope="row">{e.seq}</th>
-              <td>{utcTime(e.at)}</td>
-              <td>
-                {e.actor}
-                {e.person && (
-                  <>
-                    {" "}
-                    <code>{e.person}</code>
-                  </>
-                )}
-              </td>
-              <td>{e.action}</td>
-              <td>
-                <Details details={e.details} />
-              </td>
-              <td>
-                {e.ip ?? "—"}
-                {e.userAgent && <div class="muted">{e.userAgent}</div>}
-              </td>
+      <ScrollRegion label="Access log entries">
+        <table>
+          <caption>
+            {entries.length === 0
+              ? "No entries match."
+              : `Entries ${entries[0]?.seq} to ${entries.at(-1)?.seq}, newest first`}
+          </caption>
+          <thead>
+            <tr>
+              <th scope="col">#</th>
+              <th scope="col">Time</th>
+              <th scope="col">Who</th>
+              <th scope="col">Action</th>
+              <th scope="col">Details</th>
+              <th scope="col">From</th>
             </tr>
-          ))}
-        </tbody>
-      </table>
+          </thead>
+          <tbody>
+            {entries.map((e) => (
+              <tr data-seq={String(e.seq)}>
+                <th scope="row">{e.seq}</th>
+                <td>{utcTime(e.at)}</td>
+                <td>
+                  {e.actor}
+                  {e.person && (
+                    <>
+                      {" "}
+                      <code>{e.person}</code>
+                    </>
+                  )}
+                </td>
+                <td>{e.action}</td>
+                <td>
+                  <Details details={e.details} />
+                </td>
+                <td>
+                  {e.ip ?? "—"}
+                  {e.userAgent && <div class="muted">{e.userAgent}</div>}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </ScrollRegion>
       {olderHref && (
         <p>
           <a href={olderHref}>Older entries</a>

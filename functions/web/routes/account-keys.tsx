@@ -6,9 +6,8 @@ import { ProblemError } from "../../http/problems.ts";
 import { loadStudy } from "../../http/resolve.ts";
 import { createOwnKey, type KeyRequest, listOwnKeys, revokeOwnKey } from "../../http/tokens.ts";
 import { formList } from "../form-list.ts";
-import { grantWords, KeyOptions, KeyTable, NewKey } from "../key-table.tsx";
+import { endOfDay, grantWords, KeyOptions, KeyTable, NewKey } from "../key-table.tsx";
 import { page } from "../page.tsx";
-import { endOfDay } from "./tokens.tsx";
 
 /**
  * A person's own API keys at the study they are signed in to: the same use

@@ -7,7 +7,7 @@ import { loadStudy } from "../../http/resolve.ts";
 import { createToken, listTokens, revokeToken, type ServiceKeyRequest } from "../../http/tokens.ts";
 import { ALL_SITES, ROLES, readRole } from "../../store/principal.ts";
 import { formList } from "../form-list.ts";
-import { KeyOptions, KeyTable, NewKey } from "../key-table.tsx";
+import { endOfDay, KeyOptions, KeyTable, NewKey } from "../key-table.tsx";
 import type { Page } from "../layout.tsx";
 
 /**
@@ -21,10 +21,6 @@ async function tokenStudy(c: Context<AppEnv>) {
   requirePermission(c.var.principal, "manage-tokens");
   return definition;
 }
-
-/** An ISO day from a date input, ending that day; anything else is left for the use case to refuse. */
-export const endOfDay = (value: unknown) =>
-  typeof value === "string" && /^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T23:59:59.000Z` : "";
 
 /** The form's fields as a service key request: unknown sites fall back to all, the date ends its day. */
 async function readTokenForm(c: Context<AppEnv>, definition: StudyDefinition): Promise<ServiceKeyRequest> {

@@ -1,9 +1,7 @@
-import type { Server } from "node:http";
-import { serve } from "@hono/node-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type DevEnvironment, startDevEnvironment, storeDevKey } from "../../functions/dev-environment.ts";
+import type { DevEnvironment } from "../../functions/dev-environment.ts";
 import { type AccessLogEntry, DEPLOYMENT_LOG } from "../../functions/store/access-log.ts";
-import { freePort, HttpBrowser } from "./http-browser.ts";
+import { HttpBrowser, serveProduct } from "./http-browser.ts";
 
 /**
  * Every kind of access event appends exactly one entry to the right log, with
@@ -15,7 +13,6 @@ const STUDY = "hucmsc-ms-nmo";
 const ADMIN_KEY = "test-admin-key-for-the-access-log";
 const UA = "access-log-test/1.0";
 let env: DevEnvironment;
-let server: Server;
 let base: string;
 
 /** The session's CSRF token, from a page of the app. */
@@ -90,18 +87,12 @@ async function personIdOf(username: string): Promise<string> {
   return found.id;
 }
 
+let close: () => Promise<void>;
 beforeAll(async () => {
-  const port = await freePort();
-  base = `http://localhost:${port}`;
-  env = await startDevEnvironment({ feedSettleMs: 0, publicUrl: base });
-  await storeDevKey(env.store, ADMIN_KEY, { user: "test-admin", role: "admin", study: STUDY, sites: ["*"] });
-  server = serve({ fetch: env.app.fetch, port, hostname: "localhost" }) as Server;
+  ({ env, base, close } = await serveProduct(ADMIN_KEY));
 });
 
-afterAll(async () => {
-  await new Promise((resolve) => server.close(resolve));
-  await env.close();
-});
+afterAll(() => close());
 
 describe("the access log records", () => {
   it("a sign-in by pasting a key, with how, from where and with what", async () => {

@@ -1,5 +1,7 @@
-import { createServer } from "node:http";
+import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { serve } from "@hono/node-server";
+import { type DevEnvironment, startDevEnvironment, storeDevKey } from "../../functions/dev-environment.ts";
 
 /** A port nothing listens on now (for a server the test starts itself). */
 export async function freePort(): Promise<number> {
@@ -54,4 +56,34 @@ export class HttpBrowser {
     }
     return { res, at };
   }
+}
+
+/**
+ * The product on a real port with its local OpenID provider (people sign in
+ * over HTTP) and an admin key, for tests that need sockets rather than
+ * `app.request()`.
+ */
+export async function serveProduct(adminKey: string): Promise<{
+  env: DevEnvironment;
+  base: string;
+  close: () => Promise<void>;
+}> {
+  const port = await freePort();
+  const base = `http://localhost:${port}`;
+  const env = await startDevEnvironment({ feedSettleMs: 0, publicUrl: base });
+  await storeDevKey(env.store, adminKey, {
+    user: "test-admin",
+    role: "admin",
+    study: env.studyId,
+    sites: ["*"],
+  });
+  const server = serve({ fetch: env.app.fetch, port, hostname: "localhost" }) as Server;
+  return {
+    env,
+    base,
+    close: async () => {
+      await new Promise((resolve) => server.close(resolve));
+      await env.close();
+    },
+  };
 }

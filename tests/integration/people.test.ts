@@ -1,8 +1,6 @@
-import type { Server } from "node:http";
-import { serve } from "@hono/node-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type DevEnvironment, startDevEnvironment, storeDevKey } from "../../functions/dev-environment.ts";
-import { freePort, HttpBrowser } from "./http-browser.ts";
+import type { DevEnvironment } from "../../functions/dev-environment.ts";
+import { HttpBrowser, serveProduct } from "./http-browser.ts";
 
 /**
  * People and their grants, through the admin API, and the sign-in of a person
@@ -12,7 +10,6 @@ import { freePort, HttpBrowser } from "./http-browser.ts";
 const STUDY = "hucmsc-ms-nmo";
 const ADMIN_KEY = "test-admin-key";
 let env: DevEnvironment;
-let server: Server;
 let base: string;
 
 /** Signs in at the provider's own login form; answers the page the app lands the person on. */
@@ -50,18 +47,12 @@ async function personId(username: string): Promise<string> {
   return found.id;
 }
 
+let close: () => Promise<void>;
 beforeAll(async () => {
-  const port = await freePort();
-  base = `http://localhost:${port}`;
-  env = await startDevEnvironment({ feedSettleMs: 0, publicUrl: base });
-  await storeDevKey(env.store, ADMIN_KEY, { user: "test-admin", role: "admin", study: STUDY, sites: ["*"] });
-  server = serve({ fetch: env.app.fetch, port, hostname: "localhost" }) as Server;
+  ({ env, base, close } = await serveProduct(ADMIN_KEY));
 });
 
-afterAll(async () => {
-  await new Promise((resolve) => server.close(resolve));
-  await env.close();
-});
+afterAll(() => close());
 
 describe("people and their grants", () => {
   it("lists the dev people with the roles the dev study grants them", async () => {

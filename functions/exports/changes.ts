@@ -1,6 +1,6 @@
 import type { StudyDefinition } from "../engine/definition.ts";
 import type { Store } from "../store/store.ts";
-import { type Deidentify, deidentifyChange } from "./deidentify.ts";
+import { type Deidentify, deidentifyChange, deidentifyReview } from "./deidentify.ts";
 import { sealCursor } from "./sealed-cursor.ts";
 
 export interface ChangesRequest {
@@ -34,9 +34,15 @@ export async function changesPage(
     limit: request.limit,
   });
   const changes = page.changes
-    .filter((r) => request.sites.has(r.site))
-    .map((r) => {
+    .filter((r) => r.site === undefined || request.sites.has(r.site))
+    .map((r): Record<string, unknown> => {
+      if (r.kind === "review") {
+        const { kind: _kind, previousHash: _p, hash: _h, mac: _m, study: _study, ...entry } = r;
+        const review = { type: "review", ...entry };
+        return request.deidentify ? deidentifyReview(review, request.deidentify) : review;
+      }
       const entry = {
+        type: "revision",
         subject: r.subject,
         site: r.site,
         event: r.event,

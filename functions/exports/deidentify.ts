@@ -91,3 +91,24 @@ export function deidentifyChange<
       .map((c) => ({ ...c, old: value(c.field, c.old), new: value(c.field, c.new) })),
   };
 }
+
+/**
+ * A review-log entry (a query message, a verification, a lock, a signature,
+ * a status change) de-identified: the subject keyed, its dates and time
+ * shifted like its data, and free text left out, since a query's words or a
+ * reason may name the person ("surname misspelt: Smyth").
+ */
+export function deidentifyReview<T extends { subject?: string; at: string; date?: string }>(
+  entry: T,
+  deidentify: Deidentify,
+): T {
+  const { text: _text, reason: _reason, ...kept } = entry as T & { text?: string; reason?: string };
+  if (entry.subject === undefined) return kept as T;
+  const shift = deidentify.shiftDays?.(entry.subject) ?? 0;
+  return {
+    ...kept,
+    subject: deidentify.subjectKey?.(entry.subject) ?? entry.subject,
+    at: shift ? shiftDate(entry.at, shift) : entry.at,
+    ...(entry.date !== undefined && shift ? { date: shiftDate(entry.date, shift) } : {}),
+  } as T;
+}

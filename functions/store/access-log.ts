@@ -1,8 +1,7 @@
-import { setTimeout as sleep } from "node:timers/promises";
-import { PutCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
-import { entryHash, genesisHash, headMessage } from "../engine/audit-chain.ts";
+import { QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { canonicalJson } from "../engine/canonical-json.ts";
-import { type Db, isConditionFailure } from "./dynamo.ts";
+import { appendChained } from "./chained-append.ts";
+import type { Db } from "./dynamo.ts";
 import { type Item, maybeString, requiredMap, requiredNumber, requiredString } from "./item-fields.ts";
 import { keys } from "./keys.ts";
 import type { MacKey } from "./mac-key.ts";
@@ -63,22 +62,7 @@ export function accessLogContent(item: Item): AccessLogContent {
   return content as unknown as AccessLogContent;
 }
 
-/**
- * How long an append keeps trying. A count of attempts starved the unlucky:
- * under a steady burst (parallel exports each log one entry) fresh appends
- * kept beating ones that had backed off, and 32 writers lost 8 races in a
- * row. A time budget with a capped wait lets each contender win its turn.
- */
-const APPEND_BUDGET_MS = 15_000;
-const MAX_WAIT_MS = 50;
-
-/**
- * Appends one entry: read the head (the last entry), then put seq + 1 on
- * condition that it does not exist yet. Two appends racing from the same head
- * cannot both win; the loser reads the new head and tries again after a short
- * random wait, so that a burst of appends spreads out instead of colliding in
- * step.
- */
+/** Appends one entry to the study's chain (chained-append.ts: read the head, put seq + 1 on condition). */
 export async function appendAccessLog(
   db: Db,
   macKey: MacKey,
@@ -86,67 +70,25 @@ export async function appendAccessLog(
   event: AccessEvent,
   options: { now?: () => Date } = {},
 ): Promise<AccessLogEntry> {
-  const chainId = accessLogChainId(study);
-  const deadline = Date.now() + APPEND_BUDGET_MS;
-  for (let attempt = 0; ; attempt++) {
-    const head = await readHead(db, study);
-    const content: AccessLogContent = {
-      seq: (head?.seq ?? 0) + 1,
-      at: (options.now?.() ?? new Date()).toISOString(),
+  return appendChained<AccessLogContent>(db, macKey, {
+    partition: keys.accessLog(study),
+    prefix: keys.accessLogPrefix,
+    key: keys.accessLogEntry,
+    chainId: accessLogChainId(study),
+    label: `the access log of ${study}`,
+    ...(options.now ? { now: options.now } : {}),
+    attributes: () => ({ type: "access-log" }),
+    content: (seq, at) => ({
+      seq,
+      at,
       actor: event.actor,
       ...(event.person ? { person: event.person } : {}),
       action: event.action,
       details: event.details ?? {},
       ...(event.ip ? { ip: event.ip } : {}),
       ...(event.userAgent ? { userAgent: event.userAgent } : {}),
-    };
-    const previousHash = head?.hash ?? genesisHash(chainId);
-    const hash = entryHash(previousHash, content);
-    const entry: AccessLogEntry = {
-      ...content,
-      previousHash,
-      hash,
-      mac: await macKey.mac(headMessage(chainId, content.seq, hash)),
-    };
-    try {
-      await db.doc.send(
-        new PutCommand({
-          TableName: db.tableName,
-          Item: {
-            PK: keys.accessLog(study),
-            SK: keys.accessLogEntry(entry.seq),
-            type: "access-log",
-            ...entry,
-          },
-          ConditionExpression: "attribute_not_exists(PK)",
-        }),
-      );
-      return entry;
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-      if (Date.now() > deadline)
-        throw new Error(
-          `the access log of ${study} is too busy: ${attempt + 1} appends in a row lost the race`,
-        );
-      await sleep(Math.random() * Math.min(MAX_WAIT_MS, 2 ** attempt));
-    }
-  }
-}
-
-async function readHead(db: Db, study: string): Promise<{ seq: number; hash: string } | undefined> {
-  const { Items } = await db.doc.send(
-    new QueryCommand({
-      TableName: db.tableName,
-      KeyConditionExpression: "PK = :pk",
-      ExpressionAttributeValues: { ":pk": keys.accessLog(study) },
-      ScanIndexForward: false,
-      Limit: 1,
-      ConsistentRead: true,
     }),
-  );
-  const item = Items?.[0];
-  // A head that does not decode is refused rather than chained over: verification must see it as it is.
-  return item ? { seq: requiredNumber(item, "seq"), hash: requiredString(item, "hash") } : undefined;
+  });
 }
 
 /** The strict decoder of an access-log item. */

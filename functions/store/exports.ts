@@ -1,9 +1,11 @@
 import { randomBytes } from "node:crypto";
 import { GetCommand, PutCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
+import type { ReviewEntry } from "../engine/review.ts";
 import { type Db, isConditionFailure } from "./dynamo.ts";
 import { type Revision, readCasebook, readCurrentState } from "./form-instances.ts";
 import { type Item, MalformedItemError, requiredString } from "./item-fields.ts";
 import { keys } from "./keys.ts";
+import { toReviewEntry } from "./review-log.ts";
 import { toFeedEntry } from "./revision-item.ts";
 import { getSubject, type Subject, toSubject } from "./subjects.ts";
 import { TABLE } from "./table-shape.ts";
@@ -122,8 +124,11 @@ function withoutEnteredInError(
   };
 }
 
+/** What the change feed carries: data revisions, and the review log's entries (queries, verification, locks…). */
+export type FeedChange = ({ kind: "revision" } & Revision) | ({ kind: "review" } & ReviewEntry);
+
 export interface FeedPage {
-  changes: Revision[];
+  changes: FeedChange[];
   /** Where the next pull starts: the sort key of the last change delivered, or the settled point reached. */
   cursor: string;
 }
@@ -147,7 +152,7 @@ export async function readFeed(
   options: { cursor?: string; settledBefore: string; limit: number },
 ): Promise<FeedPage> {
   const { name, partitionKey, sortKey } = TABLE.indexes.feed;
-  const changes: Revision[] = [];
+  const changes: FeedChange[] = [];
   // ISO timestamps start with a digit above "0", so "0" is before every change (a key value cannot be empty).
   const after = options.cursor || "0";
   let cursor = after;
@@ -165,9 +170,13 @@ export async function readFeed(
       }),
     );
     for (const item of page.Items ?? []) {
-      const { position, revision } = toFeedEntry(item);
+      const position = requiredString(item, sortKey);
       if (position >= options.settledBefore) break outer;
-      changes.push(revision);
+      changes.push(
+        item.type === "review"
+          ? { kind: "review", ...toReviewEntry(item) }
+          : { kind: "revision", ...toFeedEntry(item).revision },
+      );
       cursor = position;
       if (changes.length >= options.limit) break outer;
     }

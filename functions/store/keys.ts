@@ -46,6 +46,14 @@ export const keys = {
   accessLog: (study: string) => `STUDY#${study}#ACCESS_LOG`,
   /** An access-log entry by its sequence number (zero-padded: key order is append order). */
   accessLogEntry: (seq: number) => `LOG#${pad(seq, 12)}`,
+  accessLogPrefix: "LOG#",
+  /** A subject's review log (in its partition) or the study's (in the study partition): queries, verification, locks, signatures, status. */
+  reviewEntry: (seq: number) => `REVIEW#${pad(seq, 9)}`,
+  reviewPrefix: "REVIEW#",
+  /** Query entries of a site, in the by-site index (GSI1PK), by query then seq (GSI1SK). */
+  siteQueries: (study: string, site: string) => `STUDY#${study}#SITE#${site}#QUERIES`,
+  /** Subject-status entries of a site, in the by-site index (GSI1PK), by subject then seq (GSI1SK). */
+  siteStatuses: (study: string, site: string) => `STUDY#${study}#SITE#${site}#STATUS`,
   /** A person (PK) and their grants, one item per study (SK). */
   person: (id: string) => `PERSON#${id}`,
   personItem: "PERSON",

@@ -103,7 +103,11 @@ async function forgetChanged(store: Store, study: string, cache: StudyCache, unt
   let cursor = cache.checkpoint;
   for (;;) {
     const page = await store.readFeed(study, { cursor, settledBefore: until, limit: FEED_PAGE });
-    for (const change of page.changes) cache.subjects.delete(change.subject);
+    for (const change of page.changes) {
+      // A study-wide entry (a freeze) concerns every subject.
+      if (change.subject === undefined) cache.subjects.clear();
+      else cache.subjects.delete(change.subject);
+    }
     if (page.changes.length < FEED_PAGE) return;
     cursor = page.cursor;
   }

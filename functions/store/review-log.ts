@@ -1,0 +1,172 @@
+import { canonicalJson } from "../engine/canonical-json.ts";
+import type { ReviewAction, ReviewContent, ReviewEntry, ReviewTarget } from "../engine/review.ts";
+import { appendChained } from "./chained-append.ts";
+import { type Db, queryAll, queryBySite } from "./dynamo.ts";
+import {
+  type Item,
+  isMap,
+  MalformedItemError,
+  maybeString,
+  requiredNumber,
+  requiredString,
+} from "./item-fields.ts";
+import { keys } from "./keys.ts";
+import type { MacKey } from "./mac-key.ts";
+import { TABLE } from "./table-shape.ts";
+
+/** An entry about to be appended: everything but its seq and time, which the append decides. */
+export type ReviewRequest = ReviewAction & {
+  study: string;
+  subject?: string;
+  site?: string;
+  by: string;
+  person?: string;
+  target: ReviewTarget;
+};
+
+/** One chain per subject, and one for the study (freeze); the id cannot be mistaken for an instance's. */
+export function reviewChainId(study: string, subject: string | undefined): string {
+  return canonicalJson(["review", study, subject ?? null]);
+}
+
+function partitionOf(study: string, subject: string | undefined): string {
+  return subject === undefined ? keys.study(study) : keys.subjectPartition(study, subject);
+}
+
+/**
+ * Every field an entry may say, all hashed. Listed (rather than "all but the
+ * table's attributes") so index keys stay out; `satisfies` keeps the list
+ * complete when an action gains a field.
+ */
+const HASHED = {
+  study: true,
+  subject: true,
+  site: true,
+  seq: true,
+  at: true,
+  by: true,
+  person: true,
+  target: true,
+  action: true,
+  query: true,
+  text: true,
+  assignee: true,
+  rule: true,
+  correction: true,
+  covers: true,
+  reason: true,
+  name: true,
+  meaning: true,
+  authenticatedAt: true,
+  status: true,
+  date: true,
+} as const satisfies Record<KeysOfUnion<ReviewContent>, true>;
+
+type KeysOfUnion<T> = T extends unknown ? keyof T : never;
+
+/** The hashed part of a stored entry, read field by field so that the table's own attributes stay out. */
+export function reviewContent(item: Item): ReviewContent {
+  const content: Record<string, unknown> = {};
+  for (const field of Object.keys(HASHED)) if (item[field] !== undefined) content[field] = item[field];
+  return content as ReviewContent;
+}
+
+/**
+ * Where an entry shows besides its chain: every entry is in the study's
+ * change feed; query entries are also listed per site (the query list), and
+ * status entries per site (the dashboard), each with one Query.
+ */
+function indexAttributes(entry: ReviewEntry): Item {
+  const partition = partitionOf(entry.study, entry.subject);
+  const sk = keys.reviewEntry(entry.seq);
+  const feed = {
+    [TABLE.indexes.feed.partitionKey]: keys.feed(entry.study),
+    [TABLE.indexes.feed.sortKey]: keys.feedEntry(entry.at, partition, sk),
+  };
+  const site = entry.site;
+  if (site === undefined || entry.subject === undefined) return feed;
+  const bySite = TABLE.indexes.bySite;
+  if (entry.action.startsWith("query-") && "query" in entry)
+    return {
+      ...feed,
+      [bySite.partitionKey]: keys.siteQueries(entry.study, site),
+      [bySite.sortKey]: `${entry.query}#${sk}`,
+    };
+  if (entry.action === "subject-status")
+    return {
+      ...feed,
+      [bySite.partitionKey]: keys.siteStatuses(entry.study, site),
+      [bySite.sortKey]: `${entry.subject}#${sk}`,
+    };
+  return feed;
+}
+
+/** Appends one entry to the subject's review log (or the study's, without a subject). */
+export async function appendReview(
+  db: Db,
+  macKey: MacKey,
+  request: ReviewRequest,
+  options: { now?: () => Date } = {},
+): Promise<ReviewEntry> {
+  const entry = await appendChained<ReviewContent>(db, macKey, {
+    partition: partitionOf(request.study, request.subject),
+    prefix: keys.reviewPrefix,
+    key: keys.reviewEntry,
+    chainId: reviewChainId(request.study, request.subject),
+    label: `the review log of ${request.subject ?? request.study}`,
+    ...(options.now ? { now: options.now } : {}),
+    content: (seq, at) => ({ ...withoutUndefined(request), seq, at }) as ReviewContent,
+    attributes: (e) => ({ type: "review", ...indexAttributes(e) }),
+  });
+  return entry;
+}
+
+/** DynamoDB refuses undefined attributes, and a hash must not depend on them either. */
+function withoutUndefined<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}
+
+/** A subject's review log (the study's, without a subject), in append order. */
+export async function readReviewLog(db: Db, study: string, subject?: string): Promise<ReviewEntry[]> {
+  const items = await queryAll(db, {
+    KeyConditionExpression: "PK = :pk AND begins_with(SK, :prefix)",
+    ExpressionAttributeValues: { ":pk": partitionOf(study, subject), ":prefix": keys.reviewPrefix },
+    ConsistentRead: true,
+  });
+  return items.map(toReviewEntry);
+}
+
+/** Every query entry of a site, grouped by query in key order (the query list folds them). */
+export async function readSiteQueryEntries(db: Db, study: string, site: string): Promise<ReviewEntry[]> {
+  return (await queryBySite(db, keys.siteQueries(study, site))).map(toReviewEntry);
+}
+
+/** Every subject-status entry of a site, by subject then seq. */
+export async function readSiteStatusEntries(db: Db, study: string, site: string): Promise<ReviewEntry[]> {
+  return (await queryBySite(db, keys.siteStatuses(study, site))).map(toReviewEntry);
+}
+
+/**
+ * The strict decoder of a review item: the envelope field by field; the
+ * action's own fields as stored (they are hashed, so the chain walk vouches
+ * for them).
+ */
+export function toReviewEntry(item: Item): ReviewEntry {
+  const target = item.target;
+  if (!isMap(target)) throw new MalformedItemError(item, "target", "a map");
+  const entry = {
+    ...reviewContent(item),
+    study: requiredString(item, "study"),
+    seq: requiredNumber(item, "seq"),
+    at: requiredString(item, "at"),
+    by: requiredString(item, "by"),
+    action: requiredString(item, "action"),
+    target: target as ReviewTarget,
+    previousHash: requiredString(item, "previousHash"),
+    hash: requiredString(item, "hash"),
+    mac: requiredString(item, "mac"),
+  };
+  // Refuses a subject, site or person that is not text.
+  for (const field of ["subject", "site", "person"] as const) maybeString(item, field);
+  return entry as ReviewEntry;
+}

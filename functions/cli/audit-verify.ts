@@ -22,21 +22,33 @@ import { createClients } from "../store/dynamo.ts";
 import { describeStoreFailure } from "../store/local-store-check.ts";
 import { macKeyFromEnvironment } from "../store/mac-key.ts";
 import { createStore } from "../store/store.ts";
-import type { AuditFinding, AuditReport } from "../store/verify-audit.ts";
+import {
+  type AuditFinding,
+  type AuditReport,
+  isInstanceFinding,
+  isReviewFinding,
+} from "../store/verify-audit.ts";
 import { CliError, EXIT, runCli } from "./forms-publish.ts";
 
 const USAGE = "usage: npm run audit:verify -- [--study <id>] [--endpoint <url>] [--table <name>]";
 const LOCAL_TABLE = "edc";
 
-/** One line per finding, in subject, form, revision order; the access log last. */
+/** One line per finding, in subject, form, revision order; then the review logs; the access log last. */
 export function formatReport(report: AuditReport): string[] {
   const lines = [`Study ${report.study}, MACs checked with ${report.key}`];
-  const instance = report.findings.flatMap((f) => (f.chain === "access-log" ? [] : [f]));
+  const instance = report.findings.filter(isInstanceFinding);
+  const review = report.findings.filter(isReviewFinding);
   const log = report.findings.flatMap((f) => (f.chain === "access-log" ? [f] : []));
   instance.sort((a, b) => compareInstances(a, b) || a.rev - b.rev);
   for (const f of instance) {
     const { subject, event, form, instance: n } = f.chain;
     lines.push(`  subject ${subject}, ${event}/${form} #${n}, rev ${f.rev}: ${f.kind}: ${f.message}`);
+  }
+  review.sort((a, b) => (a.chain.subject ?? "").localeCompare(b.chain.subject ?? "") || a.seq - b.seq);
+  for (const f of review) {
+    const where =
+      f.chain.subject === undefined ? "study review log" : `subject ${f.chain.subject}, review log`;
+    lines.push(`  ${where}, seq ${f.seq}: ${f.kind}: ${f.message}`);
   }
   for (const f of log) lines.push(`  access log, seq ${f.seq}: ${f.kind}: ${f.message}`);
   const { subjects, chains, entries, unchained } = report.counts;

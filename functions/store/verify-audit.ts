@@ -14,13 +14,15 @@ import { type Db, queryAll } from "./dynamo.ts";
 import type { Item } from "./item-fields.ts";
 import { keys } from "./keys.ts";
 import type { MacKey } from "./mac-key.ts";
+import { reviewChainId, reviewContent } from "./review-log.ts";
 import type { InstanceAddress } from "./revision-item.ts";
 import { listSubjects, type Subject } from "./subjects.ts";
 
 /**
  * Walks every chain of a study, as stored, and reports what no longer holds:
  * each form instance's revisions (hashes, links, MACs, and the projection's
- * claim to the head) and the study's access log. Reads only; repairs nothing.
+ * claim to the head), each subject's review log and the study's, and the
+ * study's access log. Reads only; repairs nothing.
  */
 
 /** `forged`: the entry's MAC does not check out, so the engine did not write it as it is (a forgery, or a re-hash after an edit). */
@@ -31,15 +33,36 @@ export interface InstanceChain extends InstanceAddress {
   site: string;
 }
 
+/** A review log: a subject's (with its site), or the study's (`review: "study"`, shown to every reader). */
+export type ReviewChain =
+  | { review: "subject"; study: string; subject: string; site: string }
+  | { review: "study"; study: string; subject?: undefined; site?: undefined };
+
 export type AuditFinding =
   | { chain: InstanceChain; rev: number; kind: AuditFindingKind; message: string }
-  | { chain: "access-log"; seq: number; kind: AuditFindingKind; message: string };
+  | { chain: "access-log"; seq: number; kind: AuditFindingKind; message: string }
+  | { chain: ReviewChain; seq: number; kind: AuditFindingKind; message: string };
+
+/** Whether a finding is about a form instance's revisions (not a log numbered by seq). */
+export function isInstanceFinding(f: AuditFinding): f is Extract<AuditFinding, { chain: InstanceChain }> {
+  return f.chain !== "access-log" && !("review" in f.chain);
+}
+
+/** Whether a finding is about a review log (a subject's or the study's). */
+export function isReviewFinding(f: AuditFinding): f is Extract<AuditFinding, { chain: ReviewChain }> {
+  return f.chain !== "access-log" && "review" in f.chain;
+}
+
+/** The site a finding is about; none for the access log and the study's review log, which every reader sees. */
+export function siteOfFinding(f: AuditFinding): string | undefined {
+  return f.chain === "access-log" ? undefined : f.chain.site;
+}
 
 export interface AuditCounts {
   subjects: number;
-  /** Form-instance chains, plus the access log when it has entries. */
+  /** Form-instance chains, review logs and the access log, each when it has entries. */
   chains: number;
-  /** Revisions and access-log entries read. */
+  /** Revisions, review entries and access-log entries read. */
   entries: number;
   /** Revisions saved before chaining existed, each before the first chained revision of its instance. */
   unchained: number;
@@ -76,10 +99,14 @@ export async function verifyAudit(
       counts.unchained += r.unchained;
     }
   }
-  const log = await verifyAccessLog(db, macKey, study);
-  findings.push(...log.findings);
-  counts.entries += log.entries;
-  if (log.entries > 0) counts.chains += 1;
+  for (const log of [
+    await verifyStudyReviewLog(db, macKey, study),
+    await verifyAccessLog(db, macKey, study),
+  ]) {
+    findings.push(...log.findings);
+    counts.entries += log.entries;
+    if (log.entries > 0) counts.chains += 1;
+  }
   return { study, key: macKey.id, findings, counts };
 }
 
@@ -116,9 +143,11 @@ async function verifySubject(
   });
   const revisions = new Map<string, Item[]>();
   const projections = new Map<string, Item>();
+  const review: Item[] = [];
   for (const item of items) {
     const sk = String(item.SK);
-    if (sk.startsWith(keys.revisions)) {
+    if (sk.startsWith(keys.reviewPrefix)) review.push(item);
+    else if (sk.startsWith(keys.revisions)) {
       const prefix = sk.slice(0, sk.lastIndexOf("#") + 1);
       revisions.set(prefix, [...(revisions.get(prefix) ?? []), item]);
     } else if (sk.startsWith(keys.projections)) projections.set(sk, item);
@@ -132,6 +161,12 @@ async function verifySubject(
     result.chains += 1;
     result.entries += stored.length;
     result.unchained += r.unchained;
+  }
+  if (review.length > 0) {
+    const chain: ReviewChain = { review: "subject", study, subject, site };
+    for (const f of await verifyReviewLog(macKey, chain, review)) result.findings.push({ chain, ...f });
+    result.chains += 1;
+    result.entries += review.length;
   }
   return result;
 }
@@ -303,26 +338,42 @@ function inSeqs(message: string): string {
   return message.replace(/\brevs?\b/g, (word) => (word === "rev" ? "seq" : "seqs"));
 }
 
-/** The study's access log: one chain, in seq order, each entry MACed; no head, so a deleted last entry is not seen. */
-async function verifyAccessLog(
-  db: Db,
+/** One finding of a chain numbered by seq (the access log, a review log). */
+interface SeqFinding {
+  seq: number;
+  kind: AuditFindingKind;
+  message: string;
+}
+
+/**
+ * A chain numbered by seq, each entry MACed, without a head (so a deleted
+ * last entry is not seen). The key, not the content, places an entry; an
+ * entry that `belongs` refuses (copied from another chain) is inserted.
+ */
+async function verifySeqChain(
   macKey: MacKey,
-  study: string,
-): Promise<{ findings: AuditFinding[]; entries: number }> {
-  const { items } = await readAccessLogItems(db, study);
-  const chainId = accessLogChainId(study);
-  const byKey = new Map<string, AuditFinding>();
+  chainId: string,
+  items: Item[],
+  spec: {
+    seqOfKey: (sk: string) => number;
+    content: (item: Item) => unknown;
+    belongs?: (item: Item) => boolean;
+  },
+): Promise<SeqFinding[]> {
+  const byKey = new Map<string, SeqFinding>();
   const add = (kind: AuditFindingKind, seq: number, message: string) =>
-    byKey.set(`${kind}:${seq}`, { chain: "access-log", seq, kind, message });
+    byKey.set(`${kind}:${seq}`, { seq, kind, message });
   const seqOf = (item: Item) => (typeof item.seq === "number" ? item.seq : Number.NaN);
   for (const item of items) {
-    const keySeq = seqOfKey(String(item.SK));
+    const keySeq = spec.seqOfKey(String(item.SK));
     if (seqOf(item) !== keySeq)
       add("reordered", keySeq, `the entry stored as seq ${keySeq} holds seq ${String(item.seq)}`);
+    else if (spec.belongs && !spec.belongs(item))
+      add("inserted", keySeq, `seq ${keySeq} holds an entry of another chain`);
   }
   const entries = items.map((item) => ({
     rev: seqOf(item),
-    content: accessLogContent(item),
+    content: spec.content(item),
     previousHash: typeof item.previousHash === "string" ? item.previousHash : "",
     hash: typeof item.hash === "string" ? item.hash : "",
   }));
@@ -335,12 +386,52 @@ async function verifyAccessLog(
         add("forged", seq, `seq ${seq} does not carry a valid MAC: the engine did not write it as it is`);
     }),
   );
-  const list = [...byKey.values()] as (AuditFinding & { seq: number })[];
+  const list = [...byKey.values()];
   const edited = new Set(list.filter((f) => f.kind === "edited").map((f) => f.seq));
-  return {
-    findings: list
-      .filter((f) => !(f.kind === "replaced" && edited.has(f.seq)))
-      .sort((a, b) => a.seq - b.seq || a.kind.localeCompare(b.kind)),
-    entries: items.length,
-  };
+  return list
+    .filter((f) => !(f.kind === "replaced" && edited.has(f.seq)))
+    .sort((a, b) => a.seq - b.seq || a.kind.localeCompare(b.kind));
+}
+
+/** The study's access log: one chain, in seq order, each entry MACed. */
+async function verifyAccessLog(
+  db: Db,
+  macKey: MacKey,
+  study: string,
+): Promise<{ findings: AuditFinding[]; entries: number }> {
+  const { items } = await readAccessLogItems(db, study);
+  const found = await verifySeqChain(macKey, accessLogChainId(study), items, {
+    seqOfKey,
+    content: accessLogContent,
+  });
+  return { findings: found.map((f) => ({ chain: "access-log", ...f })), entries: items.length };
+}
+
+/**
+ * A review log (a subject's, or the study's without a subject): queries,
+ * verification, locks, signatures, status. The chain id comes from where the
+ * items are stored, so an entry copied from another subject's log does not
+ * link, and its own study or subject betrays it.
+ */
+async function verifyReviewLog(macKey: MacKey, chain: ReviewChain, items: Item[]): Promise<SeqFinding[]> {
+  return verifySeqChain(macKey, reviewChainId(chain.study, chain.subject), items, {
+    seqOfKey: (sk) => Number(sk.slice(keys.reviewPrefix.length)),
+    content: reviewContent,
+    belongs: (item) => item.study === chain.study && item.subject === chain.subject,
+  });
+}
+
+async function verifyStudyReviewLog(
+  db: Db,
+  macKey: MacKey,
+  study: string,
+): Promise<{ findings: AuditFinding[]; entries: number }> {
+  const items = await queryAll(db, {
+    KeyConditionExpression: "PK = :pk AND begins_with(SK, :prefix)",
+    ExpressionAttributeValues: { ":pk": keys.study(study), ":prefix": keys.reviewPrefix },
+    ConsistentRead: true,
+  });
+  const chain: ReviewChain = { review: "study", study };
+  const found = await verifyReviewLog(macKey, chain, items);
+  return { findings: found.map((f) => ({ chain, ...f })), entries: items.length };
 }

@@ -14,8 +14,15 @@ import {
 } from "../../functions/engine/revision-chain.ts";
 import { keys } from "../../functions/store/keys.ts";
 import { fileMacKey, memoryMacKey } from "../../functions/store/mac-key.ts";
+import {
+  appendReview,
+  type ReviewRequest,
+  readReviewLog,
+  reviewChainId,
+  reviewContent,
+} from "../../functions/store/review-log.ts";
 import { createStore } from "../../functions/store/store.ts";
-import type { AuditFinding } from "../../functions/store/verify-audit.ts";
+import { type AuditFinding, isInstanceFinding, isReviewFinding } from "../../functions/store/verify-audit.ts";
 import { BASE, Product } from "./harness.ts";
 
 /**
@@ -94,7 +101,8 @@ const remove = (key: Record<string, string>) =>
 async function findingsOf(subject: string): Promise<{ kind: string; rev: number; form: string }[]> {
   const { findings } = await product.env.store.verifyAudit(study);
   return findings
-    .flatMap((f) => (f.chain !== "access-log" && f.chain.subject === subject ? [f] : []))
+    .filter(isInstanceFinding)
+    .filter((f) => f.chain.subject === subject)
     .map((f) => ({ kind: f.kind, rev: f.rev, form: f.chain.form }));
 }
 
@@ -314,5 +322,178 @@ describe("audit:verify over the tampered store", () => {
       }),
     );
     expect((await product.call("GET", `${BASE}/audit/verify`, { as: "site-01" })).status).toBe(403);
+  });
+});
+
+describe("a review log rewritten in the table", () => {
+  const reviewKey = (subject: string | undefined, seq: number) => ({
+    PK: subject === undefined ? keys.study(study) : keys.subjectPartition(study, subject),
+    SK: keys.reviewEntry(seq),
+  });
+  type Request = ReviewRequest extends infer R
+    ? R extends unknown
+      ? Omit<R, "study" | "by">
+      : never
+    : never;
+  const append = (request: Request & { by?: string }) =>
+    appendReview(db(), product.env.store.macKey, {
+      study,
+      by: "dev-monitor",
+      ...request,
+    } as ReviewRequest);
+
+  /** A subject with a query opened, answered and closed, then its form verified: four entries. */
+  async function subjectWithReview(): Promise<string> {
+    const subject = await subjectWithRevisions(1);
+    const target = { event: "screening", form: "vital_signs", instance: 1, field: "heart_rate" };
+    const on = { subject, site: "site-01", target };
+    await append({ ...on, action: "query-open", query: "q1", text: "Heart rate 70 at rest?" });
+    await append({
+      ...on,
+      action: "query-answer",
+      query: "q1",
+      text: "Confirmed in source",
+      by: "dev-site-01",
+    });
+    await append({ ...on, action: "query-close", query: "q1" });
+    const covers = [{ event: "screening", form: "vital_signs", instance: 1, rev: 1 }];
+    await append({
+      ...on,
+      target: { event: "screening", form: "vital_signs", instance: 1 },
+      action: "verify",
+      covers,
+    });
+    return subject;
+  }
+
+  async function reviewFindings(subject: string | undefined): Promise<{ kind: string; seq: number }[]> {
+    const { findings } = await product.env.store.verifyAudit(study);
+    return findings
+      .filter(isReviewFinding)
+      .filter((f) => f.chain.subject === subject)
+      .map((f) => ({ kind: f.kind, seq: f.seq }));
+  }
+
+  it("verifies clean and counts each review log as a chain", async () => {
+    const before = await product.env.store.verifyAudit(study);
+    const subject = await subjectWithReview();
+    const after = await product.env.store.verifyAudit(study);
+    expect(await reviewFindings(subject)).toEqual([]);
+    // The subject's instance chain and its review log; 1 revision and 4 review entries.
+    expect(after.counts.chains - before.counts.chains).toBe(2);
+    expect(after.counts.entries - before.counts.entries).toBeGreaterThanOrEqual(5);
+  });
+
+  it("reports a query message edited in place", async () => {
+    const subject = await subjectWithReview();
+    const item = await get(reviewKey(subject, 2));
+    await put({ ...item, text: "Not confirmed" });
+    expect(await reviewFindings(subject)).toEqual([{ kind: "edited", seq: 2 }]);
+  });
+
+  it("reports a changed author of a verification", async () => {
+    const subject = await subjectWithReview();
+    const item = await get(reviewKey(subject, 4));
+    await put({ ...item, by: "someone-else" });
+    expect(await reviewFindings(subject)).toEqual([{ kind: "edited", seq: 4 }]);
+  });
+
+  it("reports an entry deleted", async () => {
+    const subject = await subjectWithReview();
+    await remove(reviewKey(subject, 3));
+    expect(await reviewFindings(subject)).toEqual([{ kind: "deleted", seq: 3 }]);
+  });
+
+  it("reports an edit whose writer recomputed the hash: the MAC does not follow, nor does the next link", async () => {
+    const subject = await subjectWithReview();
+    const item = await get(reviewKey(subject, 2));
+    const edited = { ...item, text: "Not confirmed" };
+    await put({ ...edited, hash: entryHash(String(item.previousHash), reviewContent(edited)) });
+    expect(await reviewFindings(subject)).toEqual([
+      { kind: "forged", seq: 2 },
+      { kind: "replaced", seq: 2 },
+    ]);
+  });
+
+  it("reports a forged entry appended, chained and hashed but MACed with another key", async () => {
+    const subject = await subjectWithReview();
+    const last = await get(reviewKey(subject, 4));
+    const forged = {
+      ...last,
+      ...reviewKey(subject, 5),
+      seq: 5,
+      action: "lock",
+      target: {},
+      previousHash: last.hash,
+    };
+    delete (forged as Record<string, unknown>).covers;
+    const hash = entryHash(String(last.hash), reviewContent(forged));
+    const mac = await memoryMacKey().mac(headMessage(reviewChainId(study, subject), 5, hash));
+    await put({ ...forged, hash, mac });
+    expect(await reviewFindings(subject)).toEqual([{ kind: "forged", seq: 5 }]);
+  });
+
+  it("reports two entries whose contents were swapped", async () => {
+    const subject = await subjectWithReview();
+    const one = await get(reviewKey(subject, 1));
+    const two = await get(reviewKey(subject, 2));
+    await put({ ...two, ...reviewKey(subject, 1) });
+    await put({ ...one, ...reviewKey(subject, 2) });
+    expect(await reviewFindings(subject)).toEqual([
+      { kind: "reordered", seq: 1 },
+      { kind: "reordered", seq: 2 },
+    ]);
+  });
+
+  it("reports an entry copied from another subject's log as inserted", async () => {
+    const from = await subjectWithReview();
+    const into = await subjectWithReview();
+    const copied = await get(reviewKey(from, 2));
+    await put({ ...copied, ...reviewKey(into, 2) });
+    // Its own subject betrays it; its MAC names the other chain; neither link around it holds.
+    expect(await reviewFindings(into)).toEqual([
+      { kind: "replaced", seq: 1 },
+      { kind: "forged", seq: 2 },
+      { kind: "inserted", seq: 2 },
+      { kind: "replaced", seq: 2 },
+    ]);
+    expect(await reviewFindings(from)).toEqual([]);
+  });
+
+  it("reports the study's review log (the freeze) edited, shown to every site's reader", async () => {
+    await append({ target: {}, action: "lock", reason: "Database freeze before interim analysis" });
+    await append({ target: {}, action: "unlock", reason: "Late query" });
+    const entries = await readReviewLog(db(), study);
+    const seq = entries.at(-1)?.seq ?? 0;
+    expect(await reviewFindings(undefined)).toEqual([]);
+    const item = await get(reviewKey(undefined, seq));
+    await put({ ...item, reason: "Nothing to see" });
+    expect(await reviewFindings(undefined)).toEqual([{ kind: "edited", seq }]);
+    const cli = await auditVerifyCli();
+    expect(cli.code).toBe(1);
+    expect(cli.stdout).toContain(`study review log, seq ${seq}: edited:`);
+    const api = await product.call("GET", `${BASE}/audit/verify`, { as: "monitor" });
+    expect(api.body.findings).toContainEqual(
+      expect.objectContaining({ chain: { review: "study", study }, seq, kind: "edited" }),
+    );
+    // Put back, so that later tests see only their own findings.
+    await put(item);
+    expect(await reviewFindings(undefined)).toEqual([]);
+  });
+
+  it("lists a subject's review finding by subject in audit:verify and to the subject's site only", async () => {
+    const subject = await subjectWithReview();
+    const item = await get(reviewKey(subject, 1));
+    await put({ ...item, text: "Rewritten" });
+    const cli = await auditVerifyCli();
+    expect(cli.stdout).toContain(`subject ${subject}, review log, seq 1: edited:`);
+    const api = await product.call("GET", `${BASE}/audit/verify`, { as: "monitor" });
+    expect(api.body.findings).toContainEqual(
+      expect.objectContaining({
+        chain: { review: "subject", study, subject, site: "site-01" },
+        seq: 1,
+        kind: "edited",
+      }),
+    );
   });
 });

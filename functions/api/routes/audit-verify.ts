@@ -2,6 +2,7 @@ import { createRoute, type RouteHandler, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../../http/context.ts";
 import { permitted, seesSite } from "../../http/permissions.ts";
 import { loadStudy } from "../../http/resolve.ts";
+import { siteOfFinding } from "../../store/verify-audit.ts";
 import { createRouter } from "../router.ts";
 import { problemResponses, StudyParams } from "../schemas.ts";
 
@@ -21,10 +22,21 @@ const InstanceChain = z.object({
   instance: z.number().int(),
 });
 
+const ReviewChain = z
+  .union([
+    z.object({ review: z.literal("subject"), study: z.string(), subject: z.string(), site: z.string() }),
+    z.object({ review: z.literal("study"), study: z.string() }),
+  ])
+  .openapi({
+    description:
+      "A review log (queries, verification, locks, signatures, status): a subject's or the study's",
+  });
+
 const AuditFinding = z
   .union([
     z.object({ chain: InstanceChain, rev: z.number().int(), kind: Kind, message: z.string() }),
     z.object({ chain: z.literal("access-log"), seq: z.number().int(), kind: Kind, message: z.string() }),
+    z.object({ chain: ReviewChain, seq: z.number().int(), kind: Kind, message: z.string() }),
   ])
   .openapi("AuditFinding");
 
@@ -57,11 +69,12 @@ const verifyAuditTrailRoute = createRoute({
   middleware: [permitted("verify-audit")],
   tags: ["Audit"],
   summary:
-    "Walk every revision chain and the access log: every edited, deleted, inserted or reordered entry, by subject, form and revision",
+    "Walk every revision chain, review log and the access log: every edited, deleted, inserted or reordered entry, by subject, form and revision",
   request: { params: StudyParams },
   responses: {
     200: {
-      description: "The verification (findings only of the caller's sites; the access log's to all)",
+      description:
+        "The verification (findings only of the caller's sites; the access log's and the study review log's to all)",
       content: { "application/json": { schema: AuditVerification } },
     },
     ...problemResponses([401, 403, 404]),
@@ -72,9 +85,10 @@ const verifyAuditTrail: RouteHandler<typeof verifyAuditTrailRoute, AppEnv> = asy
   const { study } = c.req.valid("param");
   await loadStudy(c, study);
   const report = await c.var.store.verifyAudit(study);
-  const findings = report.findings.filter(
-    (f) => f.chain === "access-log" || seesSite(c.var.principal, f.chain.site, "verify-audit"),
-  );
+  const findings = report.findings.filter((f) => {
+    const site = siteOfFinding(f);
+    return site === undefined || seesSite(c.var.principal, site, "verify-audit");
+  });
   return c.json({ ...report, verified: report.findings.length === 0, findings }, 200);
 };
 

@@ -18,6 +18,7 @@ import { odmDownload } from "../../http/odm-download.ts";
 import { permitted } from "../../http/permissions.ts";
 import { loadStudy } from "../../http/resolve.ts";
 import { streamedBody } from "../../http/streamed-body.ts";
+import { FeedChange } from "../feed-schemas.ts";
 import { createRouter } from "../router.ts";
 import { problemResponses, StudyParams } from "../schemas.ts";
 
@@ -127,7 +128,7 @@ const listChangesRoute = createRoute({
   middleware: [permitted("export")],
   tags: ["Exports"],
   summary:
-    "Incremental export: every committed revision after the cursor, in commit order, each exactly once. Store the returned cursor and pass it next time",
+    "Incremental export: every committed revision and review-log entry (queries, verification, locks, signatures, status) after the cursor, in commit order, each exactly once. Store the returned cursor and pass it next time",
   request: { params: StudyParams, query: ChangesQuery },
   responses: {
     200: {
@@ -135,7 +136,7 @@ const listChangesRoute = createRoute({
       content: {
         "application/json": {
           schema: z.object({
-            changes: z.array(z.record(z.string(), z.unknown())),
+            changes: z.array(FeedChange),
             cursor: z.string(),
             more: z.boolean(),
           }),
@@ -169,7 +170,7 @@ const listChanges: RouteHandler<typeof listChangesRoute, AppEnv> = async (c) => 
     sites: exportSites(c, definition),
     deidentified: options.deidentify !== undefined,
   });
-  return c.json({ changes: page.changes, cursor, more: page.more }, 200);
+  return c.json({ changes: page.changes as z.infer<typeof FeedChange>[], cursor, more: page.more }, 200);
 };
 
 exportRoutes.openapi(listChangesRoute, listChanges);

@@ -1,8 +1,10 @@
 import type { StudyDefinition } from "../engine/definition.ts";
+import type { ReviewEntry } from "../engine/review.ts";
 import type { Store } from "../store/store.ts";
 import type { Subject } from "../store/subjects.ts";
 import type { Deidentify } from "./deidentify.ts";
-import { type OdmUser, odmChunks } from "./odm.ts";
+import { signatureDefs } from "./odm/review.ts";
+import { type OdmSubject, type OdmUser, odmChunks } from "./odm.ts";
 import { subjectsById } from "./records.ts";
 
 export interface OdmExportRequest {
@@ -36,9 +38,28 @@ async function auditAuthors(
   return [...users];
 }
 
+/**
+ * The review logs of the exported subjects and the study's. Read in a first
+ * pass, like the authors: AdminData declares the signers and the meanings
+ * they signed before ClinicalData. Review logs are short beside the data.
+ */
+async function reviewLogs(
+  store: Pick<Store, "readReviewLog">,
+  study: string,
+  subjects: Subject[],
+): Promise<{ bySubject: Map<string, ReviewEntry[]>; study: ReviewEntry[] }> {
+  const bySubject = new Map<string, ReviewEntry[]>();
+  for (let i = 0; i < subjects.length; i += 8) {
+    const batch = subjects.slice(i, i + 8);
+    const logs = await Promise.all(batch.map((s) => store.readReviewLog(study, s.id)));
+    for (const [j, s] of batch.entries()) bySubject.set(s.id, logs[j] ?? []);
+  }
+  return { bySubject, study: await store.readReviewLog(study) };
+}
+
 /** The ODM file of a study as chunks: subjects read one at a time, after the metadata. */
 export async function odmExport(
-  store: Pick<Store, "listSubjects" | "casebooks">,
+  store: Pick<Store, "listSubjects" | "casebooks" | "readReviewLog">,
   definition: StudyDefinition,
   request: OdmExportRequest,
 ): Promise<AsyncGenerator<string>> {
@@ -49,20 +70,37 @@ export async function odmExport(
       )
     : [];
   const known = new Map((request.people ?? []).map((p) => [p.login, p]));
-  const users = request.audit
+  const users: (string | OdmUser)[] = request.audit
     ? (await auditAuthors(store, study, subjects, request.includeEnteredInError)).map(
         (login) => known.get(login) ?? login,
       )
     : [];
-  const source = request.clinicalData
+  const review = request.clinicalData ? await reviewLogs(store, study, subjects) : undefined;
+  const entries = [...(review?.bySubject.values() ?? [])].flat().concat(review?.study ?? []);
+  // A Signature names its signer by UserRef: every signer is declared, with or without the audit trail.
+  for (const e of entries)
+    if (e.action === "sign") users.push(known.get(e.by) ?? { login: e.by, fullName: e.name });
+  const casebooks = request.clinicalData
     ? store.casebooks(study, subjects, {
         withRevisions: request.audit,
         includeEnteredInError: request.includeEnteredInError,
       })
     : null;
+  const source = casebooks && review ? withReview(casebooks, review.bySubject) : null;
   return odmChunks(definition, source, {
     includeAudit: request.audit,
     users,
+    // A study without review entries exports as before: no review code lists.
+    ...(review && entries.length > 0
+      ? { review: { signatures: signatureDefs(entries), study: review.study } }
+      : {}),
     ...(request.deidentify ? { deidentify: request.deidentify } : {}),
   });
+}
+
+async function* withReview(
+  casebooks: AsyncIterable<OdmSubject>,
+  bySubject: Map<string, ReviewEntry[]>,
+): AsyncGenerator<OdmSubject> {
+  for await (const c of casebooks) yield { ...c, review: bySubject.get(c.subject.id) ?? [] };
 }

@@ -1,8 +1,10 @@
 import type { StudyDefinition } from "../engine/definition.ts";
+import { deidentifyReview } from "./deidentify.ts";
 import { subjectDataChunks } from "./odm/clinical-data.ts";
 import { metadataChunks } from "./odm/metadata.ts";
 import { buildModel } from "./odm/model.ts";
 import { odmOid, oidPart } from "./odm/oids.ts";
+import { signatureDefXml, studyAnnotationsXml } from "./odm/review.ts";
 import type { OdmOptions, OdmSubject, OdmUser } from "./odm/types.ts";
 import { attrs, el, textEl } from "./xml.ts";
 
@@ -32,7 +34,10 @@ import { attrs, el, textEl } from "./xml.ts";
  * - entered in error (exported only when asked) → the FormData carries an
  *   Annotation whose Comment is "Entered in error: <reason>"; in the audit, a
  *   mark or restore is an Update of the status item (value unchanged) whose
- *   ReasonForChange starts "Entered in error: " or "Restored: ".
+ *   ReasonForChange starts "Entered in error: " or "Restored: ";
+ * - review entries (queries, verification, locks, signatures, status), when
+ *   `review` is given → Annotations, Signatures and SignatureDefs: see
+ *   odm/review.ts.
  */
 
 export { odmOid, oidPart, unitSlug } from "./odm/oids.ts";
@@ -110,10 +115,27 @@ export async function* odmChunks(
         ),
       )
       .join("\n");
+    const signatures = options.review?.signatures ?? [];
+    if (signatures.length > 0) admin += `\n${signatures.map(signatureDefXml).join("\n")}`;
     if (admin) yield `${el("AdminData", { StudyOID: studyOid }, `\n${admin}\n`)}\n`;
 
     yield `<ClinicalData${attrs({ StudyOID: studyOid, MetaDataVersionOID: mdvOid })}>\n`;
-    for await (const s of subjects) yield* subjectDataChunks(definition, model, s, audit, options.deidentify);
+    const signatureOid = (meaning: string) => signatures.find((d) => d.meaning === meaning)?.oid ?? "";
+    const review = options.review ? { signatureOid } : undefined;
+    for await (const s of subjects)
+      yield* subjectDataChunks(definition, model, s, audit, options.deidentify, review);
+    if (options.review) {
+      const entries = options.review.study;
+      const deid = options.deidentify;
+      yield studyAnnotationsXml(deid ? entries.map((e) => deidentifyReview(e, deid)) : entries, {
+        currentRev: new Map(),
+        site: "",
+        audit,
+        itemOid: odmOid.item,
+        signatureOid,
+        shift: (at) => at,
+      });
+    }
     yield "</ClinicalData>\n";
   }
   yield "</ODM>\n";

@@ -32,6 +32,7 @@ import {
   upsertPerson,
 } from "./people.ts";
 import { type PublishRequest, publishWithImpact } from "./publish.ts";
+import { readReviewLog } from "./review-log.ts";
 import { type SaveRequest, saveFormInstance } from "./save-form-instance.ts";
 import { endSession, readSession, type StoredSession, startSession, touchSession } from "./sessions.ts";
 import { enrolSubject, getSubject, listSubjects, type Subject } from "./subjects.ts";
@@ -114,6 +115,8 @@ export function createStore(options: StoreOptions) {
     findExportSalt: (study: string) => findExportSalt(db, study),
     appendAccessLog: (study: string, event: AccessEvent) => appendAccessLog(db, macKey, study, event),
     readAccessLog: (study: string, options?: AccessLogQuery) => readAccessLog(db, study, options),
+    /** A subject's review log, or the study's without a subject (queries, verification, locks, signatures, status). */
+    readReviewLog: (study: string, subject?: string) => readReviewLog(db, study, subject),
     /** Every chain of the study checked: hashes, links, MACs, projection heads, the access log. */
     verifyAudit: (study: string) => verifyAudit(db, macKey, definitions, study),
   };

@@ -4,10 +4,11 @@ import {
   LOGS_EVENT,
   type StudyDefinition,
 } from "../../engine/definition.ts";
-import { shiftDate } from "../deidentify.ts";
+import { deidentifyReview, shiftDate } from "../deidentify.ts";
 import { attrs, el, textEl } from "../xml.ts";
 import type { Model, OdmForm } from "./model.ts";
 import { CL, odmOid } from "./oids.ts";
+import { type ReviewMarks, reviewMarks } from "./review.ts";
 import type { OdmOptions, OdmRevision, OdmSubject } from "./types.ts";
 
 /** One SubjectData: its events, forms and items, with the audit trail when asked. */
@@ -83,9 +84,19 @@ interface Slot {
   history: OdmRevision[];
 }
 
-function formDataXml(form: OdmForm, slot: Slot, shift: number, repeatKey?: number): string {
+const NO_MARKS: ReviewMarks = { signature: "", annotations: [] };
+
+function formDataXml(
+  form: OdmForm,
+  slot: Slot,
+  shift: number,
+  repeatKey?: number,
+  marks: { form?: ReviewMarks; group?: ReviewMarks } = {},
+): string {
   const content = itemGroupContent(form, slot.current, slot.history, shift);
-  if (content === "") return "";
+  if (content === "" && !marks.form && !marks.group) return "";
+  const own = marks.form ?? NO_MARKS;
+  const group = marks.group ?? NO_MARKS;
   const marked = slot.current?.enteredInError
     ? el(
         "Annotation",
@@ -96,7 +107,14 @@ function formDataXml(form: OdmForm, slot: Slot, shift: number, repeatKey?: numbe
   return el(
     "FormData",
     { FormOID: form.oid, FormRepeatKey: repeatKey },
-    marked + el("ItemGroupData", { ItemGroupOID: form.igOid }, content),
+    own.signature +
+      marked +
+      own.annotations.join("") +
+      el(
+        "ItemGroupData",
+        { ItemGroupOID: form.igOid },
+        group.signature + group.annotations.join("") + content,
+      ),
   );
 }
 
@@ -106,11 +124,26 @@ export function* subjectDataChunks(
   s: OdmSubject,
   audit: boolean,
   deidentify: OdmOptions["deidentify"],
+  review?: { signatureOid: (meaning: string) => string },
 ): Generator<string> {
   const shift = deidentify?.shiftDays?.(s.subject.id) ?? 0;
+  const entries = review && s.review ? s.review : [];
+  const marks = reviewMarks(deidentify ? entries.map((e) => deidentifyReview(e, deidentify)) : entries, {
+    currentRev: new Map(s.instances.map((r) => [`${r.event}|${r.form}|${r.instance}`, r.rev])),
+    site: s.subject.site,
+    audit,
+    itemOid: odmOid.item,
+    signatureOid: review?.signatureOid ?? (() => ""),
+    // De-identified entries are shifted already.
+    shift: (at) => at,
+  });
+  const formMarks = (event: string, form: string, n: number) => ({
+    form: marks.get(`f|${event}|${form}|${n}`),
+    group: marks.get(`g|${event}|${form}|${n}`),
+  });
   const slots = new Map<string, Slot>();
   const key = (event: string, form: string, instance: number) => `${event}\u0000${form}\u0000${instance}`;
-  const slot = (r: OdmRevision): Slot => {
+  const slot = (r: Pick<OdmRevision, "event" | "form" | "instance">): Slot => {
     const k = key(r.event, r.form, r.instance);
     let found = slots.get(k);
     if (!found) {
@@ -120,6 +153,10 @@ export function* subjectDataChunks(
     return found;
   };
   for (const r of s.instances) slot(r).current = r;
+  // A form reviewed before any data was saved to it still has an element to carry its marks.
+  for (const e of entries)
+    if (e.target.event !== undefined && e.target.form !== undefined)
+      slot({ event: e.target.event, form: e.target.form, instance: e.target.instance ?? 1 });
   if (audit) {
     for (const r of s.revisions ?? []) slot(r).history.push(r);
     for (const v of slots.values()) v.history.sort((a, b) => a.rev - b.rev);
@@ -141,6 +178,8 @@ export function* subjectDataChunks(
     SubjectKey: deidentify?.subjectKey?.(subject.id) ?? subject.id,
     TransactionType: audit ? "Upsert" : undefined,
   })}>`;
+  const own = marks.get("") ?? NO_MARKS;
+  head += own.signature;
   head += el("SiteRef", { LocationOID: odmOid.location(subject.site) });
   if (subject.arm && definition.study.arms.length > 0) {
     head += el(
@@ -154,41 +193,60 @@ export function* subjectDataChunks(
       ),
     );
   }
+  head += own.annotations.join("");
   yield `${head}\n`;
+  /** A visit's Signature and Annotations, before its forms. */
+  const visitMarks = (event: string, n: number) => {
+    const m = marks.get(`e|${event}|${n}`);
+    return m ? m.signature + m.annotations.join("") : "";
+  };
 
   for (const e of definition.study.events) {
     const forms = e.forms.map((f) => model.forms.get(f)).filter((f): f is OdmForm => f !== undefined);
     if (e.repeatable) {
-      const keys = [...new Set(forms.flatMap((f) => slotsOf(e.id, f.id).map(([n]) => n)))].sort(
-        (a, b) => a - b,
+      const visited = entries.flatMap((r) =>
+        r.target.event === e.id && r.target.form === undefined ? [r.target.instance ?? 1] : [],
       );
+      const keys = [
+        ...new Set([...forms.flatMap((f) => slotsOf(e.id, f.id).map(([n]) => n)), ...visited]),
+      ].sort((a, b) => a - b);
       for (const n of keys) {
-        const body = forms
-          .map((f) => {
-            const found = slots.get(key(e.id, f.id, n));
-            return found ? formDataXml(f, found, shift, f.repeating ? n : undefined) : "";
-          })
-          .join("");
+        const body =
+          visitMarks(e.id, n) +
+          forms
+            .map((f) => {
+              const found = slots.get(key(e.id, f.id, n));
+              return found
+                ? formDataXml(f, found, shift, f.repeating ? n : undefined, formMarks(e.id, f.id, n))
+                : "";
+            })
+            .join("");
         if (body) {
           yield `${el("StudyEventData", { StudyEventOID: odmOid.event(e.id), StudyEventRepeatKey: n }, body)}\n`;
         }
       }
       continue;
     }
-    const body = forms
-      .flatMap((f) =>
-        slotsOf(e.id, f.id).map(([n, found]) =>
-          formDataXml(f, found, shift, f.repeating || n !== 1 ? n : undefined),
-        ),
-      )
-      .join("");
+    const body =
+      visitMarks(e.id, 1) +
+      forms
+        .flatMap((f) =>
+          slotsOf(e.id, f.id).map(([n, found]) =>
+            formDataXml(f, found, shift, f.repeating || n !== 1 ? n : undefined, formMarks(e.id, f.id, n)),
+          ),
+        )
+        .join("");
     if (body) yield `${el("StudyEventData", { StudyEventOID: odmOid.event(e.id) }, body)}\n`;
   }
   const logs = definition.study.logs
     .map((f) => model.forms.get(f))
     .filter((f): f is OdmForm => f !== undefined);
   const body = logs
-    .flatMap((f) => slotsOf(LOGS_EVENT, f.id).map(([n, found]) => formDataXml(f, found, shift, n)))
+    .flatMap((f) =>
+      slotsOf(LOGS_EVENT, f.id).map(([n, found]) =>
+        formDataXml(f, found, shift, n, formMarks(LOGS_EVENT, f.id, n)),
+      ),
+    )
     .join("");
   if (body) yield `${el("StudyEventData", { StudyEventOID: odmOid.event(LOGS_EVENT) }, body)}\n`;
   yield "</SubjectData>\n";

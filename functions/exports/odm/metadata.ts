@@ -8,10 +8,11 @@ import {
 import { attrs, el, textEl } from "../xml.ts";
 import { codeListXml, formOf, type Model, type OdmItem, translated } from "./model.ts";
 import { CL, odmOid } from "./oids.ts";
+import { REVIEW_CODE_LISTS, REVIEW_FLAG_TYPES, REVIEW_FLAG_VALUES } from "./review.ts";
 
 /** The Study element: GlobalVariables, BasicDefinitions and the MetaDataVersion. */
 
-function sharedCodeList(oid: string, definition: StudyDefinition): string {
+function sharedCodeList(oid: string, definition: StudyDefinition, review: boolean): string {
   switch (oid) {
     case CL.yesno:
       return codeListXml(oid, "Yes/No", "integer", [
@@ -37,8 +38,23 @@ function sharedCodeList(oid: string, definition: StudyDefinition): string {
         "text",
         definition.study.arms.map((a) => ({ const: a.id, title: a.label })),
       );
-    default:
-      return codeListXml(oid, "Flag type", "text", [{ const: "ARM", title: "Treatment arm of the subject" }]);
+    case CL.flagType:
+      return codeListXml(oid, "Flag type", "text", [
+        ...(definition.study.arms.length > 0
+          ? [{ const: "ARM", title: "Treatment arm of the subject" }]
+          : []),
+        ...(review ? REVIEW_FLAG_TYPES : []),
+      ]);
+    default: {
+      const list = REVIEW_FLAG_VALUES[oid];
+      if (!list) throw new Error(`no shared code list ${oid}`);
+      return codeListXml(
+        oid,
+        list.name,
+        "text",
+        list.values.map(([code, title]) => ({ const: code, title })),
+      );
+    }
   }
 }
 
@@ -178,8 +194,9 @@ export function* metadataChunks(
     yield `${formOf(model, f).items.map(itemDefXml).join("\n")}\n`;
   }
   for (const cl of model.codeLists) yield `${cl}\n`;
-  for (const oid of [CL.yesno, CL.truefalse, CL.status, CL.arm, CL.flagType]) {
-    if (model.sharedCodeLists.has(oid)) yield `${sharedCodeList(oid, definition)}\n`;
+  for (const oid of [CL.yesno, CL.truefalse, CL.status, CL.arm, CL.flagType, ...REVIEW_CODE_LISTS]) {
+    if (model.sharedCodeLists.has(oid))
+      yield `${sharedCodeList(oid, definition, model.sharedCodeLists.has(CL.queryState))}\n`;
   }
   for (const c of model.conditions) yield `${c}\n`;
   for (const m of model.methods) yield `${m}\n`;

@@ -3,6 +3,7 @@ import { formOrder } from "../../engine/form-order.ts";
 import { shiftDate } from "../deidentify.ts";
 import { el, textEl } from "../xml.ts";
 import { CL, odmOid, unitSlug } from "./oids.ts";
+import { REVIEW_CODE_LISTS } from "./review.ts";
 import type { Comparator, DataType, OdmOptions } from "./types.ts";
 import { decimal, scalar } from "./values.ts";
 
@@ -287,6 +288,10 @@ export function buildModel(definition: StudyDefinition, options: OdmOptions): Mo
   if (study.arms.length > 0) {
     model.sharedCodeLists.add(CL.arm);
     model.sharedCodeLists.add(CL.flagType);
+  }
+  if (options.review) {
+    model.sharedCodeLists.add(CL.flagType);
+    for (const oid of REVIEW_CODE_LISTS) model.sharedCodeLists.add(oid);
   }
   return model;
 }

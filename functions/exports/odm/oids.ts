@@ -44,6 +44,11 @@ export const CL = {
   status: "CL.status",
   arm: "CL.arm",
   flagType: "CL.flagtype",
+  queryState: "CL.querystate",
+  sdv: "CL.sdv",
+  lock: "CL.lock",
+  signature: "CL.signature",
+  subjectStatus: "CL.subjectstatus",
 } as const;
 
 /** A readable slug of a unit for `MU.<slug>` (µmol/L → umol_per_L, °C → degC, % → pct). */

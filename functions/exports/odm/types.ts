@@ -1,6 +1,8 @@
 import type { ErrorMarkAction } from "../../engine/entered-in-error.ts";
+import type { ReviewEntry } from "../../engine/review.ts";
 import type { InstanceState } from "../../engine/revision.ts";
 import type { Deidentify } from "../deidentify.ts";
+import type { OdmSignatureDef } from "./review.ts";
 
 /** What the ODM export takes: revisions, subjects, options. */
 
@@ -33,6 +35,8 @@ export interface OdmSubject {
   instances: OdmRevision[];
   /** Every revision (any order); used for the audit trail when `includeAudit`. */
   revisions?: OdmRevision[];
+  /** The subject's review log (queries, verification, locks, signatures, status), when review entries are exported. */
+  review?: ReviewEntry[];
 }
 
 export interface OdmOptions {
@@ -60,6 +64,13 @@ export interface OdmOptions {
    * known by name or email is declared with them (FullName, Email).
    */
   users?: Iterable<string | OdmUser>;
+  /**
+   * Review entries are exported (exports/odm/review.ts): their code lists are
+   * declared, and each signature's meaning as a SignatureDef in AdminData
+   * (which precedes ClinicalData, so they are passed here). `study`: the
+   * study's own entries (a freeze), written after the subjects.
+   */
+  review?: { signatures: OdmSignatureDef[]; study: ReviewEntry[] };
   /** EffectiveDate of each site's MetaDataVersionRef; default: the creation date. */
   effectiveDate?: string;
 }

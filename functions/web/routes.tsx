@@ -5,6 +5,7 @@ import { page } from "./page.tsx";
 import { accessLogPages } from "./routes/access-log.tsx";
 import { accountKeyPages } from "./routes/account-keys.tsx";
 import { builderPages } from "./routes/builder.tsx";
+import { casebookPrintPages } from "./routes/casebook-print.tsx";
 import { enteredInErrorPages } from "./routes/entered-in-error.tsx";
 import { exportPages } from "./routes/exports.tsx";
 import { formPages } from "./routes/forms.tsx";
@@ -56,6 +57,7 @@ export function createWebRoutes(options: WebOptions) {
   web.route("/", accessLogPages());
   web.route("/", formPages(scriptPaths.form));
   web.route("/", enteredInErrorPages);
+  web.route("/", casebookPrintPages);
 
   return web;
 }

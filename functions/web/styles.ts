@@ -46,4 +46,6 @@ input.wide{width:100%}textarea.code{min-height:28rem;font-family:ui-monospace,mo
 dl.details{margin:0;font-size:.85rem}dl.details dt{display:inline;font-weight:600}dl.details dt::after{content:": "}dl.details dd{display:inline;margin:0}dl.details dd::after{content:"";display:block}.muted{color:var(--muted);font-size:.8rem}
 .visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}
 @media (max-width:800px){main{padding:.6rem}input[type=text]{width:100%}}
+.casebook-print ul.review{margin:.2rem 0;padding-left:1rem;font-size:.88rem}.casebook-print .form-block{margin:0 0 1rem}.casebook-print h3{font-size:1rem;margin:1rem 0 .3rem}.casebook-print table.values th{width:40%;font-weight:400;background:var(--bg)}
+@media print{header.top,.no-print{display:none}body{background:#fff}main{max-width:none;padding:0}.casebook-print .visit{break-before:page}.casebook-print .form-block,.casebook-print tr{break-inside:avoid}.casebook-print a{color:inherit;text-decoration:none}.casebook-print th{background:none}}
 `;

@@ -57,6 +57,7 @@ const PAGES: Record<string, Action> = {
   "POST /studies/:study/enrol": "enrol",
   "GET /studies/:study/subjects/:subject": "read-identified",
   "GET /studies/:study/subjects/:subject/audit": "read-identified",
+  "GET /studies/:study/subjects/:subject/casebook/print": "read-identified",
   "GET /studies/:study/builder": "publish",
   "GET /studies/:study/builder/preview/:form": "publish",
   "GET /studies/:study/builder/edit": "publish",

@@ -27,7 +27,7 @@ export function SubjectPage(props: {
     <>
       <p>
         <a href={`/studies/${definition.study.id}`}>← Dashboard</a> ·{" "}
-        <a href={`${base}/audit`}>Audit trail</a>
+        <a href={`${base}/audit`}>Audit trail</a> · <a href={`${base}/casebook/print`}>Printable casebook</a>
       </p>
       <h1>Subject {subject.id}</h1>
       <StoredNoticeView notice={props.stored} />

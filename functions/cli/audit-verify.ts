@@ -1,7 +1,8 @@
 /**
  * `npm run audit:verify -- [--study <id>] [--endpoint <url>] [--table <name>]`: walks every audit
- * chain of a study (each form instance's revisions, the access log) and prints
- * what no longer holds, by subject, form and revision, then a summary.
+ * chain of a study (each form instance's revisions, each subject's review log
+ * and the study's, the access log) and prints what no longer holds, by
+ * subject, form and revision (or log and seq), then a summary.
  *
  * Without `--endpoint`/`--table` it reads the local data folder as `npm start`
  * keeps it (`$DATA_DIR`, else `.data`; stop the server first: LevelDB lets one

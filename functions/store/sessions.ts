@@ -98,18 +98,26 @@ export async function endSession(db: Db, nonce: string, now = Date.now()): Promi
 
 /**
  * Records a re-authentication made to sign (its `auth_time`, epoch ms) on the
- * session: one signature may use it, once (`takeSigning`).
+ * session: one signature may use it, once (`takeSigning`). False when the
+ * session has ended meanwhile.
  */
-export async function allowSigning(db: Db, nonce: string, authenticatedAt: number): Promise<void> {
-  await db.doc.send(
-    new UpdateCommand({
-      TableName: db.tableName,
-      Key: key(nonce),
-      UpdateExpression: "SET signingAuthenticatedAt = :at",
-      ConditionExpression: "attribute_exists(PK) AND attribute_not_exists(endedAt)",
-      ExpressionAttributeValues: { ":at": authenticatedAt },
-    }),
-  );
+export async function allowSigning(db: Db, nonce: string, authenticatedAt: number): Promise<boolean> {
+  try {
+    await db.doc.send(
+      new UpdateCommand({
+        TableName: db.tableName,
+        Key: key(nonce),
+        UpdateExpression: "SET signingAuthenticatedAt = :at",
+        ConditionExpression: "attribute_exists(PK) AND attribute_not_exists(endedAt)",
+        ExpressionAttributeValues: { ":at": authenticatedAt },
+      }),
+    );
+    return true;
+  } catch (error) {
+    // The session ended while its person was at the provider.
+    if (!isConditionFailure(error as Error)) throw error;
+    return false;
+  }
 }
 
 /**

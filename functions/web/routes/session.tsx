@@ -280,7 +280,8 @@ export function publicPages(options: SessionOptions, scripts: Script[]) {
         "You authenticated as someone else than the person signed in here. Only the signed-in person can sign.",
       );
     }
-    await c.var.store.allowSigning(stored.nonce, person.authTime as number);
+    if (!(await c.var.store.allowSigning(stored.nonce, person.authTime as number)))
+      throw problems.signedOut();
     return c.redirect(next, 303);
   }
 

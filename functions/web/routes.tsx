@@ -16,6 +16,7 @@ import {
   type SessionOptions,
   sessionPages,
 } from "./routes/session.tsx";
+import { signaturePages } from "./routes/signatures.tsx";
 import { sitePages } from "./routes/site.tsx";
 import { tokenPages } from "./routes/tokens.tsx";
 
@@ -44,6 +45,7 @@ export function createWebRoutes(options: WebOptions) {
   const session = requireSession(options);
   web.use("/home", session);
   web.use("/signout", session);
+  web.use("/auth/reauthenticate", session);
   web.use("/studies/*", session);
   web.use("/account/*", session);
   web.route("/", sessionPages(options));
@@ -56,6 +58,7 @@ export function createWebRoutes(options: WebOptions) {
   web.route("/", accessLogPages());
   web.route("/", formPages(scriptPaths.form));
   web.route("/", enteredInErrorPages);
+  web.route("/", signaturePages(options.signingWindowMs));
 
   return web;
 }

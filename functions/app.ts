@@ -31,9 +31,12 @@ export interface AppOptions {
   sessionIdleMs?: number;
   /** The OpenID provider people sign in at; without one only API keys sign in on the pages. */
   oidc?: Omit<OidcSettings, "redirectUri">;
+  /** How old a re-authentication may be when it is used to sign (SIGNING_WINDOW_MINUTES). Default 5 minutes. */
+  signingWindowMs?: number;
 }
 
 export const DEFAULT_IDLE_MS = 30 * 60_000;
+export { signingWindowMs } from "./http/signing.ts";
 
 /** SESSION_IDLE_MINUTES as milliseconds (fractions allowed); anything unusable is the default. */
 export function sessionIdleMs(minutes: string | undefined): number {
@@ -65,6 +68,7 @@ export function createApp(store: Store, options: AppOptions) {
     createWebRoutes({
       sessionSecret: options.sessionSecret,
       idleMs: options.sessionIdleMs ?? DEFAULT_IDLE_MS,
+      ...(options.signingWindowMs !== undefined ? { signingWindowMs: options.signingWindowMs } : {}),
       ...(options.oidc ? { relyingParty: relyingParties(options.oidc) } : {}),
       scripts: SCRIPTS,
     }),

@@ -61,6 +61,8 @@ export async function startDevEnvironment(
     /** The provider's port (0 or absent: any free one). */
     oidcPort?: number;
     sessionIdleMs?: number;
+    /** How old a re-authentication may be when it is used to sign. */
+    signingWindowMs?: number;
   } = {},
 ): Promise<DevEnvironment> {
   const tableName = options.tableName ?? "edc";
@@ -110,6 +112,7 @@ export async function startDevEnvironment(
       sessionSecret: await sessionSecret(options.dataDir),
       feedSettleMs: options.feedSettleMs ?? 2_000,
       ...(options.sessionIdleMs !== undefined ? { sessionIdleMs: options.sessionIdleMs } : {}),
+      ...(options.signingWindowMs !== undefined ? { signingWindowMs: options.signingWindowMs } : {}),
       ...(signIn ? { oidc: { issuer: signIn.provider.issuer, clientId: DEV_CLIENT_ID } } : {}),
     }),
     endpoint: dynamo.endpoint,

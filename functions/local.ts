@@ -1,6 +1,6 @@
 import path from "node:path";
 import { serve } from "@hono/node-server";
-import { sessionIdleMs } from "./app.ts";
+import { sessionIdleMs, signingWindowMs } from "./app.ts";
 import { startDevEnvironment } from "./dev-environment.ts";
 import { describeStoreFailure, LocalStoreUnreadable } from "./store/local-store-check.ts";
 
@@ -22,6 +22,7 @@ const env = await startDevEnvironment({
   // A fixed port keeps the issuer, and so every person's id, the same across restarts.
   oidcPort: Number(process.env.OIDC_PORT ?? port + 1),
   sessionIdleMs: sessionIdleMs(process.env.SESSION_IDLE_MINUTES),
+  signingWindowMs: signingWindowMs(process.env.SIGNING_WINDOW_MINUTES),
 }).catch((error) => {
   if (!(error instanceof LocalStoreUnreadable)) throw error;
   console.error(error.message);

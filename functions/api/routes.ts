@@ -10,7 +10,9 @@ import { exportRoutes } from "./routes/exports.ts";
 import { formInstanceRoutes } from "./routes/form-instances.ts";
 import { keyRoutes } from "./routes/keys.ts";
 import { peopleRoutes } from "./routes/people.ts";
+import { signatureRoutes } from "./routes/signatures.ts";
 import { studyRoutes } from "./routes/studies.ts";
+import { subjectStatusRoutes } from "./routes/subject-status.ts";
 import { subjectRoutes } from "./routes/subjects.ts";
 import { tokenRoutes } from "./routes/tokens.ts";
 
@@ -32,6 +34,8 @@ export function apiRoutes() {
   });
   api.route("/", studyRoutes);
   api.route("/", subjectRoutes);
+  api.route("/", subjectStatusRoutes);
+  api.route("/", signatureRoutes);
   api.route("/", formInstanceRoutes);
   api.route("/", enteredInErrorRoutes);
   api.route("/", auditRoutes);

@@ -10,6 +10,8 @@ import {
 import { formOrder } from "../engine/form-order.ts";
 import { isEmpty } from "../engine/logic.ts";
 import { redcapNames } from "../engine/redcap/fields.ts";
+import type { SubjectStatus } from "../engine/review.ts";
+import { DEFAULT_SUBJECT_STATUS, STATUS_LABEL as SUBJECT_STATUS_LABEL } from "../engine/subject-status.ts";
 import { type Deidentify, shiftDate } from "./deidentify.ts";
 
 /**
@@ -40,6 +42,12 @@ export interface FlatOptions {
   keepRow?: (row: RowSource) => boolean;
   /** The de-identification to apply, if any. */
   deidentify?: Deidentify;
+  /**
+   * Each subject's recorded status: given, a `subject_status` column (after
+   * the REDCap ones) carries it on every row; a subject without one is
+   * enrolled. The REDCap endpoint leaves it out, as REDCap has no such column.
+   */
+  subjectStatuses?: ReadonlyMap<string, SubjectStatus>;
 }
 
 export interface Column {
@@ -63,6 +71,7 @@ export interface RowSource {
 }
 
 export const RECORD_ID = "record_id";
+export const SUBJECT_STATUS = "subject_status";
 
 /** REDCap's unique event name: `<event>_arm_<n>` (n = the arm's position, from 1). */
 export function uniqueEventName(definition: StudyDefinition, event: string, arm: string): string {
@@ -94,6 +103,8 @@ export function flatColumns(definition: StudyDefinition, options: FlatOptions = 
     { name: "redcap_repeat_instance" },
   ];
   const everything = !options.forms && !options.fields;
+  if (options.subjectStatuses && (everything || options.fields?.includes(SUBJECT_STATUS)))
+    columns.push({ name: SUBJECT_STATUS });
   const names = exportNames(definition);
   for (const form of formOrder(definition)) {
     const instrument = definition.instruments[form];
@@ -196,6 +207,10 @@ export function flatRows(
     row.redcap_event_name = uniqueEventName(definition, g.event, subject.arm);
     row.redcap_repeat_instrument = g.repeatForm;
     row.redcap_repeat_instance = g.instance;
+    if (SUBJECT_STATUS in row) {
+      const status = options.subjectStatuses?.get(subject.id) ?? DEFAULT_SUBJECT_STATUS;
+      row[SUBJECT_STATUS] = label ? SUBJECT_STATUS_LABEL[status] : status;
+    }
     const byForm = new Map(g.items.map((i) => [i.form, i]));
     for (const c of columns) {
       if (!c.form) continue;

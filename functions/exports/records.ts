@@ -1,4 +1,6 @@
 import type { StudyDefinition } from "../engine/definition.ts";
+import type { SubjectStatus } from "../engine/review.ts";
+import { statusesBySubject } from "../engine/subject-status.ts";
 import type { Store } from "../store/store.ts";
 import type { Subject } from "../store/subjects.ts";
 import { type CsvReader, csvText } from "./csv.ts";
@@ -63,6 +65,17 @@ export async function* recordChunks(
   if (format === "json") yield "\n]\n";
 }
 
+/** Each subject's recorded status, one Query per site of these subjects (the `subject_status` column). */
+export async function subjectStatuses(
+  store: Pick<Store, "readSiteStatusEntries">,
+  study: string,
+  subjects: Subject[],
+): Promise<Map<string, SubjectStatus>> {
+  const sites = [...new Set(subjects.map((s) => s.site))];
+  const entries = await Promise.all(sites.map((site) => store.readSiteStatusEntries(study, site)));
+  return statusesBySubject(entries.flat());
+}
+
 /** The subjects of these sites in id order: a whole-study download rather than a page. */
 export async function subjectsById(
   store: Pick<Store, "listSubjects">,
@@ -89,7 +102,7 @@ export interface RecordsPageRequest {
  * refuses whatever it refuses before calling.
  */
 export async function recordsPage(
-  store: Pick<Store, "subjectPage" | "casebooks" | "exportSalt">,
+  store: Pick<Store, "subjectPage" | "casebooks" | "exportSalt" | "readSiteStatusEntries">,
   definition: StudyDefinition,
   request: RecordsPageRequest,
   options: FlatOptions,
@@ -101,8 +114,15 @@ export async function recordsPage(
     only: request.only,
   });
   const next = page.next ? sealCursor(await store.exportSalt(study), page.next) : undefined;
+  const statuses = await subjectStatuses(store, study, page.subjects);
   return {
-    chunks: recordChunks(store, definition, page.subjects, options, request.format),
+    chunks: recordChunks(
+      store,
+      definition,
+      page.subjects,
+      { ...options, subjectStatuses: statuses },
+      request.format,
+    ),
     subjects: page.subjects.length,
     ...(next ? { next } : {}),
   };

@@ -1,5 +1,5 @@
 import { handle } from "hono/aws-lambda";
-import { createApp, sessionIdleMs } from "../app.ts";
+import { createApp, sessionIdleMs, signingWindowMs } from "../app.ts";
 import { FUNCTION_ENV } from "../store/function-env.ts";
 import { deployedMacKey } from "../store/mac-key.ts";
 import { readSecret } from "../store/secrets.ts";
@@ -27,6 +27,7 @@ export const handler = handle(
   createApp(createStore({ macKey: deployedMacKey() }), {
     sessionSecret: await sessionSecret(),
     sessionIdleMs: sessionIdleMs(process.env.SESSION_IDLE_MINUTES),
+    signingWindowMs: signingWindowMs(process.env.SIGNING_WINDOW_MINUTES),
     ...(signIn ? { oidc: signIn } : {}),
   }),
 );

@@ -10,5 +10,7 @@ export interface AppEnv {
     feedSettleMs: number;
     /** The session's CSRF token, on browser pages only. */
     csrf?: string;
+    /** The browser session's id (its nonce), on browser pages only: a signature uses its re-authentication. */
+    session?: string;
   };
 }

@@ -45,6 +45,8 @@ export interface SignedInPerson {
   sub: string;
   name?: string;
   email?: string;
+  /** When the person last authenticated at the provider (`auth_time`, epoch ms), when the token says. */
+  authTime?: number;
 }
 
 /** The provider or the callback did not prove a sign-in: a 4xx, and the person starts again. */
@@ -96,9 +98,15 @@ export async function connectRelyingParty(settings: OidcSettings): Promise<Relyi
   }
 }
 
+/**
+ * `reauthenticate` asks the provider to authenticate the person again now,
+ * whatever session it holds (`prompt=login`, `max_age=0`): a signature needs
+ * that proof of presence, and the callback then checks `auth_time`.
+ */
 export async function beginSignIn(
   rp: RelyingParty,
   now = Date.now(),
+  options: { reauthenticate?: boolean } = {},
 ): Promise<{ url: URL; pending: PendingSignIn }> {
   const pending: PendingSignIn = {
     state: client.randomState(),
@@ -114,6 +122,7 @@ export async function beginSignIn(
     nonce: pending.nonce,
     code_challenge: await client.calculatePKCECodeChallenge(pending.codeVerifier),
     code_challenge_method: "S256",
+    ...(options.reauthenticate ? { prompt: "login", max_age: "0" } : {}),
   });
   return { url, pending };
 }
@@ -148,6 +157,8 @@ export async function completeSignIn(
   callbackParams: URLSearchParams,
   pending: PendingSignIn,
   now = Date.now(),
+  /** For a re-authentication: `auth_time` must be present and at most this old (seconds). */
+  options: { maxAgeSeconds?: number } = {},
 ): Promise<SignedInPerson> {
   if (!(now - pending.startedAt >= 0 && now - pending.startedAt <= SIGN_IN_WINDOW_MS))
     throw new SignInRefused("the sign-in took too long; start again");
@@ -161,6 +172,7 @@ export async function completeSignIn(
       expectedState: pending.state,
       expectedNonce: pending.nonce,
       idTokenExpected: true,
+      ...(options.maxAgeSeconds !== undefined ? { maxAge: options.maxAgeSeconds } : {}),
     });
     claims = tokens.claims();
   } catch (error) {
@@ -172,6 +184,7 @@ export async function completeSignIn(
     sub: claims.sub,
     ...(typeof claims.name === "string" ? { name: claims.name } : {}),
     ...(typeof claims.email === "string" ? { email: claims.email } : {}),
+    ...(typeof claims.auth_time === "number" ? { authTime: claims.auth_time * 1000 } : {}),
   };
 }
 

@@ -26,6 +26,7 @@ export const ACTIONS = {
   verify: "verify data against source",
   lock: "lock data",
   sign: "sign casebooks",
+  "change-subject-status": "change a subject's status (screened, enrolled, withdrawn, …)",
   "manage-users": "manage people and their roles",
   "verify-audit": "verify the audit trail",
   "read-access-log": "read the access log",
@@ -47,6 +48,7 @@ const COORDINATOR: readonly Action[] = [
   "mark-entered-in-error",
   "export",
   "answer-query",
+  "change-subject-status",
 ];
 const GRANTS: Record<Role, readonly Action[]> = {
   coordinator: COORDINATOR,
@@ -70,6 +72,7 @@ const GRANTS: Record<Role, readonly Action[]> = {
     "raise-query",
     "close-query",
     "lock",
+    "change-subject-status",
     "verify-audit",
     "read-access-log",
   ],

@@ -87,6 +87,29 @@ export const problems = {
       "Only log instances and unscheduled visits can be entered in error",
       detail,
     ),
+  /** A signature needs a re-authentication at the provider, fresh and unused. */
+  reauthenticationRequired: (detail: string) =>
+    new ProblemError(401, "reauthentication-required", "Authenticate again to sign", detail),
+  /** An API key (or a key's browser session) cannot re-authenticate, so it cannot sign. */
+  signatureNeedsPerson: () =>
+    new ProblemError(
+      403,
+      "signature-needs-person",
+      "Only a person can sign",
+      "A signature needs the signer to authenticate again at the identity provider at the moment of signing, which an API key cannot do. Sign in as yourself on the site pages to sign.",
+    ),
+  nothingToSign: (detail: string) =>
+    new ProblemError(422, "nothing-to-sign", "There is nothing to sign here", detail),
+  /** The data changed between the page the signer read and the signature. */
+  signatureStale: () =>
+    new ProblemError(
+      409,
+      "signature-stale",
+      "The data changed since you reviewed it",
+      "Something in what you were about to sign was saved since the page was shown. Review it again and sign.",
+    ),
+  statusTransition: (detail: string) =>
+    new ProblemError(409, "status-transition", "The subject cannot take this status now", detail),
   subjectExists: (id: string) =>
     new ProblemError(409, "subject-exists", "Subject already enrolled", `Subject ${id} already exists.`),
   tooLarge: (limit: number) =>

@@ -23,6 +23,8 @@ export interface StoredSession {
   lastSeenAt: number;
   expiresAt: number;
   ended: boolean;
+  /** A re-authentication not yet used to sign (epoch ms of its `auth_time`). */
+  signingAuthenticatedAt?: number;
 }
 
 const key = (nonce: string) => ({ PK: keys.session(nonce), SK: keys.sessionItem });
@@ -52,6 +54,9 @@ export async function readSession(db: Db, nonce: string): Promise<StoredSession 
     lastSeenAt: Number(Item.lastSeenAt),
     expiresAt: Number(Item.expiresAt),
     ended: Item.endedAt !== undefined,
+    ...(typeof Item.signingAuthenticatedAt === "number"
+      ? { signingAuthenticatedAt: Item.signingAuthenticatedAt }
+      : {}),
   };
 }
 
@@ -88,5 +93,53 @@ export async function endSession(db: Db, nonce: string, now = Date.now()): Promi
   } catch (error) {
     if (!isConditionFailure(error)) throw error;
     return false;
+  }
+}
+
+/**
+ * Records a re-authentication made to sign (its `auth_time`, epoch ms) on the
+ * session: one signature may use it, once (`takeSigning`). False when the
+ * session has ended meanwhile.
+ */
+export async function allowSigning(db: Db, nonce: string, authenticatedAt: number): Promise<boolean> {
+  try {
+    await db.doc.send(
+      new UpdateCommand({
+        TableName: db.tableName,
+        Key: key(nonce),
+        UpdateExpression: "SET signingAuthenticatedAt = :at",
+        ConditionExpression: "attribute_exists(PK) AND attribute_not_exists(endedAt)",
+        ExpressionAttributeValues: { ":at": authenticatedAt },
+      }),
+    );
+    return true;
+  } catch (error) {
+    // The session ended while its person was at the provider.
+    if (!isConditionFailure(error as Error)) throw error;
+    return false;
+  }
+}
+
+/**
+ * Uses up the session's signing permission: its re-authentication time, or
+ * undefined when there is none (never granted, or already used). Atomic, so
+ * two posts cannot sign twice with one re-authentication.
+ */
+export async function takeSigning(db: Db, nonce: string): Promise<number | undefined> {
+  try {
+    const { Attributes } = await db.doc.send(
+      new UpdateCommand({
+        TableName: db.tableName,
+        Key: key(nonce),
+        UpdateExpression: "REMOVE signingAuthenticatedAt",
+        ConditionExpression: "attribute_exists(signingAuthenticatedAt) AND attribute_not_exists(endedAt)",
+        ReturnValues: "UPDATED_OLD",
+      }),
+    );
+    const at = Number(Attributes?.signingAuthenticatedAt);
+    return Number.isFinite(at) ? at : undefined;
+  } catch (error) {
+    if (!isConditionFailure(error as Error)) throw error;
+    return undefined;
   }
 }

@@ -32,9 +32,17 @@ import {
   upsertPerson,
 } from "./people.ts";
 import { type PublishRequest, publishWithImpact } from "./publish.ts";
-import { readReviewLog } from "./review-log.ts";
+import { appendReview, type ReviewRequest, readReviewLog, readSiteStatusEntries } from "./review-log.ts";
 import { type SaveRequest, saveFormInstance } from "./save-form-instance.ts";
-import { endSession, readSession, type StoredSession, startSession, touchSession } from "./sessions.ts";
+import {
+  allowSigning,
+  endSession,
+  readSession,
+  type StoredSession,
+  startSession,
+  takeSigning,
+  touchSession,
+} from "./sessions.ts";
 import { enrolSubject, getSubject, listSubjects, type Subject } from "./subjects.ts";
 import {
   type ApiKey,
@@ -94,6 +102,9 @@ export function createStore(options: StoreOptions) {
     readSession: (nonce: string) => readSession(db, nonce),
     touchSession: (nonce: string, now: number) => touchSession(db, nonce, now),
     endSession: (nonce: string) => endSession(db, nonce),
+    /** A fresh re-authentication for one signature (see sessions.ts). */
+    allowSigning: (nonce: string, authenticatedAt: number) => allowSigning(db, nonce, authenticatedAt),
+    takeSigning: (nonce: string) => takeSigning(db, nonce),
     upsertPerson: (...args: Parameters<typeof upsertPerson> extends [Db, ...infer R] ? R : never) =>
       upsertPerson(db, ...args),
     findPerson: (id: string) => findPerson(db, id),
@@ -115,8 +126,9 @@ export function createStore(options: StoreOptions) {
     findExportSalt: (study: string) => findExportSalt(db, study),
     appendAccessLog: (study: string, event: AccessEvent) => appendAccessLog(db, macKey, study, event),
     readAccessLog: (study: string, options?: AccessLogQuery) => readAccessLog(db, study, options),
-    /** A subject's review log, or the study's without a subject (queries, verification, locks, signatures, status). */
+    appendReview: (request: ReviewRequest) => appendReview(db, macKey, request),
     readReviewLog: (study: string, subject?: string) => readReviewLog(db, study, subject),
+    readSiteStatusEntries: (study: string, site: string) => readSiteStatusEntries(db, study, site),
     /** Every chain of the study checked: hashes, links, MACs, projection heads, the access log. */
     verifyAudit: (study: string) => verifyAudit(db, macKey, definitions, study),
   };

@@ -56,11 +56,20 @@ export function casebookViewFields(definition: StudyDefinition): string[] {
   return [...new Set([definition.study.dayOne.field, ...visitDates])];
 }
 
+/**
+ * `closed`: the subject's status ends the schedule (withdrawn, lost to
+ * follow-up, screen failure, completed): a visit with nothing saved is no
+ * longer upcoming, due or overdue; what was saved keeps its timing.
+ */
+/** Timings that only say the schedule expects the visit: none of them hold once the subject's schedule ended. */
+const SCHEDULED_ONLY: ReadonlySet<VisitTiming> = new Set(["upcoming", "due", "overdue"]);
+
 export function casebookView(
   definition: StudyDefinition,
   arm: string,
   instances: Revision[],
   today: string,
+  options: { closed?: boolean } = {},
 ): CasebookView {
   const dayOne = dayOneOf(definition, instances);
   const at = (event: string, form: string, instance: number) =>
@@ -88,14 +97,15 @@ export function casebookView(
       );
       const counted = forms.filter((f) => !f.enteredInError);
       const complete = counted.filter((f) => f.status === "complete").length;
+      const timing = visitTiming(event, dayOne, today, {
+        any: own.length > 0,
+        allComplete: counted.length > 0 && complete === counted.length,
+        deviations: deviations.length,
+      });
       return {
         event,
         window: dayOne ? visitWindow(event, dayOne) : undefined,
-        timing: visitTiming(event, dayOne, today, {
-          any: own.length > 0,
-          allComplete: counted.length > 0 && complete === counted.length,
-          deviations: deviations.length,
-        }),
+        timing: options.closed && timing && SCHEDULED_ONLY.has(timing) ? undefined : timing,
         instances: numbers,
         forms,
         progress: { complete, total: counted.length },

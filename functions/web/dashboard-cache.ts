@@ -1,4 +1,6 @@
 import type { StudyDefinition } from "../engine/definition.ts";
+import type { SubjectStatus } from "../engine/review.ts";
+import { isClosedStatus } from "../engine/subject-status.ts";
 import type { Revision } from "../store/form-instances.ts";
 import type { Store } from "../store/store.ts";
 import type { Subject } from "../store/subjects.ts";
@@ -44,7 +46,14 @@ export async function dashboardRows(
   store: Store,
   definition: StudyDefinition,
   subjects: Subject[],
-  options: { today: string; settleMs: number; readsInFlight: number; now?: () => number },
+  options: {
+    today: string;
+    settleMs: number;
+    readsInFlight: number;
+    now?: () => number;
+    /** Each subject's recorded status (readSiteStatusEntries, read fresh per request): a closed one has no overdue visits. */
+    statuses?: ReadonlyMap<string, SubjectStatus>;
+  },
 ): Promise<DashboardRow[]> {
   const now = options.now ?? Date.now;
   const study = definition.study.id;
@@ -76,15 +85,17 @@ export async function dashboardRows(
       dataFields: fieldList,
     }))
       known.set(subject.id, { instances });
-    const viewKey = `${definition.version}|${options.today}`;
     return subjects.map((subject) => {
       const entry = known.get(subject.id) as Entry;
+      const status = options.statuses?.get(subject.id);
+      const closed = isClosedStatus(status);
+      const viewKey = `${definition.version}|${options.today}|${closed}`;
       if (entry.view?.key !== viewKey)
         entry.view = {
           key: viewKey,
-          view: casebookView(definition, subject.arm, entry.instances, options.today),
+          view: casebookView(definition, subject.arm, entry.instances, options.today, { closed }),
         };
-      return { subject, view: entry.view.view };
+      return { subject, view: entry.view.view, ...(status ? { status } : {}) };
     });
   } finally {
     // A change committed while a request was reading may have been forgotten by another request before

@@ -1,4 +1,5 @@
 import type { StudyDefinition } from "../engine/definition.ts";
+import type { SubjectStatus } from "../engine/review.ts";
 import { type FieldProblem, problems } from "../http/problems.ts";
 import type { Subject } from "../store/subjects.ts";
 import type { CasebookView, CellStatus } from "./casebook-view.ts";
@@ -81,6 +82,8 @@ export function readDashboardQuery(
 export interface DashboardRow {
   subject: Subject;
   view: CasebookView;
+  /** The subject's recorded status (absent: none recorded, i.e. enrolled). */
+  status?: SubjectStatus;
 }
 
 export interface DashboardSelection {

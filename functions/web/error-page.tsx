@@ -25,7 +25,7 @@ export function webErrorPage(c: Context<AppEnv>, error: unknown): Response | Pro
         <h1>{problem?.title ?? "Something went wrong"}</h1>
         <p>{problem?.detail ?? "The error was logged."}</p>
         <p>
-          {problem?.status === 401 ? (
+          {problem?.status === 401 && problem.slug !== "reauthentication-required" ? (
             <a href="/signin">Sign in again</a>
           ) : (
             <a href="/">Back to the dashboard</a>

@@ -17,6 +17,7 @@ import {
   type SessionOptions,
   sessionPages,
 } from "./routes/session.tsx";
+import { signaturePages } from "./routes/signatures.tsx";
 import { sitePages } from "./routes/site.tsx";
 import { tokenPages } from "./routes/tokens.tsx";
 
@@ -45,6 +46,7 @@ export function createWebRoutes(options: WebOptions) {
   const session = requireSession(options);
   web.use("/home", session);
   web.use("/signout", session);
+  web.use("/auth/reauthenticate", session);
   web.use("/studies/*", session);
   web.use("/account/*", session);
   web.route("/", sessionPages(options));
@@ -57,6 +59,7 @@ export function createWebRoutes(options: WebOptions) {
   web.route("/", accessLogPages());
   web.route("/", formPages(scriptPaths.form));
   web.route("/", enteredInErrorPages);
+  web.route("/", signaturePages(options.signingWindowMs));
   web.route("/", casebookPrintPages);
 
   return web;

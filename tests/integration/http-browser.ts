@@ -63,14 +63,17 @@ export class HttpBrowser {
  * over HTTP) and an admin key, for tests that need sockets rather than
  * `app.request()`.
  */
-export async function serveProduct(adminKey: string): Promise<{
+export async function serveProduct(
+  adminKey: string,
+  options: { signingWindowMs?: number } = {},
+): Promise<{
   env: DevEnvironment;
   base: string;
   close: () => Promise<void>;
 }> {
   const port = await freePort();
   const base = `http://localhost:${port}`;
-  const env = await startDevEnvironment({ feedSettleMs: 0, publicUrl: base });
+  const env = await startDevEnvironment({ feedSettleMs: 0, publicUrl: base, ...options });
   await storeDevKey(env.store, adminKey, {
     user: "test-admin",
     role: "admin",

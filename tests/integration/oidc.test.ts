@@ -277,6 +277,41 @@ describe("sign-in through the local OpenID provider", () => {
     );
   });
 
+  it("re-authenticates on request although the provider's session is alive, and says when (auth_time)", async () => {
+    const { username, password } = person("investigator-site-01");
+    const first = await submitLogin(engine, username, password);
+    let at = Browser.next(first.posted, first.postedTo);
+    while (at.origin === new URL(provider.issuer).origin) at = Browser.next(await first.browser.go(at), at);
+    // Without prompt=login the live session signs the person straight back in…
+    const again = await beginSignIn(engine);
+    const silent = Browser.next(await first.browser.go(again.url), again.url);
+    expect(silent.origin + silent.pathname).toBe(ENGINE.redirectUri);
+    // …with it, the provider asks for the password again.
+    const { url, pending } = await beginSignIn(engine, Date.now(), { reauthenticate: true });
+    expect(url.searchParams.get("prompt")).toBe("login");
+    expect(url.searchParams.get("max_age")).toBe("0");
+    const asked = Browser.next(await first.browser.go(url), url);
+    expect(asked.origin).toBe(new URL(provider.issuer).origin);
+    const form = await first.browser.go(asked);
+    const action = /<form method="post" action="([^"]+)"/.exec(await form.text())?.[1];
+    expect(action).toBeDefined();
+    const posted = await first.browser.go(new URL(action ?? "", asked), {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ username, password }).toString(),
+    });
+    let back = Browser.next(posted, asked);
+    while (back.origin === new URL(provider.issuer).origin)
+      back = Browser.next(await first.browser.go(back), back);
+    const before = Date.now();
+    const reauthenticated = await completeSignIn(engine, back.searchParams, pending, Date.now(), {
+      maxAgeSeconds: 300,
+    });
+    expect(reauthenticated.sub).toBe(person("investigator-site-01").sub);
+    expect(reauthenticated.authTime).toBeGreaterThanOrEqual(pending.startedAt - 1000);
+    expect(reauthenticated.authTime).toBeLessThanOrEqual(before);
+  });
+
   it("reads a pending sign-in back from its JSON, and refuses anything else", async () => {
     const { pending } = await beginSignIn(engine);
     expect(readPendingSignIn(JSON.parse(JSON.stringify(pending)))).toEqual(pending);

@@ -1,4 +1,5 @@
 import type { EventDef, StudyDefinition } from "../../engine/definition.ts";
+import { STATUS_LABEL as SUBJECT_STATUS_LABEL } from "../../engine/subject-status.ts";
 import { type EventRow, progressText, STATUS_LABEL, TIMING_LABEL } from "../casebook-view.ts";
 import {
   type DashboardQuery,
@@ -103,12 +104,15 @@ export function Dashboard(props: {
             </tr>
           </thead>
           <tbody>
-            {rows.map(({ subject, view }) => (
+            {rows.map(({ subject, view, status }) => (
               <tr data-subject={subject.id}>
                 <th scope="row">
                   <a href={`${base}/subjects/${subject.id}`}>{subject.id}</a>{" "}
                   <small>
                     {subject.site} · {subject.arm}
+                    {status && status !== "enrolled" && (
+                      <span data-status={status}> · {SUBJECT_STATUS_LABEL[status]}</span>
+                    )}
                   </small>
                 </th>
                 {definition.study.events.map((e) => (

@@ -1,3 +1,4 @@
+import type { Child } from "hono/jsx";
 import type { Instrument } from "../../engine/definition.ts";
 import type { FieldChange } from "../../engine/revision.ts";
 import type { LogicContext } from "../../engine/validate-form.ts";
@@ -46,6 +47,8 @@ export function FormPage(props: {
   stored?: StoredNotice;
   /** The instance's path when it may be entered in error (log instances, unscheduled visits). */
   markPath?: string;
+  /** The signatures over this instance (and the way to sign it). */
+  signatures?: Child;
 }) {
   const { instrument, fields, current, rev, csrf, notice, context } = props;
   // An instance entered in error keeps its data as marked until it is restored.
@@ -68,6 +71,7 @@ export function FormPage(props: {
         )}
       </p>
       <EnteredInErrorPanel current={current} path={props.markPath} canWrite={props.canWrite} csrf={csrf} />
+      {props.signatures}
       {instrument.description && <p class="help">{instrument.description}</p>}
       <StoredNoticeView notice={props.stored} />
       {notice?.kind === "saved" && (

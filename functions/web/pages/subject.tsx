@@ -1,3 +1,4 @@
+import type { Child } from "hono/jsx";
 import { LOGS_EVENT, type StudyDefinition } from "../../engine/definition.ts";
 import type { Subject } from "../../store/subjects.ts";
 import { type StoredNotice, StoredNoticeView } from "../after-save.tsx";
@@ -16,6 +17,10 @@ export function SubjectPage(props: {
   canWrite: boolean;
   /** The save a form page just made before returning here. */
   stored?: StoredNotice;
+  /** The review parts of the casebook (status, signatures), drawn after the subject's line. */
+  review?: Child;
+  /** Whether the reader may sign (a visit's row then offers it). */
+  canSign?: boolean;
 }) {
   const { definition, subject, view, canWrite } = props;
   const base = `/studies/${definition.study.id}/subjects/${subject.id}`;
@@ -48,6 +53,7 @@ export function SubjectPage(props: {
           </>
         )}
       </p>
+      {props.review}
       <h2>Schedule</h2>
       <ScrollRegion label="Schedule">
         <table>
@@ -73,6 +79,11 @@ export function SubjectPage(props: {
                   {row.deviations.map((d) => (
                     <p class="theirs">{d}</p>
                   ))}
+                  {props.canSign && row.forms.some((f) => f.rev > 0) && (
+                    <p>
+                      <a href={`${base}/sign?event=${encodeURIComponent(row.event.id)}`}>Sign visit…</a>
+                    </p>
+                  )}
                 </th>
                 <td>
                   {row.window?.target ? (

@@ -4,7 +4,7 @@ import { type Row, writeRows } from "../../engine/redcap/columns.ts";
 import { buildDictionary } from "../../engine/redcap/export-dictionary.ts";
 import { neutraliseFormula } from "../../engine/spreadsheet-formula.ts";
 import { RECORD_ID } from "../../exports/flat.ts";
-import { RECORDS_CONTENT_TYPE, recordChunks, subjectsById } from "../../exports/records.ts";
+import { RECORDS_CONTENT_TYPE, recordChunks, subjectStatuses, subjectsById } from "../../exports/records.ts";
 import { logAccess, loggedFilters } from "../../http/access-events.ts";
 import type { AppEnv } from "../../http/context.ts";
 import { exportOptions, exportSites } from "../../http/export-scope.ts";
@@ -50,7 +50,11 @@ async function downloadRecords(c: Context<AppEnv>) {
   const stamp = new Date().toISOString().slice(0, 10);
   c.header("Content-Disposition", `attachment; filename="${definition.study.id}-records-${stamp}.${format}"`);
   c.header("Content-Type", RECORDS_CONTENT_TYPE[format]);
-  return streamedBody(c, recordChunks(c.var.store, definition, subjects, options, format));
+  const statuses = await subjectStatuses(c.var.store, definition.study.id, subjects);
+  return streamedBody(
+    c,
+    recordChunks(c.var.store, definition, subjects, { ...options, subjectStatuses: statuses }, format),
+  );
 }
 
 async function downloadOdm(c: Context<AppEnv>) {

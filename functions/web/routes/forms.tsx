@@ -5,12 +5,14 @@ import { isMarkableEvent } from "../../engine/entered-in-error.ts";
 import { nextFormOfVisit } from "../../engine/next-form.ts";
 import { rebaseEdits } from "../../engine/revision.ts";
 import { dayOneOf, visitDeviations } from "../../engine/schedule.ts";
+import { signaturesOver } from "../../engine/signatures.ts";
 import { applyCalculations, calculationDrift, hiddenFields } from "../../engine/validate-form.ts";
 import type { AppEnv } from "../../http/context.ts";
 import { can } from "../../http/permissions.ts";
 import { problems } from "../../http/problems.ts";
 import { type InstancePath, loadSlot, loadStudy, loadSubject } from "../../http/resolve.ts";
 import { saveForm, saveProblem } from "../../http/save-form.ts";
+import { subjectSignatures } from "../../http/signatures.ts";
 import type { Revision } from "../../store/form-instances.ts";
 import {
   type AfterSave,
@@ -23,6 +25,7 @@ import { fieldHistory, fieldViews } from "../fields.tsx";
 import { type FormEntries, readFormEntries } from "../form-values.ts";
 import { page } from "../page.tsx";
 import { type FormNotice, FormPage } from "../pages/form.tsx";
+import { SignatureList } from "../signature-list.tsx";
 
 /** A form at a visit; its numbered instances live under `/instances/:instance`. */
 export const FORM_PATH = "/studies/:study/subjects/:subject/events/:event/forms/:form";
@@ -87,7 +90,32 @@ async function formContext(c: Context<AppEnv>, formScript: string) {
 
 type FormContext = Awaited<ReturnType<typeof formContext>>;
 
-function renderForm(
+/** The signatures that include this form instance, and the way to sign it for those who may. */
+async function formSignatures(c: Context<AppEnv>, ctx: FormContext) {
+  const { address, subject, definition } = ctx;
+  const states = signaturesOver(await subjectSignatures(c, subject), address);
+  const signable =
+    can(c.var.principal, "sign", { study: subject.study, site: subject.site }) && ctx.revisions.length > 0;
+  const query = new URLSearchParams({
+    event: address.event,
+    form: address.form,
+    instance: String(address.instance),
+  });
+  return (
+    <SignatureList
+      definition={definition}
+      states={states}
+      {...(signable
+        ? {
+            signHref: `/studies/${subject.study}/subjects/${subject.id}/sign?${query}`,
+            signLabel: "Sign this form…",
+          }
+        : {})}
+    />
+  );
+}
+
+async function renderForm(
   c: Context<AppEnv>,
   ctx: FormContext,
   state: {
@@ -154,6 +182,7 @@ function renderForm(
       nextTitle={next === undefined ? undefined : (ctx.definition.instruments[next]?.title ?? next)}
       stored={state.stored}
       markPath={isMarkableEvent(ctx.definition, ctx.address.event) ? instancePath(ctx.address) : undefined}
+      signatures={await formSignatures(c, ctx)}
     />,
     { status: state.status, scripts: editable ? [ctx.formScript] : [] },
   );

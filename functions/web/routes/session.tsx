@@ -15,9 +15,11 @@ import {
   SignInRefused,
 } from "../../http/oidc.ts";
 import { principalOfGrant } from "../../http/people.ts";
+import { requirePermission } from "../../http/permissions.ts";
 import { KEY_PREDATES, problems } from "../../http/problems.ts";
 import { requestSource } from "../../http/request-source.ts";
-import { personLabel } from "../../store/people.ts";
+import { DEFAULT_SIGNING_WINDOW_MS, reauthenticationRefusal } from "../../http/signing.ts";
+import { personId, personLabel } from "../../store/people.ts";
 import type { Principal } from "../../store/principal.ts";
 import type { StoredSession } from "../../store/sessions.ts";
 import type { Store } from "../../store/store.ts";
@@ -50,6 +52,8 @@ export interface SessionOptions {
   idleMs: number;
   /** The OpenID provider people sign in at, by callback URL; without one only API keys sign in. */
   relyingParty?: (redirectUri: string) => Promise<RelyingParty>;
+  /** How old a re-authentication may be when it is used to sign (default 5 minutes). */
+  signingWindowMs?: number;
 }
 
 const SIGN_IN_COOKIE = "edc_signin";
@@ -186,6 +190,8 @@ export function publicPages(options: SessionOptions, scripts: Script[]) {
     const rp = await relyingParty(c);
     const kept = openValue(sessionSecret, SIGN_IN_PURPOSE, getCookie(c, SIGN_IN_COOKIE));
     deleteCookie(c, SIGN_IN_COOKIE, { path: "/auth" });
+    if ((kept as { reauth?: unknown } | undefined)?.reauth === true)
+      return finishReauthentication(c, rp, kept);
     let person: Awaited<ReturnType<typeof completeSignIn>>;
     try {
       person = await completeSignIn(rp, new URL(c.req.url).searchParams, readPendingSignIn(kept));
@@ -229,6 +235,54 @@ export function publicPages(options: SessionOptions, scripts: Script[]) {
     await logAccess(c, "sign-in", { method: "oidc" }, principal);
     const next = sameOriginPath((kept as { next?: unknown } | undefined)?.next, new URL(c.req.url).origin);
     return c.redirect(next ?? landingPage(principal), 303);
+  }
+
+  /**
+   * Back from a re-authentication asked for to sign: it must be the session's
+   * own person, authenticated after the request was sent and within the
+   * signing window (`auth_time`); then the session may sign once.
+   */
+  async function finishReauthentication(c: Context<AppEnv>, rp: RelyingParty, kept: unknown) {
+    const windowMs = options.signingWindowMs ?? DEFAULT_SIGNING_WINDOW_MS;
+    const next = sameOriginPath((kept as { next?: unknown }).next, new URL(c.req.url).origin) ?? "/home";
+    const session = openSession(sessionSecret, getCookie(c, SESSION_COOKIE));
+    const stored = session ? await c.var.store.readSession(session.nonce) : undefined;
+    if (!session || !stored || stored.ended || !stored.person) throw problems.signedOut();
+    let person: Awaited<ReturnType<typeof completeSignIn>>;
+    try {
+      const pending = readPendingSignIn(kept);
+      person = await completeSignIn(rp, new URL(c.req.url).searchParams, pending, Date.now(), {
+        maxAgeSeconds: Math.ceil(windowMs / 1000),
+      });
+      const refusal = reauthenticationRefusal(person.authTime, pending.startedAt, Date.now(), windowMs);
+      if (refusal) throw new SignInRefused(refusal);
+    } catch (error) {
+      if (error instanceof SignInRefused) {
+        await logFailedSignIn(
+          c,
+          stored.user ?? stored.person,
+          { method: "oidc-reauthentication", reason: error.message },
+          stored.person,
+        );
+        throw problems.reauthenticationRequired(`The re-authentication was not accepted: ${error.message}.`);
+      }
+      if (error instanceof IdentityProviderUnavailable) throw problems.badGateway(error.message);
+      throw error;
+    }
+    if (personId(person.issuer, person.sub) !== stored.person) {
+      await logFailedSignIn(
+        c,
+        person.email ?? person.sub,
+        { method: "oidc-reauthentication", reason: "another person" },
+        personId(person.issuer, person.sub),
+      );
+      throw problems.reauthenticationRequired(
+        "You authenticated as someone else than the person signed in here. Only the signed-in person can sign.",
+      );
+    }
+    if (!(await c.var.store.allowSigning(stored.nonce, person.authTime as number)))
+      throw problems.signedOut();
+    return c.redirect(next, 303);
   }
 
   const pages = new Hono<AppEnv>();
@@ -291,6 +345,7 @@ export function requireSession(options: SessionOptions) {
     if (now - live.lastSeenAt > touchEvery) await c.var.store.touchSession(live.nonce, now);
     admitPrincipal(c, principal);
     c.set("csrf", csrfToken(sessionSecret, session));
+    c.set("session", session.nonce);
     if (c.req.method !== "GET" && c.req.method !== "HEAD") {
       const body = await c.req.parseBody({ all: true });
       if (!validCsrf(sessionSecret, session, body._csrf)) {
@@ -320,5 +375,38 @@ export function sessionPages(options: SessionOptions) {
     return c.redirect("/signin", 303);
   }
 
-  return new Hono<AppEnv>().get("/home", goHome).post("/signout", signOut);
+  /** To the provider again to prove presence before a signature (behind `requireSession`). */
+  async function startReauthentication(c: Context<AppEnv>) {
+    requirePermission(c.var.principal, "sign");
+    const next = sameOriginPath(c.req.query("next"), new URL(c.req.url).origin);
+    // A key's session has nobody to re-authenticate: back to the signature page, which says so.
+    if (!c.var.principal.person) return c.redirect(next ?? "/home");
+    if (!options.relyingParty) throw problems.notFound(c.req.path);
+    let rp: RelyingParty;
+    try {
+      rp = await options.relyingParty(callbackUrl(c));
+    } catch (error) {
+      if (error instanceof IdentityProviderUnavailable) throw problems.badGateway(error.message);
+      throw error;
+    }
+    const { url, pending } = await beginSignIn(rp, Date.now(), { reauthenticate: true });
+    setCookie(
+      c,
+      SIGN_IN_COOKIE,
+      sealValue(options.sessionSecret, SIGN_IN_PURPOSE, { ...pending, next, reauth: true }),
+      {
+        httpOnly: true,
+        sameSite: "Lax",
+        secure: secure(c),
+        path: "/auth",
+        maxAge: SIGN_IN_WINDOW_MS / 1000,
+      },
+    );
+    return c.redirect(url.toString());
+  }
+
+  return new Hono<AppEnv>()
+    .get("/home", goHome)
+    .post("/signout", signOut)
+    .get("/auth/reauthenticate", startReauthentication);
 }

@@ -1,10 +1,18 @@
 import { type Context, Hono } from "hono";
+import { signatureStates } from "../../engine/signatures.ts";
+import {
+  currentStatus,
+  isClosedStatus,
+  isSubjectStatus,
+  statusesBySubject,
+} from "../../engine/subject-status.ts";
 import { auditTrail } from "../../http/audit-trail.ts";
 import type { AppEnv } from "../../http/context.ts";
 import { enrolSubject } from "../../http/enrolment.ts";
-import { can, sitesOf } from "../../http/permissions.ts";
-import { problems } from "../../http/problems.ts";
+import { can, requirePermission, sitesOf } from "../../http/permissions.ts";
+import { ProblemError, problems } from "../../http/problems.ts";
 import { loadStudy, loadSubject } from "../../http/resolve.ts";
+import { changeSubjectStatus } from "../../http/subject-status.ts";
 import { storedNotice } from "../after-save.tsx";
 import { casebookView } from "../casebook-view.ts";
 import { dashboardRows } from "../dashboard-cache.ts";
@@ -14,6 +22,8 @@ import { AuditPage } from "../pages/audit.tsx";
 import { Dashboard } from "../pages/dashboard.tsx";
 import { Enrol } from "../pages/enrol.tsx";
 import { SubjectPage } from "../pages/subject.tsx";
+import { SignatureList } from "../signature-list.tsx";
+import { SubjectStatusPanel } from "../subject-status-panel.tsx";
 
 /** Casebooks read at once for the dashboard: enough to overlap round trips, few enough not to flood the table. */
 const DASHBOARD_READS_IN_FLIGHT = 16;
@@ -31,11 +41,18 @@ async function showDashboard(c: Context<AppEnv>, today: string) {
   const subjects = (
     await c.var.store.listSubjects(definition.study.id, query.site ? [query.site] : visible, query.q)
   ).filter((s) => !query.arm || s.arm === query.arm);
+  // One Query per site: a closed subject (withdrawn, completed, …) has no visit due any more.
+  const statusEntries = await Promise.all(
+    (query.site ? [query.site] : visible).map((site) =>
+      c.var.store.readSiteStatusEntries(definition.study.id, site),
+    ),
+  );
   // Every subject in scope is needed (the overdue count and the status filters); only a page is drawn.
   const inScope = await dashboardRows(c.var.store, definition, subjects, {
     today,
     settleMs: c.var.feedSettleMs,
     readsInFlight: DASHBOARD_READS_IN_FLIGHT,
+    statuses: statusesBySubject(statusEntries.flat()),
   });
   const study = { study: definition.study.id };
   return page(
@@ -104,11 +121,26 @@ async function enrol(c: Context<AppEnv>) {
   }
 }
 
-async function showSubject(c: Context<AppEnv>, today: string) {
+/** A status form refused: what was sent, and why, drawn again on the subject page. */
+interface StatusRefusal {
+  error: string;
+  values: { status?: string; date?: string; reason?: string };
+  status: number;
+}
+
+async function showSubject(c: Context<AppEnv>, today: string, refused?: StatusRefusal) {
   const definition = await loadStudy(c, c.req.param("study") ?? "");
   const subject = await loadSubject(c, definition.study.id, c.req.param("subject") ?? "");
-  const instances = await c.var.store.readCasebook(definition.study.id, subject.id);
-  const view = casebookView(definition, subject.arm, instances.instances, today);
+  const [instances, reviewLog] = await Promise.all([
+    c.var.store.readCasebook(definition.study.id, subject.id),
+    c.var.store.readReviewLog(definition.study.id, subject.id),
+  ]);
+  const status = currentStatus(reviewLog);
+  const view = casebookView(definition, subject.arm, instances.instances, today, {
+    closed: isClosedStatus(status.status),
+  });
+  const resource = { study: definition.study.id, site: subject.site };
+  const base = `/studies/${definition.study.id}/subjects/${subject.id}`;
   return page(
     c,
     `Subject ${subject.id}`,
@@ -116,10 +148,64 @@ async function showSubject(c: Context<AppEnv>, today: string) {
       definition={definition}
       subject={subject}
       view={view}
-      canWrite={can(c.var.principal, "enter-data", { study: definition.study.id, site: subject.site })}
+      canWrite={can(c.var.principal, "enter-data", resource)}
+      canSign={can(c.var.principal, "sign", resource)}
       stored={storedNotice(definition, c.req.query("stored"), instances.instances)}
+      review={
+        <>
+          <SubjectStatusPanel
+            action={`${base}/status`}
+            current={status}
+            canChange={can(c.var.principal, "change-subject-status", resource)}
+            csrf={c.var.csrf ?? ""}
+            today={today}
+            {...(refused ? { error: refused.error, values: refused.values } : {})}
+          />
+          <SignatureList
+            definition={definition}
+            states={signatureStates(reviewLog, instances.revisions)}
+            {...(can(c.var.principal, "sign", resource) && instances.instances.length > 0
+              ? { signHref: `${base}/sign`, signLabel: "Sign the casebook…" }
+              : {})}
+          />
+        </>
+      }
     />,
+    { status: refused?.status ?? 200 },
   );
+}
+
+/** The subject page's status form; a refusal draws the page again with the reason beside the form. */
+async function postSubjectStatus(c: Context<AppEnv>, today: string) {
+  const definition = await loadStudy(c, c.req.param("study") ?? "");
+  const subject = await loadSubject(c, definition.study.id, c.req.param("subject") ?? "");
+  requirePermission(c.var.principal, "change-subject-status", { study: subject.study, site: subject.site });
+  const body = await c.req.parseBody();
+  const text = (name: string) => (typeof body[name] === "string" ? (body[name] as string).trim() : "");
+  const values = { status: text("status"), date: text("date"), reason: text("reason") };
+  try {
+    if (!isSubjectStatus(values.status))
+      throw problems.invalid("Choose a status.", [
+        { pointer: "/status", code: "unknown", message: "choose one of the statuses offered" },
+      ]);
+    await changeSubjectStatus(
+      c,
+      subject,
+      {
+        status: values.status,
+        ...(values.date ? { date: values.date } : {}),
+        ...(values.reason ? { reason: values.reason } : {}),
+      },
+      today,
+    );
+  } catch (error) {
+    if (!(error instanceof ProblemError) || error.status === 403 || error.status === 404) throw error;
+    const fields = (error.extra.errors as { message: string }[] | undefined) ?? [];
+    const message =
+      fields.length > 0 ? fields.map((f) => sentence(f.message)).join(" ") : (error.detail ?? error.title);
+    return showSubject(c, today, { error: message, values, status: error.status });
+  }
+  return c.redirect(`/studies/${definition.study.id}/subjects/${subject.id}#status`, 303);
 }
 
 async function showAuditTrail(c: Context<AppEnv>) {
@@ -138,10 +224,12 @@ async function showAuditTrail(c: Context<AppEnv>) {
 export function sitePages(today: () => string) {
   const dashboard = (c: Context<AppEnv>) => showDashboard(c, today());
   const subjectPage = (c: Context<AppEnv>) => showSubject(c, today());
+  const statusPost = (c: Context<AppEnv>) => postSubjectStatus(c, today());
   return new Hono<AppEnv>()
     .get("/studies/:study", dashboard)
     .get("/studies/:study/enrol", showEnrolPage)
     .post("/studies/:study/enrol", enrol)
     .get("/studies/:study/subjects/:subject", subjectPage)
+    .post("/studies/:study/subjects/:subject/status", statusPost)
     .get("/studies/:study/subjects/:subject/audit", showAuditTrail);
 }

@@ -129,6 +129,7 @@ export async function* odmChunks(
       const deid = options.deidentify;
       yield studyAnnotationsXml(deid ? entries.map((e) => deidentifyReview(e, deid)) : entries, {
         currentRev: new Map(),
+        revisions: [],
         site: "",
         audit,
         itemOid: odmOid.item,

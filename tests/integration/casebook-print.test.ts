@@ -148,7 +148,9 @@ describe("the printable casebook", () => {
     const res = await product.save(subject, "screening", "vital_signs", { data: { heart_rate: 74 }, rev: 2 });
     expect(res.status).toBe(200);
     const page = text((await printed("monitor")).html);
-    expect(page).toContain("— invalidated by a later change");
+    expect(page).toMatch(
+      /— invalidated by a later change \(vital_signs #1 changed in revision 3, .* UTC by dev-site-01\)/,
+    );
     expect(page).toContain("— changed since, needs re-verification");
     expect(page).toContain("Heart rate: 72 bpm → 74 bpm");
   });

@@ -31,6 +31,7 @@ function entry(fields: Record<string, unknown>): ReviewEntry {
 
 const context = (audit: boolean, rev = 2): ReviewContext => ({
   currentRev: new Map([["screening|vital_signs|1", rev]]),
+  revisions: [{ ...vitals, rev, committedAt: "2026-01-02T00:00:00.000Z", committedBy: "dev-site-01" }],
   site: "site-01",
   audit,
   itemOid: odmOid.item,

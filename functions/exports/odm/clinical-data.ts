@@ -130,6 +130,7 @@ export function* subjectDataChunks(
   const entries = review && s.review ? s.review : [];
   const marks = reviewMarks(deidentify ? entries.map((e) => deidentifyReview(e, deidentify)) : entries, {
     currentRev: new Map(s.instances.map((r) => [`${r.event}|${r.form}|${r.instance}`, r.rev])),
+    revisions: s.revisions ?? s.instances,
     site: s.subject.site,
     audit,
     itemOid: odmOid.item,

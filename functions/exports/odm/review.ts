@@ -1,4 +1,5 @@
 import type { ReviewEntry, ReviewTarget } from "../../engine/review.ts";
+import { type RevisionFacts, signatureState } from "../../engine/signatures.ts";
 import { attrs, el, textEl } from "../xml.ts";
 import { CL, odmOid } from "./oids.ts";
 
@@ -123,8 +124,10 @@ export function elementKey(target: ReviewTarget): string {
 }
 
 export interface ReviewContext {
-  /** The current rev of each form instance, by `event|form|instance` (a signature or verification is current only while these hold). */
+  /** The current rev of each form instance, by `event|form|instance` (a verification is current only while these hold). */
   currentRev: Map<string, number>;
+  /** The subject's revisions (or current instances): a signature is valid until one changes or enters its scope (engine/signatures.ts). */
+  revisions: readonly RevisionFacts[];
   site: string;
   audit: boolean;
   /** The OID of a field's item, for a Comment that names it. */
@@ -168,9 +171,8 @@ function about(target: ReviewTarget, ctx: ReviewContext): string {
     : "";
 }
 
-function stillCurrent(e: ReviewEntry, ctx: ReviewContext): boolean {
-  const covers = e.action === "verify" || e.action === "sign" ? e.covers : [];
-  return covers.every((c) => ctx.currentRev.get(`${c.event}|${c.form}|${c.instance}`) === c.rev);
+function stillCurrent(e: ReviewEntry & { action: "verify" }, ctx: ReviewContext): boolean {
+  return e.covers.every((c) => ctx.currentRev.get(`${c.event}|${c.form}|${c.instance}`) === c.rev);
 }
 
 /**
@@ -253,7 +255,7 @@ export function reviewMarks(
         break;
       }
       case "sign": {
-        const value = stillCurrent(e, ctx) ? "valid" : "invalidated";
+        const value = signatureState(e, ctx.revisions).valid ? "valid" : "invalidated";
         const comment = `${prefix}Signed ${ctx.shift(e.at)} by ${e.name} (${e.by}): ${e.meaning}`;
         m.annotations.push(annotation(seq, comment, flag("SIGNATURE", value, CL.signature)));
         m.signature = el(

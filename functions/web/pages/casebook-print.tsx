@@ -1,5 +1,6 @@
 import { type EventDef, LOGS_EVENT, type StudyDefinition } from "../../engine/definition.ts";
 import { type ReviewEntry, type ReviewTarget, within } from "../../engine/review.ts";
+import { type RevisionFacts, signatureState } from "../../engine/signatures.ts";
 import type { AuditTrailEntry } from "../../http/audit-trail.ts";
 import type { Revision } from "../../store/form-instances.ts";
 import type { Subject } from "../../store/subjects.ts";
@@ -14,8 +15,8 @@ import { displayValue } from "../form-values.ts";
  * Each visit starts a printed page; the page chrome is not printed.
  *
  * Review entries are shown as the log holds them, in order, beside what they
- * concern; a signature or verification is marked as no longer current once a
- * revision it covers has been superseded.
+ * concern; a verification is marked once a revision it covers has been
+ * superseded, a signature once invalidated (engine/signatures.ts).
  */
 
 export interface CasebookPrintProps {
@@ -23,6 +24,8 @@ export interface CasebookPrintProps {
   subject: Subject;
   /** Current state of each form instance. */
   instances: Revision[];
+  /** Every revision: a signature is invalidated by any later change in its scope. */
+  revisions: Revision[];
   /** The subject's review log, in append order. */
   review: ReviewEntry[];
   /** The study's own entries (a freeze), shown to every reader. */
@@ -42,15 +45,33 @@ const QUERY_STEP: Record<string, string> = {
   "query-reopen": "Query reopened",
 };
 
-/** Whether an entry's covered revisions are all still the current ones. */
-function stillCurrent(entry: ReviewEntry, current: Map<string, number>): boolean {
-  const covers = entry.action === "verify" || entry.action === "sign" ? entry.covers : [];
-  return covers.every((c) => current.get(`${c.event}|${c.form}|${c.instance}`) === c.rev);
+/** What an entry is checked against: each instance's current rev, and every revision (for signatures). */
+interface Current {
+  revs: Map<string, number>;
+  revisions: readonly RevisionFacts[];
+}
+
+/** Whether a verification's covered revisions are all still the current ones. */
+function stillCurrent(entry: ReviewEntry & { action: "verify" }, current: Current): boolean {
+  return entry.covers.every((c) => current.revs.get(`${c.event}|${c.form}|${c.instance}`) === c.rev);
+}
+
+/** How a signature stands now (engine/signatures.ts): valid, or what change invalidated it. */
+function SignatureValidity(props: { entry: ReviewEntry & { action: "sign" }; current: Current }) {
+  const { invalidatedBy: by } = signatureState(props.entry, props.current.revisions);
+  if (!by) return null;
+  const what = by.kind === "added" ? "added" : "changed";
+  return (
+    <>
+      {` — invalidated by a later change (${by.form} #${by.instance} ${what} in revision ${by.rev}, `}
+      {`${utcTime(by.at)} by ${by.by})`}
+    </>
+  );
 }
 
 function ReviewList(props: {
   entries: ReviewEntry[];
-  current: Map<string, number>;
+  current: Current;
   label: (target: ReviewTarget) => string;
   showTarget?: boolean;
 }) {
@@ -68,7 +89,7 @@ function ReviewList(props: {
   );
 }
 
-function ReviewWords(props: { entry: ReviewEntry; current: Map<string, number> }) {
+function ReviewWords(props: { entry: ReviewEntry; current: Current }) {
   const { entry: e, current } = props;
   switch (e.action) {
     case "query-open":
@@ -109,7 +130,7 @@ function ReviewWords(props: { entry: ReviewEntry; current: Map<string, number> }
       return (
         <>
           <strong>Signed by {e.name}</strong>: “{e.meaning}” (authenticated {utcTime(e.authenticatedAt)})
-          {stillCurrent(e, current) ? "" : " — invalidated by a later change"}
+          <SignatureValidity entry={e} current={current} />
         </>
       );
     case "subject-status":
@@ -124,9 +145,13 @@ function ReviewWords(props: { entry: ReviewEntry; current: Map<string, number> }
 }
 
 export function CasebookPrint(props: CasebookPrintProps) {
-  const { definition, subject, instances, review, studyReview, audit, printedAt, printedBy } = props;
+  const { definition, subject, instances, revisions, review, studyReview, audit, printedAt, printedBy } =
+    props;
   const { study } = definition;
-  const current = new Map(instances.map((r) => [`${r.event}|${r.form}|${r.instance}`, r.rev]));
+  const current: Current = {
+    revs: new Map(instances.map((r) => [`${r.event}|${r.form}|${r.instance}`, r.rev])),
+    revisions,
+  };
   const eventLabel = (id: string | undefined) =>
     id === LOGS_EVENT ? "Logs" : (study.events.find((e) => e.id === id)?.label ?? id ?? "");
   const formTitle = (form: string) => definition.instruments[form]?.title || form;
@@ -328,7 +353,7 @@ function FormBlock(props: {
   form: string;
   instance: Revision | undefined;
   entries: ReviewEntry[];
-  current: Map<string, number>;
+  current: Current;
   label: (target: ReviewTarget) => string;
   numbered?: boolean;
 }) {

@@ -27,6 +27,7 @@ async function showCasebookPrint(c: Context<AppEnv>) {
       definition={definition}
       subject={subject}
       instances={instances}
+      revisions={revisions}
       review={review}
       studyReview={studyReview}
       audit={auditTrail(subject, revisions)}

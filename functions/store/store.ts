@@ -32,6 +32,14 @@ import {
   upsertPerson,
 } from "./people.ts";
 import { type PublishRequest, publishWithImpact } from "./publish.ts";
+import {
+  type OpenQueryRequest,
+  openQuery,
+  readSiteQueries,
+  readSubjectQueries,
+  type TransitionRequest,
+  transitionQuery,
+} from "./queries.ts";
 import { type SaveRequest, saveFormInstance } from "./save-form-instance.ts";
 import { endSession, readSession, type StoredSession, startSession, touchSession } from "./sessions.ts";
 import { enrolSubject, getSubject, listSubjects, type Subject } from "./subjects.ts";
@@ -114,6 +122,11 @@ export function createStore(options: StoreOptions) {
     findExportSalt: (study: string) => findExportSalt(db, study),
     appendAccessLog: (study: string, event: AccessEvent) => appendAccessLog(db, macKey, study, event),
     readAccessLog: (study: string, options?: AccessLogQuery) => readAccessLog(db, study, options),
+    openQuery: (request: OpenQueryRequest) => openQuery(db, macKey, request),
+    /** Answers, closes or reopens a query, checked against the log as it is just before the append. */
+    transitionQuery: (request: TransitionRequest) => transitionQuery(db, macKey, request),
+    readSubjectQueries: (study: string, subject: string) => readSubjectQueries(db, study, subject),
+    readSiteQueries: (study: string, sites: string[]) => readSiteQueries(db, study, sites),
     /** Every chain of the study checked: hashes, links, MACs, projection heads, the access log. */
     verifyAudit: (study: string) => verifyAudit(db, macKey, definitions, study),
   };

@@ -125,7 +125,8 @@ export interface QueryRefusal {
 export function refusal(state: QueryState, transition: QueryTransition): QueryRefusal | undefined {
   switch (transition) {
     case "answer":
-      if (state === "closed") return { code: "closed", message: "This query is closed: it cannot be answered." };
+      if (state === "closed")
+        return { code: "closed", message: "This query is closed: it cannot be answered." };
       if (state === "answered")
         return {
           code: "already-answered",
@@ -137,9 +138,7 @@ export function refusal(state: QueryState, transition: QueryTransition): QueryRe
         ? { code: "already-closed", message: "This query is already closed." }
         : undefined;
     case "reopen":
-      return state === "open"
-        ? { code: "already-open", message: "This query is already open." }
-        : undefined;
+      return state === "open" ? { code: "already-open", message: "This query is already open." } : undefined;
   }
 }
 
@@ -211,5 +210,7 @@ export function percentile(sorted: readonly number[], p: number): number | null 
 
 /** Whether a query is about this form instance (or one of its fields). */
 export function isAboutInstance(query: Query, event: string, form: string, instance: number): boolean {
-  return query.target.event === event && query.target.form === form && (query.target.instance ?? 1) === instance;
+  return (
+    query.target.event === event && query.target.form === form && (query.target.instance ?? 1) === instance
+  );
 }

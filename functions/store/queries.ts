@@ -119,7 +119,9 @@ export async function transitionQuery(
           action: ACTION[request.transition],
           query: current.id,
           text: request.text as string,
-          ...(request.transition === "answer" && request.correction ? { correction: request.correction } : {}),
+          ...(request.transition === "answer" && request.correction
+            ? { correction: request.correction }
+            : {}),
           study: subject.study,
           subject: subject.id,
           site: subject.site,

@@ -47,6 +47,12 @@ const API: Record<string, Action> = {
   "GET /studies/{study}/people": "manage-users",
   "PUT /studies/{study}/people/{person}/grant": "manage-users",
   "DELETE /studies/{study}/people/{person}/grant": "manage-users",
+  "POST /studies/{study}/subjects/{subject}/queries": "raise-query",
+  "GET /studies/{study}/subjects/{subject}/queries": "read-identified",
+  "POST /studies/{study}/subjects/{subject}/queries/{query}/answer": "answer-query",
+  "POST /studies/{study}/subjects/{subject}/queries/{query}/close": "close-query",
+  "POST /studies/{study}/subjects/{subject}/queries/{query}/reopen": "close-query",
+  "GET /studies/{study}/queries": "read-identified",
 };
 
 const FORM = "/studies/:study/subjects/:subject/events/:event/forms/:form";
@@ -132,6 +138,8 @@ const params = (name: string) =>
 function apiBody(path: string): unknown {
   if (path.endsWith("/subjects")) return { site: "site-01", arm: "rrms" };
   if (path.endsWith("/entered-in-error") || path.endsWith("/restore")) return { rev: 1, reason: "test" };
+  if (path.endsWith("/queries")) return { target: {}, text: "test" };
+  if (/\/queries\/[^/]+\/\w+$/.test(path)) return { text: "test" };
   if (path.includes("/forms/")) return { data: { initials: "ABC" }, status: "incomplete", rev: 0 };
   if (path.endsWith("/grant")) return { roles: [{ role: "monitor", sites: ["site-01"] }] };
   const expiresAt = new Date(Date.now() + 86_400_000).toISOString();

@@ -33,7 +33,10 @@ const day = (n: number) => new Date(Date.UTC(2026, 0, 1 + n)).toISOString();
 describe("folding query entries", () => {
   it("follows open → answered → closed → reopened, keeping every message in order", () => {
     const queries = foldQueries([
-      entry({ action: "query-open", query: "q_a", text: "EDSS 9.5?", assignee: { role: "coordinator" } }, day(0)),
+      entry(
+        { action: "query-open", query: "q_a", text: "EDSS 9.5?", assignee: { role: "coordinator" } },
+        day(0),
+      ),
       entry({ action: "verify", covers: [] }, day(0)),
       entry(
         {

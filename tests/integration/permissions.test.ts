@@ -88,6 +88,11 @@ const PAGES: Record<string, Action> = {
   [`POST ${FORM}/instances/:instance`]: "enter-data",
   [`POST ${FORM}/instances/:instance/entered-in-error`]: "mark-entered-in-error",
   [`POST ${FORM}/instances/:instance/restore`]: "mark-entered-in-error",
+  "GET /studies/:study/queries": "read-identified",
+  "POST /studies/:study/subjects/:subject/queries": "raise-query",
+  "POST /studies/:study/subjects/:subject/queries/:query/answer": "answer-query",
+  "POST /studies/:study/subjects/:subject/queries/:query/close": "close-query",
+  "POST /studies/:study/subjects/:subject/queries/:query/reopen": "close-query",
 };
 /** Pages anyone may reach, signed in or not: the session itself and content-hashed scripts. */
 const OPEN_PAGES = /^(GET|POST) \/(signin|signout)?$|^GET \/assets\/|^GET \/auth\/(login|callback)$/;

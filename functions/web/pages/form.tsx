@@ -1,3 +1,4 @@
+import type { Child } from "hono/jsx";
 import type { Instrument } from "../../engine/definition.ts";
 import type { FieldChange } from "../../engine/revision.ts";
 import type { LogicContext } from "../../engine/validate-form.ts";
@@ -46,6 +47,10 @@ export function FormPage(props: {
   stored?: StoredNotice;
   /** The instance's path when it may be entered in error (log instances, unscheduled visits). */
   markPath?: string;
+  /** Drawn beside each field, by field name (its queries). */
+  besideField?: Record<string, Child>;
+  /** Drawn after the form (the queries section, whose forms cannot nest in this one). */
+  after?: Child;
 }) {
   const { instrument, fields, current, rev, csrf, notice, context } = props;
   // An instance entered in error keeps its data as marked until it is restored.
@@ -127,7 +132,12 @@ export function FormPage(props: {
             disabled, it makes Enter submit nothing, with or without the script. */}
         <button type="submit" disabled hidden />
         {/* Someone who cannot save reads values, never controls taking typing nobody stores. */}
-        {fields.map((f) => (f.readOnly ? <ReadOnlyField f={f} /> : <Field f={f} />))}
+        {fields.map((f) => (
+          <>
+            {f.readOnly ? <ReadOnlyField f={f} /> : <Field f={f} />}
+            {props.besideField?.[f.name]}
+          </>
+        ))}
         {(canWrite || props.preview) && (
           <>
             <div class="field" data-reason hidden={!reasonNeeded && !props.reasonError}>
@@ -180,6 +190,7 @@ export function FormPage(props: {
           </>
         )}
       </form>
+      {props.after}
       <script
         type="application/json"
         id="edc-form-definition"

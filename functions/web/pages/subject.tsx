@@ -1,3 +1,4 @@
+import type { Child } from "hono/jsx";
 import { LOGS_EVENT, type StudyDefinition } from "../../engine/definition.ts";
 import type { Subject } from "../../store/subjects.ts";
 import { type StoredNotice, StoredNoticeView } from "../after-save.tsx";
@@ -16,6 +17,8 @@ export function SubjectPage(props: {
   canWrite: boolean;
   /** The save a form page just made before returning here. */
   stored?: StoredNotice;
+  /** The subject's queries section. */
+  queries?: Child;
 }) {
   const { definition, subject, view, canWrite } = props;
   const base = `/studies/${definition.study.id}/subjects/${subject.id}`;
@@ -187,6 +190,7 @@ export function SubjectPage(props: {
           </section>
         );
       })}
+      {props.queries}
     </>
   );
 }

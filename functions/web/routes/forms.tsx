@@ -3,6 +3,7 @@ import { latestValues } from "../../engine/casebook.ts";
 import { FORM_STATUSES, LOGS_EVENT } from "../../engine/definition.ts";
 import { isMarkableEvent } from "../../engine/entered-in-error.ts";
 import { nextFormOfVisit } from "../../engine/next-form.ts";
+import { isAboutInstance } from "../../engine/queries.ts";
 import { rebaseEdits } from "../../engine/revision.ts";
 import { dayOneOf, visitDeviations } from "../../engine/schedule.ts";
 import { applyCalculations, calculationDrift, hiddenFields } from "../../engine/validate-form.ts";
@@ -23,6 +24,8 @@ import { fieldHistory, fieldViews } from "../fields.tsx";
 import { type FormEntries, readFormEntries } from "../form-values.ts";
 import { page } from "../page.tsx";
 import { type FormNotice, FormPage } from "../pages/form.tsx";
+import { FieldQueries, QueriesSection } from "../pages/queries.tsx";
+import { queryRights } from "./queries.tsx";
 
 /** A form at a visit; its numbered instances live under `/instances/:instance`. */
 export const FORM_PATH = "/studies/:study/subjects/:subject/events/:event/forms/:form";
@@ -55,9 +58,14 @@ async function formContext(c: Context<AppEnv>, formScript: string) {
     form: path.form,
     instance: slot.instance,
   };
-  const [revisions, projections] = await Promise.all([
+  const [revisions, projections, queries] = await Promise.all([
     c.var.store.readRevisions(address),
     c.var.store.readProjections(definition.study.id, subject.id),
+    c.var.store
+      .readSubjectQueries(definition.study.id, subject.id)
+      .then((r) =>
+        r.queries.filter((q) => isAboutInstance(q, address.event, address.form, address.instance)),
+      ),
   ]);
   const others = projections.filter(
     (i) => !(i.event === address.event && i.form === address.form && i.instance === address.instance),
@@ -82,6 +90,7 @@ async function formContext(c: Context<AppEnv>, formScript: string) {
     others,
     context,
     heading,
+    queries,
   };
 }
 
@@ -154,9 +163,53 @@ function renderForm(
       nextTitle={next === undefined ? undefined : (ctx.definition.instruments[next]?.title ?? next)}
       stored={state.stored}
       markPath={isMarkableEvent(ctx.definition, ctx.address.event) ? instancePath(ctx.address) : undefined}
+      {...queryParts(c, ctx)}
     />,
     { status: state.status, scripts: editable ? [ctx.formScript] : [] },
   );
+}
+
+/** The form's queries: each field's beside it, every thread and the raise form after the form. */
+function queryParts(c: Context<AppEnv>, ctx: FormContext) {
+  const { instrument } = ctx.slot;
+  const rights = queryRights(c, ctx.subject);
+  const raised = c.req.query("raise");
+  const here = new URL(c.req.url).pathname;
+  const besideField = Object.fromEntries(
+    Object.keys(instrument.properties).map((name) => [
+      name,
+      <FieldQueries
+        queries={ctx.queries.filter((q) => q.target.field === name)}
+        raiseHref={
+          rights.raise ? `${here}?raise=${encodeURIComponent(`field:${name}`)}#raise-query` : undefined
+        }
+      />,
+    ]),
+  );
+  const { event, form, instance } = ctx.address;
+  const after = (
+    <QueriesSection
+      definition={ctx.definition}
+      queries={ctx.queries}
+      rights={rights}
+      csrf={c.var.csrf ?? ""}
+      raise={{
+        study: ctx.address.study,
+        subject: ctx.subject.id,
+        csrf: c.var.csrf ?? "",
+        target: { event, form, instance },
+        choices: [
+          { value: "", label: `The whole form (${instrument.title})` },
+          ...Object.entries(instrument.properties).map(([name, schema]) => ({
+            value: `field:${name}`,
+            label: schema.title ?? name,
+          })),
+        ],
+        ...(raised ? { selected: raised } : {}),
+      }}
+    />
+  );
+  return { besideField, after };
 }
 
 async function showForm(c: Context<AppEnv>, formScript: string) {

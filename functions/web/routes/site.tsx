@@ -13,7 +13,9 @@ import { page } from "../page.tsx";
 import { AuditPage } from "../pages/audit.tsx";
 import { Dashboard } from "../pages/dashboard.tsx";
 import { Enrol } from "../pages/enrol.tsx";
+import { QueriesSection } from "../pages/queries.tsx";
 import { SubjectPage } from "../pages/subject.tsx";
+import { queryRights } from "./queries.tsx";
 
 /** Casebooks read at once for the dashboard: enough to overlap round trips, few enough not to flood the table. */
 const DASHBOARD_READS_IN_FLIGHT = 16;
@@ -107,8 +109,12 @@ async function enrol(c: Context<AppEnv>) {
 async function showSubject(c: Context<AppEnv>, today: string) {
   const definition = await loadStudy(c, c.req.param("study") ?? "");
   const subject = await loadSubject(c, definition.study.id, c.req.param("subject") ?? "");
-  const instances = await c.var.store.readCasebook(definition.study.id, subject.id);
+  const [instances, { queries }] = await Promise.all([
+    c.var.store.readCasebook(definition.study.id, subject.id),
+    c.var.store.readSubjectQueries(definition.study.id, subject.id),
+  ]);
   const view = casebookView(definition, subject.arm, instances.instances, today);
+  const csrf = c.var.csrf ?? "";
   return page(
     c,
     `Subject ${subject.id}`,
@@ -118,6 +124,24 @@ async function showSubject(c: Context<AppEnv>, today: string) {
       view={view}
       canWrite={can(c.var.principal, "enter-data", { study: definition.study.id, site: subject.site })}
       stored={storedNotice(definition, c.req.query("stored"), instances.instances)}
+      queries={
+        <QueriesSection
+          definition={definition}
+          queries={queries}
+          rights={queryRights(c, subject)}
+          csrf={csrf}
+          raise={{
+            study: definition.study.id,
+            subject: subject.id,
+            csrf,
+            target: {},
+            choices: [
+              { value: "", label: "The subject" },
+              ...view.events.map((row) => ({ value: `event:${row.event.id}`, label: row.event.label })),
+            ],
+          }}
+        />
+      }
     />,
   );
 }

@@ -3,7 +3,7 @@ import { latestValues } from "../../engine/casebook.ts";
 import { FORM_STATUSES, LOGS_EVENT } from "../../engine/definition.ts";
 import { isMarkableEvent } from "../../engine/entered-in-error.ts";
 import { nextFormOfVisit } from "../../engine/next-form.ts";
-import { isAboutInstance } from "../../engine/queries.ts";
+import { isAboutInstance, type Query } from "../../engine/queries.ts";
 import { rebaseEdits } from "../../engine/revision.ts";
 import { dayOneOf, visitDeviations } from "../../engine/schedule.ts";
 import { applyCalculations, calculationDrift, hiddenFields } from "../../engine/validate-form.ts";
@@ -58,14 +58,9 @@ async function formContext(c: Context<AppEnv>, formScript: string) {
     form: path.form,
     instance: slot.instance,
   };
-  const [revisions, projections, queries] = await Promise.all([
+  const [revisions, projections] = await Promise.all([
     c.var.store.readRevisions(address),
     c.var.store.readProjections(definition.study.id, subject.id),
-    c.var.store
-      .readSubjectQueries(definition.study.id, subject.id)
-      .then((r) =>
-        r.queries.filter((q) => isAboutInstance(q, address.event, address.form, address.instance)),
-      ),
   ]);
   const others = projections.filter(
     (i) => !(i.event === address.event && i.form === address.form && i.instance === address.instance),
@@ -90,13 +85,13 @@ async function formContext(c: Context<AppEnv>, formScript: string) {
     others,
     context,
     heading,
-    queries,
   };
 }
 
 type FormContext = Awaited<ReturnType<typeof formContext>>;
 
-function renderForm(
+/** The page, read only when one is drawn: a save that moves on reads no queries. */
+async function renderForm(
   c: Context<AppEnv>,
   ctx: FormContext,
   state: {
@@ -163,14 +158,20 @@ function renderForm(
       nextTitle={next === undefined ? undefined : (ctx.definition.instruments[next]?.title ?? next)}
       stored={state.stored}
       markPath={isMarkableEvent(ctx.definition, ctx.address.event) ? instancePath(ctx.address) : undefined}
-      {...queryParts(c, ctx)}
+      {...queryParts(c, ctx, await instanceQueries(c, ctx))}
     />,
     { status: state.status, scripts: editable ? [ctx.formScript] : [] },
   );
 }
 
+async function instanceQueries(c: Context<AppEnv>, ctx: FormContext): Promise<Query[]> {
+  const { study, subject, event, form, instance } = ctx.address;
+  const { queries } = await c.var.store.readSubjectQueries(study, subject);
+  return queries.filter((q) => isAboutInstance(q, event, form, instance));
+}
+
 /** The form's queries: each field's beside it, every thread and the raise form after the form. */
-function queryParts(c: Context<AppEnv>, ctx: FormContext) {
+function queryParts(c: Context<AppEnv>, ctx: FormContext, queries: Query[]) {
   const { instrument } = ctx.slot;
   const rights = queryRights(c, ctx.subject);
   const raised = c.req.query("raise");
@@ -179,7 +180,7 @@ function queryParts(c: Context<AppEnv>, ctx: FormContext) {
     Object.keys(instrument.properties).map((name) => [
       name,
       <FieldQueries
-        queries={ctx.queries.filter((q) => q.target.field === name)}
+        queries={queries.filter((q) => q.target.field === name)}
         raiseHref={
           rights.raise ? `${here}?raise=${encodeURIComponent(`field:${name}`)}#raise-query` : undefined
         }
@@ -190,7 +191,7 @@ function queryParts(c: Context<AppEnv>, ctx: FormContext) {
   const after = (
     <QueriesSection
       definition={ctx.definition}
-      queries={ctx.queries}
+      queries={queries}
       rights={rights}
       csrf={c.var.csrf ?? ""}
       raise={{

@@ -88,6 +88,9 @@ export type TransitionResult =
   | { kind: "not-found" }
   | { kind: "refused"; refusal: QueryRefusal; query: Query };
 
+/** A subject's review log is written by a few people at a time: this many lost races is a fault, not a queue. */
+const MAX_ATTEMPTS = 20;
+
 const ACTION = { answer: "query-answer", close: "query-close", reopen: "query-reopen" } as const;
 
 /**
@@ -105,7 +108,7 @@ export async function transitionQuery(
   request: TransitionRequest,
 ): Promise<TransitionResult> {
   const { subject } = request;
-  for (;;) {
+  for (let attempt = 1; ; attempt++) {
     const log = await readReviewLog(db, subject.study, subject.id);
     const current = foldQueries(log).find((q) => q.id === request.query);
     if (!current) return { kind: "not-found" };
@@ -135,6 +138,8 @@ export async function transitionQuery(
       return { kind: "done", query: query as Query };
     } catch (error) {
       if (!(error instanceof ChainMovedError)) throw error;
+      if (attempt >= MAX_ATTEMPTS)
+        throw new Error(`the review log of ${subject.id} moved under ${attempt} attempts in a row`);
     }
   }
 }

@@ -305,9 +305,7 @@ export function QueryListPage(props: {
           <input
             id="f-age"
             name="minAgeDays"
-            type="number"
-            min="0"
-            step="any"
+            type="text"
             inputmode="decimal"
             value={filter.minAgeDays === undefined ? "" : String(filter.minAgeDays)}
           />
@@ -329,7 +327,9 @@ export function QueryListPage(props: {
       <ScrollRegion label="Queries">
         <table>
           <caption>
-            {queries.length === 0 ? "No queries match." : `${queries.length} queries, oldest first`}
+            {queries.length === 0
+              ? "No queries match."
+              : `${queries.length} ${queries.length === 1 ? "query" : "queries"}, oldest first`}
           </caption>
           <thead>
             <tr>

@@ -81,6 +81,58 @@ describe("queries through the pages, without JavaScript", () => {
     expect(open.html).toContain("No queries match.");
   });
 
+  it("the site corrects the value and answers in one post of the data form; a refused save does neither", async () => {
+    const subject = await product.enrol();
+    expect((await product.save(subject, "screening", "edss", { data: { edss_total: 2 } })).status).toBe(200);
+    const formUrl = `${site}/subjects/${subject}/events/screening/forms/edss/instances/1`;
+    const opened = await product.call("POST", `/api/v1${site}/subjects/${subject}/queries`, {
+      as: "monitor",
+      body: { target: { event: "screening", form: "edss", field: "edss_total" }, text: "Source says 3" },
+    });
+    const id = opened.body.id as string;
+    const answerUrl = `${site}/subjects/${subject}/queries/${id}/answer`;
+
+    const b = new Browser(product);
+    await b.signIn("site-01");
+    const page = await b.request("GET", formUrl);
+    // The button sits in the data form and sends it to the answer.
+    expect(page.html).toMatch(
+      new RegExp(`<form method="post" data-edc-form[\\s\\S]*formaction="${answerUrl}"[\\s\\S]*</form>`),
+    );
+    const before = await product.snapshot();
+    const invalid = await b.request("POST", answerUrl, {
+      _csrf: b.csrf(page.html),
+      _rev: "1",
+      _status: "incomplete",
+      edss_total: "0.5",
+      [`_answer.${id}`]: "Corrected",
+    });
+    expect(invalid.status).toBe(422);
+    expect(await product.snapshot()).toEqual(before);
+
+    const answered = await b.request("POST", answerUrl, {
+      _csrf: b.csrf(page.html),
+      _rev: "1",
+      _status: "incomplete",
+      edss_total: "3",
+      [`_answer.${id}`]: "Corrected to 3 from the chart",
+    });
+    expect(answered.status, answered.html).toBe(303);
+    expect(answered.location).toBe(`${formUrl}#query-${id}`);
+    const query = (await product.call("GET", `/api/v1${site}/subjects/${subject}/queries`, { as: "monitor" }))
+      .body.queries[0];
+    expect(query.state).toBe("answered");
+    expect(query.messages[1]).toMatchObject({
+      text: "Corrected to 3 from the chart",
+      correction: { event: "screening", form: "edss", instance: 1, rev: 2 },
+    });
+    const read = await product.call("GET", product.formPath(subject, "screening", "edss"), { as: "monitor" });
+    expect(read.body).toMatchObject({ rev: 2, data: { edss_total: 3 } });
+    const shown = await b.request("GET", formUrl);
+    expect(shown.html).toContain("Corrected the data: revision 2");
+    expect(shown.html).not.toContain(`formaction="${answerUrl}"`);
+  });
+
   it("raises a query on a visit from the subject page", async () => {
     const subject = await product.enrol();
     const monitor = new Browser(product);

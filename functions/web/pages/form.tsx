@@ -51,6 +51,8 @@ export function FormPage(props: {
   besideField?: Record<string, Child>;
   /** Drawn after the form (the queries section, whose forms cannot nest in this one). */
   after?: Child;
+  /** Drawn inside the form, before its save buttons, for someone who saves (answering a query with the save). */
+  beforeActions?: Child;
 }) {
   const { instrument, fields, current, rev, csrf, notice, context } = props;
   // An instance entered in error keeps its data as marked until it is restored.
@@ -163,6 +165,7 @@ export function FormPage(props: {
                 {props.reasonError ?? ""}
               </p>
             </div>
+            {props.beforeActions}
             <div class="actions">
               <AfterSaveChoice choice={props.afterSave ?? "stay"} nextTitle={props.nextTitle} />
               <button

@@ -363,3 +363,40 @@ export function QueryListPage(props: {
     </>
   );
 }
+
+/** The name of the answer's text box inside the data form, one per open query. */
+export const answerField = (query: string) => `_answer.${query}`;
+
+/**
+ * Inside the data form, for a site user who may save and answer: per open
+ * query of this instance, an answer box and a button that posts the whole
+ * form to the query's answer (`formaction`), so the correction is saved and
+ * the answer names its revision in one step.
+ */
+export function AnswerWithSave(props: { definition: StudyDefinition; queries: Query[]; status: string }) {
+  const open = props.queries.filter((q) => q.state === "open");
+  if (open.length === 0) return null;
+  return (
+    <fieldset class="card answer-with-save" data-answer-with-save>
+      <legend>Correct the data and answer a query</legend>
+      <p class="help">Change the values above, write your answer, and save both at once.</p>
+      {open.map((q) => (
+        <div class="field">
+          <label for={`f-${q.id}-with-save`}>
+            Answer to “{q.messages[0]?.text}” ({targetWords(props.definition, q.target)})
+          </label>
+          <textarea id={`f-${q.id}-with-save`} name={answerField(q.id)} rows={2} />
+          <button
+            type="submit"
+            class="secondary"
+            name="_status"
+            value={props.status}
+            formaction={`/studies/${q.study}/subjects/${q.subject}/queries/${q.id}/answer`}
+          >
+            Save and answer
+          </button>
+        </div>
+      ))}
+    </fieldset>
+  );
+}

@@ -24,7 +24,7 @@ import { fieldHistory, fieldViews } from "../fields.tsx";
 import { type FormEntries, readFormEntries } from "../form-values.ts";
 import { page } from "../page.tsx";
 import { type FormNotice, FormPage } from "../pages/form.tsx";
-import { FieldQueries, QueriesSection } from "../pages/queries.tsx";
+import { AnswerWithSave, FieldQueries, QueriesSection } from "../pages/queries.tsx";
 import { queryRights } from "./queries.tsx";
 
 /** A form at a visit; its numbered instances live under `/instances/:instance`. */
@@ -158,7 +158,7 @@ async function renderForm(
       nextTitle={next === undefined ? undefined : (ctx.definition.instruments[next]?.title ?? next)}
       stored={state.stored}
       markPath={isMarkableEvent(ctx.definition, ctx.address.event) ? instancePath(ctx.address) : undefined}
-      {...queryParts(c, ctx, await instanceQueries(c, ctx))}
+      {...queryParts(c, ctx, await instanceQueries(c, ctx), state.current?.status)}
     />,
     { status: state.status, scripts: editable ? [ctx.formScript] : [] },
   );
@@ -171,7 +171,7 @@ async function instanceQueries(c: Context<AppEnv>, ctx: FormContext): Promise<Qu
 }
 
 /** The form's queries: each field's beside it, every thread and the raise form after the form. */
-function queryParts(c: Context<AppEnv>, ctx: FormContext, queries: Query[]) {
+function queryParts(c: Context<AppEnv>, ctx: FormContext, queries: Query[], status?: string) {
   const { instrument } = ctx.slot;
   const rights = queryRights(c, ctx.subject);
   const raised = c.req.query("raise");
@@ -210,7 +210,11 @@ function queryParts(c: Context<AppEnv>, ctx: FormContext, queries: Query[]) {
       }}
     />
   );
-  return { besideField, after };
+  const saves = can(c.var.principal, "enter-data", { study: ctx.address.study, site: ctx.subject.site });
+  const beforeActions = rights.answer && saves && (
+    <AnswerWithSave definition={ctx.definition} queries={queries} status={status ?? "incomplete"} />
+  );
+  return { besideField, after, beforeActions };
 }
 
 async function showForm(c: Context<AppEnv>, formScript: string) {

@@ -1,13 +1,17 @@
 import { type Context, Hono } from "hono";
+import { FORM_STATUSES } from "../../engine/definition.ts";
 import type { QueryTransition } from "../../engine/queries.ts";
 import type { QueryState, ReviewTarget } from "../../engine/review.ts";
 import type { AppEnv } from "../../http/context.ts";
 import { can, permitted } from "../../http/permissions.ts";
 import { actOnQuery, raiseQuery, siteQueryList } from "../../http/queries.ts";
-import { loadStudy } from "../../http/resolve.ts";
+import { loadSlot, loadStudy, loadSubject } from "../../http/resolve.ts";
+import type { SaveInput } from "../../http/save-form.ts";
 import type { Subject } from "../../store/subjects.ts";
+import { type FormEntries, readFormEntries } from "../form-values.ts";
 import { page } from "../page.tsx";
 import {
+  answerField,
   type QueryListFilter,
   QueryListPage,
   type QueryRights,
@@ -72,9 +76,46 @@ function transition(name: QueryTransition) {
       subject: c.req.param("subject") ?? "",
       query: c.req.param("query") ?? "",
     };
-    const body = await c.req.parseBody();
-    const query = await actOnQuery(c, p, name, { text: text(body.text) });
+    const body = (await c.req.parseBody({ all: true })) as FormEntries;
+    const withSave = name === "answer" && body._status !== undefined;
+    const query = withSave
+      ? await actOnQuery(c, p, name, await answerWithSave(c, p, body))
+      : await actOnQuery(c, p, name, { text: text(body.text) });
     return c.redirect(`${targetHref(p.study, p.subject, query.target)}#${queryAnchor(query.id)}`, 303);
+  };
+}
+
+/**
+ * The data form posted to an answer (its "Save and answer" button): the
+ * form's values read by the query's instrument, as the form page's own save
+ * reads them, and the answer from this query's box. A refused save is its
+ * problem's page; the form page's script has checked the values before.
+ */
+async function answerWithSave(
+  c: Context<AppEnv>,
+  p: { study: string; subject: string; query: string },
+  body: FormEntries,
+): Promise<{ text: string; save?: SaveInput }> {
+  const definition = await loadStudy(c, p.study);
+  const subject = await loadSubject(c, p.study, p.subject);
+  const { queries } = await c.var.store.readSubjectQueries(p.study, p.subject);
+  const target = queries.find((q) => q.id === p.query)?.target;
+  const answer = text(body[answerField(p.query)]);
+  if (!target?.event || !target.form) return { text: answer };
+  const slot = loadSlot(definition, subject, target.event, target.form, String(target.instance ?? 1));
+  const rev = Number(body._rev);
+  const status = FORM_STATUSES.find((s) => s === body._status) ?? "incomplete";
+  const reason = text(body._reason);
+  const recalculate = [body._recalculate ?? []].flat().filter((v) => typeof v === "string");
+  return {
+    text: answer,
+    save: {
+      data: readFormEntries(slot.instrument, body),
+      status,
+      rev: Number.isInteger(rev) && rev >= 0 ? rev : 0,
+      ...(reason ? { reason } : {}),
+      ...(recalculate.length ? { recalculate } : {}),
+    },
   };
 }
 

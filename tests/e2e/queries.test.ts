@@ -49,11 +49,11 @@ describeInBrowser("queries (issue 12, item 1)", () => {
   it("is raised beside a field, answered by the site and closed by the monitor", async () => {
     const monitor = await signedIn("monitor");
     await monitor.goto(formUrl(subject, "screening", "edss"));
-    await monitor.locator("ul.field-queries").getByRole("link", { name: "Raise query" }).first().click();
-    await monitor.waitForURL(/\?raise=field%3A/);
+    // The "Raise query" link right after the EDSS score's field.
+    await monitor.locator('[data-field="edss_total"] + ul.field-queries a.raise-query').click();
+    await monitor.waitForURL(/\?raise=field%3Aedss_total#raise-query$/);
     const raise = monitor.locator("#raise-query");
-    const about = await raise.getByLabel("About").inputValue();
-    expect(about).toMatch(/^field:/);
+    expect(await raise.getByLabel("About").inputValue()).toBe("field:edss_total");
     await raise.getByLabel("Question").fill("Does the source say this?");
     await raise.getByLabel("For").selectOption("coordinator");
     await raise.getByRole("button", { name: "Raise query" }).click();
@@ -65,10 +65,15 @@ describeInBrowser("queries (issue 12, item 1)", () => {
     const site = await signedIn("site-01");
     await site.goto(formUrl(subject, "screening", "edss"));
     expect(await site.locator("ul.field-queries li[data-query]").textContent()).toContain("Does the source");
-    await site.locator("article.query").getByLabel("Answer").fill("Yes: checked against the chart.");
-    await site.locator("article.query").getByRole("button", { name: "Answer" }).click();
+    // The coordinator corrects the score and answers in one step, from the data form.
+    await site.locator('select[name="edss_total"]').selectOption("3");
+    await site.locator("[data-answer-with-save] textarea").fill("The chart says 3: corrected.");
+    await site.getByRole("button", { name: "Save and answer" }).click();
     await site.waitForURL(/#query-q_/);
     expect(await site.locator("article.query").getAttribute("data-state")).toBe("answered");
+    expect(await site.locator("article.query").textContent()).toContain("Corrected the data: revision 2");
+    const saved = await e2e.api("monitor", "GET", formUrl(subject, "screening", "edss"));
+    expect(saved.body).toMatchObject({ rev: 2, data: { edss_total: 3 } });
     await expect(site.getByRole("button", { name: "Close query" }).count()).resolves.toBe(0);
     await checkA11y(site, "form page with a query (site)");
 

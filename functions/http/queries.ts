@@ -12,6 +12,7 @@ import {
 } from "../engine/queries.ts";
 import type { Assignee, CoveredRevision, ReviewTarget } from "../engine/review.ts";
 import { resolveSlot } from "../engine/slots.ts";
+import { ROLES } from "../store/principal.ts";
 import type { Subject } from "../store/subjects.ts";
 import type { AppEnv } from "./context.ts";
 import { type Action, requirePermission, sitesOf } from "./permissions.ts";
@@ -71,6 +72,29 @@ export function checkTarget(
   return { target: { event, form, instance, ...(field !== undefined ? { field } : {}) } };
 }
 
+/** An assignee is a role of the product and/or a person who holds a grant at the study (422 otherwise). */
+async function checkAssignee(
+  c: Context<AppEnv>,
+  study: string,
+  assignee: Assignee | undefined,
+): Promise<Assignee | undefined> {
+  const role = assignee?.role || undefined;
+  const person = assignee?.person || undefined;
+  if (role !== undefined && !(ROLES as readonly string[]).includes(role))
+    throw problems.invalid(`No role ${role}.`, [
+      { pointer: "/assignee/role", code: "unknown-role", message: `one of ${ROLES.join(", ")}` },
+    ]);
+  if (person !== undefined) {
+    const grant = await c.var.store.findGrant(study, person);
+    if (!grant || grant.revokedAt)
+      throw problems.invalid(`No person ${person} holds a role at this study.`, [
+        { pointer: "/assignee/person", code: "unknown-person", message: "not a person of this study" },
+      ]);
+  }
+  if (role === undefined && person === undefined) return undefined;
+  return { ...(role ? { role } : {}), ...(person ? { person } : {}) };
+}
+
 export async function raiseQuery(
   c: Context<AppEnv>,
   p: SubjectPath,
@@ -82,12 +106,13 @@ export async function raiseQuery(
   const checked = checkTarget(definition, subject, body.target);
   if ("errors" in checked)
     throw problems.invalid("The query's target is not part of this casebook.", checked.errors);
+  const assignee = await checkAssignee(c, subject.study, body.assignee);
   const { principal } = c.var;
   return c.var.store.openQuery({
     subject,
     target: checked.target,
     text: body.text,
-    ...(body.assignee && (body.assignee.role || body.assignee.person) ? { assignee: body.assignee } : {}),
+    ...(assignee ? { assignee } : {}),
     by: principal.user,
     ...(principal.person ? { person: principal.person } : {}),
   });

@@ -79,6 +79,12 @@ describe("a query's life", () => {
       expect(res.status, JSON.stringify(target)).toBe(422);
       expect(res.body.errors[0].pointer).toBe(pointer);
     }
+    const role = await raise(subject, { target: FIELD, text: "?", assignee: { role: "nurse" } });
+    expect(role.status).toBe(422);
+    expect(role.body.errors[0].pointer).toBe("/assignee/role");
+    const person = await raise(subject, { target: FIELD, text: "?", assignee: { person: "nobody" } });
+    expect(person.status).toBe(422);
+    expect(person.body.errors[0].pointer).toBe("/assignee/person");
     const visit = await raise(subject, { target: { event: "screening" }, text: "Visit date?" });
     expect(visit.body).toMatchObject({ scope: "visit", target: { event: "screening" } });
     const whole = await raise(subject, { target: {}, text: "Consent copy?" });

@@ -155,6 +155,10 @@ export async function actOnQuery(
       `Say why: ${transition === "answer" ? "an answer" : "a reopening"} needs a text.`,
       [{ pointer: "/text", code: "required", message: "a text is required" }],
     );
+  if (body.save && transition !== "answer")
+    throw problems.invalid("Only an answer can carry a save.", [
+      { pointer: "/save", code: "not-an-answer", message: "send the save with the answer" },
+    ]);
   const correction = body.save && (await saveCorrection(c, subject, before, body.save));
   const { principal } = c.var;
   const result = await c.var.store.transitionQuery({

@@ -197,6 +197,21 @@ describe("an answer that corrects the data", () => {
     expect(await product.snapshot()).toEqual(before);
   });
 
+  it("a save sent with a close, or with an answer to a subject query, is refused with its pointer", async () => {
+    const subject = await subjectWithEdss();
+    const field = (await raise(subject, { target: FIELD, text: "?" })).body;
+    const whole = (await raise(subject, { target: {}, text: "?" })).body;
+    const save = { data: { edss_total: 3 }, status: "incomplete", rev: 1 };
+    const before = await product.snapshot();
+    const close = await act(subject, field.id, "close", { save }, "monitor");
+    expect(close.status).toBe(422);
+    expect(close.body.errors[0].pointer).toBe("/save");
+    const answer = await act(subject, whole.id, "answer", { text: "x", save }, "site-01");
+    expect(answer.status).toBe(422);
+    expect(answer.body.errors[0].pointer).toBe("/save");
+    expect(await product.snapshot()).toEqual(before);
+  });
+
   it("an answer to a closed query with a save saves nothing", async () => {
     const subject = await subjectWithEdss();
     const { body } = await raise(subject, { target: FIELD, text: "?" });

@@ -10,6 +10,7 @@ import { exportRoutes } from "./routes/exports.ts";
 import { formInstanceRoutes } from "./routes/form-instances.ts";
 import { keyRoutes } from "./routes/keys.ts";
 import { peopleRoutes } from "./routes/people.ts";
+import { queryRoutes } from "./routes/queries.ts";
 import { signatureRoutes } from "./routes/signatures.ts";
 import { studyRoutes } from "./routes/studies.ts";
 import { subjectStatusRoutes } from "./routes/subject-status.ts";
@@ -46,6 +47,7 @@ export function apiRoutes() {
   api.route("/", tokenRoutes);
   api.route("/", keyRoutes);
   api.route("/", peopleRoutes);
+  api.route("/", queryRoutes);
   api.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
   api.doc31("/openapi.json", {
     openapi: "3.1.0",

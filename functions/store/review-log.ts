@@ -106,7 +106,15 @@ export async function appendReview(
   db: Db,
   macKey: MacKey,
   request: ReviewRequest,
-  options: { now?: () => Date } = {},
+  options: {
+    now?: () => Date;
+    /**
+     * The seq of the head the caller decided on (0 for an empty log): if
+     * another entry got in since, nothing is appended and ChainMovedError is
+     * thrown, so the caller can read again and decide again.
+     */
+    after?: number;
+  } = {},
 ): Promise<ReviewEntry> {
   const entry = await appendChained<ReviewContent>(db, macKey, {
     partition: partitionOf(request.study, request.subject),
@@ -115,10 +123,21 @@ export async function appendReview(
     chainId: reviewChainId(request.study, request.subject),
     label: `the review log of ${request.subject ?? request.study}`,
     ...(options.now ? { now: options.now } : {}),
-    content: (seq, at) => ({ ...withoutUndefined(request), seq, at }) as ReviewContent,
+    content: (seq, at) => {
+      if (options.after !== undefined && seq !== options.after + 1) throw new ChainMovedError();
+      return { ...withoutUndefined(request), seq, at } as ReviewContent;
+    },
     attributes: (e) => ({ type: "review", ...indexAttributes(e) }),
   });
   return entry;
+}
+
+/** The review log gained an entry after the caller read it: read again, decide again. */
+export class ChainMovedError extends Error {
+  override name = "ChainMovedError";
+  constructor() {
+    super("the review log moved since it was read");
+  }
 }
 
 /** DynamoDB refuses undefined attributes, and a hash must not depend on them either. */

@@ -32,6 +32,14 @@ import {
   upsertPerson,
 } from "./people.ts";
 import { type PublishRequest, publishWithImpact } from "./publish.ts";
+import {
+  type OpenQueryRequest,
+  openQuery,
+  readSiteQueries,
+  readSubjectQueries,
+  type TransitionRequest,
+  transitionQuery,
+} from "./queries.ts";
 import { appendReview, type ReviewRequest, readReviewLog, readSiteStatusEntries } from "./review-log.ts";
 import { type SaveRequest, saveFormInstance } from "./save-form-instance.ts";
 import {
@@ -129,6 +137,11 @@ export function createStore(options: StoreOptions) {
     appendReview: (request: ReviewRequest) => appendReview(db, macKey, request),
     readReviewLog: (study: string, subject?: string) => readReviewLog(db, study, subject),
     readSiteStatusEntries: (study: string, site: string) => readSiteStatusEntries(db, study, site),
+    openQuery: (request: OpenQueryRequest) => openQuery(db, macKey, request),
+    /** Answers, closes or reopens a query, checked against the log as it is just before the append. */
+    transitionQuery: (request: TransitionRequest) => transitionQuery(db, macKey, request),
+    readSubjectQueries: (study: string, subject: string) => readSubjectQueries(db, study, subject),
+    readSiteQueries: (study: string, sites: string[]) => readSiteQueries(db, study, sites),
     /** Every chain of the study checked: hashes, links, MACs, projection heads, the access log. */
     verifyAudit: (study: string) => verifyAudit(db, macKey, definitions, study),
   };

@@ -46,6 +46,12 @@ export function Layout(props: PageChrome & { children: Child }) {
             {principal ? (
               <>
                 <a href={`/studies/${principal.study}`}>{studyTitle ?? principal.study}</a>
+                {can(principal, "read-identified") && (
+                  <>
+                    {" · "}
+                    <a href={`/studies/${principal.study}/queries`}>Queries</a>
+                  </>
+                )}
                 {can(principal, "read-access-log") && (
                   <>
                     {" · "}

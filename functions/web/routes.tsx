@@ -10,6 +10,7 @@ import { enteredInErrorPages } from "./routes/entered-in-error.tsx";
 import { exportPages } from "./routes/exports.tsx";
 import { formPages } from "./routes/forms.tsx";
 import { peoplePages } from "./routes/people.tsx";
+import { queryPages } from "./routes/queries.tsx";
 import {
   publicPages,
   requireSession,
@@ -61,6 +62,7 @@ export function createWebRoutes(options: WebOptions) {
   web.route("/", enteredInErrorPages);
   web.route("/", signaturePages(options.signingWindowMs));
   web.route("/", casebookPrintPages);
+  web.route("/", queryPages());
 
   return web;
 }

@@ -40,6 +40,8 @@ button.secondary,.button.secondary{background:#fff;color:var(--accent)}button[hi
 .actions{display:flex;gap:.5rem;flex-wrap:wrap;align-items:center;position:sticky;bottom:0;background:var(--bg);padding:.75rem 0;border-top:1px solid var(--line)}
 .notice{border-left:4px solid var(--accent);background:#fff;padding:.6rem .8rem;margin:0 0 1rem}.notice.bad{border-color:var(--err)}.notice.warn{border-color:var(--warn)}
 .notice.ok{border-color:var(--ok)}
+ul.field-queries{list-style:none;margin:-.5rem 0 1rem;padding:0;font-size:.85rem}ul.field-queries a{display:inline-block;min-height:24px;padding:.1rem 0}.q-open{color:var(--err)}.q-answered{color:var(--warn)}.q-closed{color:var(--muted)}
+article.query ol.messages{list-style:none;padding:0;margin:0 0 .5rem}article.query ol.messages p{margin:.15rem 0 .5rem;overflow-wrap:anywhere}form.query-action{margin-top:.5rem}form.query-action textarea{display:block;width:100%;max-width:40rem;box-sizing:border-box}
 details.history{font-size:.85rem;color:var(--muted);margin-top:.25rem}details.history li{margin:.15rem 0}
 .theirs{font-size:.85rem;color:var(--warn);margin:.2rem 0}
 input.wide{width:100%}textarea.code{min-height:28rem;font-family:ui-monospace,monospace;font-size:.85rem}

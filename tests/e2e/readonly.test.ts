@@ -75,10 +75,20 @@ describeInBrowser("stored values and read-only views in Chromium", () => {
     const page = await signedIn("monitor");
     await page.goto(formUrl(subject, "iv_1", "infusion"));
     expect(await page.locator("main .notice", { hasText: "Read only" }).isVisible()).toBe(true);
+    // Outside the queries section: a monitor's query is stored, as a query.
+    const outsideQueries = ":not(#queries *)";
     const controls = page.locator(
-      "main input:not([type=hidden]):not([disabled]), main select:not([disabled]), main textarea:not([disabled]), main button:not([disabled])",
+      [
+        "main input:not([type=hidden]):not([disabled])",
+        "main select:not([disabled])",
+        "main textarea:not([disabled])",
+        "main button:not([disabled])",
+      ]
+        .map((selector) => `${selector}${outsideQueries}`)
+        .join(", "),
     );
     expect(await controls.count()).toBe(0);
+    expect(await page.locator("#queries #raise-query").count()).toBe(1);
     const dose = page.locator('[data-field="dose_cells"] dd');
     expect((await dose.textContent())?.trim()).toBe("100 ×10^6 cells");
     // A person clicks the value and types: nothing takes the keys, nothing changes.

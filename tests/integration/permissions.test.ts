@@ -50,6 +50,12 @@ const API: Record<string, Action> = {
   "GET /studies/{study}/people": "manage-users",
   "PUT /studies/{study}/people/{person}/grant": "manage-users",
   "DELETE /studies/{study}/people/{person}/grant": "manage-users",
+  "POST /studies/{study}/subjects/{subject}/queries": "raise-query",
+  "GET /studies/{study}/subjects/{subject}/queries": "read-identified",
+  "POST /studies/{study}/subjects/{subject}/queries/{query}/answer": "answer-query",
+  "POST /studies/{study}/subjects/{subject}/queries/{query}/close": "close-query",
+  "POST /studies/{study}/subjects/{subject}/queries/{query}/reopen": "close-query",
+  "GET /studies/{study}/queries": "read-identified",
 };
 
 const FORM = "/studies/:study/subjects/:subject/events/:event/forms/:form";
@@ -90,6 +96,11 @@ const PAGES: Record<string, Action> = {
   [`POST ${FORM}/instances/:instance`]: "enter-data",
   [`POST ${FORM}/instances/:instance/entered-in-error`]: "mark-entered-in-error",
   [`POST ${FORM}/instances/:instance/restore`]: "mark-entered-in-error",
+  "GET /studies/:study/queries": "read-identified",
+  "POST /studies/:study/subjects/:subject/queries": "raise-query",
+  "POST /studies/:study/subjects/:subject/queries/:query/answer": "answer-query",
+  "POST /studies/:study/subjects/:subject/queries/:query/close": "close-query",
+  "POST /studies/:study/subjects/:subject/queries/:query/reopen": "close-query",
 };
 /**
  * Where a role that may act is still refused with 403 because the walkers
@@ -147,6 +158,8 @@ function apiBody(path: string): unknown {
   if (path.endsWith("/status")) return { status: "completed" };
   if (path.endsWith("/subjects")) return { site: "site-01", arm: "rrms" };
   if (path.endsWith("/entered-in-error") || path.endsWith("/restore")) return { rev: 1, reason: "test" };
+  if (path.endsWith("/queries")) return { target: {}, text: "test" };
+  if (/\/queries\/[^/]+\/\w+$/.test(path)) return { text: "test" };
   if (path.includes("/forms/")) return { data: { initials: "ABC" }, status: "incomplete", rev: 0 };
   if (path.endsWith("/grant")) return { roles: [{ role: "monitor", sites: ["site-01"] }] };
   const expiresAt = new Date(Date.now() + 86_400_000).toISOString();

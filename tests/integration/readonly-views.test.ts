@@ -16,9 +16,13 @@ afterAll(() => product.close());
 
 const study = "/studies/hucmsc-ms-nmo";
 
-/** Controls a person could type into or tick, outside the header's sign-out form. */
+/**
+ * Controls a person could type into or tick, outside the header's sign-out
+ * form and the queries section (a monitor's query is stored: as a query).
+ */
 function editableControls(html: string): string[] {
-  const main = html.slice(html.indexOf("<main"));
+  const queries = html.indexOf('<section id="queries"');
+  const main = html.slice(html.indexOf("<main"), queries === -1 ? undefined : queries);
   return [...main.matchAll(/<(input|select|textarea|button)\b[^>]*>/g)]
     .map((m) => m[0])
     .filter((tag) => !/type="hidden"/.test(tag) && !/\sdisabled\b/.test(tag));
@@ -47,6 +51,7 @@ describe("a form page for a role that cannot save", () => {
       expect(page.html).not.toMatch(/Save as/);
       expect(page.html).toMatch(/<dt id="l-ae_term">[^<]*<\/dt>\s*<dd data-value="ae_term">Headache<\/dd>/);
       expect(page.html).toContain("Read only");
+      expect(page.html.includes('id="raise-query"')).toBe(role === "monitor");
     });
   }
 

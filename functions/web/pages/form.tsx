@@ -49,6 +49,12 @@ export function FormPage(props: {
   markPath?: string;
   /** The signatures over this instance (and the way to sign it). */
   signatures?: Child;
+  /** Drawn beside each field, by field name (its queries). */
+  besideField?: Record<string, Child>;
+  /** Drawn after the form (the queries section, whose forms cannot nest in this one). */
+  after?: Child;
+  /** Drawn inside the form, before its save buttons, for someone who saves (answering a query with the save). */
+  beforeActions?: Child;
 }) {
   const { instrument, fields, current, rev, csrf, notice, context } = props;
   // An instance entered in error keeps its data as marked until it is restored.
@@ -131,7 +137,12 @@ export function FormPage(props: {
             disabled, it makes Enter submit nothing, with or without the script. */}
         <button type="submit" disabled hidden />
         {/* Someone who cannot save reads values, never controls taking typing nobody stores. */}
-        {fields.map((f) => (f.readOnly ? <ReadOnlyField f={f} /> : <Field f={f} />))}
+        {fields.map((f) => (
+          <>
+            {f.readOnly ? <ReadOnlyField f={f} /> : <Field f={f} />}
+            {props.besideField?.[f.name]}
+          </>
+        ))}
         {(canWrite || props.preview) && (
           <>
             <div class="field" data-reason hidden={!reasonNeeded && !props.reasonError}>
@@ -157,6 +168,7 @@ export function FormPage(props: {
                 {props.reasonError ?? ""}
               </p>
             </div>
+            {props.beforeActions}
             <div class="actions">
               <AfterSaveChoice choice={props.afterSave ?? "stay"} nextTitle={props.nextTitle} />
               <button
@@ -184,6 +196,7 @@ export function FormPage(props: {
           </>
         )}
       </form>
+      {props.after}
       <script
         type="application/json"
         id="edc-form-definition"

@@ -21,6 +21,8 @@ export function SubjectPage(props: {
   review?: Child;
   /** Whether the reader may sign (a visit's row then offers it). */
   canSign?: boolean;
+  /** The subject's queries section. */
+  queries?: Child;
 }) {
   const { definition, subject, view, canWrite } = props;
   const base = `/studies/${definition.study.id}/subjects/${subject.id}`;
@@ -198,6 +200,7 @@ export function SubjectPage(props: {
           </section>
         );
       })}
+      {props.queries}
     </>
   );
 }

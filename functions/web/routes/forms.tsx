@@ -3,6 +3,7 @@ import { latestValues } from "../../engine/casebook.ts";
 import { FORM_STATUSES, LOGS_EVENT } from "../../engine/definition.ts";
 import { isMarkableEvent } from "../../engine/entered-in-error.ts";
 import { nextFormOfVisit } from "../../engine/next-form.ts";
+import { isAboutInstance, type Query } from "../../engine/queries.ts";
 import { rebaseEdits } from "../../engine/revision.ts";
 import { dayOneOf, visitDeviations } from "../../engine/schedule.ts";
 import { signaturesOver } from "../../engine/signatures.ts";
@@ -25,7 +26,9 @@ import { fieldHistory, fieldViews } from "../fields.tsx";
 import { type FormEntries, readFormEntries } from "../form-values.ts";
 import { page } from "../page.tsx";
 import { type FormNotice, FormPage } from "../pages/form.tsx";
+import { AnswerWithSave, FieldQueries, QueriesSection } from "../pages/queries.tsx";
 import { SignatureList } from "../signature-list.tsx";
+import { queryRights } from "./queries.tsx";
 
 /** A form at a visit; its numbered instances live under `/instances/:instance`. */
 export const FORM_PATH = "/studies/:study/subjects/:subject/events/:event/forms/:form";
@@ -115,6 +118,7 @@ async function formSignatures(c: Context<AppEnv>, ctx: FormContext) {
   );
 }
 
+/** The page, read only when one is drawn: a save that moves on reads no queries. */
 async function renderForm(
   c: Context<AppEnv>,
   ctx: FormContext,
@@ -183,9 +187,63 @@ async function renderForm(
       stored={state.stored}
       markPath={isMarkableEvent(ctx.definition, ctx.address.event) ? instancePath(ctx.address) : undefined}
       signatures={await formSignatures(c, ctx)}
+      {...queryParts(c, ctx, await instanceQueries(c, ctx), state.current?.status)}
     />,
     { status: state.status, scripts: editable ? [ctx.formScript] : [] },
   );
+}
+
+async function instanceQueries(c: Context<AppEnv>, ctx: FormContext): Promise<Query[]> {
+  const { study, subject, event, form, instance } = ctx.address;
+  const { queries } = await c.var.store.readSubjectQueries(study, subject);
+  return queries.filter((q) => isAboutInstance(q, event, form, instance));
+}
+
+/** The form's queries: each field's beside it, every thread and the raise form after the form. */
+function queryParts(c: Context<AppEnv>, ctx: FormContext, queries: Query[], status?: string) {
+  const { instrument } = ctx.slot;
+  const rights = queryRights(c, ctx.subject);
+  const raised = c.req.query("raise");
+  const here = new URL(c.req.url).pathname;
+  const besideField = Object.fromEntries(
+    Object.keys(instrument.properties).map((name) => [
+      name,
+      <FieldQueries
+        queries={queries.filter((q) => q.target.field === name)}
+        raiseHref={
+          rights.raise ? `${here}?raise=${encodeURIComponent(`field:${name}`)}#raise-query` : undefined
+        }
+      />,
+    ]),
+  );
+  const { event, form, instance } = ctx.address;
+  const after = (
+    <QueriesSection
+      definition={ctx.definition}
+      queries={queries}
+      rights={rights}
+      csrf={c.var.csrf ?? ""}
+      raise={{
+        study: ctx.address.study,
+        subject: ctx.subject.id,
+        csrf: c.var.csrf ?? "",
+        target: { event, form, instance },
+        choices: [
+          { value: "", label: `The whole form (${instrument.title})` },
+          ...Object.entries(instrument.properties).map(([name, schema]) => ({
+            value: `field:${name}`,
+            label: schema.title ?? name,
+          })),
+        ],
+        ...(raised ? { selected: raised } : {}),
+      }}
+    />
+  );
+  const saves = can(c.var.principal, "enter-data", { study: ctx.address.study, site: ctx.subject.site });
+  const beforeActions = rights.answer && saves && (
+    <AnswerWithSave definition={ctx.definition} queries={queries} status={status ?? "incomplete"} />
+  );
+  return { besideField, after, beforeActions };
 }
 
 async function showForm(c: Context<AppEnv>, formScript: string) {

@@ -1,4 +1,5 @@
 import { type Context, Hono } from "hono";
+import { foldQueries } from "../../engine/queries.ts";
 import { signatureStates } from "../../engine/signatures.ts";
 import {
   currentStatus,
@@ -21,9 +22,11 @@ import { page } from "../page.tsx";
 import { AuditPage } from "../pages/audit.tsx";
 import { Dashboard } from "../pages/dashboard.tsx";
 import { Enrol } from "../pages/enrol.tsx";
+import { QueriesSection } from "../pages/queries.tsx";
 import { SubjectPage } from "../pages/subject.tsx";
 import { SignatureList } from "../signature-list.tsx";
 import { SubjectStatusPanel } from "../subject-status-panel.tsx";
+import { queryRights } from "./queries.tsx";
 
 /** Casebooks read at once for the dashboard: enough to overlap round trips, few enough not to flood the table. */
 const DASHBOARD_READS_IN_FLIGHT = 16;
@@ -136,6 +139,8 @@ async function showSubject(c: Context<AppEnv>, today: string, refused?: StatusRe
     c.var.store.readReviewLog(definition.study.id, subject.id),
   ]);
   const status = currentStatus(reviewLog);
+  const queries = foldQueries(reviewLog);
+  const csrf = c.var.csrf ?? "";
   const view = casebookView(definition, subject.arm, instances.instances, today, {
     closed: isClosedStatus(status.status),
   });
@@ -157,7 +162,7 @@ async function showSubject(c: Context<AppEnv>, today: string, refused?: StatusRe
             action={`${base}/status`}
             current={status}
             canChange={can(c.var.principal, "change-subject-status", resource)}
-            csrf={c.var.csrf ?? ""}
+            csrf={csrf}
             today={today}
             {...(refused ? { error: refused.error, values: refused.values } : {})}
           />
@@ -169,6 +174,24 @@ async function showSubject(c: Context<AppEnv>, today: string, refused?: StatusRe
               : {})}
           />
         </>
+      }
+      queries={
+        <QueriesSection
+          definition={definition}
+          queries={queries}
+          rights={queryRights(c, subject)}
+          csrf={csrf}
+          raise={{
+            study: definition.study.id,
+            subject: subject.id,
+            csrf,
+            target: {},
+            choices: [
+              { value: "", label: "The subject" },
+              ...view.events.map((row) => ({ value: `event:${row.event.id}`, label: row.event.label })),
+            ],
+          }}
+        />
       }
     />,
     { status: refused?.status ?? 200 },

@@ -1,0 +1,120 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startDevEnvironment } from "../../functions/dev-environment.ts";
+import { readReviewLog } from "../../functions/store/review-log.ts";
+import { repairWarningQueries } from "../../functions/store/warning-queries.ts";
+import { Product, STUDY } from "./harness.ts";
+
+let product: Product;
+beforeAll(async () => {
+  product = new Product(await startDevEnvironment({ feedSettleMs: 0 }));
+});
+afterAll(() => product.close());
+
+const vitals = (temperature: number) => ({
+  vs_date: "2010-06-14",
+  vs_time: "09:40",
+  systolic_bp: 118,
+  diastolic_bp: 76,
+  heart_rate: 72,
+  temperature,
+  weight: 58,
+});
+const log = (subject: string) => readReviewLog(product.env.store.db, STUDY, subject);
+const reviewItems = (item: Record<string, unknown>) => item.type === "review";
+
+describe("a soft range (temperature 35–40 °C, hard 30–44 °C)", () => {
+  it("42.3 °C: refused unconfirmed with the warning and nothing written; saved once confirmed, with a query opened by the saver", async () => {
+    const subject = await product.enrol();
+    const before = await product.snapshot();
+    const refused = await product.save(subject, "screening", "vital_signs", {
+      data: vitals(42.3),
+      status: "complete",
+    });
+    expect(refused.status).toBe(422);
+    expect(refused.body.type).toBe("urn:edc:problem:unconfirmed-warnings");
+    expect(refused.body.warnings).toEqual([
+      {
+        pointer: "/temperature",
+        rule: "x-soft-maximum",
+        message: expect.stringContaining("42.3 °C is unusually high"),
+      },
+    ]);
+    expect(await product.snapshot()).toEqual(before);
+
+    const saved = await product.call("PUT", product.formPath(subject, "screening", "vital_signs"), {
+      as: "site-01",
+      body: { data: vitals(42.3), status: "complete", rev: 0, confirmWarnings: ["/temperature"] },
+    });
+    expect(saved.status, JSON.stringify(saved.body)).toBe(200);
+    expect(saved.body).toMatchObject({
+      rev: 1,
+      data: { temperature: 42.3 },
+      confirmedWarnings: [{ pointer: "/temperature", rule: "x-soft-maximum" }],
+    });
+    const entries = await log(subject);
+    expect(entries).toHaveLength(1);
+    expect(entries[0]).toMatchObject({
+      action: "query-open",
+      rule: "x-soft-maximum",
+      text: saved.body.confirmedWarnings[0].message,
+      by: "dev-site-01",
+      site: "site-01",
+      target: { event: "screening", form: "vital_signs", instance: 1, field: "temperature" },
+    });
+
+    // A later save that leaves the temperature as it is asks nothing again and opens no second query.
+    const again = await product.call("PUT", product.formPath(subject, "screening", "vital_signs"), {
+      as: "site-01",
+      body: { data: { ...vitals(42.3), heart_rate: 80 }, status: "complete", rev: 1, reason: "typo" },
+    });
+    expect(again.status, JSON.stringify(again.body)).toBe(200);
+    expect(await log(subject)).toHaveLength(1);
+  });
+
+  it("a hard bound still refuses (45 °C), and `true` confirms every warning", async () => {
+    const subject = await product.enrol();
+    const hard = await product.save(subject, "screening", "vital_signs", { data: vitals(45) });
+    expect(hard.status).toBe(422);
+    expect(hard.body.type).toBe("urn:edc:problem:validation");
+    const low = await product.call("PUT", product.formPath(subject, "screening", "vital_signs"), {
+      as: "site-01",
+      body: { data: vitals(34.1), status: "incomplete", rev: 0, confirmWarnings: true },
+    });
+    expect(low.status).toBe(200);
+    expect((await log(subject)).map((e) => (e as { rule?: string }).rule)).toEqual(["x-soft-minimum"]);
+  });
+
+  it("confirming another field does not confirm this one", async () => {
+    const subject = await product.enrol();
+    const res = await product.call("PUT", product.formPath(subject, "screening", "vital_signs"), {
+      as: "site-01",
+      body: { data: vitals(41), status: "incomplete", rev: 0, confirmWarnings: ["/weight"] },
+    });
+    expect(res.status).toBe(422);
+    expect(res.body.warnings.map((w: { pointer: string }) => w.pointer)).toEqual(["/temperature"]);
+  });
+
+  it("the crash window: a revision committed without its query is repaired, once", async () => {
+    const subject = await product.enrol();
+    const saved = await product.call("PUT", product.formPath(subject, "screening", "vital_signs"), {
+      as: "site-01",
+      body: { data: vitals(42.3), status: "incomplete", rev: 0, confirmWarnings: true },
+    });
+    expect(saved.status).toBe(200);
+    // As if the process died after the commit: the query entry is gone.
+    const { DeleteCommand, ScanCommand } = await import("@aws-sdk/lib-dynamodb");
+    const scan = await product.env.store.db.doc.send(
+      new ScanCommand({ TableName: product.env.tableName, ConsistentRead: true }),
+    );
+    for (const item of (scan.Items ?? []).filter((i) => reviewItems(i) && i.subject === subject)) {
+      await product.env.store.db.doc.send(
+        new DeleteCommand({ TableName: product.env.tableName, Key: { PK: item.PK, SK: item.SK } }),
+      );
+    }
+    expect(await log(subject)).toHaveLength(0);
+    const { db, macKey } = product.env.store;
+    expect(await repairWarningQueries(db, macKey, STUDY, subject)).toHaveLength(1);
+    expect(await repairWarningQueries(db, macKey, STUDY, subject)).toHaveLength(0);
+    expect(await log(subject)).toHaveLength(1);
+  });
+});

@@ -37,6 +37,13 @@ function sharedCodeList(oid: string, definition: StudyDefinition): string {
         "text",
         definition.study.arms.map((a) => ({ const: a.id, title: a.label })),
       );
+    case CL.missing:
+      return codeListXml(
+        oid,
+        "Missing-data codes",
+        "text",
+        (definition.study.missingCodes ?? []).map((m) => ({ const: m.code, title: m.label })),
+      );
     default:
       return codeListXml(oid, "Flag type", "text", [{ const: "ARM", title: "Treatment arm of the subject" }]);
   }
@@ -49,6 +56,9 @@ function itemDefXml(item: OdmItem): string {
   if (item.unitOid) children += el("MeasurementUnitRef", { MeasurementUnitOID: item.unitOid });
   for (const [comparator, value] of item.ranges) {
     children += el("RangeCheck", { Comparator: comparator, SoftHard: "Hard" }, textEl("CheckValue", value));
+  }
+  for (const [comparator, value] of item.softRanges ?? []) {
+    children += el("RangeCheck", { Comparator: comparator, SoftHard: "Soft" }, textEl("CheckValue", value));
   }
   if (item.codeListOid) children += el("CodeListRef", { CodeListOID: item.codeListOid });
   for (const [context, name] of item.aliases) children += el("Alias", { Context: context, Name: name });
@@ -178,7 +188,7 @@ export function* metadataChunks(
     yield `${formOf(model, f).items.map(itemDefXml).join("\n")}\n`;
   }
   for (const cl of model.codeLists) yield `${cl}\n`;
-  for (const oid of [CL.yesno, CL.truefalse, CL.status, CL.arm, CL.flagType]) {
+  for (const oid of [CL.yesno, CL.truefalse, CL.status, CL.arm, CL.flagType, CL.missing]) {
     if (model.sharedCodeLists.has(oid)) yield `${sharedCodeList(oid, definition)}\n`;
   }
   for (const c of model.conditions) yield `${c}\n`;

@@ -44,6 +44,8 @@ export const CL = {
   status: "CL.status",
   arm: "CL.arm",
   flagType: "CL.flagtype",
+  /** The study's missing-data codes (a coded ItemData's Flag). */
+  missing: "CL.missing",
 } as const;
 
 /** A readable slug of a unit for `MU.<slug>` (µmol/L → umol_per_L, °C → degC, % → pct). */

@@ -19,6 +19,7 @@ export interface OdmRevision
     | "reason"
     | "definitionVersion"
     | "enteredInError"
+    | "missing"
   > {
   event: string;
   form: string;

@@ -3,6 +3,7 @@ import { startDevEnvironment } from "../../functions/dev-environment.ts";
 import { readReviewLog } from "../../functions/store/review-log.ts";
 import { repairWarningQueries } from "../../functions/store/warning-queries.ts";
 import { Product, STUDY } from "./harness.ts";
+import { Browser } from "./web-client.ts";
 
 let product: Product;
 beforeAll(async () => {
@@ -116,5 +117,70 @@ describe("a soft range (temperature 35–40 °C, hard 30–44 °C)", () => {
     expect(await repairWarningQueries(db, macKey, STUDY, subject)).toHaveLength(1);
     expect(await repairWarningQueries(db, macKey, STUDY, subject)).toHaveLength(0);
     expect(await log(subject)).toHaveLength(1);
+  });
+});
+
+describe("the form page", () => {
+  it("asks to confirm a soft-range value with a box beside the field, keeps the values, then saves and opens the query", async () => {
+    const subject = await product.enrol();
+    const url = `/studies/${STUDY}/subjects/${subject}/events/screening/forms/vital_signs`;
+    const b = new Browser(product);
+    await b.signIn("site-01");
+    const fields = { vs_date: "2010-06-14", heart_rate: "72", temperature: "42.3" };
+    const first = await b.request("POST", url, {
+      _csrf: b.csrf((await b.request("GET", url)).html),
+      _rev: "0",
+      _status: "incomplete",
+      ...fields,
+    });
+    expect(first.status).toBe(422);
+    expect(first.html).toContain("data-warnings");
+    expect(first.html).toMatch(/id="w-temperature" class="warning"[^>]*>42\.3 °C is unusually high/);
+    expect(first.html).toMatch(/<input type="checkbox" name="_confirm" value="\/temperature"\/>/);
+    expect(first.html).toMatch(/id="f-temperature"[^>]*value="42.3"/);
+    expect(await log(subject)).toHaveLength(0);
+
+    const confirmed = await b.request("POST", url, {
+      _csrf: b.csrf(first.html),
+      _rev: "0",
+      _status: "incomplete",
+      _confirm: "/temperature",
+      ...fields,
+    });
+    expect(confirmed.status).toBe(303);
+    const entries = await log(subject);
+    expect(entries).toHaveLength(1);
+    expect(entries[0]).toMatchObject({ action: "query-open", rule: "x-soft-maximum", by: "dev-site-01" });
+  });
+
+  it("offers the study's missing-data codes per field and saves a code with its reason", async () => {
+    const subject = await product.enrol();
+    const url = `/studies/${STUDY}/subjects/${subject}/events/screening/forms/vital_signs`;
+    const b = new Browser(product);
+    await b.signIn("site-01");
+    const page = await b.request("GET", url);
+    expect(page.html).toMatch(/<select id="m-temperature" name="_missing.temperature">/);
+    expect(page.html).toContain('<option value="ASKU">ASKU — Asked but unknown</option>');
+    const noReason = await b.request("POST", url, {
+      _csrf: b.csrf(page.html),
+      _rev: "0",
+      _status: "incomplete",
+      heart_rate: "72",
+      "_missing.temperature": "UNK",
+    });
+    expect(noReason.status).toBe(422);
+    expect(noReason.html).toMatch(/id="e-temperature"[^>]*>say why the value is missing/);
+    const saved = await b.request("POST", url, {
+      _csrf: b.csrf(noReason.html),
+      _rev: "0",
+      _status: "incomplete",
+      heart_rate: "72",
+      "_missing.temperature": "UNK",
+      "_missing_reason.temperature": "Thermometer broken",
+    });
+    expect(saved.status).toBe(303);
+    const after = await b.request("GET", url);
+    expect(after.html).toMatch(/<option value="UNK" selected="">UNK — Unknown<\/option>/);
+    expect(after.html).toContain('value="Thermometer broken"');
   });
 });

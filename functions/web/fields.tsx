@@ -44,6 +44,9 @@ export interface HistoryEntry {
   old: unknown;
   new: unknown;
   reason?: string;
+  /** Missing-data codes before and after, when the change was to or from a code. */
+  oldCode?: string | null;
+  newCode?: string | null;
 }
 
 /** Per field, every change in the instance's revisions, oldest first. */
@@ -59,6 +62,7 @@ export function fieldHistory(revisions: Revision[]): Map<string, HistoryEntry[]>
         old: change.old,
         new: change.new,
         reason: r.reason,
+        ...(change.oldCode !== undefined ? { oldCode: change.oldCode, newCode: change.newCode } : {}),
       });
       out.set(change.field, list);
     }
@@ -219,8 +223,9 @@ export function History({ f }: { f: FieldView }) {
       <ol>
         {f.history.map((h) => (
           <li>
-            <time datetime={h.at}>{utcTime(h.at)}</time> by {h.by}: {displayValue(f.schema, h.old)} →{" "}
-            <strong>{displayValue(f.schema, h.new)}</strong>
+            <time datetime={h.at}>{utcTime(h.at)}</time> by {h.by}:{" "}
+            {h.oldCode ?? displayValue(f.schema, h.old)} →{" "}
+            <strong>{h.newCode ?? displayValue(f.schema, h.new)}</strong>
             {h.reason ? <em> — {h.reason}</em> : null} (rev {h.rev})
           </li>
         ))}

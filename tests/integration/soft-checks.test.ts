@@ -120,6 +120,35 @@ describe("a soft range (temperature 35–40 °C, hard 30–44 °C)", () => {
   });
 });
 
+describe("a confirmed warning and later revisions", () => {
+  it("marking the instance as entered in error and restoring it opens no second query", async () => {
+    const subject = await product.enrol();
+    const path = product.formPath(subject, "unscheduled", "vital_signs", 1);
+    const saved = await product.call("PUT", path, {
+      as: "site-01",
+      body: { data: vitals(42.3), status: "incomplete", rev: 0, confirmWarnings: true },
+    });
+    expect(saved.status, JSON.stringify(saved.body)).toBe(200);
+    const marked = await product.call("POST", `${path}/entered-in-error`, {
+      as: "site-01",
+      body: { rev: 1, reason: "wrong subject" },
+    });
+    expect(marked.status, JSON.stringify(marked.body)).toBe(200);
+    expect(marked.body.confirmedWarnings).toEqual([]);
+    const restored = await product.call("POST", `${path}/restore`, {
+      as: "site-01",
+      body: { rev: 2, reason: "right subject after all" },
+    });
+    expect(restored.status).toBe(200);
+    const again = await product.call("PUT", path, {
+      as: "site-01",
+      body: { data: { ...vitals(42.3), heart_rate: 90 }, status: "incomplete", rev: 3 },
+    });
+    expect(again.status, JSON.stringify(again.body)).toBe(200);
+    expect(await log(subject)).toHaveLength(1);
+  });
+});
+
 describe("the form page", () => {
   it("asks to confirm a soft-range value with a box beside the field, keeps the values, then saves and opens the query", async () => {
     const subject = await product.enrol();

@@ -1,5 +1,4 @@
 import type { FieldSchema, Instrument, MissingCode } from "./definition.ts";
-import type { FieldChange } from "./revision.ts";
 
 /**
  * Missing-data codes (NA, UNK, NASK, ASKU, …). A field holds either a value or
@@ -77,6 +76,15 @@ export function missingProblems(
       out.push({ field, code: "missing-reason", message: `say why the value is missing (${code})` });
   }
   return out;
+}
+
+/** A revision's field change (revision.ts `FieldChange`), as far as codes are concerned. */
+interface FieldChange {
+  field: string;
+  old: unknown;
+  new: unknown;
+  oldCode?: string | null;
+  newCode?: string | null;
 }
 
 /** A code's change, for the audit: which code a field had and has (null = none). */

@@ -112,8 +112,3 @@ export function withCodeChanges(
   }
   return out;
 }
-
-/** The label of a declared code, for pages. */
-export function missingLabel(declared: readonly MissingCode[] | undefined, code: string): string {
-  return declared?.find((c) => c.code === code)?.label ?? code;
-}

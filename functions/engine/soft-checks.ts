@@ -1,4 +1,4 @@
-import type { FieldSchema, FormData, Instrument } from "./definition.ts";
+import type { FieldSchema, FormData } from "./definition.ts";
 
 /**
  * Soft checks: a value outside a field's soft range (`x-soft-minimum`,
@@ -88,13 +88,4 @@ export function warningQueryId(
   index: number,
 ): string {
   return `w-${revision.event}-${revision.form}-${revision.instance}-r${revision.rev}-${index + 1}`;
-}
-
-/** The soft-check keywords of an instrument, for readers that list them. */
-export function hasSoftChecks(instrument: Instrument): boolean {
-  return (
-    Object.values(instrument.properties).some(
-      (f) => f["x-soft-minimum"] !== undefined || f["x-soft-maximum"] !== undefined,
-    ) || (instrument["x-rules"] ?? []).some((r) => r.severity === "warning")
-  );
 }

@@ -68,6 +68,23 @@ export const SaveBody = z
       description:
         "Calculated fields to compute again from current data (e.g. a later weight); the others keep their stored value unless a field they read changes",
     }),
+    missing: z
+      .record(
+        z.string().max(200),
+        z.object({ code: z.string().max(32), reason: z.string().max(2000) }).strict(),
+      )
+      .optional()
+      .openapi({
+        description:
+          "Fields that hold one of the study's missing-data codes instead of a value (the field is left out of `data`), each with a reason",
+      }),
+    confirmWarnings: z
+      .union([z.literal(true), z.array(z.string().max(300)).max(500)])
+      .optional()
+      .openapi({
+        description:
+          "Soft-check warnings the person confirms: `true` for all, or the JSON pointers of the fields. Unconfirmed warnings answer 422 urn:edc:problem:unconfirmed-warnings and save nothing; each confirmed one opens a query",
+      }),
   })
   .strict()
   .openapi("SaveFormInstance");
@@ -98,8 +115,30 @@ export const Deviation = z
   .openapi("Deviation");
 
 export const FieldChange = z
-  .object({ field: z.string(), old: z.unknown(), new: z.unknown() })
+  .object({
+    field: z.string(),
+    old: z.unknown(),
+    new: z.unknown(),
+    oldCode: z
+      .string()
+      .nullable()
+      .optional()
+      .openapi({ description: "The missing-data code before, when it changed" }),
+    newCode: z
+      .string()
+      .nullable()
+      .optional()
+      .openapi({ description: "The missing-data code after, when it changed" }),
+  })
   .openapi("FieldChange");
+
+export const Warning = z
+  .object({
+    pointer: z.string(),
+    rule: z.string().openapi({ description: "The rule's id, or x-soft-minimum / x-soft-maximum" }),
+    message: z.string(),
+  })
+  .openapi("SoftCheckWarning");
 
 export const InstanceSummary = z
   .object({
@@ -134,6 +173,12 @@ export const FormInstance = z
     enteredInError: z.boolean().openapi({
       description: "Marked as entered in error: kept and audited, left out of exports by default",
     }),
+    missing: z
+      .record(z.string(), z.object({ code: z.string(), reason: z.string() }))
+      .openapi({ description: "Fields holding a missing-data code instead of a value, with the reason" }),
+    confirmedWarnings: z
+      .array(Warning)
+      .openapi({ description: "Soft-check warnings confirmed with this revision; each opened a query" }),
   })
   .openapi("FormInstance");
 

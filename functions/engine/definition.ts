@@ -61,6 +61,13 @@ export interface StudyFile {
   logs: string[];
   /** The first day the study's data can be dated (ISO): what a date field's bound "study-start" means. */
   startDate?: string;
+  /** Codes a field can hold instead of a value (NA, UNK, …), each with a reason (engine/missing-codes.ts). */
+  missingCodes?: MissingCode[];
+}
+
+export interface MissingCode {
+  code: string;
+  label: string;
 }
 
 export type ChoiceCode = string | number;
@@ -143,6 +150,13 @@ export interface FieldSchema {
   /** REDCap validation bounds that are not numbers (dates, "today"), kept verbatim and not enforced. */
   "x-text-validation-min"?: string;
   "x-text-validation-max"?: string;
+  /**
+   * The soft range of a number (REDCap's min/max): a value outside it is a
+   * warning, saved once the person confirms it, and opens a query; the hard
+   * `minimum`/`maximum` still refuse.
+   */
+  "x-soft-minimum"?: number;
+  "x-soft-maximum"?: number;
 }
 
 export interface CrossFieldRule {
@@ -152,6 +166,8 @@ export interface CrossFieldRule {
   /** The field the error is reported against. */
   field: string;
   message: string;
+  /** "warning": saved once confirmed, with a query opened; "error" (absent) refuses the save. */
+  severity?: "error" | "warning";
 }
 
 export interface Instrument {

@@ -2,6 +2,7 @@ import type { FieldSchema, FormData, FormStatus, Instrument, StudyDefinition } f
 import { LOGS_EVENT } from "./definition.ts";
 import { isEmpty } from "./logic.ts";
 import type { FieldKeyword } from "./meta/instrument-schema.ts";
+import type { MissingData } from "./missing-codes.ts";
 import { prepareForm } from "./validate-form.ts";
 
 /**
@@ -88,6 +89,8 @@ export interface StoredInstance {
   instance: number;
   status: FormStatus;
   data: FormData;
+  /** Fields holding a missing-data code: a code satisfies "required" under the new version too. */
+  missing?: MissingData;
 }
 
 export interface ImpactReport {
@@ -190,11 +193,14 @@ export function analyseImpact(
         const known = Object.fromEntries(
           Object.entries(s.data).filter(([f]) => Object.hasOwn(instrument.properties, f)),
         );
-        const { errors } = prepareForm(instrument, known, s.status, {
-          $event: s.event,
-          $arm: s.arm,
-          $studyStart: next.study.startDate,
-        });
+        const { errors } = prepareForm(
+          instrument,
+          known,
+          s.status,
+          { $event: s.event, $arm: s.arm, $studyStart: next.study.startDate },
+          undefined,
+          { missing: s.missing ?? {}, declared: next.study.missingCodes ?? [] },
+        );
         for (const field of new Set(errors.map((e) => e.pointer.slice(1))))
           counts.set(field, (counts.get(field) ?? 0) + 1);
       }

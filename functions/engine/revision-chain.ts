@@ -54,6 +54,8 @@ const HASHED = {
   reason: true,
   enteredInError: true,
   action: true,
+  missing: true,
+  confirmedWarnings: true,
 } as const satisfies Record<keyof ChainedRevision, true>;
 
 export type RevisionContent = Pick<ChainedRevision, keyof typeof HASHED>;

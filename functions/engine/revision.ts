@@ -1,10 +1,15 @@
 import type { FormData, FormStatus } from "./definition.ts";
+import { type MissingData, withCodeChanges } from "./missing-codes.ts";
+import type { FieldWarning } from "./soft-checks.ts";
 
 /** One field's change in a revision: what it was and what it became (null = empty). */
 export interface FieldChange {
   field: string;
   old: unknown;
   new: unknown;
+  /** The missing-data code the field had and has (null = none), present only when it changed. */
+  oldCode?: string | null;
+  newCode?: string | null;
 }
 
 /** The committed state of a form instance (the latest revision). */
@@ -18,6 +23,10 @@ export interface InstanceState {
   reason?: string;
   /** Marked as entered in error (see entered-in-error.ts): kept, but out of exports and `$latest`. */
   enteredInError?: boolean;
+  /** Fields holding a missing-data code instead of a value, each with its reason (missing-codes.ts). */
+  missing?: MissingData;
+  /** Soft-check warnings the person confirmed with this revision (soft-checks.ts); each opened a query. */
+  confirmedWarnings?: FieldWarning[];
 }
 
 export type RevisionDecision =
@@ -55,12 +64,18 @@ export function decideRevision(args: {
   data: FormData;
   reason: string | undefined;
   fields: string[];
+  missing?: MissingData;
 }): RevisionDecision {
   const { current, baseRev, status, data, reason, fields } = args;
   if (baseRev !== (current?.rev ?? 0)) return { kind: "stale", current };
   // Data of an instance entered in error stays as it was marked until someone restores it.
   if (current?.enteredInError) return { kind: "entered-in-error" };
-  const changes = diffData(current?.data ?? {}, data, fields);
+  const changes = withCodeChanges(
+    diffData(current?.data ?? {}, data, fields),
+    current?.missing,
+    args.missing,
+    fields,
+  );
   if (current && changes.length === 0 && current.status === status) return { kind: "unchanged", current };
   if (current?.status === "complete" && !reason?.trim()) {
     return { kind: "reason-required" };

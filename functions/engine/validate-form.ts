@@ -12,8 +12,10 @@ import {
   logicVariables,
 } from "./logic.ts";
 import { ENGINE_KEYWORDS } from "./meta/instrument-schema.ts";
+import { type MissingData, missingProblems } from "./missing-codes.ts";
 import { linearRegExp } from "./pattern.ts";
 import { patternMessage } from "./pattern-message.ts";
+import { type FieldWarning, softRangeWarning, standsAsStored } from "./soft-checks.ts";
 
 /** One refused value: where (JSON pointer into the form data), a stable code, and words for a person. */
 export interface FieldError {
@@ -268,7 +270,21 @@ export interface PreparedForm {
   /** The values to store: normalised, calculated fields computed here. */
   data: FormData;
   errors: FieldError[];
+  /**
+   * Soft checks the values fail (soft ranges, warning rules), where no error
+   * is reported at the field. With `stored`, a warning whose fields all keep
+   * their stored values is left out: it was answered when they were saved.
+   */
+  warnings: FieldWarning[];
   hidden: Set<string>;
+  /** The missing-data codes to store (normalised). */
+  missing: MissingData;
+}
+
+/** Missing-data codes submitted with the values, and the study's declared codes. */
+export interface MissingInput {
+  missing: MissingData;
+  declared: readonly import("./definition.ts").MissingCode[];
 }
 
 /**
@@ -283,8 +299,11 @@ export function prepareForm(
   status: FormStatus,
   context: LogicContext,
   stored?: StoredForm,
+  coded?: MissingInput,
 ): PreparedForm {
   const errors: FieldError[] = [];
+  const warnings: FieldWarning[] = [];
+  const missing = coded?.missing ?? {};
   const fields = instrument.properties;
   for (const field of stored?.recalculate ?? []) {
     if (fields[field]?.["x-calc"] === undefined)
@@ -309,8 +328,11 @@ export function prepareForm(
   const logic = newRun();
   const data = calculateWith(instrument, input, context, logic, stored);
   const hidden = hiddenWith(instrument, data, context, logic);
+  for (const problem of missingProblems(instrument, missing, data, coded?.declared ?? [])) {
+    errors.push({ pointer: pointer(problem.field), code: problem.code, message: problem.message });
+  }
   for (const field of hidden) {
-    if (data[field] === undefined) continue;
+    if (data[field] === undefined && !Object.hasOwn(missing, field)) continue;
     if (fields[field]?.["x-calc"] !== undefined) delete data[field];
     else
       errors.push({
@@ -325,19 +347,28 @@ export function prepareForm(
     if (!malformed.has(pointer(field))) errors.push({ pointer: pointer(field), code: "date-range", message });
   }
   const failed = new Set(errors.map((e) => e.pointer));
+  const fresh = (reads: string[]) => !standsAsStored(reads, data, stored?.data);
+  for (const [field, schema] of Object.entries(fields)) {
+    if (failed.has(pointer(field)) || !fresh([field])) continue;
+    const warning = softRangeWarning(field, schema, data[field], pointer(field));
+    if (warning) warnings.push(warning);
+  }
   for (const rule of instrument["x-rules"] ?? []) {
     const reads = logicVariables(rule.logic).filter((v) => !v.startsWith("$"));
     if (reads.some((v) => isEmpty(data[v])) || failed.has(pointer(rule.field))) continue;
     const holds = run(rule.logic, logicData(data, context), rule.field, logic);
-    if (holds !== OVERRUN && !holds) {
+    if (holds === OVERRUN || holds) continue;
+    if (rule.severity !== "warning")
       errors.push({ pointer: pointer(rule.field), code: `rule:${rule.id}`, message: rule.message });
-    }
+    else if (fresh([...reads.map((v) => v.split(".")[0] ?? v), rule.field]))
+      warnings.push({ pointer: pointer(rule.field), rule: rule.id, message: rule.message });
   }
   // A save whose logic ran past its budget is refused (422): storing it would store unchecked data.
   errors.push(...logic.overruns);
   if (status === "complete") {
     for (const field of instrument.required ?? []) {
-      if (!hidden.has(field) && isEmpty(data[field]) && fields[field]?.["x-calc"] === undefined) {
+      const absent = isEmpty(data[field]) && !Object.hasOwn(missing, field);
+      if (!hidden.has(field) && absent && fields[field]?.["x-calc"] === undefined) {
         errors.push({
           pointer: pointer(field),
           code: "required",
@@ -346,7 +377,18 @@ export function prepareForm(
       }
     }
   }
-  return { data, errors: sortByField(instrument, errors), hidden };
+  const warned = new Set(errors.map((e) => e.pointer));
+  return {
+    data,
+    errors: sortByField(instrument, errors),
+    // A field with an error shows the error; its warning would be noise.
+    warnings: sortByField(
+      instrument,
+      warnings.filter((w) => !warned.has(w.pointer)),
+    ),
+    hidden,
+    missing,
+  };
 }
 
 /** Stored values of fields the instrument no longer has (removed by a later protocol version). */
@@ -487,7 +529,7 @@ function listOf(values: string[]): string {
   return `${values.slice(0, 5).join(", ")} … ${values.slice(-2).join(", ")}`;
 }
 
-function sortByField(instrument: Instrument, errors: FieldError[]): FieldError[] {
+function sortByField<T extends { pointer: string }>(instrument: Instrument, errors: T[]): T[] {
   const order = new Map(Object.keys(instrument.properties).map((f, i) => [pointer(f), i]));
   return errors.sort((a, b) => (order.get(a.pointer) ?? 1e9) - (order.get(b.pointer) ?? 1e9));
 }

@@ -9,6 +9,7 @@ import {
 } from "../engine/definition.ts";
 import { formOrder } from "../engine/form-order.ts";
 import { isEmpty } from "../engine/logic.ts";
+import type { MissingData } from "../engine/missing-codes.ts";
 import { redcapNames } from "../engine/redcap/fields.ts";
 import type { SubjectStatus } from "../engine/review.ts";
 import { DEFAULT_SUBJECT_STATUS, STATUS_LABEL as SUBJECT_STATUS_LABEL } from "../engine/subject-status.ts";
@@ -28,6 +29,8 @@ export interface FlatInstance {
   status: FormStatus;
   data: FormData;
   enteredInError?: boolean;
+  /** Fields holding a missing-data code: the code is written in the field's column(s), as REDCap does. */
+  missing?: MissingData;
 }
 
 export interface FlatOptions {
@@ -227,7 +230,9 @@ export function flatRows(
       const schema = definition.instruments[c.form]?.properties[c.field ?? ""];
       if (!schema || !c.field) continue;
       const value = item.data[c.field];
-      if (c.code !== undefined) {
+      const coded = item.missing && Object.hasOwn(item.missing, c.field) ? item.missing[c.field] : undefined;
+      if (coded && (value === undefined || value === null)) row[c.name] = coded.code;
+      else if (c.code !== undefined) {
         const checked = Array.isArray(value) && value.includes(c.code);
         row[c.name] = label ? (checked ? "Checked" : "Unchecked") : checked ? 1 : 0;
       } else row[c.name] = cell(schema, value, label, shift);

@@ -1,4 +1,6 @@
 import type { FormData, FormStatus } from "../engine/definition.ts";
+import type { MissingData } from "../engine/missing-codes.ts";
+import type { FieldWarning } from "../engine/soft-checks.ts";
 import type { Revision } from "../store/form-instances.ts";
 
 /** One form instance as the API answers it and a 409 carries it: rev 0 and nulls when not started. */
@@ -13,6 +15,10 @@ export interface InstanceView {
   committedAt: string | null;
   committedBy: string | null;
   enteredInError: boolean;
+  /** Fields holding a missing-data code (and its reason) instead of a value. */
+  missing: MissingData;
+  /** The warnings confirmed with this revision (each opened a query). */
+  confirmedWarnings: FieldWarning[];
 }
 
 export function instanceView(
@@ -28,5 +34,7 @@ export function instanceView(
     committedAt: state?.committedAt ?? null,
     committedBy: state?.committedBy ?? null,
     enteredInError: state?.enteredInError === true,
+    missing: state?.missing ?? {},
+    confirmedWarnings: state?.confirmedWarnings ?? [],
   };
 }

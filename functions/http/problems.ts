@@ -116,6 +116,9 @@ export const problems = {
     new ProblemError(413, "too-large", "Request body too large", `The body must be at most ${limit} bytes.`),
   unsupportedMediaType: () =>
     new ProblemError(415, "unsupported-media-type", "Send application/json", "The body must be JSON."),
+  /** Soft checks the values fail, not yet confirmed: nothing was saved; send them back in `confirmWarnings`. */
+  unconfirmedWarnings: (detail: string, warnings: { pointer: string; rule: string; message: string }[]) =>
+    new ProblemError(422, "unconfirmed-warnings", "The values need confirming", detail, { warnings }),
   invalid: (detail: string, errors: FieldProblem[]) =>
     new ProblemError(422, "validation", "The submitted data is not valid", detail, { errors }),
   badGateway: (detail: string) =>

@@ -18,6 +18,10 @@ export interface SaveInput {
   rev: number;
   reason?: string;
   recalculate?: string[];
+  /** Fields holding a missing-data code instead of a value, each with a reason. */
+  missing?: Record<string, { code?: string; reason?: string }>;
+  /** Soft-check warnings confirmed: all of them, or the pointers of their fields. */
+  confirmWarnings?: true | string[];
 }
 
 /**
@@ -55,7 +59,10 @@ export async function saveForm(
     rev: input.rev,
     reason: input.reason,
     recalculate: input.recalculate,
+    missing: input.missing,
+    confirmWarnings: input.confirmWarnings,
     actor: c.var.principal.user,
+    person: c.var.principal.person,
     read: alreadyRead && { projections: alreadyRead.projections, current: alreadyRead.current },
   });
 }
@@ -69,6 +76,11 @@ export function saveProblem(p: InstancePath, result: RefusedSave, rev: number): 
   switch (result.kind) {
     case "invalid":
       return problems.invalid(`${result.errors.length} field(s) of ${p.form} are not valid.`, result.errors);
+    case "unconfirmed-warnings":
+      return problems.unconfirmedWarnings(
+        `${result.warnings.length} value(s) of ${p.form} are outside what is expected: confirm them (confirmWarnings) to save them; a query opens for each.`,
+        result.warnings,
+      );
     case "reason-required":
       return problems.invalid("This form is complete: say why it changes.", [
         {

@@ -138,6 +138,8 @@ const LEAN_ATTRIBUTES = [
   "action",
   // The export's default leaves out what is entered in error: a lean read must carry the mark too.
   "enteredInError",
+  // Exports write a field's missing-data code in its column: small, so the whole map comes along.
+  "missing",
 ];
 
 /** A projection of an instance's attributes with only these fields of its data. */

@@ -58,7 +58,14 @@ export async function markEnteredInError(
       return { kind: "already", state: decision.current };
     case "commit": {
       const base = decision.current;
-      const { enteredInError: _flag, action: _action, reason: _reason, ...kept } = base;
+      // Confirmed warnings belong to the save that confirmed them (their queries are named after it).
+      const {
+        enteredInError: _flag,
+        action: _action,
+        reason: _reason,
+        confirmedWarnings: _confirmed,
+        ...kept
+      } = base;
       const revision: Revision = {
         ...kept,
         site: req.subject.site,

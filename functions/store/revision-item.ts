@@ -1,6 +1,8 @@
 import { FORM_STATUSES, type FormStatus } from "../engine/definition.ts";
 import type { ErrorMarkAction } from "../engine/entered-in-error.ts";
+import type { MissingData } from "../engine/missing-codes.ts";
 import type { FieldChange, InstanceState } from "../engine/revision.ts";
+import type { FieldWarning } from "../engine/soft-checks.ts";
 import {
   type Item,
   isMap,
@@ -100,11 +102,37 @@ export function toRevision(item: Item): Revision {
   const enteredInError = maybeBoolean(item, "enteredInError");
   if (enteredInError !== undefined) revision.enteredInError = enteredInError;
   if (item.action !== undefined) revision.action = oneOf(item, "action", ACTIONS);
+  if (item.missing !== undefined) revision.missing = toMissing(item);
+  if (item.confirmedWarnings !== undefined) revision.confirmedWarnings = toWarnings(item);
   for (const field of CHAIN_FIELDS) {
     const value = maybeString(item, field);
     if (value !== undefined) revision[field] = value;
   }
   return revision;
+}
+
+function toMissing(item: Item): MissingData {
+  const map = requiredMap(item, "missing");
+  const out: MissingData = {};
+  for (const [field, entry] of Object.entries(map)) {
+    if (!isMap(entry) || typeof entry.code !== "string" || typeof entry.reason !== "string")
+      throw new MalformedItemError(item, `missing.${field}`, "a missing-data code and reason");
+    out[field] = { code: entry.code, reason: entry.reason };
+  }
+  return out;
+}
+
+function toWarnings(item: Item): FieldWarning[] {
+  return requiredList(item, "confirmedWarnings").map((w, i) => {
+    if (
+      !isMap(w) ||
+      typeof w.pointer !== "string" ||
+      typeof w.rule !== "string" ||
+      typeof w.message !== "string"
+    )
+      throw new MalformedItemError(item, `confirmedWarnings[${i}]`, "a confirmed warning");
+    return { pointer: w.pointer, rule: w.rule, message: w.message };
+  });
 }
 
 function toChanges(item: Item): FieldChange[] {
@@ -114,10 +142,17 @@ function toChanges(item: Item): FieldChange[] {
     const c = list[i];
     if (!isMap(c) || typeof c.field !== "string")
       throw new MalformedItemError(item, `changes[${i}]`, "a change");
-    changes[i] = { field: c.field, old: c.old, new: c.new };
+    const change: FieldChange = { field: c.field, old: c.old, new: c.new };
+    if (c.oldCode !== undefined || c.newCode !== undefined) {
+      change.oldCode = codeOrNull(c.oldCode);
+      change.newCode = codeOrNull(c.newCode);
+    }
+    changes[i] = change;
   }
   return changes;
 }
+
+const codeOrNull = (v: unknown): string | null => (typeof v === "string" ? v : null);
 
 /** A revision as the change feed lists it: with its place in the feed (the next pull's cursor). */
 export interface FeedEntry {

@@ -1,7 +1,9 @@
 import { latestValues } from "../engine/casebook.ts";
 import type { FormData, FormStatus, StudyDefinition } from "../engine/definition.ts";
+import { normaliseMissing } from "../engine/missing-codes.ts";
 import { decideRevision, type FieldChange, type InstanceState } from "../engine/revision.ts";
 import { type Deviation, dayOneOf, visitDeviations } from "../engine/schedule.ts";
+import { type FieldWarning, unconfirmed, type WarningConfirmation } from "../engine/soft-checks.ts";
 import { type FieldError, pointer, prepareForm, retiredValues } from "../engine/validate-form.ts";
 import type { Db } from "./dynamo.ts";
 import {
@@ -13,6 +15,7 @@ import {
 } from "./form-instances.ts";
 import type { MacKey } from "./mac-key.ts";
 import type { Subject } from "./subjects.ts";
+import { openWarningQueries } from "./warning-queries.ts";
 
 export interface SaveRequest {
   definition: StudyDefinition;
@@ -28,6 +31,12 @@ export interface SaveRequest {
   /** Calculated fields to compute again from current data; others keep their stored value (engine `StoredForm`). */
   recalculate?: string[];
   actor: string;
+  /** The person saving, when a person acts: the queries confirmed warnings open carry it. */
+  person?: string;
+  /** Fields holding a missing-data code instead of a value, each with a reason. */
+  missing?: Record<string, { code?: string; reason?: string }>;
+  /** The soft-check warnings the person confirms: all (`true`) or the fields' pointers. */
+  confirmWarnings?: WarningConfirmation;
   now?: Date;
   /**
    * The subject's current states and the instance's latest revision, when the
@@ -45,6 +54,7 @@ export type SaveResult =
   | { kind: "saved"; state: Revision; changes: FieldChange[]; deviations: Deviation[] }
   | { kind: "unchanged"; state: InstanceState; deviations: Deviation[] }
   | { kind: "invalid"; errors: FieldError[] }
+  | { kind: "unconfirmed-warnings"; warnings: FieldWarning[] }
   | { kind: "reason-required" }
   | { kind: "entered-in-error" }
   | { kind: "stale"; current: Revision | undefined };
@@ -115,9 +125,15 @@ export async function saveFormInstance(db: Db, macKey: MacKey, req: SaveRequest)
     delete submitted[field];
   }
   const stored = current ? { data: current.data, recalculate: req.recalculate } : undefined;
-  const prepared = prepareForm(instrument, submitted, req.status, context, stored);
+  const prepared = prepareForm(instrument, submitted, req.status, context, stored, {
+    missing: normaliseMissing(req.missing),
+    declared: definition.study.missingCodes ?? [],
+  });
   const errors = [...retiredErrors, ...prepared.errors];
   if (errors.length > 0) return { kind: "invalid", errors };
+  // Nothing is written until every new warning is confirmed: the answer lists them to confirm.
+  const open = unconfirmed(prepared.warnings, req.confirmWarnings);
+  if (open.length > 0) return { kind: "unconfirmed-warnings", warnings: open };
   prepared.data = { ...prepared.data, ...retired };
 
   const deviationsFor = (data: FormData) =>
@@ -134,6 +150,7 @@ export async function saveFormInstance(db: Db, macKey: MacKey, req: SaveRequest)
     data: prepared.data,
     reason: req.reason,
     fields: Object.keys(instrument.properties),
+    missing: prepared.missing,
   });
   switch (decision.kind) {
     case "stale":
@@ -156,9 +173,16 @@ export async function saveFormInstance(db: Db, macKey: MacKey, req: SaveRequest)
         committedAt: (req.now ?? new Date()).toISOString(),
         committedBy: req.actor,
         ...(req.reason?.trim() ? { reason: req.reason.trim() } : {}),
+        ...(Object.keys(prepared.missing).length > 0 ? { missing: prepared.missing } : {}),
+        ...(prepared.warnings.length > 0 ? { confirmedWarnings: prepared.warnings } : {}),
       };
       const outcome = await commitAndProject(db, macKey, revision, current);
       if (outcome.kind === "stale") return outcome;
+      // The crash window: a process dying here leaves a revision whose confirmed warnings have no
+      // query yet. The query ids come from the revision, so the next save of this instance (below,
+      // for the revision it builds on) or `repairWarningQueries` opens exactly the missing ones.
+      if (current?.confirmedWarnings?.length) await openWarningQueries(db, macKey, current);
+      await openWarningQueries(db, macKey, outcome.revision, req.person);
       return {
         kind: "saved",
         state: outcome.revision,

@@ -35,5 +35,6 @@ export function asStoredInstances(rows: { subject: Subject; instance: Revision }
     instance: instance.instance,
     status: instance.status,
     data: instance.data,
+    ...(instance.missing ? { missing: instance.missing } : {}),
   }));
 }

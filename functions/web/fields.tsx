@@ -1,9 +1,9 @@
-import type { Choice, FieldSchema, FormData, Instrument } from "../engine/definition.ts";
+import type { Choice, FieldSchema, FormData, Instrument, MissingCode } from "../engine/definition.ts";
 import type { Revision } from "../store/form-instances.ts";
 import { DriftNote, type DriftView, driftId } from "./calculation-drift.tsx";
 import { DateTimeInput, hintId, isTypedDateTime } from "./date-input.tsx";
 import { utcTime } from "./display-time.ts";
-import { displayValue, inputText } from "./form-values.ts";
+import { displayValue, inputText, missingCodeName, missingReasonName } from "./form-values.ts";
 
 /**
  * One instrument rendered as HTML form controls from its JSON Schema: the
@@ -28,6 +28,13 @@ export interface FieldView {
   recalculate?: boolean;
   /** Shown to someone who cannot save: a value, not a control. */
   readOnly?: boolean;
+  /** A soft check the value fails (a warning, not an error); after a refused save, with a box to confirm it. */
+  warning?: string;
+  /** The box to confirm the warning is shown, ticked or not (the save asked for it). */
+  confirm?: { ticked: boolean };
+  /** The study's missing-data codes (none: no code control) and the code the field holds. */
+  missingCodes?: readonly MissingCode[];
+  missing?: { code: string; reason: string };
 }
 
 export interface HistoryEntry {
@@ -37,6 +44,9 @@ export interface HistoryEntry {
   old: unknown;
   new: unknown;
   reason?: string;
+  /** Missing-data codes before and after, when the change was to or from a code. */
+  oldCode?: string | null;
+  newCode?: string | null;
 }
 
 /** Per field, every change in the instance's revisions, oldest first. */
@@ -52,6 +62,7 @@ export function fieldHistory(revisions: Revision[]): Map<string, HistoryEntry[]>
         old: change.old,
         new: change.new,
         reason: r.reason,
+        ...(change.oldCode !== undefined ? { oldCode: change.oldCode, newCode: change.newCode } : {}),
       });
       out.set(change.field, list);
     }
@@ -212,8 +223,9 @@ export function History({ f }: { f: FieldView }) {
       <ol>
         {f.history.map((h) => (
           <li>
-            <time datetime={h.at}>{utcTime(h.at)}</time> by {h.by}: {displayValue(f.schema, h.old)} →{" "}
-            <strong>{displayValue(f.schema, h.new)}</strong>
+            <time datetime={h.at}>{utcTime(h.at)}</time> by {h.by}:{" "}
+            {h.oldCode ?? displayValue(f.schema, h.old)} →{" "}
+            <strong>{h.newCode ?? displayValue(f.schema, h.new)}</strong>
             {h.reason ? <em> — {h.reason}</em> : null} (rev {h.rev})
           </li>
         ))}
@@ -292,10 +304,59 @@ export function Field({ f }: { f: FieldView }) {
         <p id={`e-${name}`} class="error" role="alert">
           {f.error ?? ""}
         </p>
+        <SoftWarning f={f} />
+        <MissingCodeControl f={f} />
         <DriftNote name={name} schema={schema} drift={f.drift} canRecalculate ticked={f.recalculate} />
         <History f={f} />
       </div>
     </>
+  );
+}
+
+/**
+ * A soft check's warning: the page script fills it while typing; after a save
+ * refused for it, the box to confirm the value (a query then opens with the message).
+ */
+function SoftWarning({ f }: { f: FieldView }) {
+  return (
+    <>
+      <p id={`w-${f.name}`} class="warning" role="status">
+        {f.warning ?? ""}
+      </p>
+      {f.warning && f.confirm && (
+        <label class="confirm">
+          <input type="checkbox" name="_confirm" value={`/${f.name}`} checked={f.confirm.ticked} /> The value
+          is correct: save it and open a query with this warning
+        </label>
+      )}
+    </>
+  );
+}
+
+/** Per field, when the study declares codes: a code instead of a value, with the reason it is missing. */
+function MissingCodeControl({ f }: { f: FieldView }) {
+  const codes = f.missingCodes ?? [];
+  if (codes.length === 0 || f.schema["x-calc"] !== undefined) return null;
+  return (
+    <details class="missing" data-missing={f.name} open={f.missing !== undefined}>
+      <summary>Missing data{f.missing ? `: ${f.missing.code}` : ""}</summary>
+      <label for={`m-${f.name}`}>Missing-data code</label>
+      <select id={`m-${f.name}`} name={missingCodeName(f.name)}>
+        <option value="">— none: the field holds a value —</option>
+        {codes.map((c) => (
+          <option value={c.code} selected={f.missing?.code === c.code}>
+            {c.code} — {c.label}
+          </option>
+        ))}
+      </select>
+      <label for={`mr-${f.name}`}>Why is it missing?</label>
+      <input
+        id={`mr-${f.name}`}
+        name={missingReasonName(f.name)}
+        type="text"
+        value={f.missing?.reason ?? ""}
+      />
+    </details>
   );
 }
 
@@ -306,7 +367,16 @@ export function fieldViews(
   errors: Map<string, string>,
   history: Map<string, HistoryEntry[]>,
   theirs: FormData = {},
-  stored: { drift?: Map<string, DriftView>; recalculate?: ReadonlySet<string>; readOnly?: boolean } = {},
+  stored: {
+    drift?: Map<string, DriftView>;
+    recalculate?: ReadonlySet<string>;
+    readOnly?: boolean;
+    warnings?: Map<string, string>;
+    /** Pointers of the confirmation boxes to show, with those the person ticked. */
+    confirm?: { shown: ReadonlySet<string>; ticked: ReadonlySet<string> };
+    missingCodes?: readonly MissingCode[];
+    missing?: Record<string, { code: string; reason: string }>;
+  } = {},
 ): FieldView[] {
   const required = new Set(instrument.required ?? []);
   return Object.entries(instrument.properties).map(([name, schema]) => ({
@@ -321,5 +391,11 @@ export function fieldViews(
     drift: stored.drift?.get(name),
     recalculate: stored.recalculate?.has(name),
     readOnly: stored.readOnly,
+    warning: stored.warnings?.get(name),
+    confirm: stored.confirm?.shown.has(`/${name}`)
+      ? { ticked: stored.confirm.ticked.has(`/${name}`) }
+      : undefined,
+    missingCodes: stored.missingCodes,
+    missing: stored.missing && Object.hasOwn(stored.missing, name) ? stored.missing[name] : undefined,
   }));
 }

@@ -50,6 +50,24 @@ export function readFormEntries(instrument: Instrument, entries: FormEntries): F
   return data;
 }
 
+/** The form controls of a field's missing-data code and its reason (page and script read them alike). */
+export const missingCodeName = (field: string) => `_missing.${field}`;
+export const missingReasonName = (field: string) => `_missing_reason.${field}`;
+
+/** The missing-data codes chosen on the page: per field, the code and the reason typed beside it. */
+export function readMissingEntries(
+  instrument: Instrument,
+  entries: FormEntries,
+): Record<string, { code: string; reason: string }> {
+  const out: Record<string, { code: string; reason: string }> = {};
+  const last = (v: string | string[] | undefined) => (Array.isArray(v) ? v[v.length - 1] : v) ?? "";
+  for (const field of Object.keys(instrument.properties)) {
+    const code = last(entries[missingCodeName(field)]).trim();
+    if (code !== "") out[field] = { code, reason: last(entries[missingReasonName(field)]).trim() };
+  }
+  return out;
+}
+
 /** The text an input shows for a stored value. */
 export function inputText(value: unknown): string {
   if (value === undefined || value === null) return "";

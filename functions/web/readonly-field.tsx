@@ -25,7 +25,13 @@ export function ReadOnlyField({ f }: { f: FieldView }) {
           <dl>
             <dt id={`l-${name}`}>{schema.title ?? name}</dt>
             <dd data-value={name}>
-              {empty ? (
+              {empty && f.missing ? (
+                <span data-missing-code={f.missing.code}>
+                  {f.missing.code} (
+                  {f.missingCodes?.find((c) => c.code === f.missing?.code)?.label ?? "missing"}):{" "}
+                  {f.missing.reason}
+                </span>
+              ) : empty ? (
                 <>
                   <span aria-hidden="true">—</span>
                   <span class="visually-hidden">not answered</span>

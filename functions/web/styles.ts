@@ -26,7 +26,7 @@ table.audit ul{margin:0;padding-left:1rem}
 .field{margin:0 0 1rem;padding:.2rem 0}.field>label,.field legend{display:block;font-weight:600;margin-bottom:.2rem}
 .field fieldset{border:0;padding:0;margin:0}.field dl{margin:0}.field dt{font-weight:600}.field dd{margin:.2rem 0 0}.req{color:var(--err);margin-left:.15rem}
 .help{color:var(--muted);font-size:.88rem;margin:.1rem 0 .3rem}.unit{margin-left:.35rem;color:var(--muted)}
-.error{color:var(--err);font-weight:600;margin:.25rem 0 0}.error:empty{display:none}.field .error:empty{display:block}.field .error{min-height:1.45em}
+.error{color:var(--err);font-weight:600;margin:.25rem 0 0}.warning{color:var(--warn);font-weight:600;margin:.25rem 0 0}.warning:empty{display:none}label.confirm{display:block;font-weight:400}details.missing{margin:.25rem 0 0}details.missing summary{color:var(--muted);cursor:pointer}.error:empty{display:none}.field .error:empty{display:block}.field .error{min-height:1.45em}
 [aria-invalid=true]{border-color:var(--err)!important;box-shadow:0 0 0 1px var(--err)}
 input[type=text],input[type=date],input[type=time],input[type=email],input[type=datetime-local],select,textarea{font:inherit;padding:.4rem .5rem;border:1px solid #9aa3b1;border-radius:4px;max-width:100%;min-height:2.5rem}
 input[type=text]{width:18rem}textarea{width:100%;min-height:5rem}

@@ -27,6 +27,9 @@ async function enrol(): Promise<string> {
 /** A click the way a hand makes it: move, press, hold, release; the box of `selector` while pressed and after. */
 async function pressAndRelease(p: Page, selector: string) {
   const target = p.locator(selector);
+  // A person scrolls what they press clear of the sticky save bar: the mouse alone presses whatever
+  // is at those coordinates (on a phone, the bar covers the bottom of the viewport).
+  await target.evaluate((el) => el.scrollIntoView({ block: "center" }));
   const before = await target.boundingBox();
   if (!before) throw new Error(`${selector} is not on screen`);
   await p.mouse.move(before.x + before.width / 2, before.y + before.height / 2, { steps: 5 });

@@ -683,3 +683,50 @@ describe("date bounds (x-date-min / x-date-max)", () => {
     expect(definition?.study.startDate).toBe("2010-01-01");
   });
 });
+
+describe("soft checks and missing-data codes", () => {
+  it("refuse a soft minimum above the soft maximum", () => {
+    const files = variant((_, i) => {
+      i.vital_signs.properties.temperature["x-soft-minimum"] = 41;
+    });
+    expectError(files, "vital_signs", "/properties/temperature/x-soft-maximum", /below soft minimum 41/);
+  });
+
+  it("refuse a soft bound outside the hard range", () => {
+    const files = variant((_, i) => {
+      i.vital_signs.properties.temperature["x-soft-maximum"] = 50;
+    });
+    expectError(files, "vital_signs", "/properties/temperature/x-soft-maximum", /outside the hard range/);
+  });
+
+  it("refuse a soft range on a field that is not a number", () => {
+    const files = variant((_, i) => {
+      i.vital_signs.properties.vs_time["x-soft-minimum"] = 1;
+    });
+    expectError(files, "vital_signs", "/properties/vs_time/x-soft-minimum", /does not apply/);
+  });
+
+  it("refuse a warning rule without a message and an unknown severity", () => {
+    const noMessage = variant((_, i) => {
+      const rule = i.vital_signs["x-rules"][0];
+      rule.severity = "warning";
+      delete rule.message;
+    });
+    expectError(noMessage, "vital_signs", "/x-rules/0", /message/);
+    const unknown = variant((_, i) => {
+      i.vital_signs["x-rules"][0].severity = "info";
+    });
+    expectError(unknown, "vital_signs", "/x-rules/0/severity");
+  });
+
+  it("refuse duplicate and malformed missing-data codes", () => {
+    const dup = variant((s) => {
+      s.missingCodes.push({ code: "unk", label: "Unknown again" });
+    });
+    expectError(dup, "study", "/missingCodes/4/code", /duplicate missing-data code/);
+    const bad = variant((s) => {
+      s.missingCodes[0].code = "not a code";
+    });
+    expectError(bad, "study", "/missingCodes/0/code");
+  });
+});

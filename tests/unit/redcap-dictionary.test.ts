@@ -184,7 +184,8 @@ describe("REDCap dictionary → instruments → REDCap dictionary", () => {
       "x-text-validation": "datetime_ymd",
       "x-text-validation-min": "2023-08-01 01:01",
     });
-    expect(f?.number_1_comma).toMatchObject({ type: "number", minimum: 0, maximum: 3 });
+    // REDCap's min/max only warn: they become the soft range.
+    expect(f?.number_1_comma).toMatchObject({ type: "number", "x-soft-minimum": 0, "x-soft-maximum": 3 });
     expect(f?.radio?.oneOf?.[0]).toEqual({ const: "9..9", title: "Choice99" });
     expect(f?.descriptive_text).toEqual({
       type: "null",
@@ -216,7 +217,7 @@ describe("importing a REDCap dictionary", () => {
     expect(demographics?.num_children).toEqual({
       type: "integer",
       title: "How many times has the patient given birth?",
-      minimum: 0,
+      "x-soft-minimum": 0,
       "x-visible-if": {
         and: [{ "==": [{ var: "sex" }, 0] }, { "==": [{ var: "given_birth" }, true] }],
       },
@@ -268,7 +269,12 @@ describe("importing a REDCap dictionary", () => {
       "record_id,f,,text,Record ID,,,,,,,,,,,,,x\n" +
       "a,f,,text,A,,,integer,0,10,,,,,,,,x\n";
     const r = importDictionary(text);
-    expect(r.instruments.f?.properties.a).toEqual({ type: "integer", title: "A", minimum: 0, maximum: 10 });
+    expect(r.instruments.f?.properties.a).toEqual({
+      type: "integer",
+      title: "A",
+      "x-soft-minimum": 0,
+      "x-soft-maximum": 10,
+    });
     expect(r.report.map((i) => [i.severity, i.message])).toEqual([
       ["warning", 'column "Field Annotation" is missing: read as empty'],
       ["warning", 'unknown column "Extra" is ignored'],

@@ -111,7 +111,13 @@ describe("the reference study as a REDCap dictionary", () => {
         severity: "error",
       }),
     );
-    expect(rowOf(rows, "height")["Field Annotation"]).toBe('@X-SCHEMA={"x-unit":"cm"}');
+    // A hard range goes to REDCap's min/max (which only warn there) and comes back hard through @X-SCHEMA.
+    expect(rowOf(rows, "height")["Text Validation Min"]).toBe("120");
+    expect(rowOf(rows, "height")["Field Annotation"]).toContain('"minimum":120,"maximum":220,"x-unit":"cm"');
+    // A soft range is what REDCap's min/max mean: the columns say it; the hard range travels in @X-SCHEMA.
+    expect(rowOf(rows, "temperature")["Text Validation Min"]).toBe("35");
+    expect(rowOf(rows, "temperature")["Text Validation Max"]).toBe("40");
+    expect(rowOf(rows, "temperature")["Field Annotation"]).toContain('"minimum":30,"maximum":44');
     expect(rowOf(rows, "investigator_name")["Field Annotation"]).toBe("@CHARLIMIT=100");
   });
 

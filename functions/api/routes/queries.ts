@@ -82,7 +82,7 @@ const QueryActionBody = z
   .strict()
   .openapi("QueryAction");
 
-const QueryParams = SubjectParams.extend({ query: z.string().max(64).openapi({ example: "q_k3v9x2m4pa" }) });
+const QueryParams = SubjectParams.extend({ query: z.string().max(160).openapi({ example: "q_k3v9x2m4pa" }) });
 
 const QueryListQuery = z.object({
   site: z

@@ -77,6 +77,27 @@ function checkDateBounds(field: FieldSchema, at: string, report: Reporter): void
     report(join(at, "x-date-max"), `"${max}" is before its minimum "${min}"`);
 }
 
+/** A soft range lies inside the hard one (a warning the save could never reach is a slip), min ≤ max. */
+function checkSoftRange(field: FieldSchema, at: string, report: Reporter): void {
+  const softLo = field["x-soft-minimum"];
+  const softHi = field["x-soft-maximum"];
+  if (softLo !== undefined && softHi !== undefined && softLo > softHi)
+    report(join(at, "x-soft-maximum"), `soft maximum ${softHi} is below soft minimum ${softLo}`);
+  const hardLo = field.minimum ?? field.exclusiveMinimum;
+  const hardHi = field.maximum ?? field.exclusiveMaximum;
+  for (const [keyword, soft] of [
+    ["x-soft-minimum", softLo],
+    ["x-soft-maximum", softHi],
+  ] as const) {
+    if (soft === undefined) continue;
+    if ((hardLo !== undefined && soft < hardLo) || (hardHi !== undefined && soft > hardHi))
+      report(
+        join(at, keyword),
+        `soft bound ${soft} lies outside the hard range (${hardLo ?? "…"} to ${hardHi ?? "…"}): no value could reach it`,
+      );
+  }
+}
+
 export function checkField(name: string, field: FieldSchema, at: string, report: Reporter): void {
   const type = field.type ?? "";
   for (const [keyword, types] of Object.entries(KEYWORD_TYPES)) {
@@ -152,6 +173,7 @@ export function checkField(name: string, field: FieldSchema, at: string, report:
     report(join(at, "x-visit-date"), `"x-visit-date" needs a field with "format": "date"`);
   }
   checkDateBounds(field, at, report);
+  checkSoftRange(field, at, report);
   const isCalc = field["x-calc"] !== undefined;
   if (isCalc && field.readOnly !== true) {
     report(at, `calculated field "${name}" must be "readOnly": true (its value is computed, never entered)`);

@@ -46,6 +46,14 @@ export function checkStudy(
     (e) => e.id,
     (i, v) => report(`/events/${i}/id`, `duplicate event id "${String(v)}"`),
   );
+  duplicates(
+    study.missingCodes ?? [],
+    (m) => m.code.toUpperCase(),
+    (i, v) => report(`/missingCodes/${i}/code`, `duplicate missing-data code "${String(v)}"`),
+  );
+  (study.missingCodes ?? []).forEach((m, i) => {
+    reservedName(m.code, "missing-data code", `/missingCodes/${i}/code`, report);
+  });
   const subjectIdProblem = patternProblem(study.subjectIdPattern);
   if (subjectIdProblem) report("/subjectIdPattern", subjectIdProblem);
 

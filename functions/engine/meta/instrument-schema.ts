@@ -92,6 +92,9 @@ const fieldSchema = {
     "x-format": { ...nonEmptyString, maxLength: 80 },
     "x-text-validation-min": nonEmptyString,
     "x-text-validation-max": nonEmptyString,
+    /** A soft range: a value outside it is saved only once the person confirms it, and opens a query. */
+    "x-soft-minimum": { type: "number" },
+    "x-soft-maximum": { type: "number" },
   },
 } as const;
 
@@ -132,6 +135,8 @@ export const KEYWORD_TYPES: Partial<Record<FieldKeyword, readonly FieldType[]>> 
   "x-format": ["string"],
   "x-text-validation-min": ["string", "number", "integer"],
   "x-text-validation-max": ["string", "number", "integer"],
+  "x-soft-minimum": ["number", "integer"],
+  "x-soft-maximum": ["number", "integer"],
 };
 
 /** Keywords a display-only field (type "null") can carry: it has a label and can be hidden, nothing more. */
@@ -197,6 +202,8 @@ export const instrumentSchema = {
         logic,
         field: { type: "string", pattern: FIELD_NAME_PATTERN },
         message: nonEmptyString,
+        /** "warning": the value is saved once confirmed, and a query opens; "error" (the default) refuses it. */
+        severity: { enum: ["error", "warning"] },
       },
     },
     field: fieldSchema,

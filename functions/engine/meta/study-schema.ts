@@ -62,6 +62,19 @@ export const studySchema = {
       items: { $ref: "#/$defs/event" },
     },
     logs: { type: "array", uniqueItems: true, items: name },
+    /** Codes a field can hold instead of a value; REDCap's convention (letters, digits, "-", "_", "."). */
+    missingCodes: {
+      type: "array",
+      items: {
+        type: "object",
+        required: ["code", "label"],
+        additionalProperties: false,
+        properties: {
+          code: { type: "string", pattern: "^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$" },
+          label: nonEmptyString,
+        },
+      },
+    },
   },
   $defs: {
     event: {

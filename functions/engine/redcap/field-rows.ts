@@ -43,6 +43,8 @@ const TYPE_KEYWORDS: readonly FieldKeyword[] = [
   "x-format",
 ];
 
+const SOFT_OF = { minimum: "x-soft-minimum", maximum: "x-soft-maximum" } as const;
+
 /** Which columns each schema keyword is read from: an @X-SCHEMA value for it applies only while they are unchanged. */
 export const KEYWORD_COLUMNS: Readonly<Partial<Record<string, readonly Column[]>>> = {
   ...Object.fromEntries(TYPE_KEYWORDS.map((k) => [k, TYPE_COLUMNS])),
@@ -56,6 +58,8 @@ export const KEYWORD_COLUMNS: Readonly<Partial<Record<string, readonly Column[]>
   "x-calc": ["Field Type", "Choices, Calculations, OR Slider Labels"],
   minimum: ["Text Validation Min", "Text Validation Type OR Show Slider Number", "Field Type"],
   maximum: ["Text Validation Max", "Text Validation Type OR Show Slider Number", "Field Type"],
+  "x-soft-minimum": ["Text Validation Min", "Text Validation Type OR Show Slider Number", "Field Type"],
+  "x-soft-maximum": ["Text Validation Max", "Text Validation Type OR Show Slider Number", "Field Type"],
   "x-text-validation-min": ["Text Validation Min"],
   "x-text-validation-max": ["Text Validation Max"],
   "x-date-min": ["Text Validation Min", "Text Validation Type OR Show Slider Number"],
@@ -184,7 +188,9 @@ export function rowToSchema(row: Row, report: Report): RowMeaning | undefined {
         `"${value}" is not kept: the engine has no ${column.toLowerCase().replace(/\?$/, "")}`,
       );
   }
-  const bounds = (comma: boolean, numeric: boolean) => {
+  // REDCap's min/max of a text field only warn (the value is saved once confirmed): the soft range.
+  // A slider's are its scale, hard. Date bounds stay hard (x-date-min/max), as before soft ranges.
+  const bounds = (comma: boolean, numeric: boolean, soft = true) => {
     for (const [column, keyword, verbatim] of [
       ["Text Validation Min", "minimum", "x-text-validation-min"],
       ["Text Validation Max", "maximum", "x-text-validation-max"],
@@ -193,7 +199,7 @@ export function rowToSchema(row: Row, report: Report): RowMeaning | undefined {
       if (text === "") continue;
       const n = numeric ? readBound(text, comma) : undefined;
       const dateBound = schema.format === "date" ? readDateBound(text) : undefined;
-      if (n !== undefined) schema[keyword] = n;
+      if (n !== undefined) schema[soft ? SOFT_OF[keyword] : keyword] = n;
       else if (dateBound !== undefined)
         schema[keyword === "minimum" ? "x-date-min" : "x-date-max"] = dateBound;
       else {
@@ -282,7 +288,7 @@ export function rowToSchema(row: Row, report: Report): RowMeaning | undefined {
       schema.type = "integer";
       schema.minimum = 0;
       schema.maximum = 100;
-      bounds(false, true);
+      bounds(false, true, false);
       schema["x-widget"] = "slider";
       const labels = choicesText.trim() === "" ? [] : choicesText.split("|").map((s) => s.trim());
       const slider: FieldSchema["x-slider"] = {};
@@ -380,7 +386,7 @@ export function schemaToRow(name: string, form: string, schema: FieldSchema): Ro
     ["Text Validation Min", "minimum", "x-text-validation-min"],
     ["Text Validation Max", "maximum", "x-text-validation-max"],
   ] as const) {
-    const n = schema[keyword];
+    const n = (type === "text" ? schema[SOFT_OF[keyword]] : undefined) ?? schema[keyword];
     const dateBound = schema[keyword === "minimum" ? "x-date-min" : "x-date-max"];
     if (n !== undefined && !isDefault(keyword) && (type === "text" || type === "slider"))
       row[column] = writeBound(n, validation);

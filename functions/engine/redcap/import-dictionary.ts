@@ -306,6 +306,8 @@ const COLUMN_OF: Record<string, Column> = {
   "x-section": "Section Header",
   minimum: "Text Validation Min",
   maximum: "Text Validation Max",
+  "x-soft-minimum": "Text Validation Min",
+  "x-soft-maximum": "Text Validation Max",
   format: "Text Validation Type OR Show Slider Number",
   pattern: "Text Validation Type OR Show Slider Number",
   "x-matrix": "Matrix Group Name",

@@ -4,6 +4,7 @@ import {
   LOGS_EVENT,
   type StudyDefinition,
 } from "../../engine/definition.ts";
+import type { MissingValue } from "../../engine/missing-codes.ts";
 import { deidentifyReview, shiftDate } from "../deidentify.ts";
 import { attrs, el, textEl } from "../xml.ts";
 import type { Model, OdmForm } from "./model.ts";
@@ -36,6 +37,28 @@ function itemData(oid: string, value: string | null, transaction?: string, audit
   );
 }
 
+/**
+ * A field holding a missing-data code: ItemData IsNull="Yes" (no Value), with
+ * an Annotation whose Flag carries the code (CodeList CL.missing) and whose
+ * Comment says the code and the reason.
+ */
+function codedItemData(oid: string, coded: MissingValue, transaction?: string, audit?: string): string {
+  return el(
+    "ItemData",
+    { ItemOID: oid, TransactionType: transaction, IsNull: "Yes" },
+    (audit ?? "") +
+      el(
+        "Annotation",
+        { SeqNum: 1 },
+        textEl("Comment", `${coded.code}: ${coded.reason}`, { SponsorOrSite: "Site" }) +
+          el("Flag", {}, textEl("FlagValue", coded.code, { CodeListOID: CL.missing })),
+      ),
+  );
+}
+
+const codeOf = (r: OdmRevision | undefined, field: string | undefined) =>
+  field !== undefined && r?.missing && Object.hasOwn(r.missing, field) ? r.missing[field] : undefined;
+
 /** The ItemData of one form instance: its current values, or its history when revisions are given. */
 function itemGroupContent(
   form: OdmForm,
@@ -49,12 +72,15 @@ function itemGroupContent(
     let out = "";
     for (const item of values) {
       const v = item.encode(current.data, shift);
+      const coded = codeOf(current, item.field);
       if (v !== null) out += itemData(item.oid, v);
+      else if (coded) out += codedItemData(item.oid, coded);
     }
     return out + itemData(form.statusOid, String(FORM_STATUS_CODE[current.status]));
   }
   let out = "";
   let prev: FormData = {};
+  let prevRevision: OdmRevision | undefined;
   let prevStatus: string | null = null;
   history.forEach((r, index) => {
     // A history that does not start at revision 1 does not say what was there before.
@@ -68,12 +94,22 @@ function itemGroupContent(
       }
       out += itemData(oid, after, unknownBase ? "Upsert" : before === null ? "Insert" : "Update", audit);
     };
-    for (const item of values) change(item.oid, item.encode(prev, shift), item.encode(r.data, shift));
+    for (const item of values) {
+      const coded = codeOf(r, item.field);
+      const was = codeOf(prevRevision, item.field);
+      if (coded && JSON.stringify(coded) !== JSON.stringify(was ?? null)) {
+        const had = item.encode(prev, shift) !== null || was !== undefined;
+        out += codedItemData(item.oid, coded, unknownBase ? "Upsert" : had ? "Update" : "Insert", audit);
+      } else if (!coded && was && item.encode(r.data, shift) === null) {
+        if (!unknownBase) out += itemData(item.oid, null, "Remove", audit);
+      } else change(item.oid, item.encode(prev, shift), item.encode(r.data, shift));
+    }
     const status = String(FORM_STATUS_CODE[r.status]);
     // A mark or restore changes no value: it is told as an Update of the status item carrying its reason.
     if (r.action && prevStatus === status) out += itemData(form.statusOid, status, "Update", audit);
     else change(form.statusOid, prevStatus, status);
     prev = r.data;
+    prevRevision = r;
     prevStatus = status;
   });
   return out;

@@ -38,6 +38,13 @@ function sharedCodeList(oid: string, definition: StudyDefinition, review: boolea
         "text",
         definition.study.arms.map((a) => ({ const: a.id, title: a.label })),
       );
+    case CL.missing:
+      return codeListXml(
+        oid,
+        "Missing-data codes",
+        "text",
+        (definition.study.missingCodes ?? []).map((m) => ({ const: m.code, title: m.label })),
+      );
     case CL.flagType:
       return codeListXml(oid, "Flag type", "text", [
         ...(definition.study.arms.length > 0
@@ -65,6 +72,9 @@ function itemDefXml(item: OdmItem): string {
   if (item.unitOid) children += el("MeasurementUnitRef", { MeasurementUnitOID: item.unitOid });
   for (const [comparator, value] of item.ranges) {
     children += el("RangeCheck", { Comparator: comparator, SoftHard: "Hard" }, textEl("CheckValue", value));
+  }
+  for (const [comparator, value] of item.softRanges ?? []) {
+    children += el("RangeCheck", { Comparator: comparator, SoftHard: "Soft" }, textEl("CheckValue", value));
   }
   if (item.codeListOid) children += el("CodeListRef", { CodeListOID: item.codeListOid });
   for (const [context, name] of item.aliases) children += el("Alias", { Context: context, Name: name });
@@ -194,7 +204,15 @@ export function* metadataChunks(
     yield `${formOf(model, f).items.map(itemDefXml).join("\n")}\n`;
   }
   for (const cl of model.codeLists) yield `${cl}\n`;
-  for (const oid of [CL.yesno, CL.truefalse, CL.status, CL.arm, CL.flagType, ...REVIEW_CODE_LISTS]) {
+  for (const oid of [
+    CL.yesno,
+    CL.truefalse,
+    CL.status,
+    CL.arm,
+    CL.flagType,
+    CL.missing,
+    ...REVIEW_CODE_LISTS,
+  ]) {
     if (model.sharedCodeLists.has(oid))
       yield `${sharedCodeList(oid, definition, model.sharedCodeLists.has(CL.queryState))}\n`;
   }

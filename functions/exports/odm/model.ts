@@ -19,11 +19,15 @@ export interface OdmItem {
   origin?: string;
   unitOid?: string;
   ranges: [Comparator, string][];
+  /** The soft range (x-soft-minimum/maximum): RangeCheck SoftHard="Soft". */
+  softRanges?: [Comparator, string][];
   codeListOid?: string;
   aliases: [string, string][];
   mandatory: boolean;
   conditionOid?: string;
   methodOid?: string;
+  /** The instrument field it holds (its missing-data code applies to it). */
+  field?: string;
   /** The item's Value in a form's data, or null for no data; dates moved by `shift` days. */
   encode: (data: FormData, shift: number) => string | null;
 }
@@ -111,7 +115,9 @@ export function buildModel(definition: StudyDefinition, options: OdmOptions): Mo
     formOrder: formOrder(definition),
     units: new Map(),
     codeLists: [],
-    sharedCodeLists: new Set([CL.status]),
+    sharedCodeLists: new Set(
+      (definition.study.missingCodes ?? []).length > 0 ? [CL.status, CL.missing] : [CL.status],
+    ),
     conditions: [],
     methods: [],
   };
@@ -150,6 +156,7 @@ export function buildModel(definition: StudyDefinition, options: OdmOptions): Mo
         mandatory: required.has(field),
         aliases: identifier ? ([["x-identifier", "Yes"]] as [string, string][]) : [],
         ranges: [] as [Comparator, string][],
+        field,
       };
       const visibleIf = schema["x-visible-if"];
       let conditionOid: string | undefined;
@@ -219,6 +226,10 @@ export function buildModel(definition: StudyDefinition, options: OdmOptions): Mo
         else if (schema.minimum !== undefined) item.ranges.push(["GE", decimal(schema.minimum)]);
         if (schema.exclusiveMaximum !== undefined) item.ranges.push(["LT", decimal(schema.exclusiveMaximum)]);
         else if (schema.maximum !== undefined) item.ranges.push(["LE", decimal(schema.maximum)]);
+        const soft: [Comparator, string][] = [];
+        if (schema["x-soft-minimum"] !== undefined) soft.push(["GE", decimal(schema["x-soft-minimum"])]);
+        if (schema["x-soft-maximum"] !== undefined) soft.push(["LE", decimal(schema["x-soft-maximum"])]);
+        if (soft.length > 0) item.softRanges = soft;
       }
       if (schema.type === "boolean") {
         const cl = schema["x-widget"] === "truefalse" ? CL.truefalse : CL.yesno;

@@ -49,6 +49,8 @@ export const CL = {
   lock: "CL.lock",
   signature: "CL.signature",
   subjectStatus: "CL.subjectstatus",
+  /** The study's missing-data codes (a coded ItemData's Flag). */
+  missing: "CL.missing",
 } as const;
 
 /** A readable slug of a unit for `MU.<slug>` (µmol/L → umol_per_L, °C → degC, % → pct). */

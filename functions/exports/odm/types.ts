@@ -21,6 +21,7 @@ export interface OdmRevision
     | "reason"
     | "definitionVersion"
     | "enteredInError"
+    | "missing"
   > {
   event: string;
   form: string;

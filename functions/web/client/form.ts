@@ -4,7 +4,8 @@
  * browser and the server cannot disagree. Without it the page still works as
  * a plain form post.
  */
-import type { FormData, FormStatus, Instrument } from "../../engine/definition.ts";
+import type { FormData, FormStatus, Instrument, MissingCode } from "../../engine/definition.ts";
+import type { FieldWarning } from "../../engine/soft-checks.ts";
 import {
   applyCalculations,
   type FieldError,
@@ -13,7 +14,7 @@ import {
   prepareForm,
   type StoredForm,
 } from "../../engine/validate-form.ts";
-import { type FormEntries, readFormEntries } from "../form-values.ts";
+import { type FormEntries, readFormEntries, readMissingEntries } from "../form-values.ts";
 import { pointerGate } from "./steady-messages.ts";
 import { enhanceTypedDates } from "./typed-dates.ts";
 import { guardUnsaved } from "./unsaved-guard.ts";
@@ -29,6 +30,8 @@ interface Definition {
   canSave: boolean;
   /** The values shown came back from a refused save: they are not stored. */
   unsaved: boolean;
+  /** The study's missing-data codes: a coded field is empty for logic and satisfies "required". */
+  missingCodes: MissingCode[];
 }
 
 function entriesOf(form: HTMLFormElement): FormEntries {
@@ -85,6 +88,16 @@ function enhance(form: HTMLFormElement, def: Definition): void {
     }
   };
 
+  // Soft checks are warnings: shown as the person types, never blocking the save (the server asks to confirm).
+  const showWarnings = (warnings: FieldWarning[]) => {
+    const byField = new Map(warnings.map((w) => [w.pointer.slice(1), w.message]));
+    for (const [name, el] of fieldEls) {
+      const box = el.querySelector(".warning");
+      const message = touched.has(name) ? (byField.get(name) ?? "") : (box?.textContent ?? "");
+      if (box && box.textContent !== message) box.textContent = message;
+    }
+  };
+
   const recalculating = () =>
     [...form.querySelectorAll<HTMLInputElement>("input[name=_recalculate]:checked")].map((el) => el.value);
   // Never overwrite a stored calculation on load: only an edit it reads, or an explicit tick, recomputes it.
@@ -108,8 +121,17 @@ function enhance(form: HTMLFormElement, def: Definition): void {
       const value = data[output.dataset.calc ?? ""];
       output.value = value === undefined || value === null ? "" : String(value);
     }
-    const { errors } = prepareForm(instrument, data, status, context, stored());
-    whenPointerFree(() => showErrors(errors, all));
+    const missing = readMissingEntries(instrument, entriesOf(form));
+    // A reason is typed after the code is chosen: the script leaves "say why" to the save.
+    for (const m of Object.values(missing)) if (m.reason === "") m.reason = "…";
+    const { errors, warnings } = prepareForm(instrument, data, status, context, stored(), {
+      missing,
+      declared: def.missingCodes ?? [],
+    });
+    whenPointerFree(() => {
+      showErrors(errors, all);
+      showWarnings(warnings);
+    });
     return errors;
   };
 
@@ -129,7 +151,12 @@ function enhance(form: HTMLFormElement, def: Definition): void {
   });
 
   const reasonBox = form.querySelector<HTMLElement>("[data-reason]");
-  const snapshot = () => JSON.stringify([readFormEntries(instrument, entriesOf(form)), recalculating()]);
+  const snapshot = () =>
+    JSON.stringify([
+      readFormEntries(instrument, entriesOf(form)),
+      readMissingEntries(instrument, entriesOf(form)),
+      recalculating(),
+    ]);
   const initial = snapshot();
   form.addEventListener("submit", (e) => {
     const status = ((e.submitter as HTMLButtonElement | null)?.value ?? "incomplete") as FormStatus;

@@ -1,5 +1,5 @@
 import type { Child } from "hono/jsx";
-import type { Instrument } from "../../engine/definition.ts";
+import type { Instrument, MissingCode } from "../../engine/definition.ts";
 import type { FieldChange } from "../../engine/revision.ts";
 import type { LogicContext } from "../../engine/validate-form.ts";
 import type { Revision } from "../../store/form-instances.ts";
@@ -15,6 +15,8 @@ export type FormNotice =
   | { kind: "saved"; rev: number; deviations: string[] }
   | { kind: "unchanged" }
   | { kind: "invalid"; count: number }
+  /** Refused for soft checks not yet confirmed: the boxes beside the fields confirm them. */
+  | { kind: "warnings"; count: number }
   /** A post that pressed no save button (Enter in a field, without the script). */
   | { kind: "no-action" }
   | { kind: "conflict"; current: Revision; changes: FieldChange[] };
@@ -55,6 +57,8 @@ export function FormPage(props: {
   after?: Child;
   /** Drawn inside the form, before its save buttons, for someone who saves (answering a query with the save). */
   beforeActions?: Child;
+  /** The study's missing-data codes, for the script's checks. */
+  missingCodes?: readonly MissingCode[];
 }) {
   const { instrument, fields, current, rev, csrf, notice, context } = props;
   // An instance entered in error keeps its data as marked until it is restored.
@@ -96,6 +100,13 @@ export function FormPage(props: {
       {notice?.kind === "invalid" && (
         <p class="notice bad" role="alert">
           Not saved: {notice.count} answer{notice.count === 1 ? " needs" : "s need"} attention (marked below).
+        </p>
+      )}
+      {notice?.kind === "warnings" && (
+        <p class="notice warn" role="alert" data-warnings>
+          Not saved: {notice.count} value{notice.count === 1 ? " is" : "s are"} outside the expected range
+          (marked below). Correct {notice.count === 1 ? "it" : "them"}, or tick the box to confirm and save
+          again: a query opens for each confirmed value.
         </p>
       )}
       {notice?.kind === "no-action" && (
@@ -207,6 +218,7 @@ export function FormPage(props: {
             requireReason: reasonNeeded,
             currentStatus: current?.status ?? null,
             stored: current?.data ?? null,
+            missingCodes: props.missingCodes ?? [],
             canSave: canWrite && !props.preview,
             // Values sent back by a refused save are not stored: leaving the page must warn.
             unsaved: notice !== undefined && notice.kind !== "saved" && notice.kind !== "unchanged",

@@ -7,6 +7,7 @@ import { isAboutInstance, type Query } from "../../engine/queries.ts";
 import { rebaseEdits } from "../../engine/revision.ts";
 import { dayOneOf, visitDeviations } from "../../engine/schedule.ts";
 import { signaturesOver } from "../../engine/signatures.ts";
+import type { FieldWarning } from "../../engine/soft-checks.ts";
 import { applyCalculations, calculationDrift, hiddenFields } from "../../engine/validate-form.ts";
 import type { AppEnv } from "../../http/context.ts";
 import { can } from "../../http/permissions.ts";
@@ -23,7 +24,7 @@ import {
   storedNotice,
 } from "../after-save.tsx";
 import { fieldHistory, fieldViews } from "../fields.tsx";
-import { type FormEntries, readFormEntries } from "../form-values.ts";
+import { type FormEntries, readFormEntries, readMissingEntries } from "../form-values.ts";
 import { page } from "../page.tsx";
 import { type FormNotice, FormPage } from "../pages/form.tsx";
 import { AnswerWithSave, FieldQueries, QueriesSection } from "../pages/queries.tsx";
@@ -135,6 +136,11 @@ async function renderForm(
     recalculate?: string[];
     afterSave?: AfterSave;
     stored?: StoredNotice;
+    /** Soft-check warnings a save was refused for, with the boxes the person ticked. */
+    warnings?: FieldWarning[];
+    confirmed?: string[];
+    /** The missing-data codes shown: as stored, or as sent back by a refused save. */
+    missing?: Record<string, { code: string; reason: string }>;
   },
 ) {
   const { instrument } = ctx.slot;
@@ -163,6 +169,13 @@ async function renderForm(
       drift: new Map(drift.map((d) => [d.field, d])),
       recalculate: new Set(state.recalculate),
       readOnly: !editable,
+      warnings: new Map((state.warnings ?? []).map((w) => [w.pointer.slice(1), w.message])),
+      confirm: {
+        shown: new Set((state.warnings ?? []).map((w) => w.pointer)),
+        ticked: new Set(state.confirmed ?? []),
+      },
+      missingCodes: ctx.definition.study.missingCodes,
+      missing: state.missing ?? state.current?.missing,
     },
   );
   return page(
@@ -188,6 +201,7 @@ async function renderForm(
       markPath={isMarkableEvent(ctx.definition, ctx.address.event) ? instancePath(ctx.address) : undefined}
       signatures={await formSignatures(c, ctx)}
       {...queryParts(c, ctx, await instanceQueries(c, ctx), state.current?.status)}
+      missingCodes={ctx.definition.study.missingCodes}
     />,
     { status: state.status, scripts: editable ? [ctx.formScript] : [] },
   );
@@ -283,6 +297,8 @@ async function postForm(c: Context<AppEnv>, formScript: string) {
   const safeRev = Number.isInteger(rev) && rev >= 0 ? rev : 0;
   const reason = typeof body._reason === "string" ? body._reason : undefined;
   const recalculate = [body._recalculate ?? []].flat().filter((v) => typeof v === "string");
+  const confirmed = [body._confirm ?? []].flat().filter((v) => typeof v === "string");
+  const missing = readMissingEntries(ctx.slot.instrument, body);
   const afterSave = readAfterSave(body._then);
   const current = ctx.revisions.at(-1);
   // No save button named: an implicit submission (Enter in a field). Saving it would store an
@@ -302,7 +318,7 @@ async function postForm(c: Context<AppEnv>, formScript: string) {
   const result = await saveForm(
     c,
     ctx.path,
-    { data: submitted, status, rev: safeRev, reason, recalculate },
+    { data: submitted, status, rev: safeRev, reason, recalculate, missing, confirmWarnings: confirmed },
     { ...ctx, current },
   );
   const url = new URL(c.req.url);
@@ -324,6 +340,20 @@ async function postForm(c: Context<AppEnv>, formScript: string) {
       return c.redirect(`${url.pathname}?unchanged`, 303);
     case "entered-in-error":
       throw saveProblem(ctx.path, result, safeRev);
+    case "unconfirmed-warnings":
+      return renderForm(c, ctx, {
+        values: submitted,
+        rev,
+        current,
+        reason,
+        recalculate,
+        afterSave,
+        missing,
+        warnings: result.warnings,
+        confirmed,
+        notice: { kind: "warnings", count: result.warnings.length },
+        status: 422,
+      });
     case "invalid":
       return renderForm(c, ctx, {
         values: submitted,
@@ -332,6 +362,7 @@ async function postForm(c: Context<AppEnv>, formScript: string) {
         reason,
         recalculate,
         afterSave,
+        missing,
         errors: new Map(result.errors.map((e) => [e.pointer.slice(1), e.message])),
         notice: { kind: "invalid", count: result.errors.length },
         status: 422,
@@ -343,6 +374,7 @@ async function postForm(c: Context<AppEnv>, formScript: string) {
         current,
         recalculate,
         afterSave,
+        missing,
         reasonError: "Say why this completed form changes.",
         notice: { kind: "invalid", count: 1 },
         status: 422,

@@ -61,6 +61,17 @@ export interface StudyFile {
   logs: string[];
   /** The first day the study's data can be dated (ISO): what a date field's bound "study-start" means. */
   startDate?: string;
+  /** Which data a monitor verifies against source (engine/sdv.ts); absent means all of it. */
+  sdv?: SdvPlan;
+}
+
+/** How much of a form needs source data verification: every field, the `x-sdv-critical` ones, or none. */
+export type SdvMode = "all" | "critical" | "none";
+
+export interface SdvPlan {
+  default: SdvMode;
+  /** Per-form exceptions to the default, by instrument id. */
+  forms?: Record<string, SdvMode>;
 }
 
 export type ChoiceCode = string | number;
@@ -143,6 +154,8 @@ export interface FieldSchema {
   /** REDCap validation bounds that are not numbers (dates, "today"), kept verbatim and not enforced. */
   "x-text-validation-min"?: string;
   "x-text-validation-max"?: string;
+  /** This field needs source data verification where the study verifies critical data only (`sdv`). */
+  "x-sdv-critical"?: boolean;
 }
 
 export interface CrossFieldRule {

@@ -87,6 +87,11 @@ export const problems = {
       "Only log instances and unscheduled visits can be entered in error",
       detail,
     ),
+  /** A lock or the study's freeze holds what the request would change (engine/locks.ts). */
+  locked: (detail: string, extra: Record<string, unknown> = {}) =>
+    new ProblemError(423, "locked", "Locked", detail, extra),
+  alreadyLocked: (detail: string) => new ProblemError(409, "already-locked", "Already locked", detail),
+  notLocked: (detail: string) => new ProblemError(409, "not-locked", "Not locked", detail),
   subjectExists: (id: string) =>
     new ProblemError(409, "subject-exists", "Subject already enrolled", `Subject ${id} already exists.`),
   tooLarge: (limit: number) =>

@@ -32,7 +32,8 @@ import {
   upsertPerson,
 } from "./people.ts";
 import { type PublishRequest, publishWithImpact } from "./publish.ts";
-import { type SaveRequest, saveFormInstance } from "./save-form-instance.ts";
+import { appendReview, type ReviewRequest, readReviewLog } from "./review-log.ts";
+import { readReviews, type SaveRequest, saveFormInstance } from "./save-form-instance.ts";
 import { endSession, readSession, type StoredSession, startSession, touchSession } from "./sessions.ts";
 import { enrolSubject, getSubject, listSubjects, type Subject } from "./subjects.ts";
 import {
@@ -81,6 +82,11 @@ export function createStore(options: StoreOptions) {
     readCurrentState: (study: string, subject: string) => readCurrentState(db, study, subject),
     saveFormInstance: (request: SaveRequest) => saveFormInstance(db, macKey, request),
     markEnteredInError: (request: ErrorMarkRequest) => markEnteredInError(db, macKey, request),
+    appendReview: (request: ReviewRequest) => appendReview(db, macKey, request),
+    /** A subject's review log, or the study's without a subject. */
+    readReviewLog: (study: string, subject?: string) => readReviewLog(db, study, subject),
+    /** The subject's and the study's review logs together (locks, the freeze, verifications). */
+    readReviews: (study: string, subject: string) => readReviews(db, study, subject),
     storeToken: (token: string, key: ApiKey, createdBy?: string) => storeToken(db, token, key, { createdBy }),
     listTokens: (study: string) => listTokens(db, study),
     revokeToken: (study: string, id: string, by: string) => revokeToken(db, study, id, by),

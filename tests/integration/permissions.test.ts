@@ -28,6 +28,11 @@ const API: Record<string, Action> = {
   "POST /studies/{study}/subjects/{subject}/events/{event}/forms/{form}/instances/{instance}/restore":
     "mark-entered-in-error",
   "GET /studies/{study}/subjects/{subject}/audit": "read-identified",
+  "POST /studies/{study}/subjects/{subject}/verifications": "verify",
+  "POST /studies/{study}/subjects/{subject}/locks": "lock",
+  "POST /studies/{study}/subjects/{subject}/unlock": "lock",
+  "POST /studies/{study}/freeze": "lock",
+  "POST /studies/{study}/unfreeze": "lock",
   "GET /studies/{study}/audit/verify": "verify-audit",
   "GET /studies/{study}/access-log": "read-access-log",
   "GET /studies/{study}/definitions": "read-deidentified",

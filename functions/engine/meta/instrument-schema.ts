@@ -92,6 +92,7 @@ const fieldSchema = {
     "x-format": { ...nonEmptyString, maxLength: 80 },
     "x-text-validation-min": nonEmptyString,
     "x-text-validation-max": nonEmptyString,
+    "x-sdv-critical": { type: "boolean" },
   },
 } as const;
 

@@ -62,8 +62,22 @@ export const studySchema = {
       items: { $ref: "#/$defs/event" },
     },
     logs: { type: "array", uniqueItems: true, items: name },
+    sdv: {
+      type: "object",
+      required: ["default"],
+      additionalProperties: false,
+      properties: {
+        default: { $ref: "#/$defs/sdvMode" },
+        forms: {
+          type: "object",
+          propertyNames: { pattern: FIELD_NAME_PATTERN },
+          additionalProperties: { $ref: "#/$defs/sdvMode" },
+        },
+      },
+    },
   },
   $defs: {
+    sdvMode: { enum: ["all", "critical", "none"] },
     event: {
       type: "object",
       required: ["id", "label", "forms"],

@@ -55,9 +55,10 @@ async function formContext(c: Context<AppEnv>, formScript: string) {
     form: path.form,
     instance: slot.instance,
   };
-  const [revisions, projections] = await Promise.all([
+  const [revisions, projections, reviews] = await Promise.all([
     c.var.store.readRevisions(address),
     c.var.store.readProjections(definition.study.id, subject.id),
+    c.var.store.readReviews(definition.study.id, subject.id),
   ]);
   const others = projections.filter(
     (i) => !(i.event === address.event && i.form === address.form && i.instance === address.instance),
@@ -79,6 +80,7 @@ async function formContext(c: Context<AppEnv>, formScript: string) {
     address,
     revisions,
     projections,
+    reviews,
     others,
     context,
     heading,
@@ -236,6 +238,7 @@ async function postForm(c: Context<AppEnv>, formScript: string) {
     case "unchanged":
       return c.redirect(`${url.pathname}?unchanged`, 303);
     case "entered-in-error":
+    case "locked":
       throw saveProblem(ctx.path, result, safeRev);
     case "invalid":
       return renderForm(c, ctx, {

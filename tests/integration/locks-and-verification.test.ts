@@ -1,0 +1,240 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startDevEnvironment, storeDevKey } from "../../functions/dev-environment.ts";
+import { ALL_SITES } from "../../functions/store/principal.ts";
+import { BASE, Product, STUDY } from "./harness.ts";
+
+let product: Product;
+beforeAll(async () => {
+  product = new Product(await startDevEnvironment({ feedSettleMs: 0 }));
+  for (const role of ["data_manager", "investigator"] as const) {
+    const key = { user: `test-${role}`, role, study: STUDY, sites: [ALL_SITES] };
+    product.env.tokens[role] = await storeDevKey(product.env.store, `test-${role}`, key);
+  }
+});
+afterAll(() => product.close());
+
+const post = (path: string, body: unknown, as = "data_manager") =>
+  product.call("POST", `${BASE}${path}`, { as, body });
+const lock = (subject: string, target: unknown, as = "data_manager") =>
+  post(`/subjects/${subject}/locks`, { target }, as);
+const unlock = (subject: string, target: unknown, reason?: string) =>
+  post(`/subjects/${subject}/unlock`, { target, ...(reason === undefined ? {} : { reason }) });
+const verify = (subject: string, target: unknown, as = "monitor") =>
+  post(`/subjects/${subject}/verifications`, { target }, as);
+
+async function saveCount(subject: string): Promise<number> {
+  const audit = await product.call("GET", `${BASE}/subjects/${subject}/audit`, { as: "site-01" });
+  return audit.body.entries.filter((e: { action: string }) => e.action !== "enrol").length;
+}
+
+const vitals = { event: "screening", form: "vital_signs", instance: 1 };
+
+describe("locks", () => {
+  it("refuses a save to a locked form with 423 and writes nothing; unlocking needs a reason; unlocked, it saves", async () => {
+    const subject = await product.enrol();
+    expect(
+      (await product.save(subject, "screening", "vital_signs", { data: { heart_rate: 70 } })).status,
+    ).toBe(200);
+    const locked = await lock(subject, vitals);
+    expect(locked.status, JSON.stringify(locked.body)).toBe(201);
+    expect(locked.body).toMatchObject({ action: "lock", target: vitals, by: "test-data_manager", seq: 1 });
+
+    const before = await product.snapshot();
+    const refused = await product.save(subject, "screening", "vital_signs", {
+      data: { heart_rate: 99 },
+      rev: 1,
+    });
+    expect(refused.status).toBe(423);
+    expect(refused.contentType).toContain("application/problem+json");
+    expect(refused.body).toMatchObject({
+      type: "urn:edc:problem:locked",
+      lock: { scope: "form", by: "test-data_manager", target: vitals },
+    });
+    expect(await product.snapshot()).toEqual(before);
+    expect(await saveCount(subject)).toBe(1);
+
+    // Locking it twice says so; the lock of a visit is another lock.
+    expect((await lock(subject, vitals)).status).toBe(409);
+
+    const noReason = await unlock(subject, vitals);
+    expect(noReason.status).toBe(422);
+    expect(noReason.body.errors[0].pointer).toBe("/reason");
+    expect((await unlock(subject, vitals, "   ")).status).toBe(422);
+    expect(await product.snapshot()).toEqual(before);
+
+    const unlocked = await unlock(subject, vitals, "Source corrected after monitoring visit");
+    expect(unlocked.status).toBe(201);
+    expect(unlocked.body).toMatchObject({
+      action: "unlock",
+      reason: "Source corrected after monitoring visit",
+    });
+    expect((await unlock(subject, vitals, "again")).status).toBe(409);
+
+    const saved = await product.save(subject, "screening", "vital_signs", {
+      data: { heart_rate: 99 },
+      rev: 1,
+    });
+    expect(saved.status).toBe(200);
+    expect(await saveCount(subject)).toBe(2);
+  });
+
+  it("a visit lock covers the visit's forms, saved or not yet saved, and nothing outside it", async () => {
+    const subject = await product.enrol();
+    expect((await lock(subject, { event: "screening" })).status).toBe(201);
+    const fresh = await product.save(subject, "screening", "demographics", { data: { sex: "F" } });
+    expect(fresh.status).toBe(423);
+    expect(fresh.body.lock.scope).toBe("visit");
+    expect(await saveCount(subject)).toBe(0);
+    // Another visit is free.
+    const elsewhere = await product.save(subject, "iv_1", "vital_signs", { data: { heart_rate: 72 } });
+    expect(elsewhere.status).toBe(200);
+  });
+
+  it("a subject lock holds every form, logs included, and the entered-in-error mark too", async () => {
+    const subject = await product.enrol();
+    const ae = await product.save(
+      subject,
+      "logs",
+      "adverse_event",
+      { data: { ae_term: "Headache" } },
+      { instance: 1 },
+    );
+    expect(ae.status).toBe(200);
+    expect((await lock(subject, {})).status).toBe(201);
+    const before = await product.snapshot();
+    const mark = await product.call(
+      "POST",
+      `${product.formPath(subject, "logs", "adverse_event", 1)}/entered-in-error`,
+      { as: "site-01", body: { rev: 1, reason: "duplicate" } },
+    );
+    expect(mark.status).toBe(423);
+    expect(mark.body.lock.scope).toBe("subject");
+    const again = await product.save(
+      subject,
+      "logs",
+      "adverse_event",
+      { data: { ae_term: "x" } },
+      { instance: 2 },
+    );
+    expect(again.status).toBe(423);
+    expect(await product.snapshot()).toEqual(before);
+  });
+
+  it("only lock holders lock: a coordinator and a monitor get 403; a field is not a lock target", async () => {
+    const subject = await product.enrol();
+    expect((await lock(subject, vitals, "site-01")).status).toBe(403);
+    expect((await lock(subject, vitals, "monitor")).status).toBe(403);
+    const field = await lock(subject, { ...vitals, field: "heart_rate" });
+    expect(field.status).toBe(422);
+    expect((await lock(subject, { event: "nowhere" })).status).toBe(404);
+    expect((await lock(subject, { form: "vital_signs" })).status).toBe(422);
+  });
+});
+
+describe("source data verification", () => {
+  it("only monitors verify: a coordinator gets 403 and nothing is written", async () => {
+    const subject = await product.enrol();
+    await product.save(subject, "screening", "vital_signs", { data: { heart_rate: 70 } });
+    const before = await product.snapshot();
+    expect((await verify(subject, vitals, "site-01")).status).toBe(403);
+    expect((await verify(subject, vitals, "data_manager")).status).toBe(403);
+    expect(await product.snapshot()).toEqual(before);
+  });
+
+  it("a verified value changed later needs re-verification; the revision that changed it is named", async () => {
+    const subject = await product.enrol();
+    await product.save(subject, "screening", "vital_signs", { data: { heart_rate: 70, systolic_bp: 120 } });
+    const verified = await verify(subject, vitals);
+    expect(verified.status, JSON.stringify(verified.body)).toBe(201);
+    expect(verified.body.covers).toHaveLength(1);
+    expect(verified.body.covers[0]).toMatchObject({ ...vitals, rev: 1 });
+    expect(verified.body.covers[0].fields).toContain("heart_rate");
+    expect(Object.keys(verified.body.covers[0].valueHashes)).toEqual(verified.body.covers[0].fields);
+
+    const { sdvWithin, instanceSdv, fieldMarks } = await import("../../functions/engine/sdv.ts");
+    const store = product.env.store;
+    const definition = await store.definitions.current(STUDY);
+    if (!definition) throw new Error("setup");
+    const statusNow = async () => {
+      const [projections, log] = await Promise.all([
+        store.readProjections(STUDY, subject),
+        store.readReviewLog(STUDY, subject),
+      ]);
+      const fields = sdvWithin(definition, projections, log, vitals)[0]?.fields ?? [];
+      return Object.fromEntries(fields.map((f) => [f.field, f.status]));
+    };
+    expect(await statusNow()).toMatchObject({ heart_rate: "verified", systolic_bp: "verified" });
+
+    await product.save(subject, "screening", "vital_signs", {
+      data: { heart_rate: 88, systolic_bp: 120 },
+      rev: 1,
+    });
+    expect(await statusNow()).toMatchObject({ heart_rate: "needs-reverification", systolic_bp: "verified" });
+
+    const address = { study: STUDY, subject, ...vitals };
+    const [revisions, log, projections] = await Promise.all([
+      store.readRevisions(address),
+      store.readReviewLog(STUDY, subject),
+      store.readProjections(STUDY, subject),
+    ]);
+    const current = projections.find((p) => p.form === "vital_signs");
+    if (!current) throw new Error("setup");
+    const heartRate = instanceSdv(definition, current, fieldMarks(log), revisions).find(
+      (f) => f.field === "heart_rate",
+    );
+    expect(heartRate?.changedBy).toMatchObject({ rev: 2, by: "dev-site-01" });
+
+    // Verified again, field by field, it holds again.
+    expect((await verify(subject, { ...vitals, field: "heart_rate" })).status).toBe(201);
+    expect(await statusNow()).toMatchObject({ heart_rate: "verified" });
+  });
+
+  it("a visit with nothing saved has nothing to verify; a verified locked form stays verifiable", async () => {
+    const subject = await product.enrol();
+    expect((await verify(subject, { event: "m3" })).status).toBe(422);
+    await product.save(subject, "screening", "vital_signs", { data: { heart_rate: 70 } });
+    expect((await lock(subject, { event: "screening" })).status).toBe(201);
+    const visit = await verify(subject, { event: "screening" });
+    expect(visit.status).toBe(201);
+    expect(visit.body.covers.map((c: { form: string }) => c.form)).toEqual(["vital_signs"]);
+  });
+});
+
+describe("the study freeze", () => {
+  it("blocks every subject's saves and new enrolments until unfrozen with a reason", async () => {
+    const a = await product.enrol();
+    const b = await product.enrol("site-02", { site: "site-02", arm: "nmo" });
+    expect((await post("/freeze", {}, "site-01")).status).toBe(403);
+    const frozen = await post("/freeze", { reason: "Database lock for the interim analysis" });
+    expect(frozen.status).toBe(201);
+    expect(frozen.body).toMatchObject({ action: "lock", target: {} });
+    expect(frozen.body.subject).toBeUndefined();
+    expect((await post("/freeze", {})).status).toBe(409);
+
+    const before = await product.snapshot();
+    const saveA = await product.save(a, "screening", "vital_signs", { data: { heart_rate: 70 } });
+    expect(saveA.status).toBe(423);
+    expect(saveA.body.lock.scope).toBe("study");
+    const saveB = await product.save(
+      b,
+      "screening",
+      "vital_signs",
+      { data: { heart_rate: 70 } },
+      { as: "site-02" },
+    );
+    expect(saveB.status).toBe(423);
+    const enrol = await product.call("POST", `${BASE}/subjects`, {
+      as: "site-01",
+      body: { site: "site-01", arm: "rrms" },
+    });
+    expect(enrol.status).toBe(423);
+    expect(enrol.body.type).toBe("urn:edc:problem:locked");
+    expect(await product.snapshot()).toEqual(before);
+
+    expect((await post("/unfreeze", {})).status).toBe(422);
+    expect((await post("/unfreeze", { reason: "Interim analysis done" })).status).toBe(201);
+    expect((await product.save(a, "screening", "vital_signs", { data: { heart_rate: 70 } })).status).toBe(
+      200,
+    );
+  });
+});

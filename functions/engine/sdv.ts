@@ -50,6 +50,8 @@ export interface FieldMark {
 
 export interface FieldSdv {
   field: string;
+  /** Whether the study requires it verified (a monitor may verify more; that counts for nothing). */
+  required: boolean;
   status: SdvStatus;
   mark?: FieldMark;
   /** For a mark that no longer holds, the first revision after it that changed the field (when revisions were given). */
@@ -165,15 +167,26 @@ export function instanceSdv(
     const mark = own?.get(field);
     if (!required.has(field)) {
       const verified = mark !== undefined && markHolds(mark, instance, field);
-      return { field, status: verified ? "verified" : "not-required", ...(verified ? { mark } : {}) };
+      return {
+        field,
+        required: false,
+        status: verified ? "verified" : "not-required",
+        ...(verified ? { mark } : {}),
+      };
     }
-    if (!mark) return { field, status: holdsValue(instance.data[field]) ? "to-verify" : "not-required" };
-    if (markHolds(mark, instance, field)) return { field, status: "verified", mark };
+    if (!mark)
+      return {
+        field,
+        required: holdsValue(instance.data[field]),
+        status: holdsValue(instance.data[field]) ? "to-verify" : "not-required",
+      };
+    if (markHolds(mark, instance, field)) return { field, required: true, status: "verified", mark };
     const changer = [...revisions]
       .sort((a, b) => a.rev - b.rev)
       .find((r) => r.rev > mark.rev && r.changes.some((c) => c.field === field));
     return {
       field,
+      required: true,
       status: "needs-reverification",
       mark,
       ...(changer
@@ -184,10 +197,10 @@ export function instanceSdv(
 }
 
 /** Counts of the fields that need verification. */
-export function progressOf(fields: readonly { status: SdvStatus }[]): Progress {
+export function progressOf(fields: readonly FieldSdv[]): Progress {
   const p: Progress = { required: 0, verified: 0, reverify: 0 };
   for (const f of fields) {
-    if (f.status === "not-required") continue;
+    if (!f.required) continue;
     p.required += 1;
     if (f.status === "verified") p.verified += 1;
     if (f.status === "needs-reverification") p.reverify += 1;

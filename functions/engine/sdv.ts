@@ -180,7 +180,9 @@ export function instanceSdv(
         required: holdsValue(instance.data[field]),
         status: holdsValue(instance.data[field]) ? "to-verify" : "not-required",
       };
-    if (markHolds(mark, instance, field)) return { field, required: true, status: "verified", mark };
+    // An empty field verified empty counts for nothing, as one never verified.
+    if (markHolds(mark, instance, field))
+      return { field, required: holdsValue(instance.data[field]), status: "verified", mark };
     const changer = [...revisions]
       .sort((a, b) => a.rev - b.rev)
       .find((r) => r.rev > mark.rev && r.changes.some((c) => c.field === field));

@@ -1,4 +1,5 @@
 import type { StudyDefinition } from "../engine/definition.ts";
+import { type Progress, subjectProgress } from "../engine/sdv.ts";
 import type { Revision } from "../store/form-instances.ts";
 import type { Store } from "../store/store.ts";
 import type { Subject } from "../store/subjects.ts";
@@ -22,6 +23,8 @@ import type { DashboardRow } from "./dashboard-query.ts";
 interface Entry {
   instances: Revision[];
   view?: { key: string; view: CasebookView };
+  /** Source data verification progress, for those who see it (see `withSdv`), per definition version. */
+  sdv?: { version: number; progress: Progress };
 }
 
 interface StudyCache {
@@ -44,7 +47,14 @@ export async function dashboardRows(
   store: Store,
   definition: StudyDefinition,
   subjects: Subject[],
-  options: { today: string; settleMs: number; readsInFlight: number; now?: () => number },
+  options: {
+    today: string;
+    settleMs: number;
+    readsInFlight: number;
+    now?: () => number;
+    /** Add each subject's verification progress (the monitor's dashboard). */
+    sdv?: boolean;
+  },
 ): Promise<DashboardRow[]> {
   const now = options.now ?? Date.now;
   const study = definition.study.id;
@@ -76,6 +86,7 @@ export async function dashboardRows(
       dataFields: fieldList,
     }))
       known.set(subject.id, { instances });
+    if (options.sdv) await withSdv(store, definition, subjects, known, options.readsInFlight);
     const viewKey = `${definition.version}|${options.today}`;
     return subjects.map((subject) => {
       const entry = known.get(subject.id) as Entry;
@@ -84,7 +95,7 @@ export async function dashboardRows(
           key: viewKey,
           view: casebookView(definition, subject.arm, entry.instances, options.today),
         };
-      return { subject, view: entry.view.view };
+      return { subject, view: entry.view.view, ...(entry.sdv ? { sdv: entry.sdv.progress } : {}) };
     });
   } finally {
     // A change committed while a request was reading may have been forgotten by another request before
@@ -110,5 +121,35 @@ async function forgetChanged(store: Store, study: string, cache: StudyCache, unt
     }
     if (page.changes.length < FEED_PAGE) return;
     cursor = page.cursor;
+  }
+}
+
+/**
+ * Verification progress of every subject that lacks it: its current states
+ * with their values (the lean read has none to hash) and its review log, a
+ * few subjects at a time. Kept with the view, so it is forgotten with it when
+ * the feed names the subject: a save, and a verification too (review entries
+ * are in the feed).
+ */
+async function withSdv(
+  store: Store,
+  definition: StudyDefinition,
+  subjects: Subject[],
+  known: Map<string, Entry>,
+  inFlight: number,
+): Promise<void> {
+  const { version } = definition;
+  const missing = subjects.filter((s) => known.get(s.id)?.sdv?.version !== version);
+  for (let i = 0; i < missing.length; i += inFlight) {
+    await Promise.all(
+      missing.slice(i, i + inFlight).map(async (subject) => {
+        const [instances, log] = await Promise.all([
+          store.readProjections(definition.study.id, subject.id),
+          store.readReviewLog(definition.study.id, subject.id),
+        ]);
+        const entry = known.get(subject.id);
+        if (entry) entry.sdv = { version, progress: subjectProgress(definition, instances, log) };
+      }),
+    );
   }
 }

@@ -1,4 +1,5 @@
 import type { StudyDefinition } from "../engine/definition.ts";
+import type { Progress } from "../engine/sdv.ts";
 import { type FieldProblem, problems } from "../http/problems.ts";
 import type { Subject } from "../store/subjects.ts";
 import type { CasebookView, CellStatus } from "./casebook-view.ts";
@@ -81,6 +82,8 @@ export function readDashboardQuery(
 export interface DashboardRow {
   subject: Subject;
   view: CasebookView;
+  /** Source data verification progress, on the dashboards that show it. */
+  sdv?: Progress;
 }
 
 export interface DashboardSelection {

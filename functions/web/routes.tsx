@@ -9,6 +9,7 @@ import { enteredInErrorPages } from "./routes/entered-in-error.tsx";
 import { exportPages } from "./routes/exports.tsx";
 import { formPages } from "./routes/forms.tsx";
 import { peoplePages } from "./routes/people.tsx";
+import { reviewPages } from "./routes/review.tsx";
 import {
   publicPages,
   requireSession,
@@ -56,6 +57,7 @@ export function createWebRoutes(options: WebOptions) {
   web.route("/", accessLogPages());
   web.route("/", formPages(scriptPaths.form));
   web.route("/", enteredInErrorPages);
+  web.route("/", reviewPages);
 
   return web;
 }

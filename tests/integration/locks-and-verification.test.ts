@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDevEnvironment, storeDevKey } from "../../functions/dev-environment.ts";
 import { ALL_SITES } from "../../functions/store/principal.ts";
 import { BASE, Product, STUDY } from "./harness.ts";
+import { Browser } from "./web-client.ts";
 
 let product: Product;
 beforeAll(async () => {
@@ -197,6 +198,103 @@ describe("source data verification", () => {
     const visit = await verify(subject, { event: "screening" });
     expect(visit.status).toBe(201);
     expect(visit.body.covers.map((c: { form: string }) => c.form)).toEqual(["vital_signs"]);
+  });
+});
+
+describe("the pages", () => {
+  const site = `/studies/${STUDY}`;
+
+  it("a data manager locks a form from its page; it shows read only with who locked it; unlocking needs a reason", async () => {
+    const subject = await product.enrol();
+    await product.save(subject, "screening", "vital_signs", { data: { heart_rate: 70 } });
+    const formUrl = `${site}/subjects/${subject}/events/screening/forms/vital_signs/instances/1`;
+    const dm = new Browser(product);
+    await dm.signIn("data_manager");
+    const page = await dm.request("GET", formUrl);
+    expect(page.html).toContain("Lock this form");
+    const csrf = dm.csrf(page.html);
+    const locked = await dm.request("POST", `${site}/subjects/${subject}/locks`, {
+      _csrf: csrf,
+      _scope: "form",
+      _event: "screening",
+      _form: "vital_signs",
+      _instance: "1",
+    });
+    expect(locked.status).toBe(303);
+    expect(locked.location).toBe(formUrl);
+
+    const coordinator = new Browser(product);
+    await coordinator.signIn("site-01");
+    const readOnly = await coordinator.request("GET", formUrl);
+    expect(readOnly.html).toContain('data-locked="form"');
+    expect(readOnly.html).toContain("test-data_manager");
+    expect(readOnly.html).not.toContain('value="complete"');
+    expect(readOnly.html).not.toContain("data-unlock");
+    const posted = await coordinator.request("POST", formUrl, {
+      _csrf: coordinator.csrf(readOnly.html),
+      _rev: "1",
+      _status: "incomplete",
+      heart_rate: "99",
+    });
+    expect(posted.status).toBe(423);
+
+    const dmView = await dm.request("GET", formUrl);
+    expect(dmView.html).toContain("data-unlock");
+    const noReason = await dm.request("POST", `${site}/subjects/${subject}/unlock`, {
+      _csrf: csrf,
+      _scope: "form",
+      _event: "screening",
+      _form: "vital_signs",
+      _instance: "1",
+    });
+    expect(noReason.status).toBe(422);
+    const unlocked = await dm.request("POST", `${site}/subjects/${subject}/unlock`, {
+      _csrf: csrf,
+      _scope: "form",
+      _event: "screening",
+      _form: "vital_signs",
+      _instance: "1",
+      _reason: "Correction requested by the monitor",
+    });
+    expect(unlocked.status).toBe(303);
+    expect((await coordinator.request("GET", formUrl)).html).toContain('value="complete"');
+  });
+
+  it("a monitor verifies from the form page; a change shows needing re-verification there and on the dashboard", async () => {
+    const subject = await product.enrol();
+    await product.save(subject, "screening", "vital_signs", { data: { heart_rate: 70, temperature: 36.6 } });
+    const formUrl = `${site}/subjects/${subject}/events/screening/forms/vital_signs/instances/1`;
+    const monitor = new Browser(product);
+    await monitor.signIn("monitor");
+    const page = await monitor.request("GET", formUrl);
+    expect(page.html).toContain('data-sdv-field="heart_rate" data-sdv="to-verify"');
+    const verified = await monitor.request("POST", `${formUrl}/verify`, { _csrf: monitor.csrf(page.html) });
+    expect(verified.status).toBe(303);
+    expect(verified.location).toBe(formUrl);
+    expect((await monitor.request("GET", formUrl)).html).toContain(
+      'data-sdv-field="heart_rate" data-sdv="verified"',
+    );
+
+    await product.save(subject, "screening", "vital_signs", {
+      data: { heart_rate: 75, temperature: 36.6 },
+      rev: 1,
+    });
+    const after = await monitor.request("GET", formUrl);
+    expect(after.html).toContain('data-sdv-field="heart_rate" data-sdv="needs-reverification"');
+    expect(after.html).toContain("changed in revision 2 by dev-site-01");
+    expect(after.html).toContain('data-sdv-field="temperature" data-sdv="verified"');
+
+    const dashboard = await monitor.request("GET", `${site}?q=${subject}`);
+    expect(dashboard.status).toBe(200);
+    expect(dashboard.html).toMatch(/data-sdv="true">1\/2 <span[^>]*>1 to re-verify/);
+    expect(dashboard.html).toContain("Source data verification");
+    const coordinator = new Browser(product);
+    await coordinator.signIn("site-01");
+    expect((await coordinator.request("GET", `${site}?q=${subject}`)).html).not.toContain("data-sdv");
+    const denied = await coordinator.request("POST", `${formUrl}/verify`, {
+      _csrf: coordinator.csrf((await coordinator.request("GET", formUrl)).html),
+    });
+    expect(denied.status).toBe(403);
   });
 });
 

@@ -87,6 +87,9 @@ const PAGES: Record<string, Action> = {
   [`POST ${FORM}/instances/:instance`]: "enter-data",
   [`POST ${FORM}/instances/:instance/entered-in-error`]: "mark-entered-in-error",
   [`POST ${FORM}/instances/:instance/restore`]: "mark-entered-in-error",
+  [`POST ${FORM}/instances/:instance/verify`]: "verify",
+  "POST /studies/:study/subjects/:subject/locks": "lock",
+  "POST /studies/:study/subjects/:subject/unlock": "lock",
 };
 /** Pages anyone may reach, signed in or not: the session itself and content-hashed scripts. */
 const OPEN_PAGES = /^(GET|POST) \/(signin|signout)?$|^GET \/assets\/|^GET \/auth\/(login|callback)$/;

@@ -117,8 +117,12 @@ describe("marks folded from the current state alone", () => {
     expect(statusOf(subjectProgress(def, [labsNow], log))).toBe("to-verify");
   });
 
-  it("an empty field never verified is not counted; an instance entered in error needs nothing", () => {
+  it("an empty field never verified, or verified empty, is not counted; an instance entered in error needs nothing", () => {
     expect(subjectProgress(def, [baseline(1, {})], []).required).toBe(0);
+    const empty = baseline(1, {});
+    expect(subjectProgress(def, [empty], [verifyEntry(def, [empty])]).required).toBe(0);
+    // Filled in after the form was verified empty: the new value needs verifying.
+    expect(subjectProgress(def, [baseline(2, { weight: 70 })], [verifyEntry(def, [empty])]).reverify).toBe(1);
     expect(
       subjectProgress(def, [{ ...baseline(1, { weight: 70 }), enteredInError: true }], []).required,
     ).toBe(0);

@@ -1,3 +1,4 @@
+import type { Child } from "hono/jsx";
 import type { Instrument } from "../../engine/definition.ts";
 import type { FieldChange } from "../../engine/revision.ts";
 import type { LogicContext } from "../../engine/validate-form.ts";
@@ -46,6 +47,10 @@ export function FormPage(props: {
   stored?: StoredNotice;
   /** The instance's path when it may be entered in error (log instances, unscheduled visits). */
   markPath?: string;
+  /** A lock or the study's freeze holds the instance (`canWrite` is then false). */
+  locked?: boolean;
+  /** The instance's lock and source data verification panels. */
+  review?: Child;
 }) {
   const { instrument, fields, current, rev, csrf, notice, context } = props;
   // An instance entered in error keeps its data as marked until it is restored.
@@ -68,6 +73,7 @@ export function FormPage(props: {
         )}
       </p>
       <EnteredInErrorPanel current={current} path={props.markPath} canWrite={props.canWrite} csrf={csrf} />
+      {props.review}
       {instrument.description && <p class="help">{instrument.description}</p>}
       <StoredNoticeView notice={props.stored} />
       {notice?.kind === "saved" && (
@@ -115,7 +121,7 @@ export function FormPage(props: {
           nothing is saved.
         </p>
       )}
-      {!canWrite && !props.preview && (
+      {!canWrite && !props.preview && !props.locked && (
         <p class="notice" role="note">
           Read only: your role can view this form but not change it.
         </p>

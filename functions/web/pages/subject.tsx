@@ -1,3 +1,4 @@
+import type { Child } from "hono/jsx";
 import { LOGS_EVENT, type StudyDefinition } from "../../engine/definition.ts";
 import type { Subject } from "../../store/subjects.ts";
 import { type StoredNotice, StoredNoticeView } from "../after-save.tsx";
@@ -16,6 +17,8 @@ export function SubjectPage(props: {
   canWrite: boolean;
   /** The save a form page just made before returning here. */
   stored?: StoredNotice;
+  /** Locks and source data verification of the subject. */
+  review?: Child;
 }) {
   const { definition, subject, view, canWrite } = props;
   const base = `/studies/${definition.study.id}/subjects/${subject.id}`;
@@ -48,6 +51,7 @@ export function SubjectPage(props: {
           </>
         )}
       </p>
+      {props.review}
       <h2>Schedule</h2>
       <ScrollRegion label="Schedule">
         <table>

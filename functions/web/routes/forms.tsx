@@ -5,6 +5,7 @@ import { isMarkableEvent } from "../../engine/entered-in-error.ts";
 import { nextFormOfVisit } from "../../engine/next-form.ts";
 import { rebaseEdits } from "../../engine/revision.ts";
 import { dayOneOf, visitDeviations } from "../../engine/schedule.ts";
+import { fieldMarks, instanceSdv } from "../../engine/sdv.ts";
 import { applyCalculations, calculationDrift, hiddenFields } from "../../engine/validate-form.ts";
 import type { AppEnv } from "../../http/context.ts";
 import { can } from "../../http/permissions.ts";
@@ -12,6 +13,7 @@ import { problems } from "../../http/problems.ts";
 import { type InstancePath, loadSlot, loadStudy, loadSubject } from "../../http/resolve.ts";
 import { saveForm, saveProblem } from "../../http/save-form.ts";
 import type { Revision } from "../../store/form-instances.ts";
+import { type LockHeld, lockHolding } from "../../store/save-form-instance.ts";
 import {
   type AfterSave,
   afterSaveLocation,
@@ -23,6 +25,7 @@ import { fieldHistory, fieldViews } from "../fields.tsx";
 import { type FormEntries, readFormEntries } from "../form-values.ts";
 import { page } from "../page.tsx";
 import { type FormNotice, FormPage } from "../pages/form.tsx";
+import { LockPanel, SdvPanel } from "../pages/review-panels.tsx";
 
 /** A form at a visit; its numbered instances live under `/instances/:instance`. */
 export const FORM_PATH = "/studies/:study/subjects/:subject/events/:event/forms/:form";
@@ -108,7 +111,10 @@ function renderForm(
   },
 ) {
   const { instrument } = ctx.slot;
-  const canWrite = can(c.var.principal, "enter-data", { study: ctx.address.study, site: ctx.subject.site });
+  const resource = { study: ctx.address.study, site: ctx.subject.site };
+  const held = lockHolding(ctx.reviews, ctx.address);
+  // A locked instance is read, never typed in, until someone who locks unlocks it.
+  const canWrite = can(c.var.principal, "enter-data", resource) && !held;
   // An instance entered in error keeps its data as marked until it is restored: read it, don't type in it.
   const editable = canWrite && !state.current?.enteredInError;
   const next = nextFormOfVisit(ctx.definition.study, ctx.address.event, ctx.address.form);
@@ -156,8 +162,47 @@ function renderForm(
       nextTitle={next === undefined ? undefined : (ctx.definition.instruments[next]?.title ?? next)}
       stored={state.stored}
       markPath={isMarkableEvent(ctx.definition, ctx.address.event) ? instancePath(ctx.address) : undefined}
+      locked={held !== undefined}
+      review={<ReviewPanels c={c} ctx={ctx} held={held} current={state.current} />}
     />,
     { status: state.status, scripts: editable ? [ctx.formScript] : [] },
+  );
+}
+
+/** The form's lock and its source data verification, above the fields. */
+function ReviewPanels(props: {
+  c: Context<AppEnv>;
+  ctx: FormContext;
+  held: LockHeld | undefined;
+  current: Revision | undefined;
+}) {
+  const { c, ctx, held, current } = props;
+  const resource = { study: ctx.address.study, site: ctx.subject.site };
+  const { event, form, instance } = ctx.address;
+  const repeatableVisit = ctx.slot.event?.repeatable === true;
+  const marks = fieldMarks(ctx.reviews.subject);
+  const fields =
+    current && current.rev === ctx.revisions.at(-1)?.rev
+      ? instanceSdv(ctx.definition, current, marks, ctx.revisions)
+      : [];
+  return (
+    <>
+      <LockPanel
+        held={held}
+        canLock={can(c.var.principal, "lock", resource)}
+        csrf={c.var.csrf ?? ""}
+        subjectPath={`/studies/${ctx.address.study}/subjects/${ctx.subject.id}`}
+        form={{ event, form, instance }}
+        visit={repeatableVisit ? { event, instance } : { event }}
+      />
+      <SdvPanel
+        instrument={ctx.slot.instrument}
+        fields={fields}
+        canVerify={can(c.var.principal, "verify", resource)}
+        csrf={c.var.csrf ?? ""}
+        path={instancePath(ctx.address)}
+      />
+    </>
   );
 }
 

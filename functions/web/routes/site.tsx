@@ -1,4 +1,6 @@
 import { type Context, Hono } from "hono";
+import { lockState } from "../../engine/locks.ts";
+import { addProgress, type Progress, subjectProgress } from "../../engine/sdv.ts";
 import { auditTrail } from "../../http/audit-trail.ts";
 import type { AppEnv } from "../../http/context.ts";
 import { enrolSubject } from "../../http/enrolment.ts";
@@ -8,11 +10,12 @@ import { loadStudy, loadSubject } from "../../http/resolve.ts";
 import { storedNotice } from "../after-save.tsx";
 import { casebookView } from "../casebook-view.ts";
 import { dashboardRows } from "../dashboard-cache.ts";
-import { readDashboardQuery, selectDashboardPage } from "../dashboard-query.ts";
+import { type DashboardRow, readDashboardQuery, selectDashboardPage } from "../dashboard-query.ts";
 import { page } from "../page.tsx";
 import { AuditPage } from "../pages/audit.tsx";
 import { Dashboard } from "../pages/dashboard.tsx";
 import { Enrol } from "../pages/enrol.tsx";
+import { SubjectReview } from "../pages/review-panels.tsx";
 import { SubjectPage } from "../pages/subject.tsx";
 
 /** Casebooks read at once for the dashboard: enough to overlap round trips, few enough not to flood the table. */
@@ -31,19 +34,23 @@ async function showDashboard(c: Context<AppEnv>, today: string) {
   const subjects = (
     await c.var.store.listSubjects(definition.study.id, query.site ? [query.site] : visible, query.q)
   ).filter((s) => !query.arm || s.arm === query.arm);
-  // Every subject in scope is needed (the overdue count and the status filters); only a page is drawn.
+  const study = { study: definition.study.id };
+  // Verification progress is for those who verify or lock: it costs a read of values and review log per subject.
+  const showSdv = can(principal, "verify", study) || can(principal, "lock", study);
+  // Every subject in scope is needed (the overdue count, the status filters, progress per site); only a page is drawn.
   const inScope = await dashboardRows(c.var.store, definition, subjects, {
     today,
     settleMs: c.var.feedSettleMs,
     readsInFlight: DASHBOARD_READS_IN_FLIGHT,
+    sdv: showSdv,
   });
-  const study = { study: definition.study.id };
   return page(
     c,
     "Dashboard",
     <Dashboard
       definition={definition}
       selection={selectDashboardPage(inScope, query)}
+      sdvBySite={showSdv ? sdvBySite(inScope) : undefined}
       query={query}
       sites={visible}
       canEnrol={can(principal, "enrol", study)}
@@ -53,6 +60,16 @@ async function showDashboard(c: Context<AppEnv>, today: string) {
     />,
   );
 }
+
+/** Verification progress summed per site over every subject in scope. */
+function sdvBySite(rows: DashboardRow[]): Map<string, Progress> {
+  const bySite = new Map<string, Progress>();
+  for (const { subject, sdv } of rows)
+    if (sdv) bySite.set(subject.site, addProgress(bySite.get(subject.site) ?? NO_PROGRESS, sdv));
+  return bySite;
+}
+
+const NO_PROGRESS: Progress = { required: 0, verified: 0, reverify: 0 };
 
 async function enrolPage(c: Context<AppEnv>, values?: Record<string, string>, errors?: Map<string, string>) {
   const definition = await loadStudy(c, c.req.param("study") ?? "");
@@ -107,8 +124,12 @@ async function enrol(c: Context<AppEnv>) {
 async function showSubject(c: Context<AppEnv>, today: string) {
   const definition = await loadStudy(c, c.req.param("study") ?? "");
   const subject = await loadSubject(c, definition.study.id, c.req.param("subject") ?? "");
-  const instances = await c.var.store.readCasebook(definition.study.id, subject.id);
+  const [instances, reviews] = await Promise.all([
+    c.var.store.readCasebook(definition.study.id, subject.id),
+    c.var.store.readReviews(definition.study.id, subject.id),
+  ]);
   const view = casebookView(definition, subject.arm, instances.instances, today);
+  const locks = lockState(reviews.subject, reviews.study);
   return page(
     c,
     `Subject ${subject.id}`,
@@ -118,6 +139,17 @@ async function showSubject(c: Context<AppEnv>, today: string) {
       view={view}
       canWrite={can(c.var.principal, "enter-data", { study: definition.study.id, site: subject.site })}
       stored={storedNotice(definition, c.req.query("stored"), instances.instances)}
+      review={
+        <SubjectReview
+          subjectPath={`/studies/${definition.study.id}/subjects/${subject.id}`}
+          csrf={c.var.csrf ?? ""}
+          canLock={can(c.var.principal, "lock", { study: definition.study.id, site: subject.site })}
+          locks={locks.locks}
+          {...(locks.frozen ? { frozen: locks.frozen } : {})}
+          visits={view.events.map((r) => ({ id: r.event.id, label: r.event.label }))}
+          sdv={subjectProgress(definition, instances.instances, reviews.subject)}
+        />
+      }
     />,
   );
 }

@@ -185,6 +185,15 @@ describe("source data verification", () => {
     );
     expect(heartRate?.changedBy).toMatchObject({ rev: 2, by: "dev-site-01" });
 
+    const state = await product.call("GET", `${BASE}/subjects/${subject}/review-state`, { as: "site-01" });
+    expect(state.status).toBe(200);
+    expect(state.body.locks).toEqual([]);
+    expect(state.body.sdv.progress).toEqual({ required: 2, verified: 1, reverify: 1 });
+    expect(state.body.sdv.instances[0]).toMatchObject({ ...vitals, rev: 2, status: "needs-reverification" });
+    expect(
+      state.body.sdv.instances[0].fields.find((f: { field: string }) => f.field === "heart_rate"),
+    ).toMatchObject({ status: "needs-reverification", verifiedBy: "dev-monitor", verifiedRev: 1 });
+
     // Verified again, field by field, it holds again.
     expect((await verify(subject, { ...vitals, field: "heart_rate" })).status).toBe(201);
     expect(await statusNow()).toMatchObject({ heart_rate: "verified" });
@@ -308,6 +317,11 @@ describe("the study freeze", () => {
     expect(frozen.body).toMatchObject({ action: "lock", target: {} });
     expect(frozen.body.subject).toBeUndefined();
     expect((await post("/freeze", {})).status).toBe(409);
+    const state = await product.call("GET", `${BASE}/subjects/${a}/review-state`, { as: "monitor" });
+    expect(state.body.frozen).toMatchObject({
+      by: "test-data_manager",
+      reason: "Database lock for the interim analysis",
+    });
 
     const before = await product.snapshot();
     const saveA = await product.save(a, "screening", "vital_signs", { data: { heart_rate: 70 } });

@@ -29,6 +29,7 @@ const API: Record<string, Action> = {
     "mark-entered-in-error",
   "GET /studies/{study}/subjects/{subject}/audit": "read-identified",
   "POST /studies/{study}/subjects/{subject}/verifications": "verify",
+  "GET /studies/{study}/subjects/{subject}/review-state": "read-identified",
   "POST /studies/{study}/subjects/{subject}/locks": "lock",
   "POST /studies/{study}/subjects/{subject}/unlock": "lock",
   "POST /studies/{study}/freeze": "lock",

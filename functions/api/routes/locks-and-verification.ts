@@ -1,5 +1,7 @@
 import { createRoute, type RouteHandler, z } from "@hono/zod-openapi";
+import { lockState } from "../../engine/locks.ts";
 import type { ReviewEntry as StoredEntry } from "../../engine/review.ts";
+import { progressOf, sdvWithin, statusOf, subjectProgress } from "../../engine/sdv.ts";
 import type { AppEnv } from "../../http/context.ts";
 import { freezeStudy, lockSubjectTarget } from "../../http/locks.ts";
 import { permitted } from "../../http/permissions.ts";
@@ -185,3 +187,99 @@ for (const action of ["freeze", "unfreeze"] as const) {
   };
   lockAndVerificationRoutes.openapi(route, handler);
 }
+
+const Progress = z.object({
+  required: z.number().int(),
+  verified: z.number().int(),
+  reverify: z.number().int(),
+});
+
+const ActiveLockView = z.object({
+  target: ReviewTarget,
+  by: z.string(),
+  person: z.string().optional(),
+  at: z.string(),
+  reason: z.string().optional(),
+  seq: z.number().int(),
+});
+
+const ReviewStateView = z
+  .object({
+    frozen: ActiveLockView.optional(),
+    locks: z.array(ActiveLockView),
+    sdv: z.object({
+      progress: Progress,
+      instances: z.array(
+        z.object({
+          event: z.string(),
+          form: z.string(),
+          instance: z.number().int(),
+          rev: z.number().int(),
+          status: z.enum(["not-required", "to-verify", "verified", "needs-reverification"]),
+          fields: z.array(
+            z.object({
+              field: z.string(),
+              required: z.boolean(),
+              status: z.enum(["not-required", "to-verify", "verified", "needs-reverification"]),
+              verifiedBy: z.string().optional(),
+              verifiedAt: z.string().optional(),
+              verifiedRev: z.number().int().optional(),
+            }),
+          ),
+        }),
+      ),
+    }),
+  })
+  .openapi("ReviewState");
+
+const reviewStateRoute = createRoute({
+  method: "get",
+  path: "/studies/{study}/subjects/{subject}/review-state",
+  tags: ["Review"],
+  operationId: "readReviewState",
+  middleware: [permitted("read-identified")],
+  summary:
+    "The subject's locks in force, the study's freeze, and source data verification per form instance and field (folded from the review logs and the current state)",
+  request: { params: SubjectParams },
+  responses: {
+    200: {
+      description: "Locks and verification",
+      content: { "application/json": { schema: ReviewStateView } },
+    },
+    ...problemResponses([401, 404]),
+  },
+});
+
+const readReviewState: RouteHandler<typeof reviewStateRoute, AppEnv> = async (c) => {
+  const p = c.req.valid("param");
+  const definition = await loadStudy(c, p.study);
+  const subject = await loadSubject(c, p.study, p.subject);
+  const [projections, reviews] = await Promise.all([
+    c.var.store.readProjections(subject.study, subject.id),
+    c.var.store.readReviews(subject.study, subject.id),
+  ]);
+  const state = lockState(reviews.subject, reviews.study);
+  const instances = sdvWithin(definition, projections, reviews.subject).map(({ instance, fields }) => ({
+    event: instance.event,
+    form: instance.form,
+    instance: instance.instance,
+    rev: instance.rev,
+    status: statusOf(progressOf(fields)),
+    fields: fields.map((f) => ({
+      field: f.field,
+      required: f.required,
+      status: f.status,
+      ...(f.mark ? { verifiedBy: f.mark.by, verifiedAt: f.mark.at, verifiedRev: f.mark.rev } : {}),
+    })),
+  }));
+  return c.json(
+    {
+      ...(state.frozen ? { frozen: state.frozen } : {}),
+      locks: state.locks,
+      sdv: { progress: subjectProgress(definition, projections, reviews.subject), instances },
+    },
+    200,
+  );
+};
+
+lockAndVerificationRoutes.openapi(reviewStateRoute, readReviewState);

@@ -98,6 +98,13 @@ export function requiredFields(definition: StudyDefinition, form: string): strin
     : fields.filter((f) => instrument.properties[f]?.["x-sdv-critical"] === true);
 }
 
+/** Every field name some form requires verified: what a lean read must carry to fold progress. */
+export function sdvFields(definition: StudyDefinition): string[] {
+  return [
+    ...new Set(Object.keys(definition.instruments).flatMap((form) => requiredFields(definition, form))),
+  ];
+}
+
 const instanceKey = (i: { event: string; form: string; instance: number }) =>
   `${i.event}\u0000${i.form}\u0000${i.instance}`;
 

@@ -1,5 +1,6 @@
 import type { StudyDefinition } from "../engine/definition.ts";
-import { type Progress, subjectProgress } from "../engine/sdv.ts";
+import type { ReviewEntry } from "../engine/review.ts";
+import { type Progress, sdvFields, subjectProgress } from "../engine/sdv.ts";
 import type { Revision } from "../store/form-instances.ts";
 import type { Store } from "../store/store.ts";
 import type { Subject } from "../store/subjects.ts";
@@ -58,12 +59,17 @@ export async function dashboardRows(
 ): Promise<DashboardRow[]> {
   const now = options.now ?? Date.now;
   const study = definition.study.id;
-  const fieldList = casebookViewFields(definition);
+  // Progress folds the values the study verifies: those who see it read them too, in a cache of their own
+  // (so a process serving both kinds of dashboard does not start afresh at every turn).
+  const fieldList = options.sdv
+    ? [...new Set([...casebookViewFields(definition), ...sdvFields(definition)])]
+    : casebookViewFields(definition);
   const fields = fieldList.join("\n");
+  const cacheKey = `${study}${options.sdv ? "\nsdv" : ""}`;
   const started = now();
   const perStore = caches.get(store) ?? new Map<string, StudyCache>();
   caches.set(store, perStore);
-  let cache = perStore.get(study);
+  let cache = perStore.get(cacheKey);
   const fresh = !cache || cache.fields !== fields || cache.subjects.size > MAX_SUBJECTS;
   if (!cache || fresh) {
     cache = {
@@ -72,7 +78,7 @@ export async function dashboardRows(
       running: new Set(),
       subjects: new Map(),
     };
-    perStore.set(study, cache);
+    perStore.set(cacheKey, cache);
   }
   const current = cache;
   current.running.add(started);
@@ -81,12 +87,29 @@ export async function dashboardRows(
       await forgetChanged(store, study, current, new Date(started + options.settleMs).toISOString());
     const known = current.subjects;
     const missing = subjects.filter((s) => !known.has(s.id));
-    for await (const { subject, instances } of store.casebooks(study, missing, {
-      ahead: options.readsInFlight,
-      dataFields: fieldList,
-    }))
-      known.set(subject.id, { instances });
-    if (options.sdv) await withSdv(store, definition, subjects, known, options.readsInFlight);
+    const { version } = definition;
+    // Review logs are read beside the casebooks, not after them: a cold page waits for the slower of the two.
+    const [, logs] = await Promise.all([
+      (async () => {
+        for await (const { subject, instances } of store.casebooks(study, missing, {
+          ahead: options.readsInFlight,
+          dataFields: fieldList,
+        }))
+          known.set(subject.id, { instances });
+      })(),
+      options.sdv
+        ? readReviewLogs(
+            store,
+            study,
+            subjects.filter((s) => known.get(s.id)?.sdv?.version !== version),
+            options.readsInFlight,
+          )
+        : new Map<string, ReviewEntry[]>(),
+    ]);
+    for (const [id, log] of logs) {
+      const entry = known.get(id);
+      if (entry) entry.sdv = { version, progress: subjectProgress(definition, entry.instances, log) };
+    }
     const viewKey = `${definition.version}|${options.today}`;
     return subjects.map((subject) => {
       const entry = known.get(subject.id) as Entry;
@@ -125,31 +148,24 @@ async function forgetChanged(store: Store, study: string, cache: StudyCache, unt
 }
 
 /**
- * Verification progress of every subject that lacks it: its current states
- * with their values (the lean read has none to hash) and its review log, a
- * few subjects at a time. Kept with the view, so it is forgotten with it when
- * the feed names the subject: a save, and a verification too (review entries
- * are in the feed).
+ * The review logs of these subjects, a few at a time, for their verification
+ * progress. The progress is kept with the view, so it is forgotten with it
+ * when the feed names the subject: a save, and a verification too (review
+ * entries are in the feed).
  */
-async function withSdv(
+async function readReviewLogs(
   store: Store,
-  definition: StudyDefinition,
+  study: string,
   subjects: Subject[],
-  known: Map<string, Entry>,
   inFlight: number,
-): Promise<void> {
-  const { version } = definition;
-  const missing = subjects.filter((s) => known.get(s.id)?.sdv?.version !== version);
-  for (let i = 0; i < missing.length; i += inFlight) {
+): Promise<Map<string, ReviewEntry[]>> {
+  const logs = new Map<string, ReviewEntry[]>();
+  for (let i = 0; i < subjects.length; i += inFlight) {
     await Promise.all(
-      missing.slice(i, i + inFlight).map(async (subject) => {
-        const [instances, log] = await Promise.all([
-          store.readProjections(definition.study.id, subject.id),
-          store.readReviewLog(definition.study.id, subject.id),
-        ]);
-        const entry = known.get(subject.id);
-        if (entry) entry.sdv = { version, progress: subjectProgress(definition, instances, log) };
+      subjects.slice(i, i + inFlight).map(async (subject) => {
+        logs.set(subject.id, await store.readReviewLog(study, subject.id));
       }),
     );
   }
+  return logs;
 }

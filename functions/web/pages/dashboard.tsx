@@ -74,7 +74,6 @@ export function Dashboard(props: {
           </>
         )}
       </p>
-      {props.sdvBySite && <SdvBySite definition={definition} bySite={props.sdvBySite} />}
       <Filters definition={definition} query={query} sites={sites} base={base} />
       <p class="legend">
         {Object.entries(STATUS_LABEL).map(([k, label]) => (
@@ -137,6 +136,8 @@ export function Dashboard(props: {
           </tbody>
         </table>
       </section>
+      {/* Below the list, so the list keeps its place (and its scroll box) on every dashboard. */}
+      {props.sdvBySite && <SdvBySite definition={definition} bySite={props.sdvBySite} />}
     </>
   );
 }

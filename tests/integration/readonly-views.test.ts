@@ -16,12 +16,15 @@ afterAll(() => product.close());
 
 const study = "/studies/hucmsc-ms-nmo";
 
-/** Controls a person could type into or tick, outside the header's sign-out form. */
+/**
+ * Controls a person could type into or tick, outside the header's sign-out
+ * form; a monitor's Verify buttons are its own action, not data entry.
+ */
 function editableControls(html: string): string[] {
   const main = html.slice(html.indexOf("<main"));
   return [...main.matchAll(/<(input|select|textarea|button)\b[^>]*>/g)]
     .map((m) => m[0])
-    .filter((tag) => !/type="hidden"/.test(tag) && !/\sdisabled\b/.test(tag));
+    .filter((tag) => !/type="hidden"/.test(tag) && !/\sdisabled\b/.test(tag) && !/\sdata-verify\b/.test(tag));
 }
 
 describe("a form page for a role that cannot save", () => {

@@ -153,7 +153,7 @@ export function SdvPanel(props: {
                     <form method="post" action={`${path}/verify`}>
                       <input type="hidden" name="_csrf" value={csrf} />
                       <input type="hidden" name="_field" value={f.field} />
-                      <button type="submit" class="secondary">
+                      <button type="submit" class="secondary" data-verify>
                         Verify
                       </button>
                     </form>
@@ -167,7 +167,9 @@ export function SdvPanel(props: {
       {canVerify && (
         <form method="post" action={`${path}/verify`} class="actions">
           <input type="hidden" name="_csrf" value={csrf} />
-          <button type="submit">Verify the whole form</button>
+          <button type="submit" data-verify>
+            Verify the whole form
+          </button>
         </form>
       )}
     </details>

@@ -67,13 +67,18 @@ export async function lockSubjectTarget(
   return decideAndAppend(c, { study: subject.study, subject }, target, action, reason);
 }
 
-/** Freezes or unfreezes the whole study (the study chain's lock and unlock). */
+/**
+ * Freezes or unfreezes the whole study (the study chain's lock and unlock):
+ * it holds every site, so it needs the lock permission at every site.
+ */
 export async function freezeStudy(
   c: Context<AppEnv>,
-  study: string,
+  definition: StudyDefinition,
   action: "lock" | "unlock",
   reason?: string,
 ): Promise<ReviewEntry> {
-  requirePermission(c.var.principal, "lock", { study });
+  const study = definition.study.id;
+  for (const site of definition.study.sites)
+    requirePermission(c.var.principal, "lock", { study, site: site.id });
   return decideAndAppend(c, { study }, {}, action, reason);
 }

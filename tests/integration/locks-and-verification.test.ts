@@ -312,6 +312,10 @@ describe("the study freeze", () => {
     const a = await product.enrol();
     const b = await product.enrol("site-02", { site: "site-02", arm: "nmo" });
     expect((await post("/freeze", {}, "site-01")).status).toBe(403);
+    // A data manager of one site cannot hold the other sites.
+    const key = { user: "test-dm-site-01", role: "data_manager" as const, study: STUDY, sites: ["site-01"] };
+    product.env.tokens["dm-site-01"] = await storeDevKey(product.env.store, "test-dm-site-01", key);
+    expect((await post("/freeze", {}, "dm-site-01")).status).toBe(403);
     const frozen = await post("/freeze", { reason: "Database lock for the interim analysis" });
     expect(frozen.status).toBe(201);
     expect(frozen.body).toMatchObject({ action: "lock", target: {} });

@@ -180,9 +180,9 @@ for (const action of ["freeze", "unfreeze"] as const) {
   const route = freezeRoute(action);
   const handler: RouteHandler<typeof route, AppEnv> = async (c) => {
     const { study } = c.req.valid("param");
-    await loadStudy(c, study);
+    const definition = await loadStudy(c, study);
     const { reason } = c.req.valid("json");
-    const entry = await freezeStudy(c, study, action === "freeze" ? "lock" : "unlock", reason);
+    const entry = await freezeStudy(c, definition, action === "freeze" ? "lock" : "unlock", reason);
     return c.json(entryView(entry), 201);
   };
   lockAndVerificationRoutes.openapi(route, handler);

@@ -9,6 +9,7 @@ import { enteredInErrorRoutes } from "./routes/entered-in-error.ts";
 import { exportRoutes } from "./routes/exports.ts";
 import { formInstanceRoutes } from "./routes/form-instances.ts";
 import { keyRoutes } from "./routes/keys.ts";
+import { lockAndVerificationRoutes } from "./routes/locks-and-verification.ts";
 import { peopleRoutes } from "./routes/people.ts";
 import { queryRoutes } from "./routes/queries.ts";
 import { signatureRoutes } from "./routes/signatures.ts";
@@ -39,6 +40,7 @@ export function apiRoutes() {
   api.route("/", signatureRoutes);
   api.route("/", formInstanceRoutes);
   api.route("/", enteredInErrorRoutes);
+  api.route("/", lockAndVerificationRoutes);
   api.route("/", auditRoutes);
   api.route("/", auditVerifyRoutes);
   api.route("/", accessLogRoutes);

@@ -251,4 +251,5 @@ const PROBLEM_DESCRIPTIONS: Record<number, string> = {
   413: "Body over 256 KB",
   415: "Not JSON",
   422: "Field-level validation errors",
+  423: "Locked: a lock or the study's freeze holds what the request would change (`lock` says which, who, when)",
 };

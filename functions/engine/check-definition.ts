@@ -1,7 +1,12 @@
 import { fileId } from "./check-definition/helpers.ts";
 import { checkInstrument } from "./check-definition/instrument.ts";
 import { metaErrors, metaValidators } from "./check-definition/meta.ts";
-import { checkRepeatingUse, checkStudy, checkStudyStart } from "./check-definition/study.ts";
+import {
+  checkRepeatingUse,
+  checkSdvCritical,
+  checkStudy,
+  checkStudyStart,
+} from "./check-definition/study.ts";
 import type { CheckResult, DefinitionError, DefinitionFiles, SourceFile } from "./check-definition/types.ts";
 import { type Instrument, instrumentsById, type StudyFile } from "./definition.ts";
 
@@ -53,6 +58,7 @@ export function checkDefinition(files: DefinitionFiles): CheckResult {
     checkStudy(files.study, study, instruments, errors);
     checkRepeatingUse(sources, study, instruments, errors);
     checkStudyStart(files.study, study, sources, instruments, errors);
+    checkSdvCritical(sources, instruments, errors);
   }
 
   if (errors.length > 0) return { errors };

@@ -63,11 +63,22 @@ export interface StudyFile {
   startDate?: string;
   /** Codes a field can hold instead of a value (NA, UNK, …), each with a reason (engine/missing-codes.ts). */
   missingCodes?: MissingCode[];
+  /** Which data a monitor verifies against source (engine/sdv.ts); absent means all of it. */
+  sdv?: SdvPlan;
 }
 
 export interface MissingCode {
   code: string;
   label: string;
+}
+
+/** How much of a form needs source data verification: every field, the `x-sdv-critical` ones, or none. */
+export type SdvMode = "all" | "critical" | "none";
+
+export interface SdvPlan {
+  default: SdvMode;
+  /** Per-form exceptions to the default, by instrument id. */
+  forms?: Record<string, SdvMode>;
 }
 
 export type ChoiceCode = string | number;
@@ -157,6 +168,8 @@ export interface FieldSchema {
    */
   "x-soft-minimum"?: number;
   "x-soft-maximum"?: number;
+  /** This field needs source data verification where the study verifies critical data only (`sdv`). */
+  "x-sdv-critical"?: boolean;
 }
 
 export interface CrossFieldRule {

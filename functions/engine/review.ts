@@ -50,6 +50,12 @@ export interface CoveredRevision {
   hash?: string;
   /** For a field-level verification, the fields it vouches for. */
   fields?: string[];
+  /**
+   * A verification's hash of each vouched-for field's value at `rev`
+   * (engine/sdv.ts `valueHash`): the current state alone then tells whether
+   * the mark still holds, without reading the revision it was made on.
+   */
+  valueHashes?: Record<string, string>;
 }
 
 export type QueryState = "open" | "answered" | "closed";

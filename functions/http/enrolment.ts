@@ -1,9 +1,11 @@
 import type { Context } from "hono";
 import type { StudyDefinition } from "../engine/definition.ts";
 import { checkEnrolment, type EnrolmentProblem, type EnrolmentRequest } from "../engine/enrolment.ts";
+import { activeLocks, lockMessage } from "../engine/locks.ts";
 import type { EnrolResult } from "../store/subjects.ts";
 import type { AppEnv } from "./context.ts";
 import { requirePermission, sitesOf } from "./permissions.ts";
+import { problems } from "./problems.ts";
 
 export type EnrolOutcome = EnrolResult | { kind: "refused"; errors: EnrolmentProblem[] };
 
@@ -11,7 +13,8 @@ export type EnrolOutcome = EnrolResult | { kind: "refused"; errors: EnrolmentPro
  * Enrols a subject for the API and the pages alike: the caller's permission,
  * the enrolment rules against the caller's sites, the store's enrolment. A
  * refusal lists every problem; each caller words it its own way (a 403 or 422
- * problem, or the enrol page with its fields marked).
+ * problem, or the enrol page with its fields marked). A frozen study takes no
+ * new subject: 423, like a save.
  */
 export async function enrolSubject(
   c: Context<AppEnv>,
@@ -28,6 +31,8 @@ export async function enrolSubject(
   );
   const { site, errors } = checkEnrolment(study, request, callerSites);
   if (!site) return { kind: "refused", errors };
+  const freeze = activeLocks(await c.var.store.readReviewLog(study.id)).at(-1);
+  if (freeze) throw problems.locked(lockMessage({ scope: "study", lock: freeze }));
   return c.var.store.enrolSubject({
     study: study.id,
     site: site.id,

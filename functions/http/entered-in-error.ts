@@ -6,6 +6,7 @@ import { instanceView } from "./instance-view.ts";
 import { requirePermission } from "./permissions.ts";
 import { problems } from "./problems.ts";
 import { type InstancePath, resolveInstance } from "./resolve.ts";
+import { lockedProblem } from "./save-form.ts";
 
 /** Marks or restores one instance; the web pages call this too, so both answer alike. */
 export async function applyErrorMark(
@@ -56,6 +57,8 @@ export function errorMarkProblem(
         `Revision ${rev} is not the latest (${result.current?.rev ?? 0}); look at the current state first.`,
         { current: instanceView(address, result.current) },
       );
+    case "locked":
+      return lockedProblem(result);
     case "marked":
       return undefined;
   }

@@ -110,6 +110,11 @@ export const problems = {
     ),
   statusTransition: (detail: string) =>
     new ProblemError(409, "status-transition", "The subject cannot take this status now", detail),
+  /** A lock or the study's freeze holds what the request would change (engine/locks.ts). */
+  locked: (detail: string, extra: Record<string, unknown> = {}) =>
+    new ProblemError(423, "locked", "Locked", detail, extra),
+  alreadyLocked: (detail: string) => new ProblemError(409, "already-locked", "Already locked", detail),
+  notLocked: (detail: string) => new ProblemError(409, "not-locked", "Not locked", detail),
   subjectExists: (id: string) =>
     new ProblemError(409, "subject-exists", "Subject already enrolled", `Subject ${id} already exists.`),
   tooLarge: (limit: number) =>

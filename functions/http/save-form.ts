@@ -1,8 +1,9 @@
 import type { Context } from "hono";
 import type { FormData, FormStatus, StudyDefinition } from "../engine/definition.ts";
 import { savesRefusedMessage } from "../engine/entered-in-error.ts";
+import { lockMessage } from "../engine/locks.ts";
 import type { Revision } from "../store/form-instances.ts";
-import type { SaveResult } from "../store/save-form-instance.ts";
+import type { LockHeld, Reviews, SaveResult } from "../store/save-form-instance.ts";
 import type { Subject } from "../store/subjects.ts";
 import type { AppEnv } from "./context.ts";
 import { instanceView } from "./instance-view.ts";
@@ -37,6 +38,8 @@ export interface ReadBeforeSave {
   projections: Revision[];
   /** The instance's latest revision. */
   current: Revision | undefined;
+  /** The subject's and the study's review logs (locks, the freeze). */
+  reviews: Reviews;
 }
 
 /** Saves one form instance for the API and the pages alike: resolution, permission, the store's save. */
@@ -63,7 +66,11 @@ export async function saveForm(
     confirmWarnings: input.confirmWarnings,
     actor: c.var.principal.user,
     person: c.var.principal.person,
-    read: alreadyRead && { projections: alreadyRead.projections, current: alreadyRead.current },
+    read: alreadyRead && {
+      projections: alreadyRead.projections,
+      current: alreadyRead.current,
+      reviews: alreadyRead.reviews,
+    },
   });
 }
 
@@ -91,10 +98,20 @@ export function saveProblem(p: InstancePath, result: RefusedSave, rev: number): 
       ]);
     case "entered-in-error":
       return problems.enteredInError(savesRefusedMessage(p.form, address.instance));
+    case "locked":
+      return lockedProblem(result);
     case "stale":
       return problems.conflict(
         `Revision ${rev} is not the latest (${result.current?.rev ?? 0}); re-apply your edits to the current state.`,
         { current: instanceView(address, result.current) },
       );
   }
+}
+
+/** 423 naming what holds the instance: the freeze, or the lock and who set it when. */
+export function lockedProblem(held: LockHeld): ProblemError {
+  const { lock } = held;
+  return problems.locked(lockMessage(held), {
+    lock: { scope: held.scope, target: lock.target, by: lock.by, at: lock.at },
+  });
 }

@@ -3,6 +3,8 @@ import { decideErrorMark, type ErrorMarkAction, isMarkableEvent } from "../engin
 import type { Db } from "./dynamo.ts";
 import { commitAndProject, type Revision, readLatestRevision } from "./form-instances.ts";
 import type { MacKey } from "./mac-key.ts";
+import { readReviewLog } from "./review-log.ts";
+import { type LockHeld, lockHolding } from "./save-form-instance.ts";
 import type { Subject } from "./subjects.ts";
 
 export interface ErrorMarkRequest {
@@ -24,12 +26,14 @@ export type ErrorMarkResult =
   | { kind: "not-markable" }
   | { kind: "not-saved" }
   | { kind: "reason-required" }
+  | ({ kind: "locked" } & LockHeld)
   | { kind: "already"; state: Revision }
   | { kind: "stale"; current: Revision | undefined };
 
 /**
  * Marks an instance as entered in error, or restores it: one more revision
- * on the append-only log, with the same commit and projection as a save.
+ * on the append-only log, with the same commit and projection as a save, and
+ * refused like a save where a lock or the freeze holds the instance.
  * Data, status and the definition version it was validated against are
  * carried over unchanged; only the flag, the action and the reason differ.
  */
@@ -46,7 +50,14 @@ export async function markEnteredInError(
     form: req.form,
     instance: req.instance,
   };
-  const current = await readLatestRevision(db, address);
+  // The locks are read with the revision, not after it: no extra round trip.
+  const [current, subjectLog, studyLog] = await Promise.all([
+    readLatestRevision(db, address),
+    readReviewLog(db, address.study, address.subject),
+    readReviewLog(db, address.study),
+  ]);
+  const held = lockHolding({ subject: subjectLog, study: studyLog }, address);
+  if (held) return { kind: "locked", ...held };
   const decision = decideErrorMark({ current, baseRev: req.rev, action: req.action, reason: req.reason });
   switch (decision.kind) {
     case "stale":

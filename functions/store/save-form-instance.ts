@@ -1,6 +1,8 @@
 import { latestValues } from "../engine/casebook.ts";
 import type { FormData, FormStatus, StudyDefinition } from "../engine/definition.ts";
+import { type ActiveLock, lockOn, lockState } from "../engine/locks.ts";
 import { normaliseMissing } from "../engine/missing-codes.ts";
+import type { ReviewEntry } from "../engine/review.ts";
 import { decideRevision, type FieldChange, type InstanceState } from "../engine/revision.ts";
 import { type Deviation, dayOneOf, visitDeviations } from "../engine/schedule.ts";
 import { type FieldWarning, unconfirmed, type WarningConfirmation } from "../engine/soft-checks.ts";
@@ -14,6 +16,7 @@ import {
   readProjections,
 } from "./form-instances.ts";
 import type { MacKey } from "./mac-key.ts";
+import { readReviewLog } from "./review-log.ts";
 import type { Subject } from "./subjects.ts";
 import { openWarningQueries } from "./warning-queries.ts";
 
@@ -45,9 +48,44 @@ export interface SaveRequest {
    * read still loses nothing: the commit is conditional on the next revision
    * not existing, and answers stale otherwise. `current` must be the revision
    * item as stored (`readLatestRevision`), chain fields included: the new
-   * revision is chained to its hash.
+   * revision is chained to its hash. `reviews` are the subject's and the
+   * study's review logs (for their locks).
    */
-  read?: { projections: Revision[]; current: Revision | undefined };
+  read?: BeforeSave;
+}
+
+/** What a save reads before it commits, or is handed over. */
+export interface BeforeSave {
+  projections: Revision[];
+  current: Revision | undefined;
+  reviews: Reviews;
+}
+
+/** The subject's review log and the study's (the freeze), as a save and the form page read them. */
+export interface Reviews {
+  subject: ReviewEntry[];
+  study: ReviewEntry[];
+}
+
+/** What holds an instance when a save or a mark is refused: the study's freeze or the widest lock. */
+export interface LockHeld {
+  scope: "study" | "subject" | "visit" | "form";
+  lock: ActiveLock;
+}
+
+/** The lock that refuses a change to this instance, if any. */
+export function lockHolding(reviews: Reviews, address: { event: string; form: string; instance: number }) {
+  return lockOn(lockState(reviews.subject, reviews.study), {
+    event: address.event,
+    form: address.form,
+    instance: address.instance,
+  });
+}
+
+/** Both review logs at once, so a caller can read them in parallel with its own reads. */
+export async function readReviews(db: Db, study: string, subject: string): Promise<Reviews> {
+  const [own, studyLog] = await Promise.all([readReviewLog(db, study, subject), readReviewLog(db, study)]);
+  return { subject: own, study: studyLog };
 }
 
 export type SaveResult =
@@ -57,14 +95,17 @@ export type SaveResult =
   | { kind: "unconfirmed-warnings"; warnings: FieldWarning[] }
   | { kind: "reason-required" }
   | { kind: "entered-in-error" }
+  | ({ kind: "locked" } & LockHeld)
   | { kind: "stale"; current: Revision | undefined };
 
-async function readBeforeSave(db: Db, address: InstanceAddress) {
-  const [projections, current] = await Promise.all([
+async function readBeforeSave(db: Db, address: InstanceAddress): Promise<BeforeSave> {
+  const [projections, current, subjectLog, studyLog] = await Promise.all([
     readProjections(db, address.study, address.subject),
     readLatestRevision(db, address),
+    readReviewLog(db, address.study, address.subject),
+    readReviewLog(db, address.study),
   ]);
-  return { projections, current };
+  return { projections, current, reviews: { subject: subjectLog, study: studyLog } };
 }
 
 /**
@@ -76,24 +117,28 @@ async function handedOverOrRead(
   db: Db,
   address: InstanceAddress,
   read: SaveRequest["read"],
-): Promise<{ projections: Revision[]; current: Revision | undefined }> {
+): Promise<BeforeSave> {
   if (!read) return readBeforeSave(db, address);
   if (read.current && read.current.hash === undefined)
-    return { projections: read.projections, current: await readLatestRevision(db, address) };
+    return { ...read, current: await readLatestRevision(db, address) };
   return read;
 }
 
 /**
  * Saves one form instance. Store calls, in order: read the subject's current
- * states (for `$latest` and day 1) and the instance's latest revision, unless
- * the caller hands them over (`read`); commit the next revision (the audit
- * entry); move the projection. A process that dies after the commit leaves a
+ * states (for `$latest` and day 1), the instance's latest revision and the
+ * subject's and the study's review logs (for locks and the freeze), all four
+ * at once, unless the caller hands them over (`read`); commit the next
+ * revision (the audit entry); move the projection. A process that dies after the commit leaves a
  * projection that readers repair.
  */
 export async function saveFormInstance(db: Db, macKey: MacKey, req: SaveRequest): Promise<SaveResult> {
   const { definition, subject, event, form, instance } = req;
   const address = { study: subject.study, subject: subject.id, event, form, instance };
-  const { projections, current } = await handedOverOrRead(db, address, req.read);
+  const { projections, current, reviews } = await handedOverOrRead(db, address, req.read);
+  // Refused before anything else: a locked instance takes no value, valid or not.
+  const held = lockHolding(reviews, address);
+  if (held) return { kind: "locked", ...held };
   if (req.rev !== (current?.rev ?? 0)) return { kind: "stale", current };
   // Refused before validation: whatever the values, nothing is stored (decideRevision says the same).
   if (current?.enteredInError) return { kind: "entered-in-error" };

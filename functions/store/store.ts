@@ -41,7 +41,7 @@ import {
   transitionQuery,
 } from "./queries.ts";
 import { appendReview, type ReviewRequest, readReviewLog, readSiteStatusEntries } from "./review-log.ts";
-import { type SaveRequest, saveFormInstance } from "./save-form-instance.ts";
+import { readReviews, type SaveRequest, saveFormInstance } from "./save-form-instance.ts";
 import {
   allowSigning,
   endSession,
@@ -98,6 +98,11 @@ export function createStore(options: StoreOptions) {
     readCurrentState: (study: string, subject: string) => readCurrentState(db, study, subject),
     saveFormInstance: (request: SaveRequest) => saveFormInstance(db, macKey, request),
     markEnteredInError: (request: ErrorMarkRequest) => markEnteredInError(db, macKey, request),
+    appendReview: (request: ReviewRequest) => appendReview(db, macKey, request),
+    /** A subject's review log, or the study's without a subject. */
+    readReviewLog: (study: string, subject?: string) => readReviewLog(db, study, subject),
+    /** The subject's and the study's review logs together (locks, the freeze, verifications). */
+    readReviews: (study: string, subject: string) => readReviews(db, study, subject),
     storeToken: (token: string, key: ApiKey, createdBy?: string) => storeToken(db, token, key, { createdBy }),
     listTokens: (study: string) => listTokens(db, study),
     revokeToken: (study: string, id: string, by: string) => revokeToken(db, study, id, by),
@@ -134,8 +139,6 @@ export function createStore(options: StoreOptions) {
     findExportSalt: (study: string) => findExportSalt(db, study),
     appendAccessLog: (study: string, event: AccessEvent) => appendAccessLog(db, macKey, study, event),
     readAccessLog: (study: string, options?: AccessLogQuery) => readAccessLog(db, study, options),
-    appendReview: (request: ReviewRequest) => appendReview(db, macKey, request),
-    readReviewLog: (study: string, subject?: string) => readReviewLog(db, study, subject),
     readSiteStatusEntries: (study: string, site: string) => readSiteStatusEntries(db, study, site),
     openQuery: (request: OpenQueryRequest) => openQuery(db, macKey, request),
     /** Answers, closes or reopens a query, checked against the log as it is just before the append. */

@@ -1,5 +1,6 @@
 import type { StudyDefinition } from "../engine/definition.ts";
-import type { SubjectStatus } from "../engine/review.ts";
+import type { ReviewEntry, SubjectStatus } from "../engine/review.ts";
+import { type Progress, sdvFields, subjectProgress } from "../engine/sdv.ts";
 import { isClosedStatus } from "../engine/subject-status.ts";
 import type { Revision } from "../store/form-instances.ts";
 import type { Store } from "../store/store.ts";
@@ -24,6 +25,8 @@ import type { DashboardRow } from "./dashboard-query.ts";
 interface Entry {
   instances: Revision[];
   view?: { key: string; view: CasebookView };
+  /** Source data verification progress, for those who see it (see `withSdv`), per definition version. */
+  sdv?: { version: number; progress: Progress };
 }
 
 interface StudyCache {
@@ -53,16 +56,23 @@ export async function dashboardRows(
     now?: () => number;
     /** Each subject's recorded status (readSiteStatusEntries, read fresh per request): a closed one has no overdue visits. */
     statuses?: ReadonlyMap<string, SubjectStatus>;
+    /** Add each subject's verification progress (the monitor's dashboard). */
+    sdv?: boolean;
   },
 ): Promise<DashboardRow[]> {
   const now = options.now ?? Date.now;
   const study = definition.study.id;
-  const fieldList = casebookViewFields(definition);
+  // Progress folds the values the study verifies: those who see it read them too, in a cache of their own
+  // (so a process serving both kinds of dashboard does not start afresh at every turn).
+  const fieldList = options.sdv
+    ? [...new Set([...casebookViewFields(definition), ...sdvFields(definition)])]
+    : casebookViewFields(definition);
   const fields = fieldList.join("\n");
+  const cacheKey = `${study}${options.sdv ? "\nsdv" : ""}`;
   const started = now();
   const perStore = caches.get(store) ?? new Map<string, StudyCache>();
   caches.set(store, perStore);
-  let cache = perStore.get(study);
+  let cache = perStore.get(cacheKey);
   const fresh = !cache || cache.fields !== fields || cache.subjects.size > MAX_SUBJECTS;
   if (!cache || fresh) {
     cache = {
@@ -71,7 +81,7 @@ export async function dashboardRows(
       running: new Set(),
       subjects: new Map(),
     };
-    perStore.set(study, cache);
+    perStore.set(cacheKey, cache);
   }
   const current = cache;
   current.running.add(started);
@@ -80,11 +90,30 @@ export async function dashboardRows(
       await forgetChanged(store, study, current, new Date(started + options.settleMs).toISOString());
     const known = current.subjects;
     const missing = subjects.filter((s) => !known.has(s.id));
-    for await (const { subject, instances } of store.casebooks(study, missing, {
-      ahead: options.readsInFlight,
-      dataFields: fieldList,
-    }))
-      known.set(subject.id, { instances });
+    const { version } = definition;
+    // Review logs are read beside the casebooks, not after them: a cold page waits for the slower of the two.
+    const [, logs] = await Promise.all([
+      (async () => {
+        for await (const { subject, instances } of store.casebooks(study, missing, {
+          ahead: options.readsInFlight,
+          dataFields: fieldList,
+        }))
+          known.set(subject.id, { instances });
+      })(),
+      options.sdv
+        ? readReviewLogs(
+            store,
+            study,
+            subjects.filter((s) => known.get(s.id)?.sdv?.version !== version),
+            options.readsInFlight,
+          )
+        : new Map<string, ReviewEntry[]>(),
+    ]);
+    for (const [id, log] of logs) {
+      const entry = known.get(id);
+      if (entry) entry.sdv = { version, progress: subjectProgress(definition, entry.instances, log) };
+    }
+    const viewKey = `${definition.version}|${options.today}`;
     return subjects.map((subject) => {
       const entry = known.get(subject.id) as Entry;
       const status = options.statuses?.get(subject.id);
@@ -95,7 +124,12 @@ export async function dashboardRows(
           key: viewKey,
           view: casebookView(definition, subject.arm, entry.instances, options.today, { closed }),
         };
-      return { subject, view: entry.view.view, ...(status ? { status } : {}) };
+      return {
+        subject,
+        view: entry.view.view,
+        ...(status ? { status } : {}),
+        ...(entry.sdv ? { sdv: entry.sdv.progress } : {}),
+      };
     });
   } finally {
     // A change committed while a request was reading may have been forgotten by another request before
@@ -122,4 +156,27 @@ async function forgetChanged(store: Store, study: string, cache: StudyCache, unt
     if (page.changes.length < FEED_PAGE) return;
     cursor = page.cursor;
   }
+}
+
+/**
+ * The review logs of these subjects, a few at a time, for their verification
+ * progress. The progress is kept with the view, so it is forgotten with it
+ * when the feed names the subject: a save, and a verification too (review
+ * entries are in the feed).
+ */
+async function readReviewLogs(
+  store: Store,
+  study: string,
+  subjects: Subject[],
+  inFlight: number,
+): Promise<Map<string, ReviewEntry[]>> {
+  const logs = new Map<string, ReviewEntry[]>();
+  for (let i = 0; i < subjects.length; i += inFlight) {
+    await Promise.all(
+      subjects.slice(i, i + inFlight).map(async (subject) => {
+        logs.set(subject.id, await store.readReviewLog(study, subject.id));
+      }),
+    );
+  }
+  return logs;
 }

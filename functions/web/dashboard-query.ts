@@ -1,5 +1,6 @@
 import type { StudyDefinition } from "../engine/definition.ts";
 import type { SubjectStatus } from "../engine/review.ts";
+import type { Progress } from "../engine/sdv.ts";
 import { type FieldProblem, problems } from "../http/problems.ts";
 import type { Subject } from "../store/subjects.ts";
 import type { CasebookView, CellStatus } from "./casebook-view.ts";
@@ -84,6 +85,8 @@ export interface DashboardRow {
   view: CasebookView;
   /** The subject's recorded status (absent: none recorded, i.e. enrolled). */
   status?: SubjectStatus;
+  /** Source data verification progress, on the dashboards that show it. */
+  sdv?: Progress;
 }
 
 export interface DashboardSelection {

@@ -11,6 +11,7 @@ import { exportPages } from "./routes/exports.tsx";
 import { formPages } from "./routes/forms.tsx";
 import { peoplePages } from "./routes/people.tsx";
 import { queryPages } from "./routes/queries.tsx";
+import { reviewPages } from "./routes/review.tsx";
 import {
   publicPages,
   requireSession,
@@ -63,6 +64,7 @@ export function createWebRoutes(options: WebOptions) {
   web.route("/", signaturePages(options.signingWindowMs));
   web.route("/", casebookPrintPages);
   web.route("/", queryPages());
+  web.route("/", reviewPages);
 
   return web;
 }

@@ -203,7 +203,42 @@ describeInBrowser("accessibility (axe-core, WCAG 2.1 A/AA) and small screens", (
     const { page: monitor } = await signedIn("monitor");
     await monitor.goto(`${DASHBOARD}/exports`);
     await checkA11y(monitor, "exports (monitor)");
-  }, 120_000);
+
+    // Source data verification and locks: what a monitor and a data manager see and press.
+    const id = "01-209";
+    await enrol(id);
+    const vitals = `/studies/${STUDY}/subjects/${id}/events/screening/forms/vital_signs`;
+    const saved = await e2e.api("site-01", "PUT", vitals, {
+      rev: 0,
+      status: "incomplete",
+      data: { heart_rate: 70, temperature: 36.6 },
+    });
+    expect(saved.status).toBeLessThan(300);
+    await monitor.goto(vitals);
+    await checkA11y(monitor, "form with verification (monitor)");
+    await monitor.getByRole("button", { name: "Verify the whole form" }).click();
+    await monitor.locator('[data-sdv-field="heart_rate"][data-sdv="verified"]').waitFor();
+    await monitor.goto(subjectPage(id));
+    await checkA11y(monitor, "subject with verification progress (monitor)");
+    await monitor.goto(DASHBOARD);
+    await checkA11y(monitor, "dashboard with verification progress (monitor)");
+    e2e.env.tokens.data_manager = await storeDevKey(e2e.env.store, "a11y-data-manager-key", {
+      user: "a11y-data-manager",
+      role: "data_manager",
+      study: STUDY,
+      sites: [ALL_SITES],
+    });
+    const { page: dm } = await signedIn("data_manager");
+    await dm.goto(vitals);
+    await checkA11y(dm, "form with lock buttons (data manager)");
+    await dm.getByRole("button", { name: "Lock this visit" }).click();
+    // Back on the subject page, the visit's lock listed with its unlock form.
+    await dm.locator('[data-lock="visit"]').waitFor();
+    await checkA11y(dm, "subject with its locks (data manager)");
+    await dm.goto(vitals);
+    await dm.locator('[data-locked="visit"]').waitFor();
+    await checkA11y(dm, "locked form with the unlock form (data manager)");
+  }, 180_000);
 
   it("item 6: a visit is done only when all its forms are complete, and every status has a text equivalent", async () => {
     const id = "01-202";

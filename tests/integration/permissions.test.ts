@@ -31,6 +31,12 @@ const API: Record<string, Action> = {
   "POST /studies/{study}/subjects/{subject}/status": "change-subject-status",
   "GET /studies/{study}/subjects/{subject}/status": "read-identified",
   "GET /studies/{study}/subjects/{subject}/signatures": "read-identified",
+  "POST /studies/{study}/subjects/{subject}/verifications": "verify",
+  "GET /studies/{study}/subjects/{subject}/review-state": "read-identified",
+  "POST /studies/{study}/subjects/{subject}/locks": "lock",
+  "POST /studies/{study}/subjects/{subject}/unlock": "lock",
+  "POST /studies/{study}/freeze": "lock",
+  "POST /studies/{study}/unfreeze": "lock",
   "GET /studies/{study}/audit/verify": "verify-audit",
   "GET /studies/{study}/access-log": "read-access-log",
   "GET /studies/{study}/definitions": "read-deidentified",
@@ -101,6 +107,9 @@ const PAGES: Record<string, Action> = {
   "POST /studies/:study/subjects/:subject/queries/:query/answer": "answer-query",
   "POST /studies/:study/subjects/:subject/queries/:query/close": "close-query",
   "POST /studies/:study/subjects/:subject/queries/:query/reopen": "close-query",
+  [`POST ${FORM}/instances/:instance/verify`]: "verify",
+  "POST /studies/:study/subjects/:subject/locks": "lock",
+  "POST /studies/:study/subjects/:subject/unlock": "lock",
 };
 /**
  * Where a role that may act is still refused with 403 because the walkers

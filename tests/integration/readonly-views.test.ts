@@ -18,14 +18,15 @@ const study = "/studies/hucmsc-ms-nmo";
 
 /**
  * Controls a person could type into or tick, outside the header's sign-out
- * form and the queries section (a monitor's query is stored: as a query).
+ * form and the queries section (a monitor's query is stored: as a query);
+ * a monitor's Verify buttons are its own action, not data entry.
  */
 function editableControls(html: string): string[] {
   const queries = html.indexOf('<section id="queries"');
   const main = html.slice(html.indexOf("<main"), queries === -1 ? undefined : queries);
   return [...main.matchAll(/<(input|select|textarea|button)\b[^>]*>/g)]
     .map((m) => m[0])
-    .filter((tag) => !/type="hidden"/.test(tag) && !/\sdisabled\b/.test(tag));
+    .filter((tag) => !/type="hidden"/.test(tag) && !/\sdisabled\b/.test(tag) && !/\sdata-verify\b/.test(tag));
 }
 
 describe("a form page for a role that cannot save", () => {

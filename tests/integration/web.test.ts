@@ -291,8 +291,12 @@ describe("pages without JavaScript", () => {
         ([command]) =>
           command instanceof QueryCommand && command.input.ExpressionAttributeValues?.[":pk"] === partition,
       );
-      // The instance's revisions and the subject's current states: one query each.
-      expect(partitionQueries).toHaveLength(2);
+      // The instance's revisions, the subject's current states and its review log (locks): one query each.
+      expect(partitionQueries).toHaveLength(3);
+      const prefixes = partitionQueries.map(
+        ([command]) => (command as QueryCommand).input.ExpressionAttributeValues?.[":prefix"],
+      );
+      expect(new Set(prefixes).size).toBe(3);
     } finally {
       send.mockRestore();
     }

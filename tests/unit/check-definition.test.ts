@@ -730,3 +730,33 @@ describe("soft checks and missing-data codes", () => {
     expectError(bad, "study", "/missingCodes/0/code");
   });
 });
+
+describe("the source data verification plan", () => {
+  it("names instruments that exist", () => {
+    const files = variant((study) => {
+      study.sdv = { default: "critical", forms: { vital_sings: "all" } };
+    });
+    expectError(files, "study", "/sdv/forms/vital_sings", /no instrument "vital_sings".*vital_signs/);
+  });
+
+  it("says all, critical or none", () => {
+    const files = variant((study) => {
+      study.sdv = { default: "some" };
+    });
+    expectError(files, "study", "/sdv/default");
+  });
+
+  it("marks no calculated field as critical", () => {
+    const files = variant((_study, instruments) => {
+      instruments.demographics.properties.age["x-sdv-critical"] = true;
+    });
+    expectError(files, "demographics", "/properties/age/x-sdv-critical", /calculated/);
+  });
+
+  it("x-sdv-critical is a boolean", () => {
+    const files = variant((_study, instruments) => {
+      instruments.vital_signs.properties.heart_rate["x-sdv-critical"] = "yes";
+    });
+    expectError(files, "vital_signs", "/properties/heart_rate/x-sdv-critical");
+  });
+});

@@ -26,7 +26,7 @@ function errorMarkRoute(action: ErrorMarkAction) {
     },
     responses: {
       200: { description: "The new state", content: { "application/json": { schema: FormInstance } } },
-      ...problemResponses([400, 401, 403, 404, 409, 413, 415, 422]),
+      ...problemResponses([400, 401, 403, 404, 409, 413, 415, 422, 423]),
     },
   });
 }

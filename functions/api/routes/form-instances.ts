@@ -51,7 +51,7 @@ async function saveInstance(c: Context<AppEnv>, p: Params, body: z.infer<typeof 
 
 const saveResponses = {
   200: { description: "Saved (or unchanged)", content: { "application/json": { schema: SaveResult } } },
-  ...problemResponses([400, 401, 403, 404, 409, 413, 415, 422]),
+  ...problemResponses([400, 401, 403, 404, 409, 413, 415, 422, 423]),
 };
 const readResponses = {
   200: {

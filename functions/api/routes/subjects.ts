@@ -31,7 +31,7 @@ const enrolSubjectRoute = createRoute({
   },
   responses: {
     201: { description: "Enrolled", content: { "application/json": { schema: Subject } } },
-    ...problemResponses([400, 401, 403, 404, 409, 413, 415, 422]),
+    ...problemResponses([400, 401, 403, 404, 409, 413, 415, 422, 423]),
   },
 });
 

@@ -105,6 +105,37 @@ export function checkStudy(
   });
 
   checkDayOne(study, instruments, report);
+  checkSdvPlan(study, instruments, report);
+}
+
+/** The verification plan names instruments that exist. */
+function checkSdvPlan(study: StudyFile, instruments: Map<string, Instrument | undefined>, report: Reporter) {
+  const known = [...instruments.keys()];
+  for (const form of Object.keys(study.sdv?.forms ?? {})) {
+    if (!instruments.has(form))
+      report(
+        join("/sdv/forms", form),
+        `no instrument "${form}" (instruments/${form}.json)${suggest(form, known)}`,
+      );
+  }
+}
+
+/** `x-sdv-critical` marks a value someone recorded from a source: a calculation has none. */
+export function checkSdvCritical(
+  sources: Map<string, SourceFile>,
+  instruments: Map<string, Instrument | undefined>,
+  errors: DefinitionError[],
+): void {
+  for (const [id, instrument] of instruments) {
+    for (const [name, field] of Object.entries(instrument?.properties ?? {})) {
+      if (field["x-sdv-critical"] === true && field["x-calc"] !== undefined)
+        errors.push({
+          file: sources.get(id)?.path ?? "",
+          pointer: join("/properties", name, "x-sdv-critical"),
+          message: "a calculated field is not verified against source: remove x-sdv-critical or x-calc",
+        });
+    }
+  }
 }
 
 function checkDayOne(

@@ -95,6 +95,7 @@ const fieldSchema = {
     /** A soft range: a value outside it is saved only once the person confirms it, and opens a query. */
     "x-soft-minimum": { type: "number" },
     "x-soft-maximum": { type: "number" },
+    "x-sdv-critical": { type: "boolean" },
   },
 } as const;
 

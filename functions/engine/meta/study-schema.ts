@@ -75,8 +75,22 @@ export const studySchema = {
         },
       },
     },
+    sdv: {
+      type: "object",
+      required: ["default"],
+      additionalProperties: false,
+      properties: {
+        default: { $ref: "#/$defs/sdvMode" },
+        forms: {
+          type: "object",
+          propertyNames: { pattern: FIELD_NAME_PATTERN },
+          additionalProperties: { $ref: "#/$defs/sdvMode" },
+        },
+      },
+    },
   },
   $defs: {
+    sdvMode: { enum: ["all", "critical", "none"] },
     event: {
       type: "object",
       required: ["id", "label", "forms"],

@@ -1,4 +1,5 @@
 import type { EventDef, StudyDefinition } from "../../engine/definition.ts";
+import type { Progress } from "../../engine/sdv.ts";
 import { STATUS_LABEL as SUBJECT_STATUS_LABEL } from "../../engine/subject-status.ts";
 import { type EventRow, progressText, STATUS_LABEL, TIMING_LABEL } from "../casebook-view.ts";
 import {
@@ -33,6 +34,8 @@ export function Dashboard(props: {
   canBuild: boolean;
   canExport: boolean;
   today: string;
+  /** Source data verification progress per site, for those who see it (then each row has its own). */
+  sdvBySite?: Map<string, Progress>;
 }) {
   const { definition, selection, query, sites, canEnrol, canBuild, canExport, today } = props;
   const base = `/studies/${definition.study.id}`;
@@ -96,6 +99,11 @@ export function Dashboard(props: {
           <thead>
             <tr>
               <th scope="col">Subject</th>
+              {props.sdvBySite && (
+                <th scope="col" title="Fields verified against source / fields that need it">
+                  SDV
+                </th>
+              )}
               {definition.study.events.map((e) => (
                 <th scope="col" title={`${e.label}: ${formTitles(definition, e)}`}>
                   {e.id}
@@ -104,7 +112,7 @@ export function Dashboard(props: {
             </tr>
           </thead>
           <tbody>
-            {rows.map(({ subject, view, status }) => (
+            {rows.map(({ subject, view, status, sdv }) => (
               <tr data-subject={subject.id}>
                 <th scope="row">
                   <a href={`${base}/subjects/${subject.id}`}>{subject.id}</a>{" "}
@@ -115,6 +123,11 @@ export function Dashboard(props: {
                     )}
                   </small>
                 </th>
+                {props.sdvBySite && (
+                  <td data-sdv>
+                    <SdvProgress progress={sdv} />
+                  </td>
+                )}
                 {definition.study.events.map((e) => (
                   <VisitCell
                     href={`${base}/subjects/${subject.id}#event-${e.id}`}
@@ -127,7 +140,58 @@ export function Dashboard(props: {
           </tbody>
         </table>
       </section>
+      {/* Below the list, so the list keeps its place (and its scroll box) on every dashboard. */}
+      {props.sdvBySite && <SdvBySite definition={definition} bySite={props.sdvBySite} />}
     </>
+  );
+}
+
+/** "12/40 verified", and how many changed since they were verified. */
+function SdvProgress(props: { progress: Progress | undefined }) {
+  const p = props.progress;
+  if (!p || p.required === 0) return <>—</>;
+  return (
+    <>
+      {p.verified}/{p.required}
+      {p.reverify > 0 && (
+        <>
+          {" "}
+          <span class="badge t-overdue" title="Changed after verification">
+            {p.reverify} to re-verify
+          </span>
+        </>
+      )}
+    </>
+  );
+}
+
+function SdvBySite(props: { definition: StudyDefinition; bySite: Map<string, Progress> }) {
+  const siteName = (id: string) => props.definition.study.sites.find((s) => s.id === id)?.name ?? id;
+  return (
+    <section aria-label="Source data verification by site">
+      <h2>Source data verification</h2>
+      <table class="sdv-sites">
+        <thead>
+          <tr>
+            <th scope="col">Site</th>
+            <th scope="col">Verified / required fields</th>
+            <th scope="col">Changed since verified</th>
+          </tr>
+        </thead>
+        <tbody>
+          {[...props.bySite].map(([site, p]) => (
+            <tr data-site={site}>
+              <th scope="row">{siteName(site)}</th>
+              <td>
+                {p.verified}/{p.required}
+                {p.required > 0 && ` (${Math.floor((100 * p.verified) / p.required)}%)`}
+              </td>
+              <td>{p.reverify}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </section>
   );
 }
 

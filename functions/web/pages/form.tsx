@@ -59,6 +59,10 @@ export function FormPage(props: {
   beforeActions?: Child;
   /** The study's missing-data codes, for the script's checks. */
   missingCodes?: readonly MissingCode[];
+  /** A lock or the study's freeze holds the instance (`canWrite` is then false). */
+  locked?: boolean;
+  /** The instance's lock and source data verification panels. */
+  review?: Child;
 }) {
   const { instrument, fields, current, rev, csrf, notice, context } = props;
   // An instance entered in error keeps its data as marked until it is restored.
@@ -81,6 +85,7 @@ export function FormPage(props: {
         )}
       </p>
       <EnteredInErrorPanel current={current} path={props.markPath} canWrite={props.canWrite} csrf={csrf} />
+      {props.review}
       {props.signatures}
       {instrument.description && <p class="help">{instrument.description}</p>}
       <StoredNoticeView notice={props.stored} />
@@ -136,7 +141,7 @@ export function FormPage(props: {
           nothing is saved.
         </p>
       )}
-      {!canWrite && !props.preview && (
+      {!canWrite && !props.preview && !props.locked && (
         <p class="notice" role="note">
           Read only: your role can view this form but not change it.
         </p>

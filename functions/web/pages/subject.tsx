@@ -17,7 +17,7 @@ export function SubjectPage(props: {
   canWrite: boolean;
   /** The save a form page just made before returning here. */
   stored?: StoredNotice;
-  /** The review parts of the casebook (status, signatures), drawn after the subject's line. */
+  /** The review parts of the casebook (status, signatures, locks, verification), drawn after the subject's line. */
   review?: Child;
   /** Whether the reader may sign (a visit's row then offers it). */
   canSign?: boolean;

@@ -6,6 +6,7 @@ import { nextFormOfVisit } from "../../engine/next-form.ts";
 import { isAboutInstance, type Query } from "../../engine/queries.ts";
 import { rebaseEdits } from "../../engine/revision.ts";
 import { dayOneOf, visitDeviations } from "../../engine/schedule.ts";
+import { fieldMarks, instanceSdv } from "../../engine/sdv.ts";
 import { signaturesOver } from "../../engine/signatures.ts";
 import type { FieldWarning } from "../../engine/soft-checks.ts";
 import { applyCalculations, calculationDrift, hiddenFields } from "../../engine/validate-form.ts";
@@ -16,6 +17,7 @@ import { type InstancePath, loadSlot, loadStudy, loadSubject } from "../../http/
 import { saveForm, saveProblem } from "../../http/save-form.ts";
 import { subjectSignatures } from "../../http/signatures.ts";
 import type { Revision } from "../../store/form-instances.ts";
+import { type LockHeld, lockHolding } from "../../store/save-form-instance.ts";
 import {
   type AfterSave,
   afterSaveLocation,
@@ -28,6 +30,7 @@ import { type FormEntries, readFormEntries, readMissingEntries } from "../form-v
 import { page } from "../page.tsx";
 import { type FormNotice, FormPage } from "../pages/form.tsx";
 import { AnswerWithSave, FieldQueries, QueriesSection } from "../pages/queries.tsx";
+import { LockPanel, SdvPanel } from "../pages/review-panels.tsx";
 import { SignatureList } from "../signature-list.tsx";
 import { queryRights } from "./queries.tsx";
 
@@ -62,9 +65,10 @@ async function formContext(c: Context<AppEnv>, formScript: string) {
     form: path.form,
     instance: slot.instance,
   };
-  const [revisions, projections] = await Promise.all([
+  const [revisions, projections, reviews] = await Promise.all([
     c.var.store.readRevisions(address),
     c.var.store.readProjections(definition.study.id, subject.id),
+    c.var.store.readReviews(definition.study.id, subject.id),
   ]);
   const others = projections.filter(
     (i) => !(i.event === address.event && i.form === address.form && i.instance === address.instance),
@@ -86,6 +90,7 @@ async function formContext(c: Context<AppEnv>, formScript: string) {
     address,
     revisions,
     projections,
+    reviews,
     others,
     context,
     heading,
@@ -144,7 +149,10 @@ async function renderForm(
   },
 ) {
   const { instrument } = ctx.slot;
-  const canWrite = can(c.var.principal, "enter-data", { study: ctx.address.study, site: ctx.subject.site });
+  const resource = { study: ctx.address.study, site: ctx.subject.site };
+  const held = lockHolding(ctx.reviews, ctx.address);
+  // A locked instance is read, never typed in, until someone who locks unlocks it.
+  const canWrite = can(c.var.principal, "enter-data", resource) && !held;
   // An instance entered in error keeps its data as marked until it is restored: read it, don't type in it.
   const editable = canWrite && !state.current?.enteredInError;
   const next = nextFormOfVisit(ctx.definition.study, ctx.address.event, ctx.address.form);
@@ -202,6 +210,8 @@ async function renderForm(
       signatures={await formSignatures(c, ctx)}
       {...queryParts(c, ctx, await instanceQueries(c, ctx), state.current?.status)}
       missingCodes={ctx.definition.study.missingCodes}
+      locked={held !== undefined}
+      review={<ReviewPanels c={c} ctx={ctx} held={held} current={state.current} />}
     />,
     { status: state.status, scripts: editable ? [ctx.formScript] : [] },
   );
@@ -258,6 +268,43 @@ function queryParts(c: Context<AppEnv>, ctx: FormContext, queries: Query[], stat
     <AnswerWithSave definition={ctx.definition} queries={queries} status={status ?? "incomplete"} />
   );
   return { besideField, after, beforeActions };
+}
+
+/** The form's lock and its source data verification, above the fields. */
+function ReviewPanels(props: {
+  c: Context<AppEnv>;
+  ctx: FormContext;
+  held: LockHeld | undefined;
+  current: Revision | undefined;
+}) {
+  const { c, ctx, held, current } = props;
+  const resource = { study: ctx.address.study, site: ctx.subject.site };
+  const { event, form, instance } = ctx.address;
+  const repeatableVisit = ctx.slot.event?.repeatable === true;
+  const marks = fieldMarks(ctx.reviews.subject);
+  const fields =
+    current && current.rev === ctx.revisions.at(-1)?.rev
+      ? instanceSdv(ctx.definition, current, marks, ctx.revisions)
+      : [];
+  return (
+    <>
+      <LockPanel
+        held={held}
+        canLock={can(c.var.principal, "lock", resource)}
+        csrf={c.var.csrf ?? ""}
+        subjectPath={`/studies/${ctx.address.study}/subjects/${ctx.subject.id}`}
+        form={{ event, form, instance }}
+        visit={repeatableVisit ? { event, instance } : { event }}
+      />
+      <SdvPanel
+        instrument={ctx.slot.instrument}
+        fields={fields}
+        canVerify={can(c.var.principal, "verify", resource)}
+        csrf={c.var.csrf ?? ""}
+        path={instancePath(ctx.address)}
+      />
+    </>
+  );
 }
 
 async function showForm(c: Context<AppEnv>, formScript: string) {
@@ -339,6 +386,7 @@ async function postForm(c: Context<AppEnv>, formScript: string) {
     case "unchanged":
       return c.redirect(`${url.pathname}?unchanged`, 303);
     case "entered-in-error":
+    case "locked":
       throw saveProblem(ctx.path, result, safeRev);
     case "unconfirmed-warnings":
       return renderForm(c, ctx, {

@@ -1,5 +1,7 @@
 import { type Context, Hono } from "hono";
+import { lockState } from "../../engine/locks.ts";
 import { foldQueries } from "../../engine/queries.ts";
+import { addProgress, type Progress, subjectProgress } from "../../engine/sdv.ts";
 import { signatureStates } from "../../engine/signatures.ts";
 import {
   currentStatus,
@@ -17,12 +19,13 @@ import { changeSubjectStatus } from "../../http/subject-status.ts";
 import { storedNotice } from "../after-save.tsx";
 import { casebookView } from "../casebook-view.ts";
 import { dashboardRows } from "../dashboard-cache.ts";
-import { readDashboardQuery, selectDashboardPage } from "../dashboard-query.ts";
+import { type DashboardRow, readDashboardQuery, selectDashboardPage } from "../dashboard-query.ts";
 import { page } from "../page.tsx";
 import { AuditPage } from "../pages/audit.tsx";
 import { Dashboard } from "../pages/dashboard.tsx";
 import { Enrol } from "../pages/enrol.tsx";
 import { QueriesSection } from "../pages/queries.tsx";
+import { SubjectReview } from "../pages/review-panels.tsx";
 import { SubjectPage } from "../pages/subject.tsx";
 import { SignatureList } from "../signature-list.tsx";
 import { SubjectStatusPanel } from "../subject-status-panel.tsx";
@@ -50,20 +53,24 @@ async function showDashboard(c: Context<AppEnv>, today: string) {
       c.var.store.readSiteStatusEntries(definition.study.id, site),
     ),
   );
-  // Every subject in scope is needed (the overdue count and the status filters); only a page is drawn.
+  const study = { study: definition.study.id };
+  // Verification progress is for those who verify or lock: it costs a read of values and review log per subject.
+  const showSdv = can(principal, "verify", study) || can(principal, "lock", study);
+  // Every subject in scope is needed (the overdue count, the status filters, progress per site); only a page is drawn.
   const inScope = await dashboardRows(c.var.store, definition, subjects, {
     today,
     settleMs: c.var.feedSettleMs,
     readsInFlight: DASHBOARD_READS_IN_FLIGHT,
     statuses: statusesBySubject(statusEntries.flat()),
+    sdv: showSdv,
   });
-  const study = { study: definition.study.id };
   return page(
     c,
     "Dashboard",
     <Dashboard
       definition={definition}
       selection={selectDashboardPage(inScope, query)}
+      sdvBySite={showSdv ? sdvBySite(inScope) : undefined}
       query={query}
       sites={visible}
       canEnrol={can(principal, "enrol", study)}
@@ -73,6 +80,16 @@ async function showDashboard(c: Context<AppEnv>, today: string) {
     />,
   );
 }
+
+/** Verification progress summed per site over every subject in scope. */
+function sdvBySite(rows: DashboardRow[]): Map<string, Progress> {
+  const bySite = new Map<string, Progress>();
+  for (const { subject, sdv } of rows)
+    if (sdv) bySite.set(subject.site, addProgress(bySite.get(subject.site) ?? NO_PROGRESS, sdv));
+  return bySite;
+}
+
+const NO_PROGRESS: Progress = { required: 0, verified: 0, reverify: 0 };
 
 async function enrolPage(c: Context<AppEnv>, values?: Record<string, string>, errors?: Map<string, string>) {
   const definition = await loadStudy(c, c.req.param("study") ?? "");
@@ -134,12 +151,14 @@ interface StatusRefusal {
 async function showSubject(c: Context<AppEnv>, today: string, refused?: StatusRefusal) {
   const definition = await loadStudy(c, c.req.param("study") ?? "");
   const subject = await loadSubject(c, definition.study.id, c.req.param("subject") ?? "");
-  const [instances, reviewLog] = await Promise.all([
+  const [instances, reviews] = await Promise.all([
     c.var.store.readCasebook(definition.study.id, subject.id),
-    c.var.store.readReviewLog(definition.study.id, subject.id),
+    c.var.store.readReviews(definition.study.id, subject.id),
   ]);
+  const reviewLog = reviews.subject;
   const status = currentStatus(reviewLog);
   const queries = foldQueries(reviewLog);
+  const locks = lockState(reviews.subject, reviews.study);
   const csrf = c.var.csrf ?? "";
   const view = casebookView(definition, subject.arm, instances.instances, today, {
     closed: isClosedStatus(status.status),
@@ -172,6 +191,15 @@ async function showSubject(c: Context<AppEnv>, today: string, refused?: StatusRe
             {...(can(c.var.principal, "sign", resource) && instances.instances.length > 0
               ? { signHref: `${base}/sign`, signLabel: "Sign the casebook…" }
               : {})}
+          />
+          <SubjectReview
+            subjectPath={base}
+            csrf={csrf}
+            canLock={can(c.var.principal, "lock", resource)}
+            locks={locks.locks}
+            {...(locks.frozen ? { frozen: locks.frozen } : {})}
+            visits={view.events.map((r) => ({ id: r.event.id, label: r.event.label }))}
+            sdv={subjectProgress(definition, instances.instances, reviews.subject)}
           />
         </>
       }

@@ -113,7 +113,6 @@ export async function dashboardRows(
       const entry = known.get(id);
       if (entry) entry.sdv = { version, progress: subjectProgress(definition, entry.instances, log) };
     }
-    const viewKey = `${definition.version}|${options.today}`;
     return subjects.map((subject) => {
       const entry = known.get(subject.id) as Entry;
       const status = options.statuses?.get(subject.id);

@@ -116,7 +116,7 @@ describe("the printable casebook", () => {
     const page = text(res.html);
     expect(page).toContain(`Casebook of subject ${subject}`);
     expect(page).toMatch(/Screening \(days -28 to -1\) .*Vital signs · Incomplete · revision 2/);
-    expect(page).toMatch(/Heart rate 72 bpm .*Query opened \(q1\): 70 at rest, really\?/);
+    expect(page).toMatch(/Heart rate 72 bpm .*Query opened \(q1\): 70 at rest, really\? — now closed/);
     expect(page).toContain("Query answered (q1): Misread: 72 in the source (corrected in revision 2)");
     expect(page).toContain("Query closed (q1)");
     expect(page).toMatch(/Source data verified \(revisions vital_signs #1 rev 2\)/);
@@ -145,6 +145,19 @@ describe("the printable casebook", () => {
   });
 
   it("marks the signature and the verification as no longer current after a later change", async () => {
+    // The freeze and the visit's lock hold the form: a change needs both lifted, with reasons (kept in the record).
+    expect(
+      (await product.save(subject, "screening", "vital_signs", { data: { heart_rate: 74 }, rev: 2 })).status,
+    ).toBe(423);
+    await append({ by: "dev-data-manager", target: {}, action: "unlock", reason: "Query from the analysts" });
+    await append({
+      subject,
+      site: "site-01",
+      by: "dev-data-manager",
+      target: { event: "screening" },
+      action: "unlock",
+      reason: "Late lab letter",
+    });
     const res = await product.save(subject, "screening", "vital_signs", { data: { heart_rate: 74 }, rev: 2 });
     expect(res.status).toBe(200);
     const page = text((await printed("monitor")).html);
@@ -153,6 +166,7 @@ describe("the printable casebook", () => {
     );
     expect(page).toContain("— changed since, needs re-verification");
     expect(page).toContain("Heart rate: 72 bpm → 74 bpm");
+    expect(page).toContain("Late lab letter");
   });
 
   it("is linked from the subject page", async () => {

@@ -1,4 +1,6 @@
 import { type EventDef, LOGS_EVENT, type StudyDefinition } from "../../engine/definition.ts";
+import { foldQueries } from "../../engine/queries.ts";
+import type { QueryState } from "../../engine/review.ts";
 import { type ReviewEntry, type ReviewTarget, within } from "../../engine/review.ts";
 import { type RevisionFacts, signatureState } from "../../engine/signatures.ts";
 import type { AuditTrailEntry } from "../../http/audit-trail.ts";
@@ -15,7 +17,7 @@ import { displayValue } from "../form-values.ts";
  * Each visit starts a printed page; the page chrome is not printed.
  *
  * Review entries are shown as the log holds them, in order, beside what they
- * concern; a verification is marked once a revision it covers has been
+ * concern; a query's opening says its state now; a verification is marked once a revision it covers has been
  * superseded, a signature once invalidated (engine/signatures.ts).
  */
 
@@ -49,6 +51,8 @@ const QUERY_STEP: Record<string, string> = {
 interface Current {
   revs: Map<string, number>;
   revisions: readonly RevisionFacts[];
+  /** Each query's state now (engine/queries.ts), shown on its opening entry. */
+  queries: Map<string, QueryState>;
 }
 
 /** Whether a verification's covered revisions are all still the current ones. */
@@ -103,6 +107,9 @@ function ReviewWords(props: { entry: ReviewEntry; current: Current }) {
           </strong>
           {"text" in e && e.text ? `: ${e.text}` : ""}
           {e.action === "query-answer" && e.correction ? ` (corrected in revision ${e.correction.rev})` : ""}
+          {e.action === "query-open" && current.queries.has(e.query)
+            ? ` — now ${current.queries.get(e.query)}`
+            : ""}
         </>
       );
     case "verify":
@@ -151,6 +158,7 @@ export function CasebookPrint(props: CasebookPrintProps) {
   const current: Current = {
     revs: new Map(instances.map((r) => [`${r.event}|${r.form}|${r.instance}`, r.rev])),
     revisions,
+    queries: new Map(foldQueries(review).map((q) => [q.id, q.state])),
   };
   const eventLabel = (id: string | undefined) =>
     id === LOGS_EVENT ? "Logs" : (study.events.find((e) => e.id === id)?.label ?? id ?? "");

@@ -34,8 +34,9 @@ afterEach(() => vi.restoreAllMocks());
 
 /**
  * The product over the same table, except that reading the given subject's partition is throttled
- * after `readsFirst` successful reads of it (an audited ODM reads each casebook once before its
- * first byte, to declare the authors, and once to write it).
+ * after `readsFirst` successful reads of it (an ODM reads each subject's review log before its first
+ * byte, to declare the signers; an audited one also reads each casebook once to declare the authors,
+ * and once more to write it).
  */
 function appFailingOn(subject: string, readsFirst = 0) {
   const real = product.env.store.db.doc;
@@ -64,8 +65,8 @@ const EXPORTS: { name: string; path: string; readsFirst?: number }[] = [
   { name: "CSV records", path: `${BASE}/records?format=csv` },
   { name: "JSON records", path: `${BASE}/records?format=json` },
   { name: "NDJSON records", path: `${BASE}/records?format=ndjson` },
-  { name: "ODM", path: `${BASE}/odm` },
-  { name: "ODM with audit", path: `${BASE}/odm?audit=true`, readsFirst: 1 },
+  { name: "ODM", path: `${BASE}/odm`, readsFirst: 1 },
+  { name: "ODM with audit", path: `${BASE}/odm?audit=true`, readsFirst: 2 },
   { name: "REDCap API records", path: "/api/" },
 ];
 

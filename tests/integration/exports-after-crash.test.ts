@@ -19,7 +19,7 @@ beforeAll(async () => {
 });
 afterAll(() => product.close());
 
-/** A save through a process that dies right after its commit (the 3rd store call) took effect. */
+/** A save through a process that dies right after its commit (the 5th store call, after its four reads) took effect. */
 async function saveAndDieAfterCommit(subject: string, rev: number, status: "incomplete" | "unverified") {
   const env = product.env;
   const definition = await env.store.definitions.current(env.studyId);
@@ -30,7 +30,7 @@ async function saveAndDieAfterCommit(subject: string, rev: number, status: "inco
   const doc: Send = {
     send: (async (command: Parameters<Send["send"]>[0]) => {
       calls += 1;
-      if (calls > 3) throw new Error("process died");
+      if (calls > 5) throw new Error("process died");
       return real.send(command as never);
     }) as Send["send"],
   };

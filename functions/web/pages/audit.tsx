@@ -1,14 +1,10 @@
 import { LOGS_EVENT, type StudyDefinition } from "../../engine/definition.ts";
 import type { AuditTrailEntry } from "../../http/audit-trail.ts";
 import type { Subject } from "../../store/subjects.ts";
-import { STATUS_LABEL } from "../casebook-view.ts";
+import { AuditCells } from "../audit-cells.tsx";
 import { utcTime } from "../display-time.ts";
-import { displayValue } from "../form-values.ts";
 import { ScrollRegion } from "../scroll-region.tsx";
 import { DateText } from "../status-mark.tsx";
-
-const statusLabel = (status: string | null | undefined) =>
-  status ? (STATUS_LABEL[status as keyof typeof STATUS_LABEL] ?? status) : "new";
 
 /** A subject's audit trail in the browser: who, when, which form and field, old → new, and the reason. */
 export function AuditPage(props: {
@@ -63,29 +59,7 @@ export function AuditPage(props: {
                       </>
                     )}
                   </td>
-                  <td>
-                    {entry.changes.length === 0 ? (
-                      "—"
-                    ) : (
-                      <ul>
-                        {entry.changes.map((change) => {
-                          const schema = instrument?.properties[change.field];
-                          return (
-                            <li>
-                              {schema?.title ?? change.field}: {displayValue(schema, change.old)} →{" "}
-                              <strong>{displayValue(schema, change.new)}</strong>
-                            </li>
-                          );
-                        })}
-                      </ul>
-                    )}
-                  </td>
-                  <td>
-                    {entry.action === "enrol"
-                      ? "—"
-                      : `${statusLabel(entry.statusFrom)} → ${statusLabel(entry.status)}`}
-                  </td>
-                  <td>{entry.reason ?? "—"}</td>
+                  <AuditCells entry={entry} instrument={instrument} />
                 </tr>
               );
             })}

@@ -6,7 +6,7 @@ import { type RevisionFacts, signatureState } from "../../engine/signatures.ts";
 import type { AuditTrailEntry } from "../../http/audit-trail.ts";
 import type { Revision } from "../../store/form-instances.ts";
 import type { Subject } from "../../store/subjects.ts";
-import { STATUS_LABEL } from "../casebook-view.ts";
+import { AuditCells, statusLabel } from "../audit-cells.tsx";
 import { utcTime } from "../display-time.ts";
 import { displayValue } from "../form-values.ts";
 
@@ -36,9 +36,6 @@ export interface CasebookPrintProps {
   printedAt: string;
   printedBy: string;
 }
-
-const statusLabel = (status: string | null | undefined) =>
-  status ? (STATUS_LABEL[status as keyof typeof STATUS_LABEL] ?? status) : "new";
 
 const QUERY_STEP: Record<string, string> = {
   "query-open": "Query opened",
@@ -323,29 +320,7 @@ export function CasebookPrint(props: CasebookPrintProps) {
                           entry.action === "entered-in-error" ? " · marked as entered in error" : ""
                         }${entry.action === "restore" ? " · restored" : ""}`}
                   </td>
-                  <td>
-                    {entry.changes.length === 0 ? (
-                      "—"
-                    ) : (
-                      <ul>
-                        {entry.changes.map((change) => {
-                          const schema = instrument?.properties[change.field];
-                          return (
-                            <li>
-                              {schema?.title ?? change.field}: {displayValue(schema, change.old)} →{" "}
-                              <strong>{displayValue(schema, change.new)}</strong>
-                            </li>
-                          );
-                        })}
-                      </ul>
-                    )}
-                  </td>
-                  <td>
-                    {entry.action === "enrol"
-                      ? "—"
-                      : `${statusLabel(entry.statusFrom)} → ${statusLabel(entry.status)}`}
-                  </td>
-                  <td>{entry.reason ?? "—"}</td>
+                  <AuditCells entry={entry} instrument={instrument} />
                 </tr>
               );
             })}

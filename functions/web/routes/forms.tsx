@@ -380,6 +380,8 @@ async function postForm(c: Context<AppEnv>, formScript: string) {
         )
       : undefined;
   if (moveOn) return c.redirect(moveOn, 303);
+  // A refused save draws the form again with everything the person sent.
+  const again = { values: submitted, rev, current, reason, recalculate, afterSave, missing };
   switch (result.kind) {
     case "saved":
       return c.redirect(`${url.pathname}?saved=${result.state.rev}`, 303);
@@ -390,13 +392,7 @@ async function postForm(c: Context<AppEnv>, formScript: string) {
       throw saveProblem(ctx.path, result, safeRev);
     case "unconfirmed-warnings":
       return renderForm(c, ctx, {
-        values: submitted,
-        rev,
-        current,
-        reason,
-        recalculate,
-        afterSave,
-        missing,
+        ...again,
         warnings: result.warnings,
         confirmed,
         notice: { kind: "warnings", count: result.warnings.length },
@@ -404,25 +400,15 @@ async function postForm(c: Context<AppEnv>, formScript: string) {
       });
     case "invalid":
       return renderForm(c, ctx, {
-        values: submitted,
-        rev,
-        current,
-        reason,
-        recalculate,
-        afterSave,
-        missing,
+        ...again,
         errors: new Map(result.errors.map((e) => [e.pointer.slice(1), e.message])),
         notice: { kind: "invalid", count: result.errors.length },
         status: 422,
       });
     case "reason-required":
       return renderForm(c, ctx, {
-        values: submitted,
-        rev,
-        current,
-        recalculate,
-        afterSave,
-        missing,
+        ...again,
+        reason: undefined,
         reasonError: "Say why this completed form changes.",
         notice: { kind: "invalid", count: 1 },
         status: 422,

@@ -29,6 +29,8 @@ export interface ImportedInstance {
   values: FormData;
   /** Fields whose column(s) were sent blank: erased only when the import overwrites. */
   blanks: string[];
+  /** Whether any cell of the form was given (not blank). */
+  given: boolean;
   /** From `<form>_complete`, when given. */
   status?: FormStatus;
   /** `redcap_data_access_group`, when given: the site of a record to enrol. */
@@ -200,6 +202,7 @@ export function readImportRows(
         instance,
         values: {},
         blanks: [],
+        given: false,
         ...(row.redcap_data_access_group?.trim() ? { site: row.redcap_data_access_group.trim() } : {}),
       };
       perForm.set(form, created);
@@ -244,10 +247,11 @@ export function readImportRows(
       }
     }
     for (const item of perForm.values()) {
+      item.given = touched.has(item.form);
       // A checkbox with any column given is given: its blank columns only say unchecked.
       item.blanks = item.blanks.filter((f) => !(f in item.values));
-      // A form with nothing given on this row is not imported: REDCap rows carry every form's columns.
-      if (!touched.has(item.form)) continue;
+      // REDCap rows carry every form's columns: an all-blank form only matters to an overwriting import.
+      if (!touched.has(item.form) && item.blanks.length === 0) continue;
       const key = `${record}\u0000${item.event}\u0000${item.form}\u0000${item.instance}`;
       if (seen.has(key)) {
         refuse(item.form, "", `${item.form} instance ${item.instance} is given on more than one row`);

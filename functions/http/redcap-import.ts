@@ -130,6 +130,8 @@ export async function importRecords(
     const current = isNew
       ? undefined
       : await store.readLatestRevision({ study: study.id, subject: subject.id, ...address });
+    // An all-blank form erases only with overwrite, and only what exists.
+    if (!item.given && (!options.overwrite || !current)) continue;
     const data: FormData = { ...(current?.data ?? {}), ...item.values };
     if (options.overwrite) for (const field of item.blanks) delete data[field];
     const status: FormStatus = item.status ?? current?.status ?? "incomplete";

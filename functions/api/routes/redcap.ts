@@ -179,23 +179,25 @@ async function importAnswer(
   });
   if (outcome.kind === "refused") throw new RedcapError(400, refusedMessage(outcome.refused));
   const count = outcome.records.length;
+  // `format` is the data's; the answer is in `returnFormat`, as REDCap does (JSON unless CSV is asked).
+  const answerFormat = params.text("returnFormat") === "csv" ? "csv" : "json";
   if (dryRun) {
     const changes = outcome.changes.map((ch) => ({ ...ch, fields: ch.fields.join(" ") }));
-    if (format === "json") return c.json({ dryRun: true, count, changes: outcome.changes }, 200);
-    return answer(c, changes, format, ["record", "event", "form", "instance", "fields", "newRecord"]);
+    if (answerFormat === "json") return c.json({ dryRun: true, count, changes: outcome.changes }, 200);
+    return answer(c, changes, answerFormat, ["record", "event", "form", "instance", "fields", "newRecord"]);
   }
   switch (params.text("returnContent") ?? "count") {
     case "ids":
-      return format === "json"
+      return answerFormat === "json"
         ? c.json(outcome.records, 200)
         : answer(
             c,
             outcome.records.map((id) => ({ id })),
-            format,
+            answerFormat,
           );
     case "auto_ids": {
       const pairs = outcome.autoIds.length > 0 ? outcome.autoIds : outcome.records.map((r) => [r, r]);
-      return format === "json"
+      return answerFormat === "json"
         ? c.json(
             pairs.map((p) => p.join(",")),
             200,
@@ -203,12 +205,12 @@ async function importAnswer(
         : answer(
             c,
             pairs.map(([id, given]) => ({ id, given_id: given })),
-            format,
+            answerFormat,
             ["id", "given_id"],
           );
     }
     default:
-      return format === "json" ? c.json({ count }, 200) : answer(c, [{ count }], format);
+      return answerFormat === "json" ? c.json({ count }, 200) : answer(c, [{ count }], answerFormat);
   }
 }
 

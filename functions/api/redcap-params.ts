@@ -76,6 +76,21 @@ const ALLOWED: Record<Content, Record<string, Accepts>> = {
   version: {},
 };
 
+/** content=record with `data`: REDCap's import (`action=import` is implied by `data`, as in REDCap). */
+export const IMPORT_PARAMS: Record<string, Accepts> = {
+  ...COMMON,
+  action: ["import"],
+  type: ["flat"],
+  data: "text",
+  overwriteBehavior: ["normal", "overwrite"],
+  forceAutoNumber: BOOLEAN_ANY,
+  returnContent: ["count", "ids", "auto_ids", "nothing"],
+  dateFormat: ["YMD", "MDY", "DMY"],
+  csvDelimiter: [","],
+  // Our extension: check everything, write nothing, answer what would change.
+  dryRun: BOOLEAN_ANY,
+};
+
 /** The request's parameters by name, PHP-style arrays (`fields[0]=a`, `fields[]=a`) folded into their name. */
 export class RedcapParams {
   private readonly values = new Map<string, string[]>();
@@ -98,6 +113,11 @@ export class RedcapParams {
     return this.values.has(name) || this.odd.has(name);
   }
 
+  /** A yes/no parameter as REDCap clients send it ("true"/"1"). */
+  flag(name: string): boolean {
+    return ["true", "1"].includes(this.text(name) ?? "");
+  }
+
   /** A single value; "" counts as absent, as REDCap clients send empty optional parameters. */
   text(name: string): string | undefined {
     const v = this.values.get(name);
@@ -117,8 +137,8 @@ export class RedcapParams {
   }
 
   /** Refuses any parameter `content` does not take, and any value outside a parameter's accepted ones. */
-  check(content: Content) {
-    const allowed = { ...COMMON, ...ALLOWED[content] };
+  check(content: Content | "record import") {
+    const allowed = content === "record import" ? IMPORT_PARAMS : { ...COMMON, ...ALLOWED[content] };
     for (const name of [...this.values.keys(), ...this.odd]) {
       // Own keys only: a parameter named "constructor" or "__proto__" is just unknown.
       const accepts = Object.hasOwn(allowed, name) ? allowed[name] : undefined;

@@ -88,6 +88,13 @@ export async function readReviews(db: Db, study: string, subject: string): Promi
   return { subject: own, study: studyLog };
 }
 
+/** What a save would store, from a check that commits nothing (an import's first pass). */
+export interface WouldSave {
+  kind: "would-save";
+  changes: FieldChange[];
+  warnings: FieldWarning[];
+}
+
 export type SaveResult =
   | { kind: "saved"; state: Revision; changes: FieldChange[]; deviations: Deviation[] }
   | { kind: "unchanged"; state: InstanceState; deviations: Deviation[] }
@@ -133,6 +140,22 @@ async function handedOverOrRead(
  * projection that readers repair.
  */
 export async function saveFormInstance(db: Db, macKey: MacKey, req: SaveRequest): Promise<SaveResult> {
+  const result = await saveOrCheck(db, macKey, req, false);
+  if (result.kind === "would-save") throw new Error("a save that was not a check answered as one");
+  return result;
+}
+
+/** Every step of a save but the commit: what `saveFormInstance` would answer, or what it would store. */
+export function checkFormInstance(db: Db, macKey: MacKey, req: SaveRequest): Promise<SaveResult | WouldSave> {
+  return saveOrCheck(db, macKey, req, true);
+}
+
+async function saveOrCheck(
+  db: Db,
+  macKey: MacKey,
+  req: SaveRequest,
+  dryRun: boolean,
+): Promise<SaveResult | WouldSave> {
   const { definition, subject, event, form, instance } = req;
   const address = { study: subject.study, subject: subject.id, event, form, instance };
   const { projections, current, reviews } = await handedOverOrRead(db, address, req.read);
@@ -206,6 +229,7 @@ export async function saveFormInstance(db: Db, macKey: MacKey, req: SaveRequest)
     case "unchanged":
       return { kind: "unchanged", state: decision.current, deviations: deviationsFor(decision.current.data) };
     case "commit": {
+      if (dryRun) return { kind: "would-save", changes: decision.changes, warnings: prepared.warnings };
       const revision: Revision = {
         ...address,
         site: subject.site,

@@ -41,7 +41,7 @@ import {
   transitionQuery,
 } from "./queries.ts";
 import { appendReview, type ReviewRequest, readReviewLog, readSiteStatusEntries } from "./review-log.ts";
-import { readReviews, type SaveRequest, saveFormInstance } from "./save-form-instance.ts";
+import { checkFormInstance, readReviews, type SaveRequest, saveFormInstance } from "./save-form-instance.ts";
 import {
   allowSigning,
   endSession,
@@ -97,6 +97,7 @@ export function createStore(options: StoreOptions) {
     readProjections: (study: string, subject: string) => readProjections(db, study, subject),
     readCurrentState: (study: string, subject: string) => readCurrentState(db, study, subject),
     saveFormInstance: (request: SaveRequest) => saveFormInstance(db, macKey, request),
+    checkFormInstance: (request: SaveRequest) => checkFormInstance(db, macKey, request),
     markEnteredInError: (request: ErrorMarkRequest) => markEnteredInError(db, macKey, request),
     appendReview: (request: ReviewRequest) => appendReview(db, macKey, request),
     /** A subject's review log, or the study's without a subject. */

@@ -150,7 +150,7 @@ describe("the REDCap-compatible API (POST /api/)", () => {
     expect(JSON.parse(bad.text)).toEqual({ error: expect.stringContaining("permission") });
     expect((await redcap({ content: "nonsense", format: "json" })).status).toBe(400);
     expect((await redcap({ content: "record", format: "json", action: "import", data: "[]" })).status).toBe(
-      400,
+      403,
     );
     expect((await redcap({ content: "record", format: "xml" })).status).toBe(400);
     expect(await product.snapshot()).toEqual(before);
@@ -284,14 +284,19 @@ describe("the REDCap API refuses what it does not do instead of faking success (
     });
   });
 
-  it("answers a record or metadata import (a data parameter, no action) with REDCap's {error} 400 and writes nothing", async () => {
+  it("answers an import (a data parameter, no action) other than records with REDCap's {error} 400 and writes nothing", async () => {
     const before = await product.snapshot();
     const data = JSON.stringify([{ record_id: "01-007", diagnosis: "nmosd" }]);
-    for (const content of ["record", "metadata", "arm", "event"]) await refused({ content, data }, /import/i);
-    await refused(
-      { content: "record", format: "csv", data: "record_id,diagnosis\n01-009,rrms\n" },
-      /import/i,
-    );
+    for (const content of ["metadata", "arm", "event"])
+      await refused({ content, data, token: product.token("site-01") }, /import/i);
+    // The sponsor's key exports but may not enter data: REDCap's 403.
+    const sponsor = await redcap({
+      content: "record",
+      format: "csv",
+      data: "record_id,diagnosis\n01-009,rrms\n",
+    });
+    expect(sponsor.status).toBe(403);
+    expect(JSON.parse(sponsor.text).error).toMatch(/Import/);
     expect(await product.snapshot()).toEqual(before);
     expect((await rows({ "records[0]": "01-007", "fields[0]": "diagnosis" }))[0]).toMatchObject({
       diagnosis: "rrms",

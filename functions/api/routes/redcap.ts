@@ -1,3 +1,4 @@
+import { parse } from "csv-parse/sync";
 import { type Context, Hono } from "hono";
 import type { StudyDefinition } from "../../engine/definition.ts";
 import { formOrder } from "../../engine/form-order.ts";
@@ -15,14 +16,17 @@ import {
   redcapFormEventMapping,
   redcapInstruments,
 } from "../../exports/redcap-metadata.ts";
+import { type DateFormat, type RefusedValue, readImportRows } from "../../exports/redcap-records-in.ts";
 import { logAccess, loggedFilters } from "../../http/access-events.ts";
 import type { AppEnv } from "../../http/context.ts";
 import { admitPrincipal } from "../../http/deidentified-access.ts";
 import { exportOptions, exportSites } from "../../http/export-scope.ts";
 import { can } from "../../http/permissions.ts";
 import { KEY_PREDATES, ProblemError } from "../../http/problems.ts";
+import { importRecords } from "../../http/redcap-import.ts";
 import { requestSource } from "../../http/request-source.ts";
 import { streamedBody } from "../../http/streamed-body.ts";
+import type { Principal } from "../../store/principal.ts";
 import {
   CONTENTS,
   type Content,
@@ -34,10 +38,11 @@ import {
 
 /**
  * REDCap's API (`POST /api/`, form-encoded) for existing REDCap clients and
- * scripts: read-only exports of records, metadata and the schedule, answered
- * in REDCap's shapes and values (CSV is for programs here: no formula is
- * neutralised). Errors are `{"error": "..."}` as REDCap sends them; what is
- * not implemented (imports, parameters) is an error, never ignored.
+ * scripts: exports of records, metadata and the schedule, answered in
+ * REDCap's shapes and values (CSV is for programs here: no formula is
+ * neutralised), and record imports (`data`). Errors are `{"error": "..."}`
+ * as REDCap sends them; what is not implemented (other imports, parameters)
+ * is an error, never ignored.
  */
 export const REDCAP_VERSION = "14.0.0";
 
@@ -126,6 +131,89 @@ function recordOptions(params: RedcapParams, definition: StudyDefinition) {
   return options;
 }
 
+/** The `data` of an import as REDCap sends it: CSV with a header row, or a JSON list of objects. */
+function importRows(data: string, format: string): Record<string, string>[] {
+  try {
+    if (format === "csv")
+      return parse(data, { columns: true, skip_empty_lines: true, bom: true }) as Record<string, string>[];
+    const rows: unknown = JSON.parse(data);
+    if (!Array.isArray(rows) || rows.some((r) => typeof r !== "object" || r === null || Array.isArray(r)))
+      throw new Error("not a list of records");
+    return rows.map((r: Record<string, unknown>) =>
+      Object.fromEntries(
+        Object.entries(r).map(([k, v]) => [k, v === null || v === undefined ? "" : String(v)]),
+      ),
+    );
+  } catch (e) {
+    throw new RedcapError(400, `The data could not be read as ${format}: ${(e as Error).message}`);
+  }
+}
+
+/** REDCap's error for refused values: one line per value, quoted as CSV. */
+function refusedMessage(refused: RefusedValue[]): string {
+  const q = (s: string) => `"${s.replaceAll('"', '""')}"`;
+  return [
+    `${refused.length} value(s) were refused; nothing was imported ("record","event","field","value","message"):`,
+    ...refused.map((r) => [r.record, r.event, r.field, r.value, r.message].map(q).join(",")),
+  ].join("\n");
+}
+
+async function importAnswer(
+  c: Context<AppEnv>,
+  params: RedcapParams,
+  definition: StudyDefinition,
+  principal: Principal,
+) {
+  const format = params.text("format") ?? "xml";
+  if (format !== "json" && format !== "csv")
+    throw new RedcapError(400, `The format "${format}" is not supported here: use format=json or format=csv`);
+  const rows = importRows(params.text("data") ?? "", format);
+  const dateFormat = (params.text("dateFormat") ?? "YMD") as DateFormat;
+  const { instances, refused } = readImportRows(definition, rows, dateFormat);
+  if (refused.length > 0) throw new RedcapError(400, refusedMessage(refused));
+  const dryRun = params.flag("dryRun");
+  const outcome = await importRecords(c.var.store, principal, definition, instances, {
+    overwrite: params.text("overwriteBehavior") === "overwrite",
+    dryRun,
+    forceAutoNumber: params.flag("forceAutoNumber"),
+  });
+  if (outcome.kind === "refused") throw new RedcapError(400, refusedMessage(outcome.refused));
+  const count = outcome.records.length;
+  // `format` is the data's; the answer is in `returnFormat`, as REDCap does (JSON unless CSV is asked).
+  const answerFormat = params.text("returnFormat") === "csv" ? "csv" : "json";
+  if (dryRun) {
+    const changes = outcome.changes.map((ch) => ({ ...ch, fields: ch.fields.join(" ") }));
+    if (answerFormat === "json") return c.json({ dryRun: true, count, changes: outcome.changes }, 200);
+    return answer(c, changes, answerFormat, ["record", "event", "form", "instance", "fields", "newRecord"]);
+  }
+  switch (params.text("returnContent") ?? "count") {
+    case "ids":
+      return answerFormat === "json"
+        ? c.json(outcome.records, 200)
+        : answer(
+            c,
+            outcome.records.map((id) => ({ id })),
+            answerFormat,
+          );
+    case "auto_ids": {
+      const pairs = outcome.autoIds.length > 0 ? outcome.autoIds : outcome.records.map((r) => [r, r]);
+      return answerFormat === "json"
+        ? c.json(
+            pairs.map((p) => p.join(",")),
+            200,
+          )
+        : answer(
+            c,
+            pairs.map(([id, given]) => ({ id, given_id: given })),
+            answerFormat,
+            ["id", "given_id"],
+          );
+    }
+    default:
+      return answerFormat === "json" ? c.json({ count }, 200) : answer(c, [{ count }], answerFormat);
+  }
+}
+
 export const redcapRoutes = new Hono<AppEnv>();
 
 /** REDCap's API: one POST endpoint, the token and the `content` in the form body. */
@@ -140,13 +228,21 @@ async function redcapApi(c: Context<AppEnv>) {
     const principal = found?.principal;
     if (!principal) throw new RedcapError(403, "You do not have permissions to use the API");
     admitPrincipal(c, principal);
-    // Every content of this endpoint is an export; REDCap answers a refusal with 403 and its own words.
+    // REDCap's imports all carry `data`: records are the one import here; anything else is refused, not exported.
+    if (params.has("data")) {
+      if (!can(principal, "enter-data"))
+        throw new RedcapError(403, "You do not have API Import/Update privileges");
+      const definition = await c.var.store.definitions.current(principal.study);
+      if (!definition) throw new RedcapError(403, "You do not have permissions to use the API");
+      if (params.text("content") !== "record")
+        throw new RedcapError(400, "Only records can be imported here (content=record)");
+      params.check("record import");
+      return await importAnswer(c, params, definition, principal);
+    }
+    // Every other call of this endpoint is an export; REDCap answers a refusal with 403 and its own words.
     if (!can(principal, "export")) throw new RedcapError(403, "You do not have permissions to use the API");
     const definition = await c.var.store.definitions.current(principal.study);
     if (!definition) throw new RedcapError(403, "You do not have permissions to use the API");
-    // REDCap's imports all carry `data`; answering them with an export would look like a successful import.
-    if (params.has("data"))
-      throw new RedcapError(400, "Imports are not supported by this server: it answers exports only");
     const content = params.text("content") ?? "";
     if (!CONTENTS.includes(content as Content)) {
       throw new RedcapError(

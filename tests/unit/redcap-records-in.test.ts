@@ -1,0 +1,61 @@
+import path from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { loadDefinition } from "../../functions/definition-files.ts";
+import type { StudyDefinition } from "../../functions/engine/definition.ts";
+import { readImportRows } from "../../functions/exports/redcap-records-in.ts";
+
+let definition: StudyDefinition;
+beforeAll(async () => {
+  definition = await loadDefinition(path.resolve(import.meta.dirname, "../../forms"));
+});
+
+const ae = (cells: Record<string, string>) => ({
+  record_id: "01-001",
+  redcap_event_name: "logs_arm_1",
+  redcap_repeat_instrument: "adverse_event",
+  redcap_repeat_instance: "3",
+  ...cells,
+});
+
+describe("REDCap flat rows read back as form instances", () => {
+  it("types each cell by its field's schema, dates in the dateFormat asked for", () => {
+    const row = ae({ onset_date: "03/04/2024", ongoing: "0", ctcae_grade: "2", adverse_event_complete: "1" });
+    const mdy = readImportRows(definition, [row], "MDY");
+    expect(mdy.refused).toEqual([]);
+    expect(mdy.instances).toEqual([
+      expect.objectContaining({
+        event: "logs",
+        form: "adverse_event",
+        instance: 3,
+        values: { onset_date: "2024-03-04", ongoing: false, ctcae_grade: 2 },
+        status: "unverified",
+      }),
+    ]);
+    expect(readImportRows(definition, [row], "DMY").instances[0]?.values.onset_date).toBe("2024-04-03");
+  });
+
+  it("lists every value it cannot read, by record, event and field", () => {
+    const { refused } = readImportRows(definition, [
+      ae({
+        ctcae_grade: "9",
+        ongoing: "maybe",
+        onset_date: "2024-13",
+        adverse_event_complete: "5",
+        nope: "",
+      }),
+    ]);
+    expect(refused.map((r) => [r.record, r.event, r.field])).toEqual([
+      ["", "", "nope"],
+      ["01-001", "logs_arm_1", "ctcae_grade"],
+      ["01-001", "logs_arm_1", "ongoing"],
+      ["01-001", "logs_arm_1", "onset_date"],
+      ["01-001", "logs_arm_1", "adverse_event_complete"],
+    ]);
+  });
+
+  it("keeps blanks apart from values and skips forms with nothing given", () => {
+    const { instances } = readImportRows(definition, [ae({ ae_term: "", ongoing: "1" })]);
+    expect(instances).toEqual([expect.objectContaining({ values: { ongoing: true }, blanks: ["ae_term"] })]);
+    expect(readImportRows(definition, [ae({ ae_term: "" })]).instances[0]?.given).toBe(false);
+  });
+});

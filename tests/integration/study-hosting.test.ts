@@ -1,4 +1,5 @@
-import { readdirSync, readFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDevEnvironment, storeDevKey } from "../../functions/dev-environment.ts";
@@ -163,6 +164,31 @@ describe("many studies on one deployment", () => {
       expect(answer.status).toBe(200);
       expect(answer.text).toContain("ZQB");
       expect(answer.text).not.toContain("AQA");
+    }
+  });
+});
+
+describe("study folders served beside forms/", () => {
+  it("publishes each at start, with dev keys of its own that reach only it", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "study-folder-"));
+    const { study, instruments } = definitionOf("folder-study");
+    mkdirSync(path.join(dir, "instruments"));
+    writeFileSync(path.join(dir, "study.json"), JSON.stringify(study));
+    for (const [id, schema] of Object.entries(instruments))
+      writeFileSync(path.join(dir, "instruments", `${id}.json`), JSON.stringify(schema));
+    const env = await startDevEnvironment({ studyDirs: [dir] });
+    try {
+      const hosted = env.studies["folder-study"];
+      expect(hosted?.dir).toBe(dir);
+      const get = (url: string, token: string) =>
+        env.app.request(url, { headers: { authorization: `Bearer ${token}` } });
+      const builder = hosted?.tokens.builder?.token ?? "";
+      expect((await get("/api/v1/studies/folder-study", builder)).status).toBe(200);
+      expect((await get(`/api/v1/studies/${STUDY}`, builder)).status).toBe(404);
+      expect((await get("/api/v1/studies/folder-study", env.tokens.builder?.token ?? "")).status).toBe(404);
+    } finally {
+      await env.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

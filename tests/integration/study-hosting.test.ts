@@ -150,6 +150,44 @@ describe("many studies on one deployment", () => {
     expect(leaks).toEqual([]);
   });
 
+  it("answers 404 to a person signed in at study A on every page of study B", async () => {
+    const signIn = await product.env.app.request("/signin", {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ token: tokens["site-01"] as string }).toString(),
+      redirect: "manual",
+    });
+    const cookie = (signIn.headers.get("set-cookie") ?? "").split(";")[0] ?? "";
+    const pages = [
+      ...new Set(
+        product.env.app.routes
+          .filter((r) => r.method !== "ALL" && r.path.startsWith("/studies/:study"))
+          .map((r) => `${r.method} ${r.path}`),
+      ),
+    ];
+    expect(pages.length).toBeGreaterThan(20);
+    const leaks: string[] = [];
+    for (const page of pages) {
+      const [method = "", template = ""] = page.split(" ");
+      const url = template
+        .replace(":study", B)
+        .replace(/:(\w+)/g, (_, p: string) => (p === "subject" ? subjectB : p === "instance" ? "1" : p));
+      const res = await product.env.app.request(url, {
+        method,
+        headers: {
+          cookie,
+          origin: "http://localhost",
+          ...(method === "POST" ? { "content-type": "application/x-www-form-urlencoded" } : {}),
+        },
+        ...(method === "POST" ? { body: "_csrf=x" } : {}),
+        redirect: "manual",
+      });
+      const text = await res.text();
+      if (res.status !== 404 || text.includes("ZQB")) leaks.push(`${page}: ${res.status}`);
+    }
+    expect(leaks).toEqual([]);
+  });
+
   it("keeps B's subjects out of A's change feed and records export, and A's out of B's", async () => {
     const feedA = await call("GET", `/api/v1/studies/${STUDY}/changes`, tokens["site-01"] as string);
     const recordsA = await call("GET", `/api/v1/studies/${STUDY}/records`, tokens["site-01"] as string);

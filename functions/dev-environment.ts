@@ -91,13 +91,18 @@ export async function startDevEnvironment(
   });
   const studies: Record<string, HostedStudy> = {};
   for (const dir of options.studyDirs ?? []) {
-    const hosted = await publishAtStart(store, dir).catch(async (error) => {
-      await dynamo.close();
-      throw error;
-    });
+    const hosted = await loadDefinition(dir)
+      .then(async (found) => {
+        const id = found.study.id;
+        if (id === definition.study.id || studies[id])
+          throw new Error(`${dir}/: study ${id} is served from another folder already`);
+        return publishAtStart(store, dir);
+      })
+      .catch(async (error) => {
+        await dynamo.close();
+        throw error;
+      });
     const id = hosted.study.id;
-    if (id === definition.study.id || studies[id])
-      throw new Error(`${dir}/: study ${id} is served from another folder already`);
     const sites = hosted.study.sites.map((s) => s.id);
     studies[id] = {
       dir,

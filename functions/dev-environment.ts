@@ -19,6 +19,12 @@ export interface DevToken extends ApiKey {
   token: string;
 }
 
+export interface HostedStudy {
+  /** The study folder it is published from at every start. */
+  dir: string;
+  tokens: Record<string, DevToken>;
+}
+
 export interface DevSignIn {
   issuer: string;
   people: DevPerson[];
@@ -34,6 +40,8 @@ export interface DevEnvironment {
   studyId: string;
   /** One token per role, and one site token per site. */
   tokens: Record<string, DevToken>;
+  /** The other studies served (`studyDirs`), by id, each with its own dev tokens. */
+  studies: Record<string, HostedStudy>;
   /** The local OpenID provider and its people, when started with a `publicUrl`. */
   signIn?: DevSignIn;
   close: () => Promise<void>;
@@ -48,6 +56,8 @@ export async function startDevEnvironment(
   options: {
     dataDir?: string;
     formsDir?: string;
+    /** More study folders (same layout as forms/), each published at start beside it. */
+    studyDirs?: string[];
     tableName?: string;
     feedSettleMs?: number;
     /** Default: the key file beside the data folder (made at the first start), or a key in memory without one. */
@@ -74,19 +84,30 @@ export async function startDevEnvironment(
     options.macKey ??
     (options.dataDir ? fileMacKey(defaultMacKeyFile(options.dataDir), { create: true }) : memoryMacKey());
   const store = createStore({ tableName, doc, macKey });
-  const definition = await loadDefinition(options.formsDir ?? "forms");
   const formsDir = options.formsDir ?? "forms";
-  const outcome = await store.publish({
-    definition,
-    actor: "local",
-    reason: "forms/ published at start",
-    ...(await loadPublishPlan(formsDir)),
-  });
-  if (outcome.kind === "refused") {
+  const definition = await publishAtStart(store, formsDir).catch(async (error) => {
     await dynamo.close();
-    throw new Error(
-      `${formsDir}/ was not published: destructive changes need a migration or an acceptance in ${formsDir}/${PUBLISH_PLAN_FILE}\n${formatImpact(outcome.report).join("\n")}`,
-    );
+    throw error;
+  });
+  const studies: Record<string, HostedStudy> = {};
+  for (const dir of options.studyDirs ?? []) {
+    const hosted = await loadDefinition(dir)
+      .then(async (found) => {
+        const id = found.study.id;
+        if (id === definition.study.id || studies[id])
+          throw new Error(`${dir}/: study ${id} is served from another folder already`);
+        return publishAtStart(store, dir);
+      })
+      .catch(async (error) => {
+        await dynamo.close();
+        throw error;
+      });
+    const id = hosted.study.id;
+    const sites = hosted.study.sites.map((s) => s.id);
+    studies[id] = {
+      dir,
+      tokens: await devTokens(store, id, sites, options.dataDir, `dev-tokens.${id}.json`),
+    };
   }
   const tokens = await devTokens(
     store,
@@ -119,6 +140,7 @@ export async function startDevEnvironment(
     tableName,
     studyId: definition.study.id,
     tokens,
+    studies,
     ...(signIn
       ? {
           signIn: {
@@ -137,6 +159,23 @@ export async function startDevEnvironment(
 }
 
 const DEV_CLIENT_ID = "edc-local";
+
+/** A study folder published as it is on disk, with the migration and acceptances of its publish plan. */
+async function publishAtStart(store: Store, dir: string) {
+  const definition = await loadDefinition(dir);
+  const outcome = await store.publish({
+    definition,
+    actor: "local",
+    reason: `${path.basename(dir)}/ published at start`,
+    ...(await loadPublishPlan(dir)),
+  });
+  if (outcome.kind === "refused") {
+    throw new Error(
+      `${dir}/ was not published: destructive changes need a migration or an acceptance in ${dir}/${PUBLISH_PLAN_FILE}\n${formatImpact(outcome.report).join("\n")}`,
+    );
+  }
+  return definition;
+}
 
 /**
  * The local OpenID provider, with the dev people as its accounts, and their
@@ -239,8 +278,9 @@ async function devTokens(
   study: string,
   sites: string[],
   dataDir: string | undefined,
+  fileName = "dev-tokens.json",
 ): Promise<Record<string, DevToken>> {
-  const file = dataDir ? path.join(dataDir, "dev-tokens.json") : undefined;
+  const file = dataDir ? path.join(dataDir, fileName) : undefined;
   if (file && existsSync(file)) {
     const saved = JSON.parse(await readFile(file, "utf8")) as Record<string, DevToken>;
     const valid = await Promise.all(Object.values(saved).map((t) => store.checkToken(t.token)));

@@ -1,4 +1,6 @@
+import { existsSync, readdirSync } from "node:fs";
 import path from "node:path";
+import { parseArgs } from "node:util";
 import { serve } from "@hono/node-server";
 import { sessionIdleMs, signingWindowMs } from "./app.ts";
 import { startDevEnvironment } from "./dev-environment.ts";
@@ -15,9 +17,26 @@ process.on("uncaughtException", (error) => {
   process.exit(1);
 });
 
+/**
+ * The study folders served beside forms/: every `studies/<id>/` holding a
+ * study.json, the folders of STUDY_DIRS (separated like PATH) and of each
+ * `--study <dir>`.
+ */
+function studyFolders(): string[] {
+  const { values } = parseArgs({ options: { study: { type: "string", multiple: true } } });
+  const found = existsSync("studies")
+    ? readdirSync("studies", { withFileTypes: true })
+        .filter((d) => d.isDirectory() && existsSync(path.join("studies", d.name, "study.json")))
+        .map((d) => path.join("studies", d.name))
+    : [];
+  const named = [...(process.env.STUDY_DIRS ?? "").split(path.delimiter), ...(values.study ?? [])];
+  return [...new Set([...found, ...named.filter(Boolean)].map((d) => path.resolve(d)))];
+}
+
 const publicUrl = `http://localhost:${port}`;
 const env = await startDevEnvironment({
   dataDir,
+  studyDirs: studyFolders(),
   publicUrl,
   // A fixed port keeps the issuer, and so every person's id, the same across restarts.
   oidcPort: Number(process.env.OIDC_PORT ?? port + 1),
@@ -50,6 +69,12 @@ const server = serve({ fetch: env.app.fetch, port, hostname: process.env.HOST ??
         .join(",")
         .padEnd(12)} ${t.token}`,
     );
+  for (const [id, hosted] of Object.entries(env.studies)) {
+    console.log(
+      `\nStudy ${id} (from ${path.relative(".", hosted.dir)}), its dev tokens in dev-tokens.${id}.json:`,
+    );
+    for (const [name, t] of Object.entries(hosted.tokens)) console.log(`  ${name.padEnd(8)} ${t.token}`);
+  }
   console.log(
     `\nTry:\n  curl -H "Authorization: Bearer ${site?.token}" ${url}/api/v1/studies/${env.studyId}/subjects`,
   );

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 
 /**
@@ -30,4 +30,13 @@ function listFiles(root: string, rel = ""): string[] {
     else if (entry.isFile()) files.push(child);
   }
   return files.sort();
+}
+
+/** Every subfolder of `root` holding a study.json (none when `root` is missing), sorted. */
+export function studyFolders(root: string): string[] {
+  if (!existsSync(root)) return [];
+  return readdirSync(root, { withFileTypes: true })
+    .filter((d) => d.isDirectory() && existsSync(path.join(root, d.name, "study.json")))
+    .map((d) => path.join(root, d.name))
+    .sort();
 }

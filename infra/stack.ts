@@ -43,7 +43,7 @@ import type { Construct } from "constructs";
 import { FUNCTION_ENV } from "../functions/store/function-env.ts";
 import { TABLE, TABLE_NAME_ENV } from "../functions/store/table-shape.ts";
 import { auditMacKey, grantAuditMac } from "./audit-mac-key.ts";
-import { hashDirectory } from "./forms-hash.ts";
+import { hashDirectory, studyFolders } from "./forms-hash.ts";
 import {
   configureOidcClient,
   type ExternalOidcProps,
@@ -82,6 +82,8 @@ export interface EdcStackProps extends StackProps, ExternalOidcProps {
   readonly stage?: string;
   /** The protocol directory published on deploy. Default: `<repo>/forms`. */
   readonly formsDir?: string;
+  /** The other studies' folders, each published on deploy beside forms/. Default: every `<repo>/studies/<id>/` with a study.json. */
+  readonly studyDirs?: string[];
   /** Steady-state request rate (per second) of the HTTP API's default stage. Default 100. */
   readonly apiRateLimit?: number;
   /** Burst request limit of the HTTP API's default stage. Default 200. */
@@ -317,7 +319,12 @@ export class EdcStack extends Stack {
     grantAuditMac(this.auditMacKey, apiFunction);
 
     // ---- Forms publish: a custom resource that publishes forms/ as a definition version.
-    this.formsHash = hashDirectory(formsDir);
+    const studyDirs = props.studyDirs ?? studyFolders(path.join(REPO_ROOT, "studies"));
+    // Without other studies the hash is forms/'s alone, as it always was: no needless re-publish.
+    this.formsHash =
+      studyDirs.length === 0
+        ? hashDirectory(formsDir)
+        : hashDirectory(formsDir) + studyDirs.map((d) => `:${hashDirectory(d)}`).join("");
     const publishLogs = logGroup(this, "PublishFormsLogs");
     const publishFormsFunction = new NodejsFunction(this, "PublishFormsFunction", {
       ...bundledFunctionProps("functions/handlers/publish-forms.ts", {
@@ -326,6 +333,11 @@ export class EdcStack extends Stack {
         // The handler reads the protocol next to itself: <asset>/forms.
         afterBundling: (_inputDir: string, outputDir: string) => [
           `cp -R ${shellQuote(formsDir)} ${shellQuote(path.join(outputDir, "forms"))}`,
+          // The other studies at <asset>/studies/<folder name>.
+          ...studyDirs.flatMap((d) => [
+            `mkdir -p ${shellQuote(path.join(outputDir, "studies"))}`,
+            `cp -R ${shellQuote(d)} ${shellQuote(path.join(outputDir, "studies", path.basename(d)))}`,
+          ]),
         ],
       }),
       description: `EDC forms publish (${stage}): publishes forms/ on deploy`,

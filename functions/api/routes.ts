@@ -1,9 +1,11 @@
+import { createMiddleware } from "hono/factory";
 import { requireToken } from "../http/auth.ts";
 import { problems } from "../http/problems.ts";
 import { createRouter } from "./router.ts";
 import { accessLogRoutes } from "./routes/access-log.ts";
 import { auditRoutes } from "./routes/audit.ts";
 import { auditVerifyRoutes } from "./routes/audit-verify.ts";
+import { createStudyRoutes } from "./routes/create-study.ts";
 import { definitionRoutes } from "./routes/definitions.ts";
 import { enteredInErrorRoutes } from "./routes/entered-in-error.ts";
 import { exportRoutes } from "./routes/exports.ts";
@@ -23,8 +25,9 @@ export { redcapRoutes } from "./routes/redcap.ts";
 /** The JSON API, mounted at /api/v1: bearer tokens, JSON bodies, and its own OpenAPI document. */
 export function apiRoutes() {
   const api = createRouter();
+  api.use("/studies", requireToken);
   api.use("/studies/*", requireToken);
-  api.use("/studies/*", async (c, next) => {
+  const jsonOnly = createMiddleware(async (c, next) => {
     const type = c.req.header("content-type");
     if (
       ["POST", "PUT", "PATCH"].includes(c.req.method) &&
@@ -34,6 +37,9 @@ export function apiRoutes() {
     }
     await next();
   });
+  api.use("/studies", jsonOnly);
+  api.use("/studies/*", jsonOnly);
+  api.route("/", createStudyRoutes);
   api.route("/", studyRoutes);
   api.route("/", subjectRoutes);
   api.route("/", subjectStatusRoutes);

@@ -1,3 +1,5 @@
+import { existsSync, readdirSync } from "node:fs";
+import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadDefinition } from "../definition-files.ts";
 import { formatImpact } from "../engine/impact.ts";
@@ -32,10 +34,13 @@ export interface PublishFormsResponse {
 /** Overrides for tests; in Lambda everything comes from the bundle and the environment. */
 export interface PublishFormsDeps {
   formsDir?: string;
+  /** Where the other study folders are (`<asset>/studies`). */
+  studiesDir?: string;
   store?: Pick<Store, "publish">;
 }
 
 const BUNDLED_FORMS_DIR = fileURLToPath(new URL("./forms", import.meta.url));
+const BUNDLED_STUDIES_DIR = fileURLToPath(new URL("./studies", import.meta.url));
 
 export async function publishForms(
   event: PublishFormsEvent,
@@ -46,18 +51,20 @@ export async function publishForms(
     // Keep the id CloudFormation already has; if a Create failed there may be none.
     return { PhysicalResourceId: event.PhysicalResourceId ?? "forms" };
   }
-  const definition = await loadDefinition(formsDir);
-  const studyId = definition.study.id;
   const store =
     deps.store ?? createStore({ tableName: process.env[TABLE_NAME_ENV], macKey: deployedMacKey() });
-  const plan = await loadPublishPlan(formsDir);
-  const outcome = await store.publish({ definition, actor: "deploy", reason: "cdk deploy", ...plan });
-  const report = formatImpact(outcome.report);
-  if (outcome.kind === "refused" || outcome.kind === "analysed") {
-    // The deploy fails and rolls back; the builder migrates or accepts in forms/publish-plan.json.
-    throw new Error(
-      `forms/ not published: ${outcome.unaccepted.length} destructive change(s) neither migrated nor accepted ` +
-        `(forms/${PUBLISH_PLAN_FILE}):\n${report.join("\n")}`,
+  const { studyId, outcome, report } = await publishFolder(store, formsDir, "forms");
+  // The other studies of the deployment, each from its own folder; any refusal fails the deploy as forms/ does.
+  const studiesDir = deps.studiesDir ?? BUNDLED_STUDIES_DIR;
+  for (const dir of studyFolders(studiesDir)) {
+    const other = await publishFolder(store, path.join(studiesDir, dir), `studies/${dir}`);
+    console.log(
+      JSON.stringify({
+        message: other.outcome.kind === "published" ? "study published" : "study unchanged",
+        study: other.studyId,
+        version: other.outcome.version,
+        impact: other.report,
+      }),
     );
   }
   const changed = outcome.kind === "published";
@@ -75,6 +82,30 @@ export async function publishForms(
     PhysicalResourceId: `forms-${studyId}`,
     Data: { Version: outcome.version, Changed: changed, StudyId: studyId },
   };
+}
+
+/** The study folders bundled beside forms/: each subfolder holding a study.json. */
+function studyFolders(studiesDir: string): string[] {
+  if (!existsSync(studiesDir)) return [];
+  return readdirSync(studiesDir, { withFileTypes: true })
+    .filter((d) => d.isDirectory() && existsSync(path.join(studiesDir, d.name, "study.json")))
+    .map((d) => d.name)
+    .sort();
+}
+
+async function publishFolder(store: Pick<Store, "publish">, dir: string, name: string) {
+  const definition = await loadDefinition(dir);
+  const plan = await loadPublishPlan(dir);
+  const outcome = await store.publish({ definition, actor: "deploy", reason: "cdk deploy", ...plan });
+  const report = formatImpact(outcome.report);
+  if (outcome.kind === "refused" || outcome.kind === "analysed") {
+    // The deploy fails and rolls back; the builder migrates or accepts in the folder's publish-plan.json.
+    throw new Error(
+      `${name}/ not published: ${outcome.unaccepted.length} destructive change(s) neither migrated nor accepted ` +
+        `(${name}/${PUBLISH_PLAN_FILE}):\n${report.join("\n")}`,
+    );
+  }
+  return { studyId: definition.study.id, outcome, report };
 }
 
 export const handler = (event: PublishFormsEvent): Promise<PublishFormsResponse> => publishForms(event);

@@ -31,7 +31,8 @@ const SERVES_DEIDENTIFIED = new Set([
   "GET /api/v1/studies/:study/changes",
   "GET /api/v1/studies/:study/odm",
   "POST /api/",
-  // No subject data: API keys, people and their roles.
+  // No subject data: API keys, people and their roles, and creating a study.
+  "POST /api/v1/studies",
   "POST /api/v1/studies/:study/tokens",
   "GET /api/v1/studies/:study/tokens",
   "DELETE /api/v1/studies/:study/tokens/:id",
@@ -76,9 +77,23 @@ function answeringRoute(c: Context<AppEnv>): string | undefined {
   return route ? `${route.method} ${route.path}` : undefined;
 }
 
+/** The study a page or /api/v1 path is about (`/studies/<id>/…`), if any. */
+function studyOfPath(path: string): string | undefined {
+  const match = /^(?:\/api\/v1)?\/studies\/([^/]+)/.exec(path);
+  if (!match?.[1]) return undefined;
+  try {
+    return decodeURIComponent(match[1]);
+  } catch {
+    return match[1];
+  }
+}
+
 /** Puts the principal on the request, or refuses a de-identified one a route that could identify. */
 export function admitPrincipal(c: Context<AppEnv>, principal: Principal): void {
   const route = answeringRoute(c);
+  // Another study's route is one that does not exist, whatever the principal could do at its own.
+  const study = studyOfPath(c.req.path);
+  if (study !== undefined && study !== principal.study) throw problems.notFound(`Study ${study}`);
   // No route answers: the request ends in a 404 that carries nothing.
   if (route && !SERVES_DEIDENTIFIED.has(route) && identifiedOnlyRefused(principal)) {
     throw problems.identifiedOnly();

@@ -30,6 +30,7 @@ export const ACTIONS = {
   "manage-users": "manage people and their roles",
   "verify-audit": "verify the audit trail",
   "read-access-log": "read the access log",
+  "create-study": "create studies on this deployment",
 } as const;
 
 export type Action = keyof typeof ACTIONS;
@@ -85,6 +86,7 @@ const GRANTS: Record<Role, readonly Action[]> = {
     "manage-tokens",
     "verify-audit",
     "read-access-log",
+    "create-study",
   ],
 };
 

@@ -19,6 +19,15 @@ export async function loadStudy(c: Context<AppEnv>, study: string): Promise<Stud
   return definition;
 }
 
+/**
+ * A study the caller may set up: published, or created by an admin and not
+ * published yet (its first publish). Anything else is the same 404 as loadStudy.
+ */
+export async function loadHostedStudy(c: Context<AppEnv>, study: string): Promise<void> {
+  if (c.var.principal.study !== study || !(await c.var.store.studyExists(study)))
+    throw problems.notFound(`Study ${study}`);
+}
+
 export async function loadSubject(c: Context<AppEnv>, study: string, id: string): Promise<Subject> {
   const subject = await c.var.store.getSubject(study, id);
   if (!subject || !seesSite(c.var.principal, subject.site, "read-identified"))

@@ -4,6 +4,8 @@ const pad = (n: number, width: number) => String(n).padStart(width, "0");
 
 export const keys = {
   study: (study: string) => `STUDY#${study}`,
+  /** A study an admin created (studies.ts), in the study's partition. */
+  studyRecord: "STUDY",
   definition: (version: number) => `DEF#${pad(version, 6)}`,
   /** Prefix of every version item (zero-padded numbers), leaving out the current pointer. */
   definitionVersions: "DEF#0",

@@ -51,6 +51,7 @@ import {
   takeSigning,
   touchSession,
 } from "./sessions.ts";
+import { type CreateStudyRequest, createStudy, findStudyRecord, studyExists } from "./studies.ts";
 import { enrolSubject, getSubject, listSubjects, type Subject } from "./subjects.ts";
 import {
   type ApiKey,
@@ -87,6 +88,10 @@ export function createStore(options: StoreOptions) {
     /** Impact analysis, then publish unless a destructive change is neither migrated nor accepted. */
     publish: (request: PublishRequest) => publishWithImpact(db, macKey, definitions, request),
     listDefinitions: (study: string) => listDefinitions(db, study),
+    /** A new study on this deployment, its creator granted admin and builder at it. */
+    createStudy: (request: CreateStudyRequest) => createStudy(db, macKey, definitions, request),
+    findStudyRecord: (id: string) => findStudyRecord(db, id),
+    studyExists: (id: string) => studyExists(db, definitions, id),
     enrolSubject: (args: Parameters<typeof enrolSubject>[1]) => enrolSubject(db, args),
     getSubject: (study: string, id: string) => getSubject(db, study, id),
     listSubjects: (study: string, sites: string[], idPrefix?: string) =>

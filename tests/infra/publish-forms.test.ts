@@ -121,6 +121,24 @@ describe("publish-forms custom resource handler (real store on dynalite)", () =>
     expect(casebook.instances.find((i) => i.form === "mri")?.data.comments).toBe("small lesion, stable");
   });
 
+  it("publishes every bundled study folder beside forms/, each as its own study", async () => {
+    const studies = path.join(temp, "studies");
+    const other = path.join(studies, "second");
+    mkdirSync(studies, { recursive: true });
+    cpSync(FORMS, other, { recursive: true });
+    const file = path.join(other, "study.json");
+    writeFileSync(file, JSON.stringify({ ...JSON.parse(readFileSync(file, "utf8")), id: "deploy-second" }));
+    mkdirSync(path.join(studies, "notes"));
+    const answer = await publishForms(
+      { RequestType: "Update" },
+      { formsDir: formsCopy("with-studies"), studiesDir: studies, store },
+    );
+    expect(answer.Data?.StudyId).toBe(STUDY_ID);
+    expect((await store.definitions.current("deploy-second"))?.version).toBe(1);
+    await publishForms({ RequestType: "Update" }, { formsDir: FORMS, studiesDir: studies, store });
+    expect(await store.listDefinitions("deploy-second")).toHaveLength(1);
+  });
+
   it("on Delete does nothing and keeps the physical id: published definitions are never deleted", async () => {
     const missing = path.join(temp, "does-not-exist");
     await expect(

@@ -123,3 +123,35 @@ describe("npm run forms:check", () => {
     expect(bad.stdout + bad.stderr).toMatch(/edss\.json.*\/properties\/edss_total\/x-visble-if/);
   });
 });
+
+describe("npm run studies:create", () => {
+  const macKeyFile = path.join(mkdtempSync(path.join(tmpdir(), "edc-cli-mac-")), "audit-mac.key");
+  const local = () => ({
+    TABLE_NAME: product.env.tableName,
+    DYNAMODB_ENDPOINT: product.env.endpoint,
+    AUDIT_MAC_KEY_FILE: macKeyFile,
+  });
+
+  it("creates a study once, its owner admin and builder there", async () => {
+    const person = await product.env.store.upsertPerson(
+      { issuer: "https://idp.example.org", sub: "olga", name: "Olga", email: "olga@example.org" },
+      { signedIn: false },
+    );
+    await fileMacKey(macKeyFile, { create: true }).mac("made");
+    const args = ["cli-study", "--owner", "olga@example.org", "--title", "CLI study"];
+    const res = await tsx("functions/cli/studies-create.ts", args, local());
+    expect(res.code, res.stderr).toBe(0);
+    expect(await product.env.store.findStudyRecord("cli-study")).toMatchObject({ title: "CLI study" });
+    const grant = await product.env.store.findGrant("cli-study", person.id);
+    expect(grant?.roles.map((r) => r.role)).toEqual(["admin", "builder"]);
+    const again = await tsx("functions/cli/studies-create.ts", args, local());
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain("exists already");
+    const bad = await tsx(
+      "functions/cli/studies-create.ts",
+      ["Bad Id", "--owner", "olga@example.org"],
+      local(),
+    );
+    expect(bad.code).toBe(2);
+  });
+});

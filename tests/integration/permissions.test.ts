@@ -53,6 +53,7 @@ const API: Record<string, Action> = {
   "POST /studies/{study}/keys": "manage-own-keys",
   "GET /studies/{study}/keys": "manage-own-keys",
   "DELETE /studies/{study}/keys/{id}": "manage-own-keys",
+  "POST /studies": "create-study",
   "GET /studies/{study}/people": "manage-users",
   "PUT /studies/{study}/people/{person}/grant": "manage-users",
   "DELETE /studies/{study}/people/{person}/grant": "manage-users",

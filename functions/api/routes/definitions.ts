@@ -5,7 +5,7 @@ import type { StudyDefinition } from "../../engine/definition.ts";
 import type { AppEnv } from "../../http/context.ts";
 import { permitted } from "../../http/permissions.ts";
 import { type FieldProblem, ProblemError, problems } from "../../http/problems.ts";
-import { loadStudy } from "../../http/resolve.ts";
+import { loadHostedStudy, loadStudy } from "../../http/resolve.ts";
 import { PublishPlan } from "../../publish-plan.ts";
 import type { PublishOutcome } from "../../store/publish.ts";
 import { createRouter } from "../router.ts";
@@ -102,7 +102,7 @@ async function publish(
   body: z.infer<typeof PublishBody>,
   dryRun: boolean,
 ) {
-  await loadStudy(c, study);
+  await loadHostedStudy(c, study);
   const definition = checkBody(body.definition, study);
   return c.var.store.publish({
     definition,

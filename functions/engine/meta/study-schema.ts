@@ -8,7 +8,7 @@
 import { FIELD_NAME_PATTERN } from "./instrument-schema.ts";
 
 /** Study and site ids: lowercase letters, digits and dashes (`hucmsc-ms-nmo`, `site-01`). */
-const SLUG_PATTERN = "^[a-z0-9][a-z0-9-]*$";
+export const SLUG_PATTERN = "^[a-z0-9][a-z0-9-]*$";
 
 const nonEmptyString = { type: "string", minLength: 1 } as const;
 const name = { type: "string", pattern: FIELD_NAME_PATTERN } as const;

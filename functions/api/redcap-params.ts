@@ -26,6 +26,7 @@ export const CONTENTS = [
   "exportFieldNames",
   "project",
   "version",
+  "generateNextRecordName",
 ] as const;
 export type Content = (typeof CONTENTS)[number];
 
@@ -74,6 +75,7 @@ const ALLOWED: Record<Content, Record<string, Accepts>> = {
   exportFieldNames: { field: "text" },
   project: {},
   version: {},
+  generateNextRecordName: {},
 };
 
 /** The request's parameters by name, PHP-style arrays (`fields[0]=a`, `fields[]=a`) folded into their name. */

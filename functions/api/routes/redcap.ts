@@ -6,7 +6,7 @@ import { buildDictionary } from "../../engine/redcap/export-dictionary.ts";
 import { redcapNames } from "../../engine/redcap/fields.ts";
 import { compileFilterLogic } from "../../engine/redcap/filter-logic.ts";
 import { csvText } from "../../exports/csv.ts";
-import { type FlatOptions, RECORD_ID } from "../../exports/flat.ts";
+import { type FlatOptions, hasRepeats, isLongitudinal, recordIdField } from "../../exports/flat.ts";
 import { RECORDS_CONTENT_TYPE, recordChunks, subjectsById } from "../../exports/records.ts";
 import {
   redcapArms,
@@ -19,7 +19,7 @@ import { logAccess, loggedFilters } from "../../http/access-events.ts";
 import type { AppEnv } from "../../http/context.ts";
 import { admitPrincipal } from "../../http/deidentified-access.ts";
 import { exportOptions, exportSites } from "../../http/export-scope.ts";
-import { can } from "../../http/permissions.ts";
+import { can, sitesOf } from "../../http/permissions.ts";
 import { KEY_PREDATES, ProblemError } from "../../http/problems.ts";
 import { requestSource } from "../../http/request-source.ts";
 import { streamedBody } from "../../http/streamed-body.ts";
@@ -53,7 +53,7 @@ function answer(c: Context<AppEnv>, rows: Record<string, unknown>[], format: str
 /** Errors in the caller's `returnFormat`, REDCap's shapes. */
 function error(
   c: Context<AppEnv>,
-  returnFormat: string | undefined,
+  returnFormat: string,
   status: 400 | 401 | 403,
   message: string,
 ) {
@@ -87,11 +87,12 @@ function recordOptions(params: RedcapParams, definition: StudyDefinition) {
       'The value of the parameter "exportCheckboxLabel" is not supported by this server: checkboxes are exported as Checked/Unchecked',
     );
   const order = formOrder(definition);
+  const idField = recordIdField(definition);
   const forms = params.list("forms");
   refuseUnknown("forms", forms, new Set(order));
   // A field is named as in the flat columns, or as the data dictionary renames a duplicate (`<form>_<field>`).
-  const engineField = new Map<string, string>([[RECORD_ID, RECORD_ID]]);
-  for (const [form, names] of redcapNames(definition.instruments, order, [RECORD_ID])) {
+  const engineField = new Map<string, string>([[idField, idField]]);
+  for (const [form, names] of redcapNames(definition.instruments, order, [idField])) {
     for (const [field, redcapName] of names) engineField.set(field, field).set(redcapName, field);
     engineField.set(`${form}_complete`, `${form}_complete`);
   }
@@ -101,15 +102,16 @@ function recordOptions(params: RedcapParams, definition: StudyDefinition) {
   refuseUnknown("events", events, new Set(redcapEvents(definition).map((e) => e.unique_event_name)));
   const filterText = params.text("filterLogic");
   const filter = filterText
-    ? compileFilterLogic(filterText, definition.instruments, { formOrder: order, recordIdField: RECORD_ID })
+    ? compileFilterLogic(filterText, definition.instruments, { formOrder: order, recordIdField: idField })
     : undefined;
   if (filter && "error" in filter)
     throw new RedcapError(400, `The value of the parameter "filterLogic" is not valid: ${filter.error}`);
   const eventSet = events ? new Set(events) : undefined;
   const options: Partial<FlatOptions> = {
     rawOrLabel: params.text("rawOrLabel") === "label" ? "label" : "raw",
+    valuesAsText: true,
     forms,
-    fields: fields?.filter((f) => f !== RECORD_ID).map((f) => engineField.get(f) ?? f),
+    fields: fields?.filter((f) => f !== idField).map((f) => engineField.get(f) ?? f),
     ...(eventSet || filter
       ? {
           keepRow: (row) =>
@@ -126,13 +128,81 @@ function recordOptions(params: RedcapParams, definition: StudyDefinition) {
   return options;
 }
 
+/**
+ * REDCap's project information, every key REDCap 14 gives, each value as REDCap
+ * types it. What this server has no notion of (surveys, randomisation,
+ * scheduling, DDP, external modules) is off; nothing is invented.
+ */
+function redcapProject(definition: StudyDefinition) {
+  return {
+    project_id: 1,
+    project_title: definition.study.title,
+    creation_time: "",
+    production_time: "",
+    in_production: 1,
+    project_language: "English",
+    purpose: 2,
+    purpose_other: "",
+    project_notes: definition.study.description ?? "",
+    custom_record_label: "",
+    secondary_unique_field: "",
+    is_longitudinal: isLongitudinal(definition) ? 1 : 0,
+    has_repeating_instruments_or_events: hasRepeats(definition) ? 1 : 0,
+    surveys_enabled: 0,
+    scheduling_enabled: 0,
+    record_autonumbering_enabled: 1,
+    randomization_enabled: 0,
+    ddp_enabled: 0,
+    project_irb_number: "",
+    project_grant_number: "",
+    project_pi_firstname: "",
+    project_pi_lastname: "",
+    display_today_now_button: 1,
+    missing_data_codes: (definition.study.missingCodes ?? []).map((m) => `${m.code}, ${m.label}`).join(" | "),
+    external_modules: "",
+    bypass_branching_erase_field_prompt: 0,
+  };
+}
+
+/**
+ * REDCap's generateNextRecordName: the id the next enrolment would be given,
+ * `<site code>-<nnn>` after the highest such id at the caller's first site it
+ * may enrol at (REDCap prefixes a DAG member's names the same way). Like
+ * REDCap's, it is a suggestion, not a reservation.
+ */
+async function nextRecordName(c: Context<AppEnv>, definition: StudyDefinition): Promise<string> {
+  const principal = c.var.principal;
+  const siteId = principal
+    ? sitesOf(
+        principal,
+        definition.study.sites.map((s) => s.id),
+        "enrol",
+      )[0]
+    : undefined;
+  const site = definition.study.sites.find((s) => s.id === siteId);
+  if (!principal || !site || !can(principal, "enrol"))
+    throw new RedcapError(403, "You do not have permissions to create records");
+  const subjects = await c.var.store.listSubjects(definition.study.id, [site.id]);
+  const prefix = `${site.code}-`;
+  const highest = Math.max(
+    0,
+    ...subjects
+      .map((s) => s.id)
+      .filter((id) => id.startsWith(prefix) && /^\d+$/.test(id.slice(prefix.length)))
+      .map((id) => Number(id.slice(prefix.length))),
+  );
+  return `${prefix}${String(highest + 1).padStart(3, "0")}`;
+}
+
 export const redcapRoutes = new Hono<AppEnv>();
 
 /** REDCap's API: one POST endpoint, the token and the `content` in the form body. */
 async function redcapApi(c: Context<AppEnv>) {
   const body = await c.req.parseBody({ all: true }).catch(() => ({}) as Record<string, unknown>);
   const params = new RedcapParams(body);
-  const returnFormat = typeof body.returnFormat === "string" ? body.returnFormat : undefined;
+  // REDCap: errors in returnFormat; without it, in the format asked for; without that, XML.
+  const asText = (v: unknown) => (typeof v === "string" && v !== "" ? v : undefined);
+  const returnFormat = asText(body.returnFormat) ?? asText(body.format) ?? "xml";
   try {
     const token = params.text("token");
     const found = token ? await c.var.store.findToken(token, requestSource(c)) : undefined;
@@ -217,7 +287,7 @@ async function redcapApi(c: Context<AppEnv>) {
       }
       case "metadata": {
         const { rows } = buildDictionary(definition.instruments, {
-          recordIdField: RECORD_ID,
+          recordIdField: recordIdField(definition),
           formOrder: formOrder(definition),
         });
         const forms = params.list("forms");
@@ -280,24 +350,13 @@ async function redcapApi(c: Context<AppEnv>) {
         );
       }
       case "project": {
-        const project = {
-          project_id: 1,
-          project_title: definition.study.title,
-          in_production: 1,
-          project_language: "English",
-          purpose: 2,
-          project_notes: definition.study.description ?? "",
-          is_longitudinal: 1,
-          has_repeating_instruments_or_events: 1,
-          surveys_enabled: 0,
-          scheduling_enabled: 0,
-          record_autonumbering_enabled: 1,
-          randomization_enabled: 0,
-          secondary_unique_field: "",
-          missing_data_codes: "",
-        };
+        const project = redcapProject(definition);
         // REDCap answers a single object here, not a list.
         return logged(format === "json" ? c.json(project, 200) : answer(c, [project], format));
+      }
+      case "generateNextRecordName": {
+        const next = await nextRecordName(c, definition);
+        return logged(c.body(next, 200, { "Content-Type": "text/plain; charset=utf-8" }));
       }
     }
     throw new RedcapError(400, "unsupported content");

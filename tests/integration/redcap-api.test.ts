@@ -289,7 +289,7 @@ describe("the REDCap API refuses what it does not do instead of faking success (
     const data = JSON.stringify([{ record_id: "01-007", diagnosis: "nmosd" }]);
     for (const content of ["record", "metadata", "arm", "event"]) await refused({ content, data }, /import/i);
     await refused(
-      { content: "record", format: "csv", data: "record_id,diagnosis\n01-009,rrms\n" },
+      { content: "record", format: "csv", returnFormat: "json", data: "record_id,diagnosis\n01-009,rrms\n" },
       /import/i,
     );
     expect(await product.snapshot()).toEqual(before);

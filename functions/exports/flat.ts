@@ -260,6 +260,8 @@ export function flatRows(
         row[c.name] = label ? (checked ? "Checked" : "Unchecked") : checked ? 1 : 0;
       } else row[c.name] = cell(schema, value, label, shift);
     }
-    return options.valuesAsText ? Object.fromEntries(Object.entries(row).map(([k, v]) => [k, String(v)])) : row;
+    return options.valuesAsText
+      ? Object.fromEntries(Object.entries(row).map(([k, v]) => [k, String(v)]))
+      : row;
   });
 }

@@ -51,12 +51,7 @@ function answer(c: Context<AppEnv>, rows: Record<string, unknown>[], format: str
 }
 
 /** Errors in the caller's `returnFormat`, REDCap's shapes. */
-function error(
-  c: Context<AppEnv>,
-  returnFormat: string,
-  status: 400 | 401 | 403,
-  message: string,
-) {
+function error(c: Context<AppEnv>, returnFormat: string, status: 400 | 401 | 403, message: string) {
   if (returnFormat === "csv")
     return c.body(`error\n"${message.replaceAll('"', '""')}"\n`, status, { "Content-Type": "text/csv" });
   if (returnFormat === "xml") {
@@ -109,7 +104,6 @@ function recordOptions(params: RedcapParams, definition: StudyDefinition) {
   const eventSet = events ? new Set(events) : undefined;
   const options: Partial<FlatOptions> = {
     rawOrLabel: params.text("rawOrLabel") === "label" ? "label" : "raw",
-    valuesAsText: true,
     forms,
     fields: fields?.filter((f) => f !== idField).map((f) => engineField.get(f) ?? f),
     ...(eventSet || filter
@@ -227,6 +221,12 @@ async function redcapApi(c: Context<AppEnv>) {
     params.check(content as Content);
     const format = params.text("format") ?? "xml";
     if (content === "version") return c.body(REDCAP_VERSION, 200, { "Content-Type": "text/plain" });
+    if (content === "generateNextRecordName") {
+      // Plain text whatever the format, as REDCap answers it; it reads subject ids, so it is logged.
+      const next = await nextRecordName(c, definition);
+      await logAccess(c, "export-redcap", { content, format });
+      return c.body(next, 200, { "Content-Type": "text/plain; charset=utf-8" });
+    }
     if (format !== "json" && format !== "csv") {
       throw new RedcapError(
         400,
@@ -259,6 +259,7 @@ async function redcapApi(c: Context<AppEnv>) {
         const options = {
           ...(await exportOptions(c, definition, { ...q, deidentify: false, hashIds: false })),
           ...(q.keepRow ? { keepRow: q.keepRow } : {}),
+          valuesAsText: format === "json",
         };
         // A de-identified caller names records by the keys it was given, and cannot test logic on real values.
         const shownId = options.deidentify?.subjectKey ?? ((id: string) => id);
@@ -353,10 +354,6 @@ async function redcapApi(c: Context<AppEnv>) {
         const project = redcapProject(definition);
         // REDCap answers a single object here, not a list.
         return logged(format === "json" ? c.json(project, 200) : answer(c, [project], format));
-      }
-      case "generateNextRecordName": {
-        const next = await nextRecordName(c, definition);
-        return logged(c.body(next, 200, { "Content-Type": "text/plain; charset=utf-8" }));
       }
     }
     throw new RedcapError(400, "unsupported content");

@@ -27,6 +27,7 @@ export const CONTENTS = [
   "project",
   "version",
   "generateNextRecordName",
+  "dag",
 ] as const;
 export type Content = (typeof CONTENTS)[number];
 
@@ -58,8 +59,8 @@ const ALLOWED: Record<Content, Record<string, Accepts>> = {
     exportCheckboxLabel: BOOLEAN_ANY,
     // No instrument is a survey (project: surveys_enabled 0), so REDCap adds nothing either way.
     exportSurveyFields: BOOLEAN_ANY,
-    // Sites are what REDCap calls data access groups; their column is not exported.
-    exportDataAccessGroups: BOOLEAN_OFF,
+    // Sites are what REDCap calls data access groups: true adds redcap_data_access_group.
+    exportDataAccessGroups: BOOLEAN_ANY,
     exportBlankForGrayFormStatus: BOOLEAN_OFF,
     filterLogic: "text",
     dateRangeBegin: "text",
@@ -76,6 +77,7 @@ const ALLOWED: Record<Content, Record<string, Accepts>> = {
   project: {},
   version: {},
   generateNextRecordName: {},
+  dag: {},
 };
 
 /** The request's parameters by name, PHP-style arrays (`fields[0]=a`, `fields[]=a`) folded into their name. */

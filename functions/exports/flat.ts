@@ -53,6 +53,8 @@ export interface FlatOptions {
   subjectStatuses?: ReadonlyMap<string, SubjectStatus>;
   /** Every value as text, as REDCap's JSON gives them (`"height":"165"`, `"redcap_repeat_instance":"1"`). */
   valuesAsText?: boolean;
+  /** Given, REDCap's `redcap_data_access_group` column: the unique group name of the subject's site. */
+  dataAccessGroup?: (site: string) => string;
 }
 
 export interface Column {
@@ -88,6 +90,11 @@ export function recordIdField(definition: StudyDefinition): string {
  * event, so a row needs no event name. Logs are then REDCap's repeating
  * instruments of that one event.
  */
+/** A site as REDCap names a data access group: its id, lower case with underscores (`site-01` → `site_01`). */
+export function uniqueGroupName(site: string): string {
+  return site.toLowerCase().replaceAll(/[^a-z0-9]/g, "_");
+}
+
 export function isLongitudinal(definition: StudyDefinition): boolean {
   const { arms, events } = definition.study;
   return arms.length > 1 || events.length > 1 || events.some((e) => e.repeatable === true);
@@ -126,6 +133,7 @@ export function flatColumns(definition: StudyDefinition, options: FlatOptions = 
   if (isLongitudinal(definition)) columns.push({ name: "redcap_event_name" });
   if (hasRepeats(definition))
     columns.push({ name: "redcap_repeat_instrument" }, { name: "redcap_repeat_instance" });
+  if (options.dataAccessGroup) columns.push({ name: "redcap_data_access_group" });
   const everything = !options.forms && !options.fields;
   if (options.subjectStatuses && (everything || options.fields?.includes(SUBJECT_STATUS)))
     columns.push({ name: SUBJECT_STATUS });
@@ -175,7 +183,7 @@ function cell(schema: FieldSchema, value: unknown, label: boolean, shift: number
  */
 export function flatRows(
   definition: StudyDefinition,
-  subject: { id: string; arm: string },
+  subject: { id: string; arm: string; site?: string },
   instances: FlatInstance[],
   columns: Column[],
   options: FlatOptions = {},
@@ -229,6 +237,8 @@ export function flatRows(
     for (const c of columns) row[c.name] = "";
     row[recordIdField(definition)] = recordId;
     if ("redcap_event_name" in row) row.redcap_event_name = uniqueEventName(definition, g.event, subject.arm);
+    if (options.dataAccessGroup && subject.site !== undefined)
+      row.redcap_data_access_group = options.dataAccessGroup(subject.site);
     if ("redcap_repeat_instance" in row) {
       row.redcap_repeat_instrument = g.repeatForm;
       row.redcap_repeat_instance = g.instance;

@@ -396,7 +396,7 @@ describe("the REDCap API refuses what it does not do instead of faking success (
       await refused({ content: "record", [name]: "x" }, new RegExp(`"${name}"`));
     await refused({ content: "arm", "fields[0]": "diagnosis" }, /"fields"/);
     await refused({ content: "record", rawOrLabelHeaders: "label" }, /rawOrLabelHeaders/);
-    await refused({ content: "record", exportDataAccessGroups: "true" }, /exportDataAccessGroups/);
+    await refused({ content: "record", exportDataAccessGroups: "yes" }, /exportDataAccessGroups/);
     await refused({ content: "record", csvDelimiter: ";" }, /csvDelimiter/);
     await refused({ content: "record", rawOrLabel: "labels" }, /rawOrLabel/);
     await refused(
@@ -603,6 +603,22 @@ describe("REDCap clients connect unchanged (issue 13, item 4)", () => {
     const sponsor = await redcap({ content: "generateNextRecordName", returnFormat: "json" });
     expect(sponsor.status).toBe(403);
     expect(JSON.parse(sponsor.text)).toEqual({ error: expect.any(String) });
+  });
+
+  it("answers sites as REDCap's data access groups, and their column on request", async () => {
+    const groups = JSON.parse(
+      (await redcap({ content: "dag", format: "json" }, product.token("site-01"))).text,
+    );
+    expect(groups).toEqual([
+      { data_access_group_name: expect.any(String), unique_group_name: "site_01", data_access_group_id: 1 },
+    ]);
+    const rows = JSON.parse(
+      (await redcap({ ...pycapRecords, exportDataAccessGroups: "true" }, product.token("site-01"))).text,
+    ) as Record<string, string>[];
+    expect(rows.length).toBeGreaterThan(0);
+    for (const row of rows) expect(row.redcap_data_access_group).toBe("site_01");
+    const plain = JSON.parse((await redcap(pycapRecords)).text) as Record<string, string>[];
+    expect(Object.keys(plain[0] ?? {})).not.toContain("redcap_data_access_group");
   });
 
   it("answers errors in returnFormat, else in the format asked, else in XML, as REDCap does", async () => {

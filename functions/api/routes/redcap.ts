@@ -6,7 +6,13 @@ import { buildDictionary } from "../../engine/redcap/export-dictionary.ts";
 import { redcapNames } from "../../engine/redcap/fields.ts";
 import { compileFilterLogic } from "../../engine/redcap/filter-logic.ts";
 import { csvText } from "../../exports/csv.ts";
-import { type FlatOptions, hasRepeats, isLongitudinal, recordIdField } from "../../exports/flat.ts";
+import {
+  type FlatOptions,
+  hasRepeats,
+  isLongitudinal,
+  recordIdField,
+  uniqueGroupName,
+} from "../../exports/flat.ts";
 import { RECORDS_CONTENT_TYPE, recordChunks, subjectsById } from "../../exports/records.ts";
 import {
   redcapArms,
@@ -260,6 +266,9 @@ async function redcapApi(c: Context<AppEnv>) {
           ...(await exportOptions(c, definition, { ...q, deidentify: false, hashIds: false })),
           ...(q.keepRow ? { keepRow: q.keepRow } : {}),
           valuesAsText: format === "json",
+          ...(["true", "1"].includes(params.text("exportDataAccessGroups") ?? "")
+            ? { dataAccessGroup: uniqueGroupName }
+            : {}),
         };
         // A de-identified caller names records by the keys it was given, and cannot test logic on real values.
         const shownId = options.deidentify?.subjectKey ?? ((id: string) => id);
@@ -349,6 +358,20 @@ async function redcapApi(c: Context<AppEnv>) {
             format,
           ),
         );
+      }
+      case "dag": {
+        // Sites are REDCap's data access groups; a caller sees the groups of its own sites.
+        const mine = new Set(exportSites(c, definition));
+        const groups = definition.study.sites
+          .map((site, i) => ({
+            data_access_group_name: site.name,
+            unique_group_name: uniqueGroupName(site.id),
+            data_access_group_id: i + 1,
+            site: site.id,
+          }))
+          .filter((g) => mine.has(g.site))
+          .map(({ site: _, ...g }) => g);
+        return logged(answer(c, groups, format));
       }
       case "project": {
         const project = redcapProject(definition);

@@ -90,6 +90,19 @@ export function recordIdField(definition: StudyDefinition): string {
  * event, so a row needs no event name. Logs are then REDCap's repeating
  * instruments of that one event.
  */
+/**
+ * An event as REDCap labels it with rawOrLabel=label: its label, followed by
+ * its arm (`Screening (Arm 1: RRMS)`) when the study has more than one arm.
+ */
+export function eventLabel(definition: StudyDefinition, event: string, arm: string): string {
+  const label =
+    event === LOGS_EVENT ? "Logs" : (definition.study.events.find((e) => e.id === event)?.label ?? event);
+  const { arms } = definition.study;
+  if (arms.length < 2) return label;
+  const n = Math.max(arms.findIndex((a) => a.id === arm) + 1, 1);
+  return `${label} (Arm ${n}: ${arms[n - 1]?.label ?? arm})`;
+}
+
 /** A site as REDCap names a data access group: its id, lower case with underscores (`site-01` → `site_01`). */
 export function uniqueGroupName(site: string): string {
   return site.toLowerCase().replaceAll(/[^a-z0-9]/g, "_");
@@ -236,11 +249,15 @@ export function flatRows(
     const row: Row = {};
     for (const c of columns) row[c.name] = "";
     row[recordIdField(definition)] = recordId;
-    if ("redcap_event_name" in row) row.redcap_event_name = uniqueEventName(definition, g.event, subject.arm);
+    if ("redcap_event_name" in row)
+      row.redcap_event_name = label
+        ? eventLabel(definition, g.event, subject.arm)
+        : uniqueEventName(definition, g.event, subject.arm);
     if (options.dataAccessGroup && subject.site !== undefined)
       row.redcap_data_access_group = options.dataAccessGroup(subject.site);
     if ("redcap_repeat_instance" in row) {
-      row.redcap_repeat_instrument = g.repeatForm;
+      row.redcap_repeat_instrument =
+        label && g.repeatForm ? (definition.instruments[g.repeatForm]?.title ?? g.repeatForm) : g.repeatForm;
       row.redcap_repeat_instance = g.instance;
     }
     if (SUBJECT_STATUS in row) {

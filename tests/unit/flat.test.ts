@@ -109,6 +109,20 @@ describe("flatRows", () => {
     });
   });
 
+  it("labels events with their arm and repeating instruments by title, as REDCap's rawOrLabel=label", () => {
+    const rows = flatRows(
+      definition,
+      subject,
+      [at({}), at({ event: "logs", form: "adverse_event", instance: 1, data: { ae_term: "Rash" } })],
+      flatColumns(definition),
+      { rawOrLabel: "label" },
+    );
+    expect(rows.map((r) => [r.redcap_event_name, r.redcap_repeat_instrument])).toEqual([
+      ["Baseline (Arm 2: Arm B)", ""],
+      ["Logs (Arm 2: Arm B)", "adverse_event"],
+    ]);
+  });
+
   it("shifts dates and keys the subject when de-identifying", () => {
     const deidentify = { dropIdentifiers: true, shiftDays: () => -10, subjectKey: () => "k1" };
     const [row] = flatRows(definition, subject, instances, flatColumns(definition, { deidentify }), {

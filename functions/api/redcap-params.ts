@@ -28,6 +28,7 @@ export const CONTENTS = [
   "version",
   "generateNextRecordName",
   "dag",
+  "repeatingFormsEvents",
 ] as const;
 export type Content = (typeof CONTENTS)[number];
 
@@ -78,6 +79,7 @@ const ALLOWED: Record<Content, Record<string, Accepts>> = {
   version: {},
   generateNextRecordName: {},
   dag: {},
+  repeatingFormsEvents: {},
 };
 
 /** The request's parameters by name, PHP-style arrays (`fields[0]=a`, `fields[]=a`) folded into their name. */

@@ -1,6 +1,6 @@
 import { LOGS_EVENT, type StudyDefinition } from "../engine/definition.ts";
 import { formOrder } from "../engine/form-order.ts";
-import { exportNames, recordIdField, uniqueEventName } from "./flat.ts";
+import { exportNames, isLongitudinal, recordIdField, uniqueEventName } from "./flat.ts";
 
 /**
  * The study's schedule in REDCap's metadata shapes (arms, events,
@@ -90,6 +90,33 @@ export function redcapExportFieldNames(definition: StudyDefinition) {
       row(`${form}_complete`),
     ]),
   ];
+}
+
+/**
+ * REDCap's repeating instruments and events: each log on the `logs` event of
+ * every arm, each repeatable event as a whole (`form_name` empty). A classic
+ * study has no event column, as REDCap's classic projects.
+ */
+export function redcapRepeatingFormsEvents(definition: StudyDefinition) {
+  const longitudinal = isLongitudinal(definition);
+  return definition.study.arms.flatMap((arm) => [
+    ...definition.study.events
+      .filter((e) => e.repeatable === true && (!e.arms || e.arms.includes(arm.id)))
+      .map((e) => ({
+        event_name: uniqueEventName(definition, e.id, arm.id),
+        form_name: "",
+        custom_form_label: "",
+      })),
+    ...definition.study.logs.map((form) =>
+      longitudinal
+        ? {
+            event_name: uniqueEventName(definition, LOGS_EVENT, arm.id),
+            form_name: form,
+            custom_form_label: "",
+          }
+        : { form_name: form, custom_form_label: "" },
+    ),
+  ]);
 }
 
 /** The metadata tables by the name the API gives them (`/metadata/{kind}`). */

@@ -605,6 +605,22 @@ describe("REDCap clients connect unchanged (issue 13, item 4)", () => {
     expect(JSON.parse(sponsor.text)).toEqual({ error: expect.any(String) });
   });
 
+  it("answers repeatingFormsEvents: the logs on the logs event of each arm", async () => {
+    const repeating = JSON.parse((await redcap({ content: "repeatingFormsEvents", format: "json" })).text);
+    expect(repeating).toContainEqual({
+      event_name: "logs_arm_1",
+      form_name: "adverse_event",
+      custom_form_label: "",
+    });
+    expect(repeating).toContainEqual({
+      event_name: "logs_arm_2",
+      form_name: "adverse_event",
+      custom_form_label: "",
+    });
+    const csv = await redcap({ content: "repeatingFormsEvents", format: "csv" });
+    expect(csvHeader(csv.text)).toEqual(["event_name", "form_name", "custom_form_label"]);
+  });
+
   it("answers sites as REDCap's data access groups, and their column on request", async () => {
     const groups = JSON.parse(
       (await redcap({ content: "dag", format: "json" }, product.token("site-01"))).text,

@@ -20,6 +20,7 @@ import {
   redcapExportFieldNames,
   redcapFormEventMapping,
   redcapInstruments,
+  redcapRepeatingFormsEvents,
 } from "../../exports/redcap-metadata.ts";
 import { logAccess, loggedFilters } from "../../http/access-events.ts";
 import type { AppEnv } from "../../http/context.ts";
@@ -359,6 +360,8 @@ async function redcapApi(c: Context<AppEnv>) {
           ),
         );
       }
+      case "repeatingFormsEvents":
+        return logged(answer(c, redcapRepeatingFormsEvents(definition), format));
       case "dag": {
         // Sites are REDCap's data access groups; a caller sees the groups of its own sites.
         const mine = new Set(exportSites(c, definition));

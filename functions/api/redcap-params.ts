@@ -26,6 +26,9 @@ export const CONTENTS = [
   "exportFieldNames",
   "project",
   "version",
+  "generateNextRecordName",
+  "dag",
+  "repeatingFormsEvents",
 ] as const;
 export type Content = (typeof CONTENTS)[number];
 
@@ -57,8 +60,8 @@ const ALLOWED: Record<Content, Record<string, Accepts>> = {
     exportCheckboxLabel: BOOLEAN_ANY,
     // No instrument is a survey (project: surveys_enabled 0), so REDCap adds nothing either way.
     exportSurveyFields: BOOLEAN_ANY,
-    // Sites are what REDCap calls data access groups; their column is not exported.
-    exportDataAccessGroups: BOOLEAN_OFF,
+    // Sites are what REDCap calls data access groups: true adds redcap_data_access_group.
+    exportDataAccessGroups: BOOLEAN_ANY,
     exportBlankForGrayFormStatus: BOOLEAN_OFF,
     filterLogic: "text",
     dateRangeBegin: "text",
@@ -74,6 +77,9 @@ const ALLOWED: Record<Content, Record<string, Accepts>> = {
   exportFieldNames: { field: "text" },
   project: {},
   version: {},
+  generateNextRecordName: {},
+  dag: {},
+  repeatingFormsEvents: {},
 };
 
 /** content=record with `data`: REDCap's import (`action=import` is implied by `data`, as in REDCap). */

@@ -1,5 +1,5 @@
 /**
- * `npm run forms:export-redcap -- [forms dir] [--record-id name] [--record-id-label text] [--no-engine-tags]`:
+ * `npm run forms:export-redcap -- [forms dir] [--record-id name (default: study.json recordIdField)] [--record-id-label text] [--no-engine-tags]`:
  * writes the study's instruments as a REDCap data dictionary CSV on stdout,
  * forms in the order the study collects them. What REDCap has no column for is
  * listed on stderr (and, unless --no-engine-tags, carried in @X- annotation tags
@@ -14,7 +14,8 @@ import { buildDictionary, writeRows } from "../engine/redcap/dictionary.ts";
 const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: {
-    "record-id": { type: "string", default: "record_id" },
+    // Default: the study's recordIdField (study.json), else record_id.
+    "record-id": { type: "string" },
     "record-id-label": { type: "string", default: "Record ID" },
     "no-engine-tags": { type: "boolean", default: false },
   },
@@ -31,7 +32,7 @@ try {
 
 const { instruments } = definition;
 const { rows, report } = buildDictionary(instruments, {
-  recordIdField: values["record-id"],
+  recordIdField: values["record-id"] ?? definition.study.recordIdField ?? "record_id",
   recordIdLabel: values["record-id-label"],
   formOrder: formOrder(definition),
   engineTags: !values["no-engine-tags"],

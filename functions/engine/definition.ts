@@ -65,6 +65,8 @@ export interface StudyFile {
   missingCodes?: MissingCode[];
   /** Which data a monitor verifies against source (engine/sdv.ts); absent means all of it. */
   sdv?: SdvPlan;
+  /** The name of the record id column in exports and the data dictionary (REDCap's first field); default `record_id`. */
+  recordIdField?: string;
 }
 
 export interface MissingCode {

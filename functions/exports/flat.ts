@@ -51,6 +51,10 @@ export interface FlatOptions {
    * enrolled. The REDCap endpoint leaves it out, as REDCap has no such column.
    */
   subjectStatuses?: ReadonlyMap<string, SubjectStatus>;
+  /** Every value as text, as REDCap's JSON gives them (`"height":"165"`, `"redcap_repeat_instance":"1"`). */
+  valuesAsText?: boolean;
+  /** Given, REDCap's `redcap_data_access_group` column: the unique group name of the subject's site. */
+  dataAccessGroup?: (site: string) => string;
 }
 
 export interface Column {
@@ -73,7 +77,46 @@ export interface RowSource {
   items: FlatInstance[];
 }
 
+/** The default record id column: REDCap's own default first field. */
 export const RECORD_ID = "record_id";
+
+/** The study's record id column name (study.json `recordIdField`). */
+export function recordIdField(definition: StudyDefinition): string {
+  return definition.study.recordIdField ?? RECORD_ID;
+}
+
+/**
+ * REDCap's "classic" project: one arm and one scheduled (not repeatable)
+ * event, so a row needs no event name. Logs are then REDCap's repeating
+ * instruments of that one event.
+ */
+/**
+ * An event as REDCap labels it with rawOrLabel=label: its label, followed by
+ * its arm (`Screening (Arm 1: RRMS)`) when the study has more than one arm.
+ */
+export function eventLabel(definition: StudyDefinition, event: string, arm: string): string {
+  const label =
+    event === LOGS_EVENT ? "Logs" : (definition.study.events.find((e) => e.id === event)?.label ?? event);
+  const { arms } = definition.study;
+  if (arms.length < 2) return label;
+  const n = Math.max(arms.findIndex((a) => a.id === arm) + 1, 1);
+  return `${label} (Arm ${n}: ${arms[n - 1]?.label ?? arm})`;
+}
+
+/** A site as REDCap names a data access group: its id, lower case with underscores (`site-01` → `site_01`). */
+export function uniqueGroupName(site: string): string {
+  return site.toLowerCase().replaceAll(/[^a-z0-9]/g, "_");
+}
+
+export function isLongitudinal(definition: StudyDefinition): boolean {
+  const { arms, events } = definition.study;
+  return arms.length > 1 || events.length > 1 || events.some((e) => e.repeatable === true);
+}
+
+/** Whether any row can be a repeat instance (logs or a repeatable event): the repeat columns exist only then. */
+export function hasRepeats(definition: StudyDefinition): boolean {
+  return definition.study.logs.length > 0 || definition.study.events.some((e) => e.repeatable === true);
+}
 export const SUBJECT_STATUS = "subject_status";
 
 /** REDCap's unique event name: `<event>_arm_<n>` (n = the arm's position, from 1). */
@@ -88,7 +131,7 @@ export function uniqueEventName(definition: StudyDefinition, event: string, arm:
  * `<form>_<field>`, exactly as the data dictionary names it.
  */
 export function exportNames(definition: StudyDefinition): Map<string, Map<string, string>> {
-  return redcapNames(definition.instruments, formOrder(definition), [RECORD_ID]);
+  return redcapNames(definition.instruments, formOrder(definition), [recordIdField(definition)]);
 }
 
 /** Forms that can be entered in error: the logs and the forms of repeatable (unscheduled) visits. */
@@ -99,12 +142,11 @@ function markableForms(definition: StudyDefinition): Set<string> {
 }
 
 export function flatColumns(definition: StudyDefinition, options: FlatOptions = {}): Column[] {
-  const columns: Column[] = [
-    { name: RECORD_ID },
-    { name: "redcap_event_name" },
-    { name: "redcap_repeat_instrument" },
-    { name: "redcap_repeat_instance" },
-  ];
+  const columns: Column[] = [{ name: recordIdField(definition) }];
+  if (isLongitudinal(definition)) columns.push({ name: "redcap_event_name" });
+  if (hasRepeats(definition))
+    columns.push({ name: "redcap_repeat_instrument" }, { name: "redcap_repeat_instance" });
+  if (options.dataAccessGroup) columns.push({ name: "redcap_data_access_group" });
   const everything = !options.forms && !options.fields;
   if (options.subjectStatuses && (everything || options.fields?.includes(SUBJECT_STATUS)))
     columns.push({ name: SUBJECT_STATUS });
@@ -154,7 +196,7 @@ function cell(schema: FieldSchema, value: unknown, label: boolean, shift: number
  */
 export function flatRows(
   definition: StudyDefinition,
-  subject: { id: string; arm: string },
+  subject: { id: string; arm: string; site?: string },
   instances: FlatInstance[],
   columns: Column[],
   options: FlatOptions = {},
@@ -206,10 +248,18 @@ export function flatRows(
   return kept.map((g) => {
     const row: Row = {};
     for (const c of columns) row[c.name] = "";
-    row[RECORD_ID] = recordId;
-    row.redcap_event_name = uniqueEventName(definition, g.event, subject.arm);
-    row.redcap_repeat_instrument = g.repeatForm;
-    row.redcap_repeat_instance = g.instance;
+    row[recordIdField(definition)] = recordId;
+    if ("redcap_event_name" in row)
+      row.redcap_event_name = label
+        ? eventLabel(definition, g.event, subject.arm)
+        : uniqueEventName(definition, g.event, subject.arm);
+    if (options.dataAccessGroup && subject.site !== undefined)
+      row.redcap_data_access_group = options.dataAccessGroup(subject.site);
+    if ("redcap_repeat_instance" in row) {
+      row.redcap_repeat_instrument =
+        label && g.repeatForm ? (definition.instruments[g.repeatForm]?.title ?? g.repeatForm) : g.repeatForm;
+      row.redcap_repeat_instance = g.instance;
+    }
     if (SUBJECT_STATUS in row) {
       const status = options.subjectStatuses?.get(subject.id) ?? DEFAULT_SUBJECT_STATUS;
       row[SUBJECT_STATUS] = label ? SUBJECT_STATUS_LABEL[status] : status;
@@ -237,6 +287,8 @@ export function flatRows(
         row[c.name] = label ? (checked ? "Checked" : "Unchecked") : checked ? 1 : 0;
       } else row[c.name] = cell(schema, value, label, shift);
     }
-    return row;
+    return options.valuesAsText
+      ? Object.fromEntries(Object.entries(row).map(([k, v]) => [k, String(v)]))
+      : row;
   });
 }

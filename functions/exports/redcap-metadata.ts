@@ -1,6 +1,6 @@
 import { LOGS_EVENT, type StudyDefinition } from "../engine/definition.ts";
 import { formOrder } from "../engine/form-order.ts";
-import { exportNames, uniqueEventName } from "./flat.ts";
+import { exportNames, isLongitudinal, recordIdField, uniqueEventName } from "./flat.ts";
 
 /**
  * The study's schedule in REDCap's metadata shapes (arms, events,
@@ -62,21 +62,61 @@ export function redcapInstruments(definition: StudyDefinition) {
   }));
 }
 
-/** REDCap's export field names; `original_field_name` is the data dictionary's (unique) name. */
+/**
+ * REDCap's export field names; `original_field_name` is the data dictionary's
+ * (unique) name. As REDCap: the record id first, each form's `_complete` after
+ * its fields, and no row for what cannot be imported (descriptive text,
+ * calculations).
+ */
 export function redcapExportFieldNames(definition: StudyDefinition) {
   const names = exportNames(definition);
-  return formOrder(definition).flatMap((form) =>
-    Object.entries(definition.instruments[form]?.properties ?? {}).flatMap(([field, schema]) => {
-      const name = names.get(form)?.get(field) ?? field;
-      return schema.type === "array"
-        ? (schema.items?.oneOf ?? []).map((c) => ({
-            original_field_name: name,
-            choice_value: String(c.const),
-            export_field_name: `${name}___${c.const}`,
-          }))
-        : [{ original_field_name: name, choice_value: "", export_field_name: name }];
-    }),
-  );
+  const id = recordIdField(definition);
+  const row = (name: string, choice = "", exported = name) => ({
+    original_field_name: name,
+    choice_value: choice,
+    export_field_name: exported,
+  });
+  return [
+    row(id),
+    ...formOrder(definition).flatMap((form) => [
+      ...Object.entries(definition.instruments[form]?.properties ?? {}).flatMap(([field, schema]) => {
+        const name = names.get(form)?.get(field) ?? field;
+        if (schema.type === "null" || schema["x-widget"] === "descriptive" || schema["x-calc"] !== undefined)
+          return [];
+        return schema.type === "array"
+          ? (schema.items?.oneOf ?? []).map((c) => row(name, String(c.const), `${name}___${c.const}`))
+          : [row(name)];
+      }),
+      row(`${form}_complete`),
+    ]),
+  ];
+}
+
+/**
+ * REDCap's repeating instruments and events: each log on the `logs` event of
+ * every arm, each repeatable event as a whole (`form_name` empty). A classic
+ * study has no event column, as REDCap's classic projects.
+ */
+export function redcapRepeatingFormsEvents(definition: StudyDefinition) {
+  const longitudinal = isLongitudinal(definition);
+  return definition.study.arms.flatMap((arm) => [
+    ...definition.study.events
+      .filter((e) => e.repeatable === true && (!e.arms || e.arms.includes(arm.id)))
+      .map((e) => ({
+        event_name: uniqueEventName(definition, e.id, arm.id),
+        form_name: "",
+        custom_form_label: "",
+      })),
+    ...definition.study.logs.map((form) =>
+      longitudinal
+        ? {
+            event_name: uniqueEventName(definition, LOGS_EVENT, arm.id),
+            form_name: form,
+            custom_form_label: "",
+          }
+        : { form_name: form, custom_form_label: "" },
+    ),
+  ]);
 }
 
 /** The metadata tables by the name the API gives them (`/metadata/{kind}`). */

@@ -401,7 +401,7 @@ describe("the REDCap API refuses what it does not do instead of faking success (
       await refused({ content: "record", [name]: "x" }, new RegExp(`"${name}"`));
     await refused({ content: "arm", "fields[0]": "diagnosis" }, /"fields"/);
     await refused({ content: "record", rawOrLabelHeaders: "label" }, /rawOrLabelHeaders/);
-    await refused({ content: "record", exportDataAccessGroups: "true" }, /exportDataAccessGroups/);
+    await refused({ content: "record", exportDataAccessGroups: "yes" }, /exportDataAccessGroups/);
     await refused({ content: "record", csvDelimiter: ";" }, /csvDelimiter/);
     await refused({ content: "record", rawOrLabel: "labels" }, /rawOrLabel/);
     await refused(
@@ -512,5 +512,145 @@ describe("any parameter value on /api/", () => {
       { numRuns: 150 },
     );
     expect(await product.snapshot(accessLogEntries)).toEqual(before);
+  });
+});
+
+describe("REDCap clients connect unchanged (issue 13, item 4)", () => {
+  // What PyCap's export_records posts (requests form-encodes `fields[0]` as `fields%5B0%5D`).
+  const pycapRecords = {
+    content: "record",
+    format: "json",
+    returnFormat: "json",
+    type: "flat",
+    rawOrLabel: "raw",
+    rawOrLabelHeaders: "raw",
+    exportCheckboxLabel: "false",
+    exportSurveyFields: "false",
+    exportDataAccessGroups: "false",
+    "records[0]": "01-007",
+    "fields[0]": "record_id",
+    "fields[1]": "prior_dmt",
+    "forms[0]": "diagnosis",
+    "forms[1]": "adverse_event",
+  };
+
+  it("gives every JSON record value as text, as REDCap does", async () => {
+    const res = await redcap(pycapRecords);
+    expect(res.status, res.text).toBe(200);
+    const rows = JSON.parse(res.text) as Record<string, unknown>[];
+    expect(rows.length).toBeGreaterThan(1);
+    for (const row of rows) for (const value of Object.values(row)) expect(typeof value).toBe("string");
+    expect(rows.find((r) => r.redcap_event_name === "screening_arm_1")).toMatchObject({
+      record_id: "01-007",
+      prior_dmt___natalizumab: "1",
+      diagnosis_complete: "0",
+    });
+    expect(rows.find((r) => r.redcap_repeat_instrument === "adverse_event")).toMatchObject({
+      redcap_repeat_instance: "1",
+    });
+  });
+
+  it("answers exportFieldNames as REDCap: the record id first, each form's _complete, field= filtering", async () => {
+    const all = JSON.parse((await redcap({ content: "exportFieldNames", format: "json" })).text);
+    expect(all[0]).toEqual({
+      original_field_name: "record_id",
+      choice_value: "",
+      export_field_name: "record_id",
+    });
+    expect(all).toContainEqual({
+      original_field_name: "diagnosis_complete",
+      choice_value: "",
+      export_field_name: "diagnosis_complete",
+    });
+    const one = JSON.parse(
+      (await redcap({ content: "exportFieldNames", format: "json", field: "prior_dmt" })).text,
+    );
+    expect(one.length).toBeGreaterThan(0);
+    expect(new Set(one.map((r: { original_field_name: string }) => r.original_field_name))).toEqual(
+      new Set(["prior_dmt"]),
+    );
+  });
+
+  it("answers content=project with REDCap's whole key set and the study's own values", async () => {
+    const project = JSON.parse(
+      (await redcap({ content: "project", format: "json", returnFormat: "json" })).text,
+    );
+    expect(Object.keys(project)).toEqual(
+      expect.arrayContaining([
+        "project_id",
+        "project_title",
+        "creation_time",
+        "production_time",
+        "in_production",
+        "purpose_other",
+        "custom_record_label",
+        "is_longitudinal",
+        "has_repeating_instruments_or_events",
+        "ddp_enabled",
+        "project_irb_number",
+        "project_pi_firstname",
+        "display_today_now_button",
+        "missing_data_codes",
+        "external_modules",
+        "bypass_branching_erase_field_prompt",
+      ]),
+    );
+    expect(project).toMatchObject({ is_longitudinal: 1, has_repeating_instruments_or_events: 1 });
+  });
+
+  it("generates the next record name at the caller's site, and refuses a caller who cannot create records", async () => {
+    const ids = (await product.env.store.listSubjects(product.env.studyId, ["site-01"])).map((s) => s.id);
+    expect(ids).toContain("01-007");
+    const highest = Math.max(0, ...ids.filter((id) => /^01-\d+$/.test(id)).map((id) => Number(id.slice(3))));
+    const next = await redcap({ content: "generateNextRecordName" }, product.token("site-01"));
+    expect(next.status, next.text).toBe(200);
+    expect(next.text).toBe(`01-${String(highest + 1).padStart(3, "0")}`);
+    const sponsor = await redcap({ content: "generateNextRecordName", returnFormat: "json" });
+    expect(sponsor.status).toBe(403);
+    expect(JSON.parse(sponsor.text)).toEqual({ error: expect.any(String) });
+  });
+
+  it("answers repeatingFormsEvents: the logs on the logs event of each arm", async () => {
+    const repeating = JSON.parse((await redcap({ content: "repeatingFormsEvents", format: "json" })).text);
+    expect(repeating).toContainEqual({
+      event_name: "logs_arm_1",
+      form_name: "adverse_event",
+      custom_form_label: "",
+    });
+    expect(repeating).toContainEqual({
+      event_name: "logs_arm_2",
+      form_name: "adverse_event",
+      custom_form_label: "",
+    });
+    const csv = await redcap({ content: "repeatingFormsEvents", format: "csv" });
+    expect(csvHeader(csv.text)).toEqual(["event_name", "form_name", "custom_form_label"]);
+  });
+
+  it("answers sites as REDCap's data access groups, and their column on request", async () => {
+    const groups = JSON.parse(
+      (await redcap({ content: "dag", format: "json" }, product.token("site-01"))).text,
+    );
+    expect(groups).toEqual([
+      { data_access_group_name: expect.any(String), unique_group_name: "site_01", data_access_group_id: 1 },
+    ]);
+    const rows = JSON.parse(
+      (await redcap({ ...pycapRecords, exportDataAccessGroups: "true" }, product.token("site-01"))).text,
+    ) as Record<string, string>[];
+    expect(rows.length).toBeGreaterThan(0);
+    for (const row of rows) expect(row.redcap_data_access_group).toBe("site_01");
+    const plain = JSON.parse((await redcap(pycapRecords)).text) as Record<string, string>[];
+    expect(Object.keys(plain[0] ?? {})).not.toContain("redcap_data_access_group");
+  });
+
+  it("answers errors in returnFormat, else in the format asked, else in XML, as REDCap does", async () => {
+    const csv = await redcap({ content: "nonsense", format: "csv" });
+    expect([csv.status, csv.type, csv.text.split("\n")[0]]).toEqual([400, "text/csv", "error"]);
+    const xml = await redcap({ content: "nonsense" });
+    expect(xml.type).toMatch(/xml/);
+    expect(xml.text).toMatch(/<hash><error>.*<\/error><\/hash>/);
+    const json = await redcap({ content: "nonsense", format: "csv", returnFormat: "json" });
+    expect(JSON.parse(json.text)).toEqual({ error: expect.stringContaining("content") });
+    const badToken = await redcap({ content: "record", format: "json", returnFormat: "xml" }, "nope");
+    expect([badToken.status, badToken.text]).toEqual([403, expect.stringContaining("<error>")]);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { type FlatInstance, flatColumns, flatRows, uniqueEventName } from "../../functions/exports/flat.ts";
-import { instrument, smallDefinition, visit } from "./small-study.ts";
+import { adverseEvent, instrument, labs, smallDefinition, smallStudy, visit } from "./small-study.ts";
 
 const definition = smallDefinition();
 const subject = { id: "S1-001", arm: "b" };
@@ -109,6 +109,20 @@ describe("flatRows", () => {
     });
   });
 
+  it("labels events with their arm and repeating instruments by title, as REDCap's rawOrLabel=label", () => {
+    const rows = flatRows(
+      definition,
+      subject,
+      [at({}), at({ event: "logs", form: "adverse_event", instance: 1, data: { ae_term: "Rash" } })],
+      flatColumns(definition),
+      { rawOrLabel: "label" },
+    );
+    expect(rows.map((r) => [r.redcap_event_name, r.redcap_repeat_instrument])).toEqual([
+      ["Baseline (Arm 2: Arm B)", ""],
+      ["Logs (Arm 2: Arm B)", "adverse_event"],
+    ]);
+  });
+
   it("shifts dates and keys the subject when de-identifying", () => {
     const deidentify = { dropIdentifiers: true, shiftDays: () => -10, subjectKey: () => "k1" };
     const [row] = flatRows(definition, subject, instances, flatColumns(definition, { deidentify }), {
@@ -130,5 +144,62 @@ describe("uniqueEventName", () => {
   it("numbers arms from 1 and falls back to arm 1", () => {
     expect(uniqueEventName(definition, "baseline", "a")).toBe("baseline_arm_1");
     expect(uniqueEventName(definition, "baseline", "nope")).toBe("baseline_arm_1");
+  });
+});
+
+describe("REDCap's classic projects and the study's record id field", () => {
+  const classic = (logs: string[]) =>
+    smallDefinition(
+      1,
+      { visit, labs, adverse_event: adverseEvent },
+      smallStudy({
+        arms: [{ id: "a", label: "Arm A" }],
+        events: [{ id: "baseline", label: "Baseline", day: 1, forms: ["visit", "labs"] }],
+        logs,
+        recordIdField: "study_id",
+      }),
+    );
+
+  it("has no event column with one arm and one scheduled event, and no repeat columns without repeats", () => {
+    const plain = classic([]);
+    const columns = flatColumns(plain).map((c) => c.name);
+    expect(columns.slice(0, 2)).toEqual(["study_id", "visit_date"]);
+    expect(columns.filter((c) => c.startsWith("redcap_"))).toEqual([]);
+    const rows = flatRows(
+      plain,
+      { id: "S1-001", arm: "a" },
+      [at({ data: { weight: 70 } })],
+      flatColumns(plain),
+      {
+        valuesAsText: true,
+      },
+    );
+    expect(rows).toEqual([
+      expect.objectContaining({ study_id: "S1-001", weight: "70", visit_complete: "2" }),
+    ]);
+    expect(Object.keys(rows[0] ?? {})).not.toContain("redcap_event_name");
+  });
+
+  it("keeps the repeat columns of a classic study with logs (REDCap's repeating instruments)", () => {
+    const withLogs = classic(["adverse_event"]);
+    const columns = flatColumns(withLogs);
+    expect(columns.map((c) => c.name).slice(0, 3)).toEqual([
+      "study_id",
+      "redcap_repeat_instrument",
+      "redcap_repeat_instance",
+    ]);
+    const rows = flatRows(
+      withLogs,
+      { id: "S1-001", arm: "a" },
+      [at({ event: "logs", form: "adverse_event", instance: 2, data: { ae_term: "Rash" } })],
+      columns,
+      { valuesAsText: true },
+    );
+    expect(rows[0]).toMatchObject({
+      study_id: "S1-001",
+      redcap_repeat_instrument: "adverse_event",
+      redcap_repeat_instance: "2",
+      ae_term: "Rash",
+    });
   });
 });

@@ -7,7 +7,13 @@ import { buildDictionary } from "../../engine/redcap/export-dictionary.ts";
 import { redcapNames } from "../../engine/redcap/fields.ts";
 import { compileFilterLogic } from "../../engine/redcap/filter-logic.ts";
 import { csvText } from "../../exports/csv.ts";
-import { type FlatOptions, RECORD_ID } from "../../exports/flat.ts";
+import {
+  type FlatOptions,
+  hasRepeats,
+  isLongitudinal,
+  recordIdField,
+  uniqueGroupName,
+} from "../../exports/flat.ts";
 import { RECORDS_CONTENT_TYPE, recordChunks, subjectsById } from "../../exports/records.ts";
 import {
   redcapArms,
@@ -15,13 +21,14 @@ import {
   redcapExportFieldNames,
   redcapFormEventMapping,
   redcapInstruments,
+  redcapRepeatingFormsEvents,
 } from "../../exports/redcap-metadata.ts";
 import { type DateFormat, type RefusedValue, readImportRows } from "../../exports/redcap-records-in.ts";
 import { logAccess, loggedFilters } from "../../http/access-events.ts";
 import type { AppEnv } from "../../http/context.ts";
 import { admitPrincipal } from "../../http/deidentified-access.ts";
 import { exportOptions, exportSites } from "../../http/export-scope.ts";
-import { can } from "../../http/permissions.ts";
+import { can, sitesOf } from "../../http/permissions.ts";
 import { KEY_PREDATES, ProblemError } from "../../http/problems.ts";
 import { importRecords } from "../../http/redcap-import.ts";
 import { requestSource } from "../../http/request-source.ts";
@@ -56,12 +63,7 @@ function answer(c: Context<AppEnv>, rows: Record<string, unknown>[], format: str
 }
 
 /** Errors in the caller's `returnFormat`, REDCap's shapes. */
-function error(
-  c: Context<AppEnv>,
-  returnFormat: string | undefined,
-  status: 400 | 401 | 403,
-  message: string,
-) {
+function error(c: Context<AppEnv>, returnFormat: string, status: 400 | 401 | 403, message: string) {
   if (returnFormat === "csv")
     return c.body(`error\n"${message.replaceAll('"', '""')}"\n`, status, { "Content-Type": "text/csv" });
   if (returnFormat === "xml") {
@@ -92,11 +94,12 @@ function recordOptions(params: RedcapParams, definition: StudyDefinition) {
       'The value of the parameter "exportCheckboxLabel" is not supported by this server: checkboxes are exported as Checked/Unchecked',
     );
   const order = formOrder(definition);
+  const idField = recordIdField(definition);
   const forms = params.list("forms");
   refuseUnknown("forms", forms, new Set(order));
   // A field is named as in the flat columns, or as the data dictionary renames a duplicate (`<form>_<field>`).
-  const engineField = new Map<string, string>([[RECORD_ID, RECORD_ID]]);
-  for (const [form, names] of redcapNames(definition.instruments, order, [RECORD_ID])) {
+  const engineField = new Map<string, string>([[idField, idField]]);
+  for (const [form, names] of redcapNames(definition.instruments, order, [idField])) {
     for (const [field, redcapName] of names) engineField.set(field, field).set(redcapName, field);
     engineField.set(`${form}_complete`, `${form}_complete`);
   }
@@ -106,7 +109,7 @@ function recordOptions(params: RedcapParams, definition: StudyDefinition) {
   refuseUnknown("events", events, new Set(redcapEvents(definition).map((e) => e.unique_event_name)));
   const filterText = params.text("filterLogic");
   const filter = filterText
-    ? compileFilterLogic(filterText, definition.instruments, { formOrder: order, recordIdField: RECORD_ID })
+    ? compileFilterLogic(filterText, definition.instruments, { formOrder: order, recordIdField: idField })
     : undefined;
   if (filter && "error" in filter)
     throw new RedcapError(400, `The value of the parameter "filterLogic" is not valid: ${filter.error}`);
@@ -114,7 +117,7 @@ function recordOptions(params: RedcapParams, definition: StudyDefinition) {
   const options: Partial<FlatOptions> = {
     rawOrLabel: params.text("rawOrLabel") === "label" ? "label" : "raw",
     forms,
-    fields: fields?.filter((f) => f !== RECORD_ID).map((f) => engineField.get(f) ?? f),
+    fields: fields?.filter((f) => f !== idField).map((f) => engineField.get(f) ?? f),
     ...(eventSet || filter
       ? {
           keepRow: (row) =>
@@ -214,13 +217,81 @@ async function importAnswer(
   }
 }
 
+/**
+ * REDCap's project information, every key REDCap 14 gives, each value as REDCap
+ * types it. What this server has no notion of (surveys, randomisation,
+ * scheduling, DDP, external modules) is off; nothing is invented.
+ */
+function redcapProject(definition: StudyDefinition) {
+  return {
+    project_id: 1,
+    project_title: definition.study.title,
+    creation_time: "",
+    production_time: "",
+    in_production: 1,
+    project_language: "English",
+    purpose: 2,
+    purpose_other: "",
+    project_notes: definition.study.description ?? "",
+    custom_record_label: "",
+    secondary_unique_field: "",
+    is_longitudinal: isLongitudinal(definition) ? 1 : 0,
+    has_repeating_instruments_or_events: hasRepeats(definition) ? 1 : 0,
+    surveys_enabled: 0,
+    scheduling_enabled: 0,
+    record_autonumbering_enabled: 1,
+    randomization_enabled: 0,
+    ddp_enabled: 0,
+    project_irb_number: "",
+    project_grant_number: "",
+    project_pi_firstname: "",
+    project_pi_lastname: "",
+    display_today_now_button: 1,
+    missing_data_codes: (definition.study.missingCodes ?? []).map((m) => `${m.code}, ${m.label}`).join(" | "),
+    external_modules: "",
+    bypass_branching_erase_field_prompt: 0,
+  };
+}
+
+/**
+ * REDCap's generateNextRecordName: the id the next enrolment would be given,
+ * `<site code>-<nnn>` after the highest such id at the caller's first site it
+ * may enrol at (REDCap prefixes a DAG member's names the same way). Like
+ * REDCap's, it is a suggestion, not a reservation.
+ */
+async function nextRecordName(c: Context<AppEnv>, definition: StudyDefinition): Promise<string> {
+  const principal = c.var.principal;
+  const siteId = principal
+    ? sitesOf(
+        principal,
+        definition.study.sites.map((s) => s.id),
+        "enrol",
+      )[0]
+    : undefined;
+  const site = definition.study.sites.find((s) => s.id === siteId);
+  if (!principal || !site || !can(principal, "enrol"))
+    throw new RedcapError(403, "You do not have permissions to create records");
+  const subjects = await c.var.store.listSubjects(definition.study.id, [site.id]);
+  const prefix = `${site.code}-`;
+  const highest = Math.max(
+    0,
+    ...subjects
+      .map((s) => s.id)
+      .filter((id) => id.startsWith(prefix) && /^\d+$/.test(id.slice(prefix.length)))
+      .map((id) => Number(id.slice(prefix.length))),
+  );
+  return `${prefix}${String(highest + 1).padStart(3, "0")}`;
+}
+
 export const redcapRoutes = new Hono<AppEnv>();
 
 /** REDCap's API: one POST endpoint, the token and the `content` in the form body. */
 async function redcapApi(c: Context<AppEnv>) {
   const body = await c.req.parseBody({ all: true }).catch(() => ({}) as Record<string, unknown>);
   const params = new RedcapParams(body);
-  const returnFormat = typeof body.returnFormat === "string" ? body.returnFormat : undefined;
+  // REDCap: errors in returnFormat; without it, in the format asked for; without that, XML.
+  const asText = (v: unknown) => (typeof v === "string" && v !== "" ? v : undefined);
+  const returnFormat = asText(body.returnFormat) ?? asText(body.format) ?? "xml";
   try {
     const token = params.text("token");
     const found = token ? await c.var.store.findToken(token, requestSource(c)) : undefined;
@@ -253,6 +324,12 @@ async function redcapApi(c: Context<AppEnv>) {
     params.check(content as Content);
     const format = params.text("format") ?? "xml";
     if (content === "version") return c.body(REDCAP_VERSION, 200, { "Content-Type": "text/plain" });
+    if (content === "generateNextRecordName") {
+      // Plain text whatever the format, as REDCap answers it; it reads subject ids, so it is logged.
+      const next = await nextRecordName(c, definition);
+      await logAccess(c, "export-redcap", { content, format });
+      return c.body(next, 200, { "Content-Type": "text/plain; charset=utf-8" });
+    }
     if (format !== "json" && format !== "csv") {
       throw new RedcapError(
         400,
@@ -285,6 +362,10 @@ async function redcapApi(c: Context<AppEnv>) {
         const options = {
           ...(await exportOptions(c, definition, { ...q, deidentify: false, hashIds: false })),
           ...(q.keepRow ? { keepRow: q.keepRow } : {}),
+          valuesAsText: format === "json",
+          ...(["true", "1"].includes(params.text("exportDataAccessGroups") ?? "")
+            ? { dataAccessGroup: uniqueGroupName }
+            : {}),
         };
         // A de-identified caller names records by the keys it was given, and cannot test logic on real values.
         const shownId = options.deidentify?.subjectKey ?? ((id: string) => id);
@@ -313,7 +394,7 @@ async function redcapApi(c: Context<AppEnv>) {
       }
       case "metadata": {
         const { rows } = buildDictionary(definition.instruments, {
-          recordIdField: RECORD_ID,
+          recordIdField: recordIdField(definition),
           formOrder: formOrder(definition),
         });
         const forms = params.list("forms");
@@ -375,23 +456,24 @@ async function redcapApi(c: Context<AppEnv>) {
           ),
         );
       }
+      case "repeatingFormsEvents":
+        return logged(answer(c, redcapRepeatingFormsEvents(definition), format));
+      case "dag": {
+        // Sites are REDCap's data access groups; a caller sees the groups of its own sites.
+        const mine = new Set(exportSites(c, definition));
+        const groups = definition.study.sites
+          .map((site, i) => ({
+            data_access_group_name: site.name,
+            unique_group_name: uniqueGroupName(site.id),
+            data_access_group_id: i + 1,
+            site: site.id,
+          }))
+          .filter((g) => mine.has(g.site))
+          .map(({ site: _, ...g }) => g);
+        return logged(answer(c, groups, format));
+      }
       case "project": {
-        const project = {
-          project_id: 1,
-          project_title: definition.study.title,
-          in_production: 1,
-          project_language: "English",
-          purpose: 2,
-          project_notes: definition.study.description ?? "",
-          is_longitudinal: 1,
-          has_repeating_instruments_or_events: 1,
-          surveys_enabled: 0,
-          scheduling_enabled: 0,
-          record_autonumbering_enabled: 1,
-          randomization_enabled: 0,
-          secondary_unique_field: "",
-          missing_data_codes: "",
-        };
+        const project = redcapProject(definition);
         // REDCap answers a single object here, not a list.
         return logged(format === "json" ? c.json(project, 200) : answer(c, [project], format));
       }

@@ -49,6 +49,7 @@ export const studySchema = {
       },
     },
     subjectIdPattern: nonEmptyString,
+    recordIdField: name,
     startDate: { type: "string", pattern: "^[1-9][0-9]{3}-[0-9]{2}-[0-9]{2}$" },
     dayOne: {
       type: "object",

@@ -3,7 +3,7 @@ import { formOrder } from "../../engine/form-order.ts";
 import { type Row, writeRows } from "../../engine/redcap/columns.ts";
 import { buildDictionary } from "../../engine/redcap/export-dictionary.ts";
 import { neutraliseFormula } from "../../engine/spreadsheet-formula.ts";
-import { RECORD_ID } from "../../exports/flat.ts";
+import { recordIdField } from "../../exports/flat.ts";
 import { RECORDS_CONTENT_TYPE, recordChunks, subjectStatuses, subjectsById } from "../../exports/records.ts";
 import { logAccess, loggedFilters } from "../../http/access-events.ts";
 import type { AppEnv } from "../../http/context.ts";
@@ -72,7 +72,7 @@ async function downloadOdm(c: Context<AppEnv>) {
 async function downloadDictionary(c: Context<AppEnv>) {
   const definition = await exportableStudy(c);
   const { rows } = buildDictionary(definition.instruments, {
-    recordIdField: RECORD_ID,
+    recordIdField: recordIdField(definition),
     formOrder: formOrder(definition),
   });
   // A download for people: formulas neutralised (the CLI's forms:export-redcap writes REDCap's exact values).

@@ -293,6 +293,7 @@ describe("the REDCap API refuses what it does not do instead of faking success (
     const sponsor = await redcap({
       content: "record",
       format: "csv",
+      returnFormat: "json",
       data: "record_id,diagnosis\n01-009,rrms\n",
     });
     expect(sponsor.status).toBe(403);

@@ -99,7 +99,7 @@ describe("REDCap's record import (POST /api/, content=record with data)", () => 
       "01-102,screening_arm_1,,,not-a-diagnosis,7",
       "01-103,nowhere_arm_1,,,rrms,",
     ].join("\n");
-    const res = await redcap({ content: "record", format: "csv", data });
+    const res = await redcap({ content: "record", format: "csv", returnFormat: "json", data });
     expect(res.status).toBe(400);
     const { error } = JSON.parse(res.text) as { error: string };
     expect(error).toContain('"01-102","screening_arm_1","diagnosis","not-a-diagnosis"');

@@ -225,7 +225,8 @@ describe("exports and the feed", () => {
     const api = JSON.parse(
       await redcap({ content: "record", format: "json", records: subject, forms: "adverse_event" }),
     );
-    expect(api.map((r: Record<string, unknown>) => r.redcap_repeat_instance)).toEqual([1]);
+    // REDCap sends every value as text.
+    expect(api.map((r: Record<string, unknown>) => r.redcap_repeat_instance)).toEqual(["1"]);
 
     const odm = (await get(`${BASE}/odm?subjects=${subject}`)).text;
     expect(odm).toContain("Headache");

@@ -111,17 +111,6 @@ const lockRoute = createRoute({
   },
 });
 
-const lock: RouteHandler<typeof lockRoute, AppEnv> = async (c) => {
-  const p = c.req.valid("param");
-  const body = c.req.valid("json");
-  const definition = await loadStudy(c, p.study);
-  const subject = await loadSubject(c, p.study, p.subject);
-  const entry = await lockSubjectTarget(c, definition, subject, body.target, "lock", body.reason);
-  return c.json(entryView(entry), 201);
-};
-
-lockAndVerificationRoutes.openapi(lockRoute, lock);
-
 const unlockRoute = createRoute({
   method: "post",
   path: "/studies/{study}/subjects/{subject}/unlock",
@@ -143,16 +132,20 @@ const unlockRoute = createRoute({
   },
 });
 
-const unlock: RouteHandler<typeof unlockRoute, AppEnv> = async (c) => {
-  const p = c.req.valid("param");
-  const body = c.req.valid("json");
-  const definition = await loadStudy(c, p.study);
-  const subject = await loadSubject(c, p.study, p.subject);
-  const entry = await lockSubjectTarget(c, definition, subject, body.target, "unlock", body.reason);
-  return c.json(entryView(entry), 201);
-};
+/** Lock and unlock differ only in the entry they append (the reason rule is `lockSubjectTarget`'s). */
+function lockHandler(action: "lock" | "unlock"): RouteHandler<typeof lockRoute | typeof unlockRoute, AppEnv> {
+  return async (c) => {
+    const p = c.req.valid("param");
+    const body = c.req.valid("json");
+    const definition = await loadStudy(c, p.study);
+    const subject = await loadSubject(c, p.study, p.subject);
+    const entry = await lockSubjectTarget(c, definition, subject, body.target, action, body.reason);
+    return c.json(entryView(entry), 201);
+  };
+}
 
-lockAndVerificationRoutes.openapi(unlockRoute, unlock);
+lockAndVerificationRoutes.openapi(lockRoute, lockHandler("lock"));
+lockAndVerificationRoutes.openapi(unlockRoute, lockHandler("unlock"));
 
 function freezeRoute(action: "freeze" | "unfreeze") {
   return createRoute({

@@ -28,6 +28,7 @@ export const CONTENTS = [
   "version",
   "generateNextRecordName",
   "dag",
+  "userDagMapping",
   "repeatingFormsEvents",
 ] as const;
 export type Content = (typeof CONTENTS)[number];
@@ -79,6 +80,7 @@ const ALLOWED: Record<Content, Record<string, Accepts>> = {
   version: {},
   generateNextRecordName: {},
   dag: {},
+  userDagMapping: {},
   repeatingFormsEvents: {},
 };
 

@@ -643,6 +643,19 @@ describe("REDCap clients connect unchanged (issue 13, item 4)", () => {
     expect(Object.keys(plain[0] ?? {})).not.toContain("redcap_data_access_group");
   });
 
+  it("maps each person to the data access group of their site (blank at every site), within the caller's sites", async () => {
+    const all = await redcap({ content: "userDagMapping", format: "json" }, product.token("monitor"));
+    expect(all.status, all.text).toBe(200);
+    const rows = JSON.parse(all.text) as { username: string; redcap_data_access_group: string }[];
+    expect(rows).toContainEqual({ username: "dev-site-01", redcap_data_access_group: "site_01" });
+    expect(rows).toContainEqual({ username: "dev-site-02", redcap_data_access_group: "site_02" });
+    expect(rows).toContainEqual({ username: "dev-monitor", redcap_data_access_group: "" });
+    const site = JSON.parse(
+      (await redcap({ content: "userDagMapping", format: "json" }, product.token("site-01"))).text,
+    ) as { redcap_data_access_group: string }[];
+    expect(new Set(site.map((r) => r.redcap_data_access_group))).toEqual(new Set(["site_01", ""]));
+  });
+
   it("answers errors in returnFormat, else in the format asked, else in XML, as REDCap does", async () => {
     const csv = await redcap({ content: "nonsense", format: "csv" });
     expect([csv.status, csv.type, csv.text.split("\n")[0]]).toEqual([400, "text/csv", "error"]);

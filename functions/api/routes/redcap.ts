@@ -33,7 +33,7 @@ import { KEY_PREDATES, ProblemError } from "../../http/problems.ts";
 import { importRecords } from "../../http/redcap-import.ts";
 import { requestSource } from "../../http/request-source.ts";
 import { streamedBody } from "../../http/streamed-body.ts";
-import type { Principal } from "../../store/principal.ts";
+import { ALL_SITES, type Principal } from "../../store/principal.ts";
 import {
   CONTENTS,
   type Content,
@@ -251,6 +251,31 @@ function redcapProject(definition: StudyDefinition) {
     external_modules: "",
     bypass_branching_erase_field_prompt: 0,
   };
+}
+
+/**
+ * REDCap's userDagMapping: each person granted at the study with the data
+ * access group (site) they work in, one row per site; a person at every site
+ * has REDCap's blank group (sees all). For readers of identified data (the
+ * names are staff's, never subjects'); rows of sites outside the caller's are
+ * left out, so a site sees its own people and those who work everywhere.
+ */
+async function userDagMapping(c: Context<AppEnv>, definition: StudyDefinition) {
+  const principal = c.var.principal;
+  if (!principal || !can(principal, "read-identified"))
+    throw new RedcapError(403, "You do not have privileges to export the user-DAG mapping");
+  const mine = new Set(exportSites(c, definition));
+  const grants = (await c.var.store.listGrants(definition.study.id)).filter((g) => !g.revokedAt);
+  const people = await Promise.all(grants.map((g) => c.var.store.findPerson(g.person)));
+  return grants.flatMap((grant, i) => {
+    const person = people[i];
+    const username = person?.email ?? person?.name ?? grant.person;
+    const sites = new Set(grant.roles.flatMap((r) => r.sites));
+    if (sites.has(ALL_SITES)) return [{ username, redcap_data_access_group: "" }];
+    return [...sites]
+      .filter((site) => mine.has(site))
+      .map((site) => ({ username, redcap_data_access_group: uniqueGroupName(site) }));
+  });
 }
 
 /**
@@ -472,6 +497,8 @@ async function redcapApi(c: Context<AppEnv>) {
           .map(({ site: _, ...g }) => g);
         return logged(answer(c, groups, format));
       }
+      case "userDagMapping":
+        return logged(answer(c, await userDagMapping(c, definition), format));
       case "project": {
         const project = redcapProject(definition);
         // REDCap answers a single object here, not a list.

@@ -7,6 +7,22 @@ import { displayValue } from "./form-values.ts";
 export const statusLabel = (status: string | null | undefined) =>
   status ? (STATUS_LABEL[status as keyof typeof STATUS_LABEL] ?? status) : "new";
 
+/** The audit table's header, the same on the audit page and the printed casebook. */
+export function AuditHead() {
+  return (
+    <thead>
+      <tr>
+        <th scope="col">When</th>
+        <th scope="col">Who</th>
+        <th scope="col">Form</th>
+        <th scope="col">Changes (old → new)</th>
+        <th scope="col">Status</th>
+        <th scope="col">Reason</th>
+      </tr>
+    </thead>
+  );
+}
+
 /** An audit row's last cells, the same on the audit page and the printed casebook: old → new, status, reason. */
 export function AuditCells(props: { entry: AuditTrailEntry; instrument: Instrument | undefined }) {
   const { entry, instrument } = props;

@@ -1,7 +1,7 @@
 import { LOGS_EVENT, type StudyDefinition } from "../../engine/definition.ts";
 import type { AuditTrailEntry } from "../../http/audit-trail.ts";
 import type { Subject } from "../../store/subjects.ts";
-import { AuditCells } from "../audit-cells.tsx";
+import { AuditCells, AuditHead } from "../audit-cells.tsx";
 import { utcTime } from "../display-time.ts";
 import { ScrollRegion } from "../scroll-region.tsx";
 import { DateText } from "../status-mark.tsx";
@@ -25,16 +25,7 @@ export function AuditPage(props: {
       <p class="help">Oldest first; times in UTC. Every save is kept, with its old and new values.</p>
       <ScrollRegion label="Audit trail">
         <table class="audit">
-          <thead>
-            <tr>
-              <th scope="col">When</th>
-              <th scope="col">Who</th>
-              <th scope="col">Form</th>
-              <th scope="col">Changes (old → new)</th>
-              <th scope="col">Status</th>
-              <th scope="col">Reason</th>
-            </tr>
-          </thead>
+          <AuditHead />
           <tbody>
             {entries.map((entry) => {
               const instrument = entry.form ? definition.instruments[entry.form] : undefined;

@@ -6,7 +6,7 @@ import { type RevisionFacts, signatureState } from "../../engine/signatures.ts";
 import type { AuditTrailEntry } from "../../http/audit-trail.ts";
 import type { Revision } from "../../store/form-instances.ts";
 import type { Subject } from "../../store/subjects.ts";
-import { AuditCells, statusLabel } from "../audit-cells.tsx";
+import { AuditCells, AuditHead, statusLabel } from "../audit-cells.tsx";
 import { utcTime } from "../display-time.ts";
 import { displayValue } from "../form-values.ts";
 
@@ -296,16 +296,7 @@ export function CasebookPrint(props: CasebookPrintProps) {
         <h2>Audit trail</h2>
         <p class="help">Every save, oldest first; times in UTC.</p>
         <table class="audit">
-          <thead>
-            <tr>
-              <th scope="col">When</th>
-              <th scope="col">Who</th>
-              <th scope="col">Form</th>
-              <th scope="col">Changes (old → new)</th>
-              <th scope="col">Status</th>
-              <th scope="col">Reason</th>
-            </tr>
-          </thead>
+          <AuditHead />
           <tbody>
             {audit.map((entry) => {
               const instrument = entry.form ? definition.instruments[entry.form] : undefined;

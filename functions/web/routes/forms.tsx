@@ -3,11 +3,11 @@ import { latestValues } from "../../engine/casebook.ts";
 import { FORM_STATUSES, LOGS_EVENT } from "../../engine/definition.ts";
 import { isMarkableEvent } from "../../engine/entered-in-error.ts";
 import { nextFormOfVisit } from "../../engine/next-form.ts";
-import { isAboutInstance, type Query } from "../../engine/queries.ts";
+import { foldQueries, isAboutInstance, type Query } from "../../engine/queries.ts";
 import { rebaseEdits } from "../../engine/revision.ts";
 import { dayOneOf, visitDeviations } from "../../engine/schedule.ts";
 import { fieldMarks, instanceSdv } from "../../engine/sdv.ts";
-import { signaturesOver } from "../../engine/signatures.ts";
+import { signatureStates, signaturesOver } from "../../engine/signatures.ts";
 import type { FieldWarning } from "../../engine/soft-checks.ts";
 import { applyCalculations, calculationDrift, hiddenFields } from "../../engine/validate-form.ts";
 import type { AppEnv } from "../../http/context.ts";
@@ -15,7 +15,6 @@ import { can } from "../../http/permissions.ts";
 import { problems } from "../../http/problems.ts";
 import { type InstancePath, loadSlot, loadStudy, loadSubject } from "../../http/resolve.ts";
 import { saveForm, saveProblem } from "../../http/save-form.ts";
-import { subjectSignatures } from "../../http/signatures.ts";
 import type { Revision } from "../../store/form-instances.ts";
 import { type LockHeld, lockHolding } from "../../store/save-form-instance.ts";
 import {
@@ -102,7 +101,9 @@ type FormContext = Awaited<ReturnType<typeof formContext>>;
 /** The signatures that include this form instance, and the way to sign it for those who may. */
 async function formSignatures(c: Context<AppEnv>, ctx: FormContext) {
   const { address, subject, definition } = ctx;
-  const states = signaturesOver(await subjectSignatures(c, subject), address);
+  // The review log is the one the form context read; only the revisions are read here.
+  const { revisions } = await c.var.store.readCasebook(subject.study, subject.id);
+  const states = signaturesOver(signatureStates(ctx.reviews.subject, revisions), address);
   const signable =
     can(c.var.principal, "sign", { study: subject.study, site: subject.site }) && ctx.revisions.length > 0;
   const query = new URLSearchParams({
@@ -208,7 +209,7 @@ async function renderForm(
       stored={state.stored}
       markPath={isMarkableEvent(ctx.definition, ctx.address.event) ? instancePath(ctx.address) : undefined}
       signatures={await formSignatures(c, ctx)}
-      {...queryParts(c, ctx, await instanceQueries(c, ctx), state.current?.status)}
+      {...queryParts(c, ctx, instanceQueries(ctx), state.current?.status)}
       missingCodes={ctx.definition.study.missingCodes}
       locked={held !== undefined}
       review={<ReviewPanels c={c} ctx={ctx} held={held} current={state.current} />}
@@ -217,10 +218,10 @@ async function renderForm(
   );
 }
 
-async function instanceQueries(c: Context<AppEnv>, ctx: FormContext): Promise<Query[]> {
-  const { study, subject, event, form, instance } = ctx.address;
-  const { queries } = await c.var.store.readSubjectQueries(study, subject);
-  return queries.filter((q) => isAboutInstance(q, event, form, instance));
+/** The instance's queries, folded from the review log the form context already read for its locks. */
+function instanceQueries(ctx: FormContext): Query[] {
+  const { event, form, instance } = ctx.address;
+  return foldQueries(ctx.reviews.subject).filter((q) => isAboutInstance(q, event, form, instance));
 }
 
 /** The form's queries: each field's beside it, every thread and the raise form after the form. */

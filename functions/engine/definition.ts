@@ -12,6 +12,8 @@ export type Logic = unknown;
 export interface Arm {
   id: string;
   label: string;
+  /** REDCap's arm number (`arm_num`, in `<event>_arm_<n>`); default the arm's position from 1. */
+  number?: number;
 }
 
 export interface Site {
@@ -40,10 +42,18 @@ export interface EventDef {
   window?: VisitWindow;
   /** A repeatable event (unscheduled visits) holds numbered instances of each of its forms. */
   repeatable?: boolean;
-  /** Instrument ids collected at this visit, in display order. */
+  /** Instrument ids collected at this visit in any arm, in display order. */
   forms: string[];
   /** Restrict the event to some arms; absent means every arm. */
   arms?: string[];
+  /**
+   * Where an arm collects fewer forms here than `forms` (REDCap's form–event
+   * mapping differs per arm): that arm's forms, a subset of `forms` in the
+   * same order. Arms not listed collect `forms`.
+   */
+  armForms?: Record<string, string[]>;
+  /** Forms that repeat at this event only (REDCap's repeating instruments), a subset of `forms`. */
+  repeatingForms?: string[];
 }
 
 export interface StudyFile {
@@ -54,8 +64,8 @@ export interface StudyFile {
   sites: Site[];
   /** Subject ids must match this pattern (regular expression source). */
   subjectIdPattern: string;
-  /** Where day 1 comes from: the date field of a form at an event. */
-  dayOne: { event: string; form: string; field: string };
+  /** Where day 1 comes from: the date field of a form at an event. Absent: no target dates or visit windows. */
+  dayOne?: { event: string; form: string; field: string };
   events: EventDef[];
   /** Repeating instruments kept per subject rather than per visit (the "logs" pseudo-event). */
   logs: string[];

@@ -83,6 +83,7 @@ export function dayOneOf(
   definition: StudyDefinition,
   instances: Iterable<DatedInstance>,
 ): string | undefined {
+  if (!definition.study.dayOne) return undefined;
   const { event, form, field } = definition.study.dayOne;
   for (const i of instances) {
     if (i.event === event && i.form === form && i.instance === 1) {

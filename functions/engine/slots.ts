@@ -1,5 +1,19 @@
 import { type EventDef, type Instrument, LOGS_EVENT, type StudyDefinition } from "./definition.ts";
 
+/** The forms a subject of `arm` has at `event`: the arm's own list where the protocol gives one. */
+export function eventFormsFor(event: EventDef, arm: string): string[] {
+  return (Object.hasOwn(event.armForms ?? {}, arm) ? event.armForms?.[arm] : undefined) ?? event.forms;
+}
+
+/** Whether `form` holds numbered instances at `event`: the whole event repeats, the form repeats there, or it is x-repeating. */
+export function repeatsAt(event: EventDef, form: string, instrument: Instrument | undefined): boolean {
+  return (
+    event.repeatable === true ||
+    event.repeatingForms?.includes(form) === true ||
+    instrument?.["x-repeating"] === true
+  );
+}
+
 /** Where a form instance can live: an event (or the logs) of the schedule, a form collected there, an instance number. */
 export type SlotResult =
   | { ok: true; event: EventDef | undefined; instrument: Instrument; repeating: boolean }
@@ -29,8 +43,8 @@ export function resolveSlot(
   }
   const event = definition.study.events.find((e) => e.id === eventId);
   if (!event || (event.arms && !event.arms.includes(arm))) return { ok: false, missing: "event" };
-  if (!instrument || !event.forms.includes(formId)) return { ok: false, missing: "form" };
-  const repeating = event.repeatable === true || instrument["x-repeating"] === true;
+  if (!instrument || !eventFormsFor(event, arm).includes(formId)) return { ok: false, missing: "form" };
+  const repeating = repeatsAt(event, formId, instrument);
   if (!Number.isInteger(instance) || instance < 1 || (!repeating && instance !== 1))
     return { ok: false, missing: "instance" };
   return { ok: true, event, instrument, repeating };

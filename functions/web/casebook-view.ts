@@ -53,7 +53,8 @@ export function casebookViewFields(definition: StudyDefinition): string[] {
       .filter(([, schema]) => schema["x-visit-date"])
       .map(([field]) => field),
   );
-  return [...new Set([definition.study.dayOne.field, ...visitDates])];
+  const dayOne = definition.study.dayOne;
+  return [...new Set([...(dayOne ? [dayOne.field] : []), ...visitDates])];
 }
 
 /**

@@ -143,6 +143,7 @@ function checkDayOne(
   instruments: Map<string, Instrument | undefined>,
   report: Reporter,
 ): void {
+  if (!study.dayOne) return;
   const { event: eventId, form, field } = study.dayOne;
   const event: EventDef | undefined = study.events.find((e) => e.id === eventId);
   if (!event) {

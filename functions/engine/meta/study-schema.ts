@@ -18,7 +18,7 @@ export const studySchema = {
   $id: "urn:form-engine:meta:study",
   title: "Study file (forms/study.json)",
   type: "object",
-  required: ["id", "title", "arms", "sites", "subjectIdPattern", "dayOne", "events", "logs"],
+  required: ["id", "title", "arms", "sites", "subjectIdPattern", "events", "logs"],
   additionalProperties: false,
   properties: {
     id: { type: "string", pattern: SLUG_PATTERN },
@@ -31,7 +31,7 @@ export const studySchema = {
         type: "object",
         required: ["id", "label"],
         additionalProperties: false,
-        properties: { id: name, label: nonEmptyString },
+        properties: { id: name, label: nonEmptyString, number: { type: "integer", minimum: 1 } },
       },
     },
     sites: {
@@ -112,6 +112,12 @@ export const studySchema = {
         repeatable: { type: "boolean" },
         forms: { type: "array", minItems: 1, uniqueItems: true, items: name },
         arms: { type: "array", minItems: 1, uniqueItems: true, items: name },
+        armForms: {
+          type: "object",
+          propertyNames: { pattern: FIELD_NAME_PATTERN },
+          additionalProperties: { type: "array", minItems: 1, uniqueItems: true, items: name },
+        },
+        repeatingForms: { type: "array", minItems: 1, uniqueItems: true, items: name },
       },
     },
   },

@@ -28,8 +28,9 @@ export function SubjectPage(props: {
   const base = `/studies/${definition.study.id}/subjects/${subject.id}`;
   const arm = definition.study.arms.find((a) => a.id === subject.arm)?.label ?? subject.arm;
   const { dayOne } = definition.study;
-  const dayOneEvent = definition.study.events.find((e) => e.id === dayOne.event)?.label ?? dayOne.event;
-  const dayOneForm = definition.instruments[dayOne.form];
+  const dayOneEvent =
+    dayOne && (definition.study.events.find((e) => e.id === dayOne.event)?.label ?? dayOne.event);
+  const dayOneForm = dayOne && definition.instruments[dayOne.form];
   return (
     <>
       <p>
@@ -41,7 +42,9 @@ export function SubjectPage(props: {
       <p>
         {arm} · {subject.site} · enrolled <DateText>{utcTime(subject.enrolledAt)}</DateText> by{" "}
         {subject.enrolledBy} ·{" "}
-        {view.dayOne ? (
+        {!dayOne ? (
+          "no study day 1: this protocol has no visit windows"
+        ) : view.dayOne ? (
           <>
             day 1 is{" "}
             <strong>

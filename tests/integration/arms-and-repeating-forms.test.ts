@@ -1,59 +1,14 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { parse } from "csv-parse/sync";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DevEnvironment, startDevEnvironment } from "../../functions/dev-environment.ts";
+import { ID, writeArmsStudy } from "./arms-study.ts";
 
-/**
- * The study model a REDCap project needs: no day one, arms numbered 1 and 3,
- * an event whose forms differ per arm (armForms), and a form repeating at a
- * one-off event (repeatingForms) — served from a study folder beside forms/.
- */
+/** The study model a REDCap project needs (./arms-study.ts), served from a study folder beside forms/. */
 
-const ID = "arms-study";
 const BASE = `/api/v1/studies/${ID}`;
-
-const study = {
-  id: ID,
-  title: "Arms and repeating forms",
-  arms: [
-    { id: "alpha", label: "Alpha", number: 1 },
-    { id: "gamma", label: "Gamma", number: 3 },
-  ],
-  sites: [{ id: "site-01", name: "Site 1", code: "01" }],
-  subjectIdPattern: "^[0-9]{2}-[0-9]{3}$",
-  events: [
-    {
-      id: "baseline",
-      label: "Baseline",
-      day: 1,
-      forms: ["visit", "labs", "notes"],
-      armForms: { gamma: ["visit", "notes"] },
-      repeatingForms: ["notes"],
-    },
-    { id: "followup", label: "Follow-up", day: 30, forms: ["visit"] },
-  ],
-  logs: [],
-};
-
-const instrument = (id: string, properties: Record<string, unknown>) => ({
-  $schema: "https://json-schema.org/draft/2020-12/schema",
-  $id: id,
-  title: id[0]?.toUpperCase() + id.slice(1),
-  type: "object",
-  additionalProperties: false,
-  properties,
-});
-
-const instruments = {
-  visit: instrument("visit", {
-    visit_date: { type: "string", format: "date", title: "Visit date", "x-visit-date": true },
-  }),
-  labs: instrument("labs", { hb: { type: "number", title: "Haemoglobin" } }),
-  notes: instrument("notes", { note: { type: "string", title: "Note" } }),
-};
 
 const xsd = [
   path.resolve(import.meta.dirname, "../../../shared/standards/odm-1.3.2"),
@@ -97,11 +52,7 @@ const save = (subject: string, form: string, data: Record<string, unknown>, inst
 const subjects: Record<string, string> = {};
 
 beforeAll(async () => {
-  dir = mkdtempSync(path.join(tmpdir(), "arms-study-"));
-  mkdirSync(path.join(dir, "instruments"));
-  writeFileSync(path.join(dir, "study.json"), JSON.stringify(study));
-  for (const [id, schema] of Object.entries(instruments))
-    writeFileSync(path.join(dir, "instruments", `${id}.json`), JSON.stringify(schema));
+  dir = writeArmsStudy();
   env = await startDevEnvironment({ studyDirs: [dir], feedSettleMs: 0 });
   for (const arm of ["alpha", "gamma"]) {
     const enrolled = await call("POST", `${BASE}/subjects`, { site: "site-01", arm });

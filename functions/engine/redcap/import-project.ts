@@ -95,7 +95,13 @@ export function importProject(pieces: ProjectPieces, options: ProjectImportOptio
   }
   report.push(...engineCheck(study, instruments));
   const records = pieces.records
-    ? recordsFor(pieces.records, schedule.eventNames, sites, pieces, dictionary.recordIdField, report)
+    ? recordsFor(
+        pieces.records,
+        { eventNames: schedule.eventNames, sites, instruments },
+        pieces,
+        dictionary.recordIdField,
+        report,
+      )
     : undefined;
   return { study, instruments, ...(records ? { records } : {}), report };
 }
@@ -432,15 +438,31 @@ function engineCheck(study: StudyFile, instruments: Record<string, Instrument>):
 /** The records with the study's event names and sites, so `/api/` imports them as they are. */
 function recordsFor(
   records: FlatRecords,
-  eventNames: Map<string, string>,
-  sites: Site[],
+  study: { eventNames: Map<string, string>; sites: Site[]; instruments: Record<string, Instrument> },
   pieces: ProjectPieces,
   recordId: string,
   report: ProjectIssue[],
 ): FlatRecords {
+  const { eventNames, sites, instruments } = study;
+  const known = new Set([recordId, ...FLAT_FIXED]);
+  for (const [form, instrument] of Object.entries(instruments)) {
+    known.add(`${form}_complete`);
+    for (const field of Object.keys(instrument.properties)) known.add(field);
+  }
+  // A checkbox is one column per choice, `<field>___<code>`.
+  const columns = records.columns.filter((c) => {
+    if (known.has(c) || known.has(c.replace(/___[^_].*$/, ""))) return true;
+    const given = records.rows.filter((r) => (r[c] ?? "") !== "").length;
+    report.push({
+      item: `records [${c}]`,
+      severity: given > 0 ? "error" : "warning",
+      message: `no field of the study holds this column: ${given} value(s) not kept`,
+    });
+    return false;
+  });
   const siteOf = new Map(pieces.dags.map((d, i) => [d.uniqueName, sites[i]?.id ?? ""]));
   const rows = records.rows.map((row) => {
-    const out = { ...row };
+    const out = Object.fromEntries(columns.map((c) => [c, row[c] ?? ""]));
     const event = row.redcap_event_name;
     if (event !== undefined && event !== "") {
       const renamed = eventNames.get(event);
@@ -456,5 +478,12 @@ function recordsFor(
     if (dag) out.redcap_data_access_group = siteOf.get(dag) ?? dag;
     return out;
   });
-  return { columns: records.columns, rows };
+  return { columns, rows };
 }
+
+const FLAT_FIXED = [
+  "redcap_event_name",
+  "redcap_repeat_instrument",
+  "redcap_repeat_instance",
+  "redcap_data_access_group",
+];

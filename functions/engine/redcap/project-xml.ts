@@ -348,6 +348,9 @@ function readRecords(meta: Node, clinical: Node, pieces: ProjectPieces): FlatRec
             }
             row[oid] = attr(item, "Value");
           }
+          // A file's content is not a value the flat export holds: REDCap's CSV gives its name.
+          for (const file of kids(group, "ItemDataBase64Binary"))
+            row[attr(file, "ItemOID")] = attr(file, "redcap:DocName");
         }
       }
     }

@@ -292,7 +292,7 @@ describe("REDCap project → study (repeating instruments and events, sites, cod
     expect(result.instruments.enrol?.required).toEqual(["age"]);
     expect(result.instruments.enrol?.properties.age).toMatchObject({ type: "integer", "x-soft-minimum": 18 });
     expect(study.sites).toEqual([
-      { id: "h-pital-nord", name: "Hôpital Nord", code: "01" },
+      { id: "hpital-nord", name: "Hôpital Nord", code: "01" },
       { id: "clinic-b", name: "Clinic B", code: "02" },
     ]);
     expect(study.missingCodes).toEqual([

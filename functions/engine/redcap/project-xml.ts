@@ -140,12 +140,16 @@ function readSettings(globals: Node | undefined, pieces: ProjectPieces): void {
   }
 }
 
-/** REDCap's unique group name: the name lower-cased, other characters as `_`, at most 18 long. */
+/**
+ * REDCap's unique group name: the name lower-cased, spaces as `_`, any other
+ * character dropped, at most 18 long ("dag-a" → "daga", as REDCap exports it).
+ */
 export function uniqueGroupName(name: string): string {
   return name
     .toLowerCase()
-    .replace(/[^a-z0-9]+/g, "_")
-    .replace(/^_+|_+$/g, "")
+    .trim()
+    .replace(/\s+/g, "_")
+    .replace(/[^a-z0-9_]/g, "")
     .slice(0, 18);
 }
 
@@ -293,7 +297,7 @@ function readRecords(meta: Node, clinical: Node, pieces: ProjectPieces): FlatRec
   const itemColumns = kids(meta, "ItemDef")
     .filter((i) => attr(i, "redcap:FieldType") !== "descriptive")
     .map((i) => attr(i, "OID"))
-    .filter((oid) => oid !== recordId);
+    .filter((oid) => oid !== recordId && !oid.startsWith("redcap_"));
   const repeatingForms = new Set(
     pieces.repeating.filter((r) => r.form !== "").map((r) => `${r.event}|${r.form}`),
   );

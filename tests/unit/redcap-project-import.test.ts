@@ -197,6 +197,12 @@ const project = (globals: string, meta: string, clinical = "") => `<?xml version
 	<redcap:SurveysEnabled>1</redcap:SurveysEnabled>
 	<redcap:MissingDataCodes>UNK, Unknown
 NA, Not applicable</redcap:MissingDataCodes>
+	<redcap:SurveysGroup>
+		<redcap:Surveys form_name="ae" title="Tell us about it" instructions="&lt;p&gt;Please&lt;/p&gt;"/>
+	</redcap:SurveysGroup>
+	<redcap:AlertsGroup>
+		<redcap:Alerts alert_title="New AE" email_to="pi@example.org"/>
+	</redcap:AlertsGroup>
 	${globals}
 </GlobalVariables>
 <MetaDataVersion OID="Metadata.Small" Name="Small" redcap:RecordIdField="record_id">
@@ -220,7 +226,7 @@ NA, Not applicable</redcap:MissingDataCodes>
 		<Question><TranslatedText>Record ID</TranslatedText></Question>
 	</ItemDef>
 	<ItemDef OID="age" Name="age" DataType="integer" Length="999" redcap:Variable="age" redcap:FieldType="text" redcap:TextValidationType="int" redcap:RequiredField="y">
-		<Question><TranslatedText>Age</TranslatedText></Question>
+		<Question><TranslatedText>Age (years)</TranslatedText><redcap:FormattedTranslatedText>Age &lt;b&gt;(years)&lt;/b&gt;</redcap:FormattedTranslatedText></Question>
 		<RangeCheck Comparator="GE" SoftHard="Soft"><CheckValue>18</CheckValue></RangeCheck>
 		<RangeCheck Comparator="LE" SoftHard="Soft"><CheckValue>99</CheckValue></RangeCheck>
 	</ItemDef>
@@ -290,7 +296,12 @@ describe("REDCap project → study (repeating instruments and events, sites, cod
     expect(study.logs).toEqual(["ae"]);
     expect(result.instruments.ae?.["x-repeating"]).toBe(true);
     expect(result.instruments.enrol?.required).toEqual(["age"]);
-    expect(result.instruments.enrol?.properties.age).toMatchObject({ type: "integer", "x-soft-minimum": 18 });
+    expect(result.instruments.enrol?.properties.age).toMatchObject({
+      type: "integer",
+      title: "Age <b>(years)</b>",
+      "x-soft-minimum": 18,
+      "x-soft-maximum": 99,
+    });
     expect(study.sites).toEqual([
       { id: "hpital-nord", name: "Hôpital Nord", code: "01" },
       { id: "clinic-b", name: "Clinic B", code: "02" },
@@ -300,6 +311,16 @@ describe("REDCap project → study (repeating instruments and events, sites, cod
       { code: "NA", label: "Not applicable" },
     ]);
     expect(result.report.map((i) => i.item)).toContain("setting SurveysEnabled");
+    expect(result.report).toContainEqual({
+      item: "form ae",
+      severity: "warning",
+      message: "its Surveys settings are not kept: the engine has no place for them",
+    });
+    expect(result.report).toContainEqual({
+      item: "setting Alerts",
+      severity: "warning",
+      message: "1 Alerts item(s) not kept: the engine has no place for them",
+    });
     expect(engineErrors(result.report)).toEqual([]);
     expect(result.records?.columns).toEqual([
       "record_id",

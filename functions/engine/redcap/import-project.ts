@@ -82,7 +82,7 @@ export function importProject(pieces: ProjectPieces, options: ProjectImportOptio
     events: schedule.events,
     logs: schedule.logs,
     ...(missingCodes.length > 0 ? { missingCodes } : {}),
-    recordIdField: dictionary.recordIdField,
+    ...(dictionary.recordIdField !== "" ? { recordIdField: dictionary.recordIdField } : {}),
   };
   const forms = new Set([...study.events.flatMap((e) => e.forms), ...study.logs]);
   for (const form of Object.keys(instruments)) {
@@ -163,7 +163,7 @@ function classicSchedule(
     report.push({
       item: "event event_1",
       severity: "error",
-      message: "every form repeats: the one event has no form",
+      message: "the one event has no form (every form repeats, or there is none)",
     });
   return {
     arms: [{ id: "arm_1", label: "Arm 1", number: 1 }],

@@ -394,6 +394,24 @@ describe("merging each arm's order of events", () => {
   });
 });
 
+describe("REDCap event names the study cannot use as they are", () => {
+  it("an event starting with a digit gets a letter first, and its records follow", () => {
+    const pieces = xmlOf("longitudinal");
+    for (const list of [pieces.events, pieces.mapping])
+      for (const e of list as { uniqueName?: string; event?: string }[]) {
+        if (e.uniqueName === "dose_1_arm_1") e.uniqueName = "1_dose_arm_1";
+        if (e.event === "dose_1_arm_1") e.event = "1_dose_arm_1";
+      }
+    for (const row of pieces.records?.rows ?? [])
+      if (row.redcap_event_name === "dose_1_arm_1") row.redcap_event_name = "1_dose_arm_1";
+    const result = importProject(pieces, { id: "digits" });
+    expect(result.study.events.map((e) => e.id)).toContain("event_1_dose");
+    expect(result.report.map((i) => i.item)).toContain("event 1_dose_arm_1");
+    expect(result.records?.rows.map((r) => r.redcap_event_name)).toContain("event_1_dose_arm_1");
+    expect(engineErrors(result.report)).toEqual([]);
+  });
+});
+
 describe("REDCap export folder", () => {
   it("tells files apart by header and reports a longitudinal folder without a form–event mapping", () => {
     const files = readdirSync(path.join(PROJECTS, "longitudinal"))

@@ -193,7 +193,10 @@ function longitudinalSchedule(
     });
     return false;
   });
+  const bases = new Map<string, string>();
   const baseOf = (e: EventPiece) => {
+    const known = bases.get(e.uniqueName);
+    if (known !== undefined) return known;
     const { base, arm } = splitUniqueEventName(e.uniqueName);
     if (arm !== undefined && arm !== e.arm)
       report.push({
@@ -201,7 +204,16 @@ function longitudinalSchedule(
         severity: "warning",
         message: `its name says arm ${arm}, REDCap lists it in arm ${e.arm}`,
       });
-    return base;
+    // Event ids start with a letter; REDCap's may start with a digit ("3_month").
+    const id = /^[a-z]/.test(base) ? base : `event_${base}`;
+    if (id !== base)
+      report.push({
+        item: `event ${e.uniqueName}`,
+        severity: "warning",
+        message: `an event id starts with a letter: it is "${id}", so REDCap clients see ${id}_arm_${e.arm}`,
+      });
+    bases.set(e.uniqueName, id);
+    return id;
   };
   const sequences = pieces.arms.map((a) => events.filter((e) => e.arm === a.number).map(baseOf));
   const mergedOrder = mergeOrders(sequences);

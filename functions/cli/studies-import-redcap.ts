@@ -41,16 +41,21 @@ if (!found) {
   console.error(`studies:import-redcap: no file or folder ${source}`);
   process.exit(2);
 }
-const pieces = found.isDirectory()
-  ? readProjectFolder(
-      await Promise.all(
-        (await readdir(source))
-          .filter((name) => name.toLowerCase().endsWith(".csv"))
-          .sort()
-          .map(async (name) => ({ name, text: await readFile(path.join(source, name), "utf8") })),
-      ),
-    )
-  : readProjectXml(await readFile(source, "utf8"));
+/** A folder of CSV exports, or the one project XML a folder holds when it has no CSV. */
+async function readSource(source: string, isDirectory: boolean) {
+  if (!isDirectory) return readProjectXml(await readFile(source, "utf8"));
+  const names = (await readdir(source)).sort();
+  const csv = names.filter((name) => name.toLowerCase().endsWith(".csv"));
+  const xml = names.filter((name) => name.toLowerCase().endsWith(".xml"));
+  if (csv.length === 0 && xml.length === 1)
+    return readProjectXml(await readFile(path.join(source, xml[0] as string), "utf8"));
+  return readProjectFolder(
+    await Promise.all(
+      csv.map(async (name) => ({ name, text: await readFile(path.join(source, name), "utf8") })),
+    ),
+  );
+}
+const pieces = await readSource(source, found.isDirectory());
 
 const id = values.id ?? (pieces.title === "" ? path.basename(path.resolve(source), ".xml") : undefined);
 const result = importProject(pieces, id !== undefined ? { id } : {});
@@ -93,5 +98,8 @@ if (values.records) {
 }
 for (const file of written) console.log(file);
 console.error(
-  `Serve it with npm start (studies/<id>/ is loaded), publish it, then import records.csv with npm run records:import-redcap.`,
+  `Serve it: npm start (it loads studies/<id>/; elsewhere: npm start -- --study ${out}), which publishes it.` +
+    (written.some((f) => f.endsWith("records.csv"))
+      ? ` Then import the records with npm run records:import-redcap -- ${path.join(out, "records.csv")} --token <a site key of the study>.`
+      : ""),
 );

@@ -417,6 +417,16 @@ describe("REDCap event names the study cannot use as they are", () => {
 });
 
 describe("REDCap export folder", () => {
+  it("data access groups named only by the records become the sites", () => {
+    const files = ["dictionary.csv", "data.csv"].map((f) => ({ name: f, text: read("dag-write", f) }));
+    const result = importProject(readProjectFolder(files), { id: "dags" });
+    expect(result.study.sites.map((s) => [s.id, s.code])).toEqual([
+      ["daga", "01"],
+      ["dagb", "02"],
+    ]);
+    expect(result.records?.rows.map((r) => r.redcap_data_access_group)).toEqual(["daga", "dagb", "dagb"]);
+  });
+
   it("tells files apart by header and reports a longitudinal folder without a form–event mapping", () => {
     const files = readdirSync(path.join(PROJECTS, "longitudinal"))
       .filter((f) => f.endsWith(".csv") && f !== "instrument-event-mapping.csv")

@@ -69,7 +69,8 @@ export function importProject(pieces: ProjectPieces, options: ProjectImportOptio
   const schedule = pieces.longitudinal
     ? longitudinalSchedule(pieces, instruments, report)
     : classicSchedule(pieces, instruments, report);
-  const sites = sitesOf(pieces, report);
+  const grouped = withGroupsOfRecords(pieces, report);
+  const sites = sitesOf(grouped, report);
   const subjectIdPattern = subjectIdPatternOf(pieces, dictionary.recordIdField, report);
   const missingCodes = missingCodesOf(pieces.missingCodes, report);
 
@@ -98,7 +99,7 @@ export function importProject(pieces: ProjectPieces, options: ProjectImportOptio
     ? recordsFor(
         pieces.records,
         { eventNames: schedule.eventNames, sites, instruments },
-        pieces,
+        grouped,
         dictionary.recordIdField,
         report,
       )
@@ -382,6 +383,21 @@ export function mergeOrders(sequences: string[][]): string[] | undefined {
     }
   }
   return out.length === nodes.length ? out : undefined;
+}
+
+/** Records naming data access groups the source does not list (a folder without the DAG export): those groups. */
+function withGroupsOfRecords(pieces: ProjectPieces, report: ProjectIssue[]): ProjectPieces {
+  if (pieces.dags.length > 0) return pieces;
+  const named = [
+    ...new Set((pieces.records?.rows ?? []).map((r) => (r.redcap_data_access_group ?? "").trim())),
+  ].filter((g) => g !== "");
+  if (named.length === 0) return pieces;
+  report.push({
+    item: "sites",
+    severity: "warning",
+    message: `the records name data access groups the project does not list (${named.join(", ")}): each is a site`,
+  });
+  return { ...pieces, dags: named.map((g) => ({ name: g, uniqueName: g })) };
 }
 
 function sitesOf(pieces: ProjectPieces, report: ProjectIssue[]): Site[] {

@@ -65,7 +65,10 @@ const SETTINGS: Record<string, string> = {
   ProjectNotes: "the project notes are not kept",
 };
 
-/** Project parts exported as `redcap:<Name>Group` lists (surveys, alerts, user roles, reports…) the engine has no place for. */
+/**
+ * REDCap exports surveys, alerts, user roles, reports… as `redcap:<Name>Group`
+ * lists, all reported as not kept except these, which are read.
+ */
 const GROUP_IGNORED = new Set(["redcap:DataAccessGroupsGroup"]);
 
 export function readProjectXml(xml: string): ProjectPieces {

@@ -371,6 +371,80 @@ describe("semantic errors", () => {
     expectError(files, "con_med", "/x-repeating", /neither in the study's logs/);
   });
 
+  it("an x-repeating instrument may repeat at a non-repeatable event through its repeatingForms", () => {
+    const files = variant((s, i) => {
+      const m3 = s.events.find((e: { id: string }) => e.id === "m3");
+      m3.forms.push("tumour_surveillance");
+      m3.repeatingForms = ["tumour_surveillance"];
+      i.tumour_surveillance["x-repeating"] = true;
+      for (const e of s.events)
+        if (e.id !== "m3") e.forms = e.forms.filter((f: string) => f !== "tumour_surveillance");
+    });
+    expect(checkDefinition(files).errors).toEqual([]);
+  });
+
+  it("an x-repeating instrument used only in an event's repeatingForms is used", () => {
+    const files = variant((s) => {
+      s.logs = ["adverse_event", "relapse"];
+      const m3 = s.events.find((e: { id: string }) => e.id === "m3");
+      m3.forms.push("con_med");
+      m3.repeatingForms = ["con_med"];
+    });
+    expect(checkDefinition(files).errors).toEqual([]);
+  });
+
+  it("repeatingForms are forms of the event, not logs, and pointless on a repeatable event", () => {
+    const events = (shipped.study.json as StudyFile).events;
+    const m3 = events.findIndex((e) => e.id === "m3");
+    const unscheduled = events.findIndex((e) => e.id === "unscheduled");
+    const files = variant((s) => {
+      s.events[m3].repeatingForms = ["labs", "infusion", "con_med"];
+      s.events[unscheduled].repeatingForms = ["labs"];
+    });
+    expectError(files, "study", `/events/${m3}/repeatingForms/1`, /"infusion" is not in the event's forms/);
+    expectError(files, "study", `/events/${m3}/repeatingForms/2`, /"con_med" is a log/);
+    expectError(
+      files,
+      "study",
+      `/events/${unscheduled}/repeatingForms`,
+      /repeatable event repeats all its forms/,
+    );
+  });
+
+  it("armForms: arms the event occurs in, each a subset of the event's forms in their order", () => {
+    const events = (shipped.study.json as StudyFile).events;
+    const m3 = events.findIndex((e) => e.id === "m3");
+    const files = variant((s) => {
+      s.events[m3].armForms = { rrms: ["labs", "edss"], nmo: ["vital_signs", "infusion"], nmoo: ["labs"] };
+      s.events[0].arms = ["rrms"];
+      s.events[0].armForms = { nmo: ["consent"] };
+    });
+    expectError(files, "study", `/events/${m3}/armForms/rrms/1`, /"edss" is out of order/);
+    expectError(files, "study", `/events/${m3}/armForms/nmo/1`, /"infusion" is not in the event's forms/);
+    expectError(files, "study", `/events/${m3}/armForms/nmoo`, /unknown arm "nmoo".*"nmo"/);
+    expectError(files, "study", "/events/0/armForms/nmo", /does not occur in arm "nmo"/);
+  });
+
+  it("an arm whose armForms leave out the dayOne form would have no day 1", () => {
+    const files = variant((s) => {
+      s.events.find((e: { id: string }) => e.id === "iv_1").armForms = { nmo: ["vital_signs", "labs"] };
+    });
+    expectError(files, "study", "/dayOne/form", /arm "nmo" does not collect "infusion"/);
+  });
+
+  it("without dayOne, a visit window is an error but a day still orders the schedule", () => {
+    const files = variant((s) => {
+      delete s.dayOne;
+    });
+    const errors = expectError(files, "study", "/events/0/window", /a visit window needs the study's dayOne/);
+    expect(errors.filter((e) => e.pointer.endsWith("/day"))).toEqual([]);
+    const noWindows = variant((s) => {
+      delete s.dayOne;
+      for (const e of s.events) delete e.window;
+    });
+    expect(checkDefinition(noWindows).errors).toEqual([]);
+  });
+
   it("dayOne must point at an existing date field of a form collected at that event", () => {
     expectError(
       variant((s) => {

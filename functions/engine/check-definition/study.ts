@@ -69,6 +69,9 @@ export function checkStudy(
     }
     if (event.window !== undefined && event.day === undefined) {
       report(`${at}/window`, "a window needs a target day");
+    } else if (event.window !== undefined && !study.dayOne) {
+      // Without day 1 there is no target date; `day` alone still orders the schedule (REDCap's day offset).
+      report(`${at}/window`, "a visit window needs the study's dayOne");
     }
     (event.arms ?? []).forEach((arm, j) => {
       if (!armIds.has(arm)) report(`${at}/arms/${j}`, `unknown arm "${arm}"${suggest(arm, armIds)}`);
@@ -84,13 +87,20 @@ export function checkStudy(
       if (logs.has(form))
         report(`${at}/forms/${j}`, `"${form}" is a log: it is kept per subject, not per visit`);
       const instrument = instruments.get(form);
-      if (event.repeatable !== true && instrument?.["x-repeating"] === true && !logs.has(form)) {
+      if (
+        event.repeatable !== true &&
+        instrument?.["x-repeating"] === true &&
+        !logs.has(form) &&
+        !event.repeatingForms?.includes(form)
+      ) {
         report(
           `${at}/forms/${j}`,
-          `"${form}" is x-repeating: it can only be a log or belong to a repeatable event`,
+          `"${form}" is x-repeating: it can only be a log, belong to a repeatable event or be in the event's repeatingForms`,
         );
       }
     });
+    checkArmForms(event, at, armIds, report);
+    checkRepeatingForms(event, at, logs, report);
   });
 
   study.logs.forEach((form, i) => {
@@ -106,6 +116,52 @@ export function checkStudy(
 
   checkDayOne(study, instruments, report);
   checkSdvPlan(study, instruments, report);
+}
+
+/** Each arm's own forms at an event: an arm the event occurs in, a subset of `forms` in its order. */
+function checkArmForms(event: EventDef, at: string, armIds: Set<string>, report: Reporter): void {
+  const eventArms = event.arms ? new Set(event.arms) : armIds;
+  for (const [arm, forms] of Object.entries(event.armForms ?? {})) {
+    const where = join(`${at}/armForms`, arm);
+    if (!eventArms.has(arm)) {
+      report(
+        where,
+        armIds.has(arm)
+          ? `event "${event.id}" does not occur in arm "${arm}"`
+          : `unknown arm "${arm}"${suggest(arm, armIds)}`,
+      );
+      continue;
+    }
+    let last = -1;
+    forms.forEach((form, j) => {
+      const position = event.forms.indexOf(form);
+      if (position < 0) {
+        report(`${where}/${j}`, `"${form}" is not in the event's forms${suggest(form, event.forms)}`);
+        return;
+      }
+      if (position < last)
+        report(`${where}/${j}`, `"${form}" is out of order: list the arm's forms in the event's forms order`);
+      last = Math.max(last, position);
+    });
+  }
+}
+
+/** Forms repeating at one event: forms of that event, not logs, and only where the event itself does not repeat. */
+function checkRepeatingForms(event: EventDef, at: string, logs: Set<string>, report: Reporter): void {
+  if (event.repeatingForms && event.repeatable === true)
+    report(
+      `${at}/repeatingForms`,
+      "a repeatable event repeats all its forms already: remove repeatingForms or repeatable",
+    );
+  (event.repeatingForms ?? []).forEach((form, j) => {
+    if (logs.has(form))
+      report(`${at}/repeatingForms/${j}`, `"${form}" is a log: it is kept per subject, not per visit`);
+    else if (!event.forms.includes(form))
+      report(
+        `${at}/repeatingForms/${j}`,
+        `"${form}" is not in the event's forms${suggest(form, event.forms)}`,
+      );
+  });
 }
 
 /** The verification plan names instruments that exist. */
@@ -168,6 +224,12 @@ function checkDayOne(
     report("/dayOne/form", `form "${form}" is not collected at event "${eventId}"`);
     return;
   }
+  const without = Object.entries(event.armForms ?? {}).find(([, forms]) => !forms.includes(form));
+  if (without)
+    report(
+      "/dayOne/form",
+      `arm "${without[0]}" does not collect "${form}" at event "${eventId}": no day 1 there`,
+    );
   const instrument = instruments.get(form);
   if (!instrument) return;
   const schema = instrument.properties[field];
@@ -181,7 +243,7 @@ function checkDayOne(
   }
 }
 
-/** x-repeating instruments must be logs or belong to a repeatable event. */
+/** x-repeating instruments must be logs, belong to a repeatable event, or repeat at an event (repeatingForms). */
 export function checkRepeatingUse(
   files: Map<string, SourceFile>,
   study: StudyFile,
@@ -189,13 +251,16 @@ export function checkRepeatingUse(
   errors: DefinitionError[],
 ): void {
   const used = new Set(study.logs);
-  for (const e of study.events) if (e.repeatable === true) for (const f of e.forms) used.add(f);
+  for (const e of study.events) {
+    if (e.repeatable === true) for (const f of e.forms) used.add(f);
+    for (const f of e.repeatingForms ?? []) used.add(f);
+  }
   for (const [id, instrument] of instruments) {
     if (instrument?.["x-repeating"] === true && !used.has(id)) {
       errors.push({
         file: files.get(id)?.path ?? id,
         pointer: "/x-repeating",
-        message: `"${id}" is x-repeating but is neither in the study's logs nor in a repeatable event`,
+        message: `"${id}" is x-repeating but is neither in the study's logs, nor in a repeatable event, nor in an event's repeatingForms`,
       });
     }
   }

@@ -1,16 +1,16 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { parse } from "csv-parse/sync";
-import type { EventDef, Instrument, StudyFile } from "../../functions/engine/definition.ts";
-import { importDictionary } from "../../functions/engine/redcap/dictionary.ts";
+import type { Row } from "../../functions/engine/redcap/columns.ts";
+import { importProject, type ProjectImport } from "../../functions/engine/redcap/import-project.ts";
+import { type FolderFile, readProjectFolder } from "../../functions/engine/redcap/project-folder.ts";
+import { readProjectXml } from "../../functions/engine/redcap/project-xml.ts";
 import { parseFlatCsv } from "./redcap-compare.ts";
 
 /**
- * The real REDCap projects of tests/fixtures/redcap-projects, and a study
- * made from a project's data dictionary and the shape of its `data.csv`
- * (arms and events from the unique event names, repeating instruments from
- * the repeat columns). This stands in for the project.xml importer where a
- * project has a dictionary; it invents no field.
+ * The real REDCap projects of tests/fixtures/redcap-projects, each imported
+ * as a study, and what to do with the values our `/api/` refuses so the rest
+ * of a project can still be measured.
  */
 
 export const PROJECTS_DIR = "tests/fixtures/redcap-projects";
@@ -21,6 +21,8 @@ export interface ProjectFiles {
   data: string;
   dictionary?: string;
   projectXml?: string;
+  /** Every CSV file of the folder, data.csv included. */
+  files: FolderFile[];
 }
 
 export function projectFixtures(): ProjectFiles[] {
@@ -36,67 +38,23 @@ export function projectFixtures(): ProjectFiles[] {
         data: read("data.csv") ?? "",
         ...(read("dictionary.csv") !== undefined ? { dictionary: read("dictionary.csv") } : {}),
         ...(read("project.xml") !== undefined ? { projectXml: read("project.xml") } : {}),
+        files: readdirSync(dir)
+          .filter((f) => f.endsWith(".csv"))
+          .map((f) => ({ name: f, text: read(f) ?? "" })),
       };
     })
     .sort((a, b) => a.name.localeCompare(b.name));
 }
 
-const ARM_SUFFIX = /^(.*)_arm_(\d+)$/;
-
-/** A study from a dictionary and the rows REDCap exported: events, arms, logs and sites as the data shows them. */
-export function synthesiseStudy(
-  id: string,
-  dictionaryCsv: string,
-  dataCsv: string,
-): { study: StudyFile; instruments: Record<string, Instrument>; untranslated: number } {
-  const imported = importDictionary(dictionaryCsv);
-  const forms = imported.formOrder.filter((f) => imported.instruments[f]);
-  const { columns, rows } = parseFlatCsv(dataCsv);
-  const longitudinal = columns.includes("redcap_event_name");
-  const repeating = new Map<string, Set<string>>();
-  const armNumbers = new Set<number>();
-  const eventArms = new Map<string, Set<number>>();
-  for (const row of rows) {
-    const match = ARM_SUFFIX.exec(row.redcap_event_name ?? "");
-    const event = longitudinal && match ? (match[1] ?? "") : "event_1";
-    const arm = match ? Number(match[2]) : 1;
-    armNumbers.add(arm);
-    eventArms.set(event, (eventArms.get(event) ?? new Set()).add(arm));
-    const form = row.redcap_repeat_instrument ?? "";
-    if (form) repeating.set(event, (repeating.get(event) ?? new Set()).add(form));
-  }
-  const arms = [...armNumbers]
-    .sort((a, b) => a - b)
-    .map((n) => ({ id: `arm_${n}`, label: `Arm ${n}`, number: n }));
-  const logs = longitudinal ? [] : [...(repeating.get("event_1") ?? [])];
-  const events: EventDef[] = [...eventArms].map(([event, seenIn]) => {
-    const repeats = longitudinal ? [...(repeating.get(event) ?? [])] : [];
-    return {
-      id: event,
-      label: event.replaceAll("_", " "),
-      forms: forms.filter((f) => !logs.includes(f)),
-      ...(seenIn.size < arms.length ? { arms: [...seenIn].map((n) => `arm_${n}`) } : {}),
-      ...(repeats.length > 0 ? { repeatingForms: repeats } : {}),
-    };
-  });
-  const groups = [...new Set(rows.map((r) => r.redcap_data_access_group ?? "").filter((g) => g !== ""))];
-  const sites = (groups.length > 0 ? groups : ["site"]).map((g, i) => ({
-    id: g,
-    name: g,
-    code: String(i + 1).padStart(2, "0"),
-  }));
-  const study: StudyFile = {
-    id,
-    title: id,
-    arms,
-    sites,
-    subjectIdPattern: "^.+$",
-    events,
-    logs,
-    ...(imported.recordIdField ? { recordIdField: imported.recordIdField } : {}),
-  };
-  const untranslated = imported.report.filter((i) => i.severity === "error").length;
-  return { study, instruments: imported.instruments, untranslated };
+/**
+ * The project as a study, through the project importer (`studies:import-redcap`):
+ * from its project.xml, or from its folder of CSV exports when it has none.
+ */
+export function importedStudy(project: ProjectFiles, id: string): ProjectImport & { dictionary: Row[] } {
+  const pieces = project.projectXml
+    ? readProjectXml(project.projectXml)
+    : readProjectFolder(project.files.filter((f) => f.name !== "data.csv"));
+  return { ...importProject(pieces, { id }), dictionary: pieces.dictionary };
 }
 
 /** A value our `/api/` refused, as its error lists them ("record","event","field","value","message"). */

@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
-import { parse } from "csv-parse/sync";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDevEnvironment, storeDevKey } from "../../functions/dev-environment.ts";
+import type { Row } from "../../functions/engine/redcap/columns.ts";
 import { ALL_SITES } from "../../functions/store/principal.ts";
 import {
   type Comparison,
@@ -13,11 +13,11 @@ import {
   parseFlatCsv,
 } from "../helpers/redcap-compare.ts";
 import {
+  importedStudy,
   type ProjectFiles,
   projectFixtures,
   type Refused,
   refusedValues,
-  synthesiseStudy,
   withoutRefused,
 } from "../helpers/redcap-projects.ts";
 import { Product, STUDY } from "./harness.ts";
@@ -35,12 +35,14 @@ const ARTIFACT = "tests/artifacts/redcap-match.json";
 
 /** The match rate (%) measured per project: a drop below fails. Every difference left is a listed kind. */
 const FLOORS: Record<string, number> = {
+  "arm-single-longitudinal": 100,
   "clinical-trial-1": 100,
   "dag-write": 100,
   longitudinal: 99.2,
   // Repeating instruments at an event are refused until the importer places them (events[].repeatingForms).
   "longitudinal-with-repeating-instrument": 12.5,
   "nonnumeric-record-id": 100,
+  "repeating-instruments-sparse": 100,
   "validation-types-1": 92.2,
 };
 
@@ -90,13 +92,12 @@ function knownKinds(refused: Refused[], fieldsOfType: (type: string) => Set<stri
 }
 
 /** The project's fields of each REDCap field type, from its data dictionary. */
-function fieldTypes(dictionaryCsv: string): (type: string) => Set<string> {
-  const rows = parse(dictionaryCsv, { columns: true, bom: true }) as Record<string, string>[];
+function fieldTypes(dictionary: Row[]): (type: string) => Set<string> {
   return (type) =>
     new Set(
-      rows
+      dictionary
         .filter((r) => r["Field Type"] === type)
-        .map((r) => r["Variable / Field Name"] ?? "")
+        .map((r) => r["Variable / Field Name"])
         .filter((f) => f !== ""),
     );
 }
@@ -125,7 +126,8 @@ async function call(method: string, url: string, token: string, body: unknown) {
 
 interface Measured {
   project: string;
-  source: "dictionary + data shape";
+  source: "project.xml" | "export folder";
+  importErrors: number;
   cells: number;
   matched: number;
   matchRate: number;
@@ -144,7 +146,8 @@ const measured: Measured[] = [];
 /** Creates and publishes the project as a study, imports its data, exports it and compares. */
 async function moveIn(project: ProjectFiles): Promise<Measured> {
   const id = `rc-${project.name}`;
-  const { study, instruments } = synthesiseStudy(id, project.dictionary ?? "", project.data);
+  const { study, instruments, report, dictionary } = importedStudy(project, id);
+  const errors = report.filter((r) => r.severity === "error");
   const created = await call("POST", "/api/v1/studies", admin, { id, title: project.name });
   expect(created.status, created.text).toBe(201);
   const founder = created.body.key.token as string;
@@ -152,7 +155,7 @@ async function moveIn(project: ProjectFiles): Promise<Measured> {
     definition: { study, instruments },
     reason: "REDCap project moved in",
   });
-  expect(published.status, published.text).toBe(201);
+  expect(published.status, `${published.text}\n${JSON.stringify(errors)}`).toBe(201);
   const { token } = await storeDevKey(product.env.store, `key-${id}`, {
     user: `importer-${project.name}`,
     role: "coordinator",
@@ -189,11 +192,12 @@ async function moveIn(project: ProjectFiles): Promise<Measured> {
   });
   expect(exported.status, exported.text).toBe(200);
   const comparison = compareFlat(project.data, exported.text);
-  const kinds = knownKinds(refused, fieldTypes(project.dictionary ?? ""));
+  const kinds = knownKinds(refused, fieldTypes(dictionary));
   const { counts, unexplained } = classify(comparison.mismatches, kinds);
   return {
     project: project.name,
-    source: "dictionary + data shape",
+    source: project.projectXml ? "project.xml" : "export folder",
+    importErrors: errors.length,
     cells: comparison.cells,
     matched: comparison.matched,
     matchRate: matchRate(comparison),
@@ -226,7 +230,7 @@ afterAll(() => {
   product.env.close();
 });
 
-const projects = projectFixtures().filter((p) => p.dictionary !== undefined);
+const projects = projectFixtures();
 
 describe("real REDCap projects, moved in through /api/ and exported back, cell by cell", () => {
   it.each(projects.map((p) => [p.name, p] as const))("%s", async (_name, project) => {

@@ -140,12 +140,16 @@ function readSettings(globals: Node | undefined, pieces: ProjectPieces): void {
   }
 }
 
-/** REDCap's unique group name: the name lower-cased, other characters as `_`, at most 18 long. */
+/**
+ * REDCap's unique group name: the name lower-cased, spaces as `_`, any other
+ * character dropped, at most 18 long ("dag-a" → "daga", as REDCap exports it).
+ */
 export function uniqueGroupName(name: string): string {
   return name
     .toLowerCase()
-    .replace(/[^a-z0-9]+/g, "_")
-    .replace(/^_+|_+$/g, "")
+    .trim()
+    .replace(/\s+/g, "_")
+    .replace(/[^a-z0-9_]/g, "")
     .slice(0, 18);
 }
 

@@ -21,12 +21,17 @@ export type ErrorMarkDecision<S extends InstanceState = InstanceState> =
 
 /**
  * Only instances that exist because someone chose to add them can be entered
- * in error: log instances and repeatable (unscheduled) visits. A scheduled
- * visit's form is part of the protocol; a wrong value there is corrected.
+ * in error: log instances, repeatable (unscheduled) visits and a form
+ * repeating at its visit (repeatingForms). A scheduled visit's one-off form is
+ * part of the protocol; a wrong value there is corrected.
  */
-export function isMarkableEvent(definition: StudyDefinition, event: string): boolean {
+export function isMarkableEvent(definition: StudyDefinition, event: string, form?: string): boolean {
   if (event === LOGS_EVENT) return true;
-  return definition.study.events.some((e) => e.id === event && e.repeatable === true);
+  return definition.study.events.some(
+    (e) =>
+      e.id === event &&
+      (e.repeatable === true || (form !== undefined && e.repeatingForms?.includes(form) === true)),
+  );
 }
 
 /** Why a save of a marked instance is refused (API and web say the same). */

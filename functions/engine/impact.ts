@@ -1,8 +1,16 @@
-import type { FieldSchema, FormData, FormStatus, Instrument, StudyDefinition } from "./definition.ts";
+import type {
+  EventDef,
+  FieldSchema,
+  FormData,
+  FormStatus,
+  Instrument,
+  StudyDefinition,
+} from "./definition.ts";
 import { LOGS_EVENT } from "./definition.ts";
 import { isEmpty } from "./logic.ts";
 import type { FieldKeyword } from "./meta/instrument-schema.ts";
 import type { MissingData } from "./missing-codes.ts";
+import { eventFormsFor, repeatsAt } from "./slots.ts";
 import { prepareForm } from "./validate-form.ts";
 
 /**
@@ -36,6 +44,7 @@ export const CHANGE_KINDS = {
   "event-removed": { severity: "safe", destructiveWithData: true },
   "form-removed-from-event": { severity: "safe", destructiveWithData: true, id: "form-unscheduled" },
   "form-added-to-event": { severity: "safe", id: "form-scheduled" },
+  "form-stops-repeating-at-event": { severity: "safe", destructiveWithData: true, id: "form-unrepeated" },
   "log-removed": { severity: "safe", destructiveWithData: true },
   "instrument-added": { severity: "safe" },
   "instrument-removed": { severity: "safe", destructiveWithData: true },
@@ -76,6 +85,8 @@ export interface Change {
   instrument?: string;
   field?: string;
   event?: string;
+  /** The arm whose forms at `event` changed (an event's `armForms`). */
+  arm?: string;
   message: string;
   /** Stored form instances affected (values that would fail, or data that would be orphaned). */
   affected?: number;
@@ -99,7 +110,7 @@ export interface ImpactReport {
   summary: Record<Severity, number>;
 }
 
-type ChangeFacts = Pick<Change, "instrument" | "field" | "event" | "message" | "affected">;
+type ChangeFacts = Pick<Change, "instrument" | "field" | "event" | "arm" | "message" | "affected">;
 type Add = (kind: ChangeKind, facts: ChangeFacts) => void;
 
 function change(kind: ChangeKind, facts: ChangeFacts): Change {
@@ -107,7 +118,7 @@ function change(kind: ChangeKind, facts: ChangeFacts): Change {
   const at = [facts.event, facts.instrument, facts.field].filter((p) => p !== undefined).join(".");
   const prefix = r.id ?? kind;
   return {
-    id: at === "" ? prefix : `${prefix}:${at}`,
+    id: (at === "" ? prefix : `${prefix}:${at}`) + (facts.arm === undefined ? "" : `@${facts.arm}`),
     severity: r.destructiveWithData && (facts.affected ?? 0) > 0 ? "destructive" : r.severity,
     kind: r.shownAs ?? kind,
     ...facts,
@@ -252,6 +263,10 @@ export function analyseImpact(
       });
     }
   }
+  for (const [id, e] of oldEvents) {
+    const after = newEvents.get(id);
+    if (after) formsLeavingArmsOrRepeats(current, next, e, after, stored, add);
+  }
   for (const form of next.study.events.flatMap((e) => e.forms.map((f) => [e, f] as const))) {
     const [event, f] = form;
     if (oldEvents.get(event.id) && !oldEvents.get(event.id)?.forms.includes(f)) {
@@ -294,6 +309,47 @@ export function analyseImpact(
     });
   }
   return summarise(current.version, changes);
+}
+
+/**
+ * Within an event kept in the schedule and a form still collected there: an
+ * arm that no longer collects the form (`armForms`) orphans that arm's
+ * instances, and a form leaving `repeatingForms` orphans its instances
+ * after the first, as a form dropped from the event does.
+ */
+function formsLeavingArmsOrRepeats(
+  current: StudyDefinition,
+  next: StudyDefinition,
+  before: EventDef,
+  after: EventDef,
+  stored: StoredInstance[],
+  add: Add,
+): void {
+  const arms = new Set([...current.study.arms, ...next.study.arms].map((a) => a.id));
+  for (const arm of arms) {
+    const kept = eventFormsFor(after, arm);
+    for (const form of eventFormsFor(before, arm)) {
+      if (kept.includes(form) || !after.forms.includes(form) || !next.instruments[form]) continue;
+      const m = stored.filter((s) => s.event === before.id && s.form === form && s.arm === arm).length;
+      add("form-removed-from-event", {
+        event: before.id,
+        instrument: form,
+        arm,
+        affected: m,
+        message: `${form} no longer collected at ${before.label} in arm ${arm}${m > 0 ? `: ${m} stored instance(s) would be orphaned` : ""}.`,
+      });
+    }
+  }
+  for (const form of before.repeatingForms ?? []) {
+    if (!after.forms.includes(form) || repeatsAt(after, form, next.instruments[form])) continue;
+    const m = stored.filter((s) => s.event === before.id && s.form === form && s.instance > 1).length;
+    add("form-stops-repeating-at-event", {
+      event: before.id,
+      instrument: form,
+      affected: m,
+      message: `${form} no longer repeats at ${before.label}${m > 0 ? `: ${m} stored instance(s) after the first would be orphaned` : ""}.`,
+    });
+  }
 }
 
 function diffInstrument(

@@ -12,6 +12,7 @@ import { isEmpty } from "../engine/logic.ts";
 import type { MissingData } from "../engine/missing-codes.ts";
 import { redcapNames } from "../engine/redcap/fields.ts";
 import type { SubjectStatus } from "../engine/review.ts";
+import { repeatsAt } from "../engine/slots.ts";
 import { DEFAULT_SUBJECT_STATUS, STATUS_LABEL as SUBJECT_STATUS_LABEL } from "../engine/subject-status.ts";
 import { type Deidentify, shiftDate } from "./deidentify.ts";
 
@@ -99,8 +100,14 @@ export function eventLabel(definition: StudyDefinition, event: string, arm: stri
     event === LOGS_EVENT ? "Logs" : (definition.study.events.find((e) => e.id === event)?.label ?? event);
   const { arms } = definition.study;
   if (arms.length < 2) return label;
-  const n = Math.max(arms.findIndex((a) => a.id === arm) + 1, 1);
-  return `${label} (Arm ${n}: ${arms[n - 1]?.label ?? arm})`;
+  return `${label} (Arm ${armNumber(definition, arm)}: ${arms.find((a) => a.id === arm)?.label ?? arm})`;
+}
+
+/** REDCap's arm number: the protocol's `number`, else the arm's position from 1. */
+export function armNumber(definition: StudyDefinition, arm: string): number {
+  const { arms } = definition.study;
+  const at = arms.findIndex((a) => a.id === arm);
+  return arms[at]?.number ?? Math.max(at + 1, 1);
 }
 
 /** A site as REDCap names a data access group: its id, lower case with underscores (`site-01` → `site_01`). */
@@ -113,16 +120,31 @@ export function isLongitudinal(definition: StudyDefinition): boolean {
   return arms.length > 1 || events.length > 1 || events.some((e) => e.repeatable === true);
 }
 
-/** Whether any row can be a repeat instance (logs or a repeatable event): the repeat columns exist only then. */
+/** Whether any row can be a repeat instance (logs, a repeatable event, a form repeating at an event): the repeat columns exist only then. */
 export function hasRepeats(definition: StudyDefinition): boolean {
-  return definition.study.logs.length > 0 || definition.study.events.some((e) => e.repeatable === true);
+  return (
+    definition.study.logs.length > 0 ||
+    definition.study.events.some((e) => e.repeatable === true || (e.repeatingForms?.length ?? 0) > 0)
+  );
+}
+
+/**
+ * The form a row of `event` repeats on its own (REDCap's
+ * `redcap_repeat_instrument`): a log, or a form repeating at a one-off visit;
+ * "" where the row is the whole visit (one-off, or a repeatable visit's instance).
+ */
+export function repeatInstrumentOf(definition: StudyDefinition, event: string, form: string): string {
+  if (event === LOGS_EVENT) return form;
+  const found = definition.study.events.find((e) => e.id === event);
+  if (!found || found.repeatable === true) return "";
+  const instrument = Object.hasOwn(definition.instruments, form) ? definition.instruments[form] : undefined;
+  return repeatsAt(found, form, instrument) ? form : "";
 }
 export const SUBJECT_STATUS = "subject_status";
 
-/** REDCap's unique event name: `<event>_arm_<n>` (n = the arm's position, from 1). */
+/** REDCap's unique event name: `<event>_arm_<n>` (n = the arm's number, by default its position from 1). */
 export function uniqueEventName(definition: StudyDefinition, event: string, arm: string): string {
-  const n = definition.study.arms.findIndex((a) => a.id === arm) + 1;
-  return `${event}_arm_${Math.max(n, 1)}`;
+  return `${event}_arm_${armNumber(definition, arm)}`;
 }
 
 /**
@@ -134,10 +156,13 @@ export function exportNames(definition: StudyDefinition): Map<string, Map<string
   return redcapNames(definition.instruments, formOrder(definition), [recordIdField(definition)]);
 }
 
-/** Forms that can be entered in error: the logs and the forms of repeatable (unscheduled) visits. */
+/** Forms that can be entered in error: the logs, the forms of repeatable (unscheduled) visits, forms repeating at a visit. */
 function markableForms(definition: StudyDefinition): Set<string> {
   const forms = new Set(definition.study.logs);
-  for (const e of definition.study.events) if (e.repeatable) for (const f of e.forms) forms.add(f);
+  for (const e of definition.study.events) {
+    if (e.repeatable) for (const f of e.forms) forms.add(f);
+    for (const f of e.repeatingForms ?? []) forms.add(f);
+  }
   return forms;
 }
 
@@ -191,8 +216,9 @@ function cell(schema: FieldSchema, value: unknown, label: boolean, shift: number
 
 /**
  * One subject's rows, in schedule order: each event's one-off forms on one row,
- * each instance of a repeatable event on its own row, each log instance on a
- * row of its own (`redcap_repeat_instrument` = the form).
+ * each instance of a repeatable event on its own row, each log instance and
+ * each instance of a form repeating at a visit on a row of its own
+ * (`redcap_repeat_instrument` = the form).
  */
 export function flatRows(
   definition: StudyDefinition,
@@ -216,8 +242,8 @@ export function flatRows(
     if (!options.keepRow && !wanted(i.form)) continue;
     if (options.events && !options.events.includes(i.event)) continue;
     const event = definition.study.events.find((e) => e.id === i.event);
-    const repeatForm = i.event === LOGS_EVENT ? i.form : "";
-    const repeated = i.event === LOGS_EVENT || event?.repeatable === true;
+    const repeatForm = repeatInstrumentOf(definition, i.event, i.form);
+    const repeated = repeatForm !== "" || event?.repeatable === true;
     const key = `${i.event}\u0000${repeatForm}\u0000${repeated ? i.instance : ""}`;
     const group = groups.get(key) ?? {
       event: i.event,

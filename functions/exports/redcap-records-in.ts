@@ -6,7 +6,8 @@ import {
   LOGS_EVENT,
   type StudyDefinition,
 } from "../engine/definition.ts";
-import { exportNames, isLongitudinal, RECORD_ID, uniqueEventName } from "./flat.ts";
+import { eventFormsFor } from "../engine/slots.ts";
+import { exportNames, isLongitudinal, RECORD_ID, repeatInstrumentOf, uniqueEventName } from "./flat.ts";
 
 /**
  * REDCap's flat records read back (the reverse of `flatRows`): each row's
@@ -177,18 +178,19 @@ export function readImportRows(
     }
     const instanceText = (row.redcap_repeat_instance ?? "").trim();
     const event = study.events.find((e) => e.id === where.event);
-    const repeated = where.event === LOGS_EVENT || event?.repeatable === true;
-    const onEvent = new Set(
-      where.event === LOGS_EVENT ? (repeatForm ? [repeatForm] : []) : (event?.forms ?? []),
-    );
+    // The arm's forms at the event: those repeating on their own there have rows of their own.
+    const armForms = event ? eventFormsFor(event, where.arm) : [];
+    const ownRows = new Set(armForms.filter((f) => repeatInstrumentOf(definition, where.event, f) !== ""));
     if (where.event === LOGS_EVENT && !study.logs.includes(repeatForm)) {
       refuse("redcap_repeat_instrument", repeatForm, "is not a repeating instrument of this project");
       continue;
     }
-    if (where.event !== LOGS_EVENT && repeatForm) {
-      refuse("redcap_repeat_instrument", repeatForm, "only the logs event has repeating instruments here");
+    if (where.event !== LOGS_EVENT && repeatForm && !ownRows.has(repeatForm)) {
+      refuse("redcap_repeat_instrument", repeatForm, `is not a repeating instrument at ${eventName}`);
       continue;
     }
+    const repeated = where.event === LOGS_EVENT || event?.repeatable === true || repeatForm !== "";
+    const onEvent = new Set(repeatForm ? [repeatForm] : armForms.filter((f) => !ownRows.has(f)));
     const instance = repeated ? Number(instanceText || "1") : 1;
     if (!Number.isInteger(instance) || instance < 1 || (!repeated && instanceText !== "")) {
       refuse(
@@ -227,7 +229,9 @@ export function readImportRows(
         refuse(
           column,
           text,
-          `${target.form} is not collected at ${eventName}${repeatForm ? ` (${repeatForm})` : ""}`,
+          ownRows.has(target.form) && !repeatForm
+            ? `${target.form} repeats at ${eventName}: give it on its own row with redcap_repeat_instrument`
+            : `${target.form} is not collected at ${eventName}${repeatForm ? ` (${repeatForm})` : ""}`,
         );
         continue;
       }

@@ -42,7 +42,7 @@ export async function markEnteredInError(
   macKey: MacKey,
   req: ErrorMarkRequest,
 ): Promise<ErrorMarkResult> {
-  if (!isMarkableEvent(req.definition, req.event)) return { kind: "not-markable" };
+  if (!isMarkableEvent(req.definition, req.event, req.form)) return { kind: "not-markable" };
   const address = {
     study: req.subject.study,
     subject: req.subject.id,

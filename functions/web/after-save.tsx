@@ -1,6 +1,7 @@
 import { LOGS_EVENT, type StudyDefinition } from "../engine/definition.ts";
 import { nextFormOfVisit } from "../engine/next-form.ts";
 import { dayOneOf, visitDeviations } from "../engine/schedule.ts";
+import { repeatsAt } from "../engine/slots.ts";
 import type { Revision } from "../store/form-instances.ts";
 import { STATUS_LABEL } from "./casebook-view.ts";
 
@@ -30,18 +31,19 @@ const storedParam = (a: Address, rev: number) => `${a.event}.${a.form}.${a.insta
 /** The page after a save, or undefined to stay on the form. */
 export function afterSaveLocation(
   definition: StudyDefinition,
-  subjectPath: string,
+  subject: { path: string; arm: string },
   address: Address,
   rev: number,
   then: AfterSave,
 ): string | undefined {
   if (then === "stay") return undefined;
   const stored = `stored=${encodeURIComponent(storedParam(address, rev))}`;
-  const next = then === "next" ? nextFormOfVisit(definition.study, address.event, address.form) : undefined;
-  if (next === undefined) return `${subjectPath}?${stored}#event-${address.event}`;
+  const next =
+    then === "next" ? nextFormOfVisit(definition.study, subject.arm, address.event, address.form) : undefined;
+  if (next === undefined) return `${subject.path}?${stored}#event-${address.event}`;
   const repeatable = definition.study.events.find((e) => e.id === address.event)?.repeatable === true;
   const instance = repeatable ? `/instances/${address.instance}` : "";
-  return `${subjectPath}/events/${address.event}/forms/${next}${instance}?${stored}&then=next`;
+  return `${subject.path}/events/${address.event}/forms/${next}${instance}?${stored}&then=next`;
 }
 
 export interface StoredNotice {
@@ -64,7 +66,8 @@ export function storedNotice(
     ? definition.instruments[stored.form]
     : undefined;
   const eventDef = definition.study.events.find((e) => e.id === stored.event);
-  const repeating = stored.event === LOGS_EVENT || eventDef?.repeatable === true;
+  const repeating =
+    stored.event === LOGS_EVENT || (eventDef !== undefined && repeatsAt(eventDef, stored.form, instrument));
   const where = stored.event === LOGS_EVENT ? "Logs" : (eventDef?.label ?? stored.event);
   const name = `${instrument?.title ?? stored.form}${repeating ? ` #${stored.instance}` : ""} · ${where}`;
   return {

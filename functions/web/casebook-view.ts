@@ -7,6 +7,7 @@ import {
   visitTiming,
   visitWindow,
 } from "../engine/schedule.ts";
+import { eventFormsFor, repeatsAt } from "../engine/slots.ts";
 import type { Revision } from "../store/form-instances.ts";
 
 /** What the dashboard and the subject page show of one casebook: per visit, its window, timing and form statuses. */
@@ -20,6 +21,8 @@ export interface FormCell {
   status: CellStatus;
   rev: number;
   enteredInError: boolean;
+  /** Whether the form holds numbered instances here (a repeatable visit, repeatingForms, x-repeating). */
+  numbered: boolean;
 }
 
 export interface EventRow {
@@ -28,6 +31,8 @@ export interface EventRow {
   timing?: VisitTiming;
   /** Instance numbers present (repeatable events); [1] otherwise. */
   instances: number[];
+  /** The forms the subject's arm collects at this visit, in order. */
+  eventForms: string[];
   forms: FormCell[];
   /** How many of the visit's forms (every instance) are complete, out of how many. */
   progress: { complete: number; total: number };
@@ -83,19 +88,27 @@ export function casebookView(
       // A visit entered in error is listed (struck through) but counts for nothing: not progress, not deviations.
       const own = all.filter((i) => !i.enteredInError);
       const deviations = own.flatMap((i) => visitDeviations(definition, dayOne, i)).map((d) => d.message);
-      const forms = numbers.flatMap((n) =>
-        event.forms.map((form) => {
-          const saved = at(event.id, form, n);
-          return {
-            form,
-            title: definition.instruments[form]?.title ?? form,
-            instance: n,
-            status: (saved?.status ?? "not_started") as CellStatus,
-            rev: saved?.rev ?? 0,
-            enteredInError: saved?.enteredInError === true,
-          };
-        }),
-      );
+      const eventForms = eventFormsFor(event, arm);
+      const cell = (form: string, n: number, numbered: boolean): FormCell => {
+        const saved = at(event.id, form, n);
+        return {
+          form,
+          title: definition.instruments[form]?.title ?? form,
+          instance: n,
+          status: (saved?.status ?? "not_started") as CellStatus,
+          rev: saved?.rev ?? 0,
+          enteredInError: saved?.enteredInError === true,
+          numbered,
+        };
+      };
+      // A repeatable visit numbers all its forms together; a form repeating at a one-off visit numbers its own instances.
+      const forms = event.repeatable
+        ? numbers.flatMap((n) => eventForms.map((form) => cell(form, n, true)))
+        : eventForms.flatMap((form) => {
+            if (!repeatsAt(event, form, definition.instruments[form])) return [cell(form, 1, false)];
+            const own = [...new Set(all.filter((i) => i.form === form).map((i) => i.instance))];
+            return (own.length > 0 ? own.sort((a, b) => a - b) : [1]).map((n) => cell(form, n, true));
+          });
       const counted = forms.filter((f) => !f.enteredInError);
       const complete = counted.filter((f) => f.status === "complete").length;
       const timing = visitTiming(event, dayOne, today, {
@@ -108,6 +121,7 @@ export function casebookView(
         window: dayOne ? visitWindow(event, dayOne) : undefined,
         timing: options.closed && timing && SCHEDULED_ONLY.has(timing) ? undefined : timing,
         instances: numbers,
+        eventForms,
         forms,
         progress: { complete, total: counted.length },
         deviations,

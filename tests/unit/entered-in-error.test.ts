@@ -20,7 +20,7 @@ const definition = {
   study: {
     logs: ["adverse_event"],
     events: [
-      { id: "screening", label: "Screening", day: -1, forms: ["edss"] },
+      { id: "screening", label: "Screening", day: -1, forms: ["edss", "labs"], repeatingForms: ["labs"] },
       { id: "unscheduled", label: "Unscheduled visit", repeatable: true, forms: ["edss"] },
     ],
   },
@@ -32,6 +32,11 @@ describe("which instances can be marked as entered in error", () => {
     expect(isMarkableEvent(definition, "unscheduled")).toBe(true);
     expect(isMarkableEvent(definition, "screening")).toBe(false);
     expect(isMarkableEvent(definition, "nowhere")).toBe(false);
+  });
+
+  it("allows an instance of a form repeating at a scheduled visit, not that visit's one-off forms", () => {
+    expect(isMarkableEvent(definition, "screening", "labs")).toBe(true);
+    expect(isMarkableEvent(definition, "screening", "edss")).toBe(false);
   });
 });
 

@@ -113,6 +113,51 @@ describe("analyseImpact", () => {
     });
   });
 
+  it("reports a form an arm no longer collects at an event like a form dropped from it, for that arm's data", () => {
+    const study = smallStudy({
+      events: [
+        { id: "baseline", label: "Baseline", day: 1, forms: ["visit", "labs"], armForms: { b: ["visit"] } },
+        { id: "unscheduled", label: "Unscheduled", repeatable: true, forms: ["visit"] },
+      ],
+    });
+    const next = smallDefinition(2, undefined, study);
+    const report = analyseImpact(smallDefinition(1), next, [
+      stored({}, { form: "labs", arm: "b" }),
+      stored({}, { form: "labs", arm: "a", subject: "S1-002" }),
+    ]);
+    expect(report.changes.map((c) => c.id)).toEqual(["form-unscheduled:baseline.labs@b"]);
+    expect(report.changes[0]).toMatchObject({
+      kind: "form-removed-from-event",
+      severity: "destructive",
+      arm: "b",
+      affected: 1,
+    });
+    expect(analyseImpact(smallDefinition(1), next, []).changes[0]?.severity).toBe("safe");
+  });
+
+  it("reports a form leaving an event's repeatingForms as destructive only for instances after the first", () => {
+    const repeating = smallStudy({
+      events: [
+        { id: "baseline", label: "Baseline", day: 1, forms: ["visit", "labs"], repeatingForms: ["labs"] },
+        { id: "unscheduled", label: "Unscheduled", repeatable: true, forms: ["visit"] },
+      ],
+    });
+    const report = (instances: number[]) =>
+      analyseImpact(
+        smallDefinition(1, undefined, repeating),
+        smallDefinition(2),
+        instances.map((instance) => stored({}, { form: "labs", instance })),
+      ).changes;
+    expect(report([1, 2, 3])).toEqual([
+      expect.objectContaining({
+        id: "form-unrepeated:baseline.labs",
+        severity: "destructive",
+        affected: 2,
+      }),
+    ]);
+    expect(report([1])[0]).toMatchObject({ severity: "safe", affected: 0 });
+  });
+
   it("keeps an instrument's title change apart from a field's text change", () => {
     const next = smallDefinition(2, {
       ...smallDefinition().instruments,
@@ -151,6 +196,7 @@ describe("CHANGE_KINDS", () => {
         "event-removed",
         "field-removed",
         "form-removed-from-event",
+        "form-stops-repeating-at-event",
         "instrument-removed",
         "log-removed",
         "repeating-changed",

@@ -8,6 +8,7 @@ import { redcapNames } from "../../engine/redcap/fields.ts";
 import { compileFilterLogic } from "../../engine/redcap/filter-logic.ts";
 import { csvText } from "../../exports/csv.ts";
 import {
+  armNumber,
   type FlatOptions,
   hasRepeats,
   isLongitudinal,
@@ -77,7 +78,7 @@ function error(c: Context<AppEnv>, returnFormat: string, status: 400 | 401 | 403
 
 /** The arms asked for (REDCap's arm numbers), all by default. */
 function armNumbers(params: RedcapParams, definition: StudyDefinition): Set<number> {
-  const all = definition.study.arms.map((_, i) => String(i + 1));
+  const all = definition.study.arms.map((a) => String(armNumber(definition, a.id)));
   const wanted = params.list("arms");
   refuseUnknown("arms", wanted, new Set(all));
   return new Set((wanted ?? all).map(Number));

@@ -150,6 +150,11 @@ export function* metadataChunks(
       });
     }
     if (e.arms) children += el("Alias", { Context: "x-arms", Name: e.arms.join(" ") });
+    // FormRefs are the union over arms; an arm collecting fewer forms here says which (`arm: form form`).
+    for (const [arm, armForms] of Object.entries(e.armForms ?? {}))
+      children += el("Alias", { Context: "x-arm-forms", Name: `${arm}: ${armForms.join(" ")}` });
+    if (e.repeatingForms)
+      children += el("Alias", { Context: "x-repeating-forms", Name: e.repeatingForms.join(" ") });
     yield `${el(
       "StudyEventDef",
       {

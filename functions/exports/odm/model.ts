@@ -291,7 +291,10 @@ export function buildModel(definition: StudyDefinition, options: OdmOptions): Mo
       igOid: odmOid.itemGroup(formId),
       title: instrument.title || formId,
       description: instrument.description,
-      repeating: instrument["x-repeating"] === true,
+      // A form repeating at one event (repeatingForms) is a repeating FormDef too: its instances carry FormRepeatKey.
+      repeating:
+        instrument["x-repeating"] === true ||
+        study.events.some((e) => e.repeatingForms?.includes(formId) === true),
       items,
       statusOid,
     });

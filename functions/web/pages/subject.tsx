@@ -95,6 +95,8 @@ export function SubjectPage(props: {
                     <DateText>{row.window.target}</DateText>
                   ) : row.event.day === undefined ? (
                     "any time"
+                  ) : !dayOne ? (
+                    `day ${row.event.day}`
                   ) : (
                     "—"
                   )}
@@ -112,10 +114,10 @@ export function SubjectPage(props: {
                   {row.forms.map((f) => (
                     <div class={f.enteredInError ? "in-error" : undefined}>
                       <a
-                        href={`${base}/events/${row.event.id}/forms/${f.form}${row.event.repeatable ? `/instances/${f.instance}` : ""}`}
+                        href={`${base}/events/${row.event.id}/forms/${f.form}${f.numbered ? `/instances/${f.instance}` : ""}`}
                       >
                         {f.title}
-                        {row.event.repeatable ? ` #${f.instance}` : ""}
+                        {f.numbered ? ` #${f.instance}` : ""}
                       </a>{" "}
                       <small>
                         <Status status={f.status} />
@@ -127,10 +129,23 @@ export function SubjectPage(props: {
                       )}
                     </div>
                   ))}
-                  {row.event.repeatable && canWrite && row.event.forms[0] && (
+                  {canWrite &&
+                    !row.event.repeatable &&
+                    (row.event.repeatingForms ?? [])
+                      .filter((form) => row.eventForms.includes(form))
+                      .map((form) => (
+                        <a
+                          class="button secondary"
+                          data-add-instance={form}
+                          href={`${base}/events/${row.event.id}/forms/${form}/instances/${Math.max(0, ...row.forms.filter((f) => f.form === form && f.rev > 0).map((f) => f.instance)) + 1}`}
+                        >
+                          Add another {(definition.instruments[form]?.title ?? form).toLowerCase()}
+                        </a>
+                      ))}
+                  {row.event.repeatable && canWrite && row.eventForms[0] && (
                     <a
                       class="button secondary"
-                      href={`${base}/events/${row.event.id}/forms/${row.event.forms[0]}/instances/${Math.max(0, ...row.instances) + 1}`}
+                      href={`${base}/events/${row.event.id}/forms/${row.eventForms[0]}/instances/${Math.max(0, ...row.instances) + 1}`}
                     >
                       Add{" "}
                       {/\bvisit$/i.test(row.event.label)

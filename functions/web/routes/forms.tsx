@@ -156,7 +156,7 @@ async function renderForm(
   const canWrite = can(c.var.principal, "enter-data", resource) && !held;
   // An instance entered in error keeps its data as marked until it is restored: read it, don't type in it.
   const editable = canWrite && !state.current?.enteredInError;
-  const next = nextFormOfVisit(ctx.definition.study, ctx.address.event, ctx.address.form);
+  const next = nextFormOfVisit(ctx.definition.study, ctx.subject.arm, ctx.address.event, ctx.address.form);
   // A saved form shows what it holds: calculations keep their stored value unless an edit reaches them.
   const stored = state.current?.data;
   const values = applyCalculations(
@@ -207,7 +207,11 @@ async function renderForm(
       afterSave={state.afterSave}
       nextTitle={next === undefined ? undefined : (ctx.definition.instruments[next]?.title ?? next)}
       stored={state.stored}
-      markPath={isMarkableEvent(ctx.definition, ctx.address.event) ? instancePath(ctx.address) : undefined}
+      markPath={
+        isMarkableEvent(ctx.definition, ctx.address.event, ctx.address.form)
+          ? instancePath(ctx.address)
+          : undefined
+      }
       signatures={await formSignatures(c, ctx)}
       {...queryParts(c, ctx, instanceQueries(ctx), state.current?.status)}
       missingCodes={ctx.definition.study.missingCodes}
@@ -374,7 +378,7 @@ async function postForm(c: Context<AppEnv>, formScript: string) {
     result.kind === "saved" || result.kind === "unchanged"
       ? afterSaveLocation(
           definition,
-          `/studies/${definition.study.id}/subjects/${ctx.subject.id}`,
+          { path: `/studies/${definition.study.id}/subjects/${ctx.subject.id}`, arm: ctx.subject.arm },
           ctx.address,
           result.state.rev,
           afterSave,

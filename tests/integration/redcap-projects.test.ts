@@ -39,8 +39,8 @@ const FLOORS: Record<string, number> = {
   "clinical-trial-1": 100,
   "dag-write": 100,
   longitudinal: 99.2,
-  // Repeating instruments at an event are refused until the importer places them (events[].repeatingForms).
-  "longitudinal-with-repeating-instrument": 12.5,
+  // Its data has form status 3 on six laboratory rows; REDCap's statuses are 0, 1 and 2.
+  "longitudinal-with-repeating-instrument": 99,
   "nonnumeric-record-id": 100,
   "repeating-instruments-sparse": 100,
   "validation-types-1": 92.2,

@@ -43,6 +43,8 @@ export interface Comparison {
   extraColumns: string[];
   /** Columns REDCap exports and we do not. */
   missingColumns: string[];
+  /** Whether the columns both sides have come in the same order. */
+  sameColumnOrder: boolean;
 }
 
 export type NormalisationRule = "number-notation" | "date-format";
@@ -133,6 +135,9 @@ export function compareFlat(
       (c) => c !== actualId && !KEY_COLUMNS.includes(c) && !expected.columns.includes(c),
     ),
     missingColumns: valueColumns.filter((c) => !actualColumns.has(c)),
+    sameColumnOrder:
+      expected.columns.filter((c) => actualColumns.has(c)).join(",") ===
+      actual.columns.filter((c) => expected.columns.includes(c)).join(","),
   };
   if (expectedId !== actualId) result.missingColumns.unshift(expectedId);
   const ours = byKey(actual);

@@ -46,6 +46,15 @@ const FLOORS: Record<string, number> = {
   "validation-types-1": 92.2,
 };
 
+/**
+ * Our flat export orders forms as the schedule first collects them
+ * (`formOrder`); REDCap orders them as its instruments. They differ where an
+ * event collects a later instrument before an earlier one (longitudinal:
+ * dose_1 collects patient_morale_questionnaire before visit_1 collects
+ * visit_lab_data). Same cells, other column order.
+ */
+const COLUMN_ORDER_DIFFERS = new Set(["longitudinal"]);
+
 const ROW_LEVEL = new Set(["redcap_event_name", "redcap_repeat_instrument", "redcap_repeat_instance"]);
 
 /**
@@ -137,6 +146,7 @@ interface Measured {
   extraRows: number;
   extraColumns: string[];
   missingColumns: string[];
+  sameColumnOrder: boolean;
   refusedOnImport: Refused[];
   unexplained: Mismatch[];
 }
@@ -207,6 +217,7 @@ async function moveIn(project: ProjectFiles): Promise<Measured> {
     extraRows: comparison.extraRows.length,
     extraColumns: comparison.extraColumns,
     missingColumns: comparison.missingColumns,
+    sameColumnOrder: comparison.sameColumnOrder,
     refusedOnImport: refused,
     unexplained,
   };
@@ -238,6 +249,10 @@ describe("real REDCap projects, moved in through /api/ and exported back, cell b
     measured.push(result);
     console.log(JSON.stringify({ ...result, unexplained: result.unexplained.slice(0, 20) }, null, 1));
     expect(result.unexplained).toEqual([]);
+    // Nothing of ours that REDCap lacks: no extra row, no extra column, the columns in REDCap's order.
+    expect(result.extraRows).toBe(0);
+    expect(result.extraColumns).toEqual([]);
+    expect(result.sameColumnOrder).toBe(!COLUMN_ORDER_DIFFERS.has(project.name));
     expect(result.matchRate).toBeGreaterThanOrEqual(FLOORS[project.name] ?? 100);
   });
 });

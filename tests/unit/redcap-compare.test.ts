@@ -14,6 +14,8 @@ describe("compareFlat: REDCap's flat CSV against ours, cell by cell", () => {
     );
     const c = compareFlat(theirs, ours);
     expect(c).toMatchObject({ cells: 6, matched: 6, mismatches: [], missingRows: [], extraRows: [] });
+    expect(c.sameColumnOrder).toBe(true);
+    expect(compareFlat("record_id,a,b\n1,x,y", "record_id,b,a\n1,y,x").sameColumnOrder).toBe(false);
     expect(matchRate(c)).toBe(100);
   });
 

@@ -11,6 +11,7 @@ import { formOrder } from "../engine/form-order.ts";
 import { isEmpty } from "../engine/logic.ts";
 import type { MissingData } from "../engine/missing-codes.ts";
 import { redcapNames } from "../engine/redcap/fields.ts";
+import { isCommaDecimal } from "../engine/redcap/validation-types.ts";
 import type { SubjectStatus } from "../engine/review.ts";
 import { repeatsAt } from "../engine/slots.ts";
 import { DEFAULT_SUBJECT_STATUS, STATUS_LABEL as SUBJECT_STATUS_LABEL } from "../engine/subject-status.ts";
@@ -210,6 +211,8 @@ function cell(schema: FieldSchema, value: unknown, label: boolean, shift: number
     return shiftDate(value, shift);
   }
   if (label && schema.oneOf) return schema.oneOf.find((c) => c.const === value)?.title ?? String(value);
+  // REDCap keeps a comma-decimal field's numbers as entered: "1,54".
+  if (typeof value === "number" && isCommaDecimal(schema)) return String(value).replace(".", ",");
   if (typeof value === "number" || typeof value === "string") return value;
   return JSON.stringify(value);
 }

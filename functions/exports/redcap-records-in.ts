@@ -6,6 +6,7 @@ import {
   LOGS_EVENT,
   type StudyDefinition,
 } from "../engine/definition.ts";
+import { isCommaDecimal } from "../engine/redcap/validation-types.ts";
 import { eventFormsFor } from "../engine/slots.ts";
 import { exportNames, isLongitudinal, RECORD_ID, repeatInstrumentOf, uniqueEventName } from "./flat.ts";
 
@@ -109,7 +110,8 @@ function typed(
     return { error: "is not 1 or 0" };
   }
   if (schema.type === "integer" || schema.type === "number") {
-    const n = Number(text);
+    // A comma-decimal field comes as REDCap stores it ("1,54"); a dot is read too.
+    const n = Number(isCommaDecimal(schema) ? text.replace(",", ".") : text);
     if (text.trim() === "" || !Number.isFinite(n)) return { error: "is not a number" };
     if (schema.type === "integer" && !Number.isInteger(n)) return { error: "is not an integer" };
     return { value: n };

@@ -38,6 +38,8 @@ const FLOORS: Record<string, number> = {
   "arm-single-longitudinal": 100,
   "clinical-trial-1": 100,
   "dag-write": 100,
+  // Its calculated BMI comes with a decimal comma ("22,1"), which a calculated field (no validation) refuses.
+  "decimal-comma": 80,
   longitudinal: 99.2,
   // Its data has form status 3 on six laboratory rows; REDCap's statuses are 0, 1 and 2.
   "longitudinal-with-repeating-instrument": 99,

@@ -61,6 +61,23 @@ describe("REDCap flat rows read back as form instances", () => {
     expect(instances[0]?.values).toEqual({ ae_term: " Fatigue, then rest.  ", ctcae_grade: 2 });
   });
 
+  it("reads a comma-decimal field's number with its decimal comma (or a dot)", () => {
+    const comma = structuredClone(definition);
+    const form = comma.instruments.adverse_event;
+    if (!form) throw new Error("no adverse_event form");
+    form.properties.ae_dose_mg = {
+      type: "number",
+      title: "Dose",
+      "x-text-validation": "number_comma_decimal",
+    };
+    const read = (text: string) => readImportRows(comma, [ae({ ae_dose_mg: text })]);
+    expect(read("52,3").instances[0]?.values).toEqual({ ae_dose_mg: 52.3 });
+    expect(read("52.3").instances[0]?.values).toEqual({ ae_dose_mg: 52.3 });
+    expect(read("52,3,1").refused.map((r) => r.message)).toEqual(["is not a number"]);
+    // Without the comma validation a comma is no decimal separator.
+    expect(readImportRows(definition, [ae({ ctcae_grade: "1,5" })]).refused).toHaveLength(1);
+  });
+
   it("keeps blanks apart from values and skips forms with nothing given", () => {
     const { instances } = readImportRows(definition, [ae({ ae_term: "", ongoing: "1" })]);
     expect(instances).toEqual([expect.objectContaining({ values: { ongoing: true }, blanks: ["ae_term"] })]);

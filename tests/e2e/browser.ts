@@ -116,20 +116,21 @@ async function freePort(): Promise<number> {
 
 /** The whole product (in-memory dynalite) on 127.0.0.1:<random>, and one browser for the test file. */
 export async function startE2E(
-  settings: { a11yOnLoad?: boolean; signIn?: { idleMs?: number } } = {},
+  settings: { a11yOnLoad?: boolean; signIn?: { idleMs?: number }; studyDirs?: string[] } = {},
 ): Promise<E2E> {
   if (!chromiumPath) throw new Error(`e2e: ${missingBrowser}`);
   await mkdir(ARTIFACTS, { recursive: true });
   // People sign in at the local provider, which must know the app's callback URL, so the port is chosen first.
   const wantedPort = settings.signIn ? await freePort() : 0;
-  const env = await startDevEnvironment(
-    settings.signIn
+  const env = await startDevEnvironment({
+    ...(settings.signIn
       ? {
           publicUrl: `http://127.0.0.1:${wantedPort}`,
           ...(settings.signIn.idleMs ? { sessionIdleMs: settings.signIn.idleMs } : {}),
         }
-      : {},
-  );
+      : {}),
+    ...(settings.studyDirs ? { studyDirs: settings.studyDirs } : {}),
+  });
   let server: Server | undefined;
   let browser: Browser | undefined;
   try {

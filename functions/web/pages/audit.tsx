@@ -16,6 +16,10 @@ export function AuditPage(props: {
   const base = `/studies/${definition.study.id}/subjects/${subject.id}`;
   const eventLabel = (id: string | undefined) =>
     id === LOGS_EVENT ? "Logs" : (definition.study.events.find((e) => e.id === id)?.label ?? id ?? "");
+  // A form repeating at a one-off visit (repeatingForms) is told apart by its instance number, as a log is.
+  const repeatsOnItsOwn = (event: string | undefined, form: string | undefined) =>
+    form !== undefined &&
+    definition.study.events.some((e) => e.id === event && e.repeatingForms?.includes(form) === true);
   return (
     <>
       <p>
@@ -41,7 +45,9 @@ export function AuditPage(props: {
                     ) : (
                       <>
                         {instrument?.title ?? entry.form}
-                        {instrument?.["x-repeating"] || entry.event === LOGS_EVENT
+                        {instrument?.["x-repeating"] ||
+                        entry.event === LOGS_EVENT ||
+                        repeatsOnItsOwn(entry.event, entry.form)
                           ? ` #${entry.instance}`
                           : ""}{" "}
                         · {eventLabel(entry.event)} · revision {entry.rev}

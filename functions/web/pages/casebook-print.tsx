@@ -3,6 +3,7 @@ import { foldQueries } from "../../engine/queries.ts";
 import type { QueryState } from "../../engine/review.ts";
 import { type ReviewEntry, type ReviewTarget, within } from "../../engine/review.ts";
 import { type RevisionFacts, signatureState } from "../../engine/signatures.ts";
+import { eventFormsFor, repeatsAt } from "../../engine/slots.ts";
 import type { AuditTrailEntry } from "../../http/audit-trail.ts";
 import type { Revision } from "../../store/form-instances.ts";
 import type { Subject } from "../../store/subjects.ts";
@@ -227,7 +228,17 @@ export function CasebookPrint(props: CasebookPrintProps) {
 
       {events.flatMap(({ event, instances: numbers }) =>
         numbers.map((n) => {
-          const forms = "forms" in event ? event.forms : [];
+          const forms = "forms" in event ? eventFormsFor(event, subject.arm) : [];
+          // At a one-off visit, a form repeating there (repeatingForms) prints each of its own instances.
+          const onItsOwn = (form: string) =>
+            "forms" in event && !event.repeatable && repeatsAt(event, form, definition.instruments[form]);
+          const ownInstances = (form: string): number[] => {
+            if (!onItsOwn(form)) return [n];
+            const own = instances
+              .filter((i) => i.event === event.id && i.form === form)
+              .map((i) => i.instance);
+            return own.length > 0 ? [...new Set(own)].sort((a, b) => a - b) : [1];
+          };
           const visitEntries = review.filter(
             (e) =>
               e.target.form === undefined && e.target.event === event.id && (e.target.instance ?? 1) === n,
@@ -239,20 +250,23 @@ export function CasebookPrint(props: CasebookPrintProps) {
                 {"repeatable" in event && event.repeatable ? ` #${n}` : ""}
               </h2>
               <ReviewList entries={visitEntries} current={current} label={label} />
-              {forms.map((form) => (
-                <FormBlock
-                  definition={definition}
-                  form={form}
-                  instance={instances.find(
-                    (i) => i.event === event.id && i.form === form && i.instance === n,
-                  )}
-                  entries={review.filter(
-                    (e) => within(e.target, { event: event.id, form }) && (e.target.instance ?? 1) === n,
-                  )}
-                  current={current}
-                  label={label}
-                />
-              ))}
+              {forms.flatMap((form) =>
+                ownInstances(form).map((k) => (
+                  <FormBlock
+                    definition={definition}
+                    form={form}
+                    instance={instances.find(
+                      (i) => i.event === event.id && i.form === form && i.instance === k,
+                    )}
+                    entries={review.filter(
+                      (e) => within(e.target, { event: event.id, form }) && (e.target.instance ?? 1) === k,
+                    )}
+                    current={current}
+                    label={label}
+                    numbered={onItsOwn(form)}
+                  />
+                )),
+              )}
             </section>
           );
         }),

@@ -36,7 +36,12 @@ if (source === undefined || positionals.length > 1) {
   process.exit(2);
 }
 
-const pieces = (await stat(source)).isDirectory()
+const found = await stat(source).catch(() => undefined);
+if (!found) {
+  console.error(`studies:import-redcap: no file or folder ${source}`);
+  process.exit(2);
+}
+const pieces = found.isDirectory()
   ? readProjectFolder(
       await Promise.all(
         (await readdir(source))

@@ -82,7 +82,7 @@ export function importProject(pieces: ProjectPieces, options: ProjectImportOptio
     events: schedule.events,
     logs: schedule.logs,
     ...(missingCodes.length > 0 ? { missingCodes } : {}),
-    recordIdField: dictionary.recordIdField,
+    ...(dictionary.recordIdField !== "" ? { recordIdField: dictionary.recordIdField } : {}),
   };
   const forms = new Set([...study.events.flatMap((e) => e.forms), ...study.logs]);
   for (const form of Object.keys(instruments)) {
@@ -163,7 +163,7 @@ function classicSchedule(
     report.push({
       item: "event event_1",
       severity: "error",
-      message: "every form repeats: the one event has no form",
+      message: "the one event has no form (every form repeats, or there is none)",
     });
   return {
     arms: [{ id: "arm_1", label: "Arm 1", number: 1 }],
@@ -193,7 +193,10 @@ function longitudinalSchedule(
     });
     return false;
   });
+  const bases = new Map<string, string>();
   const baseOf = (e: EventPiece) => {
+    const known = bases.get(e.uniqueName);
+    if (known !== undefined) return known;
     const { base, arm } = splitUniqueEventName(e.uniqueName);
     if (arm !== undefined && arm !== e.arm)
       report.push({
@@ -201,7 +204,16 @@ function longitudinalSchedule(
         severity: "warning",
         message: `its name says arm ${arm}, REDCap lists it in arm ${e.arm}`,
       });
-    return base;
+    // Event ids start with a letter; REDCap's may start with a digit ("3_month").
+    const id = /^[a-z]/.test(base) ? base : `event_${base}`;
+    if (id !== base)
+      report.push({
+        item: `event ${e.uniqueName}`,
+        severity: "warning",
+        message: `an event id starts with a letter: it is "${id}", so REDCap clients see ${id}_arm_${e.arm}`,
+      });
+    bases.set(e.uniqueName, id);
+    return id;
   };
   const sequences = pieces.arms.map((a) => events.filter((e) => e.arm === a.number).map(baseOf));
   const mergedOrder = mergeOrders(sequences);

@@ -125,11 +125,20 @@ function readSettings(globals: Node | undefined, pieces: ProjectPieces): void {
     );
     if (items.length === 0) continue;
     const what = key.slice("redcap:".length, -"Group".length);
-    pieces.report.push({
-      item: `setting ${what}`,
-      severity: "warning",
-      message: `${items.length} ${what} item(s) not kept: the engine has no place for them`,
-    });
+    // A form's own settings (its survey) are reported at the form.
+    const general = items.filter((i) => attr(i, "form_name") === "");
+    for (const form of new Set(items.map((i) => attr(i, "form_name")).filter((f) => f !== "")))
+      pieces.report.push({
+        item: `form ${form}`,
+        severity: "warning",
+        message: `its ${what} settings are not kept: the engine has no place for them`,
+      });
+    if (general.length > 0)
+      pieces.report.push({
+        item: `setting ${what}`,
+        severity: "warning",
+        message: `${general.length} ${what} item(s) not kept: the engine has no place for them`,
+      });
   }
   for (const group of kids(globals, "redcap:DataAccessGroupsGroup")) {
     for (const dag of kids(group, "redcap:DataAccessGroups")) {
@@ -232,6 +241,18 @@ function readDictionary(meta: Node, forms: Node[], pieces: ProjectPieces): Row[]
         if (oid === `${form}_complete` || /^redcap_/.test(oid) || seen.has(variable)) continue;
         seen.add(variable);
         rows.push(rowOf(item, form, variable, codeLists, attr(ref, "Mandatory") === "Yes"));
+        for (const [what, present] of [
+          ["its attached file or image", kid(item, "redcap:Attachment") !== undefined],
+          ["its video", attr(item, "redcap:VideoUrl") !== ""],
+          ["its survey stop actions", attr(item, "redcap:StopActions") !== ""],
+        ] as const) {
+          if (present)
+            pieces.report.push({
+              item: `field ${form}.${variable}`,
+              severity: "warning",
+              message: `${what} is not kept`,
+            });
+        }
       }
     }
   }
@@ -258,7 +279,10 @@ function rowOf(
   row["Form Name"] = form;
   row["Section Header"] = a("SectionHeader");
   row["Field Type"] = FIELD_TYPE[type] ?? type;
-  row["Field Label"] = translated(kid(item, "Question"));
+  // REDCap strips a label's HTML from TranslatedText and keeps it whole beside it.
+  const question = kid(item, "Question");
+  const formatted = kid(question, "redcap:FormattedTranslatedText");
+  row["Field Label"] = formatted ? text(formatted) : translated(question);
   const codeList = codeLists.get(attr(kid(item, "CodeListRef"), "CodeListOID"));
   if (type === "checkbox")
     row["Choices, Calculations, OR Slider Labels"] = attr(codeList, "redcap:CheckboxChoices")
@@ -267,6 +291,7 @@ function rowOf(
       .join(" | ");
   else if (type === "calc") row["Choices, Calculations, OR Slider Labels"] = a("Calculation");
   else if (type === "slider") row["Choices, Calculations, OR Slider Labels"] = a("SliderLabels");
+  else if (type === "text") row["Choices, Calculations, OR Slider Labels"] = a("OntologySearch");
   else if ((type === "radio" || type === "select") && codeList)
     row["Choices, Calculations, OR Slider Labels"] = kids(codeList, "CodeListItem")
       .map((c) => `${attr(c, "CodedValue")}, ${translated(kid(c, "Decode"))}`)
@@ -297,7 +322,7 @@ function readRecords(meta: Node, clinical: Node, pieces: ProjectPieces): FlatRec
   const itemColumns = kids(meta, "ItemDef")
     .filter((i) => attr(i, "redcap:FieldType") !== "descriptive")
     .map((i) => attr(i, "OID"))
-    .filter((oid) => oid !== recordId);
+    .filter((oid) => oid !== recordId && !oid.startsWith("redcap_"));
   const repeatingForms = new Set(
     pieces.repeating.filter((r) => r.form !== "").map((r) => `${r.event}|${r.form}`),
   );
@@ -352,6 +377,9 @@ function readRecords(meta: Node, clinical: Node, pieces: ProjectPieces): FlatRec
             }
             row[oid] = attr(item, "Value");
           }
+          // A file's content is not a value the flat export holds: REDCap's CSV gives its name.
+          for (const file of kids(group, "ItemDataBase64Binary"))
+            row[attr(file, "ItemOID")] = attr(file, "redcap:DocName");
         }
       }
     }

@@ -11,6 +11,7 @@ import { formOrder } from "../engine/form-order.ts";
 import { isEmpty } from "../engine/logic.ts";
 import type { MissingData } from "../engine/missing-codes.ts";
 import { redcapNames } from "../engine/redcap/fields.ts";
+import { isCommaDecimal } from "../engine/redcap/validation-types.ts";
 import type { SubjectStatus } from "../engine/review.ts";
 import { repeatsAt } from "../engine/slots.ts";
 import { DEFAULT_SUBJECT_STATUS, STATUS_LABEL as SUBJECT_STATUS_LABEL } from "../engine/subject-status.ts";
@@ -54,6 +55,8 @@ export interface FlatOptions {
   subjectStatuses?: ReadonlyMap<string, SubjectStatus>;
   /** Every value as text, as REDCap's JSON gives them (`"height":"165"`, `"redcap_repeat_instance":"1"`). */
   valuesAsText?: boolean;
+  /** A comma-decimal field's numbers with a decimal comma (`"1,54"`), as REDCap keeps them: its endpoint only. */
+  commaDecimals?: boolean;
   /** Given, REDCap's `redcap_data_access_group` column: the unique group name of the subject's site. */
   dataAccessGroup?: (site: string) => string;
 }
@@ -199,7 +202,13 @@ export function flatColumns(definition: StudyDefinition, options: FlatOptions = 
   return columns;
 }
 
-function cell(schema: FieldSchema, value: unknown, label: boolean, shift: number): string | number {
+function cell(
+  schema: FieldSchema,
+  value: unknown,
+  label: boolean,
+  shift: number,
+  commaDecimals: boolean,
+): string | number {
   if (isEmpty(value)) return "";
   if (typeof value === "boolean") return label ? (value ? "Yes" : "No") : value ? 1 : 0;
   if (
@@ -210,6 +219,9 @@ function cell(schema: FieldSchema, value: unknown, label: boolean, shift: number
     return shiftDate(value, shift);
   }
   if (label && schema.oneOf) return schema.oneOf.find((c) => c.const === value)?.title ?? String(value);
+  // REDCap keeps a comma-decimal field's numbers as entered: "1,54".
+  if (commaDecimals && typeof value === "number" && isCommaDecimal(schema))
+    return String(value).replace(".", ",");
   if (typeof value === "number" || typeof value === "string") return value;
   return JSON.stringify(value);
 }
@@ -311,7 +323,7 @@ export function flatRows(
       else if (c.code !== undefined) {
         const checked = Array.isArray(value) && value.includes(c.code);
         row[c.name] = label ? (checked ? "Checked" : "Unchecked") : checked ? 1 : 0;
-      } else row[c.name] = cell(schema, value, label, shift);
+      } else row[c.name] = cell(schema, value, label, shift, options.commaDecimals === true);
     }
     return options.valuesAsText
       ? Object.fromEntries(Object.entries(row).map(([k, v]) => [k, String(v)]))

@@ -6,8 +6,9 @@ import {
   LOGS_EVENT,
   type StudyDefinition,
 } from "../engine/definition.ts";
+import { isCommaDecimal } from "../engine/redcap/validation-types.ts";
 import { eventFormsFor } from "../engine/slots.ts";
-import { exportNames, RECORD_ID, repeatInstrumentOf, uniqueEventName } from "./flat.ts";
+import { exportNames, isLongitudinal, RECORD_ID, repeatInstrumentOf, uniqueEventName } from "./flat.ts";
 
 /**
  * REDCap's flat records read back (the reverse of `flatRows`): each row's
@@ -91,10 +92,11 @@ function isoDate(value: string, dateFormat: DateFormat): string | undefined {
   return [`${y}-${m.padStart(2, "0")}-${d.padStart(2, "0")}`, ...time].join(" ");
 }
 
-/** One cell as the field's typed value, or why it cannot be. */
+/** One cell as the field's typed value, or why it cannot be: `text` is trimmed, `raw` as given. */
 function typed(
   schema: FieldSchema,
   text: string,
+  raw: string,
   dateFormat: DateFormat,
 ): { value: unknown } | { error: string } {
   if (schema.oneOf) {
@@ -108,7 +110,8 @@ function typed(
     return { error: "is not 1 or 0" };
   }
   if (schema.type === "integer" || schema.type === "number") {
-    const n = Number(text);
+    // A comma-decimal field comes as REDCap stores it ("1,54"); a dot is read too.
+    const n = Number(isCommaDecimal(schema) ? text.replace(",", ".") : text);
     if (text.trim() === "" || !Number.isFinite(n)) return { error: "is not a number" };
     if (schema.type === "integer" && !Number.isInteger(n)) return { error: "is not an integer" };
     return { value: n };
@@ -117,7 +120,8 @@ function typed(
     const iso = isoDate(text, dateFormat);
     return iso ? { value: iso } : { error: `is not a date in the ${dateFormat} format` };
   }
-  if (schema.type === "string" || schema.type === undefined) return { value: text };
+  // Free text is kept as REDCap keeps it, spaces around it included (a note's trailing blank line).
+  if (schema.type === "string" || schema.type === undefined) return { value: raw };
   return { error: `cannot be imported into a field of type ${String(schema.type)}` };
 }
 
@@ -136,6 +140,13 @@ export function readImportRows(
         events.set(uniqueEventName(definition, e.id, arm.id), { event: e.id, arm: arm.id });
     events.set(uniqueEventName(definition, LOGS_EVENT, arm.id), { event: LOGS_EVENT, arm: arm.id });
   }
+  // A classic project's rows name no event (REDCap exports none): its one event, or the logs for a repeat.
+  const [onlyArm] = study.arms;
+  const [onlyEvent] = study.events;
+  const classicEvent = (repeatForm: string) =>
+    isLongitudinal(definition) || !onlyArm || !onlyEvent
+      ? undefined
+      : { event: repeatForm ? LOGS_EVENT : onlyEvent.id, arm: onlyArm.id };
   const instances: ImportedInstance[] = [];
   const refused: RefusedValue[] = [];
   const seen = new Set<string>();
@@ -161,12 +172,12 @@ export function readImportRows(
       refuse(idColumn, "", "the record id is blank");
       continue;
     }
-    const where = events.get(eventName);
+    const repeatForm = (row.redcap_repeat_instrument ?? "").trim();
+    const where = events.get(eventName) ?? (eventName === "" ? classicEvent(repeatForm) : undefined);
     if (!where) {
       refuse("redcap_event_name", eventName, "is not an event of this project");
       continue;
     }
-    const repeatForm = (row.redcap_repeat_instrument ?? "").trim();
     const instanceText = (row.redcap_repeat_instance ?? "").trim();
     const event = study.events.find((e) => e.id === where.event);
     // The arm's forms at the event: those repeating on their own there have rows of their own.
@@ -245,7 +256,7 @@ export function readImportRows(
           item.blanks.push(target.field);
       } else if (text === "") item.blanks.push(target.field);
       else {
-        const result = typed(target.schema, text, dateFormat);
+        const result = typed(target.schema, text, raw ?? "", dateFormat);
         if ("error" in result) refuse(column, text, result.error);
         else item.values[target.field] = result.value;
       }

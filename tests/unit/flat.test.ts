@@ -109,6 +109,21 @@ describe("flatRows", () => {
     });
   });
 
+  it("writes a comma-decimal field's numbers with a decimal comma when asked (REDCap's endpoint)", () => {
+    const comma = structuredClone(definition);
+    const weight = comma.instruments.visit?.properties.weight;
+    if (!weight) throw new Error("no weight field");
+    weight["x-text-validation"] = "number_1dp_comma_decimal";
+    const data = { weight: 70.5 };
+    const [row] = flatRows(comma, subject, [at({ data })], flatColumns(comma), { commaDecimals: true });
+    expect(row?.weight).toBe("70,5");
+    expect(flatRows(comma, subject, [at({ data })], flatColumns(comma))[0]?.weight).toBe(70.5);
+    const plain = flatRows(definition, subject, [at({ data })], flatColumns(definition), {
+      commaDecimals: true,
+    });
+    expect(plain[0]?.weight).toBe(70.5);
+  });
+
   it("labels events with their arm and repeating instruments by title, as REDCap's rawOrLabel=label", () => {
     const rows = flatRows(
       definition,

@@ -389,6 +389,7 @@ async function redcapApi(c: Context<AppEnv>) {
           ...(await exportOptions(c, definition, { ...q, deidentify: false, hashIds: false })),
           ...(q.keepRow ? { keepRow: q.keepRow } : {}),
           valuesAsText: format === "json",
+          commaDecimals: true,
           ...(["true", "1"].includes(params.text("exportDataAccessGroups") ?? "")
             ? { dataAccessGroup: uniqueGroupName }
             : {}),

@@ -100,6 +100,12 @@ export function validationSchema(name: string): Partial<FieldSchema> {
   };
 }
 
+/** Whether REDCap writes the field's numbers with a decimal comma (`number_comma_decimal`, `number_1dp_comma_decimal`…). */
+export function isCommaDecimal(schema: FieldSchema): boolean {
+  if (schema.type !== "number" && schema.type !== "integer") return false;
+  return VALIDATION_TYPES[validationOf(schema)]?.comma === true;
+}
+
 /** The REDCap validation type for a text field ("" for none). */
 export function validationOf(schema: FieldSchema): string {
   const kept = schema["x-text-validation"];

@@ -42,6 +42,7 @@ import {
   RedcapParams,
   refuseUnknown,
 } from "../redcap-params.ts";
+import { redcapLog } from "./redcap-log.ts";
 
 /**
  * REDCap's API (`POST /api/`, form-encoded) for existing REDCap clients and
@@ -334,6 +335,12 @@ async function redcapApi(c: Context<AppEnv>) {
         throw new RedcapError(400, "Only records can be imported here (content=record)");
       params.check("record import");
       return await importAnswer(c, params, definition, principal);
+    }
+    // The log is the audit, not an export: its own permission (an admin reads it without exporting).
+    if (params.text("content") === "log") {
+      const definition = await c.var.store.definitions.current(principal.study);
+      if (!definition) throw new RedcapError(403, "You do not have permissions to use the API");
+      return await redcapLog(c, params, definition);
     }
     // Every other call of this endpoint is an export; REDCap answers a refusal with 403 and its own words.
     if (!can(principal, "export")) throw new RedcapError(403, "You do not have permissions to use the API");

@@ -65,6 +65,8 @@ const ALLOWED: Record<Content, Record<string, Accepts>> = {
     // Sites are what REDCap calls data access groups: true adds redcap_data_access_group.
     exportDataAccessGroups: BOOLEAN_ANY,
     exportBlankForGrayFormStatus: BOOLEAN_OFF,
+    // PyCap sends eventName=label by default; REDCap ignores it and names events by their unique names, as here.
+    eventName: ["label", "unique"],
     filterLogic: "text",
     dateRangeBegin: "text",
     dateRangeEnd: "text",
@@ -140,9 +142,9 @@ export class RedcapParams {
     return this.values.has(name) || this.odd.has(name);
   }
 
-  /** A yes/no parameter as REDCap clients send it ("true"/"1"). */
+  /** A yes/no parameter as REDCap clients send it: "true"/"1", or R's "TRUE" and Python's "True". */
   flag(name: string): boolean {
-    return ["true", "1"].includes(this.text(name) ?? "");
+    return ["true", "1"].includes(this.text(name)?.toLowerCase() ?? "");
   }
 
   /** A single value; "" counts as absent, as REDCap clients send empty optional parameters. */
@@ -177,7 +179,9 @@ export class RedcapParams {
       }
       if (accepts === "list") this.list(name);
       else {
-        const value = this.text(name);
+        const given = this.text(name);
+        // Booleans in any case: REDCapR (httr) sends R's FALSE as "FALSE", PyCap (requests) Python's False as "False".
+        const value = accepts === BOOLEAN_ANY || accepts === BOOLEAN_OFF ? given?.toLowerCase() : given;
         if (value !== undefined && accepts !== "text" && !accepts.includes(value))
           throw new RedcapError(
             400,

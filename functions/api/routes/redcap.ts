@@ -86,10 +86,7 @@ function armNumbers(params: RedcapParams, definition: StudyDefinition): Set<numb
 
 /** content=record: REDCap's filters, each checked against the project before anything is read. */
 function recordOptions(params: RedcapParams, definition: StudyDefinition) {
-  if (
-    params.text("rawOrLabel") === "label" &&
-    ["true", "1"].includes(params.text("exportCheckboxLabel") ?? "")
-  )
+  if (params.text("rawOrLabel") === "label" && params.flag("exportCheckboxLabel"))
     throw new RedcapError(
       400,
       'The value of the parameter "exportCheckboxLabel" is not supported by this server: checkboxes are exported as Checked/Unchecked',
@@ -395,9 +392,7 @@ async function redcapApi(c: Context<AppEnv>) {
           ...(await exportOptions(c, definition, { ...q, deidentify: false, hashIds: false })),
           ...(q.keepRow ? { keepRow: q.keepRow } : {}),
           valuesAsText: format === "json",
-          ...(["true", "1"].includes(params.text("exportDataAccessGroups") ?? "")
-            ? { dataAccessGroup: uniqueGroupName }
-            : {}),
+          ...(params.flag("exportDataAccessGroups") ? { dataAccessGroup: uniqueGroupName } : {}),
         };
         // A de-identified caller names records by the keys it was given, and cannot test logic on real values.
         const shownId = options.deidentify?.subjectKey ?? ((id: string) => id);

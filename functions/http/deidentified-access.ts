@@ -78,7 +78,7 @@ function answeringRoute(c: Context<AppEnv>): string | undefined {
 }
 
 /** The study a page or /api/v1 path is about (`/studies/<id>/…`), if any. */
-function studyOfPath(path: string): string | undefined {
+export function studyOfPath(path: string): string | undefined {
   const match = /^(?:\/api\/v1)?\/studies\/([^/]+)/.exec(path);
   if (!match?.[1]) return undefined;
   try {

@@ -61,6 +61,8 @@ const SERVES_DEIDENTIFIED = new Set([
   "GET /account/keys",
   "POST /account/keys",
   "POST /account/keys/:id/revoke",
+  "GET /account/studies",
+  "POST /account/studies",
   "GET /studies/:study/people",
   "POST /studies/:study/people/:person",
   "POST /studies/:study/people/:person/revoke",

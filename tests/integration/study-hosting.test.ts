@@ -251,7 +251,7 @@ describe("the admin page that creates a study (GET/POST /account/studies)", () =
 
     const created = await post("web-study", "Web study");
     expect(created.status).toBe(200);
-    const key = /data-new-token[^>]*>[^<]*<code>([^<]+)<\/code>/.exec(created.html)?.[1] ?? "";
+    const key = /<code data-new-token[^>]*>([^<]+)<\/code>/.exec(created.html)?.[1] ?? "";
     expect(key).toMatch(/^edc_/);
     // The key handed out is the founder's, at the new study, as the API hands it.
     const published = await call("POST", "/api/v1/studies/web-study/definitions", key, {

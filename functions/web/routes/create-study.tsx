@@ -3,7 +3,6 @@ import type { AppEnv } from "../../http/context.ts";
 import { type CreatedStudy, createStudyFor, STUDY_ID_MAX, studyIdProblem } from "../../http/create-study.ts";
 import { requirePermission } from "../../http/permissions.ts";
 import { ProblemError } from "../../http/problems.ts";
-import { NewKey } from "../key-table.tsx";
 import { page } from "../page.tsx";
 
 /**
@@ -39,10 +38,10 @@ function renderForm(c: Context<AppEnv>, shown: Shown = {}) {
             Study <strong>{created.id}</strong> was created
             {created.title ? <> ({created.title})</> : ""}. Its address: <code>/studies/{created.id}</code>.
           </p>
-          <NewKey
-            token={created.key.token}
-            label={`you at ${created.id}, until ${created.key.expiresAt.slice(0, 10)}`}
-          />
+          <p>
+            Your key there, as its admin and builder until {created.key.expiresAt.slice(0, 10)} — copy it now,
+            it is not shown again: <code data-new-token>{created.key.token}</code>
+          </p>
         </div>
       )}
       <form method="post" action={CREATE_STUDY_PATH} class="card" novalidate>

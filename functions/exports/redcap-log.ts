@@ -67,6 +67,17 @@ function scalar(value: unknown): string {
 
 const WITHHELD = "[identifier withheld]";
 
+/** REDCap's field names per form, worked out once per definition (every entry of every subject asks). */
+const namesByDefinition = new WeakMap<StudyDefinition, Map<string, Map<string, string>>>();
+function redcapFieldNames(definition: StudyDefinition): Map<string, Map<string, string>> {
+  let names = namesByDefinition.get(definition);
+  if (!names) {
+    names = exportNames(definition);
+    namesByDefinition.set(definition, names);
+  }
+  return names;
+}
+
 /** One field's change as REDCap writes it; a checkbox names each option that changed. */
 function changeText(name: string, change: FieldChange, withheld: boolean): string[] {
   if (withheld) return [`${name} = ${WITHHELD}`];
@@ -136,11 +147,17 @@ function revisionEntry(
 }
 
 /** What a review entry did, in words; free text only for readers of identified data. */
-function reviewDetails(entry: ReviewEntry, reader: LogReader): { action: string; details: string[] } {
+function reviewDetails(
+  entry: ReviewEntry,
+  reader: LogReader,
+  names: Map<string, Map<string, string>>,
+): { action: string; details: string[] } {
   const text = (t?: string) => (reader.identified && t ? [`Comment: ${t}`] : []);
   const target = [
     ...(entry.target.form ? [`Form: ${entry.target.form}`] : []),
-    ...(entry.target.field ? [`Field: ${entry.target.field}`] : []),
+    ...(entry.target.field
+      ? [`Field: ${names.get(entry.target.form ?? "")?.get(entry.target.field) ?? entry.target.field}`]
+      : []),
   ];
   const record = entry.subject ? ` ${entry.subject}` : "";
   switch (entry.action) {
@@ -207,7 +224,7 @@ export function reviewLogEntry(
   reader: LogReader,
   arm?: string,
 ): LogEntry {
-  const { action, details } = reviewDetails(entry, reader);
+  const { action, details } = reviewDetails(entry, reader, redcapFieldNames(definition));
   const where =
     entry.target.event && arm ? [`[event = ${uniqueEventName(definition, entry.target.event, arm)}]`] : [];
   return {
@@ -231,7 +248,7 @@ export function subjectLogEntries(
   review: ReviewEntry[],
   reader: LogReader,
 ): LogEntry[] {
-  const names = exportNames(definition);
+  const names = redcapFieldNames(definition);
   const created: LogEntry = {
     at: subject.enrolledAt,
     types: ADD,

@@ -90,6 +90,7 @@ export async function startDevEnvironment(
     throw error;
   });
   const studies: Record<string, HostedStudy> = {};
+  const hostedDefinitions: Awaited<ReturnType<typeof publishAtStart>>[] = [];
   for (const dir of options.studyDirs ?? []) {
     const hosted = await loadDefinition(dir)
       .then(async (found) => {
@@ -102,6 +103,7 @@ export async function startDevEnvironment(
         await dynamo.close();
         throw error;
       });
+    hostedDefinitions.push(hosted);
     const id = hosted.study.id;
     const sites = hosted.study.sites.map((s) => s.id);
     studies[id] = {
@@ -115,12 +117,13 @@ export async function startDevEnvironment(
     definition.study.sites.map((s) => s.id),
     options.dataDir,
   );
-  const sites = definition.study.sites.map((s) => s.id);
   const signIn = options.publicUrl
     ? await startDevSignIn(
         store,
-        definition.study.id,
-        sites,
+        [definition, ...hostedDefinitions].map((d) => ({
+          id: d.study.id,
+          sites: d.study.sites.map((s) => s.id),
+        })),
         options.publicUrl,
         options.dataDir,
         options.oidcPort,
@@ -179,18 +182,18 @@ async function publishAtStart(store: Store, dir: string) {
 
 /**
  * The local OpenID provider, with the dev people as its accounts, and their
- * grants at the study. A grant is written only for a person who holds none
- * yet, so what an admin changed survives a restart.
+ * grants at every study served: a study-wide role at each, a site's people at
+ * each study that has their site. A grant is written only for a person who
+ * holds none at that study yet, so what an admin changed survives a restart.
  */
 async function startDevSignIn(
   store: Store,
-  study: string,
-  sites: string[],
+  served: { id: string; sites: string[] }[],
   publicUrl: string,
   dataDir: string | undefined,
   port: number | undefined,
 ): Promise<{ provider: DevOidcProvider; people: DevPerson[] }> {
-  const people = await loadDevPeople(sites, dataDir);
+  const people = await loadDevPeople([...new Set(served.flatMap((s) => s.sites))], dataDir);
   const app = new URL(publicUrl);
   const provider = await startOidcProvider({
     people,
@@ -209,8 +212,14 @@ async function startDevSignIn(
       { issuer: provider.issuer, sub: p.sub, name: p.name, email: p.email },
       { signedIn: false },
     );
-    if (!(await store.findGrant(study, person.id)))
-      await store.setGrant({ study, person: person.id, roles: [{ role: p.role, sites: p.sites }] }, "local");
+    for (const study of served) {
+      const sites = p.sites.filter((s) => s === ALL_SITES || study.sites.includes(s));
+      if (sites.length > 0 && !(await store.findGrant(study.id, person.id)))
+        await store.setGrant(
+          { study: study.id, person: person.id, roles: [{ role: p.role, sites }] },
+          "local",
+        );
+    }
   }
   return { provider, people };
 }

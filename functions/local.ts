@@ -56,6 +56,9 @@ const server = serve({ fetch: env.app.fetch, port, hostname: process.env.HOST ??
   console.log(
     `People and their passwords: ${env.signIn?.peopleFile ?? "in memory"}; e.g. ${coordinator?.username} / ${coordinator?.password}.`,
   );
+  // Each study's address: signed out, it signs a person in at that study (every dev person holds a role at each).
+  console.log("Studies (a person signs in at the one whose address they open):");
+  for (const id of [env.studyId, ...Object.keys(env.studies)]) console.log(`  ${url}/studies/${id}`);
   console.log("API keys (below) still sign in on the same page, and call the API.");
   console.log(`Data kept in ${dataDir} (delete it to start afresh)`);
   console.log(

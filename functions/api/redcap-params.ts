@@ -30,6 +30,7 @@ export const CONTENTS = [
   "dag",
   "userDagMapping",
   "repeatingFormsEvents",
+  "log",
 ] as const;
 export type Content = (typeof CONTENTS)[number];
 
@@ -64,6 +65,8 @@ const ALLOWED: Record<Content, Record<string, Accepts>> = {
     // Sites are what REDCap calls data access groups: true adds redcap_data_access_group.
     exportDataAccessGroups: BOOLEAN_ANY,
     exportBlankForGrayFormStatus: BOOLEAN_OFF,
+    // PyCap sends eventName=label by default; REDCap ignores it and names events by their unique names, as here.
+    eventName: ["label", "unique"],
     filterLogic: "text",
     dateRangeBegin: "text",
     dateRangeEnd: "text",
@@ -82,6 +85,24 @@ const ALLOWED: Record<Content, Record<string, Accepts>> = {
   dag: {},
   userDagMapping: {},
   repeatingFormsEvents: {},
+  log: {
+    logtype: [
+      "export",
+      "manage",
+      "user",
+      "record",
+      "record_add",
+      "record_edit",
+      "record_delete",
+      "lock_record",
+      "page_view",
+    ],
+    user: "text",
+    record: "text",
+    dag: "text",
+    beginTime: "text",
+    endTime: "text",
+  },
 };
 
 /** content=record with `data`: REDCap's import (`action=import` is implied by `data`, as in REDCap). */
@@ -121,9 +142,9 @@ export class RedcapParams {
     return this.values.has(name) || this.odd.has(name);
   }
 
-  /** A yes/no parameter as REDCap clients send it ("true"/"1"). */
+  /** A yes/no parameter as REDCap clients send it: "true"/"1", or R's "TRUE" and Python's "True". */
   flag(name: string): boolean {
-    return ["true", "1"].includes(this.text(name) ?? "");
+    return ["true", "1"].includes(this.text(name)?.toLowerCase() ?? "");
   }
 
   /** A single value; "" counts as absent, as REDCap clients send empty optional parameters. */
@@ -158,7 +179,9 @@ export class RedcapParams {
       }
       if (accepts === "list") this.list(name);
       else {
-        const value = this.text(name);
+        const given = this.text(name);
+        // Booleans in any case: REDCapR (httr) sends R's FALSE as "FALSE", PyCap (requests) Python's False as "False".
+        const value = accepts === BOOLEAN_ANY || accepts === BOOLEAN_OFF ? given?.toLowerCase() : given;
         if (value !== undefined && accepts !== "text" && !accepts.includes(value))
           throw new RedcapError(
             400,
@@ -204,4 +227,35 @@ export function dateTimeParam(params: RedcapParams, name: string): string | unde
       `The value of the parameter "${name}" is not a valid date-time: use the format YYYY-MM-DD HH:MM:SS`,
     );
   return date.toISOString();
+}
+
+/**
+ * The log's `beginTime`/`endTime`: REDCap's `YYYY-MM-DD HH:MM` (PyCap adds
+ * seconds; REDCapR sends `24:00` for the end of a day), UTC here. A begin is
+ * where it starts; an end includes the minute (or second, or day) it names.
+ */
+export function logTimeParam(params: RedcapParams, name: "beginTime" | "endTime"): string | undefined {
+  const value = params.text(name);
+  if (value === undefined) return undefined;
+  const m = /^(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{2}):(\d{2})(?::(\d{2}))?)?$/.exec(value.trim());
+  const [y, mo, d, h, mi, s] = Array.from({ length: 6 }, (_, i) => Number(m?.[i + 1] ?? 0));
+  const endOfDay = h === 24 && mi === 0 && s === 0;
+  const day = new Date(Date.UTC(y ?? 0, (mo ?? 0) - 1, d ?? 0));
+  const exists =
+    m !== null &&
+    day.getUTCFullYear() === y &&
+    day.getUTCMonth() === (mo ?? 0) - 1 &&
+    day.getUTCDate() === d &&
+    ((h ?? 0) < 24 || endOfDay) &&
+    (mi ?? 0) < 60 &&
+    (s ?? 0) < 60;
+  if (!exists)
+    throw new RedcapError(
+      400,
+      `The value of the parameter "${name}" is not a valid date-time: use the format YYYY-MM-DD HH:MM`,
+    );
+  const at = day.getTime() + (((h ?? 0) * 60 + (mi ?? 0)) * 60 + (s ?? 0)) * 1000;
+  if (name === "beginTime") return new Date(at).toISOString();
+  const precision = endOfDay ? 0 : m?.[6] ? 1000 : m?.[4] ? 60_000 : 86_400_000;
+  return new Date(at + precision).toISOString();
 }

@@ -61,6 +61,8 @@ const SERVES_DEIDENTIFIED = new Set([
   "GET /account/keys",
   "POST /account/keys",
   "POST /account/keys/:id/revoke",
+  "GET /account/studies",
+  "POST /account/studies",
   "GET /studies/:study/people",
   "POST /studies/:study/people/:person",
   "POST /studies/:study/people/:person/revoke",
@@ -78,7 +80,7 @@ function answeringRoute(c: Context<AppEnv>): string | undefined {
 }
 
 /** The study a page or /api/v1 path is about (`/studies/<id>/…`), if any. */
-function studyOfPath(path: string): string | undefined {
+export function studyOfPath(path: string): string | undefined {
   const match = /^(?:\/api\/v1)?\/studies\/([^/]+)/.exec(path);
   if (!match?.[1]) return undefined;
   try {

@@ -67,6 +67,7 @@ export function Layout(props: PageChrome & { children: Child }) {
             <div class="who">
               Signed in as <strong>{principal.user}</strong> ({grantWords(principal)}){" "}
               {can(principal, "manage-own-keys") && <a href="/account/keys">Your API keys</a>}{" "}
+              {can(principal, "create-study") && <a href="/account/studies">Create a study</a>}{" "}
               <form method="post" action="/signout">
                 <input type="hidden" name="_csrf" value={csrf} />
                 <button type="submit" class="secondary">

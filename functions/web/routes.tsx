@@ -6,6 +6,7 @@ import { accessLogPages } from "./routes/access-log.tsx";
 import { accountKeyPages } from "./routes/account-keys.tsx";
 import { builderPages } from "./routes/builder.tsx";
 import { casebookPrintPages } from "./routes/casebook-print.tsx";
+import { createStudyPages } from "./routes/create-study.tsx";
 import { enteredInErrorPages } from "./routes/entered-in-error.tsx";
 import { exportPages } from "./routes/exports.tsx";
 import { formPages } from "./routes/forms.tsx";
@@ -57,6 +58,7 @@ export function createWebRoutes(options: WebOptions) {
   web.route("/", exportPages(page));
   web.route("/", tokenPages(page));
   web.route("/", accountKeyPages);
+  web.route("/", createStudyPages);
   web.route("/", peoplePages());
   web.route("/", accessLogPages());
   web.route("/", formPages(scriptPaths.form));

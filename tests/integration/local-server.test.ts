@@ -10,12 +10,13 @@ import {
   readFileSync,
   rmSync,
   statSync,
+  writeFileSync,
   writeSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort } from "./http-browser.ts";
+import { freePort, HttpBrowser } from "./http-browser.ts";
 
 const root = path.join(import.meta.dirname, "../..");
 const dataDir = mkdtempSync(path.join(tmpdir(), "edc-local-"));
@@ -25,13 +26,13 @@ let child: ChildProcess | undefined;
 /** The local OpenID provider's port per app port: fixed across a restart (the issuer names people), and free. */
 const oidcPorts = new Map<number, number>();
 
-async function start(port: number, dir = dataDir): Promise<string> {
+async function start(port: number, dir = dataDir, extraEnv: Record<string, string> = {}): Promise<string> {
   const oidcPort = oidcPorts.get(port) ?? (await freePort());
   oidcPorts.set(port, oidcPort);
   child = spawn(process.execPath, ["--import", "tsx", "functions/local.ts"], {
     cwd: root,
     // PORT + 1 (the default) may be taken by another test's server: ask for a free one.
-    env: { ...process.env, PORT: String(port), OIDC_PORT: String(oidcPort), DATA_DIR: dir },
+    env: { ...process.env, PORT: String(port), OIDC_PORT: String(oidcPort), DATA_DIR: dir, ...extraEnv },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let out = "";
@@ -202,4 +203,48 @@ describe("npm start on a store it cannot read", () => {
       await stop();
     }
   }, 60_000);
+});
+
+describe("npm start with a second study (STUDY_DIRS)", () => {
+  const home = mkdtempSync(path.join(tmpdir(), "edc-two-studies-"));
+  const second = path.join(home, "second");
+  afterAll(() => rmSync(home, { recursive: true, force: true }));
+
+  /** Signs in at the provider's login form from the app's sign-in for `next`; answers where the person lands. */
+  async function signIn(url: string, username: string, next: string) {
+    const people = JSON.parse(readFileSync(path.join(home, "data", "dev-people.json"), "utf8"));
+    const person = people.find((p: { username: string }) => p.username === username);
+    const browser = new HttpBrowser();
+    const form = await browser.follow(`${url}/auth/login?next=${encodeURIComponent(next)}`);
+    const action = /<form method="post" action="([^"]+)"/.exec(await form.res.text())?.[1] ?? "";
+    return browser.follow(new URL(action, form.at), {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ username, password: person.password }).toString(),
+    });
+  }
+
+  it("prints each study's address, and grants the dev people at both: a person signs in at either", async () => {
+    cpSync(path.join(root, "forms"), second, { recursive: true });
+    const study = JSON.parse(readFileSync(path.join(second, "study.json"), "utf8"));
+    writeFileSync(path.join(second, "study.json"), JSON.stringify({ ...study, id: "second-study" }));
+    const port = await freePort();
+    const url = `http://localhost:${port}`;
+    try {
+      const printed = await start(port, path.join(home, "data"), { STUDY_DIRS: second });
+      expect(printed).toContain(`${url}/studies/hucmsc-ms-nmo\n`);
+      expect(printed).toContain(`${url}/studies/second-study\n`);
+      for (const [username, study] of [
+        ["monitor", "second-study"],
+        ["monitor", "hucmsc-ms-nmo"],
+        ["coordinator-site-01", "second-study"],
+      ]) {
+        const landed = await signIn(url, username as string, `/studies/${study}`);
+        expect(landed.at.toString(), `${username} at ${study}`).toBe(`${url}/studies/${study}`);
+        expect(landed.res.status).toBe(200);
+      }
+    } finally {
+      await stop();
+    }
+  }, 90_000);
 });

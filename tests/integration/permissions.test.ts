@@ -93,6 +93,8 @@ const PAGES: Record<string, Action> = {
   "GET /account/keys": "manage-own-keys",
   "POST /account/keys": "manage-own-keys",
   "POST /account/keys/:id/revoke": "manage-own-keys",
+  "GET /account/studies": "create-study",
+  "POST /account/studies": "create-study",
   "GET /studies/:study/people": "manage-users",
   "POST /studies/:study/people/:person": "manage-users",
   "POST /studies/:study/people/:person/revoke": "manage-users",

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDevEnvironment, storeDevKey } from "../../functions/dev-environment.ts";
 import { ALL_SITES } from "../../functions/store/principal.ts";
 import { Product, STUDY } from "./harness.ts";
+import { Browser } from "./web-client.ts";
 
 /** Two studies on one server: the reference study (A) and one an admin creates (B). */
 const B = "second-study";
@@ -228,5 +229,53 @@ describe("study folders served beside forms/", () => {
       await env.close();
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe("the admin page that creates a study (GET/POST /account/studies)", () => {
+  it("creates through the same use case as POST /api/v1/studies; a taken or malformed id is shown inline; admins only", async () => {
+    product.env.tokens["admin-a"] = { token: tokens.adminA } as never;
+    const admin = new Browser(product);
+    expect((await admin.signIn("admin-a")).status).toBe(303);
+    const form = await admin.request("GET", "/account/studies");
+    expect(form.status).toBe(200);
+    const csrf = admin.csrf(form.html);
+    const post = (id: string, title = "") =>
+      admin.request("POST", "/account/studies", { _csrf: csrf, id, title });
+
+    const bad = await post("Bad Slug", "Kept title");
+    expect(bad.status).toBe(422);
+    expect(bad.html).toMatch(/<p id="study-id-error" class="error" role="alert">[^<]*lower-case/);
+    expect(bad.html).toContain('value="Bad Slug"');
+    expect(bad.html).toContain('value="Kept title"');
+
+    const created = await post("web-study", "Web study");
+    expect(created.status).toBe(200);
+    const key = /<code data-new-token[^>]*>([^<]+)<\/code>/.exec(created.html)?.[1] ?? "";
+    expect(key).toMatch(/^edc_/);
+    // The key handed out is the founder's, at the new study, as the API hands it.
+    const published = await call("POST", "/api/v1/studies/web-study/definitions", key, {
+      definition: definitionOf("web-study"),
+      reason: "first version",
+    });
+    expect(published.status).toBe(201);
+
+    const taken = await post("web-study");
+    expect(taken.status).toBe(422);
+    expect(taken.html).toMatch(/role="alert">A study with the id web-study exists already/);
+    const viaApi = await call("POST", "/api/v1/studies", tokens.adminA as string, { id: "web-study" });
+    expect(viaApi.status).toBe(409);
+
+    const coordinator = new Browser(product);
+    await coordinator.signIn("site-01");
+    expect((await coordinator.request("GET", "/account/studies")).status).toBe(403);
+    const refused = await coordinator.request("POST", "/account/studies", {
+      _csrf: coordinator.csrf((await coordinator.request("GET", `/studies/${STUDY}`)).html),
+      id: "sneaky",
+    });
+    expect(refused.status).toBe(403);
+    expect((await call("POST", "/api/v1/studies", tokens.adminA as string, { id: "sneaky" })).status).toBe(
+      201,
+    );
   });
 });

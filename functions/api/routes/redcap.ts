@@ -43,6 +43,7 @@ import {
   RedcapParams,
   refuseUnknown,
 } from "../redcap-params.ts";
+import { redcapLog } from "./redcap-log.ts";
 
 /**
  * REDCap's API (`POST /api/`, form-encoded) for existing REDCap clients and
@@ -86,10 +87,7 @@ function armNumbers(params: RedcapParams, definition: StudyDefinition): Set<numb
 
 /** content=record: REDCap's filters, each checked against the project before anything is read. */
 function recordOptions(params: RedcapParams, definition: StudyDefinition) {
-  if (
-    params.text("rawOrLabel") === "label" &&
-    ["true", "1"].includes(params.text("exportCheckboxLabel") ?? "")
-  )
+  if (params.text("rawOrLabel") === "label" && params.flag("exportCheckboxLabel"))
     throw new RedcapError(
       400,
       'The value of the parameter "exportCheckboxLabel" is not supported by this server: checkboxes are exported as Checked/Unchecked',
@@ -336,6 +334,12 @@ async function redcapApi(c: Context<AppEnv>) {
       params.check("record import");
       return await importAnswer(c, params, definition, principal);
     }
+    // The log is the audit, not an export: its own permission (an admin reads it without exporting).
+    if (params.text("content") === "log") {
+      const definition = await c.var.store.definitions.current(principal.study);
+      if (!definition) throw new RedcapError(403, "You do not have permissions to use the API");
+      return await redcapLog(c, params, definition);
+    }
     // Every other call of this endpoint is an export; REDCap answers a refusal with 403 and its own words.
     if (!can(principal, "export")) throw new RedcapError(403, "You do not have permissions to use the API");
     const definition = await c.var.store.definitions.current(principal.study);
@@ -390,9 +394,7 @@ async function redcapApi(c: Context<AppEnv>) {
           ...(q.keepRow ? { keepRow: q.keepRow } : {}),
           valuesAsText: format === "json",
           commaDecimals: true,
-          ...(["true", "1"].includes(params.text("exportDataAccessGroups") ?? "")
-            ? { dataAccessGroup: uniqueGroupName }
-            : {}),
+          ...(params.flag("exportDataAccessGroups") ? { dataAccessGroup: uniqueGroupName } : {}),
         };
         // A de-identified caller names records by the keys it was given, and cannot test logic on real values.
         const shownId = options.deidentify?.subjectKey ?? ((id: string) => id);

@@ -3,7 +3,7 @@ import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { createMiddleware } from "hono/factory";
 import { logAccess, logFailedSignIn } from "../../http/access-events.ts";
 import type { AppEnv } from "../../http/context.ts";
-import { admitPrincipal, landingPage } from "../../http/deidentified-access.ts";
+import { admitPrincipal, landingPage, studyOfPath } from "../../http/deidentified-access.ts";
 import {
   beginSignIn,
   completeSignIn,
@@ -207,8 +207,11 @@ export function publicPages(options: SessionOptions, scripts: Script[]) {
       throw error;
     }
     const stored = await c.var.store.upsertPerson(person);
-    // One study per session; a person granted at several starts at the first (a study chooser comes later).
-    const [grant] = await c.var.store.grantsOfPerson(stored.id);
+    // One study per session: a person granted at several starts at the study of the page asked for, else the first.
+    const next = sameOriginPath((kept as { next?: unknown } | undefined)?.next, new URL(c.req.url).origin);
+    const wanted = next ? studyOfPath(new URL(next, c.req.url).pathname) : undefined;
+    const grants = await c.var.store.grantsOfPerson(stored.id);
+    const grant = grants.find((g) => g.study === wanted) ?? grants[0];
     const principal = grant && principalOfGrant(grant, personLabel(stored));
     if (!grant || !principal) {
       await logFailedSignIn(
@@ -233,7 +236,6 @@ export function publicPages(options: SessionOptions, scripts: Script[]) {
       user: personLabel(stored),
     });
     await logAccess(c, "sign-in", { method: "oidc" }, principal);
-    const next = sameOriginPath((kept as { next?: unknown } | undefined)?.next, new URL(c.req.url).origin);
     return c.redirect(next ?? landingPage(principal), 303);
   }
 

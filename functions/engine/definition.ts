@@ -75,6 +75,12 @@ export interface StudyFile {
   missingCodes?: MissingCode[];
   /** Which data a monitor verifies against source (engine/sdv.ts); absent means all of it. */
   sdv?: SdvPlan;
+  /**
+   * Instruments in the order exports, data dictionaries and pages list them
+   * (REDCap's instrument order); instruments not named follow in the default
+   * order, as first collected in the schedule, then the logs.
+   */
+  formOrder?: string[];
   /** The name of the record id column in exports and the data dictionary (REDCap's first field); default `record_id`. */
   recordIdField?: string;
 }

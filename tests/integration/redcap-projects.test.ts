@@ -64,15 +64,6 @@ const FLOORS: Record<string, number> = {
   "validation-types-1": 92.2,
 };
 
-/**
- * Our flat export orders forms as the schedule first collects them
- * (`formOrder`); REDCap orders them as its instruments. They differ where an
- * event collects a later instrument before an earlier one (longitudinal:
- * dose_1 collects patient_morale_questionnaire before visit_1 collects
- * visit_lab_data). Same cells, other column order.
- */
-const COLUMN_ORDER_DIFFERS = new Set(["longitudinal"]);
-
 const ROW_LEVEL = new Set(["redcap_event_name", "redcap_repeat_instrument", "redcap_repeat_instance"]);
 
 /**
@@ -275,7 +266,7 @@ describe("real REDCap projects, moved in through /api/ and exported back, cell b
     // Nothing of ours that REDCap lacks: no extra row, no extra column, the columns in REDCap's order.
     expect(result.extraRows).toBe(0);
     expect(result.extraColumns).toEqual([]);
-    expect(result.sameColumnOrder).toBe(!COLUMN_ORDER_DIFFERS.has(project.name));
+    expect(result.sameColumnOrder).toBe(true);
     expect(result.matchRate).toBeGreaterThanOrEqual(FLOORS[project.name] ?? 100);
   });
 });

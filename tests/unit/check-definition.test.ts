@@ -7,7 +7,8 @@ import addFormats from "ajv-formats";
 import { beforeAll, describe, expect, it } from "vitest";
 import { loadDefinition, readFormsDirectory } from "../../functions/definition-files.ts";
 import { checkDefinition, type DefinitionFiles } from "../../functions/engine/check-definition.ts";
-import type { FormData, Instrument, StudyFile } from "../../functions/engine/definition.ts";
+import type { FormData, Instrument, StudyDefinition, StudyFile } from "../../functions/engine/definition.ts";
+import { formOrder } from "../../functions/engine/form-order.ts";
 import { evaluate, isEmpty, logicVariables } from "../../functions/engine/logic.ts";
 import { ENGINE_KEYWORDS } from "../../functions/engine/meta/instrument-schema.ts";
 
@@ -423,6 +424,20 @@ describe("semantic errors", () => {
     expectError(files, "study", `/events/${m3}/armForms/nmo/1`, /"infusion" is not in the event's forms/);
     expectError(files, "study", `/events/${m3}/armForms/nmoo`, /unknown arm "nmoo".*"nmo"/);
     expectError(files, "study", "/events/0/armForms/nmo", /does not occur in arm "nmo"/);
+  });
+
+  it("formOrder names instruments, and leads the order exports list forms in", () => {
+    const files = variant((s) => {
+      s.formOrder = ["labs", "vital_sign"];
+    });
+    expectError(files, "study", "/formOrder/1", /no instrument "vital_sign".*"vital_signs"/);
+    const study = shipped.study.json as StudyFile;
+    const instruments = Object.fromEntries(
+      shipped.instruments.map((f) => [path.basename(f.path, ".json"), f.json]),
+    ) as StudyDefinition["instruments"];
+    const order = formOrder({ study: { ...study, formOrder: ["labs", "consent"] }, instruments });
+    expect(order.slice(0, 3)).toEqual(["labs", "consent", "demographics"]);
+    expect(new Set(order).size).toBe(Object.keys(instruments).length);
   });
 
   it("an arm whose armForms leave out the dayOne form would have no day 1", () => {

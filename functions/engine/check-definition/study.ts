@@ -116,6 +116,10 @@ export function checkStudy(
 
   checkDayOne(study, instruments, report);
   checkSdvPlan(study, instruments, report);
+  (study.formOrder ?? []).forEach((form, i) => {
+    if (!instruments.has(form))
+      report(`/formOrder/${i}`, `no instrument "${form}" (instruments/${form}.json)${suggest(form, known)}`);
+  });
 }
 
 /** Each arm's own forms at an event: an arm the event occurs in, a subset of `forms` in its order. */

@@ -63,6 +63,7 @@ export const studySchema = {
       items: { $ref: "#/$defs/event" },
     },
     logs: { type: "array", uniqueItems: true, items: name },
+    formOrder: { type: "array", uniqueItems: true, items: name },
     /** Codes a field can hold instead of a value; REDCap's convention (letters, digits, "-", "_", "."). */
     missingCodes: {
       type: "array",

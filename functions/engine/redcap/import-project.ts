@@ -82,6 +82,7 @@ export function importProject(pieces: ProjectPieces, options: ProjectImportOptio
     subjectIdPattern,
     events: schedule.events,
     logs: schedule.logs,
+    ...(inScheduleOrder(schedule, Object.keys(instruments)) ? {} : { formOrder: Object.keys(instruments) }),
     ...(missingCodes.length > 0 ? { missingCodes } : {}),
     ...(dictionary.recordIdField !== "" ? { recordIdField: dictionary.recordIdField } : {}),
   };
@@ -122,6 +123,13 @@ function fromDictionary(i: Issue): ProjectIssue {
   const where =
     i.field !== "" ? `field ${i.form}.${i.field}` : i.form !== "" ? `form ${i.form}` : "dictionary";
   return { item: i.column ? `${where} [${i.column}]` : where, severity: i.severity, message: i.message };
+}
+
+/** Whether the schedule, read as the engine reads it (`formOrder`), lists the instruments in the dictionary's order. */
+function inScheduleOrder(schedule: Schedule, dictionaryOrder: string[]): boolean {
+  const derived = [...new Set([...schedule.events.flatMap((e) => e.forms), ...schedule.logs])];
+  const rest = dictionaryOrder.filter((f) => !derived.includes(f));
+  return [...derived, ...rest].join() === dictionaryOrder.join();
 }
 
 interface Schedule {

@@ -1,8 +1,9 @@
 import { randomBytes } from "node:crypto";
-import type { ImportedInstance } from "../exports/redcap-records-in.ts";
+import type { StudyDefinition } from "../engine/definition.ts";
+import type { ImportedInstance, RefusedValue } from "../exports/redcap-records-in.ts";
 import { type ImportJob, REFUSED_KEPT } from "../store/import-jobs.ts";
 import type { Store } from "../store/store.ts";
-import { importRecords } from "./redcap-import.ts";
+import { type ImportOptions, importRecords } from "./redcap-import.ts";
 
 /**
  * Works an import job batch by batch, with the sync import's semantics: every
@@ -125,6 +126,43 @@ async function stepOnce(store: Store, job: ImportJob, owner: string): Promise<bo
     // The batch's changes are now in place, whether this run or a crashed one before it saved them.
     written: job.written + planned,
   });
+}
+
+/** Records of a batch imported at once: each record's instances in order, records side by side. */
+const RECORDS_AT_ONCE = 4;
+
+async function importBatch(
+  store: Store,
+  job: ImportJob,
+  definition: StudyDefinition,
+  instances: ImportedInstance[],
+  options: ImportOptions,
+): Promise<{ refused: RefusedValue[]; changes: number }> {
+  const byRecord = new Map<string, ImportedInstance[]>();
+  for (const instance of instances)
+    byRecord.set(instance.record, [...(byRecord.get(instance.record) ?? []), instance]);
+  const groups = [...byRecord.values()];
+  const refused: RefusedValue[] = [];
+  let changes = 0;
+  let next = 0;
+  let failed = false;
+  const worker = async () => {
+    while (next < groups.length && !failed) {
+      const group = groups[next++] ?? [];
+      const outcome = await importRecords(store, job.principal, definition, group, options).catch((error) => {
+        failed = true;
+        throw error;
+      });
+      if (outcome.kind === "refused") refused.push(...outcome.refused);
+      else changes += outcome.changes.length;
+    }
+  };
+  // Every worker settles before a failure is thrown: nothing of this batch still runs once the runner stops.
+  const settled = await Promise.allSettled(
+    Array.from({ length: Math.min(RECORDS_AT_ONCE, groups.length) }, worker),
+  );
+  for (const result of settled) if (result.status === "rejected") throw result.reason;
+  return { refused, changes };
 }
 
 /** The job's progress, 0–100: checking is the first half of a job that writes, writing the second. */

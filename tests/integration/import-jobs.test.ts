@@ -1,5 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { startDevEnvironment } from "../../functions/dev-environment.ts";
+import { STOP_BEFORE_TIMEOUT_MS, workImportJobs } from "../../functions/handlers/import-job-worker.ts";
 import { runImportJob } from "../../functions/http/import-job-runner.ts";
 import type { Store } from "../../functions/store/store.ts";
 import { BASE, Product, STUDY } from "./harness.ts";
@@ -12,6 +13,8 @@ import { BASE, Product, STUDY } from "./harness.ts";
  */
 
 const BATCH = 20;
+// Hundreds of audited saves on an in-process dynalite, on a shared machine.
+vi.setConfig({ testTimeout: 180_000, hookTimeout: 60_000 });
 let product: Product;
 let store: Store;
 beforeAll(async () => {
@@ -212,6 +215,28 @@ describe("record import jobs (POST /record-imports, then a runner in batches)", 
     const body = (await res.json()) as { error: string };
     expect(body.error).toContain(`/api/v1/studies/${STUDY}/record-imports`);
     expect(body.error).toContain("60 form instances");
+  });
+});
+
+describe("the AWS worker, as the table's stream invokes it", () => {
+  const streamEvent = (id: string) => ({
+    Records: [
+      { dynamodb: { NewImage: { type: { S: "import-job" }, study: { S: STUDY }, id: { S: id } } } },
+      // Other items never reach it (the event source's filter), but one that did would be ignored.
+      { dynamodb: { NewImage: { type: { S: "revision" }, study: { S: STUDY } } } },
+    ],
+  });
+
+  it("stops before its timeout, releasing the job (that write re-invokes it), and finishes it next time", async () => {
+    const started = await startJob(adverseEvents("01-3", 2, 20));
+    await workImportJobs(store, streamEvent(started.id), {
+      getRemainingTimeInMillis: () => STOP_BEFORE_TIMEOUT_MS,
+    });
+    const stopped = await store.importJobs.get(STUDY, started.id);
+    expect(stopped?.state).toBe("queued");
+    expect(stopped?.leaseOwner).toBeUndefined();
+    await workImportJobs(store, streamEvent(started.id), { getRemainingTimeInMillis: () => 15 * 60_000 });
+    expect(await store.importJobs.get(STUDY, started.id)).toMatchObject({ state: "done", written: 40 });
   });
 });
 

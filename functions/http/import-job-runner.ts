@@ -86,10 +86,8 @@ async function stepOnce(store: Store, job: ImportJob, owner: string): Promise<bo
     }
     const n = job.checkedChunks;
     const { instances } = await store.importJobs.readChunk<ImportedInstance>(job.study, job.id, n);
-    const outcome = await importRecords(store, job.principal, definition, instances, options);
-    const refused = outcome.kind === "refused" ? outcome.refused : [];
-    if (outcome.kind === "imported")
-      await store.importJobs.notePlanned(job.study, job.id, n, outcome.changes.length);
+    const { refused, changes } = await importBatch(store, job, definition, instances, options);
+    if (refused.length === 0) await store.importJobs.notePlanned(job.study, job.id, n, changes);
     return step({
       state: "checking",
       checkedChunks: n + 1,
@@ -106,18 +104,15 @@ async function stepOnce(store: Store, job: ImportJob, owner: string): Promise<bo
   if (job.writtenChunks >= job.chunks) return step({ state: "done", release: true });
   const n = job.writtenChunks;
   const { instances, planned = 0 } = await store.importJobs.readChunk<ImportedInstance>(job.study, job.id, n);
-  const outcome = await importRecords(store, job.principal, definition, instances, {
-    ...options,
-    dryRun: false,
-  });
-  if (outcome.kind === "refused")
-    // Something changed between the check and the write (a lock, another writer): the batches before stay.
+  const { refused } = await importBatch(store, job, definition, instances, { ...options, dryRun: false });
+  if (refused.length > 0)
+    // Something changed between the check and the write (a lock, another writer): what was written stays.
     return step({
       state: "failed",
       release: true,
-      refused: outcome.refused,
-      refusedCount: outcome.refused.length,
-      error: `Batch ${n + 1} of ${job.chunks} could not be written; the batches before it were`,
+      refused: refused.slice(0, REFUSED_KEPT),
+      refusedCount: refused.length,
+      error: `Batch ${n + 1} of ${job.chunks} could not be wholly written; the batches before it were`,
     });
   return step({
     state: "writing",

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { startDevEnvironment } from "../../functions/dev-environment.ts";
 import { STOP_BEFORE_TIMEOUT_MS, workImportJobs } from "../../functions/handlers/import-job-worker.ts";
+import { BODY_LIMITS } from "../../functions/http/body-limits.ts";
 import { runImportJob } from "../../functions/http/import-job-runner.ts";
 import type { Store } from "../../functions/store/store.ts";
 import { BASE, Product, STUDY } from "./harness.ts";
@@ -197,6 +198,16 @@ describe("record import jobs (POST /record-imports, then a runner in batches)", 
     expect(bad.status).toBe(400);
     expect(JSON.stringify(bad.body)).toContain("nowhere_arm_1");
     expect((await store.importJobs.list(STUDY)).length).toBe(count);
+  });
+
+  it("takes bodies past the default 256 KB limit, up to its own 6 MB class", async () => {
+    const big = [{ ...adverseEvents("01-2", 1, 1)[0], ae_term: "x".repeat(BODY_LIMITS.default) }];
+    await startJob(big);
+    const huge = await product.call("POST", `${BASE}/record-imports`, {
+      as: "site-01",
+      body: { data: [{ ...big[0], ae_term: "x".repeat(BODY_LIMITS.recordImports) }] },
+    });
+    expect(huge.status).toBe(413);
   });
 
   it("REDCap's /api/ import above its bound answers REDCap's error naming the jobs endpoint", async () => {

@@ -32,8 +32,8 @@ export const RUNNABLE_STATES: readonly ImportJobState[] = ["queued", "checking",
 
 /** How many refused values a job keeps (the count is kept whole). */
 export const REFUSED_KEPT = 100;
-/** A chunk's JSON stays under this many bytes, whatever the batch size. */
-const CHUNK_BYTES = 300_000;
+/** A chunk's JSON stays under this many bytes, whatever the batch size; one instance must fit alone. */
+export const CHUNK_BYTES = 300_000;
 
 export interface ImportJobOptions {
   overwrite: boolean;

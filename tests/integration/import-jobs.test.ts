@@ -208,6 +208,11 @@ describe("record import jobs (POST /record-imports, then a runner in batches)", 
       body: { data: [{ ...big[0], ae_term: "x".repeat(BODY_LIMITS.recordImports) }] },
     });
     expect(huge.status).toBe(413);
+    const tooBigForAnItem = await product.call("POST", `${BASE}/record-imports`, {
+      as: "site-01",
+      body: { data: [{ ...big[0], ae_term: "x".repeat(400_000) }] },
+    });
+    expect(tooBigForAnItem.status).toBe(400);
   });
 
   it("REDCap's /api/ import above its bound answers REDCap's error naming the jobs endpoint", async () => {

@@ -6,7 +6,7 @@ import { percentOf } from "../../http/import-job-runner.ts";
 import { permitted, sitesOf } from "../../http/permissions.ts";
 import { problems } from "../../http/problems.ts";
 import { loadStudy } from "../../http/resolve.ts";
-import type { ImportJob } from "../../store/import-jobs.ts";
+import { CHUNK_BYTES, type ImportJob } from "../../store/import-jobs.ts";
 import { ALL_SITES } from "../../store/principal.ts";
 import { createRouter } from "../router.ts";
 import { problemResponses, StudyParams } from "../schemas.ts";
@@ -147,6 +147,12 @@ const start: RouteHandler<typeof startRoute, AppEnv> = async (c) => {
       })),
     );
   if (instances.length === 0) throw problems.badRequest("The data holds no form instance to import.");
+  // A stored row (and the revision it becomes) must fit one DynamoDB item.
+  const oversized = instances.find((i) => Buffer.byteLength(JSON.stringify(i)) > CHUNK_BYTES);
+  if (oversized)
+    throw problems.badRequest(
+      `Record ${oversized.record}, ${oversized.eventName}, ${oversized.form}: one form instance holds more than ${CHUNK_BYTES / 1000} KB.`,
+    );
   const principal = c.var.principal;
   const allSites = definition.study.sites.map((s) => s.id);
   const job = await c.var.store.importJobs.create({

@@ -145,7 +145,7 @@ describe("record import jobs (POST /record-imports, then a runner in batches)", 
         return store.saveFormInstance(request);
       },
     };
-    const leaseMs = 1_500;
+    const leaseMs = 5_000;
     const diedAt = Date.now();
     await expect(runImportJob(dying, STUDY, started.id, { leaseMs })).rejects.toThrow("the process died");
     // Its lease still holds: another runner leaves the job alone until it runs out.

@@ -56,7 +56,13 @@ export async function runImportJob(
 
 /** One step of the job: the next batch checked or written, or the move to the next state. */
 async function stepOnce(store: Store, job: ImportJob, owner: string): Promise<boolean> {
-  const step = (s: Parameters<Store["importJobs"]["step"]>[2]) => store.importJobs.step(job, owner, s);
+  const step = async (s: Parameters<Store["importJobs"]["step"]>[2]) => {
+    const moved = await store.importJobs.step(job, owner, s);
+    // The rows go once the job has ended: what it wrote is in the audit trail, what it refused in the job.
+    if (moved && (s.state === "done" || s.state === "failed"))
+      await store.importJobs.deleteChunks(job.study, job.id, job.chunks);
+    return moved;
+  };
   const definition = await store.definitions.current(job.study);
   if (!definition || definition.version !== job.definitionVersion)
     return step({

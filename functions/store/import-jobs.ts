@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { type Db, isConditionFailure } from "./dynamo.ts";
 import { type Item, optionalText, text, texts } from "./item-fields.ts";
 import { keys } from "./keys.ts";
@@ -232,6 +232,16 @@ export async function readImportChunk<T = ImportedInstance>(
     instances: JSON.parse(text(Item, "instances")) as T[],
     ...(typeof Item.planned === "number" ? { planned: Item.planned } : {}),
   };
+}
+
+/** A finished job's rows: a copy of subject data outside the audit trail, kept no longer than needed. */
+export async function deleteImportChunks(db: Db, study: string, id: string, chunks: number): Promise<void> {
+  for (let n = 0; n < chunks; n += 10)
+    await Promise.all(
+      Array.from({ length: Math.min(10, chunks - n) }, (_, i) =>
+        db.doc.send(new DeleteCommand({ TableName: db.tableName, Key: chunkKey(study, id, n + i) })),
+      ),
+    );
 }
 
 /** What the check found a chunk would change: the write step counts it once the chunk is written. */

@@ -20,6 +20,7 @@ import {
 import {
   claimImportJob,
   createImportJob,
+  deleteImportChunks,
   getImportJob,
   type ImportJob,
   type JobStep,
@@ -126,6 +127,7 @@ export function createStore(options: StoreOptions) {
       readChunk: <T>(study: string, id: string, n: number) => readImportChunk<T>(db, study, id, n),
       notePlanned: (study: string, id: string, n: number, planned: number) =>
         notePlanned(db, study, id, n, planned),
+      deleteChunks: (study: string, id: string, chunks: number) => deleteImportChunks(db, study, id, chunks),
     },
     markEnteredInError: (request: ErrorMarkRequest) => markEnteredInError(db, macKey, request),
     appendReview: (request: ReviewRequest) => appendReview(db, macKey, request),

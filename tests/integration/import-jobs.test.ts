@@ -96,6 +96,9 @@ describe("record import jobs (POST /record-imports, then a runner in batches)", 
     expect(done).toMatchObject({ state: "done", total: 300, checked: 300, written: 300, percent: 100 });
     expect(done.finishedAt).toBeTruthy();
     expect(await revisionCount()).toBe(before + 300);
+    // Its rows are deleted once it has ended; the job item stays.
+    const left = (await product.snapshot()).filter((i) => i.includes(`#IMPORT#${firstId}`));
+    expect(left).toEqual([]);
   });
 
   it("audits every revision with the job's reason", async () => {

@@ -4,7 +4,7 @@ import { compress } from "hono/compress";
 import { HTTPException } from "hono/http-exception";
 import { apiRoutes, redcapRoutes } from "./api/routes.ts";
 import { BODY_LIMITS, limitBodies } from "./http/body-limits.ts";
-import type { AppEnv } from "./http/context.ts";
+import { type AppEnv, DEFAULT_IMPORT_JOBS, type ImportJobSettings } from "./http/context.ts";
 import { type OidcSettings, relyingParties } from "./http/oidc.ts";
 import { logUnexpected, ProblemError, problems } from "./http/problems.ts";
 import { securityHeaders } from "./http/security-headers.ts";
@@ -33,6 +33,8 @@ export interface AppOptions {
   oidc?: Omit<OidcSettings, "redirectUri">;
   /** How old a re-authentication may be when it is used to sign (SIGNING_WINDOW_MINUTES). Default 5 minutes. */
   signingWindowMs?: number;
+  /** Batch size, the REDCap endpoint's bound and how a record import job is started. */
+  importJobs?: Partial<ImportJobSettings>;
 }
 
 export const DEFAULT_IDLE_MS = 30 * 60_000;
@@ -51,11 +53,13 @@ export function sessionIdleMs(minutes: string | undefined): number {
  */
 export function createApp(store: Store, options: AppOptions) {
   const app = new Hono<AppEnv>();
+  const importJobs = { ...DEFAULT_IMPORT_JOBS, ...options.importJobs };
 
   app.use("*", securityHeaders(STYLES));
   app.use("*", async (c, next) => {
     c.set("store", store);
     c.set("feedSettleMs", options.feedSettleMs ?? 60_000);
+    c.set("importJobs", importJobs);
     await next();
   });
   // Sites are often on slow connections: the form script is ~310 KB raw, ~95 KB gzipped.

@@ -7,6 +7,8 @@ import { loadDefinition } from "./definition-files.ts";
 import { DEV_PEOPLE_FILE, type DevPerson, loadDevPeople } from "./dev/dev-people.ts";
 import { type DevOidcProvider, startOidcProvider } from "./dev/oidc-provider.ts";
 import { formatImpact } from "./engine/impact.ts";
+import type { ImportJobSettings } from "./http/context.ts";
+import { runImportJob } from "./http/import-job-runner.ts";
 import { loadPublishPlan, PUBLISH_PLAN_FILE } from "./publish-plan.ts";
 import { startDynalite } from "./store/dynalite.ts";
 import { createClients, ensureTable } from "./store/dynamo.ts";
@@ -73,6 +75,8 @@ export async function startDevEnvironment(
     sessionIdleMs?: number;
     /** How old a re-authentication may be when it is used to sign. */
     signingWindowMs?: number;
+    /** Record import jobs: batch size, the REDCap endpoint's bound; `start` replaces the in-process runner. */
+    importJobs?: Partial<ImportJobSettings>;
   } = {},
 ): Promise<DevEnvironment> {
   const tableName = options.tableName ?? "edc";
@@ -129,6 +133,12 @@ export async function startDevEnvironment(
         options.oidcPort,
       )
     : undefined;
+  const jobs = inProcessJobs(store);
+  // Jobs a previous run left unfinished (stopped, or crashed mid-batch) carry on from their stored progress.
+  if (!options.importJobs?.start)
+    for (const study of [definition.study.id, ...Object.keys(studies)])
+      for (const job of await store.importJobs.list(study))
+        if (job.state !== "done" && job.state !== "failed") jobs.start(study, job.id);
   return {
     store,
     // One process and no Lambda timeouts: a commit is visible at once, a short settle is plenty.
@@ -138,6 +148,7 @@ export async function startDevEnvironment(
       ...(options.sessionIdleMs !== undefined ? { sessionIdleMs: options.sessionIdleMs } : {}),
       ...(options.signingWindowMs !== undefined ? { signingWindowMs: options.signingWindowMs } : {}),
       ...(signIn ? { oidc: { issuer: signIn.provider.issuer, clientId: DEV_CLIENT_ID } } : {}),
+      importJobs: { start: jobs.start, ...options.importJobs },
     }),
     endpoint: dynamo.endpoint,
     tableName,
@@ -154,6 +165,7 @@ export async function startDevEnvironment(
         }
       : {}),
     close: async () => {
+      await jobs.drain();
       await signIn?.provider.close();
       client.destroy();
       await dynamo.close();
@@ -162,6 +174,26 @@ export async function startDevEnvironment(
 }
 
 const DEV_CLIENT_ID = "edc-local";
+
+/**
+ * Record import jobs run in this process, started right after their 202 (no
+ * Lambda, no timeout); close() waits for them. A failure is logged and the
+ * job's lease runs out, so the next start picks the job up again.
+ */
+function inProcessJobs(store: Store) {
+  const running = new Set<Promise<unknown>>();
+  return {
+    start(study: string, id: string) {
+      const run = runImportJob(store, study, id)
+        .catch((error) => console.error(`import job ${id} stopped:`, error))
+        .finally(() => running.delete(run));
+      running.add(run);
+    },
+    drain: async () => {
+      await Promise.all(running);
+    },
+  };
+}
 
 /** A study folder published as it is on disk, with the migration and acceptances of its publish plan. */
 async function publishAtStart(store: Store, dir: string) {

@@ -20,15 +20,26 @@ import {
 } from "aws-cdk-lib/aws-apigatewayv2";
 import { HttpLambdaIntegration } from "aws-cdk-lib/aws-apigatewayv2-integrations";
 import { Alarm, ComparisonOperator, TreatMissingData } from "aws-cdk-lib/aws-cloudwatch";
-import { AttributeType, Billing, type ITableV2, TableEncryptionV2, TableV2 } from "aws-cdk-lib/aws-dynamodb";
+import {
+  AttributeType,
+  Billing,
+  type ITableV2,
+  StreamViewType,
+  TableEncryptionV2,
+  TableV2,
+} from "aws-cdk-lib/aws-dynamodb";
 import { Grant, type IGrantable, type IRole, Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
 import type { Key } from "aws-cdk-lib/aws-kms";
 import {
   Architecture,
   type CfnFunction,
+  EventSourceMapping,
+  FilterCriteria,
+  FilterRule,
   type IFunction,
   LoggingFormat,
   Runtime,
+  StartingPosition,
 } from "aws-cdk-lib/aws-lambda";
 import {
   type ICommandHooks,
@@ -152,7 +163,7 @@ function functionRole(scope: Construct, id: string, logGroup: LogGroup, descript
 
 /**
  * Read/write access to the table's items — the action set of CDK's
- * `grantReadWriteData` minus the stream-only reads (the table has no stream) —
+ * `grantReadWriteData` minus the stream-only reads (only the import worker reads the stream) —
  * on the table and on each index by name. `grantReadWriteData` would grant
  * `<table>/index/*`: a wildcard (AwsSolutions-IAM5) that also covers any index
  * added later outside table-shape.ts. Every index the store declares is listed.
@@ -169,6 +180,14 @@ export const TABLE_DATA_ACTIONS = [
   "dynamodb:Scan",
   "dynamodb:UpdateItem",
 ];
+
+/** What Lambda's event source reads of the table's stream (the DynamoDB guide's policy, on the one stream). */
+export const IMPORT_STREAM_ACTIONS = [
+  "dynamodb:DescribeStream",
+  "dynamodb:GetRecords",
+  "dynamodb:GetShardIterator",
+  "dynamodb:ListStreams",
+] as const;
 
 function grantTableData(table: ITableV2, grantee: IGrantable): Grant {
   return Grant.addToPrincipal({
@@ -189,6 +208,7 @@ export class EdcStack extends Stack {
   readonly table: ITableV2;
   readonly apiFunction: IFunction;
   readonly publishFormsFunction: IFunction;
+  readonly importJobWorker: IFunction;
   readonly httpApi: HttpApi;
   readonly formsHash: string;
   /** The stack's own user pool; undefined when an external OpenID provider is configured. */
@@ -222,6 +242,8 @@ export class EdcStack extends Stack {
       removalPolicy: RemovalPolicy.RETAIN,
       // The AWS managed key (aws/dynamodb): KMS use is visible in CloudTrail, no key to manage.
       encryption: TableEncryptionV2.awsManagedKey(),
+      // New images only: the import job worker is started by changes of running jobs (see below).
+      dynamoStream: StreamViewType.NEW_IMAGE,
     });
     this.table = table;
 
@@ -378,10 +400,63 @@ export class EdcStack extends Stack {
       properties: { FormsHash: this.formsHash },
     });
 
+    // ---- Record import jobs: the table's stream starts the worker on each change of a job still to run
+    // (queued, checking, writing); the worker's own progress writes start it again after it stops near
+    // its timeout. No queue, no function invoking another (docs/architecture.md, "Import jobs").
+    const importJobLogs = logGroup(this, "ImportJobWorkerLogs");
+    const importJobWorker = new NodejsFunction(this, "ImportJobWorker", {
+      ...bundledFunctionProps("functions/handlers/import-job-worker.ts"),
+      description: `EDC record import jobs (${stage}): checks and writes a job's batches, started by the table's stream`,
+      role: functionRole(this, "ImportJobWorkerRole", importJobLogs, "EDC record import job worker"),
+      logGroup: importJobLogs,
+      memorySize: 1024,
+      timeout: Duration.minutes(15),
+    });
+    importJobWorker.addEnvironment(TABLE_NAME_ENV, table.tableName);
+    grantTableData(table, importJobWorker);
+    // Saves are audited revisions: their chain heads are sealed like the API's.
+    grantAuditMac(this.auditMacKey, importJobWorker);
+    const streamArn = table.tableStreamArn as string;
+    // The stream actions the event source needs, on this table's stream only (no `*`).
+    Grant.addToPrincipal({
+      grantee: importJobWorker,
+      actions: [...IMPORT_STREAM_ACTIONS],
+      resourceArns: [streamArn],
+    });
+    new EventSourceMapping(this, "ImportJobStream", {
+      target: importJobWorker,
+      eventSourceArn: streamArn,
+      startingPosition: StartingPosition.LATEST,
+      batchSize: 100,
+      // A failed run (a timeout mid-batch) is retried; its lease runs out and the next run resumes it.
+      retryAttempts: 10,
+      filters: [
+        FilterCriteria.filter({
+          dynamodb: {
+            NewImage: {
+              type: { S: FilterRule.isEqual("import-job") },
+              state: { S: FilterRule.or("queued", "checking", "writing") },
+            },
+          },
+        }),
+      ],
+    });
+    acknowledgePinnedRuntime(importJobWorker);
+    this.importJobWorker = importJobWorker;
+
     // ---- Alarms (no actions: wire an SNS topic or a chat integration per deployment).
     new Alarm(this, "ApiFunctionErrorsAlarm", {
       alarmDescription: "The API function threw (unhandled error, timeout or out of memory).",
       metric: apiFunction.metricErrors({ period: Duration.minutes(5), statistic: "Sum" }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+    new Alarm(this, "ImportJobWorkerErrorsAlarm", {
+      alarmDescription:
+        "The record import worker threw (a job is retried from its progress; repeated errors stall it).",
+      metric: importJobWorker.metricErrors({ period: Duration.minutes(5), statistic: "Sum" }),
       threshold: 1,
       evaluationPeriods: 1,
       comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,

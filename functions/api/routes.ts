@@ -14,6 +14,7 @@ import { keyRoutes } from "./routes/keys.ts";
 import { lockAndVerificationRoutes } from "./routes/locks-and-verification.ts";
 import { peopleRoutes } from "./routes/people.ts";
 import { queryRoutes } from "./routes/queries.ts";
+import { recordImportRoutes } from "./routes/record-imports.ts";
 import { signatureRoutes } from "./routes/signatures.ts";
 import { studyRoutes } from "./routes/studies.ts";
 import { subjectStatusRoutes } from "./routes/subject-status.ts";
@@ -56,6 +57,7 @@ export function apiRoutes() {
   api.route("/", keyRoutes);
   api.route("/", peopleRoutes);
   api.route("/", queryRoutes);
+  api.route("/", recordImportRoutes);
   api.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
   api.doc31("/openapi.json", {
     openapi: "3.1.0",

@@ -1,3 +1,4 @@
+import { parse } from "csv-parse/sync";
 import {
   type FieldSchema,
   FORM_STATUS_CODE,
@@ -277,4 +278,18 @@ export function readImportRows(
     }
   }
   return { instances, refused };
+}
+
+/** The `data` of an import as REDCap sends it: CSV with a header row, or a JSON list of objects (throws what cannot be read). */
+export function parseImportData(data: string | unknown[], format: "csv" | "json"): Record<string, string>[] {
+  if (format === "csv" && typeof data === "string")
+    return parse(data, { columns: true, skip_empty_lines: true, bom: true }) as Record<string, string>[];
+  const rows: unknown = typeof data === "string" ? JSON.parse(data) : data;
+  if (!Array.isArray(rows) || rows.some((r) => typeof r !== "object" || r === null || Array.isArray(r)))
+    throw new Error("not a list of records");
+  return rows.map((r: Record<string, unknown>) =>
+    Object.fromEntries(
+      Object.entries(r).map(([k, v]) => [k, v === null || v === undefined ? "" : String(v)]),
+    ),
+  );
 }

@@ -12,6 +12,8 @@ export const BODY_LIMITS = {
   signIn: 16 * 1024,
   /** The study builder: whole definition files, and the draft bundle posted back form-encoded. */
   builder: 2 * 1024 * 1024,
+  /** A record import job's rows: Lambda's synchronous payload cap (6 MB), the most one request can carry. */
+  recordImports: 6 * 1024 * 1024,
   /** Everything else: JSON API bodies, REDCap API calls, form and enrolment posts. */
   default: 256 * 1024,
 } as const;
@@ -21,6 +23,7 @@ export type BodyClass = keyof typeof BODY_LIMITS;
 export function bodyClass(path: string): BodyClass {
   if (path === "/signin") return "signIn";
   if (/^\/studies\/[^/]+\/builder(\/|$)/.test(path)) return "builder";
+  if (/^\/api\/v1\/studies\/[^/]+\/record-imports\/?$/.test(path)) return "recordImports";
   return "default";
 }
 

@@ -17,7 +17,8 @@ import { can, sitesOf } from "./permissions.ts";
  */
 
 export const IMPORT_REASON = "Imported through the API";
-export const IMPORT_REASON_WARNINGS = `${IMPORT_REASON}; its soft-check warnings were confirmed by the import`;
+const withWarnings = (reason: string) => `${reason}; its soft-check warnings were confirmed by the import`;
+export const IMPORT_REASON_WARNINGS = withWarnings(IMPORT_REASON);
 
 export interface ImportOptions {
   /** REDCap's overwriteBehavior=overwrite: a blank cell erases the stored value. */
@@ -26,6 +27,8 @@ export interface ImportOptions {
   dryRun: boolean;
   /** REDCap's forceAutoNumber: every record is a new subject, named as enrolment names them. */
   forceAutoNumber: boolean;
+  /** The revisions' reason (default: IMPORT_REASON). */
+  reason?: string;
 }
 
 export interface InstanceChange {
@@ -142,7 +145,7 @@ export async function importRecords(
       data,
       status,
       rev: current?.rev ?? 0,
-      reason: IMPORT_REASON,
+      reason: options.reason ?? IMPORT_REASON,
       // Missing-data codes stored on this instance stay as they are unless a value replaces them.
       missing: current?.missing
         ? Object.fromEntries(Object.entries(current.missing).filter(([f]) => !(f in item.values)))
@@ -154,7 +157,7 @@ export async function importRecords(
     const check = await store.checkFormInstance(request);
     switch (check.kind) {
       case "would-save":
-        if (check.warnings.length > 0) request.reason = IMPORT_REASON_WARNINGS;
+        if (check.warnings.length > 0) request.reason = withWarnings(options.reason ?? IMPORT_REASON);
         planned.push({ item, subject, isNew, request, fields: check.changes.map((ch) => ch.field) });
         break;
       case "saved":

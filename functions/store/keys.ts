@@ -67,4 +67,10 @@ export const keys = {
   grantIndex: (study: string) => `STUDY#${study}#GRANTS`,
   session: (nonce: string) => `SESSION#${nonce}`,
   sessionItem: "SESSION",
+  /** A record import job (import-jobs.ts), in the study's partition; ids sort by creation time. */
+  importJob: (id: string) => `IMPORT_JOB#${id}`,
+  importJobPrefix: "IMPORT_JOB#",
+  /** A job's form instances, one batch per chunk item, in the job's own partition. */
+  importJobPartition: (study: string, id: string) => `STUDY#${study}#IMPORT#${id}`,
+  importChunk: (n: number) => `CHUNK#${pad(n, 6)}`,
 } as const;

@@ -17,6 +17,19 @@ import {
   readProjections,
   readRevisions,
 } from "./form-instances.ts";
+import {
+  claimImportJob,
+  createImportJob,
+  deleteImportChunks,
+  getImportJob,
+  type ImportJob,
+  type JobStep,
+  listImportJobs,
+  type NewImportJob,
+  notePlanned,
+  readImportChunk,
+  stepImportJob,
+} from "./import-jobs.ts";
 import type { MacKey } from "./mac-key.ts";
 import { type ErrorMarkRequest, markEnteredInError } from "./mark-entered-in-error.ts";
 import {
@@ -103,6 +116,19 @@ export function createStore(options: StoreOptions) {
     readCurrentState: (study: string, subject: string) => readCurrentState(db, study, subject),
     saveFormInstance: (request: SaveRequest) => saveFormInstance(db, macKey, request),
     checkFormInstance: (request: SaveRequest) => checkFormInstance(db, macKey, request),
+    /** Record imports run as background jobs (import-jobs.ts). */
+    importJobs: {
+      create: (request: NewImportJob) => createImportJob(db, request),
+      get: (study: string, id: string) => getImportJob(db, study, id),
+      list: (study: string) => listImportJobs(db, study),
+      claim: (study: string, id: string, owner: string, now: number, until: number) =>
+        claimImportJob(db, study, id, owner, now, until),
+      step: (from: ImportJob, owner: string, step: JobStep) => stepImportJob(db, from, owner, step),
+      readChunk: <T>(study: string, id: string, n: number) => readImportChunk<T>(db, study, id, n),
+      notePlanned: (study: string, id: string, n: number, planned: number) =>
+        notePlanned(db, study, id, n, planned),
+      deleteChunks: (study: string, id: string, chunks: number) => deleteImportChunks(db, study, id, chunks),
+    },
     markEnteredInError: (request: ErrorMarkRequest) => markEnteredInError(db, macKey, request),
     appendReview: (request: ReviewRequest) => appendReview(db, macKey, request),
     /** A subject's review log, or the study's without a subject. */

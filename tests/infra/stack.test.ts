@@ -11,7 +11,13 @@ import { AUDIT_MAC_ACTIONS } from "../../infra/audit-mac-key.ts";
 import { hashDirectory } from "../../infra/forms-hash.ts";
 import { addNagChecks } from "../../infra/nag.ts";
 import { externalOidcFromContext, hostedDomainPrefix } from "../../infra/sign-in.ts";
-import { EdcStack, type EdcStackProps, REPO_ROOT, TABLE_DATA_ACTIONS } from "../../infra/stack.ts";
+import {
+  EdcStack,
+  type EdcStackProps,
+  IMPORT_STREAM_ACTIONS,
+  REPO_ROOT,
+  TABLE_DATA_ACTIONS,
+} from "../../infra/stack.ts";
 
 /** The feature flags `cdk synth` runs with, so the tests synthesize the same template. */
 const CDK_CONTEXT = (
@@ -69,6 +75,12 @@ describe("EdcStack template (unbundled synth)", () => {
   const publishFnId = logicalIdOf(template, "AWS::Lambda::Function", {
     Description: Match.stringLikeRegexp("^EDC forms publish"),
   });
+  const workerFnId = logicalIdOf(template, "AWS::Lambda::Function", {
+    Description: Match.stringLikeRegexp("^EDC record import jobs"),
+  });
+  const roleOf = (fnId: string) =>
+    (template.toJSON().Resources[fnId] as { Properties: { Role: { "Fn::GetAtt": [string] } } }).Properties
+      .Role["Fn::GetAtt"][0];
 
   it("declares the table from table-shape.ts: on-demand, keys, GSIs with ALL projection", () => {
     template.resourceCountIs("AWS::DynamoDB::GlobalTable", 1);
@@ -155,7 +167,7 @@ describe("EdcStack template (unbundled synth)", () => {
     });
   });
 
-  it("grants both functions item read/write on the table and its named indexes, without wildcards", () => {
+  it("grants the functions item read/write on the table and its named indexes, without wildcards", () => {
     const tableArn = { "Fn::GetAtt": [tableId, "Arn"] };
     const statement = {
       Effect: "Allow",
@@ -165,11 +177,9 @@ describe("EdcStack template (unbundled synth)", () => {
         ...Object.values(TABLE.indexes).map((i) => ({ "Fn::Join": ["", [tableArn, `/index/${i.name}`]] })),
       ],
     };
-    for (const fnId of [apiFnId, publishFnId]) {
-      const fn = template.toJSON().Resources[fnId] as { Properties: { Role: { "Fn::GetAtt": [string] } } };
-      const roleId = fn.Properties.Role["Fn::GetAtt"][0];
+    for (const fnId of [apiFnId, publishFnId, workerFnId]) {
       template.hasResourceProperties("AWS::IAM::Policy", {
-        Roles: [{ Ref: roleId }],
+        Roles: [{ Ref: roleOf(fnId) }],
         PolicyDocument: { Statement: Match.arrayWith([statement]) },
       });
     }
@@ -181,7 +191,7 @@ describe("EdcStack template (unbundled synth)", () => {
 
   it("keeps every log group one year and retains it", () => {
     const groups = resourcesOfType(template, "AWS::Logs::LogGroup");
-    expect(Object.keys(groups)).toHaveLength(4); // API, access log, publish, provider framework
+    expect(Object.keys(groups)).toHaveLength(5); // API, access log, publish, provider framework, import worker
     for (const group of Object.values(groups) as (Resource & { DeletionPolicy?: string })[]) {
       expect(group.Properties?.RetentionInDays).toBe(365);
       expect(group.DeletionPolicy).toBe("Retain");
@@ -237,8 +247,61 @@ describe("EdcStack template (unbundled synth)", () => {
     });
   });
 
-  it("alarms on API function errors and HTTP API 5xx", () => {
-    template.resourceCountIs("AWS::CloudWatch::Alarm", 2);
+  it("runs record import jobs in a worker started by the table's stream, filtered to jobs still to run", () => {
+    template.hasResourceProperties("AWS::DynamoDB::GlobalTable", {
+      StreamSpecification: { StreamViewType: "NEW_IMAGE" },
+    });
+    template.hasResourceProperties("AWS::Lambda::Function", {
+      Description: Match.stringLikeRegexp("^EDC record import jobs"),
+      Runtime: "nodejs22.x",
+      Timeout: 900,
+      Environment: { Variables: Match.objectLike({ TABLE_NAME: { Ref: tableId } }) },
+    });
+    const mapping = onlyProperties<{
+      FunctionName: unknown;
+      EventSourceArn: unknown;
+      StartingPosition: string;
+      FilterCriteria: { Filters: { Pattern: string }[] };
+    }>(template, "AWS::Lambda::EventSourceMapping");
+    expect(mapping.FunctionName).toEqual({ Ref: workerFnId });
+    expect(mapping.EventSourceArn).toEqual({ "Fn::GetAtt": [tableId, "StreamArn"] });
+    expect(mapping.StartingPosition).toBe("LATEST");
+    expect(mapping.FilterCriteria.Filters.map((f) => JSON.parse(f.Pattern))).toEqual([
+      {
+        dynamodb: {
+          NewImage: { type: { S: ["import-job"] }, state: { S: ["queued", "checking", "writing"] } },
+        },
+      },
+    ]);
+    // Its role reads this table's stream only; no other function may.
+    template.hasResourceProperties("AWS::IAM::Policy", {
+      Roles: [{ Ref: roleOf(workerFnId) }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          {
+            Effect: "Allow",
+            Action: [...IMPORT_STREAM_ACTIONS],
+            Resource: { "Fn::GetAtt": [tableId, "StreamArn"] },
+          },
+        ]),
+      },
+    });
+    for (const fnId of [apiFnId, publishFnId])
+      expect(
+        JSON.stringify(
+          Object.values(resourcesOfType(template, "AWS::IAM::Policy")).filter((p) =>
+            JSON.stringify(p.Properties?.Roles).includes(roleOf(fnId)),
+          ),
+        ),
+      ).not.toContain("dynamodb:GetRecords");
+  });
+
+  it("alarms on API function errors, import worker errors and HTTP API 5xx", () => {
+    template.resourceCountIs("AWS::CloudWatch::Alarm", 3);
+    template.hasResourceProperties("AWS::CloudWatch::Alarm", {
+      MetricName: "Errors",
+      Dimensions: [{ Name: "FunctionName", Value: { Ref: workerFnId } }],
+    });
     template.hasResourceProperties("AWS::CloudWatch::Alarm", {
       Namespace: "AWS/Lambda",
       MetricName: "Errors",
@@ -317,7 +380,7 @@ describe("people: the stack's own Cognito user pool", () => {
     const pool = onlyProperties<Record<string, unknown>>(template, "AWS::Cognito::UserPool");
     // No SMS anywhere: no SMS MFA, so no SMS role for Cognito to assume.
     expect(pool.SmsConfiguration).toBeUndefined();
-    template.resourceCountIs("AWS::IAM::Role", 3); // API, publish, provider framework: nothing for Cognito
+    template.resourceCountIs("AWS::IAM::Role", 4); // API, publish, provider framework, import worker: nothing for Cognito
   });
 
   it("enforces threat protection on the PLUS plan, and outlives the stack", () => {
@@ -525,11 +588,12 @@ describe("audit chain MAC key", () => {
     });
   });
 
-  it("lets the API and publish functions GenerateMac and VerifyMac on it, nothing else, and names it by ARN", () => {
+  it("lets the API, publish and import worker functions GenerateMac and VerifyMac on it, nothing else, and names it by ARN", () => {
     const granted = statementsOn(template, keyId);
     const apiRole = roleOfFunction(template, "EDC API");
     const publishRole = roleOfFunction(template, "EDC forms publish");
-    expect(granted.flatMap((g) => g.roles).sort()).toEqual([apiRole, publishRole].sort());
+    const workerRole = roleOfFunction(template, "EDC record import jobs");
+    expect(granted.flatMap((g) => g.roles).sort()).toEqual([apiRole, publishRole, workerRole].sort());
     for (const { statement } of granted) {
       expect(statement).toEqual({
         Effect: "Allow",
@@ -555,10 +619,11 @@ describe("audit chain MAC key", () => {
     expect(JSON.stringify(keyPolicy.Statement[0]?.Principal)).toContain(":root");
     const arn = { "Fn::GetAtt": [keyId, "Arn"] };
     expect(onlyApiEnvironment(template)[FUNCTION_ENV.auditMacKeyId]).toEqual(arn);
-    template.hasResourceProperties("AWS::Lambda::Function", {
-      Description: Match.stringLikeRegexp("^EDC forms publish"),
-      Environment: { Variables: Match.objectLike({ [FUNCTION_ENV.auditMacKeyId]: arn }) },
-    });
+    for (const description of ["^EDC forms publish", "^EDC record import jobs"])
+      template.hasResourceProperties("AWS::Lambda::Function", {
+        Description: Match.stringLikeRegexp(description),
+        Environment: { Variables: Match.objectLike({ [FUNCTION_ENV.auditMacKeyId]: arn }) },
+      });
   });
 });
 

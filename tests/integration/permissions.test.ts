@@ -63,6 +63,9 @@ const API: Record<string, Action> = {
   "POST /studies/{study}/subjects/{subject}/queries/{query}/close": "close-query",
   "POST /studies/{study}/subjects/{subject}/queries/{query}/reopen": "close-query",
   "GET /studies/{study}/queries": "read-identified",
+  "POST /studies/{study}/record-imports": "enter-data",
+  "GET /studies/{study}/record-imports": "enter-data",
+  "GET /studies/{study}/record-imports/{job}": "enter-data",
 };
 
 const FORM = "/studies/:study/subjects/:subject/events/:event/forms/:form";

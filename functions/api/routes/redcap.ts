@@ -1,4 +1,3 @@
-import { parse } from "csv-parse/sync";
 import { type Context, Hono } from "hono";
 import type { StudyDefinition } from "../../engine/definition.ts";
 import { formOrder } from "../../engine/form-order.ts";
@@ -24,7 +23,12 @@ import {
   redcapInstruments,
   redcapRepeatingFormsEvents,
 } from "../../exports/redcap-metadata.ts";
-import { type DateFormat, type RefusedValue, readImportRows } from "../../exports/redcap-records-in.ts";
+import {
+  type DateFormat,
+  parseImportData,
+  type RefusedValue,
+  readImportRows,
+} from "../../exports/redcap-records-in.ts";
 import { logAccess, loggedFilters } from "../../http/access-events.ts";
 import type { AppEnv } from "../../http/context.ts";
 import { admitPrincipal } from "../../http/deidentified-access.ts";
@@ -133,19 +137,10 @@ function recordOptions(params: RedcapParams, definition: StudyDefinition) {
   return options;
 }
 
-/** The `data` of an import as REDCap sends it: CSV with a header row, or a JSON list of objects. */
-function importRows(data: string, format: string): Record<string, string>[] {
+/** The `data` of an import; what cannot be read is REDCap's error. */
+function importRows(data: string, format: "csv" | "json"): Record<string, string>[] {
   try {
-    if (format === "csv")
-      return parse(data, { columns: true, skip_empty_lines: true, bom: true }) as Record<string, string>[];
-    const rows: unknown = JSON.parse(data);
-    if (!Array.isArray(rows) || rows.some((r) => typeof r !== "object" || r === null || Array.isArray(r)))
-      throw new Error("not a list of records");
-    return rows.map((r: Record<string, unknown>) =>
-      Object.fromEntries(
-        Object.entries(r).map(([k, v]) => [k, v === null || v === undefined ? "" : String(v)]),
-      ),
-    );
+    return parseImportData(data, format);
   } catch (e) {
     throw new RedcapError(400, `The data could not be read as ${format}: ${(e as Error).message}`);
   }
@@ -173,6 +168,14 @@ async function importAnswer(
   const dateFormat = (params.text("dateFormat") ?? "YMD") as DateFormat;
   const { instances, refused } = readImportRows(definition, rows, dateFormat);
   if (refused.length > 0) throw new RedcapError(400, refusedMessage(refused));
+  const { syncLimit } = c.var.importJobs;
+  if (instances.length > syncLimit)
+    throw new RedcapError(
+      400,
+      `This import holds ${instances.length} form instances; more than ${syncLimit} are imported as a background job, ` +
+        `not in one request: POST the same data to /api/v1/studies/${definition.study.id}/record-imports ` +
+        "(bearer token; see /api/v1/openapi.json), then poll the job it answers",
+    );
   const dryRun = params.flag("dryRun");
   const outcome = await importRecords(c.var.store, principal, definition, instances, {
     overwrite: params.text("overwriteBehavior") === "overwrite",

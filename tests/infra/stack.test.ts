@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { FUNCTION_ENV } from "../../functions/store/function-env.ts";
 import { TABLE } from "../../functions/store/table-shape.ts";
 import { AUDIT_MAC_ACTIONS } from "../../infra/audit-mac-key.ts";
-import { hashDirectory } from "../../infra/forms-hash.ts";
+import { hashDirectory, studyFolders } from "../../infra/forms-hash.ts";
 import { addNagChecks } from "../../infra/nag.ts";
 import { externalOidcFromContext, hostedDomainPrefix } from "../../infra/sign-in.ts";
 import {
@@ -232,13 +232,17 @@ describe("EdcStack template (unbundled synth)", () => {
     });
   });
 
-  it("publishes forms/ through a Provider-backed custom resource keyed by the forms content hash", () => {
+  it("publishes forms/ and every studies/<id>/ through a Provider-backed custom resource keyed by their content hash", () => {
+    const studies = studyFolders(path.join(REPO_ROOT, "studies"));
+    // The repository ships an example study beside the reference one: both are published.
+    expect(studies.map((d) => path.basename(d))).toContain("redcapr-longitudinal");
     template.resourceCountIs("Custom::PublishForms", 1);
     template.hasResourceProperties("Custom::PublishForms", {
       ServiceToken: {
         "Fn::GetAtt": [Match.stringLikeRegexp("^PublishFormsProviderframeworkonEvent"), "Arn"],
       },
-      FormsHash: hashDirectory(path.join(REPO_ROOT, "forms")),
+      FormsHash:
+        hashDirectory(path.join(REPO_ROOT, "forms")) + studies.map((d) => `:${hashDirectory(d)}`).join(""),
     });
     // The provider framework calls the publish function, whose role can write the table.
     template.hasResourceProperties("AWS::Lambda::Function", {
@@ -657,9 +661,10 @@ describe("forms hash", () => {
 
   it("is the custom resource's FormsHash property, so an edited protocol re-runs the publish", () => {
     const dir = formsTree();
-    const before = Template.fromStack(makeApp({ formsDir: dir }).stack);
+    const only = { formsDir: dir, props: { studyDirs: [] } };
+    const before = Template.fromStack(makeApp(only).stack);
     writeFileSync(path.join(dir, "study.json"), '{"id":"S1","title":"changed"}\n');
-    const after = Template.fromStack(makeApp({ formsDir: dir }).stack);
+    const after = Template.fromStack(makeApp(only).stack);
     const hashIn = (t: Template) =>
       onlyProperties<{ FormsHash: string }>(t, "Custom::PublishForms").FormsHash;
     expect(hashIn(after)).not.toBe(hashIn(before));

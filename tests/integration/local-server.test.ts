@@ -15,6 +15,7 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { parse } from "csv-parse/sync";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort, HttpBrowser } from "./http-browser.ts";
 
@@ -37,7 +38,8 @@ async function start(port: number, dir = dataDir, extraEnv: Record<string, strin
   });
   let out = "";
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no URL printed:\n${out}`)), 30_000);
+    // Not a speed limit: a guard against a server that never comes up (it publishes every study first).
+    const timer = setTimeout(() => reject(new Error(`no URL printed:\n${out}`)), 60_000);
     child?.stdout?.on("data", (chunk) => {
       out += chunk;
       if (out.includes("OpenAPI:")) {
@@ -101,7 +103,61 @@ describe("npm start", () => {
     expect(await after.json()).toMatchObject({ rev: 1, data: { edss_total: 3.5 } });
     const study = await fetch(api, { headers: site });
     expect((await study.json()).version).toBe(1); // an unchanged forms/ is not published again
-  }, 90_000);
+  }, 150_000);
+
+  it("serves the shipped example study beside the reference one, and takes its records as the README says", async () => {
+    await stop(); // the server of the test before holds the data folder
+    const port = await freePort();
+    const printed = await start(port);
+    const url = `http://localhost:${port}`;
+    expect(printed).toContain(`${url}/studies/redcapr-longitudinal`);
+    const keys = JSON.parse(readFileSync(path.join(dataDir, "dev-tokens.redcapr-longitudinal.json"), "utf8"));
+    const siteKey = (Object.entries(keys) as [string, { token: string }][]).find(([k]) => k === "main")?.[1]
+      .token;
+    expect(siteKey).toBeTruthy();
+    const records = path.join(root, "studies/redcapr-longitudinal/records.csv");
+    const cli = spawn(
+      process.execPath,
+      [
+        "--import",
+        "tsx",
+        "functions/cli/records-import-redcap.ts",
+        records,
+        "--token",
+        String(siteKey),
+        "--url",
+        url,
+      ],
+      { cwd: root, stdio: ["ignore", "pipe", "pipe"] },
+    );
+    let said = "";
+    cli.stdout.on("data", (c) => (said += c));
+    cli.stderr.on("data", (c) => (said += c));
+    const code = await new Promise((resolve) => cli.on("close", resolve));
+    expect(code, said).toBe(0);
+    // REDCap's own export of the project holds these records; they come back through /api/.
+    const rowsIn = parse(readFileSync(records, "utf8"), { columns: true }) as { study_id: string }[];
+    const expected = [...new Set(rowsIn.map((r) => r.study_id))];
+    expect(expected).toEqual(["100", "220", "304"]);
+    const exported = await fetch(`${url}/api/`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({
+        token: String(siteKey),
+        content: "record",
+        format: "json",
+        fields: "study_id",
+      }),
+    });
+    const rows = (await exported.json()) as { study_id: string }[];
+    expect([...new Set(rows.map((r) => r.study_id))].sort()).toEqual(expected.sort());
+    // The reference study's keys see none of it.
+    const reference = JSON.parse(readFileSync(path.join(dataDir, "dev-tokens.json"), "utf8"));
+    const other = await fetch(`${url}/api/v1/studies/redcapr-longitudinal/subjects`, {
+      headers: { authorization: `Bearer ${reference["site-01"].token}` },
+    });
+    expect(other.status).toBe(404);
+  }, 150_000);
 });
 
 /** `npm start` on `dir` until it exits or serves (then stopped): what it printed and its exit code. */

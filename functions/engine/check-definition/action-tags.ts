@@ -19,8 +19,11 @@ function fitsScalar(field: FieldSchema, value: unknown): string | undefined {
       return typeof value === "number" ? undefined : "a number field opens with a number";
     case "string":
       if (typeof value !== "string") return "a text field opens with text";
-      if (field.format && !CLOCK_WORDS.has(value) && field.format !== "email")
-        return `a ${field.format} field opens with "today", "now" or nothing (type the value as data instead)`;
+      if (CLOCK_WORDS.has(value)) return undefined;
+      if (field.format === "date" && !/^\d{4}-\d{2}-\d{2}$/.test(value))
+        return `a date field opens with "today", "now" or a date YYYY-MM-DD`;
+      if (field.format === "time" && !/^\d{2}:\d{2}(:\d{2})?$/.test(value))
+        return `a time field opens with "now" or a time HH:MM`;
       return undefined;
     default:
       return `a field of type ${field.type} opens with no value`;
@@ -33,7 +36,9 @@ function presetProblem(field: FieldSchema, value: unknown): string | undefined {
     const codes = field.items?.oneOf.map((c) => c.const) ?? [];
     if (!Array.isArray(value)) return "a multiple-choice field opens with a list of choice codes";
     const wrong = value.find((v) => !codes.includes(v));
-    return wrong === undefined ? undefined : `${JSON.stringify(wrong)} is not one of the field's choice codes`;
+    return wrong === undefined
+      ? undefined
+      : `${JSON.stringify(wrong)} is not one of the field's choice codes`;
   }
   if (CLOCK_WORDS.has(value as string) && field.type !== "string")
     return `"${value}" needs a text, date or time field`;
@@ -52,7 +57,10 @@ export function checkActionTags(field: FieldSchema, at: string, report: Reporter
     const codes = field.items?.oneOf.map((c) => c.const) ?? [];
     exclusive.forEach((code, i) => {
       if (!codes.includes(code))
-        report(join(at, "x-none-of-the-above", i), `${JSON.stringify(code)} is not one of the field's choice codes`);
+        report(
+          join(at, "x-none-of-the-above", i),
+          `${JSON.stringify(code)} is not one of the field's choice codes`,
+        );
     });
   }
 }

@@ -223,7 +223,8 @@ function ReadOnlyControl({ f }: { f: FieldView }) {
   return (
     <>
       <output id={id(f.name)} data-readonly={f.name} aria-describedby={describedBy(f)}>
-        {displayValue(f.schema, f.value)}
+        {/* The unit follows the control, as for any field. */}
+        {displayValue({ ...f.schema, "x-unit": undefined }, f.value)}
       </output>
       {values.map((v) => (
         <input type="hidden" name={f.name} value={inputText(v)} />

@@ -1,6 +1,5 @@
 import type { ChoiceCode, FieldSchema, PresetValue } from "../definition.ts";
 import { type FoundTag, findTags, tagText, withoutTags } from "./annotation.ts";
-import type { Report } from "./field-rows.ts";
 import { isNumeric } from "./syntax.ts";
 import { VALIDATION_TYPES } from "./validation-types.ts";
 
@@ -10,6 +9,9 @@ import { VALIDATION_TYPES } from "./validation-types.ts";
  * is written back from the keyword on export; every other tag stays in
  * `x-annotation`, verbatim.
  */
+
+/** Where the tags' problems go: always the Field Annotation column (field-rows.ts's Report fits). */
+type Report = (column: "Field Annotation", severity: "warning", message: string) => void;
 
 /** Tags the engine has no place for (surveys, the mobile app, PDFs): kept in x-annotation, reported. */
 const NOT_APPLICABLE = /^@(HIDDEN|READONLY)-(SURVEY|APP|PDF)$/;

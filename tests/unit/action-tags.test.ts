@@ -107,7 +107,8 @@ describe("forms:check", () => {
   const errorsWith = (change: (p: Record<string, Record<string, unknown>>) => void) => {
     const files = structuredClone(shipped);
     const file = files.instruments.find((f) => f.path.endsWith("infusion.json"));
-    change((file?.json as { properties: Record<string, Record<string, unknown>> }).properties);
+    if (!file) throw new Error("no infusion.json in forms/");
+    change((file.json as { properties: Record<string, Record<string, unknown>> }).properties);
     return checkDefinition(files).errors.map((e) => `${e.pointer}: ${e.message}`);
   };
 

@@ -97,6 +97,18 @@ describe("x-none-of-the-above (@NONEOFTHEABOVE)", () => {
   });
 });
 
+describe("a calculated text field (what @CALCTEXT will map onto)", () => {
+  it("holds the result as text, whatever the logic's type", () => {
+    const form = instrument({
+      n: { type: "integer", title: "N" },
+      label: { type: "string", title: "Label", readOnly: true, "x-calc": { "+": [{ var: "n" }, 1] } },
+    });
+    const r = prepareForm(form, { n: 2 }, "incomplete", { $event: "e" });
+    expect(r.errors).toEqual([]);
+    expect(r.data.label).toBe("3");
+  });
+});
+
 describe("forms:check", () => {
   let shipped: DefinitionFiles;
   beforeAll(async () => {

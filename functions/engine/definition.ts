@@ -188,7 +188,20 @@ export interface FieldSchema {
   "x-soft-maximum"?: number;
   /** This field needs source data verification where the study verifies critical data only (`sdv`). */
   "x-sdv-critical"?: boolean;
+  /** Not shown on the form page (REDCap @HIDDEN, @HIDDEN-FORM); its value is kept, saved and exported. */
+  "x-hidden"?: boolean;
+  /** Shown but not editable on the form page (REDCap @READONLY, @READONLY-FORM); an API save may still set it, as a REDCap import may. */
+  "x-readonly"?: boolean;
+  /** The value a new instance opens with on the form page: a value, or "today" / "now" (REDCap @DEFAULT, @TODAY, @NOW). */
+  "x-default"?: PresetValue;
+  /** Like `x-default`, and also fills the field when a saved instance is opened with it empty (REDCap @SETVALUE). */
+  "x-set-value"?: PresetValue;
+  /** Checkbox codes that cannot be ticked with any other box (REDCap @NONEOFTHEABOVE). */
+  "x-none-of-the-above"?: ChoiceCode[];
 }
+
+/** A value a field opens with: one of the field's type, or "today" / "now" resolved when the form opens. */
+export type PresetValue = string | number | boolean | ChoiceCode[];
 
 export interface CrossFieldRule {
   id: string;

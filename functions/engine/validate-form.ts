@@ -1,5 +1,6 @@
 import { Ajv2020, type ErrorObject, type ValidateFunction } from "ajv/dist/2020.js";
 import addFormats from "ajv-formats";
+import { noneOfTheAboveProblems } from "./action-tags.ts";
 import { dateRangeProblems } from "./date-bounds.ts";
 import { dateProblemMessage, TIME_MESSAGE } from "./date-text.ts";
 import type { FieldSchema, FormData, FormStatus, Instrument, Logic } from "./definition.ts";
@@ -202,7 +203,8 @@ function calculateWith(
     const value = run(instrument.properties[field]?.["x-calc"], logicData(out, context), field, state);
     if (value === OVERRUN || isEmpty(value) || (typeof value === "number" && !Number.isFinite(value)))
       continue;
-    out[field] = value;
+    // A calculated text (REDCap @CALCTEXT) holds the result as text, whatever the logic's type.
+    out[field] = instrument.properties[field]?.type === "string" ? String(value) : value;
   }
   return out;
 }
@@ -345,6 +347,10 @@ export function prepareForm(
   const malformed = new Set(errors.map((e) => e.pointer));
   for (const { field, message } of dateRangeProblems(instrument, data, context.$studyStart)) {
     if (!malformed.has(pointer(field))) errors.push({ pointer: pointer(field), code: "date-range", message });
+  }
+  for (const { field, message } of noneOfTheAboveProblems(instrument, data)) {
+    if (!malformed.has(pointer(field)))
+      errors.push({ pointer: pointer(field), code: "none-of-the-above", message });
   }
   const failed = new Set(errors.map((e) => e.pointer));
   const fresh = (reads: string[]) => !standsAsStored(reads, data, stored?.data);

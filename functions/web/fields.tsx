@@ -101,6 +101,7 @@ function Control({ f }: { f: FieldView }) {
       </output>
     );
   }
+  if (schema["x-readonly"] === true) return <ReadOnlyControl f={f} />;
   if (schema.type === "boolean") {
     const [yes, no] = schema["x-widget"] === "truefalse" ? ["True", "False"] : ["Yes", "No"];
     return (
@@ -213,6 +214,25 @@ function Control({ f }: { f: FieldView }) {
   );
 }
 
+/**
+ * A field the protocol makes read-only on the page (`x-readonly`): its value
+ * as a person reads it, and posted unchanged with the form so a save keeps it.
+ */
+function ReadOnlyControl({ f }: { f: FieldView }) {
+  const values = Array.isArray(f.value) ? f.value : f.value === undefined ? [] : [f.value];
+  return (
+    <>
+      <output id={id(f.name)} data-readonly={f.name} aria-describedby={describedBy(f)}>
+        {/* The unit follows the control, as for any field. */}
+        {displayValue({ ...f.schema, "x-unit": undefined }, f.value)}
+      </output>
+      {values.map((v) => (
+        <input type="hidden" name={f.name} value={inputText(v)} />
+      ))}
+    </>
+  );
+}
+
 export function History({ f }: { f: FieldView }) {
   if (f.history.length === 0) return null;
   return (
@@ -241,7 +261,12 @@ export function Field({ f }: { f: FieldView }) {
     return (
       <>
         {schema["x-section"] && <h2 class="section">{schema["x-section"]}</h2>}
-        <div class="field" data-field={name} hidden={f.hidden}>
+        <div
+          class="field"
+          data-field={name}
+          hidden={f.hidden || schema["x-hidden"] === true}
+          data-always-hidden={schema["x-hidden"] === true ? "true" : undefined}
+        >
           <p>{schema.title}</p>
           {schema.description && <p class="help">{schema.description}</p>}
         </div>
@@ -270,7 +295,8 @@ export function Field({ f }: { f: FieldView }) {
       <div
         class="field"
         data-field={name}
-        hidden={f.hidden}
+        hidden={f.hidden || schema["x-hidden"] === true}
+        data-always-hidden={schema["x-hidden"] === true ? "true" : undefined}
         data-required={f.required ? "true" : undefined}
         data-identifier={schema["x-identifier"] ? "true" : undefined}
       >

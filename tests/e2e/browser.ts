@@ -116,7 +116,13 @@ async function freePort(): Promise<number> {
 
 /** The whole product (in-memory dynalite) on 127.0.0.1:<random>, and one browser for the test file. */
 export async function startE2E(
-  settings: { a11yOnLoad?: boolean; signIn?: { idleMs?: number }; studyDirs?: string[] } = {},
+  settings: {
+    a11yOnLoad?: boolean;
+    signIn?: { idleMs?: number };
+    studyDirs?: string[];
+    /** The reference study's forms folder (default forms/): a variant of it. */
+    formsDir?: string;
+  } = {},
 ): Promise<E2E> {
   if (!chromiumPath) throw new Error(`e2e: ${missingBrowser}`);
   await mkdir(ARTIFACTS, { recursive: true });
@@ -130,6 +136,7 @@ export async function startE2E(
         }
       : {}),
     ...(settings.studyDirs ? { studyDirs: settings.studyDirs } : {}),
+    ...(settings.formsDir ? { formsDir: settings.formsDir } : {}),
   });
   let server: Server | undefined;
   let browser: Browser | undefined;

@@ -86,7 +86,11 @@ function normalise(column: Column, value: string, row: Row): string {
     case "Field Annotation": {
       // @CHARLIMIT is read into maxLength and written back last
       const limit = /@CHARLIMIT\s*=\s*["']?(\d+)["']?/.exec(v);
-      const rest = space(v.replace(/@CHARLIMIT\s*=\s*["']?\d+["']?/, " "));
+      // An action tag's argument in double or single quotes means the same to REDCap: written back in single ones.
+      const rest = space(v.replace(/@CHARLIMIT\s*=\s*["']?\d+["']?/, " ")).replace(
+        /(@[A-Z][A-Z0-9_-]*)\s*=\s*"([^"']*)"/g,
+        "$1='$2'",
+      );
       return limit ? space(`${rest} @CHARLIMIT=${limit[1]}`) : rest;
     }
     default:
@@ -177,7 +181,9 @@ describe("REDCap dictionary → instruments → REDCap dictionary", () => {
       true,
     );
     expect(reported(r, "datetime_ymd_hm", "Text Validation Min", "warning")).toBe(true);
-    expect(reported(r, "name", "Field Annotation", "warning")).toBe(true);
+    // @DEFAULT="[name]" pipes a value: kept in x-annotation and reported; a plain @DEFAULT is mapped.
+    expect(reported(r, "ptname", "Field Annotation", "warning")).toBe(true);
+    expect(reported(r, "name", "Field Annotation", "warning")).toBe(false);
     const f = r.instruments.data_types?.properties;
     expect(f?.datetime_ymd_hm).toMatchObject({
       format: "date-time",

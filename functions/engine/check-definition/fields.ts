@@ -2,6 +2,7 @@ import { parseDateText } from "../date-text.ts";
 import type { FieldSchema } from "../definition.ts";
 import { DESCRIPTIVE_KEYWORDS, KEYWORD_TYPES } from "../meta/instrument-schema.ts";
 import { patternProblem } from "../pattern.ts";
+import { checkActionTags } from "./action-tags.ts";
 import { duplicates, reservedName } from "./helpers.ts";
 import { join } from "./pointers.ts";
 import type { Reporter } from "./types.ts";
@@ -182,4 +183,5 @@ export function checkField(name: string, field: FieldSchema, at: string, report:
     report(join(at, "readOnly"), `"${name}" is readOnly but has no "x-calc": nothing could ever fill it`);
   }
   if (isCalc && type === "array") report(join(at, "x-calc"), "a calculated field cannot be multiple choice");
+  checkActionTags(field, at, report);
 }

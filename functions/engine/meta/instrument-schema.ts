@@ -96,6 +96,21 @@ const fieldSchema = {
     "x-soft-minimum": { type: "number" },
     "x-soft-maximum": { type: "number" },
     "x-sdv-critical": { type: "boolean" },
+    /** Not shown on the form page (REDCap @HIDDEN); the value is kept, saved and exported. */
+    "x-hidden": { type: "boolean" },
+    /** Shown but not editable on the form page (REDCap @READONLY); an API save may still set it. */
+    "x-readonly": { type: "boolean" },
+    /** The value a new instance opens with: a value of the field's type, or "today"/"now" (engine/action-tags.ts). */
+    "x-default": { $ref: "#/$defs/presetValue" },
+    /** Like x-default, and also fills the field when a saved instance is opened with it empty (REDCap @SETVALUE). */
+    "x-set-value": { $ref: "#/$defs/presetValue" },
+    /** Checkbox codes that exclude every other box (REDCap @NONEOFTHEABOVE). */
+    "x-none-of-the-above": {
+      type: "array",
+      minItems: 1,
+      uniqueItems: true,
+      items: { type: ["string", "number"] },
+    },
   },
 } as const;
 
@@ -138,6 +153,7 @@ export const KEYWORD_TYPES: Partial<Record<FieldKeyword, readonly FieldType[]>> 
   "x-text-validation-max": ["string", "number", "integer"],
   "x-soft-minimum": ["number", "integer"],
   "x-soft-maximum": ["number", "integer"],
+  "x-none-of-the-above": ["array"],
 };
 
 /** Keywords a display-only field (type "null") can carry: it has a label and can be hidden, nothing more. */
@@ -149,6 +165,7 @@ export const DESCRIPTIVE_KEYWORDS: ReadonlySet<string> = new Set<FieldKeyword>([
   "x-section",
   "x-visible-if",
   "x-annotation",
+  "x-hidden",
 ]);
 
 export const instrumentSchema = {
@@ -183,6 +200,11 @@ export const instrumentSchema = {
     },
   },
   $defs: {
+    /** A value a field opens with (x-default, x-set-value): of the field's type (check-definition's), or "today"/"now". */
+    presetValue: {
+      type: ["string", "number", "boolean", "array"],
+      items: { type: ["string", "number"] },
+    },
     /** An ISO date (calendar validity is check-definition's), "today" or "study-start" (study.json's startDate). */
     dateBound: { type: "string", pattern: "^(today|study-start|[1-9][0-9]{3}-[0-9]{2}-[0-9]{2})$" },
     choice: {

@@ -102,11 +102,6 @@ export function writeAnnotation(a: {
   return parts.join(" ");
 }
 
-/** REDCap action tags in an annotation (the engine does not act on them). */
-export function actionTags(text: string): string[] {
-  return [...new Set(text.match(/@[A-Z][A-Z0-9_-]*/g) ?? [])];
-}
-
 /** A short, stable fingerprint of some column values (FNV-1a, 32 bits). */
 export function fingerprint(values: string[]): string {
   let h = 0x811c9dc5;
@@ -127,4 +122,60 @@ export function stableJson(value: unknown): string {
     return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableJson(v)}`).join(",")}}`;
   }
   return JSON.stringify(value);
+}
+
+/** One action tag found in an annotation: its name, its argument as written (quotes removed), and where it is. */
+export interface FoundTag {
+  tag: string;
+  /** `='x'`, `="x"` or `=x` (up to a space) argument; undefined for a bare tag. */
+  value?: string;
+  start: number;
+  end: number;
+}
+
+/** Action tags with their arguments, in order of appearance (REDCap tags are upper case). */
+export function findTags(text: string): FoundTag[] {
+  const out: FoundTag[] = [];
+  const re = /@([A-Z][A-Z0-9_-]*)(?![A-Za-z0-9_-])/g;
+  for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+    const start = m.index;
+    let end = start + m[0].length;
+    let value: string | undefined;
+    const eq = /^\s*=\s*/.exec(text.slice(end));
+    if (eq) {
+      const from = end + eq[0].length;
+      const quote = text[from];
+      if (quote === "'" || quote === '"') {
+        const close = text.indexOf(quote, from + 1);
+        if (close !== -1) {
+          value = text.slice(from + 1, close);
+          end = close + 1;
+        }
+      } else {
+        const word = /^[^\s]+/.exec(text.slice(from));
+        if (word) {
+          value = word[0];
+          end = from + word[0].length;
+        }
+      }
+    }
+    out.push({ tag: `@${m[1]}`, ...(value !== undefined ? { value } : {}), start, end });
+    re.lastIndex = end;
+  }
+  return out;
+}
+
+/** The annotation without the given tags (their arguments included), spaces tidied. */
+export function withoutTags(text: string, tags: readonly FoundTag[]): string {
+  if (tags.length === 0) return text;
+  let out = text;
+  for (const t of [...tags].sort((a, b) => b.start - a.start))
+    out = `${out.slice(0, t.start)} ${out.slice(t.end)}`;
+  return tidy(out);
+}
+
+/** A tag's argument written back the way REDCap reads it (single quotes unless the value holds one). */
+export function tagText(tag: string, value?: string): string {
+  if (value === undefined) return tag;
+  return value.includes("'") ? `${tag}="${value}"` : `${tag}='${value}'`;
 }

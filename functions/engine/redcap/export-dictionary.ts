@@ -1,4 +1,5 @@
 import type { FieldSchema, Instrument } from "../definition.ts";
+import { writeActionTags } from "./action-tags.ts";
 import { readAnnotation, stableJson, writeAnnotation } from "./annotation.ts";
 import { emptyRow, type Issue, type Row, writeRows } from "./columns.ts";
 import { rowToSchema, schemaToRow } from "./field-rows.ts";
@@ -127,7 +128,14 @@ function fieldRow({ name, redcapName, form, schema, instrument, fields, report, 
   row["Required Field?"] = instrument.required?.includes(name) ? "y" : "";
   const text = schema.type === "string" && (row["Field Type"] === "text" || row["Field Type"] === "notes");
   const charLimit = text ? schema.maxLength : undefined;
-  row["Field Annotation"] = writeAnnotation({ text: schema["x-annotation"], charLimit });
+  // The action tags the engine acts on come first, then the annotation kept verbatim.
+  const annotation = [
+    writeActionTags(schema, row["Text Validation Type OR Show Slider Number"]),
+    schema["x-annotation"] ?? "",
+  ]
+    .filter((t) => t !== "")
+    .join(" ");
+  row["Field Annotation"] = writeAnnotation({ text: annotation, charLimit });
 
   const carried: Record<string, unknown> = redcapName !== name ? { $name: name } : {};
   for (const [keyword, column, as] of [
@@ -173,7 +181,7 @@ function fieldRow({ name, redcapName, form, schema, instrument, fields, report, 
       if (f !== undefined) cols[key] = f;
     }
     const overlay = Object.keys(cols).length > 0 ? { ...carried, $cols: cols } : carried;
-    row["Field Annotation"] = writeAnnotation({ text: schema["x-annotation"], charLimit, schema: overlay });
+    row["Field Annotation"] = writeAnnotation({ text: annotation, charLimit, schema: overlay });
   }
   return row;
 }

@@ -1,7 +1,8 @@
 import { parseDateText } from "../date-text.ts";
 import type { Choice, ChoiceCode, FieldSchema } from "../definition.ts";
 import { FIELD_KEYWORDS, FIELD_NAME_PATTERN, type FieldKeyword } from "../meta/instrument-schema.ts";
-import { actionTags, readAnnotation } from "./annotation.ts";
+import { readActionTags } from "./action-tags.ts";
+import { readAnnotation } from "./annotation.ts";
 import { type Column, emptyRow, type Row } from "./columns.ts";
 import { isNumeric } from "./syntax.ts";
 import { VALIDATION_TYPES, validationOf, validationSchema } from "./validation-types.ts";
@@ -65,6 +66,11 @@ export const KEYWORD_COLUMNS: Readonly<Partial<Record<string, readonly Column[]>
   "x-date-min": ["Text Validation Min", "Text Validation Type OR Show Slider Number"],
   "x-date-max": ["Text Validation Max", "Text Validation Type OR Show Slider Number"],
   maxLength: ["Field Annotation", "Field Type"],
+  "x-hidden": ["Field Annotation"],
+  "x-readonly": ["Field Annotation"],
+  "x-default": ["Field Annotation", ...TYPE_COLUMNS],
+  "x-set-value": ["Field Annotation", ...TYPE_COLUMNS],
+  "x-none-of-the-above": ["Field Annotation", ...TYPE_COLUMNS],
 } satisfies Partial<Record<FieldKeyword, readonly Column[]>>;
 
 const KEYWORD_RANK = new Map<string, number>(FIELD_KEYWORDS.map((k, i) => [k, i]));
@@ -145,9 +151,22 @@ export interface RowMeaning {
 
 /**
  * The schema a row means, without its branching logic, calculation or @X-
- * tags; undefined for field types the engine does not support.
+ * tags; undefined for field types the engine does not support. The action
+ * tags the engine acts on become keywords (redcap/action-tags.ts).
  */
 export function rowToSchema(row: Row, report: Report): RowMeaning | undefined {
+  const meaning = rowToBaseSchema(row, report);
+  if (!meaning) return undefined;
+  const { schema } = meaning;
+  const validation = row["Text Validation Type OR Show Slider Number"].trim();
+  const comma = VALIDATION_TYPES[validation]?.comma ?? false;
+  const rest = readActionTags(schema, schema["x-annotation"] ?? "", report, { comma });
+  if (rest === "") delete schema["x-annotation"];
+  else schema["x-annotation"] = rest;
+  return { ...meaning, schema: orderKeys(schema) };
+}
+
+function rowToBaseSchema(row: Row, report: Report): RowMeaning | undefined {
   const type = row["Field Type"].trim().toLowerCase();
   const label = row["Field Label"];
   const validation = row["Text Validation Type OR Show Slider Number"].trim();
@@ -171,14 +190,6 @@ export function rowToSchema(row: Row, report: Report): RowMeaning | undefined {
   const annotation = readAnnotation(row["Field Annotation"], { charLimit: stringLike });
   if (annotation.text !== "") schema["x-annotation"] = annotation.text;
   if (annotation.charLimit !== undefined) schema.maxLength = annotation.charLimit;
-  const tags = actionTags(annotation.text).filter((t) => t !== "@CHARLIMIT");
-  if (tags.length > 0) {
-    report(
-      "Field Annotation",
-      "warning",
-      `action tag${tags.length === 1 ? "" : "s"} ${tags.join(", ")} kept in x-annotation; the engine does not act on them`,
-    );
-  }
   for (const column of DROPPED_COLUMNS) {
     const value = row[column].trim();
     if (value !== "")

@@ -15,6 +15,7 @@ import {
   type StoredForm,
 } from "../../engine/validate-form.ts";
 import { type FormEntries, readFormEntries, readMissingEntries } from "../form-values.ts";
+import { untickExclusive } from "./exclusive-choices.ts";
 import { pointerGate } from "./steady-messages.ts";
 import { enhanceTypedDates } from "./typed-dates.ts";
 import { guardUnsaved } from "./unsaved-guard.ts";
@@ -110,7 +111,9 @@ function enhance(form: HTMLFormElement, def: Definition): void {
     let cleared = false;
     for (const [name, el] of fieldEls) {
       const hide = hidden.has(name);
-      if (el.hidden !== hide) el.hidden = hide;
+      // A field the protocol hides (x-hidden) stays hidden and keeps its value; branching hides and clears.
+      const shown = !hide && el.dataset.alwaysHidden === undefined;
+      if (el.hidden === shown) el.hidden = !shown;
       if (hide) cleared = clearControls(el) || cleared;
     }
     if (cleared) {
@@ -138,6 +141,7 @@ function enhance(form: HTMLFormElement, def: Definition): void {
   const nameOf = (target: EventTarget | null) =>
     target instanceof Element ? (target.closest<HTMLElement>("[data-field]")?.dataset.field ?? "") : "";
   form.addEventListener("change", (e) => {
+    if (e.target instanceof HTMLInputElement) untickExclusive(form, instrument, e.target);
     touched.add(nameOf(e.target));
     refresh();
   });

@@ -1,4 +1,5 @@
 import { type Context, Hono } from "hono";
+import { initialValues, utcClock } from "../../engine/action-tags.ts";
 import { latestValues } from "../../engine/casebook.ts";
 import { FORM_STATUSES, LOGS_EVENT } from "../../engine/definition.ts";
 import { isMarkableEvent } from "../../engine/entered-in-error.ts";
@@ -131,6 +132,8 @@ async function renderForm(
   ctx: FormContext,
   state: {
     values: Record<string, unknown>;
+    /** The form as opened (not sent back by a refused save): defaults apply. */
+    opening?: boolean;
     rev: number;
     current?: Revision;
     errors?: Map<string, string>;
@@ -159,9 +162,14 @@ async function renderForm(
   const next = nextFormOfVisit(ctx.definition.study, ctx.subject.arm, ctx.address.event, ctx.address.form);
   // A saved form shows what it holds: calculations keep their stored value unless an edit reaches them.
   const stored = state.current?.data;
+  // Defaults (x-default, x-set-value) fill the form as opened by someone who can save; a save stores them.
+  const opened =
+    state.opening && editable
+      ? { ...state.values, ...initialValues(instrument, stored ?? null, utcClock()) }
+      : state.values;
   const values = applyCalculations(
     instrument,
-    state.values,
+    opened,
     ctx.context,
     stored ? { data: stored, recalculate: state.recalculate } : undefined,
   );
@@ -326,6 +334,7 @@ async function showForm(c: Context<AppEnv>, formScript: string) {
   } else if (c.req.query("unchanged") !== undefined) notice = { kind: "unchanged" };
   return renderForm(c, ctx, {
     values: current?.data ?? {},
+    opening: true,
     rev: current?.rev ?? 0,
     current,
     notice,

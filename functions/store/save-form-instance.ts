@@ -171,11 +171,14 @@ async function saveOrCheck(
   const others = projections.filter(
     (p) => !(p.event === event && p.form === form && p.instance === instance),
   );
+  const committedAt = (req.now ?? new Date()).toISOString();
   const context = {
     $event: event,
     $arm: subject.arm,
     $latest: latestValues(others),
     $studyStart: definition.study.startDate,
+    // The revision's committedAt is the "today" of its calculations: a stored value can be explained later.
+    $now: committedAt,
   };
   // Values of fields a later protocol version removed are kept as they are, never dropped or edited.
   const retired = retiredValues(instrument, current?.data ?? {});
@@ -239,7 +242,7 @@ async function saveOrCheck(
         data: prepared.data,
         changes: decision.changes,
         definitionVersion: definition.version,
-        committedAt: (req.now ?? new Date()).toISOString(),
+        committedAt,
         committedBy: req.actor,
         ...(req.reason?.trim() ? { reason: req.reason.trim() } : {}),
         ...(Object.keys(prepared.missing).length > 0 ? { missing: prepared.missing } : {}),

@@ -145,8 +145,8 @@ describe("REDCap logic → JSON Logic", () => {
   });
 
   it("refuses, with a reason, what JSON Logic cannot say exactly", () => {
-    expect(errorOf("sqrt([n]) > 2")).toBe("function sqrt() has no JSON Logic equivalent");
-    expect(errorOf(`datediff([d1],'today','y') > 18`)).toMatch(/"today" changes every day/);
+    expect(errorOf("exponential([n]) > 2")).toBe("function exponential() has no JSON Logic equivalent");
+    expect(errorOf("left([t])")).toBe("left() takes 2 arguments, not 1");
     expect(errorOf("[visit_1_arm_1][n] > 2")).toMatch(/reads another event/);
     expect(errorOf("[n][2] > 2")).toMatch(/reads one instance/);
     expect(errorOf("[cb] = '1'")).toMatch(/one option at a time/);
@@ -155,6 +155,23 @@ describe("REDCap logic → JSON Logic", () => {
     expect(errorOf("([n])^(0.5)", "value")).toMatch(/whole-number exponent/);
     expect(errorOf("[user-name] = 'x'")).toMatch(/smart variable \[user-name\]/);
     expect(errorOf("[n] = 1 and")).toMatch(/cannot read the expression/);
+  });
+
+  it("reads 'today' and 'now' in datediff as the evaluation's clock", () => {
+    expect(logicOf(`datediff([d1],'today','y',true)`, "value")).toEqual({
+      datediff: [v("d1"), { today: [] }, "y"],
+    });
+    expect(logicOf(`datediff('NOW',[d1],'d',true)`, "value")).toEqual({
+      datediff: [{ now: [] }, v("d1"), "d"],
+    });
+  });
+
+  it("maps REDCap's text and date functions to the engine's operations of the same name", () => {
+    expect(logicOf("sqrt([n])", "value")).toEqual({ sqrt: [v("n")] });
+    expect(logicOf("year([d1])", "value")).toEqual({ year: [v("d1")] });
+    expect(logicOf("mid([t], 2, 3)", "value")).toEqual({ mid: [v("t"), 2, 3] });
+    expect(logicOf("contains([t], 'x')")).toEqual({ contains: [v("t"), "x"] });
+    expect(logicOf("concat([t], '-', [n])", "value")).toEqual({ concat: [v("t"), "-", v("n")] });
   });
 
   it("reads [event-name] as the event the form belongs to", () => {
@@ -196,6 +213,12 @@ describe("JSON Logic → REDCap", () => {
       "datediff([d1],[d2],'h',true)",
       "abs([n]-[m])",
       "mod([n], 7)",
+      "datediff([d1],'today','y',true)",
+      "rounddown(datediff([d1],'now','h',true))",
+      "sqrt([n]) + year([d1])",
+      "if(contains([t], 'a'), length([t]), find('x', upper([t])))",
+      "concat(left([t], 2), right([t], 1), mid([t], 1, 1), lower([t]), trim([t]))",
+      "if(starts_with([t], 'a') and ends_with([t], 'z'), month([d1]), day([d1]))",
     ];
     for (const e of calculations) {
       expect(normalizeRedcap(redcapOf(logicOf(e, "value"), "value")), e).toBe(normalizeRedcap(e));

@@ -476,6 +476,32 @@ class Translator {
         const values = args.map((n) => this.output(this.value(n)));
         return { cls: "num", logic: aggregateLogic(fn, values) };
       }
+      case "sqrt":
+      case "year":
+      case "month":
+      case "day":
+      case "length":
+        arity(1);
+        return { cls: "num", logic: { [fn]: [this.output(this.value(args[0] as Node))] } };
+      case "find":
+        arity(2);
+        return { cls: "num", logic: { find: args.map((n) => this.output(this.value(n))) } };
+      case "left":
+      case "right":
+      case "mid":
+      case "upper":
+      case "lower":
+      case "trim":
+        arity(TEXT_ARITY[fn] as number);
+        return { cls: "text", logic: { [fn]: args.map((n) => this.output(this.value(n))) } };
+      case "concat":
+        if (args.length === 0) throw new Untranslatable("concat() needs at least one value");
+        return { cls: "text", logic: { concat: args.map((n) => this.output(this.value(n))) } };
+      case "contains":
+      case "starts_with":
+      case "ends_with":
+        arity(2);
+        return { cls: "cond", logic: { [fn]: args.map((n) => this.output(this.value(n))) } };
       case "isblankormissingcode":
         arity(1);
         return { cls: "cond", logic: isempty(this.output(this.value(args[0] as Node))) };
@@ -514,9 +540,8 @@ class Translator {
     }
     const date = (node: Node): Logic => {
       if (node.t === "str") {
-        if (/^(today|now)$/i.test(node.value)) {
-          throw new Untranslatable(`datediff() with "${node.value}" changes every day: not supported`);
-        }
+        // the evaluation's clock: the save's own time on the server (architecture.md "today")
+        if (/^(today|now)$/i.test(node.value)) return { [node.value.toLowerCase()]: [] };
         return isoDate(node.value, format);
       }
       const v = this.value(node);
@@ -534,6 +559,8 @@ class Translator {
     return { cls: "num", logic: { "*": [d, k] }, pendingConds: [isempty(d)] };
   }
 }
+
+const TEXT_ARITY: Record<string, number> = { left: 2, right: 2, mid: 3, upper: 1, lower: 1, trim: 1 };
 
 function isoDate(text: string, format: string): string {
   const parts = text.trim().split(/[-/ ]/);

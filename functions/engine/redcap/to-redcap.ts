@@ -149,6 +149,31 @@ function operation(logic: Logic): [string, Logic[]] | undefined {
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
+/** Engine operations that are REDCap functions of the same name, arguments and meaning, by the kind they return. */
+const SAME_NAME_FUNCTIONS: Record<string, RV["kind"]> = {
+  abs: "num",
+  rounddown: "num",
+  roundup: "num",
+  sum: "num",
+  mean: "num",
+  sqrt: "num",
+  year: "num",
+  month: "num",
+  day: "num",
+  length: "num",
+  find: "num",
+  left: "text",
+  right: "text",
+  mid: "text",
+  upper: "text",
+  lower: "text",
+  trim: "text",
+  concat: "text",
+  contains: "cond",
+  starts_with: "cond",
+  ends_with: "cond",
+};
+
 class Decompiler {
   readonly warnings: string[] = [];
   /** JSON of values an enclosing guard has ruled out as empty. */
@@ -524,8 +549,8 @@ class Decompiler {
       }
       case "datediff": {
         const unit = String(args[2] ?? "d");
-        const from = this.value(args[0] ?? null);
-        const to = this.value(args[1] ?? null);
+        const from = this.dateValue(args[0] ?? null);
+        const to = this.dateValue(args[1] ?? null);
         const dates = [from.ast, to.ast];
         const call: Node = {
           t: "call",
@@ -541,12 +566,31 @@ class Decompiler {
       case "and":
       case "or":
         return this.logicalValue(op, args);
+      case "today":
+      case "now":
+        throw new Untranslatable(`"${op}" is REDCap's '${op}' only inside datediff()`);
+      default: {
+        const kind = SAME_NAME_FUNCTIONS[op];
+        if (kind === undefined) break;
+        const values = args.map((a) => this.output(a));
+        return { ast: { t: "call", fn: op, args: values }, kind, nullable: kind !== "cond" };
+      }
+    }
+    switch (op) {
       default:
         if (["!", "!!", "in", "isempty", "missing", ...JS_COMPARE].includes(op)) {
           return { ast: this.condition(logic), kind: "cond", nullable: false };
         }
         throw new Untranslatable(`JSON Logic "${op}" has no REDCap equivalent`);
     }
+  }
+
+  /** A datediff() operand: the evaluation's clock is REDCap's 'today' / 'now'. */
+  private dateValue(logic: Logic): RV {
+    const o = operation(logic);
+    if (o && (o[0] === "today" || o[0] === "now") && o[1].length === 0)
+      return { ast: str(o[0]), kind: "str", nullable: false };
+    return this.value(logic);
   }
 
   private variable(args: Logic[]): RV {

@@ -77,6 +77,8 @@ async function formContext(c: Context<AppEnv>, formScript: string) {
     $arm: subject.arm,
     $latest: latestValues(others),
     $studyStart: definition.study.startDate,
+    // "today" while the page is open; the save recomputes with its own time.
+    $now: new Date().toISOString(),
   };
   const eventLabel = address.event === LOGS_EVENT ? "Logs" : (slot.event?.label ?? address.event);
   const heading = `${slot.instrument.title}${slot.repeating ? ` #${slot.instance}` : ""} · ${eventLabel} · ${subject.id}`;

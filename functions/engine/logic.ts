@@ -95,6 +95,12 @@ function textOp(fn: (s: string) => unknown) {
   };
 }
 
+/** Needle and haystack compared ignoring case, as REDCap's text tests do. */
+function search(fn: (haystack: string, needle: string) => unknown) {
+  return (haystack: unknown, needle: unknown) =>
+    fn(toText(haystack).toLowerCase(), toText(needle).toLowerCase());
+}
+
 function buildString(parts: unknown[]): string {
   const texts = parts.map(toText);
   const size = texts.reduce((n, p) => n + p.length, 0);
@@ -182,15 +188,11 @@ const operations: Record<string, (...args: never[]) => unknown> = {
   /** length(text): characters; 0 for empty. */
   length: (value: unknown) => toText(value).length,
   /** find(needle, haystack): the 1-based position of needle, ignoring case; 0 when absent. */
-  find: (needle: unknown, haystack: unknown) =>
-    toText(haystack).toLowerCase().indexOf(toText(needle).toLowerCase()) + 1,
+  find: (needle: unknown, haystack: unknown) => search((h, n) => h.indexOf(n) + 1)(haystack, needle),
   /** contains / starts_with / ends_with(haystack, needle), ignoring case like REDCap. */
-  contains: (haystack: unknown, needle: unknown) =>
-    toText(haystack).toLowerCase().includes(toText(needle).toLowerCase()),
-  starts_with: (haystack: unknown, needle: unknown) =>
-    toText(haystack).toLowerCase().startsWith(toText(needle).toLowerCase()),
-  ends_with: (haystack: unknown, needle: unknown) =>
-    toText(haystack).toLowerCase().endsWith(toText(needle).toLowerCase()),
+  contains: search((h, n) => h.includes(n)),
+  starts_with: search((h, n) => h.startsWith(n)),
+  ends_with: search((h, n) => h.endsWith(n)),
   /** concat(…): the values joined, empty ones as "". */
   concat: (...values: unknown[]) => buildString(values),
   upper: textOp((s) => s.toUpperCase()),

@@ -30,6 +30,8 @@ export interface LogicContext {
   $arm?: string;
   /** Latest non-empty value per form and field in the subject's casebook. */
   $latest?: Record<string, Record<string, unknown>>;
+  /** The same per event: `$events.<event>.<form>.<field>` (REDCap's `[event][field]`). */
+  $events?: Record<string, Record<string, Record<string, unknown>>>;
   /** study.json's startDate: what the date bound "study-start" means. */
   $studyStart?: string;
   /** The evaluation's clock (ISO date-time): what `today` and `now` read; the save's own time on the server. */

@@ -1,4 +1,4 @@
-import { latestValues } from "../engine/casebook.ts";
+import { eventValues, latestValues } from "../engine/casebook.ts";
 import type { FormData, FormStatus, StudyDefinition } from "../engine/definition.ts";
 import { type ActiveLock, lockOn, lockState } from "../engine/locks.ts";
 import { normaliseMissing } from "../engine/missing-codes.ts";
@@ -176,6 +176,7 @@ async function saveOrCheck(
     $event: event,
     $arm: subject.arm,
     $latest: latestValues(others),
+    $events: eventValues(others),
     $studyStart: definition.study.startDate,
     // The revision's committedAt is the "today" of its calculations: a stored value can be explained later.
     $now: committedAt,

@@ -147,7 +147,6 @@ describe("REDCap logic → JSON Logic", () => {
   it("refuses, with a reason, what JSON Logic cannot say exactly", () => {
     expect(errorOf("exponential([n]) > 2")).toBe("function exponential() has no JSON Logic equivalent");
     expect(errorOf("left([t])")).toBe("left() takes 2 arguments, not 1");
-    expect(errorOf("[visit_1_arm_1][n] > 2")).toMatch(/reads another event/);
     expect(errorOf("[n][2] > 2")).toMatch(/reads one instance/);
     expect(errorOf("[cb] = '1'")).toMatch(/one option at a time/);
     expect(errorOf("[nope] = '1'")).toBe('"nope" is not a field of this dictionary');
@@ -172,6 +171,28 @@ describe("REDCap logic → JSON Logic", () => {
     expect(logicOf("mid([t], 2, 3)", "value")).toEqual({ mid: [v("t"), 2, 3] });
     expect(logicOf("contains([t], 'x')")).toEqual({ contains: [v("t"), "x"] });
     expect(logicOf("concat([t], '-', [n])", "value")).toEqual({ concat: [v("t"), "-", v("n")] });
+  });
+
+  it("reads [event][field] as that field's latest value at that event", () => {
+    expect(logicOf("[enrollment_arm_1][sex] = '1'")).toEqual({
+      "==": [v("$events.enrollment_arm_1.f.sex"), 1],
+    });
+    expect(logicOf("[visit_1_arm_1][cb(2)] = '1'")).toEqual({ in: [2, v("$events.visit_1_arm_1.f.cb")] });
+    const renamed = toJsonLogic("[baseline_arm_1][baseline_weight] * 2", fields, {
+      form: "f",
+      as: "value",
+      events: { baseline_arm_1: "baseline" },
+    });
+    expect(renamed).toEqual({
+      logic: {
+        if: [
+          { missing: ["$events.baseline.g.baseline_weight"] },
+          null,
+          { "*": [v("$events.baseline.g.baseline_weight"), 2] },
+        ],
+      },
+      warnings: [],
+    });
   });
 
   it("reads [event-name] as the event the form belongs to", () => {
@@ -200,6 +221,8 @@ describe("JSON Logic → REDCap", () => {
       "[radio] = 'ABC'",
       "[d1] > '2024-01-01'",
       "[event-name] <> 'screening'",
+      "[enrollment_arm_1][sex] = '1' and [visit_1_arm_1][cb(other)] = '0'",
+      "[enrollment_arm_1][n] > [m]",
     ];
     for (const e of expressions) expect(normalizeRedcap(redcapOf(logicOf(e))), e).toBe(normalizeRedcap(e));
     const calculations = [
@@ -219,6 +242,7 @@ describe("JSON Logic → REDCap", () => {
       "if(contains([t], 'a'), length([t]), find('x', upper([t])))",
       "concat(left([t], 2), right([t], 1), mid([t], 1, 1), lower([t]), trim([t]))",
       "if(starts_with([t], 'a') and ends_with([t], 'z'), month([d1]), day([d1]))",
+      "[enrollment_arm_1][baseline_weight] - [baseline_weight]",
     ];
     for (const e of calculations) {
       expect(normalizeRedcap(redcapOf(logicOf(e, "value"), "value")), e).toBe(normalizeRedcap(e));

@@ -16,6 +16,8 @@ export interface ToJsonLogicOptions {
   form?: string;
   /** "condition" (branching logic, the default) or "value" (a calculation). */
   as?: "condition" | "value";
+  /** REDCap unique event name → the engine's event id, for `[event][field]` (default: the same name). */
+  events?: Readonly<Record<string, string>>;
 }
 
 export type ToJsonLogicResult = { logic: Logic; warnings: string[] } | { error: string };
@@ -140,6 +142,7 @@ class Translator {
   constructor(
     private readonly fields: LogicFields,
     private readonly form: string | undefined,
+    private readonly events?: Readonly<Record<string, string>>,
   ) {}
 
   // -------------------------------------------------------------------------
@@ -181,9 +184,6 @@ class Translator {
   }
 
   private field(node: Node & { t: "field" }): Val {
-    if (node.event !== undefined) {
-      throw new Untranslatable(`[${node.event}][${node.name}] reads another event: not supported`);
-    }
     if (node.instance !== undefined)
       throw new Untranslatable(`[${node.name}][${node.instance}] reads one instance: not supported`);
     if (node.modifier !== undefined)
@@ -191,7 +191,13 @@ class Translator {
     const field = this.fields[node.name];
     if (!field) throw new Untranslatable(`"${node.name}" is not a field of this dictionary`);
     let name = field.name ?? node.name;
-    if (field.form !== undefined && this.form !== undefined && field.form !== this.form) {
+    if (node.event !== undefined) {
+      if (field.form === undefined)
+        throw new Untranslatable(
+          `[${node.event}][${node.name}]: the instrument of "${node.name}" is not known`,
+        );
+      name = `$events.${this.events?.[node.event] ?? node.event}.${field.form}.${name}`;
+    } else if (field.form !== undefined && this.form !== undefined && field.form !== this.form) {
       name = `$latest.${field.form}.${name}`;
       this.warnings.push(
         `[${node.name}] is on instrument "${field.form}": read as the latest value in the casebook (${name})`,
@@ -617,7 +623,7 @@ export function toJsonLogic(
 ): ToJsonLogicResult {
   const parsed = parseRedcap(expr);
   if ("error" in parsed) return { error: `cannot read the expression: ${parsed.error}` };
-  const t = new Translator(fields, options.form);
+  const t = new Translator(fields, options.form, options.events);
   try {
     const v = t.value(parsed.ast);
     const logic = options.as === "value" ? t.output(v) : t.cond(v);

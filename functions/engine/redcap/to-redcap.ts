@@ -319,8 +319,10 @@ class Decompiler {
 
   private options(v: RV): Node[] {
     if (v.ast.t !== "field") throw new Untranslatable("not a checkbox field");
-    const name = v.ast.name;
-    return (v.codes ?? []).map((c) => ({ t: "field", name, code: String(c) }) as Node);
+    const { name, event } = v.ast;
+    return (v.codes ?? []).map(
+      (c) => ({ t: "field", name, code: String(c), ...(event === undefined ? {} : { event }) }) as Node,
+    );
   }
 
   /** JavaScript truthiness of a value, in REDCap. */
@@ -354,7 +356,9 @@ class Decompiler {
     if (h.kind !== "checkbox" || h.ast.t !== "field") throw new Untranslatable("not a checkbox field");
     const n = this.literal(needle ?? null);
     const code = (h.codes ?? []).find((c) => c === n.value);
-    return code === undefined ? undefined : { t: "field", name: h.ast.name, code: String(code) };
+    if (code === undefined) return undefined;
+    const { name, event } = h.ast;
+    return { t: "field", name, code: String(code), ...(event === undefined ? {} : { event }) };
   }
 
   private membership(needle: Logic, haystack: Logic): Node {
@@ -598,6 +602,17 @@ class Decompiler {
     if (args.length > 1) throw new Untranslatable("a variable with a default has no REDCap equivalent");
     if (typeof name !== "string") throw new Untranslatable("a variable name must be a string");
     if (name === "$event") return { ast: { t: "smart", name: "event-name" }, kind: "str", nullable: false };
+    const inEvent = /^\$events\.([a-z0-9_]+)\.([a-z][a-z0-9_]*)\.([a-z][a-z0-9_]*)$/.exec(name);
+    if (inEvent) {
+      const hit = findField(this.fields, inEvent[2], inEvent[3] as string);
+      if (!hit) throw new Untranslatable(`"${name}" is not a field`);
+      // typed like the field itself; the "same event" warning of $latest does not apply
+      const warnings = this.warnings.length;
+      const rv = this.variable([`$latest.${inEvent[2]}.${inEvent[3]}`]);
+      this.warnings.length = warnings;
+      const nullable = !this.filled.has(JSON.stringify({ var: name }));
+      return { ...rv, nullable, ast: { t: "field", name: hit[0], event: inEvent[1] } };
+    }
     const latest = /^\$latest\.([a-z][a-z0-9_]*)\.([a-z][a-z0-9_]*)$/.exec(name);
     const found = latest
       ? findField(this.fields, latest[1], latest[2] as string)

@@ -1,5 +1,5 @@
 import { type Context, Hono } from "hono";
-import { latestValues } from "../../engine/casebook.ts";
+import { eventValues, latestValues } from "../../engine/casebook.ts";
 import { FORM_STATUSES, LOGS_EVENT } from "../../engine/definition.ts";
 import { isMarkableEvent } from "../../engine/entered-in-error.ts";
 import { nextFormOfVisit } from "../../engine/next-form.ts";
@@ -76,6 +76,7 @@ async function formContext(c: Context<AppEnv>, formScript: string) {
     $event: address.event,
     $arm: subject.arm,
     $latest: latestValues(others),
+    $events: eventValues(others),
     $studyStart: definition.study.startDate,
     // "today" while the page is open; the save recomputes with its own time.
     $now: new Date().toISOString(),

@@ -35,6 +35,12 @@ beforeAll(async () => {
       readOnly: true,
       "x-calc": logic("datediff([birth_date], 'today', 'd', true)"),
     },
+    weight_change: {
+      type: "number",
+      title: "Weight change since screening",
+      readOnly: true,
+      "x-calc": { "-": [{ var: "weight" }, { var: "$events.screening.vital_signs.weight" }] },
+    },
     initials_j: {
       type: "number",
       title: "Initials start with J",
@@ -61,6 +67,15 @@ describe("a calculation using today and REDCap's text functions, saved through t
     const today = String(res.body.committedAt).slice(0, 10);
     expect(res.body.data.age_days).toBe((Date.parse(today) - Date.parse("2000-01-01")) / 86_400_000);
     expect(res.body.data.initials_j).toBe(4);
+  });
+
+  it("reads another event's value through $events ([screening][weight] in REDCap)", async () => {
+    const subject = await product.enrol();
+    const screening = await product.save(subject, "screening", "vital_signs", { data: { weight: 70 } });
+    expect(screening.status, JSON.stringify(screening.body)).toBe(200);
+    const later = await product.save(subject, "iv_1", "vital_signs", { data: { weight: 72.5 } });
+    expect(later.status, JSON.stringify(later.body)).toBe(200);
+    expect(later.body.data.weight_change).toBe(2.5);
   });
 
   it("leaves the calculation empty while its date is", async () => {

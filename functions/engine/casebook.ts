@@ -30,3 +30,17 @@ export function latestValues(
   }
   return out;
 }
+
+/**
+ * `$events.<event>.<form>.<field>`: `$latest` within one event, for REDCap's
+ * cross-event references (`[enrollment_arm_1][sex]`).
+ */
+export function eventValues(
+  instances: Iterable<CommittedInstance>,
+): Record<string, Record<string, Record<string, unknown>>> {
+  const byEvent = new Map<string, CommittedInstance[]>();
+  for (const i of instances) byEvent.set(i.event, [...(byEvent.get(i.event) ?? []), i]);
+  const out: Record<string, Record<string, Record<string, unknown>>> = Object.create(null);
+  for (const [event, list] of byEvent) out[event] = latestValues(list);
+  return out;
+}

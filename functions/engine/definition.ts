@@ -158,6 +158,8 @@ export interface FieldSchema {
   "x-section"?: string;
   "x-visible-if"?: Logic;
   "x-calc"?: Logic;
+  /** A REDCap calculation the engine cannot compute, kept verbatim so it exports back unchanged; the field stays read-only and empty. */
+  "x-calc-redcap"?: string;
   /** This date is the date the visit took place: it is checked against the visit window. */
   "x-visit-date"?: boolean;
   /** Plausible range of a date field: an ISO date, "today" or "study-start" (engine/date-bounds.ts); the floor is 1900-01-01. */

@@ -51,6 +51,63 @@ function toDate(value: unknown): Date | undefined {
 
 const UNIT_DAYS: Record<string, number> = { d: 1, w: 7, M: 30.44, y: 365.2425 };
 
+/** A finite number from a number or a numeric string; undefined for empty or anything else (REDCap: blank). */
+function toNumber(value: unknown): number | undefined {
+  const n = typeof value === "string" && value.trim() !== "" ? Number(value) : value;
+  return typeof n === "number" && Number.isFinite(n) ? n : undefined;
+}
+
+/** A value as text, REDCap-style: empty for undefined and null. */
+function toText(value: unknown): string {
+  if (value === null || value === undefined) return "";
+  if (typeof value === "boolean") return value ? "1" : "0";
+  return String(value);
+}
+
+/** A whole count of characters, or undefined: string positions take integers only. */
+function toCount(value: unknown): number | undefined {
+  const n = toNumber(value);
+  return n === undefined ? undefined : Math.trunc(n);
+}
+
+/**
+ * The evaluation's clock: `$now` from the context (the save's server time, or
+ * the time the form page was rendered), else the machine's clock. Taking it
+ * from the context is what makes a save reproducible: the stored calculation
+ * used the `$now` recorded with that save (see architecture.md "today").
+ */
+function clock(data: unknown): string {
+  const given = data !== null && typeof data === "object" ? (data as { $now?: unknown }).$now : undefined;
+  return typeof given === "string" && /^\d{4}-\d{2}-\d{2}/.test(given) ? given : new Date().toISOString();
+}
+
+/** The part of a date or date-time at `[start, end)` as a number (year, month, day), null when not a date. */
+function datePart(value: unknown, start: number, end: number): number | null {
+  const s = toText(value);
+  return /^\d{4}-\d{2}-\d{2}/.test(s) ? Number(s.slice(start, end)) : null;
+}
+
+/** Empty stays empty: a string operation of an empty value is empty, like REDCap's blank. */
+function textOp(fn: (s: string) => unknown) {
+  return (value: unknown) => {
+    const s = toText(value);
+    return s === "" ? null : fn(s);
+  };
+}
+
+/** Needle and haystack compared ignoring case, as REDCap's text tests do. */
+function search(fn: (haystack: string, needle: string) => unknown) {
+  return (haystack: unknown, needle: unknown) =>
+    fn(toText(haystack).toLowerCase(), toText(needle).toLowerCase());
+}
+
+function buildString(parts: unknown[]): string {
+  const texts = parts.map(toText);
+  const size = texts.reduce((n, p) => n + p.length, 0);
+  if (size > LOGIC_LIMITS.chars) overrun(`a string of more than ${LOGIC_LIMITS.chars} characters`);
+  return texts.join("");
+}
+
 const operations: Record<string, (...args: never[]) => unknown> = {
   /** round(value, digits): null when value is not a finite number, so an incomplete input stays empty. */
   round: (value: unknown, digits: unknown = 0) => {
@@ -67,6 +124,80 @@ const operations: Record<string, (...args: never[]) => unknown> = {
     const days = (db.getTime() - da.getTime()) / DAY_MS;
     return days / (UNIT_DAYS[String(unit)] ?? 1);
   },
+  /** today(): the evaluation's date, YYYY-MM-DD (see `clock`). */
+  today: function (this: unknown) {
+    return clock(this).slice(0, 10);
+  },
+  /** now(): the evaluation's date and time to the minute, YYYY-MM-DDTHH:MM (see `clock`). */
+  now: function (this: unknown) {
+    const c = clock(this);
+    return c.length >= 16 ? `${c.slice(0, 10)}T${c.slice(11, 16)}` : `${c.slice(0, 10)}T00:00`;
+  },
+  /** sqrt(x): null when x is empty, not a number or negative. */
+  sqrt: (value: unknown) => {
+    const n = toNumber(value);
+    return n === undefined || n < 0 ? null : Math.sqrt(n);
+  },
+  /** abs(x): null when x is empty or not a number. */
+  abs: (value: unknown) => {
+    const n = toNumber(value);
+    return n === undefined ? null : Math.abs(n);
+  },
+  /** rounddown(x, digits) / roundup(x, digits): toward −∞ / +∞ at `digits` decimals; null when x is empty. */
+  rounddown: (value: unknown, digits: unknown = 0) => {
+    const n = toNumber(value);
+    if (n === undefined) return null;
+    const f = 10 ** Number(digits);
+    return Math.floor(n * f) / f;
+  },
+  roundup: (value: unknown, digits: unknown = 0) => {
+    const n = toNumber(value);
+    if (n === undefined) return null;
+    const f = 10 ** Number(digits);
+    return Math.ceil(n * f) / f;
+  },
+  /** sum(…) / mean(…): over the values that are numbers, skipping empty ones; null when none is. */
+  sum: (...values: unknown[]) => {
+    const ns = values.map(toNumber).filter((n) => n !== undefined);
+    return ns.length === 0 ? null : ns.reduce((a, b) => a + b, 0);
+  },
+  mean: (...values: unknown[]) => {
+    const ns = values.map(toNumber).filter((n) => n !== undefined);
+    return ns.length === 0 ? null : ns.reduce((a, b) => a + b, 0) / ns.length;
+  },
+  /** year(d) / month(d) / day(d) of a date or date-time (YYYY-MM-DD…); null when not one. */
+  year: (value: unknown) => datePart(value, 0, 4),
+  month: (value: unknown) => datePart(value, 5, 7),
+  day: (value: unknown) => datePart(value, 8, 10),
+  /** left(text, n) / right(text, n): the first / last n characters. */
+  left: (value: unknown, count: unknown) => {
+    const n = toCount(count);
+    return n === undefined ? null : textOp((s) => s.slice(0, Math.max(0, n)))(value);
+  },
+  right: (value: unknown, count: unknown) => {
+    const n = toCount(count);
+    return n === undefined ? null : textOp((s) => (n <= 0 ? "" : s.slice(-n)))(value);
+  },
+  /** mid(text, start, n): n characters from position `start` (1 is the first), like REDCap. */
+  mid: (value: unknown, start: unknown, count: unknown) => {
+    const from = toCount(start);
+    const n = toCount(count);
+    if (from === undefined || n === undefined) return null;
+    return textOp((s) => s.slice(Math.max(0, from - 1), Math.max(0, from - 1) + Math.max(0, n)))(value);
+  },
+  /** length(text): characters; 0 for empty. */
+  length: (value: unknown) => toText(value).length,
+  /** find(needle, haystack): the 1-based position of needle, ignoring case; 0 when absent. */
+  find: (needle: unknown, haystack: unknown) => search((h, n) => h.indexOf(n) + 1)(haystack, needle),
+  /** contains / starts_with / ends_with(haystack, needle), ignoring case like REDCap. */
+  contains: search((h, n) => h.includes(n)),
+  starts_with: search((h, n) => h.startsWith(n)),
+  ends_with: search((h, n) => h.endsWith(n)),
+  /** concat(…): the values joined, empty ones as "". */
+  concat: (...values: unknown[]) => buildString(values),
+  upper: textOp((s) => s.toUpperCase()),
+  lower: textOp((s) => s.toLowerCase()),
+  trim: textOp((s) => s.trim()),
   /** isempty(x): true for undefined, null, "" and []. */
   isempty: (value: unknown) => isEmpty(value),
   /** json-logic-js's merge, refusing to build an array past the limit before building it. */

@@ -31,8 +31,12 @@ export interface LogicContext {
   $arm?: string;
   /** Latest non-empty value per form and field in the subject's casebook. */
   $latest?: Record<string, Record<string, unknown>>;
+  /** The same per event: `$events.<event>.<form>.<field>` (REDCap's `[event][field]`). */
+  $events?: Record<string, Record<string, Record<string, unknown>>>;
   /** study.json's startDate: what the date bound "study-start" means. */
   $studyStart?: string;
+  /** The evaluation's clock (ISO date-time): what `today` and `now` read; the save's own time on the server. */
+  $now?: string;
 }
 
 const TIME = /^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?$/;

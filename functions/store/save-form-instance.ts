@@ -1,4 +1,4 @@
-import { latestValues } from "../engine/casebook.ts";
+import { eventValues, latestValues } from "../engine/casebook.ts";
 import type { FormData, FormStatus, StudyDefinition } from "../engine/definition.ts";
 import { type ActiveLock, lockOn, lockState } from "../engine/locks.ts";
 import { normaliseMissing } from "../engine/missing-codes.ts";
@@ -171,11 +171,15 @@ async function saveOrCheck(
   const others = projections.filter(
     (p) => !(p.event === event && p.form === form && p.instance === instance),
   );
+  const committedAt = (req.now ?? new Date()).toISOString();
   const context = {
     $event: event,
     $arm: subject.arm,
     $latest: latestValues(others),
+    $events: eventValues(others),
     $studyStart: definition.study.startDate,
+    // The revision's committedAt is the "today" of its calculations: a stored value can be explained later.
+    $now: committedAt,
   };
   // Values of fields a later protocol version removed are kept as they are, never dropped or edited.
   const retired = retiredValues(instrument, current?.data ?? {});
@@ -239,7 +243,7 @@ async function saveOrCheck(
         data: prepared.data,
         changes: decision.changes,
         definitionVersion: definition.version,
-        committedAt: (req.now ?? new Date()).toISOString(),
+        committedAt,
         committedBy: req.actor,
         ...(req.reason?.trim() ? { reason: req.reason.trim() } : {}),
         ...(Object.keys(prepared.missing).length > 0 ? { missing: prepared.missing } : {}),

@@ -265,6 +265,25 @@ describe("semantic errors", () => {
     expectError(files, "infusion", "/properties/dose_per_kg", /must be "readOnly": true/);
   });
 
+  it("a REDCap calculation kept untranslated: read-only, and never beside x-calc", () => {
+    const both = variant((_, i) => {
+      i.infusion.properties.dose_per_kg["x-calc-redcap"] = "exponential([dose])";
+    });
+    expectError(both, "infusion", "/properties/dose_per_kg/x-calc-redcap", /has a calculation already/);
+    const editable = variant((_, i) => {
+      const field = i.infusion.properties.dose_per_kg;
+      delete field["x-calc"];
+      delete field.readOnly;
+      field["x-calc-redcap"] = "exponential([dose])";
+    });
+    expectError(editable, "infusion", "/properties/dose_per_kg/x-calc-redcap", /must be "readOnly": true/);
+    const kept = variant((_, i) => {
+      delete i.infusion.properties.dose_per_kg["x-calc"];
+      i.infusion.properties.dose_per_kg["x-calc-redcap"] = "exponential([dose])";
+    });
+    expect(checkDefinition(kept).errors).toEqual([]);
+  });
+
   it("an unknown JSON Logic operator", () => {
     const files = variant((_, i) => {
       i.infusion.properties.dose_per_kg["x-calc"] = { roud: [{ var: "dose_cells" }, 2] };

@@ -49,6 +49,29 @@ describe("the evaluator's run-time budget", () => {
     expect(() => evaluate(logic, {})).toThrow(LogicBudgetError);
   });
 
+  it("refuses text functions that build or scan past the budget", () => {
+    const doublingConcat = {
+      reduce: [
+        { merge: Array.from({ length: 40 }, () => 1) },
+        { concat: [{ var: "accumulator" }, { var: "accumulator" }] },
+        "ab",
+      ],
+    };
+    expect(() => evaluate(doublingConcat, {})).toThrow(LogicBudgetError);
+    // 10,000 searches through a 100,000-character value: each read of the value costs steps by its length
+    const big = "a".repeat(LOGIC_LIMITS.chars);
+    const acc = { var: "accumulator" };
+    const scans = {
+      reduce: [
+        { merge: Array.from({ length: 10_000 }, () => 1) },
+        { if: [{ contains: [acc, "b"] }, "", acc] },
+        { var: "t" },
+      ],
+    };
+    expect(() => evaluate(scans, { t: big })).toThrow(LogicBudgetError);
+    expect(evaluate({ contains: [{ var: "t" }, "b"] }, { t: big })).toBe(false);
+  });
+
   it("counts evaluation steps", () => {
     // A map over 1,000 lists of 1,000 from the data: millions of steps unbounded.
     const list = Array.from({ length: 1000 }, (_, i) => i);

@@ -16,6 +16,58 @@ describe("the protocol's JSON Logic operations", () => {
     expect(evaluate({ datediff: [{ var: "a" }, "2024-01-01"] }, {})).toBeNull();
   });
 
+  it("reads today and now from the evaluation's clock ($now), so a stored calculation can be explained", () => {
+    const $now = "2026-03-04T05:06:07.000Z";
+    expect(evaluate({ today: [] }, { $now })).toBe("2026-03-04");
+    expect(evaluate({ now: [] }, { $now })).toBe("2026-03-04T05:06");
+    expect(evaluate({ datediff: ["2000-03-04", { today: [] }, "y"] }, { $now }) as number).toBeCloseTo(26, 2);
+    // without a clock in the context: the machine's, which is a date all the same
+    expect(evaluate({ today: [] }, {})).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+  });
+
+  it("computes REDCap's numeric functions, empty when an input is", () => {
+    expect(evaluate({ sqrt: [{ var: "x" }] }, { x: 16 })).toBe(4);
+    expect(evaluate({ sqrt: [{ var: "x" }] }, { x: -1 })).toBeNull();
+    expect(evaluate({ sqrt: [{ var: "x" }] }, {})).toBeNull();
+    expect(evaluate({ abs: ["-2.5"] }, {})).toBe(2.5);
+    expect(evaluate({ abs: [""] }, {})).toBeNull();
+    expect(evaluate({ rounddown: [2.789, 2] }, {})).toBe(2.78);
+    expect(evaluate({ roundup: [2.781, 2] }, {})).toBe(2.79);
+    expect(evaluate({ rounddown: [-2.5] }, {})).toBe(-3);
+    expect(evaluate({ roundup: [null] }, {})).toBeNull();
+    expect(evaluate({ sum: [1, null, "2", ""] }, {})).toBe(3);
+    expect(evaluate({ mean: [1, null, 2, 6] }, {})).toBe(3);
+    expect(evaluate({ mean: [null, ""] }, {})).toBeNull();
+  });
+
+  it("takes a date's year, month and day", () => {
+    expect(evaluate({ year: ["2024-06-15"] }, {})).toBe(2024);
+    expect(evaluate({ month: ["2024-06-15T10:30"] }, {})).toBe(6);
+    expect(evaluate({ day: [{ var: "d" }] }, { d: "2024-06-05" })).toBe(5);
+    expect(evaluate({ year: ["15/06/2024"] }, {})).toBeNull();
+    expect(evaluate({ day: [{ var: "d" }] }, {})).toBeNull();
+  });
+
+  it("works on text like REDCap: 1-based positions, case-insensitive searches, empty stays empty", () => {
+    const t = { t: "Hello World" };
+    expect(evaluate({ left: [{ var: "t" }, 4] }, t)).toBe("Hell");
+    expect(evaluate({ right: [{ var: "t" }, 3] }, t)).toBe("rld");
+    expect(evaluate({ mid: [{ var: "t" }, 7, 3] }, t)).toBe("Wor");
+    expect(evaluate({ length: [{ var: "t" }] }, t)).toBe(11);
+    expect(evaluate({ length: [{ var: "none" }] }, t)).toBe(0);
+    expect(evaluate({ find: ["world", { var: "t" }] }, t)).toBe(7);
+    expect(evaluate({ find: ["x", { var: "t" }] }, t)).toBe(0);
+    expect(evaluate({ contains: [{ var: "t" }, "WORLD"] }, t)).toBe(true);
+    expect(evaluate({ starts_with: [{ var: "t" }, "he"] }, t)).toBe(true);
+    expect(evaluate({ ends_with: [{ var: "t" }, "hello"] }, t)).toBe(false);
+    expect(evaluate({ upper: [{ var: "t" }] }, t)).toBe("HELLO WORLD");
+    expect(evaluate({ lower: [{ var: "t" }] }, t)).toBe("hello world");
+    expect(evaluate({ trim: ["  a b  "] }, {})).toBe("a b");
+    expect(evaluate({ concat: [{ var: "t" }, "-", 3, null] }, t)).toBe("Hello World-3");
+    expect(evaluate({ left: [{ var: "none" }, 2] }, t)).toBeNull();
+    expect(evaluate({ upper: [""] }, {})).toBeNull();
+  });
+
   it("knows what empty means", () => {
     expect([undefined, null, "", []].every(isEmpty)).toBe(true);
     expect([0, false, "0", [0]].some(isEmpty)).toBe(false);

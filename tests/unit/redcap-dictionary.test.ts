@@ -303,8 +303,8 @@ describe("importing a REDCap dictionary", () => {
       row(["a", "f", "", "text", "A", "", "", "date_ymd"]) +
       row(["a", "f", "", "text", "A again"]) +
       row(["Bad-Name", "f", "", "text", "B"]) +
-      row(["c", "f", "", "text", "C", "", "", "", "", "", "", "sqrt([c]) > 2"]) +
-      row(["d", "f", "", "calc", "D", "datediff([a], 'today', 'y')"]) +
+      row(["c", "f", "", "text", "C", "", "", "", "", "", "", "exponential([c]) > 2"]) +
+      row(["d", "f", "", "calc", "D", "exponential([a])"]) +
       row(["e", "f", "", "text", "E", "", "", "", "", "", "", "[z] = '1'"]);
     const r = importDictionary(text);
     const errors = r.report.filter((i) => i.severity === "error").map((i) => [i.field, i.column, i.message]);
@@ -314,12 +314,37 @@ describe("importing a REDCap dictionary", () => {
       [
         "c",
         "Branching Logic (Show field only if...)",
-        expect.stringMatching(/sqrt\(\) has no JSON Logic equivalent/),
+        expect.stringMatching(/exponential\(\) has no JSON Logic equivalent/),
       ],
-      ["d", "Choices, Calculations, OR Slider Labels", expect.stringMatching(/"today" changes every day/)],
+      ["d", "Choices, Calculations, OR Slider Labels", expect.stringMatching(/kept read-only and empty/)],
       ["e", "Branching Logic (Show field only if...)", expect.stringMatching(/"z" is not a field/)],
     ]);
     expect(r.instruments.f?.properties.c?.["x-visible-if"]).toBeUndefined();
+  });
+
+  it("keeps a calculation it cannot translate read-only, with its REDCap text, and exports it back unchanged", () => {
+    const header = `${COLUMNS.map((c) => JSON.stringify(c)).join(",")}\n`;
+    const calc = "exponential([a]) + [b]";
+    const text =
+      header +
+      csvRow(["record_id", "f", "", "text", "Record ID"]) +
+      csvRow(["a", "f", "", "text", "A", "", "", "number"]) +
+      csvRow(["b", "f", "", "text", "B", "", "", "number"]) +
+      csvRow(["d", "f", "", "calc", "D", calc]) +
+      csvRow(["dob", "f", "", "text", "DOB", "", "", "date_ymd"]) +
+      csvRow(["e", "f", "", "calc", "E", "datediff([dob], 'today', 'y')"]);
+    const r = importDictionary(text);
+    const d = r.instruments.f?.properties.d;
+    expect(d).toMatchObject({ readOnly: true, "x-calc-redcap": calc });
+    expect(d?.["x-calc"]).toBeUndefined();
+    // 'today' translates now: no longer an untranslated calculation
+    expect(r.instruments.f?.properties.e?.["x-calc"]).toBeDefined();
+    expect(r.report.filter((i) => i.message.startsWith("engine check:"))).toEqual([]);
+    const back = roundTrip(r);
+    const row = back.find((x) => x["Variable / Field Name"] === "d");
+    expect(row?.["Field Type"]).toBe("calc");
+    expect(row?.["Choices, Calculations, OR Slider Labels"]).toBe(calc);
+    expect(row?.["Field Annotation"]).toBe("");
   });
 
   it("puts what the engine's own check refuses in the report too", () => {

@@ -145,9 +145,8 @@ describe("REDCap logic → JSON Logic", () => {
   });
 
   it("refuses, with a reason, what JSON Logic cannot say exactly", () => {
-    expect(errorOf("sqrt([n]) > 2")).toBe("function sqrt() has no JSON Logic equivalent");
-    expect(errorOf(`datediff([d1],'today','y') > 18`)).toMatch(/"today" changes every day/);
-    expect(errorOf("[visit_1_arm_1][n] > 2")).toMatch(/reads another event/);
+    expect(errorOf("exponential([n]) > 2")).toBe("function exponential() has no JSON Logic equivalent");
+    expect(errorOf("left([t])")).toBe("left() takes 2 arguments, not 1");
     expect(errorOf("[n][2] > 2")).toMatch(/reads one instance/);
     expect(errorOf("[cb] = '1'")).toMatch(/one option at a time/);
     expect(errorOf("[nope] = '1'")).toBe('"nope" is not a field of this dictionary');
@@ -155,6 +154,45 @@ describe("REDCap logic → JSON Logic", () => {
     expect(errorOf("([n])^(0.5)", "value")).toMatch(/whole-number exponent/);
     expect(errorOf("[user-name] = 'x'")).toMatch(/smart variable \[user-name\]/);
     expect(errorOf("[n] = 1 and")).toMatch(/cannot read the expression/);
+  });
+
+  it("reads 'today' and 'now' in datediff as the evaluation's clock", () => {
+    expect(logicOf(`datediff([d1],'today','y',true)`, "value")).toEqual({
+      datediff: [v("d1"), { today: [] }, "y"],
+    });
+    expect(logicOf(`datediff('NOW',[d1],'d',true)`, "value")).toEqual({
+      datediff: [{ now: [] }, v("d1"), "d"],
+    });
+  });
+
+  it("maps REDCap's text and date functions to the engine's operations of the same name", () => {
+    expect(logicOf("sqrt([n])", "value")).toEqual({ sqrt: [v("n")] });
+    expect(logicOf("year([d1])", "value")).toEqual({ year: [v("d1")] });
+    expect(logicOf("mid([t], 2, 3)", "value")).toEqual({ mid: [v("t"), 2, 3] });
+    expect(logicOf("contains([t], 'x')")).toEqual({ contains: [v("t"), "x"] });
+    expect(logicOf("concat([t], '-', [n])", "value")).toEqual({ concat: [v("t"), "-", v("n")] });
+  });
+
+  it("reads [event][field] as that field's latest value at that event", () => {
+    expect(logicOf("[enrollment_arm_1][sex] = '1'")).toEqual({
+      "==": [v("$events.enrollment_arm_1.f.sex"), 1],
+    });
+    expect(logicOf("[visit_1_arm_1][cb(2)] = '1'")).toEqual({ in: [2, v("$events.visit_1_arm_1.f.cb")] });
+    const renamed = toJsonLogic("[baseline_arm_1][baseline_weight] * 2", fields, {
+      form: "f",
+      as: "value",
+      events: { baseline_arm_1: "baseline" },
+    });
+    expect(renamed).toEqual({
+      logic: {
+        if: [
+          { missing: ["$events.baseline.g.baseline_weight"] },
+          null,
+          { "*": [v("$events.baseline.g.baseline_weight"), 2] },
+        ],
+      },
+      warnings: [],
+    });
   });
 
   it("reads [event-name] as the event the form belongs to", () => {
@@ -183,6 +221,8 @@ describe("JSON Logic → REDCap", () => {
       "[radio] = 'ABC'",
       "[d1] > '2024-01-01'",
       "[event-name] <> 'screening'",
+      "[enrollment_arm_1][sex] = '1' and [visit_1_arm_1][cb(other)] = '0'",
+      "[enrollment_arm_1][n] > [m]",
     ];
     for (const e of expressions) expect(normalizeRedcap(redcapOf(logicOf(e))), e).toBe(normalizeRedcap(e));
     const calculations = [
@@ -196,6 +236,13 @@ describe("JSON Logic → REDCap", () => {
       "datediff([d1],[d2],'h',true)",
       "abs([n]-[m])",
       "mod([n], 7)",
+      "datediff([d1],'today','y',true)",
+      "rounddown(datediff([d1],'now','h',true))",
+      "sqrt([n]) + year([d1])",
+      "if(contains([t], 'a'), length([t]), find('x', upper([t])))",
+      "concat(left([t], 2), right([t], 1), mid([t], 1, 1), lower([t]), trim([t]))",
+      "if(starts_with([t], 'a') and ends_with([t], 'z'), month([d1]), day([d1]))",
+      "[enrollment_arm_1][baseline_weight] - [baseline_weight]",
     ];
     for (const e of calculations) {
       expect(normalizeRedcap(redcapOf(logicOf(e, "value"), "value")), e).toBe(normalizeRedcap(e));

@@ -34,6 +34,9 @@ import {
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const FIXTURES = path.join(ROOT, "tests/fixtures/redcap");
 const SAMPLES = 300;
+/** The evaluation's clock, given to both sides: REDCap's 'today' and 'now', the engine's `$now`. */
+const NOW = "2026-06-15T10:30:00.000Z";
+const TODAY = NOW.slice(0, 10);
 
 // ---------------------------------------------------------------------------
 // An independent REDCap logic interpreter
@@ -226,12 +229,66 @@ class Interpreter {
       }
       case "isblankormissingcode":
         return asText(args[0] ?? "") === "";
+      case "sqrt": {
+        const x = num(args[0] ?? "");
+        return x === undefined || x < 0 ? "" : Math.sqrt(x);
+      }
+      case "year":
+      case "month":
+      case "day": {
+        const m = /^(\d{4})-(\d{2})-(\d{2})/.exec(asText(args[0] ?? ""));
+        if (!m) return "";
+        return Number(m[fn === "year" ? 1 : fn === "month" ? 2 : 3]);
+      }
+      case "length":
+        return asText(args[0] ?? "").length;
+      case "find": {
+        const needle = asText(args[0] ?? "").toLowerCase();
+        return (
+          asText(args[1] ?? "")
+            .toLowerCase()
+            .indexOf(needle) + 1
+        );
+      }
+      case "contains":
+      case "starts_with":
+      case "ends_with": {
+        const hay = asText(args[0] ?? "").toLowerCase();
+        const needle = asText(args[1] ?? "").toLowerCase();
+        if (fn === "contains") return hay.includes(needle);
+        return fn === "starts_with" ? hay.startsWith(needle) : hay.endsWith(needle);
+      }
+      case "left":
+      case "right":
+      case "mid": {
+        const text = asText(args[0] ?? "");
+        const n = Math.trunc(num(args[fn === "mid" ? 2 : 1] ?? "") ?? Number.NaN);
+        if (text === "" || Number.isNaN(n)) return "";
+        if (fn === "left") return text.substring(0, Math.max(0, n));
+        if (fn === "right") return n <= 0 ? "" : text.substring(Math.max(0, text.length - n));
+        const start = Math.max(0, Math.trunc(num(args[1] ?? "") ?? 1) - 1);
+        return text.substring(start, start + Math.max(0, n));
+      }
+      case "upper":
+        return asText(args[0] ?? "").toUpperCase();
+      case "lower":
+        return asText(args[0] ?? "").toLowerCase();
+      case "trim":
+        return asText(args[0] ?? "").trim();
+      case "concat":
+        return args.map(asText).join("");
       case "datediff": {
         const extra = args.slice(3).map(asText);
         const format = extra.find((e) => /^(ymd|mdy|dmy)$/.test(e)) ?? "ymd";
         const signed = args.slice(3).some((e) => e === true || asText(e).toLowerCase() === "true");
-        const a = day(asText(args[0] ?? ""), format);
-        const b = day(asText(args[1] ?? ""), format);
+        const when = (v: V) => {
+          const s = asText(v);
+          if (s === "today") return day(TODAY);
+          if (s === "now") return day(NOW.slice(0, 16).replace("T", " "));
+          return day(s, format);
+        };
+        const a = when(args[0] ?? "");
+        const b = when(args[1] ?? "");
         if (a === undefined || b === undefined) return "";
         const per: Record<string, number> = { y: 1 / 365.2425, M: 1 / 30.44, d: 1, h: 24, m: 1440, s: 86400 };
         const diff = (b - a) * (per[asText(args[2] ?? "d")] ?? 1);
@@ -322,7 +379,7 @@ function randomRecord(fields: LogicFields, reads: string[], expr: string, r: () 
 
 /** The record as the engine sees it from instrument `form`: typed values, other forms under $latest. */
 function engineData(fields: LogicFields, record: RecordValues, form: string): Record<string, unknown> {
-  const data: Record<string, unknown> = { $event: record.$event, $latest: {} };
+  const data: Record<string, unknown> = { $event: record.$event, $latest: {}, $now: NOW };
   const latest = data.$latest as Record<string, Record<string, unknown>>;
   for (const [key, field] of Object.entries(fields)) {
     let value: unknown;
@@ -433,6 +490,65 @@ describe("REDCap logic → JSON Logic: same visibility and same calculated value
       expect(cases.length).toBeGreaterThan(0);
     });
   }
+});
+
+describe("REDCap's functions beyond arithmetic: same answers", () => {
+  it("agrees with the interpreter on today, sqrt, date parts and the text functions", () => {
+    const fields: LogicFields = {
+      n: { kind: "number", form: "f" },
+      m: { kind: "number", form: "f" },
+      dob: { kind: "date", form: "f" },
+      t: { kind: "text", form: "f" },
+      u: { kind: "text", form: "f" },
+    };
+    const expressions: [string, "condition" | "value"][] = [
+      ["datediff([dob],'today','y')", "value"],
+      ["rounddown(datediff([dob], 'today', 'y', true))", "value"],
+      ["datediff('today',[dob],'d') > 365", "condition"],
+      ["datediff([dob],'now','h',true)", "value"],
+      ["sqrt([n])", "value"],
+      ["round(sqrt([n] * [m] / 3600), 2)", "value"],
+      ["year([dob]) < 1980", "condition"],
+      ["month([dob]) = 6 and day([dob]) >= 15", "condition"],
+      ["year([dob]) * 100 + month([dob])", "value"],
+      ["length([t]) > 2", "condition"],
+      ["find('b', [t])", "value"],
+      ["contains([t], 'B') or starts_with([u], 'x') or ends_with([u], 'Y')", "condition"],
+      ["left([t], 2) = 'ab'", "condition"],
+      ["right([t], 1) = 'c'", "condition"],
+      ["mid([t], 2, 2) = 'bc'", "condition"],
+      ["upper([t]) = 'ABC' or lower([u]) = 'x y'", "condition"],
+      ["trim(concat([t], ' ', [u])) = 'abc'", "condition"],
+      ["if(contains([t], 'a'), 1, 0)", "value"],
+      ["if(length([u]) = 0, sum([n], [m]), mean([n], [m]))", "value"],
+    ];
+    const failures: string[] = [];
+    expressions.forEach(([expr, as], i) => {
+      const t = toJsonLogic(expr, fields, { form: "f", as });
+      if ("error" in t) {
+        failures.push(`${expr}: ${t.error}`);
+        return;
+      }
+      const failure = checkCase(
+        { where: `function ${i}`, expr, logic: t.logic, form: "f", as },
+        fields,
+        7000 + i,
+      );
+      if (failure) failures.push(failure);
+      // and back: the REDCap spelling gives the same answers too
+      const back = toRedcap(t.logic, fields, { form: "f", as });
+      if ("error" in back) failures.push(`${expr}: back to REDCap: ${back.error}`);
+      else {
+        const again = checkCase(
+          { where: `back ${i}`, expr: back.expr, logic: t.logic, form: "f", as },
+          fields,
+          7500 + i,
+        );
+        if (again) failures.push(again);
+      }
+    });
+    expect(failures, failures.join("\n\n")).toEqual([]);
+  });
 });
 
 describe("the comparison itself", () => {

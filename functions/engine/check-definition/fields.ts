@@ -175,11 +175,21 @@ export function checkField(name: string, field: FieldSchema, at: string, report:
   }
   checkDateBounds(field, at, report);
   checkSoftRange(field, at, report);
+  const untranslated = field["x-calc-redcap"] !== undefined;
+  if (untranslated && field["x-calc"] !== undefined) {
+    report(
+      join(at, "x-calc-redcap"),
+      `"${name}" has a calculation already ("x-calc"): "x-calc-redcap" is only for one the engine cannot compute`,
+    );
+  }
+  if (untranslated && field.readOnly !== true) {
+    report(join(at, "x-calc-redcap"), `"${name}" holds a REDCap calculation: it must be "readOnly": true`);
+  }
   const isCalc = field["x-calc"] !== undefined;
   if (isCalc && field.readOnly !== true) {
     report(at, `calculated field "${name}" must be "readOnly": true (its value is computed, never entered)`);
   }
-  if (!isCalc && field.readOnly === true) {
+  if (!isCalc && !untranslated && field.readOnly === true) {
     report(join(at, "readOnly"), `"${name}" is readOnly but has no "x-calc": nothing could ever fill it`);
   }
   if (isCalc && type === "array") report(join(at, "x-calc"), "a calculated field cannot be multiple choice");

@@ -38,13 +38,24 @@ function checkVariable(name: unknown, at: string, scope: LogicScope, report: Rep
       if (parts.length > 1) report(at, `"${head}" is a plain string: "${name}" reads nothing`);
       return;
     }
-    if (head !== "$latest") {
-      report(at, `unknown context variable "${head}"${suggest(head, ["$event", "$arm", "$latest"])}`);
+    if (head !== "$latest" && head !== "$events") {
+      report(
+        at,
+        `unknown context variable "${head}"${suggest(head, ["$event", "$arm", "$latest", "$events"])}`,
+      );
       return;
     }
-    const [, form, field] = parts;
+    // $events.<event>.<form>.<field> is $latest.<form>.<field> within one event
+    const [form, field] = head === "$events" ? parts.slice(2) : parts.slice(1);
+    if (head === "$events" && (parts[1] ?? "") === "") {
+      report(at, `"${name}" must name an event, a form and a field: $events.<event>.<form>.<field>`);
+      return;
+    }
     if (form === undefined || field === undefined) {
-      report(at, `"${name}" must name a form and a field: $latest.<form>.<field>`);
+      report(
+        at,
+        `"${name}" must name a form and a field: ${head === "$events" ? "$events.<event>" : "$latest"}.<form>.<field>`,
+      );
       return;
     }
     if (!scope.instruments.has(form)) {

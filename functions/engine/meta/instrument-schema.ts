@@ -75,6 +75,8 @@ const fieldSchema = {
     "x-section": nonEmptyString,
     "x-visible-if": logic,
     "x-calc": logic,
+    /** A REDCap calculation the engine cannot compute: kept verbatim, the field read-only and empty, exported back as is. */
+    "x-calc-redcap": nonEmptyString,
     "x-visit-date": { type: "boolean" },
     "x-date-min": { $ref: "#/$defs/dateBound" },
     "x-date-max": { $ref: "#/$defs/dateBound" },

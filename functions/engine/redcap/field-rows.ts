@@ -348,7 +348,7 @@ function rowToBaseSchema(row: Row, report: Report): RowMeaning | undefined {
 function redcapType(schema: FieldSchema): string {
   const widget = schema["x-widget"];
   if (schema.type === "null" || widget === "descriptive") return "descriptive";
-  if (schema["x-calc"] !== undefined) return "calc";
+  if (schema["x-calc"] !== undefined || schema["x-calc-redcap"] !== undefined) return "calc";
   if (schema.type === "array") return "checkbox";
   if (schema.type === "boolean") return widget === "truefalse" ? "truefalse" : "yesno";
   if (widget === "slider") return "slider";

@@ -250,8 +250,13 @@ function translateLogic(p: Pending, fields: LogicFields, report: Report): void {
     }
     const r = toJsonLogic(p.calc, fields, { form: p.form, as: "value" });
     if ("error" in r) {
-      report(column, "error", `calculation not translated: ${r.error}; the field is kept without it`);
-      delete schema.readOnly;
+      // Kept read-only with REDCap's text: never an editable field, and it exports back as written.
+      schema["x-calc-redcap"] = p.calc;
+      report(
+        column,
+        "error",
+        `calculation not translated: ${r.error}; the field is kept read-only and empty, its REDCap text in x-calc-redcap`,
+      );
     } else {
       schema["x-calc"] = r.logic;
       for (const w of r.warnings) report(column, "warning", w);
@@ -298,6 +303,7 @@ function buildInstrument(
 const COLUMN_OF: Record<string, Column> = {
   "x-visible-if": "Branching Logic (Show field only if...)",
   "x-calc": "Choices, Calculations, OR Slider Labels",
+  "x-calc-redcap": "Choices, Calculations, OR Slider Labels",
   oneOf: "Choices, Calculations, OR Slider Labels",
   items: "Choices, Calculations, OR Slider Labels",
   enum: "Choices, Calculations, OR Slider Labels",

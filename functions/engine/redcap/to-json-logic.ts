@@ -16,6 +16,8 @@ export interface ToJsonLogicOptions {
   form?: string;
   /** "condition" (branching logic, the default) or "value" (a calculation). */
   as?: "condition" | "value";
+  /** REDCap unique event name → the engine's event id, for `[event][field]` (default: the same name). */
+  events?: Readonly<Record<string, string>>;
 }
 
 export type ToJsonLogicResult = { logic: Logic; warnings: string[] } | { error: string };
@@ -140,6 +142,7 @@ class Translator {
   constructor(
     private readonly fields: LogicFields,
     private readonly form: string | undefined,
+    private readonly events?: Readonly<Record<string, string>>,
   ) {}
 
   // -------------------------------------------------------------------------
@@ -181,9 +184,6 @@ class Translator {
   }
 
   private field(node: Node & { t: "field" }): Val {
-    if (node.event !== undefined) {
-      throw new Untranslatable(`[${node.event}][${node.name}] reads another event: not supported`);
-    }
     if (node.instance !== undefined)
       throw new Untranslatable(`[${node.name}][${node.instance}] reads one instance: not supported`);
     if (node.modifier !== undefined)
@@ -191,7 +191,13 @@ class Translator {
     const field = this.fields[node.name];
     if (!field) throw new Untranslatable(`"${node.name}" is not a field of this dictionary`);
     let name = field.name ?? node.name;
-    if (field.form !== undefined && this.form !== undefined && field.form !== this.form) {
+    if (node.event !== undefined) {
+      if (field.form === undefined)
+        throw new Untranslatable(
+          `[${node.event}][${node.name}]: the instrument of "${node.name}" is not known`,
+        );
+      name = `$events.${this.events?.[node.event] ?? node.event}.${field.form}.${name}`;
+    } else if (field.form !== undefined && this.form !== undefined && field.form !== this.form) {
       name = `$latest.${field.form}.${name}`;
       this.warnings.push(
         `[${node.name}] is on instrument "${field.form}": read as the latest value in the casebook (${name})`,
@@ -476,6 +482,32 @@ class Translator {
         const values = args.map((n) => this.output(this.value(n)));
         return { cls: "num", logic: aggregateLogic(fn, values) };
       }
+      case "sqrt":
+      case "year":
+      case "month":
+      case "day":
+      case "length":
+        arity(1);
+        return { cls: "num", logic: { [fn]: [this.output(this.value(args[0] as Node))] } };
+      case "find":
+        arity(2);
+        return { cls: "num", logic: { find: args.map((n) => this.output(this.value(n))) } };
+      case "left":
+      case "right":
+      case "mid":
+      case "upper":
+      case "lower":
+      case "trim":
+        arity(TEXT_ARITY[fn] as number);
+        return { cls: "text", logic: { [fn]: args.map((n) => this.output(this.value(n))) } };
+      case "concat":
+        if (args.length === 0) throw new Untranslatable("concat() needs at least one value");
+        return { cls: "text", logic: { concat: args.map((n) => this.output(this.value(n))) } };
+      case "contains":
+      case "starts_with":
+      case "ends_with":
+        arity(2);
+        return { cls: "cond", logic: { [fn]: args.map((n) => this.output(this.value(n))) } };
       case "isblankormissingcode":
         arity(1);
         return { cls: "cond", logic: isempty(this.output(this.value(args[0] as Node))) };
@@ -514,9 +546,8 @@ class Translator {
     }
     const date = (node: Node): Logic => {
       if (node.t === "str") {
-        if (/^(today|now)$/i.test(node.value)) {
-          throw new Untranslatable(`datediff() with "${node.value}" changes every day: not supported`);
-        }
+        // the evaluation's clock: the save's own time on the server (architecture.md "today")
+        if (/^(today|now)$/i.test(node.value)) return { [node.value.toLowerCase()]: [] };
         return isoDate(node.value, format);
       }
       const v = this.value(node);
@@ -534,6 +565,8 @@ class Translator {
     return { cls: "num", logic: { "*": [d, k] }, pendingConds: [isempty(d)] };
   }
 }
+
+const TEXT_ARITY: Record<string, number> = { left: 2, right: 2, mid: 3, upper: 1, lower: 1, trim: 1 };
 
 function isoDate(text: string, format: string): string {
   const parts = text.trim().split(/[-/ ]/);
@@ -590,7 +623,7 @@ export function toJsonLogic(
 ): ToJsonLogicResult {
   const parsed = parseRedcap(expr);
   if ("error" in parsed) return { error: `cannot read the expression: ${parsed.error}` };
-  const t = new Translator(fields, options.form);
+  const t = new Translator(fields, options.form, options.events);
   try {
     const v = t.value(parsed.ast);
     const logic = options.as === "value" ? t.output(v) : t.cond(v);

@@ -149,6 +149,31 @@ function operation(logic: Logic): [string, Logic[]] | undefined {
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
+/** Engine operations that are REDCap functions of the same name, arguments and meaning, by the kind they return. */
+const SAME_NAME_FUNCTIONS: Record<string, RV["kind"]> = {
+  abs: "num",
+  rounddown: "num",
+  roundup: "num",
+  sum: "num",
+  mean: "num",
+  sqrt: "num",
+  year: "num",
+  month: "num",
+  day: "num",
+  length: "num",
+  find: "num",
+  left: "text",
+  right: "text",
+  mid: "text",
+  upper: "text",
+  lower: "text",
+  trim: "text",
+  concat: "text",
+  contains: "cond",
+  starts_with: "cond",
+  ends_with: "cond",
+};
+
 class Decompiler {
   readonly warnings: string[] = [];
   /** JSON of values an enclosing guard has ruled out as empty. */
@@ -294,8 +319,10 @@ class Decompiler {
 
   private options(v: RV): Node[] {
     if (v.ast.t !== "field") throw new Untranslatable("not a checkbox field");
-    const name = v.ast.name;
-    return (v.codes ?? []).map((c) => ({ t: "field", name, code: String(c) }) as Node);
+    const { name, event } = v.ast;
+    return (v.codes ?? []).map(
+      (c) => ({ t: "field", name, code: String(c), ...(event === undefined ? {} : { event }) }) as Node,
+    );
   }
 
   /** JavaScript truthiness of a value, in REDCap. */
@@ -329,7 +356,9 @@ class Decompiler {
     if (h.kind !== "checkbox" || h.ast.t !== "field") throw new Untranslatable("not a checkbox field");
     const n = this.literal(needle ?? null);
     const code = (h.codes ?? []).find((c) => c === n.value);
-    return code === undefined ? undefined : { t: "field", name: h.ast.name, code: String(code) };
+    if (code === undefined) return undefined;
+    const { name, event } = h.ast;
+    return { t: "field", name, code: String(code), ...(event === undefined ? {} : { event }) };
   }
 
   private membership(needle: Logic, haystack: Logic): Node {
@@ -524,8 +553,8 @@ class Decompiler {
       }
       case "datediff": {
         const unit = String(args[2] ?? "d");
-        const from = this.value(args[0] ?? null);
-        const to = this.value(args[1] ?? null);
+        const from = this.dateValue(args[0] ?? null);
+        const to = this.dateValue(args[1] ?? null);
         const dates = [from.ast, to.ast];
         const call: Node = {
           t: "call",
@@ -541,6 +570,17 @@ class Decompiler {
       case "and":
       case "or":
         return this.logicalValue(op, args);
+      case "today":
+      case "now":
+        throw new Untranslatable(`"${op}" is REDCap's '${op}' only inside datediff()`);
+      default: {
+        const kind = SAME_NAME_FUNCTIONS[op];
+        if (kind === undefined) break;
+        const values = args.map((a) => this.output(a));
+        return { ast: { t: "call", fn: op, args: values }, kind, nullable: kind !== "cond" };
+      }
+    }
+    switch (op) {
       default:
         if (["!", "!!", "in", "isempty", "missing", ...JS_COMPARE].includes(op)) {
           return { ast: this.condition(logic), kind: "cond", nullable: false };
@@ -549,11 +589,30 @@ class Decompiler {
     }
   }
 
+  /** A datediff() operand: the evaluation's clock is REDCap's 'today' / 'now'. */
+  private dateValue(logic: Logic): RV {
+    const o = operation(logic);
+    if (o && (o[0] === "today" || o[0] === "now") && o[1].length === 0)
+      return { ast: str(o[0]), kind: "str", nullable: false };
+    return this.value(logic);
+  }
+
   private variable(args: Logic[]): RV {
     const name = args[0];
     if (args.length > 1) throw new Untranslatable("a variable with a default has no REDCap equivalent");
     if (typeof name !== "string") throw new Untranslatable("a variable name must be a string");
     if (name === "$event") return { ast: { t: "smart", name: "event-name" }, kind: "str", nullable: false };
+    const inEvent = /^\$events\.([a-z0-9_]+)\.([a-z][a-z0-9_]*)\.([a-z][a-z0-9_]*)$/.exec(name);
+    if (inEvent) {
+      const hit = findField(this.fields, inEvent[2], inEvent[3] as string);
+      if (!hit) throw new Untranslatable(`"${name}" is not a field`);
+      // typed like the field itself; the "same event" warning of $latest does not apply
+      const warnings = this.warnings.length;
+      const rv = this.variable([`$latest.${inEvent[2]}.${inEvent[3]}`]);
+      this.warnings.length = warnings;
+      const nullable = !this.filled.has(JSON.stringify({ var: name }));
+      return { ...rv, nullable, ast: { t: "field", name: hit[0], event: inEvent[1] } };
+    }
     const latest = /^\$latest\.([a-z][a-z0-9_]*)\.([a-z][a-z0-9_]*)$/.exec(name);
     const found = latest
       ? findField(this.fields, latest[1], latest[2] as string)

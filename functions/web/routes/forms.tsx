@@ -1,6 +1,6 @@
 import { type Context, Hono } from "hono";
 import { initialValues, utcClock } from "../../engine/action-tags.ts";
-import { latestValues } from "../../engine/casebook.ts";
+import { eventValues, latestValues } from "../../engine/casebook.ts";
 import { FORM_STATUSES, LOGS_EVENT } from "../../engine/definition.ts";
 import { isMarkableEvent } from "../../engine/entered-in-error.ts";
 import { nextFormOfVisit } from "../../engine/next-form.ts";
@@ -77,7 +77,10 @@ async function formContext(c: Context<AppEnv>, formScript: string) {
     $event: address.event,
     $arm: subject.arm,
     $latest: latestValues(others),
+    $events: eventValues(others),
     $studyStart: definition.study.startDate,
+    // "today" while the page is open; the save recomputes with its own time.
+    $now: new Date().toISOString(),
   };
   const eventLabel = address.event === LOGS_EVENT ? "Logs" : (slot.event?.label ?? address.event);
   const heading = `${slot.instrument.title}${slot.repeating ? ` #${slot.instance}` : ""} · ${eventLabel} · ${subject.id}`;

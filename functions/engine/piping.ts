@@ -29,8 +29,7 @@ const REFERENCE = new RegExp(`^(${NAME})(?:\\.(${NAME}))?(?:\\.(${NAME}))?(:valu
 const TAG = /\{\{\s*([^{}]*?)\s*\}\}/g;
 
 /** Whether a text pipes anything: texts without `{{` render as they are. */
-export const hasPiping = (text: string | undefined): text is string =>
-  text?.includes("{{") === true;
+export const hasPiping = (text: string | undefined): text is string => text?.includes("{{") === true;
 
 /** One `{{…}}` body → its reference; undefined when it is not one (the text stays literal). */
 export function parseReference(body: string): PipeRef | undefined {
@@ -199,4 +198,9 @@ export function outsideValues(refs: readonly PipeRef[], sources: PipeSources): R
     out[refKey(ref)] = value;
   }
   return out;
+}
+
+/** The `{{…}}` in a text that are not references (shown as written): a typo the definition check reports. */
+export function unreadTags(text: string): string[] {
+  return [...text.matchAll(TAG)].filter((m) => !parseReference(m[1] ?? "")).map((m) => m[0]);
 }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { checkDefinition } from "../../functions/engine/check-definition.ts";
 import type { Instrument } from "../../functions/engine/definition.ts";
 import {
   outsideRefs,
@@ -8,6 +9,7 @@ import {
   pipeResolver,
   renderPiped,
 } from "../../functions/engine/piping.ts";
+import { adverseEvent, instrument, labs, smallStudy, visit } from "./small-study.ts";
 
 const demographics: Instrument = {
   $id: "demographics",
@@ -109,5 +111,76 @@ describe("piping", () => {
       instance: 1,
     });
     expect(values["demographics.name"]).toBe(PIPE_BLANK);
+  });
+});
+
+describe("forms:check on piping", () => {
+  const check = (titles: Record<string, string>) => {
+    const piped = instrument("labs", {
+      ...labs.properties,
+      hb: {
+        type: "number",
+        title: titles.title ?? "Haemoglobin",
+        description: titles.description,
+        oneOf: titles.choice ? [{ const: 1, title: titles.choice }] : undefined,
+      },
+    });
+    return checkDefinition({
+      study: { path: "study.json", json: smallStudy() },
+      instruments: [visit, piped, adverseEvent].map((json) => ({
+        path: `instruments/${json.$id}.json`,
+        json: JSON.parse(JSON.stringify(json)),
+      })),
+    }).errors;
+  };
+
+  it("accepts references to fields, forms and events that exist", () => {
+    expect(
+      check({
+        title: "Hb of {{subject.id}} at {{event.label}} #{{instance}}: {{sampled_at}}",
+        description: "{{visit.initials}} {{baseline.visit.weight}} {{logs.adverse_event.ae_term:value}}",
+      }),
+    ).toEqual([]);
+  });
+
+  it("reports unknown references with a pointer to the text", () => {
+    expect(
+      check({
+        title: "{{sampled_att}}",
+        description: "{{visit.wieght}} {{week_9.visit.weight}} {{unscheduled.labs.hb}} {{ Nope }}",
+        choice: "{{vist.weight}}",
+      }),
+    ).toEqual([
+      {
+        file: "instruments/labs.json",
+        pointer: "/properties/hb/title",
+        message: expect.stringMatching(/^\{\{sampled_att\}\}: "labs" has no field "sampled_att".*sampled_at/),
+      },
+      {
+        file: "instruments/labs.json",
+        pointer: "/properties/hb/description",
+        message: expect.stringContaining("{{ Nope }} is not a piping reference"),
+      },
+      {
+        file: "instruments/labs.json",
+        pointer: "/properties/hb/description",
+        message: expect.stringMatching(/"visit" has no field "wieght".*weight/),
+      },
+      {
+        file: "instruments/labs.json",
+        pointer: "/properties/hb/description",
+        message: expect.stringContaining('piped event "week_9" is not an event'),
+      },
+      {
+        file: "instruments/labs.json",
+        pointer: "/properties/hb/description",
+        message: 'form "labs" is not collected at event "unscheduled"',
+      },
+      {
+        file: "instruments/labs.json",
+        pointer: "/properties/hb/oneOf/0/title",
+        message: expect.stringMatching(/piped form "vist" is not an instrument.*visit/),
+      },
+    ]);
   });
 });

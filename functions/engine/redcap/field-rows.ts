@@ -3,6 +3,7 @@ import type { Choice, ChoiceCode, FieldSchema } from "../definition.ts";
 import { FIELD_KEYWORDS, FIELD_NAME_PATTERN, type FieldKeyword } from "../meta/instrument-schema.ts";
 import { actionTags, readAnnotation } from "./annotation.ts";
 import { type Column, emptyRow, type Row } from "./columns.ts";
+import { pipingToRedcap } from "./piping.ts";
 import { isNumeric } from "./syntax.ts";
 import { VALIDATION_TYPES, validationOf, validationSchema } from "./validation-types.ts";
 
@@ -362,17 +363,19 @@ export function schemaToRow(name: string, form: string, schema: FieldSchema): Ro
   const type = redcapType(schema);
   row["Variable / Field Name"] = name;
   row["Form Name"] = form;
-  row["Section Header"] = schema["x-section"] ?? "";
+  row["Section Header"] = pipingToRedcap(schema["x-section"] ?? "");
   row["Field Type"] = type;
-  row["Field Label"] = schema.title ?? name;
-  row["Field Note"] = schema.description ?? "";
+  row["Field Label"] = pipingToRedcap(schema.title ?? name);
+  row["Field Note"] = pipingToRedcap(schema.description ?? "");
   row["Identifier?"] = schema["x-identifier"] === true ? "y" : "";
   row["Matrix Group Name"] = schema["x-matrix"] ?? "";
   const choices =
     schema.oneOf ?? schema.items?.oneOf ?? schema.enum?.map((v) => ({ const: v, title: String(v) }));
   let validation = "";
   if (type === "radio" || type === "dropdown" || type === "checkbox") {
-    row["Choices, Calculations, OR Slider Labels"] = writeChoices(choices ?? []);
+    row["Choices, Calculations, OR Slider Labels"] = writeChoices(
+      (choices ?? []).map((c) => ({ ...c, title: pipingToRedcap(c.title) })),
+    );
     if (type === "dropdown" && schema["x-widget"] === "autocomplete") validation = "autocomplete";
   } else if (type === "slider") {
     row["Choices, Calculations, OR Slider Labels"] = (schema["x-slider"]?.labels ?? []).join(" | ");

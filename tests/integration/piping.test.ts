@@ -44,6 +44,34 @@ describe("piping on the form page", () => {
     expect(page.html).not.toContain("<script>alert(1)");
     // The template travels with the text, so the page script pipes again as the person types.
     expect(page.html).toContain('data-pipe="Heart rate {{heart_rate}} bpm"');
+
+    // The printed casebook pipes the same text beside the saved value.
+    const vitals = await product.save(subject, "iv_1", "vital_signs", { data: { heart_rate: 72 } });
+    expect(vitals.status, JSON.stringify(vitals.body)).toBe(200);
+    const printed = await browser.request("GET", `/studies/${STUDY}/subjects/${subject}/casebook/print`);
+    expect(printed.status).toBe(200);
+    expect(printed.html).toContain(
+      `Weight of &lt;script&gt;alert(1)&lt;/script&gt; (Female) at IV infusion 1 (day 1), subject ${subject}`,
+    );
+    expect(printed.html).not.toContain("<script>alert(1)");
+  });
+
+  it("exports keep the protocol's template, not a subject's values", async () => {
+    const res = await product.env.app.request("/api/", {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({
+        token: product.token("sponsor"),
+        content: "metadata",
+        format: "json",
+      }).toString(),
+    });
+    expect(res.status).toBe(200);
+    // REDCap names are unique across a project: the export may rename vital_signs' weight, so find it by its note.
+    const weight = ((await res.json()) as any[]).find((f) => f.field_note === "Heart rate [heart_rate] bpm");
+    expect(weight?.field_label).toBe(
+      "Weight of [nickname] ([screening][sex]) at [event-label], subject [record-name]",
+    );
   });
 
   it("forms:check (publish) refuses a pipe to a field that does not exist, with a pointer", async () => {

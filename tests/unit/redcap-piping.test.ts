@@ -1,5 +1,9 @@
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { exportDictionary, importDictionary, readRows } from "../../functions/engine/redcap/dictionary.ts";
+import { importProject } from "../../functions/engine/redcap/import-project.ts";
+import { readProjectXml } from "../../functions/engine/redcap/project-xml.ts";
 
 const HEADER =
   '"Variable / Field Name","Form Name","Section Header","Field Type","Field Label","Choices, Calculations, OR Slider Labels","Field Note","Text Validation Type OR Show Slider Number","Text Validation Min","Text Validation Max","Identifier?","Branching Logic (Show field only if...)","Required Field?","Custom Alignment","Question Number (surveys only)","Matrix Group Name","Matrix Ranking?","Field Annotation"\n';
@@ -80,5 +84,25 @@ describe("REDCap piping import and export", () => {
       "1, Same as [baseline_arm_1][name] | 2, Other",
     );
     expect(byName.get("other")?.["Field Label"]).toBe("Link [survey-link] and [sex(1)] and [name:checked]");
+  });
+});
+
+describe("REDCap piping in a longitudinal project", () => {
+  it("names the study's event for REDCap's unique event name, and the engine check accepts it", () => {
+    const fixture = fileURLToPath(
+      new URL("../fixtures/redcap-projects/longitudinal/project.xml", import.meta.url),
+    );
+    const pieces = readProjectXml(readFileSync(fixture, "utf8"));
+    const row = pieces.dictionary.find(
+      (r) => r["Form Name"] === "visit_lab_data" && r["Field Type"] === "text",
+    );
+    if (!row) throw new Error("no text field on visit_lab_data");
+    row["Field Label"] = "Enrolled on [enrollment_arm_1][date_enrolled]: [record-name]";
+    const result = importProject(pieces, { id: "piped" });
+    const name = row["Variable / Field Name"];
+    expect(result.instruments.visit_lab_data?.properties[name]?.title).toBe(
+      "Enrolled on {{enrollment.demographics.date_enrolled}}: {{subject.id}}",
+    );
+    expect(result.report.filter((i) => i.message.startsWith("engine check"))).toEqual([]);
   });
 });

@@ -106,3 +106,18 @@ describe("REDCap piping in a longitudinal project", () => {
     expect(result.report.filter((i) => i.message.startsWith("engine check"))).toEqual([]);
   });
 });
+
+describe("REDCap piping export with renamed fields", () => {
+  it("points a pipe at the field's exported name", () => {
+    const form = (id: string, properties: Record<string, unknown>) =>
+      ({ $id: id, title: id, type: "object", properties }) as any;
+    const instruments = {
+      demo: form("demo", { weight: { type: "number", title: "Weight, then {{visit.weight}}" } }),
+      visit: form("visit", { weight: { type: "number", title: "Weight now (was {{demo.weight}})" } }),
+    };
+    const rows = readRows(exportDictionary(instruments, { recordIdField: "record_id" })).rows;
+    const label = (name: string) => rows.find((r) => r["Variable / Field Name"] === name)?.["Field Label"];
+    expect(label("weight")).toBe("Weight, then [visit_weight]");
+    expect(label("visit_weight")).toBe("Weight now (was [weight])");
+  });
+});

@@ -358,15 +358,20 @@ function writeBound(n: number, validation: string): string {
 }
 
 /** The row for a field, without branching logic, calculation, required flag or @X- tags. */
-export function schemaToRow(name: string, form: string, schema: FieldSchema): Row {
+export function schemaToRow(
+  name: string,
+  form: string,
+  schema: FieldSchema,
+  pipe: (text: string) => string = (text) => pipingToRedcap(text),
+): Row {
   const row = emptyRow();
   const type = redcapType(schema);
   row["Variable / Field Name"] = name;
   row["Form Name"] = form;
-  row["Section Header"] = pipingToRedcap(schema["x-section"] ?? "");
+  row["Section Header"] = pipe(schema["x-section"] ?? "");
   row["Field Type"] = type;
-  row["Field Label"] = pipingToRedcap(schema.title ?? name);
-  row["Field Note"] = pipingToRedcap(schema.description ?? "");
+  row["Field Label"] = pipe(schema.title ?? name);
+  row["Field Note"] = pipe(schema.description ?? "");
   row["Identifier?"] = schema["x-identifier"] === true ? "y" : "";
   row["Matrix Group Name"] = schema["x-matrix"] ?? "";
   const choices =
@@ -374,7 +379,7 @@ export function schemaToRow(name: string, form: string, schema: FieldSchema): Ro
   let validation = "";
   if (type === "radio" || type === "dropdown" || type === "checkbox") {
     row["Choices, Calculations, OR Slider Labels"] = writeChoices(
-      (choices ?? []).map((c) => ({ ...c, title: pipingToRedcap(c.title) })),
+      (choices ?? []).map((c) => ({ ...c, title: pipe(c.title) })),
     );
     if (type === "dropdown" && schema["x-widget"] === "autocomplete") validation = "autocomplete";
   } else if (type === "slider") {

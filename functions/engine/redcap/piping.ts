@@ -58,19 +58,23 @@ export function pipingFromRedcap(
   );
 }
 
+/** A field's REDCap variable name: names are unique across a project, so the exporter may rename. */
+export type RedcapNameOf = (form: string | undefined, field: string) => string;
+
 /** The engine's piping written back as REDCap's (the protocol's text, never rendered values). */
-export function pipingToRedcap(text: string): string {
+export function pipingToRedcap(text: string, nameOf: RedcapNameOf = (_, field) => field): string {
   if (!hasPiping(text)) return text;
   return parsePiping(text)
-    .map((s) => (typeof s === "string" ? s : refToRedcap(s.ref)))
+    .map((s) => (typeof s === "string" ? s : refToRedcap(s.ref, nameOf)))
     .join("");
 }
 
-function refToRedcap(ref: PipeRef): string {
+function refToRedcap(ref: PipeRef, nameOf: RedcapNameOf): string {
   if (ref.kind === "subject") return "[record-name]";
   if (ref.kind === "event-label") return "[event-label]";
   if (ref.kind === "instance") return "[current-instance]";
-  const field = `[${ref.field}${ref.raw ? ":value" : ""}]`;
+  const name = nameOf(ref.kind === "field" ? undefined : ref.form, ref.field);
+  const field = `[${name}${ref.raw ? ":value" : ""}]`;
   return ref.kind === "event" ? `[${ref.event}]${field}` : field;
 }
 

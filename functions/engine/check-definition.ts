@@ -1,6 +1,7 @@
 import { fileId } from "./check-definition/helpers.ts";
 import { checkInstrument } from "./check-definition/instrument.ts";
 import { metaErrors, metaValidators } from "./check-definition/meta.ts";
+import { checkPiping } from "./check-definition/piping.ts";
 import {
   checkRepeatingUse,
   checkSdvCritical,
@@ -59,6 +60,7 @@ export function checkDefinition(files: DefinitionFiles): CheckResult {
     checkRepeatingUse(sources, study, instruments, errors);
     checkStudyStart(files.study, study, sources, instruments, errors);
     checkSdvCritical(sources, instruments, errors);
+    checkPiping(sources, study, instruments, errors);
   }
 
   if (errors.length > 0) return { errors };

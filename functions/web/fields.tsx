@@ -4,6 +4,7 @@ import { DriftNote, type DriftView, driftId } from "./calculation-drift.tsx";
 import { DateTimeInput, hintId, isTypedDateTime } from "./date-input.tsx";
 import { utcTime } from "./display-time.ts";
 import { displayValue, inputText, missingCodeName, missingReasonName } from "./form-values.ts";
+import { type Pipe, Piped } from "./piped.tsx";
 
 /**
  * One instrument rendered as HTML form controls from its JSON Schema: the
@@ -35,6 +36,8 @@ export interface FieldView {
   /** The study's missing-data codes (none: no code control) and the code the field holds. */
   missingCodes?: readonly MissingCode[];
   missing?: { code: string; reason: string };
+  /** Renders the field's piped texts (`{{…}}`); without it they show as written. */
+  pipe?: Pipe;
 }
 
 export interface HistoryEntry {
@@ -137,7 +140,7 @@ function Control({ f }: { f: FieldView }) {
               checked={selected.includes(c.const)}
               aria-invalid={invalid}
             />
-            {c.title}
+            <Piped text={c.title} pipe={f.pipe} />
           </label>
         ))}
       </div>
@@ -158,7 +161,7 @@ function Control({ f }: { f: FieldView }) {
                 checked={f.value !== undefined && String(f.value) === String(c.const)}
                 aria-invalid={invalid}
               />
-              {c.title}
+              <Piped text={c.title} pipe={f.pipe} />
             </label>
           ))}
         </div>
@@ -171,8 +174,9 @@ function Control({ f }: { f: FieldView }) {
           <option
             value={String(c.const)}
             selected={f.value !== undefined && String(f.value) === String(c.const)}
+            data-pipe={f.pipe && c.title.includes("{{") ? c.title : undefined}
           >
-            {c.title}
+            {f.pipe ? f.pipe(c.title) : c.title}
           </option>
         ))}
       </select>
@@ -238,7 +242,8 @@ export function History({ f }: { f: FieldView }) {
   return (
     <details class="history" data-history={f.name}>
       <summary>
-        History of {f.schema.title ?? f.name} ({f.history.length})
+        History of {f.pipe ? f.pipe(f.schema.title ?? f.name) : (f.schema.title ?? f.name)} (
+        {f.history.length})
       </summary>
       <ol>
         {f.history.map((h) => (
@@ -260,15 +265,25 @@ export function Field({ f }: { f: FieldView }) {
     // Descriptive text: shown, never answered.
     return (
       <>
-        {schema["x-section"] && <h2 class="section">{schema["x-section"]}</h2>}
+        {schema["x-section"] && (
+          <h2 class="section">
+            <Piped text={schema["x-section"]} pipe={f.pipe} />
+          </h2>
+        )}
         <div
           class="field"
           data-field={name}
           hidden={f.hidden || schema["x-hidden"] === true}
           data-always-hidden={schema["x-hidden"] === true ? "true" : undefined}
         >
-          <p>{schema.title}</p>
-          {schema.description && <p class="help">{schema.description}</p>}
+          <p>
+            <Piped text={schema.title} pipe={f.pipe} />
+          </p>
+          {schema.description && (
+            <p class="help">
+              <Piped text={schema.description} pipe={f.pipe} />
+            </p>
+          )}
         </div>
       </>
     );
@@ -280,7 +295,7 @@ export function Field({ f }: { f: FieldView }) {
     (choices !== undefined && choiceWidget(schema, choices.length) === "radio");
   const label = (
     <>
-      {schema.title ?? name}
+      <Piped text={schema.title ?? name} pipe={f.pipe} />
       {f.required && (
         <span class="req" aria-hidden="true">
           *
@@ -291,7 +306,11 @@ export function Field({ f }: { f: FieldView }) {
   );
   return (
     <>
-      {schema["x-section"] && <h2 class="section">{schema["x-section"]}</h2>}
+      {schema["x-section"] && (
+        <h2 class="section">
+          <Piped text={schema["x-section"]} pipe={f.pipe} />
+        </h2>
+      )}
       <div
         class="field"
         data-field={name}
@@ -305,7 +324,7 @@ export function Field({ f }: { f: FieldView }) {
             <legend id={`l-${name}`}>{label}</legend>
             {schema.description && (
               <p id={`h-${name}`} class="help">
-                {schema.description}
+                <Piped text={schema.description} pipe={f.pipe} />
               </p>
             )}
             <Control f={f} />
@@ -317,7 +336,7 @@ export function Field({ f }: { f: FieldView }) {
             </label>
             {schema.description && (
               <p id={`h-${name}`} class="help">
-                {schema.description}
+                <Piped text={schema.description} pipe={f.pipe} />
               </p>
             )}
             <Control f={f} />
@@ -402,6 +421,7 @@ export function fieldViews(
     confirm?: { shown: ReadonlySet<string>; ticked: ReadonlySet<string> };
     missingCodes?: readonly MissingCode[];
     missing?: Record<string, { code: string; reason: string }>;
+    pipe?: Pipe;
   } = {},
 ): FieldView[] {
   const required = new Set(instrument.required ?? []);
@@ -423,5 +443,6 @@ export function fieldViews(
       : undefined,
     missingCodes: stored.missingCodes,
     missing: stored.missing && Object.hasOwn(stored.missing, name) ? stored.missing[name] : undefined,
+    pipe: stored.pipe,
   }));
 }

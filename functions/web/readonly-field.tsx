@@ -1,6 +1,7 @@
 import { DriftNote } from "./calculation-drift.tsx";
 import { type FieldView, History } from "./fields.tsx";
 import { displayValue } from "./form-values.ts";
+import { Piped } from "./piped.tsx";
 
 /**
  * A field for someone who cannot save (monitor, sponsor, builder): its label
@@ -12,7 +13,11 @@ export function ReadOnlyField({ f }: { f: FieldView }) {
   const empty = f.value === undefined || f.value === null || f.value === "";
   return (
     <>
-      {schema["x-section"] && <h2 class="section">{schema["x-section"]}</h2>}
+      {schema["x-section"] && (
+        <h2 class="section">
+          <Piped text={schema["x-section"]} pipe={f.pipe} />
+        </h2>
+      )}
       <div
         class="field readonly"
         data-field={name}
@@ -20,10 +25,14 @@ export function ReadOnlyField({ f }: { f: FieldView }) {
         data-identifier={schema["x-identifier"] ? "true" : undefined}
       >
         {schema.type === "null" ? (
-          <p>{schema.title}</p>
+          <p>
+            <Piped text={schema.title} pipe={f.pipe} />
+          </p>
         ) : (
           <dl>
-            <dt id={`l-${name}`}>{schema.title ?? name}</dt>
+            <dt id={`l-${name}`}>
+              <Piped text={schema.title ?? name} pipe={f.pipe} />
+            </dt>
             <dd data-value={name}>
               {empty && f.missing ? (
                 <span data-missing-code={f.missing.code}>
@@ -42,7 +51,11 @@ export function ReadOnlyField({ f }: { f: FieldView }) {
             </dd>
           </dl>
         )}
-        {schema.description && <p class="help">{schema.description}</p>}
+        {schema.description && (
+          <p class="help">
+            <Piped text={schema.description} pipe={f.pipe} />
+          </p>
+        )}
         <DriftNote name={name} schema={schema} drift={f.drift} canRecalculate={false} />
         <History f={f} />
       </div>

@@ -3,8 +3,9 @@ import { writeActionTags } from "./action-tags.ts";
 import { readAnnotation, stableJson, writeAnnotation } from "./annotation.ts";
 import { emptyRow, type Issue, type Row, writeRows } from "./columns.ts";
 import { rowToSchema, schemaToRow } from "./field-rows.ts";
-import { type LogicFields, logicFields, redcapNames } from "./fields.ts";
+import { findField, type LogicFields, logicFields, redcapNames } from "./fields.ts";
 import { columnsFingerprint, formTitle } from "./import-dictionary.ts";
+import { pipingToRedcap } from "./piping.ts";
 import { toJsonLogic } from "./to-json-logic.ts";
 import { toRedcap } from "./to-redcap.ts";
 
@@ -124,7 +125,10 @@ interface FieldContext {
 function fieldRow({ name, redcapName, form, schema, instrument, fields, report, tags }: FieldContext): Row {
   const at = (column: Issue["column"], severity: Issue["severity"], message: string) =>
     report.push({ form, field: name, column, severity, message });
-  const row = schemaToRow(redcapName, form, schema);
+  // A piped field keeps pointing at its field when the export renames it.
+  const row = schemaToRow(redcapName, form, schema, (text) =>
+    pipingToRedcap(text, (target, field) => findField(fields, target ?? form, field)?.[0] ?? field),
+  );
   row["Required Field?"] = instrument.required?.includes(name) ? "y" : "";
   const text = schema.type === "string" && (row["Field Type"] === "text" || row["Field Type"] === "notes");
   const charLimit = text ? schema.maxLength : undefined;

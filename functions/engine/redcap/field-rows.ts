@@ -4,6 +4,7 @@ import { FIELD_KEYWORDS, FIELD_NAME_PATTERN, type FieldKeyword } from "../meta/i
 import { readActionTags } from "./action-tags.ts";
 import { readAnnotation } from "./annotation.ts";
 import { type Column, emptyRow, type Row } from "./columns.ts";
+import { pipingToRedcap } from "./piping.ts";
 import { isNumeric } from "./syntax.ts";
 import { VALIDATION_TYPES, validationOf, validationSchema } from "./validation-types.ts";
 
@@ -368,22 +369,29 @@ function writeBound(n: number, validation: string): string {
 }
 
 /** The row for a field, without branching logic, calculation, required flag or @X- tags. */
-export function schemaToRow(name: string, form: string, schema: FieldSchema): Row {
+export function schemaToRow(
+  name: string,
+  form: string,
+  schema: FieldSchema,
+  pipe: (text: string) => string = (text) => pipingToRedcap(text),
+): Row {
   const row = emptyRow();
   const type = redcapType(schema);
   row["Variable / Field Name"] = name;
   row["Form Name"] = form;
-  row["Section Header"] = schema["x-section"] ?? "";
+  row["Section Header"] = pipe(schema["x-section"] ?? "");
   row["Field Type"] = type;
-  row["Field Label"] = schema.title ?? name;
-  row["Field Note"] = schema.description ?? "";
+  row["Field Label"] = pipe(schema.title ?? name);
+  row["Field Note"] = pipe(schema.description ?? "");
   row["Identifier?"] = schema["x-identifier"] === true ? "y" : "";
   row["Matrix Group Name"] = schema["x-matrix"] ?? "";
   const choices =
     schema.oneOf ?? schema.items?.oneOf ?? schema.enum?.map((v) => ({ const: v, title: String(v) }));
   let validation = "";
   if (type === "radio" || type === "dropdown" || type === "checkbox") {
-    row["Choices, Calculations, OR Slider Labels"] = writeChoices(choices ?? []);
+    row["Choices, Calculations, OR Slider Labels"] = writeChoices(
+      (choices ?? []).map((c) => ({ ...c, title: pipe(c.title) })),
+    );
     if (type === "dropdown" && schema["x-widget"] === "autocomplete") validation = "autocomplete";
   } else if (type === "slider") {
     row["Choices, Calculations, OR Slider Labels"] = (schema["x-slider"]?.labels ?? []).join(" | ");

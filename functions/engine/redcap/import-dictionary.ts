@@ -5,6 +5,7 @@ import { fingerprint, readAnnotation } from "./annotation.ts";
 import { type Column, type Issue, type Row, readRows } from "./columns.ts";
 import { KEYWORD_COLUMNS, orderKeys, type Report, rowToSchema } from "./field-rows.ts";
 import { type LogicFields, logicFieldOf } from "./fields.ts";
+import { pipingFromRedcap, translateSchemaTexts } from "./piping.ts";
 import { toJsonLogic } from "./to-json-logic.ts";
 
 /**
@@ -176,6 +177,9 @@ export function importDictionary(csvText: string): ImportResult {
     };
     applyOverlay(p, reportAt);
     translateLogic(p, fields, reportAt);
+    translateSchemaTexts(p.schema, (text, column) =>
+      pipingFromRedcap(text, fields, p.form, (message) => reportAt(column, "warning", message)),
+    );
     p.schema = orderKeys(p.schema);
   }
 
@@ -342,6 +346,8 @@ function engineCheck(instruments: Record<string, Instrument>, pending: Pending[]
   const out: Issue[] = [];
   for (const e of errors) {
     if (e.file === "study.json") continue;
+    // A dictionary has no events: a pipe from one is checked when the project (with its events) is imported.
+    if (e.message.startsWith("piped event ")) continue;
     const form = e.file.replace(/^instruments\//, "").replace(/\.json$/, "");
     const segments = e.pointer
       .split("/")

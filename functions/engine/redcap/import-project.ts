@@ -3,6 +3,7 @@ import type { Arm, EventDef, Instrument, MissingCode, Site, StudyFile } from "..
 import { SLUG_PATTERN } from "../meta/study-schema.ts";
 import { type Issue, writeRows } from "./columns.ts";
 import { formTitle, importDictionary } from "./import-dictionary.ts";
+import { renamePipedEvents } from "./piping.ts";
 import {
   type EventPiece,
   type FlatRecords,
@@ -95,6 +96,11 @@ export function importProject(pieces: ProjectPieces, options: ProjectImportOptio
         message: "no event collects this form: the instrument is kept, unused",
       });
   }
+  // Piping names REDCap's unique event names; the study's events drop the arm.
+  const eventIds = new Map(
+    [...schedule.eventNames].map(([unique, id]) => [unique, id.replace(/_arm_\d+$/, "")]),
+  );
+  for (const instrument of Object.values(instruments)) renamePipedEvents(instrument, eventIds);
   report.push(...engineCheck(study, instruments));
   const records = pieces.records
     ? recordsFor(

@@ -5,6 +5,7 @@
  * a plain form post.
  */
 import type { FormData, FormStatus, Instrument, MissingCode } from "../../engine/definition.ts";
+import { pipeResolver, renderPiped } from "../../engine/piping.ts";
 import type { FieldWarning } from "../../engine/soft-checks.ts";
 import {
   applyCalculations,
@@ -33,6 +34,8 @@ interface Definition {
   unsaved: boolean;
   /** The study's missing-data codes: a coded field is empty for logic and satisfies "required". */
   missingCodes: MissingCode[];
+  /** Piped values from outside the form, computed by the server (engine `outsideValues`). */
+  piping?: Record<string, string>;
 }
 
 function entriesOf(form: HTMLFormElement): FormEntries {
@@ -119,6 +122,12 @@ function enhance(form: HTMLFormElement, def: Definition): void {
     if (cleared) {
       data = applyCalculations(instrument, readFormEntries(instrument, entriesOf(form)), context, stored());
       redrawEchoes();
+    }
+    // Labels that pipe this form's values follow the typing; outside values are the server's.
+    const resolve = pipeResolver(instrument, data, def.piping ?? {});
+    for (const el of form.querySelectorAll<HTMLElement>("[data-pipe]")) {
+      const text = renderPiped(el.dataset.pipe ?? "", resolve);
+      if (el.textContent !== text) el.textContent = text;
     }
     for (const output of form.querySelectorAll<HTMLOutputElement>("output[data-calc]")) {
       const value = data[output.dataset.calc ?? ""];

@@ -1,4 +1,5 @@
 import { type EventDef, LOGS_EVENT, type StudyDefinition } from "../../engine/definition.ts";
+import { outsideRefs, outsideValues, pipeResolver, renderPiped } from "../../engine/piping.ts";
 import { foldQueries } from "../../engine/queries.ts";
 import type { QueryState } from "../../engine/review.ts";
 import { type ReviewEntry, type ReviewTarget, within } from "../../engine/review.ts";
@@ -161,6 +162,20 @@ export function CasebookPrint(props: CasebookPrintProps) {
   const eventLabel = (id: string | undefined) =>
     id === LOGS_EVENT ? "Logs" : (study.events.find((e) => e.id === id)?.label ?? id ?? "");
   const formTitle = (form: string) => definition.instruments[form]?.title || form;
+  // A printed label pipes what the form page showed: the instance's values, the subject's other forms.
+  const pipeFor = (r: Revision) => {
+    const instrument = definition.instruments[r.form];
+    if (!instrument) return (text: string) => text;
+    const outside = outsideValues(outsideRefs(instrument), {
+      instruments: definition.instruments,
+      instances: instances.filter((i) => i !== r),
+      subject: subject.id,
+      eventLabel: eventLabel(r.event),
+      instance: r.instance,
+    });
+    const resolve = pipeResolver(instrument, r.data, outside);
+    return (text: string) => renderPiped(text, resolve);
+  };
   const label = (t: ReviewTarget): string => {
     if (t.event === undefined) return "the casebook";
     const visit = `${eventLabel(t.event)}${t.instance !== undefined && t.form === undefined ? ` #${t.instance}` : ""}`;
@@ -263,6 +278,7 @@ export function CasebookPrint(props: CasebookPrintProps) {
                     )}
                     current={current}
                     label={label}
+                    pipeFor={pipeFor}
                     numbered={onItsOwn(form)}
                   />
                 )),
@@ -288,6 +304,7 @@ export function CasebookPrint(props: CasebookPrintProps) {
               )}
               current={current}
               label={label}
+              pipeFor={pipeFor}
               numbered
             />
           ))}
@@ -343,9 +360,11 @@ function FormBlock(props: {
   entries: ReviewEntry[];
   current: Current;
   label: (target: ReviewTarget) => string;
+  pipeFor: (instance: Revision) => (text: string) => string;
   numbered?: boolean;
 }) {
   const { definition, form, instance, entries, current, label, numbered } = props;
+  const pipe = instance ? props.pipeFor(instance) : (text: string) => text;
   const instrument = definition.instruments[form];
   const title = `${instrument?.title || form}${numbered && instance ? ` #${instance.instance}` : ""}`;
   const own = entries.filter((e) => e.target.field === undefined);
@@ -383,7 +402,7 @@ function FormBlock(props: {
               const notes = byField(field);
               return (
                 <tr>
-                  <th scope="row">{schema.title ?? field}</th>
+                  <th scope="row">{pipe(schema.title ?? field)}</th>
                   <td>
                     {displayValue(schema, instance.data[field])}
                     <ReviewList entries={notes} current={current} label={label} />

@@ -59,6 +59,8 @@ export function FormPage(props: {
   beforeActions?: Child;
   /** The study's missing-data codes, for the script's checks. */
   missingCodes?: readonly MissingCode[];
+  /** Piped values from outside the form (engine `outsideValues`), so the page script pipes as the server did. */
+  piping?: Readonly<Record<string, string>>;
   /** A lock or the study's freeze holds the instance (`canWrite` is then false). */
   locked?: boolean;
   /** The instance's lock and source data verification panels. */
@@ -224,6 +226,7 @@ export function FormPage(props: {
             currentStatus: current?.status ?? null,
             stored: current?.data ?? null,
             missingCodes: props.missingCodes ?? [],
+            piping: props.piping ?? {},
             canSave: canWrite && !props.preview,
             // Values sent back by a refused save are not stored: leaving the page must warn.
             unsaved: notice !== undefined && notice.kind !== "saved" && notice.kind !== "unchanged",

@@ -4,6 +4,7 @@ import { eventValues, latestValues } from "../../engine/casebook.ts";
 import { FORM_STATUSES, LOGS_EVENT } from "../../engine/definition.ts";
 import { isMarkableEvent } from "../../engine/entered-in-error.ts";
 import { nextFormOfVisit } from "../../engine/next-form.ts";
+import { outsideRefs, outsideValues, pipeResolver, renderPiped } from "../../engine/piping.ts";
 import { foldQueries, isAboutInstance, type Query } from "../../engine/queries.ts";
 import { rebaseEdits } from "../../engine/revision.ts";
 import { dayOneOf, visitDeviations } from "../../engine/schedule.ts";
@@ -83,6 +84,13 @@ async function formContext(c: Context<AppEnv>, formScript: string) {
     $now: new Date().toISOString(),
   };
   const eventLabel = address.event === LOGS_EVENT ? "Logs" : (slot.event?.label ?? address.event);
+  const piping = outsideValues(outsideRefs(slot.instrument), {
+    instruments: definition.instruments,
+    instances: others,
+    subject: subject.id,
+    eventLabel,
+    instance: slot.instance,
+  });
   const heading = `${slot.instrument.title}${slot.repeating ? ` #${slot.instance}` : ""} · ${eventLabel} · ${subject.id}`;
   return {
     formScript,
@@ -96,6 +104,7 @@ async function formContext(c: Context<AppEnv>, formScript: string) {
     reviews,
     others,
     context,
+    piping,
     heading,
   };
 }
@@ -196,6 +205,7 @@ async function renderForm(
       },
       missingCodes: ctx.definition.study.missingCodes,
       missing: state.missing ?? state.current?.missing,
+      pipe: (text) => renderPiped(text, pipeResolver(instrument, values, ctx.piping)),
     },
   );
   return page(
@@ -226,6 +236,7 @@ async function renderForm(
       signatures={await formSignatures(c, ctx)}
       {...queryParts(c, ctx, instanceQueries(ctx), state.current?.status)}
       missingCodes={ctx.definition.study.missingCodes}
+      piping={ctx.piping}
       locked={held !== undefined}
       review={<ReviewPanels c={c} ctx={ctx} held={held} current={state.current} />}
     />,

@@ -1,0 +1,58 @@
+import type { BrowserContext, Page } from "playwright-core";
+import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
+import { loadDefinition } from "../../functions/definition-files.ts";
+import type { StudyDefinition } from "../../functions/engine/definition.ts";
+import { describeInBrowser, type E2E, formUrl, STUDY, signIn, startE2E } from "./browser.ts";
+
+/** Issue 14 item 4 in the browser: a later label pipes a name as it is typed. */
+
+let e2e: E2E;
+let context: BrowserContext;
+let page: Page;
+
+describeInBrowser("piping in the form page", () => {
+  beforeAll(async () => {
+    e2e = await startE2E();
+    const d: StudyDefinition = structuredClone(await loadDefinition("forms"));
+    const demographics = d.instruments.demographics as any;
+    demographics.properties = {
+      nickname: { type: "string", title: "Nickname" },
+      ...demographics.properties,
+    };
+    demographics.properties.weight.title = "Weight of {{nickname}} ({{sex}})";
+    const published = await e2e.api("builder", "POST", `/studies/${STUDY}/definitions`, {
+      definition: { study: d.study, instruments: d.instruments },
+      reason: "piping",
+    });
+    expect(published.status, JSON.stringify(published.body)).toBe(201);
+    context = await e2e.context();
+    page = await context.newPage();
+    const token = e2e.env.tokens["site-01"]?.token;
+    if (!token) throw new Error("no dev token site-01");
+    await signIn(page, token);
+  });
+  afterEach(() => e2e.assertAccessible());
+  afterAll(async () => {
+    await e2e?.close();
+  });
+
+  it("updates a later label as the name is typed, as text (never markup), with a blank while empty", async () => {
+    const res = await e2e.api("site-01", "POST", `/studies/${STUDY}/subjects`, {
+      site: "site-01",
+      arm: "rrms",
+    });
+    expect(res.status).toBe(201);
+    await page.goto(formUrl(res.body.id, "screening", "demographics"));
+    const label = page.locator("#l-weight");
+    expect(await label.textContent()).toContain("Weight of ______ (______)");
+    await page.locator("#f-nickname").pressSequentially("<b>Ann</b>", { delay: 60 });
+    await expect.poll(() => label.textContent()).toContain("Weight of <b>Ann</b> (______)");
+    expect(await label.locator("b").count()).toBe(0);
+    await page.getByLabel("Female").check();
+    await expect.poll(() => label.textContent()).toContain("Weight of <b>Ann</b> (Female)");
+    // The server renders the same text from the saved values.
+    await page.locator("button[name=_status][value=incomplete]").click();
+    await page.waitForURL(/saved=1/);
+    expect(await page.locator("#l-weight").textContent()).toContain("Weight of <b>Ann</b> (Female)");
+  });
+});

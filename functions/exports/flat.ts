@@ -1,3 +1,4 @@
+import { asFileReference, isFileField } from "../engine/file-fields.ts";
 import {
   type FieldSchema,
   FORM_STATUS_CODE,
@@ -223,6 +224,9 @@ function cell(
   if (commaDecimals && typeof value === "number" && isCommaDecimal(schema))
     return String(value).replace(".", ",");
   if (typeof value === "number" || typeof value === "string") return value;
+  // A file is its name in the row, as REDCap exports a file field; the manifest carries the hash.
+  const file = isFileField(schema) ? asFileReference(value) : undefined;
+  if (file) return file.name;
   return JSON.stringify(value);
 }
 

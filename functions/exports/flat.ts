@@ -1,4 +1,3 @@
-import { asFileReference, isFileField } from "../engine/file-fields.ts";
 import {
   type FieldSchema,
   FORM_STATUS_CODE,
@@ -8,6 +7,7 @@ import {
   LOGS_EVENT,
   type StudyDefinition,
 } from "../engine/definition.ts";
+import { asFileReference, isFileField } from "../engine/file-fields.ts";
 import { formOrder } from "../engine/form-order.ts";
 import { isEmpty } from "../engine/logic.ts";
 import type { MissingData } from "../engine/missing-codes.ts";

@@ -1,4 +1,5 @@
 import type { Choice, FieldSchema, FormData, Instrument, MissingCode } from "../engine/definition.ts";
+import { asFileReference, formatBytes, isFileField } from "../engine/file-fields.ts";
 import type { Revision } from "../store/form-instances.ts";
 import { DriftNote, type DriftView, driftId } from "./calculation-drift.tsx";
 import { DateTimeInput, hintId, isTypedDateTime } from "./date-input.tsx";
@@ -35,6 +36,8 @@ export interface FieldView {
   /** The study's missing-data codes (none: no code control) and the code the field holds. */
   missingCodes?: readonly MissingCode[];
   missing?: { code: string; reason: string };
+  /** Where the file a file field holds is downloaded (the page knows the subject). */
+  download?: string;
 }
 
 export interface HistoryEntry {
@@ -99,6 +102,22 @@ function Control({ f }: { f: FieldView }) {
       <output id={id(name)} data-calc={name} aria-describedby={describedBy(f)}>
         {inputText(f.value)}
       </output>
+    );
+  }
+  if (isFileField(schema)) {
+    const file = asFileReference(f.value);
+    const kept = file ? JSON.stringify(file) : typeof f.value === "string" ? f.value : "";
+    return (
+      <div class="file" data-file={name}>
+        <input type="hidden" {...common} value={kept} />
+        {file ? (
+          <p>
+            {f.download ? <a href={f.download}>{file.name}</a> : file.name} ({formatBytes(file.size)})
+          </p>
+        ) : (
+          <p>No file attached.</p>
+        )}
+      </div>
     );
   }
   if (schema.type === "boolean") {

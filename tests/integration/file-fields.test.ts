@@ -4,6 +4,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDevEnvironment, storeDevKey } from "../../functions/dev-environment.ts";
 import { BASE, Product, STUDY } from "./harness.ts";
+import { Browser } from "./web-client.ts";
 
 /**
  * File and signature fields through the API: upload, save, download, site
@@ -183,5 +184,48 @@ describe("file fields through the API", () => {
     expect((await download(own, up.body.sha256, "deid")).status).toBe(403);
     // Uploading for a subject of another site: 404 like a subject that does not exist.
     expect((await upload(other, "consent_scan", PDF, "application/pdf")).status).toBe(404);
+  });
+});
+
+describe("file fields on the form page", () => {
+  it("shows the file with its download link, keeps it through a page save, and downloads it at the caller's site only", async () => {
+    const subject = await product.enrol("site-01", { site: "site-01", arm: "rrms" });
+    const up = await upload(subject, "consent_scan", PDF, "application/pdf", "site-01", "scan é.pdf");
+    await product.save(subject, "screening", "consent", { data: { consent_scan: up.body } });
+    const b = new Browser(product);
+    await b.signIn("site-01");
+    const url = `/studies/${STUDY}/subjects/${subject}/events/screening/forms/consent`;
+    const form = await b.request("GET", url);
+    const link = `/studies/${STUDY}/subjects/${subject}/files/${up.body.sha256}`;
+    expect(form.html).toContain(`href="${link}"`);
+    expect(form.html).toContain("scan é.pdf");
+    // Saving the page with another field changed keeps the file (the control carries its reference).
+    const hidden = /name="consent_scan"[^>]*value="([^"]*)"/.exec(form.html)?.[1] ?? "";
+    expect(hidden).not.toBe("");
+    const kept = hidden.replaceAll("&quot;", '"').replaceAll("&#34;", '"');
+    const saved = await b.request("POST", url, {
+      _csrf: b.csrf(form.html),
+      _rev: b.rev(form.html),
+      _status: "incomplete",
+      consent_scan: kept,
+      consent_version: "2.1",
+    });
+    expect(
+      saved.status,
+      saved.html
+        .replace(/<style>[^]*?<\/style>/, "")
+        .match(/role="alert">[^<]*(<[^>]*>[^<]*){0,3}/g)
+        ?.join("\n"),
+    ).toBe(303);
+    const after = await product.call("GET", product.formPath(subject, "screening", "consent"), {
+      as: "site-01",
+    });
+    expect(after.body.data).toMatchObject({ consent_scan: up.body, consent_version: "2.1" });
+    const got = await b.request("GET", link);
+    expect(got.status).toBe(200);
+    expect(got.headers.get("content-disposition")).toMatch(/^attachment;/);
+    const elsewhere = new Browser(product);
+    await elsewhere.signIn("site-02");
+    expect((await elsewhere.request("GET", link)).status).toBe(404);
   });
 });

@@ -2,6 +2,7 @@ import { type Context, Hono } from "hono";
 import { latestValues } from "../../engine/casebook.ts";
 import { FORM_STATUSES, LOGS_EVENT } from "../../engine/definition.ts";
 import { isMarkableEvent } from "../../engine/entered-in-error.ts";
+import { asFileReference } from "../../engine/file-fields.ts";
 import { nextFormOfVisit } from "../../engine/next-form.ts";
 import { foldQueries, isAboutInstance, type Query } from "../../engine/queries.ts";
 import { rebaseEdits } from "../../engine/revision.ts";
@@ -186,7 +187,11 @@ async function renderForm(
       missingCodes: ctx.definition.study.missingCodes,
       missing: state.missing ?? state.current?.missing,
     },
-  );
+  ).map((f) => {
+    const file = asFileReference(f.value);
+    const subject = `/studies/${encodeURIComponent(ctx.definition.study.id)}/subjects/${encodeURIComponent(ctx.subject.id)}`;
+    return file ? { ...f, download: `${subject}/files/${file.sha256}` } : f;
+  });
   return page(
     c,
     ctx.heading,

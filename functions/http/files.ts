@@ -20,7 +20,7 @@ import {
 import { pointer } from "../engine/validate-form.ts";
 import type { FileObjects } from "../store/file-objects.ts";
 import type { AppEnv } from "./context.ts";
-import { requirePermission } from "./permissions.ts";
+import { requirePermission, sitesOf } from "./permissions.ts";
 import { ProblemError, problems } from "./problems.ts";
 import { type InstancePath, loadStudy, loadSubject, resolveInstance } from "./resolve.ts";
 
@@ -136,4 +136,65 @@ export function downloadHeaders(reference: FileReference): Record<string, string
     "X-Content-Type-Options": "nosniff",
     "Cache-Control": "private, no-store",
   };
+}
+
+/** One file a current form instance holds, as the manifest lists it. */
+export interface ManifestRow {
+  subject: string;
+  event: string;
+  form: string;
+  instance: number;
+  field: string;
+  name: string;
+  size: number;
+  sha256: string;
+  mediaType: string;
+}
+
+export const MANIFEST_COLUMNS = [
+  "subject",
+  "event",
+  "form",
+  "instance",
+  "field",
+  "name",
+  "size",
+  "sha256",
+  "mediaType",
+] as const satisfies readonly (keyof ManifestRow)[];
+
+/**
+ * Every file the current form instances of the caller's sites' subjects hold:
+ * what an export's rows name, with the hash that proves each file's content.
+ */
+export async function fileManifest(c: Context<AppEnv>, study: string): Promise<ManifestRow[]> {
+  const definition = await loadStudy(c, study);
+  const sites = sitesOf(
+    c.var.principal,
+    definition.study.sites.map((s) => s.id),
+    "read-identified",
+  );
+  const rows: ManifestRow[] = [];
+  let after: string | undefined;
+  do {
+    const page = await c.var.store.subjectPage(study, sites, { after, limit: 100 });
+    for (const subject of page.subjects) {
+      const { instances } = await c.var.store.readCasebook(study, subject.id);
+      for (const instance of instances) {
+        const instrument = definition.instruments[instance.form];
+        if (!instrument) continue;
+        for (const [field, ref] of fileReferences(instrument, instance.data ?? {}))
+          rows.push({
+            subject: subject.id,
+            event: instance.event,
+            form: instance.form,
+            instance: instance.instance,
+            field,
+            ...ref,
+          });
+      }
+    }
+    after = page.next;
+  } while (after);
+  return rows;
 }

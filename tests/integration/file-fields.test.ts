@@ -223,3 +223,29 @@ describe("file fields on the form page", () => {
     expect((await elsewhere.request("GET", link)).status).toBe(404);
   });
 });
+
+describe("the file manifest", () => {
+  it("lists the files current instances hold, at the caller's sites only, as JSON or CSV", async () => {
+    const mine = await product.call("GET", `${BASE}/files`, { as: "site-01" });
+    expect(mine.status).toBe(200);
+    const current = (
+      await product.call("GET", product.formPath(own, "screening", "consent"), { as: "site-01" })
+    ).body;
+    expect(mine.body).toContainEqual({
+      subject: own,
+      event: "screening",
+      form: "consent",
+      instance: 1,
+      field: "consent_scan",
+      ...current.data.consent_scan,
+    });
+    expect(mine.body.every((r: { subject: string }) => r.subject !== other)).toBe(true);
+    const theirs = await product.call("GET", `${BASE}/files`, { as: "site-02" });
+    expect(theirs.body).toEqual([]);
+    const csv = await product.call("GET", `${BASE}/files?format=csv`, { as: "site-01" });
+    expect(csv.contentType).toMatch(/^text\/csv/);
+    expect(csv.body.split("\n")[0]).toBe("subject,event,form,instance,field,name,size,sha256,mediaType");
+    expect(csv.body).toContain(current.data.consent_scan.sha256);
+    expect((await product.call("GET", `${BASE}/files`, { as: "deid" })).status).toBe(403);
+  });
+});

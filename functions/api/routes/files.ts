@@ -1,10 +1,17 @@
 import { createRoute, type RouteHandler, z } from "@hono/zod-openapi";
+import { csvText } from "../../exports/csv.ts";
 import type { AppEnv } from "../../http/context.ts";
-import { downloadFile, downloadHeaders, uploadFile } from "../../http/files.ts";
+import {
+  downloadFile,
+  downloadHeaders,
+  fileManifest,
+  MANIFEST_COLUMNS,
+  uploadFile,
+} from "../../http/files.ts";
 import { permitted } from "../../http/permissions.ts";
 import { problems } from "../../http/problems.ts";
 import { createRouter } from "../router.ts";
-import { InstanceParams, problemResponses, SubjectParams } from "../schemas.ts";
+import { InstanceParams, problemResponses, StudyParams, SubjectParams } from "../schemas.ts";
 
 export const fileRoutes = createRouter();
 
@@ -86,3 +93,39 @@ const download: RouteHandler<typeof downloadRoute, AppEnv> = async (c) => {
 };
 
 fileRoutes.openapi(downloadRoute, download);
+
+const manifestRoute = createRoute({
+  method: "get",
+  path: "/studies/{study}/files",
+  tags: ["Files", "Exports"],
+  operationId: "fileManifest",
+  middleware: [permitted("read-identified")],
+  summary:
+    "The file manifest: every file the current form instances of the caller's sites hold (subject, event, form, instance, field, name, size, sha256, mediaType)",
+  request: {
+    params: StudyParams,
+    query: z.object({ format: z.enum(["json", "csv"]).default("json") }),
+  },
+  responses: {
+    200: {
+      description: "One row per file",
+      content: {
+        "application/json": { schema: z.array(z.record(z.string(), z.unknown())) },
+        "text/csv": { schema: z.string() },
+      },
+    },
+    ...problemResponses([400, 401, 403, 404]),
+  },
+});
+
+const manifest: RouteHandler<typeof manifestRoute, AppEnv> = async (c) => {
+  const rows = await fileManifest(c, c.req.valid("param").study);
+  if (c.req.valid("query").format === "json") return c.json(rows, 200);
+  const csv = csvText(
+    [[...MANIFEST_COLUMNS], ...rows.map((r) => MANIFEST_COLUMNS.map((k) => r[k]))],
+    "people",
+  );
+  return c.body(csv, 200, { "Content-Type": "text/csv; charset=utf-8" }) as never;
+};
+
+fileRoutes.openapi(manifestRoute, manifest);

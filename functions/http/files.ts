@@ -110,6 +110,8 @@ export async function downloadFile(
   sha256: string,
 ): Promise<{ reference: FileReference; bytes: Uint8Array }> {
   await loadStudy(c, study);
+  // Who may never read identified data is told so (403), before any subject is looked up.
+  requirePermission(c.var.principal, "read-identified");
   const subject = await loadSubject(c, study, subjectId);
   requirePermission(c.var.principal, "read-identified", { study, site: subject.site });
   const { revisions } = await c.var.store.readCasebook(study, subject.id);

@@ -8,6 +8,7 @@ import { type AppEnv, DEFAULT_IMPORT_JOBS, type ImportJobSettings } from "./http
 import { type OidcSettings, relyingParties } from "./http/oidc.ts";
 import { logUnexpected, ProblemError, problems } from "./http/problems.ts";
 import { securityHeaders } from "./http/security-headers.ts";
+import type { FileObjects } from "./store/file-objects.ts";
 import type { Store } from "./store/store.ts";
 import { webErrorPage } from "./web/error-page.tsx";
 import { createWebRoutes } from "./web/routes.tsx";
@@ -35,6 +36,8 @@ export interface AppOptions {
   signingWindowMs?: number;
   /** Batch size, the REDCap endpoint's bound and how a record import job is started. */
   importJobs?: Partial<ImportJobSettings>;
+  /** The object store for file and signature fields (a folder locally, S3 in AWS). */
+  files?: FileObjects;
 }
 
 export const DEFAULT_IDLE_MS = 30 * 60_000;
@@ -60,6 +63,7 @@ export function createApp(store: Store, options: AppOptions) {
     c.set("store", store);
     c.set("feedSettleMs", options.feedSettleMs ?? 60_000);
     c.set("importJobs", importJobs);
+    if (options.files) c.set("files", options.files);
     await next();
   });
   // Sites are often on slow connections: the form script is ~310 KB raw, ~95 KB gzipped.

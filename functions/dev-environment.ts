@@ -5,6 +5,7 @@ import path from "node:path";
 import { createApp } from "./app.ts";
 import { loadDefinition } from "./definition-files.ts";
 import { DEV_PEOPLE_FILE, type DevPerson, loadDevPeople } from "./dev/dev-people.ts";
+import { folderFileObjects } from "./dev/folder-file-objects.ts";
 import { type DevOidcProvider, startOidcProvider } from "./dev/oidc-provider.ts";
 import { formatImpact } from "./engine/impact.ts";
 import type { ImportJobSettings } from "./http/context.ts";
@@ -12,6 +13,7 @@ import { runImportJob } from "./http/import-job-runner.ts";
 import { loadPublishPlan, PUBLISH_PLAN_FILE } from "./publish-plan.ts";
 import { startDynalite } from "./store/dynalite.ts";
 import { createClients, ensureTable } from "./store/dynamo.ts";
+import { memoryFileObjects } from "./store/file-objects.ts";
 import { defaultMacKeyFile, fileMacKey, type MacKey, memoryMacKey } from "./store/mac-key.ts";
 import { ALL_SITES, type Role, type RoleGrant, withinGrants } from "./store/principal.ts";
 import { createStore, type Store } from "./store/store.ts";
@@ -149,6 +151,7 @@ export async function startDevEnvironment(
       ...(options.signingWindowMs !== undefined ? { signingWindowMs: options.signingWindowMs } : {}),
       ...(signIn ? { oidc: { issuer: signIn.provider.issuer, clientId: DEV_CLIENT_ID } } : {}),
       importJobs: { start: jobs.start, ...options.importJobs },
+      files: options.dataDir ? folderFileObjects(path.join(options.dataDir, "files")) : memoryFileObjects(),
     }),
     endpoint: dynamo.endpoint,
     tableName,

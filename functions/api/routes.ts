@@ -9,6 +9,7 @@ import { createStudyRoutes } from "./routes/create-study.ts";
 import { definitionRoutes } from "./routes/definitions.ts";
 import { enteredInErrorRoutes } from "./routes/entered-in-error.ts";
 import { exportRoutes } from "./routes/exports.ts";
+import { fileRoutes } from "./routes/files.ts";
 import { formInstanceRoutes } from "./routes/form-instances.ts";
 import { keyRoutes } from "./routes/keys.ts";
 import { lockAndVerificationRoutes } from "./routes/locks-and-verification.ts";
@@ -46,6 +47,7 @@ export function apiRoutes() {
   api.route("/", subjectStatusRoutes);
   api.route("/", signatureRoutes);
   api.route("/", formInstanceRoutes);
+  api.route("/", fileRoutes);
   api.route("/", enteredInErrorRoutes);
   api.route("/", lockAndVerificationRoutes);
   api.route("/", auditRoutes);

@@ -121,7 +121,11 @@ export type Widget =
   /** A number chosen on a scale, 0 to 100 unless minimum/maximum say otherwise (REDCap "slider"). */
   | "slider"
   /** Display-only text (REDCap "descriptive"): `"type": "null"`, never holds a value. */
-  | "descriptive";
+  | "descriptive"
+  /** An uploaded file (`"type": "object"` with `"x-file"`); the default for such a field. */
+  | "file"
+  /** A signature drawn in the browser, stored as a PNG file (REDCap "file" with validation "signature"). */
+  | "signature";
 
 /** Slider presentation (REDCap "slider" labels and "show slider number"). */
 export interface SliderOptions {
@@ -133,8 +137,8 @@ export interface SliderOptions {
 
 /** One field of an instrument: a JSON Schema property plus engine annotations. */
 export interface FieldSchema {
-  /** "null" only for display-only fields (`"x-widget": "descriptive"`). */
-  type?: "string" | "number" | "integer" | "boolean" | "array" | "null";
+  /** "null" only for display-only fields (`"x-widget": "descriptive"`); "object" only for file fields (`"x-file"`). */
+  type?: "string" | "number" | "integer" | "boolean" | "array" | "null" | "object";
   title?: string;
   description?: string;
   format?: "date" | "time" | "date-time" | "email";
@@ -200,6 +204,16 @@ export interface FieldSchema {
   "x-set-value"?: PresetValue;
   /** Checkbox codes that cannot be ticked with any other box (REDCap @NONEOFTHEABOVE). */
   "x-none-of-the-above"?: ChoiceCode[];
+  /** A file field (`"type": "object"`): what it accepts; its value is a reference (engine/file-fields.ts). */
+  "x-file"?: FileOptions;
+}
+
+/** What a file field accepts (engine/file-fields.ts checks values against it). */
+export interface FileOptions {
+  /** Allowed media types (`image/png`, `application/pdf`, `image/*`); absent: any. */
+  mediaTypes?: string[];
+  /** Largest file accepted, in bytes; absent: the engine's default (10 MB). */
+  maxBytes?: number;
 }
 
 /** A value a field opens with: one of the field's type, or "today" / "now" resolved when the form opens. */

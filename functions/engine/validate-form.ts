@@ -4,6 +4,7 @@ import { noneOfTheAboveProblems } from "./action-tags.ts";
 import { dateRangeProblems } from "./date-bounds.ts";
 import { dateProblemMessage, TIME_MESSAGE } from "./date-text.ts";
 import type { FieldSchema, FormData, FormStatus, Instrument, Logic } from "./definition.ts";
+import { fileValueProblems } from "./file-fields.ts";
 import {
   evaluate,
   isEmpty,
@@ -348,6 +349,10 @@ export function prepareForm(
       });
   }
   errors.push(...schemaErrors(instrument, data));
+  const mistyped = new Set(errors.map((e) => e.pointer));
+  for (const { field, code, message } of fileValueProblems(instrument, data)) {
+    if (!mistyped.has(pointer(field))) errors.push({ pointer: pointer(field), code, message });
+  }
   const malformed = new Set(errors.map((e) => e.pointer));
   for (const { field, message } of dateRangeProblems(instrument, data, context.$studyStart)) {
     if (!malformed.has(pointer(field))) errors.push({ pointer: pointer(field), code: "date-range", message });
@@ -530,6 +535,7 @@ function article(type: string): string {
     string: "text",
     boolean: "yes or no",
     array: "a list of choices",
+    object: "an uploaded file",
   };
   return words[type] ?? type;
 }

@@ -7,6 +7,7 @@ import {
   LOGS_EVENT,
   type StudyDefinition,
 } from "../engine/definition.ts";
+import { asFileReference, isFileField } from "../engine/file-fields.ts";
 import { formOrder } from "../engine/form-order.ts";
 import { isEmpty } from "../engine/logic.ts";
 import type { MissingData } from "../engine/missing-codes.ts";
@@ -223,6 +224,9 @@ function cell(
   if (commaDecimals && typeof value === "number" && isCommaDecimal(schema))
     return String(value).replace(".", ",");
   if (typeof value === "number" || typeof value === "string") return value;
+  // A file is its name in the row, as REDCap exports a file field; the manifest carries the hash.
+  const file = isFileField(schema) ? asFileReference(value) : undefined;
+  if (file) return file.name;
   return JSON.stringify(value);
 }
 

@@ -7,6 +7,7 @@ import {
   LOGS_EVENT,
   type StudyDefinition,
 } from "../engine/definition.ts";
+import { isFileField } from "../engine/file-fields.ts";
 import { isCommaDecimal } from "../engine/redcap/validation-types.ts";
 import { eventFormsFor } from "../engine/slots.ts";
 import { exportNames, isLongitudinal, RECORD_ID, repeatInstrumentOf, uniqueEventName } from "./flat.ts";
@@ -51,7 +52,9 @@ export interface RefusedValue {
 type Target =
   | { kind: "field"; form: string; field: string; schema: FieldSchema }
   | { kind: "choice"; form: string; field: string; code: string | number }
-  | { kind: "complete"; form: string };
+  | { kind: "complete"; form: string }
+  /** A file field: REDCap's records carry its name, not its bytes; files come through `content=file`. */
+  | { kind: "file"; form: string };
 
 const FIXED = new Set([
   RECORD_ID,
@@ -75,6 +78,7 @@ function targets(definition: StudyDefinition): Map<string, Target> {
       if (schema.type === "array")
         for (const c of schema.items?.oneOf ?? [])
           map.set(`${name}___${c.const}`, { kind: "choice", form, field, code: c.const });
+      else if (isFileField(schema)) map.set(name, { kind: "file", form });
       else if (schema.type !== "null") map.set(name, { kind: "field", form, field, schema });
     }
     map.set(`${form}_complete`, { kind: "complete", form });
@@ -225,7 +229,8 @@ export function readImportRows(
     const touched = new Set<string>();
     for (const [column, raw] of Object.entries(row)) {
       const target = byColumn.get(column);
-      if (!target) continue;
+      // A file column is skipped as REDCap skips it: neither a value nor a blank that would remove the file.
+      if (!target || target.kind === "file") continue;
       const text = (raw ?? "").trim();
       if (text !== "") touched.add(target.form);
       if (text !== "" && !onEvent.has(target.form)) {

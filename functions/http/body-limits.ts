@@ -14,6 +14,8 @@ export const BODY_LIMITS = {
   builder: 2 * 1024 * 1024,
   /** A record import job's rows: Lambda's synchronous payload cap (6 MB), the most one request can carry. */
   recordImports: 6 * 1024 * 1024,
+  /** One uploaded file, base64 in JSON: Lambda's synchronous payload cap (in AWS a large file goes to a presigned URL). */
+  fileUpload: 6 * 1024 * 1024,
   /** Everything else: JSON API bodies, REDCap API calls, form and enrolment posts. */
   default: 256 * 1024,
 } as const;
@@ -24,6 +26,12 @@ export function bodyClass(path: string): BodyClass {
   if (path === "/signin") return "signIn";
   if (/^\/studies\/[^/]+\/builder(\/|$)/.test(path)) return "builder";
   if (/^\/api\/v1\/studies\/[^/]+\/record-imports\/?$/.test(path)) return "recordImports";
+  if (
+    /^\/api\/v1\/studies\/[^/]+\/subjects\/[^/]+\/events\/[^/]+\/forms\/[^/]+\/instances\/[^/]+\/files\/[^/]+$/.test(
+      path,
+    )
+  )
+    return "fileUpload";
   return "default";
 }
 

@@ -1,3 +1,4 @@
+import type { FileObjects } from "../store/file-objects.ts";
 import type { Principal } from "../store/principal.ts";
 import type { Store } from "../store/store.ts";
 
@@ -25,6 +26,8 @@ export interface AppEnv {
     /** How long a commit may take to become visible in the change feed (see store/exports.ts readFeed). */
     feedSettleMs: number;
     importJobs: ImportJobSettings;
+    /** Where uploaded files' bytes are kept; absent, file uploads are refused (503). */
+    files?: FileObjects;
     /** The session's CSRF token, on browser pages only. */
     csrf?: string;
     /** The browser session's id (its nonce), on browser pages only: a signature uses its re-authentication. */

@@ -6,6 +6,7 @@ import type { Revision } from "../store/form-instances.ts";
 import type { LockHeld, Reviews, SaveResult } from "../store/save-form-instance.ts";
 import type { Subject } from "../store/subjects.ts";
 import type { AppEnv } from "./context.ts";
+import { checkFileReferences } from "./files.ts";
 import { instanceView } from "./instance-view.ts";
 import { requirePermission } from "./permissions.ts";
 import { type ProblemError, problems } from "./problems.ts";
@@ -51,6 +52,7 @@ export async function saveForm(
 ): Promise<SaveResult> {
   const { definition, subject, address } = alreadyRead ?? (await resolveInstance(c, p));
   requirePermission(c.var.principal, "enter-data", { study: subject.study, site: subject.site });
+  await checkFileReferences(c, definition, address.form, input.data);
   return c.var.store.saveFormInstance({
     definition,
     subject,

@@ -1,4 +1,5 @@
 import type { Choice, FieldSchema, FormData, Instrument, MissingCode } from "../engine/definition.ts";
+import { asFileReference, formatBytes, isFileField } from "../engine/file-fields.ts";
 import type { Revision } from "../store/form-instances.ts";
 import { DriftNote, type DriftView, driftId } from "./calculation-drift.tsx";
 import { DateTimeInput, hintId, isTypedDateTime } from "./date-input.tsx";
@@ -38,6 +39,8 @@ export interface FieldView {
   missing?: { code: string; reason: string };
   /** Renders the field's piped texts (`{{…}}`); without it they show as written. */
   pipe?: Pipe;
+  /** Where the file a file field holds is downloaded (the page knows the subject). */
+  download?: string;
 }
 
 export interface HistoryEntry {
@@ -105,6 +108,22 @@ function Control({ f }: { f: FieldView }) {
     );
   }
   if (schema["x-readonly"] === true) return <ReadOnlyControl f={f} />;
+  if (isFileField(schema)) {
+    const file = asFileReference(f.value);
+    const kept = file ? JSON.stringify(file) : typeof f.value === "string" ? f.value : "";
+    return (
+      <div class="file" data-file={name}>
+        <input type="hidden" {...common} value={kept} />
+        {file ? (
+          <p>
+            {f.download ? <a href={f.download}>{file.name}</a> : file.name} ({formatBytes(file.size)})
+          </p>
+        ) : (
+          <p>No file attached.</p>
+        )}
+      </div>
+    );
+  }
   if (schema.type === "boolean") {
     const [yes, no] = schema["x-widget"] === "truefalse" ? ["True", "False"] : ["Yes", "No"];
     return (

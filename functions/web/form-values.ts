@@ -1,5 +1,6 @@
 import { parseDateText, parseTimeText, spellDate } from "../engine/date-text.ts";
 import type { FieldSchema, FormData, Instrument } from "../engine/definition.ts";
+import { asFileReference, formatBytes } from "../engine/file-fields.ts";
 
 /**
  * HTML form fields ⇄ typed form data, by the instrument's schema. Used by the
@@ -14,6 +15,15 @@ function scalar(schema: FieldSchema, raw: string): unknown {
   const text = raw.trim();
   if (text === "") return undefined;
   const type = schema.type;
+  // A file field's control holds the reference the upload answered, as JSON.
+  if (type === "object") {
+    try {
+      const parsed: unknown = JSON.parse(text);
+      return parsed !== null && typeof parsed === "object" ? parsed : text;
+    } catch {
+      return text;
+    }
+  }
   if (type === "boolean") return text === "true" ? true : text === "false" ? false : text;
   if (type === "number" || type === "integer") {
     const n = Number(text);
@@ -77,6 +87,8 @@ export function inputText(value: unknown): string {
 /** A stored value as a person reads it: choice labels, yes/no, units. */
 export function displayValue(schema: FieldSchema | undefined, value: unknown): string {
   if (value === undefined || value === null || value === "") return "—";
+  const file = asFileReference(value);
+  if (file) return `${file.name} (${formatBytes(file.size)})`;
   if (!schema) return JSON.stringify(value);
   const label = (code: unknown) => {
     const choice = (schema.oneOf ?? schema.items?.oneOf)?.find((c) => c.const === code);

@@ -28,6 +28,10 @@ const API: Record<string, Action> = {
   "POST /studies/{study}/subjects/{subject}/events/{event}/forms/{form}/instances/{instance}/restore":
     "mark-entered-in-error",
   "GET /studies/{study}/subjects/{subject}/audit": "read-identified",
+  "POST /studies/{study}/subjects/{subject}/events/{event}/forms/{form}/instances/{instance}/files/{field}":
+    "enter-data",
+  "GET /studies/{study}/subjects/{subject}/files/{sha256}": "read-identified",
+  "GET /studies/{study}/files": "read-identified",
   "POST /studies/{study}/subjects/{subject}/status": "change-subject-status",
   "GET /studies/{study}/subjects/{subject}/status": "read-identified",
   "GET /studies/{study}/subjects/{subject}/signatures": "read-identified",
@@ -76,6 +80,7 @@ const PAGES: Record<string, Action> = {
   "POST /studies/:study/enrol": "enrol",
   "GET /studies/:study/subjects/:subject": "read-identified",
   "GET /studies/:study/subjects/:subject/audit": "read-identified",
+  "GET /studies/:study/subjects/:subject/files/:sha256": "read-identified",
   "GET /studies/:study/subjects/:subject/casebook/print": "read-identified",
   "POST /studies/:study/subjects/:subject/status": "change-subject-status",
   "GET /studies/:study/subjects/:subject/sign": "sign",

@@ -168,11 +168,18 @@ describe("REDCap dictionary → instruments → REDCap dictionary", () => {
     });
   }
 
-  it("reports file and sql fields as not imported, by field", () => {
+  it("reports sql fields as not imported, by field; imports file and signature fields", () => {
     const r = importDictionary(read("redcapr-validation-types-1"));
     const errors = r.report.filter((i) => i.severity === "error").map((i) => `${i.field} [${i.column}]`);
-    expect(errors).toEqual(["f_file_upload [Field Type]", "f_signature [Field Type]", "f_sql [Field Type]"]);
+    expect(errors).toEqual(["f_sql [Field Type]"]);
     expect(r.instruments.form_1?.properties.f_sql).toBeUndefined();
+    expect(r.instruments.form_1?.properties.f_file_upload).toMatchObject({ type: "object", "x-file": {} });
+    expect(r.instruments.form_1?.properties.f_file_upload?.["x-widget"]).toBeUndefined();
+    expect(r.instruments.form_1?.properties.f_signature).toMatchObject({
+      type: "object",
+      "x-widget": "signature",
+      "x-file": {},
+    });
   });
 
   it("reports validations the engine keeps but does not enforce, and action tags it does not act on", () => {

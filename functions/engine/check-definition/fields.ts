@@ -1,5 +1,6 @@
 import { parseDateText } from "../date-text.ts";
 import type { FieldSchema } from "../definition.ts";
+import { SIGNATURE_MEDIA_TYPE } from "../file-fields.ts";
 import { DESCRIPTIVE_KEYWORDS, KEYWORD_TYPES } from "../meta/instrument-schema.ts";
 import { patternProblem } from "../pattern.ts";
 import { checkActionTags } from "./action-tags.ts";
@@ -20,6 +21,8 @@ const WIDGET_TYPES: Record<string, readonly string[]> = {
   truefalse: ["boolean"],
   slider: ["number", "integer"],
   descriptive: ["null"],
+  file: ["object"],
+  signature: ["object"],
 };
 
 function codeMatchesType(code: unknown, type: string | undefined): boolean {
@@ -99,7 +102,29 @@ function checkSoftRange(field: FieldSchema, at: string, report: Reporter): void 
   }
 }
 
+/** A file field is `"type": "object"` with `"x-file"`, and only that: an object holds nothing else. */
+function checkFileField(name: string, field: FieldSchema, at: string, report: Reporter): void {
+  const type = field.type ?? "";
+  if (type === "object" && field["x-file"] === undefined)
+    report(at, `"type": "object" is only for file fields: "${name}" needs "x-file"`);
+  const widget = field["x-widget"];
+  if (widget === "signature") {
+    const types = field["x-file"]?.mediaTypes;
+    if (types !== undefined && (types.length !== 1 || types[0] !== SIGNATURE_MEDIA_TYPE))
+      report(
+        join(at, "x-file", "mediaTypes"),
+        `a drawn signature is stored as ${SIGNATURE_MEDIA_TYPE}: leave "mediaTypes" out or make it ["${SIGNATURE_MEDIA_TYPE}"]`,
+      );
+  }
+  if (type !== "object") return;
+  for (const keyword of ["x-calc", "x-matrix", "enum", "oneOf"] as const) {
+    if (field[keyword] !== undefined)
+      report(join(at, keyword), `"${keyword}" does not apply to a file field`);
+  }
+}
+
 export function checkField(name: string, field: FieldSchema, at: string, report: Reporter): void {
+  checkFileField(name, field, at, report);
   const type = field.type ?? "";
   for (const [keyword, types] of Object.entries(KEYWORD_TYPES)) {
     if (keyword in field && !types.some((t) => t === type)) {

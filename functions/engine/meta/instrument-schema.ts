@@ -7,6 +7,8 @@
  * that names no field, …) is checked by `check-definition.ts`.
  */
 
+import { FILE_MAX_BYTES_CEILING, MEDIA_TYPE_PATTERN } from "../file-fields.ts";
+
 /** Field names (property names) and instrument ids: lowercase snake_case. */
 export const FIELD_NAME_PATTERN = "^[a-z][a-z0-9_]*$";
 
@@ -21,10 +23,12 @@ const X_WIDGETS = [
   "truefalse",
   "slider",
   "descriptive",
+  "file",
+  "signature",
 ] as const;
 const FIELD_FORMATS = ["date", "time", "date-time", "email"] as const;
-/** "null" is only for display-only fields (`"x-widget": "descriptive"`). */
-const FIELD_TYPES = ["string", "number", "integer", "boolean", "array", "null"] as const;
+/** "null" is only for display-only fields (`"x-widget": "descriptive"`); "object" only for file fields (`"x-file"`). */
+const FIELD_TYPES = ["string", "number", "integer", "boolean", "array", "null", "object"] as const;
 export type FieldType = (typeof FIELD_TYPES)[number];
 
 const nonEmptyString = { type: "string", minLength: 1 } as const;
@@ -113,6 +117,20 @@ const fieldSchema = {
       uniqueItems: true,
       items: { type: ["string", "number"] },
     },
+    /** A file field: allowed media types (`image/*` allowed) and a size limit in bytes. */
+    "x-file": {
+      type: "object",
+      additionalProperties: false,
+      properties: {
+        mediaTypes: {
+          type: "array",
+          minItems: 1,
+          uniqueItems: true,
+          items: { type: "string", pattern: MEDIA_TYPE_PATTERN },
+        },
+        maxBytes: { type: "integer", minimum: 1, maximum: FILE_MAX_BYTES_CEILING },
+      },
+    },
   },
 } as const;
 
@@ -156,6 +174,7 @@ export const KEYWORD_TYPES: Partial<Record<FieldKeyword, readonly FieldType[]>> 
   "x-soft-minimum": ["number", "integer"],
   "x-soft-maximum": ["number", "integer"],
   "x-none-of-the-above": ["array"],
+  "x-file": ["object"],
 };
 
 /** Keywords a display-only field (type "null") can carry: it has a label and can be hidden, nothing more. */

@@ -40,6 +40,7 @@ const TYPE_KEYWORDS: readonly FieldKeyword[] = [
   "uniqueItems",
   "readOnly",
   "x-widget",
+  "x-file",
   "x-slider",
   "x-text-validation",
   "x-format",
@@ -323,12 +324,13 @@ function rowToBaseSchema(row: Row, report: Report): RowMeaning | undefined {
       schema["x-widget"] = "descriptive";
       break;
     case "file":
-      report(
-        "Field Type",
-        "error",
-        `field type "file"${validation === "signature" ? " (signature)" : ""} is not supported: the field is not imported`,
-      );
-      return undefined;
+      // REDCap limits uploads per project, not per field: the engine's default limit applies.
+      for (const k of ["maxLength", "x-matrix"] as const) delete schema[k];
+      schema.type = "object";
+      schema["x-file"] = {};
+      if (validation === "signature") schema["x-widget"] = "signature";
+      else noValidation();
+      break;
     case "sql":
       report(
         "Field Type",
@@ -349,6 +351,7 @@ function rowToBaseSchema(row: Row, report: Report): RowMeaning | undefined {
 function redcapType(schema: FieldSchema): string {
   const widget = schema["x-widget"];
   if (schema.type === "null" || widget === "descriptive") return "descriptive";
+  if (schema["x-file"] !== undefined) return "file";
   if (schema["x-calc"] !== undefined || schema["x-calc-redcap"] !== undefined) return "calc";
   if (schema.type === "array") return "checkbox";
   if (schema.type === "boolean") return widget === "truefalse" ? "truefalse" : "yesno";
@@ -398,6 +401,7 @@ export function schemaToRow(
     if (schema["x-slider"]?.showNumber) validation = "number";
   } else if (type === "text") validation = validationOf(schema);
   else if (type === "calc") validation = schema["x-text-validation"] ?? "";
+  else if (type === "file" && schema["x-widget"] === "signature") validation = "signature";
   row["Text Validation Type OR Show Slider Number"] = validation;
   const isDefault = (k: "minimum" | "maximum") =>
     type === "slider" && schema[k] === (k === "minimum" ? 0 : 100);

@@ -3,6 +3,7 @@ import { initialValues, utcClock } from "../../engine/action-tags.ts";
 import { eventValues, latestValues } from "../../engine/casebook.ts";
 import { FORM_STATUSES, LOGS_EVENT } from "../../engine/definition.ts";
 import { isMarkableEvent } from "../../engine/entered-in-error.ts";
+import { asFileReference } from "../../engine/file-fields.ts";
 import { nextFormOfVisit } from "../../engine/next-form.ts";
 import { outsideRefs, outsideValues, pipeResolver, renderPiped } from "../../engine/piping.ts";
 import { foldQueries, isAboutInstance, type Query } from "../../engine/queries.ts";
@@ -207,7 +208,11 @@ async function renderForm(
       missing: state.missing ?? state.current?.missing,
       pipe: (text) => renderPiped(text, pipeResolver(instrument, values, ctx.piping)),
     },
-  );
+  ).map((f) => {
+    const file = asFileReference(f.value);
+    const subject = `/studies/${encodeURIComponent(ctx.definition.study.id)}/subjects/${encodeURIComponent(ctx.subject.id)}`;
+    return file ? { ...f, download: `${subject}/files/${file.sha256}` } : f;
+  });
   return page(
     c,
     ctx.heading,

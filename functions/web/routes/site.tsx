@@ -12,6 +12,7 @@ import {
 import { auditTrail } from "../../http/audit-trail.ts";
 import type { AppEnv } from "../../http/context.ts";
 import { enrolSubject } from "../../http/enrolment.ts";
+import { downloadFile, downloadHeaders } from "../../http/files.ts";
 import { can, requirePermission, sitesOf } from "../../http/permissions.ts";
 import { ProblemError, problems } from "../../http/problems.ts";
 import { loadStudy, loadSubject } from "../../http/resolve.ts";
@@ -282,5 +283,17 @@ export function sitePages(today: () => string) {
     .post("/studies/:study/enrol", enrol)
     .get("/studies/:study/subjects/:subject", subjectPage)
     .post("/studies/:study/subjects/:subject/status", statusPost)
-    .get("/studies/:study/subjects/:subject/audit", showAuditTrail);
+    .get("/studies/:study/subjects/:subject/audit", showAuditTrail)
+    .get("/studies/:study/subjects/:subject/files/:sha256", downloadPage);
+}
+
+/** A file a revision of the subject references, as an attachment (http/files.ts decides who may). */
+async function downloadPage(c: Context<AppEnv>) {
+  const { reference, bytes } = await downloadFile(
+    c,
+    c.req.param("study") ?? "",
+    c.req.param("subject") ?? "",
+    c.req.param("sha256") ?? "",
+  );
+  return c.body(new Uint8Array(bytes), 200, downloadHeaders(reference));
 }

@@ -71,6 +71,8 @@ export interface StudyFile {
   logs: string[];
   /** The first day the study's data can be dated (ISO): what a date field's bound "study-start" means. */
   startDate?: string;
+  /** IANA time zone where the study's local date-times (`"format": "local-date-time"`) were read off a clock. */
+  timeZone?: string;
   /** Codes a field can hold instead of a value (NA, UNK, …), each with a reason (engine/missing-codes.ts). */
   missingCodes?: MissingCode[];
   /** Which data a monitor verifies against source (engine/sdv.ts); absent means all of it. */
@@ -137,7 +139,7 @@ export interface FieldSchema {
   type?: "string" | "number" | "integer" | "boolean" | "array" | "null";
   title?: string;
   description?: string;
-  format?: "date" | "time" | "date-time" | "email";
+  format?: "date" | "time" | "date-time" | "local-date-time" | "email";
   minimum?: number;
   maximum?: number;
   exclusiveMinimum?: number;

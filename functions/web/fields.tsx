@@ -35,6 +35,8 @@ export interface FieldView {
   /** The study's missing-data codes (none: no code control) and the code the field holds. */
   missingCodes?: readonly MissingCode[];
   missing?: { code: string; reason: string };
+  /** study.json's timeZone, named beside a local date-time box. */
+  timeZone?: string;
 }
 
 export interface HistoryEntry {
@@ -199,7 +201,15 @@ function Control({ f }: { f: FieldView }) {
     );
   }
   if (isTypedDateTime(schema))
-    return <DateTimeInput name={name} schema={schema} text={inputText(f.value)} common={common} />;
+    return (
+      <DateTimeInput
+        name={name}
+        schema={schema}
+        text={inputText(f.value)}
+        common={common}
+        timeZone={f.timeZone}
+      />
+    );
   const type = schema.format === "email" ? "email" : "text";
   return (
     <input
@@ -376,6 +386,7 @@ export function fieldViews(
     confirm?: { shown: ReadonlySet<string>; ticked: ReadonlySet<string> };
     missingCodes?: readonly MissingCode[];
     missing?: Record<string, { code: string; reason: string }>;
+    timeZone?: string;
   } = {},
 ): FieldView[] {
   const required = new Set(instrument.required ?? []);
@@ -397,5 +408,6 @@ export function fieldViews(
       : undefined,
     missingCodes: stored.missingCodes,
     missing: stored.missing && Object.hasOwn(stored.missing, name) ? stored.missing[name] : undefined,
+    timeZone: stored.timeZone,
   }));
 }

@@ -1,4 +1,10 @@
-import { parseDateText, parseTimeText, spellDate } from "../engine/date-text.ts";
+import {
+  parseDateText,
+  parseLocalDateTimeText,
+  parseTimeText,
+  spellDate,
+  spellLocalDateTime,
+} from "../engine/date-text.ts";
 import type { FieldSchema, FormData, Instrument } from "../engine/definition.ts";
 
 /**
@@ -20,14 +26,20 @@ function scalar(schema: FieldSchema, raw: string): unknown {
     return Number.isFinite(n) ? n : text;
   }
   // Typed dates and times become ISO / HH:MM here; an ambiguous "10/11/2026" stays text and is refused with its reason.
-  const parsed =
-    schema.format === "date"
-      ? parseDateText(text)
-      : schema.format === "time"
-        ? parseTimeText(text)
-        : undefined;
+  const parsed = schema.format && isTypedFormat(schema.format) ? parseTyped(schema.format, text) : undefined;
   if (parsed?.ok) return parsed.value;
   return text;
+}
+
+/** The formats typed as text and read by the engine's parser (never the browser's pickers). */
+export type TypedFormat = "date" | "time" | "local-date-time";
+export const isTypedFormat = (format: string): format is TypedFormat =>
+  format === "date" || format === "time" || format === "local-date-time";
+
+export function parseTyped(format: TypedFormat, text: string) {
+  if (format === "date") return parseDateText(text);
+  if (format === "time") return parseTimeText(text);
+  return parseLocalDateTimeText(text);
 }
 
 export function readFormEntries(instrument: Instrument, entries: FormEntries): FormData {
@@ -88,9 +100,10 @@ export function displayValue(schema: FieldSchema | undefined, value: unknown): s
   return schema["x-unit"] ? `${value} ${schema["x-unit"]}` : String(value);
 }
 /** The echo for a typed text: the value spelled out, or nothing while it is not (yet) a date. */
-export function echoText(format: "date" | "time", text: string): string {
+export function echoText(format: TypedFormat, text: string): string {
   if (text.trim() === "") return "";
-  const parsed = format === "date" ? parseDateText(text) : parseTimeText(text);
+  const parsed = parseTyped(format, text);
   if (!parsed.ok) return "";
+  if (format === "local-date-time") return `= ${spellLocalDateTime(parsed.value)}`;
   return `= ${format === "date" ? spellDate(parsed.value) : parsed.value}`;
 }

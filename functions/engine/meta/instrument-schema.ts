@@ -22,7 +22,8 @@ const X_WIDGETS = [
   "slider",
   "descriptive",
 ] as const;
-const FIELD_FORMATS = ["date", "time", "date-time", "email"] as const;
+/** "local-date-time": a wall-clock date and time without a zone (the study's `timeZone` says where). */
+const FIELD_FORMATS = ["date", "time", "date-time", "local-date-time", "email"] as const;
 /** "null" is only for display-only fields (`"x-widget": "descriptive"`). */
 const FIELD_TYPES = ["string", "number", "integer", "boolean", "array", "null"] as const;
 export type FieldType = (typeof FIELD_TYPES)[number];

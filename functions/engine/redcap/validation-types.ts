@@ -9,7 +9,7 @@ import type { FieldSchema } from "../definition.ts";
 
 export interface ValidationType {
   type: "string" | "number" | "integer";
-  format?: "date" | "time" | "date-time" | "email";
+  format?: "date" | "time" | "date-time" | "local-date-time" | "email";
   pattern?: string;
   /** Min/max use a comma as decimal separator. */
   comma?: boolean;
@@ -28,10 +28,11 @@ const NOT_CHECKED = (what: string): ValidationType => ({
   notEnforced: `REDCap checks the value is ${what}; the engine keeps the validation name but does not check it`,
 });
 
-const DATETIME: ValidationType = {
-  type: "string",
-  format: "date-time",
-  notEnforced: "REDCap date-times have no time zone; the engine's date-time format requires one",
+/** REDCap date-times are wall-clock times without a zone: the engine's local date-time. */
+const DATETIME: ValidationType = { type: "string", format: "local-date-time" };
+const DATETIME_SECONDS: ValidationType = {
+  ...DATETIME,
+  notEnforced: "REDCap requires the seconds; the engine also accepts a time without them",
 };
 
 export const VALIDATION_TYPES: Record<string, ValidationType> = {
@@ -41,9 +42,9 @@ export const VALIDATION_TYPES: Record<string, ValidationType> = {
   datetime_ymd: DATETIME,
   datetime_mdy: DATETIME,
   datetime_dmy: DATETIME,
-  datetime_seconds_ymd: DATETIME,
-  datetime_seconds_mdy: DATETIME,
-  datetime_seconds_dmy: DATETIME,
+  datetime_seconds_ymd: DATETIME_SECONDS,
+  datetime_seconds_mdy: DATETIME_SECONDS,
+  datetime_seconds_dmy: DATETIME_SECONDS,
   time: { type: "string", format: "time" },
   time_hh_mm_ss: { type: "string", format: "time" },
   time_mm_ss: { type: "string", pattern: "^[0-5][0-9]:[0-5][0-9]$" },
@@ -80,6 +81,7 @@ const CANONICAL: Record<string, string> = {
   number: "number",
   "string/date": "date_ymd",
   "string/date-time": "datetime_seconds_ymd",
+  "string/local-date-time": "datetime_ymd",
   "string/time": "time",
   "string/email": "email",
 };
@@ -111,7 +113,9 @@ export function validationOf(schema: FieldSchema): string {
   const kept = schema["x-text-validation"];
   if (kept !== undefined) {
     const v = VALIDATION_TYPES[kept];
-    const fits = !v || (v.type === schema.type && v.format === schema.format);
+    // A definition imported before local date-times existed has its REDCap date-times as zoned ones.
+    const format = schema.format === "date-time" ? "local-date-time" : schema.format;
+    const fits = !v || (v.type === schema.type && v.format === format);
     if (fits) return kept;
   }
   const key = schema.type === "string" ? `string/${schema.format ?? ""}` : (schema.type ?? "");

@@ -185,6 +185,7 @@ async function renderForm(
       },
       missingCodes: ctx.definition.study.missingCodes,
       missing: state.missing ?? state.current?.missing,
+      timeZone: ctx.definition.study.timeZone,
     },
   );
   return page(

@@ -179,10 +179,15 @@ describe("REDCap dictionary → instruments → REDCap dictionary", () => {
     expect(reported(r, "datetime_ymd_hm", "Text Validation Min", "warning")).toBe(true);
     expect(reported(r, "name", "Field Annotation", "warning")).toBe(true);
     const f = r.instruments.data_types?.properties;
+    // REDCap date-times have no zone: a local date-time, datetime_ymd its canonical validation.
     expect(f?.datetime_ymd_hm).toMatchObject({
-      format: "date-time",
-      "x-text-validation": "datetime_ymd",
+      format: "local-date-time",
       "x-text-validation-min": "2023-08-01 01:01",
+    });
+    expect(f?.datetime_ymd_hm?.["x-text-validation"]).toBeUndefined();
+    expect(f?.datetime_ymd_hmss).toMatchObject({
+      format: "local-date-time",
+      "x-text-validation": "datetime_seconds_ymd",
     });
     // REDCap's min/max only warn: they become the soft range.
     expect(f?.number_1_comma).toMatchObject({ type: "number", "x-soft-minimum": 0, "x-soft-maximum": 3 });

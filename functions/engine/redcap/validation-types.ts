@@ -86,8 +86,11 @@ const CANONICAL: Record<string, string> = {
   "string/email": "email",
 };
 
+/** Whether the type and format a validation becomes give that validation back on export. */
 function isCanonical(name: string): boolean {
-  return Object.values(CANONICAL).includes(name);
+  const v = VALIDATION_TYPES[name];
+  if (!v) return false;
+  return CANONICAL[v.type === "string" ? `string/${v.format ?? ""}` : v.type] === name;
 }
 
 /** The schema keywords a REDCap validation type stands for. */

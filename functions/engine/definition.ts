@@ -190,6 +190,8 @@ export interface FieldSchema {
   "x-soft-maximum"?: number;
   /** This field needs source data verification where the study verifies critical data only (`sdv`). */
   "x-sdv-critical"?: boolean;
+  /** Typed with a decimal comma ("1,5") on the page and REDCap's /api/; stored as a number. */
+  "x-decimal-comma"?: boolean;
 }
 
 export interface CrossFieldRule {

@@ -215,7 +215,7 @@ function Control({ f }: { f: FieldView }) {
     <input
       {...common}
       type={type}
-      value={inputText(f.value)}
+      value={inputText(f.value, schema)}
       inputmode={numeric ? (schema.type === "integer" ? "numeric" : "decimal") : undefined}
       maxlength={schema.maxLength}
       autocomplete="off"

@@ -22,7 +22,10 @@ function scalar(schema: FieldSchema, raw: string): unknown {
   const type = schema.type;
   if (type === "boolean") return text === "true" ? true : text === "false" ? false : text;
   if (type === "number" || type === "integer") {
-    const n = Number(text);
+    // A decimal-comma field is typed "1,5"; a dot is read too (a pasted value, a browser's number pad).
+    const n = Number(
+      schema["x-decimal-comma"] === true && /^-?\d*,\d+$/.test(text) ? text.replace(",", ".") : text,
+    );
     return Number.isFinite(n) ? n : text;
   }
   // Typed dates and times become ISO / HH:MM here; an ambiguous "10/11/2026" stays text and is refused with its reason.
@@ -80,9 +83,11 @@ export function readMissingEntries(
   return out;
 }
 
-/** The text an input shows for a stored value. */
-export function inputText(value: unknown): string {
+/** The text an input shows for a stored value (a decimal-comma field's number with its comma). */
+export function inputText(value: unknown, schema?: FieldSchema): string {
   if (value === undefined || value === null) return "";
+  if (typeof value === "number" && schema?.["x-decimal-comma"] === true)
+    return String(value).replace(".", ",");
   return String(value);
 }
 

@@ -97,6 +97,8 @@ const fieldSchema = {
     "x-soft-minimum": { type: "number" },
     "x-soft-maximum": { type: "number" },
     "x-sdv-critical": { type: "boolean" },
+    /** The protocol writes this number with a decimal comma ("1,5"): the page and REDCap's /api/ take it so. */
+    "x-decimal-comma": { type: "boolean" },
   },
 } as const;
 
@@ -139,6 +141,7 @@ export const KEYWORD_TYPES: Partial<Record<FieldKeyword, readonly FieldType[]>> 
   "x-text-validation-max": ["string", "number", "integer"],
   "x-soft-minimum": ["number", "integer"],
   "x-soft-maximum": ["number", "integer"],
+  "x-decimal-comma": ["number"],
 };
 
 /** Keywords a display-only field (type "null") can carry: it has a label and can be hidden, nothing more. */

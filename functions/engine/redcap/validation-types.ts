@@ -20,7 +20,12 @@ export interface ValidationType {
 const NUMBER_DP = (dp: number, comma: boolean): ValidationType => ({
   type: "number",
   ...(comma ? { comma } : {}),
-  notEnforced: `REDCap requires ${dp === 0 ? "a number with a comma as decimal separator" : `exactly ${dp} decimal place${dp === 1 ? "" : "s"}`}; the engine stores any number`,
+  // The decimal comma itself is kept (x-decimal-comma): only a fixed number of places is not enforced.
+  ...(dp === 0
+    ? {}
+    : {
+        notEnforced: `REDCap requires exactly ${dp} decimal place${dp === 1 ? "" : "s"}; the engine stores any number`,
+      }),
 });
 
 const NOT_CHECKED = (what: string): ValidationType => ({
@@ -101,6 +106,7 @@ export function validationSchema(name: string): Partial<FieldSchema> {
     type: v.type,
     ...(v.format ? { format: v.format } : {}),
     ...(v.pattern ? { pattern: v.pattern } : {}),
+    ...(v.comma ? { "x-decimal-comma": true } : {}),
     ...(isCanonical(name) ? {} : { "x-text-validation": name }),
   };
 }
@@ -108,7 +114,7 @@ export function validationSchema(name: string): Partial<FieldSchema> {
 /** Whether REDCap writes the field's numbers with a decimal comma (`number_comma_decimal`, `number_1dp_comma_decimal`…). */
 export function isCommaDecimal(schema: FieldSchema): boolean {
   if (schema.type !== "number" && schema.type !== "integer") return false;
-  return VALIDATION_TYPES[validationOf(schema)]?.comma === true;
+  return schema["x-decimal-comma"] === true || VALIDATION_TYPES[validationOf(schema)]?.comma === true;
 }
 
 /** The REDCap validation type for a text field ("" for none). */
@@ -121,6 +127,7 @@ export function validationOf(schema: FieldSchema): string {
     const fits = !v || (v.type === schema.type && v.format === format);
     if (fits) return kept;
   }
+  if (schema["x-decimal-comma"] === true && schema.type === "number") return "number_comma_decimal";
   const key = schema.type === "string" ? `string/${schema.format ?? ""}` : (schema.type ?? "");
   return CANONICAL[key] ?? "";
 }

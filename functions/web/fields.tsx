@@ -205,7 +205,7 @@ function Control({ f }: { f: FieldView }) {
       <DateTimeInput
         name={name}
         schema={schema}
-        text={inputText(f.value)}
+        text={inputText(f.value, schema)}
         common={common}
         timeZone={f.timeZone}
       />

@@ -2,6 +2,7 @@ import {
   parseDateText,
   parseLocalDateTimeText,
   parseTimeText,
+  redcapDateTime,
   spellDate,
   spellLocalDateTime,
 } from "../engine/date-text.ts";
@@ -88,6 +89,8 @@ export function inputText(value: unknown, schema?: FieldSchema): string {
   if (value === undefined || value === null) return "";
   if (typeof value === "number" && schema?.["x-decimal-comma"] === true)
     return String(value).replace(".", ",");
+  // A local date-time reads as people write it, with a space: "2026-11-10 09:30".
+  if (typeof value === "string" && schema?.format === "local-date-time") return redcapDateTime(value);
   return String(value);
 }
 

@@ -4,7 +4,7 @@
  * is rewritten in the stored spelling (17 Apr 1988 → 1988-04-17, 0930 → 09:30),
  * so what the person sees is what the server stores.
  */
-import { echoText, isTypedFormat, parseTyped } from "../form-values.ts";
+import { echoText, inputText, isTypedFormat, parseTyped } from "../form-values.ts";
 
 /** Wires the boxes; the answer redraws every echo (for values the script changed, e.g. a field hidden and cleared). */
 export function enhanceTypedDates(form: HTMLFormElement): () => void {
@@ -22,7 +22,8 @@ export function enhanceTypedDates(form: HTMLFormElement): () => void {
     // The box's own listener runs before the form's (bubbling) change handler reads the value.
     input.addEventListener("change", () => {
       const parsed = parseTyped(format, input.value);
-      if (parsed.ok && parsed.value !== input.value) input.value = parsed.value;
+      const shown = parsed.ok ? inputText(parsed.value, { type: "string", title: "", format }) : input.value;
+      if (shown !== input.value) input.value = shown;
       update();
     });
   }

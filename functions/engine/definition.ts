@@ -192,6 +192,10 @@ export interface FieldSchema {
   "x-sdv-critical"?: boolean;
   /** Typed with a decimal comma ("1,5") on the page and REDCap's /api/; stored as a number. */
   "x-decimal-comma"?: boolean;
+  /** REDCap's question number, shown before the label ("1a"). */
+  "x-question-number"?: string;
+  /** REDCap's custom alignment: label left or right, choices horizontal or vertical. */
+  "x-align"?: "LH" | "LV" | "RH" | "RV";
 }
 
 export interface CrossFieldRule {

@@ -25,9 +25,9 @@ const fixtures = readdirSync(FIXTURES, { withFileTypes: true })
 const read = (fixture: string) => readFileSync(path.join(FIXTURES, fixture, "dictionary.csv"), "utf8");
 
 /**
- * The columns the round trip compares: every column but the three the engine
- * deliberately does not keep (Custom Alignment, Question Number, Matrix
- * Ranking), which must instead be in the import report wherever they are set.
+ * The columns the round trip compares: every column but the one the engine
+ * deliberately does not keep (Matrix Ranking), which must instead be in the
+ * import report wherever it is set.
  */
 const COMPARED: Column[] = [
   "Variable / Field Name",
@@ -43,6 +43,8 @@ const COMPARED: Column[] = [
   "Identifier?",
   "Branching Logic (Show field only if...)",
   "Required Field?",
+  "Custom Alignment",
+  "Question Number (surveys only)",
   "Matrix Group Name",
   "Field Annotation",
 ];
@@ -112,13 +114,9 @@ const reported = (r: ImportResult, field: string, column: Column | "", severity?
   );
 
 describe("REDCap dictionary → instruments → REDCap dictionary", () => {
-  it("compares every column but Custom Alignment, Question Number and Matrix Ranking", () => {
+  it("compares every column but Matrix Ranking", () => {
     expect([...COMPARED, ...DROPPED_COLUMNS].sort()).toEqual([...COLUMNS].sort());
-    expect(DROPPED_COLUMNS).toEqual([
-      "Custom Alignment",
-      "Question Number (surveys only)",
-      "Matrix Ranking?",
-    ]);
+    expect(DROPPED_COLUMNS).toEqual(["Matrix Ranking?"]);
   });
 
   for (const fixture of fixtures) {
@@ -240,6 +238,8 @@ describe("importing a REDCap dictionary", () => {
       "x-widget": "slider",
       "x-section": "Other information",
       "x-slider": { labels: ["Very sad", "Indifferent", "Very happy"] },
+      // REDCap's custom alignment (label right, horizontal) is kept and exported back.
+      "x-align": "RH",
     });
   });
 

@@ -99,6 +99,10 @@ const fieldSchema = {
     "x-sdv-critical": { type: "boolean" },
     /** The protocol writes this number with a decimal comma ("1,5"): the page and REDCap's /api/ take it so. */
     "x-decimal-comma": { type: "boolean" },
+    /** REDCap's question number ("1a"), shown before the label. */
+    "x-question-number": { ...nonEmptyString, maxLength: 20 },
+    /** REDCap's custom alignment: label Left/Right of the control, choices Horizontal/Vertical. */
+    "x-align": { enum: ["LH", "LV", "RH", "RV"] },
   },
 } as const;
 
@@ -153,6 +157,8 @@ export const DESCRIPTIVE_KEYWORDS: ReadonlySet<string> = new Set<FieldKeyword>([
   "x-section",
   "x-visible-if",
   "x-annotation",
+  "x-question-number",
+  "x-align",
 ]);
 
 export const instrumentSchema = {

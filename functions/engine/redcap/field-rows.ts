@@ -14,12 +14,11 @@ import { VALIDATION_TYPES, validationOf, validationSchema } from "./validation-t
 
 export type Report = (column: Column | "", severity: "error" | "warning", message: string) => void;
 
-/** Columns the engine deliberately does not keep (survey layout and ranking). */
-export const DROPPED_COLUMNS: readonly Column[] = [
-  "Custom Alignment",
-  "Question Number (surveys only)",
-  "Matrix Ranking?",
-];
+/** Columns the engine deliberately does not keep (matrix ranking). */
+export const DROPPED_COLUMNS: readonly Column[] = ["Matrix Ranking?"];
+
+/** REDCap's custom alignments: label left or right of the control, choices horizontal or vertical. */
+export const ALIGNMENTS = ["LH", "LV", "RH", "RV"] as const;
 
 /** The columns that say a field's type, choices and widget. */
 const TYPE_COLUMNS: readonly Column[] = [
@@ -179,6 +178,17 @@ export function rowToSchema(row: Row, report: Report): RowMeaning | undefined {
       `action tag${tags.length === 1 ? "" : "s"} ${tags.join(", ")} kept in x-annotation; the engine does not act on them`,
     );
   }
+  const questionNumber = row["Question Number (surveys only)"].trim();
+  if (questionNumber !== "") schema["x-question-number"] = questionNumber;
+  const align = row["Custom Alignment"].trim();
+  if ((ALIGNMENTS as readonly string[]).includes(align))
+    schema["x-align"] = align as (typeof ALIGNMENTS)[number];
+  else if (align !== "")
+    report(
+      "Custom Alignment",
+      "warning",
+      `"${align}" is not one of REDCap's alignments (LH, LV, RH, RV): not kept`,
+    );
   for (const column of DROPPED_COLUMNS) {
     const value = row[column].trim();
     if (value !== "")
@@ -368,6 +378,8 @@ export function schemaToRow(name: string, form: string, schema: FieldSchema): Ro
   row["Field Note"] = schema.description ?? "";
   row["Identifier?"] = schema["x-identifier"] === true ? "y" : "";
   row["Matrix Group Name"] = schema["x-matrix"] ?? "";
+  row["Question Number (surveys only)"] = schema["x-question-number"] ?? "";
+  row["Custom Alignment"] = schema["x-align"] ?? "";
   const choices =
     schema.oneOf ?? schema.items?.oneOf ?? schema.enum?.map((v) => ({ const: v, title: String(v) }));
   let validation = "";

@@ -244,6 +244,12 @@ export function History({ f }: { f: FieldView }) {
   );
 }
 
+/** REDCap's question number ("1a."), before the label. */
+function QuestionNumber({ schema }: { schema: FieldSchema }) {
+  const n = schema["x-question-number"];
+  return n ? <span class="qnum">{n}.</span> : null;
+}
+
 export function Field({ f }: { f: FieldView }) {
   const { schema, name } = f;
   if (schema.type === "null") {
@@ -252,7 +258,10 @@ export function Field({ f }: { f: FieldView }) {
       <>
         {schema["x-section"] && <h2 class="section">{schema["x-section"]}</h2>}
         <div class="field" data-field={name} hidden={f.hidden}>
-          <p>{schema.title}</p>
+          <p>
+            <QuestionNumber schema={schema} />
+            {schema.title}
+          </p>
           {schema.description && <p class="help">{schema.description}</p>}
         </div>
       </>
@@ -265,6 +274,7 @@ export function Field({ f }: { f: FieldView }) {
     (choices !== undefined && choiceWidget(schema, choices.length) === "radio");
   const label = (
     <>
+      <QuestionNumber schema={schema} />
       {schema.title ?? name}
       {f.required && (
         <span class="req" aria-hidden="true">
@@ -283,6 +293,7 @@ export function Field({ f }: { f: FieldView }) {
         hidden={f.hidden}
         data-required={f.required ? "true" : undefined}
         data-identifier={schema["x-identifier"] ? "true" : undefined}
+        data-align={schema["x-align"]}
       >
         {grouped ? (
           <fieldset aria-describedby={describedBy(f)}>

@@ -1,4 +1,6 @@
+import { raw } from "hono/html";
 import type { Choice, FieldSchema, FormData, Instrument, MissingCode } from "../engine/definition.ts";
+import { hasMarkup, safeHtml } from "../engine/safe-html.ts";
 import type { Revision } from "../store/form-instances.ts";
 import { DriftNote, type DriftView, driftId } from "./calculation-drift.tsx";
 import { DateTimeInput, hintId, isTypedDateTime } from "./date-input.tsx";
@@ -244,6 +246,11 @@ export function History({ f }: { f: FieldView }) {
   );
 }
 
+/** A label, help text or section header: its safe subset of HTML (engine/safe-html.ts), never raw markup. */
+function Markup({ text }: { text: string }) {
+  return <>{hasMarkup(text) ? raw(safeHtml(text).html) : text}</>;
+}
+
 /** REDCap's question number ("1a."), before the label. */
 function QuestionNumber({ schema }: { schema: FieldSchema }) {
   const n = schema["x-question-number"];
@@ -256,13 +263,21 @@ export function Field({ f }: { f: FieldView }) {
     // Descriptive text: shown, never answered.
     return (
       <>
-        {schema["x-section"] && <h2 class="section">{schema["x-section"]}</h2>}
+        {schema["x-section"] && (
+          <h2 class="section">
+            <Markup text={schema["x-section"]} />
+          </h2>
+        )}
         <div class="field" data-field={name} hidden={f.hidden}>
           <p>
             <QuestionNumber schema={schema} />
-            {schema.title}
+            <Markup text={schema.title ?? ""} />
           </p>
-          {schema.description && <p class="help">{schema.description}</p>}
+          {schema.description && (
+            <p class="help">
+              <Markup text={schema.description} />
+            </p>
+          )}
         </div>
       </>
     );
@@ -275,7 +290,7 @@ export function Field({ f }: { f: FieldView }) {
   const label = (
     <>
       <QuestionNumber schema={schema} />
-      {schema.title ?? name}
+      <Markup text={schema.title ?? name} />
       {f.required && (
         <span class="req" aria-hidden="true">
           *
@@ -286,7 +301,11 @@ export function Field({ f }: { f: FieldView }) {
   );
   return (
     <>
-      {schema["x-section"] && <h2 class="section">{schema["x-section"]}</h2>}
+      {schema["x-section"] && (
+        <h2 class="section">
+          <Markup text={schema["x-section"]} />
+        </h2>
+      )}
       <div
         class="field"
         data-field={name}
@@ -300,7 +319,7 @@ export function Field({ f }: { f: FieldView }) {
             <legend id={`l-${name}`}>{label}</legend>
             {schema.description && (
               <p id={`h-${name}`} class="help">
-                {schema.description}
+                <Markup text={schema.description} />
               </p>
             )}
             <Control f={f} />
@@ -312,7 +331,7 @@ export function Field({ f }: { f: FieldView }) {
             </label>
             {schema.description && (
               <p id={`h-${name}`} class="help">
-                {schema.description}
+                <Markup text={schema.description} />
               </p>
             )}
             <Control f={f} />

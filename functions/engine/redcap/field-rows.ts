@@ -1,6 +1,7 @@
 import { parseDateText } from "../date-text.ts";
 import type { Choice, ChoiceCode, FieldSchema } from "../definition.ts";
 import { FIELD_KEYWORDS, FIELD_NAME_PATTERN, type FieldKeyword } from "../meta/instrument-schema.ts";
+import { safeHtml } from "../safe-html.ts";
 import { actionTags, readAnnotation } from "./annotation.ts";
 import { type Column, emptyRow, type Row } from "./columns.ts";
 import { isNumeric } from "./syntax.ts";
@@ -160,6 +161,16 @@ export function rowToSchema(row: Row, report: Report): RowMeaning | undefined {
   if (note.trim() !== "") schema.description = note;
   const section = row["Section Header"];
   if (section.trim() !== "") schema["x-section"] = section;
+  // The text is kept as written (it exports back unchanged); the page shows only a safe subset of its HTML.
+  for (const column of ["Field Label", "Field Note", "Section Header"] as const) {
+    const { dropped } = safeHtml(row[column]);
+    if (dropped.length > 0)
+      report(
+        column,
+        "warning",
+        `the page does not show ${dropped.join(", ")} (only b, i, u, em, strong, br, p and span without attributes)`,
+      );
+  }
   if (/^y(es)?$|^1$/i.test(row["Identifier?"].trim())) schema["x-identifier"] = true;
   const matrix = row["Matrix Group Name"].trim();
   if (matrix !== "") {

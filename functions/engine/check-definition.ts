@@ -7,6 +7,7 @@ import {
   checkSdvCritical,
   checkStudy,
   checkStudyStart,
+  checkTimeZone,
 } from "./check-definition/study.ts";
 import type { CheckResult, DefinitionError, DefinitionFiles, SourceFile } from "./check-definition/types.ts";
 import { type Instrument, instrumentsById, type StudyFile } from "./definition.ts";
@@ -59,6 +60,7 @@ export function checkDefinition(files: DefinitionFiles): CheckResult {
     checkStudy(files.study, study, instruments, errors);
     checkRepeatingUse(sources, study, instruments, errors);
     checkStudyStart(files.study, study, sources, instruments, errors);
+    checkTimeZone(files.study, study, errors);
     checkSdvCritical(sources, instruments, errors);
     checkPiping(sources, study, instruments, errors);
   }

@@ -120,3 +120,41 @@ export function dateProblemMessage(text: string): string {
 }
 
 export const TIME_MESSAGE = "must be a time on the 24-hour clock, HH:MM (e.g. 09:30 or 0930)";
+
+/**
+ * A local date-time as typed: a date (any spelling parseDateText reads) and a
+ * 24-hour time, separated by "T" or a space ("2026-11-10 09:30", REDCap's
+ * spelling; "10 Nov 2026 0930"). The stored spelling is ISO without a zone,
+ * "2026-11-10T09:30" (seconds kept when typed): the study's time zone is
+ * declared once in study.json, never per value.
+ */
+export function parseLocalDateTimeText(raw: string): Parsed {
+  const text = raw.trim();
+  const iso = /^(\d{4}-\d{1,2}-\d{1,2})T(.+)$/.exec(text);
+  const spaced = /^(.+?)[\s,]+(\S+)$/.exec(text);
+  const [date, time] = iso ? [iso[1], iso[2]] : spaced ? [spaced[1], spaced[2]] : [text, ""];
+  const day = parseDateText(date ?? "");
+  if (!day.ok) return day;
+  const clock = parseTimeText(time ?? "");
+  if (!clock.ok) return clock;
+  return { ok: true, value: `${day.value}T${clock.value}` };
+}
+
+/** The stored spelling of a local date-time: YYYY-MM-DDTHH:MM or YYYY-MM-DDTHH:MM:SS. */
+export const LOCAL_DATE_TIME = /^\d{4}-\d{2}-\d{2}T([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?$/;
+
+/** Whether a value is a stored local date-time of a real calendar day. */
+export function isLocalDateTime(value: string): boolean {
+  return LOCAL_DATE_TIME.test(value) && parseDateText(value.slice(0, 10)).ok;
+}
+
+export const LOCAL_DATE_TIME_MESSAGE =
+  "must be a date and time without a time zone, YYYY-MM-DD HH:MM (e.g. 2026-11-10 09:30)";
+
+/** "2026-11-10T09:30" → "10 November 2026 09:30": what the echo beside the box shows. */
+export function spellLocalDateTime(value: string): string {
+  return `${spellDate(value.slice(0, 10))} ${value.slice(11)}`;
+}
+
+/** REDCap's spelling of a local date-time: a space for the "T" ("2026-11-10 09:30"). */
+export const redcapDateTime = (value: string): string => value.replace("T", " ");

@@ -71,6 +71,8 @@ export interface StudyFile {
   logs: string[];
   /** The first day the study's data can be dated (ISO): what a date field's bound "study-start" means. */
   startDate?: string;
+  /** IANA time zone where the study's local date-times (`"format": "local-date-time"`) were read off a clock. */
+  timeZone?: string;
   /** Codes a field can hold instead of a value (NA, UNK, …), each with a reason (engine/missing-codes.ts). */
   missingCodes?: MissingCode[];
   /** Which data a monitor verifies against source (engine/sdv.ts); absent means all of it. */
@@ -141,7 +143,7 @@ export interface FieldSchema {
   type?: "string" | "number" | "integer" | "boolean" | "array" | "null" | "object";
   title?: string;
   description?: string;
-  format?: "date" | "time" | "date-time" | "email";
+  format?: "date" | "time" | "date-time" | "local-date-time" | "email";
   minimum?: number;
   maximum?: number;
   exclusiveMinimum?: number;
@@ -206,6 +208,12 @@ export interface FieldSchema {
   "x-none-of-the-above"?: ChoiceCode[];
   /** A file field (`"type": "object"`): what it accepts; its value is a reference (engine/file-fields.ts). */
   "x-file"?: FileOptions;
+  /** Typed with a decimal comma ("1,5") on the page and REDCap's /api/; stored as a number. */
+  "x-decimal-comma"?: boolean;
+  /** REDCap's question number, shown before the label ("1a"). */
+  "x-question-number"?: string;
+  /** REDCap's custom alignment: label left or right, choices horizontal or vertical. */
+  "x-align"?: "LH" | "LV" | "RH" | "RV";
 }
 
 /** What a file field accepts (engine/file-fields.ts checks values against it). */

@@ -45,7 +45,12 @@ const DAY_MS = 86_400_000;
 
 function toDate(value: unknown): Date | undefined {
   if (typeof value !== "string" || value === "") return undefined;
-  const d = new Date(/^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T00:00:00Z` : value);
+  // A local date-time (no zone) is read as wall-clock time in UTC, never in the runtime's zone, so the
+  // browser and the server agree; differences between two of them are then clock differences.
+  const local = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2})?$/.test(value);
+  const d = new Date(
+    /^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T00:00:00Z` : local ? `${value.replace(" ", "T")}Z` : value,
+  );
   return Number.isNaN(d.getTime()) ? undefined : d;
 }
 

@@ -2,7 +2,13 @@ import { Ajv2020, type ErrorObject, type ValidateFunction } from "ajv/dist/2020.
 import addFormats from "ajv-formats";
 import { noneOfTheAboveProblems } from "./action-tags.ts";
 import { dateRangeProblems } from "./date-bounds.ts";
-import { dateProblemMessage, TIME_MESSAGE } from "./date-text.ts";
+import {
+  dateProblemMessage,
+  isLocalDateTime,
+  LOCAL_DATE_TIME_MESSAGE,
+  parseLocalDateTimeText,
+  TIME_MESSAGE,
+} from "./date-text.ts";
 import type { FieldSchema, FormData, FormStatus, Instrument, Logic } from "./definition.ts";
 import { fileValueProblems } from "./file-fields.ts";
 import {
@@ -54,6 +60,7 @@ function createAjv() {
   });
   addFormats.default(ajv, ["date", "date-time", "email"]);
   ajv.addFormat("time", TIME);
+  ajv.addFormat("local-date-time", isLocalDateTime);
   ajv.addVocabulary([...ENGINE_KEYWORDS]);
   return ajv;
 }
@@ -81,6 +88,22 @@ function compile(instrument: Instrument): CompiledInstrument {
   };
   compiled.set(instrument, result);
   return result;
+}
+
+/**
+ * REDCap's spelling of a local date-time ("2026-11-10 09:30") in the stored
+ * one ("2026-11-10T09:30"), so a value has one representation whichever way
+ * it came; anything else is left for the schema check to refuse.
+ */
+export function canonicalLocalDateTimes(instrument: Instrument, data: FormData): FormData {
+  const out: FormData = { ...data };
+  for (const [field, value] of Object.entries(data)) {
+    if (instrument.properties[field]?.format !== "local-date-time" || typeof value !== "string") continue;
+    if (!/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}(:\d{2})?$/.test(value)) continue;
+    const parsed = parseLocalDateTimeText(value);
+    if (parsed.ok) out[field] = parsed.value;
+  }
+  return out;
 }
 
 /** Drops empty values (null, "", []) so "not answered" has one representation: absent. */
@@ -331,7 +354,7 @@ export function prepareForm(
         message: `"${field}" is not a field of ${instrument.title}`,
       });
   }
-  const input = normaliseData(known);
+  const input = canonicalLocalDateTimes(instrument, normaliseData(known));
   const logic = newRun();
   const data = calculateWith(instrument, input, context, logic, stored);
   const hidden = hiddenWith(instrument, data, context, logic);
@@ -519,6 +542,7 @@ function rangeMessage(schema: FieldSchema, unit: string): string {
 function formatMessage(format: string, value: unknown): string {
   if (format === "date" && typeof value === "string") return dateProblemMessage(value);
   if (format === "time") return TIME_MESSAGE;
+  if (format === "local-date-time") return LOCAL_DATE_TIME_MESSAGE;
   const expected: Record<string, string> = {
     date: "a date (YYYY-MM-DD)",
     time: "a time (HH:MM)",

@@ -72,7 +72,9 @@ export function deidentifyChange<
   const shift = deidentify.shiftDays?.(change.subject) ?? 0;
   const value = (field: string, v: unknown) => {
     const f = fields[field];
-    return shift && typeof v === "string" && (f?.format === "date" || f?.format === "date-time")
+    return shift &&
+      typeof v === "string" &&
+      (f?.format === "date" || f?.format === "date-time" || f?.format === "local-date-time")
       ? shiftDate(v, shift)
       : v;
   };

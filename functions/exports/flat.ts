@@ -1,3 +1,4 @@
+import { redcapDateTime } from "../engine/date-text.ts";
 import {
   type FieldSchema,
   FORM_STATUS_CODE,
@@ -215,10 +216,12 @@ function cell(
   if (
     shift !== 0 &&
     typeof value === "string" &&
-    (schema.format === "date" || schema.format === "date-time")
+    (schema.format === "date" || schema.format === "date-time" || schema.format === "local-date-time")
   ) {
-    return shiftDate(value, shift);
+    value = shiftDate(value, shift);
   }
+  // A local date-time as REDCap writes it ("2024-01-02 10:30"), so REDCap tools and our importer read it back.
+  if (schema.format === "local-date-time" && typeof value === "string") return redcapDateTime(value);
   if (label && schema.oneOf) return schema.oneOf.find((c) => c.const === value)?.title ?? String(value);
   // REDCap keeps a comma-decimal field's numbers as entered: "1,54".
   if (commaDecimals && typeof value === "number" && isCommaDecimal(schema))

@@ -1,4 +1,5 @@
 import { parse } from "csv-parse/sync";
+import { parseLocalDateTimeText } from "../engine/date-text.ts";
 import {
   type FieldSchema,
   FORM_STATUS_CODE,
@@ -120,6 +121,12 @@ function typed(
     if (text.trim() === "" || !Number.isFinite(n)) return { error: "is not a number" };
     if (schema.type === "integer" && !Number.isInteger(n)) return { error: "is not an integer" };
     return { value: n };
+  }
+  if (schema.format === "local-date-time") {
+    const parsed = parseLocalDateTimeText(isoDate(text.replace("T", " "), dateFormat) ?? "");
+    return parsed.ok
+      ? { value: parsed.value }
+      : { error: `is not a date and time in the ${dateFormat} format` };
   }
   if (schema.format === "date" || schema.format === "date-time") {
     const iso = isoDate(text, dateFormat);

@@ -152,7 +152,8 @@ function onlyFields(fields: string[]) {
     // Every name through a placeholder: several (status, data, action…) are DynamoDB reserved words.
     ExpressionAttributeNames: {
       ...Object.fromEntries(LEAN_ATTRIBUTES.map((a, i) => [`#a${i}`, a])),
-      "#d": "data",
+      // DynamoDB refuses a name the projection does not use: "#d" only when some field is read.
+      ...(fields.length > 0 ? { "#d": "data" } : {}),
       ...Object.fromEntries(fields.map((f, i) => [`#f${i}`, f])),
     },
   };

@@ -41,6 +41,8 @@ export interface FieldView {
   pipe?: Pipe;
   /** Where the file a file field holds is downloaded (the page knows the subject). */
   download?: string;
+  /** study.json's timeZone, named beside a local date-time box. */
+  timeZone?: string;
 }
 
 export interface HistoryEntry {
@@ -223,13 +225,21 @@ function Control({ f }: { f: FieldView }) {
     );
   }
   if (isTypedDateTime(schema))
-    return <DateTimeInput name={name} schema={schema} text={inputText(f.value)} common={common} />;
+    return (
+      <DateTimeInput
+        name={name}
+        schema={schema}
+        text={inputText(f.value, schema)}
+        common={common}
+        timeZone={f.timeZone}
+      />
+    );
   const type = schema.format === "email" ? "email" : "text";
   return (
     <input
       {...common}
       type={type}
-      value={inputText(f.value)}
+      value={inputText(f.value, schema)}
       inputmode={numeric ? (schema.type === "integer" ? "numeric" : "decimal") : undefined}
       maxlength={schema.maxLength}
       autocomplete="off"
@@ -278,6 +288,12 @@ export function History({ f }: { f: FieldView }) {
   );
 }
 
+/** REDCap's question number ("1a."), before the label. */
+function QuestionNumber({ schema }: { schema: FieldSchema }) {
+  const n = schema["x-question-number"];
+  return n ? <span class="qnum">{n}.</span> : null;
+}
+
 export function Field({ f }: { f: FieldView }) {
   const { schema, name } = f;
   if (schema.type === "null") {
@@ -296,6 +312,7 @@ export function Field({ f }: { f: FieldView }) {
           data-always-hidden={schema["x-hidden"] === true ? "true" : undefined}
         >
           <p>
+            <QuestionNumber schema={schema} />
             <Piped text={schema.title} pipe={f.pipe} />
           </p>
           {schema.description && (
@@ -314,6 +331,7 @@ export function Field({ f }: { f: FieldView }) {
     (choices !== undefined && choiceWidget(schema, choices.length) === "radio");
   const label = (
     <>
+      <QuestionNumber schema={schema} />
       <Piped text={schema.title ?? name} pipe={f.pipe} />
       {f.required && (
         <span class="req" aria-hidden="true">
@@ -337,6 +355,7 @@ export function Field({ f }: { f: FieldView }) {
         data-always-hidden={schema["x-hidden"] === true ? "true" : undefined}
         data-required={f.required ? "true" : undefined}
         data-identifier={schema["x-identifier"] ? "true" : undefined}
+        data-align={schema["x-align"]}
       >
         {grouped ? (
           <fieldset aria-describedby={describedBy(f)}>
@@ -441,6 +460,7 @@ export function fieldViews(
     missingCodes?: readonly MissingCode[];
     missing?: Record<string, { code: string; reason: string }>;
     pipe?: Pipe;
+    timeZone?: string;
   } = {},
 ): FieldView[] {
   const required = new Set(instrument.required ?? []);
@@ -463,5 +483,6 @@ export function fieldViews(
     missingCodes: stored.missingCodes,
     missing: stored.missing && Object.hasOwn(stored.missing, name) ? stored.missing[name] : undefined,
     pipe: stored.pipe,
+    timeZone: stored.timeZone,
   }));
 }

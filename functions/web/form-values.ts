@@ -1,4 +1,11 @@
-import { parseDateText, parseTimeText, spellDate } from "../engine/date-text.ts";
+import {
+  parseDateText,
+  parseLocalDateTimeText,
+  parseTimeText,
+  redcapDateTime,
+  spellDate,
+  spellLocalDateTime,
+} from "../engine/date-text.ts";
 import type { FieldSchema, FormData, Instrument } from "../engine/definition.ts";
 import { asFileReference, formatBytes } from "../engine/file-fields.ts";
 
@@ -26,18 +33,27 @@ function scalar(schema: FieldSchema, raw: string): unknown {
   }
   if (type === "boolean") return text === "true" ? true : text === "false" ? false : text;
   if (type === "number" || type === "integer") {
-    const n = Number(text);
+    // A decimal-comma field is typed "1,5"; a dot is read too (a pasted value, a browser's number pad).
+    const n = Number(
+      schema["x-decimal-comma"] === true && /^-?\d*,\d+$/.test(text) ? text.replace(",", ".") : text,
+    );
     return Number.isFinite(n) ? n : text;
   }
   // Typed dates and times become ISO / HH:MM here; an ambiguous "10/11/2026" stays text and is refused with its reason.
-  const parsed =
-    schema.format === "date"
-      ? parseDateText(text)
-      : schema.format === "time"
-        ? parseTimeText(text)
-        : undefined;
+  const parsed = schema.format && isTypedFormat(schema.format) ? parseTyped(schema.format, text) : undefined;
   if (parsed?.ok) return parsed.value;
   return text;
+}
+
+/** The formats typed as text and read by the engine's parser (never the browser's pickers). */
+export type TypedFormat = "date" | "time" | "local-date-time";
+export const isTypedFormat = (format: string): format is TypedFormat =>
+  format === "date" || format === "time" || format === "local-date-time";
+
+export function parseTyped(format: TypedFormat, text: string) {
+  if (format === "date") return parseDateText(text);
+  if (format === "time") return parseTimeText(text);
+  return parseLocalDateTimeText(text);
 }
 
 export function readFormEntries(instrument: Instrument, entries: FormEntries): FormData {
@@ -78,9 +94,13 @@ export function readMissingEntries(
   return out;
 }
 
-/** The text an input shows for a stored value. */
-export function inputText(value: unknown): string {
+/** The text an input shows for a stored value (a decimal-comma field's number with its comma). */
+export function inputText(value: unknown, schema?: FieldSchema): string {
   if (value === undefined || value === null) return "";
+  if (typeof value === "number" && schema?.["x-decimal-comma"] === true)
+    return String(value).replace(".", ",");
+  // A local date-time reads as people write it, with a space: "2026-11-10 09:30".
+  if (typeof value === "string" && schema?.format === "local-date-time") return redcapDateTime(value);
   return String(value);
 }
 
@@ -100,9 +120,10 @@ export function displayValue(schema: FieldSchema | undefined, value: unknown): s
   return schema["x-unit"] ? `${value} ${schema["x-unit"]}` : String(value);
 }
 /** The echo for a typed text: the value spelled out, or nothing while it is not (yet) a date. */
-export function echoText(format: "date" | "time", text: string): string {
+export function echoText(format: TypedFormat, text: string): string {
   if (text.trim() === "") return "";
-  const parsed = format === "date" ? parseDateText(text) : parseTimeText(text);
+  const parsed = parseTyped(format, text);
   if (!parsed.ok) return "";
+  if (format === "local-date-time") return `= ${spellLocalDateTime(parsed.value)}`;
   return `= ${format === "date" ? spellDate(parsed.value) : parsed.value}`;
 }

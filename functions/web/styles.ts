@@ -30,7 +30,7 @@ table.audit ul{margin:0;padding-left:1rem}
 [aria-invalid=true]{border-color:var(--err)!important;box-shadow:0 0 0 1px var(--err)}
 input[type=text],input[type=date],input[type=time],input[type=email],input[type=datetime-local],select,textarea{font:inherit;padding:.4rem .5rem;border:1px solid #9aa3b1;border-radius:4px;max-width:100%;min-height:2.5rem}
 input[type=text]{width:18rem}textarea{width:100%;min-height:5rem}
-.choice{display:flex;gap:.4rem;align-items:center;padding:.2rem 0;min-height:2.2rem}.choice input{width:1.15rem;height:1.15rem}
+.choice{display:flex;gap:.4rem;align-items:center;padding:.2rem 0;min-height:2.2rem}.choice input{width:1.15rem;height:1.15rem}.qnum{margin-right:.4rem}.field[data-align$=H] .choice{display:inline-flex;margin-right:1.2rem}.field[data-align^=R]>label,.field[data-align^=R] legend{text-align:right}
 h2.section{border-bottom:1px solid var(--line);padding-bottom:.2rem}
 output{display:inline-block;min-width:6rem;padding:.4rem .5rem;background:#eef1f5;border-radius:4px}
 .date-entry .format-hint{display:block;color:var(--muted);font-size:.88rem;margin-bottom:.2rem}.date-entry input[type=text]{width:11rem}.date-entry output.echo{background:none;min-width:11rem;white-space:nowrap}

@@ -25,9 +25,9 @@ const fixtures = readdirSync(FIXTURES, { withFileTypes: true })
 const read = (fixture: string) => readFileSync(path.join(FIXTURES, fixture, "dictionary.csv"), "utf8");
 
 /**
- * The columns the round trip compares: every column but the three the engine
- * deliberately does not keep (Custom Alignment, Question Number, Matrix
- * Ranking), which must instead be in the import report wherever they are set.
+ * The columns the round trip compares: every column but the one the engine
+ * deliberately does not keep (Matrix Ranking), which must instead be in the
+ * import report wherever it is set.
  */
 const COMPARED: Column[] = [
   "Variable / Field Name",
@@ -43,6 +43,8 @@ const COMPARED: Column[] = [
   "Identifier?",
   "Branching Logic (Show field only if...)",
   "Required Field?",
+  "Custom Alignment",
+  "Question Number (surveys only)",
   "Matrix Group Name",
   "Field Annotation",
 ];
@@ -116,13 +118,9 @@ const reported = (r: ImportResult, field: string, column: Column | "", severity?
   );
 
 describe("REDCap dictionary → instruments → REDCap dictionary", () => {
-  it("compares every column but Custom Alignment, Question Number and Matrix Ranking", () => {
+  it("compares every column but Matrix Ranking", () => {
     expect([...COMPARED, ...DROPPED_COLUMNS].sort()).toEqual([...COLUMNS].sort());
-    expect(DROPPED_COLUMNS).toEqual([
-      "Custom Alignment",
-      "Question Number (surveys only)",
-      "Matrix Ranking?",
-    ]);
+    expect(DROPPED_COLUMNS).toEqual(["Matrix Ranking?"]);
   });
 
   for (const fixture of fixtures) {
@@ -192,10 +190,15 @@ describe("REDCap dictionary → instruments → REDCap dictionary", () => {
     expect(reported(r, "ptname", "Field Annotation", "warning")).toBe(true);
     expect(reported(r, "name", "Field Annotation", "warning")).toBe(false);
     const f = r.instruments.data_types?.properties;
+    // REDCap date-times have no zone: a local date-time, datetime_ymd its canonical validation.
     expect(f?.datetime_ymd_hm).toMatchObject({
-      format: "date-time",
-      "x-text-validation": "datetime_ymd",
+      format: "local-date-time",
       "x-text-validation-min": "2023-08-01 01:01",
+    });
+    expect(f?.datetime_ymd_hm?.["x-text-validation"]).toBeUndefined();
+    expect(f?.datetime_ymd_hmss).toMatchObject({
+      format: "local-date-time",
+      "x-text-validation": "datetime_seconds_ymd",
     });
     // REDCap's min/max only warn: they become the soft range.
     expect(f?.number_1_comma).toMatchObject({ type: "number", "x-soft-minimum": 0, "x-soft-maximum": 3 });
@@ -248,6 +251,8 @@ describe("importing a REDCap dictionary", () => {
       "x-widget": "slider",
       "x-section": "Other information",
       "x-slider": { labels: ["Very sad", "Indifferent", "Very happy"] },
+      // REDCap's custom alignment (label right, horizontal) is kept and exported back.
+      "x-align": "RH",
     });
   });
 

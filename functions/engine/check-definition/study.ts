@@ -298,3 +298,23 @@ export function checkStudyStart(
     }
   }
 }
+
+/** Whether the runtime knows an IANA time zone name ("Europe/Berlin", "UTC"). */
+function isTimeZone(name: string): boolean {
+  try {
+    new Intl.DateTimeFormat("en", { timeZone: name });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** study.json's timeZone names a real IANA zone (the one place local date-times get their zone from). */
+export function checkTimeZone(studyFile: SourceFile, study: StudyFile, errors: DefinitionError[]): void {
+  if (study.timeZone !== undefined && !isTimeZone(study.timeZone))
+    errors.push({
+      file: studyFile.path,
+      pointer: "/timeZone",
+      message: `"${study.timeZone}" is not an IANA time zone (e.g. "Europe/Berlin", "UTC")`,
+    });
+}

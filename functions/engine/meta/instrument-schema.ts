@@ -26,7 +26,8 @@ const X_WIDGETS = [
   "file",
   "signature",
 ] as const;
-const FIELD_FORMATS = ["date", "time", "date-time", "email"] as const;
+/** "local-date-time": a wall-clock date and time without a zone (the study's `timeZone` says where). */
+const FIELD_FORMATS = ["date", "time", "date-time", "local-date-time", "email"] as const;
 /** "null" is only for display-only fields (`"x-widget": "descriptive"`); "object" only for file fields (`"x-file"`). */
 const FIELD_TYPES = ["string", "number", "integer", "boolean", "array", "null", "object"] as const;
 export type FieldType = (typeof FIELD_TYPES)[number];
@@ -131,6 +132,12 @@ const fieldSchema = {
         maxBytes: { type: "integer", minimum: 1, maximum: FILE_MAX_BYTES_CEILING },
       },
     },
+    /** The protocol writes this number with a decimal comma ("1,5"): the page and REDCap's /api/ take it so. */
+    "x-decimal-comma": { type: "boolean" },
+    /** REDCap's question number ("1a"), shown before the label. */
+    "x-question-number": { ...nonEmptyString, maxLength: 20 },
+    /** REDCap's custom alignment: label Left/Right of the control, choices Horizontal/Vertical. */
+    "x-align": { enum: ["LH", "LV", "RH", "RV"] },
   },
 } as const;
 
@@ -175,6 +182,7 @@ export const KEYWORD_TYPES: Partial<Record<FieldKeyword, readonly FieldType[]>> 
   "x-soft-maximum": ["number", "integer"],
   "x-none-of-the-above": ["array"],
   "x-file": ["object"],
+  "x-decimal-comma": ["number"],
 };
 
 /** Keywords a display-only field (type "null") can carry: it has a label and can be hidden, nothing more. */
@@ -187,6 +195,8 @@ export const DESCRIPTIVE_KEYWORDS: ReadonlySet<string> = new Set<FieldKeyword>([
   "x-visible-if",
   "x-annotation",
   "x-hidden",
+  "x-question-number",
+  "x-align",
 ]);
 
 export const instrumentSchema = {

@@ -51,6 +51,8 @@ export const studySchema = {
     subjectIdPattern: nonEmptyString,
     recordIdField: name,
     startDate: { type: "string", pattern: "^[1-9][0-9]{3}-[0-9]{2}-[0-9]{2}$" },
+    /** IANA time zone of the study's local date-times ("Europe/Berlin"); whether it exists is check-definition's. */
+    timeZone: nonEmptyString,
     dayOne: {
       type: "object",
       required: ["event", "form", "field"],

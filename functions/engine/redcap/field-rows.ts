@@ -1,6 +1,7 @@
 import { parseDateText } from "../date-text.ts";
 import type { Choice, ChoiceCode, FieldSchema } from "../definition.ts";
 import { FIELD_KEYWORDS, FIELD_NAME_PATTERN, type FieldKeyword } from "../meta/instrument-schema.ts";
+import { safeHtml } from "../safe-html.ts";
 import { readActionTags } from "./action-tags.ts";
 import { readAnnotation } from "./annotation.ts";
 import { type Column, emptyRow, type Row } from "./columns.ts";
@@ -16,12 +17,11 @@ import { VALIDATION_TYPES, validationOf, validationSchema } from "./validation-t
 
 export type Report = (column: Column | "", severity: "error" | "warning", message: string) => void;
 
-/** Columns the engine deliberately does not keep (survey layout and ranking). */
-export const DROPPED_COLUMNS: readonly Column[] = [
-  "Custom Alignment",
-  "Question Number (surveys only)",
-  "Matrix Ranking?",
-];
+/** Columns the engine deliberately does not keep (matrix ranking). */
+export const DROPPED_COLUMNS: readonly Column[] = ["Matrix Ranking?"];
+
+/** REDCap's custom alignments: label left or right of the control, choices horizontal or vertical. */
+export const ALIGNMENTS = ["LH", "LV", "RH", "RV"] as const;
 
 /** The columns that say a field's type, choices and widget. */
 const TYPE_COLUMNS: readonly Column[] = [
@@ -182,6 +182,16 @@ function rowToBaseSchema(row: Row, report: Report): RowMeaning | undefined {
   if (note.trim() !== "") schema.description = note;
   const section = row["Section Header"];
   if (section.trim() !== "") schema["x-section"] = section;
+  // The text is kept as written (it exports back unchanged); the page shows only a safe subset of its HTML.
+  for (const column of ["Field Label", "Field Note", "Section Header"] as const) {
+    const { dropped } = safeHtml(row[column]);
+    if (dropped.length > 0)
+      report(
+        column,
+        "warning",
+        `the page does not show ${dropped.join(", ")} (only b, i, u, em, strong, br, p and span without attributes)`,
+      );
+  }
   if (/^y(es)?$|^1$/i.test(row["Identifier?"].trim())) schema["x-identifier"] = true;
   const matrix = row["Matrix Group Name"].trim();
   if (matrix !== "") {
@@ -192,6 +202,17 @@ function rowToBaseSchema(row: Row, report: Report): RowMeaning | undefined {
   const annotation = readAnnotation(row["Field Annotation"], { charLimit: stringLike });
   if (annotation.text !== "") schema["x-annotation"] = annotation.text;
   if (annotation.charLimit !== undefined) schema.maxLength = annotation.charLimit;
+  const questionNumber = row["Question Number (surveys only)"].trim();
+  if (questionNumber !== "") schema["x-question-number"] = questionNumber;
+  const align = row["Custom Alignment"].trim();
+  if ((ALIGNMENTS as readonly string[]).includes(align))
+    schema["x-align"] = align as (typeof ALIGNMENTS)[number];
+  else if (align !== "")
+    report(
+      "Custom Alignment",
+      "warning",
+      `"${align}" is not one of REDCap's alignments (LH, LV, RH, RV): not kept`,
+    );
   for (const column of DROPPED_COLUMNS) {
     const value = row[column].trim();
     if (value !== "")
@@ -388,6 +409,8 @@ export function schemaToRow(
   row["Field Note"] = pipe(schema.description ?? "");
   row["Identifier?"] = schema["x-identifier"] === true ? "y" : "";
   row["Matrix Group Name"] = schema["x-matrix"] ?? "";
+  row["Question Number (surveys only)"] = schema["x-question-number"] ?? "";
+  row["Custom Alignment"] = schema["x-align"] ?? "";
   const choices =
     schema.oneOf ?? schema.items?.oneOf ?? schema.enum?.map((v) => ({ const: v, title: String(v) }));
   let validation = "";

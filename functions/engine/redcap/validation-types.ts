@@ -9,7 +9,7 @@ import type { FieldSchema } from "../definition.ts";
 
 export interface ValidationType {
   type: "string" | "number" | "integer";
-  format?: "date" | "time" | "date-time" | "email";
+  format?: "date" | "time" | "date-time" | "local-date-time" | "email";
   pattern?: string;
   /** Min/max use a comma as decimal separator. */
   comma?: boolean;
@@ -20,7 +20,12 @@ export interface ValidationType {
 const NUMBER_DP = (dp: number, comma: boolean): ValidationType => ({
   type: "number",
   ...(comma ? { comma } : {}),
-  notEnforced: `REDCap requires ${dp === 0 ? "a number with a comma as decimal separator" : `exactly ${dp} decimal place${dp === 1 ? "" : "s"}`}; the engine stores any number`,
+  // The decimal comma itself is kept (x-decimal-comma): only a fixed number of places is not enforced.
+  ...(dp === 0
+    ? {}
+    : {
+        notEnforced: `REDCap requires exactly ${dp} decimal place${dp === 1 ? "" : "s"}; the engine stores any number`,
+      }),
 });
 
 const NOT_CHECKED = (what: string): ValidationType => ({
@@ -28,10 +33,11 @@ const NOT_CHECKED = (what: string): ValidationType => ({
   notEnforced: `REDCap checks the value is ${what}; the engine keeps the validation name but does not check it`,
 });
 
-const DATETIME: ValidationType = {
-  type: "string",
-  format: "date-time",
-  notEnforced: "REDCap date-times have no time zone; the engine's date-time format requires one",
+/** REDCap date-times are wall-clock times without a zone: the engine's local date-time. */
+const DATETIME: ValidationType = { type: "string", format: "local-date-time" };
+const DATETIME_SECONDS: ValidationType = {
+  ...DATETIME,
+  notEnforced: "REDCap requires the seconds; the engine also accepts a time without them",
 };
 
 export const VALIDATION_TYPES: Record<string, ValidationType> = {
@@ -41,9 +47,9 @@ export const VALIDATION_TYPES: Record<string, ValidationType> = {
   datetime_ymd: DATETIME,
   datetime_mdy: DATETIME,
   datetime_dmy: DATETIME,
-  datetime_seconds_ymd: DATETIME,
-  datetime_seconds_mdy: DATETIME,
-  datetime_seconds_dmy: DATETIME,
+  datetime_seconds_ymd: DATETIME_SECONDS,
+  datetime_seconds_mdy: DATETIME_SECONDS,
+  datetime_seconds_dmy: DATETIME_SECONDS,
   time: { type: "string", format: "time" },
   time_hh_mm_ss: { type: "string", format: "time" },
   time_mm_ss: { type: "string", pattern: "^[0-5][0-9]:[0-5][0-9]$" },
@@ -80,12 +86,16 @@ const CANONICAL: Record<string, string> = {
   number: "number",
   "string/date": "date_ymd",
   "string/date-time": "datetime_seconds_ymd",
+  "string/local-date-time": "datetime_ymd",
   "string/time": "time",
   "string/email": "email",
 };
 
+/** Whether the type and format a validation becomes give that validation back on export. */
 function isCanonical(name: string): boolean {
-  return Object.values(CANONICAL).includes(name);
+  const v = VALIDATION_TYPES[name];
+  if (!v) return false;
+  return CANONICAL[v.type === "string" ? `string/${v.format ?? ""}` : v.type] === name;
 }
 
 /** The schema keywords a REDCap validation type stands for. */
@@ -96,6 +106,7 @@ export function validationSchema(name: string): Partial<FieldSchema> {
     type: v.type,
     ...(v.format ? { format: v.format } : {}),
     ...(v.pattern ? { pattern: v.pattern } : {}),
+    ...(v.comma ? { "x-decimal-comma": true } : {}),
     ...(isCanonical(name) ? {} : { "x-text-validation": name }),
   };
 }
@@ -103,7 +114,7 @@ export function validationSchema(name: string): Partial<FieldSchema> {
 /** Whether REDCap writes the field's numbers with a decimal comma (`number_comma_decimal`, `number_1dp_comma_decimal`…). */
 export function isCommaDecimal(schema: FieldSchema): boolean {
   if (schema.type !== "number" && schema.type !== "integer") return false;
-  return VALIDATION_TYPES[validationOf(schema)]?.comma === true;
+  return schema["x-decimal-comma"] === true || VALIDATION_TYPES[validationOf(schema)]?.comma === true;
 }
 
 /** The REDCap validation type for a text field ("" for none). */
@@ -111,9 +122,12 @@ export function validationOf(schema: FieldSchema): string {
   const kept = schema["x-text-validation"];
   if (kept !== undefined) {
     const v = VALIDATION_TYPES[kept];
-    const fits = !v || (v.type === schema.type && v.format === schema.format);
+    // A definition imported before local date-times existed has its REDCap date-times as zoned ones.
+    const format = schema.format === "date-time" ? "local-date-time" : schema.format;
+    const fits = !v || (v.type === schema.type && v.format === format);
     if (fits) return kept;
   }
+  if (schema["x-decimal-comma"] === true && schema.type === "number") return "number_comma_decimal";
   const key = schema.type === "string" ? `string/${schema.format ?? ""}` : (schema.type ?? "");
   return CANONICAL[key] ?? "";
 }

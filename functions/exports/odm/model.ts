@@ -67,7 +67,7 @@ function dataTypeOf(schema: FieldSchema): DataType {
   if (schema.type === "boolean") return "integer";
   if (schema.format === "date") return "date";
   if (schema.format === "time") return "time";
-  if (schema.format === "date-time") return "datetime";
+  if (schema.format === "date-time" || schema.format === "local-date-time") return "datetime";
   return "text";
 }
 

@@ -22,7 +22,10 @@ export function scalar(value: unknown, dataType: DataType): string | null {
   if (typeof value === "boolean") return value ? "1" : "0";
   if (typeof value === "string") {
     // The engine allows HH:MM; ODM time is xs:time (HH:MM:SS).
-    return dataType === "time" && /^\d{2}:\d{2}$/.test(value) ? `${value}:00` : value;
+    if (dataType === "time" && /^\d{2}:\d{2}$/.test(value)) return `${value}:00`;
+    // ODM datetime is xs:dateTime, whose zone is optional but seconds are not: a local date-time gets ":00".
+    if (dataType === "datetime" && /T\d{2}:\d{2}$/.test(value)) return `${value}:00`;
+    return value;
   }
   return JSON.stringify(value);
 }

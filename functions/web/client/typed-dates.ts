@@ -4,14 +4,14 @@
  * is rewritten in the stored spelling (17 Apr 1988 → 1988-04-17, 0930 → 09:30),
  * so what the person sees is what the server stores.
  */
-import { parseDateText, parseTimeText } from "../../engine/date-text.ts";
-import { echoText } from "../form-values.ts";
+import { echoText, inputText, isTypedFormat, parseTyped } from "../form-values.ts";
 
 /** Wires the boxes; the answer redraws every echo (for values the script changed, e.g. a field hidden and cleared). */
 export function enhanceTypedDates(form: HTMLFormElement): () => void {
   const updates: (() => void)[] = [];
   for (const input of form.querySelectorAll<HTMLInputElement>("input[data-typed]")) {
-    const format = input.dataset.typed === "time" ? "time" : "date";
+    const typed = input.dataset.typed ?? "";
+    const format = isTypedFormat(typed) ? typed : "date";
     const echo = form.querySelector<HTMLOutputElement>(`output[data-echo-for="${CSS.escape(input.name)}"]`);
     const update = () => {
       const text = echoText(format, input.value);
@@ -21,8 +21,9 @@ export function enhanceTypedDates(form: HTMLFormElement): () => void {
     input.addEventListener("input", update);
     // The box's own listener runs before the form's (bubbling) change handler reads the value.
     input.addEventListener("change", () => {
-      const parsed = format === "date" ? parseDateText(input.value) : parseTimeText(input.value);
-      if (parsed.ok && parsed.value !== input.value) input.value = parsed.value;
+      const parsed = parseTyped(format, input.value);
+      const shown = parsed.ok ? inputText(parsed.value, { type: "string", title: "", format }) : input.value;
+      if (shown !== input.value) input.value = shown;
       update();
     });
   }

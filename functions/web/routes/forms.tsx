@@ -207,6 +207,7 @@ async function renderForm(
       missingCodes: ctx.definition.study.missingCodes,
       missing: state.missing ?? state.current?.missing,
       pipe: (text) => renderPiped(text, pipeResolver(instrument, values, ctx.piping)),
+      timeZone: ctx.definition.study.timeZone,
     },
   ).map((f) => {
     const file = asFileReference(f.value);

@@ -142,15 +142,12 @@ describe("REDCap project → study (longitudinal, two arms)", () => {
 
   it("reports what it could not carry, by item, and passes the engine's definition check", () => {
     const items = fromXml.report.map((i) => `${i.severity} ${i.item}`);
-    expect(items).toContain("error field demographics.patient_document [Field Type]");
     expect(items).toContain("warning event first_visit_arm_2");
     expect(items).toContain("warning event final_visit");
     expect(items).toContain("warning setting UserRoles");
-    // The uploaded file's name is in the records, and no field holds it.
-    expect(errorsOf(fromXml.report).map((i) => i.item)).toEqual([
-      "field demographics.patient_document [Field Type]",
-      "records [patient_document]",
-    ]);
+    // Everything is carried, the uploaded document too (a file field).
+    expect(errorsOf(fromXml.report)).toEqual([]);
+    expect(fromXml.instruments.demographics?.properties.patient_document?.["x-file"]).toEqual({});
     expect(engineErrors(fromXml.report)).toEqual([]);
     const files = Object.entries(fromXml.instruments).map(([id, json]) => ({
       path: `instruments/${id}.json`,
@@ -161,10 +158,10 @@ describe("REDCap project → study (longitudinal, two arms)", () => {
     ).toEqual([]);
   });
 
-  it("records are renamed for the study and lose the columns no field holds", () => {
+  it("records are renamed for the study and keep every column a field holds", () => {
     const columns = fromXml.records?.columns ?? [];
     expect(columns.slice(0, 2)).toEqual(["study_id", "redcap_event_name"]);
-    expect(columns).not.toContain("patient_document");
+    expect(columns).toContain("patient_document");
     expect(new Set(fromXml.records?.rows.map((r) => r.redcap_event_name))).toContain(
       "deadline_to_opt_ou_arm_2",
     );
@@ -200,12 +197,9 @@ describe("REDCap project → study (classic)", () => {
     expect(engineErrors(result.report)).toEqual([]);
   });
 
-  it("reports the file, signature and SQL fields and auto-numbering, by item", () => {
-    expect(errorsOf(result.report).map((i) => i.item)).toEqual([
-      "field form_1.f_file_upload [Field Type]",
-      "field form_1.f_signature [Field Type]",
-      "field form_1.f_sql [Field Type]",
-    ]);
+  it("carries file and signature fields, reports the SQL field and auto-numbering, by item", () => {
+    expect(errorsOf(result.report).map((i) => i.item)).toEqual(["field form_1.f_sql [Field Type]"]);
+    expect(result.instruments.form_1?.properties.f_signature?.["x-widget"]).toBe("signature");
     expect(result.report.map((i) => i.item)).toContain("setting RecordAutonumberingEnabled");
   });
 });

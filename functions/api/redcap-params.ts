@@ -7,6 +7,8 @@
  * are accepted where they change nothing.
  */
 
+import { LOG_TYPES } from "../exports/redcap-log.ts";
+
 export class RedcapError extends Error {
   constructor(
     readonly status: 400 | 401 | 403,
@@ -86,17 +88,7 @@ const ALLOWED: Record<Content, Record<string, Accepts>> = {
   userDagMapping: {},
   repeatingFormsEvents: {},
   log: {
-    logtype: [
-      "export",
-      "manage",
-      "user",
-      "record",
-      "record_add",
-      "record_edit",
-      "record_delete",
-      "lock_record",
-      "page_view",
-    ],
+    logtype: LOG_TYPES,
     user: "text",
     record: "text",
     dag: "text",

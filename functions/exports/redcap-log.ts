@@ -147,6 +147,14 @@ function revisionEntry(
 }
 
 /** What a review entry did, in words; free text only for readers of identified data. */
+/** How REDCap's Data Resolution Workflow words each step of a query. */
+const QUERY_STEPS = {
+  "query-open": "Opened query",
+  "query-answer": "Responded to query",
+  "query-close": "Closed query",
+  "query-reopen": "Reopened query",
+} as const;
+
 function reviewDetails(
   entry: ReviewEntry,
   reader: LogReader,
@@ -184,24 +192,12 @@ function reviewDetails(
     case "subject-status":
       return { action: `Updated Record${record}`, details: [`subject_status = ${quoted(entry.status)}`] };
     case "query-open":
-      return {
-        action: `Data Resolution Workflow${record}`,
-        details: ["Opened query", ...target, ...text(entry.text)],
-      };
     case "query-answer":
-      return {
-        action: `Data Resolution Workflow${record}`,
-        details: ["Responded to query", ...target, ...text(entry.text)],
-      };
     case "query-close":
-      return {
-        action: `Data Resolution Workflow${record}`,
-        details: ["Closed query", ...target, ...text(entry.text)],
-      };
     case "query-reopen":
       return {
         action: `Data Resolution Workflow${record}`,
-        details: ["Reopened query", ...target, ...text(entry.text)],
+        details: [QUERY_STEPS[entry.action], ...target, ...text(entry.text)],
       };
   }
 }

@@ -110,6 +110,9 @@ function toImportJob(item: Item): ImportJob {
   };
 }
 
+/** What `newJobId` makes: anything else names no job (and could not be a key: DynamoDB caps them). */
+const JOB_ID = /^\d{8}T\d{9}Z-[0-9a-f]{8}$/;
+
 /** Ids sort by creation time, so a study's jobs list oldest first. */
 function newJobId(now: Date): string {
   return `${now.toISOString().replace(/[-:.]/g, "")}-${randomBytes(4).toString("hex")}`;
@@ -194,6 +197,7 @@ export async function createImportJob(db: Db, request: NewImportJob): Promise<Im
 }
 
 export async function getImportJob(db: Db, study: string, id: string): Promise<ImportJob | undefined> {
+  if (!JOB_ID.test(id)) return undefined;
   const { Item } = await db.doc.send(
     new GetCommand({ TableName: db.tableName, Key: jobKey(study, id), ConsistentRead: true }),
   );

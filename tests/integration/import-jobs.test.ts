@@ -187,6 +187,13 @@ describe("record import jobs (POST /record-imports, then a runner in batches)", 
     expect((await job(firstId, "monitor")).status).toBe(403);
   });
 
+  it("answers 404, not 500, for a job id no job can have (found by the OpenAPI fuzz: a 2,000-character id)", async () => {
+    for (const id of ["a".repeat(2000), "20260101T120000000Z-zzzz", "..%2F"]) {
+      const res = await job(id);
+      expect(res.status, id.slice(0, 40)).toBe(404);
+    }
+  });
+
   it("refuses unreadable data and values with 400, storing no job", async () => {
     const count = (await store.importJobs.list(STUDY)).length;
     const csv = await product.call("POST", `${BASE}/record-imports`, {

@@ -111,20 +111,19 @@ function revisionEntry(
   const fields = definition.instruments[r.form]?.properties ?? {};
   const where = place(definition, subject, r.event, r.instance);
   const reason = reader.identified && r.reason ? [`reason = ${quoted(r.reason)}`] : [];
-  if (r.action) {
-    const what = r.action === "entered-in-error" ? "Entered in error" : "Restored";
-    return {
-      at: r.committedAt,
-      types: EDIT,
-      row: {
-        timestamp: logTimestamp(r.committedAt),
-        username: r.committedBy,
-        action: `Updated Record ${subject.id}`,
-        details: [...where, `${what}: ${r.form}`, ...reason].join(", "),
-        record: subject.id,
-      },
-    };
-  }
+  const edit = (details: string[]): LogEntry => ({
+    at: r.committedAt,
+    types: EDIT,
+    row: {
+      timestamp: logTimestamp(r.committedAt),
+      username: r.committedBy,
+      action: `Updated Record ${subject.id}`,
+      details: [...where, ...details, ...reason].join(", "),
+      record: subject.id,
+    },
+  });
+  if (r.action)
+    return edit([`${r.action === "entered-in-error" ? "Entered in error" : "Restored"}: ${r.form}`]);
   const changed = r.changes.flatMap((ch) =>
     changeText(
       names.get(r.form)?.get(ch.field) ?? ch.field,
@@ -133,20 +132,9 @@ function revisionEntry(
     ),
   );
   const status = r.statusFrom !== r.status ? [`${r.form}_complete = '${FORM_STATUS_CODE[r.status]}'`] : [];
-  return {
-    at: r.committedAt,
-    types: EDIT,
-    row: {
-      timestamp: logTimestamp(r.committedAt),
-      username: r.committedBy,
-      action: `Updated Record ${subject.id}`,
-      details: [...where, ...changed, ...status, ...reason].join(", "),
-      record: subject.id,
-    },
-  };
+  return edit([...changed, ...status]);
 }
 
-/** What a review entry did, in words; free text only for readers of identified data. */
 /** How REDCap's Data Resolution Workflow words each step of a query. */
 const QUERY_STEPS = {
   "query-open": "Opened query",
@@ -155,6 +143,7 @@ const QUERY_STEPS = {
   "query-reopen": "Reopened query",
 } as const;
 
+/** What a review entry did, in words; free text only for readers of identified data. */
 function reviewDetails(
   entry: ReviewEntry,
   reader: LogReader,

@@ -13,7 +13,7 @@ import { runImportJob } from "./http/import-job-runner.ts";
 import { loadPublishPlan, PUBLISH_PLAN_FILE } from "./publish-plan.ts";
 import { startDynalite } from "./store/dynalite.ts";
 import { createClients, ensureTable } from "./store/dynamo.ts";
-import { memoryFileObjects } from "./store/file-objects.ts";
+import { type FileObjects, memoryFileObjects } from "./store/file-objects.ts";
 import { defaultMacKeyFile, fileMacKey, type MacKey, memoryMacKey } from "./store/mac-key.ts";
 import { ALL_SITES, type Role, type RoleGrant, withinGrants } from "./store/principal.ts";
 import { createStore, type Store } from "./store/store.ts";
@@ -79,6 +79,8 @@ export async function startDevEnvironment(
     signingWindowMs?: number;
     /** Record import jobs: batch size, the REDCap endpoint's bound; `start` replaces the in-process runner. */
     importJobs?: Partial<ImportJobSettings>;
+    /** Default: a folder under the data folder, or memory without one (tests pass an S3 store here). */
+    files?: FileObjects;
   } = {},
 ): Promise<DevEnvironment> {
   const tableName = options.tableName ?? "edc";
@@ -151,7 +153,9 @@ export async function startDevEnvironment(
       ...(options.signingWindowMs !== undefined ? { signingWindowMs: options.signingWindowMs } : {}),
       ...(signIn ? { oidc: { issuer: signIn.provider.issuer, clientId: DEV_CLIENT_ID } } : {}),
       importJobs: { start: jobs.start, ...options.importJobs },
-      files: options.dataDir ? folderFileObjects(path.join(options.dataDir, "files")) : memoryFileObjects(),
+      files:
+        options.files ??
+        (options.dataDir ? folderFileObjects(path.join(options.dataDir, "files")) : memoryFileObjects()),
     }),
     endpoint: dynamo.endpoint,
     tableName,

@@ -2,12 +2,19 @@
  * Uploaded files on the local disk, `<dataDir>/files/<aa>/<sha256>`: the
  * embedded default. A write goes to a temporary name and is renamed into
  * place, so a crash never leaves a partial object under a hash that would
- * then be trusted.
+ * then be trusted. Direct uploads wait in `<dataDir>/files/staging/` (a name
+ * no two-hex-digit object folder can have) until they are checked.
  */
 import { randomUUID } from "node:crypto";
 import { mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { type FileObjects, sha256Of } from "../store/file-objects.ts";
+import {
+  type FileObjects,
+  type StagedUpload,
+  sha256Of,
+  UPLOAD_ID,
+  type UploadStaging,
+} from "../store/file-objects.ts";
 
 const HASH = /^[0-9a-f]{64}$/;
 
@@ -55,6 +62,44 @@ export function folderFileObjects(root: string): FileObjects {
         if (missing(e)) return undefined;
         throw e;
       }
+    },
+    staging: folderStaging(path.join(root, "staging")),
+  };
+}
+
+function folderStaging(dir: string): UploadStaging {
+  const where = (id: string, suffix = "") => {
+    if (!UPLOAD_ID.test(id)) throw new Error(`not an upload id: ${id}`);
+    return path.join(dir, `${id}${suffix}`);
+  };
+  const orUndefined = async <T>(read: () => Promise<T>): Promise<T | undefined> => {
+    try {
+      return await read();
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+      throw e;
+    }
+  };
+  const write = async (file: string, body: Uint8Array | string) => {
+    await mkdir(dir, { recursive: true });
+    const temp = `${file}.${randomUUID()}.tmp`;
+    try {
+      await writeFile(temp, body, { flag: "wx" });
+      await rename(temp, file);
+    } finally {
+      await rm(temp, { force: true });
+    }
+  };
+  return {
+    declare: (id, upload) => write(where(id, ".json"), JSON.stringify(upload)),
+    declared: (id) =>
+      orUndefined(async () => JSON.parse(await readFile(where(id, ".json"), "utf8")) as StagedUpload),
+    write: (id, bytes) => write(where(id), bytes),
+    stat: (id) => orUndefined(async () => ({ size: (await stat(where(id))).size })),
+    read: (id) => orUndefined(async () => new Uint8Array(await readFile(where(id)))),
+    remove: async (id) => {
+      await rm(where(id), { force: true });
+      await rm(where(id, ".json"), { force: true });
     },
   };
 }

@@ -2,6 +2,7 @@ import { handle } from "hono/aws-lambda";
 import { createApp, sessionIdleMs, signingWindowMs } from "../app.ts";
 import { FUNCTION_ENV } from "../store/function-env.ts";
 import { deployedMacKey } from "../store/mac-key.ts";
+import { s3Client, s3FileObjects } from "../store/s3-file-objects.ts";
 import { readSecret } from "../store/secrets.ts";
 import { createStore } from "../store/store.ts";
 
@@ -23,11 +24,13 @@ async function oidc() {
 }
 
 const signIn = await oidc();
+const filesBucket = process.env[FUNCTION_ENV.filesBucket];
 export const handler = handle(
   createApp(createStore({ macKey: deployedMacKey() }), {
     sessionSecret: await sessionSecret(),
     sessionIdleMs: sessionIdleMs(process.env.SESSION_IDLE_MINUTES),
     signingWindowMs: signingWindowMs(process.env.SIGNING_WINDOW_MINUTES),
     ...(signIn ? { oidc: signIn } : {}),
+    ...(filesBucket ? { files: s3FileObjects(s3Client(), filesBucket) } : {}),
   }),
 );

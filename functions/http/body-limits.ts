@@ -14,7 +14,7 @@ export const BODY_LIMITS = {
   builder: 2 * 1024 * 1024,
   /** A record import job's rows: Lambda's synchronous payload cap (6 MB), the most one request can carry. */
   recordImports: 6 * 1024 * 1024,
-  /** One uploaded file, base64 in JSON: Lambda's synchronous payload cap (in AWS a large file goes to a presigned URL). */
+  /** One uploaded file, base64 in JSON or a direct upload's raw bytes locally: Lambda's synchronous payload cap (in AWS a large file goes to a presigned URL). */
   fileUpload: 6 * 1024 * 1024,
   /** Everything else: JSON API bodies, REDCap API calls, form and enrolment posts. */
   default: 256 * 1024,
@@ -32,6 +32,7 @@ export function bodyClass(path: string): BodyClass {
     )
   )
     return "fileUpload";
+  if (/^\/api\/v1\/uploads\/[^/]+$/.test(path)) return "fileUpload";
   return "default";
 }
 

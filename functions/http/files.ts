@@ -6,7 +6,7 @@
  * (any of them: a replaced file stays in the history) reference the file.
  */
 import type { Context } from "hono";
-import type { FormData, StudyDefinition } from "../engine/definition.ts";
+import type { FieldSchema, FormData, StudyDefinition } from "../engine/definition.ts";
 import {
   allowedMediaTypes,
   asFileReference,
@@ -30,7 +30,7 @@ export interface Upload {
   bytes: Uint8Array;
 }
 
-function fileStore(c: Context<AppEnv>): FileObjects {
+export function fileStore(c: Context<AppEnv>): FileObjects {
   const files = c.var.files;
   if (!files)
     throw new ProblemError(
@@ -42,6 +42,37 @@ function fileStore(c: Context<AppEnv>): FileObjects {
   return files;
 }
 
+/** The file or signature field a form instance's path names, after the enter-data check; 404 when none. */
+export async function fileFieldAt(c: Context<AppEnv>, p: InstancePath, field: string): Promise<FieldSchema> {
+  const { definition, subject, address } = await resolveInstance(c, p);
+  requirePermission(c.var.principal, "enter-data", { study: subject.study, site: subject.site });
+  const instrument = definition.instruments[address.form];
+  const schema =
+    instrument && Object.hasOwn(instrument.properties, field) ? instrument.properties[field] : undefined;
+  if (!isFileField(schema) || !schema) throw problems.notFound(`File field ${field} of ${address.form}`);
+  return schema;
+}
+
+/** 422 with a pointer when a file of this name, type and size cannot be the field's value. */
+export function checkFileFits(
+  schema: FieldSchema,
+  field: string,
+  file: { name: string; mediaType: string; size: number },
+): void {
+  const badName = fileNameProblem(file.name);
+  if (badName)
+    throw problems.invalid("The file name is not valid.", [
+      { pointer: "/name", code: "file-name", message: badName },
+    ]);
+  const misfit = fileFitProblem(schema, file.size, file.mediaType);
+  if (misfit) {
+    const wrongType = !mediaTypeAllowed(file.mediaType, allowedMediaTypes(schema));
+    throw problems.invalid(`The file does not fit ${field}.`, [
+      { pointer: pointer(field), code: wrongType ? "file-type" : "file-size", message: misfit },
+    ]);
+  }
+}
+
 /** Checks the file against its field and stores it; answers the reference to save in the form. */
 export async function uploadFile(
   c: Context<AppEnv>,
@@ -49,25 +80,9 @@ export async function uploadFile(
   field: string,
   upload: Upload,
 ): Promise<FileReference> {
-  const { definition, subject, address } = await resolveInstance(c, p);
-  requirePermission(c.var.principal, "enter-data", { study: subject.study, site: subject.site });
-  const instrument = definition.instruments[address.form];
-  const schema =
-    instrument && Object.hasOwn(instrument.properties, field) ? instrument.properties[field] : undefined;
-  if (!isFileField(schema) || !schema) throw problems.notFound(`File field ${field} of ${address.form}`);
+  const schema = await fileFieldAt(c, p, field);
   const mediaType = upload.mediaType.toLowerCase();
-  const badName = fileNameProblem(upload.name);
-  if (badName)
-    throw problems.invalid("The file name is not valid.", [
-      { pointer: "/name", code: "file-name", message: badName },
-    ]);
-  const misfit = fileFitProblem(schema, upload.bytes.byteLength, mediaType);
-  if (misfit) {
-    const wrongType = !mediaTypeAllowed(mediaType, allowedMediaTypes(schema));
-    throw problems.invalid(`The file does not fit ${field}.`, [
-      { pointer: pointer(field), code: wrongType ? "file-type" : "file-size", message: misfit },
-    ]);
-  }
+  checkFileFits(schema, field, { name: upload.name, mediaType, size: upload.bytes.byteLength });
   const stored = await fileStore(c).put(upload.bytes);
   return { sha256: stored.sha256, size: stored.size, name: upload.name, mediaType };
 }
@@ -102,13 +117,16 @@ export async function checkFileReferences(
     throw problems.invalid(`${errors.length} file(s) of ${form} were not uploaded.`, errors);
 }
 
-/** The bytes of a file a revision of the subject references, with the name and type it was saved with. */
-export async function downloadFile(
+/**
+ * The reference (name, type) a revision of the subject saved the file under,
+ * after the same site and permission checks as its bytes; 404 when none does.
+ */
+export async function findDownload(
   c: Context<AppEnv>,
   study: string,
   subjectId: string,
   sha256: string,
-): Promise<{ reference: FileReference; bytes: Uint8Array }> {
+): Promise<FileReference> {
   await loadStudy(c, study);
   // Who may never read identified data is told so (403), before any subject is looked up.
   requirePermission(c.var.principal, "read-identified");
@@ -122,10 +140,20 @@ export async function downloadFile(
       if (ref?.sha256 === sha256) reference = ref;
     }
   }
-  const notFound = problems.notFound(`File ${sha256} of subject ${subjectId}`);
-  if (!reference) throw notFound;
+  if (!reference) throw problems.notFound(`File ${sha256} of subject ${subjectId}`);
+  return reference;
+}
+
+/** The bytes of a file a revision of the subject references, with the name and type it was saved with. */
+export async function downloadFile(
+  c: Context<AppEnv>,
+  study: string,
+  subjectId: string,
+  sha256: string,
+): Promise<{ reference: FileReference; bytes: Uint8Array }> {
+  const reference = await findDownload(c, study, subjectId, sha256);
   const bytes = await fileStore(c).get(sha256);
-  if (!bytes) throw notFound;
+  if (!bytes) throw problems.notFound(`File ${sha256} of subject ${subjectId}`);
   return { reference, bytes };
 }
 

@@ -14,4 +14,6 @@ export const FUNCTION_ENV = {
   oidcClientSecretArn: "OIDC_CLIENT_SECRET_ARN",
   /** KMS key (ARN) that MACs the audit chain heads; the table never holds it. */
   auditMacKeyId: "AUDIT_MAC_KEY_ID",
+  /** S3 bucket of uploaded files (objects/<sha256>, staging/<upload id>); without it uploads are refused. */
+  filesBucket: "FILES_BUCKET",
 } as const;

@@ -1,6 +1,7 @@
 import { createRoute, type RouteHandler, z } from "@hono/zod-openapi";
 import { csvText } from "../../exports/csv.ts";
 import type { AppEnv } from "../../http/context.ts";
+import { completeUpload, downloadUrl, receiveUpload, startUpload } from "../../http/direct-files.ts";
 import {
   downloadFile,
   downloadHeaders,
@@ -78,21 +79,113 @@ const downloadRoute = createRoute({
   operationId: "downloadFile",
   middleware: [permitted("read-identified")],
   summary:
-    "The bytes of a file a revision of this subject references (any revision: a replaced file stays reachable), as an attachment",
+    "The bytes of a file a revision of this subject references (any revision: a replaced file stays reachable), as an attachment; in AWS a 302 to a presigned URL valid 60 s",
   request: { params: SubjectParams.extend({ sha256: z.string() }) },
   responses: {
     200: { description: "The file", content: { "application/octet-stream": { schema: z.string() } } },
+    302: { description: "The file is at the Location (a presigned object store URL, valid 60 s)" },
     ...problemResponses([401, 403, 404]),
   },
 });
 
 const download: RouteHandler<typeof downloadRoute, AppEnv> = async (c) => {
   const { study, subject, sha256 } = c.req.valid("param");
+  const presigned = await downloadUrl(c, study, subject, sha256);
+  if (presigned) return c.redirect(presigned, 302) as never;
   const { reference, bytes } = await downloadFile(c, study, subject, sha256);
   return c.body(new Uint8Array(bytes), 200, downloadHeaders(reference)) as never;
 };
 
 fileRoutes.openapi(downloadRoute, download);
+
+const StartUploadBody = z
+  .object({
+    name: z.string().min(1).max(255),
+    mediaType: z.string().min(3).max(255),
+    size: z.number().int().positive().max(Number.MAX_SAFE_INTEGER),
+  })
+  .strict()
+  .openapi("DirectUploadStart");
+
+const UploadTarget = z
+  .object({
+    uploadId: z.string(),
+    method: z.literal("PUT"),
+    url: z.string().openapi({ description: "PUT the bytes here, with exactly `headers` (no Authorization)" }),
+    headers: z.record(z.string(), z.string()),
+    expiresAt: z.string().openapi({ description: "When the url stops taking the bytes" }),
+  })
+  .openapi("DirectUpload");
+
+const UploadParams = InstanceParams.extend({ field: z.string() });
+
+const startUploadRoute = createRoute({
+  method: "post",
+  path: "/studies/{study}/subjects/{subject}/events/{event}/forms/{form}/instances/{instance}/files/{field}/uploads",
+  tags: ["Files"],
+  operationId: "startFileUpload",
+  middleware: [permitted("enter-data")],
+  summary:
+    "Start a direct upload, for files past the request body limit: the declared name, type and size are checked against the field; answers where to PUT the bytes",
+  request: {
+    params: UploadParams,
+    body: { required: true, content: { "application/json": { schema: StartUploadBody } } },
+  },
+  responses: {
+    201: { description: "Started", content: { "application/json": { schema: UploadTarget } } },
+    ...problemResponses([400, 401, 403, 404, 415, 422, 503]),
+  },
+});
+
+fileRoutes.openapi(startUploadRoute, async (c) => {
+  const { field, ...path } = c.req.valid("param");
+  const target = await startUpload(c, path, field, c.req.valid("json"), (id) =>
+    new URL(`/api/v1/uploads/${id}`, c.req.url).toString(),
+  );
+  return c.json(target, 201);
+});
+
+const completeUploadRoute = createRoute({
+  method: "post",
+  path: "/studies/{study}/subjects/{subject}/events/{event}/forms/{form}/instances/{instance}/files/{field}/uploads/{uploadId}",
+  tags: ["Files"],
+  operationId: "completeFileUpload",
+  middleware: [permitted("enter-data")],
+  summary:
+    "Complete a direct upload: the server reads the bytes, hashes them, checks them against the field and stores them; answers the reference to save",
+  request: { params: UploadParams.extend({ uploadId: z.string() }) },
+  responses: {
+    201: { description: "Stored", content: { "application/json": { schema: FileReference } } },
+    ...problemResponses([401, 403, 404, 409, 422, 503]),
+  },
+});
+
+fileRoutes.openapi(completeUploadRoute, async (c) => {
+  const { field, uploadId, ...path } = c.req.valid("param");
+  return c.json(await completeUpload(c, path, field, uploadId), 201);
+});
+
+const receiveUploadRoute = createRoute({
+  method: "put",
+  path: "/uploads/{uploadId}",
+  tags: ["Files"],
+  operationId: "putUploadBytes",
+  security: [],
+  summary:
+    "The bytes of a direct upload on the local server (in AWS the url is a presigned S3 URL instead): the upload id is the credential; Content-Type and length must be the declared ones",
+  request: { params: z.object({ uploadId: z.string() }) },
+  responses: {
+    204: { description: "Received; now complete the upload" },
+    ...problemResponses([400, 404, 413]),
+  },
+});
+
+fileRoutes.openapi(receiveUploadRoute, async (c) => {
+  const { uploadId } = c.req.valid("param");
+  const bytes = new Uint8Array(await c.req.arrayBuffer());
+  await receiveUpload(c, uploadId, c.req.header("content-type"), bytes);
+  return c.body(null, 204);
+});
 
 const manifestRoute = createRoute({
   method: "get",

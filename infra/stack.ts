@@ -48,12 +48,14 @@ import {
   OutputFormat,
 } from "aws-cdk-lib/aws-lambda-nodejs";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
+import type { Bucket } from "aws-cdk-lib/aws-s3";
 import { type CfnSecret, Secret } from "aws-cdk-lib/aws-secretsmanager";
 import { Provider } from "aws-cdk-lib/custom-resources";
 import type { Construct } from "constructs";
 import { FUNCTION_ENV } from "../functions/store/function-env.ts";
 import { TABLE, TABLE_NAME_ENV } from "../functions/store/table-shape.ts";
 import { auditMacKey, grantAuditMac } from "./audit-mac-key.ts";
+import { filesBucket, grantFiles } from "./files-bucket.ts";
 import { hashDirectory, studyFolders } from "./forms-hash.ts";
 import {
   configureOidcClient,
@@ -215,6 +217,7 @@ export class EdcStack extends Stack {
   readonly studyUserPool?: StudyUserPool;
   readonly oidc: OidcClientConfig;
   readonly auditMacKey: Key;
+  readonly filesBucket: Bucket;
 
   constructor(scope: Construct, id: string, props: EdcStackProps = {}) {
     const stage = props.stage ?? "dev";
@@ -335,6 +338,11 @@ export class EdcStack extends Stack {
       this.oidc = this.studyUserPool.oidc;
     }
     configureOidcClient(apiFunction, this.oidc);
+
+    // ---- Uploaded files: S3, read and written by the API function only (infra/files-bucket.ts).
+    this.filesBucket = filesBucket(this, httpApi.apiEndpoint);
+    grantFiles(this.filesBucket, apiFunction);
+    apiFunction.addEnvironment(FUNCTION_ENV.filesBucket, this.filesBucket.bucketName);
 
     // ---- Audit chain heads are MACed with a KMS key the table's writers cannot read.
     this.auditMacKey = auditMacKey(this, stage);
@@ -473,6 +481,10 @@ export class EdcStack extends Stack {
 
     new CfnOutput(this, "ApiUrl", { description: "Base URL of the EDC API", value: defaultStage.url });
     new CfnOutput(this, "TableName", { description: "The DynamoDB table", value: table.tableName });
+    new CfnOutput(this, "FilesBucket", {
+      description: "The S3 bucket of uploaded files",
+      value: this.filesBucket.bucketName,
+    });
     new CfnOutput(this, "OidcIssuer", {
       description: "OpenID provider people sign in at",
       value: this.oidc.issuer,

@@ -133,14 +133,14 @@ describe("real bundling (esbuild, no Docker)", () => {
     expect(readFileSync(path.join(dir, "index.mjs"), "utf8").slice(0, 200)).toContain("createRequire");
   });
 
-  it("leaves the dev-only parts out of both Lambda bundles: no local OpenID provider, dynalite, test helpers", () => {
+  it("leaves the dev-only parts out of both Lambda bundles: no local OpenID provider, dynalite, local S3 server, test helpers", () => {
     for (const asset of ["EDC API", "EDC forms publish"]) {
       const map = JSON.parse(readFileSync(path.join(assetDir(asset), "index.mjs.map"), "utf8")) as {
         sources: string[];
       };
       expect(map.sources.length).toBeGreaterThan(50);
       const devOnly = map.sources.filter((s) =>
-        /node_modules\/(oidc-provider|dynalite|leveldown|memdown|playwright-core|vitest)\/|functions\/dev\/|dev-environment|functions\/local\.ts|\btests\//.test(
+        /node_modules\/(oidc-provider|dynalite|leveldown|memdown|playwright-core|vitest|s3rver)\/|functions\/dev\/|dev-environment|functions\/local\.ts|\btests\//.test(
           s,
         ),
       );
@@ -151,6 +151,8 @@ describe("real bundling (esbuild, no Docker)", () => {
       sources: string[];
     };
     expect(api.sources.some((s) => s.includes("functions/http/oidc.ts"))).toBe(true);
+    // And the S3 file store (wired when FILES_BUCKET is set), without the local S3 server the tests use.
+    expect(api.sources.some((s) => s.includes("functions/store/s3-file-objects.ts"))).toBe(true);
   });
 
   it("ships an exact copy of forms/ next to the publish handler", () => {

@@ -8,6 +8,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { FUNCTION_ENV } from "../../functions/store/function-env.ts";
 import { TABLE } from "../../functions/store/table-shape.ts";
 import { AUDIT_MAC_ACTIONS } from "../../infra/audit-mac-key.ts";
+import { FILE_OBJECT_ACTIONS, FILE_STAGING_ACTIONS } from "../../infra/files-bucket.ts";
 import { hashDirectory, studyFolders } from "../../infra/forms-hash.ts";
 import { addNagChecks } from "../../infra/nag.ts";
 import { externalOidcFromContext, hostedDomainPrefix } from "../../infra/sign-in.ts";
@@ -187,6 +188,111 @@ describe("EdcStack template (unbundled synth)", () => {
     for (const role of Object.values(resourcesOfType(template, "AWS::IAM::Role"))) {
       expect(role.Properties?.ManagedPolicyArns).toBeUndefined();
     }
+  });
+
+  it("keeps uploaded files in a private, encrypted, versioned, retained, access-logged bucket; staging/ expires after a day", () => {
+    const buckets = resourcesOfType(template, "AWS::S3::Bucket");
+    const filesId = logicalIdOf(template, "AWS::S3::Bucket", {
+      VersioningConfiguration: { Status: "Enabled" },
+    });
+    const logsId = Object.keys(buckets).find((id) => id !== filesId) as string;
+    expect(Object.keys(buckets)).toHaveLength(2);
+    for (const id of [filesId, logsId]) {
+      expect(buckets[id]).toMatchObject({ DeletionPolicy: "Retain", UpdateReplacePolicy: "Retain" });
+      expect(buckets[id]?.Properties).toMatchObject({
+        PublicAccessBlockConfiguration: {
+          BlockPublicAcls: true,
+          BlockPublicPolicy: true,
+          IgnorePublicAcls: true,
+          RestrictPublicBuckets: true,
+        },
+        BucketEncryption: {
+          ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: "AES256" } }],
+        },
+      });
+      // enforceSSL: every request over plain HTTP is denied by the bucket policy.
+      template.hasResourceProperties("AWS::S3::BucketPolicy", {
+        Bucket: { Ref: id },
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({ Effect: "Deny", Condition: { Bool: { "aws:SecureTransport": "false" } } }),
+          ]),
+        },
+      });
+    }
+    expect(buckets[filesId]?.Properties).toMatchObject({
+      LoggingConfiguration: { DestinationBucketName: { Ref: logsId }, LogFilePrefix: "files/" },
+      LifecycleConfiguration: {
+        Rules: [
+          {
+            Id: "expire-staging",
+            Prefix: "staging/",
+            Status: "Enabled",
+            ExpirationInDays: 1,
+            NoncurrentVersionExpiration: { NoncurrentDays: 1 },
+            AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
+          },
+        ],
+      },
+      CorsConfiguration: {
+        CorsRules: [
+          {
+            AllowedMethods: ["PUT", "GET"],
+            AllowedHeaders: ["content-type"],
+            // The pages' origin: the HTTP API's endpoint.
+            AllowedOrigins: [
+              {
+                "Fn::GetAtt": [
+                  Object.keys(resourcesOfType(template, "AWS::ApiGatewayV2::Api"))[0],
+                  "ApiEndpoint",
+                ],
+              },
+            ],
+          },
+        ],
+      },
+    });
+  });
+
+  it("gives the API function FILES_BUCKET and only the object rights the store uses; no other function touches files", () => {
+    const filesId = logicalIdOf(template, "AWS::S3::Bucket", {
+      VersioningConfiguration: { Status: "Enabled" },
+    });
+    const bucketArn = { "Fn::GetAtt": [filesId, "Arn"] };
+    const under = (prefix: string) => ({ "Fn::Join": ["", [bucketArn, `/${prefix}/*`]] });
+    template.hasResourceProperties("AWS::Lambda::Function", {
+      Description: Match.stringLikeRegexp("^EDC API"),
+      Environment: { Variables: Match.objectLike({ [FUNCTION_ENV.filesBucket]: { Ref: filesId } }) },
+    });
+    template.hasResourceProperties("AWS::IAM::Policy", {
+      Roles: [{ Ref: roleOf(apiFnId) }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          { Effect: "Allow", Action: [...FILE_OBJECT_ACTIONS], Resource: under("objects") },
+          { Effect: "Allow", Action: [...FILE_STAGING_ACTIONS], Resource: under("staging") },
+          { Effect: "Allow", Action: "s3:ListBucket", Resource: bucketArn },
+        ]),
+      },
+    });
+    // Objects are never deleted by the engine: no s3:DeleteObject outside staging/, no s3:* anywhere.
+    const statements = Object.values(resourcesOfType(template, "AWS::IAM::Policy")).flatMap(
+      (p) =>
+        (p.Properties?.PolicyDocument as { Statement: { Action: unknown; Resource: unknown }[] }).Statement,
+    );
+    const s3Statements = statements.filter((st) => JSON.stringify(st.Action).includes('"s3:'));
+    expect(s3Statements).toHaveLength(3);
+    for (const st of s3Statements) {
+      expect(JSON.stringify(st.Action)).not.toContain("s3:*");
+      if (JSON.stringify(st.Action).includes("s3:DeleteObject"))
+        expect(st.Resource).toEqual(under("staging"));
+    }
+    for (const fnId of [publishFnId, workerFnId])
+      expect(
+        JSON.stringify(
+          (template.toJSON().Resources[fnId] as { Properties: { Environment?: unknown } }).Properties
+            .Environment,
+        ),
+      ).not.toContain(FUNCTION_ENV.filesBucket);
   });
 
   it("keeps every log group one year and retains it", () => {
@@ -712,6 +818,11 @@ describe("cdk-nag AwsSolutions", () => {
       expect([...acknowledged.keys()].sort()).toEqual(
         [
           "AWS::ApiGatewayV2::Route AwsSolutions-APIG4",
+          "AWS::IAM::Policy AwsSolutions-IAM5[Resource::<Files8E6940B8.Arn>/objects/*]",
+          "AWS::IAM::Policy AwsSolutions-IAM5[Resource::<Files8E6940B8.Arn>/staging/*]",
+          "AWS::IAM::Role AwsSolutions-IAM5[Resource::<Files8E6940B8.Arn>/objects/*]",
+          "AWS::IAM::Role AwsSolutions-IAM5[Resource::<Files8E6940B8.Arn>/staging/*]",
+          "AWS::S3::Bucket AwsSolutions-S1",
           "AWS::IAM::Policy AwsSolutions-IAM5[Resource::<PublishFormsFunctionB70AAEFF.Arn>:*]",
           "AWS::IAM::Role AwsSolutions-IAM5[Resource::<PublishFormsFunctionB70AAEFF.Arn>:*]",
           "AWS::Lambda::Function AwsSolutions-L1",

@@ -7,6 +7,7 @@ import { startDevEnvironment } from "../../functions/dev-environment.ts";
 import { s3FileObjects } from "../../functions/store/s3-file-objects.ts";
 import { startLocalS3 } from "../helpers/local-s3.ts";
 import { BASE, Product } from "./harness.ts";
+import { Browser } from "./web-client.ts";
 
 /**
  * Direct uploads (start → PUT the bytes → complete) and downloads, in both
@@ -129,6 +130,19 @@ describe("direct uploads to S3 (presigned)", () => {
     expect(elsewhere.status).toBe(404);
     expect(elsewhere.headers.get("location")).toBeNull();
     expect((await download(inS3, subject, "d".repeat(64))).status).toBe(404);
+
+    // The page's download link redirects the same way, at the caller's sites only.
+    const link = `/studies/${inS3.env.studyId}/subjects/${subject}/files/${sha(PDF)}`;
+    const browser = new Browser(inS3);
+    await browser.signIn("site-01");
+    const page = await browser.request("GET", link);
+    expect(page.status).toBe(302);
+    expect(new URL(page.headers.get("location") as string).pathname).toBe(
+      `/${s3.bucket}/objects/${sha(PDF)}`,
+    );
+    const other = new Browser(inS3);
+    await other.signIn("site-02");
+    expect((await other.request("GET", link)).status).toBe(404);
   });
 
   it("binds an upload to the form field it was started for: another subject, site or field cannot complete it", async () => {

@@ -11,6 +11,7 @@ import {
 } from "../../engine/subject-status.ts";
 import { auditTrail } from "../../http/audit-trail.ts";
 import type { AppEnv } from "../../http/context.ts";
+import { downloadUrl } from "../../http/direct-files.ts";
 import { enrolSubject } from "../../http/enrolment.ts";
 import { downloadFile, downloadHeaders } from "../../http/files.ts";
 import { can, requirePermission, sitesOf } from "../../http/permissions.ts";
@@ -289,11 +290,10 @@ export function sitePages(today: () => string) {
 
 /** A file a revision of the subject references, as an attachment (http/files.ts decides who may). */
 async function downloadPage(c: Context<AppEnv>) {
-  const { reference, bytes } = await downloadFile(
-    c,
-    c.req.param("study") ?? "",
-    c.req.param("subject") ?? "",
-    c.req.param("sha256") ?? "",
-  );
+  const [study, subject, sha256] = [c.req.param("study"), c.req.param("subject"), c.req.param("sha256")];
+  // In S3 the bytes come from a presigned URL: a Lambda response could not carry a large file.
+  const presigned = await downloadUrl(c, study ?? "", subject ?? "", sha256 ?? "");
+  if (presigned) return c.redirect(presigned, 302);
+  const { reference, bytes } = await downloadFile(c, study ?? "", subject ?? "", sha256 ?? "");
   return c.body(new Uint8Array(bytes), 200, downloadHeaders(reference));
 }

@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
@@ -13,16 +13,43 @@ import {
   importDictionary,
   type Row,
   readRows,
+  writeRows,
 } from "../../functions/engine/redcap/dictionary.ts";
 import { normalizeRedcap } from "../../functions/engine/redcap/logic.ts";
+import { readProjectXml } from "../../functions/engine/redcap/project-xml.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const FIXTURES = path.join(ROOT, "tests/fixtures/redcap");
-const fixtures = readdirSync(FIXTURES, { withFileTypes: true })
-  .filter((d) => d.isDirectory())
-  .map((d) => d.name)
-  .sort();
-const read = (fixture: string) => readFileSync(path.join(FIXTURES, fixture, "dictionary.csv"), "utf8");
+const PROJECTS = path.join(ROOT, "tests/fixtures/redcap-projects");
+const folders = (dir: string) =>
+  readdirSync(dir, { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .map((d) => d.name)
+    .sort();
+
+/**
+ * Every dictionary we hold, read where it lies: the dictionaries of
+ * tests/fixtures/redcap/, then each project of tests/fixtures/redcap-projects/
+ * by its dictionary.csv and, rebuilt from its project XML, by its project.xml.
+ * A text already listed (the same file copied twice) is compared once.
+ */
+const dictionaries = new Map<string, string>();
+const add = (name: string, text: string) => {
+  if (![...dictionaries.values()].includes(text)) dictionaries.set(name, text);
+};
+const fileIn = (...parts: string[]) => {
+  const file = path.join(...parts);
+  return existsSync(file) ? readFileSync(file, "utf8") : undefined;
+};
+for (const name of folders(FIXTURES)) add(name, fileIn(FIXTURES, name, "dictionary.csv") ?? "");
+for (const name of folders(PROJECTS)) {
+  const csv = fileIn(PROJECTS, name, "dictionary.csv");
+  if (csv !== undefined) add(`${name} (dictionary.csv)`, csv);
+  const xml = fileIn(PROJECTS, name, "project.xml");
+  if (xml !== undefined) add(`${name} (project.xml)`, writeRows(readProjectXml(xml).dictionary));
+}
+const fixtures = [...dictionaries.keys()];
+const read = (fixture: string) => dictionaries.get(fixture) ?? "";
 
 /**
  * The columns the round trip compares: every column but the one the engine
@@ -391,14 +418,14 @@ describe("an imported dictionary placed with a study file", () => {
           .map(([field]) => ({ form: id, field })),
       );
       const dayOne = dated[0];
-      if (!dayOne) throw new Error(`${fixture} has no date field for day 1`);
       const study: StudyFile = {
-        id: fixture,
+        id: fixture.replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, ""),
         title: `Imported from ${fixture}`,
         arms: [{ id: "arm_1", label: "Arm 1" }],
         sites: [{ id: "site-1", name: "Site 1", code: "01" }],
         subjectIdPattern: "^[0-9]+$",
-        dayOne: { event: "baseline", form: dayOne.form, field: dayOne.field },
+        // a dictionary without a date field gives a study without a day one
+        ...(dayOne && { dayOne: { event: "baseline", form: dayOne.form, field: dayOne.field } }),
         events: [{ id: "baseline", label: "Baseline", day: 1, forms: ids }],
         logs: [],
       };

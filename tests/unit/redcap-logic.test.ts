@@ -237,6 +237,8 @@ describe("JSON Logic → REDCap", () => {
       "abs([n]-[m])",
       "mod([n], 7)",
       "datediff([d1],'today','y',true)",
+      // unsigned, with REDCap's clock: read back as written, not as abs() of a signed one
+      "rounddown(datediff([d1],'today','y'), 0)",
       "rounddown(datediff([d1],'now','h',true))",
       "sqrt([n]) + year([d1])",
       "if(contains([t], 'a'), length([t]), find('x', upper([t])))",

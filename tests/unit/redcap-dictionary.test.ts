@@ -4,6 +4,7 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { checkDefinition } from "../../functions/engine/check-definition.ts";
 import type { Instrument, StudyFile } from "../../functions/engine/definition.ts";
+import { type FoundTag, findTags, withoutTags } from "../../functions/engine/redcap/annotation.ts";
 import {
   COLUMNS,
   type Column,
@@ -76,11 +77,46 @@ const COMPARED: Column[] = [
   "Field Annotation",
 ];
 
+/**
+ * The differences the round trip is allowed, each with its reason; any other
+ * difference fails, and so does an exception that no longer happens.
+ */
+const EXCEPTIONS: { dictionary: string; field: string; column: Column; why: string }[] = [
+  {
+    dictionary: "redcapr-file-repo",
+    field: "consent_01",
+    column: "Field Label",
+    why: "a descriptive field without a label (REDCap shows an attachment the dictionary does not carry): every engine field has a title, so it takes the field's name, reported as an error on import",
+  },
+];
+
 /** One CSV line of 18 cells, quoted the way REDCap quotes them. */
 const csvRow = (cells: string[]) =>
   `${[...cells, ...Array(18 - cells.length).fill("")].map((c) => `"${c.replace(/"/g, '""')}"`).join(",")}\n`;
 
 const space = (s: string) => s.replace(/\s+/g, " ").trim();
+
+/**
+ * The tags the engine reads into keywords are written back in a fixed order
+ * after the rest (REDCap does not care where a tag stands): sorted, at the
+ * end; an argument in double or single quotes means the same, in single ones.
+ */
+const MAPPED_TAGS = new Set([
+  "@CHARLIMIT",
+  "@HIDDEN",
+  "@READONLY",
+  "@DEFAULT",
+  "@SETVALUE",
+  "@TODAY",
+  "@NOW",
+  "@NONEOFTHEABOVE",
+]);
+function annotationSpelling(v: string): string {
+  const quoted = (t: FoundTag) => (t.value === undefined ? t.tag : `${t.tag}='${t.value}'`);
+  const mapped = findTags(v).filter((t) => MAPPED_TAGS.has(t.tag));
+  const rest = space(withoutTags(v, mapped)).replace(/(@[A-Z][A-Z0-9_-]*)\s*=\s*"([^"']*)"/g, "$1='$2'");
+  return space([rest, ...mapped.map(quoted).sort()].join(" "));
+}
 
 /** One spelling per value, for REDCap's equivalent spellings of a cell. */
 function normalise(column: Column, value: string, row: Row): string {
@@ -112,16 +148,8 @@ function normalise(column: Column, value: string, row: Row): string {
       const n = v.replace(",", ".");
       return /^-?\d+(\.\d+)?$/.test(n) ? String(Number(n)) : v;
     }
-    case "Field Annotation": {
-      // @CHARLIMIT is read into maxLength and written back last
-      const limit = /@CHARLIMIT\s*=\s*["']?(\d+)["']?/.exec(v);
-      // An action tag's argument in double or single quotes means the same to REDCap: written back in single ones.
-      const rest = space(v.replace(/@CHARLIMIT\s*=\s*["']?\d+["']?/, " ")).replace(
-        /(@[A-Z][A-Z0-9_-]*)\s*=\s*"([^"']*)"/g,
-        "$1='$2'",
-      );
-      return limit ? space(`${rest} @CHARLIMIT=${limit[1]}`) : rest;
-    }
+    case "Field Annotation":
+      return annotationSpelling(v);
     default:
       return v;
   }
@@ -165,6 +193,7 @@ describe("REDCap dictionary → instruments → REDCap dictionary", () => {
       expect(back[0]?.["Field Label"]).toBe(first["Field Label"]);
 
       const differences: string[] = [];
+      const unused = new Set(EXCEPTIONS.filter((e) => e.dictionary === fixture));
       for (const row of rest) {
         const name = row["Variable / Field Name"];
         const again = byName.get(name);
@@ -178,7 +207,15 @@ describe("REDCap dictionary → instruments → REDCap dictionary", () => {
         for (const column of COMPARED) {
           const a = normalise(column, row[column], row);
           const b = normalise(column, again[column], again);
-          if (a !== b) differences.push(`${name} [${column}]: ${JSON.stringify(a)} → ${JSON.stringify(b)}`);
+          if (a === b) continue;
+          const excused = EXCEPTIONS.find(
+            (e) => e.dictionary === fixture && e.field === name && e.column === column,
+          );
+          if (excused) {
+            unused.delete(excused);
+            // an excused difference is reported on import, so the user sees it too
+            expect(reported(result, name, column), `${name} [${column}] not in the report`).toBe(true);
+          } else differences.push(`${name} [${column}]: ${JSON.stringify(a)} → ${JSON.stringify(b)}`);
         }
         for (const column of DROPPED_COLUMNS) {
           if (row[column].trim() !== "") {
@@ -187,6 +224,8 @@ describe("REDCap dictionary → instruments → REDCap dictionary", () => {
         }
       }
       expect(differences).toEqual([]);
+      // an exception that no longer happens is taken out of the table
+      expect([...unused]).toEqual([]);
       // the exported rows keep the dictionary's order
       const order = rest.map((r) => r["Variable / Field Name"]).filter((n) => byName.has(n));
       expect(back.slice(1).map((r) => r["Variable / Field Name"])).toEqual(order);

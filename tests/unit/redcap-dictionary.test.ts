@@ -425,6 +425,25 @@ describe("importing a REDCap dictionary", () => {
     expect(row?.["Field Annotation"]).toBe("");
   });
 
+  it("writes a min and max back with the decimals their validation type requires", () => {
+    const header = `${COLUMNS.map((c) => JSON.stringify(c)).join(",")}\n`;
+    const text =
+      header +
+      csvRow(["record_id", "f", "", "text", "Record ID"]) +
+      csvRow(["a", "f", "", "text", "A", "", "", "number_1dp", "0.0", "3.0"]) +
+      csvRow(["b", "f", "", "text", "B", "", "", "number_2dp_comma_decimal", "1,50", "20,00"]) +
+      csvRow(["c", "f", "", "text", "C", "", "", "number", "5.505", "6"]);
+    const back = roundTrip(importDictionary(text));
+    const bounds = (name: string) => {
+      const row = back.find((r) => r["Variable / Field Name"] === name);
+      return [row?.["Text Validation Min"], row?.["Text Validation Max"]];
+    };
+    // REDCap checks a bound against the field's validation: "3" is not a number_1dp value
+    expect(bounds("a")).toEqual(["0.0", "3.0"]);
+    expect(bounds("b")).toEqual(["1,50", "20,00"]);
+    expect(bounds("c")).toEqual(["5.505", "6"]);
+  });
+
   it("puts what the engine's own check refuses in the report too", () => {
     const header = `${COLUMNS.map((c) => JSON.stringify(c)).join(",")}\n`;
     const row = csvRow;
@@ -489,3 +508,5 @@ describe("an imported dictionary placed with a study file", () => {
     });
   }
 });
+
+export const __forTable = { dictionaries, normalise, COMPARED, EXCEPTIONS };

@@ -18,7 +18,7 @@ import { toRedcap } from "./to-redcap.ts";
  */
 
 export interface ExportOptions {
-  /** REDCap's first field, the record id (default "record_id"). */
+  /** REDCap's first field, the record id (default "record_id"); "" for an instrument file without one. */
   recordIdField?: string;
   recordIdLabel?: string;
   /** The form of the record id row (default: the first form exported). */
@@ -53,8 +53,8 @@ export function buildDictionary(
   recordRow["Form Name"] = options.recordIdForm ?? order[0] ?? "";
   recordRow["Field Type"] = "text";
   recordRow["Field Label"] = options.recordIdLabel ?? "Record ID";
-  const rows: Row[] = [recordRow];
-  const names = redcapNames(instruments, order, [recordIdField]);
+  const rows: Row[] = recordIdField === "" ? [] : [recordRow];
+  const names = redcapNames(instruments, order, recordIdField === "" ? [] : [recordIdField]);
   const fields = logicFields(instruments, names);
 
   for (const form of order) {

@@ -447,6 +447,29 @@ describe("importing a REDCap dictionary", () => {
     expect(bounds("c")).toEqual(["5.505", "6"]);
   });
 
+  it("keeps branching logic it cannot translate with its REDCap text, the field always shown, and exports it back unchanged", () => {
+    const header = `${COLUMNS.map((c) => JSON.stringify(c)).join(",")}\n`;
+    const branching = "exponential([a]) > 2";
+    const text =
+      header +
+      csvRow(["record_id", "f", "", "text", "Record ID"]) +
+      csvRow(["a", "f", "", "text", "A", "", "", "number"]) +
+      csvRow(["c", "f", "", "text", "C", "", "", "", "", "", "", branching]) +
+      csvRow(["d", "f", "", "descriptive", "D", "", "", "", "", "", "", "[z] = '1'"]);
+    const r = importDictionary(text);
+    const f = r.instruments.f?.properties;
+    expect(f?.c).toMatchObject({ "x-visible-if-redcap": branching });
+    expect(f?.c?.["x-visible-if"]).toBeUndefined();
+    expect(f?.d).toMatchObject({ "x-visible-if-redcap": "[z] = '1'" });
+    expect(reported(r, "c", "Branching Logic (Show field only if...)", "error")).toBe(true);
+    expect(r.report.filter((i) => i.message.startsWith("engine check:"))).toEqual([]);
+    const back = roundTrip(r);
+    const logic = (name: string) =>
+      back.find((x) => x["Variable / Field Name"] === name)?.["Branching Logic (Show field only if...)"];
+    expect(logic("c")).toBe(branching);
+    expect(logic("d")).toBe("[z] = '1'");
+  });
+
   it("puts what the engine's own check refuses in the report too", () => {
     const header = `${COLUMNS.map((c) => JSON.stringify(c)).join(",")}\n`;
     const row = csvRow;

@@ -262,9 +262,15 @@ function translateLogic(p: Pending, fields: LogicFields, report: Report): void {
   const branching = p.row["Branching Logic (Show field only if...)"].trim();
   if (branching !== "" && schema["x-visible-if"] === undefined) {
     const r = toJsonLogic(branching, fields, { form: p.form, as: "condition" });
-    if ("error" in r)
-      report("Branching Logic (Show field only if...)", "error", `not translated: ${r.error}`);
-    else {
+    if ("error" in r) {
+      // Kept with REDCap's text so it exports back as written; the engine shows the field always.
+      schema["x-visible-if-redcap"] = branching;
+      report(
+        "Branching Logic (Show field only if...)",
+        "error",
+        `not translated: ${r.error}; the field is always shown, its REDCap text in x-visible-if-redcap`,
+      );
+    } else {
       schema["x-visible-if"] = r.logic;
       for (const w of r.warnings) report("Branching Logic (Show field only if...)", "warning", w);
     }
@@ -329,6 +335,7 @@ function buildInstrument(
 
 const COLUMN_OF: Record<string, Column> = {
   "x-visible-if": "Branching Logic (Show field only if...)",
+  "x-visible-if-redcap": "Branching Logic (Show field only if...)",
   "x-calc": "Choices, Calculations, OR Slider Labels",
   "x-calc-redcap": "Choices, Calculations, OR Slider Labels",
   oneOf: "Choices, Calculations, OR Slider Labels",

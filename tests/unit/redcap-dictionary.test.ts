@@ -428,25 +428,6 @@ describe("importing a REDCap dictionary", () => {
     expect(row?.["Field Annotation"]).toBe("");
   });
 
-  it("writes a min and max back with the decimals their validation type requires", () => {
-    const header = `${COLUMNS.map((c) => JSON.stringify(c)).join(",")}\n`;
-    const text =
-      header +
-      csvRow(["record_id", "f", "", "text", "Record ID"]) +
-      csvRow(["a", "f", "", "text", "A", "", "", "number_1dp", "0.0", "3.0"]) +
-      csvRow(["b", "f", "", "text", "B", "", "", "number_2dp_comma_decimal", "1,50", "20,00"]) +
-      csvRow(["c", "f", "", "text", "C", "", "", "number", "5.505", "6"]);
-    const back = roundTrip(importDictionary(text));
-    const bounds = (name: string) => {
-      const row = back.find((r) => r["Variable / Field Name"] === name);
-      return [row?.["Text Validation Min"], row?.["Text Validation Max"]];
-    };
-    // REDCap checks a bound against the field's validation: "3" is not a number_1dp value
-    expect(bounds("a")).toEqual(["0.0", "3.0"]);
-    expect(bounds("b")).toEqual(["1,50", "20,00"]);
-    expect(bounds("c")).toEqual(["5.505", "6"]);
-  });
-
   it("keeps branching logic it cannot translate with its REDCap text, the field always shown, and exports it back unchanged", () => {
     const header = `${COLUMNS.map((c) => JSON.stringify(c)).join(",")}\n`;
     const branching = "exponential([a]) > 2";

@@ -387,10 +387,8 @@ function redcapType(schema: FieldSchema): string {
   return "text";
 }
 
-/** A bound as REDCap checks it for the validation type: `number_1dp` wants "3.0", not "3". */
 function writeBound(n: number, validation: string): string {
-  const dp = /^number_(\d)dp/.exec(validation);
-  const text = dp ? n.toFixed(Number(dp[1])) : String(n);
+  const text = String(n);
   return VALIDATION_TYPES[validation]?.comma ? text.replace(".", ",") : text;
 }
 

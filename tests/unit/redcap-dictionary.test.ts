@@ -515,5 +515,3 @@ describe("an imported dictionary placed with a study file", () => {
     });
   }
 });
-
-export const __forTable = { dictionaries, normalise, COMPARED, EXCEPTIONS };

@@ -111,7 +111,23 @@ const MAPPED_TAGS = new Set([
   "@NOW",
   "@NONEOFTHEABOVE",
 ]);
-function annotationSpelling(v: string): string {
+/** `@CALCTEXT(…)` / `@CALCDATE(…)` hold REDCap logic: compared as logic, like a calculation. */
+function calcTagSpelling(v: string): string {
+  let out = v;
+  for (const m of v.matchAll(/@CALC(TEXT|DATE)\(/g)) {
+    const open = (m.index ?? 0) + m[0].length;
+    let depth = 1;
+    let i = open;
+    for (; i < v.length && depth > 0; i++) depth += v[i] === "(" ? 1 : v[i] === ")" ? -1 : 0;
+    const inner = v.slice(open, i - 1);
+    const logic = m[1] === "DATE" ? inner : (normalizeRedcap(inner) ?? inner);
+    out = out.replace(`${m[0]}${inner})`, `${m[0]}${space(logic)})`);
+  }
+  return out;
+}
+
+function annotationSpelling(raw: string): string {
+  const v = calcTagSpelling(raw);
   const quoted = (t: FoundTag) => (t.value === undefined ? t.tag : `${t.tag}='${t.value}'`);
   const mapped = findTags(v).filter((t) => MAPPED_TAGS.has(t.tag));
   const rest = space(withoutTags(v, mapped)).replace(/(@[A-Z][A-Z0-9_-]*)\s*=\s*"([^"']*)"/g, "$1='$2'");

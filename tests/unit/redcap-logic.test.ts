@@ -68,6 +68,9 @@ describe("reading REDCap logic", () => {
     ];
     for (const [a, b] of same) expect(normalizeRedcap(a as string), a).toBe(normalizeRedcap(b as string));
     expect(normalizeRedcap("[a] = 1")).not.toBe(normalizeRedcap("[a] = 2"));
+    // text functions take text: '-01' is not the number -1 there
+    expect(normalizeRedcap("concat([a], '-01')")).not.toBe(normalizeRedcap("concat([a], -1)"));
+    expect(normalizeRedcap("left([a], '2')")).toBe(normalizeRedcap("left([a], 2)"));
     expect(normalizeRedcap("[a] = 'x")).toBeUndefined();
   });
 });

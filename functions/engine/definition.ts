@@ -163,6 +163,8 @@ export interface FieldSchema {
   "x-unit"?: string;
   "x-section"?: string;
   "x-visible-if"?: Logic;
+  /** A REDCap branching logic the engine cannot evaluate, kept verbatim so it exports back unchanged; the field is always shown. */
+  "x-visible-if-redcap"?: string;
   "x-calc"?: Logic;
   /** A REDCap calculation the engine cannot compute, kept verbatim so it exports back unchanged; the field stays read-only and empty. */
   "x-calc-redcap"?: string;

@@ -48,6 +48,8 @@ function toDate(value: unknown): Date | undefined {
   // A local date-time (no zone) is read as wall-clock time in UTC, never in the runtime's zone, so the
   // browser and the server agree; differences between two of them are then clock differences.
   const local = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2})?$/.test(value);
+  // Only ISO dates are dates: a runtime's Date would read "0" or "1/1/2020" too, and REDCap gives blank.
+  if (!/^\d{4}-\d{2}-\d{2}/.test(value)) return undefined;
   const d = new Date(
     /^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T00:00:00Z` : local ? `${value.replace(" ", "T")}Z` : value,
   );

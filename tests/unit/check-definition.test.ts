@@ -284,6 +284,23 @@ describe("semantic errors", () => {
     expect(checkDefinition(kept).errors).toEqual([]);
   });
 
+  it("REDCap branching logic kept untranslated: never beside x-visible-if", () => {
+    const both = variant((_, i) => {
+      i.infusion.properties.csf_volume_ml["x-visible-if-redcap"] = "exponential([dose]) > 2";
+    });
+    expectError(
+      both,
+      "infusion",
+      "/properties/csf_volume_ml/x-visible-if-redcap",
+      /has branching logic already/,
+    );
+    const kept = variant((_, i) => {
+      delete i.infusion.properties.csf_volume_ml["x-visible-if"];
+      i.infusion.properties.csf_volume_ml["x-visible-if-redcap"] = "exponential([dose]) > 2";
+    });
+    expect(checkDefinition(kept).errors).toEqual([]);
+  });
+
   it("an unknown JSON Logic operator", () => {
     const files = variant((_, i) => {
       i.infusion.properties.dose_per_kg["x-calc"] = { roud: [{ var: "dose_cells" }, 2] };

@@ -14,6 +14,9 @@ describe("the protocol's JSON Logic operations", () => {
     expect(evaluate({ datediff: ["2000-06-15", "2024-06-15", "y"] }, {}) as number).toBeCloseTo(24, 1);
     expect(evaluate({ datediff: ["2024-03-01", "2024-01-01"] }, {})).toBe(-60);
     expect(evaluate({ datediff: [{ var: "a" }, "2024-01-01"] }, {})).toBeNull();
+    // text that is no date gives no difference, as in REDCap (a runtime's Date reads "0" as 2000-01-01)
+    for (const notADate of ["0", "10.5", "1/1/2020", "March 2024"])
+      expect(evaluate({ datediff: [notADate, "1969-03-05", "y"] }, {}), notADate).toBeNull();
   });
 
   it("reads today and now from the evaluation's clock ($now), so a stored calculation can be explained", () => {

@@ -68,6 +68,9 @@ describe("reading REDCap logic", () => {
     ];
     for (const [a, b] of same) expect(normalizeRedcap(a as string), a).toBe(normalizeRedcap(b as string));
     expect(normalizeRedcap("[a] = 1")).not.toBe(normalizeRedcap("[a] = 2"));
+    // text functions take text: '-01' is not the number -1 there
+    expect(normalizeRedcap("concat([a], '-01')")).not.toBe(normalizeRedcap("concat([a], -1)"));
+    expect(normalizeRedcap("left([a], '2')")).toBe(normalizeRedcap("left([a], 2)"));
     expect(normalizeRedcap("[a] = 'x")).toBeUndefined();
   });
 });
@@ -237,6 +240,8 @@ describe("JSON Logic → REDCap", () => {
       "abs([n]-[m])",
       "mod([n], 7)",
       "datediff([d1],'today','y',true)",
+      // unsigned, with REDCap's clock: read back as written, not as abs() of a signed one
+      "rounddown(datediff([d1],'today','y'), 0)",
       "rounddown(datediff([d1],'now','h',true))",
       "sqrt([n]) + year([d1])",
       "if(contains([t], 'a'), length([t]), find('x', upper([t])))",

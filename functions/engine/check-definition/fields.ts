@@ -200,6 +200,12 @@ export function checkField(name: string, field: FieldSchema, at: string, report:
   }
   checkDateBounds(field, at, report);
   checkSoftRange(field, at, report);
+  if (field["x-visible-if-redcap"] !== undefined && field["x-visible-if"] !== undefined) {
+    report(
+      join(at, "x-visible-if-redcap"),
+      `"${name}" has branching logic already ("x-visible-if"): "x-visible-if-redcap" is only for logic the engine cannot evaluate`,
+    );
+  }
   const untranslated = field["x-calc-redcap"] !== undefined;
   if (untranslated && field["x-calc"] !== undefined) {
     report(

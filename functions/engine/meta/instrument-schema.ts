@@ -79,6 +79,8 @@ const fieldSchema = {
     "x-unit": nonEmptyString,
     "x-section": nonEmptyString,
     "x-visible-if": logic,
+    /** A REDCap branching logic the engine cannot evaluate: kept verbatim, exported back as is; the field is always shown. */
+    "x-visible-if-redcap": nonEmptyString,
     "x-calc": logic,
     /** A REDCap calculation the engine cannot compute: kept verbatim, the field read-only and empty, exported back as is. */
     "x-calc-redcap": nonEmptyString,
@@ -193,6 +195,7 @@ export const DESCRIPTIVE_KEYWORDS: ReadonlySet<string> = new Set<FieldKeyword>([
   "x-widget",
   "x-section",
   "x-visible-if",
+  "x-visible-if-redcap",
   "x-annotation",
   "x-hidden",
   "x-question-number",

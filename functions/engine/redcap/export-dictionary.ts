@@ -18,7 +18,7 @@ import { toRedcap } from "./to-redcap.ts";
  */
 
 export interface ExportOptions {
-  /** REDCap's first field, the record id (default "record_id"). */
+  /** REDCap's first field, the record id (default "record_id"); "" for an instrument file without one. */
   recordIdField?: string;
   recordIdLabel?: string;
   /** The form of the record id row (default: the first form exported). */
@@ -34,7 +34,7 @@ export interface ExportResult {
   report: Issue[];
 }
 
-const LOGIC_KEYS = new Set(["x-visible-if", "x-calc", "x-calc-redcap"]);
+const LOGIC_KEYS = new Set(["x-visible-if", "x-visible-if-redcap", "x-calc", "x-calc-redcap"]);
 const INSTRUMENT_KEYS = ["title", "description", "x-repeating", "x-rules"] as const;
 
 export function buildDictionary(
@@ -53,8 +53,8 @@ export function buildDictionary(
   recordRow["Form Name"] = options.recordIdForm ?? order[0] ?? "";
   recordRow["Field Type"] = "text";
   recordRow["Field Label"] = options.recordIdLabel ?? "Record ID";
-  const rows: Row[] = [recordRow];
-  const names = redcapNames(instruments, order, [recordIdField]);
+  const rows: Row[] = recordIdField === "" ? [] : [recordRow];
+  const names = redcapNames(instruments, order, recordIdField === "" ? [] : [recordIdField]);
   const fields = logicFields(instruments, names);
 
   for (const form of order) {
@@ -142,9 +142,11 @@ function fieldRow({ name, redcapName, form, schema, instrument, fields, report, 
   row["Field Annotation"] = writeAnnotation({ text: annotation, charLimit });
 
   const carried: Record<string, unknown> = redcapName !== name ? { $name: name } : {};
-  // An untranslated REDCap calculation goes back exactly as it came.
+  // An untranslated REDCap calculation or branching logic goes back exactly as it came.
   if (schema["x-calc-redcap"] !== undefined && schema["x-calc"] === undefined)
     row["Choices, Calculations, OR Slider Labels"] = schema["x-calc-redcap"];
+  if (schema["x-visible-if-redcap"] !== undefined && schema["x-visible-if"] === undefined)
+    row["Branching Logic (Show field only if...)"] = schema["x-visible-if-redcap"];
   for (const [keyword, column, as] of [
     ["x-visible-if", "Branching Logic (Show field only if...)", "condition"],
     ["x-calc", "Choices, Calculations, OR Slider Labels", "value"],

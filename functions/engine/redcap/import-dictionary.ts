@@ -60,6 +60,43 @@ interface Pending {
   overlay?: Record<string, unknown>;
 }
 
+/**
+ * REDCap's first field is the record id, always a text field. A file whose
+ * first field is another type is one instrument without it (as REDCap's
+ * instrument library gives them): every row is then a field.
+ */
+function readRecordId(first: Row, report: Issue[]): RecordId | undefined {
+  const recordId: RecordId = {
+    field: first["Variable / Field Name"].trim(),
+    form: first["Form Name"].trim(),
+    label: first["Field Label"],
+  };
+  const type = first["Field Type"].trim().toLowerCase();
+  if (type !== "text") {
+    report.push({
+      form: recordId.form,
+      field: recordId.field,
+      column: "Field Type",
+      severity: "warning",
+      message: `the first field is a ${type} field, so not REDCap's record id (a text field): read as an instrument without one`,
+    });
+    return undefined;
+  }
+  const kept = new Set<Column>(["Variable / Field Name", "Form Name", "Field Label", "Field Type"]);
+  for (const [column, value] of Object.entries(first) as [Column, string][]) {
+    if (!kept.has(column) && value.trim() !== "") {
+      report.push({
+        form: recordId.form,
+        field: recordId.field,
+        column,
+        severity: "warning",
+        message: `the record id (the engine's subject id) keeps only its name, form and label: "${value}" is not kept`,
+      });
+    }
+  }
+  return recordId;
+}
+
 export function importDictionary(csvText: string): ImportResult {
   const { rows, issues } = readRows(csvText);
   const report: Issue[] = [...issues];
@@ -76,33 +113,19 @@ export function importDictionary(csvText: string): ImportResult {
     return result;
   }
 
-  const [first, ...rest] = rows as [Row, ...Row[]];
-  const recordId: RecordId = {
-    field: first["Variable / Field Name"].trim(),
-    form: first["Form Name"].trim(),
-    label: first["Field Label"],
-  };
-  result.recordIdField = recordId.field;
-  result.recordId = recordId;
-  const kept = new Set<Column>(["Variable / Field Name", "Form Name", "Field Label", "Field Type"]);
-  for (const [column, value] of Object.entries(first) as [Column, string][]) {
-    if (!kept.has(column) && value.trim() !== "") {
-      report.push({
-        form: recordId.form,
-        field: recordId.field,
-        column,
-        severity: "warning",
-        message: `the record id (the engine's subject id) keeps only its name, form and label: "${value}" is not kept`,
-      });
-    }
+  const recordId = readRecordId(rows[0] as Row, report);
+  const rest = recordId ? rows.slice(1) : rows;
+  if (recordId) {
+    result.recordIdField = recordId.field;
+    result.recordId = recordId;
   }
 
   const forms: string[] = [];
-  const seen = new Set<string>([recordId.field]);
+  const seen = new Set<string>(recordId ? [recordId.field] : []);
   const pending: Pending[] = [];
   const instrumentTags = new Map<string, Record<string, unknown>>();
   const required = new Map<string, string[]>();
-  if (recordId.form !== "") forms.push(recordId.form);
+  if (recordId && recordId.form !== "") forms.push(recordId.form);
 
   for (const row of rest) {
     const name = row["Variable / Field Name"].trim();
@@ -186,7 +209,7 @@ export function importDictionary(csvText: string): ImportResult {
   for (const form of forms) {
     const own = pending.filter((p) => p.form === form);
     if (own.length === 0) {
-      if (form !== recordId.form) continue;
+      if (form !== recordId?.form) continue;
       report.push({
         form,
         field: "",
@@ -239,9 +262,15 @@ function translateLogic(p: Pending, fields: LogicFields, report: Report): void {
   const branching = p.row["Branching Logic (Show field only if...)"].trim();
   if (branching !== "" && schema["x-visible-if"] === undefined) {
     const r = toJsonLogic(branching, fields, { form: p.form, as: "condition" });
-    if ("error" in r)
-      report("Branching Logic (Show field only if...)", "error", `not translated: ${r.error}`);
-    else {
+    if ("error" in r) {
+      // Kept with REDCap's text so it exports back as written; the engine shows the field always.
+      schema["x-visible-if-redcap"] = branching;
+      report(
+        "Branching Logic (Show field only if...)",
+        "error",
+        `not translated: ${r.error}; the field is always shown, its REDCap text in x-visible-if-redcap`,
+      );
+    } else {
       schema["x-visible-if"] = r.logic;
       for (const w of r.warnings) report("Branching Logic (Show field only if...)", "warning", w);
     }
@@ -306,6 +335,7 @@ function buildInstrument(
 
 const COLUMN_OF: Record<string, Column> = {
   "x-visible-if": "Branching Logic (Show field only if...)",
+  "x-visible-if-redcap": "Branching Logic (Show field only if...)",
   "x-calc": "Choices, Calculations, OR Slider Labels",
   "x-calc-redcap": "Choices, Calculations, OR Slider Labels",
   oneOf: "Choices, Calculations, OR Slider Labels",

@@ -371,6 +371,24 @@ export const FLIP: Record<CompareOp, CompareOp> = {
 
 const isLiteral = (n: Node) => n.t === "num" || n.t === "str" || n.t === "bool";
 
+const first = (i: number) => i === 0;
+const all = () => true;
+/** The arguments of REDCap's text functions that are text: there '01' is not the number 1. */
+const TEXT_ARGUMENTS: Record<string, (index: number) => boolean> = {
+  concat: all,
+  left: first,
+  right: first,
+  mid: first,
+  find: all,
+  contains: all,
+  starts_with: all,
+  ends_with: all,
+  upper: first,
+  lower: first,
+  trim: first,
+  length: first,
+};
+
 /** A numeric literal, quoted or not, becomes one canonical number. */
 function literalNumber(node: Node): Node {
   if (node.t === "num") return { t: "num", text: canonicalNumber(node.text) };
@@ -431,7 +449,9 @@ function normalizeNode(node: Node): Node {
     case "call": {
       let args = node.args.map(normalizeNode);
       if (node.fn === "datediff") args = dropDefaultDatediffArgs(args);
+      const text = TEXT_ARGUMENTS[node.fn];
       if (node.fn === "if") args = args.map((a, i) => (i === 0 ? a : literalNumber(a)));
+      else if (text) args = args.map((a, i) => (text(i) ? a : literalNumber(a)));
       else if (node.fn !== "datediff") args = args.map(literalNumber);
       if ((node.fn === "round" || node.fn === "roundup" || node.fn === "rounddown") && args.length === 1) {
         args = [...args, { t: "num", text: "0" }];

@@ -682,8 +682,8 @@ class Decompiler {
             t: "call",
             fn: "datediff",
             args: [
-              this.value(dd[1][0] ?? null).ast,
-              this.value(dd[1][1] ?? null).ast,
+              this.dateValue(dd[1][0] ?? null).ast,
+              this.dateValue(dd[1][1] ?? null).ast,
               str(String(dd[1][2] ?? "d")),
             ],
           }));

@@ -7,6 +7,7 @@ import { ALL_SITES } from "../../functions/store/principal.ts";
 import { newToken } from "../../functions/store/tokens.ts";
 import { multipart, startFileStudy } from "./file-study.ts";
 import { type Product, STUDY } from "./harness.ts";
+import { Browser } from "./web-client.ts";
 
 /**
  * REDCap's `content=file` on `/api/` (export, import, delete of one file
@@ -234,6 +235,27 @@ describe("file references on the record import's save path", () => {
       kind: "refused",
       refused: [{ record: own, field: "consent_scan", value: "never.pdf" }],
     });
+    expect(await product.snapshot()).toEqual(before);
+  });
+});
+
+describe("file references on the form page's save path", () => {
+  it("a forged post naming bytes never uploaded is refused (422), and nothing is written", async () => {
+    const subject = await product.enrol("site-01", { site: "site-01", arm: "rrms" });
+    const b = new Browser(product);
+    await b.signIn("site-01");
+    const formUrl = `/studies/${STUDY}/subjects/${subject}/events/screening/forms/consent`;
+    const form = await b.request("GET", formUrl);
+    const before = await product.snapshot();
+    const fake = { sha256: "cd".repeat(32), size: 10, name: "forged.pdf", mediaType: "application/pdf" };
+    const res = await b.request("POST", formUrl, {
+      _csrf: b.csrf(form.html),
+      _rev: "0",
+      _status: "incomplete",
+      consent_scan: JSON.stringify(fake),
+    });
+    expect(res.status).toBe(422);
+    expect(res.html).toContain("1 file(s) of consent were not uploaded");
     expect(await product.snapshot()).toEqual(before);
   });
 });

@@ -12,8 +12,8 @@ import { Browser } from "./web-client.ts";
 /**
  * REDCap's `content=file` on `/api/` (export, import, delete of one file
  * field), its rights and refusals, and file references on the record
- * import's save path. The reference study's consent form has a scan and a
- * signature field here.
+ * import's and the form page's save paths. The reference study's consent
+ * form has a scan and a signature field here.
  */
 
 let product: Product;

@@ -33,11 +33,12 @@ export const CONTENTS = [
   "userDagMapping",
   "repeatingFormsEvents",
   "log",
+  "file",
 ] as const;
 export type Content = (typeof CONTENTS)[number];
 
-/** A parameter's accepted values: a list, free text, or only these values (the first is the default). */
-type Accepts = "list" | "text" | readonly string[];
+/** A parameter's accepted values: a list, free text, an uploaded file, or only these values (the first is the default). */
+type Accepts = "list" | "text" | "file" | readonly string[];
 
 const BOOLEAN_OFF = ["false", "0"] as const;
 const BOOLEAN_ANY = ["false", "true", "0", "1"] as const;
@@ -95,6 +96,17 @@ const ALLOWED: Record<Content, Record<string, Accepts>> = {
     beginTime: "text",
     endTime: "text",
   },
+  // One file field's bytes: which action may carry `file` is the file route's to check.
+  file: {
+    action: ["export", "import", "delete"],
+    record: "text",
+    field: "text",
+    event: "text",
+    repeat_instance: "text",
+    // REDCapR sends it with repeat_instance; the field names its instrument anyway.
+    repeat_instrument: "text",
+    file: "file",
+  },
 };
 
 /** content=record with `data`: REDCap's import (`action=import` is implied by `data`, as in REDCap). */
@@ -117,6 +129,8 @@ export class RedcapParams {
   private readonly values = new Map<string, string[]>();
   /** Keys sent as something other than text (files, repeated scalars). */
   private readonly odd = new Set<string>();
+  /** Uploaded parts of a multipart body, by name. */
+  private readonly files = new Map<string, File[]>();
 
   constructor(body: Record<string, unknown>) {
     for (const [key, value] of Object.entries(body)) {
@@ -124,7 +138,10 @@ export class RedcapParams {
       const list = this.values.get(name) ?? [];
       for (const v of ([] as unknown[]).concat(value)) {
         if (typeof v === "string") list.push(v);
-        else this.odd.add(name);
+        else {
+          this.odd.add(name);
+          if (v instanceof File) this.files.set(name, [...(this.files.get(name) ?? []), v]);
+        }
       }
       this.values.set(name, list);
     }
@@ -145,6 +162,14 @@ export class RedcapParams {
     if (this.odd.has(name) || (v && v.length > 1))
       throw new RedcapError(400, `The parameter "${name}" must be given once, as text`);
     return v?.[0] === "" ? undefined : v?.[0];
+  }
+
+  /** An uploaded file part, given once and as a file (not text). */
+  file(name: string): File | undefined {
+    const parts = this.files.get(name) ?? [];
+    if ((this.values.get(name) ?? []).length > 0 || parts.length > 1)
+      throw new RedcapError(400, `The parameter "${name}" must be one uploaded file (a multipart file part)`);
+    return parts[0];
   }
 
   /** A list, as a PHP-style array or a comma-separated value; empty counts as absent. */
@@ -170,6 +195,7 @@ export class RedcapParams {
         );
       }
       if (accepts === "list") this.list(name);
+      else if (accepts === "file") this.file(name);
       else {
         const given = this.text(name);
         // Booleans in any case: REDCapR (httr) sends R's FALSE as "FALSE", PyCap (requests) Python's False as "False".

@@ -14,9 +14,12 @@ export const BODY_LIMITS = {
   builder: 2 * 1024 * 1024,
   /** A record import job's rows: Lambda's synchronous payload cap (6 MB), the most one request can carry. */
   recordImports: 6 * 1024 * 1024,
-  /** One uploaded file, base64 in JSON or a direct upload's raw bytes locally: Lambda's synchronous payload cap (in AWS a large file goes to a presigned URL). */
+  /**
+   * One uploaded file: base64 in JSON, a direct upload's raw bytes locally, or a multipart part of REDCap's
+   * `content=file` import on `/api/`: Lambda's synchronous payload cap (in AWS a large file goes to a presigned URL).
+   */
   fileUpload: 6 * 1024 * 1024,
-  /** Everything else: JSON API bodies, REDCap API calls, form and enrolment posts. */
+  /** Everything else: JSON API bodies, form and enrolment posts. */
   default: 256 * 1024,
 } as const;
 
@@ -24,6 +27,7 @@ export type BodyClass = keyof typeof BODY_LIMITS;
 
 export function bodyClass(path: string): BodyClass {
   if (path === "/signin") return "signIn";
+  if (path === "/api/") return "fileUpload";
   if (/^\/studies\/[^/]+\/builder(\/|$)/.test(path)) return "builder";
   if (/^\/api\/v1\/studies\/[^/]+\/record-imports\/?$/.test(path)) return "recordImports";
   if (

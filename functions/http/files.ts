@@ -6,7 +6,7 @@
  * (any of them: a replaced file stays in the history) reference the file.
  */
 import type { Context } from "hono";
-import type { FieldSchema, FormData, StudyDefinition } from "../engine/definition.ts";
+import type { FieldSchema, FormData, Instrument, StudyDefinition } from "../engine/definition.ts";
 import {
   allowedMediaTypes,
   asFileReference,
@@ -80,11 +80,40 @@ export async function uploadFile(
   field: string,
   upload: Upload,
 ): Promise<FileReference> {
-  const schema = await fileFieldAt(c, p, field);
+  return storeUpload(c, await fileFieldAt(c, p, field), field, upload);
+}
+
+/** Checks the file against its field's schema (name, type, size) and stores its bytes; answers the reference. */
+export async function storeUpload(
+  c: Context<AppEnv>,
+  schema: FieldSchema,
+  field: string,
+  upload: Upload,
+): Promise<FileReference> {
   const mediaType = upload.mediaType.toLowerCase();
   checkFileFits(schema, field, { name: upload.name, mediaType, size: upload.bytes.byteLength });
   const stored = await fileStore(c).put(upload.bytes);
   return { sha256: stored.sha256, size: stored.size, name: upload.name, mediaType };
+}
+
+export const FILE_NOT_UPLOADED =
+  "no uploaded file has this hash and size: upload the file, then save the reference it answers";
+
+/**
+ * The fields of `data` whose file reference names bytes the store does not
+ * hold (or holds at another size). Without a store, every reference is one.
+ */
+export async function filesNotUploaded(
+  files: FileObjects | undefined,
+  instrument: Instrument,
+  data: FormData,
+): Promise<string[]> {
+  const missing: string[] = [];
+  for (const [field, ref] of fileReferences(instrument, data)) {
+    const found = files ? await files.stat(ref.sha256) : undefined;
+    if (!found || found.size !== ref.size) missing.push(field);
+  }
+  return missing;
 }
 
 /**
@@ -99,20 +128,11 @@ export async function checkFileReferences(
 ): Promise<void> {
   const instrument = definition.instruments[form];
   if (!instrument) return;
-  const refs = fileReferences(instrument, data);
-  if (refs.length === 0) return;
-  const files = c.var.files;
-  const errors = [];
-  for (const [field, ref] of refs) {
-    const found = files ? await files.stat(ref.sha256) : undefined;
-    if (!found || found.size !== ref.size)
-      errors.push({
-        pointer: pointer(field),
-        code: "file-missing",
-        message:
-          "no uploaded file has this hash and size: upload the file, then save the reference it answers",
-      });
-  }
+  const errors = (await filesNotUploaded(c.var.files, instrument, data)).map((field) => ({
+    pointer: pointer(field),
+    code: "file-missing",
+    message: FILE_NOT_UPLOADED,
+  }));
   if (errors.length > 0)
     throw problems.invalid(`${errors.length} file(s) of ${form} were not uploaded.`, errors);
 }

@@ -73,6 +73,7 @@ async function stepOnce(store: Store, job: ImportJob, owner: string): Promise<bo
           ? "The study was published anew while the import was written: the batches before it were written. Send the import again."
           : "The study was published anew before the import was written: nothing was written. Send the import again.",
     });
+  // No file store: REDCap's rows carry no file (their file columns are skipped), so any reference is refused.
   const options = {
     overwrite: job.options.overwrite,
     dryRun: true,

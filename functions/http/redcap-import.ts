@@ -1,9 +1,12 @@
 import type { FormData, FormStatus, StudyDefinition } from "../engine/definition.ts";
+import { asFileReference } from "../engine/file-fields.ts";
 import type { ImportedInstance, RefusedValue } from "../exports/redcap-records-in.ts";
+import type { FileObjects } from "../store/file-objects.ts";
 import type { Principal } from "../store/principal.ts";
 import type { SaveRequest } from "../store/save-form-instance.ts";
 import type { Store } from "../store/store.ts";
 import type { Subject } from "../store/subjects.ts";
+import { FILE_NOT_UPLOADED, filesNotUploaded } from "./files.ts";
 import { can, sitesOf } from "./permissions.ts";
 
 /**
@@ -29,6 +32,11 @@ export interface ImportOptions {
   forceAutoNumber: boolean;
   /** The revisions' reason (default: IMPORT_REASON). */
   reason?: string;
+  /**
+   * Where uploaded bytes are kept: a file reference among the values must name
+   * bytes held there. Without it (REDCap's rows carry no file), any reference is refused.
+   */
+  files?: FileObjects;
 }
 
 export interface InstanceChange {
@@ -135,6 +143,12 @@ export async function importRecords(
       : await store.readLatestRevision({ study: study.id, subject: subject.id, ...address });
     // An all-blank form erases only with overwrite, and only what exists.
     if (!item.given && (!options.overwrite || !current)) continue;
+    // A revision must not point at bytes never uploaded; the references already stored were checked when saved.
+    const instrument = definition.instruments[item.form];
+    const notUploaded = instrument ? await filesNotUploaded(options.files, instrument, item.values) : [];
+    for (const field of notUploaded)
+      refuse(field, asFileReference(item.values[field])?.name ?? "", FILE_NOT_UPLOADED);
+    if (notUploaded.length > 0) continue;
     const data: FormData = { ...(current?.data ?? {}), ...item.values };
     if (options.overwrite) for (const field of item.blanks) delete data[field];
     const status: FormStatus = item.status ?? current?.status ?? "incomplete";

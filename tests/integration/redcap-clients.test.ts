@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { storeDevKey } from "../../functions/dev-environment.ts";
 import { ALL_SITES, type Role } from "../../functions/store/principal.ts";
 import { newToken } from "../../functions/store/tokens.ts";
-import { type Product, STUDY, startProduct } from "./harness.ts";
+import { multipart, startFileStudy } from "./file-study.ts";
+import { type Product, STUDY } from "./harness.ts";
 
 /**
  * The REDCap clients people use, replayed exactly: each request is the form
@@ -32,9 +33,16 @@ import { type Product, STUDY, startProduct } from "./harness.ts";
  *   project_info.py, arms.py, events.py. Bodies go through requests
  *   (urlencode with quote_plus, False → "False"); JSON answers are decoded and
  *   an object with an "error" key is raised as RedcapError.
+ * - Files: PyCap redcap/methods/files.py (export_file, import_file,
+ *   delete_file: `format` deleted from the payload, returnFormat json, the file
+ *   as requests' files={"file": (name, object)}, the name parsed from the
+ *   Content-Type); REDCapR R/redcap-file-upload-oneshot.R (multipart,
+ *   httr::upload_file, returnFormat csv) and R/redcap-file-download-oneshot.R
+ *   (form-encoded, the name taken from the Content-Type's `name=`).
  */
 
 let product: Product;
+let close: () => Promise<void>;
 const tokens: Record<string, string> = {};
 async function key(name: string, role: Role, sites: string[]) {
   tokens[name] = newToken("redcap");
@@ -42,7 +50,7 @@ async function key(name: string, role: Role, sites: string[]) {
 }
 
 beforeAll(async () => {
-  product = await startProduct();
+  ({ product, close } = await startFileStudy());
   await key("sponsor", "sponsor", [ALL_SITES]);
   await key("coordinator", "coordinator", ["site-01"]);
   await key("monitor", "monitor", [ALL_SITES]);
@@ -51,7 +59,7 @@ beforeAll(async () => {
     data: { diagnosis: "rrms", prior_dmt: ["natalizumab"] },
   });
 });
-afterAll(() => product.close());
+afterAll(() => close());
 
 /** curl_escape: everything but ALPHA, DIGIT and -._~ is percent-encoded (encodeURIComponent leaves !'()*). */
 const curlEscape = (s: string) =>
@@ -86,6 +94,29 @@ async function post(body: string | FormData) {
   });
   return { status: res.status, text: await res.text() };
 }
+
+/** A multipart body as the client's HTTP library writes it: its text parts, then the file part. */
+async function postMultipart(fields: Record<string, string>, file: Parameters<typeof multipart>[1]) {
+  const { body, contentType } = multipart(fields, file);
+  const res = await product.env.app.request("/api/", {
+    method: "POST",
+    headers: { "content-type": contentType },
+    body: new Uint8Array(body),
+  });
+  return { status: res.status, headers: res.headers, bytes: Buffer.from(await res.arrayBuffer()) };
+}
+
+/** An answer kept as bytes (a file export), with its headers. */
+async function postBytes(body: string) {
+  const res = await product.env.app.request("/api/", {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body,
+  });
+  return { status: res.status, headers: res.headers, bytes: Buffer.from(await res.arrayBuffer()) };
+}
+
+const SCAN = Buffer.from("%PDF-1.4\n% the consent of 01-007\n");
 
 /** readr::read_csv: the first line is the header; every later line a row of that many cells. */
 function readrCsv(text: string): { names: string[]; rows: Record<string, string>[] } {
@@ -290,6 +321,42 @@ describe("REDCapR, as its sources send and read", () => {
     expect(rows.some((r) => r.action === "Created Record 01-007")).toBe(true);
   });
 
+  it("redcap_file_upload_oneshot: multipart, httr's upload_file typed by mime::guess_type, returnFormat csv; success is a 200", async () => {
+    const res = await postMultipart(
+      {
+        token: tokens.coordinator as string,
+        content: "file",
+        action: "import",
+        record: "01-007",
+        field: "consent_scan",
+        returnFormat: "csv",
+        event: "screening_arm_1",
+      },
+      { name: "file", filename: "consent-01-007.pdf", type: "application/pdf", bytes: SCAN },
+    );
+    expect(res.status, res.bytes.toString()).toBe(200);
+  });
+
+  it("redcap_file_download_oneshot: form-encoded, returnFormat csv; the file name read from the Content-Type's name=", async () => {
+    const res = await postBytes(
+      httrForm({
+        token: tokens.sponsor as string,
+        content: "file",
+        action: "export",
+        record: "01-007",
+        field: "consent_scan",
+        returnFormat: "csv",
+        event: "screening_arm_1",
+      }),
+    );
+    expect(res.status, res.bytes.toString()).toBe(200);
+    // regmatches(headers, regexpr("name=.*", headers)), then gsub('(name=.)|(")', "").
+    const contentType = res.headers.get("content-type") ?? "";
+    const fileName = (/name=.*/.exec(contentType)?.[0] ?? "").replace(/(name=.)|(")/g, "");
+    expect(fileName).toBe("consent-01-007.pdf");
+    expect(res.bytes.equals(SCAN)).toBe(true);
+  });
+
   it("an error is REDCap's: not a 200, so REDCapR reports the raw text", async () => {
     const res = await post(httrForm({ token: "0".repeat(32), content: "record", format: "csv" }));
     expect(res.status).toBe(403);
@@ -394,6 +461,45 @@ describe("PyCap, as its sources send and read", () => {
     const { content, bad } = pycapJson(res);
     expect(bad, res.text).toBe(false);
     expect((content as Record<string, string>[]).some((r) => r.record === "01-007")).toBe(true);
+  });
+
+  it("import_file, export_file, delete_file: the payload without format, returnFormat json; the name from the Content-Type; {} after import and delete", async () => {
+    const payload = (action: string) => ({
+      token: tokens.coordinator as string,
+      content: "file",
+      returnFormat: "json",
+      action,
+      field: "consent_scan",
+      record: "01-007",
+      event: "screening_arm_1",
+    });
+    // requests: the data fields as parts, then files={"file": (file_name, file_object)}: a part with no Content-Type.
+    const imported = await postMultipart(payload("import"), {
+      name: "file",
+      filename: "myupload.pdf",
+      bytes: SCAN,
+    });
+    expect(imported.status, imported.bytes.toString()).toBe(200);
+    // PyCap's empty_json: an empty answer is {}.
+    expect(imported.bytes.length).toBe(0);
+
+    const exported = await postBytes(requestsForm(payload("export")));
+    expect(exported.status, exported.bytes.toString()).toBe(200);
+    const contentMap = Object.fromEntries(
+      (exported.headers.get("content-type") ?? "")
+        .split(";")
+        .map((kv) => kv.trim())
+        .filter((kv) => kv.includes("="))
+        .map((kv) => [kv.split("=")[0], (kv.split("=")[1] ?? "").replaceAll('"', "")]),
+    );
+    expect(contentMap).toEqual({ name: "myupload.pdf" });
+    expect(exported.bytes.equals(SCAN)).toBe(true);
+
+    const deleted = await postBytes(requestsForm(payload("delete")));
+    expect(deleted.status, deleted.bytes.toString()).toBe(200);
+    expect(deleted.bytes.length).toBe(0);
+    const again = await post(requestsForm(payload("export")));
+    expect(pycapJson(again).bad).toBe(true);
   });
 
   it("a refusal decodes to {'error': …}, which PyCap raises as RedcapError", async () => {

@@ -47,13 +47,15 @@ import {
   RedcapParams,
   refuseUnknown,
 } from "../redcap-params.ts";
+import { redcapFile } from "./redcap-file.ts";
 import { redcapLog } from "./redcap-log.ts";
 
 /**
  * REDCap's API (`POST /api/`, form-encoded) for existing REDCap clients and
  * scripts: exports of records, metadata and the schedule, answered in
  * REDCap's shapes and values (CSV is for programs here: no formula is
- * neutralised), and record imports (`data`). Errors are `{"error": "..."}`
+ * neutralised), record imports (`data`) and one file field's bytes
+ * (`content=file`, see redcap-file.ts). Errors are `{"error": "..."}`
  * as REDCap sends them; what is not implemented (other imports, parameters)
  * is an error, never ignored.
  */
@@ -181,6 +183,7 @@ async function importAnswer(
     overwrite: params.text("overwriteBehavior") === "overwrite",
     dryRun,
     forceAutoNumber: params.flag("forceAutoNumber"),
+    files: c.var.files,
   });
   if (outcome.kind === "refused") throw new RedcapError(400, refusedMessage(outcome.refused));
   const count = outcome.records.length;
@@ -326,6 +329,12 @@ async function redcapApi(c: Context<AppEnv>) {
     const principal = found?.principal;
     if (!principal) throw new RedcapError(403, "You do not have permissions to use the API");
     admitPrincipal(c, principal);
+    // A file is exported, imported or deleted by one method with its own rights (export, import/update).
+    if (params.text("content") === "file") {
+      const definition = await c.var.store.definitions.current(principal.study);
+      if (!definition) throw new RedcapError(403, "You do not have permissions to use the API");
+      return await redcapFile(c, params, definition, principal);
+    }
     // REDCap's imports all carry `data`: records are the one import here; anything else is refused, not exported.
     if (params.has("data")) {
       if (!can(principal, "enter-data"))

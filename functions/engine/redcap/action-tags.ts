@@ -10,6 +10,24 @@ import { VALIDATION_TYPES } from "./validation-types.ts";
  * `x-annotation`, verbatim.
  */
 
+/**
+ * Every REDCap action tag the engine acts on, and the annotation it becomes:
+ * what tests/e2e/logic-parity.test.ts holds one browser-and-server case for.
+ */
+export const ENGINE_ACTION_TAGS = {
+  "@HIDDEN": "x-hidden",
+  "@HIDDEN-FORM": "x-hidden",
+  "@READONLY": "x-readonly",
+  "@READONLY-FORM": "x-readonly",
+  "@DEFAULT": "x-default",
+  "@TODAY": "x-default",
+  "@NOW": "x-default",
+  "@SETVALUE": "x-set-value",
+  "@NONEOFTHEABOVE": "x-none-of-the-above",
+  "@CALCTEXT": "x-calc",
+  "@CALCDATE": "x-calc",
+} as const;
+
 /** Where the tags' problems go: always the Field Annotation column (field-rows.ts's Report fits). */
 type Report = (column: "Field Annotation", severity: "warning", message: string) => void;
 

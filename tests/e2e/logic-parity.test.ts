@@ -99,6 +99,17 @@ const OPERATION_CASES: Record<string, Logic> = {
   },
 };
 
+/** What logic sees beside the form (validate-form.ts LogicContext): built by the page's route and by the save alike. */
+const CONTEXT_VARIABLES = [
+  "$event",
+  "$arm",
+  "$instance",
+  "$previousEvent",
+  "$nextEvent",
+  "$firstEvent",
+  "$lastEvent",
+];
+
 /** Per REDCap action tag, a field of the form carrying its annotation. */
 const TAG_FIELDS: Record<keyof typeof ENGINE_ACTION_TAGS, [string, FieldSchema]> = {
   "@HIDDEN": ["t_hidden", { type: "string", title: "Hidden", "x-hidden": true, "x-default": "kept" }],
@@ -179,6 +190,9 @@ function parityForms(): { dir: string; instrument: Instrument } {
   });
   for (const [op, logic] of Object.entries(OPERATION_CASES))
     add(caseField(op), { type: "string", title: `Case ${op}`, readOnly: true, "x-calc": logic });
+  CONTEXT_VARIABLES.forEach((name, i) => {
+    add(`ctx_${i}`, { type: "string", title: `Context ${name}`, readOnly: true, "x-calc": { var: name } });
+  });
   for (const [name, schema] of Object.values(TAG_FIELDS)) add(name, schema);
   writeFileSync(file, JSON.stringify(instrument, null, 2));
   return { dir, instrument };
@@ -275,6 +289,16 @@ describeInBrowser("logic and action tags: the browser and the server agree", () 
           !(c.op === "now" && Math.abs(Date.parse(c.browser) - Date.parse(c.server)) <= 60_000),
       );
     expect(differences).toEqual([]);
+    const context = CONTEXT_VARIABLES.map((name, i) => [name, computed[`ctx_${i}`], stored[`ctx_${i}`]]);
+    expect(context).toEqual([
+      ["$event", "screening", "screening"],
+      ["$arm", "rrms", "rrms"],
+      ["$instance", "1", "1"],
+      ["$previousEvent", "", undefined],
+      ["$nextEvent", "iv_1", "iv_1"],
+      ["$firstEvent", "screening", "screening"],
+      ["$lastEvent", "end_of_study", "end_of_study"],
+    ]);
     // The cases computed something: an empty answer on both sides would prove nothing.
     expect(computed[caseField("date_add")]).toBe("2026-03-29T02:00");
     expect(computed[caseField("checked")]).toBe("Cough");

@@ -79,6 +79,7 @@ const fieldSchema = {
     "x-unit": nonEmptyString,
     "x-section": nonEmptyString,
     "x-visible-if": logic,
+    /** The field's value, computed; on a text field REDCap's @CALCTEXT, a `date_add` on a date field its @CALCDATE. */
     "x-calc": logic,
     /** A REDCap calculation the engine cannot compute: kept verbatim, the field read-only and empty, exported back as is. */
     "x-calc-redcap": nonEmptyString,

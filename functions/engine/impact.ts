@@ -7,6 +7,7 @@ import type {
   StudyDefinition,
 } from "./definition.ts";
 import { LOGS_EVENT } from "./definition.ts";
+import { eventNeighbours } from "./event-neighbours.ts";
 import { isEmpty } from "./logic.ts";
 import type { FieldKeyword } from "./meta/instrument-schema.ts";
 import type { MissingData } from "./missing-codes.ts";
@@ -208,7 +209,13 @@ export function analyseImpact(
           instrument,
           known,
           s.status,
-          { $event: s.event, $arm: s.arm, $studyStart: next.study.startDate },
+          {
+            $event: s.event,
+            $arm: s.arm,
+            $studyStart: next.study.startDate,
+            $instance: s.instance,
+            ...eventNeighbours(next.study, s.arm, s.event),
+          },
           undefined,
           { missing: s.missing ?? {}, declared: next.study.missingCodes ?? [] },
         );

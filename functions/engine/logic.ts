@@ -58,6 +58,18 @@ function toDate(value: unknown): Date | undefined {
 
 const UNIT_DAYS: Record<string, number> = { d: 1, w: 7, M: 30.44, y: 365.2425 };
 
+/** date_add's units in days: REDCap's @CALCDATE units (a month 30.44 days, a year 365.2425) plus weeks. */
+const ADD_UNIT_DAYS: Record<string, number> = { ...UNIT_DAYS, h: 1 / 24, m: 1 / 1440, s: 1 / 86400 };
+
+/** A moment written back in the shape it came in: a date, a local date-time, or an instant in UTC. */
+function sameShape(shape: string, at: Date): string {
+  const iso = at.toISOString();
+  if (/^\d{4}-\d{2}-\d{2}$/.test(shape)) return iso.slice(0, 10);
+  if (/^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}$/.test(shape)) return iso.slice(0, 16);
+  if (/^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}$/.test(shape)) return iso.slice(0, 19);
+  return `${iso.slice(0, 19)}Z`;
+}
+
 /** A finite number from a number or a numeric string; undefined for empty or anything else (REDCap: blank). */
 function toNumber(value: unknown): number | undefined {
   const n = typeof value === "string" && value.trim() !== "" ? Number(value) : value;
@@ -130,6 +142,31 @@ const operations: Record<string, (...args: never[]) => unknown> = {
     if (!da || !db) return null;
     const days = (db.getTime() - da.getTime()) / DAY_MS;
     return days / (UNIT_DAYS[String(unit)] ?? 1);
+  },
+  /**
+   * date_add(date, offset, unit): the date `offset` units later (earlier when negative), in the shape
+   * the date came in (a date stays a date, cut to its day), like REDCap's @CALCDATE; null when either is empty.
+   */
+  date_add: (date: unknown, offset: unknown, unit: unknown = "d") => {
+    const d = toDate(date);
+    const n = toNumber(offset);
+    const days = ADD_UNIT_DAYS[String(unit)];
+    if (!d || n === undefined || days === undefined) return null;
+    const at = new Date(d.getTime() + Math.round(n * days * DAY_MS));
+    return Number.isNaN(at.getTime()) ? null : sameShape(String(date), at);
+  },
+  /**
+   * checked(value, choices, ticked): the titles of the `choices` ([code, title] pairs) whose code is in
+   * the checkbox `value` (`ticked` true or absent) or not in it (false), joined by ", " in the choices'
+   * order: REDCap's `[cb:checked]` / `[cb:unchecked]` (with `:value`, the pairs are [code, code]).
+   */
+  checked: (value: unknown, choices: unknown, ticked: unknown = true) => {
+    if (!Array.isArray(choices)) return null;
+    const codes = Array.isArray(value) ? value : [];
+    const picked = choices.filter(
+      (c): c is [unknown, unknown] => Array.isArray(c) && codes.includes(c[0]) === (ticked !== false),
+    );
+    return buildString(picked.flatMap((c, i) => (i === 0 ? [c[1]] : [", ", c[1]])));
   },
   /** today(): the evaluation's date, YYYY-MM-DD (see `clock`). */
   today: function (this: unknown) {

@@ -44,6 +44,13 @@ export interface LogicContext {
   $studyStart?: string;
   /** The evaluation's clock (ISO date-time): what `today` and `now` read; the save's own time on the server. */
   $now?: string;
+  /** The form instance's number (1 for a form that does not repeat): REDCap's `[current-instance]`. */
+  $instance?: number;
+  /** The events before and after this one in the subject's arm, and its first and last (engine/event-neighbours.ts). */
+  $previousEvent?: string;
+  $nextEvent?: string;
+  $firstEvent?: string;
+  $lastEvent?: string;
 }
 
 const TIME = /^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?$/;
@@ -231,8 +238,14 @@ function calculateWith(
     const value = run(instrument.properties[field]?.["x-calc"], logicData(out, context), field, state);
     if (value === OVERRUN || isEmpty(value) || (typeof value === "number" && !Number.isFinite(value)))
       continue;
-    // A calculated text (REDCap @CALCTEXT) holds the result as text, whatever the logic's type.
-    out[field] = instrument.properties[field]?.type === "string" ? String(value) : value;
+    // A calculated text (REDCap @CALCTEXT) holds the result as text, whatever the logic's type;
+    // a calculated date (@CALCDATE) keeps the day of a date-time it is computed from.
+    const schema = instrument.properties[field];
+    const text = schema?.type === "string" ? String(value) : value;
+    out[field] =
+      schema?.format === "date" && typeof text === "string" && /^\d{4}-\d{2}-\d{2}[T ]/.test(text)
+        ? text.slice(0, 10)
+        : text;
   }
   return out;
 }

@@ -1,5 +1,6 @@
 import { eventValues, latestValues } from "../engine/casebook.ts";
 import type { FormData, FormStatus, StudyDefinition } from "../engine/definition.ts";
+import { eventNeighbours } from "../engine/event-neighbours.ts";
 import { type ActiveLock, lockOn, lockState } from "../engine/locks.ts";
 import { normaliseMissing } from "../engine/missing-codes.ts";
 import type { ReviewEntry } from "../engine/review.ts";
@@ -180,6 +181,8 @@ async function saveOrCheck(
     $studyStart: definition.study.startDate,
     // The revision's committedAt is the "today" of its calculations: a stored value can be explained later.
     $now: committedAt,
+    $instance: instance,
+    ...eventNeighbours(definition.study, subject.arm, event),
   };
   // Values of fields a later protocol version removed are kept as they are, never dropped or edited.
   const retired = retiredValues(instrument, current?.data ?? {});

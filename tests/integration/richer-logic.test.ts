@@ -47,6 +47,22 @@ beforeAll(async () => {
       readOnly: true,
       "x-calc": logic("if(starts_with(upper(trim([initials])), 'J'), length([initials]), 0)"),
     },
+    // @CALCTEXT and @CALCDATE: a computed text and a computed date
+    visit_tag: {
+      type: "string",
+      title: "Visit tag",
+      readOnly: true,
+      "x-calc": logic(
+        "concat([event-name], ' #', [current-instance], ' after ', [previous-event-name], ' before ', [next-event-name])",
+      ),
+    },
+    next_check: {
+      type: "string",
+      format: "date",
+      title: "Next check",
+      readOnly: true,
+      "x-calc": toJsonLogicOrThrow("calcdate([birth_date], 2, 'M')", fields),
+    },
   };
   const res = await product.call("POST", `${BASE}/definitions`, {
     as: "builder",
@@ -55,6 +71,12 @@ beforeAll(async () => {
   expect(res.status, JSON.stringify(res.body)).toBe(201);
 });
 afterAll(() => product.close());
+
+function toJsonLogicOrThrow(expr: string, fields: Parameters<typeof toJsonLogic>[1]) {
+  const r = toJsonLogic(expr, fields, { form: "vital_signs", as: "value", calcDate: true });
+  if ("error" in r) throw new Error(r.error);
+  return r.logic;
+}
 
 describe("a calculation using today and REDCap's text functions, saved through the API", () => {
   it("is computed by the server with the save's committedAt as today", async () => {
@@ -76,6 +98,14 @@ describe("a calculation using today and REDCap's text functions, saved through t
     const later = await product.save(subject, "iv_1", "vital_signs", { data: { weight: 72.5 } });
     expect(later.status, JSON.stringify(later.body)).toBe(200);
     expect(later.body.data.weight_change).toBe(2.5);
+  });
+
+  it("computes a text from the instance and the schedule, and a date from a date (@CALCTEXT, @CALCDATE)", async () => {
+    const subject = await product.enrol();
+    const res = await product.save(subject, "iv_1", "vital_signs", { data: { birth_date: "2000-01-31" } });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body.data.visit_tag).toBe("iv_1 #1 after screening before it_1");
+    expect(res.body.data.next_check).toBe("2000-03-31");
   });
 
   it("leaves the calculation empty while its date is", async () => {

@@ -205,6 +205,72 @@ describe("REDCap dictionary ⇄ annotations", () => {
     expect(importDictionary(text).instruments).toEqual(first.instruments);
   });
 
+  const computed = [
+    header,
+    "record_id,f,,text,ID,,,,,,,,,,,,,",
+    "given,f,,text,Given,,,date_ymd,,,,,,,,,,",
+    'symptoms,f,,checkbox,Symptoms,"1, Fever | 2, Cough | 99, None",,,,,,,,,,,,',
+    "summary,f,,text,Summary,,,,,,,,,,,,,\"@CALCTEXT(concat([symptoms:checked], ' at ', [event-name], ' #', [current-instance])) see SAP\"",
+    "others,f,,text,Others,,,,,,,,,,,,,\"@CALCTEXT(if([previous-event-name] = '', [symptoms:unchecked], [next-event-name]))\"",
+    "next_dose,f,,text,Next dose,,,date_ymd,,,,,,,,,,\"@CALCDATE([given], 28, 'd')\"",
+    'odd,f,,text,Odd,,,,,,,,,,,,,"@CALCTEXT(exponential([given]))"',
+    "misplaced,f,,text,Misplaced,,,,,,,,,,,,,\"@CALCDATE([given], 1, 'd')\"",
+  ].join("\n");
+
+  it("reads @CALCTEXT and @CALCDATE as computed text and date fields, checkbox and event smart variables as logic", () => {
+    const r = importDictionary(computed);
+    const f = r.instruments.f?.properties ?? {};
+    const choices = [
+      [1, "Fever"],
+      [2, "Cough"],
+      [99, "None"],
+    ];
+    expect(f.summary).toMatchObject({
+      type: "string",
+      readOnly: true,
+      "x-annotation": "see SAP",
+      "x-calc": {
+        concat: [
+          { checked: [{ var: "symptoms" }, choices] },
+          " at ",
+          { var: "$event" },
+          " #",
+          { var: "$instance" },
+        ],
+      },
+    });
+    expect(JSON.stringify(f.others?.["x-calc"])).toContain('{"checked":[{"var":"symptoms"},');
+    expect(JSON.stringify(f.others?.["x-calc"])).toContain('"$previousEvent"');
+    expect(f.next_dose).toMatchObject({
+      format: "date",
+      readOnly: true,
+      "x-calc": { date_add: [{ var: "given" }, 28, "d"] },
+    });
+    // what cannot be translated is kept read-only with its REDCap text, and reported
+    expect(f.odd).toMatchObject({ readOnly: true, "x-calc-redcap": "exponential([given])" });
+    // @CALCDATE on a field that holds no date is not a computed date: kept in the annotation
+    expect(f.misplaced?.["x-annotation"]).toBe("@CALCDATE([given], 1, 'd')");
+    expect(f.misplaced?.readOnly).toBeUndefined();
+    const messages = r.report.map((i) => `${i.field}: ${i.column}: ${i.message}`);
+    expect(messages.some((m) => m.startsWith("odd: Field Annotation: calculation not translated"))).toBe(
+      true,
+    );
+    expect(r.report.filter((i) => i.message.startsWith("engine check:"))).toEqual([]);
+  });
+
+  it("writes them back as @CALCTEXT / @CALCDATE text fields, and importing the export gives the same fields", () => {
+    const first = importDictionary(computed);
+    const text = exportDictionary(first.instruments, { recordIdForm: "f" });
+    expect(text).toContain("@CALCDATE([given], 28, 'd')");
+    expect(text).toContain("@CALCTEXT(exponential([given]))");
+    expect(text).toContain("[symptoms:checked]");
+    expect(text).toContain("[current-instance]");
+    expect(text).toContain("[previous-event-name]");
+    expect(text).not.toContain("@X-SCHEMA");
+    expect(text).not.toMatch(/,calc,/);
+    expect(importDictionary(text).instruments).toEqual(first.instruments);
+  });
+
   it("maps the cypress fixture's @DEFAULT, @TODAY and @NOW", () => {
     const text = readFileSync(
       path.join(ROOT, "tests/fixtures/redcap/redcap-cypress-project1/dictionary.csv"),

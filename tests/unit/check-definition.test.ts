@@ -205,6 +205,36 @@ describe("semantic errors", () => {
     );
   });
 
+  it("the schedule's and the instance's context variables are plain values", () => {
+    const ok = variant((_, i) => {
+      i.mri.properties.new_enlarging_t2["x-visible-if"] = {
+        and: [{ "==": [{ var: "$previousEvent" }, "screening"] }, { "==": [{ var: "$instance" }, 1] }],
+      };
+    });
+    expect(checkDefinition(ok).errors).toEqual([]);
+    const files = variant((_, i) => {
+      i.mri.properties.new_enlarging_t2["x-visible-if"] = { "==": [{ var: "$nextEvent.id" }, "m6"] };
+    });
+    expectError(files, "mri", "/properties/new_enlarging_t2/x-visible-if/==/0/var", /plain value/);
+  });
+
+  it("date_add's unit and checked's choices are checked where they are written", () => {
+    const files = variant((_, i) => {
+      i.mri.properties.new_enlarging_t2["x-visible-if"] = {
+        and: [{ date_add: [{ var: "scan_date" }, 1, "q"] }, { checked: [{ var: "scan_date" }, [["a"]]] }],
+      };
+    });
+    const errors = expectError(
+      files,
+      "mri",
+      "/properties/new_enlarging_t2/x-visible-if/and/0/date_add/2",
+      /unit "q"/,
+    );
+    expect(errors.map((e) => e.pointer)).toContain(
+      "/properties/new_enlarging_t2/x-visible-if/and/1/checked/1",
+    );
+  });
+
   it("branching may only read fields that come before", () => {
     const files = variant((_, i) => {
       i.mri.properties.scan_date["x-visible-if"] = { "==": [{ var: "contrast_given" }, true] };

@@ -19,6 +19,31 @@ describe("the protocol's JSON Logic operations", () => {
       expect(evaluate({ datediff: [notADate, "1969-03-05", "y"] }, {}), notADate).toBeNull();
   });
 
+  it("adds to a date like REDCap's @CALCDATE, keeping the shape the date came in", () => {
+    expect(evaluate({ date_add: ["2024-01-30", 2, "d"] }, {})).toBe("2024-02-01");
+    expect(evaluate({ date_add: ["2024-03-01", -1, "w"] }, {})).toBe("2024-02-23");
+    // a month is 30.44 days and a year 365.2425, as REDCap counts them; a date stays a date
+    expect(evaluate({ date_add: ["2024-01-01", 1, "M"] }, {})).toBe("2024-01-31");
+    expect(evaluate({ date_add: ["2023-01-01", 1, "y"] }, {})).toBe("2024-01-01");
+    expect(evaluate({ date_add: ["2024-01-01T22:30", 90, "m"] }, {})).toBe("2024-01-02T00:00");
+    expect(evaluate({ date_add: ["2024-01-01T22:30:00Z", 2, "h"] }, {})).toBe("2024-01-02T00:30:00Z");
+    expect(evaluate({ date_add: [{ var: "d" }, 1] }, {})).toBeNull();
+    expect(evaluate({ date_add: ["2024-01-01", { var: "n" }, "d"] }, {})).toBeNull();
+    expect(evaluate({ date_add: ["2024-01-01", 1, "q"] }, {})).toBeNull();
+  });
+
+  it("lists the ticked (or unticked) boxes' titles like REDCap's [cb:checked] / [cb:unchecked]", () => {
+    const choices = [
+      [1, "Fever"],
+      [2, "Cough"],
+      [3, "Rash"],
+    ];
+    expect(evaluate({ checked: [{ var: "cb" }, choices] }, { cb: [3, 1] })).toBe("Fever, Rash");
+    expect(evaluate({ checked: [{ var: "cb" }, choices, false] }, { cb: [3, 1] })).toBe("Cough");
+    expect(evaluate({ checked: [{ var: "cb" }, choices] }, {})).toBe("");
+    expect(evaluate({ checked: [{ var: "cb" }, choices, false] }, {})).toBe("Fever, Cough, Rash");
+  });
+
   it("reads today and now from the evaluation's clock ($now), so a stored calculation can be explained", () => {
     const $now = "2026-03-04T05:06:07.000Z";
     expect(evaluate({ today: [] }, { $now })).toBe("2026-03-04");

@@ -7,6 +7,18 @@ import type { Reporter } from "./types.ts";
 /** JSON Logic in an instrument: known operators, variables that name fields, bounded size. */
 
 const DATEDIFF_UNITS = ["d", "w", "M", "y"];
+const DATE_ADD_UNITS = ["y", "M", "w", "d", "h", "m", "s"];
+
+/** Context variables holding one value (validate-form.ts LogicContext), not a casebook to walk. */
+const PLAIN_CONTEXT = [
+  "$event",
+  "$arm",
+  "$instance",
+  "$previousEvent",
+  "$nextEvent",
+  "$firstEvent",
+  "$lastEvent",
+];
 
 /** What JSON Logic in one place of an instrument may read. */
 export interface LogicScope {
@@ -34,14 +46,14 @@ function checkVariable(name: unknown, at: string, scope: LogicScope, report: Rep
   const parts = name.split(".");
   const head = parts[0] ?? "";
   if (head.startsWith("$")) {
-    if (head === "$event" || head === "$arm") {
-      if (parts.length > 1) report(at, `"${head}" is a plain string: "${name}" reads nothing`);
+    if (PLAIN_CONTEXT.includes(head)) {
+      if (parts.length > 1) report(at, `"${head}" is a plain value: "${name}" reads nothing`);
       return;
     }
     if (head !== "$latest" && head !== "$events") {
       report(
         at,
-        `unknown context variable "${head}"${suggest(head, ["$event", "$arm", "$latest", "$events"])}`,
+        `unknown context variable "${head}"${suggest(head, [...PLAIN_CONTEXT, "$latest", "$events"])}`,
       );
       return;
     }
@@ -180,6 +192,26 @@ function checkLogic(node: unknown, at: string, scope: LogicScope, scoped: boolea
       const unit = list[2];
       if (typeof unit === "string" && !DATEDIFF_UNITS.includes(unit)) {
         report(itemAt(2), `datediff unit "${unit}" must be one of ${DATEDIFF_UNITS.join(", ")}`);
+      }
+      break;
+    }
+    case "date_add": {
+      if (list.length < 2 || list.length > 3)
+        report(argAt, "date_add takes (date, offset) or (date, offset, unit)");
+      const unit = list[2];
+      if (typeof unit === "string" && !DATE_ADD_UNITS.includes(unit)) {
+        report(itemAt(2), `date_add unit "${unit}" must be one of ${DATE_ADD_UNITS.join(", ")}`);
+      }
+      break;
+    }
+    case "checked": {
+      if (list.length < 2 || list.length > 3)
+        report(argAt, "checked takes (value, choices) or (value, choices, ticked)");
+      const choices = list[1];
+      const pair = (c: unknown) =>
+        Array.isArray(c) && c.length === 2 && c.every((v) => typeof v === "string" || typeof v === "number");
+      if (!Array.isArray(choices) || !choices.every(pair)) {
+        report(itemAt(1), "checked's choices are a literal list of [code, title] pairs");
       }
       break;
     }

@@ -81,6 +81,7 @@ const fieldSchema = {
     "x-visible-if": logic,
     /** A REDCap branching logic the engine cannot evaluate: kept verbatim, exported back as is; the field is always shown. */
     "x-visible-if-redcap": nonEmptyString,
+    /** The field's value, computed; on a text field REDCap's @CALCTEXT, a `date_add` on a date field its @CALCDATE. */
     "x-calc": logic,
     /** A REDCap calculation the engine cannot compute: kept verbatim, the field read-only and empty, exported back as is. */
     "x-calc-redcap": nonEmptyString,

@@ -10,6 +10,24 @@ import { VALIDATION_TYPES } from "./validation-types.ts";
  * `x-annotation`, verbatim.
  */
 
+/**
+ * Every REDCap action tag the engine acts on, and the annotation it becomes:
+ * what tests/e2e/logic-parity.test.ts holds one browser-and-server case for.
+ */
+export const ENGINE_ACTION_TAGS = {
+  "@HIDDEN": "x-hidden",
+  "@HIDDEN-FORM": "x-hidden",
+  "@READONLY": "x-readonly",
+  "@READONLY-FORM": "x-readonly",
+  "@DEFAULT": "x-default",
+  "@TODAY": "x-default",
+  "@NOW": "x-default",
+  "@SETVALUE": "x-set-value",
+  "@NONEOFTHEABOVE": "x-none-of-the-above",
+  "@CALCTEXT": "x-calc",
+  "@CALCDATE": "x-calc",
+} as const;
+
 /** Where the tags' problems go: always the Field Annotation column (field-rows.ts's Report fits). */
 type Report = (column: "Field Annotation", severity: "warning", message: string) => void;
 
@@ -151,6 +169,49 @@ export function readActionTags(
   }
   return withoutTags(annotation, taken);
 }
+
+/** @CALCTEXT(logic) or @CALCDATE(date, offset, unit) found in an annotation, and the annotation without it. */
+export interface CalcTag {
+  tag: "@CALCTEXT" | "@CALCDATE";
+  /** What is inside the parentheses, as written. */
+  expr: string;
+  rest: string;
+}
+
+/** The first @CALCTEXT(…) / @CALCDATE(…) of an annotation; undefined when there is none or its parentheses never close. */
+export function takeCalcTag(annotation: string): CalcTag | undefined {
+  const m = /@(CALCTEXT|CALCDATE)\s*\(/.exec(annotation);
+  if (!m) return undefined;
+  const open = m.index + m[0].length;
+  let depth = 1;
+  let quote: string | undefined;
+  for (let i = open; i < annotation.length; i++) {
+    const c = annotation[i];
+    if (quote) {
+      if (c === quote) quote = undefined;
+    } else if (c === "'" || c === '"') quote = c;
+    else if (c === "(") depth++;
+    else if (c === ")" && --depth === 0) {
+      const found: FoundTag = { tag: `@${m[1]}`, start: m.index, end: i + 1 };
+      return {
+        tag: found.tag as CalcTag["tag"],
+        expr: annotation.slice(open, i).trim(),
+        rest: withoutTags(annotation, [found]),
+      };
+    }
+  }
+  return undefined;
+}
+
+/** A text field REDCap computes is @CALCTEXT; a date or date-time one is @CALCDATE. */
+export function calcTagOf(schema: FieldSchema): CalcTag["tag"] | undefined {
+  if (schema.type !== "string" || (schema["x-calc"] === undefined && schema["x-calc-redcap"] === undefined))
+    return undefined;
+  return isDateFormat(schema.format) ? "@CALCDATE" : "@CALCTEXT";
+}
+
+export const isDateFormat = (format: string | undefined): boolean =>
+  format === "date" || format === "date-time" || format === "local-date-time";
 
 /** A value as REDCap writes it for the field's validation (`number_1dp_comma_decimal`: 2 is "2,0"). */
 function presetText(value: PresetValue, validation: string): string {

@@ -1,5 +1,5 @@
-import type { FieldSchema, Instrument } from "../definition.ts";
-import { writeActionTags } from "./action-tags.ts";
+import type { FieldSchema, Instrument, Logic } from "../definition.ts";
+import { calcTagOf, writeActionTags } from "./action-tags.ts";
 import { readAnnotation, stableJson, writeAnnotation } from "./annotation.ts";
 import { emptyRow, type Issue, type Row, writeRows } from "./columns.ts";
 import { rowToSchema, schemaToRow } from "./field-rows.ts";
@@ -7,7 +7,7 @@ import { findField, type LogicFields, logicFields, redcapNames } from "./fields.
 import { columnsFingerprint, formTitle } from "./import-dictionary.ts";
 import { pipingToRedcap } from "./piping.ts";
 import { toJsonLogic } from "./to-json-logic.ts";
-import { toRedcap } from "./to-redcap.ts";
+import { type ToRedcapResult, toRedcap } from "./to-redcap.ts";
 
 /**
  * Instruments → a REDCap data dictionary. The record id comes first (REDCap
@@ -132,8 +132,11 @@ function fieldRow({ name, redcapName, form, schema, instrument, fields, report, 
   row["Required Field?"] = instrument.required?.includes(name) ? "y" : "";
   const text = schema.type === "string" && (row["Field Type"] === "text" || row["Field Type"] === "notes");
   const charLimit = text ? schema.maxLength : undefined;
+  const carried: Record<string, unknown> = redcapName !== name ? { $name: name } : {};
+  const computed = calcTagText(schema, fields, form, tags, at, carried);
   // The action tags the engine acts on come first, then the annotation kept verbatim.
   const annotation = [
+    computed,
     writeActionTags(schema, row["Text Validation Type OR Show Slider Number"]),
     schema["x-annotation"] ?? "",
   ]
@@ -141,9 +144,8 @@ function fieldRow({ name, redcapName, form, schema, instrument, fields, report, 
     .join(" ");
   row["Field Annotation"] = writeAnnotation({ text: annotation, charLimit });
 
-  const carried: Record<string, unknown> = redcapName !== name ? { $name: name } : {};
   // An untranslated REDCap calculation or branching logic goes back exactly as it came.
-  if (schema["x-calc-redcap"] !== undefined && schema["x-calc"] === undefined)
+  if (schema["x-calc-redcap"] !== undefined && schema["x-calc"] === undefined && !calcTagOf(schema))
     row["Choices, Calculations, OR Slider Labels"] = schema["x-calc-redcap"];
   if (schema["x-visible-if-redcap"] !== undefined && schema["x-visible-if"] === undefined)
     row["Branching Logic (Show field only if...)"] = schema["x-visible-if-redcap"];
@@ -152,6 +154,7 @@ function fieldRow({ name, redcapName, form, schema, instrument, fields, report, 
     ["x-calc", "Choices, Calculations, OR Slider Labels", "value"],
   ] as const) {
     const logic = schema[keyword];
+    if (keyword === "x-calc" && calcTagOf(schema)) continue;
     if (logic === undefined) continue;
     const r = toRedcap(logic, fields, { form, as });
     if ("error" in r) {
@@ -193,6 +196,65 @@ function fieldRow({ name, redcapName, form, schema, instrument, fields, report, 
     row["Field Annotation"] = writeAnnotation({ text: annotation, charLimit, schema: overlay });
   }
   return row;
+}
+
+/**
+ * The @CALCTEXT(…) / @CALCDATE(…) of a computed text or date, "" for any
+ * other field; logic REDCap cannot write (or would read back differently) is
+ * reported and carried in @X-SCHEMA instead.
+ */
+function calcTagText(
+  schema: FieldSchema,
+  fields: LogicFields,
+  form: string,
+  tags: boolean,
+  at: (column: Issue["column"], severity: Issue["severity"], message: string) => void,
+  carried: Record<string, unknown>,
+): string {
+  const tag = calcTagOf(schema);
+  if (!tag) return "";
+  const logic = schema["x-calc"];
+  if (logic === undefined) return `${tag}(${schema["x-calc-redcap"] ?? ""})`;
+  const r =
+    tag === "@CALCDATE"
+      ? calcDateArguments(logic, fields, form)
+      : toRedcap(logic, fields, { form, as: "value" });
+  if ("error" in r) {
+    at(
+      "Field Annotation",
+      "error",
+      `not expressible in REDCap: ${r.error}${tags ? " (carried in @X-SCHEMA)" : ""}`,
+    );
+    carried["x-calc"] = logic;
+    return "";
+  }
+  for (const w of r.warnings) at("Field Annotation", "warning", w);
+  const back =
+    tag === "@CALCDATE"
+      ? toJsonLogic(`calcdate(${r.expr})`, fields, { form, as: "value", calcDate: true })
+      : toJsonLogic(r.expr, fields, { form, as: "value" });
+  if (!("logic" in back) || stableJson(back.logic) !== stableJson(logic)) carried["x-calc"] = logic;
+  return `${tag}(${r.expr})`;
+}
+
+/** `{"date_add": [date, offset, unit]}` as @CALCDATE's arguments. */
+function calcDateArguments(logic: Logic, fields: LogicFields, form: string): ToRedcapResult {
+  const args =
+    logic !== null && typeof logic === "object" && !Array.isArray(logic)
+      ? (logic as Record<string, unknown>).date_add
+      : undefined;
+  if (!Array.isArray(args) || args.length !== 3 || typeof args[2] !== "string")
+    return {
+      error: "a computed date is written @CALCDATE(date, offset, unit): its logic must be one date_add",
+    };
+  const date = toRedcap(args[0] ?? null, fields, { form, as: "value" });
+  if ("error" in date) return date;
+  const offset = toRedcap(args[1] ?? null, fields, { form, as: "value" });
+  if ("error" in offset) return offset;
+  return {
+    expr: `${date.expr}, ${offset.expr}, '${args[2]}'`,
+    warnings: [...date.warnings, ...offset.warnings],
+  };
 }
 
 export function exportDictionary(

@@ -2,7 +2,7 @@ import { parseDateText } from "../date-text.ts";
 import type { Choice, ChoiceCode, FieldSchema } from "../definition.ts";
 import { FIELD_KEYWORDS, FIELD_NAME_PATTERN, type FieldKeyword } from "../meta/instrument-schema.ts";
 import { safeHtml } from "../safe-html.ts";
-import { readActionTags } from "./action-tags.ts";
+import { isDateFormat, readActionTags, takeCalcTag } from "./action-tags.ts";
 import { readAnnotation } from "./annotation.ts";
 import { type Column, emptyRow, type Row } from "./columns.ts";
 import { pipingToRedcap } from "./piping.ts";
@@ -147,8 +147,10 @@ function readDateBound(text: string): string | undefined {
 
 export interface RowMeaning {
   schema: FieldSchema;
-  /** The calculation as written, for calc fields. */
+  /** The calculation as written, for calc fields (the inside of @CALCTEXT(…) / @CALCDATE(…) for text ones). */
   calc?: string;
+  /** `calc` holds @CALCDATE's arguments (date, offset, unit). */
+  calcDate?: boolean;
 }
 
 /**
@@ -162,10 +164,19 @@ export function rowToSchema(row: Row, report: Report): RowMeaning | undefined {
   const { schema } = meaning;
   const validation = row["Text Validation Type OR Show Slider Number"].trim();
   const comma = VALIDATION_TYPES[validation]?.comma ?? false;
-  const rest = readActionTags(schema, schema["x-annotation"] ?? "", report, { comma });
+  let annotation = schema["x-annotation"] ?? "";
+  const calcTag = schema.type === "string" ? takeCalcTag(annotation) : undefined;
+  let computed: Pick<RowMeaning, "calc" | "calcDate"> = {};
+  // @CALCDATE on a date field, @CALCTEXT on any other text: a field the engine computes, read-only.
+  if (calcTag && (calcTag.tag === "@CALCDATE") === isDateFormat(schema.format)) {
+    schema.readOnly = true;
+    annotation = calcTag.rest;
+    computed = { calc: calcTag.expr, ...(calcTag.tag === "@CALCDATE" ? { calcDate: true } : {}) };
+  }
+  const rest = readActionTags(schema, annotation, report, { comma });
   if (rest === "") delete schema["x-annotation"];
   else schema["x-annotation"] = rest;
-  return { ...meaning, schema: orderKeys(schema) };
+  return { ...meaning, ...computed, schema: orderKeys(schema) };
 }
 
 function rowToBaseSchema(row: Row, report: Report): RowMeaning | undefined {
@@ -373,7 +384,9 @@ function redcapType(schema: FieldSchema): string {
   const widget = schema["x-widget"];
   if (schema.type === "null" || widget === "descriptive") return "descriptive";
   if (schema["x-file"] !== undefined) return "file";
-  if (schema["x-calc"] !== undefined || schema["x-calc-redcap"] !== undefined) return "calc";
+  // A computed text or date is a text field with @CALCTEXT / @CALCDATE (action-tags.ts).
+  if ((schema["x-calc"] !== undefined || schema["x-calc-redcap"] !== undefined) && schema.type !== "string")
+    return "calc";
   if (schema.type === "array") return "checkbox";
   if (schema.type === "boolean") return widget === "truefalse" ? "truefalse" : "yesno";
   if (widget === "slider") return "slider";

@@ -25,6 +25,8 @@ export interface LogicField {
   kind: FieldKind;
   /** Choice codes, typed as stored (choice and checkbox only). */
   codes?: readonly ChoiceCode[];
+  /** The checkbox options' titles, in the order of `codes`: what `[cb:checked]` lists. */
+  titles?: readonly string[];
   /** The instrument that holds the field. */
   form?: string;
   /**
@@ -86,7 +88,13 @@ export function redcapNames(
 export function logicFieldOf(schema: FieldSchema, form?: string): LogicField {
   const at = form === undefined ? {} : { form };
   if (schema.type === "array") {
-    return { kind: "checkbox", codes: (schema.items?.oneOf ?? []).map((c) => c.const), ...at };
+    const options = schema.items?.oneOf ?? [];
+    return {
+      kind: "checkbox",
+      codes: options.map((c) => c.const),
+      titles: options.map((c) => c.title),
+      ...at,
+    };
   }
   if (schema.oneOf || schema.enum) {
     const codes = schema.oneOf ? schema.oneOf.map((c) => c.const) : (schema.enum ?? []);

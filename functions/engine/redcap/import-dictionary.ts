@@ -57,6 +57,8 @@ interface Pending {
   row: Row;
   schema: FieldSchema;
   calc?: string;
+  /** `calc` holds @CALCDATE's arguments. */
+  calcDate?: boolean;
   overlay?: Record<string, unknown>;
 }
 
@@ -181,6 +183,7 @@ export function importDictionary(csvText: string): ImportResult {
       row,
       schema: meaning.schema,
       calc: meaning.calc,
+      calcDate: meaning.calcDate,
       overlay: annotation.schema,
     });
   }
@@ -276,12 +279,15 @@ function translateLogic(p: Pending, fields: LogicFields, report: Report): void {
     }
   }
   if (p.calc !== undefined && schema["x-calc"] === undefined) {
-    const column = "Choices, Calculations, OR Slider Labels";
+    // A computed text or date (@CALCTEXT, @CALCDATE) is written in its annotation.
+    const column = schema.type === "string" ? "Field Annotation" : "Choices, Calculations, OR Slider Labels";
     if (p.calc.trim() === "") {
       report(column, "error", "the calculated field has no calculation");
       return;
     }
-    const r = toJsonLogic(p.calc, fields, { form: p.form, as: "value" });
+    const r = p.calcDate
+      ? toJsonLogic(`calcdate(${p.calc})`, fields, { form: p.form, as: "value", calcDate: true })
+      : toJsonLogic(p.calc, fields, { form: p.form, as: "value" });
     if ("error" in r) {
       // Kept read-only with REDCap's text: never an editable field, and it exports back as written.
       schema["x-calc-redcap"] = p.calc;

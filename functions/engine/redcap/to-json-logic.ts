@@ -18,7 +18,25 @@ export interface ToJsonLogicOptions {
   as?: "condition" | "value";
   /** REDCap unique event name → the engine's event id, for `[event][field]` (default: the same name). */
   events?: Readonly<Record<string, string>>;
+  /**
+   * The expression is the arguments of an @CALCDATE written as `calcdate(date, offset, unit)`: the
+   * one place that function exists, since REDCap has it as an action tag only.
+   */
+  calcDate?: boolean;
 }
+
+/** REDCap smart variables → the context variable holding the same (validate-form.ts LogicContext). */
+const SMART_VARIABLES: Record<string, { name: string; cls: "num" | "str" }> = {
+  "event-name": { name: "$event", cls: "str" },
+  "current-instance": { name: "$instance", cls: "num" },
+  "previous-event-name": { name: "$previousEvent", cls: "str" },
+  "next-event-name": { name: "$nextEvent", cls: "str" },
+  "first-event-name": { name: "$firstEvent", cls: "str" },
+  "last-event-name": { name: "$lastEvent", cls: "str" },
+};
+
+/** @CALCDATE's units: years and months as REDCap counts them (365.2425 and 30.44 days), days, hours, minutes, seconds. */
+const CALCDATE_UNITS = ["y", "M", "d", "h", "m", "s"];
 
 export type ToJsonLogicResult = { logic: Logic; warnings: string[] } | { error: string };
 
@@ -137,12 +155,15 @@ function withEmpty(op: CompareOp, x: Logic, s: string, core: Logic): Logic {
   return redcapCompare("", s, op) ? all("or", [isempty(x), core]) : all("and", [filled(x), core]);
 }
 
+const CHECKED_MODIFIERS = ["checked", "unchecked"];
+
 class Translator {
   readonly warnings: string[] = [];
   constructor(
     private readonly fields: LogicFields,
     private readonly form: string | undefined,
     private readonly events?: Readonly<Record<string, string>>,
+    private readonly calcDate = false,
   ) {}
 
   // -------------------------------------------------------------------------
@@ -156,9 +177,15 @@ class Translator {
         return { cls: "lit", lit: node.value, logic: literalValue(node.value) };
       case "bool":
         return { cls: "cond", logic: node.value };
-      case "smart":
-        if (node.name === "event-name") return { cls: "str", logic: { var: "$event" } };
-        throw new Untranslatable(`smart variable [${node.name}] has no equivalent (only [event-name] does)`);
+      case "smart": {
+        const smart = SMART_VARIABLES[node.name];
+        if (smart) return { cls: smart.cls, logic: { var: smart.name } };
+        throw new Untranslatable(
+          `smart variable [${node.name}] has no equivalent (only ${Object.keys(SMART_VARIABLES)
+            .map((n) => `[${n}]`)
+            .join(", ")} do)`,
+        );
+      }
       case "field":
         return this.field(node);
       case "cmp":
@@ -186,10 +213,12 @@ class Translator {
   private field(node: Node & { t: "field" }): Val {
     if (node.instance !== undefined)
       throw new Untranslatable(`[${node.name}][${node.instance}] reads one instance: not supported`);
-    if (node.modifier !== undefined)
-      throw new Untranslatable(`[${node.name}:${node.modifier}] is not supported`);
     const field = this.fields[node.name];
     if (!field) throw new Untranslatable(`"${node.name}" is not a field of this dictionary`);
+    if (node.modifier !== undefined && !CHECKED_MODIFIERS.includes(node.modifier))
+      throw new Untranslatable(`[${node.name}:${node.modifier}] is not supported`);
+    if (node.modifier !== undefined && (field.kind !== "checkbox" || node.code !== undefined))
+      throw new Untranslatable(`[${node.name}:${node.modifier}] needs a checkbox field, without an option`);
     let name = field.name ?? node.name;
     if (node.event !== undefined) {
       if (field.form === undefined)
@@ -204,6 +233,12 @@ class Translator {
       );
     }
     const v = { var: name };
+    if (node.modifier !== undefined) {
+      // the titles of the ticked (or unticked) options, as REDCap pipes them
+      const choices = (field.codes ?? []).map((c, i) => [c, field.titles?.[i] ?? String(c)]);
+      const ticked = node.modifier === "checked" ? [] : [false];
+      return { cls: "text", logic: { checked: [v, choices, ...ticked] } };
+    }
     if (node.code !== undefined) {
       if (field.kind !== "checkbox")
         throw new Untranslatable(`[${node.name}(${node.code})]: "${node.name}" is not a checkbox field`);
@@ -459,6 +494,9 @@ class Translator {
       }
       case "datediff":
         return this.datediff(args);
+      case "calcdate":
+        if (!this.calcDate) break;
+        return this.calcdate(args);
       case "round":
       case "roundup":
       case "rounddown": {
@@ -511,9 +549,24 @@ class Translator {
       case "isblankormissingcode":
         arity(1);
         return { cls: "cond", logic: isempty(this.output(this.value(args[0] as Node))) };
-      default:
-        throw new Untranslatable(`function ${fn}() has no JSON Logic equivalent`);
     }
+    throw new Untranslatable(`function ${fn}() has no JSON Logic equivalent`);
+  }
+
+  /** @CALCDATE(date, offset, unit): the date `offset` units after `date` (engine `date_add`). */
+  private calcdate(args: Node[]): Val {
+    if (args.length !== 3) throw new Untranslatable("@CALCDATE takes a date, an offset and a unit");
+    const [dateNode, offsetNode, unitNode] = args as [Node, Node, Node];
+    if (unitNode.t !== "str" || !CALCDATE_UNITS.includes(unitNode.value))
+      throw new Untranslatable(
+        `@CALCDATE's unit must be one of ${CALCDATE_UNITS.map((u) => `'${u}'`).join(", ")}`,
+      );
+    const date = this.value(dateNode);
+    if (date.cls !== "str" && date.cls !== "text") throw new Untranslatable("@CALCDATE starts from a date");
+    const offset = this.value(offsetNode);
+    if (offset.cls !== "num" && !(offset.cls === "lit" && isNumeric(offset.lit ?? "")))
+      throw new Untranslatable("@CALCDATE's offset is a number");
+    return { cls: "str", logic: { date_add: [this.output(date), this.output(offset), unitNode.value] } };
   }
 
   private arithMod(a: Val, b: Val): Val {
@@ -623,7 +676,7 @@ export function toJsonLogic(
 ): ToJsonLogicResult {
   const parsed = parseRedcap(expr);
   if ("error" in parsed) return { error: `cannot read the expression: ${parsed.error}` };
-  const t = new Translator(fields, options.form, options.events);
+  const t = new Translator(fields, options.form, options.events, options.calcDate);
   try {
     const v = t.value(parsed.ast);
     const logic = options.as === "value" ? t.output(v) : t.cond(v);

@@ -174,6 +174,16 @@ const SAME_NAME_FUNCTIONS: Record<string, RV["kind"]> = {
   ends_with: "cond",
 };
 
+/** Context variables → REDCap's smart variable of the same meaning (to-json-logic.ts reads them back). */
+const SMART_OF: Record<string, { name: string; kind: RV["kind"]; nullable: boolean }> = {
+  $event: { name: "event-name", kind: "str", nullable: false },
+  $instance: { name: "current-instance", kind: "num", nullable: false },
+  $previousEvent: { name: "previous-event-name", kind: "str", nullable: true },
+  $nextEvent: { name: "next-event-name", kind: "str", nullable: true },
+  $firstEvent: { name: "first-event-name", kind: "str", nullable: true },
+  $lastEvent: { name: "last-event-name", kind: "str", nullable: true },
+};
+
 class Decompiler {
   readonly warnings: string[] = [];
   /** JSON of values an enclosing guard has ruled out as empty. */
@@ -348,6 +358,18 @@ class Decompiler {
       default:
         return cmp("<>", v.ast, EMPTY);
     }
+  }
+
+  /** `[cb:checked]` / `[cb:unchecked]`, where the choices listed are the field's own, as importing it gives. */
+  private checkedTitles(args: Logic[], logic: Logic): RV {
+    const v = this.value(args[0] ?? null);
+    if (v.kind !== "checkbox" || v.ast.t !== "field")
+      throw new Untranslatable("checked reads a checkbox field");
+    const modifier = args[2] === false ? "unchecked" : "checked";
+    const ast = this.verified({ ...v.ast, modifier }, logic, "value");
+    if (!ast)
+      throw new Untranslatable(`checked with choices other than the field's has no REDCap equivalent`);
+    return { ast, kind: "text", nullable: true };
   }
 
   /** `[cb(code)]` for `{"in": [code, {"var": cb}]}`; undefined when the code is not an option (never checked). */
@@ -533,6 +555,7 @@ class Decompiler {
     if (!o) throw new Untranslatable(`cannot read ${JSON.stringify(logic)}`);
     const [op, args] = o;
     if (op === "var") return this.variable(args);
+    if (op === "checked") return this.checkedTitles(args, logic);
     const shape = this.valueShape(op, args, logic);
     if (shape) return shape;
     switch (op) {
@@ -601,7 +624,8 @@ class Decompiler {
     const name = args[0];
     if (args.length > 1) throw new Untranslatable("a variable with a default has no REDCap equivalent");
     if (typeof name !== "string") throw new Untranslatable("a variable name must be a string");
-    if (name === "$event") return { ast: { t: "smart", name: "event-name" }, kind: "str", nullable: false };
+    const smart = SMART_OF[name];
+    if (smart) return { ast: { t: "smart", name: smart.name }, kind: smart.kind, nullable: smart.nullable };
     const inEvent = /^\$events\.([a-z0-9_]+)\.([a-z][a-z0-9_]*)\.([a-z][a-z0-9_]*)$/.exec(name);
     if (inEvent) {
       const hit = findField(this.fields, inEvent[2], inEvent[3] as string);

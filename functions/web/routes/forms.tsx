@@ -3,6 +3,7 @@ import { initialValues, utcClock } from "../../engine/action-tags.ts";
 import { eventValues, latestValues } from "../../engine/casebook.ts";
 import { FORM_STATUSES, LOGS_EVENT } from "../../engine/definition.ts";
 import { isMarkableEvent } from "../../engine/entered-in-error.ts";
+import { eventNeighbours } from "../../engine/event-neighbours.ts";
 import { asFileReference } from "../../engine/file-fields.ts";
 import { nextFormOfVisit } from "../../engine/next-form.ts";
 import { outsideRefs, outsideValues, pipeResolver, renderPiped } from "../../engine/piping.ts";
@@ -83,6 +84,8 @@ async function formContext(c: Context<AppEnv>, formScript: string) {
     $studyStart: definition.study.startDate,
     // "today" while the page is open; the save recomputes with its own time.
     $now: new Date().toISOString(),
+    $instance: address.instance,
+    ...eventNeighbours(definition.study, subject.arm, address.event),
   };
   const eventLabel = address.event === LOGS_EVENT ? "Logs" : (slot.event?.label ?? address.event);
   const piping = outsideValues(outsideRefs(slot.instrument), {

@@ -88,6 +88,12 @@ const EXCEPTIONS: { dictionary: string; field: string; column: Column; why: stri
     column: "Field Label",
     why: "a descriptive field without a label (REDCap shows an attachment the dictionary does not carry): every engine field has a title, so it takes the field's name, reported as an error on import",
   },
+  {
+    dictionary: "redcapr-vignette-repeating-write",
+    field: "unique_birth_month",
+    column: "Field Annotation",
+    why: "the source closes one parenthesis more than its @CALCTEXT( opens: the stray `)` is kept verbatim in the annotation and written back after the tag with a space between",
+  },
 ];
 
 /** One CSV line of 18 cells, quoted the way REDCap quotes them. */

@@ -176,6 +176,14 @@ describe("REDCap logic → JSON Logic", () => {
     expect(logicOf("concat([t], '-', [n])", "value")).toEqual({ concat: [v("t"), "-", v("n")] });
   });
 
+  it("keeps a quoted text argument as text: '-01' in a concat is not the number -1", () => {
+    expect(logicOf("concat([t], '-0', [n], '-01')", "value")).toEqual({
+      concat: [v("t"), "-0", v("n"), "-01"],
+    });
+    expect(logicOf("contains([t], '007')")).toEqual({ contains: [v("t"), "007"] });
+    expect(logicOf("left('0123', 2)", "value")).toEqual({ left: ["0123", 2] });
+  });
+
   it("reads [event][field] as that field's latest value at that event", () => {
     expect(logicOf("[enrollment_arm_1][sex] = '1'")).toEqual({
       "==": [v("$events.enrollment_arm_1.f.sex"), 1],

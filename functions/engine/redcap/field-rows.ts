@@ -172,6 +172,12 @@ export function rowToSchema(row: Row, report: Report): RowMeaning | undefined {
     schema.readOnly = true;
     annotation = calcTag.rest;
     computed = { calc: calcTag.expr, ...(calcTag.tag === "@CALCDATE" ? { calcDate: true } : {}) };
+    if (/^\s*\)/.test(calcTag.rest))
+      report(
+        "Field Annotation",
+        "warning",
+        `a stray ")" follows ${calcTag.tag}(…): kept in the annotation, written back after the tag`,
+      );
   }
   const rest = readActionTags(schema, annotation, report, { comma });
   if (rest === "") delete schema["x-annotation"];

@@ -284,6 +284,11 @@ class Translator {
     return f.logic;
   }
 
+  /** A function argument read as text: a quoted literal stays the text it is ('-01' is not -1). */
+  textArg(n: Node): Logic {
+    return n.t === "str" ? n.value : this.output(this.value(n));
+  }
+
   /** REDCap's truthiness of a value used as a condition ("" and "0" are false). */
   cond(v: Val): Logic {
     const f = this.finish(v);
@@ -529,7 +534,7 @@ class Translator {
         return { cls: "num", logic: { [fn]: [this.output(this.value(args[0] as Node))] } };
       case "find":
         arity(2);
-        return { cls: "num", logic: { find: args.map((n) => this.output(this.value(n))) } };
+        return { cls: "num", logic: { find: args.map((n) => this.textArg(n)) } };
       case "left":
       case "right":
       case "mid":
@@ -537,15 +542,18 @@ class Translator {
       case "lower":
       case "trim":
         arity(TEXT_ARITY[fn] as number);
-        return { cls: "text", logic: { [fn]: args.map((n) => this.output(this.value(n))) } };
+        return {
+          cls: "text",
+          logic: { [fn]: args.map((n, i) => (i === 0 ? this.textArg(n) : this.output(this.value(n)))) },
+        };
       case "concat":
         if (args.length === 0) throw new Untranslatable("concat() needs at least one value");
-        return { cls: "text", logic: { concat: args.map((n) => this.output(this.value(n))) } };
+        return { cls: "text", logic: { concat: args.map((n) => this.textArg(n)) } };
       case "contains":
       case "starts_with":
       case "ends_with":
         arity(2);
-        return { cls: "cond", logic: { [fn]: args.map((n) => this.output(this.value(n))) } };
+        return { cls: "cond", logic: { [fn]: args.map((n) => this.textArg(n)) } };
       case "isblankormissingcode":
         arity(1);
         return { cls: "cond", logic: isempty(this.output(this.value(args[0] as Node))) };

@@ -16,13 +16,17 @@ export const BODY_LIMITS = {
   recordImports: 6 * 1024 * 1024,
   /** One uploaded file, base64 in JSON: Lambda's synchronous payload cap (in AWS a large file goes to a presigned URL). */
   fileUpload: 6 * 1024 * 1024,
+  /** A form page posted as multipart/form-data: its file and signature fields' bytes ride along (the same cap). */
+  formWithFiles: 6 * 1024 * 1024,
   /** Everything else: JSON API bodies, REDCap API calls, form and enrolment posts. */
   default: 256 * 1024,
 } as const;
 
 export type BodyClass = keyof typeof BODY_LIMITS;
 
-export function bodyClass(path: string): BodyClass {
+const FORM_PAGE = /^\/studies\/[^/]+\/subjects\/[^/]+\/events\/[^/]+\/forms\/[^/]+(\/instances\/[^/]+)?$/;
+
+export function bodyClass(path: string, contentType = ""): BodyClass {
   if (path === "/signin") return "signIn";
   if (/^\/studies\/[^/]+\/builder(\/|$)/.test(path)) return "builder";
   if (/^\/api\/v1\/studies\/[^/]+\/record-imports\/?$/.test(path)) return "recordImports";
@@ -32,6 +36,8 @@ export function bodyClass(path: string): BodyClass {
     )
   )
     return "fileUpload";
+  // Only a multipart post can carry files: a form posted url-encoded keeps the default limit.
+  if (FORM_PAGE.test(path) && /^multipart\/form-data\b/i.test(contentType)) return "formWithFiles";
   return "default";
 }
 
@@ -50,4 +56,4 @@ const limiters = Object.fromEntries(
 ) as Record<BodyClass, MiddlewareHandler>;
 
 /** 413 for a body over its route's limit: problem+json on the API, an error page on the site. */
-export const limitBodies: MiddlewareHandler = (c, next) => limiters[bodyClass(c.req.path)](c, next);
+export const limitBodies: MiddlewareHandler = (c, next) => limiters[bodyClass(c.req.path, c.req.header("content-type"))](c, next);

@@ -56,4 +56,5 @@ const limiters = Object.fromEntries(
 ) as Record<BodyClass, MiddlewareHandler>;
 
 /** 413 for a body over its route's limit: problem+json on the API, an error page on the site. */
-export const limitBodies: MiddlewareHandler = (c, next) => limiters[bodyClass(c.req.path, c.req.header("content-type"))](c, next);
+export const limitBodies: MiddlewareHandler = (c, next) =>
+  limiters[bodyClass(c.req.path, c.req.header("content-type"))](c, next);

@@ -17,6 +17,7 @@ import {
 } from "../../engine/validate-form.ts";
 import { type FormEntries, readFormEntries, readMissingEntries } from "../form-values.ts";
 import { untickExclusive } from "./exclusive-choices.ts";
+import { enhanceSignaturePads } from "./signature-pad.ts";
 import { pointerGate } from "./steady-messages.ts";
 import { enhanceTypedDates } from "./typed-dates.ts";
 import { guardUnsaved } from "./unsaved-guard.ts";
@@ -69,6 +70,7 @@ function clearControls(container: Element): boolean {
 function enhance(form: HTMLFormElement, def: Definition): void {
   const { instrument, context } = def;
   const redrawEchoes = enhanceTypedDates(form);
+  enhanceSignaturePads(form);
   const touched = new Set<string>();
   const whenPointerFree = pointerGate(document);
   const fieldEls = new Map<string, HTMLElement>();
@@ -164,11 +166,17 @@ function enhance(form: HTMLFormElement, def: Definition): void {
   });
 
   const reasonBox = form.querySelector<HTMLElement>("[data-reason]");
+  // A file chosen or removed is a change too (the text entries do not show it).
+  const fileChoices = () =>
+    [...form.querySelectorAll<HTMLInputElement>("[data-file] input[type=file], [data-file-remove]")].map(
+      (el) => (el.type === "file" ? [...(el.files ?? [])].map((f) => `${f.name}:${f.size}`) : el.checked),
+    );
   const snapshot = () =>
     JSON.stringify([
       readFormEntries(instrument, entriesOf(form)),
       readMissingEntries(instrument, entriesOf(form)),
       recalculating(),
+      fileChoices(),
     ]);
   const initial = snapshot();
   form.addEventListener("submit", (e) => {

@@ -74,17 +74,23 @@ function enhance(form: HTMLFormElement, def: Definition): void {
   const touched = new Set<string>();
   const whenPointerFree = pointerGate(document);
   const fieldEls = new Map<string, HTMLElement>();
+  // Some refusals only the server can make (a file's type, size or name): kept until the field is edited.
+  const serverErrors = new Map<string, string>();
   for (const el of form.querySelectorAll<HTMLElement>("[data-field]")) {
     const name = el.dataset.field ?? "";
     fieldEls.set(name, el);
     // Errors the server reported stay visible until the field is edited.
-    if (el.querySelector(".error")?.textContent) touched.add(name);
+    const reported = el.querySelector(".error")?.textContent;
+    if (reported) {
+      touched.add(name);
+      serverErrors.set(name, reported);
+    }
   }
 
   const showErrors = (errors: FieldError[], all: boolean) => {
     const byField = new Map(errors.map((e) => [e.pointer.slice(1), e.message]));
     for (const [name, el] of fieldEls) {
-      const message = touched.has(name) || all ? byField.get(name) : undefined;
+      const message = touched.has(name) || all ? (byField.get(name) ?? serverErrors.get(name)) : undefined;
       const box = el.querySelector(".error");
       if (box && box.textContent !== (message ?? "")) box.textContent = message ?? "";
       for (const control of el.querySelectorAll("input, select, textarea")) {
@@ -154,9 +160,13 @@ function enhance(form: HTMLFormElement, def: Definition): void {
   form.addEventListener("change", (e) => {
     if (e.target instanceof HTMLInputElement) untickExclusive(form, instrument, e.target);
     touched.add(nameOf(e.target));
+    serverErrors.delete(nameOf(e.target));
     refresh();
   });
-  form.addEventListener("input", () => refresh());
+  form.addEventListener("input", (e) => {
+    serverErrors.delete(nameOf(e.target));
+    refresh();
+  });
   form.addEventListener("focusout", (e) => {
     const name = nameOf(e.target);
     if (name && !touched.has(name)) {

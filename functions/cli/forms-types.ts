@@ -24,6 +24,7 @@ import { compile, type JSONSchema } from "json-schema-to-typescript";
 import { formatDefinitionError, readFormsDirectory } from "../definition-files.ts";
 import { checkDefinition } from "../engine/check-definition.ts";
 import type { ChoiceCode, FieldSchema, Instrument, StudyDefinition } from "../engine/definition.ts";
+import { isFileField } from "../engine/file-fields.ts";
 
 const DEFAULT_TYPES_FILE = "types/instruments.d.ts";
 
@@ -91,6 +92,17 @@ function cleanField(f: FieldSchema): JSONSchema {
     out[key] = value;
   }
   if (f.oneOf) out.enum = f.oneOf.map((c) => c.const);
+  // A file field holds the reference its upload answered (engine/file-fields.ts), never the bytes.
+  if (isFileField(f)) {
+    out.additionalProperties = false;
+    out.required = ["sha256", "size", "name", "mediaType"];
+    out.properties = {
+      sha256: { type: "string" },
+      size: { type: "integer" },
+      name: { type: "string" },
+      mediaType: { type: "string" },
+    };
+  }
   if (f.items) {
     const { oneOf, ...items } = f.items;
     out.items = { ...items, enum: oneOf.map((c) => c.const) };

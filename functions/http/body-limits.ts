@@ -19,13 +19,17 @@ export const BODY_LIMITS = {
    * `content=file` import on `/api/`: Lambda's synchronous payload cap (in AWS a large file goes to a presigned URL).
    */
   fileUpload: 6 * 1024 * 1024,
+  /** A form page posted as multipart/form-data: its file and signature fields' bytes ride along (the same cap). */
+  formWithFiles: 6 * 1024 * 1024,
   /** Everything else: JSON API bodies, form and enrolment posts. */
   default: 256 * 1024,
 } as const;
 
 export type BodyClass = keyof typeof BODY_LIMITS;
 
-export function bodyClass(path: string): BodyClass {
+const FORM_PAGE = /^\/studies\/[^/]+\/subjects\/[^/]+\/events\/[^/]+\/forms\/[^/]+(\/instances\/[^/]+)?$/;
+
+export function bodyClass(path: string, contentType = ""): BodyClass {
   if (path === "/signin") return "signIn";
   if (path === "/api/") return "fileUpload";
   if (/^\/studies\/[^/]+\/builder(\/|$)/.test(path)) return "builder";
@@ -37,6 +41,8 @@ export function bodyClass(path: string): BodyClass {
   )
     return "fileUpload";
   if (/^\/api\/v1\/uploads\/[^/]+$/.test(path)) return "fileUpload";
+  // Only a multipart post can carry files: a form posted url-encoded keeps the default limit.
+  if (FORM_PAGE.test(path) && /^multipart\/form-data\b/i.test(contentType)) return "formWithFiles";
   return "default";
 }
 
@@ -55,4 +61,5 @@ const limiters = Object.fromEntries(
 ) as Record<BodyClass, MiddlewareHandler>;
 
 /** 413 for a body over its route's limit: problem+json on the API, an error page on the site. */
-export const limitBodies: MiddlewareHandler = (c, next) => limiters[bodyClass(c.req.path)](c, next);
+export const limitBodies: MiddlewareHandler = (c, next) =>
+  limiters[bodyClass(c.req.path, c.req.header("content-type"))](c, next);

@@ -1,10 +1,24 @@
 import type { Choice, FieldSchema, FormData, Instrument, MissingCode } from "../engine/definition.ts";
-import { asFileReference, formatBytes, isFileField } from "../engine/file-fields.ts";
+import {
+  allowedMediaTypes,
+  asFileReference,
+  formatBytes,
+  isFileField,
+  isSignatureField,
+  maxBytesOf,
+} from "../engine/file-fields.ts";
 import type { Revision } from "../store/form-instances.ts";
 import { DriftNote, type DriftView, driftId } from "./calculation-drift.tsx";
 import { DateTimeInput, hintId, isTypedDateTime } from "./date-input.tsx";
 import { utcTime } from "./display-time.ts";
-import { displayValue, inputText, missingCodeName, missingReasonName } from "./form-values.ts";
+import {
+  displayValue,
+  fileRemoveName,
+  fileUploadName,
+  inputText,
+  missingCodeName,
+  missingReasonName,
+} from "./form-values.ts";
 import { type Pipe, Piped } from "./piped.tsx";
 
 /**
@@ -110,22 +124,7 @@ function Control({ f }: { f: FieldView }) {
     );
   }
   if (schema["x-readonly"] === true) return <ReadOnlyControl f={f} />;
-  if (isFileField(schema)) {
-    const file = asFileReference(f.value);
-    const kept = file ? JSON.stringify(file) : typeof f.value === "string" ? f.value : "";
-    return (
-      <div class="file" data-file={name}>
-        <input type="hidden" {...common} value={kept} />
-        {file ? (
-          <p>
-            {f.download ? <a href={f.download}>{file.name}</a> : file.name} ({formatBytes(file.size)})
-          </p>
-        ) : (
-          <p>No file attached.</p>
-        )}
-      </div>
-    );
-  }
+  if (isFileField(schema)) return <FileControl f={f} />;
   if (schema.type === "boolean") {
     const [yes, no] = schema["x-widget"] === "truefalse" ? ["True", "False"] : ["Yes", "No"];
     return (
@@ -244,6 +243,74 @@ function Control({ f }: { f: FieldView }) {
       maxlength={schema.maxLength}
       autocomplete="off"
     />
+  );
+}
+
+/**
+ * A file or signature field: the attached file (name, size, download link),
+ * kept by a hidden control unless a new file is chosen or "remove" is ticked.
+ * A signature field also gets a drawing pad, shown only by the page script
+ * (which turns the drawing into the chosen PNG); the file input stays, so
+ * without the script, or without a pointer, an image can be uploaded.
+ */
+function FileControl({ f }: { f: FieldView }) {
+  const { schema, name } = f;
+  const file = asFileReference(f.value);
+  const kept = file ? JSON.stringify(file) : typeof f.value === "string" ? f.value : "";
+  const signature = isSignatureField(schema);
+  const accept = allowedMediaTypes(schema)?.join(",");
+  const attachedId = `a-${name}`;
+  return (
+    <div class="file" data-file={name}>
+      <input type="hidden" name={name} value={kept} data-file-kept />
+      <p id={attachedId} data-file-attached>
+        {file ? (
+          <>
+            Attached: {f.download ? <a href={f.download}>{file.name}</a> : file.name} (
+            {formatBytes(file.size)})
+          </>
+        ) : (
+          "No file attached."
+        )}
+      </p>
+      {signature && (
+        <div class="signature-pad" data-signature-pad={name} hidden>
+          <canvas
+            width={600}
+            height={200}
+            role="img"
+            aria-label={`Signature pad for ${schema.title ?? name}: draw with a mouse, finger or pen. Keyboard users can upload an image of the signature below instead.`}
+          />
+          <button type="button" data-signature-clear>
+            Clear signature
+          </button>
+          <span class="help" data-signature-state role="status" />
+        </div>
+      )}
+      <p class="file-choose">
+        <span id={`u-${name}`}>
+          {file ? "Replace with:" : signature ? "Or upload an image of the signature:" : "Choose a file:"}{" "}
+          <span class="help">
+            {accept ? accept.replace(/,/g, ", ") : "any type"}, at most {formatBytes(maxBytesOf(schema))}
+          </span>
+        </span>{" "}
+        {/* Named by the field's label; what is attached and what may be chosen describe it. */}
+        <input
+          type="file"
+          id={id(name)}
+          name={fileUploadName(name)}
+          accept={accept}
+          aria-describedby={`${attachedId} u-${name} ${describedBy(f)}`}
+          aria-invalid={f.error ? "true" : undefined}
+        />
+      </p>
+      {file && (
+        <label class="choice">
+          <input type="checkbox" name={fileRemoveName(name)} value="true" data-file-remove /> Remove the
+          attached file
+        </label>
+      )}
+    </div>
   );
 }
 

@@ -80,6 +80,14 @@ export function readFormEntries(instrument: Instrument, entries: FormEntries): F
 export const missingCodeName = (field: string) => `_missing.${field}`;
 export const missingReasonName = (field: string) => `_missing_reason.${field}`;
 
+/**
+ * A file field's controls beside the hidden one holding its reference: the
+ * file chosen to upload (a drawn signature becomes one) and the box that
+ * clears the attached file.
+ */
+export const fileUploadName = (field: string) => `_file.${field}`;
+export const fileRemoveName = (field: string) => `_remove.${field}`;
+
 /** The missing-data codes chosen on the page: per field, the code and the reason typed beside it. */
 export function readMissingEntries(
   instrument: Instrument,

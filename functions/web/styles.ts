@@ -43,6 +43,7 @@ button.secondary,.button.secondary{background:#fff;color:var(--accent)}button[hi
 ul.field-queries{list-style:none;margin:-.5rem 0 1rem;padding:0;font-size:.85rem}ul.field-queries a{display:inline-block;min-height:24px;padding:.1rem 0}.q-open{color:var(--err)}.q-answered{color:var(--warn)}.q-closed{color:var(--muted)}
 article.query ol.messages{list-style:none;padding:0;margin:0 0 .5rem}article.query ol.messages p{margin:.15rem 0 .5rem;overflow-wrap:anywhere}form.query-action{margin-top:.5rem}form.query-action textarea{display:block;width:100%;max-width:40rem;box-sizing:border-box}
 details.history{font-size:.85rem;color:var(--muted);margin-top:.25rem}details.history li{margin:.15rem 0}
+.file p{margin:.2rem 0}.file input[type=file]{font:inherit;max-width:100%}.signature-pad[hidden]{display:none}.signature-pad{display:flex;flex-wrap:wrap;gap:.5rem;align-items:flex-end;margin:.3rem 0}.signature-pad canvas{width:100%;max-width:600px;aspect-ratio:3/1;border:1px solid #9aa3b1;border-radius:4px;background:#fff;touch-action:none;cursor:crosshair}
 .theirs{font-size:.85rem;color:var(--warn);margin:.2rem 0}
 input.wide{width:100%}textarea.code{min-height:28rem;font-family:ui-monospace,monospace;font-size:.85rem}
 dl.details{margin:0;font-size:.85rem}dl.details dt{display:inline;font-weight:600}dl.details dt::after{content:": "}dl.details dd{display:inline;margin:0}dl.details dd::after{content:"";display:block}.muted{color:var(--muted);font-size:.8rem}

@@ -23,6 +23,9 @@ const SNIPPETS: Record<string, string> = {
     export const criteria: AdverseEvent["sae_criteria"] = ["death", "hospitalisation"];
     export const age: number | undefined = ({} as Demographics).age;
     export const id: InstrumentId = "vital_signs";
+    export const scan: StudyForms["consent"]["consent_scan"] = {
+      sha256: "0".repeat(64), size: 1, name: "scan.pdf", mediaType: "application/pdf",
+    };
   `,
   "wrong-type.ts": `
     import type { Edss } from "./instruments.js";
@@ -43,6 +46,10 @@ const SNIPPETS: Record<string, string> = {
   "calculated.ts": `
     import type { Demographics } from "./instruments.js";
     export function set(d: Demographics) { d.age = 40; }
+  `,
+  "file-name-only.ts": `
+    import type { Consent } from "./instruments.js";
+    export const consent: Partial<Consent> = { consent_scan: "scan.pdf" };
   `,
   "unknown-instrument.ts": `
     import type { InstrumentId } from "./instruments.js";
@@ -128,6 +135,7 @@ describe("npm run forms:types", () => {
     ["unknown-code.ts", /TS2322: Type '13' is not assignable/],
     ["missing-required.ts", /TS27(39|40): Type .* is missing the following properties .*assessment_date/],
     ["calculated.ts", /TS2540: Cannot assign to 'age' because it is a read-only property/],
+    ["file-name-only.ts", /TS2322: Type 'string' is not assignable to type '\{ sha256: string;/],
     ["unknown-instrument.ts", /TS2322: Type '"qol"' is not assignable to type 'keyof StudyForms'/],
   ])("refuses %s", (file, message) => {
     expect(diagnostics.get(file)?.join("\n")).toMatch(message);

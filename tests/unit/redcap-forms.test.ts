@@ -201,7 +201,7 @@ describe("npm run forms:export-redcap and forms:import-redcap", () => {
           cwd: ROOT,
         },
       );
-      expect(readRows(exported.stdout).rows.length).toBe(134);
+      expect(readRows(exported.stdout).rows.length).toBe(137);
       expect(exported.stderr).toMatch(/letm/);
       const csv = path.join(dir, "study.csv");
       await writeFile(csv, exported.stdout);

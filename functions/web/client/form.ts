@@ -17,6 +17,7 @@ import {
 } from "../../engine/validate-form.ts";
 import { type FormEntries, readFormEntries, readMissingEntries } from "../form-values.ts";
 import { untickExclusive } from "./exclusive-choices.ts";
+import { enhanceSignaturePads } from "./signature-pad.ts";
 import { pointerGate } from "./steady-messages.ts";
 import { enhanceTypedDates } from "./typed-dates.ts";
 import { guardUnsaved } from "./unsaved-guard.ts";
@@ -69,20 +70,27 @@ function clearControls(container: Element): boolean {
 function enhance(form: HTMLFormElement, def: Definition): void {
   const { instrument, context } = def;
   const redrawEchoes = enhanceTypedDates(form);
+  enhanceSignaturePads(form);
   const touched = new Set<string>();
   const whenPointerFree = pointerGate(document);
   const fieldEls = new Map<string, HTMLElement>();
+  // Some refusals only the server can make (a file's type, size or name): kept until the field is edited.
+  const serverErrors = new Map<string, string>();
   for (const el of form.querySelectorAll<HTMLElement>("[data-field]")) {
     const name = el.dataset.field ?? "";
     fieldEls.set(name, el);
     // Errors the server reported stay visible until the field is edited.
-    if (el.querySelector(".error")?.textContent) touched.add(name);
+    const reported = el.querySelector(".error")?.textContent;
+    if (reported) {
+      touched.add(name);
+      serverErrors.set(name, reported);
+    }
   }
 
   const showErrors = (errors: FieldError[], all: boolean) => {
     const byField = new Map(errors.map((e) => [e.pointer.slice(1), e.message]));
     for (const [name, el] of fieldEls) {
-      const message = touched.has(name) || all ? byField.get(name) : undefined;
+      const message = touched.has(name) || all ? (byField.get(name) ?? serverErrors.get(name)) : undefined;
       const box = el.querySelector(".error");
       if (box && box.textContent !== (message ?? "")) box.textContent = message ?? "";
       for (const control of el.querySelectorAll("input, select, textarea")) {
@@ -152,9 +160,13 @@ function enhance(form: HTMLFormElement, def: Definition): void {
   form.addEventListener("change", (e) => {
     if (e.target instanceof HTMLInputElement) untickExclusive(form, instrument, e.target);
     touched.add(nameOf(e.target));
+    serverErrors.delete(nameOf(e.target));
     refresh();
   });
-  form.addEventListener("input", () => refresh());
+  form.addEventListener("input", (e) => {
+    serverErrors.delete(nameOf(e.target));
+    refresh();
+  });
   form.addEventListener("focusout", (e) => {
     const name = nameOf(e.target);
     if (name && !touched.has(name)) {
@@ -164,11 +176,17 @@ function enhance(form: HTMLFormElement, def: Definition): void {
   });
 
   const reasonBox = form.querySelector<HTMLElement>("[data-reason]");
+  // A file chosen or removed is a change too (the text entries do not show it).
+  const fileChoices = () =>
+    [...form.querySelectorAll<HTMLInputElement>("[data-file] input[type=file], [data-file-remove]")].map(
+      (el) => (el.type === "file" ? [...(el.files ?? [])].map((f) => `${f.name}:${f.size}`) : el.checked),
+    );
   const snapshot = () =>
     JSON.stringify([
       readFormEntries(instrument, entriesOf(form)),
       readMissingEntries(instrument, entriesOf(form)),
       recalculating(),
+      fileChoices(),
     ]);
   const initial = snapshot();
   form.addEventListener("submit", (e) => {

@@ -1,5 +1,6 @@
 import type { Child } from "hono/jsx";
 import type { Instrument, MissingCode } from "../../engine/definition.ts";
+import { isFileField } from "../../engine/file-fields.ts";
 import type { FieldChange } from "../../engine/revision.ts";
 import type { LogicContext } from "../../engine/validate-form.ts";
 import type { Revision } from "../../store/form-instances.ts";
@@ -148,7 +149,12 @@ export function FormPage(props: {
           Read only: your role can view this form but not change it.
         </p>
       )}
-      <form method="post" data-edc-form novalidate>
+      <form
+        method="post"
+        data-edc-form
+        novalidate
+        enctype={fields.some((f) => isFileField(f.schema)) ? "multipart/form-data" : undefined}
+      >
         <input type="hidden" name="_csrf" value={csrf} />
         <input type="hidden" name="_rev" value={String(rev)} />
         {/* The default button of an implicit submission (Enter in a field) is the first submit button;

@@ -29,7 +29,8 @@ import {
   storedNotice,
 } from "../after-save.tsx";
 import { fieldHistory, fieldViews } from "../fields.tsx";
-import { type FormEntries, readFormEntries, readMissingEntries } from "../form-values.ts";
+import { applyFileChoices, splitBody } from "../form-uploads.ts";
+import { readFormEntries, readMissingEntries } from "../form-values.ts";
 import { page } from "../page.tsx";
 import { type FormNotice, FormPage } from "../pages/form.tsx";
 import { AnswerWithSave, FieldQueries, QueriesSection } from "../pages/queries.tsx";
@@ -374,8 +375,9 @@ async function showForm(c: Context<AppEnv>, formScript: string) {
 async function postForm(c: Context<AppEnv>, formScript: string) {
   if (!can(c.var.principal, "enter-data")) throw problems.forbidden("Only site users enter data.");
   const ctx = await formContext(c, formScript);
-  const body = (await c.req.parseBody({ all: true })) as FormEntries;
+  const { entries: body, files } = splitBody(await c.req.parseBody({ all: true }));
   const submitted = readFormEntries(ctx.slot.instrument, body);
+  const fileErrors = await applyFileChoices(c, ctx.path, ctx.slot.instrument, submitted, body, files);
   const status = FORM_STATUSES.find((s) => s === body._status);
   const rev = Number(body._rev);
   const safeRev = Number.isInteger(rev) && rev >= 0 ? rev : 0;
@@ -398,6 +400,20 @@ async function postForm(c: Context<AppEnv>, formScript: string) {
       status: 422,
     });
   }
+  // A refused file saves nothing: the form comes back with the reason beside the field.
+  if (fileErrors.size > 0)
+    return renderForm(c, ctx, {
+      values: submitted,
+      rev: safeRev,
+      current,
+      reason,
+      recalculate,
+      afterSave,
+      missing,
+      errors: fileErrors,
+      notice: { kind: "invalid", count: fileErrors.size },
+      status: 422,
+    });
   const { definition } = ctx;
   const result = await saveForm(
     c,

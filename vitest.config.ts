@@ -7,6 +7,8 @@ export default defineConfig({
     hookTimeout: 60_000,
     // Each integration file starts its own in-process dynalite; two cores are the budget.
     maxWorkers: 2,
+    // One Chromium for the run, shared by the browser test files (tests/e2e/browser.ts).
+    globalSetup: ["tests/e2e/shared-chromium.ts"],
     benchmark: { include: ["tests/bench/**/*.bench.ts"] },
   },
 });

@@ -1,8 +1,6 @@
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
+import { withStudyVariant } from "../integration/harness.ts";
 import { describeInBrowser, type E2E, formUrl, STUDY, signIn, startE2E } from "./browser.ts";
 
 /**
@@ -12,21 +10,22 @@ import { describeInBrowser, type E2E, formUrl, STUDY, signIn, startE2E } from ".
  */
 
 function taggedForms(): string {
-  const dir = mkdtempSync(path.join(tmpdir(), "edc-e2e-action-tags-"));
-  cpSync("forms", dir, { recursive: true });
-  const edit = (form: string, tags: Record<string, Record<string, unknown>>) => {
-    const file = path.join(dir, "instruments", `${form}.json`);
-    const instrument = JSON.parse(readFileSync(file, "utf8"));
-    for (const [field, add] of Object.entries(tags)) Object.assign(instrument.properties[field], add);
-    writeFileSync(file, JSON.stringify(instrument, null, 2));
-  };
-  edit("infusion", { premedication: { "x-none-of-the-above": ["none"] } });
-  edit("vital_signs", {
-    vs_date: { "x-default": "today" },
-    temperature: { "x-hidden": true },
-    heart_rate: { "x-readonly": true },
+  return withStudyVariant((edit) => {
+    const tag = (form: string, tags: Record<string, Record<string, unknown>>) =>
+      edit(form, (properties) => {
+        for (const [field, add] of Object.entries(tags)) {
+          const schema = properties[field];
+          if (!schema) throw new Error(`${form} has no field ${field}`);
+          Object.assign(schema, add);
+        }
+      });
+    tag("infusion", { premedication: { "x-none-of-the-above": ["none"] } });
+    tag("vital_signs", {
+      vs_date: { "x-default": "today" },
+      temperature: { "x-hidden": true },
+      heart_rate: { "x-readonly": true },
+    });
   });
-  return dir;
 }
 
 let e2e: E2E;

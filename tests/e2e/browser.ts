@@ -1,10 +1,11 @@
-import { accessSync, constants } from "node:fs";
+import { readFileSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
+import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { serve } from "@hono/node-server";
-import axe from "axe-core";
+import type axe from "axe-core";
 import {
   type Browser,
   type BrowserContext,
@@ -13,52 +14,21 @@ import {
   type Page,
   type Response as PageResponse,
 } from "playwright-core";
-import { describe, it } from "vitest";
+import { describe, inject, it } from "vitest";
 import { type DevEnvironment, startDevEnvironment } from "../../functions/dev-environment.ts";
+import { findChromium, LAUNCH_ARGS, SHARED_CHROMIUM } from "./chromium.ts";
 
 /**
  * Browser tests: the product served on a random local port, driven by
  * playwright-core through the system's Chromium (Debian's `chromium`, or
  * CHROMIUM_PATH). A browser is never downloaded. Without one the tests are
  * skipped with a warning on a developer machine, and fail in CI (CI=…), whose
- * `.ci/run` installs it.
+ * `.ci/run` installs it. A run shares one Chromium (shared-chromium.ts, the
+ * global setup): each file connects to it; a file run without one launches its own.
  */
 
 export const STUDY = "hucmsc-ms-nmo";
 export const ARTIFACTS = path.join(import.meta.dirname, "..", "artifacts");
-
-const LAUNCH_ARGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
-
-function executable(file: string): boolean {
-  try {
-    accessSync(file, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function findChromium(): { path?: string; reason: string } {
-  const wanted = process.env.CHROMIUM_PATH;
-  if (wanted) {
-    return executable(wanted)
-      ? { path: wanted, reason: "" }
-      : { reason: `CHROMIUM_PATH=${wanted} is not an executable file` };
-  }
-  const onPath = (process.env.PATH ?? "").split(path.delimiter).map((dir) => path.join(dir, "chromium"));
-  const found = ["/usr/bin/chromium", ...onPath].find(executable);
-  return found
-    ? { path: found, reason: "" }
-    : { reason: "no Chromium found (set CHROMIUM_PATH, or `apt-get install chromium`)" };
-}
 
 const found = findChromium();
 export const chromiumPath = found.path;
@@ -149,7 +119,7 @@ export async function startE2E(
       server = s as Server;
     });
     const baseURL = `http://127.0.0.1:${port}`;
-    browser = await chromium.launch({ executablePath: chromiumPath, args: LAUNCH_ARGS });
+    browser = await openBrowser(chromiumPath);
     const b = browser;
     const a11y = new A11yWatch();
     return {
@@ -197,6 +167,13 @@ export async function startE2E(
     await env.close();
     throw error;
   }
+}
+
+/** The run's shared Chromium when the global setup started one, else a browser of the file's own. */
+async function openBrowser(executablePath: string): Promise<Browser> {
+  const shared = inject(SHARED_CHROMIUM);
+  if (shared) return chromium.connect(shared);
+  return chromium.launch({ executablePath, args: LAUNCH_ARGS });
 }
 
 async function stopServer(server: Server | undefined): Promise<void> {
@@ -297,18 +274,23 @@ export function a11yViolations(page: Page, label = page.url()): Promise<string[]
   return run;
 }
 
+/** The minified build of the same axe-core (`axe.source` is the unminified one, twice the size to send and parse). */
+const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+
 const axeRuns = new WeakMap<Page, Promise<unknown>>();
 
 async function runAxe(page: Page, label: string): Promise<string[]> {
-  await page.evaluate(`window.axe || ${axe.source}`);
-  const result = (await page.evaluate(
+  // axe-core is a large script: sent once per document, and its value (axe itself) left in the page, not sent back.
+  if (!(await page.evaluate(() => "axe" in window))) await page.evaluate(`${AXE_SOURCE};undefined`);
+  // Only the violations are judged: axe need not gather, nor the page send back, every element that passed.
+  const violations = (await page.evaluate(
     (tags) =>
-      (window as unknown as { axe: typeof axe }).axe.run(document, {
-        runOnly: { type: "tag", values: tags },
-      }),
+      (window as unknown as { axe: typeof axe }).axe
+        .run(document, { runOnly: { type: "tag", values: tags }, resultTypes: ["violations"] })
+        .then((result) => result.violations),
     WCAG_TAGS,
-  )) as axe.AxeResults;
-  return result.violations.map(
+  )) as axe.Result[];
+  return violations.map(
     (v) =>
       `${label}: ${v.id} (${v.impact}) ${v.help}: ${v.nodes
         .slice(0, 3)

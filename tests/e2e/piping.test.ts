@@ -1,7 +1,6 @@
 import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
-import { loadDefinition } from "../../functions/definition-files.ts";
-import type { StudyDefinition } from "../../functions/engine/definition.ts";
+import { withStudyVariant } from "../integration/harness.ts";
 import { describeInBrowser, type E2E, formUrl, STUDY, signIn, startE2E } from "./browser.ts";
 
 /** Issue 14 item 4 in the browser: a later label pipes a name as it is typed. */
@@ -12,19 +11,13 @@ let page: Page;
 
 describeInBrowser("piping in the form page", () => {
   beforeAll(async () => {
-    e2e = await startE2E();
-    const d: StudyDefinition = structuredClone(await loadDefinition("forms"));
-    const demographics = d.instruments.demographics as any;
-    demographics.properties = {
-      nickname: { type: "string", title: "Nickname" },
-      ...demographics.properties,
-    };
-    demographics.properties.weight.title = "Weight of {{nickname}} ({{sex}})";
-    const published = await e2e.api("builder", "POST", `/studies/${STUDY}/definitions`, {
-      definition: { study: d.study, instruments: d.instruments },
-      reason: "piping",
-    });
-    expect(published.status, JSON.stringify(published.body)).toBe(201);
+    const formsDir = withStudyVariant((edit) =>
+      edit("demographics", (properties, demographics) => {
+        demographics.properties = { nickname: { type: "string", title: "Nickname" }, ...properties };
+        (properties.weight as Record<string, unknown>).title = "Weight of {{nickname}} ({{sex}})";
+      }),
+    );
+    e2e = await startE2E({ formsDir });
     context = await e2e.context();
     page = await context.newPage();
     const token = e2e.env.tokens["site-01"]?.token;

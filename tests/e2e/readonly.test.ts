@@ -1,8 +1,6 @@
-import { readFile } from "node:fs/promises";
-import { createRequire } from "node:module";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { describeInBrowser, type E2E, formUrl, STUDY, signIn, startE2E } from "./browser.ts";
+import { a11yViolations, describeInBrowser, type E2E, formUrl, STUDY, signIn, startE2E } from "./browser.ts";
 
 /**
  * Issue 9 items 5 and 7 in Chromium: a saved form shows the calculation it
@@ -48,25 +46,6 @@ async function signedIn(as: string): Promise<Page> {
   return page;
 }
 
-const axeSource = readFile(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
-
-/** WCAG 2.1 A/AA violations axe-core finds on the page, by rule id and target. */
-async function axeViolations(page: Page): Promise<string[]> {
-  await page.evaluate(await axeSource);
-  const result = await page.evaluate(() =>
-    (
-      window as unknown as {
-        axe: {
-          run: (o: unknown) => Promise<{ violations: { id: string; nodes: { target: string[] }[] }[] }>;
-        };
-      }
-    ).axe.run({
-      runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] },
-    }),
-  );
-  return result.violations.flatMap((v) => v.nodes.map((n) => `${v.id}: ${n.target.join(" ")}`));
-}
-
 const calcText = async (page: Page) =>
   ((await page.locator('output[data-calc="dose_per_kg"]').textContent()) ?? "").trim();
 
@@ -100,7 +79,7 @@ describeInBrowser("stored values and read-only views in Chromium", () => {
       "0.99 ×10^6 cells/kg",
     );
     await expect.poll(() => page.locator('[data-calc-drift="dose_per_kg"]').isVisible()).toBe(true);
-    expect(await axeViolations(page)).toEqual([]);
+    expect(await a11yViolations(page)).toEqual([]);
   });
 
   it("shows a site user the stored dose per kg after load and stores the new one only on request", async () => {
@@ -119,7 +98,7 @@ describeInBrowser("stored values and read-only views in Chromium", () => {
     await page.keyboard.press("Backspace");
     await page.keyboard.type("6", { delay: 100 });
     expect(await calcText(page)).toBe("0.99");
-    expect(await axeViolations(page)).toEqual([]);
+    expect(await a11yViolations(page)).toEqual([]);
 
     // The explicit choice: tick, give a reason, save.
     await page.getByLabel("Store 1.01 ×10^6 cells/kg when saving").click();
@@ -127,7 +106,7 @@ describeInBrowser("stored values and read-only views in Chromium", () => {
     await page.getByRole("button", { name: "Save as complete" }).click();
     await expect.poll(() => page.locator("[data-reason]").isVisible()).toBe(true);
     await page.locator("#f-_reason").click();
-    await page.keyboard.type("Weight of the unscheduled visit", { delay: 80 });
+    await page.keyboard.type("Weight of the unscheduled visit");
     await page.getByRole("button", { name: "Save as complete" }).click();
     await page.locator(".notice", { hasText: "Saved as revision 2." }).waitFor();
     expect(await calcText(page)).toBe("1.01");

@@ -1,9 +1,6 @@
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDevEnvironment } from "../../functions/dev-environment.ts";
-import { Product } from "./harness.ts";
+import { Product, withStudyVariant } from "./harness.ts";
 import { Browser } from "./web-client.ts";
 
 /**
@@ -14,24 +11,17 @@ import { Browser } from "./web-client.ts";
  */
 
 function taggedForms(): string {
-  const dir = mkdtempSync(path.join(tmpdir(), "edc-action-tags-"));
-  cpSync("forms", dir, { recursive: true });
-  const edit = (form: string, change: (properties: Record<string, Record<string, unknown>>) => void) => {
-    const file = path.join(dir, "instruments", `${form}.json`);
-    const instrument = JSON.parse(readFileSync(file, "utf8"));
-    change(instrument.properties);
-    writeFileSync(file, JSON.stringify(instrument, null, 2));
-  };
-  edit("infusion", (p) => {
-    (p.premedication as Record<string, unknown>)["x-none-of-the-above"] = ["none"];
+  return withStudyVariant((edit) => {
+    edit("infusion", (p) => {
+      (p.premedication as Record<string, unknown>)["x-none-of-the-above"] = ["none"];
+    });
+    edit("vital_signs", (p) => {
+      (p.vs_date as Record<string, unknown>)["x-default"] = "today";
+      (p.temperature as Record<string, unknown>)["x-hidden"] = true;
+      (p.heart_rate as Record<string, unknown>)["x-readonly"] = true;
+      (p.weight as Record<string, unknown>)["x-set-value"] = 70;
+    });
   });
-  edit("vital_signs", (p) => {
-    (p.vs_date as Record<string, unknown>)["x-default"] = "today";
-    (p.temperature as Record<string, unknown>)["x-hidden"] = true;
-    (p.heart_rate as Record<string, unknown>)["x-readonly"] = true;
-    (p.weight as Record<string, unknown>)["x-set-value"] = 70;
-  });
-  return dir;
 }
 
 let product: Product;

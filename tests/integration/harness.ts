@@ -1,3 +1,6 @@
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { ScanCommand } from "@aws-sdk/lib-dynamodb";
 import { type DevEnvironment, startDevEnvironment } from "../../functions/dev-environment.ts";
 
@@ -102,3 +105,28 @@ export const accessLogEntries = (item: Record<string, unknown>) => item.type ===
 /** Failed sign-ins: a refused sign-in is logged, as it must be. */
 export const failedSignIns = (item: Record<string, unknown>) =>
   item.type === "access-log" && item.action === "sign-in-failed";
+
+type Properties = Record<string, Record<string, unknown>>;
+
+/** Changes one instrument of a study variant: its properties in place, or the whole instrument. */
+export type EditInstrument = (
+  id: string,
+  change: (properties: Properties, instrument: { properties: Properties } & Record<string, unknown>) => void,
+) => void;
+
+/**
+ * The reference study (forms/) copied into a fresh temporary folder and
+ * changed there by `edit`; returns the folder, to start a product on
+ * (`startDevEnvironment({ formsDir })`, `startE2E({ formsDir })`).
+ */
+export function withStudyVariant(edit: (instrument: EditInstrument, dir: string) => void): string {
+  const dir = mkdtempSync(path.join(tmpdir(), "edc-study-variant-"));
+  cpSync(path.join(import.meta.dirname, "..", "..", "forms"), dir, { recursive: true });
+  edit((id, change) => {
+    const file = path.join(dir, "instruments", `${id}.json`);
+    const instrument = JSON.parse(readFileSync(file, "utf8"));
+    change(instrument.properties, instrument);
+    writeFileSync(file, JSON.stringify(instrument, null, 2));
+  }, dir);
+  return dir;
+}

@@ -277,7 +277,8 @@ describe("EdcStack template (unbundled synth)", () => {
     // Objects are never deleted by the engine: no s3:DeleteObject outside staging/, no s3:* anywhere.
     const statements = Object.values(resourcesOfType(template, "AWS::IAM::Policy")).flatMap(
       (p) =>
-        (p.Properties?.PolicyDocument as { Statement: { Action: unknown; Resource: unknown }[] }).Statement,
+        (p.Properties?.PolicyDocument as { Statement: { Action: unknown; Resource: unknown }[] } | undefined)
+          ?.Statement ?? [],
     );
     const s3Statements = statements.filter((st) => JSON.stringify(st.Action).includes('"s3:'));
     expect(s3Statements).toHaveLength(3);

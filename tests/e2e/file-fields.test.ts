@@ -1,5 +1,7 @@
 import { createHash } from "node:crypto";
-import { readFile } from "node:fs/promises";
+import { mkdtemp, readFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
 import { describeInBrowser, type E2E, formUrl, STUDY, signIn, startE2E } from "./browser.ts";
@@ -48,7 +50,9 @@ async function download(p: Page, field: string): Promise<{ name: string; bytes: 
   const link = p.locator(`[data-file=${field}] [data-file-attached] a`);
   const href = (await link.getAttribute("href")) ?? "";
   const [file] = await Promise.all([p.waitForEvent("download"), link.click()]);
-  const saved = await file.path();
+  // The browser may run in another process (one shared per test run): its download is copied here.
+  const saved = path.join(await mkdtemp(path.join(tmpdir(), "download-")), "file");
+  await file.saveAs(saved);
   return { name: file.suggestedFilename(), bytes: await readFile(saved), href };
 }
 

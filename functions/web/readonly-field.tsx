@@ -45,6 +45,8 @@ export function ReadOnlyField({ f }: { f: FieldView }) {
                   <span aria-hidden="true">—</span>
                   <span class="visually-hidden">not answered</span>
                 </>
+              ) : f.download ? (
+                <a href={f.download}>{displayValue(schema, f.value)}</a>
               ) : (
                 displayValue(schema, f.value)
               )}

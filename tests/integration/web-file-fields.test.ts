@@ -77,6 +77,27 @@ describe("file fields on the form page, without the script", () => {
     expect((await stored(subject)).data).toEqual({ consent_version: "2.2" });
   });
 
+  it("gives a monitor, who reads the form without controls, the attached file's download link", async () => {
+    const subject = await product.enrol("site-01", { site: "site-01", arm: "rrms" });
+    const bytes = new TextEncoder().encode("%PDF-1.4 signed consent");
+    const saved = await post(subject, {
+      consent_version: "2.1",
+      "_file.consent_scan": new File([bytes], "signed.pdf", { type: "application/pdf" }),
+    });
+    expect(saved.status, saved.html).toBe(303);
+    const { sha256 } = (await stored(subject)).data.consent_scan as { sha256: string };
+
+    const monitor = new Browser(product);
+    await monitor.signIn("monitor");
+    const page = await monitor.request("GET", consentPage(subject));
+    expect(page.html).not.toContain('type="file"');
+    const href = new RegExp(`<a href="([^"]*/files/${sha256})">signed\\.pdf`).exec(page.html)?.[1];
+    expect(href, "no download link on the read-only form").toBeDefined();
+    const file = await monitor.request("GET", href ?? "");
+    expect(file.status).toBe(200);
+    expect(file.html).toBe("%PDF-1.4 signed consent");
+  });
+
   it("refuses a file too large or of the wrong type beside its field, saving nothing", async () => {
     const subject = await product.enrol("site-01", { site: "site-01", arm: "rrms" });
     const before = await product.snapshot();

@@ -1,11 +1,12 @@
 import { createHash } from "node:crypto";
-import { cp, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDevEnvironment } from "../../functions/dev-environment.ts";
 import { s3FileObjects } from "../../functions/store/s3-file-objects.ts";
 import { startLocalS3 } from "../helpers/local-s3.ts";
+import { fileStudyForms } from "./file-study.ts";
 import { BASE, Product } from "./harness.ts";
 import { Browser } from "./web-client.ts";
 
@@ -26,16 +27,7 @@ const sha = (bytes: Buffer) => createHash("sha256").update(bytes).digest("hex");
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), "direct-uploads-"));
-  const forms = path.join(dir, "forms");
-  await cp("forms", forms, { recursive: true });
-  const file = path.join(forms, "instruments", "consent.json");
-  const consent = JSON.parse(await readFile(file, "utf8"));
-  consent.properties.consent_scan = {
-    type: "object",
-    title: "Signed consent form (scan)",
-    "x-file": { mediaTypes: ["application/pdf", "image/*"], maxBytes: 1000 },
-  };
-  await writeFile(file, JSON.stringify(consent));
+  const forms = fileStudyForms(1000);
   s3 = await startLocalS3();
   inS3 = new Product(
     await startDevEnvironment({ formsDir: forms, files: s3FileObjects(s3.client, s3.bucket) }),

@@ -1,8 +1,9 @@
-import { cp, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDevEnvironment, storeDevKey } from "../../functions/dev-environment.ts";
+import { fileStudyForms } from "./file-study.ts";
 import { BASE, Product, STUDY } from "./harness.ts";
 import { Browser } from "./web-client.ts";
 
@@ -23,22 +24,7 @@ const PNG = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 1, 2, 3
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), "file-fields-"));
-  const forms = path.join(dir, "forms");
-  await cp("forms", forms, { recursive: true });
-  const file = path.join(forms, "instruments", "consent.json");
-  const consent = JSON.parse(await readFile(file, "utf8"));
-  consent.properties.consent_scan = {
-    type: "object",
-    title: "Signed consent form (scan)",
-    "x-file": { mediaTypes: ["application/pdf", "image/*"], maxBytes: 1000 },
-  };
-  consent.properties.consent_signature = {
-    type: "object",
-    title: "Participant's signature",
-    "x-widget": "signature",
-    "x-file": {},
-  };
-  await writeFile(file, JSON.stringify(consent));
+  const forms = fileStudyForms(1000);
   product = new Product(await startDevEnvironment({ formsDir: forms, dataDir: path.join(dir, "data") }));
   product.env.tokens.deid = await storeDevKey(product.env.store, "deid-coordinator-files", {
     user: "deid",

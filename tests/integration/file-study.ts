@@ -1,38 +1,39 @@
-import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import os from "node:os";
-import path from "node:path";
+import { rm } from "node:fs/promises";
 import { startDevEnvironment } from "../../functions/dev-environment.ts";
-import { Product } from "./harness.ts";
+import { Product, withStudyVariant } from "./harness.ts";
 
 /**
- * The reference study with a file field and a signature field on its consent
- * form (a copy of forms/ in a temporary folder), for tests of files through
- * REDCap's `/api/`. `close` removes the folder.
+ * The reference study's forms (a temporary copy) whose consent scan takes at
+ * most `maxBytes` of PDF or image, with a second, signature field: small
+ * limits keep the size refusals cheap to test.
  */
+export function fileStudyForms(maxBytes: number): string {
+  return withStudyVariant((edit) =>
+    edit("consent", (properties) => {
+      properties.consent_scan = {
+        type: "object",
+        title: "Signed consent form (scan)",
+        "x-file": { mediaTypes: ["application/pdf", "image/*"], maxBytes },
+      };
+      properties.consent_signature = {
+        type: "object",
+        title: "Participant's signature",
+        "x-widget": "signature",
+        "x-file": {},
+      };
+    }),
+  );
+}
+
+/** That study served, for tests of files through REDCap's `/api/`. `close` removes the folder. */
 export async function startFileStudy(): Promise<{ product: Product; close: () => Promise<void> }> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), "file-study-"));
-  const forms = path.join(dir, "forms");
-  await cp("forms", forms, { recursive: true });
-  const file = path.join(forms, "instruments", "consent.json");
-  const consent = JSON.parse(await readFile(file, "utf8"));
-  consent.properties.consent_scan = {
-    type: "object",
-    title: "Signed consent form (scan)",
-    "x-file": { mediaTypes: ["application/pdf", "image/*"], maxBytes: 100_000 },
-  };
-  consent.properties.consent_signature = {
-    type: "object",
-    title: "Participant's signature",
-    "x-widget": "signature",
-    "x-file": {},
-  };
-  await writeFile(file, JSON.stringify(consent));
+  const forms = fileStudyForms(100_000);
   const product = new Product(await startDevEnvironment({ formsDir: forms }));
   return {
     product,
     close: async () => {
       await product.close();
-      await rm(dir, { recursive: true, force: true });
+      await rm(forms, { recursive: true, force: true });
     },
   };
 }

@@ -1,3 +1,4 @@
+import type { Child } from "hono/jsx";
 import type { Choice, FieldSchema, FormData, Instrument, MissingCode } from "../engine/definition.ts";
 import {
   allowedMediaTypes,
@@ -366,29 +367,17 @@ export function Field({ f }: { f: FieldView }) {
   if (schema.type === "null") {
     // Descriptive text: shown, never answered.
     return (
-      <>
-        {schema["x-section"] && (
-          <h2 class="section">
-            <Piped text={schema["x-section"]} pipe={f.pipe} />
-          </h2>
-        )}
-        <div
-          class="field"
-          data-field={name}
-          hidden={f.hidden || schema["x-hidden"] === true}
-          data-always-hidden={schema["x-hidden"] === true ? "true" : undefined}
-        >
-          <p>
-            <QuestionNumber schema={schema} />
-            <Piped text={schema.title} pipe={f.pipe} />
+      <FieldShell f={f}>
+        <p>
+          <QuestionNumber schema={schema} />
+          <Piped text={schema.title} pipe={f.pipe} />
+        </p>
+        {schema.description && (
+          <p class="help">
+            <Piped text={schema.description} pipe={f.pipe} />
           </p>
-          {schema.description && (
-            <p class="help">
-              <Piped text={schema.description} pipe={f.pipe} />
-            </p>
-          )}
-        </div>
-      </>
+        )}
+      </FieldShell>
     );
   }
   const choices = choicesOf(schema);
@@ -409,6 +398,67 @@ export function Field({ f }: { f: FieldView }) {
     </>
   );
   return (
+    <FieldShell
+      f={f}
+      answered={{
+        "data-required": f.required ? "true" : undefined,
+        "data-identifier": schema["x-identifier"] ? "true" : undefined,
+        "data-align": schema["x-align"],
+      }}
+    >
+      {grouped ? (
+        <fieldset aria-describedby={describedBy(f)}>
+          <legend id={`l-${name}`}>{label}</legend>
+          {schema.description && (
+            <p id={`h-${name}`} class="help">
+              <Piped text={schema.description} pipe={f.pipe} />
+            </p>
+          )}
+          <Control f={f} />
+        </fieldset>
+      ) : (
+        <>
+          <label id={`l-${name}`} for={id(name)}>
+            {label}
+          </label>
+          {schema.description && (
+            <p id={`h-${name}`} class="help">
+              <Piped text={schema.description} pipe={f.pipe} />
+            </p>
+          )}
+          <Control f={f} />
+        </>
+      )}
+      {schema["x-unit"] && <span class="unit">{schema["x-unit"]}</span>}
+      {f.theirs !== undefined && (
+        <p class="theirs">Saved meanwhile by someone else: {displayValue(schema, f.theirs)}</p>
+      )}
+      <p id={`e-${name}`} class="error" role="alert">
+        {f.error ?? ""}
+      </p>
+      <SoftWarning f={f} />
+      <MissingCodeControl f={f} />
+      <DriftNote name={name} schema={schema} drift={f.drift} canRecalculate ticked={f.recalculate} />
+      <History f={f} />
+    </FieldShell>
+  );
+}
+
+/**
+ * A field's section heading and its wrapper, which the page script shows and
+ * hides (branching, x-hidden) the same way for descriptive and answered fields.
+ */
+function FieldShell({
+  f,
+  answered,
+  children,
+}: {
+  f: FieldView;
+  answered?: Record<`data-${string}`, string | undefined>;
+  children: Child;
+}) {
+  const { schema, name } = f;
+  return (
     <>
       {schema["x-section"] && (
         <h2 class="section">
@@ -420,44 +470,9 @@ export function Field({ f }: { f: FieldView }) {
         data-field={name}
         hidden={f.hidden || schema["x-hidden"] === true}
         data-always-hidden={schema["x-hidden"] === true ? "true" : undefined}
-        data-required={f.required ? "true" : undefined}
-        data-identifier={schema["x-identifier"] ? "true" : undefined}
-        data-align={schema["x-align"]}
+        {...answered}
       >
-        {grouped ? (
-          <fieldset aria-describedby={describedBy(f)}>
-            <legend id={`l-${name}`}>{label}</legend>
-            {schema.description && (
-              <p id={`h-${name}`} class="help">
-                <Piped text={schema.description} pipe={f.pipe} />
-              </p>
-            )}
-            <Control f={f} />
-          </fieldset>
-        ) : (
-          <>
-            <label id={`l-${name}`} for={id(name)}>
-              {label}
-            </label>
-            {schema.description && (
-              <p id={`h-${name}`} class="help">
-                <Piped text={schema.description} pipe={f.pipe} />
-              </p>
-            )}
-            <Control f={f} />
-          </>
-        )}
-        {schema["x-unit"] && <span class="unit">{schema["x-unit"]}</span>}
-        {f.theirs !== undefined && (
-          <p class="theirs">Saved meanwhile by someone else: {displayValue(schema, f.theirs)}</p>
-        )}
-        <p id={`e-${name}`} class="error" role="alert">
-          {f.error ?? ""}
-        </p>
-        <SoftWarning f={f} />
-        <MissingCodeControl f={f} />
-        <DriftNote name={name} schema={schema} drift={f.drift} canRecalculate ticked={f.recalculate} />
-        <History f={f} />
+        {children}
       </div>
     </>
   );

@@ -1,7 +1,7 @@
-import type { BrowserContext, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
 import { withStudyVariant } from "../integration/harness.ts";
-import { describeInBrowser, type E2E, formUrl, STUDY, signIn, startE2E } from "./browser.ts";
+import { describeInBrowser, type E2E, formUrl, STUDY, startE2E } from "./browser.ts";
 
 /**
  * Issue 14 item 3 in the browser: the reference study with action tags added
@@ -29,34 +29,20 @@ function taggedForms(): string {
 }
 
 let e2e: E2E;
-let context: BrowserContext;
 let page: Page;
 
 describeInBrowser("action tags in the form page", () => {
   beforeAll(async () => {
     e2e = await startE2E({ formsDir: taggedForms() });
-    context = await e2e.context();
-    page = await context.newPage();
-    const token = e2e.env.tokens["site-01"]?.token;
-    if (!token) throw new Error("no dev token site-01");
-    await signIn(page, token);
+    ({ page } = await e2e.signedInPage("site-01"));
   });
   afterEach(() => e2e.assertAccessible());
   afterAll(async () => {
     await e2e?.close();
   });
 
-  const enrol = async () => {
-    const res = await e2e.api("site-01", "POST", `/studies/${STUDY}/subjects`, {
-      site: "site-01",
-      arm: "rrms",
-    });
-    expect(res.status).toBe(201);
-    return res.body.id as string;
-  };
-
   it("opens with today's date, hides the temperature and keeps its value, shows the heart rate read-only", async () => {
-    const subject = await enrol();
+    const subject = await e2e.enrol();
     const saved = await e2e.api(
       "site-01",
       "PUT",
@@ -84,13 +70,13 @@ describeInBrowser("action tags in the form page", () => {
     );
     expect(after.body.data).toEqual({ temperature: 36.6, heart_rate: 72, systolic_bp: 120 });
 
-    const other = await enrol();
+    const other = await e2e.enrol();
     await page.goto(formUrl(other, "screening", "vital_signs"));
     expect(await page.locator("#f-vs_date").inputValue()).toBe(new Date().toISOString().slice(0, 10));
   });
 
   it("ticking 'None' unticks the other premedications, and another one unticks 'None'", async () => {
-    const subject = await enrol();
+    const subject = await e2e.enrol();
     await page.goto(formUrl(subject, "iv_1", "infusion"));
     const box = (code: string) => page.locator(`input[name=premedication][value=${code}]`);
     await box("paracetamol").check();

@@ -73,6 +73,13 @@ export interface E2E {
   a11yChecked: () => number;
   /** Calls the JSON API as one of the dev tokens. */
   api: (as: string, method: string, path: string, body?: unknown) => Promise<{ status: number; body: any }>;
+  /** A page of a fresh context, signed in with a dev token (e.g. "site-01"), on the dashboard. */
+  signedInPage: (
+    as: string,
+    options?: BrowserContextOptions,
+  ) => Promise<{ context: BrowserContext; page: Page }>;
+  /** Enrols a subject at a site through the API, as that site's dev token; answers its id. */
+  enrol: (site?: string, arm?: string) => Promise<string>;
   close: () => Promise<void>;
 }
 
@@ -122,7 +129,7 @@ export async function startE2E(
     browser = await openBrowser(chromiumPath);
     const b = browser;
     const a11y = new A11yWatch();
-    return {
+    const e2e: E2E = {
       env,
       baseURL,
       browser: b,
@@ -149,6 +156,19 @@ export async function startE2E(
         const text = await res.text();
         return { status: res.status, body: text ? JSON.parse(text) : undefined };
       },
+      signedInPage: async (as, options) => {
+        const token = env.tokens[as]?.token;
+        if (!token) throw new Error(`no dev token ${as}`);
+        const context = await e2e.context(options);
+        const page = await context.newPage();
+        await signIn(page, token);
+        return { context, page };
+      },
+      enrol: async (site = "site-01", arm = "rrms") => {
+        const res = await e2e.api(site, "POST", `/studies/${STUDY}/subjects`, { site, arm });
+        if (res.status !== 201) throw new Error(`enrolment at ${site} answered ${res.status}`);
+        return res.body.id;
+      },
       close: async () => {
         // Every page any test of the file loaded was checked: a violation no afterEach asked about fails here.
         const violation = await a11y.assertNone().then(
@@ -161,6 +181,7 @@ export async function startE2E(
         if (violation) throw violation;
       },
     };
+    return e2e;
   } catch (error) {
     await browser?.close().catch(() => {});
     await stopServer(server);

@@ -1,12 +1,11 @@
-import type { BrowserContext, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
 import { withStudyVariant } from "../integration/harness.ts";
-import { describeInBrowser, type E2E, formUrl, STUDY, signIn, startE2E } from "./browser.ts";
+import { describeInBrowser, type E2E, formUrl, startE2E } from "./browser.ts";
 
 /** Issue 14 item 4 in the browser: a later label pipes a name as it is typed. */
 
 let e2e: E2E;
-let context: BrowserContext;
 let page: Page;
 
 describeInBrowser("piping in the form page", () => {
@@ -18,11 +17,7 @@ describeInBrowser("piping in the form page", () => {
       }),
     );
     e2e = await startE2E({ formsDir });
-    context = await e2e.context();
-    page = await context.newPage();
-    const token = e2e.env.tokens["site-01"]?.token;
-    if (!token) throw new Error("no dev token site-01");
-    await signIn(page, token);
+    ({ page } = await e2e.signedInPage("site-01"));
   });
   afterEach(() => e2e.assertAccessible());
   afterAll(async () => {
@@ -30,12 +25,7 @@ describeInBrowser("piping in the form page", () => {
   });
 
   it("updates a later label as the name is typed, as text (never markup), with a blank while empty", async () => {
-    const res = await e2e.api("site-01", "POST", `/studies/${STUDY}/subjects`, {
-      site: "site-01",
-      arm: "rrms",
-    });
-    expect(res.status).toBe(201);
-    await page.goto(formUrl(res.body.id, "screening", "demographics"));
+    await page.goto(formUrl(await e2e.enrol(), "screening", "demographics"));
     const label = page.locator("#l-weight");
     expect(await label.textContent()).toContain("Weight of ______ (______)");
     await page.locator("#f-nickname").pressSequentially("<b>Ann</b>", { delay: 60 });

@@ -1,22 +1,17 @@
-import type { BrowserContext, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
 import { readReviewLog } from "../../functions/store/review-log.ts";
-import { describeInBrowser, type E2E, formUrl, STUDY, signIn, startE2E } from "./browser.ts";
+import { describeInBrowser, type E2E, formUrl, STUDY, startE2E } from "./browser.ts";
 
 /** Issue 12 item 2 in the browser: a 42.3 °C temperature is a warning, confirmed, saved, queried. */
 
 let e2e: E2E;
-let context: BrowserContext;
 let page: Page;
 
 describeInBrowser("soft checks in the form page", () => {
   beforeAll(async () => {
     e2e = await startE2E();
-    context = await e2e.context();
-    page = await context.newPage();
-    const token = e2e.env.tokens["site-01"]?.token;
-    if (!token) throw new Error("no dev token site-01");
-    await signIn(page, token);
+    ({ page } = await e2e.signedInPage("site-01"));
   });
   afterEach(() => e2e.assertAccessible());
   afterAll(async () => {
@@ -24,12 +19,7 @@ describeInBrowser("soft checks in the form page", () => {
   });
 
   it("shows 42.3 °C as a warning while typing, asks to confirm it, then saves it with a query", async () => {
-    const res = await e2e.api("site-01", "POST", `/studies/${STUDY}/subjects`, {
-      site: "site-01",
-      arm: "rrms",
-    });
-    expect(res.status).toBe(201);
-    const subject: string = res.body.id;
+    const subject = await e2e.enrol();
     await page.goto(formUrl(subject, "screening", "vital_signs"));
     await page.locator("#f-heart_rate").fill("72");
     await page.locator("#f-temperature").fill("42.3");
@@ -56,11 +46,7 @@ describeInBrowser("soft checks in the form page", () => {
   });
 
   it("a missing-data code is chosen with the keyboard and saved with its reason", async () => {
-    const res = await e2e.api("site-01", "POST", `/studies/${STUDY}/subjects`, {
-      site: "site-01",
-      arm: "rrms",
-    });
-    const subject: string = res.body.id;
+    const subject = await e2e.enrol();
     await page.goto(formUrl(subject, "screening", "vital_signs"));
     await page.locator("[data-missing=temperature] summary").focus();
     await page.keyboard.press("Enter");

@@ -5,6 +5,7 @@ import { parse } from "csv-parse/sync";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DevEnvironment, startDevEnvironment } from "../../functions/dev-environment.ts";
 import { ID, writeArmsStudy } from "./arms-study.ts";
+import { studyClient } from "./harness.ts";
 
 /** The study model a REDCap project needs (./arms-study.ts), served from a study folder beside forms/. */
 
@@ -18,29 +19,7 @@ const canValidate = spawnSync("xmllint", ["--version"]).status === 0 && xsd !== 
 
 let env: DevEnvironment;
 let dir: string;
-const token = (name: string) => env.studies[ID]?.tokens[name]?.token ?? "";
-
-async function call(method: string, url: string, body?: unknown, as = "site-01") {
-  const res = await env.app.request(url, {
-    method,
-    headers: {
-      authorization: `Bearer ${token(as)}`,
-      ...(body !== undefined ? { "content-type": "application/json" } : {}),
-    },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-  const text = await res.text();
-  return { status: res.status, text, body: text.startsWith("{") ? JSON.parse(text) : undefined };
-}
-
-async function redcap(params: Record<string, string>) {
-  const res = await env.app.request("/api/", {
-    method: "POST",
-    headers: { "content-type": "application/x-www-form-urlencoded" },
-    body: new URLSearchParams({ token: token("site-01"), ...params }).toString(),
-  });
-  return { status: res.status, text: await res.text() };
-}
+const { call, redcap, token } = studyClient(() => env, ID);
 
 const save = (subject: string, form: string, data: Record<string, unknown>, instance?: number) =>
   call(

@@ -130,3 +130,35 @@ export function withStudyVariant(edit: (instrument: EditInstrument, dir: string)
   }, dir);
   return dir;
 }
+
+/**
+ * The JSON API and REDCap's `/api/` of one study a dev environment hosts
+ * (beside the reference one), as that study's dev tokens. `env` is read at
+ * each call, so the client can be made before `beforeAll` starts it.
+ */
+export function studyClient(env: () => DevEnvironment, study: string) {
+  const token = (name: string) => env().studies[study]?.tokens[name]?.token ?? "";
+  return {
+    token,
+    async call(method: string, url: string, body?: unknown, as = "site-01") {
+      const res = await env().app.request(url, {
+        method,
+        headers: {
+          authorization: `Bearer ${token(as)}`,
+          ...(body !== undefined ? { "content-type": "application/json" } : {}),
+        },
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      });
+      const text = await res.text();
+      return { status: res.status, text, body: text.startsWith("{") ? JSON.parse(text) : undefined };
+    },
+    async redcap(params: Record<string, string>, as = "site-01") {
+      const res = await env().app.request("/api/", {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({ token: token(as), ...params }).toString(),
+      });
+      return { status: res.status, text: await res.text() };
+    },
+  };
+}

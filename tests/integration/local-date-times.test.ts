@@ -2,6 +2,7 @@ import { rmSync } from "node:fs";
 import { parse } from "csv-parse/sync";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DevEnvironment, startDevEnvironment } from "../../functions/dev-environment.ts";
+import { studyClient } from "./harness.ts";
 import { ID, writeProtocolFormatsStudy } from "./protocol-formats-study.ts";
 
 /** Issue 14 item 2 through the JSON API and REDCap's /api/: local date-times and decimal commas. */
@@ -9,29 +10,7 @@ import { ID, writeProtocolFormatsStudy } from "./protocol-formats-study.ts";
 const BASE = `/api/v1/studies/${ID}`;
 let env: DevEnvironment;
 let dir: string;
-const token = () => env.studies[ID]?.tokens["site-01"]?.token ?? "";
-
-async function call(method: string, url: string, body?: unknown) {
-  const res = await env.app.request(url, {
-    method,
-    headers: {
-      authorization: `Bearer ${token()}`,
-      ...(body !== undefined ? { "content-type": "application/json" } : {}),
-    },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-  const text = await res.text();
-  return { status: res.status, text, body: text.startsWith("{") ? JSON.parse(text) : undefined };
-}
-
-async function redcap(params: Record<string, string>) {
-  const res = await env.app.request("/api/", {
-    method: "POST",
-    headers: { "content-type": "application/x-www-form-urlencoded" },
-    body: new URLSearchParams({ token: token(), ...params }).toString(),
-  });
-  return { status: res.status, text: await res.text() };
-}
+const { call, redcap } = studyClient(() => env, ID);
 
 const formUrl = (subject: string) => `${BASE}/subjects/${subject}/events/baseline/forms/sample`;
 const rows = (csv: string) => parse(csv, { columns: true }) as Record<string, string>[];

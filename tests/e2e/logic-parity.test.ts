@@ -1,13 +1,12 @@
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
-import type { BrowserContext, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { initialValues, utcClock } from "../../functions/engine/action-tags.ts";
+import { PLAIN_CONTEXT } from "../../functions/engine/check-definition/logic-references.ts";
 import type { FieldSchema, Instrument, Logic } from "../../functions/engine/definition.ts";
 import { LOGIC_OPERATORS } from "../../functions/engine/logic.ts";
 import { ENGINE_ACTION_TAGS } from "../../functions/engine/redcap/action-tags.ts";
-import { describeInBrowser, type E2E, formUrl, STUDY, signIn, startE2E } from "./browser.ts";
+import { withStudyVariant } from "../integration/harness.ts";
+import { describeInBrowser, type E2E, formUrl, STUDY, startE2E } from "./browser.ts";
 
 /**
  * Issue 14's acceptance: every logic operation and every action tag behaves
@@ -100,15 +99,7 @@ const OPERATION_CASES: Record<string, Logic> = {
 };
 
 /** What logic sees beside the form (validate-form.ts LogicContext): built by the page's route and by the save alike. */
-const CONTEXT_VARIABLES = [
-  "$event",
-  "$arm",
-  "$instance",
-  "$previousEvent",
-  "$nextEvent",
-  "$firstEvent",
-  "$lastEvent",
-];
+const CONTEXT_VARIABLES = PLAIN_CONTEXT;
 
 /** Per REDCap action tag, a field of the form carrying its annotation. */
 const TAG_FIELDS: Record<keyof typeof ENGINE_ACTION_TAGS, [string, FieldSchema]> = {
@@ -164,13 +155,20 @@ const TAG_FIELDS: Record<keyof typeof ENGINE_ACTION_TAGS, [string, FieldSchema]>
 const caseField = (op: string) => `c_${Object.keys(OPERATION_CASES).indexOf(op)}`;
 
 function parityForms(): { dir: string; instrument: Instrument } {
-  const dir = mkdtempSync(path.join(tmpdir(), "edc-e2e-parity-"));
-  cpSync("forms", dir, { recursive: true });
-  const file = path.join(dir, "instruments", "vital_signs.json");
-  const instrument = JSON.parse(readFileSync(file, "utf8")) as Instrument;
-  const add = (name: string, schema: FieldSchema) => {
-    instrument.properties[name] = { ...instrument.properties[name], ...schema };
-  };
+  let instrument = {} as Instrument;
+  const dir = withStudyVariant((edit) =>
+    edit("vital_signs", (properties, vitalSigns) => {
+      instrument = vitalSigns as unknown as Instrument;
+      addCases((name, schema) => {
+        properties[name] = { ...properties[name], ...schema };
+      });
+    }),
+  );
+  return { dir, instrument };
+}
+
+/** One field per input, per operation case, per context variable and per action tag. */
+function addCases(add: (name: string, schema: FieldSchema) => void) {
   add("p_text", { type: "string", title: "Text" });
   add("p_num", { type: "integer", title: "Number" });
   add("p_empty", { type: "string", title: "Left empty" });
@@ -194,12 +192,9 @@ function parityForms(): { dir: string; instrument: Instrument } {
     add(`ctx_${i}`, { type: "string", title: `Context ${name}`, readOnly: true, "x-calc": { var: name } });
   });
   for (const [name, schema] of Object.values(TAG_FIELDS)) add(name, schema);
-  writeFileSync(file, JSON.stringify(instrument, null, 2));
-  return { dir, instrument };
 }
 
 let e2e: E2E;
-let context: BrowserContext;
 let page: Page;
 let instrument: Instrument;
 
@@ -209,11 +204,7 @@ describeInBrowser("logic and action tags: the browser and the server agree", () 
     instrument = forms.instrument;
     e2e = await startE2E({ formsDir: forms.dir });
     // Another zone and locale than the server's (UTC): dates must not move with the browser's clock.
-    context = await e2e.context({ timezoneId: "Pacific/Auckland", locale: "de-DE" });
-    page = await context.newPage();
-    const token = e2e.env.tokens["site-01"]?.token;
-    if (!token) throw new Error("no dev token site-01");
-    await signIn(page, token);
+    ({ page } = await e2e.signedInPage("site-01", { timezoneId: "Pacific/Auckland", locale: "de-DE" }));
   });
   afterAll(async () => {
     await e2e?.close();
@@ -225,12 +216,7 @@ describeInBrowser("logic and action tags: the browser and the server agree", () 
   });
 
   it("computes every case in Chromium as the server stores it, and acts on every tag as the server does", async () => {
-    const enrolled = await e2e.api("site-01", "POST", `/studies/${STUDY}/subjects`, {
-      site: "site-01",
-      arm: "rrms",
-    });
-    expect(enrolled.status).toBe(201);
-    const subject = enrolled.body.id as string;
+    const subject = await e2e.enrol();
     const opened = utcClock();
     await page.goto(formUrl(subject, "screening", "vital_signs"));
 

@@ -10,7 +10,7 @@ const DATEDIFF_UNITS = ["d", "w", "M", "y"];
 const DATE_ADD_UNITS = ["y", "M", "w", "d", "h", "m", "s"];
 
 /** Context variables holding one value (validate-form.ts LogicContext), not a casebook to walk. */
-const PLAIN_CONTEXT = [
+export const PLAIN_CONTEXT = [
   "$event",
   "$arm",
   "$instance",

@@ -234,4 +234,30 @@ describe("the file manifest", () => {
     expect(csv.body).toContain(current.data.consent_scan.sha256);
     expect((await product.call("GET", `${BASE}/files`, { as: "deid" })).status).toBe(403);
   });
+
+  it("lists every file past the first page of subjects (it reads subjects 100 at a time)", async () => {
+    const subjects: string[] = [];
+    let scan: unknown;
+    for (let i = 0; i < 130; i++) {
+      const subject = await product.enrol("site-02", { site: "site-02", arm: "nmo" });
+      if (!scan) {
+        const up = await upload(subject, "consent_scan", PDF, "application/pdf", "site-02");
+        expect(up.status).toBe(201);
+        scan = up.body;
+      }
+      const saved = await product.save(
+        subject,
+        "screening",
+        "consent",
+        { data: { consent_scan: scan } },
+        { as: "site-02" },
+      );
+      expect(saved.status).toBe(200);
+      subjects.push(subject);
+    }
+    const listed = await product.call("GET", `${BASE}/files`, { as: "site-02" });
+    expect(listed.status).toBe(200);
+    const rows = listed.body as { subject: string }[];
+    expect(rows.map((r) => r.subject).sort()).toEqual([...subjects].sort());
+  }, 120_000);
 });

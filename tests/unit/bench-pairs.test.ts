@@ -15,7 +15,13 @@ describe("alternating benchmark pairs", () => {
       warmup: 0,
       rounds: 4,
       baseline: { name: "b", run: () => void order.push("b") },
-      subject: { name: "s", run: () => (order.push("s"), 10) },
+      subject: {
+        name: "s",
+        run: () => {
+          order.push("s");
+          return 10;
+        },
+      },
     });
     expect(order.join("")).toBe("bssbbssb");
     expect(result.baseline.roundsMs).toHaveLength(4);

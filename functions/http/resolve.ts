@@ -35,6 +35,10 @@ export async function loadSubject(c: Context<AppEnv>, study: string, id: string)
   return subject;
 }
 
+/** An instance number from a path: 1 to 999999, NaN for anything else. */
+export const instanceNumber = (instance: string) =>
+  /^[1-9][0-9]{0,5}$/.test(instance) ? Number(instance) : Number.NaN;
+
 export function loadSlot(
   definition: StudyDefinition,
   subject: Subject,
@@ -42,7 +46,7 @@ export function loadSlot(
   form: string,
   instance: string,
 ) {
-  const n = /^[1-9][0-9]{0,5}$/.test(instance) ? Number(instance) : Number.NaN;
+  const n = instanceNumber(instance);
   const slot = resolveSlot(definition, subject.arm, event, form, n);
   if (!slot.ok) {
     const what = {

@@ -1,4 +1,5 @@
 import { GetCommand, PutCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
+import type { SaveReads } from "../engine/save-reads.ts";
 import { type Db, isConditionFailure, queryAll } from "./dynamo.ts";
 import { keys } from "./keys.ts";
 import type { MacKey } from "./mac-key.ts";
@@ -162,6 +163,32 @@ function onlyFields(fields: string[]) {
 /** Current state of each instance from the projections alone (cheap; may trail a commit whose writer died). */
 export async function readProjections(db: Db, study: string, subject: string): Promise<Revision[]> {
   return (await queryPartition(db, keys.subjectPartition(study, subject), keys.projections)).map(toRevision);
+}
+
+/**
+ * The current states a save needs (`saveReads`): all of them, or one Query
+ * per slot, all at once, each reading only its own keys.
+ */
+export async function readProjectionsFor(
+  db: Db,
+  study: string,
+  subject: string,
+  reads: SaveReads,
+): Promise<Revision[]> {
+  if (reads.all) return readProjections(db, study, subject);
+  const pk = keys.subjectPartition(study, subject);
+  const pages = await Promise.all(
+    reads.slots.map(({ event, form, instance }) =>
+      instance === undefined
+        ? queryPartition(db, pk, `${keys.projections}${event}#${form}#`)
+        : queryAll(db, {
+            KeyConditionExpression: "PK = :pk AND SK = :sk",
+            ExpressionAttributeValues: { ":pk": pk, ":sk": keys.data(event, form, instance) },
+            ConsistentRead: true,
+          }),
+    ),
+  );
+  return pages.flat().map(toRevision);
 }
 
 /**

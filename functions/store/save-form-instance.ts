@@ -5,6 +5,7 @@ import { type ActiveLock, lockOn, lockState } from "../engine/locks.ts";
 import { normaliseMissing } from "../engine/missing-codes.ts";
 import type { ReviewEntry } from "../engine/review.ts";
 import { decideRevision, type FieldChange, type InstanceState } from "../engine/revision.ts";
+import { cachedSaveReads } from "../engine/save-reads.ts";
 import { type Deviation, dayOneOf, visitDeviations } from "../engine/schedule.ts";
 import { type FieldWarning, unconfirmed, type WarningConfirmation } from "../engine/soft-checks.ts";
 import { type FieldError, pointer, prepareForm, retiredValues } from "../engine/validate-form.ts";
@@ -14,7 +15,7 @@ import {
   type InstanceAddress,
   type Revision,
   readLatestRevision,
-  readProjections,
+  readProjectionsFor,
 } from "./form-instances.ts";
 import type { MacKey } from "./mac-key.ts";
 import { readReviewLog } from "./review-log.ts";
@@ -106,9 +107,22 @@ export type SaveResult =
   | ({ kind: "locked" } & LockHeld)
   | { kind: "stale"; current: Revision | undefined };
 
-async function readBeforeSave(db: Db, address: InstanceAddress): Promise<BeforeSave> {
+const saveReadsOf = cachedSaveReads();
+
+/**
+ * Everything a save reads before its commit, all at once: the current states
+ * its form's logic and day one refer to (nothing else, so the reads do not grow
+ * with the casebook), the instance's latest revision, and the review logs.
+ * A caller may start it before it has authorized the request, as long as it
+ * authorizes before it hands the result to the save.
+ */
+export async function readBeforeSave(
+  db: Db,
+  definition: StudyDefinition,
+  address: InstanceAddress,
+): Promise<BeforeSave> {
   const [projections, current, subjectLog, studyLog] = await Promise.all([
-    readProjections(db, address.study, address.subject),
+    readProjectionsFor(db, address.study, address.subject, saveReadsOf(definition, address.form)),
     readLatestRevision(db, address),
     readReviewLog(db, address.study, address.subject),
     readReviewLog(db, address.study),
@@ -123,10 +137,11 @@ async function readBeforeSave(db: Db, address: InstanceAddress): Promise<BeforeS
  */
 async function handedOverOrRead(
   db: Db,
+  definition: StudyDefinition,
   address: InstanceAddress,
   read: SaveRequest["read"],
 ): Promise<BeforeSave> {
-  if (!read) return readBeforeSave(db, address);
+  if (!read) return readBeforeSave(db, definition, address);
   if (read.current && read.current.hash === undefined)
     return { ...read, current: await readLatestRevision(db, address) };
   return read;
@@ -134,11 +149,12 @@ async function handedOverOrRead(
 
 /**
  * Saves one form instance. Store calls, in order: read the subject's current
- * states (for `$latest` and day 1), the instance's latest revision and the
- * subject's and the study's review logs (for locks and the freeze), all four
- * at once, unless the caller hands them over (`read`); commit the next
- * revision (the audit entry); move the projection. A process that dies after the commit leaves a
- * projection that readers repair.
+ * states its logic refers to (`readBeforeSave`: `$events` and day 1 one Query
+ * each, `$latest` all states), the instance's latest revision and the
+ * subject's and the study's review logs (for locks and the freeze), all at
+ * once, unless the caller hands them over (`read`); commit the next revision
+ * (the audit entry); move the projection. A process that dies after the
+ * commit leaves a projection that readers repair.
  */
 export async function saveFormInstance(db: Db, macKey: MacKey, req: SaveRequest): Promise<SaveResult> {
   const result = await saveOrCheck(db, macKey, req, false);
@@ -159,7 +175,7 @@ async function saveOrCheck(
 ): Promise<SaveResult | WouldSave> {
   const { definition, subject, event, form, instance } = req;
   const address = { study: subject.study, subject: subject.id, event, form, instance };
-  const { projections, current, reviews } = await handedOverOrRead(db, address, req.read);
+  const { projections, current, reviews } = await handedOverOrRead(db, definition, address, req.read);
   // Refused before anything else: a locked instance takes no value, valid or not.
   const held = lockHolding(reviews, address);
   if (held) return { kind: "locked", ...held };

@@ -1,4 +1,5 @@
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import type { StudyDefinition } from "../engine/definition.ts";
 import {
   type AccessEvent,
   type AccessLogQuery,
@@ -30,6 +31,7 @@ import {
   readImportChunk,
   stepImportJob,
 } from "./import-jobs.ts";
+import { keyCache } from "./key-cache.ts";
 import type { MacKey } from "./mac-key.ts";
 import { type ErrorMarkRequest, markEnteredInError } from "./mark-entered-in-error.ts";
 import {
@@ -54,7 +56,13 @@ import {
   transitionQuery,
 } from "./queries.ts";
 import { appendReview, type ReviewRequest, readReviewLog, readSiteStatusEntries } from "./review-log.ts";
-import { checkFormInstance, readReviews, type SaveRequest, saveFormInstance } from "./save-form-instance.ts";
+import {
+  checkFormInstance,
+  readBeforeSave,
+  readReviews,
+  type SaveRequest,
+  saveFormInstance,
+} from "./save-form-instance.ts";
 import {
   allowSigning,
   endSession,
@@ -65,11 +73,12 @@ import {
   touchSession,
 } from "./sessions.ts";
 import { type CreateStudyRequest, createStudy, findStudyRecord, studyExists } from "./studies.ts";
-import { enrolSubject, getSubject, listSubjects, type Subject } from "./subjects.ts";
+import { enrolSubject, getSubject, listSubjects, type Subject, subjectCache } from "./subjects.ts";
 import {
   type ApiKey,
   findToken,
   findTokenByHash,
+  hashToken,
   listTokens,
   revokeToken,
   storeToken,
@@ -85,6 +94,10 @@ export interface StoreOptions {
   pointerTtlMs?: number;
   /** MACs every audit entry the store writes (mac-key.ts); a key the table does not hold. */
   macKey: MacKey;
+  /** How long a resolved API key is trusted before it is read again (key-cache.ts); 0 reads it every time. */
+  keyCacheTtlMs?: number;
+  /** The time as the key cache sees it (tests move it on). */
+  clock?: () => number;
 }
 
 /** Everything the API needs from DynamoDB, bound to one table. */
@@ -94,6 +107,18 @@ export function createStore(options: StoreOptions) {
   const db: Db = { doc: options.doc ?? createClients({ endpoint: options.endpoint }).doc, tableName };
   const definitions = createDefinitionReader(db, options.pointerTtlMs);
   const { macKey } = options;
+  const resolvedKeys = keyCache({ ttlMs: options.keyCacheTtlMs, clock: options.clock });
+  const subjects = subjectCache((study, id) => getSubject(db, study, id));
+  const resolveKey = (hash: string, source?: UseSource) =>
+    resolvedKeys.resolve(hash, (now) => findTokenByHash(db, macKey, hash, { source, now }));
+  /** A write that can take a key's rights away, then every cached key dropped (key-cache.ts). */
+  const thenForgetKeys = async <T>(write: Promise<T>): Promise<T> => {
+    try {
+      return await write;
+    } finally {
+      resolvedKeys.clear();
+    }
+  };
   return {
     db,
     macKey,
@@ -106,7 +131,7 @@ export function createStore(options: StoreOptions) {
     findStudyRecord: (id: string) => findStudyRecord(db, id),
     studyExists: (id: string) => studyExists(db, definitions, id),
     enrolSubject: (args: Parameters<typeof enrolSubject>[1]) => enrolSubject(db, args),
-    getSubject: (study: string, id: string) => getSubject(db, study, id),
+    getSubject: subjects.get,
     listSubjects: (study: string, sites: string[], idPrefix?: string) =>
       listSubjects(db, study, sites, idPrefix),
     readCasebook: (study: string, subject: string) => readCasebook(db, study, subject),
@@ -114,6 +139,9 @@ export function createStore(options: StoreOptions) {
     readRevisions: (address: InstanceAddress) => readRevisions(db, address),
     readProjections: (study: string, subject: string) => readProjections(db, study, subject),
     readCurrentState: (study: string, subject: string) => readCurrentState(db, study, subject),
+    /** What a save of this instance reads before its commit (hand it to the save as `read`). */
+    readBeforeSave: (definition: StudyDefinition, address: InstanceAddress) =>
+      readBeforeSave(db, definition, address),
     saveFormInstance: (request: SaveRequest) => saveFormInstance(db, macKey, request),
     checkFormInstance: (request: SaveRequest) => checkFormInstance(db, macKey, request),
     /** Record imports run as background jobs (import-jobs.ts). */
@@ -137,10 +165,13 @@ export function createStore(options: StoreOptions) {
     readReviews: (study: string, subject: string) => readReviews(db, study, subject),
     storeToken: (token: string, key: ApiKey, createdBy?: string) => storeToken(db, token, key, { createdBy }),
     listTokens: (study: string) => listTokens(db, study),
-    revokeToken: (study: string, id: string, by: string) => revokeToken(db, study, id, by),
-    /** The key's principal now, or why it admits no one; the first use of a day is logged. */
-    findToken: (token: string, source?: UseSource) => findToken(db, macKey, token, { source }),
-    findTokenByHash: (hash: string, source?: UseSource) => findTokenByHash(db, macKey, hash, { source }),
+    revokeToken: (study: string, id: string, by: string) => thenForgetKeys(revokeToken(db, study, id, by)),
+    /**
+     * The key's principal now (as read at most `keyCacheTtlMs` ago), or why it
+     * admits no one; the first use of a day is logged.
+     */
+    findToken: (token: string, source?: UseSource) => resolveKey(hashToken(token), source),
+    findTokenByHash: resolveKey,
     /** Whether the key admits anyone, without counting it as a use. */
     checkToken: (token: string) => findToken(db, macKey, token, { recordUse: false }),
     startSession: (session: Omit<StoredSession, "ended">) => startSession(db, session),
@@ -159,9 +190,9 @@ export function createStore(options: StoreOptions) {
     listGrants: (study: string) => listGrants(db, study),
     grantsOfPerson: (person: string) => grantsOfPerson(db, person),
     setGrant: (request: GrantRequest, by: string, origin?: AccessOrigin) =>
-      setGrant(db, macKey, request, by, origin ? { origin } : {}),
+      thenForgetKeys(setGrant(db, macKey, request, by, origin ? { origin } : {})),
     revokeGrant: (study: string, person: string, by: string, origin?: AccessOrigin) =>
-      revokeGrant(db, macKey, study, person, by, origin ? { origin } : {}),
+      thenForgetKeys(revokeGrant(db, macKey, study, person, by, origin ? { origin } : {})),
     subjectPage: (study: string, sites: string[], options: Parameters<typeof subjectPage>[3]) =>
       subjectPage(db, study, sites, options),
     casebooks: (study: string, subjects: Subject[], options?: Parameters<typeof casebooks>[3]) =>

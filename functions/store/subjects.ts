@@ -118,3 +118,28 @@ export async function listSubjects(
   );
   return perSite.flat().map(toSubject);
 }
+
+/** Subjects past this count are dropped oldest first. */
+const MAX_CACHED_SUBJECTS = 50_000;
+
+/**
+ * Subjects by study and id, kept once found: nothing changes a subject item
+ * after enrolment (site and arm included; no code updates or deletes it), so a
+ * kept one is never out of date. One not found is read again every time: it
+ * may be enrolled in a moment.
+ */
+export function subjectCache(read: (study: string, id: string) => Promise<Subject | undefined>) {
+  const found = new Map<string, Subject>();
+  return {
+    async get(study: string, id: string): Promise<Subject | undefined> {
+      const key = `${study}\u0000${id}`;
+      const kept = found.get(key);
+      if (kept) return { ...kept };
+      const subject = await read(study, id);
+      if (!subject) return undefined;
+      if (found.size >= MAX_CACHED_SUBJECTS) found.delete(found.keys().next().value as string);
+      found.set(key, subject);
+      return { ...subject };
+    },
+  };
+}

@@ -56,7 +56,12 @@ export function saveReads(definition: StudyDefinition, form: string): SaveReads 
   }
   const dayOne = definition.study.dayOne;
   if (dayOne) add({ event: dayOne.event, form: dayOne.form, instance: 1 });
-  return { all: false, slots: [...slots.values()] };
+  // An instance of a form read whole at its event is read already: reading it twice would count it twice.
+  const whole = (slot: SlotPrefix) => slots.has(`${slot.event}#${slot.form}#*`);
+  return {
+    all: false,
+    slots: [...slots.values()].filter((slot) => slot.instance === undefined || !whole(slot)),
+  };
 }
 
 /** `saveReads` once per definition version and form: definitions never change once published. */

@@ -69,7 +69,7 @@ async function saveThroughDyingProcess(
 }
 
 describe("a process dying between any two store calls of a save", () => {
-  // A save makes 6 calls: 4 reads at once (projections, latest revision, the subject's and the study's
+  // A save makes 6 calls: 4 reads at once (day one's state, latest revision, the subject's and the study's
   // review logs), commit, project; 8 covers "never dies" too.
   for (const when of ["before", "after"] as const) {
     for (let dieAt = 1; dieAt <= 8; dieAt++) {

@@ -18,7 +18,12 @@ const clock = () => now;
 
 function instance() {
   const env = product.env;
-  const store = createStore({ tableName: env.tableName, doc: env.store.db.doc, macKey: env.store.macKey, clock });
+  const store = createStore({
+    tableName: env.tableName,
+    doc: env.store.db.doc,
+    macKey: env.store.macKey,
+    clock,
+  });
   return { store, app: createApp(store, { sessionSecret: "key-revocation" }) };
 }
 

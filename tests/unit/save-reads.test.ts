@@ -20,11 +20,17 @@ describe("what a save of one form reads before its commit", () => {
 
   it("$events.<event>.<form>.<field> reads that form at that event, every instance, once however often named", () => {
     const definition = withLabs({
-      hb: { type: "number", title: "Hb", "x-visible-if": { "!!": [{ var: "$events.unscheduled.visit.weight" }] } },
+      hb: {
+        type: "number",
+        title: "Hb",
+        "x-visible-if": { "!!": [{ var: "$events.unscheduled.visit.weight" }] },
+      },
       note: {
         type: "string",
         title: "Note",
-        "x-calc": { cat: [{ var: "$events.unscheduled.visit.smoker" }, { var: "$events.baseline.visit.weight" }] },
+        "x-calc": {
+          cat: [{ var: "$events.unscheduled.visit.smoker" }, { var: "$events.baseline.visit.weight" }],
+        },
       },
     });
     expect(saveReads(definition, "labs")).toEqual({

@@ -1,0 +1,153 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import path from "node:path";
+import { createInterface } from "node:readline";
+import { checkoutAt, ROOT } from "./checkout-at.ts";
+import { median } from "./pairs.ts";
+
+/**
+ * Saves per second against the local server (dev environment + Node server,
+ * each in its own process), today's code and BEFORE's alternately, at 10 and
+ * 50 connections, a bounded number of saves each round. Every connection saves
+ * its own subject's form, revision after revision, so any answer but 200 is an
+ * error. `npm run bench:load [-- --saves=1000 --rounds=3 --connections=10,50 --before=<ref>]`.
+ * Not part of `npm test`: a loaded machine moves the figures, the ratio is what counts.
+ */
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+
+const arg = (name: string, fallback: string) =>
+  process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
+
+interface Served {
+  url: string;
+  token: string;
+  study: string;
+}
+
+/** Child mode: the dev environment of the code at `root`, served on a free port; its address on stdout. */
+async function serve(root: string): Promise<void> {
+  const { startDevEnvironment } = await import(path.join(root, "functions/dev-environment.ts"));
+  const { serve: listen } = await import("@hono/node-server");
+  const env = await startDevEnvironment();
+  listen({ fetch: env.app.fetch, port: 0, hostname: "127.0.0.1" }, (info: { port: number }) => {
+    const served: Served = {
+      url: `http://127.0.0.1:${info.port}`,
+      token: env.tokens["site-01"].token,
+      study: env.studyId,
+    };
+    console.log(JSON.stringify(served));
+  });
+}
+
+async function startServer(root: string): Promise<{ served: Served; child: ChildProcess }> {
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", path.join(ROOT, "tests/bench/save-load.ts"), `--serve=${root}`],
+    {
+      cwd: root,
+      stdio: ["ignore", "pipe", "inherit"],
+    },
+  );
+  const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+  for await (const line of lines) {
+    if (line.startsWith("{")) return { served: JSON.parse(line) as Served, child };
+  }
+  throw new Error(`server at ${root} ended before it listened`);
+}
+
+const edss = (rev: number) => ({
+  assessment_date: "2024-01-10",
+  assessor_blinded: true,
+  fs_visual: rev % 2,
+  fs_pyramidal: 2,
+  edss_total: rev % 2 === 0 ? 3.5 : 4,
+});
+
+/** One connection: a subject of its own, saved over and over from the revision the last save made. */
+async function connection(served: Served) {
+  const headers = { authorization: `Bearer ${served.token}`, "content-type": "application/json" };
+  const res = await fetch(`${served.url}/api/v1/studies/${served.study}/subjects`, {
+    method: "POST",
+    headers,
+    body: JSON.stringify({ site: "site-01", arm: "rrms" }),
+  });
+  if (res.status !== 201) throw new Error(`enrol: ${res.status} ${await res.text()}`);
+  const subject = ((await res.json()) as { id: string }).id;
+  const url = `${served.url}/api/v1/studies/${served.study}/subjects/${subject}/events/screening/forms/edss`;
+  let rev = 0;
+  return async (): Promise<boolean> => {
+    const put = await fetch(url, {
+      method: "PUT",
+      headers,
+      body: JSON.stringify({ data: edss(rev), status: "incomplete", rev }),
+    });
+    await put.arrayBuffer();
+    if (put.status !== 200) return false;
+    rev += 1;
+    return true;
+  };
+}
+
+/** `saves` saves over `connections` connections at once; saves per second and errors. */
+async function load(saveOnce: Array<() => Promise<boolean>>, saves: number) {
+  let left = saves;
+  let errors = 0;
+  const start = performance.now();
+  await Promise.all(
+    saveOnce.map(async (one) => {
+      while (left > 0) {
+        left -= 1;
+        if (!(await one())) errors += 1;
+      }
+    }),
+  );
+  return { perSecond: saves / ((performance.now() - start) / 1000), errors };
+}
+
+async function main() {
+  const saves = Number(arg("saves", "1000"));
+  const rounds = Number(arg("rounds", "3"));
+  const connectionCounts = arg("connections", "10,50").split(",").map(Number);
+  const beforeRef = arg("before", "b3db3c7");
+  const sides = [
+    { name: `before (${beforeRef})`, ...(await startServer(checkoutAt(beforeRef))) },
+    { name: "after (this tree)", ...(await startServer(ROOT)) },
+  ];
+  try {
+    const report: Record<string, unknown>[] = [];
+    for (const n of connectionCounts) {
+      const clients = await Promise.all(
+        sides.map(async (s) => Promise.all(Array.from({ length: n }, () => connection(s.served)))),
+      );
+      const perSecond: number[][] = sides.map(() => []);
+      const errors = sides.map(() => 0);
+      for (let round = 0; round < rounds; round++) {
+        // Which side goes first alternates, so neither always meets a warmer (or busier) machine.
+        const order = round % 2 === 0 ? [0, 1] : [1, 0];
+        for (const i of order) {
+          const result = await load(clients[i] as Array<() => Promise<boolean>>, saves);
+          perSecond[i]?.push(result.perSecond);
+          errors[i] = (errors[i] ?? 0) + result.errors;
+        }
+      }
+      const [before, after] = perSecond.map((values) => median(values)) as [number, number];
+      const line = {
+        connections: n,
+        before: { savesPerSecond: before, errors: errors[0], rounds: perSecond[0] },
+        after: { savesPerSecond: after, errors: errors[1], rounds: perSecond[1] },
+        ratio: after / before,
+      };
+      report.push(line);
+      console.log(
+        `${String(n).padStart(3)} connections: before ${before.toFixed(0)} saves/s (${errors[0]} errors), after ${after.toFixed(0)} saves/s (${errors[1]} errors): ${(after / before).toFixed(2)}×`,
+      );
+    }
+    console.log(JSON.stringify({ saves, rounds, before: beforeRef, report }));
+  } finally {
+    for (const s of sides) s.child.kill();
+  }
+}
+
+const served = arg("serve", "");
+if (served) await serve(served);
+else await main();

@@ -2,7 +2,8 @@ import type { StudyDefinition } from "./definition.ts";
 
 /**
  * Which of a subject's current states a save of one form needs: the ones its
- * logic reads through `$events` and `$latest`, and day one's (visit windows).
+ * logic reads through `$events` and `$latest`, and day one's when the form
+ * has a visit date (its window, for deviations).
  * Every other state cannot change what the save computes, so it is not read,
  * and a save's reads stay the same size late in a study as on day one.
  */
@@ -54,8 +55,10 @@ export function saveReads(definition: StudyDefinition, form: string): SaveReads 
       add({ event, form: other });
     }
   }
+  // Day 1 places visit dates in their windows (deviations): a form without one has no use for it.
   const dayOne = definition.study.dayOne;
-  if (dayOne) add({ event: dayOne.event, form: dayOne.form, instance: 1 });
+  const datesVisits = Object.values(instrument.properties).some((field) => field["x-visit-date"]);
+  if (dayOne && datesVisits) add({ event: dayOne.event, form: dayOne.form, instance: 1 });
   // An instance of a form read whole at its event is read already: reading it twice would count it twice.
   const whole = (slot: SlotPrefix) => slots.has(`${slot.event}#${slot.form}#*`);
   return {

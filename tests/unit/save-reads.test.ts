@@ -6,20 +6,25 @@ const withLabs = (properties: Parameters<typeof instrument>[1]) =>
   smallDefinition(1, { visit, labs: instrument("labs", properties), adverse_event: adverseEvent });
 
 describe("what a save of one form reads before its commit", () => {
-  it("a form whose logic reads no other form needs only day one's state", () => {
-    expect(saveReads(smallDefinition(), "labs")).toEqual({
+  it("a form whose logic reads no other form needs only day one's state, for its visit date", () => {
+    expect(saveReads(smallDefinition(), "visit")).toEqual({
       all: false,
       slots: [{ event: "baseline", form: "visit", instance: 1 }],
     });
   });
 
+  it("a form without a visit date has no use for day one", () => {
+    expect(saveReads(smallDefinition(), "labs")).toEqual({ all: false, slots: [] });
+  });
+
   it("without a day one, nothing at all", () => {
     const definition = smallDefinition(1, undefined, smallStudy({ dayOne: undefined }));
-    expect(saveReads(definition, "labs")).toEqual({ all: false, slots: [] });
+    expect(saveReads(definition, "visit")).toEqual({ all: false, slots: [] });
   });
 
   it("$events.<event>.<form>.<field> reads that form at that event, every instance, once however often named", () => {
     const definition = withLabs({
+      sampled_on: { type: "string", title: "Sampled on", format: "date", "x-visit-date": true },
       hb: {
         type: "number",
         title: "Hb",

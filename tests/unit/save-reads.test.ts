@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { cachedSaveReads, saveReads } from "../../functions/engine/save-reads.ts";
-import { adverseEvent, instrument, labs, smallDefinition, smallStudy, visit } from "./small-study.ts";
+import { adverseEvent, instrument, smallDefinition, smallStudy, visit } from "./small-study.ts";
 
 const withLabs = (properties: Parameters<typeof instrument>[1]) =>
   smallDefinition(1, { visit, labs: instrument("labs", properties), adverse_event: adverseEvent });

@@ -13,18 +13,14 @@ import type { Pair } from "../pairs.ts";
  */
 
 const SAMPLE = [
-  "tests/unit/logic.test.ts",
-  "tests/unit/check-definition.test.ts",
   "tests/unit/odm.test.ts",
-  "tests/unit/validate-form.test.ts",
   "tests/unit/piping.test.ts",
-  "tests/unit/redcap-logic.test.ts",
-  "tests/integration/web.test.ts",
-  "tests/integration/exports.test.ts",
-  "tests/integration/permissions.test.ts",
-  "tests/integration/queries.test.ts",
-  "tests/integration/form-flow.test.ts",
-  "tests/integration/crash-safety.test.ts",
+  "tests/unit/flat.test.ts",
+  "tests/unit/schedule.test.ts",
+  "tests/integration/missing-codes.test.ts",
+  "tests/integration/review-log.test.ts",
+  "tests/integration/piping.test.ts",
+  "tests/integration/soft-checks.test.ts",
 ];
 
 const run = promisify(execFile);

@@ -130,11 +130,13 @@ export interface BundlingChoices {
   commandHooks?: ICommandHooks;
   /** Ship a line-only source map and start Node with `--enable-source-maps`. Default off. */
   sourceMaps?: boolean;
+  /** Bundle every zod locale, as before infra/zod-english.js (the cold-start benchmark's baseline only). */
+  allZodLocales?: boolean;
 }
 
 /** How every function of the stack is bundled; exported so the cold-start benchmark builds with exactly these settings. */
 export function bundledFunctionProps(entry: string, choices: BundlingChoices = {}): NodejsFunctionProps {
-  const { commandHooks, sourceMaps = false } = choices;
+  const { commandHooks, sourceMaps = false, allZodLocales = false } = choices;
   return {
     entry: path.isAbsolute(entry) ? entry : path.join(REPO_ROOT, entry),
     handler: "handler",
@@ -157,7 +159,7 @@ export function bundledFunctionProps(entry: string, choices: BundlingChoices = {
       // code, instead of whichever version the Lambda runtime happens to carry.
       bundleAwsSDK: true,
       // zod with English messages only: the other locales are a sixth of the bundle (infra/zod-english.js).
-      esbuildArgs: { "--alias:zod": ZOD_ENGLISH },
+      ...(allZodLocales ? {} : { esbuildArgs: { "--alias:zod": ZOD_ENGLISH } }),
       forceDockerBundling: false,
       ...(commandHooks ? { commandHooks } : {}),
     },

@@ -9,7 +9,7 @@
  *   COLD_START_BEFORE=b3db3c7 node --import tsx tests/bench/cases/cold-start.ts
  *
  * COLD_START_BEFORE adds a pair "API at <ref> vs API now" (the older API built
- * with source maps on, as the stack then shipped it). COLD_START_ROUNDS sets
+ * as the stack then shipped it: source maps on, every zod locale). COLD_START_ROUNDS sets
  * the rounds (default 9). Each child reports its own import (init) and
  * first-request milliseconds; the pair times the whole process.
  */
@@ -48,12 +48,19 @@ const CDK_CONTEXT = (
 ).context;
 
 /** Bundles each entry exactly as infra/stack.ts does, through NodejsFunction's local esbuild. */
-function bundle(entries: { name: string; entry: string; sourceMaps: boolean }[], outdir: string): Bundle[] {
+function bundle(
+  entries: { name: string; entry: string; sourceMaps: boolean; allZodLocales?: boolean }[],
+  outdir: string,
+): Bundle[] {
   const app = new App({ outdir, context: CDK_CONTEXT });
   const stack = new Stack(app, "ColdStart");
-  const fns = entries.map(({ name, entry, sourceMaps }) => ({
+  const fns = entries.map(({ name, entry, sourceMaps, allZodLocales }) => ({
     name,
-    fn: new NodejsFunction(stack, name.replace(/\W/g, ""), bundledFunctionProps(entry, { sourceMaps })),
+    fn: new NodejsFunction(
+      stack,
+      name.replace(/\W/g, ""),
+      bundledFunctionProps(entry, { sourceMaps, ...(allZodLocales ? { allZodLocales } : {}) }),
+    ),
     nodeOptions: sourceMaps ? "--enable-source-maps" : "",
   }));
   const template = app.synth().getStackByName("ColdStart").template as {
@@ -261,6 +268,7 @@ function buildAll(): Promise<Built> {
                 name: `API at ${BEFORE}`,
                 entry: path.join(beforeDir, "functions/handlers/api.ts"),
                 sourceMaps: true,
+                allZodLocales: true,
               },
             ]
           : []),

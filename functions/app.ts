@@ -24,8 +24,12 @@ function problemResponse(c: Context, problem: ProblemError): Response {
 }
 
 export interface AppOptions {
-  /** Signs browser session cookies; from configuration in AWS, generated and kept locally. */
-  sessionSecret: string;
+  /**
+   * Signs browser session cookies; generated and kept locally. In AWS a
+   * function that reads it at first use (a cold start serving an API call
+   * never fetches it).
+   */
+  sessionSecret: string | (() => Promise<string>);
   /** Commits younger than this are left for the next pull of the change feed. Default 60 s. */
   feedSettleMs?: number;
   /** A browser session unused this long is ended (SESSION_IDLE_MINUTES). Default 30 minutes. */
@@ -47,6 +51,12 @@ export { signingWindowMs } from "./http/signing.ts";
 export function sessionIdleMs(minutes: string | undefined): number {
   const n = Number(minutes);
   return minutes && Number.isFinite(n) && n > 0 ? n * 60_000 : DEFAULT_IDLE_MS;
+}
+
+function secretSource(secret: AppOptions["sessionSecret"]): () => Promise<string> {
+  if (typeof secret !== "string") return secret;
+  const value = Promise.resolve(secret);
+  return () => value;
 }
 
 /**
@@ -74,7 +84,7 @@ export function createApp(store: Store, options: AppOptions) {
   app.route(
     "/",
     createWebRoutes({
-      sessionSecret: options.sessionSecret,
+      sessionSecret: secretSource(options.sessionSecret),
       idleMs: options.sessionIdleMs ?? DEFAULT_IDLE_MS,
       ...(options.signingWindowMs !== undefined ? { signingWindowMs: options.signingWindowMs } : {}),
       ...(options.oidc ? { relyingParty: relyingParties(options.oidc) } : {}),

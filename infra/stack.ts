@@ -111,28 +111,55 @@ export interface EdcStackProps extends StackProps, ExternalOidcProps {
 const ESM_REQUIRE_BANNER =
   "import { createRequire as __edcCreateRequire } from 'node:module'; const require = __edcCreateRequire(import.meta.url);";
 
-function bundledFunctionProps(entry: string, commandHooks?: ICommandHooks): NodejsFunctionProps {
+/**
+ * CDK context key that turns source maps on (`cdk deploy -c sourceMaps=true`). Off by default:
+ * `--enable-source-maps` makes Node load and parse the map at every cold start (~16 % of the init),
+ * for stack traces that only an incident needs. Turn it on while chasing one.
+ */
+export const SOURCE_MAPS_CONTEXT = "sourceMaps";
+
+/** The context value as a switch: `true` or "true" (the command line passes strings). */
+export function sourceMapsWanted(value: unknown): boolean {
+  return value === true || value === "true";
+}
+
+/** esbuild runs in the repository root; the alias is relative to it so Docker bundling finds it too. */
+const ZOD_ENGLISH = "./infra/zod-english.js";
+
+export interface BundlingChoices {
+  commandHooks?: ICommandHooks;
+  /** Ship a line-only source map and start Node with `--enable-source-maps`. Default off. */
+  sourceMaps?: boolean;
+  /** Bundle every zod locale, as before infra/zod-english.js (the cold-start benchmark's baseline only). */
+  allZodLocales?: boolean;
+}
+
+/** How every function of the stack is bundled; exported so the cold-start benchmark builds with exactly these settings. */
+export function bundledFunctionProps(entry: string, choices: BundlingChoices = {}): NodejsFunctionProps {
+  const { commandHooks, sourceMaps = false, allZodLocales = false } = choices;
   return {
-    entry: path.join(REPO_ROOT, entry),
+    entry: path.isAbsolute(entry) ? entry : path.join(REPO_ROOT, entry),
     handler: "handler",
     projectRoot: REPO_ROOT,
     depsLockFilePath: path.join(REPO_ROOT, "package-lock.json"),
     runtime: FUNCTION_RUNTIME,
     architecture: Architecture.ARM_64,
     loggingFormat: LoggingFormat.JSON,
-    environment: { NODE_OPTIONS: "--enable-source-maps" },
+    ...(sourceMaps ? { environment: { NODE_OPTIONS: "--enable-source-maps" } } : {}),
     bundling: {
       format: OutputFormat.ESM,
       // ESM builds of dependencies first: they tree-shake, CJS builds do not.
       mainFields: ["module", "main"],
       banner: ESM_REQUIRE_BANNER,
       minify: true,
-      sourceMap: true,
+      sourceMap: sourceMaps,
       // Line mapping is all `--enable-source-maps` needs; embedding the sources would triple the map.
-      sourcesContent: false,
+      ...(sourceMaps ? { sourcesContent: false } : {}),
       // The SDK version that the integration tests ran against ships with the
       // code, instead of whichever version the Lambda runtime happens to carry.
       bundleAwsSDK: true,
+      // zod with English messages only: the other locales are a sixth of the bundle (infra/zod-english.js).
+      ...(allZodLocales ? {} : { esbuildArgs: { "--alias:zod": ZOD_ENGLISH } }),
       forceDockerBundling: false,
       ...(commandHooks ? { commandHooks } : {}),
     },
@@ -226,6 +253,7 @@ export class EdcStack extends Stack {
       ...props,
     });
     const formsDir = props.formsDir ?? path.join(REPO_ROOT, "forms");
+    const sourceMaps = sourceMapsWanted(this.node.tryGetContext(SOURCE_MAPS_CONTEXT));
 
     // ---- Table: the shape comes from table-shape.ts, shared with the store and local server.
     // TableV2 (AWS::DynamoDB::GlobalTable) so a replica region can be added later without
@@ -253,7 +281,7 @@ export class EdcStack extends Stack {
     // ---- API function.
     const apiLogs = logGroup(this, "ApiFunctionLogs");
     const apiFunction = new NodejsFunction(this, "ApiFunction", {
-      ...bundledFunctionProps("functions/handlers/api.ts"),
+      ...bundledFunctionProps("functions/handlers/api.ts", { sourceMaps }),
       description: `EDC API (${stage}): Hono app behind the HTTP API`,
       role: functionRole(this, "ApiFunctionRole", apiLogs, "EDC API function"),
       logGroup: apiLogs,
@@ -358,17 +386,20 @@ export class EdcStack extends Stack {
     const publishLogs = logGroup(this, "PublishFormsLogs");
     const publishFormsFunction = new NodejsFunction(this, "PublishFormsFunction", {
       ...bundledFunctionProps("functions/handlers/publish-forms.ts", {
-        beforeBundling: () => [],
-        beforeInstall: () => [],
-        // The handler reads the protocol next to itself: <asset>/forms.
-        afterBundling: (_inputDir: string, outputDir: string) => [
-          `cp -R ${shellQuote(formsDir)} ${shellQuote(path.join(outputDir, "forms"))}`,
-          // The other studies at <asset>/studies/<folder name>.
-          ...studyDirs.flatMap((d) => [
-            `mkdir -p ${shellQuote(path.join(outputDir, "studies"))}`,
-            `cp -R ${shellQuote(d)} ${shellQuote(path.join(outputDir, "studies", path.basename(d)))}`,
-          ]),
-        ],
+        sourceMaps,
+        commandHooks: {
+          beforeBundling: () => [],
+          beforeInstall: () => [],
+          // The handler reads the protocol next to itself: <asset>/forms.
+          afterBundling: (_inputDir: string, outputDir: string) => [
+            `cp -R ${shellQuote(formsDir)} ${shellQuote(path.join(outputDir, "forms"))}`,
+            // The other studies at <asset>/studies/<folder name>.
+            ...studyDirs.flatMap((d) => [
+              `mkdir -p ${shellQuote(path.join(outputDir, "studies"))}`,
+              `cp -R ${shellQuote(d)} ${shellQuote(path.join(outputDir, "studies", path.basename(d)))}`,
+            ]),
+          ],
+        },
       }),
       description: `EDC forms publish (${stage}): publishes forms/ on deploy`,
       role: functionRole(this, "PublishFormsRole", publishLogs, "EDC forms publish custom resource"),
@@ -413,7 +444,7 @@ export class EdcStack extends Stack {
     // its timeout. No queue, no function invoking another (docs/architecture.md, "Import jobs").
     const importJobLogs = logGroup(this, "ImportJobWorkerLogs");
     const importJobWorker = new NodejsFunction(this, "ImportJobWorker", {
-      ...bundledFunctionProps("functions/handlers/import-job-worker.ts"),
+      ...bundledFunctionProps("functions/handlers/import-job-worker.ts", { sourceMaps }),
       description: `EDC record import jobs (${stage}): checks and writes a job's batches, started by the table's stream`,
       role: functionRole(this, "ImportJobWorkerRole", importJobLogs, "EDC record import job worker"),
       logGroup: importJobLogs,

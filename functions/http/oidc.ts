@@ -16,8 +16,12 @@ export interface OidcSettings {
   /** The issuer identifier, e.g. `https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc`. */
   issuer: string;
   clientId: string;
-  /** A confidential client's secret; without one the client is public and relies on PKCE. */
-  clientSecret?: string;
+  /**
+   * A confidential client's secret; without one the client is public and
+   * relies on PKCE. A function is asked at the first connection (a Lambda
+   * reads it then, not at every cold start).
+   */
+  clientSecret?: string | (() => Promise<string>);
   /** The engine's callback URL, exactly as registered at the provider. */
   redirectUri: string;
   /** Default `openid profile email`. */
@@ -82,12 +86,14 @@ export async function connectRelyingParty(settings: OidcSettings): Promise<Relyi
   const issuer = new URL(settings.issuer);
   const execute = [client.enableNonRepudiationChecks];
   if (isLoopback(issuer)) execute.push(client.allowInsecureRequests);
+  const secret =
+    typeof settings.clientSecret === "function" ? await settings.clientSecret() : settings.clientSecret;
   try {
     const config = await client.discovery(
       issuer,
       settings.clientId,
-      settings.clientSecret,
-      settings.clientSecret ? client.ClientSecretBasic(settings.clientSecret) : client.None(),
+      secret,
+      secret ? client.ClientSecretBasic(secret) : client.None(),
       { execute, ...(settings.fetch ? { [client.customFetch]: settings.fetch } : {}) },
     );
     return { settings, config };

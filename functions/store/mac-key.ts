@@ -117,10 +117,21 @@ export function kmsMacKey(keyId: string, client: Pick<KMSClient, "send">): MacKe
  */
 export function deployedMacKey(): MacKey {
   const keyId = process.env[FUNCTION_ENV.auditMacKeyId];
-  if (keyId) return kmsMacKey(keyId, new KMSClient({}));
+  if (keyId) return kmsMacKey(keyId, kmsAtFirstUse());
   const file = process.env.AUDIT_MAC_KEY_FILE;
   if (file) return fileMacKey(file);
   throw new Error(`${FUNCTION_ENV.auditMacKeyId} is not set`);
+}
+
+/** A KMS client made at the first MAC, not at a cold start: a request that writes nothing never needs one. */
+function kmsAtFirstUse(): Pick<KMSClient, "send"> {
+  let client: KMSClient | undefined;
+  return {
+    send: ((...args: Parameters<KMSClient["send"]>) => {
+      client ??= new KMSClient({});
+      return client.send(...args);
+    }) as KMSClient["send"],
+  };
 }
 
 /**

@@ -46,10 +46,17 @@ const stagingKey = (id: string, suffix = "") => {
 const notFound = (e: unknown) =>
   e instanceof S3ServiceException && (e.name === "NotFound" || e.name === "NoSuchKey");
 
-export function s3FileObjects(client: S3Client, bucket: string): FileObjects {
+/** `client` may be a function that makes it: then it is made at the first file operation, not at a cold start. */
+export function s3FileObjects(client: S3Client | (() => S3Client), bucket: string): FileObjects {
+  let made: S3Client | undefined;
+  const s3 = () => {
+    if (typeof client !== "function") return client;
+    made ??= client();
+    return made;
+  };
   async function head(key: string): Promise<{ size: number; mediaType?: string } | undefined> {
     try {
-      const found = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+      const found = await s3().send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
       return {
         size: found.ContentLength ?? 0,
         ...(found.ContentType ? { mediaType: found.ContentType } : {}),
@@ -61,7 +68,7 @@ export function s3FileObjects(client: S3Client, bucket: string): FileObjects {
   }
   async function read(key: string): Promise<Uint8Array | undefined> {
     try {
-      const got = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      const got = await s3().send(new GetObjectCommand({ Bucket: bucket, Key: key }));
       return got.Body ? await got.Body.transformToByteArray() : new Uint8Array();
     } catch (e) {
       if (notFound(e)) return undefined;
@@ -69,7 +76,7 @@ export function s3FileObjects(client: S3Client, bucket: string): FileObjects {
     }
   }
   const write = (key: string, body: Uint8Array | string, contentType: string) =>
-    client.send(
+    s3().send(
       new PutObjectCommand({
         Bucket: bucket,
         Key: key,
@@ -94,7 +101,7 @@ export function s3FileObjects(client: S3Client, bucket: string): FileObjects {
     stat: (id) => head(stagingKey(id)),
     read: (id) => read(stagingKey(id)),
     remove: async (id) => {
-      await client.send(
+      await s3().send(
         new DeleteObjectsCommand({
           Bucket: bucket,
           Delete: { Objects: [{ Key: stagingKey(id) }, { Key: stagingKey(id, ".json") }], Quiet: true },
@@ -107,7 +114,7 @@ export function s3FileObjects(client: S3Client, bucket: string): FileObjects {
     uploadUrl: async (id, upload, expiresIn) => {
       const headers = { "Content-Type": upload.mediaType };
       const url = await getSignedUrl(
-        client,
+        s3(),
         new PutObjectCommand({
           Bucket: bucket,
           Key: stagingKey(id),
@@ -121,7 +128,7 @@ export function s3FileObjects(client: S3Client, bucket: string): FileObjects {
     },
     downloadUrl: (sha256, response, expiresIn) =>
       getSignedUrl(
-        client,
+        s3(),
         new GetObjectCommand({
           Bucket: bucket,
           Key: objectKey(sha256),

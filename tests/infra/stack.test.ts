@@ -17,6 +17,8 @@ import {
   type EdcStackProps,
   IMPORT_STREAM_ACTIONS,
   REPO_ROOT,
+  SOURCE_MAPS_CONTEXT,
+  sourceMapsWanted,
   TABLE_DATA_ACTIONS,
 } from "../../infra/stack.ts";
 
@@ -39,11 +41,21 @@ afterAll(() => {
 
 /** A fresh app + stack. Without `bundle`, asset bundling is skipped (fast); cdk-nag only with `nag`. */
 function makeApp(
-  options: { bundle?: boolean; nag?: boolean; formsDir?: string; props?: Partial<EdcStackProps> } = {},
+  options: {
+    bundle?: boolean;
+    nag?: boolean;
+    formsDir?: string;
+    props?: Partial<EdcStackProps>;
+    context?: Record<string, unknown>;
+  } = {},
 ) {
   const app = new App({
     outdir: tempDir("edc-cdk-out-"),
-    context: { ...CDK_CONTEXT, ...(options.bundle ? {} : { "aws:cdk:bundling-stacks": [] }) },
+    context: {
+      ...CDK_CONTEXT,
+      ...(options.bundle ? {} : { "aws:cdk:bundling-stacks": [] }),
+      ...options.context,
+    },
   });
   const stack = new EdcStack(app, "EdcTest", { stage: "test", formsDir: options.formsDir, ...options.props });
   if (options.nag) addNagChecks(app);
@@ -135,7 +147,8 @@ describe("EdcStack template (unbundled synth)", () => {
       MemorySize: 1024,
       Timeout: 29,
       Environment: {
-        Variables: { TABLE_NAME: { Ref: tableId }, NODE_OPTIONS: "--enable-source-maps" },
+        // Source maps only when asked for (see "source maps" below): they cost every cold start.
+        Variables: { TABLE_NAME: { Ref: tableId }, NODE_OPTIONS: Match.absent() },
       },
       LoggingConfig: Match.objectLike({ LogGroup: { Ref: Match.anyValue() } }),
     });
@@ -145,6 +158,24 @@ describe("EdcStack template (unbundled synth)", () => {
       Architectures: ["arm64"],
       Environment: { Variables: Match.objectLike({ TABLE_NAME: { Ref: tableId } }) },
     });
+  });
+
+  it("ships no source maps and no --enable-source-maps unless the sourceMaps context asks for them", () => {
+    for (const fn of Object.values(resourcesOfType(template, "AWS::Lambda::Function"))) {
+      const variables = (fn.Properties?.Environment as { Variables?: Record<string, unknown> } | undefined)
+        ?.Variables;
+      expect(variables?.NODE_OPTIONS, String(fn.Properties?.Description)).toBeUndefined();
+    }
+    for (const value of [true, "true"]) {
+      const withMaps = Template.fromStack(makeApp({ context: { [SOURCE_MAPS_CONTEXT]: value } }).stack);
+      for (const description of ["^EDC API", "^EDC forms publish", "^EDC record import jobs"])
+        withMaps.hasResourceProperties("AWS::Lambda::Function", {
+          Description: Match.stringLikeRegexp(description),
+          Environment: { Variables: Match.objectLike({ NODE_OPTIONS: "--enable-source-maps" }) },
+        });
+    }
+    expect(sourceMapsWanted("false")).toBe(false);
+    expect(sourceMapsWanted(undefined)).toBe(false);
   });
 
   it("gives the API function a generated session secret by ARN, readable by it alone", () => {

@@ -47,7 +47,8 @@ export interface Script {
 }
 
 export interface SessionOptions {
-  sessionSecret: string;
+  /** Signs cookies and CSRF tokens; asked for by the requests that need it (a Lambda reads it at first use, not at init). */
+  sessionSecret: () => Promise<string>;
   /** A session unused this long is ended server-side. */
   idleMs: number;
   /** The OpenID provider people sign in at, by callback URL; without one only API keys sign in. */
@@ -96,7 +97,7 @@ async function openBrowserSession(
     lastSeenAt: now,
     expiresAt: session.expiresAt,
   });
-  setCookie(c, SESSION_COOKIE, sealSession(options.sessionSecret, session), {
+  setCookie(c, SESSION_COOKIE, sealSession(await options.sessionSecret(), session), {
     httpOnly: true,
     sameSite: "Lax",
     secure: secure(c),
@@ -109,8 +110,8 @@ async function openBrowserSession(
 export function publicPages(options: SessionOptions, scripts: Script[]) {
   const { sessionSecret } = options;
 
-  function start(c: Context<AppEnv>) {
-    const session = openSession(sessionSecret, getCookie(c, SESSION_COOKIE));
+  async function start(c: Context<AppEnv>) {
+    const session = openSession(await sessionSecret(), getCookie(c, SESSION_COOKIE));
     return c.redirect(session ? "/home" : "/signin");
   }
 
@@ -176,7 +177,7 @@ export function publicPages(options: SessionOptions, scripts: Script[]) {
     const rp = await relyingParty(c);
     const { url, pending } = await beginSignIn(rp);
     const next = sameOriginPath(c.req.query("next"), new URL(c.req.url).origin);
-    setCookie(c, SIGN_IN_COOKIE, sealValue(sessionSecret, SIGN_IN_PURPOSE, { ...pending, next }), {
+    setCookie(c, SIGN_IN_COOKIE, sealValue(await sessionSecret(), SIGN_IN_PURPOSE, { ...pending, next }), {
       httpOnly: true,
       sameSite: "Lax",
       secure: secure(c),
@@ -188,7 +189,7 @@ export function publicPages(options: SessionOptions, scripts: Script[]) {
 
   async function finishProviderSignIn(c: Context<AppEnv>) {
     const rp = await relyingParty(c);
-    const kept = openValue(sessionSecret, SIGN_IN_PURPOSE, getCookie(c, SIGN_IN_COOKIE));
+    const kept = openValue(await sessionSecret(), SIGN_IN_PURPOSE, getCookie(c, SIGN_IN_COOKIE));
     deleteCookie(c, SIGN_IN_COOKIE, { path: "/auth" });
     if ((kept as { reauth?: unknown } | undefined)?.reauth === true)
       return finishReauthentication(c, rp, kept);
@@ -247,7 +248,7 @@ export function publicPages(options: SessionOptions, scripts: Script[]) {
   async function finishReauthentication(c: Context<AppEnv>, rp: RelyingParty, kept: unknown) {
     const windowMs = options.signingWindowMs ?? DEFAULT_SIGNING_WINDOW_MS;
     const next = sameOriginPath((kept as { next?: unknown }).next, new URL(c.req.url).origin) ?? "/home";
-    const session = openSession(sessionSecret, getCookie(c, SESSION_COOKIE));
+    const session = openSession(await sessionSecret(), getCookie(c, SESSION_COOKIE));
     const stored = session ? await c.var.store.readSession(session.nonce) : undefined;
     if (!session || !stored || stored.ended || !stored.person) throw problems.signedOut();
     let person: Awaited<ReturnType<typeof completeSignIn>>;
@@ -327,9 +328,10 @@ async function endExpiredSession(c: Context<AppEnv>, secret: string, cookie: str
  * at once; a session idle too long is ended here.
  */
 export function requireSession(options: SessionOptions) {
-  const { sessionSecret, idleMs } = options;
+  const { idleMs } = options;
   const touchEvery = Math.min(TOUCH_EVERY_MS, idleMs / 4);
   return createMiddleware<AppEnv>(async function admitSession(c, next) {
+    const sessionSecret = await options.sessionSecret();
     const now = Date.now();
     const cookie = getCookie(c, SESSION_COOKIE);
     const session = openSession(sessionSecret, cookie, now);
@@ -363,7 +365,7 @@ export function requireSession(options: SessionOptions) {
 /** The signed-in user's way home and way out (behind `requireSession`). */
 export function sessionPages(options: SessionOptions) {
   async function signOut(c: Context<AppEnv>) {
-    const session = openSession(options.sessionSecret, getCookie(c, SESSION_COOKIE));
+    const session = openSession(await options.sessionSecret(), getCookie(c, SESSION_COOKIE));
     if (session && (await c.var.store.endSession(session.nonce))) await logAccess(c, "sign-out", {});
     deleteCookie(c, SESSION_COOKIE, { path: "/" });
     const signedIn = new URL("/signin", c.req.url).toString();
@@ -395,7 +397,7 @@ export function sessionPages(options: SessionOptions) {
     setCookie(
       c,
       SIGN_IN_COOKIE,
-      sealValue(options.sessionSecret, SIGN_IN_PURPOSE, { ...pending, next, reauth: true }),
+      sealValue(await options.sessionSecret(), SIGN_IN_PURPOSE, { ...pending, next, reauth: true }),
       {
         httpOnly: true,
         sameSite: "Lax",

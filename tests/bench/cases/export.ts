@@ -21,7 +21,7 @@
  */
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { GetCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { loadDefinition } from "../../../functions/definition-files.ts";
@@ -83,12 +83,50 @@ function runChild<T>(mode: string, args: unknown, flags: string[] = []): Promise
   });
 }
 
-/** The reference study with `subjects` subjects, seeded once and reused while its fingerprint holds. */
+const SEED_CHUNK = 1000;
+
+interface Progress {
+  subjects: number;
+  ms: number;
+}
+
+const readProgress = (dir: string): Progress | undefined => {
+  const file = path.join(dir, "seeded.json");
+  return existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as Progress) : undefined;
+};
+
+/**
+ * A larger size starts from a copy of a smaller one that is complete (its
+ * subjects' ids are a width shorter, so the larger plan's own ids never
+ * collide with them): 10,000 subjects cost 9,000 seeded, not 10,000.
+ */
+function startFromSmaller(dataDir: string, subjects: number) {
+  if (existsSync(dataDir)) return;
+  const smaller = exportSizes()
+    .filter((n) => n < subjects)
+    .sort((a, b) => b - a)
+    .map((n) => readdirSync(DATA).find((d) => d.startsWith(`export-${n}-`)))
+    .filter((d): d is string => d !== undefined)
+    .map((d) => path.join(DATA, d))
+    .find((d) => {
+      const p = readProgress(d);
+      return p !== undefined && Number(path.basename(d).split("-")[1]) === p.subjects;
+    });
+  if (smaller) cpSync(smaller, dataDir, { recursive: true });
+}
+
+/**
+ * The reference study with `subjects` subjects, seeded once and reused while
+ * its fingerprint holds. Seeding goes a chunk at a time and records how far it
+ * got, so a stopped run carries on where it was.
+ */
 export async function seededStudy(subjects: number): Promise<Seeded> {
   const definition = await loadDefinition(path.join(ROOT, "forms"));
   // The definition version is known only once published; the first start publishes version 1.
   const probe = buildCasebookPlan(definition, { definitionVersion: 1, maxSubjects: subjects });
+  mkdirSync(DATA, { recursive: true });
   const dataDir = path.join(DATA, `export-${subjects}-${fingerprint(probe)}`);
+  startFromSmaller(dataDir, subjects);
   const env = await startDevEnvironment({ dataDir });
   try {
     const pointer = await env.store.db.doc.send(
@@ -101,20 +139,24 @@ export async function seededStudy(subjects: number): Promise<Seeded> {
       definitionVersion: Number(pointer.Item?.version ?? 1),
       maxSubjects: subjects,
     });
-    const marker = path.join(dataDir, "seeded.json");
-    if (!existsSync(marker)) {
-      process.stderr.write(`export: seeding ${subjects} subjects into ${path.relative(ROOT, dataDir)}\n`);
-      const seed = await runChild<{ items: number; ms: number }>("seed", {
+    let progress = readProgress(dataDir) ?? { subjects: 0, ms: 0 };
+    while (progress.subjects < subjects) {
+      const to = Math.min(subjects, progress.subjects + SEED_CHUNK);
+      process.stderr.write(
+        `export: seeding subjects ${progress.subjects}–${to} of ${subjects} into ${path.relative(ROOT, dataDir)}\n`,
+      );
+      const seed = await runChild<{ ms: number }>("seed", {
         endpoint: env.endpoint,
         tableName: env.tableName,
         study: env.studyId,
         definitionVersion: plan.definitionVersion,
         maxSubjects: subjects,
-        from: 0,
-        to: subjects,
+        from: progress.subjects,
+        to,
         inFlight: 8,
       });
-      writeFileSync(marker, `${JSON.stringify({ subjects, ...seed }, null, 2)}\n`);
+      progress = { subjects: to, ms: progress.ms + seed.ms };
+      writeFileSync(path.join(dataDir, "seeded.json"), `${JSON.stringify(progress)}\n`);
     }
     const token = env.tokens.monitor?.token;
     if (!token) throw new Error("the dev environment made no monitor token");

@@ -17,7 +17,9 @@
  * 15–30 min to seed on two shared cores; the first size ~2–3 min.
  *
  * Sizes: BENCH_EXPORT_SUBJECTS=1000,10000 (the default); page size
- * BENCH_EXPORT_LIMIT (default 200, the route's default).
+ * BENCH_EXPORT_LIMIT (default 200, the route's default);
+ * BENCH_EXPORT_AS_SEEDED=true measures a size whose seeding was stopped as far
+ * as it got (the figures are keyed by the subjects actually there).
  */
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -140,7 +142,9 @@ export async function seededStudy(subjects: number): Promise<Seeded> {
       maxSubjects: subjects,
     });
     let progress = readProgress(dataDir) ?? { subjects: 0, ms: 0 };
-    while (progress.subjects < subjects) {
+    // Measure a size still being seeded as far as it got (the figures then say how many subjects they are of).
+    const asSeeded = process.env.BENCH_EXPORT_AS_SEEDED === "true" && progress.subjects > 0;
+    while (!asSeeded && progress.subjects < subjects) {
       const to = Math.min(subjects, progress.subjects + SEED_CHUNK);
       process.stderr.write(
         `export: seeding subjects ${progress.subjects}–${to} of ${subjects} into ${path.relative(ROOT, dataDir)}\n`,
@@ -160,7 +164,7 @@ export async function seededStudy(subjects: number): Promise<Seeded> {
     }
     const token = env.tokens.monitor?.token;
     if (!token) throw new Error("the dev environment made no monitor token");
-    return { env, plan, token, subjects };
+    return { env, plan, token, subjects: progress.subjects };
   } catch (error) {
     await env.close();
     throw error;
@@ -267,8 +271,8 @@ export default async function pairs(): Promise<Pair[]> {
         run: async () => {
           const s = ready();
           const rows = await exportCsv(s, limit);
-          if (rows !== subjects * s.plan.rowsPerSubject) throw new Error(`export wrote ${rows} rows`);
-          return subjects;
+          if (rows !== s.subjects * s.plan.rowsPerSubject) throw new Error(`export wrote ${rows} rows`);
+          return s.subjects;
         },
       },
     },
@@ -292,8 +296,9 @@ interface ChildMemory {
  */
 export async function sizes(): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
-  for (const subjects of exportSizes()) {
-    const s = await seededStudy(subjects);
+  for (const size of exportSizes()) {
+    const s = await seededStudy(size);
+    const { subjects } = s;
     try {
       const connection = { endpoint: s.env.endpoint, tableName: s.env.tableName, study: s.env.studyId };
       const limit = pageLimit();

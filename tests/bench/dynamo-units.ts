@@ -11,8 +11,9 @@ import { TABLE } from "../../functions/store/table-shape.ts";
  * table's units dynalite reports (1 KB steps, the larger of the old and the
  * new item) plus what dynalite leaves out: one write per global secondary
  * index the item lands in (both indexes project ALL, so the entry is the
- * item), and the units of a conditional write that was refused (DynamoDB
- * bills it; dynalite reports nothing).
+ * item), the units of a conditional write that was refused (DynamoDB
+ * bills it; dynalite reports nothing), and the minimum of a Query that finds
+ * nothing (dynalite reports 0; DynamoDB bills half a unit, one if consistent).
  */
 
 /** DynamoDB's size of one attribute value (docs: "Item sizes and formats"). */
@@ -115,7 +116,8 @@ export function meter(doc: { send: Send }, tableName: string): Meter {
         .flat()
         .reduce((sum, cc) => sum + (cc.CapacityUnits ?? 0), 0);
       if (READS.has(name)) {
-        call.read = consumed;
+        // DynamoDB bills a read that finds nothing as one of the smallest; dynalite reports 0 for a Query.
+        call.read = consumed > 0 ? consumed : c.input.ConsistentRead ? 1 : 0.5;
         call.items = out.Items?.length ?? (out.Item ? 1 : 0);
       } else {
         call.write = consumed;

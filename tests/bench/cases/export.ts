@@ -18,7 +18,8 @@
  *
  * Sizes: BENCH_EXPORT_SUBJECTS=1000,10000 (the default); page size
  * BENCH_EXPORT_LIMIT (default 200, the route's default);
- * BENCH_EXPORT_AS_SEEDED=true measures a size whose seeding was stopped as far
+ * BENCH_EXPORT_MEMORY_ONLY=true measures the export's peak memory alone (no
+ * raw read, no live-heap run); BENCH_EXPORT_AS_SEEDED=true measures a size whose seeding was stopped as far
  * as it got (the figures are keyed by the subjects actually there).
  */
 import { spawn } from "node:child_process";
@@ -185,8 +186,16 @@ export async function exportCsv(s: Seeded, limit: number): Promise<number> {
   return rows;
 }
 
-/** The minimal read of the same items: subjects through the by-site index, then each casebook's `DATA#` items. */
-export async function rawQuery(s: Seeded, ahead = 4): Promise<number> {
+/**
+ * The minimal read of the same items: subjects through the by-site index, then
+ * each casebook's `DATA#` items, and with `revisionKeys` the `REV#` keys too
+ * (what the export reads besides, to check each projection against the log).
+ */
+export async function rawQuery(
+  s: Seeded,
+  options: { revisionKeys?: boolean } = {},
+  ahead = 4,
+): Promise<number> {
   const { doc } = s.env.store.db;
   const ids: string[] = [];
   const { name, partitionKey } = TABLE.indexes.bySite;
@@ -210,26 +219,33 @@ export async function rawQuery(s: Seeded, ahead = 4): Promise<number> {
   }
   let items = 0;
   let next = 0;
+  const query = async (pk: string, prefix: string, projection?: string) => {
+    let start: Record<string, unknown> | undefined;
+    let n = 0;
+    do {
+      const page = await doc.send(
+        new QueryCommand({
+          TableName: s.env.tableName,
+          KeyConditionExpression: "PK = :pk AND begins_with(SK, :prefix)",
+          ExpressionAttributeValues: { ":pk": pk, ":prefix": prefix },
+          ...(projection ? { ProjectionExpression: projection } : {}),
+          ConsistentRead: true,
+          ExclusiveStartKey: start,
+        }),
+      );
+      n += page.Items?.length ?? 0;
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return n;
+  };
   const worker = async () => {
     while (next < ids.length) {
-      const id = ids[next++] as string;
-      let start: Record<string, unknown> | undefined;
-      do {
-        const page = await doc.send(
-          new QueryCommand({
-            TableName: s.env.tableName,
-            KeyConditionExpression: "PK = :pk AND begins_with(SK, :prefix)",
-            ExpressionAttributeValues: {
-              ":pk": keys.subjectPartition(s.env.studyId, id),
-              ":prefix": "DATA#",
-            },
-            ConsistentRead: true,
-            ExclusiveStartKey: start,
-          }),
-        );
-        items += page.Items?.length ?? 0;
-        start = page.LastEvaluatedKey;
-      } while (start);
+      const pk = keys.subjectPartition(s.env.studyId, ids[next++] as string);
+      const [data] = await Promise.all([
+        query(pk, keys.projections),
+        options.revisionKeys ? query(pk, keys.revisions, "SK") : 0,
+      ]);
+      items += data;
     }
   };
   await Promise.all(Array.from({ length: ahead }, worker));
@@ -245,36 +261,45 @@ export default async function pairs(): Promise<Pair[]> {
     if (!seeded) throw new Error("setup did not run");
     return seeded;
   };
+  const setup = async () => {
+    seeded ??= await seededStudy(subjects);
+  };
+  const csv = {
+    name: `GET …/records?format=csv&limit=${limit}, every page`,
+    run: async () => {
+      const s = ready();
+      const rows = await exportCsv(s, limit);
+      if (rows !== s.subjects * s.plan.rowsPerSubject) throw new Error(`export wrote ${rows} rows`);
+      return s.subjects;
+    },
+  };
+  const raw = (revisionKeys: boolean) => async () => {
+    const s = ready();
+    const items = await rawQuery(s, { revisionKeys });
+    if (items !== s.subjects * s.plan.instancesPerSubject) throw new Error(`raw Query read ${items} items`);
+    return s.subjects;
+  };
   return [
     {
       name: `export: flat CSV of ${subjects} subjects`,
       target: "≤ 1.3×",
       rounds: 5,
-      setup: async () => {
-        seeded = await seededStudy(subjects);
-      },
+      setup,
+      baseline: { name: "raw paged Query of the DATA# items", run: raw(false) },
+      subject: csv,
+    },
+    {
+      // The export also reads each casebook's revision keys (a projection may trail a commit whose
+      // writer died): against the same reads raw, what is left is the export's own work.
+      name: `export vs the same reads raw (DATA# + REV# keys), ${subjects} subjects`,
+      rounds: 5,
+      setup,
       teardown: async () => {
         await seeded?.env.close();
+        seeded = undefined;
       },
-      baseline: {
-        name: "raw paged Query of the DATA# items",
-        run: async () => {
-          const s = ready();
-          const items = await rawQuery(s);
-          if (items !== subjects * s.plan.instancesPerSubject)
-            throw new Error(`raw Query read ${items} items`);
-          return subjects;
-        },
-      },
-      subject: {
-        name: `GET …/records?format=csv&limit=${limit}, every page`,
-        run: async () => {
-          const s = ready();
-          const rows = await exportCsv(s, limit);
-          if (rows !== s.subjects * s.plan.rowsPerSubject) throw new Error(`export wrote ${rows} rows`);
-          return s.subjects;
-        },
-      },
+      baseline: { name: "raw paged Query of the DATA# items and REV# keys", run: raw(true) },
+      subject: csv,
     },
   ];
 }
@@ -302,11 +327,14 @@ export async function sizes(): Promise<Record<string, number>> {
     try {
       const connection = { endpoint: s.env.endpoint, tableName: s.env.tableName, study: s.env.studyId };
       const limit = pageLimit();
-      const raw = await runChild<ChildMemory>("baseline", {
-        ...connection,
-        sites: s.plan.sites.map((site) => site.id),
-        ahead: 4,
-      });
+      const memoryOnly = process.env.BENCH_EXPORT_MEMORY_ONLY === "true";
+      const raw = memoryOnly
+        ? undefined
+        : await runChild<ChildMemory>("baseline", {
+            ...connection,
+            sites: s.plan.sites.map((site) => site.id),
+            ahead: 4,
+          });
       const csv = await runChild<ChildMemory & { rows: number }>("export", {
         ...connection,
         token: s.token,
@@ -314,20 +342,24 @@ export async function sizes(): Promise<Record<string, number>> {
         http: false,
       });
       if (csv.rows !== subjects * s.plan.rowsPerSubject) throw new Error(`export wrote ${csv.rows} rows`);
-      const live = await runChild<ChildMemory>(
-        "export",
-        { ...connection, token: s.token, limit, http: false, live: true },
-        ["--expose-gc"],
-      );
+      const live = memoryOnly
+        ? undefined
+        : await runChild<ChildMemory>(
+            "export",
+            { ...connection, token: s.token, limit, http: false, live: true },
+            ["--expose-gc"],
+          );
       const at = `@${subjects}`;
       out[`export peak RSS MB ${at}`] = round(csv.peakRssMB);
       out[`export peak heap MB ${at}`] = round(csv.peakHeapMB);
-      out[`export live heap MB ${at}`] = round(live.peakLiveHeapMB ?? Number.NaN);
-      out[`raw Query peak RSS MB ${at}`] = round(raw.peakRssMB);
-      out[`raw Query peak heap MB ${at}`] = round(raw.peakHeapMB);
-      // One run each, not alternated: a rough cross-check of the pair at the larger sizes.
       out[`export s ${at} (one run)`] = round(csv.ms / 1000);
-      out[`raw Query s ${at} (one run)`] = round(raw.ms / 1000);
+      if (live) out[`export live heap MB ${at}`] = round(live.peakLiveHeapMB ?? Number.NaN);
+      if (raw) {
+        out[`raw Query peak RSS MB ${at}`] = round(raw.peakRssMB);
+        out[`raw Query peak heap MB ${at}`] = round(raw.peakHeapMB);
+        // One run each, not alternated: a rough cross-check of the pair at the larger sizes.
+        out[`raw Query s ${at} (one run)`] = round(raw.ms / 1000);
+      }
     } finally {
       await s.env.close();
     }

@@ -13,6 +13,5 @@ export default defineConfig({
     isolate: false,
     // One Chromium for the run, shared by the browser test files (tests/e2e/browser.ts).
     globalSetup: ["tests/e2e/shared-chromium.ts"],
-    benchmark: { include: ["tests/bench/**/*.bench.ts"] },
   },
 });

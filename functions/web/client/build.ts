@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
-import { build } from "esbuild";
+import { build, type Plugin } from "esbuild";
 
 /**
  * Bundles the browser scripts (the engine included) and writes them as a
@@ -9,7 +9,19 @@ import { build } from "esbuild";
  * them like code. Runs before `npm start`, `npm test` and `npm run synth`.
  */
 const here = import.meta.dirname;
-const entries = { form: "form.ts", builder: "builder.ts" } as const;
+const entries = { form: "form.ts", builder: "builder.ts", pattern: "pattern.ts" } as const;
+
+// The page takes each instrument's precompiled checks as an asset instead of compiling schemas (engine/schema-validator.ts).
+const precompiledValidators: Plugin = {
+  name: "precompiled-validators",
+  setup(b) {
+    b.onResolve({ filter: /^\.\/schema-validator\.ts$/ }, (args) =>
+      args.importer.endsWith(path.join("engine", "validate-form.ts"))
+        ? { path: path.join(here, "schema-validator.ts") }
+        : undefined,
+    );
+  },
+};
 const scripts: Record<string, { path: string; body: string }> = {};
 for (const [name, file] of Object.entries(entries)) {
   const result = await build({
@@ -21,6 +33,7 @@ for (const [name, file] of Object.entries(entries)) {
     platform: "browser",
     write: false,
     legalComments: "none",
+    plugins: [precompiledValidators],
   });
   const body = result.outputFiles[0]?.text ?? "";
   const hash = createHash("sha256").update(body).digest("hex").slice(0, 12);

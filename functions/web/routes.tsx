@@ -23,10 +23,11 @@ import {
 import { signaturePages } from "./routes/signatures.tsx";
 import { sitePages } from "./routes/site.tsx";
 import { tokenPages } from "./routes/tokens.tsx";
+import { validatorPages } from "./routes/validators.ts";
 
 export interface WebOptions extends SessionOptions {
   /** The bundled browser scripts, each served at its `path`. */
-  scripts: { form: Script; builder: Script };
+  scripts: { form: Script; builder: Script; pattern: Script };
   today?: () => string;
 }
 
@@ -40,7 +41,11 @@ const utcToday = () => new Date().toISOString().slice(0, 10);
 export function createWebRoutes(options: WebOptions) {
   const { scripts } = options;
   const today = options.today ?? utcToday;
-  const scriptPaths = { form: scripts.form.path, builder: scripts.builder.path };
+  const scriptPaths = {
+    form: scripts.form.path,
+    builder: scripts.builder.path,
+    pattern: scripts.pattern.path,
+  };
   const web = new Hono<AppEnv>();
 
   web.onError((error, c) => webErrorPage(c, error));
@@ -61,7 +66,8 @@ export function createWebRoutes(options: WebOptions) {
   web.route("/", createStudyPages);
   web.route("/", peoplePages());
   web.route("/", accessLogPages());
-  web.route("/", formPages(scriptPaths.form));
+  web.route("/", formPages(scriptPaths));
+  web.route("/", validatorPages);
   web.route("/", enteredInErrorPages);
   web.route("/", signaturePages(options.signingWindowMs));
   web.route("/", casebookPrintPages);

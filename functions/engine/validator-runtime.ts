@@ -1,5 +1,5 @@
-import equal from "ajv/dist/runtime/equal.js";
-import ucs2length from "ajv/dist/runtime/ucs2length.js";
+import * as equalModule from "ajv/dist/runtime/equal.js";
+import * as ucs2lengthModule from "ajv/dist/runtime/ucs2length.js";
 import { isLocalDateTime } from "./date-text.ts";
 
 /**
@@ -29,6 +29,22 @@ export type ValidatorModule = (
 
 /** A builder pattern compiled for `test` (RE2 on the server; the browser loads RE2 only where a form has patterns). */
 export type PatternCompiler = (source: string, flags: string) => { test(value: string): boolean };
+
+/**
+ * The function a CommonJS module exports as `default`, however the bundler at
+ * hand wrapped it: esbuild in a `"type": "module"` package hands the whole
+ * `module.exports` over as the default import, vite's interop its `default`.
+ */
+function defaultFunction(namespace: unknown): unknown {
+  let value = namespace;
+  for (let depth = 0; depth < 3 && typeof value !== "function"; depth++)
+    value = (value as { default?: unknown } | undefined)?.default;
+  if (typeof value !== "function") throw new Error("a validator runtime module exports no function");
+  return value;
+}
+
+const ucs2length = defaultFunction(ucs2lengthModule);
+const equal = defaultFunction(equalModule);
 
 export const TIME_FORMAT = /^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?$/;
 

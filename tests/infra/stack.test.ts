@@ -298,7 +298,7 @@ describe("EdcStack template (unbundled synth)", () => {
 
   it("keeps every log group one year and retains it", () => {
     const groups = resourcesOfType(template, "AWS::Logs::LogGroup");
-    expect(Object.keys(groups)).toHaveLength(5); // API, access log, publish, provider framework, import worker
+    expect(Object.keys(groups)).toHaveLength(6); // API, access log, publish, provider framework, import worker, assets
     for (const group of Object.values(groups) as (Resource & { DeletionPolicy?: string })[]) {
       expect(group.Properties?.RetentionInDays).toBe(365);
       expect(group.DeletionPolicy).toBe("Retain");
@@ -318,6 +318,15 @@ describe("EdcStack template (unbundled synth)", () => {
       IntegrationUri: { "Fn::GetAtt": [apiFnId, "Arn"] },
       PayloadFormatVersion: "2.0",
     });
+    // The browser scripts have their own small function on the same API (same origin for the CSP).
+    const assetsFnId = logicalIdOf(template, "AWS::Lambda::Function", {
+      Description: Match.stringLikeRegexp("^EDC browser scripts"),
+    });
+    template.hasResourceProperties("AWS::ApiGatewayV2::Route", { RouteKey: "GET /assets/{proxy+}" });
+    template.hasResourceProperties("AWS::ApiGatewayV2::Integration", {
+      IntegrationUri: { "Fn::GetAtt": [assetsFnId, "Arn"] },
+    });
+    template.resourceCountIs("AWS::ApiGatewayV2::Route", 2);
     template.resourceCountIs("AWS::ApiGatewayV2::Stage", 1);
     template.hasResourceProperties("AWS::ApiGatewayV2::Stage", {
       StageName: "$default",

@@ -106,7 +106,7 @@ async function openBrowserSession(
 }
 
 /** What anyone reaches without a session: the scripts, the start page and the sign-in. */
-export function publicPages(options: SessionOptions, scripts: Script[]) {
+export function publicPages(options: SessionOptions, scripts: readonly Script[]) {
   const { sessionSecret } = options;
 
   function start(c: Context<AppEnv>) {

@@ -43,7 +43,7 @@ beforeAll(async () => {
   template = Template.fromJSON(assembly.getStackByName("EdcBundle").template as Record<string, unknown>);
   dynalite = await startDynalite();
   await ensureTable(createClients({ endpoint: dynalite.endpoint }).client, TABLE_NAME);
-}, 120_000);
+}, 240_000);
 
 afterAll(async () => {
   await dynalite?.close();

@@ -500,7 +500,7 @@ describe("people: the stack's own Cognito user pool", () => {
     const pool = onlyProperties<Record<string, unknown>>(template, "AWS::Cognito::UserPool");
     // No SMS anywhere: no SMS MFA, so no SMS role for Cognito to assume.
     expect(pool.SmsConfiguration).toBeUndefined();
-    template.resourceCountIs("AWS::IAM::Role", 4); // API, publish, provider framework, import worker: nothing for Cognito
+    template.resourceCountIs("AWS::IAM::Role", 5); // API, assets, publish, provider framework, import worker: nothing for Cognito
   });
 
   it("enforces threat protection on the PLUS plan, and outlives the stack", () => {

@@ -11,8 +11,9 @@ import { securityHeaders } from "./http/security-headers.ts";
 import type { FileObjects } from "./store/file-objects.ts";
 import type { Store } from "./store/store.ts";
 import { webErrorPage } from "./web/error-page.tsx";
+import type { Script } from "./web/routes/session.tsx";
 import { createWebRoutes } from "./web/routes.tsx";
-import { SCRIPTS } from "./web/scripts.generated.ts";
+import { SCRIPT_PATHS } from "./web/script-paths.generated.ts";
 import { STYLES } from "./web/styles.ts";
 
 export const MAX_BODY_BYTES = BODY_LIMITS.default;
@@ -42,6 +43,12 @@ export interface AppOptions {
   importJobs?: Partial<ImportJobSettings>;
   /** The object store for file and signature fields (a folder locally, S3 in AWS). */
   files?: FileObjects;
+  /**
+   * The browser scripts' bodies, served at their paths: locally and in tests.
+   * In AWS the assets function serves them (handlers/assets.ts), so the API
+   * function's bundle does not carry them.
+   */
+  assets?: readonly Script[];
 }
 
 export const DEFAULT_IDLE_MS = 30 * 60_000;
@@ -76,7 +83,7 @@ export function createApp(store: Store, options: AppOptions) {
     if (options.files) c.set("files", options.files);
     await next();
   });
-  // Sites are often on slow connections: the form script is ~310 KB raw, ~95 KB gzipped.
+  // Sites are often on slow connections: pages, validators and exports are sent compressed.
   app.use("*", compress());
   app.use("*", limitBodies);
   app.route("/api/v1", apiRoutes());
@@ -88,7 +95,8 @@ export function createApp(store: Store, options: AppOptions) {
       idleMs: options.sessionIdleMs ?? DEFAULT_IDLE_MS,
       ...(options.signingWindowMs !== undefined ? { signingWindowMs: options.signingWindowMs } : {}),
       ...(options.oidc ? { relyingParty: relyingParties(options.oidc) } : {}),
-      scripts: SCRIPTS,
+      scripts: SCRIPT_PATHS,
+      assets: options.assets ?? [],
     }),
   );
 

@@ -18,6 +18,7 @@ import { defaultMacKeyFile, fileMacKey, type MacKey, memoryMacKey } from "./stor
 import { ALL_SITES, type Role, type RoleGrant, withinGrants } from "./store/principal.ts";
 import { createStore, type Store } from "./store/store.ts";
 import { type ApiKey, newToken } from "./store/tokens.ts";
+import { SCRIPTS } from "./web/scripts.generated.ts";
 
 export interface DevToken extends ApiKey {
   token: string;
@@ -147,6 +148,7 @@ export async function startDevEnvironment(
     store,
     // One process and no Lambda timeouts: a commit is visible at once, a short settle is plenty.
     app: createApp(store, {
+      assets: Object.values(SCRIPTS),
       sessionSecret: await sessionSecret(options.dataDir),
       feedSettleMs: options.feedSettleMs ?? 2_000,
       ...(options.sessionIdleMs !== undefined ? { sessionIdleMs: options.sessionIdleMs } : {}),

@@ -13,6 +13,7 @@ import { AccessLogFormat } from "aws-cdk-lib/aws-apigateway";
 import {
   type CfnRoute,
   HttpApi,
+  HttpMethod,
   HttpRoute,
   HttpRouteKey,
   HttpStage,
@@ -328,6 +329,30 @@ export class EdcStack extends Stack {
         "subject, which an API Gateway authorizer cannot express. All paths share the one $default route, so " +
         "a route-level authorizer would also lock out the public document. A Lambda authorizer would repeat " +
         "the same table lookup for no added control.",
+    });
+    // ---- Browser scripts: their own small function on the same API (same origin, so CSP 'self' holds),
+    // so the API function's bundle and cold start do without them (docs/architecture.md, "Browser scripts").
+    const assetsLogs = logGroup(this, "AssetsFunctionLogs");
+    const assetsFunction = new NodejsFunction(this, "AssetsFunction", {
+      ...bundledFunctionProps("functions/handlers/assets.ts"),
+      description: `EDC browser scripts (${stage}): /assets/*, content-hashed and immutable`,
+      role: functionRole(this, "AssetsFunctionRole", assetsLogs, "EDC browser scripts function"),
+      logGroup: assetsLogs,
+      memorySize: 256,
+      timeout: Duration.seconds(5),
+    });
+    acknowledgePinnedRuntime(assetsFunction);
+    const assetsRoute = new HttpRoute(this, "HttpApiAssetsRoute", {
+      httpApi,
+      routeKey: HttpRouteKey.with("/assets/{proxy+}", HttpMethod.GET),
+      integration: new HttpLambdaIntegration("AssetsIntegration", assetsFunction),
+    });
+    Validations.of(assetsRoute.node.defaultChild as CfnRoute).acknowledge({
+      id: "AwsSolutions-APIG4",
+      reason:
+        "Public by design: the bundled browser scripts (the form and builder scripts, RE2), the same for " +
+        "everyone, carry no data and are loaded by the sign-in page too. Study-specific code (an " +
+        "instrument's precompiled checks) is served by the API function behind the session, not here.",
     });
     const accessLogs = logGroup(this, "HttpApiAccessLogs");
     const defaultStage = new HttpStage(this, "HttpApiDefaultStage", {

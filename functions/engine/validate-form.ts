@@ -1,10 +1,7 @@
-import { Ajv2020, type ErrorObject, type ValidateFunction } from "ajv/dist/2020.js";
-import addFormats from "ajv-formats";
 import { noneOfTheAboveProblems } from "./action-tags.ts";
 import { dateRangeProblems } from "./date-bounds.ts";
 import {
   dateProblemMessage,
-  isLocalDateTime,
   LOCAL_DATE_TIME_MESSAGE,
   parseLocalDateTimeText,
   TIME_MESSAGE,
@@ -19,11 +16,11 @@ import {
   logicBudget,
   logicVariables,
 } from "./logic.ts";
-import { ENGINE_KEYWORDS } from "./meta/instrument-schema.ts";
 import { type MissingData, missingProblems } from "./missing-codes.ts";
-import { linearRegExp } from "./pattern.ts";
 import { patternMessage } from "./pattern-message.ts";
+import { schemaValidator } from "./schema-validator.ts";
 import { type FieldWarning, softRangeWarning, standsAsStored } from "./soft-checks.ts";
+import type { SchemaError, SchemaValidator } from "./validator-runtime.ts";
 
 /** One refused value: where (JSON pointer into the form data), a stable code, and words for a person. */
 export interface FieldError {
@@ -53,30 +50,9 @@ export interface LogicContext {
   $lastEvent?: string;
 }
 
-const TIME = /^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?$/;
-
-function createAjv() {
-  // Builder patterns run on RE2 (linear time), never on the backtracking RegExp engine.
-  const ajv = new Ajv2020({
-    allErrors: true,
-    strict: true,
-    allowUnionTypes: true,
-    // A field named like an object member (`constructor`) is absent unless the data has it as its own.
-    ownProperties: true,
-    code: { regExp: linearRegExp },
-  });
-  addFormats.default(ajv, ["date", "date-time", "email"]);
-  ajv.addFormat("time", TIME);
-  ajv.addFormat("local-date-time", isLocalDateTime);
-  ajv.addVocabulary([...ENGINE_KEYWORDS]);
-  return ajv;
-}
-
-let ajv: ReturnType<typeof createAjv> | undefined;
-
 interface CompiledInstrument {
   /** The instrument's schema without `required`: required-ness is the engine's (status and branching decide). */
-  validate: ValidateFunction;
+  validate: SchemaValidator;
   calcOrder: string[];
 }
 
@@ -85,10 +61,8 @@ const compiled = new WeakMap<Instrument, CompiledInstrument>();
 function compile(instrument: Instrument): CompiledInstrument {
   const cached = compiled.get(instrument);
   if (cached) return cached;
-  ajv ??= createAjv();
-  const { required: _required, $id: _id, ...rest } = instrument;
   const result: CompiledInstrument = {
-    validate: ajv.compile(rest),
+    validate: schemaValidator(instrument),
     calcOrder: Object.keys(instrument.properties).filter(
       (f) => instrument.properties[f]?.["x-calc"] !== undefined,
     ),
@@ -474,7 +448,7 @@ const PRIORITY = [
 function schemaErrors(instrument: Instrument, data: FormData): FieldError[] {
   const { validate } = compile(instrument);
   if (validate(data)) return [];
-  const byField = new Map<string, ErrorObject[]>();
+  const byField = new Map<string, SchemaError[]>();
   for (const e of validate.errors ?? []) {
     if (e.keyword === "additionalProperties") continue; // reported as unknown-field already
     const field = fieldOf(e.instancePath);
@@ -482,7 +456,7 @@ function schemaErrors(instrument: Instrument, data: FormData): FieldError[] {
   }
   const out: FieldError[] = [];
   for (const [field, list] of byField) {
-    const rank = (e: ErrorObject) => {
+    const rank = (e: SchemaError) => {
       const i = PRIORITY.indexOf(e.keyword);
       return i === -1 ? PRIORITY.length : i;
     };
@@ -493,7 +467,7 @@ function schemaErrors(instrument: Instrument, data: FormData): FieldError[] {
   return out;
 }
 
-function describe(error: ErrorObject, schema: FieldSchema, field: string, value: unknown): FieldError {
+function describe(error: SchemaError, schema: FieldSchema, field: string, value: unknown): FieldError {
   const at = pointer(field);
   const unit = schema["x-unit"] ? ` ${schema["x-unit"]}` : "";
   const choices = schema.oneOf ?? schema.items?.oneOf;

@@ -23,10 +23,13 @@ import {
 import { signaturePages } from "./routes/signatures.tsx";
 import { sitePages } from "./routes/site.tsx";
 import { tokenPages } from "./routes/tokens.tsx";
+import { validatorPages } from "./routes/validators.ts";
 
 export interface WebOptions extends SessionOptions {
-  /** The bundled browser scripts, each served at its `path`. */
-  scripts: { form: Script; builder: Script };
+  /** Where the bundled browser scripts are served (content-hashed paths). */
+  scripts: { form: string; builder: string; pattern: string };
+  /** The scripts this app serves itself (locally, in tests); in AWS the assets function does. */
+  assets: readonly Script[];
   today?: () => string;
 }
 
@@ -40,12 +43,11 @@ const utcToday = () => new Date().toISOString().slice(0, 10);
 export function createWebRoutes(options: WebOptions) {
   const { scripts } = options;
   const today = options.today ?? utcToday;
-  const scriptPaths = { form: scripts.form.path, builder: scripts.builder.path };
   const web = new Hono<AppEnv>();
 
   web.onError((error, c) => webErrorPage(c, error));
 
-  web.route("/", publicPages(options, Object.values(scripts)));
+  web.route("/", publicPages(options, options.assets));
   const session = requireSession(options);
   web.use("/home", session);
   web.use("/signout", session);
@@ -54,14 +56,15 @@ export function createWebRoutes(options: WebOptions) {
   web.use("/account/*", session);
   web.route("/", sessionPages(options));
   web.route("/", sitePages(today));
-  web.route("/", builderPages(scriptPaths));
+  web.route("/", builderPages(scripts));
   web.route("/", exportPages(page));
   web.route("/", tokenPages(page));
   web.route("/", accountKeyPages);
   web.route("/", createStudyPages);
   web.route("/", peoplePages());
   web.route("/", accessLogPages());
-  web.route("/", formPages(scriptPaths.form));
+  web.route("/", formPages(scripts));
+  web.route("/", validatorPages);
   web.route("/", enteredInErrorPages);
   web.route("/", signaturePages(options.signingWindowMs));
   web.route("/", casebookPrintPages);

@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { copyFileSync, mkdirSync, mkdtempSync, symlinkSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, symlinkSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -25,5 +25,8 @@ export function checkoutAt(ref: string): string {
     path.join(ROOT, "functions/web/scripts.generated.ts"),
     path.join(dir, "functions/web/scripts.generated.ts"),
   );
+  // Commits since the browser scripts left the API bundle import their paths from their own module.
+  const paths = path.join(ROOT, "functions/web/script-paths.generated.ts");
+  if (existsSync(paths)) copyFileSync(paths, path.join(dir, "functions/web/script-paths.generated.ts"));
   return dir;
 }

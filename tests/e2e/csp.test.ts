@@ -6,7 +6,7 @@ import { describeInBrowser, type E2E, formUrl, STUDY, signIn, startE2E } from ".
 
 /**
  * The Content-Security-Policy (api/security-headers.ts) as Chromium enforces
- * it: the pages and their scripts (ajv compiling validators, live checks) run
+ * it: the pages and their scripts (precompiled checks, live checks) run
  * without a single violation, and an injected inline script does not run.
  */
 
@@ -41,13 +41,34 @@ describeInBrowser("the Content-Security-Policy in Chromium", () => {
       site: "site-01",
       arm: "rrms",
     });
-    await page.goto(formUrl(enrolled.body.id, "screening", "vital_signs"));
+    const response = await page.goto(formUrl(enrolled.body.id, "screening", "vital_signs"));
+    // No eval on a form page: its checks come precompiled.
+    expect(response?.headers()["content-security-policy"]).toMatch(/script-src 'self';/);
     await page.fill("#f-systolic_bp", "400");
     await page.locator("#f-systolic_bp").blur();
     await expect
       .poll(async () => (await page.locator("#e-systolic_bp").textContent())?.trim())
       .toMatch(/250/);
     await page.goto(`/studies/${STUDY}`);
+    expect(violations).toEqual([]);
+  });
+
+  it("checks a builder pattern live (RE2 loaded as its own script), with no eval allowed", async () => {
+    const { page, violations } = await signedIn("site-01");
+    const enrolled = await e2e.api("site-01", "POST", `/studies/${STUDY}/subjects`, {
+      site: "site-01",
+      arm: "rrms",
+    });
+    // Demographics opens once consent is recorded.
+    const consent = `/studies/${STUDY}/subjects/${enrolled.body.id}/events/screening/forms/consent`;
+    await e2e.api("site-01", "PUT", consent, { rev: 0, status: "incomplete", data: {} });
+    const response = await page.goto(formUrl(enrolled.body.id, "screening", "demographics"));
+    expect(response?.headers()["content-security-policy"]).not.toContain("unsafe-eval");
+    await page.fill("#f-initials", "j1");
+    await page.locator("#f-initials").blur();
+    await expect.poll(async () => (await page.locator("#e-initials").textContent())?.trim()).not.toBe("");
+    await page.fill("#f-initials", "JD");
+    await expect.poll(async () => (await page.locator("#e-initials").textContent())?.trim()).toBe("");
     expect(violations).toEqual([]);
   });
 

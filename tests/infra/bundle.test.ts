@@ -4,11 +4,13 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
+import { gunzipSync } from "node:zlib";
 import { App } from "aws-cdk-lib";
 import { Match, Template } from "aws-cdk-lib/assertions";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDynalite } from "../../functions/store/dynalite.ts";
 import { createClients, ensureTable } from "../../functions/store/dynamo.ts";
+import { SCRIPTS } from "../../functions/web/scripts.generated.ts";
 import { hashDirectory } from "../../infra/forms-hash.ts";
 import { EdcStack, REPO_ROOT, SOURCE_MAPS_CONTEXT } from "../../infra/stack.ts";
 
@@ -50,7 +52,7 @@ beforeAll(async () => {
   template = Template.fromJSON(assembly.getStackByName("EdcBundle").template as Record<string, unknown>);
   dynalite = await startDynalite();
   await ensureTable(createClients({ endpoint: dynalite.endpoint }).client, TABLE_NAME);
-}, 120_000);
+}, 240_000);
 
 afterAll(async () => {
   await dynalite?.close();
@@ -173,6 +175,39 @@ describe("real bundling (esbuild, no Docker)", () => {
     expect(api.sources.some((s) => s.includes("functions/http/oidc.ts"))).toBe(true);
     // And the S3 file store (wired when FILES_BUCKET is set), without the local S3 server the tests use.
     expect(api.sources.some((s) => s.includes("functions/store/s3-file-objects.ts"))).toBe(true);
+  });
+
+  it("leaves the browser scripts out of the API bundle: their own function serves them, gzipped", async () => {
+    const api = readFileSync(path.join(assetDir("EDC API"), "index.mjs"), "utf8");
+    const map = JSON.parse(readFileSync(path.join(assetDir("EDC API"), "index.mjs.map"), "utf8")) as {
+      sources: string[];
+    };
+    expect(map.sources.filter((s) => s.includes("scripts.generated"))).toEqual([]);
+    for (const script of Object.values(SCRIPTS)) {
+      // The page names each script (its content-hashed path); the body is not in the bundle.
+      expect(api).toContain(script.path);
+      expect(api.includes(script.body.slice(1000, 1200)), script.path).toBe(false);
+    }
+    const dir = assetDir("EDC browser scripts");
+    const size = statSync(path.join(dir, "index.mjs")).size;
+    console.info(`assets bundle index.mjs: ${(size / 1024).toFixed(0)} KiB`);
+    const form = (await invoke(dir, httpEvent("GET", SCRIPTS.form.path))) as {
+      statusCode: number;
+      headers: Record<string, string>;
+      body: string;
+    };
+    expect(form.statusCode).toBe(200);
+    expect(form.body).toBe(SCRIPTS.form.body);
+    expect(form.headers["Cache-Control"]).toBe("public, max-age=31536000, immutable");
+    const gzipped = (await invoke(
+      dir,
+      httpEvent("GET", SCRIPTS.form.path, { "accept-encoding": "gzip, br" }),
+    )) as { headers: Record<string, string>; body: string; isBase64Encoded: boolean };
+    expect(gzipped.headers["Content-Encoding"]).toBe("gzip");
+    expect(gunzipSync(Buffer.from(gzipped.body, "base64")).toString()).toBe(SCRIPTS.form.body);
+    expect(
+      ((await invoke(dir, httpEvent("GET", "/assets/nope.js"))) as { statusCode: number }).statusCode,
+    ).toBe(404);
   });
 
   it("ships an exact copy of forms/ next to the publish handler", () => {

@@ -329,7 +329,7 @@ describe("EdcStack template (unbundled synth)", () => {
 
   it("keeps every log group one year and retains it", () => {
     const groups = resourcesOfType(template, "AWS::Logs::LogGroup");
-    expect(Object.keys(groups)).toHaveLength(5); // API, access log, publish, provider framework, import worker
+    expect(Object.keys(groups)).toHaveLength(6); // API, access log, publish, provider framework, import worker, assets
     for (const group of Object.values(groups) as (Resource & { DeletionPolicy?: string })[]) {
       expect(group.Properties?.RetentionInDays).toBe(365);
       expect(group.DeletionPolicy).toBe("Retain");
@@ -349,6 +349,15 @@ describe("EdcStack template (unbundled synth)", () => {
       IntegrationUri: { "Fn::GetAtt": [apiFnId, "Arn"] },
       PayloadFormatVersion: "2.0",
     });
+    // The browser scripts have their own small function on the same API (same origin for the CSP).
+    const assetsFnId = logicalIdOf(template, "AWS::Lambda::Function", {
+      Description: Match.stringLikeRegexp("^EDC browser scripts"),
+    });
+    template.hasResourceProperties("AWS::ApiGatewayV2::Route", { RouteKey: "GET /assets/{proxy+}" });
+    template.hasResourceProperties("AWS::ApiGatewayV2::Integration", {
+      IntegrationUri: { "Fn::GetAtt": [assetsFnId, "Arn"] },
+    });
+    template.resourceCountIs("AWS::ApiGatewayV2::Route", 2);
     template.resourceCountIs("AWS::ApiGatewayV2::Stage", 1);
     template.hasResourceProperties("AWS::ApiGatewayV2::Stage", {
       StageName: "$default",
@@ -522,7 +531,7 @@ describe("people: the stack's own Cognito user pool", () => {
     const pool = onlyProperties<Record<string, unknown>>(template, "AWS::Cognito::UserPool");
     // No SMS anywhere: no SMS MFA, so no SMS role for Cognito to assume.
     expect(pool.SmsConfiguration).toBeUndefined();
-    template.resourceCountIs("AWS::IAM::Role", 4); // API, publish, provider framework, import worker: nothing for Cognito
+    template.resourceCountIs("AWS::IAM::Role", 5); // API, assets, publish, provider framework, import worker: nothing for Cognito
   });
 
   it("enforces threat protection on the PLUS plan, and outlives the stack", () => {

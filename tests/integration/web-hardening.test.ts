@@ -218,9 +218,14 @@ describe("browser security headers (issue 8 item 9)", () => {
       expect(page.html).not.toMatch(/\son[a-z]+="/);
       // Every <script> either loads a same-origin file or is a data block the browser does not run.
       for (const tag of page.html.match(/<script\b[^>]*>/g) ?? []) {
-        expect(tag).toMatch(/\ssrc="\/assets\/|\stype="application\/json"/);
+        expect(tag).toMatch(/\ssrc="\/(assets|studies\/[^/"]+\/validators)\/|\stype="application\/json"/);
       }
     }
+    // Only the builder's editor compiles schemas in the browser: every other page forbids eval.
+    const evalAllowed = pages.map((page) =>
+      /script-src [^;]*'unsafe-eval'/.test(page.headers.get("content-security-policy") ?? ""),
+    );
+    expect(evalAllowed).toEqual([false, false, false, false, true, false]);
   });
 
   it("sends them, no-store, on API answers, API errors and exports", async () => {
@@ -263,11 +268,49 @@ describe("browser security headers (issue 8 item 9)", () => {
     await b.signIn("site-01");
     const subject = await product.enrol();
     const page = await b.request("GET", `${study}/subjects/${subject}/events/screening/forms/edss`);
-    const src = /<script src="([^"]+)"/.exec(page.html)?.[1] ?? "";
-    const js = await product.env.app.request(src);
+    const srcs = [...page.html.matchAll(/<script src="([^"]+)"/g)].map((m) => m[1] ?? "");
+    expect(srcs.map((src) => src.replace(/\.[0-9a-f]{12}\.js$/, ""))).toEqual([
+      `${study}/validators/1/edss`,
+      "/assets/form",
+    ]);
+    const [validator = "", form = ""] = srcs;
+    const js = await product.env.app.request(form);
     expect(js.status).toBe(200);
     expect(js.headers.get("cache-control")).toBe("public, max-age=31536000, immutable");
     expect(js.headers.get("x-content-type-options")).toBe("nosniff");
+    // The instrument's checks spell out the protocol: behind the session, cached privately.
+    const checks = await b.request("GET", validator);
+    expect(checks.status).toBe(200);
+    expect(checks.headers.get("cache-control")).toBe("private, max-age=31536000, immutable");
+    expect(checks.headers.get("content-type")).toContain("text/javascript");
+    expect((await product.env.app.request(validator)).status).not.toBe(200);
+  });
+
+  it("loads RE2 only for a form whose checks have patterns, and refuses unknown validator paths with 404", async () => {
+    const b = new Browser(product);
+    await b.signIn("site-01");
+    const subject = await product.enrol();
+    const page = await b.request("GET", `${study}/subjects/${subject}/events/screening/forms/demographics`);
+    const srcs = [...page.html.matchAll(/<script src="([^"]+)"/g)].map((m) => m[1] ?? "");
+    expect(srcs.map((src) => src.replace(/\.[0-9a-f]{12}\.js$/, ""))).toEqual([
+      `${study}/validators/1/demographics`,
+      "/assets/pattern",
+      "/assets/form",
+    ]);
+    const good = srcs[0] ?? "";
+    const hash = /\.([0-9a-f]{12})\.js$/.exec(good)?.[1] ?? "";
+    for (const bad of [
+      good.replace(hash, "0".repeat(12)),
+      good.replace("/validators/1/", "/validators/99/"),
+      good.replace("/validators/1/", "/validators/x/"),
+      `${study}/validators/1/__proto__.${hash}.js`,
+      `${study}/validators/1/constructor.${hash}.js`,
+      `${study}/validators/1/demographics.js`,
+      good.replace(study, "/studies/other-study"),
+    ]) {
+      const res = await b.request("GET", bad);
+      expect(res.status, bad).toBe(404);
+    }
   });
 
   it("adds HSTS over https (as in AWS, through the Lambda adapter), not over plain http", async () => {

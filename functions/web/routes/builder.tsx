@@ -7,11 +7,13 @@ import type { AppEnv } from "../../http/context.ts";
 import { can } from "../../http/permissions.ts";
 import { problems } from "../../http/problems.ts";
 import { loadStudy } from "../../http/resolve.ts";
+import { allowScriptEval } from "../../http/security-headers.ts";
 import { PublishPlan } from "../../publish-plan.ts";
 import { fieldViews } from "../fields.tsx";
 import { page } from "../page.tsx";
 import { BuilderHome, DefinitionEditor, DraftReport } from "../pages/builder.tsx";
 import { FormPage } from "../pages/form.tsx";
+import { type FormScripts, formPageScripts } from "../validator-assets.ts";
 
 interface Bundle {
   study: unknown;
@@ -71,7 +73,7 @@ async function showBuilderHome(c: Context<AppEnv>) {
   );
 }
 
-async function showPreview(c: Context<AppEnv>, formScript: string) {
+async function showPreview(c: Context<AppEnv>, scripts: FormScripts) {
   const definition = await current(c);
   const form = c.req.param("form") ?? "";
   const instrument = definition.instruments[form];
@@ -96,7 +98,7 @@ async function showPreview(c: Context<AppEnv>, formScript: string) {
       preview
       context={context}
     />,
-    { scripts: [formScript] },
+    { scripts: formPageScripts(scripts, definition, instrument) },
   );
 }
 
@@ -273,15 +275,15 @@ async function publishDraft(c: Context<AppEnv>) {
 }
 
 /** The study builder's pages: builders only. */
-export function builderPages(scripts: { form: string; builder: string }) {
-  const preview = (c: Context<AppEnv>) => showPreview(c, scripts.form);
+export function builderPages(scripts: FormScripts & { builder: string }) {
+  const preview = (c: Context<AppEnv>) => showPreview(c, scripts);
   const editor = (c: Context<AppEnv>) => showEditor(c, scripts.builder);
   const draft = (c: Context<AppEnv>) => checkDraft(c, scripts.builder);
   // Per route, not `${BASE}/*`: the token pages under it are for whoever manages tokens (admins too).
   return new Hono<AppEnv>()
     .get(BASE, buildersOnly, showBuilderHome)
     .get(`${BASE}/preview/:form`, buildersOnly, preview)
-    .get(`${BASE}/edit`, buildersOnly, editor)
-    .post(`${BASE}/draft`, buildersOnly, draft)
+    .get(`${BASE}/edit`, buildersOnly, allowScriptEval, editor)
+    .post(`${BASE}/draft`, buildersOnly, allowScriptEval, draft)
     .post(`${BASE}/publish`, buildersOnly, publishDraft);
 }

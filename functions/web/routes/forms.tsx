@@ -36,6 +36,7 @@ import { type FormNotice, FormPage } from "../pages/form.tsx";
 import { AnswerWithSave, FieldQueries, QueriesSection } from "../pages/queries.tsx";
 import { LockPanel, SdvPanel } from "../pages/review-panels.tsx";
 import { SignatureList } from "../signature-list.tsx";
+import { type FormScripts, formPageScripts } from "../validator-assets.ts";
 import { queryRights } from "./queries.tsx";
 
 /** A form at a visit; its numbered instances live under `/instances/:instance`. */
@@ -57,7 +58,7 @@ export function instancePathOf(c: Context<AppEnv>): InstancePath {
 }
 
 /** Everything a form page draws from, read once per request (a save reuses these reads). */
-async function formContext(c: Context<AppEnv>, formScript: string) {
+async function formContext(c: Context<AppEnv>, scripts: FormScripts) {
   const path = instancePathOf(c);
   const definition = await loadStudy(c, path.study);
   const subject = await loadSubject(c, definition.study.id, path.subject);
@@ -98,7 +99,7 @@ async function formContext(c: Context<AppEnv>, formScript: string) {
   });
   const heading = `${slot.instrument.title}${slot.repeating ? ` #${slot.instance}` : ""} · ${eventLabel} · ${subject.id}`;
   return {
-    formScript,
+    formScripts: formPageScripts(scripts, definition, slot.instrument),
     path,
     definition,
     subject,
@@ -250,7 +251,7 @@ async function renderForm(
       locked={held !== undefined}
       review={<ReviewPanels c={c} ctx={ctx} held={held} current={state.current} />}
     />,
-    { status: state.status, scripts: editable ? [ctx.formScript] : [] },
+    { status: state.status, scripts: editable ? ctx.formScripts : [] },
   );
 }
 
@@ -344,8 +345,8 @@ function ReviewPanels(props: {
   );
 }
 
-async function showForm(c: Context<AppEnv>, formScript: string) {
-  const ctx = await formContext(c, formScript);
+async function showForm(c: Context<AppEnv>, scripts: FormScripts) {
+  const ctx = await formContext(c, scripts);
   const current = ctx.revisions.at(-1);
   let notice: FormNotice | undefined;
   if (current && c.req.query("saved") === String(current.rev)) {
@@ -372,9 +373,9 @@ async function showForm(c: Context<AppEnv>, formScript: string) {
  * with what was typed, the reasons beside the fields, or (409) the person's
  * edits re-applied to the latest state.
  */
-async function postForm(c: Context<AppEnv>, formScript: string) {
+async function postForm(c: Context<AppEnv>, scripts: FormScripts) {
   if (!can(c.var.principal, "enter-data")) throw problems.forbidden("Only site users enter data.");
-  const ctx = await formContext(c, formScript);
+  const ctx = await formContext(c, scripts);
   const { entries: body, files } = splitBody(await c.req.parseBody({ all: true }));
   const submitted = readFormEntries(ctx.slot.instrument, body);
   const fileErrors = await applyFileChoices(c, ctx.path, ctx.slot.instrument, submitted, body, files);
@@ -493,9 +494,9 @@ async function postForm(c: Context<AppEnv>, formScript: string) {
 }
 
 /** The form pages: show a form instance and save it (the entered-in-error posts are their own). */
-export function formPages(formScript: string) {
-  const show = (c: Context<AppEnv>) => showForm(c, formScript);
-  const save = (c: Context<AppEnv>) => postForm(c, formScript);
+export function formPages(scripts: FormScripts) {
+  const show = (c: Context<AppEnv>) => showForm(c, scripts);
+  const save = (c: Context<AppEnv>) => postForm(c, scripts);
   return new Hono<AppEnv>()
     .get(FORM_PATH, show)
     .post(FORM_PATH, save)

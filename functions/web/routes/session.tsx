@@ -107,7 +107,7 @@ async function openBrowserSession(
 }
 
 /** What anyone reaches without a session: the scripts, the start page and the sign-in. */
-export function publicPages(options: SessionOptions, scripts: Script[]) {
+export function publicPages(options: SessionOptions, scripts: readonly Script[]) {
   const { sessionSecret } = options;
 
   async function start(c: Context<AppEnv>) {

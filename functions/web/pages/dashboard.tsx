@@ -6,21 +6,13 @@ import {
   type DashboardQuery,
   type DashboardSelection,
   dashboardHref,
-  PAGE_SIZE,
-  SORTS,
   STATUS_FILTERS,
   TIMING_FILTERS,
 } from "../dashboard-query.ts";
 
-const SORT_LABEL: Record<DashboardQuery["sort"], string> = {
-  id: "Subject id",
-  enrolled: "Newest enrolment first",
-  overdue: "Most overdue visits first",
-};
-
 /**
  * REDCap's record status dashboard: one page of the caller's subjects × visit
- * types, filtered and paged on the server. Per-form detail that is the same
+ * types (site, then subject id), filtered and paged on the server. Per-form detail that is the same
  * for every row (form names) is said once, in the column header; a cell
  * carries only its statuses.
  */
@@ -39,8 +31,7 @@ export function Dashboard(props: {
 }) {
   const { definition, selection, query, sites, canEnrol, canBuild, canExport, today } = props;
   const base = `/studies/${definition.study.id}`;
-  const { rows, matching, page, pages, overdue } = selection;
-  const first = matching === 0 ? 0 : (page - 1) * PAGE_SIZE + 1;
+  const { rows, first, overdue } = selection;
   const scope = { site: query.site, arm: query.arm, q: query.q };
   return (
     <>
@@ -49,13 +40,14 @@ export function Dashboard(props: {
         today {today}
         {" · "}
         {overdue.visits > 0 ? (
-          <a class="t-overdue" href={dashboardHref(base, { ...scope, timing: "overdue", sort: "overdue" })}>
+          <a class="t-overdue" href={dashboardHref(base, { ...scope, timing: "overdue" })}>
             {overdue.visits} overdue visit{overdue.visits === 1 ? "" : "s"}
           </a>
         ) : (
           "no overdue visits"
         )}
-        {overdue.subjects > 0 && ` (${overdue.subjects} subject${overdue.subjects === 1 ? "" : "s"})`}
+        {overdue.subjects > 0 && ` (${overdue.subjects} subject${overdue.subjects === 1 ? "" : "s"})`} on this
+        page
         {canExport && (
           <>
             {" "}
@@ -87,12 +79,13 @@ export function Dashboard(props: {
         column's heading
       </p>
       <p>
-        {matching === 0
-          ? "No subjects match"
-          : `${first}–${first + rows.length - 1} of ${matching} subject${matching === 1 ? "" : "s"}`}
-        {matching !== selection.inScope && ` (${selection.inScope} before the visit and status filters)`}
+        {rows.length === 0
+          ? first === 1
+            ? "No subjects match"
+            : "No more subjects match"
+          : `Subjects ${first}–${first + rows.length - 1}${selection.next ? ", more on the next page" : ""}`}
       </p>
-      <Pager base={base} query={query} page={page} pages={pages} />
+      <Pager base={base} query={query} next={selection.next} />
       <section class="dash-scroll" tabindex={0} aria-label="Subjects by visit">
         <table class="dashboard">
           <caption class="visually-hidden">Subjects by visit</caption>
@@ -169,7 +162,7 @@ function SdvBySite(props: { definition: StudyDefinition; bySite: Map<string, Pro
   const siteName = (id: string) => props.definition.study.sites.find((s) => s.id === id)?.name ?? id;
   return (
     <section aria-label="Source data verification by site">
-      <h2>Source data verification</h2>
+      <h2>Source data verification, subjects on this page</h2>
       <table class="sdv-sites">
         <thead>
           <tr>
@@ -296,37 +289,26 @@ function Filters(props: {
           ))}
         </select>
       </label>
-      <label>
-        Sort{" "}
-        <select name="sort">
-          {SORTS.map((s) => (
-            <option value={s} selected={query.sort === s}>
-              {SORT_LABEL[s]}
-            </option>
-          ))}
-        </select>
-      </label>
       <button type="submit">Show</button> <a href={base}>Clear</a>
     </form>
   );
 }
 
-function Pager(props: { base: string; query: DashboardQuery; page: number; pages: number }) {
-  const { base, query, page, pages } = props;
-  if (pages <= 1) return null;
+/** Forward only (a page is a Query from a cursor): the next page, and back to the first. */
+function Pager(props: { base: string; query: DashboardQuery; next: string | undefined }) {
+  const { base, query, next } = props;
+  if (!next && !query.after) return null;
+  const { after: _after, ...filters } = query;
   return (
     <nav class="pager" aria-label="Pages">
-      {page > 1 && (
-        <a rel="prev" href={dashboardHref(base, { ...query, page: page - 1 })}>
-          Previous
+      {query.after && (
+        <a rel="first" href={dashboardHref(base, filters)}>
+          First page
         </a>
       )}{" "}
-      <span aria-current="page">
-        Page {page} of {pages}
-      </span>{" "}
-      {page < pages && (
-        <a rel="next" href={dashboardHref(base, { ...query, page: page + 1 })}>
-          Next
+      {next && (
+        <a rel="next" href={dashboardHref(base, { ...filters, after: next })}>
+          Next page
         </a>
       )}
     </nav>

@@ -77,7 +77,9 @@ export async function createSummary(db: Db, subject: Subject): Promise<void> {
 }
 
 /** What the summary keeps of one revision. */
-function entryOf(r: Revision) {
+function entryOf(
+  r: Pick<Revision, "event" | "form" | "instance" | "rev" | "status" | "data" | "enteredInError">,
+) {
   const dates = Object.fromEntries(
     Object.entries(r.data).filter(
       (e): e is [string, string] => typeof e[1] === "string" && DATE_LIKE.test(e[1]),
@@ -91,6 +93,19 @@ function entryOf(r: Revision) {
     s: r.status,
     ...(r.enteredInError ? { x: true } : {}),
     d: dates,
+  };
+}
+
+/** A whole summary item at once, for writers that build a study in bulk (seeding, benchmarks). */
+export function summaryItem(
+  subject: Subject,
+  instances: Pick<Revision, "event" | "form" | "instance" | "rev" | "status" | "data" | "enteredInError">[],
+): Record<string, unknown> {
+  return {
+    ...summaryKey(subject.study, subject.site, subject.id),
+    type: "summary",
+    ...subject,
+    ...Object.fromEntries(instances.map((r) => [keys.data(r.event, r.form, r.instance), entryOf(r)])),
   };
 }
 

@@ -1,7 +1,7 @@
 import type { EventDef, StudyDefinition } from "../../engine/definition.ts";
 import type { Progress } from "../../engine/sdv.ts";
 import { STATUS_LABEL as SUBJECT_STATUS_LABEL } from "../../engine/subject-status.ts";
-import { type EventRow, progressText, STATUS_LABEL, TIMING_LABEL } from "../casebook-view.ts";
+import { type EventRow, STATUS_LABEL, TIMING_LABEL } from "../casebook-view.ts";
 import {
   type DashboardQuery,
   type DashboardSelection,
@@ -69,14 +69,15 @@ export function Dashboard(props: {
       </p>
       <Filters definition={definition} query={query} sites={sites} base={base} />
       <p class="legend">
-        {Object.entries(STATUS_LABEL).map(([k, label]) => (
+        Each visit: forms complete / the visit's forms (named in the column heading), shaded by its least
+        advanced saved form:{" "}
+        {(["incomplete", "unverified", "complete"] as const).map((k) => (
           <>
-            <span class={`st st-${k}`} aria-hidden="true" /> {label}{" "}
+            <span class={`key v-${k}`}>{STATUS_LABEL[k]}</span>{" "}
           </>
         ))}
         · <span class="badge t-due">due</span> <span class="badge t-overdue">overdue</span>{" "}
-        <span class="badge t-out-of-window">out of window</span> · squares follow the forms listed in each
-        column's heading
+        <span class="badge t-out-of-window">out of window</span>
       </p>
       <p>
         {rows.length === 0
@@ -122,11 +123,7 @@ export function Dashboard(props: {
                   </td>
                 )}
                 {definition.study.events.map((e) => (
-                  <VisitCell
-                    href={`${base}/subjects/${subject.id}#event-${e.id}`}
-                    event={e}
-                    row={view.events.find((r) => r.event.id === e.id)}
-                  />
+                  <VisitCell event={e} row={view.events.find((r) => r.event.id === e.id)} />
                 ))}
               </tr>
             ))}
@@ -188,44 +185,36 @@ function SdvBySite(props: { definition: StudyDefinition; bySite: Map<string, Pro
   );
 }
 
-const STATUS_ORDER = ["complete", "unverified", "incomplete", "not_started"] as const;
-
 const formTitles = (definition: StudyDefinition, e: EventDef) =>
   e.forms.map((f) => definition.instruments[f]?.title ?? f).join(", ");
 
-/** One visit of one subject: a square per form (colour by class, named in the column heading) and its timing. */
-function VisitCell(props: { href: string; event: EventDef; row: EventRow | undefined }) {
-  const { href, event, row } = props;
+/** The status a visit's cell is coloured by: the least advanced of the forms saved (none saved: not started). */
+function cellStatus(row: EventRow): string | undefined {
+  const saved = row.forms.filter((f) => !f.enteredInError && f.status !== "not_started");
+  for (const status of ["incomplete", "unverified", "complete"] as const)
+    if (saved.some((f) => f.status === status))
+      return status === "complete" && saved.length < row.progress.total ? "incomplete" : status;
+  return undefined;
+}
+
+/**
+ * One visit of one subject, in a few bytes (a page is 50 rows of every visit): forms complete out of the
+ * visit's forms, the cell coloured by the least advanced saved form, and a badge when the visit needs someone.
+ * The subject's link is in the row's heading; the column heading names the visit and its forms.
+ */
+function VisitCell(props: { event: EventDef; row: EventRow | undefined }) {
+  const { event, row } = props;
   if (!row) return <td>—</td>;
-  // Most advanced first, in a fixed order, so a screen reader hears the same shape in every cell.
-  const summary = STATUS_ORDER.flatMap((status) => {
-    const n = row.forms.filter((f) => f.status === status).length;
-    return n ? [`${n} ${STATUS_LABEL[status]}`] : [];
-  });
-  // The squares already show a visit in progress; a badge is for a visit that needs someone.
+  const status = cellStatus(row);
+  // The colour already shows a visit in progress; a badge is for a visit that needs someone.
   const late =
     row.timing === "due" || row.timing === "overdue" || row.timing === "out-of-window"
       ? row.timing
       : undefined;
   return (
-    <td data-event={event.id} data-timing={row.timing}>
-      <a
-        href={href}
-        aria-label={[
-          row.forms.length
-            ? `${event.label}: ${progressText(row.progress)}`
-            : `${event.label}: none recorded`,
-          summary.join(", "),
-          late && TIMING_LABEL[late],
-        ]
-          .filter(Boolean)
-          .join("; ")}
-      >
-        {row.forms.map((f) => (
-          <i class={`st st-${f.status}`} />
-        ))}
-      </a>
-      {late && <span class={`badge t-${late}`}>{TIMING_LABEL[late]}</span>}
+    <td data-event={event.id} class={status && `v-${status}`}>
+      {row.progress.total > 0 ? `${row.progress.complete}/${row.progress.total}` : "–"}
+      {late && <b class={`t-${late}`}> {TIMING_LABEL[late]}</b>}
     </td>
   );
 }

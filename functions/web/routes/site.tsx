@@ -3,12 +3,7 @@ import { lockState } from "../../engine/locks.ts";
 import { foldQueries } from "../../engine/queries.ts";
 import { addProgress, type Progress, subjectProgress } from "../../engine/sdv.ts";
 import { signatureStates } from "../../engine/signatures.ts";
-import {
-  currentStatus,
-  isClosedStatus,
-  isSubjectStatus,
-  statusesBySubject,
-} from "../../engine/subject-status.ts";
+import { currentStatus, isClosedStatus, isSubjectStatus } from "../../engine/subject-status.ts";
 import { auditTrail } from "../../http/audit-trail.ts";
 import type { AppEnv } from "../../http/context.ts";
 import { downloadUrl } from "../../http/direct-files.ts";

@@ -397,7 +397,7 @@ describeInBrowser("accessibility (axe-core, WCAG 2.1 A/AA) and small screens", (
 
       await small.goto(DASHBOARD);
       const sizes = await small
-        .locator("table.dashboard td[data-event] a")
+        .locator("table.dashboard th[scope=row] a")
         .evaluateAll((els) =>
           els.map((el) => el.getBoundingClientRect()).map((r) => Math.min(r.width, r.height)),
         );

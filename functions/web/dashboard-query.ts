@@ -24,6 +24,8 @@ export interface DashboardQuery {
   q?: string;
   timing?: (typeof TIMING_FILTERS)[number];
   status?: CellStatus;
+  /** Add each row's verification progress (those who verify or lock): two reads per subject of the page, so asked for. */
+  sdv?: boolean;
   /** Where the page starts (a sealed cursor the previous page handed out); absent: the first page. */
   after?: string;
 }
@@ -67,6 +69,7 @@ export function readDashboardQuery(
   else if (q) query.q = q;
   // Opened (and refused when not this study's, or another filter's) by the route, which holds the key.
   if (params.after) query.after = params.after;
+  if (params.sdv === "1") query.sdv = true;
   if (errors.length > 0)
     throw problems.badRequest(
       `Unknown dashboard filter: ${errors.map((e) => e.message).join("; ")}.`,
@@ -123,6 +126,7 @@ export function dashboardHref(base: string, query: Partial<DashboardQuery>): str
     const value = query[key];
     if (value) params.set(key, value);
   }
+  if (query.sdv) params.set("sdv", "1");
   if (query.after) params.set("after", query.after);
   const search = params.toString();
   return search ? `${base}?${search}` : base;

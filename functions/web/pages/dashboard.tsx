@@ -25,6 +25,8 @@ export function Dashboard(props: {
   canEnrol: boolean;
   canBuild: boolean;
   canExport: boolean;
+  /** Whether the caller may ask for verification progress (a link turns it on or off). */
+  canShowSdv?: boolean;
   today: string;
   /** Source data verification progress per site, for those who see it (then each row has its own). */
   sdvBySite?: Map<string, Progress>;
@@ -64,6 +66,22 @@ export function Dashboard(props: {
           <>
             {" "}
             · <a href={`${base}/enrol`}>Enrol a subject</a>
+          </>
+        )}
+        {props.canShowSdv && (
+          <>
+            {" "}
+            ·{" "}
+            <a
+              href={dashboardHref(base, {
+                ...scope,
+                timing: query.timing,
+                status: query.status,
+                sdv: !query.sdv,
+              })}
+            >
+              {query.sdv ? "Hide verification progress" : "Show verification progress"}
+            </a>
           </>
         )}
       </p>

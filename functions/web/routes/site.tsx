@@ -44,9 +44,10 @@ async function showDashboard(c: Context<AppEnv>, today: string) {
   const query = readDashboardQuery(c.req.query(), definition, visible);
   const selection = await dashboardPage(c.var.store, definition, query, visible, today);
   const study = { study: definition.study.id };
-  // Verification progress is for those who verify or lock: it costs a read of values and review log per
-  // subject of the page (the summaries do not hold it), so only their dashboards pay for it.
-  const showSdv = can(principal, "verify", study) || can(principal, "lock", study);
+  // Verification progress is for those who verify or lock, when they ask: it costs a read of values and review
+  // log per subject of the page (the summaries do not hold it), so the plain dashboard stays at two reads.
+  const seesSdv = can(principal, "verify", study) || can(principal, "lock", study);
+  const showSdv = seesSdv && query.sdv === true;
   if (showSdv) {
     const withSdv = await dashboardRows(
       c.var.store,
@@ -69,6 +70,7 @@ async function showDashboard(c: Context<AppEnv>, today: string) {
       canEnrol={can(principal, "enrol", study)}
       canBuild={can(principal, "publish", study)}
       canExport={can(principal, "export", study)}
+      canShowSdv={seesSdv}
       today={today}
     />,
   );

@@ -220,7 +220,7 @@ describeInBrowser("accessibility (axe-core, WCAG 2.1 A/AA) and small screens", (
     await monitor.locator('[data-sdv-field="heart_rate"][data-sdv="verified"]').waitFor();
     await monitor.goto(subjectPage(id));
     await checkA11y(monitor, "subject with verification progress (monitor)");
-    await monitor.goto(DASHBOARD);
+    await monitor.goto(`${DASHBOARD}?sdv=1`);
     await checkA11y(monitor, "dashboard with verification progress (monitor)");
     e2e.env.tokens.data_manager = await storeDevKey(e2e.env.store, "a11y-data-manager-key", {
       user: "a11y-data-manager",

@@ -6,6 +6,7 @@ import { createStore, type Store } from "../../functions/store/store.ts";
 import { dashboardPage, MAX_PAGE_READS } from "../../functions/web/dashboard-page.ts";
 import type { DashboardQuery } from "../../functions/web/dashboard-query.ts";
 import { type Product, startProduct } from "./harness.ts";
+import { Browser } from "./web-client.ts";
 
 /**
  * The dashboard read from the per-subject summaries: 120 subjects over two
@@ -127,6 +128,18 @@ describe("dashboard pages from summaries", () => {
     // A filter that leaves pages short still reads at most two Queries a page.
     const { reads } = await allPages(store, calls, { timing: "overdue" });
     for (const n of reads) expect(n).toBeLessThanOrEqual(MAX_PAGE_READS);
+  });
+
+  it("draws a page in at most 2 KB of HTML a subject", async () => {
+    const b = new Browser(product);
+    await b.signIn("monitor");
+    const res = await b.request("GET", `/studies/${product.env.studyId}`);
+    const rows = res.html.split("<tr data-subject=").length - 1;
+    expect(rows).toBe(50);
+    const body = /<tbody>([\s\S]*)<\/tbody>/.exec(res.html)?.[1] ?? "";
+    expect(Buffer.byteLength(body) / rows).toBeLessThanOrEqual(2048);
+    // The whole page too, its header, filters and legend shared out over the rows.
+    expect(Buffer.byteLength(res.html) / rows).toBeLessThanOrEqual(2048);
   });
 
   it("a save whose process died after the projection, before the summary, is shown once repaired", async () => {

@@ -11,6 +11,7 @@ import {
   toRevision,
 } from "./revision-item.ts";
 import { sealRevision } from "./revision-seal.ts";
+import { summarizeRevision } from "./subject-summary-item.ts";
 import { type Subject, toSubject } from "./subjects.ts";
 
 export type { InstanceAddress, Revision } from "./revision-item.ts";
@@ -56,10 +57,15 @@ async function commitRevision(db: Db, revision: Revision): Promise<"committed" |
 }
 
 /**
- * Moves the current-state projection forward to a revision; never backwards,
- * so a late or repeated call is harmless.
+ * Moves the current-state projection and the subject's dashboard summary
+ * forward to a revision, both at once (one round trip); never backwards, so a
+ * late or repeated call is harmless.
  */
 export async function projectRevision(db: Db, revision: Revision): Promise<void> {
+  await Promise.all([putProjection(db, revision), summarizeRevision(db, revision)]);
+}
+
+async function putProjection(db: Db, revision: Revision): Promise<void> {
   try {
     await db.doc.send(
       new PutCommand({

@@ -31,6 +31,9 @@ export const keys = {
     data: `DATA#${revisionKey.slice("REV#".length, revisionKey.lastIndexOf("#"))}`,
     rev: Number(revisionKey.slice(revisionKey.lastIndexOf("#") + 1)),
   }),
+  /** Every subject's dashboard summary (subject-summaries.ts): one partition per study, by site then subject. */
+  summaries: (study: string) => `STUDY#${study}#SUMMARY`,
+  summary: (site: string, subject: string) => `${site}#${subject}`,
   siteIndex: (study: string, site: string) => `STUDY#${study}#SITE#${site}`,
   subjectIndex: (subject: string) => `SUBJ#${subject}`,
   feed: (study: string) => `FEED#${study}`,

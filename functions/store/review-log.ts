@@ -12,6 +12,7 @@ import {
 } from "./item-fields.ts";
 import { keys } from "./keys.ts";
 import type { MacKey } from "./mac-key.ts";
+import { summarizeStatus } from "./subject-summary-item.ts";
 import { TABLE } from "./table-shape.ts";
 
 /** An entry about to be appended: everything but its seq and time, which the append decides. */
@@ -129,6 +130,9 @@ export async function appendReview(
     },
     attributes: (e) => ({ type: "review", ...indexAttributes(e) }),
   });
+  // The dashboard shows the status from the subject's summary (a crash before this is for the repair).
+  if (entry.action === "subject-status" && entry.subject !== undefined && entry.site !== undefined)
+    await summarizeStatus(db, entry.study, entry.site, entry.subject, entry);
   return entry;
 }
 

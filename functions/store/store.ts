@@ -73,6 +73,12 @@ import {
   touchSession,
 } from "./sessions.ts";
 import { type CreateStudyRequest, createStudy, findStudyRecord, studyExists } from "./studies.ts";
+import {
+  readSummaries,
+  repairSubjectSummary,
+  repairSummaries,
+  type SummaryRange,
+} from "./subject-summaries.ts";
 import { enrolSubject, getSubject, listSubjects, type Subject, subjectCache } from "./subjects.ts";
 import {
   type ApiKey,
@@ -203,6 +209,13 @@ export function createStore(options: StoreOptions) {
     appendAccessLog: (study: string, event: AccessEvent) => appendAccessLog(db, macKey, study, event),
     readAccessLog: (study: string, options?: AccessLogQuery) => readAccessLog(db, study, options),
     readSiteStatusEntries: (study: string, site: string) => readSiteStatusEntries(db, study, site),
+    /** One Query of the dashboard's subject summaries (subject-summaries.ts). */
+    readSummaries: (study: string, range: SummaryRange, options: { after?: string; limit: number }) =>
+      readSummaries(db, study, range, options),
+    /** Brings a subject's summary up to its logs (after a crash between a commit and its summary). */
+    repairSubjectSummary: (subject: Subject) => repairSubjectSummary(db, subject),
+    /** Builds or repairs every summary of these sites (subjects enrolled before summaries existed). */
+    repairSummaries: (study: string, sites: string[]) => repairSummaries(db, study, sites),
     openQuery: (request: OpenQueryRequest) => openQuery(db, macKey, request),
     /** Answers, closes or reopens a query, checked against the log as it is just before the append. */
     transitionQuery: (request: TransitionRequest) => transitionQuery(db, macKey, request),

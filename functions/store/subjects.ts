@@ -2,6 +2,7 @@ import { GetCommand, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { type Db, isConditionFailure, queryBySite } from "./dynamo.ts";
 import { type Item, requiredNumber, text } from "./item-fields.ts";
 import { keys } from "./keys.ts";
+import { createSummary } from "./subject-summary-item.ts";
 import { TABLE } from "./table-shape.ts";
 
 export interface Subject {
@@ -57,6 +58,9 @@ export async function enrolSubject(
           ConditionExpression: "attribute_not_exists(PK)",
         }),
       );
+      // After the subject, never before: a summary is only made for a subject that exists (a crash between
+      // the two leaves it to repairSubjectSummary).
+      await createSummary(db, subject);
       return { kind: "enrolled", subject };
     } catch (error) {
       if (!isConditionFailure(error)) throw error;

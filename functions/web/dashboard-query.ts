@@ -6,17 +6,16 @@ import type { Subject } from "../store/subjects.ts";
 import type { CasebookView, CellStatus } from "./casebook-view.ts";
 
 /**
- * What the dashboard lists: the query string read into filters, sort and page
- * (refused with 400 when a value is not one the caller could pick), and the
- * selection of one page from the caller's subjects. Pure: the route lists and
- * reads, this decides.
+ * What the dashboard lists: the query string read into filters and a page
+ * cursor (refused with 400 when a value is not one the caller could pick),
+ * and which summaries of a page match the filters. Pure: the route reads,
+ * this decides.
  */
 
 export const PAGE_SIZE = 50;
 
 export const TIMING_FILTERS = ["overdue", "due", "out-of-window"] as const;
 export const STATUS_FILTERS: readonly CellStatus[] = ["not_started", "incomplete", "unverified", "complete"];
-export const SORTS = ["id", "enrolled", "overdue"] as const;
 
 export interface DashboardQuery {
   site?: string;
@@ -25,8 +24,10 @@ export interface DashboardQuery {
   q?: string;
   timing?: (typeof TIMING_FILTERS)[number];
   status?: CellStatus;
-  sort: (typeof SORTS)[number];
-  page: number;
+  /** Add each row's verification progress (those who verify or lock): two reads per subject of the page, so asked for. */
+  sdv?: boolean;
+  /** Where the page starts (a sealed cursor the previous page handed out); absent: the first page. */
+  after?: string;
 }
 
 /** Longest id prefix worth asking for (subject ids are at most 64 characters). */
@@ -61,17 +62,14 @@ export function readDashboardQuery(
     ),
     timing: pick("timing", TIMING_FILTERS),
     status: pick("status", STATUS_FILTERS),
-    sort: pick("sort", SORTS) ?? "id",
-    page: 1,
   };
   const q = params.q?.trim();
   if (q && q.length > MAX_PREFIX)
     errors.push({ pointer: "/q", code: "too-long", message: `q must be at most ${MAX_PREFIX} characters` });
   else if (q) query.q = q;
-  if (params.page !== undefined && params.page !== "") {
-    if (/^[1-9]\d{0,5}$/.test(params.page)) query.page = Number(params.page);
-    else errors.push({ pointer: "/page", code: "page", message: "page must be a whole number from 1" });
-  }
+  // Opened (and refused when not this study's, or another filter's) by the route, which holds the key.
+  if (params.after) query.after = params.after;
+  if (params.sdv === "1") query.sdv = true;
   if (errors.length > 0)
     throw problems.badRequest(
       `Unknown dashboard filter: ${errors.map((e) => e.message).join("; ")}.`,
@@ -91,52 +89,34 @@ export interface DashboardRow {
 
 export interface DashboardSelection {
   rows: DashboardRow[];
-  /** Subjects matching every filter. */
-  matching: number;
-  /** Subjects in scope (site, arm, id prefix), before the timing and status filters. */
-  inScope: number;
-  page: number;
-  pages: number;
-  /** Overdue visits of the subjects in scope, and how many subjects have one. */
+  /** The number of the page's first row (rows before it on earlier pages, plus one). */
+  first: number;
+  /** The next page's cursor; absent on the last page. */
+  next?: string;
+  /** Overdue visits of the page's subjects, and how many of them have one. */
   overdue: { visits: number; subjects: number };
 }
 
 const overdueVisits = (view: CasebookView) => view.events.filter((e) => e.timing === "overdue").length;
 
-/**
- * One page of the subjects in scope. The count of overdue visits covers the
- * whole scope, not the page, so it reads the same on every page and is the
- * number the `timing=overdue` link lists.
- */
-export function selectDashboardPage(inScope: DashboardRow[], query: DashboardQuery): DashboardSelection {
-  const matching = inScope.filter(
-    ({ view }) =>
-      (!query.timing || view.events.some((e) => e.timing === query.timing)) &&
-      (!query.status || view.events.some((e) => e.forms.some((f) => f.status === query.status))),
+/** Whether a row passes the filters that depend on today and the definition (timing, form status). */
+export function matchesDashboardFilters(row: DashboardRow, query: DashboardQuery): boolean {
+  const { view } = row;
+  return (
+    (!query.timing || view.events.some((e) => e.timing === query.timing)) &&
+    (!query.status || view.events.some((e) => e.forms.some((f) => f.status === query.status)))
   );
-  const byId = (a: DashboardRow, b: DashboardRow) =>
-    a.subject.id < b.subject.id ? -1 : a.subject.id > b.subject.id ? 1 : 0;
-  const order: Record<DashboardQuery["sort"], (a: DashboardRow, b: DashboardRow) => number> = {
-    id: byId,
-    enrolled: (a, b) => b.subject.enrolledAt.localeCompare(a.subject.enrolledAt) || byId(a, b),
-    overdue: (a, b) => overdueVisits(b.view) - overdueVisits(a.view) || byId(a, b),
-  };
-  matching.sort(order[query.sort]);
-  const pages = Math.max(1, Math.ceil(matching.length / PAGE_SIZE));
-  if (query.page > pages)
-    throw problems.badRequest(
-      `There ${pages === 1 ? "is 1 page" : `are ${pages} pages`}; page ${query.page} is past the last page.`,
-      [{ pointer: "/page", code: "page", message: `page must be at most ${pages}` }],
-    );
-  const counts = inScope.map((r) => overdueVisits(r.view));
-  return {
-    rows: matching.slice((query.page - 1) * PAGE_SIZE, query.page * PAGE_SIZE),
-    matching: matching.length,
-    inScope: inScope.length,
-    page: query.page,
-    pages,
-    overdue: { visits: counts.reduce((a, b) => a + b, 0), subjects: counts.filter((n) => n > 0).length },
-  };
+}
+
+/** The overdue visits of these rows, and how many rows have one. */
+export function overdueOf(rows: DashboardRow[]): DashboardSelection["overdue"] {
+  const counts = rows.map((r) => overdueVisits(r.view));
+  return { visits: counts.reduce((a, b) => a + b, 0), subjects: counts.filter((n) => n > 0).length };
+}
+
+/** What a cursor is bound to: a cursor handed out under other filters is refused, not misread. */
+export function filterScope(query: DashboardQuery): string {
+  return JSON.stringify([query.site, query.arm, query.q, query.timing, query.status]);
 }
 
 /** The dashboard's address with these filters (defaults left out, so links stay short). */
@@ -146,8 +126,8 @@ export function dashboardHref(base: string, query: Partial<DashboardQuery>): str
     const value = query[key];
     if (value) params.set(key, value);
   }
-  if (query.sort && query.sort !== "id") params.set("sort", query.sort);
-  if (query.page && query.page > 1) params.set("page", String(query.page));
+  if (query.sdv) params.set("sdv", "1");
+  if (query.after) params.set("after", query.after);
   const search = params.toString();
   return search ? `${base}?${search}` : base;
 }

@@ -23,6 +23,9 @@ table.audit ul{margin:0;padding-left:1rem}
 .filters{display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:end;margin:.5rem 0}.filters label{display:flex;flex-direction:column;font-size:.88rem;max-width:100%}.filters input[type=text]{width:12rem}
 .filters select{max-width:100%;font:inherit;padding:.4rem .5rem;border:1px solid #9aa3b1;border-radius:4px;min-height:2.5rem}.pager{display:flex;gap:1rem;margin:.5rem 0}
 .legend{font-size:.85rem;color:var(--muted);margin:.5rem 0}
+.dashboard td.v-incomplete,.key.v-incomplete{background:#fde2e2}.dashboard td.v-unverified,.key.v-unverified{background:#fdf0c4}.dashboard td.v-complete,.key.v-complete{background:#d7f0e1}.key{padding:0 .3rem;color:#1b1f24}
+.dashboard td b{font-weight:600;font-size:.75rem}.dashboard td b.t-overdue{color:#8a1c16}.dashboard td b.t-due{color:#174a96}.dashboard td b.t-out-of-window{color:#6b3c00}
+.dashboard td[class^=v-]::after{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}.dashboard td.v-incomplete::after{content:", some incomplete"}.dashboard td.v-unverified::after{content:", some unverified"}.dashboard td.v-complete::after{content:", all saved complete"}.dashboard th[scope=row] a{display:inline-block;min-width:24px;min-height:24px;line-height:24px}
 .field{margin:0 0 1rem;padding:.2rem 0}.field>label,.field legend{display:block;font-weight:600;margin-bottom:.2rem}
 .field fieldset{border:0;padding:0;margin:0}.field dl{margin:0}.field dt{font-weight:600}.field dd{margin:.2rem 0 0}.req{color:var(--err);margin-left:.15rem}
 .help{color:var(--muted);font-size:.88rem;margin:.1rem 0 .3rem}.unit{margin-left:.35rem;color:var(--muted)}

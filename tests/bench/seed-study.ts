@@ -10,6 +10,7 @@ import {
 import { diffData } from "../../functions/engine/revision.ts";
 import { prepareForm } from "../../functions/engine/validate-form.ts";
 import { keys } from "../../functions/store/keys.ts";
+import { summaryItem } from "../../functions/store/subject-summary-item.ts";
 import { TABLE } from "../../functions/store/table-shape.ts";
 
 /**
@@ -264,6 +265,7 @@ export function casebookItems(plan: CasebookPlan, n: number): Record<string, unk
       [TABLE.indexes.bySite.sortKey]: keys.subjectIndex(id),
     },
   ];
+  const revisions: Parameters<typeof summaryItem>[1] = [];
   plan.slots.forEach((slot, i) => {
     const t = slot.variants[(n + i) % slot.variants.length] as Template;
     const data = shiftDates(t.data, offset);
@@ -301,7 +303,12 @@ export function casebookItems(plan: CasebookPlan, n: number): Record<string, unk
       type: "current",
       ...revision,
     });
+    revisions.push(revision);
   });
+  // The dashboard's summary, as the saves would have left it.
+  items.push(
+    summaryItem({ study: plan.study, id, site, arm, enrolledAt, enrolledBy: `dev-${site}` }, revisions),
+  );
   return items;
 }
 

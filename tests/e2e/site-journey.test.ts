@@ -152,7 +152,9 @@ describeInBrowser("site journey in a browser", () => {
     );
     await page.goto(DASHBOARD);
     expect(await page.locator(`tr[data-subject="${SUBJECT}"]`).count()).toBe(1);
-    expect(await page.locator(`tr[data-subject="${SUBJECT}"] td[data-event=screening] .st`).count()).toBe(8);
+    expect(await page.locator(`tr[data-subject="${SUBJECT}"] td[data-event=screening]`).textContent()).toBe(
+      "0/8",
+    );
   });
 
   it("shows AQP4-IgG only for NMOSD, and clears it when the diagnosis goes back to RRMS", async () => {
@@ -525,9 +527,9 @@ describeInBrowser("site journey in a browser", () => {
   it("shows the statuses on the dashboard, and signs out", async () => {
     await page.goto(DASHBOARD);
     const row = page.locator(`tr[data-subject="${SUBJECT}"]`);
-    expect(await row.locator("td[data-event=screening] .st-complete").count()).toBe(1); // consent
-    expect(await row.locator("td[data-event=screening] .st-incomplete").count()).toBe(2); // vital signs, edss
-    expect(await row.locator("td[data-event=iv_1] .st-incomplete").count()).toBe(2); // vital signs, infusion
+    // Consent complete; vital signs and EDSS incomplete: one of eight, shaded incomplete.
+    expect(await row.locator("td[data-event=screening].v-incomplete").textContent()).toBe("1/8");
+    expect(await row.locator("td[data-event=iv_1].v-incomplete").textContent()).toMatch(/^0\/3/); // vital signs, infusion
     await screenshotWhole(page, "dashboard-after.png");
 
     await page.getByRole("button", { name: "Sign out" }).click();

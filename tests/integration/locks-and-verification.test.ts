@@ -293,7 +293,7 @@ describe("the pages", () => {
     expect(after.html).toContain("changed in revision 2 by dev-site-01");
     expect(after.html).toContain('data-sdv-field="temperature" data-sdv="verified"');
 
-    const dashboard = await monitor.request("GET", `${site}?q=${subject}`);
+    const dashboard = await monitor.request("GET", `${site}?q=${subject}&sdv=1`);
     expect(dashboard.status).toBe(200);
     expect(dashboard.html).toMatch(/data-sdv="true">1\/2 <span[^>]*>1 to re-verify/);
     expect(dashboard.html).toContain("Source data verification");

@@ -1,26 +1,18 @@
 import type { EventDef, StudyDefinition } from "../../engine/definition.ts";
 import type { Progress } from "../../engine/sdv.ts";
 import { STATUS_LABEL as SUBJECT_STATUS_LABEL } from "../../engine/subject-status.ts";
-import { type EventRow, progressText, STATUS_LABEL, TIMING_LABEL } from "../casebook-view.ts";
+import { type EventRow, STATUS_LABEL, TIMING_LABEL } from "../casebook-view.ts";
 import {
   type DashboardQuery,
   type DashboardSelection,
   dashboardHref,
-  PAGE_SIZE,
-  SORTS,
   STATUS_FILTERS,
   TIMING_FILTERS,
 } from "../dashboard-query.ts";
 
-const SORT_LABEL: Record<DashboardQuery["sort"], string> = {
-  id: "Subject id",
-  enrolled: "Newest enrolment first",
-  overdue: "Most overdue visits first",
-};
-
 /**
  * REDCap's record status dashboard: one page of the caller's subjects × visit
- * types, filtered and paged on the server. Per-form detail that is the same
+ * types (site, then subject id), filtered and paged on the server. Per-form detail that is the same
  * for every row (form names) is said once, in the column header; a cell
  * carries only its statuses.
  */
@@ -33,14 +25,15 @@ export function Dashboard(props: {
   canEnrol: boolean;
   canBuild: boolean;
   canExport: boolean;
+  /** Whether the caller may ask for verification progress (a link turns it on or off). */
+  canShowSdv?: boolean;
   today: string;
   /** Source data verification progress per site, for those who see it (then each row has its own). */
   sdvBySite?: Map<string, Progress>;
 }) {
   const { definition, selection, query, sites, canEnrol, canBuild, canExport, today } = props;
   const base = `/studies/${definition.study.id}`;
-  const { rows, matching, page, pages, overdue } = selection;
-  const first = matching === 0 ? 0 : (page - 1) * PAGE_SIZE + 1;
+  const { rows, first, overdue } = selection;
   const scope = { site: query.site, arm: query.arm, q: query.q };
   return (
     <>
@@ -49,13 +42,14 @@ export function Dashboard(props: {
         today {today}
         {" · "}
         {overdue.visits > 0 ? (
-          <a class="t-overdue" href={dashboardHref(base, { ...scope, timing: "overdue", sort: "overdue" })}>
+          <a class="t-overdue" href={dashboardHref(base, { ...scope, timing: "overdue" })}>
             {overdue.visits} overdue visit{overdue.visits === 1 ? "" : "s"}
           </a>
         ) : (
           "no overdue visits"
         )}
-        {overdue.subjects > 0 && ` (${overdue.subjects} subject${overdue.subjects === 1 ? "" : "s"})`}
+        {overdue.subjects > 0 && ` (${overdue.subjects} subject${overdue.subjects === 1 ? "" : "s"})`} on this
+        page
         {canExport && (
           <>
             {" "}
@@ -74,25 +68,43 @@ export function Dashboard(props: {
             · <a href={`${base}/enrol`}>Enrol a subject</a>
           </>
         )}
+        {props.canShowSdv && (
+          <>
+            {" "}
+            ·{" "}
+            <a
+              href={dashboardHref(base, {
+                ...scope,
+                timing: query.timing,
+                status: query.status,
+                sdv: !query.sdv,
+              })}
+            >
+              {query.sdv ? "Hide verification progress" : "Show verification progress"}
+            </a>
+          </>
+        )}
       </p>
       <Filters definition={definition} query={query} sites={sites} base={base} />
       <p class="legend">
-        {Object.entries(STATUS_LABEL).map(([k, label]) => (
+        Each visit: forms complete / the visit's forms (named in the column heading), shaded by its least
+        advanced saved form:{" "}
+        {(["incomplete", "unverified", "complete"] as const).map((k) => (
           <>
-            <span class={`st st-${k}`} aria-hidden="true" /> {label}{" "}
+            <span class={`key v-${k}`}>{STATUS_LABEL[k]}</span>{" "}
           </>
         ))}
         · <span class="badge t-due">due</span> <span class="badge t-overdue">overdue</span>{" "}
-        <span class="badge t-out-of-window">out of window</span> · squares follow the forms listed in each
-        column's heading
+        <span class="badge t-out-of-window">out of window</span>
       </p>
       <p>
-        {matching === 0
-          ? "No subjects match"
-          : `${first}–${first + rows.length - 1} of ${matching} subject${matching === 1 ? "" : "s"}`}
-        {matching !== selection.inScope && ` (${selection.inScope} before the visit and status filters)`}
+        {rows.length === 0
+          ? first === 1
+            ? "No subjects match"
+            : "No more subjects match"
+          : `Subjects ${first}–${first + rows.length - 1}${selection.next ? ", more on the next page" : ""}`}
       </p>
-      <Pager base={base} query={query} page={page} pages={pages} />
+      <Pager base={base} query={query} next={selection.next} />
       <section class="dash-scroll" tabindex={0} aria-label="Subjects by visit">
         <table class="dashboard">
           <caption class="visually-hidden">Subjects by visit</caption>
@@ -129,11 +141,7 @@ export function Dashboard(props: {
                   </td>
                 )}
                 {definition.study.events.map((e) => (
-                  <VisitCell
-                    href={`${base}/subjects/${subject.id}#event-${e.id}`}
-                    event={e}
-                    row={view.events.find((r) => r.event.id === e.id)}
-                  />
+                  <VisitCell event={e} row={view.events.find((r) => r.event.id === e.id)} />
                 ))}
               </tr>
             ))}
@@ -169,7 +177,7 @@ function SdvBySite(props: { definition: StudyDefinition; bySite: Map<string, Pro
   const siteName = (id: string) => props.definition.study.sites.find((s) => s.id === id)?.name ?? id;
   return (
     <section aria-label="Source data verification by site">
-      <h2>Source data verification</h2>
+      <h2>Source data verification, subjects on this page</h2>
       <table class="sdv-sites">
         <thead>
           <tr>
@@ -195,44 +203,36 @@ function SdvBySite(props: { definition: StudyDefinition; bySite: Map<string, Pro
   );
 }
 
-const STATUS_ORDER = ["complete", "unverified", "incomplete", "not_started"] as const;
-
 const formTitles = (definition: StudyDefinition, e: EventDef) =>
   e.forms.map((f) => definition.instruments[f]?.title ?? f).join(", ");
 
-/** One visit of one subject: a square per form (colour by class, named in the column heading) and its timing. */
-function VisitCell(props: { href: string; event: EventDef; row: EventRow | undefined }) {
-  const { href, event, row } = props;
+/** The status a visit's cell is coloured by: the least advanced of the forms saved (none saved: not started). */
+function cellStatus(row: EventRow): string | undefined {
+  const saved = row.forms.filter((f) => !f.enteredInError && f.status !== "not_started");
+  for (const status of ["incomplete", "unverified", "complete"] as const)
+    if (saved.some((f) => f.status === status))
+      return status === "complete" && saved.length < row.progress.total ? "incomplete" : status;
+  return undefined;
+}
+
+/**
+ * One visit of one subject, in a few bytes (a page is 50 rows of every visit): forms complete out of the
+ * visit's forms, the cell coloured by the least advanced saved form, and a badge when the visit needs someone.
+ * The subject's link is in the row's heading; the column heading names the visit and its forms.
+ */
+function VisitCell(props: { event: EventDef; row: EventRow | undefined }) {
+  const { event, row } = props;
   if (!row) return <td>—</td>;
-  // Most advanced first, in a fixed order, so a screen reader hears the same shape in every cell.
-  const summary = STATUS_ORDER.flatMap((status) => {
-    const n = row.forms.filter((f) => f.status === status).length;
-    return n ? [`${n} ${STATUS_LABEL[status]}`] : [];
-  });
-  // The squares already show a visit in progress; a badge is for a visit that needs someone.
+  const status = cellStatus(row);
+  // The colour already shows a visit in progress; a badge is for a visit that needs someone.
   const late =
     row.timing === "due" || row.timing === "overdue" || row.timing === "out-of-window"
       ? row.timing
       : undefined;
   return (
-    <td data-event={event.id} data-timing={row.timing}>
-      <a
-        href={href}
-        aria-label={[
-          row.forms.length
-            ? `${event.label}: ${progressText(row.progress)}`
-            : `${event.label}: none recorded`,
-          summary.join(", "),
-          late && TIMING_LABEL[late],
-        ]
-          .filter(Boolean)
-          .join("; ")}
-      >
-        {row.forms.map((f) => (
-          <i class={`st st-${f.status}`} />
-        ))}
-      </a>
-      {late && <span class={`badge t-${late}`}>{TIMING_LABEL[late]}</span>}
+    <td data-event={event.id} class={status && `v-${status}`}>
+      {row.progress.total > 0 ? `${row.progress.complete}/${row.progress.total}` : "–"}
+      {late && <b class={`t-${late}`}> {TIMING_LABEL[late]}</b>}
     </td>
   );
 }
@@ -296,37 +296,26 @@ function Filters(props: {
           ))}
         </select>
       </label>
-      <label>
-        Sort{" "}
-        <select name="sort">
-          {SORTS.map((s) => (
-            <option value={s} selected={query.sort === s}>
-              {SORT_LABEL[s]}
-            </option>
-          ))}
-        </select>
-      </label>
       <button type="submit">Show</button> <a href={base}>Clear</a>
     </form>
   );
 }
 
-function Pager(props: { base: string; query: DashboardQuery; page: number; pages: number }) {
-  const { base, query, page, pages } = props;
-  if (pages <= 1) return null;
+/** Forward only (a page is a Query from a cursor): the next page, and back to the first. */
+function Pager(props: { base: string; query: DashboardQuery; next: string | undefined }) {
+  const { base, query, next } = props;
+  if (!next && !query.after) return null;
+  const { after: _after, ...filters } = query;
   return (
     <nav class="pager" aria-label="Pages">
-      {page > 1 && (
-        <a rel="prev" href={dashboardHref(base, { ...query, page: page - 1 })}>
-          Previous
+      {query.after && (
+        <a rel="first" href={dashboardHref(base, filters)}>
+          First page
         </a>
       )}{" "}
-      <span aria-current="page">
-        Page {page} of {pages}
-      </span>{" "}
-      {page < pages && (
-        <a rel="next" href={dashboardHref(base, { ...query, page: page + 1 })}>
-          Next
+      {next && (
+        <a rel="next" href={dashboardHref(base, { ...filters, after: next })}>
+          Next page
         </a>
       )}
     </nav>

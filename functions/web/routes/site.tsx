@@ -3,12 +3,7 @@ import { lockState } from "../../engine/locks.ts";
 import { foldQueries } from "../../engine/queries.ts";
 import { addProgress, type Progress, subjectProgress } from "../../engine/sdv.ts";
 import { signatureStates } from "../../engine/signatures.ts";
-import {
-  currentStatus,
-  isClosedStatus,
-  isSubjectStatus,
-  statusesBySubject,
-} from "../../engine/subject-status.ts";
+import { currentStatus, isClosedStatus, isSubjectStatus } from "../../engine/subject-status.ts";
 import { auditTrail } from "../../http/audit-trail.ts";
 import type { AppEnv } from "../../http/context.ts";
 import { downloadUrl } from "../../http/direct-files.ts";
@@ -21,7 +16,8 @@ import { changeSubjectStatus } from "../../http/subject-status.ts";
 import { storedNotice } from "../after-save.tsx";
 import { casebookView } from "../casebook-view.ts";
 import { dashboardRows } from "../dashboard-cache.ts";
-import { type DashboardRow, readDashboardQuery, selectDashboardPage } from "../dashboard-query.ts";
+import { dashboardPage } from "../dashboard-page.ts";
+import { type DashboardRow, readDashboardQuery } from "../dashboard-query.ts";
 import { page } from "../page.tsx";
 import { AuditPage } from "../pages/audit.tsx";
 import { Dashboard } from "../pages/dashboard.tsx";
@@ -33,7 +29,7 @@ import { SignatureList } from "../signature-list.tsx";
 import { SubjectStatusPanel } from "../subject-status-panel.tsx";
 import { queryRights } from "./queries.tsx";
 
-/** Casebooks read at once for the dashboard: enough to overlap round trips, few enough not to flood the table. */
+/** Casebooks read at once for the dashboard's verification progress: enough to overlap round trips, few enough not to flood the table. */
 const DASHBOARD_READS_IN_FLIGHT = 16;
 const sentence = (message: string) => `${message.charAt(0).toUpperCase()}${message.slice(1)}.`;
 
@@ -46,38 +42,35 @@ async function showDashboard(c: Context<AppEnv>, today: string) {
     "read-identified",
   );
   const query = readDashboardQuery(c.req.query(), definition, visible);
-  const subjects = (
-    await c.var.store.listSubjects(definition.study.id, query.site ? [query.site] : visible, query.q)
-  ).filter((s) => !query.arm || s.arm === query.arm);
-  // One Query per site: a closed subject (withdrawn, completed, …) has no visit due any more.
-  const statusEntries = await Promise.all(
-    (query.site ? [query.site] : visible).map((site) =>
-      c.var.store.readSiteStatusEntries(definition.study.id, site),
-    ),
-  );
+  const selection = await dashboardPage(c.var.store, definition, query, visible, today);
   const study = { study: definition.study.id };
-  // Verification progress is for those who verify or lock: it costs a read of values and review log per subject.
-  const showSdv = can(principal, "verify", study) || can(principal, "lock", study);
-  // Every subject in scope is needed (the overdue count, the status filters, progress per site); only a page is drawn.
-  const inScope = await dashboardRows(c.var.store, definition, subjects, {
-    today,
-    settleMs: c.var.feedSettleMs,
-    readsInFlight: DASHBOARD_READS_IN_FLIGHT,
-    statuses: statusesBySubject(statusEntries.flat()),
-    sdv: showSdv,
-  });
+  // Verification progress is for those who verify or lock, when they ask: it costs a read of values and review
+  // log per subject of the page (the summaries do not hold it), so the plain dashboard stays at two reads.
+  const seesSdv = can(principal, "verify", study) || can(principal, "lock", study);
+  const showSdv = seesSdv && query.sdv === true;
+  if (showSdv) {
+    const withSdv = await dashboardRows(
+      c.var.store,
+      definition,
+      selection.rows.map((r) => r.subject),
+      { today, settleMs: c.var.feedSettleMs, readsInFlight: DASHBOARD_READS_IN_FLIGHT, sdv: true },
+    );
+    const bySubject = new Map(withSdv.map((r) => [r.subject.id, r.sdv]));
+    selection.rows = selection.rows.map((r) => ({ ...r, sdv: bySubject.get(r.subject.id) }));
+  }
   return page(
     c,
     "Dashboard",
     <Dashboard
       definition={definition}
-      selection={selectDashboardPage(inScope, query)}
-      sdvBySite={showSdv ? sdvBySite(inScope) : undefined}
+      selection={selection}
+      sdvBySite={showSdv ? sdvBySite(selection.rows) : undefined}
       query={query}
       sites={visible}
       canEnrol={can(principal, "enrol", study)}
       canBuild={can(principal, "publish", study)}
       canExport={can(principal, "export", study)}
+      canShowSdv={seesSdv}
       today={today}
     />,
   );

@@ -1,0 +1,121 @@
+import { QueryCommand } from "@aws-sdk/lib-dynamodb";
+import type { ReviewEntry } from "../engine/review.ts";
+import type { Db } from "./dynamo.ts";
+import { readCurrentState } from "./form-instances.ts";
+import { keys } from "./keys.ts";
+import { readReviewLog } from "./review-log.ts";
+import {
+  createSummary,
+  type SubjectSummary,
+  summarizeRevision,
+  summarizeStatus,
+  toSummary,
+} from "./subject-summary-item.ts";
+import { listSubjects, type Subject } from "./subjects.ts";
+
+/** Reading a page of the dashboard's summaries (subject-summary-item.ts says what they hold), and repairing them. */
+
+export type { SubjectSummary, SummaryInstance } from "./subject-summary-item.ts";
+
+export interface SummaryRange {
+  /** One site's summaries; without it, the whole study (callers who see every site). */
+  site?: string;
+  /** Several sites (a caller who sees some of them): the key range from the first to the last, filtered. */
+  sites?: string[];
+  idPrefix?: string;
+  arm?: string;
+}
+
+/**
+ * One Query: up to `limit` summaries after the key `after` (a summary's sort
+ * key), in key order. `last` is the sort key to continue from, or undefined at
+ * the end of the range. Filters (arm, id prefix across sites, site subset) are
+ * applied by DynamoDB: the page may hold fewer than `limit` items.
+ */
+export async function readSummaries(
+  db: Db,
+  study: string,
+  range: SummaryRange,
+  options: { after?: string; limit: number },
+): Promise<{ summaries: SubjectSummary[]; last?: string }> {
+  const names: Record<string, string> = {};
+  const values: Record<string, unknown> = { ":pk": keys.summaries(study) };
+  const filters: string[] = [];
+  let keyCondition = "PK = :pk";
+  if (range.site !== undefined) {
+    keyCondition += " AND begins_with(SK, :prefix)";
+    values[":prefix"] = keys.summary(range.site, range.idPrefix ?? "");
+  } else {
+    if (range.sites !== undefined) {
+      const sorted = [...range.sites].sort();
+      keyCondition += " AND SK BETWEEN :from AND :to";
+      values[":from"] = keys.summary(sorted[0] ?? "", "");
+      values[":to"] = `${keys.summary(sorted.at(-1) ?? "", "")}\uffff`;
+      filters.push(`#site IN (${sorted.map((_, i) => `:s${i}`).join(", ")})`);
+      names["#site"] = "site";
+      sorted.forEach((s, i) => {
+        values[`:s${i}`] = s;
+      });
+    }
+    if (range.idPrefix) {
+      filters.push("begins_with(#id, :q)");
+      names["#id"] = "id";
+      values[":q"] = range.idPrefix;
+    }
+  }
+  if (range.arm !== undefined) {
+    filters.push("#arm = :arm");
+    names["#arm"] = "arm";
+    values[":arm"] = range.arm;
+  }
+  const page = await db.doc.send(
+    new QueryCommand({
+      TableName: db.tableName,
+      KeyConditionExpression: keyCondition,
+      ...(filters.length > 0 ? { FilterExpression: filters.join(" AND ") } : {}),
+      ...(Object.keys(names).length > 0 ? { ExpressionAttributeNames: names } : {}),
+      ExpressionAttributeValues: values,
+      Limit: options.limit,
+      ...(options.after !== undefined
+        ? { ExclusiveStartKey: { PK: keys.summaries(study), SK: options.after } }
+        : {}),
+    }),
+  );
+  const last = page.LastEvaluatedKey?.SK;
+  return {
+    summaries: (page.Items ?? []).map(toSummary),
+    ...(typeof last === "string" ? { last } : {}),
+  };
+}
+
+/** The sort key of a summary (where a page that ends on it continues). */
+export const summarySortKey = (s: SubjectSummary) => keys.summary(s.subject.site, s.subject.id);
+
+/**
+ * Brings one subject's summary up to its logs: created if missing, each
+ * instance moved to its latest revision (`readCurrentState` reads the log's
+ * truth), its status to the review log's last status entry. Idempotent.
+ */
+export async function repairSubjectSummary(db: Db, subject: Subject): Promise<void> {
+  await createSummary(db, subject);
+  const [instances, log] = await Promise.all([
+    readCurrentState(db, subject.study, subject.id),
+    readReviewLog(db, subject.study, subject.id),
+  ]);
+  const lastStatus = log
+    .filter((e): e is ReviewEntry & { action: "subject-status" } => e.action === "subject-status")
+    .sort((a, b) => a.seq - b.seq)
+    .at(-1);
+  await Promise.all([
+    ...instances.map((r) => summarizeRevision(db, { ...r, site: subject.site })),
+    ...(lastStatus ? [summarizeStatus(db, subject.study, subject.site, subject.id, lastStatus)] : []),
+  ]);
+}
+
+/** Repairs (or builds) every summary of these sites, `inFlight` subjects at a time; how many it went through. */
+export async function repairSummaries(db: Db, study: string, sites: string[], inFlight = 8): Promise<number> {
+  const subjects = await listSubjects(db, study, sites);
+  for (let i = 0; i < subjects.length; i += inFlight)
+    await Promise.all(subjects.slice(i, i + inFlight).map((s) => repairSubjectSummary(db, s)));
+  return subjects.length;
+}

@@ -218,6 +218,10 @@ async function publishAtStart(store: Store, dir: string) {
       `${dir}/ was not published: destructive changes need a migration or an acceptance in ${dir}/${PUBLISH_PLAN_FILE}\n${formatImpact(outcome.report).join("\n")}`,
     );
   }
+  await store.summarizeMissing(
+    definition.study.id,
+    definition.study.sites.map((s) => s.id),
+  );
   return definition;
 }
 

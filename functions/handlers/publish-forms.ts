@@ -36,7 +36,7 @@ export interface PublishFormsDeps {
   formsDir?: string;
   /** Where the other study folders are (`<asset>/studies`). */
   studiesDir?: string;
-  store?: Pick<Store, "publish">;
+  store?: Pick<Store, "publish" | "summarizeMissing">;
 }
 
 const BUNDLED_FORMS_DIR = fileURLToPath(new URL("./forms", import.meta.url));
@@ -93,7 +93,7 @@ function studyFolders(studiesDir: string): string[] {
     .sort();
 }
 
-async function publishFolder(store: Pick<Store, "publish">, dir: string, name: string) {
+async function publishFolder(store: Pick<Store, "publish" | "summarizeMissing">, dir: string, name: string) {
   const definition = await loadDefinition(dir);
   const plan = await loadPublishPlan(dir);
   const outcome = await store.publish({ definition, actor: "deploy", reason: "cdk deploy", ...plan });
@@ -105,6 +105,11 @@ async function publishFolder(store: Pick<Store, "publish">, dir: string, name: s
         `(${name}/${PUBLISH_PLAN_FILE}):\n${report.join("\n")}`,
     );
   }
+  // Subjects enrolled before the dashboard's summaries existed get theirs on the deploy that brings them.
+  await store.summarizeMissing(
+    definition.study.id,
+    definition.study.sites.map((s) => s.id),
+  );
   return { studyId: definition.study.id, outcome, report };
 }
 

@@ -78,6 +78,7 @@ import {
   repairSubjectSummary,
   repairSummaries,
   type SummaryRange,
+  summarizeMissing,
 } from "./subject-summaries.ts";
 import { enrolSubject, getSubject, listSubjects, type Subject, subjectCache } from "./subjects.ts";
 import {
@@ -216,6 +217,8 @@ export function createStore(options: StoreOptions) {
     repairSubjectSummary: (subject: Subject) => repairSubjectSummary(db, subject),
     /** Builds or repairs every summary of these sites (subjects enrolled before summaries existed). */
     repairSummaries: (study: string, sites: string[]) => repairSummaries(db, study, sites),
+    /** Builds the summaries no subject of these sites has yet (run at every publish). */
+    summarizeMissing: (study: string, sites: string[]) => summarizeMissing(db, study, sites),
     openQuery: (request: OpenQueryRequest) => openQuery(db, macKey, request),
     /** Answers, closes or reopens a query, checked against the log as it is just before the append. */
     transitionQuery: (request: TransitionRequest) => transitionQuery(db, macKey, request),

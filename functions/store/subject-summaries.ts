@@ -119,3 +119,38 @@ export async function repairSummaries(db: Db, study: string, sites: string[], in
     await Promise.all(subjects.slice(i, i + inFlight).map((s) => repairSubjectSummary(db, s)));
   return subjects.length;
 }
+
+/**
+ * Builds the summary of every subject of these sites that has none (subjects
+ * enrolled before summaries existed, or one whose enrolment died between the
+ * subject item and its summary); how many it built. Cheap when none is
+ * missing: the subject list and the summary keys, no casebook. Run at every
+ * publish (deploy and local start), so an upgraded deployment's dashboard
+ * lists every subject without anyone running a repair.
+ */
+export async function summarizeMissing(db: Db, study: string, sites: string[]): Promise<number> {
+  const [subjects, present] = await Promise.all([listSubjects(db, study, sites), summaryKeys(db, study)]);
+  const missing = subjects.filter((s) => !present.has(keys.summary(s.site, s.id)));
+  for (let i = 0; i < missing.length; i += 8)
+    await Promise.all(missing.slice(i, i + 8).map((s) => repairSubjectSummary(db, s)));
+  return missing.length;
+}
+
+async function summaryKeys(db: Db, study: string): Promise<Set<string>> {
+  const found = new Set<string>();
+  let after: Record<string, unknown> | undefined;
+  do {
+    const page = await db.doc.send(
+      new QueryCommand({
+        TableName: db.tableName,
+        KeyConditionExpression: "PK = :pk",
+        ExpressionAttributeValues: { ":pk": keys.summaries(study) },
+        ProjectionExpression: "SK",
+        ...(after ? { ExclusiveStartKey: after } : {}),
+      }),
+    );
+    for (const item of page.Items ?? []) if (typeof item.SK === "string") found.add(item.SK);
+    after = page.LastEvaluatedKey;
+  } while (after);
+  return found;
+}

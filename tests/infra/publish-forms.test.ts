@@ -1,10 +1,12 @@
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { DeleteCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { publishForms } from "../../functions/handlers/publish-forms.ts";
 import { startDynalite } from "../../functions/store/dynalite.ts";
 import { createClients, ensureTable } from "../../functions/store/dynamo.ts";
+import { keys } from "../../functions/store/keys.ts";
 import { memoryMacKey } from "../../functions/store/mac-key.ts";
 import { createStore, type Store } from "../../functions/store/store.ts";
 
@@ -137,6 +139,38 @@ describe("publish-forms custom resource handler (real store on dynalite)", () =>
     expect((await store.definitions.current("deploy-second"))?.version).toBe(1);
     await publishForms({ RequestType: "Update" }, { formsDir: FORMS, studiesDir: studies, store });
     expect(await store.listDefinitions("deploy-second")).toHaveLength(1);
+  });
+
+  it("gives every subject enrolled before the dashboard's summaries existed one, at the next deploy", async () => {
+    const enrol = (site: string, siteCode: string) =>
+      store.enrolSubject({ study: STUDY_ID, site, siteCode, arm: "rrms", actor: "test" });
+    const enrolled = [
+      await enrol("site-01", "01"),
+      await enrol("site-02", "02"),
+      await enrol("site-01", "01"),
+    ];
+    const subjects = enrolled.map((e) => {
+      if (e.kind !== "enrolled") throw new Error(`not enrolled: ${e.kind}`);
+      return e.subject;
+    });
+    // As before the upgrade: no summary items at all (of these subjects, or of any the file enrolled before).
+    const { doc, tableName } = store.db;
+    const all = (await store.readSummaries(STUDY_ID, {}, { limit: 50 })).summaries.map((x) => x.subject);
+    expect(all.map((x) => x.id)).toEqual(expect.arrayContaining(subjects.map((x) => x.id)));
+    for (const s of all)
+      await doc.send(
+        new DeleteCommand({
+          TableName: tableName,
+          Key: { PK: keys.summaries(STUDY_ID), SK: keys.summary(s.site, s.id) },
+        }),
+      );
+    const listed = async () =>
+      (await store.readSummaries(STUDY_ID, {}, { limit: 50 })).summaries.map((x) => x.subject.id).sort();
+    expect(await listed()).toEqual([]);
+    await publishForms({ RequestType: "Update" }, { formsDir: FORMS, store });
+    expect(await listed()).toEqual(all.map((s) => s.id).sort());
+    // Nothing missing: the next deploy builds nothing.
+    expect(await store.summarizeMissing(STUDY_ID, ["site-01", "site-02"])).toBe(0);
   });
 
   it("on Delete does nothing and keeps the physical id: published definitions are never deleted", async () => {

@@ -83,6 +83,8 @@ const PAGES: Record<string, Action> = {
   "GET /studies/:study/enrol": "enrol",
   "POST /studies/:study/enrol": "enrol",
   "GET /studies/:study/subjects/:subject": "read-identified",
+  // The protocol's precompiled checks, loaded by the form pages (and the builder's preview) that need them.
+  "GET /studies/:study/validators/:version/:file": "read-identified",
   "GET /studies/:study/subjects/:subject/audit": "read-identified",
   "GET /studies/:study/subjects/:subject/files/:sha256": "read-identified",
   "GET /studies/:study/subjects/:subject/casebook/print": "read-identified",

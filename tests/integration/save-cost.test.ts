@@ -63,17 +63,22 @@ async function enrolWithDayOne(): Promise<string> {
 }
 
 describe("the store calls of one save", () => {
-  it("are at most 3 round trips one after the other: the reads at once, the commit, the projection", async () => {
+  it("are at most 3 round trips one after the other: the reads at once, the commit, the projection and summary", async () => {
     const calls = await measuredSave(await enrolWithDayOne());
     expect(sequentialRounds(calls)).toBeLessThanOrEqual(3);
-    // Exactly one commit and one projection, after every read.
-    const writes = calls.filter((c) => c.command === "Put");
-    expect(writes.map((c) => c.target)).toEqual([
-      expect.stringMatching(/^REV#m3#edss#0001#000001$/),
-      "DATA#m3#edss#0001",
+    // Exactly one commit, then the projection and the dashboard's summary entry at once, after every read.
+    const isWrite = (c: { command: string }) => c.command === "Put" || c.command === "Update";
+    const writes = calls.filter(isWrite);
+    expect(writes.map((c) => `${c.command} ${c.target}`)).toEqual([
+      expect.stringMatching(/^Put REV#m3#edss#0001#000001$/),
+      "Put DATA#m3#edss#0001",
+      expect.stringMatching(/^Update /),
     ]);
-    const lastRead = Math.max(...calls.filter((c) => c.command !== "Put").map((c) => c.endedAt));
+    const lastRead = Math.max(...calls.filter((c) => !isWrite(c)).map((c) => c.endedAt));
     expect(writes.every((w) => w.startedAt > lastRead)).toBe(true);
+    const [commit, projection, summary] = writes;
+    expect(projection?.startedAt).toBeGreaterThan(commit?.endedAt ?? Infinity);
+    expect(summary?.startedAt).toBeLessThan(projection?.endedAt ?? -Infinity);
   });
 
   it("read no more items and no more read units late in a study than early", async () => {

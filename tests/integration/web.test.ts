@@ -346,11 +346,17 @@ describe("pages without JavaScript", () => {
     await b.signIn("site-01");
     const subject = await product.enrol();
     const page = await b.request("GET", `${study}/subjects/${subject}/events/screening/forms/edss`);
-    const src = /<script src="([^"]+)"/.exec(page.html)?.[1] ?? "";
-    expect(src).toMatch(/^\/assets\/form\.[0-9a-f]{12}\.js$/);
-    const js = await product.env.app.request(src);
+    const sources = [...page.html.matchAll(/<script src="([^"]+)"/g)].map((m) => m[1] ?? "");
+    const form = sources.find((s) => s.startsWith("/assets/form.")) ?? "";
+    expect(form).toMatch(/^\/assets\/form\.[0-9a-f]{12}\.js$/);
+    const js = await product.env.app.request(form);
     expect(js.status).toBe(200);
     expect(js.headers.get("cache-control")).toContain("immutable");
+    // The instrument's precompiled checks: per definition version, content-hashed, behind the session.
+    const checks = sources.find((s) => s.includes("/validators/")) ?? "";
+    expect(checks).toMatch(/\/validators\/1\/edss\.[0-9a-f]+\.js$/);
+    const code = await b.request("GET", checks);
+    expect(code.status).toBe(200);
   });
 });
 

@@ -397,7 +397,8 @@ describeInBrowser("site journey in a browser", () => {
           `${w.transferredBytes} bytes transferred`,
       );
       expect(w.scriptBytes).toBeGreaterThan(0);
-      expect(w.requests).toBe(2); // the page and its one script
+      // The page, its script, the instrument's precompiled checks, and the RE2 engine (consent has patterns).
+      expect(w.requests).toBe(4);
 
       // Both open the form at revision 1.
       await page.goto(formUrl(SUBJECT, "screening", "vital_signs"));

@@ -15,11 +15,12 @@ import { hashDirectory } from "../../infra/forms-hash.ts";
 import { EdcStack, REPO_ROOT, SOURCE_MAPS_CONTEXT } from "../../infra/stack.ts";
 
 /**
- * The API bundle's ceiling, minified: 2,674,610 bytes at b3db3c7, less zod's
- * other locales (262 KB), rounded up. The browser scripts (~686 KB here) are
- * to leave it for their own asset; the target is 800 KB.
+ * The API bundle's ceiling, minified: 2,674,610 bytes at b3db3c7; 1,741,441
+ * without zod's other locales (262 KB) and with the browser scripts in their
+ * own function (~680 KB), rounded up. The target is 800 KB: what remains is
+ * mostly the AWS SDK (~530 KB), zod, the engine, RE2 and ajv.
  */
-const API_BUNDLE_CEILING = 2_450_000;
+const API_BUNDLE_CEILING = 1_800_000;
 
 /**
  * The one synth that bundles for real (local esbuild, no Docker), then runs

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { gzipSync } from "node:zlib";
 import { loadDefinition } from "../../functions/definition-files.ts";
@@ -8,7 +8,7 @@ import { createClients, ensureTable } from "../../functions/store/dynamo.ts";
 import { memoryMacKey } from "../../functions/store/mac-key.ts";
 import { ALL_SITES } from "../../functions/store/principal.ts";
 import { newToken } from "../../functions/store/tokens.ts";
-import { checkoutAt, ROOT } from "./checkout-at.ts";
+import { type App, appAt, checkoutAt, ROOT, signIn } from "./checkout-at.ts";
 import { buildCasebookPlan, seedSubjects } from "./seed-study.ts";
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
@@ -20,33 +20,6 @@ const arg = (name: string, fallback: string) =>
 const scales = arg("scales", "60,500").split(",").map(Number);
 const runs = Number(arg("runs", "9"));
 const beforeRef = arg("before", DEFAULT_BEFORE);
-
-type App = { request: (path: string, init?: RequestInit) => Response | Promise<Response> };
-
-async function appAt(root: string, doc: unknown, tableName: string): Promise<App> {
-  const { createStore } = await import(path.join(root, "functions/store/store.ts"));
-  // The composition root moved from api/app.ts to app.ts; the baseline commit may predate that.
-  const appModule = existsSync(path.join(root, "functions/app.ts"))
-    ? "functions/app.ts"
-    : "functions/api/app.ts";
-  const { createApp } = await import(path.join(root, appModule));
-  // A baseline from before the audit chain ignores the key.
-  return createApp(createStore({ tableName, doc, macKey: memoryMacKey() }), {
-    sessionSecret: "bench-secret-bench-secret-bench-00",
-  });
-}
-
-async function signIn(app: App, token: string): Promise<string> {
-  const res = await app.request("/signin", {
-    method: "POST",
-    headers: { "content-type": "application/x-www-form-urlencoded" },
-    body: new URLSearchParams({ token }).toString(),
-    redirect: "manual",
-  });
-  const cookie = res.headers.get("set-cookie")?.split(";")[0];
-  if (!cookie) throw new Error(`sign-in failed: ${res.status}`);
-  return cookie;
-}
 
 async function measure(app: App, cookie: string, url: string) {
   const start = performance.now();

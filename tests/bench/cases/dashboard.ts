@@ -10,7 +10,7 @@ import { memoryMacKey } from "../../../functions/store/mac-key.ts";
 import { ALL_SITES } from "../../../functions/store/principal.ts";
 import { createStore } from "../../../functions/store/store.ts";
 import { newToken } from "../../../functions/store/tokens.ts";
-import { checkoutAt, ROOT } from "../checkout-at.ts";
+import { appAt, checkoutAt, ROOT, signIn } from "../checkout-at.ts";
 import type { Pair } from "../pairs.ts";
 import { buildCasebookPlan, seedSubjects } from "../seed-study.ts";
 
@@ -26,28 +26,6 @@ import { buildCasebookPlan, seedSubjects } from "../seed-study.ts";
 const BEFORE = "b3db3c7";
 const SCALES = (process.env.DASHBOARD_SCALES ?? "60,500,5000").split(",").map(Number);
 const BEFORE_MAX = Number(process.env.DASHBOARD_BEFORE_MAX ?? 500);
-
-type App = { request: (path: string, init?: RequestInit) => Response | Promise<Response> };
-
-async function appAt(root: string, doc: unknown, tableName: string): Promise<App> {
-  const { createStore: create } = await import(path.join(root, "functions/store/store.ts"));
-  const { createApp } = await import(path.join(root, "functions/app.ts"));
-  return createApp(create({ tableName, doc, macKey: memoryMacKey() }), {
-    sessionSecret: "bench-secret-bench-secret-bench-00",
-  });
-}
-
-async function signIn(app: App, token: string): Promise<string> {
-  const res = await app.request("/signin", {
-    method: "POST",
-    headers: { "content-type": "application/x-www-form-urlencoded" },
-    body: new URLSearchParams({ token }).toString(),
-    redirect: "manual",
-  });
-  const cookie = res.headers.get("set-cookie")?.split(";")[0];
-  if (!cookie) throw new Error(`sign-in failed: ${res.status}`);
-  return cookie;
-}
 
 /** One study in one dynalite, seeded up to the largest scale as the pairs ask for it. */
 async function bench() {

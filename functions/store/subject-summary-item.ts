@@ -5,6 +5,7 @@ import { isSubjectStatus } from "../engine/subject-status.ts";
 import { type Db, isConditionFailure } from "./dynamo.ts";
 import { keys } from "./keys.ts";
 import type { Revision } from "./revision-item.ts";
+import type { Subject } from "./subject.ts";
 
 /**
  * Each subject's dashboard summary: one item per subject in a per-study
@@ -28,16 +29,6 @@ import type { Revision } from "./revision-item.ts";
  * is how `repairSubjectSummary` finds it (it also builds the summaries of
  * subjects enrolled before summaries existed).
  */
-
-/** The subject as subjects.ts has it (declared here: subjects.ts writes the summary at enrolment). */
-export interface Subject {
-  study: string;
-  id: string;
-  site: string;
-  arm: string;
-  enrolledAt: string;
-  enrolledBy: string;
-}
 
 export interface SummaryInstance {
   event: string;

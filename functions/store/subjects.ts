@@ -2,17 +2,11 @@ import { GetCommand, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { type Db, isConditionFailure, queryBySite } from "./dynamo.ts";
 import { type Item, requiredNumber, text } from "./item-fields.ts";
 import { keys } from "./keys.ts";
+import type { Subject } from "./subject.ts";
 import { createSummary } from "./subject-summary-item.ts";
 import { TABLE } from "./table-shape.ts";
 
-export interface Subject {
-  study: string;
-  id: string;
-  site: string;
-  arm: string;
-  enrolledAt: string;
-  enrolledBy: string;
-}
+export type { Subject };
 
 export type EnrolResult = { kind: "enrolled"; subject: Subject } | { kind: "exists" };
 

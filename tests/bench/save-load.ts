@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import path from "node:path";
 import { createInterface } from "node:readline";
+import { edss } from "./cases/save.ts";
 import { checkoutAt, ROOT } from "./checkout-at.ts";
 import { median } from "./pairs.ts";
 
@@ -54,14 +55,6 @@ async function startServer(root: string): Promise<{ served: Served; child: Child
   }
   throw new Error(`server at ${root} ended before it listened`);
 }
-
-const edss = (rev: number) => ({
-  assessment_date: "2024-01-10",
-  assessor_blinded: true,
-  fs_visual: rev % 2,
-  fs_pyramidal: 2,
-  edss_total: rev % 2 === 0 ? 3.5 : 4,
-});
 
 /** One connection: a subject of its own, saved over and over from the revision the last save made. */
 async function connection(served: Served) {

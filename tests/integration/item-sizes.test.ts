@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadDefinition } from "../../functions/definition-files.ts";
 import { LOGS_EVENT, type StudyDefinition } from "../../functions/engine/definition.ts";
 import { keys } from "../../functions/store/keys.ts";
+import { signIn } from "../bench/checkout-at.ts";
 import { itemSize, type Meter, meter, valueSize } from "../bench/dynamo-units.ts";
 import { buildCasebookPlan, type CasebookPlan } from "../bench/seed-study.ts";
 import { BASE, type Product, STUDY, startProduct } from "./harness.ts";
@@ -86,18 +87,6 @@ async function saveSlot(subject: string, i: number) {
   });
   if (res.status !== 200 && res.status !== 201)
     throw new Error(`${slot.event}/${slot.form}/${slot.instance}: ${res.status} ${JSON.stringify(res.body)}`);
-}
-
-async function signIn(token: string): Promise<string> {
-  const res = await product.env.app.request("/signin", {
-    method: "POST",
-    headers: { "content-type": "application/x-www-form-urlencoded" },
-    body: new URLSearchParams({ token }).toString(),
-    redirect: "manual",
-  });
-  const cookie = res.headers.get("set-cookie")?.split(";")[0];
-  if (!cookie) throw new Error(`sign-in failed: ${res.status}`);
-  return cookie;
 }
 
 beforeAll(async () => {
@@ -211,7 +200,7 @@ describe("the cost model's figures (docs/cost-model.md)", () => {
     figures["redcap.1000.write"] = redcap.write;
 
     // The dashboard: a cold Lambda reads every visible casebook once; a warm one the change feed.
-    const cookie = await signIn(product.token("monitor"));
+    const cookie = await signIn(product.env.app, product.token("monitor"));
     const load = async () => {
       const res = await product.env.app.request(`/studies/${STUDY}`, { headers: { cookie } });
       expect(res.status).toBe(200);

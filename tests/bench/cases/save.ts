@@ -2,7 +2,7 @@ import path from "node:path";
 import { PutCommand } from "@aws-sdk/lib-dynamodb";
 import { type DevEnvironment, startDevEnvironment } from "../../../functions/dev-environment.ts";
 import { keys } from "../../../functions/store/keys.ts";
-import { checkoutAt } from "../checkout-at.ts";
+import { type App, checkoutAt } from "../checkout-at.ts";
 import type { Pair, Side } from "../pairs.ts";
 
 /**
@@ -19,9 +19,8 @@ export const BEFORE = "b3db3c7";
 /** Saves per timed run: one save is ~1–5 ms, too short to time alone on a loaded machine. */
 const BATCH = 20;
 
-type App = { request: (path: string, init?: RequestInit) => Response | Promise<Response> };
-
-const edss = (rev: number) => ({
+/** An EDSS whose values alternate with the revision, so every save changes something. */
+export const edss = (rev: number) => ({
   assessment_date: "2024-01-10",
   assessor_blinded: true,
   fs_visual: rev % 2,

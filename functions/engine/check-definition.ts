@@ -1,6 +1,7 @@
 import { fileId } from "./check-definition/helpers.ts";
 import { checkInstrument } from "./check-definition/instrument.ts";
-import { metaErrors, metaValidators } from "./check-definition/meta.ts";
+import { metaErrors } from "./check-definition/meta.ts";
+import { metaValidators } from "./check-definition/meta-validators.ts";
 import { checkPiping } from "./check-definition/piping.ts";
 import {
   checkRepeatingUse,

@@ -9,10 +9,9 @@ const HSTS = "max-age=31536000; includeSubDomains";
  * Browser security headers on every answer: pages, API answers, exports and
  * errors alike (they all may carry PHI or be framed). Scripts are same-origin
  * files only; data for them travels in `<script type="application/json">`
- * blocks, which CSP does not run. No 'unsafe-eval': form pages load their
- * instrument's precompiled checks. Only the builder's editor compiles schemas
- * in the browser (it checks a draft against the meta-schemas with ajv, which
- * uses `new Function`), so only its pages allow eval (`allowScriptEval`).
+ * blocks, which CSP does not run. No 'unsafe-eval' on any page: form pages
+ * load their instrument's precompiled checks, and the builder's editor checks
+ * drafts with meta-schema checks precompiled when its script is built.
  */
 const browserHeaders = (styleHash: string, scriptSrc: string[]) =>
   secureHeaders({
@@ -32,14 +31,6 @@ const browserHeaders = (styleHash: string, scriptSrc: string[]) =>
     strictTransportSecurity: false,
   });
 
-const evalAllowed = new WeakSet<Request>();
-
-/** For the builder's editor pages only: their script compiles the meta-schemas in the browser. */
-export const allowScriptEval: MiddlewareHandler = async (c, next) => {
-  evalAllowed.add(c.req.raw);
-  await next();
-};
-
 /** `styles` is the one inline stylesheet (web/layout.tsx), allowed by its hash rather than by 'unsafe-inline'. */
 export function securityHeaders(styles: string): MiddlewareHandler {
   const headers = browserHeaders(`'sha256-${createHash("sha256").update(styles).digest("base64")}'`, [
@@ -52,11 +43,5 @@ export function securityHeaders(styles: string): MiddlewareHandler {
       if (!c.res.headers.has("Cache-Control")) c.res.headers.set("Cache-Control", "no-store");
       if (new URL(c.req.url).protocol === "https:") c.res.headers.set("Strict-Transport-Security", HSTS);
     });
-    const csp = c.res.headers.get("Content-Security-Policy");
-    if (csp && evalAllowed.has(c.req.raw))
-      c.res.headers.set(
-        "Content-Security-Policy",
-        csp.replace("script-src 'self'", "script-src 'self' 'unsafe-eval'"),
-      );
   };
 }

@@ -1,26 +1,9 @@
-import { Ajv2020, type ErrorObject, type ValidateFunction } from "ajv/dist/2020.js";
-import addFormats from "ajv-formats";
-import { instrumentSchema } from "../meta/instrument-schema.ts";
-import { studySchema } from "../meta/study-schema.ts";
+import type { ErrorObject } from "ajv/dist/2020.js";
+import type { MetaValidator } from "./meta-validators.ts";
 import { join, lastSegment, suggest } from "./pointers.ts";
 import type { DefinitionError, SourceFile } from "./types.ts";
 
 /** Each file against its meta-schema, with ajv's errors said in a builder's words. */
-
-interface MetaValidators {
-  study: ValidateFunction;
-  instrument: ValidateFunction;
-}
-
-let validators: MetaValidators | undefined;
-
-export function metaValidators(): MetaValidators {
-  if (validators) return validators;
-  const ajv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true, verbose: true });
-  addFormats.default(ajv);
-  validators = { study: ajv.compile(studySchema), instrument: ajv.compile(instrumentSchema) };
-  return validators;
-}
 
 function describeAjvError(e: ErrorObject): { pointer: string; message: string } {
   const subject = lastSegment(e.instancePath);
@@ -64,7 +47,7 @@ function describeAjvError(e: ErrorObject): { pointer: string; message: string } 
   }
 }
 
-export function metaErrors(validate: ValidateFunction, file: SourceFile): DefinitionError[] {
+export function metaErrors(validate: MetaValidator, file: SourceFile): DefinitionError[] {
   if (validate(file.json)) return [];
   const out: DefinitionError[] = [];
   const seen = new Set<string>();

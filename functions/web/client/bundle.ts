@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import path from "node:path";
 import { build, type Plugin } from "esbuild";
+import { metaValidatorCode } from "../../engine/check-definition/meta-validator-code.ts";
 
 /** The browser scripts, each served at its content-hashed `path`. */
 export const ENTRIES = { form: "form.ts", builder: "builder.ts", pattern: "pattern.ts" } as const;
@@ -20,6 +21,33 @@ const precompiledValidators: Plugin = {
   },
 };
 
+// The builder's editor takes the meta-schema checks as code generated here instead of compiling them with ajv.
+const PRECOMPILED_META = "edc:precompiled-meta-schemas";
+const precompiledMetaSchemas: Plugin = {
+  name: "precompiled-meta-schemas",
+  setup(b) {
+    b.onResolve({ filter: /^\.\/check-definition\/meta-validators\.ts$/ }, (args) =>
+      args.importer.endsWith(path.join("engine", "check-definition.ts"))
+        ? { path: path.join(here, "meta-validators.ts") }
+        : undefined,
+    );
+    b.onResolve({ filter: new RegExp(`^${PRECOMPILED_META}$`) }, () => ({
+      path: PRECOMPILED_META,
+      namespace: "edc-generated",
+    }));
+    b.onLoad({ filter: /.*/, namespace: "edc-generated" }, () => ({
+      contents: Object.entries(metaValidatorCode())
+        .map(([name, code]) => `export const ${name} = function (require, module, exports) {${code}\n};\n`)
+        .join(""),
+      loader: "js",
+      resolveDir: here,
+    }));
+  },
+};
+
+/** What turns engine modules into their browser versions; the parity tests bundle with them too. */
+export const BROWSER_PLUGINS: Plugin[] = [precompiledValidators, precompiledMetaSchemas];
+
 /** Bundles the browser scripts (the engine included), minified, in memory. */
 export async function bundleBrowserScripts(): Promise<Record<ScriptName, { path: string; body: string }>> {
   const scripts = {} as Record<ScriptName, { path: string; body: string }>;
@@ -33,7 +61,7 @@ export async function bundleBrowserScripts(): Promise<Record<ScriptName, { path:
       platform: "browser",
       write: false,
       legalComments: "none",
-      plugins: [precompiledValidators],
+      plugins: BROWSER_PLUGINS,
     });
     const body = result.outputFiles[0]?.text ?? "";
     const hash = createHash("sha256").update(body).digest("hex").slice(0, 12);

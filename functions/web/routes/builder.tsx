@@ -7,7 +7,6 @@ import type { AppEnv } from "../../http/context.ts";
 import { can } from "../../http/permissions.ts";
 import { problems } from "../../http/problems.ts";
 import { loadStudy } from "../../http/resolve.ts";
-import { allowScriptEval } from "../../http/security-headers.ts";
 import { PublishPlan } from "../../publish-plan.ts";
 import { fieldViews } from "../fields.tsx";
 import { page } from "../page.tsx";
@@ -283,7 +282,7 @@ export function builderPages(scripts: FormScripts & { builder: string }) {
   return new Hono<AppEnv>()
     .get(BASE, buildersOnly, showBuilderHome)
     .get(`${BASE}/preview/:form`, buildersOnly, preview)
-    .get(`${BASE}/edit`, buildersOnly, allowScriptEval, editor)
-    .post(`${BASE}/draft`, buildersOnly, allowScriptEval, draft)
+    .get(`${BASE}/edit`, buildersOnly, editor)
+    .post(`${BASE}/draft`, buildersOnly, draft)
     .post(`${BASE}/publish`, buildersOnly, publishDraft);
 }

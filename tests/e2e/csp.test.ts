@@ -5,7 +5,7 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { describeInBrowser, type E2E, formUrl, STUDY, signIn, startE2E } from "./browser.ts";
 
 /**
- * The Content-Security-Policy (api/security-headers.ts) as Chromium enforces
+ * The Content-Security-Policy (http/security-headers.ts) as Chromium enforces
  * it: the pages and their scripts (precompiled checks, live checks) run
  * without a single violation, and an injected inline script does not run.
  */
@@ -72,12 +72,28 @@ describeInBrowser("the Content-Security-Policy in Chromium", () => {
     expect(violations).toEqual([]);
   });
 
-  it("lets the builder's script check a definition live, with no violation", async () => {
+  it("lets the builder's script check a definition live, with no eval allowed and no violation", async () => {
     const { page, violations } = await signedIn("builder");
-    await page.goto(`/studies/${STUDY}/builder/edit?file=instruments/mri.json`);
+    const response = await page.goto(`/studies/${STUDY}/builder/edit?file=instruments/mri.json`);
+    // The meta-schema checks come precompiled in the editor's script: nothing compiles in the page.
+    expect(response?.headers()["content-security-policy"]).toMatch(/script-src 'self';/);
+    const items = async () =>
+      (await page.locator("#edc-live-errors li").allTextContents()).map((s) => s.trim());
+    await expect.poll(items).toEqual(["No errors."]);
+    const editor = page.locator("textarea[data-definition-editor]");
+    const original = await editor.inputValue();
+    // A field whose type is misspelt, typed key by key right after the opening of `properties`.
+    const at = original.indexOf('"properties": {') + '"properties": {'.length;
+    await editor.evaluate((el, i) => {
+      const t = el as HTMLTextAreaElement;
+      t.focus();
+      t.setSelectionRange(i, i);
+    }, at);
+    await page.keyboard.type('"bad_field": { "type": "strnig", "title": "Bad" }, ');
     await expect
-      .poll(async () => (await page.locator("#edc-live-errors li").allTextContents()).map((s) => s.trim()))
-      .toEqual(["No errors."]);
+      .poll(async () => (await items()).join("\n"))
+      .toContain('instruments/mri.json: /properties/bad_field/type: "type" must be one of');
+    expect(await editor.getAttribute("aria-invalid")).toBe("true");
     await page.goto(`/studies/${STUDY}/builder/preview/diagnosis`);
     expect(violations).toEqual([]);
   });

@@ -221,11 +221,14 @@ describe("browser security headers (issue 8 item 9)", () => {
         expect(tag).toMatch(/\ssrc="\/(assets|studies\/[^/"]+\/validators)\/|\stype="application\/json"/);
       }
     }
-    // Only the builder's editor compiles schemas in the browser: every other page forbids eval.
+    // No page compiles code in the browser, the builder's editor included: every page forbids eval.
     const evalAllowed = pages.map((page) =>
       /script-src [^;]*'unsafe-eval'/.test(page.headers.get("content-security-policy") ?? ""),
     );
-    expect(evalAllowed).toEqual([false, false, false, false, true, false]);
+    expect(evalAllowed).toEqual([false, false, false, false, false, false]);
+    expect(pages.map((page) => page.headers.get("content-security-policy"))).toEqual(
+      pages.map(() => expect.stringContaining("script-src 'self';")),
+    );
   });
 
   it("sends them, no-store, on API answers, API errors and exports", async () => {

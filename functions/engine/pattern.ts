@@ -1,4 +1,5 @@
 import { RE2JS } from "re2js";
+import { patternProblemWith } from "./pattern-problem.ts";
 
 /**
  * Regular expressions written by a protocol's builder (a field's `pattern`,
@@ -49,35 +50,7 @@ export const linearRegExp = Object.assign((source: string, _flags: string) => li
   code: "linearPattern",
 });
 
-/**
- * A backreference (`\1`, `\k<name>`) is valid ECMA-262 that re2js's
- * translation would silently turn into something else: find it before translating.
- */
-function backreference(source: string): string | undefined {
-  for (let i = 0; i < source.length - 1; i++) {
-    if (source[i] !== "\\") continue;
-    const next = source[i + 1] ?? "";
-    if (/[1-9]/.test(next) || (next === "k" && source[i + 2] === "<")) return `\\${next}`;
-    i++; // skip the escaped character, so `\\1` is a backslash then 1
-  }
-  return undefined;
-}
-
 /** Why a builder pattern cannot be used, or undefined when it can. */
 export function patternProblem(source: string): string | undefined {
-  try {
-    new RegExp(source, "u");
-  } catch (e) {
-    return `pattern does not compile as ECMA-262 (JavaScript), as JSON Schema requires: ${(e as Error).message}`;
-  }
-  const backref = backreference(source);
-  const unsupported =
-    "patterns run on a linear-time engine (RE2), which has no backreferences, lookahead or lookbehind";
-  if (backref !== undefined) return `${unsupported}: backreference ${backref}`;
-  try {
-    RE2JS.compile(RE2JS.translateRegExp(source));
-    return undefined;
-  } catch (e) {
-    return `${unsupported}: ${(e as Error).message}`;
-  }
+  return patternProblemWith(source, (s) => RE2JS.compile(RE2JS.translateRegExp(s)));
 }

@@ -21,14 +21,21 @@ const precompiledValidators: Plugin = {
   },
 };
 
-// The builder's editor takes the meta-schema checks as code generated here instead of compiling them with ajv.
+// The builder's editor takes the meta-schema checks as code generated here instead of compiling them with ajv,
+// and RE2 from the pattern script instead of bundling its own copy.
 const PRECOMPILED_META = "edc:precompiled-meta-schemas";
-const precompiledMetaSchemas: Plugin = {
-  name: "precompiled-meta-schemas",
+const editorChecks: Plugin = {
+  name: "editor-checks",
   setup(b) {
     b.onResolve({ filter: /^\.\/check-definition\/meta-validators\.ts$/ }, (args) =>
       args.importer.endsWith(path.join("engine", "check-definition.ts"))
         ? { path: path.join(here, "meta-validators.ts") }
+        : undefined,
+    );
+    // RE2 comes from the pattern script, which the editor page loads first (client/definition-pattern.ts).
+    b.onResolve({ filter: /^\.\.\/pattern\.ts$/ }, (args) =>
+      path.dirname(args.importer).endsWith(path.join("engine", "check-definition"))
+        ? { path: path.join(here, "definition-pattern.ts") }
         : undefined,
     );
     b.onResolve({ filter: new RegExp(`^${PRECOMPILED_META}$`) }, () => ({
@@ -46,7 +53,7 @@ const precompiledMetaSchemas: Plugin = {
 };
 
 /** What turns engine modules into their browser versions; the parity tests bundle with them too. */
-export const BROWSER_PLUGINS: Plugin[] = [precompiledValidators, precompiledMetaSchemas];
+export const BROWSER_PLUGINS: Plugin[] = [precompiledValidators, editorChecks];
 
 /** Bundles the browser scripts (the engine included), minified, in memory. */
 export async function bundleBrowserScripts(): Promise<Record<ScriptName, { path: string; body: string }>> {

@@ -101,7 +101,7 @@ async function showPreview(c: Context<AppEnv>, scripts: FormScripts) {
   );
 }
 
-async function showEditor(c: Context<AppEnv>, builderScript: string) {
+async function showEditor(c: Context<AppEnv>, editorScripts: string[]) {
   const definition = await current(c);
   const file = c.req.query("file") ?? "study.json";
   const id = /^instruments\/([a-z][a-z0-9_]*)\.json$/.exec(file)?.[1];
@@ -126,11 +126,11 @@ async function showEditor(c: Context<AppEnv>, builderScript: string) {
       text={JSON.stringify(json, null, 2)}
       csrf={c.var.csrf ?? ""}
     />,
-    { scripts: [builderScript] },
+    { scripts: editorScripts },
   );
 }
 
-async function checkDraft(c: Context<AppEnv>, builderScript: string) {
+async function checkDraft(c: Context<AppEnv>, editorScripts: string[]) {
   const definition = await current(c);
   const body = await c.req.parseBody({ all: true });
   const bundle: Bundle = { study: definition.study, instruments: { ...definition.instruments } };
@@ -161,7 +161,7 @@ async function checkDraft(c: Context<AppEnv>, builderScript: string) {
           errors={checked.errors}
           csrf={c.var.csrf ?? ""}
         />,
-        { status: 422, scripts: [builderScript] },
+        { status: 422, scripts: editorScripts },
       );
     }
     return page(
@@ -276,8 +276,10 @@ async function publishDraft(c: Context<AppEnv>) {
 /** The study builder's pages: builders only. */
 export function builderPages(scripts: FormScripts & { builder: string }) {
   const preview = (c: Context<AppEnv>) => showPreview(c, scripts);
-  const editor = (c: Context<AppEnv>) => showEditor(c, scripts.builder);
-  const draft = (c: Context<AppEnv>) => checkDraft(c, scripts.builder);
+  // RE2 first: the editor's pattern checks use the shared pattern script rather than a copy of their own.
+  const editorScripts = [scripts.pattern, scripts.builder];
+  const editor = (c: Context<AppEnv>) => showEditor(c, editorScripts);
+  const draft = (c: Context<AppEnv>) => checkDraft(c, editorScripts);
   // Per route, not `${BASE}/*`: the token pages under it are for whoever manages tokens (admins too).
   return new Hono<AppEnv>()
     .get(BASE, buildersOnly, showBuilderHome)

@@ -47,6 +47,8 @@ export async function readValidatorItems(db: Db, study: string, version: number)
   return queryAll(db, {
     KeyConditionExpression: "PK = :pk AND begins_with(SK, :prefix)",
     ExpressionAttributeValues: { ":pk": keys.study(study), ":prefix": keys.validators(version) },
+    // Like the version item's read: a process starting just after a publish sees the code written before it.
+    ConsistentRead: true,
   });
 }
 
@@ -59,12 +61,13 @@ export async function storeValidators(
   which: "all" | "missing" = "all",
 ): Promise<number> {
   const study = definition.study.id;
-  await prepareValidators(definition);
   const present = new Set<string>();
   if (which === "missing")
     for (const item of await readValidatorItems(db, study, version))
       if (boundCode(item, hash) !== undefined) present.add(String(item.instrument));
   const missing = Object.entries(definition.instruments).filter(([id]) => !present.has(id));
+  if (missing.length === 0) return 0;
+  await prepareValidators(definition);
   await Promise.all(
     missing.map(([id, instrument]) =>
       db.doc.send(

@@ -19,7 +19,7 @@ import {
 
 const attached = new WeakMap<Instrument, string>();
 
-/** What a process that compiles anyway (the CLI, tests) may set: code made on first use instead of a prepared definition. */
+/** Set where the generator is loaded anyway (the tests): code made on first use instead of a prepared definition. */
 let generateInProcess: ((instrument: Instrument) => string) | undefined;
 let patternEngine: PatternCompiler | undefined;
 
@@ -28,11 +28,7 @@ export function attachValidatorCode(instrument: Instrument, code: string): void 
   attached.set(instrument, code);
 }
 
-export function hasValidatorCode(instrument: Instrument): boolean {
-  return attached.has(instrument);
-}
-
-/** For processes that load the generator anyway (CLI, tests): instruments built in memory get their code on first use. */
+/** For processes that load the generator anyway (tests): instruments built in memory get their code on first use. */
 export function generateValidatorsInProcess(
   generate: (instrument: Instrument) => string,
   pattern: PatternCompiler,

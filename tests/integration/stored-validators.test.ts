@@ -6,6 +6,7 @@ import { loadDefinition } from "../../functions/definition-files.ts";
 import type { StudyDefinition } from "../../functions/engine/definition.ts";
 import { schemaValidator, validatorSource } from "../../functions/engine/schema-validator.ts";
 import { referenceValidator, validatorCode } from "../../functions/engine/validator-code.ts";
+import { VALIDATOR_FORMAT } from "../../functions/engine/validator-runtime.ts";
 import { createDefinitionReader, definitionHash } from "../../functions/store/definitions.ts";
 import { keys } from "../../functions/store/keys.ts";
 import { type Product, startProduct } from "./harness.ts";
@@ -75,7 +76,7 @@ async function storeCode(version: number, instrument: string, code: string, hash
         version,
         instrument,
         definitionHash: hash,
-        format: 1,
+        format: VALIDATOR_FORMAT,
         codeHash: createHash("sha256").update(code).digest("hex"),
         code: gzipSync(code),
       },

@@ -13,5 +13,7 @@ export default defineConfig({
     isolate: false,
     // One Chromium for the run, shared by the browser test files (tests/e2e/browser.ts).
     globalSetup: ["tests/e2e/shared-chromium.ts"],
+    // Instruments built in memory get their validator code on first use (functions/engine/schema-validator.ts).
+    setupFiles: ["tests/setup/generate-validators.ts"],
   },
 });

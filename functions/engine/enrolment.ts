@@ -1,5 +1,4 @@
 import type { Site, StudyFile } from "./definition.ts";
-import { matchesPattern } from "./pattern.ts";
 
 /**
  * Whether a subject can be enrolled as asked: one rule for the API and the web
@@ -22,11 +21,11 @@ export interface EnrolmentProblem {
   message: string;
 }
 
-export function checkEnrolment(
+export async function checkEnrolment(
   study: StudyFile,
   request: EnrolmentRequest,
   callerSites: readonly string[],
-): { site?: Site; errors: EnrolmentProblem[] } {
+): Promise<{ site?: Site; errors: EnrolmentProblem[] }> {
   const errors: EnrolmentProblem[] = [];
   const site = study.sites.find((s) => s.id === request.site);
   if (!site)
@@ -45,6 +44,8 @@ export function checkEnrolment(
     });
   const id = request.subjectId;
   if (id !== undefined) {
+    // RE2 is loaded when an id is asked for, not at init: most enrolments take a generated id.
+    const { matchesPattern } = await import("./pattern.ts");
     if (!matchesPattern(study.subjectIdPattern, id))
       errors.push({
         pointer: "/subjectId",

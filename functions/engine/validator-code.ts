@@ -4,20 +4,15 @@ import addFormats from "ajv-formats";
 import type { Instrument } from "./definition.ts";
 import { ENGINE_KEYWORDS } from "./meta/instrument-schema.ts";
 import { linearRegExp } from "./pattern.ts";
-import {
-  FORMATS,
-  FORMATS_MODULE,
-  instantiateValidator,
-  PATTERN_MODULE,
-  type SchemaValidator,
-  type ValidatorModule,
-} from "./validator-runtime.ts";
+import { FORMATS, FORMATS_MODULE, PATTERN_MODULE, type SchemaValidator } from "./validator-runtime.ts";
 
 /**
  * An instrument's JSON Schema checks as ajv standalone code, generated from
- * the published definition (a protocol change needs no code change). The
- * server runs this very code (validate-form.ts) and serves it to the form
- * page, so the browser and the server check with the same function.
+ * the definition at publish (a protocol change needs no code change) and
+ * stored with it (store/validator-items.ts). The server runs this very code
+ * (schema-validator.ts) and serves it to the form page, so the browser and the
+ * server check with the same function. Only publishing (and the CLI, tests)
+ * loads this module: ajv is not part of what a save runs.
  */
 
 function createAjv() {
@@ -64,12 +59,6 @@ export function validatorCode(instrument: Instrument): string {
   ajv.removeSchema(schema);
   codes.set(instrument, code);
   return code;
-}
-
-/** Loads generated code on the server (no CSP there). */
-export function loadValidator(code: string): SchemaValidator {
-  const factory = new Function("require", "module", "exports", code) as ValidatorModule;
-  return instantiateValidator(factory, linearRegExp);
 }
 
 let reference: Ajv2020 | undefined;

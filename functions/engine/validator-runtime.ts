@@ -91,6 +91,13 @@ export const FORMATS = {
   "local-date-time": isLocalDateTime,
 };
 
+/**
+ * What stored validator code is bound to besides its definition: the modules
+ * `instantiateValidator` answers and the generator's options. Change either
+ * and bump this; code stored under another format is generated again on read.
+ */
+export const VALIDATOR_FORMAT = 1;
+
 export const FORMATS_MODULE = "edc:formats";
 export const PATTERN_MODULE = "edc:pattern";
 

@@ -29,7 +29,7 @@ export async function enrolSubject(
     study.sites.map((s) => s.id),
     "enrol",
   );
-  const { site, errors } = checkEnrolment(study, request, callerSites);
+  const { site, errors } = await checkEnrolment(study, request, callerSites);
   if (!site) return { kind: "refused", errors };
   const freeze = activeLocks(await c.var.store.readReviewLog(study.id)).at(-1);
   if (freeze) throw problems.locked(lockMessage({ scope: "study", lock: freeze }));

@@ -12,6 +12,7 @@ import {
 } from "./definition-item.ts";
 import { type Db, isConditionFailure } from "./dynamo.ts";
 import { keys } from "./keys.ts";
+import { attachStoredValidators, readValidatorItems, storeValidators } from "./validator-items.ts";
 
 export type { DefinitionVersionInfo } from "./definition-item.ts";
 
@@ -55,7 +56,11 @@ export async function publishDefinition(
   const hash = definitionHash(definition);
   for (;;) {
     const pointer = await getPointer(db, study);
-    if (pointer?.hash === hash) return { version: pointer.version, changed: false };
+    if (pointer?.hash === hash) {
+      // A version published before validators were stored gets them now (each deploy publishes).
+      await storeValidators(db, definition, pointer.version, hash, "missing");
+      return { version: pointer.version, changed: false };
+    }
     const version = (pointer?.version ?? 0) + 1;
     const item = await getVersionItem(db, study, version);
     const existing = item && toDefinitionVersion(item);
@@ -63,7 +68,10 @@ export async function publishDefinition(
       // Someone else published this version number between our reads: start over.
       continue;
     }
-    if (!existing) {
+    if (existing) await storeValidators(db, definition, version, hash, "missing");
+    else {
+      // Before the version item: a version never exists without its validators (or with another's: they name the hash).
+      await storeValidators(db, definition, version, hash);
       try {
         await db.doc.send(
           new PutCommand({
@@ -164,9 +172,14 @@ export function createDefinitionReader(db: Db, pointerTtlMs = 2_000) {
     const cacheKey = `${study}@${v}`;
     const cached = versions.get(cacheKey);
     if (cached) return cached;
-    const item = await getVersionItem(db, study, v);
+    // Read together: the validator code is loaded with the definition, once per version and process.
+    const [item, validators] = await Promise.all([
+      getVersionItem(db, study, v),
+      readValidatorItems(db, study, v),
+    ]);
     if (!item) return undefined;
     const definition = toStudyDefinition(item);
+    await attachStoredValidators(definition, toDefinitionVersion(item).hash, validators);
     versions.set(cacheKey, definition);
     return definition;
   }

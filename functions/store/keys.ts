@@ -10,6 +10,9 @@ export const keys = {
   /** Prefix of every version item (zero-padded numbers), leaving out the current pointer. */
   definitionVersions: "DEF#0",
   currentDefinition: "DEF#CURRENT",
+  /** A version's validator code, one item per instrument (validator-items.ts). */
+  validator: (version: number, instrument: string) => `VAL#${pad(version, 6)}#${instrument}`,
+  validators: (version: number) => `VAL#${pad(version, 6)}#`,
   /** The study's de-identification key, beside its definitions. */
   exportSalt: "EXPORT_SALT",
   site: (site: string) => `SITE#${site}`,

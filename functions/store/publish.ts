@@ -2,12 +2,14 @@ import type { StudyDefinition } from "../engine/definition.ts";
 import { analyseImpact, type Change, type ImpactReport } from "../engine/impact.ts";
 import { describeMigration, type Migration, migrateData } from "../engine/migration.ts";
 import { diffData } from "../engine/revision.ts";
+import { prepareValidators } from "../engine/schema-validator.ts";
 import { appendAccessLog } from "./access-log.ts";
 import { type DefinitionReader, definitionHash, publishDefinition } from "./definitions.ts";
 import type { Db } from "./dynamo.ts";
 import { commitAndProject, type Revision, readLatestRevision } from "./form-instances.ts";
 import type { MacKey } from "./mac-key.ts";
 import { asStoredInstances, readStudyInstances } from "./study-data.ts";
+import { storeValidators } from "./validator-items.ts";
 
 export interface Acceptance {
   reason: string;
@@ -49,6 +51,8 @@ export async function publishWithImpact(
   const study = req.definition.study.id;
   const current = await definitions.current(study);
   if (current && definitionHash(current) === definitionHash(req.definition)) {
+    // A version published before validators were stored gets them now (each deploy publishes).
+    await storeValidators(db, current, current.version, definitionHash(current), "missing");
     return {
       kind: "unchanged",
       version: current.version,
@@ -63,6 +67,8 @@ export async function publishWithImpact(
     ...s,
     data: migrateData(s.form, s.data, req.migration),
   }));
+  // The impact check validates stored data against the new definition: its validators are generated here.
+  await prepareValidators(req.definition);
   const report = analyseImpact(current, req.definition, stored);
   const accepted = new Set(req.accept?.reason?.trim() ? req.accept.changes : []);
   const unaccepted = report.changes.filter((c) => c.severity === "destructive" && !accepted.has(c.id));

@@ -1,11 +1,10 @@
 import { createHash } from "node:crypto";
 import type { Instrument, StudyDefinition } from "../engine/definition.ts";
-import { validatorCode } from "../engine/validator-code.ts";
-import { PATTERN_MODULE } from "../engine/validator-runtime.ts";
+import { usesPatterns, validatorSource } from "../engine/schema-validator.ts";
 
 /**
  * An instrument's precompiled checks as the form page loads them: the same
- * generated code the server validates saves with, wrapped so that loading it
+ * generated code, stored at publish, that the server validates saves with, wrapped so that loading it
  * only registers it (web/client/schema-validator.ts runs it); nothing is
  * compiled in the browser. Its URL names the definition version and the
  * content hash, so it is cached for good.
@@ -22,12 +21,12 @@ const assets = new WeakMap<Instrument, ValidatorAsset>();
 export function validatorAsset(instrument: Instrument): ValidatorAsset {
   const cached = assets.get(instrument);
   if (cached) return cached;
-  const code = validatorCode(instrument);
+  const code = validatorSource(instrument);
   const body = `(self.edcValidators||(self.edcValidators={}))[${JSON.stringify(instrument.$id)}]=function(require,module,exports){${code}\n};\n`;
   const asset = {
     body,
     hash: createHash("sha256").update(body).digest("hex").slice(0, 12),
-    patterns: code.includes(`require(${JSON.stringify(PATTERN_MODULE)})`),
+    patterns: usesPatterns(code),
   };
   assets.set(instrument, asset);
   return asset;

@@ -1,15 +1,17 @@
 import { execFile } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 import { gunzipSync } from "node:zlib";
+import { QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { App } from "aws-cdk-lib";
 import { Match, Template } from "aws-cdk-lib/assertions";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDynalite } from "../../functions/store/dynalite.ts";
 import { createClients, ensureTable } from "../../functions/store/dynamo.ts";
+import { keys } from "../../functions/store/keys.ts";
 import { SCRIPTS } from "../../functions/web/scripts.generated.ts";
 import { hashDirectory } from "../../infra/forms-hash.ts";
 import { EdcStack, REPO_ROOT, SOURCE_MAPS_CONTEXT } from "../../infra/stack.ts";
@@ -232,6 +234,18 @@ describe("real bundling (esbuild, no Docker)", () => {
       PhysicalResourceId: `forms-${STUDY_ID}`,
       Data: { Version: 1, Changed: false },
     });
+    // The bundled publish generated each instrument's validator code (the generator imported lazily) and stored it.
+    const { Items = [] } = await createClients({ endpoint: dynalite.endpoint }).doc.send(
+      new QueryCommand({
+        TableName: TABLE_NAME,
+        KeyConditionExpression: "PK = :pk AND begins_with(SK, :prefix)",
+        ExpressionAttributeValues: { ":pk": keys.study(STUDY_ID), ":prefix": keys.validators(1) },
+      }),
+    );
+    const instruments = readdirSync(path.join(REPO_ROOT, "forms", "instruments")).filter((f) =>
+      f.endsWith(".json"),
+    );
+    expect(Items.map((i) => `${i.instrument}.json`).sort()).toEqual(instruments.sort());
   });
 
   it("the bundled API handler serves the OpenAPI document and rejects an unknown token via the table", async () => {

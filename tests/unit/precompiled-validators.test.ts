@@ -2,7 +2,8 @@ import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { loadDefinition } from "../../functions/definition-files.ts";
 import type { Instrument, StudyDefinition } from "../../functions/engine/definition.ts";
-import { loadValidator, referenceValidator, validatorCode } from "../../functions/engine/validator-code.ts";
+import { loadValidator } from "../../functions/engine/schema-validator.ts";
+import { referenceValidator, validatorCode } from "../../functions/engine/validator-code.ts";
 import type { SchemaValidator } from "../../functions/engine/validator-runtime.ts";
 
 /**

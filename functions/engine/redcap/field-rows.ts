@@ -3,7 +3,7 @@ import type { Choice, ChoiceCode, FieldSchema } from "../definition.ts";
 import { FIELD_KEYWORDS, FIELD_NAME_PATTERN, type FieldKeyword } from "../meta/instrument-schema.ts";
 import { safeHtml } from "../safe-html.ts";
 import { isDateFormat, readActionTags, takeCalcTag } from "./action-tags.ts";
-import { readAnnotation } from "./annotation.ts";
+import { fingerprint, readAnnotation } from "./annotation.ts";
 import { type Column, emptyRow, type Row } from "./columns.ts";
 import { pipingToRedcap } from "./piping.ts";
 import { isNumeric } from "./syntax.ts";
@@ -461,4 +461,21 @@ export function schemaToRow(
     else if (schema[verbatim] !== undefined) row[column] = schema[verbatim] as string;
   }
   return row;
+}
+
+/** "baseline_data" → "Baseline data": REDCap keeps form labels outside the dictionary. */
+export function formTitle(form: string): string {
+  const words = form.replace(/_/g, " ").trim();
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
+/** The fingerprint of the columns a keyword is read from, as @X-SCHEMA's "$cols" stores it. */
+export function columnsFingerprint(row: Row, keyword: string): string | undefined {
+  const columns = KEYWORD_COLUMNS[keyword];
+  if (!columns) return undefined;
+  return fingerprint(
+    columns.map((c) =>
+      c === "Field Annotation" ? readAnnotation(row[c], { charLimit: false }).text : row[c],
+    ),
+  );
 }

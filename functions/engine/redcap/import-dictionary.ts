@@ -1,12 +1,15 @@
 import { checkDefinition, type SourceFile } from "../check-definition.ts";
 import type { CrossFieldRule, FieldSchema, Instrument, StudyFile } from "../definition.ts";
 import { FIELD_NAME_PATTERN } from "../meta/instrument-schema.ts";
-import { fingerprint, readAnnotation } from "./annotation.ts";
+import { readAnnotation } from "./annotation.ts";
 import { type Column, type Issue, type Row, readRows } from "./columns.ts";
-import { KEYWORD_COLUMNS, orderKeys, type Report, rowToSchema } from "./field-rows.ts";
+import { columnsFingerprint, formTitle, orderKeys, type Report, rowToSchema } from "./field-rows.ts";
 import { type LogicFields, logicFieldOf } from "./fields.ts";
 import { pipingFromRedcap, translateSchemaTexts } from "./piping.ts";
 import { toJsonLogic } from "./to-json-logic.ts";
+
+// Also the export's (export-dictionary.ts imports them from field-rows.ts: importing this module would load the checker).
+export { columnsFingerprint, formTitle };
 
 /**
  * A REDCap data dictionary → instruments. The first row is REDCap's record id
@@ -31,23 +34,6 @@ export interface ImportResult {
 }
 
 const NAME = new RegExp(FIELD_NAME_PATTERN);
-
-/** "baseline_data" → "Baseline data": REDCap keeps form labels outside the dictionary. */
-export function formTitle(form: string): string {
-  const words = form.replace(/_/g, " ").trim();
-  return words.charAt(0).toUpperCase() + words.slice(1);
-}
-
-/** The fingerprint of the columns a keyword is read from, as @X-SCHEMA's "$cols" stores it. */
-export function columnsFingerprint(row: Row, keyword: string): string | undefined {
-  const columns = KEYWORD_COLUMNS[keyword];
-  if (!columns) return undefined;
-  return fingerprint(
-    columns.map((c) =>
-      c === "Field Annotation" ? readAnnotation(row[c], { charLimit: false }).text : row[c],
-    ),
-  );
-}
 
 interface Pending {
   /** The engine's name (REDCap's, unless @X-SCHEMA's "$name" says otherwise). */

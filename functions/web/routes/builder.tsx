@@ -1,6 +1,6 @@
 import { type Context, Hono } from "hono";
 import { createMiddleware } from "hono/factory";
-import { checkDefinition, type SourceFile } from "../../engine/check-definition.ts";
+import type { SourceFile } from "../../engine/check-definition.ts";
 import type { StudyDefinition } from "../../engine/definition.ts";
 import { hiddenFields } from "../../engine/validate-form.ts";
 import type { AppEnv } from "../../http/context.ts";
@@ -19,7 +19,9 @@ interface Bundle {
   instruments: Record<string, unknown>;
 }
 
-function check(bundle: Bundle) {
+/** The checker (ajv for the meta-schemas, RE2 for patterns) is imported on a builder's check, not at init. */
+async function check(bundle: Bundle) {
+  const { checkDefinition } = await import("../../engine/check-definition.ts");
   const files: SourceFile[] = Object.entries(bundle.instruments).map(([id, json]) => ({
     path: `instruments/${id}.json`,
     json,
@@ -148,7 +150,7 @@ async function checkDraft(c: Context<AppEnv>, editorScripts: string[]) {
   }
   if (uploads.length === 0 && typeof body.text !== "string") problemsFound.push("Choose at least one file.");
   const checked =
-    problemsFound.length === 0 ? check(bundle) : { definition: undefined, errors: problemsFound };
+    problemsFound.length === 0 ? await check(bundle) : { definition: undefined, errors: problemsFound };
   if (!checked.definition || checked.errors.length > 0) {
     if (typeof body.file === "string" && typeof body.text === "string") {
       return page(
@@ -198,7 +200,7 @@ async function publishDraft(c: Context<AppEnv>) {
   } catch {
     throw problems.badRequest("The draft was lost; start again from the builder page.");
   }
-  const checked = check(bundle);
+  const checked = await check(bundle);
   const errors = [...checked.errors];
   const accepted = ([] as unknown[])
     .concat(body.accept ?? [])

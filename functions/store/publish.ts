@@ -2,12 +2,14 @@ import type { StudyDefinition } from "../engine/definition.ts";
 import { analyseImpact, type Change, type ImpactReport } from "../engine/impact.ts";
 import { describeMigration, type Migration, migrateData } from "../engine/migration.ts";
 import { diffData } from "../engine/revision.ts";
+import { scheduleDateFields } from "../engine/schedule.ts";
 import { appendAccessLog } from "./access-log.ts";
 import { type DefinitionReader, definitionHash, publishDefinition } from "./definitions.ts";
 import type { Db } from "./dynamo.ts";
 import { commitAndProject, type Revision, readLatestRevision } from "./form-instances.ts";
 import type { MacKey } from "./mac-key.ts";
 import { asStoredInstances, readStudyInstances } from "./study-data.ts";
+import type { SummaryDates } from "./subject-summary-item.ts";
 
 export interface Acceptance {
   reason: string;
@@ -92,8 +94,21 @@ export async function publishWithImpact(
     },
     beforeCurrent: async (version) => {
       if (!req.migration) return;
+      const dates = scheduleDateFields(req.definition);
       for (const { subject, instance } of rows) {
-        if (await migrateInstance(db, macKey, instance, subject.site, req.migration, version, req.actor, now))
+        if (
+          await migrateInstance(
+            db,
+            macKey,
+            instance,
+            subject.site,
+            req.migration,
+            version,
+            req.actor,
+            now,
+            dates,
+          )
+        )
           migrated += 1;
       }
     },
@@ -121,6 +136,7 @@ async function migrateInstance(
   version: number,
   actor: string,
   now: Date,
+  dates: SummaryDates,
 ): Promise<boolean> {
   for (let attempt = 0; attempt < 5; attempt++) {
     const latest = (await readLatestRevision(db, projected)) ?? projected;
@@ -139,7 +155,7 @@ async function migrateInstance(
       committedBy: actor,
       reason: `Migration to definition version ${version}: ${describeMigration(latest.form, migration).join("; ")}`,
     };
-    if ((await commitAndProject(db, macKey, revision, latest)).kind === "committed") return true;
+    if ((await commitAndProject(db, macKey, revision, latest, dates)).kind === "committed") return true;
   }
   throw new Error(
     `could not migrate ${projected.subject} ${projected.event}/${projected.form}#${projected.instance}: too many concurrent saves`,

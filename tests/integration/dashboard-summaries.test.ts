@@ -1,6 +1,7 @@
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { StudyDefinition } from "../../functions/engine/definition.ts";
+import { scheduleDateFields } from "../../functions/engine/schedule.ts";
 import { keys } from "../../functions/store/keys.ts";
 import { createStore, type Store } from "../../functions/store/store.ts";
 import { dashboardPage, MAX_PAGE_READS } from "../../functions/web/dashboard-page.ts";
@@ -182,7 +183,20 @@ describe("dashboard pages from summaries", () => {
       .toEqual([1]);
     expect(await cell()).toBe("not_started");
     // The repair compares each entry's rev with the log's latest revision and moves what is behind.
-    expect(await env.store.repairSummaries(env.studyId, ["site-01"])).toBe(SITE_01);
+    const repairs = await env.store.repairSummaries(env.studyId, ["site-01"], scheduleDateFields(definition));
+    expect(repairs).toEqual([
+      {
+        subject: "01-007",
+        site: "site-01",
+        created: false,
+        instances: ["screening/vital_signs#1"],
+        status: false,
+      },
+    ]);
     expect(await cell()).toBe("incomplete");
+    // Once repaired there is nothing left to do.
+    expect(await env.store.repairSummaries(env.studyId, ["site-01"], scheduleDateFields(definition))).toEqual(
+      [],
+    );
   });
 });

@@ -212,7 +212,11 @@ export function createStore(options: StoreOptions) {
     readAccessLog: (study: string, options?: AccessLogQuery) => readAccessLog(db, study, options),
     readSiteStatusEntries: (study: string, site: string) => readSiteStatusEntries(db, study, site),
     /** One Query of the dashboard's subject summaries (subject-summaries.ts). */
-    readSummaries: (study: string, range: SummaryRange, options: { after?: string; limit: number }) =>
+    readSummaries: (
+      study: string,
+      range: SummaryRange,
+      options: { after?: string; before?: string; limit: number },
+    ) =>
       readSummaries(db, study, range, options),
     /** Brings a subject's summary up to its logs (after a crash between a commit and its summary). */
     repairSubjectSummary: (subject: Subject, dates?: SummaryDates) =>

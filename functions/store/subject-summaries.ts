@@ -31,16 +31,19 @@ export interface SummaryRange {
 
 /**
  * One Query: up to `limit` summaries after the key `after` (a summary's sort
- * key), in key order. `last` is the sort key to continue from, or undefined at
- * the end of the range. Filters (arm, id prefix across sites, site subset) are
- * applied by DynamoDB: the page may hold fewer than `limit` items.
+ * key), in key order; or, with `before`, the ones just before that key, in
+ * reverse key order (a page back). `last` is the sort key to continue from,
+ * or undefined at the end (or, backwards, the start) of the range. Filters
+ * (arm, id prefix across sites, site subset) are applied by DynamoDB: the page
+ * may hold fewer than `limit` items.
  */
 export async function readSummaries(
   db: Db,
   study: string,
   range: SummaryRange,
-  options: { after?: string; limit: number },
+  options: { after?: string; before?: string; limit: number },
 ): Promise<{ summaries: SubjectSummary[]; last?: string }> {
+  const from = options.before ?? options.after;
   const names: Record<string, string> = {};
   const values: Record<string, unknown> = { ":pk": keys.summaries(study) };
   const filters: string[] = [];
@@ -79,9 +82,8 @@ export async function readSummaries(
       ...(Object.keys(names).length > 0 ? { ExpressionAttributeNames: names } : {}),
       ExpressionAttributeValues: values,
       Limit: options.limit,
-      ...(options.after !== undefined
-        ? { ExclusiveStartKey: { PK: keys.summaries(study), SK: options.after } }
-        : {}),
+      ...(options.before !== undefined ? { ScanIndexForward: false } : {}),
+      ...(from !== undefined ? { ExclusiveStartKey: { PK: keys.summaries(study), SK: from } } : {}),
     }),
   );
   const last = page.LastEvaluatedKey?.SK;

@@ -216,8 +216,7 @@ export function createStore(options: StoreOptions) {
       study: string,
       range: SummaryRange,
       options: { after?: string; before?: string; limit: number },
-    ) =>
-      readSummaries(db, study, range, options),
+    ) => readSummaries(db, study, range, options),
     /** Brings a subject's summary up to its logs (after a crash between a commit and its summary). */
     repairSubjectSummary: (subject: Subject, dates?: SummaryDates) =>
       repairSubjectSummary(db, subject, dates),

@@ -1,6 +1,6 @@
 import { BatchWriteCommand } from "@aws-sdk/lib-dynamodb";
 import type { BrowserContext, Page } from "playwright-core";
-import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import { buildCasebookPlan, casebookItems } from "../bench/seed-study.ts";
 import { describeInBrowser, type E2E, STUDY, startE2E } from "./browser.ts";
 
@@ -90,11 +90,10 @@ function expectWholeList(pages: Shown[], ids: string[]) {
 
 describeInBrowser("dashboard past 500 subjects, paged both ways", () => {
   beforeAll(async () => {
-    e2e = await startE2E();
+    // axe-core on each of some forty loads of a 50-row table would be most of the time: a11y.test.ts checks the dashboard.
+    e2e = await startE2E({ a11yOnLoad: false });
     await seed();
   }, 180_000);
-
-  afterEach(() => e2e.assertAccessible());
 
   afterAll(async () => {
     for (const c of contexts) await c.close();

@@ -8,6 +8,7 @@ import { DEV_PEOPLE_FILE, type DevPerson, loadDevPeople } from "./dev/dev-people
 import { folderFileObjects } from "./dev/folder-file-objects.ts";
 import { type DevOidcProvider, startOidcProvider } from "./dev/oidc-provider.ts";
 import { formatImpact } from "./engine/impact.ts";
+import { scheduleDateFields } from "./engine/schedule.ts";
 import type { ImportJobSettings } from "./http/context.ts";
 import { runImportJob } from "./http/import-job-runner.ts";
 import { loadPublishPlan, PUBLISH_PLAN_FILE } from "./publish-plan.ts";
@@ -221,6 +222,7 @@ async function publishAtStart(store: Store, dir: string) {
   await store.summarizeMissing(
     definition.study.id,
     definition.study.sites.map((s) => s.id),
+    scheduleDateFields(definition),
   );
   return definition;
 }

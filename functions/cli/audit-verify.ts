@@ -14,15 +14,9 @@
  * read); 2 usage.
  */
 
-import { readFileSync } from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
-import { startDynalite } from "../store/dynalite.ts";
-import { createClients } from "../store/dynamo.ts";
-import { describeStoreFailure } from "../store/local-store-check.ts";
-import { macKeyFromEnvironment } from "../store/mac-key.ts";
-import { createStore } from "../store/store.ts";
 import {
   type AuditFinding,
   type AuditReport,
@@ -30,9 +24,9 @@ import {
   isReviewFinding,
 } from "../store/verify-audit.ts";
 import { CliError, EXIT, runCli } from "./forms-publish.ts";
+import { defaultStudy, openTableStore } from "./table-store.ts";
 
 const USAGE = "usage: npm run audit:verify -- [--study <id>] [--endpoint <url>] [--table <name>]";
-const LOCAL_TABLE = "edc";
 
 /** One line per finding, in subject, form, revision order; then the review logs; the access log last. */
 export function formatReport(report: AuditReport): string[] {
@@ -75,16 +69,6 @@ function compareInstances(a: InstanceFinding, b: InstanceFinding): number {
   );
 }
 
-function defaultStudy(): string {
-  try {
-    const { id } = JSON.parse(readFileSync(path.join("forms", "study.json"), "utf8")) as { id?: unknown };
-    if (typeof id === "string") return id;
-  } catch {
-    // Reported below as a usage error.
-  }
-  throw new CliError(EXIT.usage, ["no study: pass --study <id> (forms/study.json was not readable)", USAGE]);
-}
-
 async function main(): Promise<number> {
   let values: { study?: string; endpoint?: string; table?: string };
   try {
@@ -94,26 +78,16 @@ async function main(): Promise<number> {
   } catch (e) {
     throw new CliError(EXIT.usage, [(e as Error).message, USAGE]);
   }
-  const study = values.study ?? defaultStudy();
-  const dataDir = path.resolve(process.env.DATA_DIR ?? ".data");
-  const macKey = macKeyFromEnvironment(dataDir);
-  const remote = values.endpoint !== undefined || values.table !== undefined;
-  const local = remote ? undefined : await startDynalite({ path: path.join(dataDir, "dynamo") });
-  const { client, doc } = createClients({ endpoint: local?.endpoint ?? values.endpoint });
+  const study = values.study ?? defaultStudy(USAGE);
+  const { store, explain, close } = await openTableStore(values, USAGE);
   try {
-    const tableName = values.table ?? (remote ? process.env.TABLE_NAME : LOCAL_TABLE);
-    if (!tableName)
-      throw new CliError(EXIT.usage, ["no table: pass --table <name> (or set TABLE_NAME)", USAGE]);
-    const store = createStore({ tableName, doc, macKey });
     const report = await store.verifyAudit(study).catch((error: unknown) => {
-      const failure = local ? describeStoreFailure(path.join(dataDir, "dynamo"), error) : undefined;
-      throw failure ? new CliError(EXIT.error, [failure]) : error;
+      throw explain(error);
     });
     for (const line of formatReport(report)) console.log(line);
     return report.findings.length === 0 ? EXIT.ok : EXIT.error;
   } finally {
-    client.destroy();
-    await local?.close();
+    await close();
   }
 }
 

@@ -156,3 +156,28 @@ export function visitTiming(
   if (today < window.earliest) return "upcoming";
   return today <= window.latest ? "due" : "overdue";
 }
+
+/**
+ * Per form, the date fields the schedule reads (day one's anchor and the
+ * `x-visit-date` fields): all a dashboard needs of a form's data, so a
+ * summary of the casebook keeps these and nothing else.
+ */
+export function scheduleDateFields(definition: StudyDefinition): Record<string, string[]> {
+  const known = dateFieldsOf.get(definition);
+  if (known) return known;
+  const out: Record<string, string[]> = {};
+  for (const [form, instrument] of Object.entries(definition.instruments)) {
+    const fields = Object.entries(instrument.properties)
+      .filter(([, schema]) => schema["x-visit-date"])
+      .map(([field]) => field);
+    if (fields.length > 0) out[form] = fields;
+  }
+  const dayOne = definition.study.dayOne;
+  if (dayOne && !out[dayOne.form]?.includes(dayOne.field))
+    out[dayOne.form] = [...(out[dayOne.form] ?? []), dayOne.field];
+  dateFieldsOf.set(definition, out);
+  return out;
+}
+
+/** Every save asks; a definition never changes once loaded. */
+const dateFieldsOf = new WeakMap<StudyDefinition, Record<string, string[]>>();

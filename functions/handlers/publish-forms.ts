@@ -3,6 +3,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadDefinition } from "../definition-files.ts";
 import { formatImpact } from "../engine/impact.ts";
+import { scheduleDateFields } from "../engine/schedule.ts";
 import { loadPublishPlan, PUBLISH_PLAN_FILE } from "../publish-plan.ts";
 import { deployedMacKey } from "../store/mac-key.ts";
 import { createStore, type Store } from "../store/store.ts";
@@ -109,6 +110,7 @@ async function publishFolder(store: Pick<Store, "publish" | "summarizeMissing">,
   await store.summarizeMissing(
     definition.study.id,
     definition.study.sites.map((s) => s.id),
+    scheduleDateFields(definition),
   );
   return { studyId: definition.study.id, outcome, report };
 }

@@ -11,7 +11,7 @@ import {
   toRevision,
 } from "./revision-item.ts";
 import { sealRevision } from "./revision-seal.ts";
-import { summarizeRevision } from "./subject-summary-item.ts";
+import { type SummaryDates, summarizeRevision } from "./subject-summary-item.ts";
 import { type Subject, toSubject } from "./subjects.ts";
 
 export type { InstanceAddress, Revision } from "./revision-item.ts";
@@ -61,8 +61,8 @@ async function commitRevision(db: Db, revision: Revision): Promise<"committed" |
  * forward to a revision, both at once (one round trip); never backwards, so a
  * late or repeated call is harmless.
  */
-export async function projectRevision(db: Db, revision: Revision): Promise<void> {
-  await Promise.all([putProjection(db, revision), summarizeRevision(db, revision)]);
+export async function projectRevision(db: Db, revision: Revision, dates?: SummaryDates): Promise<void> {
+  await Promise.all([putProjection(db, revision), summarizeRevision(db, revision, dates)]);
 }
 
 async function putProjection(db: Db, revision: Revision): Promise<void> {
@@ -90,12 +90,13 @@ export async function commitAndProject(
   macKey: MacKey,
   revision: Revision,
   previous: Revision | undefined,
+  dates?: SummaryDates,
 ): Promise<{ kind: "committed"; revision: Revision } | { kind: "stale"; current: Revision | undefined }> {
   const sealed = await sealRevision(macKey, revision, previous);
   if ((await commitRevision(db, sealed)) === "conflict") {
     return { kind: "stale", current: await readLatestRevision(db, revision) };
   }
-  await projectRevision(db, sealed);
+  await projectRevision(db, sealed, dates);
   return { kind: "committed", revision: sealed };
 }
 

@@ -1,5 +1,6 @@
 import type { StudyDefinition } from "../engine/definition.ts";
 import { decideErrorMark, type ErrorMarkAction, isMarkableEvent } from "../engine/entered-in-error.ts";
+import { scheduleDateFields } from "../engine/schedule.ts";
 import type { Db } from "./dynamo.ts";
 import { commitAndProject, type Revision, readLatestRevision } from "./form-instances.ts";
 import type { MacKey } from "./mac-key.ts";
@@ -89,7 +90,7 @@ export async function markEnteredInError(
         action: req.action,
         ...(req.action === "entered-in-error" ? { enteredInError: true } : {}),
       };
-      const outcome = await commitAndProject(db, macKey, revision, base);
+      const outcome = await commitAndProject(db, macKey, revision, base, scheduleDateFields(req.definition));
       return outcome.kind === "stale" ? outcome : { kind: "marked", state: outcome.revision };
     }
   }

@@ -2,6 +2,7 @@ import type { StudyDefinition } from "../engine/definition.ts";
 import { analyseImpact, type Change, type ImpactReport } from "../engine/impact.ts";
 import { describeMigration, type Migration, migrateData } from "../engine/migration.ts";
 import { diffData } from "../engine/revision.ts";
+import { scheduleDateFields } from "../engine/schedule.ts";
 import { prepareValidators } from "../engine/schema-validator.ts";
 import { appendAccessLog } from "./access-log.ts";
 import { type DefinitionReader, definitionHash, publishDefinition } from "./definitions.ts";
@@ -9,6 +10,7 @@ import type { Db } from "./dynamo.ts";
 import { commitAndProject, type Revision, readLatestRevision } from "./form-instances.ts";
 import type { MacKey } from "./mac-key.ts";
 import { asStoredInstances, readStudyInstances } from "./study-data.ts";
+import type { SummaryDates } from "./subject-summary-item.ts";
 import { storeValidators } from "./validator-items.ts";
 
 export interface Acceptance {
@@ -98,8 +100,21 @@ export async function publishWithImpact(
     },
     beforeCurrent: async (version) => {
       if (!req.migration) return;
+      const dates = scheduleDateFields(req.definition);
       for (const { subject, instance } of rows) {
-        if (await migrateInstance(db, macKey, instance, subject.site, req.migration, version, req.actor, now))
+        if (
+          await migrateInstance(
+            db,
+            macKey,
+            instance,
+            subject.site,
+            req.migration,
+            version,
+            req.actor,
+            now,
+            dates,
+          )
+        )
           migrated += 1;
       }
     },
@@ -127,6 +142,7 @@ async function migrateInstance(
   version: number,
   actor: string,
   now: Date,
+  dates: SummaryDates,
 ): Promise<boolean> {
   for (let attempt = 0; attempt < 5; attempt++) {
     const latest = (await readLatestRevision(db, projected)) ?? projected;
@@ -145,7 +161,7 @@ async function migrateInstance(
       committedBy: actor,
       reason: `Migration to definition version ${version}: ${describeMigration(latest.form, migration).join("; ")}`,
     };
-    if ((await commitAndProject(db, macKey, revision, latest)).kind === "committed") return true;
+    if ((await commitAndProject(db, macKey, revision, latest, dates)).kind === "committed") return true;
   }
   throw new Error(
     `could not migrate ${projected.subject} ${projected.event}/${projected.form}#${projected.instance}: too many concurrent saves`,

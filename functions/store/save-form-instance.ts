@@ -6,7 +6,7 @@ import { normaliseMissing } from "../engine/missing-codes.ts";
 import type { ReviewEntry } from "../engine/review.ts";
 import { decideRevision, type FieldChange, type InstanceState } from "../engine/revision.ts";
 import { cachedSaveReads } from "../engine/save-reads.ts";
-import { type Deviation, dayOneOf, visitDeviations } from "../engine/schedule.ts";
+import { type Deviation, dayOneOf, scheduleDateFields, visitDeviations } from "../engine/schedule.ts";
 import { type FieldWarning, unconfirmed, type WarningConfirmation } from "../engine/soft-checks.ts";
 import { type FieldError, pointer, prepareForm, retiredValues } from "../engine/validate-form.ts";
 import type { Db } from "./dynamo.ts";
@@ -268,7 +268,7 @@ async function saveOrCheck(
         ...(Object.keys(prepared.missing).length > 0 ? { missing: prepared.missing } : {}),
         ...(prepared.warnings.length > 0 ? { confirmedWarnings: prepared.warnings } : {}),
       };
-      const outcome = await commitAndProject(db, macKey, revision, current);
+      const outcome = await commitAndProject(db, macKey, revision, current, scheduleDateFields(definition));
       if (outcome.kind === "stale") return outcome;
       // The crash window: a process dying here leaves a revision whose confirmed warnings have no
       // query yet. The query ids come from the revision, so the next save of this instance (below,

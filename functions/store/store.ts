@@ -80,6 +80,7 @@ import {
   type SummaryRange,
   summarizeMissing,
 } from "./subject-summaries.ts";
+import type { SummaryDates } from "./subject-summary-item.ts";
 import { enrolSubject, getSubject, listSubjects, type Subject, subjectCache } from "./subjects.ts";
 import {
   type ApiKey,
@@ -211,14 +212,20 @@ export function createStore(options: StoreOptions) {
     readAccessLog: (study: string, options?: AccessLogQuery) => readAccessLog(db, study, options),
     readSiteStatusEntries: (study: string, site: string) => readSiteStatusEntries(db, study, site),
     /** One Query of the dashboard's subject summaries (subject-summaries.ts). */
-    readSummaries: (study: string, range: SummaryRange, options: { after?: string; limit: number }) =>
-      readSummaries(db, study, range, options),
+    readSummaries: (
+      study: string,
+      range: SummaryRange,
+      options: { after?: string; before?: string; limit: number },
+    ) => readSummaries(db, study, range, options),
     /** Brings a subject's summary up to its logs (after a crash between a commit and its summary). */
-    repairSubjectSummary: (subject: Subject) => repairSubjectSummary(db, subject),
-    /** Builds or repairs every summary of these sites (subjects enrolled before summaries existed). */
-    repairSummaries: (study: string, sites: string[]) => repairSummaries(db, study, sites),
+    repairSubjectSummary: (subject: Subject, dates?: SummaryDates) =>
+      repairSubjectSummary(db, subject, dates),
+    /** Builds or repairs every summary of these sites; the ones it changed (`npm run summaries:repair`). */
+    repairSummaries: (study: string, sites: string[], dates?: SummaryDates) =>
+      repairSummaries(db, study, sites, dates),
     /** Builds the summaries no subject of these sites has yet (run at every publish). */
-    summarizeMissing: (study: string, sites: string[]) => summarizeMissing(db, study, sites),
+    summarizeMissing: (study: string, sites: string[], dates?: SummaryDates) =>
+      summarizeMissing(db, study, sites, dates),
     openQuery: (request: OpenQueryRequest) => openQuery(db, macKey, request),
     /** Answers, closes or reopens a query, checked against the log as it is just before the append. */
     transitionQuery: (request: TransitionRequest) => transitionQuery(db, macKey, request),

@@ -1,5 +1,5 @@
 import { PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
-import type { FormStatus } from "../engine/definition.ts";
+import { FORM_STATUS_CODE, type FormStatus } from "../engine/definition.ts";
 import type { SubjectStatus } from "../engine/review.ts";
 import { isSubjectStatus } from "../engine/subject-status.ts";
 import { type Db, isConditionFailure } from "./dynamo.ts";
@@ -14,13 +14,21 @@ import type { Subject } from "./subject.ts";
  * key range).
  *
  * The item holds the subject, its recorded status, and per form instance one
- * top-level attribute named after the instance's projection key (`DATA#…`):
- * its rev, form status, entered-in-error mark and the date values of its data
- * (day one and visit dates are among them; the dashboard needs nothing else).
+ * top-level attribute named `event#form#instance` holding its rev, form status
+ * code, entered-in-error mark and the values of the date fields the schedule
+ * reads (`scheduleDateFields`: day one and visit dates; the dashboard needs
+ * nothing else). It is kept small because DynamoDB bills an UpdateItem on the
+ * whole item: every byte here is paid again by every save of the subject.
  * An instance is written by one UpdateItem that sets only its own attribute,
  * on condition that the stored rev is lower: no read first, concurrent saves
  * of different forms never overwrite each other, and a late or repeated write
  * is harmless.
+ *
+ * Summaries written before (attributes named after the projection key,
+ * `DATA#…`, with the event, form, full status name and every date-like value)
+ * still read: `toSummary` takes either, the newer rev winning, and each write
+ * removes the instance's old attribute, so an upgraded deployment's items
+ * shrink as their forms are saved (or at once with `npm run summaries:repair`).
  *
  * It is written beside the projection (`projectRevision` writes both at once),
  * so every reader that repairs a projection repairs the summary too. A
@@ -37,7 +45,7 @@ export interface SummaryInstance {
   rev: number;
   status: FormStatus;
   enteredInError: boolean;
-  /** Date-like values of the instance's data (ISO dates and date-times). */
+  /** The instance's values of the date fields the schedule reads. */
   data: Record<string, string>;
 }
 
@@ -49,8 +57,21 @@ export interface SubjectSummary {
   instances: SummaryInstance[];
 }
 
-const INSTANCE_PREFIX = keys.projections;
+/** Per form, the date fields a summary keeps (`scheduleDateFields`); without it, every date-like value. */
+export type SummaryDates = Readonly<Record<string, readonly string[]>>;
+
+/** Summaries before the compact entries: attributes named after the projection key. */
+const OLD_PREFIX = keys.projections;
 const DATE_LIKE = /^\d{4}-\d{2}-\d{2}/;
+const STATUS_OF = Object.fromEntries(Object.entries(FORM_STATUS_CODE).map(([s, c]) => [c, s])) as Record<
+  number,
+  FormStatus
+>;
+
+/** The instance's attribute: short, since DynamoDB bills names too (ids never hold `#`: the keys rely on it too). */
+export const instanceAttribute = (event: string, form: string, instance: number) =>
+  `${event}#${form}#${instance}`;
+const INSTANCE_ATTRIBUTE = /^([^#]+)#([^#]+)#(\d+)$/;
 
 export const summaryKey = (study: string, site: string, subject: string) => ({
   PK: keys.summaries(study),
@@ -76,36 +97,40 @@ export async function createSummary(db: Db, subject: Subject): Promise<void> {
   }
 }
 
+type Summarized = Pick<
+  Revision,
+  "event" | "form" | "instance" | "rev" | "status" | "data" | "enteredInError"
+>;
+
 /** What the summary keeps of one revision. */
-function entryOf(
-  r: Pick<Revision, "event" | "form" | "instance" | "rev" | "status" | "data" | "enteredInError">,
-) {
-  const dates = Object.fromEntries(
-    Object.entries(r.data).filter(
-      (e): e is [string, string] => typeof e[1] === "string" && DATE_LIKE.test(e[1]),
-    ),
+function entryOf(r: Summarized, dates: SummaryDates | undefined) {
+  const kept = dates ? (dates[r.form] ?? []) : Object.keys(r.data);
+  const d = Object.fromEntries(
+    kept
+      .map((field) => [field, r.data[field]] as const)
+      .filter((e): e is [string, string] => typeof e[1] === "string" && DATE_LIKE.test(e[1])),
   );
   return {
-    e: r.event,
-    f: r.form,
-    n: r.instance,
-    rev: r.rev,
-    s: r.status,
+    r: r.rev,
+    s: FORM_STATUS_CODE[r.status],
     ...(r.enteredInError ? { x: true } : {}),
-    d: dates,
+    ...(Object.keys(d).length > 0 ? { d } : {}),
   };
 }
 
 /** A whole summary item at once, for writers that build a study in bulk (seeding, benchmarks). */
 export function summaryItem(
   subject: Subject,
-  instances: Pick<Revision, "event" | "form" | "instance" | "rev" | "status" | "data" | "enteredInError">[],
+  instances: Summarized[],
+  dates?: SummaryDates,
 ): Record<string, unknown> {
   return {
     ...summaryKey(subject.study, subject.site, subject.id),
     type: "summary",
     ...subject,
-    ...Object.fromEntries(instances.map((r) => [keys.data(r.event, r.form, r.instance), entryOf(r)])),
+    ...Object.fromEntries(
+      instances.map((r) => [instanceAttribute(r.event, r.form, r.instance), entryOf(r, dates)]),
+    ),
   };
 }
 
@@ -114,19 +139,24 @@ export function summaryItem(
  * subject without a summary item (enrolled before summaries, or its
  * enrolment died before writing it) is left to the repair.
  */
-export async function summarizeRevision(db: Db, revision: Revision): Promise<void> {
+export async function summarizeRevision(db: Db, revision: Revision, dates?: SummaryDates): Promise<void> {
   try {
     await db.doc.send(
       new UpdateCommand({
         TableName: db.tableName,
         Key: summaryKey(revision.study, revision.site, revision.subject),
-        UpdateExpression: "SET #i = :v",
-        ConditionExpression: "attribute_exists(PK) AND (attribute_not_exists(#i) OR #i.#rev < :rev)",
+        // The old-format attribute goes (a no-op once gone); its condition keeps a late write from undoing a
+        // newer one, and lets a repair rewrite an entry at the same rev in the compact format.
+        UpdateExpression: "SET #i = :v REMOVE #old",
+        ConditionExpression:
+          "attribute_exists(PK) AND (attribute_not_exists(#i) OR #i.#r < :rev) AND (attribute_not_exists(#old) OR #old.#rev <= :rev)",
         ExpressionAttributeNames: {
-          "#i": keys.data(revision.event, revision.form, revision.instance),
+          "#i": instanceAttribute(revision.event, revision.form, revision.instance),
+          "#old": keys.data(revision.event, revision.form, revision.instance),
+          "#r": "r",
           "#rev": "rev",
         },
-        ExpressionAttributeValues: { ":v": entryOf(revision), ":rev": revision.rev },
+        ExpressionAttributeValues: { ":v": entryOf(revision, dates), ":rev": revision.rev },
       }),
     );
   } catch (error) {
@@ -158,21 +188,44 @@ export async function summarizeStatus(
   }
 }
 
-export function toSummary(item: Record<string, unknown>): SubjectSummary {
-  const instances: SummaryInstance[] = [];
-  for (const [name, value] of Object.entries(item)) {
-    if (!name.startsWith(INSTANCE_PREFIX) || typeof value !== "object" || value === null) continue;
-    const v = value as Record<string, unknown>;
-    instances.push({
-      event: String(v.e),
-      form: String(v.f),
-      instance: Number(v.n),
-      rev: Number(v.rev),
-      status: v.s as FormStatus,
+/** One instance's entry, in either format; undefined for an attribute that is not one. */
+function instanceOf(name: string, value: unknown): SummaryInstance | undefined {
+  if (typeof value !== "object" || value === null) return undefined;
+  const v = value as Record<string, unknown>;
+  const compact = INSTANCE_ATTRIBUTE.exec(name);
+  if (compact) {
+    return {
+      event: compact[1] as string,
+      form: compact[2] as string,
+      instance: Number(compact[3]),
+      rev: Number(v.r),
+      status: STATUS_OF[Number(v.s)] ?? "incomplete",
       enteredInError: v.x === true,
       data: (v.d ?? {}) as Record<string, string>,
-    });
+    };
   }
+  if (!name.startsWith(OLD_PREFIX)) return undefined;
+  return {
+    event: String(v.e),
+    form: String(v.f),
+    instance: Number(v.n),
+    rev: Number(v.rev),
+    status: v.s as FormStatus,
+    enteredInError: v.x === true,
+    data: (v.d ?? {}) as Record<string, string>,
+  };
+}
+
+export function toSummary(item: Record<string, unknown>): SubjectSummary {
+  // Both formats can hold one instance (an old process still saving during the deploy): the later rev wins.
+  const latest = new Map<string, SummaryInstance>();
+  for (const [name, value] of Object.entries(item)) {
+    const i = instanceOf(name, value);
+    if (!i) continue;
+    const key = instanceAttribute(i.event, i.form, i.instance);
+    if ((latest.get(key)?.rev ?? 0) < i.rev) latest.set(key, i);
+  }
+  const instances = [...latest.values()];
   const status = item.subjectStatus;
   return {
     subject: {

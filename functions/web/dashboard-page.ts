@@ -43,10 +43,13 @@ function cursorKey(store: Store, study: string): Promise<string> {
   return salt;
 }
 
+/** Where a page starts, as its cursor says. */
 interface Position {
-  /** The summary sort key the page continues after. */
-  after: string;
-  /** Rows shown before it. */
+  /** The summary sort key the page continues from (exclusive). */
+  key: string;
+  /** Forward: the page follows the key. Back: the page is the rows just before it. */
+  back: boolean;
+  /** Matching rows before the key (forward: shown on earlier pages; back: before the page it came from). */
   shown: number;
 }
 
@@ -97,6 +100,56 @@ export function rowOf(definition: StudyDefinition, summary: SubjectSummary, toda
   };
 }
 
+/** A sealed cursor: bound to the filters, naming a key, its direction and the rows before it. */
+type CursorBody = [scope: string, key: string, shown: number, direction?: "back"];
+
+function openPosition(key: string, scope: string, after: string): Position {
+  const opened = openCursor(key, after);
+  const parsed = opened === undefined ? undefined : (JSON.parse(opened) as CursorBody); // ours: JSON
+  if (!parsed || parsed[0] !== scope) throw badCursor();
+  return { key: parsed[1], shown: parsed[2], back: parsed[3] === "back" };
+}
+
+/**
+ * One direction's rows: Queries from the position (at most MAX_PAGE_READS),
+ * each row drawn and filtered, until a page is full or the range ends.
+ * `more`: rows may lie beyond the last one kept, and the key to go on from.
+ */
+async function readRows(
+  store: Store,
+  definition: StudyDefinition,
+  query: DashboardQuery,
+  range: SummaryRange,
+  from: Position | undefined,
+  today: string,
+): Promise<{ rows: DashboardRow[]; more?: string }> {
+  const study = definition.study.id;
+  const rows: DashboardRow[] = [];
+  let key = from?.key;
+  for (let reads = 0; reads < MAX_PAGE_READS; reads++) {
+    const page = await store.readSummaries(study, range, {
+      ...(key === undefined ? {} : from?.back ? { before: key } : { after: key }),
+      limit: PAGE_SIZE,
+    });
+    for (const [i, summary] of page.summaries.entries()) {
+      const row = rowOf(definition, summary, today);
+      if (!matchesDashboardFilters(row, query)) continue;
+      rows.push(row);
+      if (rows.length === PAGE_SIZE) {
+        const atEnd = i === page.summaries.length - 1 && page.last === undefined;
+        return atEnd ? { rows } : { rows, more: keys.summary(summary.subject.site, summary.subject.id) };
+      }
+    }
+    if (page.last === undefined) return { rows };
+    key = page.last;
+  }
+  return { rows, ...(key === undefined ? {} : { more: key }) };
+}
+
+const sortKeyOf = (row: DashboardRow) => keys.summary(row.subject.site, row.subject.id);
+/** The least key after this one: a page back from it starts with the row at this key. */
+const justAfter = (key: string) => `${key}\u0000`;
+
 export async function dashboardPage(
   store: Store,
   definition: StudyDefinition,
@@ -106,47 +159,33 @@ export async function dashboardPage(
 ): Promise<DashboardSelection> {
   const study = definition.study.id;
   const scope = filterScope(query);
-  let position: Position = { after: "", shown: 0 };
-  if (query.after) {
-    const opened = openCursor(await cursorKey(store, study), query.after);
-    const parsed = opened === undefined ? undefined : (JSON.parse(opened) as [string, string, number]); // ours: JSON
-    if (!parsed || parsed[0] !== scope) throw badCursor();
-    position = { after: parsed[1], shown: parsed[2] };
-  }
+  const position = query.after ? openPosition(await cursorKey(store, study), scope, query.after) : undefined;
   const range = rangeOf(definition, query, visible);
-  const rows: DashboardRow[] = [];
-  let after: string | undefined = position.after || undefined;
-  let next: string | undefined;
-  for (let reads = 0; reads < MAX_PAGE_READS; reads++) {
-    const page = await store.readSummaries(study, range, {
-      ...(after !== undefined ? { after } : {}),
-      limit: PAGE_SIZE,
-    });
-    for (const [i, summary] of page.summaries.entries()) {
-      const row = rowOf(definition, summary, today);
-      if (!matchesDashboardFilters(row, query)) continue;
-      rows.push(row);
-      if (rows.length === PAGE_SIZE) {
-        const atEnd = i === page.summaries.length - 1 && page.last === undefined;
-        next = atEnd ? undefined : keys.summary(summary.subject.site, summary.subject.id);
-        break;
-      }
-    }
-    if (rows.length === PAGE_SIZE) break;
-    next = page.last;
-    if (next === undefined) break;
-    after = next;
-  }
+  const read = await readRows(store, definition, query, range, position, today);
+  const back = position?.back === true;
+  // A page back was read last row first; its rows before are the ones not read, none once at the start.
+  const rows = back ? read.rows.reverse() : read.rows;
+  const before = back
+    ? read.more === undefined
+      ? 0
+      : Math.max(0, (position?.shown ?? 0) - rows.length)
+    : (position?.shown ?? 0);
+  const seal = async (body: CursorBody) => sealCursor(await cursorKey(store, study), JSON.stringify(body));
+  const firstRow = rows[0];
+  const lastRow = rows.at(-1);
+  // Forward, more lies after the last row read. Back, the page came from just after its last row; a page
+  // back with no row (the filters matched none it read) came from just after the last key it read.
+  const next = back ? (lastRow ? sortKeyOf(lastRow) : read.more) : read.more;
+  // Back, a Query that stops at its limit cannot tell it reached the start: the count of rows before can.
+  // The previous page ends just before this one's first row; an empty page's, at the key it started after.
+  const previous = firstRow ? sortKeyOf(firstRow) : back ? read.more : position && justAfter(position.key);
+  const hasPrevious = back ? before > 0 : position !== undefined;
   return {
     rows,
-    first: position.shown + 1,
-    ...(next !== undefined
-      ? {
-          next: sealCursor(
-            await cursorKey(store, study),
-            JSON.stringify([scope, next, position.shown + rows.length]),
-          ),
-        }
+    first: before + 1,
+    ...(next !== undefined ? { next: await seal([scope, next, before + rows.length]) } : {}),
+    ...(hasPrevious && previous !== undefined
+      ? { previous: await seal([scope, previous, before, "back"]) }
       : {}),
     overdue: overdueOf(rows),
   };

@@ -93,6 +93,8 @@ export interface DashboardSelection {
   first: number;
   /** The next page's cursor; absent on the last page. */
   next?: string;
+  /** The previous page's cursor (the rows just before this page's first); absent on the first page. */
+  previous?: string;
   /** Overdue visits of the page's subjects, and how many of them have one. */
   overdue: { visits: number; subjects: number };
 }

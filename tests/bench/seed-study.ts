@@ -8,9 +8,10 @@ import {
   type StudyDefinition,
 } from "../../functions/engine/definition.ts";
 import { diffData } from "../../functions/engine/revision.ts";
+import { scheduleDateFields } from "../../functions/engine/schedule.ts";
 import { prepareForm } from "../../functions/engine/validate-form.ts";
 import { keys } from "../../functions/store/keys.ts";
-import { summaryItem } from "../../functions/store/subject-summary-item.ts";
+import { type SummaryDates, summaryItem } from "../../functions/store/subject-summary-item.ts";
 import { TABLE } from "../../functions/store/table-shape.ts";
 
 /**
@@ -52,6 +53,8 @@ export interface CasebookPlan {
   sites: { id: string; code: string }[];
   arms: string[];
   definitionVersion: number;
+  /** What the summaries keep of each form's data (`scheduleDateFields`). */
+  summaryDates: SummaryDates;
   slots: Slot[];
   /** Form instances per subject. */
   instancesPerSubject: number;
@@ -216,6 +219,7 @@ export function buildCasebookPlan(
     sites,
     arms,
     definitionVersion: options.definitionVersion,
+    summaryDates: scheduleDateFields(definition),
     slots,
     instancesPerSubject: slots.length,
     itemsPerSubject: 1 + 2 * slots.length,
@@ -307,7 +311,11 @@ export function casebookItems(plan: CasebookPlan, n: number): Record<string, unk
   });
   // The dashboard's summary, as the saves would have left it.
   items.push(
-    summaryItem({ study: plan.study, id, site, arm, enrolledAt, enrolledBy: `dev-${site}` }, revisions),
+    summaryItem(
+      { study: plan.study, id, site, arm, enrolledAt, enrolledBy: `dev-${site}` },
+      revisions,
+      plan.summaryDates,
+    ),
   );
   return items;
 }

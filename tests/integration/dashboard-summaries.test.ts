@@ -1,6 +1,7 @@
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { StudyDefinition } from "../../functions/engine/definition.ts";
+import { scheduleDateFields } from "../../functions/engine/schedule.ts";
 import { keys } from "../../functions/store/keys.ts";
 import { createStore, type Store } from "../../functions/store/store.ts";
 import { dashboardPage, MAX_PAGE_READS } from "../../functions/web/dashboard-page.ts";
@@ -108,6 +109,70 @@ describe("dashboard pages from summaries", () => {
     expect(pageReads.filter((c) => c.command === "GetCommand")).toHaveLength(1);
   });
 
+  it("pages back from the last page to the first: the same pages, numbered the same, at most two Queries each", async () => {
+    const { store, calls } = countingStore();
+    for (const query of [{}, { arm: "rrms" }, { site: "site-02" }] as Omit<DashboardQuery, "after">[]) {
+      const forward: { ids: string[]; first: number }[] = [];
+      let selection = await dashboardPage(store, definition, query, ALL, today);
+      forward.push({ ids: selection.rows.map((r) => r.subject.id), first: selection.first });
+      expect(selection.previous).toBeUndefined();
+      while (selection.next) {
+        selection = await dashboardPage(store, definition, { ...query, after: selection.next }, ALL, today);
+        forward.push({ ids: selection.rows.map((r) => r.subject.id), first: selection.first });
+      }
+      const backward = [forward.at(-1)];
+      while (selection.previous) {
+        const before = calls.length;
+        selection = await dashboardPage(
+          store,
+          definition,
+          { ...query, after: selection.previous },
+          ALL,
+          today,
+        );
+        expect(calls.slice(before).filter((c) => c.command === "QueryCommand").length).toBeLessThanOrEqual(
+          MAX_PAGE_READS,
+        );
+        backward.unshift({ ids: selection.rows.map((r) => r.subject.id), first: selection.first });
+        // Forward again from a page reached backwards: the page that followed it.
+        if (selection.next && backward.length === 2) {
+          const again = await dashboardPage(
+            store,
+            definition,
+            { ...query, after: selection.next },
+            ALL,
+            today,
+          );
+          expect(again.rows.map((r) => r.subject.id)).toEqual(forward.at(-1)?.ids);
+        }
+      }
+      expect(forward.length, JSON.stringify(query)).toBeGreaterThan(1);
+      expect(backward).toEqual(forward);
+    }
+  });
+
+  it("refuses a page-back cursor under other filters, or altered (400)", async () => {
+    const second = await dashboardPage(
+      product.env.store,
+      definition,
+      { after: (await dashboardPage(product.env.store, definition, {}, ALL, today)).next },
+      ALL,
+      today,
+    );
+    const previous = second.previous as string;
+    await expect(
+      dashboardPage(product.env.store, definition, { arm: "nmo", after: previous }, ALL, today),
+    ).rejects.toMatchObject({
+      status: 400,
+    });
+    const altered = `${previous.slice(0, 10)}${previous[10] === "A" ? "B" : "A"}${previous.slice(11)}`;
+    await expect(
+      dashboardPage(product.env.store, definition, { after: altered }, ALL, today),
+    ).rejects.toMatchObject({
+      status: 400,
+    });
+  });
+
   it("filters on the server: arm, site, id prefix, visit timing, form status", async () => {
     const { store, calls } = countingStore();
     const ids = async (query: Omit<DashboardQuery, "after">) =>
@@ -182,7 +247,20 @@ describe("dashboard pages from summaries", () => {
       .toEqual([1]);
     expect(await cell()).toBe("not_started");
     // The repair compares each entry's rev with the log's latest revision and moves what is behind.
-    expect(await env.store.repairSummaries(env.studyId, ["site-01"])).toBe(SITE_01);
+    const repairs = await env.store.repairSummaries(env.studyId, ["site-01"], scheduleDateFields(definition));
+    expect(repairs).toEqual([
+      {
+        subject: "01-007",
+        site: "site-01",
+        created: false,
+        instances: ["screening/vital_signs#1"],
+        status: false,
+      },
+    ]);
     expect(await cell()).toBe("incomplete");
+    // Once repaired there is nothing left to do.
+    expect(await env.store.repairSummaries(env.studyId, ["site-01"], scheduleDateFields(definition))).toEqual(
+      [],
+    );
   });
 });

@@ -1,10 +1,11 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { QueryCommand } from "@aws-sdk/lib-dynamodb";
+import { GetCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadDefinition } from "../../functions/definition-files.ts";
 import { LOGS_EVENT, type StudyDefinition } from "../../functions/engine/definition.ts";
 import { keys } from "../../functions/store/keys.ts";
+import { summaryKey, toSummary } from "../../functions/store/subject-summary-item.ts";
 import { signIn } from "../bench/checkout-at.ts";
 import { itemSize, type Meter, meter, valueSize } from "../bench/dynamo-units.ts";
 import { buildCasebookPlan, type CasebookPlan } from "../bench/seed-study.ts";
@@ -150,6 +151,12 @@ describe("the cost model's figures (docs/cost-model.md)", () => {
     figures["item.projection.mean-bytes"] = mean(projections);
     figures["casebook.items"] = Items.length;
     figures["casebook.bytes"] = Items.reduce((sum, i) => sum + itemSize(i), 0);
+    // The dashboard's summary of the full casebook: every save of the subject pays its size in WRU.
+    const { Item: summary } = await product.env.store.db.doc.send(
+      new GetCommand({ TableName: product.env.tableName, Key: summaryKey(STUDY, "site-01", full) }),
+    );
+    expect(toSummary(summary ?? {}).instances).toHaveLength(plan.instancesPerSubject);
+    figures["item.summary.bytes"] = itemSize(summary ?? {});
     expect(figures["item.revision.max-bytes"]).toBeLessThan(400 * 1024);
   });
 

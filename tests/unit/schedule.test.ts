@@ -1,6 +1,12 @@
 import { describe, expect, it } from "vitest";
+import { loadDefinition } from "../../functions/definition-files.ts";
 import type { EventDef } from "../../functions/engine/definition.ts";
-import { dateOfStudyDay, studyDayOf, visitWindow } from "../../functions/engine/schedule.ts";
+import {
+  dateOfStudyDay,
+  scheduleDateFields,
+  studyDayOf,
+  visitWindow,
+} from "../../functions/engine/schedule.ts";
 
 describe("study days", () => {
   it("has no day 0: day -1 is the day before day 1", () => {
@@ -52,5 +58,21 @@ describe("visit windows", () => {
 
   it("has no window for an unscheduled visit", () => {
     expect(visitWindow({ id: "u", label: "U", forms: [], repeatable: true }, "2024-03-01")).toBeUndefined();
+  });
+});
+
+describe("scheduleDateFields", () => {
+  it("lists, per form, the visit-date fields and day one's anchor: nothing else of the data", async () => {
+    const definition = await loadDefinition("forms");
+    const fields = scheduleDateFields(definition);
+    expect(fields.infusion).toEqual(["infusion_date"]);
+    expect(fields.vital_signs).toEqual(["vs_date"]);
+    expect(fields.demographics).toBeUndefined();
+    expect(Object.values(fields).every((f) => f.length === 1)).toBe(true);
+    const moved = {
+      ...definition,
+      study: { ...definition.study, dayOne: { event: "screening", form: "demographics", field: "dob" } },
+    };
+    expect(scheduleDateFields(moved).demographics).toEqual(["dob"]);
   });
 });

@@ -104,7 +104,7 @@ export function Dashboard(props: {
             : "No more subjects match"
           : `Subjects ${first}–${first + rows.length - 1}${selection.next ? ", more on the next page" : ""}`}
       </p>
-      <Pager base={base} query={query} next={selection.next} />
+      <Pager base={base} query={query} next={selection.next} previous={selection.previous} />
       <section class="dash-scroll" tabindex={0} aria-label="Subjects by visit">
         <table class="dashboard">
           <caption class="visually-hidden">Subjects by visit</caption>
@@ -301,16 +301,21 @@ function Filters(props: {
   );
 }
 
-/** Forward only (a page is a Query from a cursor): the next page, and back to the first. */
-function Pager(props: { base: string; query: DashboardQuery; next: string | undefined }) {
-  const { base, query, next } = props;
-  if (!next && !query.after) return null;
+/** Both ways (a page is a Query from a cursor, forwards or backwards): first, previous and next page. */
+function Pager(props: { base: string; query: DashboardQuery; next?: string; previous?: string }) {
+  const { base, query, next, previous } = props;
+  if (!next && !previous && !query.after) return null;
   const { after: _after, ...filters } = query;
   return (
     <nav class="pager" aria-label="Pages">
       {query.after && (
         <a rel="first" href={dashboardHref(base, filters)}>
           First page
+        </a>
+      )}{" "}
+      {previous && (
+        <a rel="prev" href={dashboardHref(base, { ...filters, after: previous })}>
+          Previous page
         </a>
       )}{" "}
       {next && (

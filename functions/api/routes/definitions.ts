@@ -1,6 +1,5 @@
 import { createRoute, type RouteHandler, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { checkDefinition } from "../../engine/check-definition.ts";
 import type { StudyDefinition } from "../../engine/definition.ts";
 import type { AppEnv } from "../../http/context.ts";
 import { permitted } from "../../http/permissions.ts";
@@ -59,7 +58,12 @@ const PublishAnswer = z
   .openapi("PublishOutcome");
 
 /** A definition sent in a body, checked exactly like forms/ on disk; errors point into the body. */
-export function checkBody(body: z.infer<typeof DefinitionBody>, study: string): StudyDefinition {
+export async function checkBody(
+  body: z.infer<typeof DefinitionBody>,
+  study: string,
+): Promise<StudyDefinition> {
+  // The definition checker (and its JSON Schemas) is imported by the first publish, not at a cold start.
+  const { checkDefinition } = await import("../../engine/check-definition.ts");
   const result = checkDefinition({
     study: { path: "study.json", json: body.study },
     instruments: Object.entries(body.instruments).map(([id, json]) => ({
@@ -103,7 +107,7 @@ async function publish(
   dryRun: boolean,
 ) {
   await loadHostedStudy(c, study);
-  const definition = checkBody(body.definition, study);
+  const definition = await checkBody(body.definition, study);
   return c.var.store.publish({
     definition,
     actor: c.var.principal.user,

@@ -175,8 +175,16 @@ export function bundledFunctionProps(entry: string, choices: BundlingChoices = {
  * settings of `bundledFunctionProps`.
  */
 export function apiFunctionProps(choices: Omit<BundlingChoices, "commandHooks" | "allZodLocales"> = {}) {
+  return splitFunctionProps("functions/handlers/api.ts", choices);
+}
+
+/** Any entry bundled as the API function is (the cold-start benchmark builds its bare baseline so). */
+export function splitFunctionProps(
+  entry: string,
+  choices: Omit<BundlingChoices, "commandHooks" | "allZodLocales"> = {},
+) {
   return splitBundledFunctionProps({
-    entry: "functions/handlers/api.ts",
+    entry,
     projectRoot: REPO_ROOT,
     runtime: FUNCTION_RUNTIME,
     banner: ESM_REQUIRE_BANNER,

@@ -1,18 +1,18 @@
-import type { Context } from "hono";
+import type { Context, Handler, MiddlewareHandler } from "hono";
 import { Hono } from "hono";
 import { compress } from "hono/compress";
+import { createMiddleware } from "hono/factory";
 import { HTTPException } from "hono/http-exception";
 import { apiRoutes, redcapRoutes } from "./api/routes.ts";
 import { BODY_LIMITS, limitBodies } from "./http/body-limits.ts";
 import { type AppEnv, DEFAULT_IMPORT_JOBS, type ImportJobSettings } from "./http/context.ts";
-import { type OidcSettings, relyingParties } from "./http/oidc.ts";
+import type { OidcSettings } from "./http/oidc.ts";
 import { logUnexpected, ProblemError, problems } from "./http/problems.ts";
 import { securityHeaders } from "./http/security-headers.ts";
 import type { FileObjects } from "./store/file-objects.ts";
 import type { Store } from "./store/store.ts";
 import { webErrorPage } from "./web/error-page.tsx";
 import type { Script } from "./web/routes/session.tsx";
-import { createWebRoutes } from "./web/routes.tsx";
 import { SCRIPT_PATHS } from "./web/script-paths.generated.ts";
 import { STYLES } from "./web/styles.ts";
 
@@ -66,6 +66,53 @@ function secretSource(secret: AppOptions["sessionSecret"]): () => Promise<string
   return () => value;
 }
 
+const pageNotFound = (c: Context) =>
+  c.html('<!doctype html><title>Not found</title><p>This page does not exist. <a href="/">Home</a></p>', 404);
+
+/**
+ * The site pages (and the OpenID relying party they sign in with), imported by
+ * the first request that is not for the API: a cold start that serves an API
+ * call never loads them (docs/architecture.md, "Cold start"). The pages are
+ * their own Hono app, handed the request after the outer app's headers,
+ * compression and body limits; it sets the same variables.
+ */
+function lazySitePages(provideVariables: MiddlewareHandler<AppEnv>, options: AppOptions): Handler<AppEnv> {
+  let pages: Promise<Hono<AppEnv>> | undefined;
+  const load = async () => {
+    const [{ createWebRoutes }, oidc] = await Promise.all([
+      import("./web/routes.tsx"),
+      options.oidc ? import("./http/oidc.ts") : undefined,
+    ]);
+    const site = new Hono<AppEnv>();
+    site.use("*", provideVariables);
+    site.route(
+      "/",
+      createWebRoutes({
+        sessionSecret: secretSource(options.sessionSecret),
+        idleMs: options.sessionIdleMs ?? DEFAULT_IDLE_MS,
+        ...(options.signingWindowMs !== undefined ? { signingWindowMs: options.signingWindowMs } : {}),
+        ...(options.oidc && oidc ? { relyingParty: oidc.relyingParties(options.oidc) } : {}),
+        scripts: SCRIPT_PATHS,
+        assets: options.assets ?? [],
+      }),
+    );
+    site.notFound(pageNotFound);
+    site.onError((error, c) => webErrorPage(c, error));
+    return site;
+  };
+  return async (c, next) => {
+    if (c.req.path.startsWith("/api/")) return next();
+    if (!pages) {
+      pages = load();
+      // A failed import is not kept: the next request tries again.
+      pages.catch(() => {
+        pages = undefined;
+      });
+    }
+    return (await pages).fetch(c.req.raw, c.env);
+  };
+}
+
 /**
  * The composition root: the HTTP API, the REDCap endpoint and the site pages,
  * the same in Lambda, the local server and the tests (`app.request()`). Only
@@ -76,37 +123,25 @@ export function createApp(store: Store, options: AppOptions) {
   const importJobs = { ...DEFAULT_IMPORT_JOBS, ...options.importJobs };
 
   app.use("*", securityHeaders(STYLES));
-  app.use("*", async (c, next) => {
+  const provideVariables = createMiddleware<AppEnv>(async (c, next) => {
     c.set("store", store);
     c.set("feedSettleMs", options.feedSettleMs ?? 60_000);
     c.set("importJobs", importJobs);
     if (options.files) c.set("files", options.files);
     await next();
   });
+  app.use("*", provideVariables);
   // Sites are often on slow connections: pages, validators and exports are sent compressed.
   app.use("*", compress());
   app.use("*", limitBodies);
   app.route("/api/v1", apiRoutes());
   app.route("/", redcapRoutes);
-  app.route(
-    "/",
-    createWebRoutes({
-      sessionSecret: secretSource(options.sessionSecret),
-      idleMs: options.sessionIdleMs ?? DEFAULT_IDLE_MS,
-      ...(options.signingWindowMs !== undefined ? { signingWindowMs: options.signingWindowMs } : {}),
-      ...(options.oidc ? { relyingParty: relyingParties(options.oidc) } : {}),
-      scripts: SCRIPT_PATHS,
-      assets: options.assets ?? [],
-    }),
-  );
+  app.all("*", lazySitePages(provideVariables, options));
 
   app.notFound((c) =>
     c.req.path.startsWith("/api/")
       ? problemResponse(c, problems.notFound(`${c.req.method} ${c.req.path}`))
-      : c.html(
-          '<!doctype html><title>Not found</title><p>This page does not exist. <a href="/">Home</a></p>',
-          404,
-        ),
+      : pageNotFound(c),
   );
   app.onError((error, c) => {
     // Errors thrown before a page route runs (e.g. the body limit) still answer as a page.

@@ -38,6 +38,7 @@ import {
   FilterCriteria,
   FilterRule,
   type IFunction,
+  Function as LambdaFunction,
   LoggingFormat,
   Runtime,
   StartingPosition,
@@ -66,6 +67,7 @@ import {
   StudyUserPool,
   usesExternalOidc,
 } from "./sign-in.ts";
+import { splitBundledFunctionProps } from "./split-bundling.ts";
 
 /** The repository root: entry paths, the lock file and forms/ are resolved from here. */
 export const REPO_ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -165,6 +167,30 @@ export function bundledFunctionProps(entry: string, choices: BundlingChoices = {
       ...(commandHooks ? { commandHooks } : {}),
     },
   };
+}
+
+/**
+ * The API function's code: split by esbuild so a cold start loads only what
+ * the handler imports statically (infra/split-bundling.ts); otherwise the
+ * settings of `bundledFunctionProps`.
+ */
+export function apiFunctionProps(choices: Omit<BundlingChoices, "commandHooks" | "allZodLocales"> = {}) {
+  return splitFunctionProps("functions/handlers/api.ts", choices);
+}
+
+/** Any entry bundled as the API function is (the cold-start benchmark builds its bare baseline so). */
+export function splitFunctionProps(
+  entry: string,
+  choices: Omit<BundlingChoices, "commandHooks" | "allZodLocales"> = {},
+) {
+  return splitBundledFunctionProps({
+    entry,
+    projectRoot: REPO_ROOT,
+    runtime: FUNCTION_RUNTIME,
+    banner: ESM_REQUIRE_BANNER,
+    alias: { zod: ZOD_ENGLISH },
+    ...(choices.sourceMaps ? { sourceMaps: true } : {}),
+  });
 }
 
 /**
@@ -281,8 +307,8 @@ export class EdcStack extends Stack {
 
     // ---- API function.
     const apiLogs = logGroup(this, "ApiFunctionLogs");
-    const apiFunction = new NodejsFunction(this, "ApiFunction", {
-      ...bundledFunctionProps("functions/handlers/api.ts", { sourceMaps }),
+    const apiFunction = new LambdaFunction(this, "ApiFunction", {
+      ...apiFunctionProps({ sourceMaps }),
       description: `EDC API (${stage}): Hono app behind the HTTP API`,
       role: functionRole(this, "ApiFunctionRole", apiLogs, "EDC API function"),
       logGroup: apiLogs,

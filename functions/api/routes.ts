@@ -1,5 +1,7 @@
+import { Hono } from "hono";
 import { createMiddleware } from "hono/factory";
 import { requireToken } from "../http/auth.ts";
+import type { AppEnv } from "../http/context.ts";
 import { problems } from "../http/problems.ts";
 import { createRouter } from "./router.ts";
 import { accessLogRoutes } from "./routes/access-log.ts";
@@ -22,7 +24,13 @@ import { subjectStatusRoutes } from "./routes/subject-status.ts";
 import { subjectRoutes } from "./routes/subjects.ts";
 import { tokenRoutes } from "./routes/tokens.ts";
 
-export { redcapRoutes } from "./routes/redcap.ts";
+/**
+ * REDCap's API: one POST endpoint. What it does (dictionaries, CSV, record
+ * imports, the REDCap logic translator) is imported by its first call, not at
+ * a cold start (docs/architecture.md, "Cold start").
+ */
+export const redcapRoutes = new Hono<AppEnv>();
+redcapRoutes.post("/api/", async (c) => (await import("./routes/redcap.ts")).redcapApi(c));
 
 /** The JSON API, mounted at /api/v1: bearer tokens, JSON bodies, and its own OpenAPI document. */
 export function apiRoutes() {

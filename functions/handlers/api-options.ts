@@ -1,6 +1,6 @@
 import { type AppOptions, sessionIdleMs, signingWindowMs } from "../app.ts";
 import { FUNCTION_ENV } from "../store/function-env.ts";
-import { s3Client, s3FileObjects } from "../store/s3-file-objects.ts";
+import { lazyFileObjects } from "../store/lazy-file-objects.ts";
 import { lazySecret } from "../store/secrets.ts";
 
 type SecretsClient = NonNullable<Parameters<typeof lazySecret>[1]>;
@@ -25,8 +25,16 @@ export function apiOptions(env: NodeJS.ProcessEnv, secretsClient?: SecretsClient
     ...(issuer && clientId
       ? { oidc: { issuer, clientId, ...(clientSecretArn ? { clientSecret: secret(clientSecretArn) } : {}) } }
       : {}),
-    ...(filesBucket ? { files: s3FileObjects(() => s3Client(), filesBucket) } : {}),
+    ...(filesBucket ? { files: s3Files(filesBucket) } : {}),
   };
+}
+
+/** S3, with direct (presigned) uploads and downloads; the SDK's S3 client is imported by the first file operation. */
+function s3Files(bucket: string) {
+  return lazyFileObjects(async () => {
+    const { s3Client, s3FileObjects } = await import("../store/s3-file-objects.ts");
+    return s3FileObjects(s3Client(), bucket);
+  }, true);
 }
 
 function requiredArn(env: NodeJS.ProcessEnv, name: string): string {

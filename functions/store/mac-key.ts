@@ -2,7 +2,7 @@ import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypt
 import { existsSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { GenerateMacCommand, KMSClient, VerifyMacCommand } from "@aws-sdk/client-kms";
+import type { KMSClient } from "@aws-sdk/client-kms";
 import { FUNCTION_ENV } from "./function-env.ts";
 
 /**
@@ -19,6 +19,9 @@ export interface MacKey {
 }
 
 const KEY_BYTES = 32;
+
+// Imported at the first MAC, not at a cold start: a request that writes nothing never loads the KMS client.
+const kms = () => import("@aws-sdk/client-kms");
 const HEX_MAC = /^[0-9a-f]{64}$/;
 
 /** A key held in memory (tests, and the in-memory dev environment). */
@@ -83,6 +86,7 @@ export function kmsMacKey(keyId: string, client: Pick<KMSClient, "send">): MacKe
   return {
     id: keyId,
     mac: async (message) => {
+      const { GenerateMacCommand } = await kms();
       const { Mac } = await client.send(
         new GenerateMacCommand({ KeyId: keyId, MacAlgorithm: "HMAC_SHA_256", Message: utf8(message) }),
       );
@@ -91,6 +95,7 @@ export function kmsMacKey(keyId: string, client: Pick<KMSClient, "send">): MacKe
     },
     verify: async (message, mac) => {
       if (!HEX_MAC.test(mac)) return false;
+      const { VerifyMacCommand } = await kms();
       try {
         const { MacValid } = await client.send(
           new VerifyMacCommand({
@@ -125,11 +130,11 @@ export function deployedMacKey(): MacKey {
 
 /** A KMS client made at the first MAC, not at a cold start: a request that writes nothing never needs one. */
 function kmsAtFirstUse(): Pick<KMSClient, "send"> {
-  let client: KMSClient | undefined;
+  let client: Promise<KMSClient> | undefined;
   return {
-    send: ((...args: Parameters<KMSClient["send"]>) => {
-      client ??= new KMSClient({});
-      return client.send(...args);
+    send: (async (...args: Parameters<KMSClient["send"]>) => {
+      client ??= kms().then(({ KMSClient }) => new KMSClient({}));
+      return (await client).send(...args);
     }) as KMSClient["send"],
   };
 }
@@ -141,7 +146,7 @@ function kmsAtFirstUse(): Pick<KMSClient, "send"> {
  */
 export function macKeyFromEnvironment(dataDir: string): MacKey {
   const keyId = process.env[FUNCTION_ENV.auditMacKeyId];
-  return keyId ? kmsMacKey(keyId, new KMSClient({})) : fileMacKey(defaultMacKeyFile(dataDir));
+  return keyId ? kmsMacKey(keyId, kmsAtFirstUse()) : fileMacKey(defaultMacKeyFile(dataDir));
 }
 
 function utf8(text: string): Uint8Array {

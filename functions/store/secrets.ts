@@ -1,17 +1,23 @@
-import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 
 type SecretsClient = Pick<SecretsManagerClient, "send">;
 
-let sharedClient: SecretsClient | undefined;
+// Imported at the first read, like the client is made then: a cold start that reads no secret loads neither.
+const sdk = () => import("@aws-sdk/client-secrets-manager");
+
+let sharedClient: Promise<SecretsClient> | undefined;
 /** One client per process, made at the first read: a cold start that reads no secret builds none. */
-function defaultClient(): SecretsClient {
-  sharedClient ??= new SecretsManagerClient({});
+function defaultClient(): Promise<SecretsClient> {
+  sharedClient ??= sdk().then(({ SecretsManagerClient }) => new SecretsManagerClient({}));
   return sharedClient;
 }
 
 /** A Secrets Manager secret's string value (the stack's generated secrets hold strings). */
-export async function readSecret(arn: string, client: SecretsClient = defaultClient()): Promise<string> {
-  const { SecretString } = await client.send(new GetSecretValueCommand({ SecretId: arn }));
+export async function readSecret(arn: string, client?: SecretsClient): Promise<string> {
+  const { GetSecretValueCommand } = await sdk();
+  const { SecretString } = await (client ?? (await defaultClient())).send(
+    new GetSecretValueCommand({ SecretId: arn }),
+  );
   if (!SecretString) throw new Error(`secret ${arn} has no string value`);
   return SecretString;
 }
@@ -26,7 +32,7 @@ export function lazySecret(arn: string, client?: () => SecretsClient): () => Pro
   let value: Promise<string> | undefined;
   return () => {
     if (!value) {
-      const reading = readSecret(arn, client ? client() : defaultClient());
+      const reading = readSecret(arn, client?.());
       reading.catch(() => {
         if (value === reading) value = undefined;
       });

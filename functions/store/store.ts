@@ -46,7 +46,7 @@ import {
   setGrant,
   upsertPerson,
 } from "./people.ts";
-import { type PublishRequest, publishWithImpact } from "./publish.ts";
+import type { PublishRequest } from "./publish.ts";
 import {
   type OpenQueryRequest,
   openQuery,
@@ -132,7 +132,9 @@ export function createStore(options: StoreOptions) {
     macKey,
     definitions,
     /** Impact analysis, then publish unless a destructive change is neither migrated nor accepted. */
-    publish: (request: PublishRequest) => publishWithImpact(db, macKey, definitions, request),
+    // Imported by the first publish (with the impact analysis), not at a cold start.
+    publish: async (request: PublishRequest) =>
+      (await import("./publish.ts")).publishWithImpact(db, macKey, definitions, request),
     listDefinitions: (study: string) => listDefinitions(db, study),
     /** A new study on this deployment, its creator granted admin and builder at it. */
     createStudy: (request: CreateStudyRequest) => createStudy(db, macKey, definitions, request),

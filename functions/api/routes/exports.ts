@@ -1,8 +1,5 @@
 import { createRoute, type RouteHandler, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { changesPage } from "../../exports/changes.ts";
-import { csvText } from "../../exports/csv.ts";
-import { RECORDS_CONTENT_TYPE, recordsPage } from "../../exports/records.ts";
 import { REDCAP_METADATA } from "../../exports/redcap-metadata.ts";
 import { logAccess, loggedFilters } from "../../http/access-events.ts";
 import type { AppEnv } from "../../http/context.ts";
@@ -14,7 +11,6 @@ import {
   openExportCursor,
   openFeedCursor,
 } from "../../http/export-scope.ts";
-import { odmDownload } from "../../http/odm-download.ts";
 import { permitted } from "../../http/permissions.ts";
 import { loadStudy } from "../../http/resolve.ts";
 import { streamedBody } from "../../http/streamed-body.ts";
@@ -22,7 +18,10 @@ import { FeedChange } from "../feed-schemas.ts";
 import { createRouter } from "../router.ts";
 import { problemResponses, StudyParams } from "../schemas.ts";
 
-/** The export routes parse, authorize and pipe: what a caller may see is http/export-scope.ts, the writing exports/. */
+/**
+ * The export routes parse, authorize and pipe: what a caller may see is http/export-scope.ts, the writing exports/.
+ * The writers are imported by the first export, not at a cold start (docs/architecture.md, "Cold start").
+ */
 export const exportRoutes = createRouter();
 
 const list = z.string().optional().transform(commaList);
@@ -83,6 +82,7 @@ const exportRecords: RouteHandler<typeof exportRecordsRoute, AppEnv> = async (c)
   const options = await exportOptions(c, definition, q);
   const sites = exportSites(c, definition, q.sites);
   const request = { sites, after, limit: q.limit, only: q.subjects, format: q.format };
+  const { RECORDS_CONTENT_TYPE, recordsPage } = await import("../../exports/records.ts");
   const page = await recordsPage(c.var.store, definition, request, options);
   await logAccess(c, "export-records", {
     format: q.format,
@@ -153,6 +153,7 @@ const listChanges: RouteHandler<typeof listChangesRoute, AppEnv> = async (c) => 
   const definition = await loadStudy(c, study);
   const after = await openFeedCursor(c, study, q.cursor);
   const options = await exportOptions(c, definition, q);
+  const { changesPage } = await import("../../exports/changes.ts");
   const page = await changesPage(c.var.store, definition, {
     after,
     settledBefore: new Date(Date.now() - c.var.feedSettleMs).toISOString(),
@@ -177,7 +178,7 @@ exportRoutes.openapi(listChangesRoute, listChanges);
 
 const MetadataQuery = z.object({ format: z.enum(["json", "csv"]).default("json") });
 
-function table(
+async function table(
   c: Context<AppEnv>,
   rows: Record<string, unknown>[],
   format: "json" | "csv",
@@ -185,6 +186,7 @@ function table(
 ) {
   if (format === "json") return c.json(rows, 200);
   const header = columns ?? Object.keys(rows[0] ?? {});
+  const { csvText } = await import("../../exports/csv.ts");
   const csv = csvText([header, ...rows.map((r) => header.map((h) => r[h] ?? ""))], "people");
   return c.body(csv, 200, { "Content-Type": "text/csv; charset=utf-8" });
 }
@@ -215,7 +217,7 @@ const getMetadataRoute = createRoute({
 const getMetadata: RouteHandler<typeof getMetadataRoute, AppEnv> = async (c) => {
   const { study, kind } = c.req.valid("param");
   const definition = await loadStudy(c, study);
-  return table(c, REDCAP_METADATA[kind](definition), c.req.valid("query").format) as never;
+  return (await table(c, REDCAP_METADATA[kind](definition), c.req.valid("query").format)) as never;
 };
 
 exportRoutes.openapi(getMetadataRoute, getMetadata);
@@ -253,6 +255,7 @@ const exportOdmRoute = createRoute({
 const exportOdm: RouteHandler<typeof exportOdmRoute, AppEnv> = async (c) => {
   const q = c.req.valid("query");
   const definition = await loadStudy(c, c.req.valid("param").study);
+  const { odmDownload } = await import("../../http/odm-download.ts");
   const chunks = await odmDownload(c, definition, q);
   c.header("Content-Type", "application/xml; charset=utf-8");
   return streamedBody(c, chunks) as never;

@@ -1,5 +1,4 @@
 import { createRoute, type RouteHandler, z } from "@hono/zod-openapi";
-import { csvText } from "../../exports/csv.ts";
 import type { AppEnv } from "../../http/context.ts";
 import { completeUpload, downloadUrl, receiveUpload, startUpload } from "../../http/direct-files.ts";
 import {
@@ -214,6 +213,7 @@ const manifestRoute = createRoute({
 const manifest: RouteHandler<typeof manifestRoute, AppEnv> = async (c) => {
   const rows = await fileManifest(c, c.req.valid("param").study);
   if (c.req.valid("query").format === "json") return c.json(rows, 200);
+  const { csvText } = await import("../../exports/csv.ts");
   const csv = csvText(
     [[...MANIFEST_COLUMNS], ...rows.map((r) => MANIFEST_COLUMNS.map((k) => r[k]))],
     "people",

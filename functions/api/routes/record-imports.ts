@@ -1,6 +1,6 @@
 import { createRoute, type RouteHandler, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { type DateFormat, parseImportData, readImportRows } from "../../exports/redcap-records-in.ts";
+import type { DateFormat } from "../../exports/redcap-records-in.ts";
 import type { AppEnv } from "../../http/context.ts";
 import { percentOf } from "../../http/import-job-runner.ts";
 import { permitted, sitesOf } from "../../http/permissions.ts";
@@ -18,6 +18,9 @@ import { problemResponses, StudyParams } from "../schemas.ts";
  * through the save path). The job is polled for its progress.
  */
 export const recordImportRoutes = createRouter();
+
+/** REDCap's record formats (CSV, JSON, XML): imported by the first import, not at a cold start. */
+const records = () => import("../../exports/redcap-records-in.ts");
 
 const Refused = z.object({
   record: z.string(),
@@ -130,6 +133,7 @@ const start: RouteHandler<typeof startRoute, AppEnv> = async (c) => {
   const { study } = c.req.valid("param");
   const definition = await loadStudy(c, study);
   const body = c.req.valid("json");
+  const { parseImportData, readImportRows } = await records();
   let rows: Record<string, string>[];
   try {
     rows = parseImportData(body.data, body.format);

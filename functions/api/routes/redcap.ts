@@ -1,4 +1,4 @@
-import { type Context, Hono } from "hono";
+import type { Context } from "hono";
 import type { StudyDefinition } from "../../engine/definition.ts";
 import { formOrder } from "../../engine/form-order.ts";
 import { API_COLUMNS, COLUMNS } from "../../engine/redcap/columns.ts";
@@ -313,10 +313,8 @@ async function nextRecordName(c: Context<AppEnv>, definition: StudyDefinition): 
   return `${prefix}${String(highest + 1).padStart(3, "0")}`;
 }
 
-export const redcapRoutes = new Hono<AppEnv>();
-
 /** REDCap's API: one POST endpoint, the token and the `content` in the form body. */
-async function redcapApi(c: Context<AppEnv>) {
+export async function redcapApi(c: Context<AppEnv>) {
   const body = await c.req.parseBody({ all: true }).catch(() => ({}) as Record<string, unknown>);
   const params = new RedcapParams(body);
   // REDCap: errors in returnFormat; without it, in the format asked for; without that, XML.
@@ -528,5 +526,3 @@ async function redcapApi(c: Context<AppEnv>) {
     return error(c, returnFormat, status, e.message);
   }
 }
-
-redcapRoutes.post("/api/", redcapApi);

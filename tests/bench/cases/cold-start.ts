@@ -2,14 +2,17 @@
  * Cold start: a fresh `node` process imports a Lambda bundle and answers one
  * API Gateway v2 event, the way a new Lambda instance does. The API bundle
  * (a first save: PUT a form with an API token) is quoted against a bare Hono
- * function (one PutItem) built with the same esbuild settings: both are
- * bundled by the stack's own `bundledFunctionProps` through a real CDK synth.
+ * function (one PutItem) built with the same esbuild settings: both split
+ * as the stack splits the API (`splitFunctionProps`, infra/split-bundling.ts)
+ * through a real CDK synth; a second pair quotes the bare function bundled in
+ * one file by NodejsFunction (`bundledFunctionProps`), as it was before.
  *
  *   node --import tsx tests/bench/cases/cold-start.ts            # now vs bare Hono
  *   COLD_START_BEFORE=b3db3c7 node --import tsx tests/bench/cases/cold-start.ts
  *
  * COLD_START_BEFORE adds a pair "API at <ref> vs API now" (the older API built
- * as the stack then shipped it: source maps on, every zod locale). COLD_START_ROUNDS sets
+ * in one file, no maps, English zod: d56b89b's settings; COLD_START_BEFORE_LEGACY=1
+ * for b3db3c7's, source maps on and every zod locale). COLD_START_ROUNDS sets
  * the rounds (default 9). Each child reports its own import (init) and
  * first-request milliseconds; the pair times the whole process.
  */
@@ -23,16 +26,19 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 import { App, Stack } from "aws-cdk-lib";
+import { Function as LambdaFunction } from "aws-cdk-lib/aws-lambda";
 import { NodejsFunction } from "aws-cdk-lib/aws-lambda-nodejs";
 import { startDevEnvironment } from "../../../functions/dev-environment.ts";
 import { memoryMacKey } from "../../../functions/store/mac-key.ts";
-import { bundledFunctionProps, REPO_ROOT } from "../../../infra/stack.ts";
+import { bundledFunctionProps, REPO_ROOT, splitFunctionProps } from "../../../infra/stack.ts";
+import { bundleBytes } from "../../helpers/bundle-chunks.ts";
 import { checkoutAt } from "../checkout-at.ts";
 import { formatPairs, measurePair, median, type Pair, type Side } from "../pairs.ts";
 
 const run = promisify(execFile);
 const ROUNDS = Number(process.env.COLD_START_ROUNDS ?? 9);
 const BEFORE = process.env.COLD_START_BEFORE;
+const LEGACY_BEFORE = process.env.COLD_START_BEFORE_LEGACY === "1";
 const SESSION_SECRET = "cold-start-session-secret-cold-start-00";
 const AUDIT_KEY = Buffer.from("5a".repeat(32), "hex");
 
@@ -47,20 +53,25 @@ const CDK_CONTEXT = (
   JSON.parse(readFileSync(path.join(REPO_ROOT, "cdk.json"), "utf8")) as { context: Record<string, unknown> }
 ).context;
 
-/** Bundles each entry exactly as infra/stack.ts does, through NodejsFunction's local esbuild. */
+/**
+ * Bundles each entry exactly as infra/stack.ts does: the API now split
+ * (`apiFunctionProps`), the rest through NodejsFunction's local esbuild.
+ */
 function bundle(
-  entries: { name: string; entry: string; sourceMaps: boolean; allZodLocales?: boolean }[],
+  entries: { name: string; entry: string; sourceMaps: boolean; allZodLocales?: boolean; split?: boolean }[],
   outdir: string,
 ): Bundle[] {
   const app = new App({ outdir, context: CDK_CONTEXT });
   const stack = new Stack(app, "ColdStart");
-  const fns = entries.map(({ name, entry, sourceMaps, allZodLocales }) => ({
+  const fns = entries.map(({ name, entry, sourceMaps, allZodLocales, split }) => ({
     name,
-    fn: new NodejsFunction(
-      stack,
-      name.replace(/\W/g, ""),
-      bundledFunctionProps(entry, { sourceMaps, ...(allZodLocales ? { allZodLocales } : {}) }),
-    ),
+    fn: split
+      ? new LambdaFunction(stack, name.replace(/\W/g, ""), splitFunctionProps(entry, { sourceMaps }))
+      : new NodejsFunction(
+          stack,
+          name.replace(/\W/g, ""),
+          bundledFunctionProps(entry, { sourceMaps, ...(allZodLocales ? { allZodLocales } : {}) }),
+        ),
     nodeOptions: sourceMaps ? "--enable-source-maps" : "",
   }));
   const template = app.synth().getStackByName("ColdStart").template as {
@@ -249,6 +260,7 @@ function side(bundle: Bundle, fixture: () => Fixture, kind: "api" | "bare", timi
 interface Built {
   api: Bundle;
   bare: Bundle;
+  bareOneFile: Bundle;
   before?: Bundle;
   cleanup(): void;
 }
@@ -260,25 +272,38 @@ function buildAll(): Promise<Built> {
     const beforeDir = BEFORE ? checkoutAt(BEFORE) : undefined;
     const bundles = bundle(
       [
-        { name: "API now", entry: "functions/handlers/api.ts", sourceMaps: false },
-        { name: "bare Hono", entry: "tests/bench/cold-start/bare-hono-handler.ts", sourceMaps: false },
+        { name: "API now", entry: "functions/handlers/api.ts", sourceMaps: false, split: true },
+        {
+          name: "bare Hono",
+          entry: "tests/bench/cold-start/bare-hono-handler.ts",
+          sourceMaps: false,
+          split: true,
+        },
+        {
+          name: "bare Hono, one file",
+          entry: "tests/bench/cold-start/bare-hono-handler.ts",
+          sourceMaps: false,
+        },
         ...(beforeDir
           ? [
               {
                 name: `API at ${BEFORE}`,
                 entry: path.join(beforeDir, "functions/handlers/api.ts"),
-                sourceMaps: true,
-                allZodLocales: true,
+                // Before the split: the API as the stack shipped it at d56b89b (one file, no maps, English zod);
+                // COLD_START_BEFORE_LEGACY=1 for b3db3c7's settings (maps on, every zod locale).
+                sourceMaps: LEGACY_BEFORE,
+                allZodLocales: LEGACY_BEFORE,
               },
             ]
           : []),
       ],
       outdir,
     );
-    const [api, bare, before] = bundles as [Bundle, Bundle, Bundle | undefined];
+    const [api, bare, bareOneFile, before] = bundles as [Bundle, Bundle, Bundle, Bundle | undefined];
     return {
       api,
       bare,
+      bareOneFile,
       ...(before ? { before } : {}),
       cleanup: () => {
         rmSync(outdir, { recursive: true, force: true });
@@ -289,14 +314,21 @@ function buildAll(): Promise<Built> {
   return built;
 }
 
-/** Bundle sizes (minified index.mjs), the figure the ≤ 800 KB target is about. */
+/**
+ * Bundle sizes, minified: what a cold start loads (index.mjs and the chunks it
+ * imports statically: the ≤ 800 KB target) and the whole asset (every chunk).
+ */
 export async function sizes(): Promise<Record<string, number>> {
-  const { api, bare, before } = await buildAll();
-  const bytes = (b: Bundle) => statSync(path.join(b.dir, "index.mjs")).size;
+  const { api, bare, bareOneFile, before } = await buildAll();
+  const whole = (b: Bundle) => statSync(path.join(b.dir, "index.mjs")).size;
+  const split = bundleBytes(api.dir);
   return {
-    "API bundle bytes": bytes(api),
-    "bare Hono bundle bytes": bytes(bare),
-    ...(before ? { [`API bundle bytes at ${BEFORE}`]: bytes(before) } : {}),
+    "API bytes loaded at init": split.initLoaded,
+    "API asset bytes (every chunk)": split.total,
+    "API asset files": split.files,
+    "bare Hono bytes loaded at init": bundleBytes(bare.dir).initLoaded,
+    "bare Hono one-file bundle bytes": whole(bareOneFile),
+    ...(before ? { [`API bundle bytes at ${BEFORE} (one file, all loaded at init)`]: whole(before) } : {}),
   };
 }
 
@@ -309,7 +341,7 @@ function pairOf(name: string, target: string | undefined, baseline: Bundle, subj
     if (!fixture) throw new Error("fixture not started");
     return fixture;
   };
-  const kindOf = (b: Bundle) => (b.name === "bare Hono" ? "bare" : "api");
+  const kindOf = (b: Bundle) => (b.name.startsWith("bare Hono") ? "bare" : "api");
   const baseTimings: ChildTiming[] = [];
   const subjTimings: ChildTiming[] = [];
   childTimings.set(`${name} / ${baseline.name}`, baseTimings);
@@ -330,9 +362,10 @@ function pairOf(name: string, target: string | undefined, baseline: Bundle, subj
 }
 
 export default async function pairs(): Promise<Pair[]> {
-  const { api, bare, before } = await buildAll();
+  const { api, bare, bareOneFile, before } = await buildAll();
   return [
     pairOf("cold start, whole process: init + first save", "≤ 2×", bare, api),
+    pairOf("cold start, whole process: vs bare Hono in one file", undefined, bareOneFile, api),
     ...(before ? [pairOf(`cold start, whole process: API now vs ${BEFORE}`, undefined, before, api)] : []),
   ];
 }

@@ -177,19 +177,22 @@ async function handedOverOrRead(
 /**
  * The lock or freeze that holds the instance, if any. The state items answer
  * alone when they show it free; otherwise the logs, read after the items,
- * decide, and the items are brought in line with them (a mark left by a
- * crash is cleared here, a missing item written).
+ * decide, and when they let the save through the items are brought in line
+ * with them (a mark left by a crash is cleared here, a missing item written).
  */
 async function lockHeldOn(db: Db, address: InstanceAddress, read: BeforeSave): Promise<LockHeld | undefined> {
   if (read.reviews) return lockHolding(read.reviews, address);
   const marks = read.marks ?? { subject: undefined, study: undefined };
   if (marksLeaveFree(marks.subject, marks.study, address)) return undefined;
   const reviews = await readReviews(db, address.study, address.subject);
+  const held = lockHolding(reviews, address);
+  // A refused save writes nothing; one the logs let through writes anyway.
+  if (held) return held;
   await Promise.all([
     repairLockState(db, lockStateKey(address.study, address.subject), marks.subject, reviews.subject),
     repairLockState(db, lockStateKey(address.study), marks.study, reviews.study),
   ]);
-  return lockHolding(reviews, address);
+  return undefined;
 }
 
 /**

@@ -95,6 +95,11 @@ async function createFromLog(db: Db, key: TableKey, log: readonly ReviewEntry[],
   }
 }
 
+/** The item of a log that holds nothing yet (a subject just enrolled), unless one exists. */
+export function createLockState(db: Db, key: TableKey): Promise<void> {
+  return createFromLog(db, key, [], new Date());
+}
+
 /**
  * Before a lock is appended at `seq` (read from a log ending at seq - 1): the
  * item made from that log if there was none, then the lock's mark.

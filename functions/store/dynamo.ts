@@ -1,5 +1,10 @@
 import { CreateTableCommand, DynamoDBClient, waitUntilTableExists } from "@aws-sdk/client-dynamodb";
-import { DynamoDBDocumentClient, QueryCommand, type QueryCommandInput } from "@aws-sdk/lib-dynamodb";
+import {
+  BatchGetCommand,
+  DynamoDBDocumentClient,
+  QueryCommand,
+  type QueryCommandInput,
+} from "@aws-sdk/lib-dynamodb";
 import { TABLE } from "./table-shape.ts";
 
 /** The table and the client every store module writes through. */
@@ -92,6 +97,36 @@ export async function queryAll(
   } while (start);
   return out;
 }
+
+/** A table key: partition and sort key. */
+export interface TableKey {
+  PK: string;
+  SK: string;
+}
+
+/**
+ * The items at these keys (up to 100, any partitions), consistently read in
+ * one call, by `PK` and `SK`; keys the table does not hold are absent. Keys
+ * the service left unprocessed (throttling) are asked for again.
+ */
+export async function batchGetAll(
+  db: Db,
+  keyList: TableKey[],
+): Promise<Map<string, Record<string, unknown>>> {
+  const found = new Map<string, Record<string, unknown>>();
+  let pending: Record<string, unknown>[] = keyList.map((k) => ({ PK: k.PK, SK: k.SK }));
+  while (pending.length > 0) {
+    const out = await db.doc.send(
+      new BatchGetCommand({ RequestItems: { [db.tableName]: { Keys: pending, ConsistentRead: true } } }),
+    );
+    for (const item of out.Responses?.[db.tableName] ?? []) found.set(itemKey(item), item);
+    pending = (out.UnprocessedKeys?.[db.tableName]?.Keys ?? []) as Record<string, unknown>[];
+  }
+  return found;
+}
+
+/** How `batchGetAll` files an item: its partition and sort key. */
+export const itemKey = (k: { PK?: unknown; SK?: unknown }) => `${String(k.PK)}\u0000${String(k.SK)}`;
 
 /** Every item of one partition of the by-site index (GSI1), or those whose sort key starts with `prefix`. */
 export function queryBySite(db: Db, partition: string, prefix?: string): Promise<Record<string, unknown>[]> {

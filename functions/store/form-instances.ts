@@ -1,6 +1,6 @@
 import { GetCommand, PutCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import type { SaveReads } from "../engine/save-reads.ts";
-import { type Db, isConditionFailure, queryAll } from "./dynamo.ts";
+import { batchGetAll, type Db, isConditionFailure, itemKey, queryAll, type TableKey } from "./dynamo.ts";
 import { keys } from "./keys.ts";
 import type { MacKey } from "./mac-key.ts";
 import {
@@ -94,7 +94,10 @@ export async function commitAndProject(
 ): Promise<{ kind: "committed"; revision: Revision } | { kind: "stale"; current: Revision | undefined }> {
   const sealed = await sealRevision(macKey, revision, previous);
   if ((await commitRevision(db, sealed)) === "conflict") {
-    return { kind: "stale", current: await readLatestRevision(db, revision) };
+    // The winner's projection may be missing (its writer died, or the caller read a lagging one): moved here.
+    const current = await readLatestRevision(db, revision);
+    if (current) await projectRevision(db, current);
+    return { kind: "stale", current };
   }
   await projectRevision(db, sealed, dates);
   return { kind: "committed", revision: sealed };
@@ -173,29 +176,51 @@ export async function readProjections(db: Db, study: string, subject: string): P
 }
 
 /**
- * The current states a save needs (`saveReads`): all of them, or one Query
- * per slot, all at once, each reading only its own keys.
+ * The current states a save needs (`saveReads`) and one instance's own
+ * projection (its chain head), with other items known by key, in as few calls
+ * as there can be: every item known by its key in one BatchGetItem, across
+ * partitions (a Query reads one partition), and one Query per form read whole
+ * at an event (or of every state, for `$latest`), all at once.
  */
-export async function readProjectionsFor(
+export async function readProjectionsAndItems(
   db: Db,
-  study: string,
-  subject: string,
+  own: InstanceAddress,
   reads: SaveReads,
-): Promise<Revision[]> {
-  if (reads.all) return readProjections(db, study, subject);
-  const pk = keys.subjectPartition(study, subject);
-  const pages = await Promise.all(
-    reads.slots.map(({ event, form, instance }) =>
-      instance === undefined
-        ? queryPartition(db, pk, `${keys.projections}${event}#${form}#`)
-        : queryAll(db, {
-            KeyConditionExpression: "PK = :pk AND SK = :sk",
-            ExpressionAttributeValues: { ":pk": pk, ":sk": keys.data(event, form, instance) },
-            ConsistentRead: true,
-          }),
-    ),
-  );
-  return pages.flat().map(toRevision);
+  extra: TableKey[],
+): Promise<{
+  projections: Revision[];
+  own: Revision | undefined;
+  items: Map<string, Record<string, unknown>>;
+}> {
+  const pk = keys.subjectPartition(own.study, own.subject);
+  const ownKey = keys.data(own.event, own.form, own.instance);
+  const exact = reads.all
+    ? []
+    : reads.slots.flatMap((s) => (s.instance === undefined ? [] : [keys.data(s.event, s.form, s.instance)]));
+  const wholeForms = reads.all ? [] : reads.slots.filter((s) => s.instance === undefined);
+  const ownCovered =
+    reads.all ||
+    exact.includes(ownKey) ||
+    wholeForms.some((s) => s.event === own.event && s.form === own.form);
+  const byKey = [...exact, ...(ownCovered ? [] : [ownKey])].map((SK) => ({ PK: pk, SK }));
+  const [items, ...pages] = await Promise.all([
+    batchGetAll(db, [...byKey, ...extra]),
+    ...(reads.all
+      ? [queryPartition(db, pk, keys.projections)]
+      : wholeForms.map(({ event, form }) => queryPartition(db, pk, `${keys.projections}${event}#${form}#`))),
+  ]);
+  const projections = [
+    ...pages.flat(),
+    ...byKey.flatMap((k) => {
+      const item = items.get(itemKey(k));
+      return item ? [item] : [];
+    }),
+  ].map(toRevision);
+  return {
+    projections,
+    own: projections.find((p) => p.event === own.event && p.form === own.form && p.instance === own.instance),
+    items,
+  };
 }
 
 /**

@@ -58,6 +58,8 @@ export const keys = {
   /** A subject's review log (in its partition) or the study's (in the study partition): queries, verification, locks, signatures, status. */
   reviewEntry: (seq: number) => `REVIEW#${pad(seq, 9)}`,
   reviewPrefix: "REVIEW#",
+  /** The locks a review log holds, kept small beside it (lock-state.ts), in the same partition. */
+  lockState: "LOCKS",
   /** Query entries of a site, in the by-site index (GSI1PK), by query then seq (GSI1SK). */
   siteQueries: (study: string, site: string) => `STUDY#${study}#SITE#${site}#QUERIES`,
   /** Subject-status entries of a site, in the by-site index (GSI1PK), by subject then seq (GSI1SK). */

@@ -1,4 +1,5 @@
 import { canonicalJson } from "../engine/canonical-json.ts";
+import { activeLocks, sameTarget } from "../engine/locks.ts";
 import type { ReviewAction, ReviewContent, ReviewEntry, ReviewTarget } from "../engine/review.ts";
 import { appendChained } from "./chained-append.ts";
 import { type Db, queryAll, queryBySite } from "./dynamo.ts";
@@ -11,6 +12,7 @@ import {
   requiredString,
 } from "./item-fields.ts";
 import { keys } from "./keys.ts";
+import { clearAfterUnlock, lockStateKey, markBeforeLock } from "./lock-state.ts";
 import type { MacKey } from "./mac-key.ts";
 import { summarizeStatus } from "./subject-summary-item.ts";
 import { TABLE } from "./table-shape.ts";
@@ -102,8 +104,48 @@ function indexAttributes(entry: ReviewEntry): Item {
   return feed;
 }
 
-/** Appends one entry to the subject's review log (or the study's, without a subject). */
+/**
+ * Appends one entry to the subject's review log (or the study's, without a
+ * subject). A lock or unlock also keeps the log's lock state (lock-state.ts)
+ * on the safe side of it: marked before a lock is appended, cleared after an
+ * unlock is.
+ */
 export async function appendReview(
+  db: Db,
+  macKey: MacKey,
+  request: ReviewRequest,
+  options: { now?: () => Date; after?: number } = {},
+): Promise<ReviewEntry> {
+  if (request.action !== "lock" && request.action !== "unlock")
+    return appendEntry(db, macKey, request, options);
+  const key = lockStateKey(request.study, request.subject);
+  for (let attempt = 1; ; attempt++) {
+    // The log read here decides the one seq the lock may take: the mark names it.
+    const log = await readReviewLog(db, request.study, request.subject);
+    const head = log.at(-1)?.seq ?? 0;
+    if (options.after !== undefined && head !== options.after) throw new ChainMovedError();
+    try {
+      if (request.action === "lock") {
+        await markBeforeLock(db, key, log, request.target, head + 1, options.now?.());
+        return await appendEntry(db, macKey, request, { ...options, after: head });
+      }
+      const ended = activeLocks(log).find((l) => sameTarget(l.target, request.target));
+      const entry = await appendEntry(db, macKey, request, { ...options, after: head });
+      if (ended) await clearAfterUnlock(db, key, request.target, ended.seq);
+      return entry;
+    } catch (error) {
+      // Another entry got in first: with the caller's head, the caller decides again; without, read again.
+      if (!(error instanceof ChainMovedError) || options.after !== undefined) throw error;
+      if (attempt >= LOCK_ATTEMPTS)
+        throw new Error(`the review log of ${request.subject ?? request.study} is too busy to lock`);
+    }
+  }
+}
+
+/** How often a lock reads the log again when other entries keep getting in first. */
+const LOCK_ATTEMPTS = 50;
+
+async function appendEntry(
   db: Db,
   macKey: MacKey,
   request: ReviewRequest,

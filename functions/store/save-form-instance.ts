@@ -10,13 +10,16 @@ import { type Deviation, dayOneOf, scheduleDateFields, visitDeviations } from ".
 import { type FieldWarning, unconfirmed, type WarningConfirmation } from "../engine/soft-checks.ts";
 import { type FieldError, pointer, prepareForm, retiredValues } from "../engine/validate-form.ts";
 import type { Db } from "./dynamo.ts";
+import { itemKey } from "./dynamo.ts";
 import {
   commitAndProject,
   type InstanceAddress,
+  projectRevision,
   type Revision,
   readLatestRevision,
-  readProjectionsFor,
+  readProjectionsAndItems,
 } from "./form-instances.ts";
+import { type LockMark, lockStateKey, marksLeaveFree, repairLockState, toLockMarks } from "./lock-state.ts";
 import type { MacKey } from "./mac-key.ts";
 import { readReviewLog } from "./review-log.ts";
 import type { Subject } from "./subjects.ts";
@@ -60,7 +63,17 @@ export interface SaveRequest {
 export interface BeforeSave {
   projections: Revision[];
   current: Revision | undefined;
-  reviews: Reviews;
+  /**
+   * Where `current` was read: the log (or a caller, which reads the log), or
+   * the instance's projection, which trails the log when a writer died
+   * between its commit and its projection. A commit from a trailing one loses
+   * its conditional put; anything else the save answers from it is confirmed
+   * by the log first.
+   */
+  currentFrom?: "log" | "projection";
+  /** The review logs, when read (a caller's); else the lock state items (lock-state.ts), undefined where missing. */
+  reviews?: Reviews;
+  marks?: { subject: LockMark[] | undefined; study: LockMark[] | undefined };
 }
 
 /** The subject's review log and the study's (the freeze), as a save and the form page read them. */
@@ -110,9 +123,12 @@ export type SaveResult =
 const saveReadsOf = cachedSaveReads();
 
 /**
- * Everything a save reads before its commit, all at once: the current states
- * its form's logic and day one refer to (nothing else, so the reads do not grow
- * with the casebook), the instance's latest revision, and the review logs.
+ * Everything a save reads before its commit, at once and mostly in one call
+ * (one BatchGetItem): the current states its form's logic and day one refer
+ * to (nothing else, so the reads do not grow with the casebook), the
+ * instance's own projection (its chain head: rev, hash, MAC), and the lock
+ * state items of the subject's and the study's review logs. A form read whole
+ * at an event, or `$latest`, adds a Query at the same time.
  * A caller may start it before it has authorized the request, as long as it
  * authorizes before it hands the result to the save.
  */
@@ -121,30 +137,62 @@ export async function readBeforeSave(
   definition: StudyDefinition,
   address: InstanceAddress,
 ): Promise<BeforeSave> {
-  const [projections, current, subjectLog, studyLog] = await Promise.all([
-    readProjectionsFor(db, address.study, address.subject, saveReadsOf(definition, address.form)),
-    readLatestRevision(db, address),
-    readReviewLog(db, address.study, address.subject),
-    readReviewLog(db, address.study),
-  ]);
-  return { projections, current, reviews: { subject: subjectLog, study: studyLog } };
+  const subjectLocks = lockStateKey(address.study, address.subject);
+  const studyLocks = lockStateKey(address.study);
+  const { projections, own, items } = await readProjectionsAndItems(
+    db,
+    address,
+    saveReadsOf(definition, address.form),
+    [subjectLocks, studyLocks],
+  );
+  return {
+    projections,
+    current: own,
+    currentFrom: "projection",
+    marks: {
+      subject: toLockMarks(items.get(itemKey(subjectLocks))),
+      study: toLockMarks(items.get(itemKey(studyLocks))),
+    },
+  };
 }
 
 /**
  * What the caller handed over, unless its latest revision lacks the chain
- * fields (a lean read, or a revision saved before chaining): that one is read
- * again, so the new revision never starts a fresh chain by mistake.
+ * fields (a lean read, a projection or a revision saved before chaining):
+ * that one is read from the log, so the new revision never starts a fresh
+ * chain by mistake.
  */
 async function handedOverOrRead(
   db: Db,
   definition: StudyDefinition,
   address: InstanceAddress,
-  read: SaveRequest["read"],
+  handed: SaveRequest["read"],
 ): Promise<BeforeSave> {
-  if (!read) return readBeforeSave(db, definition, address);
+  const read = handed ?? (await readBeforeSave(db, definition, address));
   if (read.current && read.current.hash === undefined)
-    return { ...read, current: await readLatestRevision(db, address) };
+    return { ...read, current: await readLatestRevision(db, address), currentFrom: "log" };
   return read;
+}
+
+/**
+ * The lock or freeze that holds the instance, if any. The state items answer
+ * alone when they show it free; otherwise the logs, read after the items,
+ * decide, and when they let the save through the items are brought in line
+ * with them (a mark left by a crash is cleared here, a missing item written).
+ */
+async function lockHeldOn(db: Db, address: InstanceAddress, read: BeforeSave): Promise<LockHeld | undefined> {
+  if (read.reviews) return lockHolding(read.reviews, address);
+  const marks = read.marks ?? { subject: undefined, study: undefined };
+  if (marksLeaveFree(marks.subject, marks.study, address)) return undefined;
+  const reviews = await readReviews(db, address.study, address.subject);
+  const held = lockHolding(reviews, address);
+  // A refused save writes nothing; one the logs let through writes anyway.
+  if (held) return held;
+  await Promise.all([
+    repairLockState(db, lockStateKey(address.study, address.subject), marks.subject, reviews.subject),
+    repairLockState(db, lockStateKey(address.study), marks.study, reviews.study),
+  ]);
+  return undefined;
 }
 
 /**
@@ -175,13 +223,36 @@ async function saveOrCheck(
 ): Promise<SaveResult | WouldSave> {
   const { definition, subject, event, form, instance } = req;
   const address = { study: subject.study, subject: subject.id, event, form, instance };
-  const { projections, current, reviews } = await handedOverOrRead(db, definition, address, req.read);
+  const read = await handedOverOrRead(db, definition, address, req.read);
   // Refused before anything else: a locked instance takes no value, valid or not.
-  const held = lockHolding(reviews, address);
+  const held = await lockHeldOn(db, address, read);
   if (held) return { kind: "locked", ...held };
-  if (req.rev !== (current?.rev ?? 0)) return { kind: "stale", current };
+  const decided = await decideAndCommit(db, macKey, req, read, dryRun);
+  if (read.currentFrom !== "projection" || decided.fromLog) return decided.result;
+  const { result } = decided;
+  // A commit from a trailing projection lost its conditional put (answered from the log): anything
+  // else answered from the projection (unchanged, stale, a refusal) holds only if the log agrees.
+  if (result.kind === "saved" || result.kind === "would-save") return result;
+  const latest = await readLatestRevision(db, address);
+  if ((latest?.rev ?? 0) === (read.current?.rev ?? 0)) return result;
+  if (latest) await projectRevision(db, latest);
+  return (await decideAndCommit(db, macKey, req, { ...read, current: latest, currentFrom: "log" }, dryRun))
+    .result;
+}
+
+/** The save's decision from what was read, and its commit; `fromLog` when the answer came from the log. */
+async function decideAndCommit(
+  db: Db,
+  macKey: MacKey,
+  req: SaveRequest,
+  { projections, current }: BeforeSave,
+  dryRun: boolean,
+): Promise<{ result: SaveResult | WouldSave; fromLog?: true }> {
+  const { definition, subject, event, form, instance } = req;
+  const address = { study: subject.study, subject: subject.id, event, form, instance };
+  if (req.rev !== (current?.rev ?? 0)) return { result: { kind: "stale", current } };
   // Refused before validation: whatever the values, nothing is stored (decideRevision says the same).
-  if (current?.enteredInError) return { kind: "entered-in-error" };
+  if (current?.enteredInError) return { result: { kind: "entered-in-error" } };
 
   const instrument = definition.instruments[form];
   if (!instrument) throw new Error(`unknown form ${form}: resolve the slot before saving`);
@@ -221,10 +292,10 @@ async function saveOrCheck(
     declared: definition.study.missingCodes ?? [],
   });
   const errors = [...retiredErrors, ...prepared.errors];
-  if (errors.length > 0) return { kind: "invalid", errors };
+  if (errors.length > 0) return { result: { kind: "invalid", errors } };
   // Nothing is written until every new warning is confirmed: the answer lists them to confirm.
   const open = unconfirmed(prepared.warnings, req.confirmWarnings);
-  if (open.length > 0) return { kind: "unconfirmed-warnings", warnings: open };
+  if (open.length > 0) return { result: { kind: "unconfirmed-warnings", warnings: open } };
   prepared.data = { ...prepared.data, ...retired };
 
   const deviationsFor = (data: FormData) =>
@@ -245,14 +316,21 @@ async function saveOrCheck(
   });
   switch (decision.kind) {
     case "stale":
-      return { kind: "stale", current };
+      return { result: { kind: "stale", current } };
     case "reason-required":
     case "entered-in-error":
-      return decision;
+      return { result: decision };
     case "unchanged":
-      return { kind: "unchanged", state: decision.current, deviations: deviationsFor(decision.current.data) };
+      return {
+        result: {
+          kind: "unchanged",
+          state: decision.current,
+          deviations: deviationsFor(decision.current.data),
+        },
+      };
     case "commit": {
-      if (dryRun) return { kind: "would-save", changes: decision.changes, warnings: prepared.warnings };
+      if (dryRun)
+        return { result: { kind: "would-save", changes: decision.changes, warnings: prepared.warnings } };
       const revision: Revision = {
         ...address,
         site: subject.site,
@@ -269,17 +347,19 @@ async function saveOrCheck(
         ...(prepared.warnings.length > 0 ? { confirmedWarnings: prepared.warnings } : {}),
       };
       const outcome = await commitAndProject(db, macKey, revision, current, scheduleDateFields(definition));
-      if (outcome.kind === "stale") return outcome;
+      if (outcome.kind === "stale") return { result: outcome, fromLog: true };
       // The crash window: a process dying here leaves a revision whose confirmed warnings have no
       // query yet. The query ids come from the revision, so the next save of this instance (below,
       // for the revision it builds on) or `repairWarningQueries` opens exactly the missing ones.
       if (current?.confirmedWarnings?.length) await openWarningQueries(db, macKey, current);
       await openWarningQueries(db, macKey, outcome.revision, req.person);
       return {
-        kind: "saved",
-        state: outcome.revision,
-        changes: decision.changes,
-        deviations: deviationsFor(prepared.data),
+        result: {
+          kind: "saved",
+          state: outcome.revision,
+          changes: decision.changes,
+          deviations: deviationsFor(prepared.data),
+        },
       };
     }
   }

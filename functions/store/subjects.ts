@@ -2,6 +2,7 @@ import { GetCommand, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { type Db, isConditionFailure, queryBySite } from "./dynamo.ts";
 import { type Item, requiredNumber, text } from "./item-fields.ts";
 import { keys } from "./keys.ts";
+import { createLockState, lockStateKey } from "./lock-state.ts";
 import type { Subject } from "./subject.ts";
 import { createSummary } from "./subject-summary-item.ts";
 import { TABLE } from "./table-shape.ts";
@@ -53,8 +54,9 @@ export async function enrolSubject(
         }),
       );
       // After the subject, never before: a summary is only made for a subject that exists (a crash between
-      // the two leaves it to repairSubjectSummary).
-      await createSummary(db, subject);
+      // the two leaves it to repairSubjectSummary). The lock state now, so that the first save need not
+      // make it (a crash leaves that to the save).
+      await Promise.all([createSummary(db, subject), createLockState(db, lockStateKey(args.study, id))]);
       return { kind: "enrolled", subject };
     } catch (error) {
       if (!isConditionFailure(error)) throw error;

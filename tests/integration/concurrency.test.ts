@@ -1,9 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BASE, type Product, startProduct } from "./harness.ts";
+import { storeDevKey } from "../../functions/dev-environment.ts";
+import { ALL_SITES } from "../../functions/store/principal.ts";
+import { BASE, type Product, STUDY, startProduct } from "./harness.ts";
 
 let product: Product;
 beforeAll(async () => {
   product = await startProduct();
+  const key = { user: "test-data_manager", role: "data_manager" as const, study: STUDY, sites: [ALL_SITES] };
+  product.env.tokens.data_manager = await storeDevKey(product.env.store, "test-data_manager", key);
 });
 afterAll(() => product.close());
 
@@ -35,6 +39,34 @@ describe("concurrent edits", () => {
       as: "site-01",
     });
     expect(current.body).toMatchObject({ rev: 2, data: { heart_rate: winner?.body.data.heart_rate } });
+  });
+
+  it("locks of different targets at once all hold: no lock's mark overwrites another's, every save is refused", async () => {
+    const subject = await product.enrol();
+    // Every save below goes through the lock state items, which exist once the subject has saved.
+    expect(
+      (await product.save(subject, "screening", "vital_signs", { data: { heart_rate: 60 } })).status,
+    ).toBe(200);
+    const targets = ["screening", "iv_1", "m3", "m6", "m9", "m12"].map((event) => ({
+      event,
+      form: "vital_signs",
+      instance: 1,
+    }));
+    const locks = await Promise.all(
+      targets.map((target) =>
+        product.call("POST", `${BASE}/subjects/${subject}/locks`, { as: "data_manager", body: { target } }),
+      ),
+    );
+    expect(locks.map((l) => l.status)).toEqual(targets.map(() => 201));
+    const saves = await Promise.all(
+      targets.map(({ event }) =>
+        product.save(subject, event, "vital_signs", {
+          data: { heart_rate: 70 },
+          rev: event === "screening" ? 1 : 0,
+        }),
+      ),
+    );
+    expect(saves.map((s) => s.status)).toEqual(targets.map(() => 423));
   });
 
   it("gives concurrently enrolled subjects distinct generated ids", async () => {

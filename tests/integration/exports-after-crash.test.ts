@@ -19,19 +19,21 @@ beforeAll(async () => {
 });
 afterAll(() => product.close());
 
-/** A save through a process that dies right after its commit (the 5th store call, after its four reads) took effect. */
+/** A save through a process that dies right after its commit (the put of its REV# item) took effect. */
 async function saveAndDieAfterCommit(subject: string, rev: number, status: "incomplete" | "unverified") {
   const env = product.env;
   const definition = await env.store.definitions.current(env.studyId);
   const sub = await env.store.getSubject(env.studyId, subject);
   if (!definition || !sub) throw new Error("setup");
-  let calls = 0;
+  let committed = false;
   const real = env.store.db.doc;
   const doc: Send = {
     send: (async (command: Parameters<Send["send"]>[0]) => {
-      calls += 1;
-      if (calls > 5) throw new Error("process died");
-      return real.send(command as never);
+      if (committed) throw new Error("process died");
+      const result = await real.send(command as never);
+      const item = (command.input as { Item?: { SK?: unknown } }).Item;
+      if (String(item?.SK ?? "").startsWith("REV#")) committed = true;
+      return result;
     }) as Send["send"],
   };
   const dying = createStore({ tableName: env.tableName, doc, macKey: env.store.macKey });

@@ -63,9 +63,11 @@ async function enrolWithDayOne(): Promise<string> {
 }
 
 describe("the store calls of one save", () => {
-  it("are at most 3 round trips one after the other: the reads at once, the commit, the projection and summary", async () => {
+  it("are 4 calls in 3 round trips one after the other: one read, the commit, the projection and summary", async () => {
     const calls = await measuredSave(await enrolWithDayOne());
     expect(sequentialRounds(calls)).toBeLessThanOrEqual(3);
+    // Every read in one call: the instance's projection (its chain head), day one's, and both lock states.
+    expect(calls.map((c) => c.command)).toEqual(["BatchGet", "Put", "Put", "Update"]);
     // Exactly one commit, then the projection and the dashboard's summary entry at once, after every read.
     const isWrite = (c: { command: string }) => c.command === "Put" || c.command === "Update";
     const writes = calls.filter(isWrite);

@@ -9,12 +9,10 @@ import {
 } from "../../functions/engine/definition.ts";
 import { diffData } from "../../functions/engine/revision.ts";
 import { prepareForm } from "../../functions/engine/validate-form.ts";
-import { keys } from "../../functions/store/keys.ts";
 import { projectionItem, type Revision, revisionItem } from "../../functions/store/revision-item.ts";
 import type { Subject } from "../../functions/store/subject.ts";
 import { summaryItem } from "../../functions/store/subject-summary-item.ts";
 import { subjectItem } from "../../functions/store/subjects.ts";
-import { TABLE } from "../../functions/store/table-shape.ts";
 
 /**
  * Seeds a realistic casebook per subject straight into the table, the way the

@@ -47,7 +47,7 @@ export function exportSizes(): number[] {
 }
 const pageLimit = () => Number(process.env.BENCH_EXPORT_LIMIT ?? "200");
 
-interface Seeded {
+export interface Seeded {
   env: DevEnvironment;
   plan: CasebookPlan;
   token: string;
@@ -108,12 +108,12 @@ const readProgress = (dir: string): Progress | undefined => {
  * subjects' ids are a width shorter, so the larger plan's own ids never
  * collide with them): 10,000 subjects cost 9,000 seeded, not 10,000.
  */
-function startFromSmaller(dataDir: string, subjects: number) {
+function startFromSmaller(dataDir: string, subjects: number, family: Family) {
   if (existsSync(dataDir)) return;
-  const smaller = exportSizes()
+  const smaller = family.sizes
     .filter((n) => n < subjects)
     .sort((a, b) => b - a)
-    .map((n) => readdirSync(DATA).find((d) => d.startsWith(`export-${n}-`)))
+    .map((n) => readdirSync(DATA).find((d) => d.startsWith(`${family.name}-${n}-`)))
     .filter((d): d is string => d !== undefined)
     .map((d) => path.join(DATA, d))
     .find((d) => {
@@ -128,13 +128,26 @@ function startFromSmaller(dataDir: string, subjects: number) {
  * its fingerprint holds. Seeding goes a chunk at a time and records how far it
  * got, so a stopped run carries on where it was.
  */
-export async function seededStudy(subjects: number): Promise<Seeded> {
+/**
+ * Studies seeded for one bench (their folders' prefix) and the sizes it
+ * seeds, smaller ones copied into larger: two benches running at once never
+ * share a folder (dynalite holds a lock on it).
+ */
+export interface Family {
+  name: string;
+  sizes: number[];
+}
+
+export async function seededStudy(
+  subjects: number,
+  family: Family = { name: "export", sizes: exportSizes() },
+): Promise<Seeded> {
   const definition = await loadDefinition(path.join(ROOT, "forms"));
   // The definition version is known only once published; the first start publishes version 1.
   const probe = buildCasebookPlan(definition, { definitionVersion: 1, maxSubjects: subjects });
   mkdirSync(DATA, { recursive: true });
-  const dataDir = path.join(DATA, `export-${subjects}-${fingerprint(probe)}`);
-  startFromSmaller(dataDir, subjects);
+  const dataDir = path.join(DATA, `${family.name}-${subjects}-${fingerprint(probe)}`);
+  startFromSmaller(dataDir, subjects, family);
   let env = await startDevEnvironment({ dataDir });
   try {
     const pointer = await env.store.db.doc.send(

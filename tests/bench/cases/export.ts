@@ -370,6 +370,15 @@ export async function sizes(): Promise<Record<string, number>> {
             ["--expose-gc"],
           );
       const at = `@${subjects}`;
+      // As each size finishes: a run stopped before the largest size still leaves the smaller sizes' figures.
+      process.stderr.write(
+        `export @${subjects}: export ${round(csv.ms / 1000)} s, peak RSS ${round(csv.peakRssMB)} MB, heap ${round(csv.peakHeapMB)} MB` +
+          (live ? `, live heap ${round(live.peakLiveHeapMB ?? Number.NaN)} MB` : "") +
+          (raw
+            ? `; raw Query ${round(raw.ms / 1000)} s, peak RSS ${round(raw.peakRssMB)} MB, heap ${round(raw.peakHeapMB)} MB`
+            : "") +
+          "\n",
+      );
       out[`export peak RSS MB ${at}`] = round(csv.peakRssMB);
       out[`export peak heap MB ${at}`] = round(csv.peakHeapMB);
       out[`export s ${at} (one run)`] = round(csv.ms / 1000);

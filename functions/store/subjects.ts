@@ -42,14 +42,7 @@ export async function enrolSubject(
       await db.doc.send(
         new PutCommand({
           TableName: db.tableName,
-          Item: {
-            PK: keys.subjectPartition(args.study, id),
-            SK: keys.subject,
-            type: "subject",
-            ...subject,
-            [TABLE.indexes.bySite.partitionKey]: keys.siteIndex(args.study, args.site),
-            [TABLE.indexes.bySite.sortKey]: keys.subjectIndex(id),
-          },
+          Item: subjectItem(subject),
           ConditionExpression: "attribute_not_exists(PK)",
         }),
       );
@@ -63,6 +56,18 @@ export async function enrolSubject(
       if (args.id !== undefined) return { kind: "exists" };
     }
   }
+}
+
+/** The subject item: its own key, and its place in its site's listing (the by-site index). */
+export function subjectItem(subject: Subject): Item {
+  return {
+    PK: keys.subjectPartition(subject.study, subject.id),
+    SK: keys.subject,
+    type: "subject",
+    ...subject,
+    [TABLE.indexes.bySite.partitionKey]: keys.siteIndex(subject.study, subject.site),
+    [TABLE.indexes.bySite.sortKey]: keys.subjectIndex(subject.id),
+  };
 }
 
 async function nextSequence(db: Db, study: string, site: string): Promise<number> {

@@ -10,9 +10,10 @@ import {
 import { diffData } from "../../functions/engine/revision.ts";
 import { scheduleDateFields } from "../../functions/engine/schedule.ts";
 import { prepareForm } from "../../functions/engine/validate-form.ts";
-import { keys } from "../../functions/store/keys.ts";
+import { projectionItem, type Revision, revisionItem } from "../../functions/store/revision-item.ts";
+import type { Subject } from "../../functions/store/subject.ts";
 import { type SummaryDates, summaryItem } from "../../functions/store/subject-summary-item.ts";
-import { TABLE } from "../../functions/store/table-shape.ts";
+import { subjectItem } from "../../functions/store/subjects.ts";
 
 /**
  * Seeds a realistic casebook per subject straight into the table, the way the
@@ -246,37 +247,21 @@ const shiftDates = (data: FormData, days: number): FormData => {
   return out;
 };
 
-/** Every item of subject number n's casebook. */
-export function casebookItems(plan: CasebookPlan, n: number): Record<string, unknown>[] {
+/** Subject number n and revision 1 of every instance of its casebook, as its saves would have made them (unsealed). */
+export function casebookOf(plan: CasebookPlan, n: number): { subject: Subject; revisions: Revision[] } {
   const { id, site, arm } = subjectOf(plan, n);
-  const pk = keys.subjectPartition(plan.study, id);
   const offset = n % 365; // subjects enrolled over a year
   const enrolledAt = new Date(
     Date.parse(`${addDays(REFERENCE_DAY_ONE, offset - 20)}T09:00:00Z`),
   ).toISOString();
-  const items: Record<string, unknown>[] = [
-    {
-      PK: pk,
-      SK: keys.subject,
-      type: "subject",
-      study: plan.study,
-      id,
-      site,
-      arm,
-      enrolledAt,
-      enrolledBy: `dev-${site}`,
-      [TABLE.indexes.bySite.partitionKey]: keys.siteIndex(plan.study, site),
-      [TABLE.indexes.bySite.sortKey]: keys.subjectIndex(id),
-    },
-  ];
-  const revisions: Parameters<typeof summaryItem>[1] = [];
-  plan.slots.forEach((slot, i) => {
+  const subject: Subject = { study: plan.study, id, site, arm, enrolledAt, enrolledBy: `dev-${site}` };
+  const revisions = plan.slots.map((slot, i): Revision => {
     const t = slot.variants[(n + i) % slot.variants.length] as Template;
     const data = shiftDates(t.data, offset);
     const committedAt = new Date(
       Date.parse(`${addDays(REFERENCE_DAY_ONE, offset + slot.day)}T12:00:00Z`) + (n % 1000) * 1000 + i,
     ).toISOString();
-    const revision = {
+    return {
       study: plan.study,
       subject: id,
       site,
@@ -292,32 +277,19 @@ export function casebookItems(plan: CasebookPlan, n: number): Record<string, unk
       committedAt,
       committedBy: `dev-${site}`,
     };
-    const rev = keys.revision(slot.event, slot.form, slot.instance, 1);
-    items.push({
-      PK: pk,
-      SK: rev,
-      type: "revision",
-      ...revision,
-      [TABLE.indexes.feed.partitionKey]: keys.feed(plan.study),
-      [TABLE.indexes.feed.sortKey]: `${committedAt}#${pk}#${rev}`,
-    });
-    items.push({
-      PK: pk,
-      SK: keys.data(slot.event, slot.form, slot.instance),
-      type: "current",
-      ...revision,
-    });
-    revisions.push(revision);
   });
-  // The dashboard's summary, as the saves would have left it.
-  items.push(
-    summaryItem(
-      { study: plan.study, id, site, arm, enrolledAt, enrolledBy: `dev-${site}` },
-      revisions,
-      plan.summaryDates,
-    ),
-  );
-  return items;
+  return { subject, revisions };
+}
+
+/** Every item of subject number n's casebook (revisions unsealed: seed-fast.ts seals them). */
+export function casebookItems(plan: CasebookPlan, n: number): Record<string, unknown>[] {
+  const { subject, revisions } = casebookOf(plan, n);
+  return [
+    subjectItem(subject),
+    ...revisions.flatMap((r) => [revisionItem(r), projectionItem(r)]),
+    // The dashboard's summary, as the saves would have left it.
+    summaryItem(subject, revisions, plan.summaryDates),
+  ];
 }
 
 /**

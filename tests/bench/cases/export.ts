@@ -16,7 +16,7 @@
  * from, so a later run reuses it: 10,000 subjects are ~1.95 M items and take
  * 15–30 min to seed on two shared cores; the first size ~2–3 min.
  *
- * Sizes: BENCH_EXPORT_SUBJECTS=1000,10000 (the default); page size
+ * Sizes: BENCH_EXPORT_SUBJECTS=1000,4000,10000 (the default); page size
  * BENCH_EXPORT_LIMIT (default 200, the route's default);
  * BENCH_EXPORT_MEMORY_ONLY=true measures the export's peak memory alone (no
  * raw read, no live-heap run); BENCH_EXPORT_AS_SEEDED=true measures a size whose seeding was stopped as far
@@ -30,9 +30,11 @@ import { GetCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { loadDefinition } from "../../../functions/definition-files.ts";
 import { type DevEnvironment, startDevEnvironment } from "../../../functions/dev-environment.ts";
 import { keys } from "../../../functions/store/keys.ts";
+import { defaultMacKeyFile, fileMacKey } from "../../../functions/store/mac-key.ts";
 import { TABLE } from "../../../functions/store/table-shape.ts";
 import { ROOT } from "../checkout-at.ts";
 import type { Pair } from "../pairs.ts";
+import { seedDirect } from "../seed-fast.ts";
 import { buildCasebookPlan, type CasebookPlan } from "../seed-study.ts";
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
@@ -41,11 +43,11 @@ const SCALE_SCRIPT = path.join(ROOT, "tests/bench/export-scale.ts");
 const DATA = path.join(ROOT, "tests/artifacts/bench-data");
 
 export function exportSizes(): number[] {
-  return (process.env.BENCH_EXPORT_SUBJECTS ?? "1000,10000").split(",").map(Number);
+  return (process.env.BENCH_EXPORT_SUBJECTS ?? "1000,4000,10000").split(",").map(Number);
 }
 const pageLimit = () => Number(process.env.BENCH_EXPORT_LIMIT ?? "200");
 
-interface Seeded {
+export interface Seeded {
   env: DevEnvironment;
   plan: CasebookPlan;
   token: string;
@@ -57,6 +59,9 @@ function fingerprint(plan: CasebookPlan): string {
   const hash = createHash("sha256").update(JSON.stringify(plan));
   for (const file of [
     "tests/bench/seed-study.ts",
+    "tests/bench/seed-fast.ts",
+    "functions/store/revision-item.ts",
+    "functions/store/revision-seal.ts",
     "functions/store/keys.ts",
     "functions/store/table-shape.ts",
   ])
@@ -103,12 +108,12 @@ const readProgress = (dir: string): Progress | undefined => {
  * subjects' ids are a width shorter, so the larger plan's own ids never
  * collide with them): 10,000 subjects cost 9,000 seeded, not 10,000.
  */
-function startFromSmaller(dataDir: string, subjects: number) {
+function startFromSmaller(dataDir: string, subjects: number, family: Family) {
   if (existsSync(dataDir)) return;
-  const smaller = exportSizes()
+  const smaller = family.sizes
     .filter((n) => n < subjects)
     .sort((a, b) => b - a)
-    .map((n) => readdirSync(DATA).find((d) => d.startsWith(`export-${n}-`)))
+    .map((n) => readdirSync(DATA).find((d) => d.startsWith(`${family.name}-${n}-`)))
     .filter((d): d is string => d !== undefined)
     .map((d) => path.join(DATA, d))
     .find((d) => {
@@ -123,14 +128,27 @@ function startFromSmaller(dataDir: string, subjects: number) {
  * its fingerprint holds. Seeding goes a chunk at a time and records how far it
  * got, so a stopped run carries on where it was.
  */
-export async function seededStudy(subjects: number): Promise<Seeded> {
+/**
+ * Studies seeded for one bench (their folders' prefix) and the sizes it
+ * seeds, smaller ones copied into larger: two benches running at once never
+ * share a folder (dynalite holds a lock on it).
+ */
+export interface Family {
+  name: string;
+  sizes: number[];
+}
+
+export async function seededStudy(
+  subjects: number,
+  family: Family = { name: "export", sizes: exportSizes() },
+): Promise<Seeded> {
   const definition = await loadDefinition(path.join(ROOT, "forms"));
   // The definition version is known only once published; the first start publishes version 1.
   const probe = buildCasebookPlan(definition, { definitionVersion: 1, maxSubjects: subjects });
   mkdirSync(DATA, { recursive: true });
-  const dataDir = path.join(DATA, `export-${subjects}-${fingerprint(probe)}`);
-  startFromSmaller(dataDir, subjects);
-  const env = await startDevEnvironment({ dataDir });
+  const dataDir = path.join(DATA, `${family.name}-${subjects}-${fingerprint(probe)}`);
+  startFromSmaller(dataDir, subjects, family);
+  let env = await startDevEnvironment({ dataDir });
   try {
     const pointer = await env.store.db.doc.send(
       new GetCommand({
@@ -145,23 +163,25 @@ export async function seededStudy(subjects: number): Promise<Seeded> {
     let progress = readProgress(dataDir) ?? { subjects: 0, ms: 0 };
     // Measure a size still being seeded as far as it got (the figures then say how many subjects they are of).
     const asSeeded = process.env.BENCH_EXPORT_AS_SEEDED === "true" && progress.subjects > 0;
-    while (!asSeeded && progress.subjects < subjects) {
-      const to = Math.min(subjects, progress.subjects + SEED_CHUNK);
-      process.stderr.write(
-        `export: seeding subjects ${progress.subjects}–${to} of ${subjects} into ${path.relative(ROOT, dataDir)}\n`,
-      );
-      const seed = await runChild<{ ms: number }>("seed", {
-        endpoint: env.endpoint,
-        tableName: env.tableName,
-        study: env.studyId,
-        definitionVersion: plan.definitionVersion,
-        maxSubjects: subjects,
-        from: progress.subjects,
-        to,
-        inFlight: 8,
-      });
-      progress = { subjects: to, ms: progress.ms + seed.ms };
-      writeFileSync(path.join(dataDir, "seeded.json"), `${JSON.stringify(progress)}\n`);
+    if (!asSeeded && progress.subjects < subjects) {
+      // Straight into LevelDB (tests/bench/seed-fast.ts), so dynalite must let go of the folder meanwhile.
+      const { tableName } = env;
+      await env.close();
+      // The key the environment made at its first start: the revisions are sealed as its saves would seal them.
+      const macKey = fileMacKey(defaultMacKeyFile(dataDir));
+      while (progress.subjects < subjects) {
+        const to = Math.min(subjects, progress.subjects + SEED_CHUNK);
+        process.stderr.write(
+          `export: seeding subjects ${progress.subjects}–${to} of ${subjects} into ${path.relative(ROOT, dataDir)}\n`,
+        );
+        const seed = await seedDirect(path.join(dataDir, "dynamo"), tableName, plan, macKey, {
+          from: progress.subjects,
+          to,
+        });
+        progress = { subjects: to, ms: progress.ms + seed.ms };
+        writeFileSync(path.join(dataDir, "seeded.json"), `${JSON.stringify(progress)}\n`);
+      }
+      env = await startDevEnvironment({ dataDir });
     }
     const token = env.tokens.monitor?.token;
     if (!token) throw new Error("the dev environment made no monitor token");
@@ -350,6 +370,15 @@ export async function sizes(): Promise<Record<string, number>> {
             ["--expose-gc"],
           );
       const at = `@${subjects}`;
+      // As each size finishes: a run stopped before the largest size still leaves the smaller sizes' figures.
+      process.stderr.write(
+        `export @${subjects}: export ${round(csv.ms / 1000)} s, peak RSS ${round(csv.peakRssMB)} MB, heap ${round(csv.peakHeapMB)} MB` +
+          (live ? `, live heap ${round(live.peakLiveHeapMB ?? Number.NaN)} MB` : "") +
+          (raw
+            ? `; raw Query ${round(raw.ms / 1000)} s, peak RSS ${round(raw.peakRssMB)} MB, heap ${round(raw.peakHeapMB)} MB`
+            : "") +
+          "\n",
+      );
       out[`export peak RSS MB ${at}`] = round(csv.peakRssMB);
       out[`export peak heap MB ${at}`] = round(csv.peakHeapMB);
       out[`export s ${at} (one run)`] = round(csv.ms / 1000);

@@ -177,22 +177,33 @@ async function handedOverOrRead(
 /**
  * The lock or freeze that holds the instance, if any. The state items answer
  * alone when they show it free; otherwise the logs, read after the items,
- * decide, and when they let the save through the items are brought in line
- * with them (a mark left by a crash is cleared here, a missing item written).
+ * decide. When they let the save through, `bringInLine` writes the items as
+ * the logs have them (a mark left by a crash cleared, a missing item
+ * written): the caller runs it only once the save is stored, so a refused
+ * save or a check writes nothing.
  */
-async function lockHeldOn(db: Db, address: InstanceAddress, read: BeforeSave): Promise<LockHeld | undefined> {
-  if (read.reviews) return lockHolding(read.reviews, address);
+async function lockHeldOn(
+  db: Db,
+  address: InstanceAddress,
+  read: BeforeSave,
+): Promise<{ held: LockHeld } | { held: undefined; bringInLine?: () => Promise<unknown> }> {
+  if (read.reviews) {
+    const held = lockHolding(read.reviews, address);
+    return held ? { held } : { held: undefined };
+  }
   const marks = read.marks ?? { subject: undefined, study: undefined };
-  if (marksLeaveFree(marks.subject, marks.study, address)) return undefined;
+  if (marksLeaveFree(marks.subject, marks.study, address)) return { held: undefined };
   const reviews = await readReviews(db, address.study, address.subject);
   const held = lockHolding(reviews, address);
-  // A refused save writes nothing; one the logs let through writes anyway.
-  if (held) return held;
-  await Promise.all([
-    repairLockState(db, lockStateKey(address.study, address.subject), marks.subject, reviews.subject),
-    repairLockState(db, lockStateKey(address.study), marks.study, reviews.study),
-  ]);
-  return undefined;
+  if (held) return { held };
+  return {
+    held: undefined,
+    bringInLine: () =>
+      Promise.all([
+        repairLockState(db, lockStateKey(address.study, address.subject), marks.subject, reviews.subject),
+        repairLockState(db, lockStateKey(address.study), marks.study, reviews.study),
+      ]),
+  };
 }
 
 /**
@@ -225,14 +236,32 @@ async function saveOrCheck(
   const address = { study: subject.study, subject: subject.id, event, form, instance };
   const read = await handedOverOrRead(db, definition, address, req.read);
   // Refused before anything else: a locked instance takes no value, valid or not.
-  const held = await lockHeldOn(db, address, read);
-  if (held) return { kind: "locked", ...held };
+  const locks = await lockHeldOn(db, address, read);
+  if (locks.held) return { kind: "locked", ...locks.held };
+  const result = await decideConfirmed(db, macKey, req, read, dryRun);
+  if (result.kind === "saved") await locks.bringInLine?.();
+  return result;
+}
+
+/**
+ * `decideAndCommit`, confirmed by the log when it answered from the
+ * projection: a commit from a trailing projection lost its conditional put
+ * (answered from the log); anything else answered from the projection
+ * (unchanged, stale, a refusal) holds only if the log agrees.
+ */
+async function decideConfirmed(
+  db: Db,
+  macKey: MacKey,
+  req: SaveRequest,
+  read: BeforeSave,
+  dryRun: boolean,
+): Promise<SaveResult | WouldSave> {
   const decided = await decideAndCommit(db, macKey, req, read, dryRun);
   if (read.currentFrom !== "projection" || decided.fromLog) return decided.result;
   const { result } = decided;
-  // A commit from a trailing projection lost its conditional put (answered from the log): anything
-  // else answered from the projection (unchanged, stale, a refusal) holds only if the log agrees.
   if (result.kind === "saved" || result.kind === "would-save") return result;
+  const { subject, event, form, instance } = req;
+  const address = { study: subject.study, subject: subject.id, event, form, instance };
   const latest = await readLatestRevision(db, address);
   if ((latest?.rev ?? 0) === (read.current?.rev ?? 0)) return result;
   if (latest) await projectRevision(db, latest);

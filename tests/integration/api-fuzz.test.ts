@@ -2,6 +2,7 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CONTENTS } from "../../functions/api/redcap-params.ts";
 import { storeDevKey } from "../../functions/dev-environment.ts";
+import { appRoutes } from "../helpers/app-routes.ts";
 import { BASE, failedSignIns, type Product, STUDY, startProduct } from "./harness.ts";
 import { Browser } from "./web-client.ts";
 
@@ -87,7 +88,7 @@ beforeAll(async () => {
   };
   const seen = new Set<string>();
   webRoutes = [];
-  for (const r of product.env.app.routes) {
+  for (const r of appRoutes(product.env.app)) {
     if (r.method === "ALL" || r.path.includes("*") || r.path.startsWith("/api/v1/")) continue;
     const key = `${r.method} ${r.path}`;
     if (!seen.has(key)) webRoutes.push({ method: r.method, path: r.path });

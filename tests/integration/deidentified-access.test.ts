@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CONTENTS as REDCAP_CONTENTS } from "../../functions/api/redcap-params.ts";
 import { startDevEnvironment, storeDevKey } from "../../functions/dev-environment.ts";
 import type { Role } from "../../functions/store/principal.ts";
+import { appRoutes } from "../helpers/app-routes.ts";
 import { BASE, Product, STUDY } from "./harness.ts";
 
 /**
@@ -191,7 +192,7 @@ async function walkPages(token: string): Promise<Seen[]> {
   const cookie = (signIn.headers.get("set-cookie") ?? "").split(";")[0] ?? "";
   expect(cookie).not.toBe("");
   const seen: Seen[] = [await inspect("POST /signin", signIn)];
-  const routes = product.env.app.routes
+  const routes = appRoutes(product.env.app)
     .filter(
       (r) =>
         (r.method === "GET" || r.method === "POST") && !r.path.startsWith("/api") && !r.path.includes("*"),

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDevEnvironment, storeDevKey } from "../../functions/dev-environment.ts";
 import { ACTIONS, type Action, can, permissionMatrix } from "../../functions/http/permissions.ts";
 import { ALL_SITES, type Principal } from "../../functions/store/principal.ts";
+import { appRoutes } from "../helpers/app-routes.ts";
 import { Product, STUDY } from "./harness.ts";
 
 /**
@@ -233,7 +234,7 @@ describe("one permission table", () => {
     expect(Object.keys(API).filter((o) => !operations.includes(o))).toEqual([]);
     const pages = [
       ...new Set(
-        product.env.app.routes
+        appRoutes(product.env.app)
           .filter((r) => r.method !== "ALL" && !r.path.startsWith("/api") && !r.path.includes("*"))
           .map((r) => `${r.method} ${r.path}`),
       ),

@@ -4,6 +4,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDevEnvironment, storeDevKey } from "../../functions/dev-environment.ts";
 import { ALL_SITES } from "../../functions/store/principal.ts";
+import { appRoutes } from "../helpers/app-routes.ts";
 import { Product, STUDY } from "./harness.ts";
 import { Browser } from "./web-client.ts";
 
@@ -161,7 +162,7 @@ describe("many studies on one deployment", () => {
     const cookie = (signIn.headers.get("set-cookie") ?? "").split(";")[0] ?? "";
     const pages = [
       ...new Set(
-        product.env.app.routes
+        appRoutes(product.env.app)
           .filter((r) => r.method !== "ALL" && r.path.startsWith("/studies/:study"))
           .map((r) => `${r.method} ${r.path}`),
       ),

@@ -3,7 +3,7 @@ import { type DevEnvironment, startDevEnvironment } from "../../../functions/dev
 import { keys } from "../../../functions/store/keys.ts";
 import { type App, appAt, checkoutAt } from "../checkout-at.ts";
 import type { Pair, Side } from "../pairs.ts";
-import { edss } from "./save.ts";
+import { edss, saveSide } from "./save.ts";
 
 /**
  * What a save cannot go below, against one raw conditional PutItem on the
@@ -158,30 +158,6 @@ async function enrol(env: DevEnvironment, app: App): Promise<string> {
     body: JSON.stringify({ site: "site-01", arm: "rrms" }),
   });
   return ((await res.json()) as { id: string }).id;
-}
-
-async function saveSide(name: string, env: DevEnvironment, app: App): Promise<Side> {
-  const headers = {
-    authorization: `Bearer ${env.tokens["site-01"]?.token}`,
-    "content-type": "application/json",
-  };
-  const url = `/api/v1/studies/${env.studyId}/subjects/${await enrol(env, app)}/events/screening/forms/edss`;
-  let rev = 0;
-  return {
-    name,
-    async run() {
-      for (let i = 0; i < BATCH; i++) {
-        const res = await app.request(url, {
-          method: "PUT",
-          headers,
-          body: JSON.stringify({ data: edss(rev), status: "incomplete", rev }),
-        });
-        if (res.status !== 200) throw new Error(`${name}: ${res.status} ${await res.text()}`);
-        rev += 1;
-      }
-      return BATCH;
-    },
-  };
 }
 
 export default async function pairs(): Promise<Pair[]> {

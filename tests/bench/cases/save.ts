@@ -29,7 +29,7 @@ export const edss = (rev: number) => ({
 });
 
 /** Saves of one EDSS, `BATCH` per run, each from the revision the last one made. */
-async function saveSide(name: string, env: DevEnvironment, app: App): Promise<Side> {
+export async function saveSide(name: string, env: DevEnvironment, app: App): Promise<Side> {
   const token = env.tokens["site-01"]?.token;
   const headers = { authorization: `Bearer ${token}`, "content-type": "application/json" };
   const enrol = await app.request(`/api/v1/studies/${env.studyId}/subjects`, {

@@ -10,6 +10,11 @@ import { SCRIPT_PATHS } from "../../functions/web/script-paths.generated.ts";
  * routes do not depend on the options they are built with.
  */
 export function appRoutes(app: Hono<AppEnv>): Hono<AppEnv>["routes"] {
-  const pages = createWebRoutes({ sessionSecret: async () => "", idleMs: 1, scripts: SCRIPT_PATHS, assets: [] });
+  const pages = createWebRoutes({
+    sessionSecret: async () => "",
+    idleMs: 1,
+    scripts: SCRIPT_PATHS,
+    assets: [],
+  });
   return [...app.routes, ...pages.routes];
 }

@@ -21,7 +21,13 @@ import { keys } from "./keys.ts";
 
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
 
-function validatorItem(study: string, version: number, hash: string, instrument: string, code: string): Item {
+export function validatorItem(
+  study: string,
+  version: number,
+  hash: string,
+  instrument: string,
+  code: string,
+): Item {
   return {
     PK: keys.study(study),
     SK: keys.validator(version, instrument),

@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import { gzipSync } from "node:zlib";
 import { DeleteCommand, PutCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -6,9 +5,9 @@ import { loadDefinition } from "../../functions/definition-files.ts";
 import type { StudyDefinition } from "../../functions/engine/definition.ts";
 import { schemaValidator, validatorSource } from "../../functions/engine/schema-validator.ts";
 import { referenceValidator, validatorCode } from "../../functions/engine/validator-code.ts";
-import { VALIDATOR_FORMAT } from "../../functions/engine/validator-runtime.ts";
 import { createDefinitionReader, definitionHash } from "../../functions/store/definitions.ts";
 import { keys } from "../../functions/store/keys.ts";
+import { validatorItem } from "../../functions/store/validator-items.ts";
 import { type Product, startProduct } from "./harness.ts";
 
 /**
@@ -69,17 +68,7 @@ async function storeCode(version: number, instrument: string, code: string, hash
   await db().doc.send(
     new PutCommand({
       TableName: db().tableName,
-      Item: {
-        PK: keys.study(study()),
-        SK: keys.validator(version, instrument),
-        type: "validator",
-        version,
-        instrument,
-        definitionHash: hash,
-        format: VALIDATOR_FORMAT,
-        codeHash: createHash("sha256").update(code).digest("hex"),
-        code: gzipSync(code),
-      },
+      Item: validatorItem(study(), version, hash, instrument, code),
     }),
   );
 }

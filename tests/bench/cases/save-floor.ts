@@ -3,7 +3,7 @@ import { type DevEnvironment, startDevEnvironment } from "../../../functions/dev
 import { keys } from "../../../functions/store/keys.ts";
 import { type App, appAt, checkoutAt } from "../checkout-at.ts";
 import type { Pair, Side } from "../pairs.ts";
-import { edss, saveSide } from "./save.ts";
+import { edss, revisionItem, saveSide } from "./save.ts";
 
 /**
  * What a save cannot go below, against one raw conditional PutItem on the
@@ -21,31 +21,6 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 /** Where this session's save work started (issue 15, second pass). */
 export const SESSION = "d56b89b";
 const BATCH = 20;
-
-function revisionItem(env: DevEnvironment, subject: string, rev: number) {
-  const committedAt = new Date().toISOString();
-  return {
-    PK: keys.subjectPartition(env.studyId, subject),
-    SK: keys.revision("screening", "edss", 1, rev),
-    type: "revision",
-    study: env.studyId,
-    subject,
-    site: "site-01",
-    event: "screening",
-    form: "edss",
-    instance: 1,
-    rev,
-    status: "incomplete",
-    statusFrom: "incomplete",
-    data: edss(rev),
-    changes: [{ field: "edss_total", old: 3.5, new: 4 }],
-    definitionVersion: 1,
-    committedAt,
-    committedBy: "dev-site-01",
-    GSI2PK: keys.feed(env.studyId),
-    GSI2SK: `${committedAt}#${subject}`,
-  };
-}
 
 function rawPutSide(env: DevEnvironment): Side {
   let rev = 0;

@@ -57,6 +57,32 @@ export async function saveSide(name: string, env: DevEnvironment, app: App): Pro
   };
 }
 
+/** The revision item a save of the bench's EDSS writes, for the raw sides to put themselves. */
+export function revisionItem(env: DevEnvironment, subject: string, rev: number) {
+  const committedAt = new Date().toISOString();
+  return {
+    PK: keys.subjectPartition(env.studyId, subject),
+    SK: keys.revision("screening", "edss", 1, rev),
+    type: "revision",
+    study: env.studyId,
+    subject,
+    site: "site-01",
+    event: "screening",
+    form: "edss",
+    instance: 1,
+    rev,
+    status: "incomplete",
+    statusFrom: "incomplete",
+    data: edss(rev),
+    changes: [{ field: "edss_total", old: 3.5, new: 4 }],
+    definitionVersion: 1,
+    committedAt,
+    committedBy: "dev-site-01",
+    GSI2PK: keys.feed(env.studyId),
+    GSI2SK: `${committedAt}#${subject}`,
+  };
+}
+
 function rawPutSide(env: DevEnvironment): Side {
   let rev = 0;
   return {
@@ -64,31 +90,10 @@ function rawPutSide(env: DevEnvironment): Side {
     async run() {
       for (let i = 0; i < BATCH; i++) {
         rev += 1;
-        const committedAt = new Date().toISOString();
         await env.store.db.doc.send(
           new PutCommand({
             TableName: env.tableName,
-            Item: {
-              PK: keys.subjectPartition(env.studyId, "raw"),
-              SK: keys.revision("screening", "edss", 1, rev),
-              type: "revision",
-              study: env.studyId,
-              subject: "raw",
-              site: "site-01",
-              event: "screening",
-              form: "edss",
-              instance: 1,
-              rev,
-              status: "incomplete",
-              statusFrom: "incomplete",
-              data: edss(rev),
-              changes: [{ field: "edss_total", old: 3.5, new: 4 }],
-              definitionVersion: 1,
-              committedAt,
-              committedBy: "dev-site-01",
-              GSI2PK: keys.feed(env.studyId),
-              GSI2SK: `${committedAt}#raw`,
-            },
+            Item: revisionItem(env, "raw", rev),
             ConditionExpression: "attribute_not_exists(PK)",
           }),
         );

@@ -9,17 +9,18 @@ import {
   type StackProps,
   Validations,
 } from "aws-cdk-lib";
-import { AccessLogFormat } from "aws-cdk-lib/aws-apigateway";
 import {
-  type CfnRoute,
-  HttpApi,
-  HttpMethod,
-  HttpRoute,
-  HttpRouteKey,
-  HttpStage,
+  AccessLogField,
+  AccessLogFormat,
+  type CfnMethod,
+  EndpointType,
+  LambdaIntegration,
   LogGroupLogDestination,
-} from "aws-cdk-lib/aws-apigatewayv2";
-import { HttpLambdaIntegration } from "aws-cdk-lib/aws-apigatewayv2-integrations";
+  type Method,
+  ResponseTransferMode,
+  RestApi,
+} from "aws-cdk-lib/aws-apigateway";
+import type { Distribution, PriceClass } from "aws-cdk-lib/aws-cloudfront";
 import { Alarm, ComparisonOperator, TreatMissingData } from "aws-cdk-lib/aws-cloudwatch";
 import {
   AttributeType,
@@ -59,6 +60,7 @@ import { TABLE, TABLE_NAME_ENV } from "../functions/store/table-shape.ts";
 import { auditMacKey, grantAuditMac } from "./audit-mac-key.ts";
 import { filesBucket, grantFiles } from "./files-bucket.ts";
 import { hashDirectory, studyFolders } from "./forms-hash.ts";
+import { API_STAGE_NAME, type CustomDomain, publicEndpoint } from "./public-endpoint.ts";
 import {
   configureOidcClient,
   type ExternalOidcProps,
@@ -100,10 +102,14 @@ export interface EdcStackProps extends StackProps, ExternalOidcProps {
   readonly formsDir?: string;
   /** The other studies' folders, each published on deploy beside forms/. Default: every `<repo>/studies/<id>/` with a study.json. */
   readonly studyDirs?: string[];
-  /** Steady-state request rate (per second) of the HTTP API's default stage. Default 100. */
+  /** Steady-state request rate (per second) of the REST API's stage. Default 100. */
   readonly apiRateLimit?: number;
-  /** Burst request limit of the HTTP API's default stage. Default 200. */
+  /** Burst request limit of the REST API's stage. Default 200. */
   readonly apiBurstLimit?: number;
+  /** The distribution's edge locations. Default PriceClass.PRICE_CLASS_100. */
+  readonly priceClass?: PriceClass;
+  /** Serve at this domain (TLSv1.2_2021 minimum) instead of the default *.cloudfront.net name. */
+  readonly customDomain?: CustomDomain;
 }
 
 /**
@@ -260,12 +266,55 @@ function logGroup(scope: Construct, id: string): LogGroup {
   return new LogGroup(scope, id, { retention: LOG_RETENTION, removalPolicy: RemovalPolicy.RETAIN });
 }
 
+/**
+ * The API function's timeout: a large export streams for minutes (15 min is the most API Gateway streams
+ * and the most Lambda runs).
+ */
+export const API_FUNCTION_TIMEOUT = Duration.minutes(15);
+
+/** AwsSolutions-APIG4 / COG4 on a method whose authorization is the application's. */
+function acknowledgeAppAuthorization(method: Method, reason: string): void {
+  const cfn = method.node.defaultChild as CfnMethod;
+  for (const id of ["AwsSolutions-APIG4", "AwsSolutions-COG4"])
+    Validations.of(cfn).acknowledge({ id, reason });
+}
+
+/** The stage's findings that stay, each with its reason. */
+function acknowledgeStage(restApi: RestApi): void {
+  const stage = restApi.deploymentStage.node.defaultChild as Construct;
+  Validations.of(stage).acknowledge({
+    id: "AwsSolutions-APIG3",
+    reason:
+      "No WAF, as before (the HTTP API had none): the stage is reached through the CloudFront distribution, " +
+      "every request is authenticated by the application and throttled on this stage, and bad input is a 4xx. " +
+      "A deployment that wants managed rules attaches a web ACL to the distribution.",
+  });
+  Validations.of(stage).acknowledge({
+    id: "AwsSolutions-APIG6",
+    reason:
+      "Execution logs need the API Gateway account's CloudWatch role, one setting per account and region " +
+      "shared by every API there, which a study stack must not take over. The access log records every " +
+      "request, the function logs record every error, and a 5xx raises the RestApi5xxAlarm.",
+  });
+  Validations.of(restApi.node.defaultChild as Construct).acknowledge({
+    id: "AwsSolutions-APIG2",
+    reason:
+      "Request validation is the application's: every body and parameter is parsed by a schema in the " +
+      "route (zod), and bad input answers a problem+json 4xx with pointers; a proxy resource has no model " +
+      "API Gateway could check without repeating, less precisely, the route's own schema.",
+  });
+}
+
 export class EdcStack extends Stack {
   readonly table: ITableV2;
   readonly apiFunction: IFunction;
   readonly publishFormsFunction: IFunction;
   readonly importJobWorker: IFunction;
-  readonly httpApi: HttpApi;
+  readonly restApi: RestApi;
+  /** The one public URL (CloudFront in front of the REST API). */
+  readonly distribution: Distribution;
+  /** `https://<host>` of the distribution (or of the custom domain), no trailing slash. */
+  readonly publicUrl: string;
   readonly formsHash: string;
   /** The stack's own user pool; undefined when an external OpenID provider is configured. */
   readonly studyUserPool?: StudyUserPool;
@@ -309,12 +358,15 @@ export class EdcStack extends Stack {
     const apiLogs = logGroup(this, "ApiFunctionLogs");
     const apiFunction = new LambdaFunction(this, "ApiFunction", {
       ...apiFunctionProps({ sourceMaps }),
-      description: `EDC API (${stage}): Hono app behind the HTTP API`,
+      description: `EDC API (${stage}): Hono app behind the REST API, streamed responses`,
       role: functionRole(this, "ApiFunctionRole", apiLogs, "EDC API function"),
       logGroup: apiLogs,
       memorySize: 1024,
-      // API Gateway's integration timeout is 30 s: answer (or fail) before it gives up.
-      timeout: Duration.seconds(29),
+      // Long enough for a large export streamed to the end (API Gateway ends any stream at 15 min).
+      // A normal request still cannot hang for that long where it matters: CloudFront gives up after
+      // ORIGIN_READ_TIMEOUT (60 s) without a byte, API Gateway ends a stream idle for 5 min, and a
+      // closed connection ends the invocation's stream (infra/public-endpoint.ts, docs/architecture.md).
+      timeout: API_FUNCTION_TIMEOUT,
     });
     apiFunction.addEnvironment(TABLE_NAME_ENV, table.tableName);
     grantTableData(table, apiFunction);
@@ -335,27 +387,62 @@ export class EdcStack extends Stack {
     acknowledgePinnedRuntime(apiFunction);
     this.apiFunction = apiFunction;
 
-    // ---- HTTP API: every route goes to the function, which does its own bearer-token auth.
-    const httpApi = new HttpApi(this, "HttpApi", {
-      description: `EDC HTTP API (${stage})`,
-      // The $default stage is created below, with access logging and throttling.
-      createDefaultStage: false,
+    // ---- REST API: every path goes to the function, which does its own bearer-token and session auth.
+    // REST, not HTTP API: only a REST API's Lambda proxy integration streams (responseTransferMode).
+    const accessLogs = logGroup(this, "ApiAccessLogs");
+    const restApi = new RestApi(this, "RestApi", {
+      description: `EDC REST API (${stage}), behind the CloudFront distribution`,
+      endpointTypes: [EndpointType.REGIONAL],
+      // Every body passes through untouched: request bodies reach the handler base64-encoded (uploads,
+      // gzip bodies, any charset), and a buffered response flagged isBase64Encoded (the gzipped scripts)
+      // is decoded to bytes. A streamed response is never converted: its bytes go out as written.
+      binaryMediaTypes: ["*/*"],
+      // Execution logs would need the region-wide API Gateway account role (see APIG6 below).
+      cloudWatchRole: false,
+      deployOptions: {
+        stageName: API_STAGE_NAME,
+        throttlingRateLimit: props.apiRateLimit ?? 100,
+        throttlingBurstLimit: props.apiBurstLimit ?? 200,
+        accessLogDestination: new LogGroupLogDestination(accessLogs),
+        // No headers, no query strings, no bodies: tokens and PHI stay out of the access log.
+        // The IP is CloudFront's edge; the viewer's is in the distribution's standard logs.
+        accessLogFormat: AccessLogFormat.custom(
+          JSON.stringify({
+            requestId: AccessLogField.contextRequestId(),
+            ip: AccessLogField.contextIdentitySourceIp(),
+            requestTime: AccessLogField.contextRequestTime(),
+            method: AccessLogField.contextHttpMethod(),
+            path: AccessLogField.contextPath(),
+            resourcePath: AccessLogField.contextResourcePath(),
+            status: AccessLogField.contextStatus(),
+            protocol: AccessLogField.contextProtocol(),
+            responseLength: AccessLogField.contextResponseLength(),
+            latency: AccessLogField.contextResponseLatency(),
+            integrationLatency: AccessLogField.contextIntegrationLatency(),
+            integrationError: AccessLogField.contextIntegrationErrorMessage(),
+          }),
+        ),
+      },
     });
-    const defaultRoute = new HttpRoute(this, "HttpApiDefaultRoute", {
-      httpApi,
-      routeKey: HttpRouteKey.DEFAULT,
-      integration: new HttpLambdaIntegration("ApiIntegration", apiFunction),
+    const apiIntegration = new LambdaIntegration(apiFunction, {
+      // Streamed through InvokeWithResponseStream: no 6 MB/10 MB cap; the first 10 MB of each answer go
+      // unthrottled, then 2 MB/s. With streaming the integration may run up to the same 15 min.
+      responseTransferMode: ResponseTransferMode.STREAM,
+      timeout: API_FUNCTION_TIMEOUT,
     });
-    Validations.of(defaultRoute.node.defaultChild as CfnRoute).acknowledge({
-      id: "AwsSolutions-APIG4",
-      reason:
+    const apiMethods = [
+      restApi.root.addMethod("ANY", apiIntegration),
+      restApi.root.addResource("{proxy+}").addMethod("ANY", apiIntegration),
+    ];
+    for (const method of apiMethods)
+      acknowledgeAppAuthorization(
+        method,
         "Authorization is the application's, on every request (functions/http/auth.ts): each /api/v1 route " +
-        "except the public OpenAPI document requires a bearer token, looked up by its SHA-256 hash in the " +
-        "table and resolved to a principal with a role and a set of sites; site scoping is decided per " +
-        "subject, which an API Gateway authorizer cannot express. All paths share the one $default route, so " +
-        "a route-level authorizer would also lock out the public document. A Lambda authorizer would repeat " +
-        "the same table lookup for no added control.",
-    });
+          "except the public OpenAPI document requires a bearer token, looked up by its SHA-256 hash in the " +
+          "table and resolved to a principal with a role and a set of sites; pages require a signed session. " +
+          "Site scoping is decided per subject, which an API Gateway authorizer cannot express, and the " +
+          "proxy resource also serves the public sign-in page and OpenAPI document.",
+      );
     // ---- Browser scripts: their own small function on the same API (same origin, so CSP 'self' holds),
     // so the API function's bundle and cold start do without them (docs/architecture.md, "Browser scripts").
     const assetsLogs = logGroup(this, "AssetsFunctionLogs");
@@ -368,58 +455,41 @@ export class EdcStack extends Stack {
       timeout: Duration.seconds(5),
     });
     acknowledgePinnedRuntime(assetsFunction);
-    const assetsRoute = new HttpRoute(this, "HttpApiAssetsRoute", {
-      httpApi,
-      routeKey: HttpRouteKey.with("/assets/{proxy+}", HttpMethod.GET),
-      integration: new HttpLambdaIntegration("AssetsIntegration", assetsFunction),
-    });
-    Validations.of(assetsRoute.node.defaultChild as CfnRoute).acknowledge({
-      id: "AwsSolutions-APIG4",
-      reason:
-        "Public by design: the bundled browser scripts (the form and builder scripts, RE2), the same for " +
+    const assetsMethod = restApi.root
+      .addResource("assets")
+      .addResource("{proxy+}")
+      .addMethod("GET", new LambdaIntegration(assetsFunction));
+    acknowledgeAppAuthorization(
+      assetsMethod,
+      "Public by design: the bundled browser scripts (the form and builder scripts, RE2), the same for " +
         "everyone, carry no data and are loaded by the sign-in page too. Study-specific code (an " +
         "instrument's precompiled checks) is served by the API function behind the session, not here.",
+    );
+    acknowledgeStage(restApi);
+    this.restApi = restApi;
+
+    // ---- The one public URL: CloudFront in front of the REST API (infra/public-endpoint.ts).
+    const endpoint = publicEndpoint(this, {
+      restApi,
+      stage,
+      logRetention: Duration.days(LOG_RETENTION),
+      ...(props.priceClass ? { priceClass: props.priceClass } : {}),
+      ...(props.customDomain ? { customDomain: props.customDomain } : {}),
     });
-    const accessLogs = logGroup(this, "HttpApiAccessLogs");
-    const defaultStage = new HttpStage(this, "HttpApiDefaultStage", {
-      httpApi,
-      stageName: "$default",
-      autoDeploy: true,
-      throttle: { rateLimit: props.apiRateLimit ?? 100, burstLimit: props.apiBurstLimit ?? 200 },
-      accessLogSettings: {
-        destination: new LogGroupLogDestination(accessLogs),
-        // No headers, no query strings, no bodies: tokens and PHI stay out of the access log.
-        format: AccessLogFormat.custom(
-          JSON.stringify({
-            requestId: "$context.requestId",
-            ip: "$context.identity.sourceIp",
-            requestTime: "$context.requestTime",
-            method: "$context.httpMethod",
-            path: "$context.path",
-            routeKey: "$context.routeKey",
-            status: "$context.status",
-            protocol: "$context.protocol",
-            responseLength: "$context.responseLength",
-            latency: "$context.responseLatency",
-            integrationLatency: "$context.integrationLatency",
-            integrationError: "$context.integrationErrorMessage",
-          }),
-        ),
-      },
-    });
-    this.httpApi = httpApi;
+    this.distribution = endpoint.distribution;
+    this.publicUrl = endpoint.publicUrl;
 
     // ---- People: the stack's own user pool, or the institution's OpenID provider.
     if (usesExternalOidc(props)) {
       this.oidc = externalOidcClient(this, props);
     } else {
-      this.studyUserPool = new StudyUserPool(this, "People", { stage, apiBaseUrl: httpApi.apiEndpoint });
+      this.studyUserPool = new StudyUserPool(this, "People", { stage, apiBaseUrl: this.publicUrl });
       this.oidc = this.studyUserPool.oidc;
     }
     configureOidcClient(apiFunction, this.oidc);
 
     // ---- Uploaded files: S3, read and written by the API function only (infra/files-bucket.ts).
-    this.filesBucket = filesBucket(this, httpApi.apiEndpoint);
+    this.filesBucket = filesBucket(this, this.publicUrl);
     grantFiles(this.filesBucket, apiFunction);
     apiFunction.addEnvironment(FUNCTION_ENV.filesBucket, this.filesBucket.bucketName);
 
@@ -552,16 +622,23 @@ export class EdcStack extends Stack {
       comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: TreatMissingData.NOT_BREACHING,
     });
-    new Alarm(this, "HttpApi5xxAlarm", {
-      alarmDescription: "The HTTP API returned 5xx responses (bad input is a 4xx, so any 5xx is a defect).",
-      metric: httpApi.metricServerError({ period: Duration.minutes(5), statistic: "Sum" }),
+    new Alarm(this, "RestApi5xxAlarm", {
+      alarmDescription: "The REST API returned 5xx responses (bad input is a 4xx, so any 5xx is a defect).",
+      metric: restApi.metricServerError({ period: Duration.minutes(5), statistic: "Sum" }),
       threshold: 1,
       evaluationPeriods: 1,
       comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: TreatMissingData.NOT_BREACHING,
     });
 
-    new CfnOutput(this, "ApiUrl", { description: "Base URL of the EDC API", value: defaultStage.url });
+    new CfnOutput(this, "ApiUrl", {
+      description: "The public URL of the EDC (pages and API), served by CloudFront",
+      value: this.publicUrl,
+    });
+    new CfnOutput(this, "DistributionId", {
+      description: "The CloudFront distribution in front of the REST API",
+      value: this.distribution.distributionId,
+    });
     new CfnOutput(this, "TableName", { description: "The DynamoDB table", value: table.tableName });
     new CfnOutput(this, "FilesBucket", {
       description: "The S3 bucket of uploaded files",

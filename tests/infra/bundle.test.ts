@@ -139,6 +139,21 @@ function httpEvent(method: string, rawPath: string, headers: Record<string, stri
   };
 }
 
+/** A REST API (v1) proxy event as the stage passes it on: `path` without the stage, header names as sent. */
+function restEvent(path: string, headers: Record<string, string> = {}) {
+  return {
+    resource: "/assets/{proxy+}",
+    path,
+    httpMethod: "GET",
+    headers: { Host: "abc123.execute-api.eu-west-1.amazonaws.com", ...headers },
+    multiValueHeaders: {},
+    queryStringParameters: null,
+    requestContext: { stage: "edc", path: `/edc${path}`, requestId: "req-1" },
+    body: null,
+    isBase64Encoded: false,
+  };
+}
+
 describe("real bundling (esbuild, no Docker)", () => {
   it("bundles the API function as minified ESM chunks with source maps; a cold start loads under its ceiling", () => {
     const dir = assetDir("EDC API");
@@ -223,7 +238,7 @@ describe("real bundling (esbuild, no Docker)", () => {
     const dir = assetDir("EDC browser scripts");
     const size = statSync(path.join(dir, "index.mjs")).size;
     console.info(`assets bundle index.mjs: ${(size / 1024).toFixed(0)} KiB`);
-    const form = (await invoke(dir, httpEvent("GET", SCRIPTS.form.path))) as {
+    const form = (await invoke(dir, restEvent(SCRIPTS.form.path))) as {
       statusCode: number;
       headers: Record<string, string>;
       body: string;
@@ -233,12 +248,13 @@ describe("real bundling (esbuild, no Docker)", () => {
     expect(form.headers["Cache-Control"]).toBe("public, max-age=31536000, immutable");
     const gzipped = (await invoke(
       dir,
-      httpEvent("GET", SCRIPTS.form.path, { "accept-encoding": "gzip, br" }),
+      // CloudFront's caching policy normalizes Accept-Encoding; its name arrives in any case.
+      restEvent(SCRIPTS.form.path, { "Accept-Encoding": "br,gzip" }),
     )) as { headers: Record<string, string>; body: string; isBase64Encoded: boolean };
     expect(gzipped.headers["Content-Encoding"]).toBe("gzip");
     expect(gunzipSync(Buffer.from(gzipped.body, "base64")).toString()).toBe(SCRIPTS.form.body);
     expect(
-      ((await invoke(dir, httpEvent("GET", "/assets/nope.js"))) as { statusCode: number }).statusCode,
+      ((await invoke(dir, restEvent("/assets/nope.js"))) as { statusCode: number }).statusCode,
     ).toBe(404);
   });
 

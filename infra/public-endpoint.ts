@@ -1,0 +1,182 @@
+import { Aws, Duration, RemovalPolicy, Validations } from "aws-cdk-lib";
+import type { IRestApi } from "aws-cdk-lib/aws-apigateway";
+import { Certificate } from "aws-cdk-lib/aws-certificatemanager";
+import {
+  AllowedMethods,
+  CachedMethods,
+  CachePolicy,
+  type CfnDistribution,
+  Distribution,
+  Function as EdgeFunction,
+  FunctionCode,
+  FunctionEventType,
+  FunctionRuntime,
+  OriginProtocolPolicy,
+  OriginRequestPolicy,
+  OriginSslPolicy,
+  PriceClass,
+  SecurityPolicyProtocol,
+  ViewerProtocolPolicy,
+} from "aws-cdk-lib/aws-cloudfront";
+import { HttpOrigin } from "aws-cdk-lib/aws-cloudfront-origins";
+import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from "aws-cdk-lib/aws-s3";
+import type { Construct } from "constructs";
+
+/**
+ * The REST API's one stage. Literal, not the Stage's `Ref`: the distribution's origin is built from the
+ * RestApi resource and this name only, so it does not depend on the deployment, whose methods depend on
+ * the API function, whose environment depends on the user pool client, whose callback URLs are the
+ * distribution's (a CloudFormation cycle otherwise).
+ */
+export const API_STAGE_NAME = "edc";
+
+/** The header the API handler builds the request URL from (the public host, not the execute-api one). */
+export const FORWARDED_HOST_HEADER = "x-forwarded-host";
+
+/**
+ * CloudFront Function (viewer request, JS runtime 2.0): the origin request policy forwards every viewer
+ * header except Host (API Gateway needs its own Host to route), so the viewer's Host travels as
+ * x-forwarded-host. Any x-forwarded-host the viewer sent is overwritten, never trusted.
+ */
+export const FORWARDED_HOST_FUNCTION_CODE = `function handler(event) {
+  var request = event.request;
+  var host = request.headers.host;
+  if (host) request.headers["${FORWARDED_HOST_HEADER}"] = { value: host.value };
+  else delete request.headers["${FORWARDED_HOST_HEADER}"];
+  return request;
+}
+`;
+
+/**
+ * How long CloudFront waits for the origin's first byte and then between bytes. Every streamed writer
+ * emits data at least every few seconds (a page of rows), and a request that is not streamed answered
+ * within 30 s behind the HTTP API before; 60 s is the most the default CloudFront quota allows for a
+ * custom origin in every account, and below API Gateway's own 5 min streaming idle timeout.
+ */
+export const ORIGIN_READ_TIMEOUT = Duration.seconds(60);
+/** Idle connections to API Gateway are kept this long between requests, saving a TLS handshake per request. */
+export const ORIGIN_KEEPALIVE_TIMEOUT = Duration.seconds(60);
+
+/** A custom domain for the distribution: its ACM certificate must be in us-east-1 (CloudFront's rule). */
+export interface CustomDomain {
+  readonly domainName: string;
+  readonly certificateArn: string;
+}
+
+export interface PublicEndpointProps {
+  readonly restApi: IRestApi;
+  readonly stage: string;
+  /** Default PriceClass.PRICE_CLASS_100 (North America and Europe edges). */
+  readonly priceClass?: PriceClass;
+  readonly customDomain?: CustomDomain;
+  /** How long a standard log object is kept: as long as the other operational logs. */
+  readonly logRetention: Duration;
+}
+
+export interface PublicEndpoint {
+  readonly distribution: Distribution;
+  /** `https://<host>`, no trailing slash: the one URL people and clients use. */
+  readonly publicUrl: string;
+  readonly logBucket: Bucket;
+}
+
+/**
+ * The one public URL: a CloudFront distribution in front of the regional REST API. REST API URLs carry
+ * the stage in their path and every page link is root-absolute; the origin path `/<stage>` gives the
+ * pages a clean root. Nothing is cached but the content-hashed browser scripts.
+ */
+export function publicEndpoint(scope: Construct, props: PublicEndpointProps): PublicEndpoint {
+  const origin = new HttpOrigin(`${props.restApi.restApiId}.execute-api.${Aws.REGION}.${Aws.URL_SUFFIX}`, {
+    originPath: `/${API_STAGE_NAME}`,
+    protocolPolicy: OriginProtocolPolicy.HTTPS_ONLY,
+    originSslProtocols: [OriginSslPolicy.TLS_V1_2],
+    readTimeout: ORIGIN_READ_TIMEOUT,
+    keepaliveTimeout: ORIGIN_KEEPALIVE_TIMEOUT,
+  });
+  const forwardHost = new EdgeFunction(scope, "ForwardedHostFunction", {
+    comment: `EDC ${props.stage}: the viewer's Host as ${FORWARDED_HOST_HEADER}`,
+    code: FunctionCode.fromInline(FORWARDED_HOST_FUNCTION_CODE),
+    runtime: FunctionRuntime.JS_2_0,
+  });
+
+  const logBucket = new Bucket(scope, "EdgeLogs", {
+    blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+    encryption: BucketEncryption.S3_MANAGED,
+    enforceSSL: true,
+    // CloudFront standard logs are delivered through an object ACL: the bucket must accept ACLs.
+    objectOwnership: ObjectOwnership.OBJECT_WRITER,
+    removalPolicy: RemovalPolicy.RETAIN,
+    lifecycleRules: [{ id: "expire-edge-logs", expiration: props.logRetention }],
+  });
+  Validations.of(logBucket.node.defaultChild as Construct).acknowledge({
+    id: "AwsSolutions-S1",
+    reason:
+      "This bucket receives the distribution's standard logs; logging its own access into itself would log " +
+      "each delivery, and into another bucket would only move the question. Its writes are CloudFront's.",
+  });
+
+  const domain = props.customDomain;
+  const distribution = new Distribution(scope, "PublicDistribution", {
+    comment: `EDC ${props.stage}: the public URL of the API and pages`,
+    priceClass: props.priceClass ?? PriceClass.PRICE_CLASS_100,
+    ...(domain
+      ? {
+          domainNames: [domain.domainName],
+          certificate: Certificate.fromCertificateArn(scope, "PublicCertificate", domain.certificateArn),
+          minimumProtocolVersion: SecurityPolicyProtocol.TLS_V1_2_2021,
+        }
+      : {}),
+    defaultBehavior: {
+      origin,
+      viewerProtocolPolicy: ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
+      allowedMethods: AllowedMethods.ALLOW_ALL,
+      // Every answer is per person (sessions, sites, de-identification): nothing is cached at the edge.
+      cachePolicy: CachePolicy.CACHING_DISABLED,
+      originRequestPolicy: OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
+      functionAssociations: [{ function: forwardHost, eventType: FunctionEventType.VIEWER_REQUEST }],
+    },
+    additionalBehaviors: {
+      // Content-hashed and immutable (functions/handlers/assets.ts): the same bytes for everyone.
+      "/assets/*": {
+        origin,
+        viewerProtocolPolicy: ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
+        allowedMethods: AllowedMethods.ALLOW_GET_HEAD,
+        cachedMethods: CachedMethods.CACHE_GET_HEAD,
+        cachePolicy: CachePolicy.CACHING_OPTIMIZED,
+      },
+    },
+    enableLogging: true,
+    logBucket,
+    logFilePrefix: "cloudfront/",
+    // Session cookies stay out of the log (the default, said here because it matters).
+    logIncludesCookies: false,
+  });
+  const cfn = distribution.node.defaultChild as CfnDistribution;
+  Validations.of(cfn).acknowledge({
+    id: "AwsSolutions-CFR1",
+    reason:
+      "No geo restriction by default: a clinical study's sites, monitors and sponsors may be in any country, " +
+      "and which countries may reach the study is decided per deployment and per protocol, not by the engine.",
+  });
+  Validations.of(cfn).acknowledge({
+    id: "AwsSolutions-CFR2",
+    reason:
+      "No WAF, as before the distribution (the HTTP API had none): every request is authenticated by the " +
+      "application (session or bearer token), throttled on the API Gateway stage, and bad input is a 4xx. " +
+      "A deployment that wants managed rules attaches a web ACL; the posture of the engine is unchanged.",
+  });
+  if (!domain)
+    Validations.of(cfn).acknowledge({
+      id: "AwsSolutions-CFR4",
+      reason:
+        "Without a custom domain the distribution uses CloudFront's default *.cloudfront.net certificate, " +
+        "whose security policy cannot be pinned to TLSv1.2. Deploy with a custom domain (customDomain: name " +
+        "and an ACM certificate in us-east-1) to get TLSv1.2_2021 as the minimum.",
+    });
+
+  return {
+    distribution,
+    publicUrl: domain ? `https://${domain.domainName}` : `https://${distribution.distributionDomainName}`,
+    logBucket,
+  };
+}

@@ -20,7 +20,7 @@ import {
 } from "aws-cdk-lib/aws-cloudfront";
 import { HttpOrigin } from "aws-cdk-lib/aws-cloudfront-origins";
 import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from "aws-cdk-lib/aws-s3";
-import type { Construct } from "constructs";
+import type { Construct, Node } from "constructs";
 
 /**
  * The REST API's one stage. Literal, not the Stage's `Ref`: the distribution's origin is built from the
@@ -61,6 +61,29 @@ export const ORIGIN_KEEPALIVE_TIMEOUT = Duration.seconds(60);
 export interface CustomDomain {
   readonly domainName: string;
   readonly certificateArn: string;
+}
+
+/** `-c domainName=… -c certificateArn=…`: both or neither. */
+export function customDomainFromContext(node: Node): { customDomain?: CustomDomain } {
+  const domainName = node.tryGetContext("domainName") as string | undefined;
+  const certificateArn = node.tryGetContext("certificateArn") as string | undefined;
+  if (!domainName && !certificateArn) return {};
+  if (!domainName || !certificateArn)
+    throw new Error("A custom domain needs both -c domainName=… and -c certificateArn=… (ACM, us-east-1).");
+  if (!/^arn:aws[a-z-]*:acm:us-east-1:\d{12}:certificate\/[0-9a-f-]+$/.test(certificateArn))
+    throw new Error(
+      `certificateArn must be an ACM certificate in us-east-1 (CloudFront's rule): ${certificateArn}`,
+    );
+  return { customDomain: { domainName, certificateArn } };
+}
+
+/** `-c priceClass=PriceClass_All` (or PriceClass_200, PriceClass_100). */
+export function priceClassFromContext(node: Node): { priceClass?: PriceClass } {
+  const value = node.tryGetContext("priceClass") as string | undefined;
+  if (value === undefined) return {};
+  const known = Object.values(PriceClass) as string[];
+  if (!known.includes(value)) throw new Error(`priceClass must be one of ${known.join(", ")}: ${value}`);
+  return { priceClass: value as PriceClass };
 }
 
 export interface PublicEndpointProps {

@@ -391,6 +391,8 @@ export class EdcStack extends Stack {
     // REST, not HTTP API: only a REST API's Lambda proxy integration streams (responseTransferMode).
     const accessLogs = logGroup(this, "ApiAccessLogs");
     const restApi = new RestApi(this, "RestApi", {
+      // Per stack: the 5xx alarm's metric is keyed by this name, so two deployments must not share it.
+      restApiName: `${this.stackName}-api`,
       description: `EDC REST API (${stage}), behind the CloudFront distribution`,
       endpointTypes: [EndpointType.REGIONAL],
       // Every body passes through untouched: request bodies reach the handler base64-encoded (uploads,
@@ -466,6 +468,9 @@ export class EdcStack extends Stack {
         "instrument's precompiled checks) is served by the API function behind the session, not here.",
     );
     acknowledgeStage(restApi);
+    // The execute-api URL is no address for people or clients (no clean root, no x-forwarded-host): the
+    // only URL output is the distribution's (ApiUrl below).
+    restApi.node.tryRemoveChild("Endpoint");
     this.restApi = restApi;
 
     // ---- The one public URL: CloudFront in front of the REST API (infra/public-endpoint.ts).

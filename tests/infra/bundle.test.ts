@@ -253,9 +253,9 @@ describe("real bundling (esbuild, no Docker)", () => {
     )) as { headers: Record<string, string>; body: string; isBase64Encoded: boolean };
     expect(gzipped.headers["Content-Encoding"]).toBe("gzip");
     expect(gunzipSync(Buffer.from(gzipped.body, "base64")).toString()).toBe(SCRIPTS.form.body);
-    expect(
-      ((await invoke(dir, restEvent("/assets/nope.js"))) as { statusCode: number }).statusCode,
-    ).toBe(404);
+    expect(((await invoke(dir, restEvent("/assets/nope.js"))) as { statusCode: number }).statusCode).toBe(
+      404,
+    );
   });
 
   it("ships an exact copy of forms/ next to the publish handler", () => {

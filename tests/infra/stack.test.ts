@@ -11,8 +11,16 @@ import { AUDIT_MAC_ACTIONS } from "../../infra/audit-mac-key.ts";
 import { FILE_OBJECT_ACTIONS, FILE_STAGING_ACTIONS } from "../../infra/files-bucket.ts";
 import { hashDirectory, studyFolders } from "../../infra/forms-hash.ts";
 import { addNagChecks } from "../../infra/nag.ts";
+import {
+  API_STAGE_NAME,
+  customDomainFromContext,
+  FORWARDED_HOST_FUNCTION_CODE,
+  FORWARDED_HOST_HEADER,
+  priceClassFromContext,
+} from "../../infra/public-endpoint.ts";
 import { externalOidcFromContext, hostedDomainPrefix } from "../../infra/sign-in.ts";
 import {
+  API_FUNCTION_TIMEOUT,
   EdcStack,
   type EdcStackProps,
   IMPORT_STREAM_ACTIONS,
@@ -145,7 +153,8 @@ describe("EdcStack template (unbundled synth)", () => {
       Architectures: ["arm64"],
       Handler: "index.handler",
       MemorySize: 1024,
-      Timeout: 29,
+      // A large export streams for minutes: the 15 min API Gateway streams at most.
+      Timeout: 900,
       Environment: {
         // Source maps only when asked for (see "source maps" below): they cost every cold start.
         Variables: { TABLE_NAME: { Ref: tableId }, NODE_OPTIONS: Match.absent() },
@@ -226,8 +235,8 @@ describe("EdcStack template (unbundled synth)", () => {
     const filesId = logicalIdOf(template, "AWS::S3::Bucket", {
       VersioningConfiguration: { Status: "Enabled" },
     });
-    const logsId = Object.keys(buckets).find((id) => id !== filesId) as string;
-    expect(Object.keys(buckets)).toHaveLength(2);
+    const logsId = Object.keys(buckets).find((id) => id.startsWith("FilesAccessLogs")) as string;
+    expect(Object.keys(buckets)).toHaveLength(3); // files, their access logs, the distribution's logs
     for (const id of [filesId, logsId]) {
       expect(buckets[id]).toMatchObject({ DeletionPolicy: "Retain", UpdateReplacePolicy: "Retain" });
       expect(buckets[id]?.Properties).toMatchObject({
@@ -270,12 +279,20 @@ describe("EdcStack template (unbundled synth)", () => {
           {
             AllowedMethods: ["PUT", "GET"],
             AllowedHeaders: ["content-type"],
-            // The pages' origin: the HTTP API's endpoint.
+            // The pages' origin: the distribution's public URL.
             AllowedOrigins: [
               {
-                "Fn::GetAtt": [
-                  Object.keys(resourcesOfType(template, "AWS::ApiGatewayV2::Api"))[0],
-                  "ApiEndpoint",
+                "Fn::Join": [
+                  "",
+                  [
+                    "https://",
+                    {
+                      "Fn::GetAtt": [
+                        Object.keys(resourcesOfType(template, "AWS::CloudFront::Distribution"))[0],
+                        "DomainName",
+                      ],
+                    },
+                  ],
                 ],
               },
             ],
@@ -340,43 +357,218 @@ describe("EdcStack template (unbundled synth)", () => {
     }
   });
 
-  it("routes $default to the API function through an HTTP API with access logs and throttling", () => {
-    template.resourceCountIs("AWS::ApiGatewayV2::Api", 1);
-    template.hasResourceProperties("AWS::ApiGatewayV2::Api", { ProtocolType: "HTTP" });
-    template.hasResourceProperties("AWS::ApiGatewayV2::Route", { RouteKey: "$default" });
-    template.hasResourceProperties("AWS::ApiGatewayV2::Integration", {
-      IntegrationType: "AWS_PROXY",
-      IntegrationUri: { "Fn::GetAtt": [apiFnId, "Arn"] },
-      PayloadFormatVersion: "2.0",
+  it("routes every path to the API function through a regional REST API whose Lambda proxy integration streams", () => {
+    template.resourceCountIs("AWS::ApiGatewayV2::Api", 0);
+    template.resourceCountIs("AWS::ApiGateway::RestApi", 1);
+    template.hasResourceProperties("AWS::ApiGateway::RestApi", {
+      Name: "EdcTest-api",
+      EndpointConfiguration: { Types: ["REGIONAL"] },
+      // Uploads and gzip bodies pass through as bytes (base64 in the event), never re-encoded as text.
+      BinaryMediaTypes: ["*/*"],
     });
-    // The browser scripts have their own small function on the same API (same origin for the CSP).
+    const streamingUri = {
+      "Fn::Join": [
+        "",
+        Match.arrayWith([
+          ":lambda:path/2021-11-15/functions/",
+          { "Fn::GetAtt": [apiFnId, "Arn"] },
+          "/response-streaming-invocations",
+        ]),
+      ],
+    };
+    const streamed = Object.values(
+      template.findResources("AWS::ApiGateway::Method", {
+        Properties: { Integration: Match.objectLike({ Uri: streamingUri }) },
+      }),
+    ) as Resource[];
+    // The root and {proxy+}, any method: every page and API path.
+    expect(streamed.map((m) => m.Properties?.HttpMethod)).toEqual(["ANY", "ANY"]);
+    for (const method of streamed)
+      expect(method.Properties?.Integration).toMatchObject({
+        Type: "AWS_PROXY",
+        IntegrationHttpMethod: "POST",
+        ResponseTransferMode: "STREAM",
+        TimeoutInMillis: API_FUNCTION_TIMEOUT.toMilliseconds(),
+      });
+    template.hasResourceProperties("AWS::ApiGateway::Resource", { PathPart: "{proxy+}" });
+    // The browser scripts have their own small function on the same API (same origin for the CSP), buffered.
     const assetsFnId = logicalIdOf(template, "AWS::Lambda::Function", {
       Description: Match.stringLikeRegexp("^EDC browser scripts"),
     });
-    template.hasResourceProperties("AWS::ApiGatewayV2::Route", { RouteKey: "GET /assets/{proxy+}" });
-    template.hasResourceProperties("AWS::ApiGatewayV2::Integration", {
-      IntegrationUri: { "Fn::GetAtt": [assetsFnId, "Arn"] },
+    template.hasResourceProperties("AWS::ApiGateway::Method", {
+      HttpMethod: "GET",
+      Integration: Match.objectLike({
+        Type: "AWS_PROXY",
+        ResponseTransferMode: Match.absent(),
+        Uri: {
+          "Fn::Join": [
+            "",
+            Match.arrayWith([
+              ":lambda:path/2015-03-31/functions/",
+              { "Fn::GetAtt": [assetsFnId, "Arn"] },
+              "/invocations",
+            ]),
+          ],
+        },
+      }),
     });
-    template.resourceCountIs("AWS::ApiGatewayV2::Route", 2);
-    template.resourceCountIs("AWS::ApiGatewayV2::Stage", 1);
-    template.hasResourceProperties("AWS::ApiGatewayV2::Stage", {
-      StageName: "$default",
-      AutoDeploy: true,
-      DefaultRouteSettings: { ThrottlingRateLimit: 100, ThrottlingBurstLimit: 200 },
-      AccessLogSettings: {
-        DestinationArn: { "Fn::GetAtt": [Match.stringLikeRegexp("^HttpApiAccessLogs"), "Arn"] },
-        Format: Match.stringLikeRegexp("\\$context\\.requestId"),
+    template.hasResourceProperties("AWS::ApiGateway::Resource", { PathPart: "assets" });
+    template.resourceCountIs("AWS::ApiGateway::Method", 3);
+  });
+
+  it("throttles and access-logs the REST API's one stage, without headers, query strings or bodies", () => {
+    template.resourceCountIs("AWS::ApiGateway::Stage", 1);
+    const stageProps = onlyProperties<{
+      StageName: string;
+      MethodSettings: Record<string, unknown>[];
+      AccessLogSetting: { DestinationArn: unknown; Format: string };
+    }>(template, "AWS::ApiGateway::Stage");
+    expect(stageProps.StageName).toBe(API_STAGE_NAME);
+    expect(stageProps.MethodSettings).toEqual([
+      expect.objectContaining({
+        HttpMethod: "*",
+        ResourcePath: "/*",
+        ThrottlingRateLimit: 100,
+        ThrottlingBurstLimit: 200,
+        DataTraceEnabled: false,
+      }),
+    ]);
+    expect(JSON.stringify(stageProps.AccessLogSetting.DestinationArn)).toMatch(/"ApiAccessLogs/);
+    const format = JSON.parse(stageProps.AccessLogSetting.Format) as Record<string, string>;
+    expect(format).toMatchObject({
+      requestId: "$context.requestId",
+      method: "$context.httpMethod",
+      path: "$context.path",
+      status: "$context.status",
+    });
+    // No header, query string, body or request override in the access log: tokens and PHI stay out.
+    expect(Object.values(format).join(" ")).not.toMatch(
+      /header|querystring|body|authorization|requestOverride|responseOverride/i,
+    );
+    const limited = Template.fromStack(makeApp({ props: { apiRateLimit: 7, apiBurstLimit: 9 } }).stack);
+    limited.hasResourceProperties("AWS::ApiGateway::Stage", {
+      MethodSettings: [Match.objectLike({ ThrottlingRateLimit: 7, ThrottlingBurstLimit: 9 })],
+    });
+  });
+
+  it("serves one public URL through CloudFront: origin path /<stage>, nothing cached, Host forwarded as x-forwarded-host", () => {
+    template.resourceCountIs("AWS::CloudFront::Distribution", 1);
+    const [distId] = Object.keys(resourcesOfType(template, "AWS::CloudFront::Distribution"));
+    const config = onlyProperties<{
+      DistributionConfig: {
+        Origins: { DomainName: unknown; OriginPath: string; CustomOriginConfig: Record<string, unknown> }[];
+        DefaultCacheBehavior: Record<string, unknown> & { FunctionAssociations: Record<string, unknown>[] };
+        CacheBehaviors: Record<string, unknown>[];
+        PriceClass: string;
+        Logging: Record<string, unknown>;
+        ViewerCertificate?: unknown;
+      };
+    }>(template, "AWS::CloudFront::Distribution").DistributionConfig;
+    const restApiId = Object.keys(resourcesOfType(template, "AWS::ApiGateway::RestApi"))[0];
+    expect(config.Origins).toHaveLength(1);
+    expect(config.Origins[0]).toMatchObject({
+      // The RestApi resource and the literal stage only: no dependency on the deployment (no cycle).
+      DomainName: {
+        "Fn::Join": [
+          "",
+          [{ Ref: restApiId }, ".execute-api.", { Ref: "AWS::Region" }, ".", { Ref: "AWS::URLSuffix" }],
+        ],
+      },
+      OriginPath: `/${API_STAGE_NAME}`,
+      CustomOriginConfig: {
+        OriginProtocolPolicy: "https-only",
+        OriginSSLProtocols: ["TLSv1.2"],
+        OriginReadTimeout: 60,
+        OriginKeepaliveTimeout: 60,
       },
     });
-    const format = JSON.parse(
-      onlyProperties<{ AccessLogSettings: { Format: string } }>(template, "AWS::ApiGatewayV2::Stage")
-        .AccessLogSettings.Format,
-    ) as Record<string, string>;
-    // No header, query string or body in the access log: tokens and PHI stay out.
-    expect(Object.values(format).join(" ")).not.toMatch(/header|querystring|body|authorization/i);
-    template.hasOutput("ApiUrl", {
-      Value: { "Fn::Join": ["", Match.arrayWith(["https://", ".execute-api."])] },
+    const functionId = Object.keys(resourcesOfType(template, "AWS::CloudFront::Function"))[0];
+    expect(config.DefaultCacheBehavior).toMatchObject({
+      ViewerProtocolPolicy: "redirect-to-https",
+      AllowedMethods: ["GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"],
+      CachePolicyId: "4135ea2d-6df8-44a3-9df3-4b5a84be39ad", // Managed-CachingDisabled
+      OriginRequestPolicyId: "b689b0a8-53d0-40ab-baf2-68738e2966ac", // Managed-AllViewerExceptHostHeader
+      FunctionAssociations: [
+        { EventType: "viewer-request", FunctionARN: { "Fn::GetAtt": [functionId, "FunctionARN"] } },
+      ],
     });
+    // Only the content-hashed scripts are cached, and only GET/HEAD reach them.
+    expect(config.CacheBehaviors).toEqual([
+      expect.objectContaining({
+        PathPattern: "/assets/*",
+        AllowedMethods: ["GET", "HEAD"],
+        CachePolicyId: "658327ea-f89d-4fab-a63d-7e88639e58f6", // Managed-CachingOptimized
+        ViewerProtocolPolicy: "redirect-to-https",
+      }),
+    ]);
+    expect(config.PriceClass).toBe("PriceClass_100");
+    // Standard logs to their own bucket, without cookies (sessions).
+    const edgeLogsId = Object.keys(resourcesOfType(template, "AWS::S3::Bucket")).find((id) =>
+      id.startsWith("EdgeLogs"),
+    );
+    expect(config.Logging).toEqual({
+      Bucket: { "Fn::GetAtt": [edgeLogsId, "RegionalDomainName"] },
+      IncludeCookies: false,
+      Prefix: "cloudfront/",
+    });
+    expect(resourcesOfType(template, "AWS::S3::Bucket")[edgeLogsId as string]).toMatchObject({
+      DeletionPolicy: "Retain",
+      Properties: {
+        PublicAccessBlockConfiguration: { BlockPublicAcls: true, RestrictPublicBuckets: true },
+        BucketEncryption: {
+          ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: "AES256" } }],
+        },
+        LifecycleConfiguration: {
+          Rules: [{ Id: "expire-edge-logs", Status: "Enabled", ExpirationInDays: 365 }],
+        },
+      },
+    });
+    template.hasResourceProperties("AWS::S3::BucketPolicy", {
+      Bucket: { Ref: edgeLogsId },
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: "Deny", Condition: { Bool: { "aws:SecureTransport": "false" } } }),
+        ]),
+      },
+    });
+    // The deployed function is the code tested below.
+    template.hasResourceProperties("AWS::CloudFront::Function", {
+      FunctionCode: FORWARDED_HOST_FUNCTION_CODE,
+      FunctionConfig: Match.objectLike({ Runtime: "cloudfront-js-2.0" }),
+      AutoPublish: true,
+    });
+    // The one URL output is the distribution's; the execute-api URL is not advertised.
+    const publicUrl = { "Fn::Join": ["", ["https://", { "Fn::GetAtt": [distId, "DomainName"] }]] };
+    template.hasOutput("ApiUrl", { Value: publicUrl });
+    template.hasOutput("DistributionId", { Value: { Ref: distId } });
+    expect(JSON.stringify(template.toJSON().Outputs)).not.toContain("execute-api");
+    // No function learns the distribution from its environment (the distribution depends on the API, which
+    // depends on the function): the handler reads the public host from x-forwarded-host instead.
+    for (const fn of Object.values(resourcesOfType(template, "AWS::Lambda::Function")))
+      expect(JSON.stringify(fn.Properties?.Environment ?? {})).not.toContain(distId as string);
+  });
+
+  it("the CloudFront Function copies the viewer's Host into x-forwarded-host and overwrites a forged one", () => {
+    const handler = new Function(`${FORWARDED_HOST_FUNCTION_CODE}; return handler;`)() as (
+      event: unknown,
+    ) => {
+      headers: Record<string, { value: string } | undefined>;
+    };
+    const request = (headers: Record<string, { value: string }>) => ({
+      version: "1.0",
+      context: { eventType: "viewer-request" },
+      viewer: { ip: "192.0.2.1" },
+      request: { method: "POST", uri: "/auth/callback", querystring: {}, headers, cookies: {} },
+    });
+    const plain = handler(request({ host: { value: "d111111abcdef8.cloudfront.net" } }));
+    expect(plain.headers[FORWARDED_HOST_HEADER]).toEqual({ value: "d111111abcdef8.cloudfront.net" });
+    expect(plain.headers.host).toEqual({ value: "d111111abcdef8.cloudfront.net" });
+    const forged = handler(
+      request({ host: { value: "edc.example.org" }, [FORWARDED_HOST_HEADER]: { value: "evil.example" } }),
+    );
+    expect(forged.headers[FORWARDED_HOST_HEADER]).toEqual({ value: "edc.example.org" });
+    const hostless = handler(request({ [FORWARDED_HOST_HEADER]: { value: "evil.example" } }));
+    expect(hostless.headers[FORWARDED_HOST_HEADER]).toBeUndefined();
   });
 
   it("publishes forms/ and every studies/<id>/ through a Provider-backed custom resource keyed by their content hash", () => {
@@ -447,7 +639,7 @@ describe("EdcStack template (unbundled synth)", () => {
       ).not.toContain("dynamodb:GetRecords");
   });
 
-  it("alarms on API function errors, import worker errors and HTTP API 5xx", () => {
+  it("alarms on API function errors, import worker errors and REST API 5xx", () => {
     template.resourceCountIs("AWS::CloudWatch::Alarm", 3);
     template.hasResourceProperties("AWS::CloudWatch::Alarm", {
       MetricName: "Errors",
@@ -464,8 +656,8 @@ describe("EdcStack template (unbundled synth)", () => {
     });
     template.hasResourceProperties("AWS::CloudWatch::Alarm", {
       Namespace: "AWS/ApiGateway",
-      MetricName: "5xx",
-      Dimensions: [{ Name: "ApiId", Value: { Ref: Match.stringLikeRegexp("^HttpApi") } }],
+      MetricName: "5XXError",
+      Dimensions: [{ Name: "ApiName", Value: "EdcTest-api" }],
       Statistic: "Sum",
       Threshold: 1,
     });
@@ -507,7 +699,7 @@ describe("people: the stack's own Cognito user pool", () => {
   const template = Template.fromStack(stack);
   const poolId = Object.keys(resourcesOfType(template, "AWS::Cognito::UserPool"))[0] as string;
   const clientId = Object.keys(resourcesOfType(template, "AWS::Cognito::UserPoolClient"))[0] as string;
-  const apiId = Object.keys(resourcesOfType(template, "AWS::ApiGatewayV2::Api"))[0] as string;
+  const distId = Object.keys(resourcesOfType(template, "AWS::CloudFront::Distribution"))[0] as string;
 
   it("requires TOTP MFA, a strong password, admin-created accounts, email sign-in and recovery", () => {
     template.resourceCountIs("AWS::Cognito::UserPool", 1);
@@ -589,15 +781,16 @@ describe("people: the stack's own Cognito user pool", () => {
 
   it("has one public client: code grant only, PKCE (no secret), OIDC scopes, the engine's callback", () => {
     template.resourceCountIs("AWS::Cognito::UserPoolClient", 1);
-    const apiEndpoint = { "Fn::GetAtt": [apiId, "ApiEndpoint"] };
+    // The callback is on the public URL (the distribution), where people are.
+    const domain = { "Fn::GetAtt": [distId, "DomainName"] };
     template.hasResourceProperties("AWS::Cognito::UserPoolClient", {
       UserPoolId: { Ref: poolId },
       GenerateSecret: false,
       AllowedOAuthFlowsUserPoolClient: true,
       AllowedOAuthFlows: ["code"],
       AllowedOAuthScopes: ["openid", "email", "profile"],
-      CallbackURLs: [{ "Fn::Join": ["", [apiEndpoint, "/auth/callback"]] }],
-      LogoutURLs: [{ "Fn::Join": ["", [apiEndpoint, "/signin"]] }],
+      CallbackURLs: [{ "Fn::Join": ["", ["https://", domain, "/auth/callback"]] }],
+      LogoutURLs: [{ "Fn::Join": ["", ["https://", domain, "/signin"]] }],
       SupportedIdentityProviders: ["COGNITO"],
       ExplicitAuthFlows: ["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
       PreventUserExistenceErrors: "ENABLED",
@@ -858,7 +1051,14 @@ describe("cdk-nag AwsSolutions", () => {
       }
       expect([...acknowledged.keys()].sort()).toEqual(
         [
-          "AWS::ApiGatewayV2::Route AwsSolutions-APIG4",
+          "AWS::ApiGateway::Method AwsSolutions-APIG4",
+          "AWS::ApiGateway::Method AwsSolutions-COG4",
+          "AWS::ApiGateway::RestApi AwsSolutions-APIG2",
+          "AWS::ApiGateway::Stage AwsSolutions-APIG3",
+          "AWS::ApiGateway::Stage AwsSolutions-APIG6",
+          "AWS::CloudFront::Distribution AwsSolutions-CFR1",
+          "AWS::CloudFront::Distribution AwsSolutions-CFR2",
+          "AWS::CloudFront::Distribution AwsSolutions-CFR4",
           "AWS::IAM::Policy AwsSolutions-IAM5[Resource::<Files8E6940B8.Arn>/objects/*]",
           "AWS::IAM::Policy AwsSolutions-IAM5[Resource::<Files8E6940B8.Arn>/staging/*]",
           "AWS::IAM::Role AwsSolutions-IAM5[Resource::<Files8E6940B8.Arn>/objects/*]",

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { App, Stack } from "aws-cdk-lib";
 import { Match, Template } from "aws-cdk-lib/assertions";
+import { PriceClass } from "aws-cdk-lib/aws-cloudfront";
 import { Code, Function as LambdaFunction, Runtime } from "aws-cdk-lib/aws-lambda";
 import { afterAll, describe, expect, it } from "vitest";
 import { FUNCTION_ENV } from "../../functions/store/function-env.ts";
@@ -661,6 +662,74 @@ describe("EdcStack template (unbundled synth)", () => {
       Statistic: "Sum",
       Threshold: 1,
     });
+  });
+});
+
+describe("the public URL", () => {
+  it("leaves no dependency cycle: the distribution names the RestApi and the literal stage, never the Stage", () => {
+    // Synth validates the template (CloudFormation's circular dependency check) and throws on a cycle.
+    expect(() => Template.fromStack(makeApp().stack)).not.toThrow();
+    // An origin built from the Stage (restApi.url) closes the loop API function → its role's policy →
+    // files bucket (CORS origin) → distribution → stage → deployment → methods → function.
+    const { stack } = makeApp();
+    stack.distribution.node.addDependency(stack.restApi.deploymentStage);
+    expect(() => Template.fromStack(stack)).toThrow(/Circular dependency with \[.*PublicDistribution/);
+  });
+
+  const CUSTOM = {
+    domainName: "edc.example.org",
+    certificateArn: "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-4e5f-6789-abcd-ef0123456789",
+  };
+
+  it("serves a custom domain with its certificate and TLSv1.2_2021 at least; callbacks and CORS use it", () => {
+    const { app, stack } = makeApp({
+      nag: true,
+      props: { customDomain: CUSTOM, priceClass: PriceClass.PRICE_CLASS_ALL },
+    });
+    app.synth();
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties("AWS::CloudFront::Distribution", {
+      DistributionConfig: Match.objectLike({
+        Aliases: [CUSTOM.domainName],
+        PriceClass: "PriceClass_All",
+        ViewerCertificate: {
+          AcmCertificateArn: CUSTOM.certificateArn,
+          MinimumProtocolVersion: "TLSv1.2_2021",
+          SslSupportMethod: "sni-only",
+        },
+      }),
+    });
+    template.hasOutput("ApiUrl", { Value: `https://${CUSTOM.domainName}` });
+    template.hasResourceProperties("AWS::Cognito::UserPoolClient", {
+      CallbackURLs: [`https://${CUSTOM.domainName}/auth/callback`],
+    });
+    template.hasResourceProperties("AWS::S3::Bucket", {
+      CorsConfiguration: {
+        CorsRules: [Match.objectLike({ AllowedOrigins: [`https://${CUSTOM.domainName}`] })],
+      },
+    });
+    // With the pinned TLS policy there is nothing to acknowledge about it.
+    const distribution = Object.values(resourcesOfType(template, "AWS::CloudFront::Distribution"))[0];
+    const rules = (distribution?.Metadata?.cdk_nag as { rules_to_suppress: { id: string }[] })
+      .rules_to_suppress;
+    expect(rules.map((r) => r.id).sort()).toEqual(["AwsSolutions-CFR1", "AwsSolutions-CFR2"]);
+  });
+
+  it("reads the custom domain and the price class from CDK context, refusing half or wrong values", () => {
+    const nodeWith = (context: Record<string, string>) => new App({ context }).node;
+    expect(customDomainFromContext(nodeWith({}))).toEqual({});
+    expect(customDomainFromContext(nodeWith({ ...CUSTOM }))).toEqual({ customDomain: CUSTOM });
+    expect(() => customDomainFromContext(nodeWith({ domainName: CUSTOM.domainName }))).toThrow(/both/);
+    expect(() =>
+      customDomainFromContext(
+        nodeWith({ ...CUSTOM, certificateArn: CUSTOM.certificateArn.replace("us-east-1", "eu-west-1") }),
+      ),
+    ).toThrow(/us-east-1/);
+    expect(priceClassFromContext(nodeWith({}))).toEqual({});
+    expect(priceClassFromContext(nodeWith({ priceClass: "PriceClass_200" }))).toEqual({
+      priceClass: PriceClass.PRICE_CLASS_200,
+    });
+    expect(() => priceClassFromContext(nodeWith({ priceClass: "cheap" }))).toThrow(/PriceClass_All/);
   });
 });
 

@@ -107,7 +107,7 @@ export function hostedDomainPrefix(stack: Stack): string {
 
 export interface StudyUserPoolProps {
   readonly stage: string;
-  /** The HTTP API's base URL, without a trailing slash. */
+  /** The public URL people use (the CloudFront distribution's, or its custom domain), without a trailing slash. */
   readonly apiBaseUrl: string;
 }
 

@@ -90,10 +90,11 @@ export function restEvent(req: IncomingMessage, body: Buffer, gateway: GatewayOp
     const name = req.rawHeaders[i] as string;
     // The gateway's own host, as API Gateway passes it on.
     const value = name.toLowerCase() === "host" ? gateway.domainName : (req.rawHeaders[i + 1] as string);
-    (multiValueHeaders[name] ??= []).push(value);
+    multiValueHeaders[name] = [...(multiValueHeaders[name] ?? []), value];
   }
   const multiValueQueryStringParameters: Record<string, string[]> = {};
-  for (const [k, v] of url.searchParams) (multiValueQueryStringParameters[k] ??= []).push(v);
+  for (const [k, v] of url.searchParams)
+    multiValueQueryStringParameters[k] = [...(multiValueQueryStringParameters[k] ?? []), v];
   const last = (m: Record<string, string[]>) =>
     Object.fromEntries(Object.entries(m).map(([k, vs]) => [k, vs[vs.length - 1] as string]));
   const hasQuery = Object.keys(multiValueQueryStringParameters).length > 0;

@@ -8,8 +8,9 @@ import { logUnexpected } from "./problems.ts";
  * body normally (what `hono/streaming` does, leaving a short file that looks
  * complete), the body is errored: the local server destroys the connection
  * (the chunked body never ends, so HTTP clients fail the download), and in
- * Lambda, where API Gateway buffers the answer, the invocation fails and
- * the caller gets a 5xx. The cause is logged once, through the app's one
+ * Lambda the streaming handler destroys its response stream, so the
+ * invocation fails and the client's response is cut off before its end
+ * (handlers/lambda-stream.ts). The cause is logged once, through the app's one
  * error path; the transport only sees a generic error, never its message.
  */
 export function streamedBody(c: Context, chunks: AsyncIterable<string>): Response {

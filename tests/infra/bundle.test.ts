@@ -16,6 +16,7 @@ import { SCRIPTS } from "../../functions/web/scripts.generated.ts";
 import { hashDirectory } from "../../infra/forms-hash.ts";
 import { EdcStack, REPO_ROOT, SOURCE_MAPS_CONTEXT } from "../../infra/stack.ts";
 import { bundleBytes, bundleFiles, bundleSources, initLoadedFiles } from "../helpers/bundle-chunks.ts";
+import { type LambdaRuntime, startLambdaRuntime } from "../helpers/lambda-runtime.ts";
 
 /**
  * The ceiling on what the API function loads at a cold start (index.mjs and
@@ -79,17 +80,41 @@ function assetDir(prefix: string): string {
 
 const RESULT_MARK = "@@handler-result@@";
 
-/** Imports a bundle in a fresh Node process (ESM, like the Lambda runtime) and calls its handler once. */
+/** The API bundle streams its responses: it runs in the simulated Lambda runtime behind a REST gateway. */
+let api: Promise<LambdaRuntime> | undefined;
+const apiRuntime = () => {
+  api ??= startLambdaRuntime({ bundleDir: assetDir("EDC API"), mode: "streaming", env: functionEnv() });
+  return api;
+};
+afterAll(async () => (await api)?.close());
+
 const auditMacKeyFile = path.join(mkdtempSync(path.join(tmpdir(), "bundle-mac-")), "audit-mac.key");
 writeFileSync(auditMacKeyFile, `${"5a".repeat(32)}\n`, { mode: 0o600 });
 
+/** Imports a bundle in a fresh Node process (ESM, like the Lambda runtime) and calls its handler once. */
 async function invoke(bundleDir: string, event: unknown): Promise<unknown> {
   const script =
     "const [file, event] = process.argv.slice(1);" +
     "const { handler } = await import(file);" +
     "const result = await handler(JSON.parse(event), {});" +
     `process.stdout.write("\\n${RESULT_MARK}" + JSON.stringify(result));`;
-  const env: NodeJS.ProcessEnv = {
+  const { stdout } = await run(
+    process.execPath,
+    [
+      "--input-type=module",
+      "-e",
+      script,
+      pathToFileURL(path.join(bundleDir, "index.mjs")).href,
+      JSON.stringify(event),
+    ],
+    { env: functionEnv(), cwd: tmpdir(), timeout: 30_000 },
+  );
+  // The handler's own log lines come first; the result is the marked last line.
+  return JSON.parse(stdout.slice(stdout.lastIndexOf(RESULT_MARK) + RESULT_MARK.length));
+}
+
+function functionEnv(): NodeJS.ProcessEnv {
+  return {
     PATH: process.env.PATH,
     NODE_OPTIONS: "--enable-source-maps",
     TABLE_NAME,
@@ -101,19 +126,6 @@ async function invoke(bundleDir: string, event: unknown): Promise<unknown> {
     // In AWS the stack names a KMS key (AUDIT_MAC_KEY_ID); here a key file stands in for it.
     AUDIT_MAC_KEY_FILE: auditMacKeyFile,
   };
-  const { stdout } = await run(
-    process.execPath,
-    [
-      "--input-type=module",
-      "-e",
-      script,
-      pathToFileURL(path.join(bundleDir, "index.mjs")).href,
-      JSON.stringify(event),
-    ],
-    { env, cwd: tmpdir(), timeout: 30_000 },
-  );
-  // The handler's own log lines come first; the result is the marked last line.
-  return JSON.parse(stdout.slice(stdout.lastIndexOf(RESULT_MARK) + RESULT_MARK.length));
 }
 
 function httpEvent(method: string, rawPath: string, headers: Record<string, string> = {}) {
@@ -294,36 +306,29 @@ describe("real bundling (esbuild, no Docker)", () => {
   });
 
   it("the bundled API handler serves the OpenAPI document and rejects an unknown token via the table", async () => {
-    const dir = assetDir("EDC API");
-    const doc = (await invoke(dir, httpEvent("GET", "/api/v1/openapi.json"))) as {
-      statusCode: number;
-      body: string;
-    };
-    expect(doc.statusCode).toBe(200);
-    expect(JSON.parse(doc.body)).toMatchObject({ openapi: "3.1.0" });
-    const denied = (await invoke(
-      dir,
-      httpEvent("GET", `/api/v1/studies/${STUDY_ID}`, { authorization: "Bearer not-a-real-token" }),
-    )) as { statusCode: number; headers: Record<string, string> };
-    expect(denied.statusCode).toBe(401);
-    expect(denied.headers["content-type"]).toContain("application/problem+json");
+    const api = await apiRuntime();
+    const doc = await fetch(`${api.url}/api/v1/openapi.json`);
+    expect(doc.status).toBe(200);
+    expect(await doc.json()).toMatchObject({ openapi: "3.1.0" });
+    const denied = await fetch(`${api.url}/api/v1/studies/${STUDY_ID}`, {
+      headers: { authorization: "Bearer not-a-real-token" },
+    });
+    expect(denied.status).toBe(401);
+    expect(denied.headers.get("content-type")).toContain("application/problem+json");
   });
 
   it("the bundled API handler loads its chunks on demand: a page and the REDCap endpoint answer from a fresh process", async () => {
-    const dir = assetDir("EDC API");
-    const signIn = (await invoke(dir, httpEvent("GET", "/signin"))) as {
-      statusCode: number;
-      headers: Record<string, string>;
-      body: string;
-    };
-    expect(signIn.statusCode).toBe(200);
-    expect(signIn.headers["content-type"]).toContain("text/html");
-    expect(signIn.headers["content-security-policy"]).toContain("script-src 'self'");
-    const redcap = (await invoke(dir, {
-      ...httpEvent("POST", "/api/", { "content-type": "application/x-www-form-urlencoded" }),
+    const api = await apiRuntime();
+    const signIn = await fetch(`${api.url}/signin`);
+    expect(signIn.status).toBe(200);
+    expect(signIn.headers.get("content-type")).toContain("text/html");
+    expect(signIn.headers.get("content-security-policy")).toContain("script-src 'self'");
+    const redcap = await fetch(`${api.url}/api/`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
       body: "token=not-a-real-token&content=project&format=json",
-    })) as { statusCode: number; body: string };
-    expect(redcap.statusCode).toBe(403);
-    expect(redcap.body).toContain("You do not have permissions to use the API");
+    });
+    expect(redcap.status).toBe(403);
+    expect(await redcap.text()).toContain("You do not have permissions to use the API");
   });
 });

@@ -137,10 +137,30 @@ function httpEvent(method: string, rawPath: string, headers: Record<string, stri
 }
 
 const CHILD = `
+// The API handler streams (functions/handlers/lambda-stream.ts): a minimal awslambda global as Lambda's Node
+// runtime defines it (tests/helpers/lambda-runtime.ts has the whole one), the output collected and decoded.
+const { Writable } = await import("node:stream");
+const STREAMING = Symbol.for("aws.lambda.runtime.handler.streaming");
+globalThis.awslambda = {
+  streamifyResponse: (f) => Object.assign(f, { [STREAMING]: "response" }),
+  HttpResponseStream: { from(stream, prelude) { stream.write(JSON.stringify(prelude)); stream.write(new Uint8Array(8)); return stream; } },
+};
+async function invoke(handler, event) {
+  if (!handler[STREAMING]) return handler(event, {});
+  const parts = [];
+  const stream = new Writable({ write(c, _e, done) { parts.push(c); done(); } });
+  stream.setContentType = () => {};
+  const ended = new Promise((resolve) => stream.on("finish", resolve));
+  await handler(event, stream, {});
+  await ended;
+  const all = Buffer.concat(parts);
+  const end = all.indexOf(0);
+  return { ...JSON.parse(all.subarray(0, end).toString()), body: all.subarray(end + 8).toString() };
+}
 const t0 = performance.now();
 const { handler } = await import(process.argv[1]);
 const t1 = performance.now();
-const result = await handler(JSON.parse(process.argv[2]), {});
+const result = await invoke(handler, JSON.parse(process.argv[2]));
 const t2 = performance.now();
 process.stdout.write("\\n@@" + JSON.stringify({ initMs: t1 - t0, firstMs: t2 - t1, status: result.statusCode, body: result.body }));
 `;

@@ -264,7 +264,7 @@ const JSON_TYPE: Record<ColumnType, Record<string, unknown>> = {
 /** A JSON Schema every line of the table's files satisfies: the proof of the files' shape. */
 export function tableJsonSchema(table: WarehouseTable): Record<string, unknown> {
   return {
-    $schema: "http://json-schema.org/draft-07/schema#",
+    $schema: "https://json-schema.org/draft/2020-12/schema",
     title: table.name,
     type: "object",
     additionalProperties: false,

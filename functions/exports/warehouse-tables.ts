@@ -157,9 +157,12 @@ export function snapshotTables(definition: StudyDefinition, choices: TableChoice
   ];
 }
 
-/** An increment's tables: one of changes per instrument. */
+/** An increment's tables: subjects (whole), then one of changes per instrument. */
 export function incrementTables(definition: StudyDefinition, choices: TableChoices): WarehouseTable[] {
-  return warehouseForms(definition, choices).map((f) => changesTable(definition, f, choices));
+  return [
+    SUBJECTS_TABLE,
+    ...warehouseForms(definition, choices).map((f) => changesTable(definition, f, choices)),
+  ];
 }
 
 /** What a row is built from: a form instance's state at one revision (a current projection or a feed entry). */

@@ -1,9 +1,12 @@
 import type { StudyDefinition } from "../engine/definition.ts";
 import type { Store } from "../store/store.ts";
+import type { Subject } from "../store/subjects.ts";
+import { athenaDdl } from "./athena-ddl.ts";
 import type { Deidentify } from "./deidentify.ts";
 import type { ExportFile } from "./export-files.ts";
 import { subjectStatuses } from "./records.ts";
 import { sealCursor } from "./sealed-cursor.ts";
+import { manifestFile, textFile, type WarehouseManifest } from "./warehouse-manifest.ts";
 import {
   changesTable,
   formTable,
@@ -120,22 +123,44 @@ export async function* warehouseFiles(
     warehouseForms(definition, scope).map((f) => [f, formTable(definition, f, scope)] as const),
   );
   const parts = new Parts(bounds);
-  let after: string | undefined;
-  do {
-    const page = await store.subjectPage(study, scope.sites, { after, limit: bounds.pageSize });
-    const statuses = await subjectStatuses(store, study, page.subjects);
-    for (const s of page.subjects)
-      yield* parts.add(SUBJECTS_TABLE, subjectRow(s, statuses.get(s.id), deidentify));
+  for await (const page of subjectPages(store, scope)) {
+    yield* subjectRows(store, scope, page, parts);
     const read = { includeEnteredInError: scope.includeEnteredInError };
-    for await (const { subject, instances } of store.casebooks(study, page.subjects, read)) {
+    for await (const { subject, instances } of store.casebooks(study, page, read)) {
       for (const instance of instances) {
         const table = tables.get(instance.form);
         if (table) yield* parts.add(table, instanceRow(definition, table, subject.arm, instance, deidentify));
       }
     }
+  }
+  yield* parts.rest();
+}
+
+/** The scope's subjects, a page at a time, in id order. */
+async function* subjectPages(
+  store: Pick<Store, "subjectPage">,
+  scope: WarehouseScope,
+): AsyncGenerator<Subject[]> {
+  let after: string | undefined;
+  do {
+    const page = await store.subjectPage(scope.definition.study.id, scope.sites, {
+      after,
+      limit: scope.pageSize ?? DEFAULTS.pageSize,
+    });
+    yield page.subjects;
     after = page.next;
   } while (after);
-  yield* parts.rest();
+}
+
+async function* subjectRows(
+  store: Pick<Store, "readSiteStatusEntries">,
+  scope: WarehouseScope,
+  subjects: Subject[],
+  parts: Parts,
+): AsyncGenerator<ExportFile> {
+  const statuses = await subjectStatuses(store, scope.definition.study.id, subjects);
+  for (const s of subjects)
+    yield* parts.add(SUBJECTS_TABLE, subjectRow(s, statuses.get(s.id), scope.deidentify));
 }
 
 /**
@@ -169,11 +194,13 @@ export interface ChangesScope extends WarehouseScope {
  * instruments' shape plus `operation` (save, entered-in-error, restore),
  * under `changes/form=<id>/`. Review-log entries are passed over (the cursor
  * still moves past them); marks are always delivered, so a warehouse can
- * drop an instance its snapshot holds. `cursor()`, read once `files` is
+ * drop an instance its snapshot holds. The subjects table comes whole
+ * (a line per subject, small): enrolments are not in the feed, and a
+ * subject enrolled since the snapshot must join. `cursor()`, read once `files` is
  * exhausted, is the next increment's start, sealed.
  */
 export function warehouseChanges(
-  store: Pick<Store, "readFeed" | "exportSalt">,
+  store: Pick<Store, "readFeed" | "exportSalt" | "subjectPage" | "readSiteStatusEntries">,
   scope: ChangesScope,
 ): { files: AsyncGenerator<ExportFile>; cursor(): string } {
   const { definition, deidentify } = scope;
@@ -203,6 +230,7 @@ export function warehouseChanges(
       position = page.cursor;
       if (page.changes.length < limit) break;
     }
+    for await (const page of subjectPages(store, scope)) yield* subjectRows(store, scope, page, parts);
     yield* parts.rest();
     next = sealCursor(salt, position);
   }
@@ -213,4 +241,9 @@ export function warehouseChanges(
       return next;
     },
   };
+}
+
+/** What goes beside the tables: `manifest.json`, and `athena.sql` for the folder the job's files are in. */
+export function warehouseIndexFiles(manifest: WarehouseManifest, location: string): ExportFile[] {
+  return [manifestFile(manifest), textFile("athena.sql", "application/sql", athenaDdl(manifest, location))];
 }

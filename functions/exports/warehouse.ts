@@ -40,18 +40,27 @@ export interface WarehouseScope {
   forms?: string[];
   /** A part is closed at this many rows (default 250,000). */
   partRows?: number;
-  /** Text held across all tables' open parts before the largest is handed out (default 48 MiB). */
+  /** Text held across all tables' open parts before the largest is handed out (default 16 MiB). */
   bufferBytes?: number;
   /** Subjects read per page (default 200). */
   pageSize?: number;
 }
 
 export const NDJSON = "application/x-ndjson";
-const DEFAULTS = { partRows: 250_000, bufferBytes: 48 * 1024 * 1024, pageSize: 200 };
+const DEFAULTS = { partRows: 250_000, bufferBytes: 16 * 1024 * 1024, pageSize: 200 };
+
+/** An open part: its text in chunks of about 64 KiB (one write each, and few strings to hold). */
+interface OpenPart {
+  table: WarehouseTable;
+  chunks: string[];
+  current: string;
+  rows: number;
+  bytes: number;
+}
 
 /** Open parts, one per table, and the part numbers handed out so far. */
 class Parts {
-  private open = new Map<string, { table: WarehouseTable; lines: string[]; bytes: number }>();
+  private open = new Map<string, OpenPart>();
   private numbers = new Map<string, number>();
   private held = 0;
   constructor(private readonly bounds: { partRows: number; bufferBytes: number }) {}
@@ -59,13 +68,18 @@ class Parts {
   /** Adds a row; returns the parts that are due. */
   add(table: WarehouseTable, row: WarehouseRow): ExportFile[] {
     const line = `${JSON.stringify(row)}\n`;
-    const part = this.open.get(table.name) ?? { table, lines: [], bytes: 0 };
+    const part = this.open.get(table.name) ?? { table, chunks: [], current: "", rows: 0, bytes: 0 };
     this.open.set(table.name, part);
-    part.lines.push(line);
+    part.current += line;
+    if (part.current.length >= 65_536) {
+      part.chunks.push(part.current);
+      part.current = "";
+    }
+    part.rows += 1;
     part.bytes += line.length;
     this.held += line.length;
     const due: ExportFile[] = [];
-    if (part.lines.length >= this.bounds.partRows) due.push(this.close(table.name));
+    if (part.rows >= this.bounds.partRows) due.push(this.close(table.name));
     while (this.held >= this.bounds.bufferBytes) {
       const largest = [...this.open.entries()].sort((a, b) => b[1].bytes - a[1].bytes)[0];
       if (!largest) break;
@@ -85,27 +99,17 @@ class Parts {
     this.held -= part.bytes;
     const n = this.numbers.get(name) ?? 0;
     this.numbers.set(name, n + 1);
-    const rows = part.lines.length;
+    const chunks = part.current ? [...part.chunks, part.current] : part.chunks;
     return {
       name: `${part.table.location}part-${String(n).padStart(5, "0")}.ndjson.gz`,
       contentType: NDJSON,
-      chunks: chunksOf(part.lines),
-      rows: () => rows,
+      chunks: (async function* () {
+        // shift, not iterate: a chunk once written is not kept until the part ends.
+        for (let chunk = chunks.shift(); chunk !== undefined; chunk = chunks.shift()) yield chunk;
+      })(),
+      rows: () => part.rows,
     };
   }
-}
-
-/** Lines joined into chunks of about 64 KiB: one write per chunk, not per row. */
-async function* chunksOf(lines: string[]): AsyncGenerator<string> {
-  let chunk = "";
-  for (const line of lines) {
-    chunk += line;
-    if (chunk.length >= 65_536) {
-      yield chunk;
-      chunk = "";
-    }
-  }
-  if (chunk) yield chunk;
 }
 
 /**

@@ -187,8 +187,8 @@ export async function snapshotCursor(
 }
 
 export interface ChangesScope extends WarehouseScope {
-  /** The opened cursor (export-scope.ts openFeedCursor): the feed position after which to read. */
-  after: string;
+  /** The opened cursor (export-scope.ts openFeedCursor): the feed position after which to read; none, from the start. */
+  after?: string;
   /** Changes stamped at or after this are left for the next increment (store/exports.ts readFeed). */
   settledBefore: string;
 }
@@ -236,7 +236,8 @@ export function warehouseChanges(
     }
     for await (const page of subjectPages(store, scope)) yield* subjectRows(store, scope, page, parts);
     yield* parts.rest();
-    next = sealCursor(salt, position);
+    // Nothing ever read: everything before the settled point was delivered (none), so the next starts there.
+    next = sealCursor(salt, position === undefined || position === "0" ? scope.settledBefore : position);
   }
   return {
     files: files(),

@@ -1,7 +1,8 @@
 import { gunzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import type { StudyDefinition } from "../../functions/engine/definition.ts";
-import { warehouseFiles } from "../../functions/exports/warehouse.ts";
+import { openCursor } from "../../functions/exports/sealed-cursor.ts";
+import { warehouseChanges, warehouseFiles } from "../../functions/exports/warehouse.ts";
 import { formTable, type InstanceState, instanceRow } from "../../functions/exports/warehouse-tables.ts";
 import type { Subject } from "../../functions/store/subjects.ts";
 import { writeInMemory } from "../helpers/export-files-in-memory.ts";
@@ -161,5 +162,22 @@ describe("warehouse parts", () => {
       warehouseFiles(store, { definition, sites: ["s1"], partRows: 8 }),
     );
     expect(written.filter((f) => f.name.startsWith("form=visit/")).map((f) => f.rows)).toEqual([8, 8, 8, 6]);
+  });
+});
+
+describe("warehouse increments", () => {
+  it("from the start of an empty feed, the next increment starts at the settled point", async () => {
+    const store = {
+      readFeed: async (_study: string, o: { cursor?: string }) => ({ changes: [], cursor: o.cursor || "0" }),
+      exportSalt: async () => "salt",
+      subjectPage: async () => ({ subjects: [] }),
+      readSiteStatusEntries: async () => [],
+    } as unknown as Parameters<typeof warehouseChanges>[0];
+    const settledBefore = "2024-05-01T10:00:00.000Z";
+    const changes = warehouseChanges(store, { definition, sites: ["s1"], settledBefore });
+    expect(() => changes.cursor()).toThrow();
+    const { written } = await writeInMemory(changes.files);
+    expect(written).toEqual([]);
+    expect(openCursor("salt", changes.cursor())).toBe(settledBefore);
   });
 });

@@ -214,11 +214,26 @@ function runHandlers(handlers: readonly Handler<AppEnv>[]): MiddlewareHandler<Ap
   };
 }
 
+/**
+ * @hono/zod-openapi gives zod's schemas `.openapi()` when it is evaluated, and
+ * the families' schemas call it as they are built. Split into chunks, esbuild
+ * does not keep that order (a schema module takes `z` from zod's chunk, not
+ * from @hono/zod-openapi's), so the router, which imports @hono/zod-openapi,
+ * is evaluated before any family.
+ */
+const openApiRouter = once(() => import("./router.ts"));
+
+/** A family's router, imported after @hono/zod-openapi has extended zod. */
+export async function loadFamily(family: RouteFamily): Promise<OpenAPIHono<AppEnv>> {
+  await openApiRouter();
+  return family.load();
+}
+
 /** Registers every family's operations on `api`, each importing its family on first use. */
 export function mountLazily(api: Hono<AppEnv>, families: readonly RouteFamily[]): void {
   for (const family of families) {
     const load = once(async () => {
-      const router = await family.load();
+      const router = await loadFamily(family);
       const byOperation = new Map<string, Handler<AppEnv>[]>();
       for (const r of router.routes) {
         const key = `${r.method} ${r.path}`;

@@ -3,7 +3,7 @@ import { createMiddleware } from "hono/factory";
 import { requireToken } from "../http/auth.ts";
 import type { AppEnv } from "../http/context.ts";
 import { problems } from "../http/problems.ts";
-import { mountLazily, once, ROUTE_FAMILIES } from "./route-families.ts";
+import { loadFamily, mountLazily, once, ROUTE_FAMILIES } from "./route-families.ts";
 
 /**
  * REDCap's API: one POST endpoint. What it does (dictionaries, CSV, record
@@ -18,10 +18,8 @@ redcapRoutes.post("/api/", async (c) => (await import("./routes/redcap.ts")).red
  * built once, as they would have registered mounted together.
  */
 const openApiDocument = once(async () => {
-  const [{ createRouter }, routers] = await Promise.all([
-    import("./router.ts"),
-    Promise.all(ROUTE_FAMILIES.map((family) => family.load())),
-  ]);
+  const routers = await Promise.all(ROUTE_FAMILIES.map(loadFamily));
+  const { createRouter } = await import("./router.ts");
   const api = createRouter();
   for (const router of routers) api.route("/", router);
   api.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });

@@ -297,7 +297,7 @@ describe("real bundling (esbuild, no Docker)", () => {
     expect(denied.headers["content-type"]).toContain("application/problem+json");
   });
 
-  it("the bundled API handler loads its chunks on demand: a page and the REDCap endpoint answer from a fresh process", async () => {
+  it("the bundled API handler loads its chunks on demand: a page, the REDCap endpoint and a route family answer from a fresh process", async () => {
     const dir = assetDir("EDC API");
     const signIn = (await invoke(dir, httpEvent("GET", "/signin"))) as {
       statusCode: number;
@@ -313,5 +313,12 @@ describe("real bundling (esbuild, no Docker)", () => {
     })) as { statusCode: number; body: string };
     expect(redcap.statusCode).toBe(403);
     expect(redcap.body).toContain("You do not have permissions to use the API");
+    // A route family (api/route-families.ts), its schemas extended for OpenAPI before they are built.
+    const upload = (await invoke(
+      dir,
+      httpEvent("PUT", "/api/v1/uploads/not-an-upload", { "content-type": "application/octet-stream" }),
+    )) as { statusCode: number; headers: Record<string, string> };
+    expect(upload.statusCode).toBe(404);
+    expect(upload.headers["content-type"]).toContain("application/problem+json");
   });
 });

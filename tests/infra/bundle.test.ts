@@ -23,11 +23,12 @@ import { bundleBytes, bundleFiles, bundleSources, initLoadedFiles } from "../hel
  * 2,674,610 bytes at b3db3c7; 1,741,441 in one file at d56b89b; 1,089,618
  * with the pages, exports, REDCap, S3, KMS, Secrets Manager and the publish
  * path behind `import()`; ~788,500 once validator code is stored at publish
- * (no ajv, ajv-formats, fast-uri or RE2 at init); 449,075 with each /api/v1
+ * (no ajv, ajv-formats, fast-uri or RE2 at init); 436,020 with each /api/v1
  * route family behind `import()` (no zod, zod-to-openapi or route schemas at
- * init; api/route-families.ts). The issue's target was 800 KB.
+ * init; api/route-families.ts) and the site's error page too (no hono/jsx).
+ * The issue's target was 800 KB.
  */
-const API_INIT_CEILING = 460_000;
+const API_INIT_CEILING = 450_000;
 
 /**
  * The one synth that bundles for real (local esbuild, no Docker), then runs
@@ -157,14 +158,14 @@ describe("real bundling (esbuild, no Docker)", () => {
     }
   });
 
-  it("loads none of the pages, API routes, zod, exports, REDCap, S3, KMS, Secrets Manager, ajv or RE2 code at a cold start", () => {
+  it("loads none of the pages, the error page, API routes, zod, exports, REDCap, S3, KMS, Secrets Manager, ajv or RE2 code at a cold start", () => {
     const dir = assetDir("EDC API");
     const atInit = initLoadedFiles(dir).flatMap((file) => {
       const { sources } = JSON.parse(readFileSync(`${file}.map`, "utf8")) as { sources: string[] };
       return sources;
     });
     const lazy = atInit.filter((s) =>
-      /functions\/web\/(routes|pages)\/|functions\/api\/(routes\/|schemas\.ts|router\.ts)|node_modules\/(zod|@asteasolutions\/zod-to-openapi|@hono\/zod-openapi)\/|infra\/zod-english|functions\/http\/oidc\.ts|functions\/exports\/(csv|records|changes|odm-export)\.ts|functions\/engine\/redcap\/to-redcap|functions\/engine\/impact\.ts|node_modules\/(@aws-sdk\/(client-s3|client-kms|client-secrets-manager|s3-request-presigner)|csv-parse|csv-stringify|openid-client|oauth4webapi|ajv-formats|fast-uri|re2js)\/|node_modules\/ajv\/dist\/(?!runtime\/)/.test(
+      /functions\/web\/(routes\/|pages\/|error-page|layout)|node_modules\/hono\/dist\/jsx\/|functions\/api\/(routes\/|schemas\.ts|router\.ts)|node_modules\/(zod|@asteasolutions\/zod-to-openapi|@hono\/zod-openapi)\/|infra\/zod-english|functions\/http\/oidc\.ts|functions\/exports\/(csv|records|changes|odm-export)\.ts|functions\/engine\/redcap\/to-redcap|functions\/engine\/impact\.ts|node_modules\/(@aws-sdk\/(client-s3|client-kms|client-secrets-manager|s3-request-presigner)|csv-parse|csv-stringify|openid-client|oauth4webapi|ajv-formats|fast-uri|re2js)\/|node_modules\/ajv\/dist\/(?!runtime\/)/.test(
         s,
       ),
     );

@@ -11,7 +11,6 @@ import { logUnexpected, ProblemError, problems } from "./http/problems.ts";
 import { securityHeaders } from "./http/security-headers.ts";
 import type { FileObjects } from "./store/file-objects.ts";
 import type { Store } from "./store/store.ts";
-import { webErrorPage } from "./web/error-page.tsx";
 import type { Script } from "./web/routes/session.tsx";
 import { SCRIPT_PATHS } from "./web/script-paths.generated.ts";
 import { STYLES } from "./web/styles.ts";
@@ -97,7 +96,7 @@ function lazySitePages(provideVariables: MiddlewareHandler<AppEnv>, options: App
       }),
     );
     site.notFound(pageNotFound);
-    site.onError((error, c) => webErrorPage(c, error));
+    site.onError(async (error, c) => (await import("./web/error-page.tsx")).webErrorPage(c, error));
     return site;
   };
   return async (c, next) => {
@@ -145,7 +144,9 @@ export function createApp(store: Store, options: AppOptions) {
   );
   app.onError((error, c) => {
     // Errors thrown before a page route runs (e.g. the body limit) still answer as a page.
-    if (!c.req.path.startsWith("/api/")) return webErrorPage(c, error);
+    // The page (hono/jsx and the layout) is imported by the first error it shows, not at a cold start.
+    if (!c.req.path.startsWith("/api/"))
+      return import("./web/error-page.tsx").then((m) => m.webErrorPage(c, error));
     if (error instanceof ProblemError) return problemResponse(c, error);
     if (error instanceof HTTPException && error.status < 500) {
       return problemResponse(c, problems.badRequest(error.message));

@@ -1,9 +1,21 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
-import { ZodError } from "zod";
 import type { AppEnv } from "../http/context.ts";
 import { logUnexpected, ProblemError, problems } from "../http/problems.ts";
 import { Layout } from "./layout.tsx";
+
+interface SchemaError extends Error {
+  issues: { path: PropertyKey[]; message: string }[];
+}
+
+/**
+ * zod's error, recognised by its name rather than `instanceof`: importing zod
+ * here would load it at every cold start, for the pages that are not even
+ * loaded then (docs/architecture.md, "Cold start").
+ */
+function isSchemaError(error: unknown): error is SchemaError {
+  return error instanceof Error && error.name === "ZodError" && Array.isArray((error as SchemaError).issues);
+}
 
 /** The site's error page for any error on a page route, whether thrown by a page or by the app's middleware. */
 export function webErrorPage(c: Context<AppEnv>, error: unknown): Response | Promise<Response> {
@@ -12,10 +24,12 @@ export function webErrorPage(c: Context<AppEnv>, error: unknown): Response | Pro
       ? error
       : error instanceof HTTPException && error.status < 500
         ? problems.badRequest(error.message)
-        : error instanceof ZodError
+        : isSchemaError(error)
           ? // A page's query or form parsed by a schema: the request is wrong, not the server.
             problems.badRequest(
-              error.issues.map((i) => `${i.path.join(".") || "request"}: ${i.message}`).join("; "),
+              error.issues
+                .map((i) => `${i.path.map(String).join(".") || "request"}: ${i.message}`)
+                .join("; "),
             )
           : undefined;
   if (!problem) logUnexpected(c.req.path, error);

@@ -24,9 +24,12 @@ import { type LambdaRuntime, startLambdaRuntime } from "../helpers/lambda-runtim
  * 2,674,610 bytes at b3db3c7; 1,741,441 in one file at d56b89b; 1,089,618
  * with the pages, exports, REDCap, S3, KMS, Secrets Manager and the publish
  * path behind `import()`; ~788,500 once validator code is stored at publish
- * (no ajv, ajv-formats, fast-uri or RE2 at init). The issue's target, 800 KB.
+ * (no ajv, ajv-formats, fast-uri or RE2 at init); 436,020 with each /api/v1
+ * route family behind `import()` (no zod, zod-to-openapi or route schemas at
+ * init; api/route-families.ts) and the site's error page too (no hono/jsx).
+ * The issue's target was 800 KB.
  */
-const API_INIT_CEILING = 800_000;
+const API_INIT_CEILING = 450_000;
 
 /**
  * The one synth that bundles for real (local esbuild, no Docker), then runs
@@ -182,14 +185,14 @@ describe("real bundling (esbuild, no Docker)", () => {
     }
   });
 
-  it("loads none of the pages, exports, REDCap, S3, KMS, Secrets Manager, ajv or RE2 code at a cold start", () => {
+  it("loads none of the pages, the error page, API routes, zod, exports, REDCap, S3, KMS, Secrets Manager, ajv or RE2 code at a cold start", () => {
     const dir = assetDir("EDC API");
     const atInit = initLoadedFiles(dir).flatMap((file) => {
       const { sources } = JSON.parse(readFileSync(`${file}.map`, "utf8")) as { sources: string[] };
       return sources;
     });
     const lazy = atInit.filter((s) =>
-      /functions\/web\/(routes|pages)\/|functions\/http\/oidc\.ts|functions\/exports\/(csv|records|changes|odm-export)\.ts|functions\/engine\/redcap\/to-redcap|functions\/engine\/impact\.ts|node_modules\/(@aws-sdk\/(client-s3|client-kms|client-secrets-manager|s3-request-presigner)|csv-parse|csv-stringify|openid-client|oauth4webapi|ajv-formats|fast-uri|re2js)\/|node_modules\/ajv\/dist\/(?!runtime\/)/.test(
+      /functions\/web\/(routes\/|pages\/|error-page|layout)|node_modules\/hono\/dist\/jsx\/|functions\/api\/(routes\/|schemas\.ts|router\.ts)|node_modules\/(zod|@asteasolutions\/zod-to-openapi|@hono\/zod-openapi)\/|infra\/zod-english|functions\/http\/oidc\.ts|functions\/exports\/(csv|records|changes|odm-export)\.ts|functions\/engine\/redcap\/to-redcap|functions\/engine\/impact\.ts|node_modules\/(@aws-sdk\/(client-s3|client-kms|client-secrets-manager|s3-request-presigner)|csv-parse|csv-stringify|openid-client|oauth4webapi|ajv-formats|fast-uri|re2js)\/|node_modules\/ajv\/dist\/(?!runtime\/)/.test(
         s,
       ),
     );
@@ -198,6 +201,8 @@ describe("real bundling (esbuild, no Docker)", () => {
     const all = bundleSources(dir);
     for (const part of [
       "functions/web/routes.tsx",
+      "functions/api/routes/form-instances.ts",
+      "zod/",
       "functions/exports/csv.ts",
       "@aws-sdk/client-s3/",
       "openid-client/",
@@ -317,7 +322,7 @@ describe("real bundling (esbuild, no Docker)", () => {
     expect(denied.headers.get("content-type")).toContain("application/problem+json");
   });
 
-  it("the bundled API handler loads its chunks on demand: a page and the REDCap endpoint answer from a fresh process", async () => {
+  it("the bundled API handler loads its chunks on demand: a page, the REDCap endpoint and a route family answer from a fresh process", async () => {
     const api = await apiRuntime();
     const signIn = await fetch(`${api.url}/signin`);
     expect(signIn.status).toBe(200);
@@ -330,5 +335,12 @@ describe("real bundling (esbuild, no Docker)", () => {
     });
     expect(redcap.status).toBe(403);
     expect(await redcap.text()).toContain("You do not have permissions to use the API");
+    // A route family (api/route-families.ts), its schemas extended for OpenAPI before they are built.
+    const upload = await fetch(`${api.url}/api/v1/uploads/not-an-upload`, {
+      method: "PUT",
+      headers: { "content-type": "application/octet-stream" },
+    });
+    expect(upload.status).toBe(404);
+    expect(upload.headers.get("content-type")).toContain("application/problem+json");
   });
 });

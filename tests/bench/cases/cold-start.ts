@@ -12,7 +12,8 @@
  *
  * COLD_START_BEFORE adds a pair "API at <ref> vs API now" (the older API built
  * in one file, no maps, English zod: d56b89b's settings; COLD_START_BEFORE_LEGACY=1
- * for b3db3c7's, source maps on and every zod locale). COLD_START_ROUNDS sets
+ * for b3db3c7's, source maps on and every zod locale; COLD_START_BEFORE_SPLIT=1
+ * for a ref the stack already splits, built as the API now is). COLD_START_ROUNDS sets
  * the rounds (default 9). Each child reports its own import (init) and
  * first-request milliseconds; the pair times the whole process.
  */
@@ -39,6 +40,7 @@ const run = promisify(execFile);
 const ROUNDS = Number(process.env.COLD_START_ROUNDS ?? 9);
 const BEFORE = process.env.COLD_START_BEFORE;
 const LEGACY_BEFORE = process.env.COLD_START_BEFORE_LEGACY === "1";
+const SPLIT_BEFORE = process.env.COLD_START_BEFORE_SPLIT === "1";
 const SESSION_SECRET = "cold-start-session-secret-cold-start-00";
 const AUDIT_KEY = Buffer.from("5a".repeat(32), "hex");
 
@@ -313,6 +315,7 @@ function buildAll(): Promise<Built> {
                 // COLD_START_BEFORE_LEGACY=1 for b3db3c7's settings (maps on, every zod locale).
                 sourceMaps: LEGACY_BEFORE,
                 allZodLocales: LEGACY_BEFORE,
+                split: SPLIT_BEFORE,
               },
             ]
           : []),
@@ -348,7 +351,12 @@ export async function sizes(): Promise<Record<string, number>> {
     "API asset files": split.files,
     "bare Hono bytes loaded at init": bundleBytes(bare.dir).initLoaded,
     "bare Hono one-file bundle bytes": whole(bareOneFile),
-    ...(before ? { [`API bundle bytes at ${BEFORE} (one file, all loaded at init)`]: whole(before) } : {}),
+    ...(before && SPLIT_BEFORE
+      ? { [`API bytes loaded at init at ${BEFORE}`]: bundleBytes(before.dir).initLoaded }
+      : {}),
+    ...(before && !SPLIT_BEFORE
+      ? { [`API bundle bytes at ${BEFORE} (one file, all loaded at init)`]: whole(before) }
+      : {}),
   };
 }
 

@@ -64,8 +64,8 @@ export async function prepareValidators(definition: StudyDefinition): Promise<vo
   const instruments = Object.values(definition.instruments);
   const missing = instruments.filter((i) => !attached.has(i));
   if (missing.length > 0) {
-    const { validatorCode } = await import("./validator-code.ts");
-    for (const instrument of missing) attached.set(instrument, validatorCode(instrument));
+    const generate = generateInProcess ?? (await import("./validator-code.ts")).validatorCode;
+    for (const instrument of missing) attached.set(instrument, generate(instrument));
   }
   if (!patternEngine && instruments.some((i) => usesPatterns(validatorSource(i)))) {
     const { linearRegExp } = await import("./pattern.ts");

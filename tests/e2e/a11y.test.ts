@@ -339,7 +339,10 @@ describeInBrowser("accessibility (axe-core, WCAG 2.1 A/AA) and small screens", (
     { width: 390, height: 844 },
     { width: 768, height: 1024 },
   ]) {
-    it(`item 11: ${viewport.width}×${viewport.height} — no sideways scroll, dates whole, focus ring ≥ 3:1, targets ≥ 24 px`, async () => {
+    // The two sizes side by side: each has its own context and subject.
+    it.concurrent(`item 11: ${viewport.width}×${viewport.height} — no sideways scroll, dates whole, focus ring ≥ 3:1, targets ≥ 24 px`, async ({
+      expect,
+    }) => {
       const { page: small } = await signedIn("site-01", {
         viewport,
         isMobile: viewport.width < 500,

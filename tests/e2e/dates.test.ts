@@ -1,5 +1,5 @@
 import type { BrowserContext, Page } from "playwright-core";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { afterAll, beforeAll, it } from "vitest";
 import { describeInBrowser, type E2E, formUrl, STUDY, signIn, startE2E } from "./browser.ts";
 
 /**
@@ -43,7 +43,10 @@ describeInBrowser("dates and times mean one thing in every browser locale", () =
     ["de-DE", "Europe/Berlin"],
     ["en-US", "America/New_York"],
   ] as const) {
-    it(`${locale}: refuses 10/11/2026, stores 2026-11-10, 17 Apr 1988 and 0930 as typed`, async () => {
+    // Side by side: each test has its own subject and context, and the pauses of their typing overlap.
+    it.concurrent(`${locale}: refuses 10/11/2026, stores 2026-11-10, 17 Apr 1988 and 0930 as typed`, async ({
+      expect,
+    }) => {
       const enrolled = await e2e.api("site-01", "POST", `/studies/${STUDY}/subjects`, {
         site: "site-01",
         arm: "rrms",
@@ -106,7 +109,9 @@ describeInBrowser("dates and times mean one thing in every browser locale", () =
     }, 60_000);
   }
 
-  it("a date the form clears (its question hidden by branching) leaves no echo behind", async () => {
+  it.concurrent("a date the form clears (its question hidden by branching) leaves no echo behind", async ({
+    expect,
+  }) => {
     const enrolled = await e2e.api("site-01", "POST", `/studies/${STUDY}/subjects`, {
       site: "site-01",
       arm: "rrms",

@@ -1,6 +1,6 @@
 import { rmSync } from "node:fs";
 import type { BrowserContext, Page } from "playwright-core";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { afterAll, beforeAll, it } from "vitest";
 import { ID, writeProtocolFormatsStudy } from "../integration/protocol-formats-study.ts";
 import { describeInBrowser, type E2E, startE2E } from "./browser.ts";
 
@@ -50,7 +50,10 @@ describeInBrowser("local date-times and decimal commas in every browser locale",
     ["de-DE", "Europe/Berlin"],
     ["en-US", "America/New_York"],
   ] as const) {
-    it(`${locale}: stores 10 Nov 2026 0930 as 2026-11-10T09:30 and 1,5 as 1.5`, async () => {
+    // Side by side: each has its own subject and context, and the pauses of their typing overlap.
+    it.concurrent(`${locale}: stores 10 Nov 2026 0930 as 2026-11-10T09:30 and 1,5 as 1.5`, async ({
+      expect,
+    }) => {
       const enrolled = await api("POST", "/subjects", { site: "site-01", arm: "main" });
       expect(enrolled.status).toBe(201);
       const subject: string = enrolled.body.id;

@@ -131,29 +131,6 @@ function functionEnv(): NodeJS.ProcessEnv {
   };
 }
 
-function httpEvent(method: string, rawPath: string, headers: Record<string, string> = {}) {
-  return {
-    version: "2.0",
-    routeKey: "$default",
-    rawPath,
-    rawQueryString: "",
-    headers: { host: "api.example.test", ...headers },
-    requestContext: {
-      accountId: "123456789012",
-      apiId: "api",
-      domainName: "api.example.test",
-      domainPrefix: "api",
-      http: { method, path: rawPath, protocol: "HTTP/1.1", sourceIp: "127.0.0.1", userAgent: "vitest" },
-      requestId: "req-1",
-      routeKey: "$default",
-      stage: "$default",
-      time: "01/Jan/2025:00:00:00 +0000",
-      timeEpoch: 1735689600000,
-    },
-    isBase64Encoded: false,
-  };
-}
-
 /** A REST API (v1) proxy event as the stage passes it on: `path` without the stage, header names as sent. */
 function restEvent(path: string, headers: Record<string, string> = {}) {
   return {

@@ -10,6 +10,7 @@ import { auditVerifyRoutes } from "./routes/audit-verify.ts";
 import { createStudyRoutes } from "./routes/create-study.ts";
 import { definitionRoutes } from "./routes/definitions.ts";
 import { enteredInErrorRoutes } from "./routes/entered-in-error.ts";
+import { exportJobRoutes } from "./routes/export-jobs.ts";
 import { exportRoutes } from "./routes/exports.ts";
 import { fileRoutes } from "./routes/files.ts";
 import { formInstanceRoutes } from "./routes/form-instances.ts";
@@ -68,6 +69,7 @@ export function apiRoutes() {
   api.route("/", peopleRoutes);
   api.route("/", queryRoutes);
   api.route("/", recordImportRoutes);
+  api.route("/", exportJobRoutes);
   api.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
   api.doc31("/openapi.json", {
     openapi: "3.1.0",

@@ -9,6 +9,16 @@ import {
 } from "./access-log.ts";
 import { createDefinitionReader, listDefinitions } from "./definitions.ts";
 import { createClients, type Db } from "./dynamo.ts";
+import {
+  claimExportJob,
+  createExportJob,
+  type ExportJob,
+  type ExportJobStep,
+  getExportJob,
+  listExportJobs,
+  type NewExportJob,
+  stepExportJob,
+} from "./export-jobs.ts";
 import { casebooks, exportSalt, findExportSalt, readFeed, subjectPage } from "./exports.ts";
 import {
   type InstanceAddress,
@@ -166,6 +176,15 @@ export function createStore(options: StoreOptions) {
       notePlanned: (study: string, id: string, n: number, planned: number) =>
         notePlanned(db, study, id, n, planned),
       deleteChunks: (study: string, id: string, chunks: number) => deleteImportChunks(db, study, id, chunks),
+    },
+    /** Bulk exports run as background jobs (export-jobs.ts). */
+    exportJobs: {
+      create: (job: NewExportJob) => createExportJob(db, job),
+      get: (study: string, id: string) => getExportJob(db, study, id),
+      list: (study: string, page: { limit: number; before?: string }) => listExportJobs(db, study, page),
+      claim: (study: string, id: string, owner: string, now: number, until: number) =>
+        claimExportJob(db, study, id, owner, now, until),
+      step: (from: ExportJob, owner: string, step: ExportJobStep) => stepExportJob(db, from, owner, step),
     },
     markEnteredInError: (request: ErrorMarkRequest) => markEnteredInError(db, macKey, request),
     appendReview: (request: ReviewRequest) => appendReview(db, macKey, request),

@@ -17,6 +17,7 @@ import { runImportJob } from "./http/import-job-runner.ts";
 import { loadPublishPlan, PUBLISH_PLAN_FILE } from "./publish-plan.ts";
 import { startDynalite } from "./store/dynalite.ts";
 import { createClients, ensureTable } from "./store/dynamo.ts";
+import type { ExportTarget } from "./store/export-target.ts";
 import { type FileObjects, memoryFileObjects } from "./store/file-objects.ts";
 import { defaultMacKeyFile, fileMacKey, type MacKey, memoryMacKey } from "./store/mac-key.ts";
 import { ALL_SITES, type Role, type RoleGrant, withinGrants } from "./store/principal.ts";
@@ -53,6 +54,8 @@ export interface DevEnvironment {
   studies: Record<string, HostedStudy>;
   /** The local OpenID provider and its people, when started with a `publicUrl`. */
   signIn?: DevSignIn;
+  /** Where bulk export jobs write (tests drive runners by hand with it). */
+  exportTarget: ExportTarget;
   close: () => Promise<void>;
 }
 
@@ -190,6 +193,7 @@ export async function startDevEnvironment(
     endpoint: dynamo.endpoint,
     tableName,
     studyId: definition.study.id,
+    exportTarget,
     tokens,
     studies,
     ...(signIn

@@ -122,8 +122,12 @@ async function view(job: ExportJob, target?: ExportTarget): Promise<z.infer<type
 
 const allSitesOf = (definition: StudyDefinition) => definition.study.sites.map((s) => s.id);
 
-/** A job is the caller's to see when its starter's export sites are all among the caller's. */
+/**
+ * A job is the caller's to see when its starter's export sites are all among the caller's; a
+ * de-identified caller's, only when its file is de-identified with hashed ids too.
+ */
 function visible(c: Context<AppEnv>, definition: StudyDefinition, job: ExportJob): boolean {
+  if (c.var.principal.deidentified && !(job.request.deidentify && job.request.hashIds)) return false;
   const mine = new Set(sitesOf(c.var.principal, allSitesOf(definition), "export"));
   return job.sites.every((s) => mine.has(s));
 }

@@ -27,3 +27,22 @@ export interface ExportTarget {
 
 /** How long a download URL works: long enough to start a large download, short enough not to be passed around. */
 export const DOWNLOAD_URL_SECONDS = 15 * 60;
+
+/** A target made by its first use: the API function imports the S3 client there, not at a cold start. */
+export function lazyExportTarget(load: () => Promise<ExportTarget>): ExportTarget {
+  let made: Promise<ExportTarget> | undefined;
+  const target = () => {
+    if (!made) {
+      const making = load();
+      making.catch(() => {
+        if (made === making) made = undefined;
+      });
+      made = making;
+    }
+    return made;
+  };
+  return {
+    open: async (key, contentType) => (await target()).open(key, contentType),
+    downloadUrl: async (key, response, expiresIn) => (await target()).downloadUrl(key, response, expiresIn),
+  };
+}

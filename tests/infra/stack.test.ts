@@ -956,8 +956,10 @@ describe("cdk-nag AwsSolutions", () => {
       expect([...acknowledged.keys()].sort()).toEqual(
         [
           "AWS::ApiGatewayV2::Route AwsSolutions-APIG4",
+          "AWS::IAM::Policy AwsSolutions-IAM5[Resource::<Exports25637AFB.Arn>/*]",
           "AWS::IAM::Policy AwsSolutions-IAM5[Resource::<Files8E6940B8.Arn>/objects/*]",
           "AWS::IAM::Policy AwsSolutions-IAM5[Resource::<Files8E6940B8.Arn>/staging/*]",
+          "AWS::IAM::Role AwsSolutions-IAM5[Resource::<Exports25637AFB.Arn>/*]",
           "AWS::IAM::Role AwsSolutions-IAM5[Resource::<Files8E6940B8.Arn>/objects/*]",
           "AWS::IAM::Role AwsSolutions-IAM5[Resource::<Files8E6940B8.Arn>/staging/*]",
           "AWS::S3::Bucket AwsSolutions-S1",

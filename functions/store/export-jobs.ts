@@ -1,9 +1,8 @@
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { type Db, isConditionFailure } from "./dynamo.ts";
+import type { ExportJobFormat } from "./export-job-formats.ts";
 import { type Item, optionalText, text, texts } from "./item-fields.ts";
 import { claimLease, JOB_ID } from "./job-lease.ts";
-
-export { newJobId } from "./job-lease.ts";
 
 import { keys } from "./keys.ts";
 import type { Principal } from "./principal.ts";
@@ -17,10 +16,6 @@ import type { Principal } from "./principal.ts";
  * runner that lost the job stops at its next write. A run that dies is
  * started again from the first subject (`attempt` counts runs).
  */
-
-/** Formats a job writes, each one file (WAREHOUSE adds "warehouse": partitioned NDJSON files and a manifest). */
-export const EXPORT_JOB_FORMATS = ["csv", "json", "ndjson", "odm"] as const;
-export type ExportJobFormat = (typeof EXPORT_JOB_FORMATS)[number];
 
 export type ExportJobState = "queued" | "running" | "done" | "failed";
 export const RUNNABLE_EXPORT_STATES: readonly ExportJobState[] = ["queued", "running"];

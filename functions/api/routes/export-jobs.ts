@@ -7,9 +7,10 @@ import { checkExportFilters, exportSites } from "../../http/export-scope.ts";
 import { permitted, sitesOf } from "../../http/permissions.ts";
 import { type FieldProblem, ProblemError, problems } from "../../http/problems.ts";
 import { loadStudy } from "../../http/resolve.ts";
-import { EXPORT_JOB_FORMATS, type ExportJob, newJobId } from "../../store/export-jobs.ts";
+import { EXPORT_JOB_FORMATS } from "../../store/export-job-formats.ts";
+import type { ExportJob } from "../../store/export-jobs.ts";
 import { DOWNLOAD_URL_SECONDS, type ExportTarget } from "../../store/export-target.ts";
-import { JOB_ID } from "../../store/job-lease.ts";
+import { JOB_ID, newJobId } from "../../store/job-lease.ts";
 import { createRouter } from "../router.ts";
 import { problemResponses, StudyParams } from "../schemas.ts";
 

@@ -227,9 +227,10 @@ describe("EdcStack template (unbundled synth)", () => {
     const filesId = logicalIdOf(template, "AWS::S3::Bucket", {
       VersioningConfiguration: { Status: "Enabled" },
     });
-    const logsId = (
-      buckets[filesId]?.Properties as { LoggingConfiguration: { DestinationBucketName: { Ref: string } } }
-    ).LoggingConfiguration.DestinationBucketName.Ref;
+    const filesProps = buckets[filesId]?.Properties as
+      | { LoggingConfiguration: { DestinationBucketName: { Ref: string } } }
+      | undefined;
+    const logsId = filesProps?.LoggingConfiguration.DestinationBucketName.Ref as string;
     expect(Object.keys(buckets)).toHaveLength(4); // files, exports, and their access logs
     for (const id of [filesId, logsId]) {
       expect(buckets[id]).toMatchObject({ DeletionPolicy: "Retain", UpdateReplacePolicy: "Retain" });
@@ -512,7 +513,9 @@ describe("EdcStack template (unbundled synth)", () => {
     const s3On = (fnId: string) =>
       Object.values(resourcesOfType(template, "AWS::IAM::Policy"))
         .filter((p) => JSON.stringify(p.Properties?.Roles).includes(roleOf(fnId)))
-        .flatMap((p) => (p.Properties?.PolicyDocument as { Statement: Statement[] }).Statement)
+        .flatMap(
+          (p) => (p.Properties?.PolicyDocument as { Statement: Statement[] } | undefined)?.Statement ?? [],
+        )
         .filter((st) => JSON.stringify(st.Resource).includes(bucketId));
     expect(s3On(exportFnId)).toEqual([
       { Effect: "Allow", Action: [...EXPORT_WRITE_ACTIONS], Resource: objects },

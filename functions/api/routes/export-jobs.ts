@@ -1,16 +1,8 @@
 import { createRoute, type RouteHandler, z } from "@hono/zod-openapi";
-import type { Context } from "hono";
-import type { StudyDefinition } from "../../engine/definition.ts";
-import { logAccess, loggedFilters } from "../../http/access-events.ts";
 import type { AppEnv } from "../../http/context.ts";
-import { checkExportFilters, exportSites } from "../../http/export-scope.ts";
-import { permitted, sitesOf } from "../../http/permissions.ts";
-import { type FieldProblem, ProblemError, problems } from "../../http/problems.ts";
-import { loadStudy } from "../../http/resolve.ts";
+import { permitted } from "../../http/permissions.ts";
 import { EXPORT_JOB_FORMATS } from "../../store/export-job-formats.ts";
-import type { ExportJob } from "../../store/export-jobs.ts";
-import { DOWNLOAD_URL_SECONDS, type ExportTarget } from "../../store/export-target.ts";
-import { JOB_ID, newJobId } from "../../store/job-lease.ts";
+import { JOB_ID } from "../../store/job-lease.ts";
 import { createRouter } from "../router.ts";
 import { problemResponses, StudyParams } from "../schemas.ts";
 
@@ -22,6 +14,9 @@ import { problemResponses, StudyParams } from "../schemas.ts";
  * (http/export-scope.ts); the start and the end are in the access log.
  */
 export const exportJobRoutes = createRouter();
+
+/** What the routes do, imported by the first job request, not at a cold start. */
+const handlers = () => import("./export-job-handlers.ts");
 
 const names = z.array(z.string().min(1).max(200)).max(1000).optional();
 
@@ -80,89 +75,6 @@ const JobParams = StudyParams.extend({
   job: z.string().openapi({ example: "20260101T120000000Z-1a2b3c4d" }),
 });
 
-const statusUrl = (study: string, id: string) => `/api/v1/studies/${study}/exports/${id}`;
-
-function percentOf(job: ExportJob): number {
-  if (job.state === "done") return 100;
-  return job.subjectsTotal === 0 ? 0 : Math.floor((100 * job.subjectsDone) / job.subjectsTotal);
-}
-
-async function view(job: ExportJob, target?: ExportTarget): Promise<z.infer<typeof ExportJobView>> {
-  const { format, ...filters } = job.request;
-  const expiresAt = new Date(Date.now() + DOWNLOAD_URL_SECONDS * 1000).toISOString();
-  const files = await Promise.all(
-    job.files.map(async (file) => {
-      if (!target || job.state !== "done") return file;
-      const download = `${job.study}-${job.id}-${file.name.replaceAll("/", "_")}`;
-      const url = await target.downloadUrl(
-        `${job.study}/${job.id}/${file.name}`,
-        { contentType: file.contentType, contentDisposition: `attachment; filename="${download}"` },
-        DOWNLOAD_URL_SECONDS,
-      );
-      return { ...file, url, urlExpiresAt: expiresAt };
-    }),
-  );
-  return {
-    id: job.id,
-    state: job.state,
-    format,
-    subjects: { total: job.subjectsTotal, done: job.subjectsDone },
-    rows: job.rows,
-    bytes: job.bytes,
-    percent: percentOf(job),
-    files,
-    startedBy: job.startedBy,
-    filters,
-    ...(job.error ? { error: job.error } : {}),
-    createdAt: job.createdAt,
-    updatedAt: job.updatedAt,
-    ...(job.finishedAt ? { finishedAt: job.finishedAt } : {}),
-    status: statusUrl(job.study, job.id),
-  };
-}
-
-const allSitesOf = (definition: StudyDefinition) => definition.study.sites.map((s) => s.id);
-
-/**
- * A job is the caller's to see when its starter's export sites are all among the caller's; a
- * de-identified caller's, only when its file is de-identified with hashed ids too.
- */
-function visible(c: Context<AppEnv>, definition: StudyDefinition, job: ExportJob): boolean {
-  if (c.var.principal.deidentified && !(job.request.deidentify && job.request.hashIds)) return false;
-  const mine = new Set(sitesOf(c.var.principal, allSitesOf(definition), "export"));
-  return job.sites.every((s) => mine.has(s));
-}
-
-function target(c: Context<AppEnv>): ExportTarget {
-  const found = c.var.exportJobs.target;
-  if (!found)
-    throw new ProblemError(
-      503,
-      "no-export-store",
-      "Bulk exports cannot be written here",
-      "This deployment has no store for export files.",
-    );
-  return found;
-}
-
-/** What only some formats take. */
-function checkFormatChoices(body: z.infer<typeof ExportJobBody>): void {
-  const errors: FieldProblem[] = [];
-  if (body.format === "odm")
-    for (const key of ["forms", "fields", "events"] as const)
-      if (body[key])
-        errors.push({
-          pointer: `/${key}`,
-          code: "format",
-          message: "ODM exports whole casebooks: no filter",
-        });
-  if (body.audit && body.format !== "odm")
-    errors.push({ pointer: "/audit", code: "format", message: "the audit trail is exported in ODM only" });
-  if (body.hashIds && !body.deidentify)
-    errors.push({ pointer: "/hashIds", code: "deidentify", message: "hashIds needs deidentify" });
-  if (errors.length > 0) throw problems.badRequest("These choices do not go together.", errors);
-}
-
 const startRoute = createRoute({
   method: "post",
   path: "/studies/{study}/exports",
@@ -186,57 +98,8 @@ const startRoute = createRoute({
   },
 });
 
-const start: RouteHandler<typeof startRoute, AppEnv> = async (c) => {
-  const { study } = c.req.valid("param");
-  const body = c.req.valid("json");
-  const definition = await loadStudy(c, study);
-  checkExportFilters(definition, body);
-  checkFormatChoices(body);
-  target(c);
-  const principal = c.var.principal;
-  const deidentified = body.deidentify || principal.deidentified === true;
-  const request = {
-    format: body.format,
-    ...(body.forms ? { forms: body.forms } : {}),
-    ...(body.fields ? { fields: body.fields } : {}),
-    ...(body.events ? { events: body.events } : {}),
-    ...(body.sites ? { sites: body.sites } : {}),
-    // Forced on a de-identified principal here too, so the job says what its file is.
-    deidentify: deidentified,
-    hashIds: body.hashIds || principal.deidentified === true,
-    includeEnteredInError: body.includeEnteredInError,
-    audit: body.audit,
-    gzip: body.gzip,
-  };
-  const id = newJobId(new Date());
-  // Logged before the job exists: in AWS its item starts the worker, and nothing leaves without its entry.
-  await logAccess(c, "export-job-start", {
-    job: id,
-    format: body.format,
-    filters: loggedFilters({
-      forms: body.forms,
-      fields: body.fields,
-      events: body.events,
-      includeEnteredInError: body.includeEnteredInError || undefined,
-      audit: body.audit || undefined,
-      gzip: body.gzip || undefined,
-    }),
-    sites: exportSites(c, definition, body.sites),
-    deidentified,
-  });
-  const job = await c.var.store.exportJobs.create({
-    id,
-    study,
-    definitionVersion: definition.version,
-    request,
-    principal,
-    sites: sitesOf(principal, allSitesOf(definition), "export"),
-  });
-  c.var.exportJobs.start(study, job.id);
-  const status = statusUrl(study, job.id);
-  c.header("Location", status);
-  return c.json({ id: job.id, state: job.state, status }, 202);
-};
+const start: RouteHandler<typeof startRoute, AppEnv> = async (c) =>
+  (await handlers()).startJob(c, c.req.valid("param").study, c.req.valid("json")) as never;
 
 exportJobRoutes.openapi(startRoute, start);
 
@@ -255,11 +118,8 @@ const getRoute = createRoute({
 });
 
 const getJob: RouteHandler<typeof getRoute, AppEnv> = async (c) => {
-  const { study, job: id } = c.req.valid("param");
-  const definition = await loadStudy(c, study);
-  const job = await c.var.store.exportJobs.get(study, id);
-  if (!job || !visible(c, definition, job)) throw problems.notFound(`Export job ${id}`);
-  return c.json(await view(job, c.var.exportJobs.target), 200);
+  const { study, job } = c.req.valid("param");
+  return c.json(await (await handlers()).jobView(c, study, job), 200);
 };
 
 exportJobRoutes.openapi(getRoute, getJob);
@@ -295,18 +155,7 @@ const listRoute = createRoute({
   },
 });
 
-const listJobs: RouteHandler<typeof listRoute, AppEnv> = async (c) => {
-  const { study } = c.req.valid("param");
-  const q = c.req.valid("query");
-  const definition = await loadStudy(c, study);
-  const page = await c.var.store.exportJobs.list(study, {
-    limit: q.limit,
-    ...(q.before ? { before: q.before } : {}),
-  });
-  const jobs = await Promise.all(
-    page.jobs.filter((job) => visible(c, definition, job)).map((job) => view(job)),
-  );
-  return c.json({ jobs, ...(page.next ? { next: page.next } : {}) }, 200);
-};
+const listJobs: RouteHandler<typeof listRoute, AppEnv> = async (c) =>
+  c.json(await (await handlers()).jobList(c, c.req.valid("param").study, c.req.valid("query")), 200);
 
 exportJobRoutes.openapi(listRoute, listJobs);

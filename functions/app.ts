@@ -5,7 +5,13 @@ import { createMiddleware } from "hono/factory";
 import { HTTPException } from "hono/http-exception";
 import { apiRoutes, redcapRoutes } from "./api/routes.ts";
 import { BODY_LIMITS, limitBodies } from "./http/body-limits.ts";
-import { type AppEnv, DEFAULT_IMPORT_JOBS, type ImportJobSettings } from "./http/context.ts";
+import {
+  type AppEnv,
+  DEFAULT_EXPORT_JOBS,
+  DEFAULT_IMPORT_JOBS,
+  type ExportJobSettings,
+  type ImportJobSettings,
+} from "./http/context.ts";
 import type { OidcSettings } from "./http/oidc.ts";
 import { logUnexpected, ProblemError, problems } from "./http/problems.ts";
 import { securityHeaders } from "./http/security-headers.ts";
@@ -40,6 +46,13 @@ export interface AppOptions {
   signingWindowMs?: number;
   /** Batch size, the REDCap endpoint's bound and how a record import job is started. */
   importJobs?: Partial<ImportJobSettings>;
+  /** Where bulk export jobs write their files and how a job is started. */
+  exportJobs?: Partial<ExportJobSettings>;
+  /**
+   * The local server's answer to its own export download URLs (dev/folder-export-target.ts),
+   * mounted at `path` outside /api/ (the URL is its own credential); absent in AWS, where S3 answers them.
+   */
+  localDownloads?: { path: string; handler: Handler };
   /** The object store for file and signature fields (a folder locally, S3 in AWS). */
   files?: FileObjects;
   /**
@@ -120,12 +133,14 @@ function lazySitePages(provideVariables: MiddlewareHandler<AppEnv>, options: App
 export function createApp(store: Store, options: AppOptions) {
   const app = new Hono<AppEnv>();
   const importJobs = { ...DEFAULT_IMPORT_JOBS, ...options.importJobs };
+  const exportJobs = { ...DEFAULT_EXPORT_JOBS, ...options.exportJobs };
 
   app.use("*", securityHeaders(STYLES));
   const provideVariables = createMiddleware<AppEnv>(async (c, next) => {
     c.set("store", store);
     c.set("feedSettleMs", options.feedSettleMs ?? 60_000);
     c.set("importJobs", importJobs);
+    c.set("exportJobs", exportJobs);
     if (options.files) c.set("files", options.files);
     await next();
   });
@@ -133,6 +148,7 @@ export function createApp(store: Store, options: AppOptions) {
   // Sites are often on slow connections: pages, validators and exports are sent compressed.
   app.use("*", compress());
   app.use("*", limitBodies);
+  if (options.localDownloads) app.get(`${options.localDownloads.path}/*`, options.localDownloads.handler);
   app.route("/api/v1", apiRoutes());
   app.route("/", redcapRoutes);
   app.all("*", lazySitePages(provideVariables, options));

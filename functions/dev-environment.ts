@@ -1,19 +1,23 @@
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, writeFile } from "node:fs/promises";
+import os from "node:os";
 import path from "node:path";
 import { createApp } from "./app.ts";
 import { loadDefinition } from "./definition-files.ts";
 import { DEV_PEOPLE_FILE, type DevPerson, loadDevPeople } from "./dev/dev-people.ts";
+import { folderExportTarget, LOCAL_EXPORT_DOWNLOADS, serveLocalExports } from "./dev/folder-export-target.ts";
 import { folderFileObjects } from "./dev/folder-file-objects.ts";
 import { type DevOidcProvider, startOidcProvider } from "./dev/oidc-provider.ts";
 import { formatImpact } from "./engine/impact.ts";
 import { scheduleDateFields } from "./engine/schedule.ts";
-import type { ImportJobSettings } from "./http/context.ts";
+import type { ExportJobSettings, ImportJobSettings } from "./http/context.ts";
+import { type ExportRunOptions, runExportJob } from "./http/export-job-runner.ts";
 import { runImportJob } from "./http/import-job-runner.ts";
 import { loadPublishPlan, PUBLISH_PLAN_FILE } from "./publish-plan.ts";
 import { startDynalite } from "./store/dynalite.ts";
 import { createClients, ensureTable } from "./store/dynamo.ts";
+import type { ExportTarget } from "./store/export-target.ts";
 import { type FileObjects, memoryFileObjects } from "./store/file-objects.ts";
 import { defaultMacKeyFile, fileMacKey, type MacKey, memoryMacKey } from "./store/mac-key.ts";
 import { ALL_SITES, type Role, type RoleGrant, withinGrants } from "./store/principal.ts";
@@ -50,6 +54,8 @@ export interface DevEnvironment {
   studies: Record<string, HostedStudy>;
   /** The local OpenID provider and its people, when started with a `publicUrl`. */
   signIn?: DevSignIn;
+  /** Where bulk export jobs write (tests drive runners by hand with it). */
+  exportTarget: ExportTarget;
   close: () => Promise<void>;
 }
 
@@ -83,6 +89,11 @@ export async function startDevEnvironment(
     importJobs?: Partial<ImportJobSettings>;
     /** Default: a folder under the data folder, or memory without one (tests pass an S3 store here). */
     files?: FileObjects;
+    /**
+     * Bulk export jobs: `target` defaults to `<dataDir>/exports` (a temporary folder without a data
+     * folder); `start` replaces the in-process runner; `run` tunes it (tests).
+     */
+    exportJobs?: Partial<ExportJobSettings> & { run?: ExportRunOptions };
   } = {},
 ): Promise<DevEnvironment> {
   const tableName = options.tableName ?? "edc";
@@ -139,23 +150,42 @@ export async function startDevEnvironment(
         options.oidcPort,
       )
     : undefined;
-  const jobs = inProcessJobs(store);
+  const secret = await sessionSecret(options.dataDir);
+  const exportRoot = options.dataDir
+    ? path.join(options.dataDir, "exports")
+    : await mkdtemp(path.join(os.tmpdir(), "edc-exports-"));
+  const exportTarget = options.exportJobs?.target ?? folderExportTarget(exportRoot, secret);
+  const jobs = inProcessJobs("import", (study, id) => runImportJob(store, study, id));
+  const exportJobs = inProcessJobs("export", (study, id) =>
+    runExportJob(store, exportTarget, study, id, options.exportJobs?.run),
+  );
+  const hosted = [definition.study.id, ...Object.keys(studies)];
   // Jobs a previous run left unfinished (stopped, or crashed mid-batch) carry on from their stored progress.
   if (!options.importJobs?.start)
-    for (const study of [definition.study.id, ...Object.keys(studies)])
+    for (const study of hosted)
       for (const job of await store.importJobs.list(study))
         if (job.state !== "done" && job.state !== "failed") jobs.start(study, job.id);
+  // Export jobs left unfinished start again from their first subject.
+  if (!options.exportJobs?.start)
+    for (const study of hosted)
+      for (const id of await unfinishedExportJobs(store, study)) exportJobs.start(study, id);
   return {
     store,
     // One process and no Lambda timeouts: a commit is visible at once, a short settle is plenty.
     app: createApp(store, {
       assets: Object.values(SCRIPTS),
-      sessionSecret: await sessionSecret(options.dataDir),
+      sessionSecret: secret,
       feedSettleMs: options.feedSettleMs ?? 2_000,
       ...(options.sessionIdleMs !== undefined ? { sessionIdleMs: options.sessionIdleMs } : {}),
       ...(options.signingWindowMs !== undefined ? { signingWindowMs: options.signingWindowMs } : {}),
       ...(signIn ? { oidc: { issuer: signIn.provider.issuer, clientId: DEV_CLIENT_ID } } : {}),
       importJobs: { start: jobs.start, ...options.importJobs },
+      exportJobs: {
+        start: exportJobs.start,
+        ...(options.exportJobs?.start ? { start: options.exportJobs.start } : {}),
+        target: exportTarget,
+      },
+      localDownloads: { path: LOCAL_EXPORT_DOWNLOADS, handler: serveLocalExports(exportRoot, secret) },
       files:
         options.files ??
         (options.dataDir ? folderFileObjects(path.join(options.dataDir, "files")) : memoryFileObjects()),
@@ -163,6 +193,7 @@ export async function startDevEnvironment(
     endpoint: dynamo.endpoint,
     tableName,
     studyId: definition.study.id,
+    exportTarget,
     tokens,
     studies,
     ...(signIn
@@ -176,6 +207,7 @@ export async function startDevEnvironment(
       : {}),
     close: async () => {
       await jobs.drain();
+      await exportJobs.drain();
       await signIn?.provider.close();
       client.destroy();
       await dynamo.close();
@@ -186,16 +218,17 @@ export async function startDevEnvironment(
 const DEV_CLIENT_ID = "edc-local";
 
 /**
- * Record import jobs run in this process, started right after their 202 (no
- * Lambda, no timeout); close() waits for them. A failure is logged and the
- * job's lease runs out, so the next start picks the job up again.
+ * Background jobs (record imports, bulk exports) run in this process, started
+ * right after their 202 (no Lambda, no timeout); close() waits for them. A
+ * failure is logged and the job's lease runs out, so the next start picks the
+ * job up again.
  */
-function inProcessJobs(store: Store) {
+function inProcessJobs(kind: string, runJob: (study: string, id: string) => Promise<unknown>) {
   const running = new Set<Promise<unknown>>();
   return {
     start(study: string, id: string) {
-      const run = runImportJob(store, study, id)
-        .catch((error) => console.error(`import job ${id} stopped:`, error))
+      const run = runJob(study, id)
+        .catch((error) => console.error(`${kind} job ${id} stopped:`, error))
         .finally(() => running.delete(run));
       running.add(run);
     },
@@ -203,6 +236,17 @@ function inProcessJobs(store: Store) {
       await Promise.all(running);
     },
   };
+}
+
+async function unfinishedExportJobs(store: Store, study: string): Promise<string[]> {
+  const ids: string[] = [];
+  let before: string | undefined;
+  do {
+    const page = await store.exportJobs.list(study, { limit: 100, ...(before ? { before } : {}) });
+    for (const job of page.jobs) if (job.state === "queued" || job.state === "running") ids.push(job.id);
+    before = page.next;
+  } while (before);
+  return ids;
 }
 
 /** A study folder published as it is on disk, with the migration and acceptances of its publish plan. */

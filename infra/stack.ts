@@ -58,6 +58,7 @@ import type { Construct } from "constructs";
 import { FUNCTION_ENV } from "../functions/store/function-env.ts";
 import { TABLE, TABLE_NAME_ENV } from "../functions/store/table-shape.ts";
 import { auditMacKey, grantAuditMac } from "./audit-mac-key.ts";
+import { EXPORT_READ_ACTIONS, EXPORT_WRITE_ACTIONS, exportsBucket, grantExports } from "./exports-bucket.ts";
 import { filesBucket, grantFiles } from "./files-bucket.ts";
 import { hashDirectory, studyFolders } from "./forms-hash.ts";
 import { API_STAGE_NAME, type CustomDomain, publicEndpoint } from "./public-endpoint.ts";
@@ -315,6 +316,8 @@ export class EdcStack extends Stack {
   readonly distribution: Distribution;
   /** `https://<host>` of the distribution (or of the custom domain), no trailing slash. */
   readonly publicUrl: string;
+  readonly exportJobWorker: IFunction;
+  readonly exportsBucket: Bucket;
   readonly formsHash: string;
   /** The stack's own user pool; undefined when an external OpenID provider is configured. */
   readonly studyUserPool?: StudyUserPool;
@@ -609,6 +612,17 @@ export class EdcStack extends Stack {
     acknowledgePinnedRuntime(importJobWorker);
     this.importJobWorker = importJobWorker;
 
+    // ---- Bulk export jobs: their own bucket and worker (bulkExportJobs below).
+    const exports = bulkExportJobs(this, {
+      table,
+      apiFunction,
+      auditMacKey: this.auditMacKey,
+      stage,
+      sourceMaps,
+    });
+    this.exportsBucket = exports.bucket;
+    this.exportJobWorker = exports.worker;
+
     // ---- Alarms (no actions: wire an SNS topic or a chat integration per deployment).
     new Alarm(this, "ApiFunctionErrorsAlarm", {
       alarmDescription: "The API function threw (unhandled error, timeout or out of memory).",
@@ -654,6 +668,80 @@ export class EdcStack extends Stack {
       value: this.oidc.issuer,
     });
   }
+}
+
+/**
+ * Bulk export jobs: the exports bucket, and a worker the table's stream starts
+ * on each export job that waits for a runner (queued or running, and no lease:
+ * created, or released by a worker near its timeout); progress writes hold a
+ * lease and start nothing. Its own function, not a second filter on the import
+ * worker: it alone writes the exports bucket, and the import worker must not.
+ * The API function presigns downloads (GetObject) and writes no file.
+ */
+function bulkExportJobs(
+  scope: Construct,
+  props: {
+    table: ITableV2;
+    apiFunction: LambdaFunction;
+    auditMacKey: Key;
+    stage: string;
+    sourceMaps: boolean;
+  },
+): { bucket: Bucket; worker: IFunction } {
+  const bucket = exportsBucket(scope);
+  const logs = logGroup(scope, "ExportJobWorkerLogs");
+  const worker = new NodejsFunction(scope, "ExportJobWorker", {
+    ...bundledFunctionProps("functions/handlers/export-job-worker.ts", { sourceMaps: props.sourceMaps }),
+    description: `EDC bulk export jobs (${props.stage}): writes a job's files to the exports bucket, started by the table's stream`,
+    role: functionRole(scope, "ExportJobWorkerRole", logs, "EDC bulk export job worker"),
+    logGroup: logs,
+    memorySize: 1024,
+    timeout: Duration.minutes(15),
+  });
+  worker.addEnvironment(TABLE_NAME_ENV, props.table.tableName);
+  worker.addEnvironment(FUNCTION_ENV.exportsBucket, bucket.bucketName);
+  // It reads casebooks and writes its job item and the access log (whose chain heads are MACed).
+  grantTableData(props.table, worker);
+  grantAuditMac(props.auditMacKey, worker);
+  grantExports(bucket, worker, EXPORT_WRITE_ACTIONS);
+  grantExports(bucket, props.apiFunction, EXPORT_READ_ACTIONS);
+  props.apiFunction.addEnvironment(FUNCTION_ENV.exportsBucket, bucket.bucketName);
+  const streamArn = props.table.tableStreamArn as string;
+  Grant.addToPrincipal({ grantee: worker, actions: [...IMPORT_STREAM_ACTIONS], resourceArns: [streamArn] });
+  new EventSourceMapping(scope, "ExportJobStream", {
+    target: worker,
+    eventSourceArn: streamArn,
+    startingPosition: StartingPosition.LATEST,
+    batchSize: 10,
+    // A worker that died mid-run fails; the retry waits out its lease and starts the job again.
+    retryAttempts: 10,
+    filters: [
+      FilterCriteria.filter({
+        dynamodb: {
+          NewImage: {
+            type: { S: FilterRule.isEqual("export-job") },
+            state: { S: FilterRule.or("queued", "running") },
+            leaseOwner: FilterRule.notExists(),
+          },
+        },
+      }),
+    ],
+  });
+  acknowledgePinnedRuntime(worker);
+  new Alarm(scope, "ExportJobWorkerErrorsAlarm", {
+    alarmDescription:
+      "The bulk export worker threw (a job is started again after its lease; three stopped runs fail it).",
+    metric: worker.metricErrors({ period: Duration.minutes(5), statistic: "Sum" }),
+    threshold: 1,
+    evaluationPeriods: 1,
+    comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    treatMissingData: TreatMissingData.NOT_BREACHING,
+  });
+  new CfnOutput(scope, "ExportsBucket", {
+    description: "The S3 bucket of bulk export files (expired after 7 days)",
+    value: bucket.bucketName,
+  });
+  return { bucket, worker };
 }
 
 function shellQuote(s: string): string {

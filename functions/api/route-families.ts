@@ -181,6 +181,15 @@ export const ROUTE_FAMILIES: readonly RouteFamily[] = [
       ["GET", `${S}/record-imports`],
     ],
   },
+  {
+    module: "export-jobs",
+    load: async () => (await import("./routes/export-jobs.ts")).exportJobRoutes,
+    operations: [
+      ["POST", `${S}/exports`],
+      ["GET", `${S}/exports/:job`],
+      ["GET", `${S}/exports`],
+    ],
+  },
 ];
 
 /** Imports a module once; a failed import is not kept, so the next request tries again. */

@@ -50,6 +50,8 @@ export async function* recordChunks(
   options: FlatOptions,
   format: RecordsFormat,
   reader: CsvReader = "people",
+  /** Told each subject's row count as it is written (bulk export jobs count rows). */
+  counted?: (rows: number) => void,
 ): AsyncGenerator<string> {
   const columns = flatColumns(definition, options);
   if (format === "csv") yield csvText([columns.map((col) => col.name)], reader);
@@ -59,6 +61,7 @@ export async function* recordChunks(
   for await (const { subject, instances } of store.casebooks(definition.study.id, subjects, read)) {
     const rows = flatRows(definition, subject, instances, columns, options);
     if (rows.length === 0) continue;
+    counted?.(rows.length);
     yield encodeRows(format, columns, rows, first, reader);
     first = false;
   }

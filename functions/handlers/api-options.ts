@@ -1,4 +1,5 @@
 import { type AppOptions, sessionIdleMs, signingWindowMs } from "../app.ts";
+import { lazyExportTarget } from "../store/export-target.ts";
 import { FUNCTION_ENV } from "../store/function-env.ts";
 import { lazyFileObjects } from "../store/lazy-file-objects.ts";
 import { lazySecret } from "../store/secrets.ts";
@@ -17,6 +18,7 @@ export function apiOptions(env: NodeJS.ProcessEnv, secretsClient?: SecretsClient
   const clientId = env[FUNCTION_ENV.oidcClientId];
   const clientSecretArn = env[FUNCTION_ENV.oidcClientSecretArn];
   const filesBucket = env[FUNCTION_ENV.filesBucket];
+  const exportsBucket = env[FUNCTION_ENV.exportsBucket];
   return {
     sessionSecret: env.SESSION_SECRET ?? secret(requiredArn(env, FUNCTION_ENV.sessionSecretArn)),
     sessionIdleMs: sessionIdleMs(env.SESSION_IDLE_MINUTES),
@@ -26,7 +28,19 @@ export function apiOptions(env: NodeJS.ProcessEnv, secretsClient?: SecretsClient
       ? { oidc: { issuer, clientId, ...(clientSecretArn ? { clientSecret: secret(clientSecretArn) } : {}) } }
       : {}),
     ...(filesBucket ? { files: s3Files(filesBucket) } : {}),
+    // Jobs are started by the table's stream (handlers/export-job-worker.ts); the API only presigns downloads.
+    ...(exportsBucket ? { exportJobs: { target: s3Exports(exportsBucket) } } : {}),
   };
+}
+
+function s3Exports(bucket: string) {
+  return lazyExportTarget(async () => {
+    const [{ s3Client }, { s3ExportTarget }] = await Promise.all([
+      import("../store/s3-file-objects.ts"),
+      import("../store/s3-export-target.ts"),
+    ]);
+    return s3ExportTarget(s3Client(), bucket);
+  });
 }
 
 /** S3, with direct (presigned) uploads and downloads; the SDK's S3 client is imported by the first file operation. */

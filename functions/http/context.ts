@@ -1,3 +1,4 @@
+import type { ExportTarget } from "../store/export-target.ts";
 import type { FileObjects } from "../store/file-objects.ts";
 import type { Principal } from "../store/principal.ts";
 import type { Store } from "../store/store.ts";
@@ -18,6 +19,16 @@ export const DEFAULT_IMPORT_JOBS: ImportJobSettings = {
   start: () => {},
 };
 
+/** Where bulk export jobs write and how one is started. */
+export interface ExportJobSettings {
+  /** Starts a runner for a job just stored: in-process locally; in AWS the table's stream starts the worker. */
+  start: (study: string, id: string) => void;
+  /** Absent, jobs are refused (503): the deployment has nowhere to keep their files. */
+  target?: ExportTarget;
+}
+
+export const DEFAULT_EXPORT_JOBS: ExportJobSettings = { start: () => {} };
+
 /** What every request handler can reach through `c.var`. */
 export interface AppEnv {
   Variables: {
@@ -26,6 +37,7 @@ export interface AppEnv {
     /** How long a commit may take to become visible in the change feed (see store/exports.ts readFeed). */
     feedSettleMs: number;
     importJobs: ImportJobSettings;
+    exportJobs: ExportJobSettings;
     /** Where uploaded files' bytes are kept; absent, file uploads are refused (503). */
     files?: FileObjects;
     /** The session's CSRF token, on browser pages only. */

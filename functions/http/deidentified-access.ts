@@ -30,6 +30,11 @@ const SERVES_DEIDENTIFIED = new Set([
   "GET /api/v1/studies/:study/records",
   "GET /api/v1/studies/:study/changes",
   "GET /api/v1/studies/:study/odm",
+  // Bulk export jobs: a de-identified principal's job is de-identified (forced at the start and by the
+  // runner, as the HTTP exports are), and it sees only de-identified jobs (api/routes/export-jobs.ts).
+  "POST /api/v1/studies/:study/exports",
+  "GET /api/v1/studies/:study/exports",
+  "GET /api/v1/studies/:study/exports/:job",
   "POST /api/",
   // No subject data: API keys, people and their roles, and creating a study.
   "POST /api/v1/studies",

@@ -3,6 +3,8 @@ import type { StudyDefinition } from "../engine/definition.ts";
 import { deidentification } from "../exports/deidentify.ts";
 import type { FlatOptions } from "../exports/flat.ts";
 import { openCursor } from "../exports/sealed-cursor.ts";
+import type { Principal } from "../store/principal.ts";
+import type { Store } from "../store/store.ts";
 import type { AppEnv } from "./context.ts";
 import { sitesOf } from "./permissions.ts";
 import { problems } from "./problems.ts";
@@ -27,12 +29,22 @@ export interface ExportChoices {
 }
 
 /** Filters, labels and de-identification; may make the study's export salt, so it comes after every refusal but this one. */
-export async function exportOptions(
+export function exportOptions(
   c: Context<AppEnv>,
   definition: StudyDefinition,
   q: ExportChoices,
 ): Promise<FlatOptions> {
-  const forced = c.var.principal.deidentified === true;
+  return exportOptionsFor(c.var.store, c.var.principal, definition, q);
+}
+
+/** `exportOptions` for a principal outside a request: a bulk export job runs as its starter. */
+export async function exportOptionsFor(
+  store: Pick<Store, "exportSalt">,
+  principal: Principal,
+  definition: StudyDefinition,
+  q: ExportChoices,
+): Promise<FlatOptions> {
+  const forced = principal.deidentified === true;
   // Picking subjects by real id would show which key stands for which id.
   if (forced && q.subjects)
     throw problems.badRequest("A de-identified token cannot pick subjects by id.", [
@@ -47,7 +59,7 @@ export async function exportOptions(
     ...(q.includeEnteredInError ? { includeEnteredInError: true } : {}),
     ...(deidentify
       ? {
-          deidentify: deidentification(await c.var.store.exportSalt(definition.study.id), {
+          deidentify: deidentification(await store.exportSalt(definition.study.id), {
             shiftDates: true,
             hashIds: q.hashIds || forced,
           }),
@@ -68,8 +80,16 @@ export function commaList(value: string | undefined): string[] | undefined {
 
 /** The caller's sites of the study, narrowed to the ones asked for. */
 export function exportSites(c: Context<AppEnv>, definition: StudyDefinition, wanted?: string[]): string[] {
+  return exportSitesOf(c.var.principal, definition, wanted);
+}
+
+export function exportSitesOf(
+  principal: Principal,
+  definition: StudyDefinition,
+  wanted?: string[],
+): string[] {
   const mine = sitesOf(
-    c.var.principal,
+    principal,
     definition.study.sites.map((s) => s.id),
     "export",
   );

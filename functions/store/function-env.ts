@@ -16,4 +16,6 @@ export const FUNCTION_ENV = {
   auditMacKeyId: "AUDIT_MAC_KEY_ID",
   /** S3 bucket of uploaded files (objects/<sha256>, staging/<upload id>); without it uploads are refused. */
   filesBucket: "FILES_BUCKET",
+  /** S3 bucket of bulk export files (<study>/<job>/<name>, expired after 7 days); without it export jobs are refused. */
+  exportsBucket: "EXPORTS_BUCKET",
 } as const;

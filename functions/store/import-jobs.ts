@@ -1,7 +1,7 @@
-import { randomBytes } from "node:crypto";
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { type Db, isConditionFailure } from "./dynamo.ts";
 import { type Item, optionalText, text, texts } from "./item-fields.ts";
+import { claimLease, JOB_ID, newJobId } from "./job-lease.ts";
 import { keys } from "./keys.ts";
 import type { Principal } from "./principal.ts";
 
@@ -108,14 +108,6 @@ function toImportJob(item: Item): ImportJob {
     ...(optionalText(item, "leaseOwner") ? { leaseOwner: text(item, "leaseOwner") } : {}),
     ...(typeof item.leaseUntil === "number" ? { leaseUntil: item.leaseUntil } : {}),
   };
-}
-
-/** What `newJobId` makes: anything else names no job (and could not be a key: DynamoDB caps them). */
-const JOB_ID = /^\d{8}T\d{9}Z-[0-9a-f]{8}$/;
-
-/** Ids sort by creation time, so a study's jobs list oldest first. */
-function newJobId(now: Date): string {
-  return `${now.toISOString().replace(/[-:.]/g, "")}-${randomBytes(4).toString("hex")}`;
 }
 
 /** Instances in batches of at most `batchSize`, each batch's JSON under the chunk cap. */
@@ -273,31 +265,8 @@ export async function claimImportJob(
   now: number,
   until: number,
 ): Promise<ImportJob | undefined> {
-  try {
-    const { Attributes } = await db.doc.send(
-      new UpdateCommand({
-        TableName: db.tableName,
-        Key: jobKey(study, id),
-        UpdateExpression: "SET leaseOwner = :o, leaseUntil = :until",
-        ConditionExpression:
-          "#state IN (:q, :c, :w) AND (attribute_not_exists(leaseUntil) OR leaseUntil < :now OR leaseOwner = :o)",
-        ExpressionAttributeNames: { "#state": "state" },
-        ExpressionAttributeValues: {
-          ":o": owner,
-          ":until": until,
-          ":now": now,
-          ":q": "queued",
-          ":c": "checking",
-          ":w": "writing",
-        },
-        ReturnValues: "ALL_NEW",
-      }),
-    );
-    return Attributes ? toImportJob(Attributes) : undefined;
-  } catch (error) {
-    if (isConditionFailure(error)) return undefined;
-    throw error;
-  }
+  const item = await claimLease(db, jobKey(study, id), RUNNABLE_STATES, owner, now, until);
+  return item ? toImportJob(item) : undefined;
 }
 
 export interface JobStep {

@@ -81,4 +81,7 @@ export const keys = {
   /** A job's form instances, one batch per chunk item, in the job's own partition. */
   importJobPartition: (study: string, id: string) => `STUDY#${study}#IMPORT#${id}`,
   importChunk: (n: number) => `CHUNK#${pad(n, 6)}`,
+  /** A bulk export job (export-jobs.ts), in the study's partition; ids sort by creation time. */
+  exportJob: (id: string) => `EXPORT_JOB#${id}`,
+  exportJobPrefix: "EXPORT_JOB#",
 } as const;

@@ -9,6 +9,7 @@ import {
 } from "./access-log.ts";
 import { createDefinitionReader, listDefinitions } from "./definitions.ts";
 import { createClients, type Db } from "./dynamo.ts";
+import type { ExportJob, ExportJobStep, NewExportJob } from "./export-jobs.ts";
 import { casebooks, exportSalt, findExportSalt, readFeed, subjectPage } from "./exports.ts";
 import {
   type InstanceAddress,
@@ -109,6 +110,8 @@ export interface StoreOptions {
 }
 
 /** Everything the API needs from DynamoDB, bound to one table. */
+const exportJobs = () => import("./export-jobs.ts");
+
 export function createStore(options: StoreOptions) {
   const tableName = options.tableName ?? process.env.TABLE_NAME;
   if (!tableName) throw new Error("TABLE_NAME is not set");
@@ -166,6 +169,17 @@ export function createStore(options: StoreOptions) {
       notePlanned: (study: string, id: string, n: number, planned: number) =>
         notePlanned(db, study, id, n, planned),
       deleteChunks: (study: string, id: string, chunks: number) => deleteImportChunks(db, study, id, chunks),
+    },
+    /** Bulk exports run as background jobs (export-jobs.ts, imported by the first job call, not at a cold start). */
+    exportJobs: {
+      create: async (job: NewExportJob) => (await exportJobs()).createExportJob(db, job),
+      get: async (study: string, id: string) => (await exportJobs()).getExportJob(db, study, id),
+      list: async (study: string, page: { limit: number; before?: string }) =>
+        (await exportJobs()).listExportJobs(db, study, page),
+      claim: async (study: string, id: string, owner: string, now: number, until: number) =>
+        (await exportJobs()).claimExportJob(db, study, id, owner, now, until),
+      step: async (from: ExportJob, owner: string, step: ExportJobStep) =>
+        (await exportJobs()).stepExportJob(db, from, owner, step),
     },
     markEnteredInError: (request: ErrorMarkRequest) => markEnteredInError(db, macKey, request),
     appendReview: (request: ReviewRequest) => appendReview(db, macKey, request),

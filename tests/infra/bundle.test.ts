@@ -192,7 +192,7 @@ describe("real bundling (esbuild, no Docker)", () => {
   });
 
   it("leaves the dev-only parts out of both Lambda bundles: no local OpenID provider, dynalite, local S3 server, test helpers", () => {
-    for (const asset of ["EDC API", "EDC forms publish"]) {
+    for (const asset of ["EDC API", "EDC forms publish", "EDC bulk export jobs"]) {
       // Every chunk's map: a dev-only module must be in none of them.
       const sources = bundleSources(assetDir(asset));
       expect(sources.length).toBeGreaterThan(50);

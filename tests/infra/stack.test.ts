@@ -9,6 +9,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { FUNCTION_ENV } from "../../functions/store/function-env.ts";
 import { TABLE } from "../../functions/store/table-shape.ts";
 import { AUDIT_MAC_ACTIONS } from "../../infra/audit-mac-key.ts";
+import { EXPORT_READ_ACTIONS, EXPORT_WRITE_ACTIONS } from "../../infra/exports-bucket.ts";
 import { FILE_OBJECT_ACTIONS, FILE_STAGING_ACTIONS } from "../../infra/files-bucket.ts";
 import { hashDirectory, studyFolders } from "../../infra/forms-hash.ts";
 import { addNagChecks } from "../../infra/nag.ts";
@@ -236,8 +237,11 @@ describe("EdcStack template (unbundled synth)", () => {
     const filesId = logicalIdOf(template, "AWS::S3::Bucket", {
       VersioningConfiguration: { Status: "Enabled" },
     });
-    const logsId = Object.keys(buckets).find((id) => id.startsWith("FilesAccessLogs")) as string;
-    expect(Object.keys(buckets)).toHaveLength(3); // files, their access logs, the distribution's logs
+    const filesProps = buckets[filesId]?.Properties as
+      | { LoggingConfiguration: { DestinationBucketName: { Ref: string } } }
+      | undefined;
+    const logsId = filesProps?.LoggingConfiguration.DestinationBucketName.Ref as string;
+    expect(Object.keys(buckets)).toHaveLength(4); // files, exports, their access logs, the distribution's logs
     for (const id of [filesId, logsId]) {
       expect(buckets[id]).toMatchObject({ DeletionPolicy: "Retain", UpdateReplacePolicy: "Retain" });
       expect(buckets[id]?.Properties).toMatchObject({
@@ -330,7 +334,7 @@ describe("EdcStack template (unbundled synth)", () => {
           ?.Statement ?? [],
     );
     const s3Statements = statements.filter((st) => JSON.stringify(st.Action).includes('"s3:'));
-    expect(s3Statements).toHaveLength(3);
+    expect(s3Statements).toHaveLength(5); // 3 on the files bucket, 2 on the exports bucket
     for (const st of s3Statements) {
       expect(JSON.stringify(st.Action)).not.toContain("s3:*");
       if (JSON.stringify(st.Action).includes("s3:DeleteObject"))
@@ -347,7 +351,7 @@ describe("EdcStack template (unbundled synth)", () => {
 
   it("keeps every log group one year and retains it", () => {
     const groups = resourcesOfType(template, "AWS::Logs::LogGroup");
-    expect(Object.keys(groups)).toHaveLength(6); // API, access log, publish, provider framework, import worker, assets
+    expect(Object.keys(groups)).toHaveLength(7); // API, access log, publish, provider framework, import and export workers, assets
     for (const group of Object.values(groups) as (Resource & { DeletionPolicy?: string })[]) {
       expect(group.Properties?.RetentionInDays).toBe(365);
       expect(group.DeletionPolicy).toBe("Retain");
@@ -601,16 +605,21 @@ describe("EdcStack template (unbundled synth)", () => {
       Timeout: 900,
       Environment: { Variables: Match.objectLike({ TABLE_NAME: { Ref: tableId } }) },
     });
-    const mapping = onlyProperties<{
-      FunctionName: unknown;
-      EventSourceArn: unknown;
-      StartingPosition: string;
-      FilterCriteria: { Filters: { Pattern: string }[] };
-    }>(template, "AWS::Lambda::EventSourceMapping");
-    expect(mapping.FunctionName).toEqual({ Ref: workerFnId });
-    expect(mapping.EventSourceArn).toEqual({ "Fn::GetAtt": [tableId, "StreamArn"] });
-    expect(mapping.StartingPosition).toBe("LATEST");
-    expect(mapping.FilterCriteria.Filters.map((f) => JSON.parse(f.Pattern))).toEqual([
+    const mapping = template.findResources("AWS::Lambda::EventSourceMapping", {
+      Properties: { FunctionName: { Ref: workerFnId } },
+    });
+    expect(Object.keys(mapping)).toHaveLength(1);
+    const { Properties: importMapping } = Object.values(mapping)[0] as {
+      Properties: {
+        FunctionName: unknown;
+        EventSourceArn: unknown;
+        StartingPosition: string;
+        FilterCriteria: { Filters: { Pattern: string }[] };
+      };
+    };
+    expect(importMapping.EventSourceArn).toEqual({ "Fn::GetAtt": [tableId, "StreamArn"] });
+    expect(importMapping.StartingPosition).toBe("LATEST");
+    expect(importMapping.FilterCriteria.Filters.map((f) => JSON.parse(f.Pattern))).toEqual([
       {
         dynamodb: {
           NewImage: { type: { S: ["import-job"] }, state: { S: ["queued", "checking", "writing"] } },
@@ -640,8 +649,96 @@ describe("EdcStack template (unbundled synth)", () => {
       ).not.toContain("dynamodb:GetRecords");
   });
 
-  it("alarms on API function errors, import worker errors and REST API 5xx", () => {
-    template.resourceCountIs("AWS::CloudWatch::Alarm", 3);
+  it("writes bulk export files to their own bucket from a stream-started worker; the API only presigns", () => {
+    const exportFnId = logicalIdOf(template, "AWS::Lambda::Function", {
+      Description: Match.stringLikeRegexp("^EDC bulk export jobs"),
+    });
+    const bucketId = logicalIdOf(template, "AWS::S3::Bucket", {
+      LoggingConfiguration: Match.objectLike({ LogFilePrefix: "exports/" }),
+    });
+    const bucket = resourcesOfType(template, "AWS::S3::Bucket")[bucketId];
+    expect(bucket).toMatchObject({ DeletionPolicy: "Retain" });
+    expect(bucket?.Properties).toMatchObject({
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
+      BucketEncryption: {
+        ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: "AES256" } }],
+      },
+      LifecycleConfiguration: {
+        Rules: [
+          {
+            Id: "expire-export-files",
+            Status: "Enabled",
+            ExpirationInDays: 7,
+            AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
+          },
+        ],
+      },
+    });
+    expect(bucket?.Properties?.VersioningConfiguration).toBeUndefined();
+    template.hasResourceProperties("AWS::S3::BucketPolicy", {
+      Bucket: { Ref: bucketId },
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: "Deny", Condition: { Bool: { "aws:SecureTransport": "false" } } }),
+        ]),
+      },
+    });
+    template.hasResourceProperties("AWS::Lambda::Function", {
+      Description: Match.stringLikeRegexp("^EDC bulk export jobs"),
+      Timeout: 900,
+      Environment: {
+        Variables: Match.objectLike({
+          TABLE_NAME: { Ref: tableId },
+          [FUNCTION_ENV.exportsBucket]: { Ref: bucketId },
+        }),
+      },
+    });
+    template.hasResourceProperties("AWS::Lambda::Function", {
+      Description: Match.stringLikeRegexp("^EDC API"),
+      Environment: { Variables: Match.objectLike({ [FUNCTION_ENV.exportsBucket]: { Ref: bucketId } }) },
+    });
+    const objects = { "Fn::Join": ["", [{ "Fn::GetAtt": [bucketId, "Arn"] }, "/*"]] };
+    const s3On = (fnId: string) =>
+      Object.values(resourcesOfType(template, "AWS::IAM::Policy"))
+        .filter((p) => JSON.stringify(p.Properties?.Roles).includes(roleOf(fnId)))
+        .flatMap(
+          (p) => (p.Properties?.PolicyDocument as { Statement: Statement[] } | undefined)?.Statement ?? [],
+        )
+        .filter((st) => JSON.stringify(st.Resource).includes(bucketId));
+    expect(s3On(exportFnId)).toEqual([
+      { Effect: "Allow", Action: [...EXPORT_WRITE_ACTIONS], Resource: objects },
+    ]);
+    expect(s3On(apiFnId)).toEqual([{ Effect: "Allow", Action: EXPORT_READ_ACTIONS[0], Resource: objects }]);
+    for (const fnId of [publishFnId, workerFnId]) expect(s3On(fnId)).toEqual([]);
+    const mapping = Object.values(
+      template.findResources("AWS::Lambda::EventSourceMapping", {
+        Properties: { FunctionName: { Ref: exportFnId } },
+      }),
+    )[0] as { Properties: { FilterCriteria: { Filters: { Pattern: string }[] } } };
+    expect(mapping.Properties.FilterCriteria.Filters.map((f) => JSON.parse(f.Pattern))).toEqual([
+      {
+        dynamodb: {
+          NewImage: {
+            type: { S: ["export-job"] },
+            state: { S: ["queued", "running"] },
+            leaseOwner: [{ exists: false }],
+          },
+        },
+      },
+    ]);
+    template.hasResourceProperties("AWS::CloudWatch::Alarm", {
+      MetricName: "Errors",
+      Dimensions: [{ Name: "FunctionName", Value: { Ref: exportFnId } }],
+    });
+  });
+
+  it("alarms on API function errors, import and export worker errors and REST API 5xx", () => {
+    template.resourceCountIs("AWS::CloudWatch::Alarm", 4);
     template.hasResourceProperties("AWS::CloudWatch::Alarm", {
       MetricName: "Errors",
       Dimensions: [{ Name: "FunctionName", Value: { Ref: workerFnId } }],
@@ -792,7 +889,7 @@ describe("people: the stack's own Cognito user pool", () => {
     const pool = onlyProperties<Record<string, unknown>>(template, "AWS::Cognito::UserPool");
     // No SMS anywhere: no SMS MFA, so no SMS role for Cognito to assume.
     expect(pool.SmsConfiguration).toBeUndefined();
-    template.resourceCountIs("AWS::IAM::Role", 5); // API, assets, publish, provider framework, import worker: nothing for Cognito
+    template.resourceCountIs("AWS::IAM::Role", 6); // API, assets, publish, provider framework, import and export workers: nothing for Cognito
   });
 
   it("enforces threat protection on the PLUS plan, and outlives the stack", () => {
@@ -1006,7 +1103,10 @@ describe("audit chain MAC key", () => {
     const apiRole = roleOfFunction(template, "EDC API");
     const publishRole = roleOfFunction(template, "EDC forms publish");
     const workerRole = roleOfFunction(template, "EDC record import jobs");
-    expect(granted.flatMap((g) => g.roles).sort()).toEqual([apiRole, publishRole, workerRole].sort());
+    const exportRole = roleOfFunction(template, "EDC bulk export jobs");
+    expect(granted.flatMap((g) => g.roles).sort()).toEqual(
+      [apiRole, publishRole, workerRole, exportRole].sort(),
+    );
     for (const { statement } of granted) {
       expect(statement).toEqual({
         Effect: "Allow",
@@ -1128,8 +1228,10 @@ describe("cdk-nag AwsSolutions", () => {
           "AWS::CloudFront::Distribution AwsSolutions-CFR1",
           "AWS::CloudFront::Distribution AwsSolutions-CFR2",
           "AWS::CloudFront::Distribution AwsSolutions-CFR4",
+          "AWS::IAM::Policy AwsSolutions-IAM5[Resource::<Exports25637AFB.Arn>/*]",
           "AWS::IAM::Policy AwsSolutions-IAM5[Resource::<Files8E6940B8.Arn>/objects/*]",
           "AWS::IAM::Policy AwsSolutions-IAM5[Resource::<Files8E6940B8.Arn>/staging/*]",
+          "AWS::IAM::Role AwsSolutions-IAM5[Resource::<Exports25637AFB.Arn>/*]",
           "AWS::IAM::Role AwsSolutions-IAM5[Resource::<Files8E6940B8.Arn>/objects/*]",
           "AWS::IAM::Role AwsSolutions-IAM5[Resource::<Files8E6940B8.Arn>/staging/*]",
           "AWS::S3::Bucket AwsSolutions-S1",

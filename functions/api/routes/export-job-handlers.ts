@@ -1,0 +1,180 @@
+import type { Context } from "hono";
+import type { StudyDefinition } from "../../engine/definition.ts";
+import { logAccess, loggedFilters } from "../../http/access-events.ts";
+import type { AppEnv } from "../../http/context.ts";
+import { checkExportFilters, exportSites } from "../../http/export-scope.ts";
+import { sitesOf } from "../../http/permissions.ts";
+import { type FieldProblem, ProblemError, problems } from "../../http/problems.ts";
+import { loadStudy } from "../../http/resolve.ts";
+import type { ExportJobFormat } from "../../store/export-job-formats.ts";
+import type { ExportJob } from "../../store/export-jobs.ts";
+import { DOWNLOAD_URL_SECONDS, type ExportTarget } from "../../store/export-target.ts";
+import { newJobId } from "../../store/job-lease.ts";
+
+/** The bulk export job routes' work (api/routes/export-jobs.ts declares them), loaded by the first job request. */
+
+/** The start request as the route's schema reads it. */
+export interface StartBody {
+  format: ExportJobFormat;
+  forms?: string[];
+  fields?: string[];
+  events?: string[];
+  sites?: string[];
+  deidentify: boolean;
+  hashIds: boolean;
+  includeEnteredInError: boolean;
+  audit: boolean;
+  gzip: boolean;
+}
+
+const statusUrl = (study: string, id: string) => `/api/v1/studies/${study}/exports/${id}`;
+
+function percentOf(job: ExportJob): number {
+  if (job.state === "done") return 100;
+  return job.subjectsTotal === 0 ? 0 : Math.floor((100 * job.subjectsDone) / job.subjectsTotal);
+}
+
+async function view(job: ExportJob, target?: ExportTarget) {
+  const { format, ...filters } = job.request;
+  const expiresAt = new Date(Date.now() + DOWNLOAD_URL_SECONDS * 1000).toISOString();
+  const files = await Promise.all(
+    job.files.map(async (file) => {
+      if (!target || job.state !== "done") return file;
+      const download = `${job.study}-${job.id}-${file.name.replaceAll("/", "_")}`;
+      const url = await target.downloadUrl(
+        `${job.study}/${job.id}/${file.name}`,
+        { contentType: file.contentType, contentDisposition: `attachment; filename="${download}"` },
+        DOWNLOAD_URL_SECONDS,
+      );
+      return { ...file, url, urlExpiresAt: expiresAt };
+    }),
+  );
+  return {
+    id: job.id,
+    state: job.state,
+    format,
+    subjects: { total: job.subjectsTotal, done: job.subjectsDone },
+    rows: job.rows,
+    bytes: job.bytes,
+    percent: percentOf(job),
+    files,
+    startedBy: job.startedBy,
+    filters,
+    ...(job.error ? { error: job.error } : {}),
+    createdAt: job.createdAt,
+    updatedAt: job.updatedAt,
+    ...(job.finishedAt ? { finishedAt: job.finishedAt } : {}),
+    status: statusUrl(job.study, job.id),
+  };
+}
+
+const allSitesOf = (definition: StudyDefinition) => definition.study.sites.map((s) => s.id);
+
+/**
+ * A job is the caller's to see when its starter's export sites are all among the caller's; a
+ * de-identified caller's, only when its file is de-identified with hashed ids too.
+ */
+function visible(c: Context<AppEnv>, definition: StudyDefinition, job: ExportJob): boolean {
+  if (c.var.principal.deidentified && !(job.request.deidentify && job.request.hashIds)) return false;
+  const mine = new Set(sitesOf(c.var.principal, allSitesOf(definition), "export"));
+  return job.sites.every((s) => mine.has(s));
+}
+
+function target(c: Context<AppEnv>): ExportTarget {
+  const found = c.var.exportJobs.target;
+  if (!found)
+    throw new ProblemError(
+      503,
+      "no-export-store",
+      "Bulk exports cannot be written here",
+      "This deployment has no store for export files.",
+    );
+  return found;
+}
+
+/** What only some formats take. */
+function checkFormatChoices(body: StartBody): void {
+  const errors: FieldProblem[] = [];
+  if (body.format === "odm")
+    for (const key of ["forms", "fields", "events"] as const)
+      if (body[key])
+        errors.push({
+          pointer: `/${key}`,
+          code: "format",
+          message: "ODM exports whole casebooks: no filter",
+        });
+  if (body.audit && body.format !== "odm")
+    errors.push({ pointer: "/audit", code: "format", message: "the audit trail is exported in ODM only" });
+  if (body.hashIds && !body.deidentify)
+    errors.push({ pointer: "/hashIds", code: "deidentify", message: "hashIds needs deidentify" });
+  if (errors.length > 0) throw problems.badRequest("These choices do not go together.", errors);
+}
+
+export async function startJob(c: Context<AppEnv>, study: string, body: StartBody) {
+  const definition = await loadStudy(c, study);
+  checkExportFilters(definition, body);
+  checkFormatChoices(body);
+  target(c);
+  const principal = c.var.principal;
+  const deidentified = body.deidentify || principal.deidentified === true;
+  const request = {
+    format: body.format,
+    ...(body.forms ? { forms: body.forms } : {}),
+    ...(body.fields ? { fields: body.fields } : {}),
+    ...(body.events ? { events: body.events } : {}),
+    ...(body.sites ? { sites: body.sites } : {}),
+    // Forced on a de-identified principal here too, so the job says what its file is.
+    deidentify: deidentified,
+    hashIds: body.hashIds || principal.deidentified === true,
+    includeEnteredInError: body.includeEnteredInError,
+    audit: body.audit,
+    gzip: body.gzip,
+  };
+  const id = newJobId(new Date());
+  // Logged before the job exists: in AWS its item starts the worker, and nothing leaves without its entry.
+  await logAccess(c, "export-job-start", {
+    job: id,
+    format: body.format,
+    filters: loggedFilters({
+      forms: body.forms,
+      fields: body.fields,
+      events: body.events,
+      includeEnteredInError: body.includeEnteredInError || undefined,
+      audit: body.audit || undefined,
+      gzip: body.gzip || undefined,
+    }),
+    sites: exportSites(c, definition, body.sites),
+    deidentified,
+  });
+  const job = await c.var.store.exportJobs.create({
+    id,
+    study,
+    definitionVersion: definition.version,
+    request,
+    principal,
+    sites: sitesOf(principal, allSitesOf(definition), "export"),
+  });
+  c.var.exportJobs.start(study, job.id);
+  const status = statusUrl(study, job.id);
+  c.header("Location", status);
+  return c.json({ id: job.id, state: job.state, status }, 202);
+}
+
+export async function jobView(c: Context<AppEnv>, study: string, id: string) {
+  const definition = await loadStudy(c, study);
+  const job = await c.var.store.exportJobs.get(study, id);
+  if (!job || !visible(c, definition, job)) throw problems.notFound(`Export job ${id}`);
+  return view(job, c.var.exportJobs.target);
+}
+
+export async function jobList(c: Context<AppEnv>, study: string, q: { limit: number; before?: string }) {
+  const definition = await loadStudy(c, study);
+  const page = await c.var.store.exportJobs.list(study, {
+    limit: q.limit,
+    ...(q.before ? { before: q.before } : {}),
+  });
+  const jobs = await Promise.all(
+    page.jobs.filter((job) => visible(c, definition, job)).map((job) => view(job)),
+  );
+  return { jobs, ...(page.next ? { next: page.next } : {}) };
+}

@@ -1,0 +1,231 @@
+import { randomBytes } from "node:crypto";
+import type { StudyDefinition } from "../engine/definition.ts";
+import { type ExportFile, exportFileKey, writeExportFile } from "../exports/export-files.ts";
+import { odmExport } from "../exports/odm-export.ts";
+import {
+  RECORDS_CONTENT_TYPE,
+  type RecordsFormat,
+  recordChunks,
+  subjectStatuses,
+  subjectsById,
+} from "../exports/records.ts";
+import type { ExportJob, ExportJobFile, ExportJobStep } from "../store/export-jobs.ts";
+import type { ExportTarget } from "../store/export-target.ts";
+import { personLabel } from "../store/people.ts";
+import type { Store } from "../store/store.ts";
+import type { Subject } from "../store/subjects.ts";
+import { exportOptionsFor, exportSitesOf } from "./export-scope.ts";
+
+/**
+ * Works a bulk export job: as its starter (the principal stored at the start),
+ * against the definition version of the start, the subjects of the starter's
+ * sites in id order, written through the export target while progress is
+ * committed every `progressEvery` subjects (each write renewing the lease).
+ * A run that dies leaves a lease that expires; the next run starts again
+ * from the first subject (the target's partial object is dropped or, in S3,
+ * left to the lifecycle's abort of incomplete uploads). The access log gets
+ * the end with each file's SHA-256 before the job is done, so no file is
+ * handed out without its entry.
+ */
+
+export interface ExportRunOptions {
+  owner?: string;
+  /** Do not start a run once this time (ms since the epoch) has passed: the lease is released for another runner. */
+  deadline?: number;
+  /** How long a lease lasts without a progress write. */
+  leaseMs?: number;
+  /** Subjects between progress writes. */
+  progressEvery?: number;
+  /** The clock leases are read against (tests move it on). */
+  now?: () => number;
+  /** Tests: the run dies after this many subjects, its lease held, as a crashed process leaves it. */
+  dieAfterSubjects?: number;
+}
+
+export const DEFAULT_EXPORT_LEASE_MS = 120_000;
+export const DEFAULT_PROGRESS_EVERY = 100;
+/** Runs a job may start before it is failed: a job that cannot finish in one run must not loop forever. */
+export const MAX_EXPORT_RUNS = 3;
+
+class LostLease extends Error {}
+class SimulatedDeath extends Error {}
+
+export async function runExportJob(
+  store: Store,
+  target: ExportTarget,
+  study: string,
+  id: string,
+  options: ExportRunOptions = {},
+): Promise<ExportJob | undefined> {
+  const owner = options.owner ?? randomBytes(6).toString("hex");
+  const now = options.now ?? Date.now;
+  const leaseMs = options.leaseMs ?? DEFAULT_EXPORT_LEASE_MS;
+  const claimed = await store.exportJobs.claim(study, id, owner, now(), now() + leaseMs);
+  if (!claimed) return store.exportJobs.get(study, id);
+  let job = claimed;
+  const step = async (s: ExportJobStep) => {
+    const moved = await store.exportJobs.step(job, owner, s);
+    if (!moved) throw new LostLease();
+    job = moved;
+    return moved;
+  };
+  const fail = async (error: string) => {
+    await logEnd(store, job, "export-job-failed", { error });
+    return step({ state: "failed", error, release: true });
+  };
+  try {
+    if (options.deadline !== undefined && now() >= options.deadline)
+      return await step({ state: job.state, release: true });
+    if (job.attempt >= MAX_EXPORT_RUNS)
+      return await fail(
+        `The export stopped ${job.attempt} times before it was written whole; start it again.`,
+      );
+    const definition = await store.definitions.version(study, job.definitionVersion);
+    if (!definition) return await fail(`Definition version ${job.definitionVersion} is missing.`);
+    const sites = exportSitesOf(job.principal, definition, job.request.sites);
+    const subjects = await subjectsById(store, study, sites);
+    await step({
+      state: "running",
+      newRun: true,
+      subjectsTotal: subjects.length,
+      leaseUntil: now() + leaseMs,
+    });
+    const progress = { bytes: 0 };
+    let done = 0;
+    let rows = 0;
+    const every = options.progressEvery ?? DEFAULT_PROGRESS_EVERY;
+    const onSubject = async () => {
+      done++;
+      if (options.dieAfterSubjects !== undefined && done > options.dieAfterSubjects)
+        throw new SimulatedDeath();
+      if (done % every === 0)
+        await step({
+          state: "running",
+          subjectsDone: done,
+          rows: rows,
+          bytes: progress.bytes,
+          leaseUntil: now() + leaseMs,
+        });
+    };
+    const file = await jobFile(store, definition, job, subjects, onSubject, (n) => {
+      rows += n;
+    });
+    const written = await writeExportFile(target, exportFileKey(study, job.id, file.name), file, progress);
+    const files: ExportJobFile[] = [written];
+    await logEnd(store, job, "export-job-done", {
+      subjects: subjects.length,
+      rows: written.rows,
+      bytes: written.bytes,
+      files: files.map(({ name, bytes, rows, sha256 }) => ({ name, bytes, rows, sha256 })),
+    });
+    return await step({
+      state: "done",
+      subjectsDone: subjects.length,
+      rows: written.rows,
+      bytes: written.bytes,
+      files,
+      release: true,
+    });
+  } catch (error) {
+    // Another runner holds the job now, or (tests) this one "died": either way it is not this run's to end.
+    if (error instanceof LostLease || error instanceof SimulatedDeath) return store.exportJobs.get(study, id);
+    console.error(`export job ${id} failed:`, error);
+    return fail(`The export failed: ${(error as Error).message}`).catch(() =>
+      store.exportJobs.get(study, id),
+    );
+  }
+}
+
+/** The end of a job in the study's access log, as its starter did it (a job has no request to take an origin from). */
+async function logEnd(store: Store, job: ExportJob, action: string, details: Record<string, unknown>) {
+  await store.appendAccessLog(job.study, {
+    actor: job.principal.user,
+    ...(job.principal.person ? { person: job.principal.person } : {}),
+    action,
+    details: { job: job.id, format: job.request.format, ...details },
+  });
+}
+
+/** The job's one file: the flat records (CSV, JSON, NDJSON) or the ODM document. */
+async function jobFile(
+  store: Store,
+  definition: StudyDefinition,
+  job: ExportJob,
+  subjects: Subject[],
+  onSubject: () => Promise<void>,
+  counted: (rows: number) => void,
+): Promise<ExportFile> {
+  const q = job.request;
+  const options = await exportOptionsFor(store, job.principal, definition, q);
+  const gz = q.gzip ? ".gz" : "";
+  const passes = q.format === "odm" && q.audit ? 2 : 1;
+  const reading = countingCasebooks(store, onSubject, passes);
+  if (q.format === "odm") {
+    let rows = 0;
+    const people =
+      q.audit && !options.deidentify
+        ? (await store.listPeople()).map((p) => ({
+            login: personLabel(p),
+            ...(p.name ? { fullName: p.name } : {}),
+            ...(p.email ? { email: p.email } : {}),
+          }))
+        : [];
+    const chunks = await odmExport({ ...reading, listSubjects: async () => subjects }, definition, {
+      people,
+      sites: exportSitesOf(job.principal, definition, q.sites),
+      clinicalData: true,
+      audit: q.audit,
+      includeEnteredInError: q.includeEnteredInError,
+      ...(options.deidentify ? { deidentify: options.deidentify } : {}),
+    });
+    reading.onLastPass = () => rows++;
+    return { name: `odm.xml${gz}`, contentType: "application/xml; charset=utf-8", chunks, rows: () => rows };
+  }
+  const format = q.format as RecordsFormat;
+  const statuses = await subjectStatuses(store, job.study, subjects);
+  let rows = 0;
+  const chunks = recordChunks(
+    reading,
+    definition,
+    subjects,
+    { ...options, subjectStatuses: statuses },
+    format,
+    "people",
+    (n) => {
+      rows += n;
+      counted(n);
+    },
+  );
+  return {
+    name: `records.${format}${gz}`,
+    contentType: RECORDS_CONTENT_TYPE[format],
+    chunks,
+    rows: () => rows,
+  };
+}
+
+/**
+ * The store's casebook reads, telling `onSubject` of each subject read in the
+ * last pass (an audited ODM reads the casebooks twice: authors first).
+ */
+function countingCasebooks(store: Store, onSubject: () => Promise<void>, passes: number) {
+  let pass = 0;
+  const reading = {
+    onLastPass: () => {},
+    readReviewLog: store.readReviewLog,
+    casebooks: ((study, subjects, options) => {
+      const source = store.casebooks(study, subjects, options);
+      const last = ++pass === passes;
+      return (async function* () {
+        for await (const casebook of source) {
+          yield casebook;
+          if (last) {
+            reading.onLastPass();
+            await onSubject();
+          }
+        }
+      })();
+    }) as Store["casebooks"],
+  };
+  return reading;
+}

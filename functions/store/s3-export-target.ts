@@ -1,0 +1,125 @@
+/**
+ * Bulk export files in the exports bucket (infra/exports-bucket.ts): each file
+ * streamed as an S3 multipart upload, a part sent whenever PART_BYTES have
+ * gathered, so a file of any size costs one part of memory. A file smaller
+ * than a part is one PutObject. An aborted or dead upload leaves parts the
+ * bucket's lifecycle aborts after a day; finished objects expire after 7 days.
+ */
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  GetObjectCommand,
+  PutObjectCommand,
+  type S3Client,
+  UploadPartCommand,
+} from "@aws-sdk/client-s3";
+import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
+import type { ExportTarget, ObjectSink } from "./export-target.ts";
+
+/** S3 takes parts of at least 5 MiB (but the last) and at most 10,000 of them: 8 MiB parts reach 80 GB. */
+export const PART_BYTES = 8 * 1024 * 1024;
+
+export function s3ExportTarget(
+  client: S3Client | (() => S3Client),
+  bucket: string,
+  partBytes = PART_BYTES,
+): ExportTarget {
+  let made: S3Client | undefined;
+  const s3 = () => {
+    if (typeof client !== "function") return client;
+    made ??= client();
+    return made;
+  };
+  return {
+    open: async (key, contentType) => multipartSink(s3(), bucket, key, contentType, partBytes),
+    downloadUrl: (key, response, expiresIn) =>
+      getSignedUrl(
+        s3(),
+        new GetObjectCommand({
+          Bucket: bucket,
+          Key: key,
+          ResponseContentType: response.contentType,
+          ResponseContentDisposition: response.contentDisposition,
+          ResponseCacheControl: "private, no-store",
+        }),
+        { expiresIn },
+      ),
+  };
+}
+
+function multipartSink(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+  contentType: string,
+  partBytes: number,
+): ObjectSink {
+  let pending: Uint8Array[] = [];
+  let pendingBytes = 0;
+  let uploadId: string | undefined;
+  const parts: { ETag: string; PartNumber: number }[] = [];
+  const take = () => {
+    const body = Buffer.concat(pending, pendingBytes);
+    pending = [];
+    pendingBytes = 0;
+    return body;
+  };
+  const sendPart = async (body: Buffer) => {
+    if (!uploadId) {
+      const created = await s3.send(
+        new CreateMultipartUploadCommand({
+          Bucket: bucket,
+          Key: key,
+          ContentType: contentType,
+          // Stated on every write, not only left to the bucket default: an object is never stored in clear.
+          ServerSideEncryption: "AES256",
+        }),
+      );
+      uploadId = created.UploadId;
+      if (!uploadId) throw new Error(`S3 gave no upload id for ${key}`);
+    }
+    const PartNumber = parts.length + 1;
+    const sent = await s3.send(
+      new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumber, Body: body }),
+    );
+    if (!sent.ETag) throw new Error(`S3 gave no ETag for part ${PartNumber} of ${key}`);
+    parts.push({ ETag: sent.ETag, PartNumber });
+  };
+  return {
+    write: async (bytes) => {
+      pending.push(bytes);
+      pendingBytes += bytes.byteLength;
+      if (pendingBytes >= partBytes) await sendPart(take());
+    },
+    end: async () => {
+      if (!uploadId) {
+        await s3.send(
+          new PutObjectCommand({
+            Bucket: bucket,
+            Key: key,
+            Body: take(),
+            ContentType: contentType,
+            ServerSideEncryption: "AES256",
+          }),
+        );
+        return;
+      }
+      if (pendingBytes > 0 || parts.length === 0) await sendPart(take());
+      await s3.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: bucket,
+          Key: key,
+          UploadId: uploadId,
+          MultipartUpload: { Parts: parts },
+        }),
+      );
+    },
+    abort: async () => {
+      pending = [];
+      pendingBytes = 0;
+      if (uploadId)
+        await s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }));
+    },
+  };
+}

@@ -46,6 +46,7 @@ import {
   setGrant,
   upsertPerson,
 } from "./people.ts";
+import { advanceProjectionWatermark } from "./projection-watermark.ts";
 import type { PublishRequest } from "./publish.ts";
 import {
   type OpenQueryRequest,
@@ -208,6 +209,12 @@ export function createStore(options: StoreOptions) {
     casebooks: (study: string, subjects: Subject[], options?: Parameters<typeof casebooks>[3]) =>
       casebooks(db, study, subjects, options),
     readFeed: (study: string, options: Parameters<typeof readFeed>[2]) => readFeed(db, study, options),
+    /**
+     * The projection repair pass (projection-watermark.ts): commits since the watermark checked
+     * against their projections, laggards repaired, the watermark moved to `now − settleMs`.
+     */
+    advanceProjectionWatermark: (study: string, options: Parameters<typeof advanceProjectionWatermark>[2]) =>
+      advanceProjectionWatermark(db, study, options),
     exportSalt: (study: string) => exportSalt(db, study),
     findExportSalt: (study: string) => findExportSalt(db, study),
     appendAccessLog: (study: string, event: AccessEvent) => appendAccessLog(db, macKey, study, event),

@@ -14,8 +14,10 @@ export interface Call {
 }
 
 /** A fresh product on an in-memory dynalite, driven through the real app and the real SDK client. */
-export async function startProduct(): Promise<Product> {
-  return new Product(await startDevEnvironment());
+export async function startProduct(
+  options: Parameters<typeof startDevEnvironment>[0] = {},
+): Promise<Product> {
+  return new Product(await startDevEnvironment(options));
 }
 
 export class Product {

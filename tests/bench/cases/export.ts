@@ -29,6 +29,7 @@ import path from "node:path";
 import { GetCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { loadDefinition } from "../../../functions/definition-files.ts";
 import { type DevEnvironment, startDevEnvironment } from "../../../functions/dev-environment.ts";
+import { prepareValidators } from "../../../functions/engine/schema-validator.ts";
 import { keys } from "../../../functions/store/keys.ts";
 import { defaultMacKeyFile, fileMacKey } from "../../../functions/store/mac-key.ts";
 import { TABLE } from "../../../functions/store/table-shape.ts";
@@ -143,6 +144,8 @@ export async function seededStudy(
   family: Family = { name: "export", sizes: exportSizes() },
 ): Promise<Seeded> {
   const definition = await loadDefinition(path.join(ROOT, "forms"));
+  // The plan runs the engine over the definition, as a save would: its validators come with it.
+  await prepareValidators(definition);
   // The definition version is known only once published; the first start publishes version 1.
   const probe = buildCasebookPlan(definition, { definitionVersion: 1, maxSubjects: subjects });
   mkdirSync(DATA, { recursive: true });

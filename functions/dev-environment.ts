@@ -83,6 +83,12 @@ export async function startDevEnvironment(
     importJobs?: Partial<ImportJobSettings>;
     /** Default: a folder under the data folder, or memory without one (tests pass an S3 store here). */
     files?: FileObjects;
+    /**
+     * Run the projection repair pass (store/projection-watermark.ts) at start and then this often
+     * (`npm start`); exports run it anyway, this keeps their feed check short. Off by default: tests
+     * place the watermark themselves.
+     */
+    projectionPassEveryMs?: number;
   } = {},
 ): Promise<DevEnvironment> {
   const tableName = options.tableName ?? "edc";
@@ -145,13 +151,22 @@ export async function startDevEnvironment(
     for (const study of [definition.study.id, ...Object.keys(studies)])
       for (const job of await store.importJobs.list(study))
         if (job.state !== "done" && job.state !== "failed") jobs.start(study, job.id);
+  const feedSettleMs = options.feedSettleMs ?? 2_000;
+  const passes = options.projectionPassEveryMs
+    ? await projectionPasses(
+        store,
+        [definition.study.id, ...Object.keys(studies)],
+        feedSettleMs,
+        options.projectionPassEveryMs,
+      )
+    : undefined;
   return {
     store,
     // One process and no Lambda timeouts: a commit is visible at once, a short settle is plenty.
     app: createApp(store, {
       assets: Object.values(SCRIPTS),
       sessionSecret: await sessionSecret(options.dataDir),
-      feedSettleMs: options.feedSettleMs ?? 2_000,
+      feedSettleMs,
       ...(options.sessionIdleMs !== undefined ? { sessionIdleMs: options.sessionIdleMs } : {}),
       ...(options.signingWindowMs !== undefined ? { signingWindowMs: options.signingWindowMs } : {}),
       ...(signIn ? { oidc: { issuer: signIn.provider.issuer, clientId: DEV_CLIENT_ID } } : {}),
@@ -175,6 +190,7 @@ export async function startDevEnvironment(
         }
       : {}),
     close: async () => {
+      await passes?.stop();
       await jobs.drain();
       await signIn?.provider.close();
       client.destroy();
@@ -184,6 +200,31 @@ export async function startDevEnvironment(
 }
 
 const DEV_CLIENT_ID = "edc-local";
+
+/**
+ * The projection repair pass over every study served, once now and then on a
+ * timer (one pass at a time); a failed pass is logged and the next one tries again.
+ */
+async function projectionPasses(store: Store, studies: string[], settleMs: number, everyMs: number) {
+  const passAll = async () => {
+    for (const study of studies)
+      await store
+        .advanceProjectionWatermark(study, { settleMs })
+        .catch((error) => console.error(`projection repair pass of ${study} stopped:`, error));
+  };
+  await passAll();
+  let running: Promise<void> = Promise.resolve();
+  const timer = setInterval(() => {
+    running = running.then(passAll);
+  }, everyMs);
+  timer.unref();
+  return {
+    stop: async () => {
+      clearInterval(timer);
+      await running;
+    },
+  };
+}
 
 /**
  * Record import jobs run in this process, started right after their 202 (no

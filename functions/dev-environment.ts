@@ -206,11 +206,17 @@ const DEV_CLIENT_ID = "edc-local";
  * timer (one pass at a time); a failed pass is logged and the next one tries again.
  */
 async function projectionPasses(store: Store, studies: string[], settleMs: number, everyMs: number) {
+  // Each pass is bounded; at start (a study saved to while the server was down) they go on until caught up.
   const passAll = async () => {
     for (const study of studies)
-      await store
-        .advanceProjectionWatermark(study, { settleMs })
-        .catch((error) => console.error(`projection repair pass of ${study} stopped:`, error));
+      for (let caughtUp = false; !caughtUp; )
+        caughtUp = await store.advanceProjectionWatermark(study, { settleMs }).then(
+          (pass) => pass.caughtUp,
+          (error) => {
+            console.error(`projection repair pass of ${study} stopped:`, error);
+            return true;
+          },
+        );
   };
   await passAll();
   let running: Promise<void> = Promise.resolve();

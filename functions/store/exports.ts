@@ -5,7 +5,6 @@ import { type Db, isConditionFailure } from "./dynamo.ts";
 import { type Revision, readCasebook, readCurrentState } from "./form-instances.ts";
 import { type Item, MalformedItemError, requiredString } from "./item-fields.ts";
 import { keys } from "./keys.ts";
-import { changedSinceWatermark } from "./projection-watermark.ts";
 import { toReviewEntry } from "./review-log.ts";
 import { toFeedEntry } from "./revision-item.ts";
 import { getSubject, type Subject, toSubject } from "./subjects.ts";
@@ -94,7 +93,7 @@ export async function* casebooks(
   // Before the casebooks: a commit visible in the feed now is then caught whenever its casebook is read.
   const changed =
     options.sinceWatermark && !options.withRevisions && subjects.length > 0
-      ? await changedSinceWatermark(db, study)
+      ? await (await import("./projection-watermark.ts")).changedSinceWatermark(db, study)
       : undefined;
   const checkLog = (s: Subject) => !options.sinceWatermark || changed === undefined || changed.has(s.id);
   const read = async (s: Subject) => {

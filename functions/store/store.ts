@@ -46,7 +46,7 @@ import {
   setGrant,
   upsertPerson,
 } from "./people.ts";
-import { advanceProjectionWatermark } from "./projection-watermark.ts";
+import type { advanceProjectionWatermark } from "./projection-watermark.ts";
 import type { PublishRequest } from "./publish.ts";
 import {
   type OpenQueryRequest,
@@ -213,8 +213,11 @@ export function createStore(options: StoreOptions) {
      * The projection repair pass (projection-watermark.ts): commits since the watermark checked
      * against their projections, laggards repaired, the watermark moved to `now − settleMs`.
      */
-    advanceProjectionWatermark: (study: string, options: Parameters<typeof advanceProjectionWatermark>[2]) =>
-      advanceProjectionWatermark(db, study, options),
+    // Loaded by the first export, not at a cold start.
+    advanceProjectionWatermark: async (
+      study: string,
+      options: Parameters<typeof advanceProjectionWatermark>[2],
+    ) => (await import("./projection-watermark.ts")).advanceProjectionWatermark(db, study, options),
     exportSalt: (study: string) => exportSalt(db, study),
     findExportSalt: (study: string) => findExportSalt(db, study),
     appendAccessLog: (study: string, event: AccessEvent) => appendAccessLog(db, macKey, study, event),

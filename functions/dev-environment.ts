@@ -94,6 +94,12 @@ export async function startDevEnvironment(
      * folder); `start` replaces the in-process runner; `run` tunes it (tests).
      */
     exportJobs?: Partial<ExportJobSettings> & { run?: ExportRunOptions };
+    /**
+     * Run the projection repair pass (store/projection-watermark.ts) at start and then this often
+     * (`npm start`); exports run it anyway, this keeps their feed check short. Off by default: tests
+     * place the watermark themselves.
+     */
+    projectionPassEveryMs?: number;
   } = {},
 ): Promise<DevEnvironment> {
   const tableName = options.tableName ?? "edc";
@@ -169,13 +175,22 @@ export async function startDevEnvironment(
   if (!options.exportJobs?.start)
     for (const study of hosted)
       for (const id of await unfinishedExportJobs(store, study)) exportJobs.start(study, id);
+  const feedSettleMs = options.feedSettleMs ?? 2_000;
+  const passes = options.projectionPassEveryMs
+    ? await projectionPasses(
+        store,
+        [definition.study.id, ...Object.keys(studies)],
+        feedSettleMs,
+        options.projectionPassEveryMs,
+      )
+    : undefined;
   return {
     store,
     // One process and no Lambda timeouts: a commit is visible at once, a short settle is plenty.
     app: createApp(store, {
       assets: Object.values(SCRIPTS),
       sessionSecret: secret,
-      feedSettleMs: options.feedSettleMs ?? 2_000,
+      feedSettleMs,
       ...(options.sessionIdleMs !== undefined ? { sessionIdleMs: options.sessionIdleMs } : {}),
       ...(options.signingWindowMs !== undefined ? { signingWindowMs: options.signingWindowMs } : {}),
       ...(signIn ? { oidc: { issuer: signIn.provider.issuer, clientId: DEV_CLIENT_ID } } : {}),
@@ -206,6 +221,7 @@ export async function startDevEnvironment(
         }
       : {}),
     close: async () => {
+      await passes?.stop();
       await jobs.drain();
       await exportJobs.drain();
       await signIn?.provider.close();
@@ -216,6 +232,37 @@ export async function startDevEnvironment(
 }
 
 const DEV_CLIENT_ID = "edc-local";
+
+/**
+ * The projection repair pass over every study served, once now and then on a
+ * timer (one pass at a time); a failed pass is logged and the next one tries again.
+ */
+async function projectionPasses(store: Store, studies: string[], settleMs: number, everyMs: number) {
+  // Each pass is bounded; at start (a study saved to while the server was down) they go on until caught up.
+  const passAll = async () => {
+    for (const study of studies)
+      for (let caughtUp = false; !caughtUp; )
+        caughtUp = await store.advanceProjectionWatermark(study, { settleMs }).then(
+          (pass) => pass.caughtUp,
+          (error) => {
+            console.error(`projection repair pass of ${study} stopped:`, error);
+            return true;
+          },
+        );
+  };
+  await passAll();
+  let running: Promise<void> = Promise.resolve();
+  const timer = setInterval(() => {
+    running = running.then(passAll);
+  }, everyMs);
+  timer.unref();
+  return {
+    stop: async () => {
+      clearInterval(timer);
+      await running;
+    },
+  };
+}
 
 /**
  * Background jobs (record imports, bulk exports) run in this process, started

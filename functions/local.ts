@@ -42,6 +42,7 @@ const env = await startDevEnvironment({
   oidcPort: Number(process.env.OIDC_PORT ?? port + 1),
   sessionIdleMs: sessionIdleMs(process.env.SESSION_IDLE_MINUTES),
   signingWindowMs: signingWindowMs(process.env.SIGNING_WINDOW_MINUTES),
+  projectionPassEveryMs: 60_000,
 }).catch((error) => {
   if (!(error instanceof LocalStoreUnreadable)) throw error;
   console.error(error.message);

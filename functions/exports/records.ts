@@ -57,7 +57,7 @@ export async function* recordChunks(
   if (format === "csv") yield csvText([columns.map((col) => col.name)], reader);
   if (format === "json") yield "[";
   let first = true;
-  const read = { includeEnteredInError: options.includeEnteredInError };
+  const read = { includeEnteredInError: options.includeEnteredInError, sinceWatermark: true };
   for await (const { subject, instances } of store.casebooks(definition.study.id, subjects, read)) {
     const rows = flatRows(definition, subject, instances, columns, options);
     if (rows.length === 0) continue;

@@ -80,13 +80,31 @@ export async function* casebooks(
     withRevisions?: boolean;
     includeEnteredInError?: boolean;
     dataFields?: string[];
+    /**
+     * Check against the log's revision keys only the casebooks with a commit
+     * after the projection watermark (read from the feed before any casebook):
+     * below it every projection is known to match its log. Without it, every
+     * casebook's keys are read.
+     */
+    sinceWatermark?: boolean;
   } = {},
 ): AsyncGenerator<{ subject: Subject; instances: Revision[]; revisions?: Revision[] }> {
   const ahead = options.ahead ?? 4;
+  // Before the casebooks: a commit visible in the feed now is then caught whenever its casebook is read.
+  const changed =
+    options.sinceWatermark && !options.withRevisions && subjects.length > 0
+      ? await (await import("./projection-watermark.ts")).changedSinceWatermark(db, study)
+      : undefined;
+  const checkLog = (s: Subject) => !options.sinceWatermark || changed === undefined || changed.has(s.id);
   const read = async (s: Subject) => {
     const found = options.withRevisions
       ? await readCasebook(db, study, s.id).then(({ instances, revisions }) => ({ instances, revisions }))
-      : { instances: await readCurrentState(db, study, s.id, { dataFields: options.dataFields }) };
+      : {
+          instances: await readCurrentState(db, study, s.id, {
+            dataFields: options.dataFields,
+            checkLog: checkLog(s),
+          }),
+        };
     return options.includeEnteredInError ? { subject: s, ...found } : withoutEnteredInError(s, found);
   };
   // A read ahead can fail before its turn (or after the consumer stopped): mark it handled so the

@@ -238,8 +238,10 @@ export async function readCurrentState(
   /**
    * Read only these fields of each instance's data (the dashboard needs a few dates, not the values);
    * the instances then come without their last changes (`changes` empty).
+   * `checkLog: false`: the projections alone, for a subject known to have no
+   * commit after the projection watermark (projection-watermark.ts).
    */
-  options: { dataFields?: string[] } = {},
+  options: { dataFields?: string[]; checkLog?: boolean } = {},
 ): Promise<Revision[]> {
   const pk = keys.subjectPartition(study, subject);
   const [projections, revisionKeys] = await Promise.all([
@@ -248,12 +250,14 @@ export async function readCurrentState(
           items.map((item): Record<string, unknown> => ({ data: {}, changes: [], ...item })),
         )
       : queryPartition(db, pk, keys.projections),
-    queryAll(db, {
-      KeyConditionExpression: "PK = :pk AND begins_with(SK, :prefix)",
-      ExpressionAttributeValues: { ":pk": pk, ":prefix": keys.revisions },
-      ProjectionExpression: "SK",
-      ConsistentRead: true,
-    }),
+    options.checkLog === false
+      ? []
+      : queryAll(db, {
+          KeyConditionExpression: "PK = :pk AND begins_with(SK, :prefix)",
+          ExpressionAttributeValues: { ":pk": pk, ":prefix": keys.revisions },
+          ProjectionExpression: "SK",
+          ConsistentRead: true,
+        }),
   ]);
   const current = new Map(projections.map((item) => [String(item.SK), toRevision(item)]));
   // Revision keys in key order: the last key of an instance is its latest revision.

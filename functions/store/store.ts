@@ -47,6 +47,7 @@ import {
   setGrant,
   upsertPerson,
 } from "./people.ts";
+import type { advanceProjectionWatermark } from "./projection-watermark.ts";
 import type { PublishRequest } from "./publish.ts";
 import {
   type OpenQueryRequest,
@@ -222,6 +223,15 @@ export function createStore(options: StoreOptions) {
     casebooks: (study: string, subjects: Subject[], options?: Parameters<typeof casebooks>[3]) =>
       casebooks(db, study, subjects, options),
     readFeed: (study: string, options: Parameters<typeof readFeed>[2]) => readFeed(db, study, options),
+    /**
+     * The projection repair pass (projection-watermark.ts): commits since the watermark checked
+     * against their projections, laggards repaired, the watermark moved to `now − settleMs`.
+     */
+    // Loaded by the first export, not at a cold start.
+    advanceProjectionWatermark: async (
+      study: string,
+      options: Parameters<typeof advanceProjectionWatermark>[2],
+    ) => (await import("./projection-watermark.ts")).advanceProjectionWatermark(db, study, options),
     exportSalt: (study: string) => exportSalt(db, study),
     findExportSalt: (study: string) => findExportSalt(db, study),
     appendAccessLog: (study: string, event: AccessEvent) => appendAccessLog(db, macKey, study, event),

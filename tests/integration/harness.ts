@@ -3,9 +3,11 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { ScanCommand } from "@aws-sdk/lib-dynamodb";
 import { type DevEnvironment, startDevEnvironment } from "../../functions/dev-environment.ts";
+import { watermarkKey } from "../../functions/store/projection-watermark.ts";
 
 export const STUDY = "hucmsc-ms-nmo";
 export const BASE = `/api/v1/studies/${STUDY}`;
+const PROJECTION_WATERMARK = watermarkKey(STUDY).SK;
 
 export interface Call {
   status: number;
@@ -14,8 +16,10 @@ export interface Call {
 }
 
 /** A fresh product on an in-memory dynalite, driven through the real app and the real SDK client. */
-export async function startProduct(): Promise<Product> {
-  return new Product(await startDevEnvironment());
+export async function startProduct(
+  options: Parameters<typeof startDevEnvironment>[0] = {},
+): Promise<Product> {
+  return new Product(await startDevEnvironment(options));
 }
 
 export class Product {
@@ -87,6 +91,8 @@ export class Product {
         if (ignore?.(item)) continue;
         // A key's first use of the day is recorded on any request, refused or not: not a write of data.
         if (item.type === "access-log" && item.action === "key-use") continue;
+        // Any flat export moves the projection watermark: bookkeeping of the projections, not data.
+        if (item.SK === PROJECTION_WATERMARK) continue;
         items.push(JSON.stringify(item.type === "token" ? { ...item, lastUsedOn: undefined } : item));
       }
       start = page.LastEvaluatedKey;

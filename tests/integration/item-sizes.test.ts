@@ -167,8 +167,14 @@ describe("the cost model's figures (docs/cost-model.md)", () => {
     const casebook = await measured(() => product.call("GET", `${BASE}/subjects/${full}`, { as: "site-01" }));
     figures["casebook.read"] = casebook.read;
 
+    // A casebook with commits after the projection watermark is checked against its log's revision keys.
+    const changed = await measured(() => product.env.store.readCurrentState(STUDY, full));
+    figures["export.casebook.changed.read"] = changed.read;
+    // Steady state: the repair pass has moved the watermark past every save (settle window 0 here, as if
+    // the saves were a minute old), so the export reads projections only.
+    await product.env.store.advanceProjectionWatermark(STUDY, { settleMs: 0, now: Date.now() + 1 });
     // Flat CSV, one page of 200 subjects: the full one and empty ones. Per 1,000 subjects: five such
-    // pages' own reads (listing, statuses, access log) and 1,000 full casebooks.
+    // pages' own reads (listing, statuses, watermark and feed check, access log) and 1,000 full casebooks.
     const page = await measured(async () => {
       const res = await product.call("GET", `${BASE}/records?format=csv&limit=200`, { as: "monitor" });
       expect(res.status).toBe(200);

@@ -12,6 +12,7 @@ import {
   openFeedCursor,
 } from "../../http/export-scope.ts";
 import { permitted } from "../../http/permissions.ts";
+import { projectionPassBeforeExport } from "../../http/projection-pass.ts";
 import { loadStudy } from "../../http/resolve.ts";
 import { streamedBody } from "../../http/streamed-body.ts";
 import { FeedChange } from "../feed-schemas.ts";
@@ -83,6 +84,7 @@ const exportRecords: RouteHandler<typeof exportRecordsRoute, AppEnv> = async (c)
   const sites = exportSites(c, definition, q.sites);
   const request = { sites, after, limit: q.limit, only: q.subjects, format: q.format };
   const { RECORDS_CONTENT_TYPE, recordsPage } = await import("../../exports/records.ts");
+  await projectionPassBeforeExport(c, study);
   const page = await recordsPage(c.var.store, definition, request, options);
   await logAccess(c, "export-records", {
     format: q.format,

@@ -35,6 +35,7 @@ import { admitPrincipal } from "../../http/deidentified-access.ts";
 import { exportOptions, exportSites } from "../../http/export-scope.ts";
 import { can, sitesOf } from "../../http/permissions.ts";
 import { KEY_PREDATES, ProblemError } from "../../http/problems.ts";
+import { projectionPassBeforeExport } from "../../http/projection-pass.ts";
 import { importRecords } from "../../http/redcap-import.ts";
 import { requestSource } from "../../http/request-source.ts";
 import { streamedBody } from "../../http/streamed-body.ts";
@@ -410,6 +411,7 @@ export async function redcapApi(c: Context<AppEnv>) {
         const shownId = options.deidentify?.subjectKey ?? ((id: string) => id);
         if (options.deidentify && params.text("filterLogic"))
           throw new RedcapError(400, 'The parameter "filterLogic" is not available to a de-identified token');
+        await projectionPassBeforeExport(c, definition.study.id);
         let subjects = await subjectsById(c.var.store, definition.study.id, exportSites(c, definition));
         const records = params.list("records");
         if (records) subjects = subjects.filter((s) => records.includes(shownId(s.id)));

@@ -10,6 +10,7 @@ import type { AppEnv } from "../../http/context.ts";
 import { exportOptions, exportSites } from "../../http/export-scope.ts";
 import { odmDownload, readOdmQuery } from "../../http/odm-download.ts";
 import { requirePermission } from "../../http/permissions.ts";
+import { projectionPassBeforeExport } from "../../http/projection-pass.ts";
 import { loadStudy } from "../../http/resolve.ts";
 import { streamedBody } from "../../http/streamed-body.ts";
 import { formList } from "../form-list.ts";
@@ -39,6 +40,7 @@ async function downloadRecords(c: Context<AppEnv>) {
     hashIds: c.req.query("hashIds") === "true",
   });
   const sites = exportSites(c, definition);
+  await projectionPassBeforeExport(c, definition.study.id);
   const subjects = await subjectsById(c.var.store, definition.study.id, sites);
   await logAccess(c, "export-records", {
     format,

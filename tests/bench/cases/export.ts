@@ -29,6 +29,7 @@ import path from "node:path";
 import { GetCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { loadDefinition } from "../../../functions/definition-files.ts";
 import { type DevEnvironment, startDevEnvironment } from "../../../functions/dev-environment.ts";
+import { prepareValidators } from "../../../functions/engine/schema-validator.ts";
 import { keys } from "../../../functions/store/keys.ts";
 import { defaultMacKeyFile, fileMacKey } from "../../../functions/store/mac-key.ts";
 import { TABLE } from "../../../functions/store/table-shape.ts";
@@ -143,6 +144,8 @@ export async function seededStudy(
   family: Family = { name: "export", sizes: exportSizes() },
 ): Promise<Seeded> {
   const definition = await loadDefinition(path.join(ROOT, "forms"));
+  // The plan runs the engine over the definition, as a save would: its validators come with it.
+  await prepareValidators(definition);
   // The definition version is known only once published; the first start publishes version 1.
   const probe = buildCasebookPlan(definition, { definitionVersion: 1, maxSubjects: subjects });
   mkdirSync(DATA, { recursive: true });
@@ -183,12 +186,33 @@ export async function seededStudy(
       }
       env = await startDevEnvironment({ dataDir });
     }
+    await placeWatermark(env);
     const token = env.tokens.monitor?.token;
     if (!token) throw new Error("the dev environment made no monitor token");
     return { env, plan, token, subjects: progress.subjects };
   } catch (error) {
     await env.close();
     throw error;
+  }
+}
+
+/**
+ * The projection watermark where a running study's passes would have put it
+ * (store/projection-watermark.ts). The seeded commits carry the schedule's
+ * dates, up to ten years ahead, so the pass runs with its clock past the last
+ * of them; it walks every commit and checks its projection like any pass (the
+ * seeder wrote each projection with its commit: nothing is repaired). Once per
+ * folder: a pass that finds the watermark there returns at once.
+ */
+async function placeWatermark(env: DevEnvironment) {
+  for (;;) {
+    const pass = await env.store.advanceProjectionWatermark(env.studyId, {
+      settleMs: 0,
+      now: Date.parse("2040-01-01T00:00:00Z"),
+      maxChanges: 50_000,
+    });
+    if (pass.repaired.length > 0) throw new Error(`seeded projections behind: ${pass.repaired.join(", ")}`);
+    if (pass.caughtUp) return;
   }
 }
 

@@ -163,7 +163,10 @@ export async function startDevEnvironment(
   const exportTarget = options.exportJobs?.target ?? folderExportTarget(exportRoot, secret);
   const jobs = inProcessJobs("import", (study, id) => runImportJob(store, study, id));
   const exportJobs = inProcessJobs("export", (study, id) =>
-    runExportJob(store, exportTarget, study, id, options.exportJobs?.run),
+    runExportJob(store, exportTarget, study, id, {
+      feedSettleMs: options.feedSettleMs ?? 2_000,
+      ...options.exportJobs?.run,
+    }),
   );
   const hosted = [definition.study.id, ...Object.keys(studies)];
   // Jobs a previous run left unfinished (stopped, or crashed mid-batch) carry on from their stored progress.

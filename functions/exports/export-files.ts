@@ -30,7 +30,7 @@ export function exportFileKey(study: string, job: string, name: string): string 
   return `${study}/${job}/${name}`;
 }
 
-/** How many stored bytes so far: read by the job's progress while the file is written. */
+/** How many stored bytes so far (of all the job's files): read by the job's progress while they are written. */
 export interface WriteProgress {
   bytes: number;
 }
@@ -49,9 +49,12 @@ export async function writeExportFile(
 ): Promise<WrittenFile> {
   const sink = await target.open(key, file.contentType);
   const hash = createHash("sha256");
+  // The progress may be a whole job's, across its files: this file's size is counted apart.
+  let size = 0;
   const store = async (bytes: Uint8Array) => {
     if (bytes.byteLength === 0) return;
     hash.update(bytes);
+    size += bytes.byteLength;
     progress.bytes += bytes.byteLength;
     await sink.write(bytes);
   };
@@ -66,7 +69,7 @@ export async function writeExportFile(
   return {
     name: file.name,
     contentType: file.contentType,
-    bytes: progress.bytes,
+    bytes: size,
     rows: file.rows(),
     sha256: hash.digest("hex"),
   };

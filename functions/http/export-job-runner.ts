@@ -1,6 +1,11 @@
 import { randomBytes } from "node:crypto";
 import type { StudyDefinition } from "../engine/definition.ts";
-import { type ExportFile, exportFileKey, writeExportFile } from "../exports/export-files.ts";
+import {
+  type ExportFile,
+  exportFileKey,
+  type WriteProgress,
+  writeExportFile,
+} from "../exports/export-files.ts";
 import { odmExport } from "../exports/odm-export.ts";
 import {
   RECORDS_CONTENT_TYPE,
@@ -9,6 +14,10 @@ import {
   subjectStatuses,
   subjectsById,
 } from "../exports/records.ts";
+import { openCursor } from "../exports/sealed-cursor.ts";
+import type { WarehouseScope } from "../exports/warehouse.ts";
+import { warehouseJob } from "../exports/warehouse-job.ts";
+import { WAREHOUSE_FORMATS } from "../store/export-job-formats.ts";
 import type { ExportJob, ExportJobFile, ExportJobStep } from "../store/export-jobs.ts";
 import type { ExportTarget } from "../store/export-target.ts";
 import { personLabel } from "../store/people.ts";
@@ -38,12 +47,18 @@ export interface ExportRunOptions {
   progressEvery?: number;
   /** The clock leases are read against (tests move it on). */
   now?: () => number;
+  /** How long a commit may take to become visible in the change feed (as the app's feedSettleMs). */
+  feedSettleMs?: number;
+  /** Tests: the warehouse's part and page bounds. */
+  warehouse?: Pick<WarehouseScope, "partRows" | "bufferBytes" | "pageSize">;
   /** Tests: the run dies after this many subjects, its lease held, as a crashed process leaves it. */
   dieAfterSubjects?: number;
 }
 
 export const DEFAULT_EXPORT_LEASE_MS = 120_000;
 export const DEFAULT_PROGRESS_EVERY = 100;
+/** As the app's default: in AWS a commit may become visible in the feed up to a minute after its stamp. */
+export const DEFAULT_FEED_SETTLE_MS = 60_000;
 /** Runs a job may start before it is failed: a job that cannot finish in one run must not loop forever. */
 export const MAX_EXPORT_RUNS = 3;
 
@@ -107,23 +122,25 @@ export async function runExportJob(
           leaseUntil: now() + leaseMs,
         });
     };
-    const file = await jobFile(store, definition, job, subjects, onSubject, (n) => {
-      rows += n;
-    });
-    const written = await writeExportFile(target, exportFileKey(study, job.id, file.name), file, progress);
-    const files: ExportJobFile[] = [written];
+    const stored = WAREHOUSE_FORMATS.includes(job.request.format)
+      ? await writeWarehouse(store, target, definition, job, onSubject, progress, options)
+      : await writeOneFile(store, target, definition, job, subjects, onSubject, progress, (n) => {
+          rows += n;
+        });
+    const files: ExportJobFile[] = stored.files;
+    const total = { rows: sum(files, "rows"), bytes: sum(files, "bytes") };
     await logEnd(store, job, "export-job-done", {
       subjects: subjects.length,
-      rows: written.rows,
-      bytes: written.bytes,
+      ...total,
       files: files.map(({ name, bytes, rows, sha256 }) => ({ name, bytes, rows, sha256 })),
+      ...(stored.nextCursor ? { nextCursor: stored.nextCursor } : {}),
     });
     return await step({
       state: "done",
       subjectsDone: subjects.length,
-      rows: written.rows,
-      bytes: written.bytes,
+      ...total,
       files,
+      ...(stored.nextCursor ? { nextCursor: stored.nextCursor } : {}),
       release: true,
     });
   } catch (error) {
@@ -134,6 +151,78 @@ export async function runExportJob(
       store.exportJobs.get(study, id),
     );
   }
+}
+
+const sum = (files: ExportJobFile[], key: "rows" | "bytes") => files.reduce((n, f) => n + f[key], 0);
+
+interface Stored {
+  files: ExportJobFile[];
+  nextCursor?: string;
+}
+
+async function writeOneFile(
+  store: Store,
+  target: ExportTarget,
+  definition: StudyDefinition,
+  job: ExportJob,
+  subjects: Subject[],
+  onSubject: () => Promise<void>,
+  progress: WriteProgress,
+  counted: (rows: number) => void,
+): Promise<Stored> {
+  const file = await jobFile(store, definition, job, subjects, onSubject, counted);
+  return {
+    files: [await writeExportFile(target, exportFileKey(job.study, job.id, file.name), file, progress)],
+  };
+}
+
+/**
+ * The warehouse formats: the tables' parts one at a time, then the manifest
+ * and the DDL made from what was stored. A table row counts as a row; the
+ * manifest and the DDL count none.
+ */
+async function writeWarehouse(
+  store: Store,
+  target: ExportTarget,
+  definition: StudyDefinition,
+  job: ExportJob,
+  onSubject: () => Promise<void>,
+  progress: WriteProgress,
+  options: ExportRunOptions,
+): Promise<Stored> {
+  const q = job.request;
+  const flat = await exportOptionsFor(store, job.principal, definition, q);
+  const salt = await store.exportSalt(job.study);
+  let after: string | undefined;
+  if (q.cursor !== undefined) {
+    after = openCursor(salt, q.cursor);
+    if (after === undefined) throw new Error("the cursor is not one this study gave out");
+  }
+  const reading = countingCasebooks(store, onSubject, 1);
+  const settledBefore = new Date(
+    (options.now ?? Date.now)() - (options.feedSettleMs ?? DEFAULT_FEED_SETTLE_MS),
+  ).toISOString();
+  const warehouse = warehouseJob(
+    { ...store, casebooks: reading.casebooks },
+    {
+      definition,
+      sites: exportSitesOf(job.principal, definition, q.sites),
+      ...(flat.deidentify ? { deidentify: flat.deidentify } : {}),
+      ...(q.includeEnteredInError ? { includeEnteredInError: true } : {}),
+      ...(q.forms ? { forms: q.forms } : {}),
+      ...options.warehouse,
+    },
+    q.format === "warehouse" ? { kind: "snapshot" } : { kind: "increment", from: q.cursor, after },
+    settledBefore,
+  );
+  const key = (name: string) => exportFileKey(job.study, job.id, name);
+  const files: ExportJobFile[] = [];
+  for await (const file of warehouse.files)
+    files.push(await writeExportFile(target, key(file.name), file, progress));
+  const folder = `${job.study}/${job.id}/`;
+  const index = warehouse.index(files, new Date().toISOString(), target.location?.(folder) ?? folder);
+  for (const file of index.files) files.push(await writeExportFile(target, key(file.name), file, progress));
+  return { files, nextCursor: index.manifest.cursor.next };
 }
 
 /** The end of a job in the study's access log, as its starter did it (a job has no request to take an origin from). */

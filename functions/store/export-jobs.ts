@@ -35,6 +35,8 @@ export interface ExportJobRequest {
   audit: boolean;
   /** Files are gzipped (their names end ".gz"). */
   gzip: boolean;
+  /** warehouse-changes: the change-feed cursor (sealed, as given out) the increment starts after. */
+  cursor?: string;
 }
 
 /** A stored file as the writer reported it (exports/export-files.ts's WrittenFile). */
@@ -64,6 +66,8 @@ export interface ExportJob {
   rows: number;
   bytes: number;
   files: ExportJobFile[];
+  /** A done warehouse job: where the next increment starts (its manifest's `cursor.next`). */
+  nextCursor?: string;
   error?: string;
   createdAt: string;
   updatedAt: string;
@@ -95,6 +99,7 @@ function toExportJob(item: Item): ExportJob {
     rows: number(item, "rows"),
     bytes: number(item, "bytes"),
     files: JSON.parse(text(item, "files") || "[]") as ExportJobFile[],
+    ...(optionalText(item, "nextCursor") ? { nextCursor: text(item, "nextCursor") } : {}),
     ...(optionalText(item, "error") ? { error: text(item, "error") } : {}),
     createdAt: text(item, "createdAt"),
     updatedAt: text(item, "updatedAt"),
@@ -207,6 +212,7 @@ export interface ExportJobStep {
   rows?: number;
   bytes?: number;
   files?: ExportJobFile[];
+  nextCursor?: string;
   error?: string;
   /** The lease's new end; absent with `release`. */
   leaseUntil?: number;
@@ -232,7 +238,15 @@ export async function stepExportJob(
     ...(step.state === "done" || step.state === "failed" ? { finishedAt: now } : {}),
     ...(step.newRun ? { attempt: from.attempt + 1, subjectsDone: 0, rows: 0, bytes: 0, files: "[]" } : {}),
   };
-  for (const key of ["subjectsTotal", "subjectsDone", "rows", "bytes", "error", "leaseUntil"] as const)
+  for (const key of [
+    "subjectsTotal",
+    "subjectsDone",
+    "rows",
+    "bytes",
+    "nextCursor",
+    "error",
+    "leaseUntil",
+  ] as const)
     if (step[key] !== undefined) set[key] = step[key];
   if (step.files) set.files = JSON.stringify(step.files);
   const names: Record<string, string> = {};

@@ -23,6 +23,8 @@ export interface ExportTarget {
     response: { contentType: string; contentDisposition: string },
     expiresInSeconds: number,
   ): Promise<string>;
+  /** Where a folder of keys lies for a reader outside the API (Athena's LOCATION): `s3://bucket/prefix`. */
+  location?(prefix: string): string;
 }
 
 /** How long a download URL works: long enough to start a large download, short enough not to be passed around. */

@@ -45,6 +45,7 @@ export function s3ExportTarget(
         }),
         { expiresIn },
       ),
+    location: (prefix) => `s3://${bucket}/${prefix}`,
   };
 }
 

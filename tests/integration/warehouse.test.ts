@@ -1,9 +1,3 @@
-import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
-import path from "node:path";
-import { gunzipSync } from "node:zlib";
-import { Ajv2020 } from "ajv/dist/2020.js";
-import addFormats from "ajv-formats";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDevEnvironment } from "../../functions/dev-environment.ts";
 import type { StudyDefinition } from "../../functions/engine/definition.ts";
@@ -25,12 +19,9 @@ import {
   warehouseIndexFiles,
 } from "../../functions/exports/warehouse.ts";
 import { type WarehouseManifest, warehouseManifest } from "../../functions/exports/warehouse-manifest.ts";
-import {
-  incrementTables,
-  snapshotTables,
-  tableJsonSchema,
-} from "../../functions/exports/warehouse-tables.ts";
+import { incrementTables, snapshotTables } from "../../functions/exports/warehouse-tables.ts";
 import { writeInMemory } from "../helpers/export-files-in-memory.ts";
+import { checked } from "../helpers/warehouse-checks.ts";
 import { Product } from "./harness.ts";
 
 /**
@@ -41,13 +32,6 @@ import { Product } from "./harness.ts";
  * column and shifted dates; an increment holds exactly the changes after the
  * snapshot's cursor, and its own cursor, fed back, yields none.
  */
-const MANIFEST_SCHEMA = JSON.parse(
-  readFileSync(
-    path.join(import.meta.dirname, "../../functions/exports/warehouse-manifest.schema.json"),
-    "utf8",
-  ),
-);
-
 let product: Product;
 let definition: StudyDefinition;
 let salt: string;
@@ -99,19 +83,6 @@ beforeAll(async () => {
 });
 afterAll(() => product.close());
 
-/** One compiler for the file, each schema compiled once (compiling is most of a small export's check). */
-const validators = (() => {
-  const ajv = new Ajv2020({ allErrors: true, strict: true });
-  addFormats.default(ajv, ["date-time"]);
-  const compiled = new Map<string, ReturnType<typeof ajv.compile>>();
-  return (schema: object) => {
-    const key = JSON.stringify(schema);
-    const found = compiled.get(key) ?? ajv.compile(schema);
-    compiled.set(key, found);
-    return found;
-  };
-})();
-
 interface Export {
   manifest: WarehouseManifest;
   stored: Map<string, Buffer>;
@@ -160,41 +131,6 @@ async function increment(after: string, extra: Partial<WarehouseScope> = {}): Pr
     tables: incrementTables(definition, s),
   });
   return { manifest, stored, rows: checked(manifest, stored) };
-}
-
-/** The proof of shape: the manifest against its schema, the files against the manifest, each line against its table's schema. */
-function checked(
-  manifest: WarehouseManifest,
-  stored: Map<string, Buffer>,
-): Map<string, Record<string, unknown>[]> {
-  const validManifest = validators(MANIFEST_SCHEMA);
-  expect(validManifest(manifest), JSON.stringify(validManifest.errors)).toBe(true);
-  expect(manifest.tables.flatMap((t) => t.files.map((f) => f.name)).sort()).toEqual(
-    [...stored.keys()].sort(),
-  );
-  const rows = new Map<string, Record<string, unknown>[]>();
-  for (const table of manifest.tables) {
-    const validLine = validators(tableJsonSchema(table));
-    const lines: Record<string, unknown>[] = [];
-    for (const file of table.files) {
-      const bytes = stored.get(file.name);
-      if (!bytes) throw new Error(`${file.name} is not stored`);
-      expect(bytes.byteLength).toBe(file.bytes);
-      expect(createHash("sha256").update(bytes).digest("hex")).toBe(file.sha256);
-      const text = gunzipSync(bytes).toString("utf8");
-      expect(text.endsWith("\n")).toBe(true);
-      const parsed = text
-        .slice(0, -1)
-        .split("\n")
-        .map((l) => JSON.parse(l));
-      expect(parsed).toHaveLength(file.rows);
-      for (const line of parsed) expect(validLine(line), JSON.stringify(validLine.errors)).toBe(true);
-      lines.push(...parsed);
-    }
-    expect(lines).toHaveLength(table.rows);
-    rows.set(table.name, lines);
-  }
-  return rows;
 }
 
 const mine = (rows: Record<string, unknown>[] | undefined, ids: string[]) =>

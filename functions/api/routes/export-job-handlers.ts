@@ -2,11 +2,11 @@ import type { Context } from "hono";
 import type { StudyDefinition } from "../../engine/definition.ts";
 import { logAccess, loggedFilters } from "../../http/access-events.ts";
 import type { AppEnv } from "../../http/context.ts";
-import { checkExportFilters, exportSites } from "../../http/export-scope.ts";
+import { checkExportFilters, exportSites, openFeedCursor } from "../../http/export-scope.ts";
 import { sitesOf } from "../../http/permissions.ts";
 import { type FieldProblem, ProblemError, problems } from "../../http/problems.ts";
 import { loadStudy } from "../../http/resolve.ts";
-import type { ExportJobFormat } from "../../store/export-job-formats.ts";
+import { type ExportJobFormat, WAREHOUSE_FORMATS } from "../../store/export-job-formats.ts";
 import type { ExportJob } from "../../store/export-jobs.ts";
 import { DOWNLOAD_URL_SECONDS, type ExportTarget } from "../../store/export-target.ts";
 import { newJobId } from "../../store/job-lease.ts";
@@ -25,6 +25,7 @@ export interface StartBody {
   includeEnteredInError: boolean;
   audit: boolean;
   gzip: boolean;
+  cursor?: string;
 }
 
 const statusUrl = (study: string, id: string) => `/api/v1/studies/${study}/exports/${id}`;
@@ -58,6 +59,7 @@ async function view(job: ExportJob, target?: ExportTarget) {
     bytes: job.bytes,
     percent: percentOf(job),
     files,
+    ...(job.nextCursor ? { nextCursor: job.nextCursor } : {}),
     startedBy: job.startedBy,
     filters,
     ...(job.error ? { error: job.error } : {}),
@@ -105,6 +107,16 @@ function checkFormatChoices(body: StartBody): void {
         });
   if (body.audit && body.format !== "odm")
     errors.push({ pointer: "/audit", code: "format", message: "the audit trail is exported in ODM only" });
+  if (WAREHOUSE_FORMATS.includes(body.format))
+    for (const key of ["fields", "events"] as const)
+      if (body[key])
+        errors.push({
+          pointer: `/${key}`,
+          code: "format",
+          message: "the warehouse has a table per instrument: only forms filter",
+        });
+  if (body.cursor !== undefined && body.format !== "warehouse-changes")
+    errors.push({ pointer: "/cursor", code: "format", message: "a cursor starts warehouse-changes only" });
   if (body.hashIds && !body.deidentify)
     errors.push({ pointer: "/hashIds", code: "deidentify", message: "hashIds needs deidentify" });
   if (errors.length > 0) throw problems.badRequest("These choices do not go together.", errors);
@@ -114,6 +126,7 @@ export async function startJob(c: Context<AppEnv>, study: string, body: StartBod
   const definition = await loadStudy(c, study);
   checkExportFilters(definition, body);
   checkFormatChoices(body);
+  await openFeedCursor(c, study, body.cursor);
   target(c);
   const principal = c.var.principal;
   const deidentified = body.deidentify || principal.deidentified === true;
@@ -129,6 +142,7 @@ export async function startJob(c: Context<AppEnv>, study: string, body: StartBod
     includeEnteredInError: body.includeEnteredInError,
     audit: body.audit,
     gzip: body.gzip,
+    ...(body.cursor !== undefined ? { cursor: body.cursor } : {}),
   };
   const id = newJobId(new Date());
   // Logged before the job exists: in AWS its item starts the worker, and nothing leaves without its entry.

@@ -23,7 +23,8 @@ const names = z.array(z.string().min(1).max(200)).max(1000).optional();
 const ExportJobBody = z
   .object({
     format: z.enum(EXPORT_JOB_FORMATS).openapi({
-      description: "Flat records (csv, json, ndjson: as GET /records) or CDISC ODM 1.3.2 (odm: as GET /odm)",
+      description:
+        "Flat records (csv, json, ndjson: as GET /records), CDISC ODM 1.3.2 (odm: as GET /odm), or the warehouse path's gzipped NDJSON tables with manifest.json and athena.sql: a snapshot (warehouse) or the changes after `cursor` (warehouse-changes)",
     }),
     forms: names,
     fields: names,
@@ -37,6 +38,10 @@ const ExportJobBody = z
     includeEnteredInError: z.boolean().default(false),
     audit: z.boolean().default(false).openapi({ description: "ODM: the revision history as AuditRecords" }),
     gzip: z.boolean().default(false).openapi({ description: "Gzip the files (their names end .gz)" }),
+    cursor: z.string().min(1).max(500).optional().openapi({
+      description:
+        "warehouse-changes: the previous warehouse job's `nextCursor` (or a change feed cursor); absent, from the start",
+    }),
   })
   .strict()
   .openapi("ExportJobRequest");
@@ -61,6 +66,10 @@ const ExportJobView = z
     bytes: z.number().int(),
     percent: z.number().int(),
     files: z.array(ExportJobFileView),
+    nextCursor: z
+      .string()
+      .optional()
+      .openapi({ description: "Done warehouse jobs: the cursor the next warehouse-changes job starts from" }),
     startedBy: z.string(),
     filters: z.record(z.string(), z.unknown()),
     error: z.string().optional(),

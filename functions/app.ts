@@ -13,7 +13,7 @@ import {
   type ImportJobSettings,
 } from "./http/context.ts";
 import type { OidcSettings } from "./http/oidc.ts";
-import { logUnexpected, ProblemError, problems } from "./http/problems.ts";
+import { knownProblem, logUnexpected, type ProblemError, problems } from "./http/problems.ts";
 import { securityHeaders } from "./http/security-headers.ts";
 import type { FileObjects } from "./store/file-objects.ts";
 import type { Store } from "./store/store.ts";
@@ -25,6 +25,7 @@ export const MAX_BODY_BYTES = BODY_LIMITS.default;
 
 function problemResponse(c: Context, problem: ProblemError): Response {
   return c.body(JSON.stringify(problem.toJSON(c.req.path)), problem.status, {
+    ...problem.headers,
     "Content-Type": "application/problem+json",
   });
 }
@@ -163,7 +164,8 @@ export function createApp(store: Store, options: AppOptions) {
     // The page (hono/jsx and the layout) is imported by the first error it shows, not at a cold start.
     if (!c.req.path.startsWith("/api/"))
       return import("./web/error-page.tsx").then((m) => m.webErrorPage(c, error));
-    if (error instanceof ProblemError) return problemResponse(c, error);
+    const known = knownProblem(error);
+    if (known) return problemResponse(c, known);
     if (error instanceof HTTPException && error.status < 500) {
       return problemResponse(c, problems.badRequest(error.message));
     }

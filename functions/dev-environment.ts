@@ -74,6 +74,8 @@ export async function startDevEnvironment(
     feedSettleMs?: number;
     /** Default: the key file beside the data folder (made at the first start), or a key in memory without one. */
     macKey?: MacKey;
+    /** Tests only: a shorter commit window for feed-visible writes (store/commit-window.ts). */
+    commitWindowMs?: number;
     /**
      * Where the browser reaches the app (e.g. `http://localhost:3000`). Given, a
      * local OpenID provider is started for people to sign in at, and the dev
@@ -110,7 +112,7 @@ export async function startDevEnvironment(
   const macKey =
     options.macKey ??
     (options.dataDir ? fileMacKey(defaultMacKeyFile(options.dataDir), { create: true }) : memoryMacKey());
-  const store = createStore({ tableName, doc, macKey });
+  const store = createStore({ tableName, doc, macKey, commitWindowMs: options.commitWindowMs });
   const formsDir = options.formsDir ?? "forms";
   const definition = await publishAtStart(store, formsDir).catch(async (error) => {
     await dynamo.close();

@@ -34,15 +34,24 @@ export const API_STAGE_NAME = "edc";
 export const FORWARDED_HOST_HEADER = "x-forwarded-host";
 
 /**
+ * The header the access log takes the viewer's IP from: behind CloudFront, API Gateway's
+ * `identity.sourceIp` is a CloudFront edge address, not the viewer's.
+ */
+export const VIEWER_ADDRESS_HEADER = "x-viewer-address";
+
+/**
  * CloudFront Function (viewer request, JS runtime 2.0): the origin request policy forwards every viewer
  * header except Host (API Gateway needs its own Host to route), so the viewer's Host travels as
- * x-forwarded-host. Any x-forwarded-host the viewer sent is overwritten, never trusted.
+ * x-forwarded-host, and the viewer's IP (which only CloudFront sees) as x-viewer-address. Whatever the
+ * viewer sent in either header is overwritten or removed, never trusted.
  */
 export const FORWARDED_HOST_FUNCTION_CODE = `function handler(event) {
   var request = event.request;
   var host = request.headers.host;
   if (host) request.headers["${FORWARDED_HOST_HEADER}"] = { value: host.value };
   else delete request.headers["${FORWARDED_HOST_HEADER}"];
+  if (event.viewer && event.viewer.ip) request.headers["${VIEWER_ADDRESS_HEADER}"] = { value: event.viewer.ip };
+  else delete request.headers["${VIEWER_ADDRESS_HEADER}"];
   return request;
 }
 `;

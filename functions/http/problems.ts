@@ -1,4 +1,5 @@
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { CommitWindowPassed } from "../store/commit-window.ts";
 
 /**
  * The one catalogue of errors the API answers with, as RFC 9457
@@ -21,6 +22,8 @@ export class ProblemError extends Error {
     readonly title: string,
     readonly detail?: string,
     readonly extra: Record<string, unknown> = {},
+    /** Response headers the problem needs (e.g. Retry-After). */
+    readonly headers: Record<string, string> = {},
   ) {
     super(detail ?? title);
   }
@@ -129,7 +132,23 @@ export const problems = {
   badGateway: (detail: string) =>
     new ProblemError(502, "bad-gateway", "The identity provider could not be reached", detail),
   internal: () => new ProblemError(500, "internal", "Internal error", "The error was logged."),
+  commitWindowPassed: () =>
+    new ProblemError(
+      503,
+      "commit-window-passed",
+      "Try again",
+      "The server took too long to store this change, so it was not stored. Send it again.",
+      {},
+      { "Retry-After": "1" },
+    ),
 } as const;
+
+/** An error the caller is answered with as a problem; undefined for an unexpected one (logged, 500). */
+export function knownProblem(error: unknown): ProblemError | undefined {
+  if (error instanceof ProblemError) return error;
+  if (error instanceof CommitWindowPassed) return problems.commitWindowPassed();
+  return undefined;
+}
 
 /** An unexpected error: logged as one JSON line (CloudWatch), never shown to the caller. */
 export function logUnexpected(path: string, error: unknown): void {

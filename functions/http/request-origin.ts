@@ -3,9 +3,13 @@ import type { AccessOrigin } from "../store/access-log.ts";
 import type { Principal } from "../store/principal.ts";
 
 /**
- * Where a request came from, as the access log records it. Behind API Gateway
- * the Lambda event's `sourceIp` is the gateway's own view of the client; the
- * first hop of `x-forwarded-for` is what a proxy in front of the local server
+ * Where a request came from, as the access log records it. In AWS, requests
+ * reach the function through CloudFront, whose viewer-request function sets
+ * `x-viewer-address` to the viewer's IP (overwriting a client's value), while
+ * the Lambda event's `sourceIp` is the CloudFront edge; so the header wins,
+ * but only when the request came through a Lambda event (locally any client
+ * could send it). Without it, the event's `sourceIp` (the execute-api URL,
+ * reached directly); the first hop of `x-forwarded-for` is what a proxy in front of the local server
  * reports; the socket address is the last resort (the local server, no proxy).
  */
 interface TransportEnv {
@@ -21,8 +25,10 @@ const bounded = (value: string | undefined) => value?.slice(0, 512);
 export function sourceIp(c: Context): string | undefined {
   const env = (c.env ?? {}) as TransportEnv;
   const context = env.event?.requestContext;
+  const viewer = env.event ? text(c.req.header("x-viewer-address")?.trim()) : undefined;
   return bounded(
-    text(context?.http?.sourceIp) ??
+    viewer ??
+      text(context?.http?.sourceIp) ??
       text(context?.identity?.sourceIp) ??
       text(c.req.header("x-forwarded-for")?.split(",")[0]?.trim()) ??
       text(env.incoming?.socket?.remoteAddress),

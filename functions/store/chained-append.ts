@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { PutCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { entryHash, genesisHash, headMessage } from "../engine/audit-chain.ts";
+import { sendWithinWindow, takeStamp } from "./commit-window.ts";
 import { type Db, isConditionFailure } from "./dynamo.ts";
 import { type Item, requiredNumber, requiredString } from "./item-fields.ts";
 import type { MacKey } from "./mac-key.ts";
@@ -63,7 +64,10 @@ export async function appendChained<C extends { seq: number }>(
     if (lastSeen !== undefined && head?.seq !== lastSeen)
       deadline = Math.min(Date.now() + APPEND_BUDGET_MS, started + APPEND_CAP_MS);
     lastSeen = head?.seq;
-    const content = spec.content((head?.seq ?? 0) + 1, (spec.now?.() ?? new Date()).toISOString());
+    // Each attempt is stamped afresh: an entry is in the change feed by its `at` (review log), so it is
+    // sent within the stamp's commit window (commit-window.ts).
+    const stamp = takeStamp(spec.now?.());
+    const content = spec.content((head?.seq ?? 0) + 1, stamp.at);
     const previousHash = head?.hash ?? genesisHash(spec.chainId);
     const hash = entryHash(previousHash, content);
     const entry = {
@@ -73,7 +77,9 @@ export async function appendChained<C extends { seq: number }>(
       mac: await macKey.mac(headMessage(spec.chainId, content.seq, hash)),
     };
     try {
-      await db.doc.send(
+      await sendWithinWindow(
+        db,
+        stamp,
         new PutCommand({
           TableName: db.tableName,
           Item: { PK: spec.partition, SK: spec.key(content.seq), ...spec.attributes?.(entry), ...entry },

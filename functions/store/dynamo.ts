@@ -11,6 +11,8 @@ import { TABLE } from "./table-shape.ts";
 export interface Db {
   doc: Pick<DynamoDBDocumentClient, "send">;
   tableName: string;
+  /** Tests only: a shorter commit window than commit-window.ts's (a stalled writer without waiting 15 s). */
+  commitWindowMs?: number;
 }
 
 export function createClients(options: { endpoint?: string; region?: string } = {}): {

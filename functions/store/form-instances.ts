@@ -1,5 +1,6 @@
 import { GetCommand, PutCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import type { SaveReads } from "../engine/save-reads.ts";
+import { type CommitStamp, sendWithinWindow } from "./commit-window.ts";
 import { batchGetAll, type Db, isConditionFailure, itemKey, queryAll, type TableKey } from "./dynamo.ts";
 import { keys } from "./keys.ts";
 import type { MacKey } from "./mac-key.ts";
@@ -40,9 +41,15 @@ export async function readLatestRevision(db: Db, a: InstanceAddress): Promise<Re
  * The commit: one conditional PutItem on a key that contains the revision
  * number, so of two writers racing from the same revision exactly one wins.
  */
-async function commitRevision(db: Db, revision: Revision): Promise<"committed" | "conflict"> {
+async function commitRevision(
+  db: Db,
+  stamp: CommitStamp,
+  revision: Revision,
+): Promise<"committed" | "conflict"> {
   try {
-    await db.doc.send(
+    await sendWithinWindow(
+      db,
+      stamp,
       new PutCommand({
         TableName: db.tableName,
         Item: revisionItem(revision),
@@ -83,17 +90,20 @@ async function putProjection(db: Db, revision: Revision): Promise<void> {
 /**
  * Seals a revision onto the one it follows, commits it and projects it (the
  * projection then carries the chain's head: its rev, hash and MAC); when
- * another commit won the race, the revision that won.
+ * another commit won the race, the revision that won. `stamp` is the one the
+ * revision's `committedAt` was taken from: the commit is sent within its window.
  */
 export async function commitAndProject(
   db: Db,
   macKey: MacKey,
+  stamp: CommitStamp,
   revision: Revision,
   previous: Revision | undefined,
   dates?: SummaryDates,
 ): Promise<{ kind: "committed"; revision: Revision } | { kind: "stale"; current: Revision | undefined }> {
+  if (revision.committedAt !== stamp.at) throw new Error("a revision's committedAt must be its stamp's");
   const sealed = await sealRevision(macKey, revision, previous);
-  if ((await commitRevision(db, sealed)) === "conflict") {
+  if ((await commitRevision(db, stamp, sealed)) === "conflict") {
     // The winner's projection may be missing (its writer died, or the caller read a lagging one): moved here.
     const current = await readLatestRevision(db, revision);
     if (current) await projectRevision(db, current);

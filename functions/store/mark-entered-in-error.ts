@@ -1,6 +1,7 @@
 import type { StudyDefinition } from "../engine/definition.ts";
 import { decideErrorMark, type ErrorMarkAction, isMarkableEvent } from "../engine/entered-in-error.ts";
 import { scheduleDateFields } from "../engine/schedule.ts";
+import { takeStamp } from "./commit-window.ts";
 import type { Db } from "./dynamo.ts";
 import { commitAndProject, type Revision, readLatestRevision } from "./form-instances.ts";
 import type { MacKey } from "./mac-key.ts";
@@ -78,19 +79,27 @@ export async function markEnteredInError(
         confirmedWarnings: _confirmed,
         ...kept
       } = base;
+      const stamp = takeStamp(req.now);
       const revision: Revision = {
         ...kept,
         site: req.subject.site,
         rev: decision.rev,
         statusFrom: base.status,
         changes: [],
-        committedAt: (req.now ?? new Date()).toISOString(),
+        committedAt: stamp.at,
         committedBy: req.actor,
         reason: (req.reason ?? "").trim(),
         action: req.action,
         ...(req.action === "entered-in-error" ? { enteredInError: true } : {}),
       };
-      const outcome = await commitAndProject(db, macKey, revision, base, scheduleDateFields(req.definition));
+      const outcome = await commitAndProject(
+        db,
+        macKey,
+        stamp,
+        revision,
+        base,
+        scheduleDateFields(req.definition),
+      );
       return outcome.kind === "stale" ? outcome : { kind: "marked", state: outcome.revision };
     }
   }

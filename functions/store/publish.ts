@@ -5,6 +5,7 @@ import { diffData } from "../engine/revision.ts";
 import { scheduleDateFields } from "../engine/schedule.ts";
 import { prepareValidators } from "../engine/schema-validator.ts";
 import { appendAccessLog } from "./access-log.ts";
+import { takeStamp } from "./commit-window.ts";
 import { type DefinitionReader, definitionHash, publishDefinition } from "./definitions.ts";
 import type { Db } from "./dynamo.ts";
 import { commitAndProject, type Revision, readLatestRevision } from "./form-instances.ts";
@@ -111,7 +112,7 @@ export async function publishWithImpact(
             req.migration,
             version,
             req.actor,
-            now,
+            req.now,
             dates,
           )
         )
@@ -141,10 +142,12 @@ async function migrateInstance(
   migration: Migration,
   version: number,
   actor: string,
-  now: Date,
+  now: Date | undefined,
   dates: SummaryDates,
 ): Promise<boolean> {
   for (let attempt = 0; attempt < 5; attempt++) {
+    // Stamped per revision, not once per publish: a migration of many instances outlasts one commit window.
+    const stamp = takeStamp(now);
     const latest = (await readLatestRevision(db, projected)) ?? projected;
     const data = migrateData(latest.form, latest.data, migration);
     const changes = diffData(latest.data, data, Object.keys(data));
@@ -157,11 +160,12 @@ async function migrateInstance(
       data,
       changes,
       definitionVersion: version,
-      committedAt: now.toISOString(),
+      committedAt: stamp.at,
       committedBy: actor,
       reason: `Migration to definition version ${version}: ${describeMigration(latest.form, migration).join("; ")}`,
     };
-    if ((await commitAndProject(db, macKey, revision, latest, dates)).kind === "committed") return true;
+    if ((await commitAndProject(db, macKey, stamp, revision, latest, dates)).kind === "committed")
+      return true;
   }
   throw new Error(
     `could not migrate ${projected.subject} ${projected.event}/${projected.form}#${projected.instance}: too many concurrent saves`,

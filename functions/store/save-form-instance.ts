@@ -9,6 +9,7 @@ import { cachedSaveReads } from "../engine/save-reads.ts";
 import { type Deviation, dayOneOf, scheduleDateFields, visitDeviations } from "../engine/schedule.ts";
 import { type FieldWarning, unconfirmed, type WarningConfirmation } from "../engine/soft-checks.ts";
 import { type FieldError, pointer, prepareForm, retiredValues } from "../engine/validate-form.ts";
+import { takeStamp } from "./commit-window.ts";
 import type { Db } from "./dynamo.ts";
 import { itemKey } from "./dynamo.ts";
 import {
@@ -288,7 +289,8 @@ async function decideAndCommit(
   const others = projections.filter(
     (p) => !(p.event === event && p.form === form && p.instance === instance),
   );
-  const committedAt = (req.now ?? new Date()).toISOString();
+  const stamp = takeStamp(req.now);
+  const committedAt = stamp.at;
   const context = {
     $event: event,
     $arm: subject.arm,
@@ -375,7 +377,14 @@ async function decideAndCommit(
         ...(Object.keys(prepared.missing).length > 0 ? { missing: prepared.missing } : {}),
         ...(prepared.warnings.length > 0 ? { confirmedWarnings: prepared.warnings } : {}),
       };
-      const outcome = await commitAndProject(db, macKey, revision, current, scheduleDateFields(definition));
+      const outcome = await commitAndProject(
+        db,
+        macKey,
+        stamp,
+        revision,
+        current,
+        scheduleDateFields(definition),
+      );
       if (outcome.kind === "stale") return { result: outcome, fromLog: true };
       // The crash window: a process dying here leaves a revision whose confirmed warnings have no
       // query yet. The query ids come from the revision, so the next save of this instance (below,

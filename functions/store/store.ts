@@ -108,6 +108,8 @@ export interface StoreOptions {
   keyCacheTtlMs?: number;
   /** The time as the key cache sees it (tests move it on). */
   clock?: () => number;
+  /** Tests only: a shorter commit window (commit-window.ts), to show a stalled writer refused. */
+  commitWindowMs?: number;
 }
 
 /** Everything the API needs from DynamoDB, bound to one table. */
@@ -116,7 +118,11 @@ const exportJobs = () => import("./export-jobs.ts");
 export function createStore(options: StoreOptions) {
   const tableName = options.tableName ?? process.env.TABLE_NAME;
   if (!tableName) throw new Error("TABLE_NAME is not set");
-  const db: Db = { doc: options.doc ?? createClients({ endpoint: options.endpoint }).doc, tableName };
+  const db: Db = {
+    doc: options.doc ?? createClients({ endpoint: options.endpoint }).doc,
+    tableName,
+    ...(options.commitWindowMs !== undefined ? { commitWindowMs: options.commitWindowMs } : {}),
+  };
   const definitions = createDefinitionReader(db, options.pointerTtlMs);
   const { macKey } = options;
   const resolvedKeys = keyCache({ ttlMs: options.keyCacheTtlMs, clock: options.clock });

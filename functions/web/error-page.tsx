@@ -1,7 +1,7 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { AppEnv } from "../http/context.ts";
-import { logUnexpected, ProblemError, problems } from "../http/problems.ts";
+import { knownProblem, logUnexpected, problems } from "../http/problems.ts";
 import { Layout } from "./layout.tsx";
 
 interface SchemaError extends Error {
@@ -20,18 +20,15 @@ function isSchemaError(error: unknown): error is SchemaError {
 /** The site's error page for any error on a page route, whether thrown by a page or by the app's middleware. */
 export function webErrorPage(c: Context<AppEnv>, error: unknown): Response | Promise<Response> {
   const problem =
-    error instanceof ProblemError
-      ? error
-      : error instanceof HTTPException && error.status < 500
-        ? problems.badRequest(error.message)
-        : isSchemaError(error)
-          ? // A page's query or form parsed by a schema: the request is wrong, not the server.
-            problems.badRequest(
-              error.issues
-                .map((i) => `${i.path.map(String).join(".") || "request"}: ${i.message}`)
-                .join("; "),
-            )
-          : undefined;
+    knownProblem(error) ??
+    (error instanceof HTTPException && error.status < 500
+      ? problems.badRequest(error.message)
+      : isSchemaError(error)
+        ? // A page's query or form parsed by a schema: the request is wrong, not the server.
+          problems.badRequest(
+            error.issues.map((i) => `${i.path.map(String).join(".") || "request"}: ${i.message}`).join("; "),
+          )
+        : undefined);
   if (!problem) logUnexpected(c.req.path, error);
   return c.html(
     <Layout title={problem?.title ?? "Error"} principal={c.get("principal")} csrf={c.get("csrf")}>
@@ -48,5 +45,6 @@ export function webErrorPage(c: Context<AppEnv>, error: unknown): Response | Pro
       </div>
     </Layout>,
     (problem?.status ?? 500) as 500,
+    problem?.headers,
   );
 }

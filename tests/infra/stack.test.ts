@@ -19,6 +19,7 @@ import {
   FORWARDED_HOST_FUNCTION_CODE,
   FORWARDED_HOST_HEADER,
   priceClassFromContext,
+  VIEWER_ADDRESS_HEADER,
 } from "../../infra/public-endpoint.ts";
 import { externalOidcFromContext, hostedDomainPrefix } from "../../infra/sign-in.ts";
 import {
@@ -553,7 +554,7 @@ describe("EdcStack template (unbundled synth)", () => {
       expect(JSON.stringify(fn.Properties?.Environment ?? {})).not.toContain(distId as string);
   });
 
-  it("the CloudFront Function copies the viewer's Host into x-forwarded-host and overwrites a forged one", () => {
+  it("the CloudFront Function copies the viewer's Host and IP into x-forwarded-host and x-viewer-address, overwriting forged ones", () => {
     const handler = new Function(`${FORWARDED_HOST_FUNCTION_CODE}; return handler;`)() as (
       event: unknown,
     ) => {
@@ -574,6 +575,11 @@ describe("EdcStack template (unbundled synth)", () => {
     expect(forged.headers[FORWARDED_HOST_HEADER]).toEqual({ value: "edc.example.org" });
     const hostless = handler(request({ [FORWARDED_HOST_HEADER]: { value: "evil.example" } }));
     expect(hostless.headers[FORWARDED_HOST_HEADER]).toBeUndefined();
+    expect(plain.headers[VIEWER_ADDRESS_HEADER]).toEqual({ value: "192.0.2.1" });
+    const forgedIp = handler(
+      request({ host: { value: "edc.example.org" }, [VIEWER_ADDRESS_HEADER]: { value: "10.0.0.1" } }),
+    );
+    expect(forgedIp.headers[VIEWER_ADDRESS_HEADER]).toEqual({ value: "192.0.2.1" });
   });
 
   it("publishes forms/ and every studies/<id>/ through a Provider-backed custom resource keyed by their content hash", () => {

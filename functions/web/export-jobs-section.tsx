@@ -93,12 +93,12 @@ export function BulkExportForm(props: {
       )}
       <div class="field">
         <label class="choice">
-          <input type="checkbox" name="deidentify" value="true" checked={forced} disabled={forced} /> De-identify
-          (identifiers out, dates shifted per subject){forced && " — always, for your account"}
+          <input type="checkbox" name="deidentify" value="true" checked={forced} disabled={forced} />{" "}
+          De-identify (identifiers out, dates shifted per subject){forced && " — always, for your account"}
         </label>
         <label class="choice">
-          <input type="checkbox" name="hashIds" value="true" checked={forced} disabled={forced} /> Replace subject
-          ids by a stable key (with de-identify)
+          <input type="checkbox" name="hashIds" value="true" checked={forced} disabled={forced} /> Replace
+          subject ids by a stable key (with de-identify)
         </label>
       </div>
       <button type="submit">Start bulk export</button>

@@ -123,7 +123,7 @@ export function BulkExportJobs(props: { jobs: ExportJobView[] }) {
         </thead>
         <tbody>
           {props.jobs.map((job) => (
-            <tr>
+            <tr data-running={job.state === "queued" || job.state === "running" ? "" : undefined}>
               <td>
                 {utcTime(job.createdAt)}
                 <br />

@@ -13,8 +13,6 @@ export interface PageChrome {
   scripts?: string[];
   /** Navigate on to this URL at once: a new navigation, which CSP `form-action` does not govern. */
   refresh?: string;
-  /** Reload this page every so many seconds (while something it shows is still changing). */
-  reloadEvery?: number;
 }
 
 /** "coordinator at site-01; monitor at all sites": every role the principal holds, where. */
@@ -29,14 +27,13 @@ function grantWords(principal: Principal): string {
 
 /** The page shell: one inline stylesheet, a header naming who is signed in, and a sign-out form. */
 export function Layout(props: PageChrome & { children: Child }) {
-  const { title, principal, csrf, studyTitle, scripts = [], refresh, reloadEvery, children } = props;
+  const { title, principal, csrf, studyTitle, scripts = [], refresh, children } = props;
   return (
     <html lang="en">
       <head>
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         {refresh && <meta http-equiv="refresh" content={`0; url=${refresh}`} />}
-        {reloadEvery && !refresh && <meta http-equiv="refresh" content={String(reloadEvery)} />}
         <title>{studyTitle ? `${title} · ${studyTitle}` : title}</title>
         <style dangerouslySetInnerHTML={{ __html: STYLES }} />
         {scripts.map((src) => (
@@ -91,5 +88,5 @@ export type Page = (
   c: Context<AppEnv>,
   title: string,
   body: Child,
-  extra?: { status?: number; scripts?: string[]; reloadEvery?: number },
+  extra?: { status?: number; scripts?: string[] },
 ) => Response | Promise<Response>;

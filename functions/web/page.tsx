@@ -8,7 +8,7 @@ export async function page(
   c: Context<AppEnv>,
   title: string,
   body: Child,
-  extra: { status?: number; scripts?: string[]; reloadEvery?: number } = {},
+  extra: { status?: number; scripts?: string[] } = {},
 ): Promise<Response> {
   const principal = c.get("principal");
   // The header names the study by its title; the definition is cached, so this costs no read.
@@ -20,7 +20,6 @@ export async function page(
       csrf={c.get("csrf")}
       studyTitle={studyTitle}
       scripts={extra.scripts}
-      reloadEvery={extra.reloadEvery}
     >
       {body}
     </Layout>,

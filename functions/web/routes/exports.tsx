@@ -17,6 +17,7 @@ import { EXPORT_JOB_FORMATS, type ExportJobFormat } from "../../store/export-job
 import { BulkExportForm, BulkExportJobs } from "../export-jobs-section.tsx";
 import { formList } from "../form-list.ts";
 import type { Page } from "../layout.tsx";
+import { SCRIPT_PATHS } from "../script-paths.generated.ts";
 
 /**
  * Downloads for every role, each limited to the caller's own sites, on the
@@ -28,8 +29,6 @@ const jobRequests = () => import("../../http/export-job-requests.ts");
 
 /** The page shows this many of the newest jobs; the API pages through all of them. */
 const JOBS_SHOWN = 20;
-/** How often the page reloads while a job it lists is still queued or running. */
-const RELOAD_SECONDS = 3;
 
 async function exportableStudy(c: Context<AppEnv>) {
   const definition = await loadStudy(c, c.req.param("study") ?? "");
@@ -208,7 +207,7 @@ export function exportPages(page: Page) {
             />
             <section class="card" id="bulk-jobs">
               <h2>Your bulk exports</h2>
-              {stillRunning && <p>This list refreshes every {RELOAD_SECONDS} seconds while a job runs.</p>}
+              {stillRunning && <p>This list updates itself while a job runs.</p>}
               <BulkExportJobs jobs={jobs} />
             </section>
           </>
@@ -228,8 +227,8 @@ export function exportPages(page: Page) {
       </>,
       {
         ...(refused ? { status: refused.status } : {}),
-        // A meta refresh rather than a script: no script to ship, and it stops by itself once nothing runs.
-        ...(stillRunning && !refused ? { reloadEvery: RELOAD_SECONDS } : {}),
+        // A small script rather than a timed reload, which would throw away a half-filled form (WCAG 2.2.1).
+        ...(stillRunning ? { scripts: [SCRIPT_PATHS["export-jobs"]] } : {}),
       },
     );
   }

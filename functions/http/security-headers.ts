@@ -20,6 +20,8 @@ const browserHeaders = (styleHash: string, scriptSrc: string[]) =>
       scriptSrc,
       styleSrc: [styleHash],
       imgSrc: ["'self'"],
+      // Same-origin fetches only: the exports page's job list reads its own page again (web/client/export-jobs.ts).
+      connectSrc: ["'self'"],
       formAction: ["'self'"],
       frameAncestors: ["'none'"],
       baseUri: ["'none'"],

@@ -9,7 +9,7 @@ main{max-width:1100px;margin:0 auto;padding:1rem}
 h1{font-size:1.4rem;margin:.2rem 0 1rem}h2{font-size:1.15rem;margin:1.5rem 0 .5rem}
 .card{background:#fff;border:1px solid var(--line);border-radius:6px;padding:1rem;margin-bottom:1rem}
 table{border-collapse:collapse;width:100%;background:#fff}th,td{border:1px solid var(--line);padding:.35rem .5rem;text-align:left;vertical-align:top;font-size:.92rem}
-th{background:#eef1f5}.scroll{overflow-x:auto}
+th{background:#eef1f5}.scroll{overflow-x:auto}code.hash{word-break:break-all}
 .dashboard td,.dashboard th{white-space:nowrap;text-align:center}.dashboard th:first-child,.dashboard td:first-child{text-align:left;position:sticky;left:0;background:#fff}
 .st{display:inline-block;width:.9rem;height:.9rem;border-radius:2px;border:1px solid #8891a0;vertical-align:middle;margin:1px}
 .st-not_started{background:transparent;border:1px dashed #5b6575;border-radius:50%}.st-incomplete{background:#e5484d}.st-unverified{background:#f5c542}.st-complete{background:#30a46c}

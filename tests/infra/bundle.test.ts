@@ -227,7 +227,9 @@ describe("real bundling (esbuild, no Docker)", () => {
     for (const script of Object.values(SCRIPTS)) {
       // The page names each script (its content-hashed path); the body is not in the bundle.
       expect(api).toContain(script.path);
-      expect(api.includes(script.body.slice(1000, 1200)), script.path).toBe(false);
+      // A sample from inside the body (a short script's whole body): an empty slice would be "in" anything.
+      const sample = script.body.length > 1200 ? script.body.slice(1000, 1200) : script.body;
+      expect(api.includes(sample), script.path).toBe(false);
     }
     const dir = assetDir("EDC browser scripts");
     const size = statSync(path.join(dir, "index.mjs")).size;

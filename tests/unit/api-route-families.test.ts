@@ -12,7 +12,7 @@ const ROUTES_DIR = path.resolve(import.meta.dirname, "../../functions/api/routes
  * Modules of api/routes that are not /api/v1 families: REDCap's endpoint and its parts (api/routes.ts), and the
  * export jobs' handlers (export-jobs.ts imports them on the first job request).
  */
-const NOT_FAMILIES = new Set(["redcap", "redcap-file", "redcap-log", "export-job-handlers"]);
+const NOT_FAMILIES = new Set(["redcap", "redcap-file", "redcap-log"]);
 
 describe("/api/v1 route families", () => {
   it("lists every operation each family answers, in its order, and nothing else", async () => {

@@ -15,8 +15,8 @@ import { problemResponses, StudyParams } from "../schemas.ts";
  */
 export const exportJobRoutes = createRouter();
 
-/** What the routes do, imported by the first job request, not at a cold start. */
-const handlers = () => import("./export-job-handlers.ts");
+/** What the routes do (shared with the exports page), imported by the first job request, not at a cold start. */
+const handlers = () => import("../../http/export-job-requests.ts");
 
 const names = z.array(z.string().min(1).max(200)).max(1000).optional();
 
@@ -107,8 +107,13 @@ const startRoute = createRoute({
   },
 });
 
-const start: RouteHandler<typeof startRoute, AppEnv> = async (c) =>
-  (await handlers()).startJob(c, c.req.valid("param").study, c.req.valid("json")) as never;
+const start: RouteHandler<typeof startRoute, AppEnv> = async (c) => {
+  const { startJob, statusUrl } = await handlers();
+  const job = await startJob(c, c.req.valid("param").study, c.req.valid("json"));
+  const status = statusUrl(job.study, job.id);
+  c.header("Location", status);
+  return c.json({ id: job.id, state: job.state, status }, 202);
+};
 
 exportJobRoutes.openapi(startRoute, start);
 

@@ -4,7 +4,12 @@ import { build, type Plugin } from "esbuild";
 import { metaValidatorCode } from "../../engine/check-definition/meta-validator-code.ts";
 
 /** The browser scripts, each served at its content-hashed `path`. */
-export const ENTRIES = { form: "form.ts", builder: "builder.ts", pattern: "pattern.ts" } as const;
+export const ENTRIES = {
+  form: "form.ts",
+  builder: "builder.ts",
+  pattern: "pattern.ts",
+  "export-jobs": "export-jobs.ts",
+} as const;
 export type ScriptName = keyof typeof ENTRIES;
 
 const here = import.meta.dirname;

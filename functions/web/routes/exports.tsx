@@ -9,17 +9,27 @@ import { logAccess, loggedFilters } from "../../http/access-events.ts";
 import type { AppEnv } from "../../http/context.ts";
 import { exportOptions, exportSites } from "../../http/export-scope.ts";
 import { odmDownload, readOdmQuery } from "../../http/odm-download.ts";
-import { requirePermission } from "../../http/permissions.ts";
+import { requirePermission, sitesOf } from "../../http/permissions.ts";
+import { ProblemError } from "../../http/problems.ts";
 import { projectionPassBeforeExport } from "../../http/projection-pass.ts";
 import { loadStudy } from "../../http/resolve.ts";
 import { streamedBody } from "../../http/streamed-body.ts";
+import { EXPORT_JOB_FORMATS, type ExportJobFormat } from "../../store/export-job-formats.ts";
+import { BulkExportForm, BulkExportJobs } from "../export-jobs-section.tsx";
 import { formList } from "../form-list.ts";
 import type { Page } from "../layout.tsx";
+import { SCRIPT_PATHS } from "../script-paths.generated.ts";
 
 /**
  * Downloads for every role, each limited to the caller's own sites, on the
  * same export code as the API (http/export-scope.ts, exports/).
  */
+
+/** The bulk export job use cases, imported by the first page that shows or starts jobs, not at a cold start. */
+const jobRequests = () => import("../../http/export-job-requests.ts");
+
+/** The page shows this many of the newest jobs; the API pages through all of them. */
+const JOBS_SHOWN = 20;
 
 async function exportableStudy(c: Context<AppEnv>) {
   const definition = await loadStudy(c, c.req.param("study") ?? "");
@@ -87,10 +97,57 @@ async function downloadDictionary(c: Context<AppEnv>) {
   });
 }
 
+/** A refused start as one sentence for the page: the problem's detail and what each field got wrong. */
+function refusal(e: ProblemError): string {
+  const errors = (e.extra.errors ?? []) as { pointer?: string; message?: string }[];
+  const details = errors.map((x) => `${(x.pointer ?? "").replace(/^\//, "")}: ${x.message ?? ""}`);
+  return [e.detail ?? e.title, ...details].join(" ");
+}
+
 export function exportPages(page: Page) {
-  async function showExports(c: Context<AppEnv>) {
+  async function startBulkExport(c: Context<AppEnv>) {
+    const definition = await exportableStudy(c);
+    const body = await c.req.parseBody({ all: true });
+    const choice = typeof body.format === "string" ? body.format : "";
+    const format = EXPORT_JOB_FORMATS.find((f) => f === (choice === "odm-audit" ? "odm" : choice));
+    if (!format) return showExports(c, { message: "Choose one of the formats offered.", status: 422 });
+    const forms = formList(body.forms);
+    const sites = formList(body.sites);
+    try {
+      await (await jobRequests()).startJob(c, definition.study.id, {
+        format: format satisfies ExportJobFormat,
+        ...(forms.length > 0 ? { forms } : {}),
+        ...(sites.length > 0 ? { sites } : {}),
+        deidentify: body.deidentify === "true",
+        hashIds: body.hashIds === "true",
+        includeEnteredInError: false,
+        audit: choice === "odm-audit",
+        gzip: false,
+      });
+    } catch (e) {
+      // Refused choices come back to the form that made them, not as a bare problem document.
+      if (e instanceof ProblemError && e.status !== 401 && e.status !== 403)
+        return showExports(c, { message: refusal(e), status: e.status === 400 ? 422 : e.status });
+      throw e;
+    }
+    return c.redirect(`/studies/${definition.study.id}/exports#bulk-jobs`, 303);
+  }
+
+  async function showExports(c: Context<AppEnv>, refused?: { message: string; status: number }) {
     const definition = await exportableStudy(c);
     const base = `/studies/${definition.study.id}/exports`;
+    const bulk = c.var.exportJobs.target !== undefined;
+    const { jobs } = bulk
+      ? await (await jobRequests()).jobList(c, definition.study.id, { limit: JOBS_SHOWN, urls: true })
+      : { jobs: [] };
+    const mySites = new Set(
+      sitesOf(
+        c.var.principal,
+        definition.study.sites.map((s) => s.id),
+        "export",
+      ),
+    );
+    const stillRunning = jobs.some((j) => j.state === "queued" || j.state === "running");
     return page(
       c,
       "Exports",
@@ -138,6 +195,25 @@ export function exportPages(page: Page) {
           </div>
           <button type="submit">Download records</button>
         </form>
+        {bulk && (
+          <>
+            <BulkExportForm
+              definition={definition}
+              principal={c.var.principal}
+              sites={definition.study.sites.filter((s) => mySites.has(s.id))}
+              formats={EXPORT_JOB_FORMATS}
+              action={`${base}/jobs`}
+              csrf={c.var.csrf ?? ""}
+              forms={formOrder(definition)}
+              error={refused?.message}
+            />
+            <section class="card" id="bulk-jobs">
+              <h2>Your bulk exports</h2>
+              {stillRunning && <p>This list updates itself while a job runs.</p>}
+              <BulkExportJobs jobs={jobs} />
+            </section>
+          </>
+        )}
         <div class="card">
           <h2>Other exports</h2>
           <ul>
@@ -151,11 +227,17 @@ export function exportPages(page: Page) {
           </ul>
         </div>
       </>,
+      {
+        ...(refused ? { status: refused.status } : {}),
+        // A small script rather than a timed reload, which would throw away a half-filled form (WCAG 2.2.1).
+        ...(stillRunning ? { scripts: [SCRIPT_PATHS["export-jobs"]] } : {}),
+      },
     );
   }
 
   return new Hono<AppEnv>()
-    .get("/studies/:study/exports", showExports)
+    .get("/studies/:study/exports", (c) => showExports(c))
+    .post("/studies/:study/exports/jobs", startBulkExport)
     .get("/studies/:study/exports/records", downloadRecords)
     .get("/studies/:study/exports/odm", downloadOdm)
     .get("/studies/:study/exports/dictionary.csv", downloadDictionary);

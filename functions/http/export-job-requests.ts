@@ -1,17 +1,21 @@
 import type { Context } from "hono";
-import type { StudyDefinition } from "../../engine/definition.ts";
-import { logAccess, loggedFilters } from "../../http/access-events.ts";
-import type { AppEnv } from "../../http/context.ts";
-import { checkExportFilters, exportSites, openFeedCursor } from "../../http/export-scope.ts";
-import { sitesOf } from "../../http/permissions.ts";
-import { type FieldProblem, ProblemError, problems } from "../../http/problems.ts";
-import { loadStudy } from "../../http/resolve.ts";
-import { type ExportJobFormat, WAREHOUSE_FORMATS } from "../../store/export-job-formats.ts";
-import type { ExportJob } from "../../store/export-jobs.ts";
-import { DOWNLOAD_URL_SECONDS, type ExportTarget } from "../../store/export-target.ts";
-import { newJobId } from "../../store/job-lease.ts";
+import type { StudyDefinition } from "../engine/definition.ts";
+import { type ExportJobFormat, WAREHOUSE_FORMATS } from "../store/export-job-formats.ts";
+import type { ExportJob } from "../store/export-jobs.ts";
+import { DOWNLOAD_URL_SECONDS, type ExportTarget } from "../store/export-target.ts";
+import { newJobId } from "../store/job-lease.ts";
+import { logAccess, loggedFilters } from "./access-events.ts";
+import type { AppEnv } from "./context.ts";
+import { checkExportFilters, exportSites, openFeedCursor } from "./export-scope.ts";
+import { sitesOf } from "./permissions.ts";
+import { type FieldProblem, ProblemError, problems } from "./problems.ts";
+import { loadStudy } from "./resolve.ts";
 
-/** The bulk export job routes' work (api/routes/export-jobs.ts declares them), loaded by the first job request. */
+/**
+ * Starting, showing and listing bulk export jobs: the one way both the API
+ * (api/routes/export-jobs.ts) and the exports page do it. Imported on the
+ * first job request, not at a cold start.
+ */
 
 /** The start request as the route's schema reads it. */
 export interface StartBody {
@@ -28,12 +32,14 @@ export interface StartBody {
   cursor?: string;
 }
 
-const statusUrl = (study: string, id: string) => `/api/v1/studies/${study}/exports/${id}`;
+export const statusUrl = (study: string, id: string) => `/api/v1/studies/${study}/exports/${id}`;
 
 function percentOf(job: ExportJob): number {
   if (job.state === "done") return 100;
   return job.subjectsTotal === 0 ? 0 : Math.floor((100 * job.subjectsDone) / job.subjectsTotal);
 }
+
+export type ExportJobView = Awaited<ReturnType<typeof view>>;
 
 async function view(job: ExportJob, target?: ExportTarget) {
   const { format, ...filters } = job.request;
@@ -122,7 +128,8 @@ function checkFormatChoices(body: StartBody): void {
   if (errors.length > 0) throw problems.badRequest("These choices do not go together.", errors);
 }
 
-export async function startJob(c: Context<AppEnv>, study: string, body: StartBody) {
+/** Checks, logs and queues a job for the caller; the job as stored. */
+export async function startJob(c: Context<AppEnv>, study: string, body: StartBody): Promise<ExportJob> {
   const definition = await loadStudy(c, study);
   checkExportFilters(definition, body);
   checkFormatChoices(body);
@@ -169,9 +176,7 @@ export async function startJob(c: Context<AppEnv>, study: string, body: StartBod
     sites: sitesOf(principal, allSitesOf(definition), "export"),
   });
   c.var.exportJobs.start(study, job.id);
-  const status = statusUrl(study, job.id);
-  c.header("Location", status);
-  return c.json({ id: job.id, state: job.state, status }, 202);
+  return job;
 }
 
 export async function jobView(c: Context<AppEnv>, study: string, id: string) {
@@ -181,14 +186,21 @@ export async function jobView(c: Context<AppEnv>, study: string, id: string) {
   return view(job, c.var.exportJobs.target);
 }
 
-export async function jobList(c: Context<AppEnv>, study: string, q: { limit: number; before?: string }) {
+/** The visible jobs of a page of the study's, newest first; with download URLs for done ones when `urls`. */
+export async function jobList(
+  c: Context<AppEnv>,
+  study: string,
+  q: { limit: number; before?: string; urls?: boolean },
+) {
   const definition = await loadStudy(c, study);
   const page = await c.var.store.exportJobs.list(study, {
     limit: q.limit,
     ...(q.before ? { before: q.before } : {}),
   });
   const jobs = await Promise.all(
-    page.jobs.filter((job) => visible(c, definition, job)).map((job) => view(job)),
+    page.jobs
+      .filter((job) => visible(c, definition, job))
+      .map((job) => view(job, q.urls ? c.var.exportJobs.target : undefined)),
   );
   return { jobs, ...(page.next ? { next: page.next } : {}) };
 }

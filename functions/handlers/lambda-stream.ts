@@ -142,10 +142,14 @@ export async function answerStreaming(
   }
 }
 
-/** The Lambda handler of `app`: `awslambda` is looked up here, where only the Lambda runtime defines it. */
+/**
+ * The Lambda handler of `app`: `awslambda` is looked up here, where only the Lambda runtime gives it
+ * `streamifyResponse`. The AWS SDK creates a bare `globalThis.awslambda` anywhere (its InvokeStore), so
+ * the object alone proves nothing.
+ */
 export function streamingHandler(app: FetchApp): (...args: unknown[]) => Promise<unknown> {
   const runtime = globalThis.awslambda;
-  if (!runtime)
+  if (typeof runtime?.streamifyResponse !== "function")
     return async () => {
       throw new Error("This handler streams its responses: it runs in the Lambda Node.js runtime only.");
     };

@@ -242,7 +242,7 @@ describe("EdcStack template (unbundled synth)", () => {
       | { LoggingConfiguration: { DestinationBucketName: { Ref: string } } }
       | undefined;
     const logsId = filesProps?.LoggingConfiguration.DestinationBucketName.Ref as string;
-    expect(Object.keys(buckets)).toHaveLength(4); // files, exports, their access logs, the distribution's logs
+    expect(Object.keys(buckets)).toHaveLength(5); // files, exports, each one's access logs, the distribution's logs
     for (const id of [filesId, logsId]) {
       expect(buckets[id]).toMatchObject({ DeletionPolicy: "Retain", UpdateReplacePolicy: "Retain" });
       expect(buckets[id]?.Properties).toMatchObject({

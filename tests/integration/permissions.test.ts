@@ -75,6 +75,9 @@ const API: Record<string, Action> = {
   "POST /studies/{study}/record-imports": "enter-data",
   "GET /studies/{study}/record-imports": "enter-data",
   "GET /studies/{study}/record-imports/{job}": "enter-data",
+  "POST /studies/{study}/exports": "export",
+  "GET /studies/{study}/exports": "export",
+  "GET /studies/{study}/exports/{job}": "export",
 };
 
 const FORM = "/studies/:study/subjects/:subject/events/:event/forms/:form";
@@ -102,6 +105,7 @@ const PAGES: Record<string, Action> = {
   "GET /studies/:study/exports/records": "export",
   "GET /studies/:study/exports/odm": "export",
   "GET /studies/:study/exports/dictionary.csv": "export",
+  "POST /studies/:study/exports/jobs": "export",
   "GET /studies/:study/builder/tokens": "manage-tokens",
   "POST /studies/:study/builder/tokens": "manage-tokens",
   "POST /studies/:study/builder/tokens/:id/revoke": "manage-tokens",

@@ -95,10 +95,18 @@ describe("eventToRequest", () => {
 });
 
 describe("streamingHandler", () => {
-  it("loads without the Lambda runtime's global, and refuses to run there", async () => {
-    expect(globalThis.awslambda).toBeUndefined();
-    const handler = streamingHandler(new Hono());
-    await expect(handler({}, {}, {})).rejects.toThrow(/Lambda Node.js runtime only/);
+  it("loads without the Lambda runtime's global, or with the bare one the AWS SDK makes, and refuses to run there", async () => {
+    const before = globalThis.awslambda;
+    try {
+      // Undefined in a plain process; `{ InvokeStore }` once the SDK's invoke store has loaded.
+      for (const global of [undefined, { InvokeStore: {} }]) {
+        globalThis.awslambda = global as typeof globalThis.awslambda;
+        const handler = streamingHandler(new Hono());
+        await expect(handler({}, {}, {})).rejects.toThrow(/Lambda Node.js runtime only/);
+      }
+    } finally {
+      globalThis.awslambda = before;
+    }
   });
 });
 

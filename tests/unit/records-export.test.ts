@@ -93,9 +93,13 @@ describe("recordChunks", () => {
       {
         study: "small",
         subjects: ["S1-001", "S1-002", "S1-003"],
-        options: { includeEnteredInError: undefined },
+        options: { includeEnteredInError: undefined, sinceWatermark: true },
       },
-      { study: "small", subjects: ["S1-001", "S1-002", "S1-003"], options: { includeEnteredInError: true } },
+      {
+        study: "small",
+        subjects: ["S1-001", "S1-002", "S1-003"],
+        options: { includeEnteredInError: true, sinceWatermark: true },
+      },
     ]);
   });
 });

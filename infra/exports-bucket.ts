@@ -2,6 +2,7 @@ import { Duration, RemovalPolicy, Stack, Validations } from "aws-cdk-lib";
 import { Grant, type IGrantable } from "aws-cdk-lib/aws-iam";
 import { BlockPublicAccess, Bucket, BucketEncryption } from "aws-cdk-lib/aws-s3";
 import type { Construct } from "constructs";
+import { logBucket } from "./log-bucket.ts";
 
 /** How long a bulk export's files are kept: the job item keeps their sizes and SHA-256 hashes for good. */
 export const EXPORT_FILE_DAYS = 7;
@@ -15,19 +16,9 @@ export const EXPORT_FILE_DAYS = 7;
  * expiry; the job item's SHA-256 tells a changed file from the one written.
  */
 export function exportsBucket(scope: Construct): Bucket {
-  const accessLogs = new Bucket(scope, "ExportsAccessLogs", {
-    blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
-    encryption: BucketEncryption.S3_MANAGED,
-    enforceSSL: true,
-    removalPolicy: RemovalPolicy.RETAIN,
-    // As long as the function and API logs (LOG_RETENTION in stack.ts): who downloaded which file.
-    lifecycleRules: [{ id: "expire-access-logs", expiration: Duration.days(365) }],
-  });
-  Validations.of(accessLogs.node.defaultChild as Construct).acknowledge({
-    id: "AwsSolutions-S1",
-    reason:
-      "This bucket receives the exports bucket's server access logs; logging it into itself would log each " +
-      "delivery, and into another bucket would only move the question. Its writes are the logging service's.",
+  const accessLogs = logBucket(scope, "ExportsAccessLogs", {
+    of: "the exports bucket's server access logs",
+    writer: "the logging service's",
   });
   return new Bucket(scope, "Exports", {
     blockPublicAccess: BlockPublicAccess.BLOCK_ALL,

@@ -2,6 +2,7 @@ import { Duration, RemovalPolicy, Stack, Validations } from "aws-cdk-lib";
 import { Grant, type IGrantable } from "aws-cdk-lib/aws-iam";
 import { BlockPublicAccess, Bucket, BucketEncryption, HttpMethods } from "aws-cdk-lib/aws-s3";
 import type { Construct } from "constructs";
+import { logBucket } from "./log-bucket.ts";
 
 /**
  * The bytes of file and signature fields (functions/store/s3-file-objects.ts):
@@ -10,19 +11,9 @@ import type { Construct } from "constructs";
  * presigned URLs until the API has checked them, expired after a day.
  */
 export function filesBucket(scope: Construct, apiOrigin: string): Bucket {
-  const accessLogs = new Bucket(scope, "FilesAccessLogs", {
-    blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
-    encryption: BucketEncryption.S3_MANAGED,
-    enforceSSL: true,
-    removalPolicy: RemovalPolicy.RETAIN,
-    // As long as the function and API logs (LOG_RETENTION in stack.ts).
-    lifecycleRules: [{ id: "expire-access-logs", expiration: Duration.days(365) }],
-  });
-  Validations.of(accessLogs.node.defaultChild as Construct).acknowledge({
-    id: "AwsSolutions-S1",
-    reason:
-      "This bucket receives the files bucket's server access logs; logging it into itself would log each " +
-      "delivery, and into another bucket would only move the question. Its writes are the logging service's.",
+  const accessLogs = logBucket(scope, "FilesAccessLogs", {
+    of: "the files bucket's server access logs",
+    writer: "the logging service's",
   });
 
   return new Bucket(scope, "Files", {

@@ -1,4 +1,4 @@
-import { Aws, Duration, RemovalPolicy, Validations } from "aws-cdk-lib";
+import { Aws, Duration, Validations } from "aws-cdk-lib";
 import type { IRestApi } from "aws-cdk-lib/aws-apigateway";
 import { Certificate } from "aws-cdk-lib/aws-certificatemanager";
 import {
@@ -19,8 +19,9 @@ import {
   ViewerProtocolPolicy,
 } from "aws-cdk-lib/aws-cloudfront";
 import { HttpOrigin } from "aws-cdk-lib/aws-cloudfront-origins";
-import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from "aws-cdk-lib/aws-s3";
+import { type Bucket, ObjectOwnership } from "aws-cdk-lib/aws-s3";
 import type { Construct, Node } from "constructs";
+import { logBucket } from "./log-bucket.ts";
 
 /**
  * The REST API's one stage. Literal, not the Stage's `Ref`: the distribution's origin is built from the
@@ -131,20 +132,12 @@ export function publicEndpoint(scope: Construct, props: PublicEndpointProps): Pu
     runtime: FunctionRuntime.JS_2_0,
   });
 
-  const logBucket = new Bucket(scope, "EdgeLogs", {
-    blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
-    encryption: BucketEncryption.S3_MANAGED,
-    enforceSSL: true,
-    // CloudFront standard logs are delivered through an object ACL: the bucket must accept ACLs.
+  // CloudFront standard logs are delivered through an object ACL: the bucket must accept ACLs.
+  const edgeLogs = logBucket(scope, "EdgeLogs", {
+    of: "the distribution's standard logs",
+    writer: "CloudFront's",
+    expiration: props.logRetention,
     objectOwnership: ObjectOwnership.OBJECT_WRITER,
-    removalPolicy: RemovalPolicy.RETAIN,
-    lifecycleRules: [{ id: "expire-edge-logs", expiration: props.logRetention }],
-  });
-  Validations.of(logBucket.node.defaultChild as Construct).acknowledge({
-    id: "AwsSolutions-S1",
-    reason:
-      "This bucket receives the distribution's standard logs; logging its own access into itself would log " +
-      "each delivery, and into another bucket would only move the question. Its writes are CloudFront's.",
   });
 
   const domain = props.customDomain;
@@ -178,7 +171,7 @@ export function publicEndpoint(scope: Construct, props: PublicEndpointProps): Pu
       },
     },
     enableLogging: true,
-    logBucket,
+    logBucket: edgeLogs,
     logFilePrefix: "cloudfront/",
     // Session cookies stay out of the log (the default, said here because it matters).
     logIncludesCookies: false,
@@ -209,6 +202,6 @@ export function publicEndpoint(scope: Construct, props: PublicEndpointProps): Pu
   return {
     distribution,
     publicUrl: domain ? `https://${domain.domainName}` : `https://${distribution.distributionDomainName}`,
-    logBucket,
+    logBucket: edgeLogs,
   };
 }

@@ -1,7 +1,7 @@
 import type { Context } from "hono";
 import type { StudyDefinition } from "../engine/definition.ts";
-import { type ExportJobFormat, WAREHOUSE_FORMATS } from "../store/export-job-formats.ts";
-import type { ExportJob } from "../store/export-jobs.ts";
+import { WAREHOUSE_FORMATS } from "../store/export-job-formats.ts";
+import type { ExportJob, ExportJobRequest } from "../store/export-jobs.ts";
 import { DOWNLOAD_URL_SECONDS, type ExportTarget } from "../store/export-target.ts";
 import { newJobId } from "../store/job-lease.ts";
 import { logAccess, loggedFilters } from "./access-events.ts";
@@ -17,20 +17,8 @@ import { loadStudy } from "./resolve.ts";
  * first job request, not at a cold start.
  */
 
-/** The start request as the route's schema reads it. */
-export interface StartBody {
-  format: ExportJobFormat;
-  forms?: string[];
-  fields?: string[];
-  events?: string[];
-  sites?: string[];
-  deidentify: boolean;
-  hashIds: boolean;
-  includeEnteredInError: boolean;
-  audit: boolean;
-  gzip: boolean;
-  cursor?: string;
-}
+/** The start request as the route's schema reads it: what the runner will read, nothing else. */
+export type StartBody = ExportJobRequest;
 
 export const statusUrl = (study: string, id: string) => `/api/v1/studies/${study}/exports/${id}`;
 

@@ -40,7 +40,7 @@ const median = (xs: number[]) => {
 };
 
 async function child(mode: "http" | "job", subjects: number): Promise<Side> {
-  const seeded = await seededStudy(subjects, { name: "export", sizes: [subjects] });
+  const seeded = await seededStudy(subjects, { name: "export", sizes: [1000, 4000, subjects] });
   try {
     const auth = { authorization: `Bearer ${seeded.token}` };
     const started = performance.now();
@@ -133,7 +133,7 @@ if (values.child === "http" || values.child === "job") {
   process.exit(0);
 } else {
   // Seed (or find) the study first, outside the timed rounds.
-  await (await seededStudy(subjects, { name: "export", sizes: [subjects] })).env.close();
+  await (await seededStudy(subjects, { name: "export", sizes: [1000, 4000, subjects] })).env.close();
   const http: Side[] = [];
   const job: Side[] = [];
   for (let round = 0; round < Number(values.rounds); round++) {

@@ -525,7 +525,7 @@ describe("EdcStack template (unbundled synth)", () => {
           ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: "AES256" } }],
         },
         LifecycleConfiguration: {
-          Rules: [{ Id: "expire-edge-logs", Status: "Enabled", ExpirationInDays: 365 }],
+          Rules: [{ Id: "expire-access-logs", Status: "Enabled", ExpirationInDays: 365 }],
         },
       },
     });

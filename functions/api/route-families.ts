@@ -1,5 +1,6 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { Handler, Hono, MiddlewareHandler } from "hono";
+import { once } from "../engine/once.ts";
 import type { AppEnv } from "../http/context.ts";
 
 type Method = "GET" | "POST" | "PUT" | "DELETE";
@@ -191,20 +192,6 @@ export const ROUTE_FAMILIES: readonly RouteFamily[] = [
     ],
   },
 ];
-
-/** Imports a module once; a failed import is not kept, so the next request tries again. */
-export function once<T>(load: () => Promise<T>): () => Promise<T> {
-  let loaded: Promise<T> | undefined;
-  return () => {
-    if (!loaded) {
-      loaded = load();
-      loaded.catch(() => {
-        loaded = undefined;
-      });
-    }
-    return loaded;
-  };
-}
 
 /**
  * Runs a family's handlers for one operation (its validators, then its handler)

@@ -1,9 +1,10 @@
 import { Hono } from "hono";
 import { createMiddleware } from "hono/factory";
+import { once } from "../engine/once.ts";
 import { requireToken } from "../http/auth.ts";
 import type { AppEnv } from "../http/context.ts";
 import { problems } from "../http/problems.ts";
-import { loadFamily, mountLazily, once, ROUTE_FAMILIES } from "./route-families.ts";
+import { loadFamily, mountLazily, ROUTE_FAMILIES } from "./route-families.ts";
 
 /**
  * REDCap's API: one POST endpoint. What it does (dictionaries, CSV, record

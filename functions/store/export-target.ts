@@ -1,3 +1,4 @@
+import { once } from "../engine/once.ts";
 /**
  * Where bulk export jobs keep their files: a folder under the data folder
  * locally (dev/folder-export-target.ts), the exports bucket in AWS
@@ -32,17 +33,7 @@ export const DOWNLOAD_URL_SECONDS = 15 * 60;
 
 /** A target made by its first use: the API function imports the S3 client there, not at a cold start. */
 export function lazyExportTarget(load: () => Promise<ExportTarget>): ExportTarget {
-  let made: Promise<ExportTarget> | undefined;
-  const target = () => {
-    if (!made) {
-      const making = load();
-      making.catch(() => {
-        if (made === making) made = undefined;
-      });
-      made = making;
-    }
-    return made;
-  };
+  const target = once(load);
   return {
     open: async (key, contentType) => (await target()).open(key, contentType),
     downloadUrl: async (key, response, expiresIn) => (await target()).downloadUrl(key, response, expiresIn),

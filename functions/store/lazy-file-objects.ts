@@ -1,3 +1,4 @@
+import { once } from "../engine/once.ts";
 import type { DirectAccess, FileObjects, UploadStaging } from "./file-objects.ts";
 
 /**
@@ -8,17 +9,7 @@ import type { DirectAccess, FileObjects, UploadStaging } from "./file-objects.ts
  * A failed load is not kept: the next operation tries again.
  */
 export function lazyFileObjects(load: () => Promise<FileObjects>, direct: boolean): FileObjects {
-  let made: Promise<FileObjects> | undefined;
-  const store = () => {
-    if (!made) {
-      const making = load();
-      making.catch(() => {
-        if (made === making) made = undefined;
-      });
-      made = making;
-    }
-    return made;
-  };
+  const store = once(load);
   const staging: UploadStaging = {
     declare: async (id, upload) => (await store()).staging.declare(id, upload),
     declared: async (id) => (await store()).staging.declared(id),

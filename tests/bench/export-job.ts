@@ -55,10 +55,13 @@ async function child(mode: "http" | "job", subjects: number): Promise<Side> {
       body: JSON.stringify({ format: "csv" }),
     });
     if (res.status !== 202) throw new Error(`start: ${res.status} ${await res.text()}`);
-    const { job } = (await res.json()) as { job: string };
+    const { id: job } = (await res.json()) as { id: string };
     const progress: number[] = [];
     for (;;) {
-      const status = (await (await seeded.env.app.request(`${base}/${job}`, { headers: auth })).json()) as {
+      const answer = await seeded.env.app.request(`${base}/${job}`, { headers: auth });
+      // Anything but the job's status ends the run: polling a 404 would wait forever.
+      if (answer.status !== 200) throw new Error(`status: ${answer.status} ${await answer.text()}`);
+      const status = (await answer.json()) as {
         state: string;
         percent: number;
         rows: number;

@@ -42,64 +42,77 @@ function rawPutSide(env: DevEnvironment): Side {
   };
 }
 
-/** The calls of a save and nothing else: read, conditional put, put ∥ update. */
+/**
+ * The store calls of one save of `subject`'s EDSS at `rev` and nothing else:
+ * read (the instance and the lock states), the conditional commit, then the
+ * projection and the summary at once. The summary item must exist (`rawSummary`).
+ */
+export async function rawSave(env: DevEnvironment, subject: string, rev: number): Promise<void> {
+  const pk = keys.subjectPartition(env.studyId, subject);
+  await env.store.db.doc.send(
+    new BatchGetCommand({
+      RequestItems: {
+        [env.tableName]: {
+          Keys: [
+            { PK: pk, SK: keys.data("screening", "edss", 1) },
+            { PK: pk, SK: keys.lockState },
+            { PK: keys.study(env.studyId), SK: keys.lockState },
+          ],
+          ConsistentRead: true,
+        },
+      },
+    }),
+  );
+  const item = revisionItem(env, subject, rev);
+  await env.store.db.doc.send(
+    new PutCommand({
+      TableName: env.tableName,
+      Item: item,
+      ConditionExpression: "attribute_not_exists(PK)",
+    }),
+  );
+  await Promise.all([
+    env.store.db.doc.send(
+      new PutCommand({
+        TableName: env.tableName,
+        Item: { ...item, SK: keys.data("screening", "edss", 1), type: "current" },
+        ConditionExpression: "attribute_not_exists(PK) OR rev < :rev",
+        ExpressionAttributeValues: { ":rev": rev },
+      }),
+    ),
+    env.store.db.doc.send(
+      new UpdateCommand({
+        TableName: env.tableName,
+        Key: summaryKey(env, subject),
+        UpdateExpression: "SET #i = :v",
+        ConditionExpression: "attribute_exists(PK) AND (attribute_not_exists(#i) OR #i.#rev < :rev)",
+        ExpressionAttributeNames: { "#i": keys.data("screening", "edss", 1), "#rev": "rev" },
+        ExpressionAttributeValues: { ":v": { rev, s: "incomplete", d: {} }, ":rev": rev },
+      }),
+    ),
+  ]);
+}
+
+const summaryKey = (env: DevEnvironment, subject: string) => ({
+  PK: keys.summaries(env.studyId),
+  SK: keys.summary("site-01", subject),
+});
+
+/** The summary item `rawSave` updates, as enrolment makes it. */
+export async function rawSummary(env: DevEnvironment, subject: string): Promise<void> {
+  await env.store.db.doc.send(
+    new PutCommand({ TableName: env.tableName, Item: { ...summaryKey(env, subject), type: "summary" } }),
+  );
+}
+
 function rawSequenceSide(env: DevEnvironment): Side {
   const subject = "raw-sequence";
-  const pk = keys.subjectPartition(env.studyId, subject);
-  const summary = { PK: keys.summaries(env.studyId), SK: keys.summary("site-01", subject) };
   let rev = 0;
   return {
     name: "raw read, conditional put, put ∥ update",
     async run() {
-      if (rev === 0)
-        await env.store.db.doc.send(
-          new PutCommand({ TableName: env.tableName, Item: { ...summary, type: "summary" } }),
-        );
-      for (let i = 0; i < BATCH; i++) {
-        rev += 1;
-        await env.store.db.doc.send(
-          new BatchGetCommand({
-            RequestItems: {
-              [env.tableName]: {
-                Keys: [
-                  { PK: pk, SK: keys.data("screening", "edss", 1) },
-                  { PK: pk, SK: keys.lockState },
-                  { PK: keys.study(env.studyId), SK: keys.lockState },
-                ],
-                ConsistentRead: true,
-              },
-            },
-          }),
-        );
-        const item = revisionItem(env, subject, rev);
-        await env.store.db.doc.send(
-          new PutCommand({
-            TableName: env.tableName,
-            Item: item,
-            ConditionExpression: "attribute_not_exists(PK)",
-          }),
-        );
-        await Promise.all([
-          env.store.db.doc.send(
-            new PutCommand({
-              TableName: env.tableName,
-              Item: { ...item, SK: keys.data("screening", "edss", 1), type: "current" },
-              ConditionExpression: "attribute_not_exists(PK) OR rev < :rev",
-              ExpressionAttributeValues: { ":rev": rev },
-            }),
-          ),
-          env.store.db.doc.send(
-            new UpdateCommand({
-              TableName: env.tableName,
-              Key: summary,
-              UpdateExpression: "SET #i = :v",
-              ConditionExpression: "attribute_exists(PK) AND (attribute_not_exists(#i) OR #i.#rev < :rev)",
-              ExpressionAttributeNames: { "#i": keys.data("screening", "edss", 1), "#rev": "rev" },
-              ExpressionAttributeValues: { ":v": { rev, s: "incomplete", d: {} }, ":rev": rev },
-            }),
-          ),
-        ]);
-      }
+      if (rev === 0) await rawSummary(env, subject);
+      for (let i = 0; i < BATCH; i++) await rawSave(env, subject, ++rev);
       return BATCH;
     },
   };

@@ -105,7 +105,9 @@ export function originVerifyVersionFromContext(node: Node): { versionId?: string
   const value = node.tryGetContext("originVerifyVersion") as string | undefined;
   if (value === undefined) return {};
   if (!/^[A-Za-z0-9-]{32,64}$/.test(value))
-    throw new Error(`originVerifyVersion must be a Secrets Manager VersionId (32 to 64 characters): ${value}`);
+    throw new Error(
+      `originVerifyVersion must be a Secrets Manager VersionId (32 to 64 characters): ${value}`,
+    );
   return { versionId: value };
 }
 

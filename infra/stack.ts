@@ -293,9 +293,10 @@ function acknowledgeStage(restApi: RestApi): void {
   Validations.of(stage).acknowledge({
     id: "AwsSolutions-APIG3",
     reason:
-      "No WAF, as before (the HTTP API had none): the stage is reached through the CloudFront distribution, " +
-      "every request is authenticated by the application and throttled on this stage, and bad input is a 4xx. " +
-      "A deployment that wants managed rules attaches a web ACL to the distribution.",
+      "No WAF, as before (the HTTP API had none): the API function refuses any request without the secret " +
+      "header the CloudFront distribution adds (x-origin-verify), every request is authenticated by the " +
+      "application and throttled on this stage, and bad input is a 4xx. A deployment that wants managed " +
+      "rules attaches a web ACL (docs/architecture.md, 'Serving in AWS: streamed responses').",
   });
   Validations.of(stage).acknowledge({
     id: "AwsSolutions-APIG6",
@@ -683,7 +684,11 @@ export class EdcStack extends Stack {
  * Manager at deploy (JSON `{"current": …}`), put into the distribution by a dynamic reference that
  * CloudFormation resolves, and read by the API function at its first request, with the session secret.
  */
-function originVerifySecret(scope: Construct, stage: string, apiFunction: LambdaFunction): OriginVerifyHeader {
+function originVerifySecret(
+  scope: Construct,
+  stage: string,
+  apiFunction: LambdaFunction,
+): OriginVerifyHeader {
   const secret = new Secret(scope, "OriginVerifySecret", {
     description: `EDC ${stage}: the header value CloudFront sends to the REST API (only it may call the API)`,
     generateSecretString: {

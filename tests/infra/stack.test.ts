@@ -570,7 +570,9 @@ describe("EdcStack template (unbundled synth)", () => {
     });
     expect(secret?.Properties?.SecretString).toBeUndefined();
     const origin = onlyProperties<{
-      DistributionConfig: { Origins: { OriginCustomHeaders: { HeaderName: string; HeaderValue: unknown }[] }[] };
+      DistributionConfig: {
+        Origins: { OriginCustomHeaders: { HeaderName: string; HeaderValue: unknown }[] }[];
+      };
     }>(template, "AWS::CloudFront::Distribution").DistributionConfig.Origins[0];
     expect(ORIGIN_VERIFY_HEADER).toBe("x-origin-verify");
     // The dynamic reference to the secret's `current`, AWSCURRENT: CloudFormation resolves it at deploy.

@@ -27,8 +27,8 @@ export const MAX_BODY_BYTES = BODY_LIMITS.default;
 export interface AppOptions {
   /**
    * Signs browser session cookies; generated and kept locally. In AWS a
-   * function that reads it at first use (a cold start serving an API call
-   * never fetches it).
+   * function that reads it at first use (started by the first origin check,
+   * handlers/api-options.ts, beside the origin secret).
    */
   sessionSecret: string | (() => Promise<string>);
   /** Commits younger than this are left for the next pull of the change feed. Default 60 s. */

@@ -11,8 +11,9 @@ type SecretsClient = NonNullable<Parameters<typeof lazySecret>[1]>;
 /**
  * The API function's app options from its environment, without a network
  * call: secrets are read and SDK clients made by the first request that needs
- * them, so a cold start pays only for what its request uses (a save needs
- * neither secret nor S3). `secretsClient` is for tests.
+ * them, so a cold start pays only for what its request uses (a save needs no
+ * S3; in AWS every request needs the origin secret, read with the session
+ * secret). `secretsClient` is for tests.
  */
 export function apiOptions(env: NodeJS.ProcessEnv, secretsClient?: SecretsClient): AppOptions {
   const secret = (arn: string) => lazySecret(arn, secretsClient);

@@ -13,7 +13,8 @@ import {
   type ImportJobSettings,
 } from "./http/context.ts";
 import type { OidcSettings } from "./http/oidc.ts";
-import { knownProblem, logUnexpected, type ProblemError, problems } from "./http/problems.ts";
+import { type OriginVerifySettings, verifyOrigin } from "./http/origin-verify.ts";
+import { knownProblem, logUnexpected, problemResponse, problems } from "./http/problems.ts";
 import { securityHeaders } from "./http/security-headers.ts";
 import type { FileObjects } from "./store/file-objects.ts";
 import type { Store } from "./store/store.ts";
@@ -23,18 +24,11 @@ import { STYLES } from "./web/styles.ts";
 
 export const MAX_BODY_BYTES = BODY_LIMITS.default;
 
-function problemResponse(c: Context, problem: ProblemError): Response {
-  return c.body(JSON.stringify(problem.toJSON(c.req.path)), problem.status, {
-    ...problem.headers,
-    "Content-Type": "application/problem+json",
-  });
-}
-
 export interface AppOptions {
   /**
    * Signs browser session cookies; generated and kept locally. In AWS a
-   * function that reads it at first use (a cold start serving an API call
-   * never fetches it).
+   * function that reads it at first use (started by the first origin check,
+   * handlers/api-options.ts, beside the origin secret).
    */
   sessionSecret: string | (() => Promise<string>);
   /** Commits younger than this are left for the next pull of the change feed. Default 60 s. */
@@ -62,6 +56,11 @@ export interface AppOptions {
    * function's bundle does not carry them.
    */
   assets?: readonly Script[];
+  /**
+   * In AWS only (handlers/api-options.ts), never the local server: every request must carry the header
+   * CloudFront adds, or it is refused before anything else runs (http/origin-verify.ts).
+   */
+  originVerify?: OriginVerifySettings;
 }
 
 export const DEFAULT_IDLE_MS = 30 * 60_000;
@@ -137,6 +136,9 @@ export function createApp(store: Store, options: AppOptions) {
   const exportJobs = { ...DEFAULT_EXPORT_JOBS, ...options.exportJobs };
 
   app.use("*", securityHeaders(STYLES));
+  // First of all (the security headers only decorate the answer): no store, page or route sees a request
+  // that did not come through the distribution, nor trusts its x-forwarded-host / x-viewer-address.
+  if (options.originVerify) app.use("*", verifyOrigin(options.originVerify));
   const provideVariables = createMiddleware<AppEnv>(async (c, next) => {
     c.set("store", store);
     c.set("feedSettleMs", options.feedSettleMs ?? 60_000);

@@ -96,8 +96,31 @@ export function priceClassFromContext(node: Node): { priceClass?: PriceClass } {
   return { priceClass: value as PriceClass };
 }
 
+/**
+ * `-c originVerifyVersion=<VersionId>`: CloudFront sends the origin secret's `current` of that version.
+ * CloudFormation resolves a dynamic reference only when the template changes, so a rotation names the new
+ * version to reach the distribution (docs/architecture.md, "Serving in AWS: streamed responses").
+ */
+export function originVerifyVersionFromContext(node: Node): { versionId?: string } {
+  const value = node.tryGetContext("originVerifyVersion") as string | undefined;
+  if (value === undefined) return {};
+  if (!/^[A-Za-z0-9-]{32,64}$/.test(value))
+    throw new Error(
+      `originVerifyVersion must be a Secrets Manager VersionId (32 to 64 characters): ${value}`,
+    );
+  return { versionId: value };
+}
+
+/** The header CloudFront adds to every origin request, its value a dynamic reference to the origin secret. */
+export interface OriginVerifyHeader {
+  readonly name: string;
+  /** `{{resolve:secretsmanager:…}}`: resolved by CloudFormation, never in the template as text. */
+  readonly value: string;
+}
+
 export interface PublicEndpointProps {
   readonly restApi: IRestApi;
+  readonly originVerify: OriginVerifyHeader;
   readonly stage: string;
   /** Default PriceClass.PRICE_CLASS_100 (North America and Europe edges). */
   readonly priceClass?: PriceClass;
@@ -125,6 +148,10 @@ export function publicEndpoint(scope: Construct, props: PublicEndpointProps): Pu
     originSslProtocols: [OriginSslPolicy.TLS_V1_2],
     readTimeout: ORIGIN_READ_TIMEOUT,
     keepaliveTimeout: ORIGIN_KEEPALIVE_TIMEOUT,
+    // Only the distribution knows it: the API function refuses any request without it (the execute-api
+    // URL reached directly), so x-forwarded-host and x-viewer-address are trusted from CloudFront only.
+    // A viewer's own header of that name is replaced by CloudFront's.
+    customHeaders: { [props.originVerify.name]: props.originVerify.value },
   });
   const forwardHost = new EdgeFunction(scope, "ForwardedHostFunction", {
     comment: `EDC ${props.stage}: the viewer's Host as ${FORWARDED_HOST_HEADER}`,

@@ -1,3 +1,4 @@
+import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { CommitWindowPassed } from "../store/commit-window.ts";
 
@@ -64,6 +65,14 @@ export const problems = {
   keyPredates: () =>
     new ProblemError(401, "key-predates", "This API key is no longer accepted", KEY_PREDATES),
   forbidden: (detail: string) => new ProblemError(403, "forbidden", "Not allowed for this token", detail),
+  /** The execute-api URL reached directly, not through the distribution (http/origin-verify.ts). */
+  notThroughPublicUrl: () =>
+    new ProblemError(
+      403,
+      "not-through-public-url",
+      "Use the study's public URL",
+      "This address answers only requests forwarded by the study's public URL (the ApiUrl of the deployment).",
+    ),
   identifiedOnly: () =>
     new ProblemError(
       403,
@@ -142,6 +151,14 @@ export const problems = {
       { "Retry-After": "1" },
     ),
 } as const;
+
+/** The problem as the answer: problem+json, its `instance` the request's path. */
+export function problemResponse(c: Context, problem: ProblemError): Response {
+  return c.body(JSON.stringify(problem.toJSON(c.req.path)), problem.status, {
+    ...problem.headers,
+    "Content-Type": "application/problem+json",
+  });
+}
 
 /** An error the caller is answered with as a problem; undefined for an unexpected one (logged, 500). */
 export function knownProblem(error: unknown): ProblemError | undefined {

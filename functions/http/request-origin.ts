@@ -8,8 +8,9 @@ import type { Principal } from "../store/principal.ts";
  * `x-viewer-address` to the viewer's IP (overwriting a client's value), while
  * the Lambda event's `sourceIp` is the CloudFront edge; so the header wins,
  * but only when the request came through a Lambda event (locally any client
- * could send it). Without it, the event's `sourceIp` (the execute-api URL,
- * reached directly); the first hop of `x-forwarded-for` is what a proxy in front of the local server
+ * could send it; in AWS a request that did not come through CloudFront is
+ * refused before this runs, http/origin-verify.ts). Without it, the event's
+ * `sourceIp`; the first hop of `x-forwarded-for` is what a proxy in front of the local server
  * reports; the socket address is the last resort (the local server, no proxy).
  */
 interface TransportEnv {

@@ -18,4 +18,15 @@ export const FUNCTION_ENV = {
   filesBucket: "FILES_BUCKET",
   /** S3 bucket of bulk export files (<study>/<job>/<name>, expired after 7 days); without it export jobs are refused. */
   exportsBucket: "EXPORTS_BUCKET",
+  /**
+   * Secrets Manager ARN of the value CloudFront sends in ORIGIN_VERIFY_HEADER; with it set, the API
+   * answers only requests that carry it (the execute-api URL reached directly is refused).
+   */
+  originVerifySecretArn: "ORIGIN_VERIFY_SECRET_ARN",
 } as const;
+
+/**
+ * The header CloudFront adds to every request it forwards to the REST API, holding the origin secret's
+ * value (functions/http/origin-verify.ts): shared by the stack and the API handler.
+ */
+export const ORIGIN_VERIFY_HEADER = "x-origin-verify";

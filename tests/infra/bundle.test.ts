@@ -1,5 +1,7 @@
 import { execFile } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
@@ -11,6 +13,7 @@ import { Match, Template } from "aws-cdk-lib/assertions";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDynalite } from "../../functions/store/dynalite.ts";
 import { createClients, ensureTable } from "../../functions/store/dynamo.ts";
+import { ORIGIN_VERIFY_HEADER } from "../../functions/store/function-env.ts";
 import { keys } from "../../functions/store/keys.ts";
 import { SCRIPTS } from "../../functions/web/scripts.generated.ts";
 import { hashDirectory } from "../../infra/forms-hash.ts";
@@ -321,5 +324,52 @@ describe("real bundling (esbuild, no Docker)", () => {
     });
     expect(upload.status).toBe(404);
     expect(upload.headers.get("content-type")).toContain("application/problem+json");
+  });
+
+  it("the bundled API handler refuses requests without CloudFront's origin header, reading its secret from Secrets Manager", async () => {
+    const ORIGIN_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:origin";
+    const origin = "o".repeat(48);
+    const asked: string[] = [];
+    const secrets: Server = createServer((req, res) => {
+      let body = "";
+      req.on("data", (chunk) => {
+        body += chunk;
+      });
+      req.on("end", () => {
+        asked.push(`${req.headers["x-amz-target"]} ${(JSON.parse(body) as { SecretId: string }).SecretId}`);
+        res.setHeader("content-type", "application/x-amz-json-1.1");
+        res.end(JSON.stringify({ SecretString: JSON.stringify({ current: origin }) }));
+      });
+    });
+    await new Promise<void>((resolve) => secrets.listen(0, "127.0.0.1", resolve));
+    const guarded = await startLambdaRuntime({
+      bundleDir: assetDir("EDC API"),
+      mode: "streaming",
+      env: {
+        ...functionEnv(),
+        ORIGIN_VERIFY_SECRET_ARN: ORIGIN_ARN,
+        AWS_ENDPOINT_URL_SECRETS_MANAGER: `http://127.0.0.1:${(secrets.address() as AddressInfo).port}`,
+      },
+    });
+    try {
+      // The execute-api URL reached directly: whatever host it claims, a 403 problem+json.
+      for (const headers of [{}, { [ORIGIN_VERIFY_HEADER]: "o".repeat(47) }] as Record<string, string>[]) {
+        const refused = await fetch(`${guarded.url}/signin`, {
+          headers: { ...headers, "x-forwarded-host": "evil.example" },
+        });
+        expect(refused.status).toBe(403);
+        expect(refused.headers.get("content-type")).toBe("application/problem+json");
+        expect(await refused.json()).toMatchObject({ type: "urn:edc:problem:not-through-public-url" });
+      }
+      // What CloudFront forwards: on to the routes (a path none answers: the app's 404).
+      const passed = await fetch(`${guarded.url}/api/unrouted`, {
+        headers: { [ORIGIN_VERIFY_HEADER]: origin },
+      });
+      expect(passed.status).toBe(404);
+      expect(asked).toEqual([`secretsmanager.GetSecretValue ${ORIGIN_ARN}`]);
+    } finally {
+      await guarded.close();
+      await new Promise((resolve) => secrets.close(resolve));
+    }
   });
 });

@@ -6,7 +6,7 @@ import { Match, Template } from "aws-cdk-lib/assertions";
 import { PriceClass } from "aws-cdk-lib/aws-cloudfront";
 import { Code, Function as LambdaFunction, Runtime } from "aws-cdk-lib/aws-lambda";
 import { afterAll, describe, expect, it } from "vitest";
-import { FUNCTION_ENV } from "../../functions/store/function-env.ts";
+import { FUNCTION_ENV, ORIGIN_VERIFY_HEADER } from "../../functions/store/function-env.ts";
 import { TABLE } from "../../functions/store/table-shape.ts";
 import { AUDIT_MAC_ACTIONS } from "../../infra/audit-mac-key.ts";
 import { EXPORT_READ_ACTIONS, EXPORT_WRITE_ACTIONS } from "../../infra/exports-bucket.ts";
@@ -192,9 +192,11 @@ describe("EdcStack template (unbundled synth)", () => {
 
   it("gives the API function a generated session secret by ARN, readable by it alone", () => {
     const secrets = template.findResources("AWS::SecretsManager::Secret");
-    const [secretId] = Object.keys(secrets);
-    expect(Object.keys(secrets)).toHaveLength(1);
-    expect(secrets[secretId as string]?.Properties?.GenerateSecretString).toBeDefined();
+    expect(Object.keys(secrets)).toHaveLength(2);
+    const secretId = logicalIdOf(template, "AWS::SecretsManager::Secret", {
+      Description: Match.stringLikeRegexp("signs browser session cookies"),
+    });
+    expect(secrets[secretId]?.Properties?.GenerateSecretString).toBeDefined();
     template.hasResourceProperties("AWS::Lambda::Function", {
       Description: Match.stringLikeRegexp("^EDC API"),
       Environment: { Variables: Match.objectLike({ SESSION_SECRET_ARN: { Ref: secretId } }) },
@@ -204,7 +206,8 @@ describe("EdcStack template (unbundled synth)", () => {
         Statement: Match.arrayWith([
           Match.objectLike({
             Action: Match.arrayWith(["secretsmanager:GetSecretValue"]),
-            Resource: { Ref: secretId },
+            // One statement for the API function's two secrets (this one and the origin secret).
+            Resource: Match.arrayWith([{ Ref: secretId }]),
           }),
         ]),
       },
@@ -554,6 +557,61 @@ describe("EdcStack template (unbundled synth)", () => {
       expect(JSON.stringify(fn.Properties?.Environment ?? {})).not.toContain(distId as string);
   });
 
+  it("sends a generated secret to the API as x-origin-verify: a dynamic reference, never its value; the API function reads it by ARN", () => {
+    const secretId = logicalIdOf(template, "AWS::SecretsManager::Secret", {
+      Description: Match.stringLikeRegexp("the header value CloudFront sends"),
+    });
+    const secret = resourcesOfType(template, "AWS::SecretsManager::Secret")[secretId];
+    expect(secret?.Properties?.GenerateSecretString).toEqual({
+      SecretStringTemplate: "{}",
+      GenerateStringKey: "current",
+      PasswordLength: 48,
+      ExcludePunctuation: true,
+    });
+    expect(secret?.Properties?.SecretString).toBeUndefined();
+    const origin = onlyProperties<{
+      DistributionConfig: {
+        Origins: { OriginCustomHeaders: { HeaderName: string; HeaderValue: unknown }[] }[];
+      };
+    }>(template, "AWS::CloudFront::Distribution").DistributionConfig.Origins[0];
+    expect(ORIGIN_VERIFY_HEADER).toBe("x-origin-verify");
+    // The dynamic reference to the secret's `current`, AWSCURRENT: CloudFormation resolves it at deploy.
+    expect(origin?.OriginCustomHeaders).toEqual([
+      {
+        HeaderName: ORIGIN_VERIFY_HEADER,
+        HeaderValue: {
+          "Fn::Join": ["", ["{{resolve:secretsmanager:", { Ref: secretId }, ":SecretString:current::}}"]],
+        },
+      },
+    ]);
+    template.hasResourceProperties("AWS::Lambda::Function", {
+      Description: Match.stringLikeRegexp("^EDC API"),
+      Environment: {
+        Variables: Match.objectLike({ [FUNCTION_ENV.originVerifySecretArn]: { Ref: secretId } }),
+      },
+    });
+    // Read by the API function only: no other function learns it or may read it.
+    const readers = Object.values(resourcesOfType(template, "AWS::IAM::Policy")).filter((policy) =>
+      JSON.stringify(policy.Properties?.PolicyDocument).includes(`{"Ref":"${secretId}"}`),
+    );
+    expect(readers).toHaveLength(1);
+    expect(readers[0]?.Properties?.Roles).toEqual([{ Ref: roleOf(apiFnId) }]);
+    const sessionSecretId = logicalIdOf(template, "AWS::SecretsManager::Secret", {
+      Description: Match.stringLikeRegexp("signs browser session cookies"),
+    });
+    expect(readers[0]?.Properties?.PolicyDocument).toMatchObject({
+      Statement: expect.arrayContaining([
+        {
+          Effect: "Allow",
+          Action: ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"],
+          Resource: expect.arrayContaining([{ Ref: secretId }, { Ref: sessionSecretId }]),
+        },
+      ]),
+    });
+    for (const [id, fn] of Object.entries(resourcesOfType(template, "AWS::Lambda::Function")))
+      if (id !== apiFnId) expect(JSON.stringify(fn.Properties?.Environment ?? {})).not.toContain(secretId);
+  });
+
   it("the CloudFront Function copies the viewer's Host and IP into x-forwarded-host and x-viewer-address, overwriting forged ones", () => {
     const handler = new Function(`${FORWARDED_HOST_FUNCTION_CODE}; return handler;`)() as (
       event: unknown,
@@ -777,6 +835,40 @@ describe("the public URL", () => {
     const { stack } = makeApp();
     stack.distribution.node.addDependency(stack.restApi.deploymentStage);
     expect(() => Template.fromStack(stack)).toThrow(/Circular dependency with \[.*PublicDistribution/);
+  });
+
+  it("names the origin secret's version from CDK context (a rotation), refusing anything else", () => {
+    const { stack } = makeApp({ context: { originVerifyVersion: "a1b2c3d4-e5f6-7890-abcd-ef0123456789" } });
+    const template = Template.fromStack(stack);
+    const secretId = logicalIdOf(template, "AWS::SecretsManager::Secret", {
+      Description: Match.stringLikeRegexp("the header value CloudFront sends"),
+    });
+    template.hasResourceProperties("AWS::CloudFront::Distribution", {
+      DistributionConfig: Match.objectLike({
+        Origins: [
+          Match.objectLike({
+            OriginCustomHeaders: [
+              {
+                HeaderName: ORIGIN_VERIFY_HEADER,
+                HeaderValue: {
+                  "Fn::Join": [
+                    "",
+                    [
+                      "{{resolve:secretsmanager:",
+                      { Ref: secretId },
+                      ":SecretString:current::a1b2c3d4-e5f6-7890-abcd-ef0123456789}}",
+                    ],
+                  ],
+                },
+              },
+            ],
+          }),
+        ],
+      }),
+    });
+    expect(() => makeApp({ context: { originVerifyVersion: "AWSPREVIOUS}}" } })).toThrow(
+      /originVerifyVersion must be a Secrets Manager VersionId/,
+    );
   });
 
   const CUSTOM = {

@@ -2,6 +2,7 @@ import type { GetSecretValueCommand } from "@aws-sdk/client-secrets-manager";
 import { describe, expect, it } from "vitest";
 import { createApp } from "../../functions/app.ts";
 import { apiOptions } from "../../functions/handlers/api-options.ts";
+import { ORIGIN_VERIFY_HEADER } from "../../functions/store/function-env.ts";
 import { memoryMacKey } from "../../functions/store/mac-key.ts";
 import { createStore } from "../../functions/store/store.ts";
 import { newSession, SESSION_COOKIE, sealSession } from "../../functions/web/session.ts";
@@ -90,5 +91,32 @@ describe("the API function's session secret", () => {
 
   it("without SESSION_SECRET_ARN (and no SESSION_SECRET) the function refuses to start", () => {
     expect(() => apiOptions({}, fakeSecrets(() => "x").client)).toThrow(/SESSION_SECRET_ARN is not set/);
+  });
+});
+
+describe("the API function's origin check (ORIGIN_VERIFY_SECRET_ARN)", () => {
+  const ORIGIN_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:origin";
+  const ORIGIN = "o".repeat(48);
+  const bySecret = (id: number, asked: string[]) =>
+    asked[id - 1] === ORIGIN_ARN ? JSON.stringify({ current: ORIGIN }) : "first-secret";
+
+  it("reads the origin and session secrets together at the first request, then neither again", async () => {
+    const secrets = fakeSecrets((read) => bySecret(read, secrets.asked));
+    const app = deployedApp(secrets, { ORIGIN_VERIFY_SECRET_ARN: ORIGIN_ARN });
+    expect(secrets.asked).toEqual([]);
+    const refused = await app.request("/api/v1/openapi.json");
+    expect(refused.status).toBe(403);
+    // Both reads started by the first check, before the answer: one round trip for a cold start's page.
+    expect([...secrets.asked].sort()).toEqual([ORIGIN_ARN, SESSION_ARN].sort());
+    const page = await app.request("/", {
+      headers: { [ORIGIN_VERIFY_HEADER]: ORIGIN, cookie: sessionCookie("first-secret") },
+    });
+    expect(page.headers.get("location")).toBe("/home");
+    expect(secrets.asked).toHaveLength(2);
+  });
+
+  it("is off without the ARN: the local server and the tests' handlers answer without the header", async () => {
+    const options = apiOptions({ SESSION_SECRET_ARN: SESSION_ARN }, fakeSecrets(() => "x").client);
+    expect(options.originVerify).toBeUndefined();
   });
 });

@@ -19,6 +19,7 @@ import path from "node:path";
 import type { AbstractLevel } from "abstract-level";
 import { parse } from "csv-parse/sync";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startDevEnvironment } from "../../functions/dev-environment.ts";
 import { freePort, HttpBrowser } from "./http-browser.ts";
 
 const root = path.join(import.meta.dirname, "../..");
@@ -203,8 +204,9 @@ describe("npm start on a store it cannot read", () => {
   }
 
   beforeAll(async () => {
-    await start(await freePort(), populated);
-    await stop();
+    // The store npm start keeps in <DATA_DIR>/dynamo, written in this process: what these tests need is a
+    // folder LevelDB wrote, not a server's start-up (the tests below start npm start on copies of it).
+    await (await startDevEnvironment({ dataDir: populated })).close();
     // LevelDB moves its log into a table file when it reopens: the LevelDB dynalite uses does it, no second start needed.
     const level = createRequire(createRequire(import.meta.url).resolve("dynalite"))("level") as {
       Level: new (

@@ -1,4 +1,5 @@
 import { defineConfig } from "vitest/config";
+import LongestFirst from "./tests/setup/longest-first.ts";
 
 export default defineConfig({
   test: {
@@ -15,5 +16,7 @@ export default defineConfig({
     globalSetup: ["tests/e2e/shared-chromium.ts"],
     // Instruments built in memory get their validator code on first use (functions/engine/schema-validator.ts).
     setupFiles: ["tests/setup/generate-validators.ts"],
+    // Longest files first (their durations recorded in tests/setup/file-durations.json), so both workers end together.
+    sequence: { sequencer: LongestFirst },
   },
 });

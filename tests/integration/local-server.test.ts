@@ -19,11 +19,14 @@ import path from "node:path";
 import type { AbstractLevel } from "abstract-level";
 import { parse } from "csv-parse/sync";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startDevEnvironment } from "../../functions/dev-environment.ts";
 import { freePort, HttpBrowser } from "./http-browser.ts";
 
 const root = path.join(import.meta.dirname, "../..");
 const dataDir = mkdtempSync(path.join(tmpdir(), "edc-local-"));
 let child: ChildProcess | undefined;
+/** The server `start` left running: its port, data folder and what it printed. */
+let running: { port: number; dir: string; printed: string } | undefined;
 
 /** `npm start` as a user runs it (tsx functions/local.ts), until it prints its URL. */
 /** The local OpenID provider's port per app port: fixed across a restart (the issuer names people), and free. */
@@ -46,6 +49,7 @@ async function start(port: number, dir = dataDir, extraEnv: Record<string, strin
       out += chunk;
       if (out.includes("OpenAPI:")) {
         clearTimeout(timer);
+        running = { port, dir, printed: out };
         resolve();
       }
     });
@@ -59,6 +63,7 @@ async function start(port: number, dir = dataDir, extraEnv: Record<string, strin
 }
 
 async function stop(): Promise<void> {
+  running = undefined;
   if (!child || child.exitCode !== null) return;
   const exited = new Promise((resolve) => child?.once("exit", resolve));
   child.kill("SIGTERM");
@@ -108,9 +113,12 @@ describe("npm start", () => {
   }, 150_000);
 
   it("serves the shipped example study beside the reference one, and takes its records as the README says", async () => {
-    await stop(); // the server of the test before holds the data folder
-    const port = await freePort();
-    const printed = await start(port);
+    // The server the test before restarted on this data folder serves every study of studies/ (started
+    // here when this test runs alone).
+    const { port, printed } =
+      running?.dir === dataDir
+        ? running
+        : await freePort().then(async (p) => ({ port: p, printed: await start(p) }));
     const url = `http://localhost:${port}`;
     expect(printed).toContain(`${url}/studies/redcapr-longitudinal`);
     const keys = JSON.parse(readFileSync(path.join(dataDir, "dev-tokens.redcapr-longitudinal.json"), "utf8"));
@@ -203,8 +211,9 @@ describe("npm start on a store it cannot read", () => {
   }
 
   beforeAll(async () => {
-    await start(await freePort(), populated);
-    await stop();
+    // The store npm start keeps in <DATA_DIR>/dynamo, written in this process: what these tests need is a
+    // folder LevelDB wrote, not a server's start-up (the tests below start npm start on copies of it).
+    await (await startDevEnvironment({ dataDir: populated })).close();
     // LevelDB moves its log into a table file when it reopens: the LevelDB dynalite uses does it, no second start needed.
     const level = createRequire(createRequire(import.meta.url).resolve("dynalite"))("level") as {
       Level: new (

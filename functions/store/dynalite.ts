@@ -21,11 +21,12 @@ export async function startDynalite(options: { path?: string; port?: number } = 
   }
   closeIteratorsWhenDestroyed(); // or every Query leaks a LevelDB iterator
   const server = dynalite({ path: folder, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  // dynalite does not say whether LevelDB opened (a held LOCK fails it): a request it answered shows it did.
+  // dynalite does not say whether LevelDB opened (a held LOCK fails it): a request it answered
+  // with a 200 shows it did (a 400 may come from validation, before the store is read).
   let answered = false;
   server.on("request", (_request, response) =>
     response.once("finish", () => {
-      if (response.statusCode < 500) answered = true;
+      if (response.statusCode === 200) answered = true;
     }),
   );
   await new Promise<void>((resolve, reject) => {

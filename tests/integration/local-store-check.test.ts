@@ -78,6 +78,12 @@ describe("the local store's seal", () => {
     expect(await checkLocalStore(folder)).toBe("sealed");
   });
 
+  it("leaves no seal after a start that answered nothing (its LevelDB may never have opened)", async () => {
+    const dir = await sealedCopy("unanswered");
+    await (await startDynalite({ path: dir })).close();
+    expect(existsSync(sealFile(dir))).toBe(false);
+  });
+
   it("reads a folder in full again when a data file changed since the seal", async () => {
     const dir = await sealedCopy("touched");
     const [table] = tableFiles(dir);

@@ -43,7 +43,8 @@ export async function startDynalite(options: { path?: string; port?: number } = 
       const closed = await new Promise<boolean>((resolve) =>
         server.close((error?: Error) => resolve(!error)),
       );
-      if (folder && closed && answered) await sealLocalStore(folder);
+      // Without a seal (a full disk, a read-only folder) the next start only reads the folder in full.
+      if (folder && closed && answered) await sealLocalStore(folder).catch(() => {});
     },
   };
 }

@@ -91,3 +91,5 @@ const stop = () => {
 };
 process.on("SIGINT", stop);
 process.on("SIGTERM", stop);
+// A closed terminal: stopping cleanly seals the local store, so the next start need not read it all.
+process.on("SIGHUP", stop);

@@ -2,6 +2,7 @@ import { cp, mkdtemp, readdir, rm } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { DATA_FILE, isSealed } from "./local-store-seal.ts";
 
 /** The local store cannot be used as it is; the message names the folder and says nothing was changed. */
 export class LocalStoreUnreadable extends Error {
@@ -12,15 +13,15 @@ export class LocalStoreUnreadable extends Error {
 interface LevelDb {
   open(): Promise<void>;
   close(): Promise<void>;
-  iterator(options: { fillCache: boolean }): AsyncIterable<[string, string]> & { close(): Promise<void> };
+  iterator(options: { fillCache: boolean }): {
+    nextv(size: number): Promise<[string, string][]>;
+    close(): Promise<void>;
+  };
 }
 type LevelConstructor = new (
   location: string,
   options: { createIfMissing: boolean; valueEncoding: "utf8" },
 ) => LevelDb;
-
-/** LevelDB's own files; LOCK and LOG* hold no data. */
-const DATA_FILE = /^(CURRENT|MANIFEST-\d+|\d+\.(ldb|sst|log))$/;
 
 /**
  * Refuses a LevelDB folder that holds data LevelDB cannot read, before dynalite opens it.
@@ -34,11 +35,23 @@ const DATA_FILE = /^(CURRENT|MANIFEST-\d+|\d+\.(ldb|sst|log))$/;
  * `createIfMissing: false`, and reads every entry. LevelDB does not verify block
  * checksums on reads (classic-level does not expose it); a bad block is found
  * when it does not decompress or an entry is not the JSON dynalite wrote.
+ *
+ * The read is skipped when the folder is exactly as the local server's last clean
+ * close sealed it (`local-store-seal.ts`): LevelDB never rewrites a file in
+ * place, and every open makes a new MANIFEST and log, so any open since (a
+ * crash, another tool), a copy, a restore or a hand edit shows in the seal and
+ * brings the full read back. LevelDB has no read-only open, and the copy is a
+ * real copy, not hard links: a damaged MANIFEST can hand out a file number that
+ * a table already has, and LevelDB opens new files with O_TRUNC, which would
+ * truncate the original through a link. Copying is ~1 s per GB; the read is the cost.
+ *
+ * Answers what it did: "new" (no data files), "sealed" (unchanged since a clean
+ * close) or "read" (every entry read).
  */
-export async function checkLocalStore(folder: string): Promise<void> {
+export async function checkLocalStore(folder: string): Promise<"new" | "sealed" | "read"> {
   const files = await readdir(folder).catch(() => [] as string[]);
   const data = files.filter((f) => DATA_FILE.test(f));
-  if (data.length === 0) return; // a new store
+  if (data.length === 0) return "new";
   const refuse = (reason: string): LocalStoreUnreadable =>
     new LocalStoreUnreadable(
       `The local store in ${folder} cannot be opened: ${reason}.\n` +
@@ -49,6 +62,7 @@ export async function checkLocalStore(folder: string): Promise<void> {
       `it holds LevelDB files (${data.join(", ")}) but no CURRENT file ` +
         "(LevelDB would start an empty store and delete them; a CURRENT holding the newest MANIFEST-… name and a newline restores it)",
     );
+  if (await isSealed(folder)) return "sealed";
 
   const copy = await mkdtemp(path.join(tmpdir(), "edc-store-check-"));
   try {
@@ -56,12 +70,15 @@ export async function checkLocalStore(folder: string): Promise<void> {
     const db = new (level())(copy, { createIfMissing: false, valueEncoding: "utf8" });
     try {
       await db.open();
-      for await (const [key, value] of db.iterator({ fillCache: false })) {
-        try {
-          JSON.parse(value);
-        } catch {
-          throw new Error(`the entry ${JSON.stringify(key.slice(0, 80))} does not decode`);
-        }
+      const entries = db.iterator({ fillCache: false });
+      try {
+        // In batches: one promise per entry costs more than the read on a million entries.
+        for (let batch = await entries.nextv(1000); batch.length > 0; batch = await entries.nextv(1000))
+          for (const [key, value] of batch)
+            if (!parses(value))
+              throw new Error(`the entry ${JSON.stringify(key.slice(0, 80))} does not decode`);
+      } finally {
+        await entries.close().catch(() => {});
       }
     } finally {
       await db.close().catch(() => {});
@@ -70,6 +87,16 @@ export async function checkLocalStore(folder: string): Promise<void> {
     throw refuse(describe(error).replaceAll(copy, folder));
   } finally {
     await rm(copy, { recursive: true, force: true });
+  }
+  return "read";
+}
+
+function parses(value: string): boolean {
+  try {
+    JSON.parse(value);
+    return true;
+  } catch {
+    return false;
   }
 }
 

@@ -200,6 +200,86 @@ describe("bulk export jobs", () => {
   });
 });
 
+describe("bulk export jobs carried on after a run dies", () => {
+  const PART = 4096;
+  /** Each run of a job after the first reads the clock past the previous run's lease. */
+  const runs = (id: string, options: Parameters<typeof runExportJob>[4][]) =>
+    options.reduce(
+      (prev, o, i) => prev.then(() => run(id, { now: () => Date.now() + i * 10 * 60_000, ...o })),
+      Promise.resolve() as Promise<unknown>,
+    );
+  /** An uninterrupted job's file, and the subjects done at each checkpoint it committed. */
+  async function whole(body: Record<string, unknown>, partBytes = PART) {
+    const id = await start(body);
+    const steps = vi.spyOn(product.env.store.exportJobs, "step");
+    await run(id, { partBytes });
+    const at = steps.mock.calls.flatMap(([, , s]) => (s.checkpoint ? [s.checkpoint.subjectsDone] : []));
+    steps.mockRestore();
+    return { ...(await download(id)), at };
+  }
+  /** A job whose runs die after these many subjects each, then one that finishes. */
+  async function carriedOn(body: Record<string, unknown>, dieAfter: number[], partBytes = PART) {
+    const id = await start(body);
+    await runs(id, [...dieAfter.map((n) => ({ partBytes, dieAfterSubjects: n })), { partBytes }]);
+    return download(id);
+  }
+
+  it("writes the same CSV and JSON bytes whether a run dies at a part's end, mid-part or before any part", async () => {
+    const csv = await whole({ format: "csv" });
+    expect(csv.at.length).toBeGreaterThanOrEqual(2);
+    const [first = 0, second = 0] = csv.at;
+    expect(csv.bytes.equals(await http("records?format=csv&limit=1000"))).toBe(true);
+    for (const k of [first, first + 1, second - 1, 1]) {
+      const { job, bytes } = await carriedOn({ format: "csv" }, [k]);
+      expect(sha256(bytes), `died after ${k}`).toBe(sha256(csv.bytes));
+      // Written by two runs: hashed by reading the stored file back.
+      expect(job.files[0]).toMatchObject({ sha256: sha256(bytes), bytes: bytes.length, rows: csv.job.rows });
+      expect(job).toMatchObject({ rows: csv.job.rows, bytes: bytes.length });
+    }
+    const json = await whole({ format: "json" });
+    const resumedJson = await carriedOn({ format: "json" }, [json.at[0] ?? 0, (json.at[1] ?? 0) + 1]);
+    expect(sha256(resumedJson.bytes)).toBe(sha256(json.bytes));
+    expect(JSON.parse(resumedJson.bytes.toString())).toHaveLength(json.job.rows);
+  });
+
+  it("writes a gzip file of one member per part that decompresses to the same text", async () => {
+    const text = await http("records?format=ndjson&limit=1000");
+    const nd = await whole({ format: "ndjson", gzip: true }, 1024);
+    expect(nd.at.length).toBeGreaterThanOrEqual(2);
+    expect(gunzipSync(nd.bytes).equals(text)).toBe(true);
+    for (const k of [nd.at[0] ?? 0, (nd.at[0] ?? 0) + 1]) {
+      const { job, bytes } = await carriedOn({ format: "ndjson", gzip: true }, [k], 1024);
+      expect(gunzipSync(bytes).equals(text), `died after ${k}`).toBe(true);
+      expect(job.files[0].sha256).toBe(sha256(bytes));
+    }
+  });
+
+  it("lets a job that progresses take as many runs as it needs, but fails one stuck three times", async () => {
+    // A part per subject: each of five runs dies after a checkpoint of its own.
+    const { job, bytes } = await carriedOn({ format: "ndjson" }, [2, 4, 6, 8, 10], 1);
+    expect(job).toMatchObject({ state: "done", subjects: { done: SUBJECTS } });
+    expect(bytes.equals(await http("records?format=ndjson&limit=1000"))).toBe(true);
+    const stuck = await start({ format: "ndjson" });
+    await runs(stuck, [{ dieAfterSubjects: 3 }, { dieAfterSubjects: 3 }, { dieAfterSubjects: 3 }, {}]);
+    expect((await getJob(stuck)).body).toMatchObject({
+      state: "failed",
+      error: expect.stringContaining("3 times"),
+    });
+  });
+
+  it("stops a run at its next checkpoint once stopBy has passed, releasing the lease for the next run", async () => {
+    const id = await start({ format: "csv" });
+    const stopped = await run(id, { partBytes: PART, stopBy: 0 });
+    expect(stopped).toMatchObject({ state: "running", attempt: 1 });
+    expect(stopped?.leaseOwner).toBeUndefined();
+    expect(stopped?.subjectsDone).toBeGreaterThan(0);
+    expect(stopped?.subjectsDone).toBeLessThan(SUBJECTS);
+    // No waiting out a lease: the next run carries on at once.
+    expect(await run(id, { partBytes: PART })).toMatchObject({ state: "done", attempt: 2 });
+    expect((await download(id)).bytes.equals(await http("records?format=csv&limit=1000"))).toBe(true);
+  });
+});
+
 describe("export targets", () => {
   it("answers a local download URL until it expires, and never a tampered one", async () => {
     const root = await mkdtemp(path.join(tmpdir(), "edc-export-target-"));

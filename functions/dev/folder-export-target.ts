@@ -128,6 +128,7 @@ async function partsFile(file: string, from?: StoredParts): Promise<PartSink> {
       await handle.close().catch(() => {});
       await rm(temp, { force: true });
     },
+    close: () => handle.close(),
   };
 }
 

@@ -31,6 +31,8 @@ export interface ResumableFile {
   /** Stores the rest and makes the object whole: its size and SHA-256. */
   end(): Promise<{ bytes: number; sha256: string }>;
   abort(): Promise<void>;
+  /** Leaves the stored parts for another run (this one stops, or lost its lease). */
+  close(): Promise<void>;
 }
 
 export async function openResumableFile(
@@ -99,6 +101,10 @@ export async function openResumableFile(
     abort: async () => {
       member?.gz.destroy();
       await sink.abort();
+    },
+    close: async () => {
+      member?.gz.destroy();
+      await sink.close();
     },
   };
 }

@@ -259,7 +259,7 @@ async function writeResumableFile(
     const { bytes, sha256 } = await writing.end();
     return { files: [{ name: file.name, contentType: file.contentType, bytes, rows: file.rows(), sha256 }] };
   } catch (error) {
-    if (!leftForAnotherRun(error)) await writing.abort().catch(() => {});
+    await (leftForAnotherRun(error) ? writing.close() : writing.abort()).catch(() => {});
     throw error;
   }
 }

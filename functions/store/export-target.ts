@@ -40,6 +40,8 @@ export interface PartSink {
   put(bytes: Buffer): Promise<StoredParts>;
   end(last: Buffer): Promise<void>;
   abort(): Promise<void>;
+  /** Lets go of the object as it is, neither whole nor dropped: another run carries it on. */
+  close(): Promise<void>;
 }
 
 export interface ExportTarget {

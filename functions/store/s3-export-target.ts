@@ -123,6 +123,7 @@ function resumableUpload(
       if (uploadId)
         await s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }));
     },
+    close: async () => {},
   };
 }
 

@@ -245,10 +245,13 @@ describe("bulk export jobs carried on after a run dies", () => {
       expect(job.files[0]).toMatchObject({ sha256: sha256(bytes), bytes: bytes.length, rows: csv.job.rows });
       expect(job).toMatchObject({ rows: csv.job.rows, bytes: bytes.length });
     }
-    const json = await whole({ format: "json" });
-    const resumedJson = await carriedOn({ format: "json" }, [(json.at[0] ?? 0) + 1]);
-    expect(sha256(resumedJson.bytes)).toBe(sha256(json.bytes));
-    expect(JSON.parse(resumedJson.bytes.toString())).toHaveLength(json.job.rows);
+    // JSON's "[" and commas: its parts fill faster than CSV's, so a run dying there has a checkpoint behind it.
+    const json = await start({ format: "json" });
+    await run(json, { partBytes: PART, dieAfterSubjects: first + 1 });
+    expect((await getJob(json)).body.subjects.done).toBeGreaterThan(0);
+    await run(json, { partBytes: PART, now: () => Date.now() + 10 * 60_000 });
+    const jsonText = await httpOnce("records?format=json&limit=1000");
+    expect((await download(json)).bytes.equals(jsonText)).toBe(true);
   });
 
   it("writes a gzip file of one member per part that decompresses to the same text", async () => {

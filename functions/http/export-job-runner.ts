@@ -171,6 +171,12 @@ export async function runExportJob(
             boundary: (cut) => {
               atBoundary = (subject) => checkpoint(subject, cut);
             },
+            // Once S3 completes the upload (or the local file is renamed) its parts are gone: a run
+            // dying before `done` leaves no checkpoint, so the next one starts again rather than fail.
+            completing: async () => {
+              if (job.checkpoint)
+                await step({ state: "running", dropCheckpoint: true, leaseUntil: now() + leaseMs });
+            },
           })
         : await writeOneFile(store, target, definition, job, subjects, onSubject, progress, counted);
     const files: ExportJobFile[] = stored.files;
@@ -244,6 +250,8 @@ async function writeResumableFile(
     from: ExportCheckpoint | undefined;
     partBytes: number;
     boundary: (cut: (soon: boolean) => Promise<StoredParts | undefined>) => void;
+    /** Before the object is made whole: a run dying after it must not carry on parts that are gone. */
+    completing: () => Promise<void>;
   },
 ): Promise<Stored> {
   const file = await jobFile(store, definition, job, remaining, onSubject, counted, resume.from);
@@ -256,6 +264,7 @@ async function writeResumableFile(
   resume.boundary((soon) => writing.cut(soon));
   try {
     for await (const chunk of file.chunks) await writing.write(chunk);
+    await resume.completing();
     const { bytes, sha256 } = await writing.end();
     return { files: [{ name: file.name, contentType: file.contentType, bytes, rows: file.rows(), sha256 }] };
   } catch (error) {

@@ -230,6 +230,8 @@ export interface ExportJobStep {
   newRun?: boolean;
   /** Parts stored: a later run carries on from here. */
   checkpoint?: ExportCheckpoint;
+  /** The file is being made whole: its parts are no longer there to carry on from. */
+  dropCheckpoint?: boolean;
   subjectsTotal?: number;
   subjectsDone?: number;
   rows?: number;
@@ -283,12 +285,16 @@ export async function stepExportJob(
     values[`:a${i}`] = value;
     return `#a${i} = :a${i}`;
   });
+  const removals = [
+    ...(step.release ? ["leaseOwner", "leaseUntil"] : []),
+    ...(step.dropCheckpoint ? ["checkpoint"] : []),
+  ];
   try {
     const { Attributes } = await db.doc.send(
       new UpdateCommand({
         TableName: db.tableName,
         Key: jobKey(from.study, from.id),
-        UpdateExpression: `SET ${assignments.join(", ")}${step.release ? " REMOVE leaseOwner, leaseUntil" : ""}`,
+        UpdateExpression: `SET ${assignments.join(", ")}${removals.length ? ` REMOVE ${removals.join(", ")}` : ""}`,
         ConditionExpression: "leaseOwner = :owner AND attempt = :attempt",
         ExpressionAttributeNames: names,
         ExpressionAttributeValues: values,

@@ -761,7 +761,7 @@ function bulkExportJobs(
     eventSourceArn: streamArn,
     startingPosition: StartingPosition.LATEST,
     batchSize: 10,
-    // A worker that died mid-run fails; the retry waits out its lease and starts the job again.
+    // A worker that died mid-run fails; the retry waits out its lease and carries the job on (or starts it again).
     retryAttempts: 10,
     filters: [
       FilterCriteria.filter({
@@ -778,7 +778,7 @@ function bulkExportJobs(
   acknowledgePinnedRuntime(worker);
   new Alarm(scope, "ExportJobWorkerErrorsAlarm", {
     alarmDescription:
-      "The bulk export worker threw (a job is started again after its lease; three stopped runs fail it).",
+      "The bulk export worker threw (a job carries on after its lease; three runs in a row without progress fail it).",
     metric: worker.metricErrors({ period: Duration.minutes(5), statistic: "Sum" }),
     threshold: 1,
     evaluationPeriods: 1,

@@ -10,14 +10,17 @@
  */
 import { createHmac, randomUUID, timingSafeEqual } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
-import { mkdir, rename, rm, stat } from "node:fs/promises";
+import { mkdir, open, rename, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import { Readable } from "node:stream";
 import type { Handler } from "hono";
-import type { ExportTarget } from "../store/export-target.ts";
+import type { ExportTarget, PartSink, StoredParts } from "../store/export-target.ts";
 
 /** Where the local server answers download URLs (not under /api/: a URL is its own credential, as S3's are). */
 export const LOCAL_EXPORT_DOWNLOADS = "/local-exports";
+
+/** A resumed file's temporary name is one `openParts` made: never a path of the caller's choosing. */
+const UPLOAD = /^[0-9a-f-]{36}$/;
 
 const KEY = /^[A-Za-z0-9._=-]+(\/[A-Za-z0-9._=-]+)*$/;
 
@@ -69,6 +72,8 @@ export function folderExportTarget(root: string, secret: string, now: () => numb
         },
       };
     },
+    openParts: (key, _contentType, from) => partsFile(inside(root, key), from),
+    read: (key) => createReadStream(inside(root, key)),
     downloadUrl: async (key, response, expiresIn) => {
       inside(root, key);
       const expires = String(Math.floor(now() / 1000) + expiresIn);
@@ -81,6 +86,49 @@ export function folderExportTarget(root: string, secret: string, now: () => numb
       });
       return `${LOCAL_EXPORT_DOWNLOADS}/${key}?${query}`;
     },
+  };
+}
+
+/**
+ * A file written in parts under its temporary name, each part synced to disk
+ * before `put` resolves; a resumed run cuts the file back to its parts' bytes
+ * (dropping what a dead run wrote after its last recorded part) and appends.
+ */
+async function partsFile(file: string, from?: StoredParts): Promise<PartSink> {
+  await mkdir(path.dirname(file), { recursive: true });
+  if (from && !UPLOAD.test(from.upload)) throw new Error(`not an upload of this target: ${from.upload}`);
+  const upload = from?.upload ?? randomUUID();
+  const temp = `${file}.${upload}.tmp`;
+  const handle = await open(temp, from ? "r+" : "wx");
+  const parts = [...(from?.parts ?? [])];
+  let size = parts.reduce((n, p) => n + p.bytes, 0);
+  if (from) await handle.truncate(size);
+  const append = async (bytes: Buffer) => {
+    let at = 0;
+    while (at < bytes.byteLength) {
+      const { bytesWritten } = await handle.write(bytes, at, bytes.byteLength - at, size + at);
+      at += bytesWritten;
+    }
+    size += bytes.byteLength;
+  };
+  return {
+    put: async (bytes) => {
+      await append(bytes);
+      await handle.sync();
+      parts.push({ n: parts.length + 1, etag: "", bytes: bytes.byteLength });
+      return { upload, parts: [...parts] };
+    },
+    end: async (last) => {
+      await append(last);
+      await handle.sync();
+      await handle.close();
+      await rename(temp, file);
+    },
+    abort: async () => {
+      await handle.close().catch(() => {});
+      await rm(temp, { force: true });
+    },
+    close: () => handle.close(),
   };
 }
 

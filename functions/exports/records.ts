@@ -52,11 +52,13 @@ export async function* recordChunks(
   reader: CsvReader = "people",
   /** Told each subject's row count as it is written (bulk export jobs count rows). */
   counted?: (rows: number) => void,
+  /** A bulk export job carrying on a file: no header, and whether rows came before (JSON's commas). */
+  continuing?: { rowsBefore: number },
 ): AsyncGenerator<string> {
   const columns = flatColumns(definition, options);
-  if (format === "csv") yield csvText([columns.map((col) => col.name)], reader);
-  if (format === "json") yield "[";
-  let first = true;
+  if (format === "csv" && !continuing) yield csvText([columns.map((col) => col.name)], reader);
+  if (format === "json" && !continuing) yield "[";
+  let first = !continuing?.rowsBefore;
   const read = { includeEnteredInError: options.includeEnteredInError, sinceWatermark: true };
   for await (const { subject, instances } of store.casebooks(definition.study.id, subjects, read)) {
     const rows = flatRows(definition, subject, instances, columns, options);

@@ -11,16 +11,20 @@ import type { JobStreamEvent, WorkerContext } from "./import-job-worker.ts";
  * The bulk export worker: the table's stream invokes it with export job items
  * that wait for a runner (the event source's filter: queued or running, and
  * no lease held). A run writes one job's file into the exports bucket; a
- * worker near its timeout starts no run but releases the lease, a change
- * that invokes the worker again. A worker that dies mid-run fails its
- * invocation, so the stream retries, and the retry waits out the dead lease
- * and starts the job again (docs/architecture.md, "Bulk export jobs").
+ * worker near its timeout starts no run but releases the lease, and a run
+ * of a flat file still going then stops at its next checkpoint and releases
+ * it: either change invokes the worker again, which carries on. A worker
+ * that dies mid-run fails its invocation, so the stream retries, and the
+ * retry waits out the dead lease and carries the job on from its checkpoint
+ * (or starts it again: ODM, warehouse; docs/architecture.md, "Bulk export jobs").
  * Its own function rather than a second filter on the import worker: it
  * needs the exports bucket, which the import worker must not reach.
  */
 
 /** No run starts closer than this to the timeout. */
 export const STOP_BEFORE_TIMEOUT_MS = DEFAULT_EXPORT_LEASE_MS;
+/** A running flat file stops at its next checkpoint from this close to the timeout: time to gather and store a part. */
+export const CHECKPOINT_BEFORE_TIMEOUT_MS = 2 * DEFAULT_EXPORT_LEASE_MS;
 
 export function exportJobsOf(event: JobStreamEvent): { study: string; id: string }[] {
   const jobs = new Map<string, { study: string; id: string }>();
@@ -41,10 +45,12 @@ export async function workExportJobs(
   event: JobStreamEvent,
   context: WorkerContext,
 ): Promise<void> {
-  const deadline = Date.now() + context.getRemainingTimeInMillis() - STOP_BEFORE_TIMEOUT_MS;
+  const timeoutAt = Date.now() + context.getRemainingTimeInMillis();
+  const deadline = timeoutAt - STOP_BEFORE_TIMEOUT_MS;
+  const stopBy = timeoutAt - CHECKPOINT_BEFORE_TIMEOUT_MS;
   for (const { study, id } of exportJobsOf(event)) {
     for (;;) {
-      const job = await runExportJob(store, target, study, id, { deadline });
+      const job = await runExportJob(store, target, study, id, { deadline, stopBy });
       if (!job || job.state === "done" || job.state === "failed" || job.leaseOwner === undefined) break;
       // Another runner's lease: one that died (this is the stream's retry) or one still writing. Wait it
       // out, or fail so the stream retries later: the job is not left without a runner either way.

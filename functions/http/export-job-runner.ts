@@ -14,12 +14,13 @@ import {
   subjectStatuses,
   subjectsById,
 } from "../exports/records.ts";
+import { CHECKPOINT_PART_BYTES, openResumableFile } from "../exports/resumable-file.ts";
 import { openCursor } from "../exports/sealed-cursor.ts";
 import type { WarehouseScope } from "../exports/warehouse.ts";
 import { warehouseJob } from "../exports/warehouse-job.ts";
 import { WAREHOUSE_FORMATS } from "../store/export-job-formats.ts";
-import type { ExportJob, ExportJobFile, ExportJobStep } from "../store/export-jobs.ts";
-import type { ExportTarget } from "../store/export-target.ts";
+import type { ExportCheckpoint, ExportJob, ExportJobFile, ExportJobStep } from "../store/export-jobs.ts";
+import type { ExportTarget, StoredParts } from "../store/export-target.ts";
 import { personLabel } from "../store/people.ts";
 import type { Store } from "../store/store.ts";
 import type { Subject } from "../store/subjects.ts";
@@ -30,9 +31,11 @@ import { exportOptionsFor, exportSitesOf } from "./export-scope.ts";
  * against the definition version of the start, the subjects of the starter's
  * sites in id order, written through the export target while progress is
  * committed every `progressEvery` subjects (each write renewing the lease).
- * A run that dies leaves a lease that expires; the next run starts again
- * from the first subject (the target's partial object is dropped or, in S3,
- * left to the lifecycle's abort of incomplete uploads). The access log gets
+ * A run that dies leaves a lease that expires. A flat file (CSV, JSON,
+ * NDJSON) commits a checkpoint with each part it stores, and the next run
+ * carries on after it; ODM and the warehouse formats start again from the
+ * first subject (a partial object is dropped or, in S3, left to the
+ * lifecycle's abort of incomplete uploads). The access log gets
  * the end with each file's SHA-256 before the job is done, so no file is
  * handed out without its entry.
  */
@@ -53,17 +56,28 @@ export interface ExportRunOptions {
   warehouse?: Pick<WarehouseScope, "partRows" | "bufferBytes" | "pageSize">;
   /** Tests: the run dies after this many subjects, its lease held, as a crashed process leaves it. */
   dieAfterSubjects?: number;
+  /** Once this time has passed, the run stops at its next checkpoint, releasing the lease for the next run. */
+  stopBy?: number;
+  /** The part size of a resumable file (tests: small). */
+  partBytes?: number;
 }
 
 export const DEFAULT_EXPORT_LEASE_MS = 120_000;
 export const DEFAULT_PROGRESS_EVERY = 100;
 /** As the app's default: in AWS a commit may become visible in the feed up to a minute after its stamp. */
 export const DEFAULT_FEED_SETTLE_MS = 60_000;
-/** Runs a job may start before it is failed: a job that cannot finish in one run must not loop forever. */
+/** Runs in a row without a new checkpoint before a job is failed: a job that makes no progress must not loop. */
 export const MAX_EXPORT_RUNS = 3;
+
+/** The formats whose file a later run carries on from a checkpoint. */
+export const RESUMABLE_EXPORT_FORMATS: readonly string[] = ["csv", "json", "ndjson"];
 
 class LostLease extends Error {}
 class SimulatedDeath extends Error {}
+class Stopped extends Error {}
+/** How a run ends without ending the job: nothing of its file is dropped, another run carries on. */
+const leftForAnotherRun = (error: unknown) =>
+  error instanceof LostLease || error instanceof SimulatedDeath || error instanceof Stopped;
 
 export async function runExportJob(
   store: Store,
@@ -91,28 +105,51 @@ export async function runExportJob(
   try {
     if (options.deadline !== undefined && now() >= options.deadline)
       return await step({ state: job.state, release: true });
-    if (job.attempt >= MAX_EXPORT_RUNS)
+    const stalled = job.attempt - job.checkpointAttempt;
+    if (stalled >= MAX_EXPORT_RUNS)
       return await fail(
-        `The export stopped ${job.attempt} times before it was written whole; start it again.`,
+        `The export stopped ${stalled} times without progress before it was written whole; start it again.`,
       );
     const definition = await store.definitions.version(study, job.definitionVersion);
     if (!definition) return await fail(`Definition version ${job.definitionVersion} is missing.`);
     const sites = exportSitesOf(job.principal, definition, job.request.sites);
     const subjects = await subjectsById(store, study, sites);
+    const from = RESUMABLE_EXPORT_FORMATS.includes(job.request.format) ? job.checkpoint : undefined;
+    // Subjects are listed anew: the run carries on after the last one the checkpoint holds, by id.
+    const remaining = from ? subjects.filter((s) => s.id > from.lastSubject) : subjects;
+    let done = subjects.length - remaining.length;
+    let rows = from?.rows ?? 0;
+    const progress = { bytes: from?.bytes ?? 0 };
     await step({
       state: "running",
       newRun: true,
       subjectsTotal: subjects.length,
+      subjectsDone: done,
+      rows,
+      bytes: progress.bytes,
       leaseUntil: now() + leaseMs,
     });
-    const progress = { bytes: 0 };
-    let done = 0;
-    let rows = 0;
     const every = options.progressEvery ?? DEFAULT_PROGRESS_EVERY;
-    const onSubject = async () => {
+    const checkpoint = async (subject: string, cut: (soon: boolean) => Promise<StoredParts | undefined>) => {
+      const stopping = options.stopBy !== undefined && now() >= options.stopBy;
+      const parts = await cut(stopping);
+      if (!parts) return false;
+      const at = { subjectsDone: done, lastSubject: subject, rows, bytes: progress.bytes };
+      await step({
+        state: "running",
+        ...at,
+        checkpoint: { ...at, ...parts },
+        leaseUntil: now() + leaseMs,
+      });
+      if (stopping) throw new Stopped();
+      return true;
+    };
+    let atBoundary: ((subject: string) => Promise<boolean>) | undefined;
+    const onSubject = async (subject: string) => {
       done++;
       if (options.dieAfterSubjects !== undefined && done > options.dieAfterSubjects)
         throw new SimulatedDeath();
+      if (await atBoundary?.(subject)) return;
       if (done % every === 0)
         await step({
           state: "running",
@@ -122,11 +159,26 @@ export async function runExportJob(
           leaseUntil: now() + leaseMs,
         });
     };
+    const counted = (n: number) => {
+      rows += n;
+    };
     const stored = WAREHOUSE_FORMATS.includes(job.request.format)
       ? await writeWarehouse(store, target, definition, job, onSubject, progress, options)
-      : await writeOneFile(store, target, definition, job, subjects, onSubject, progress, (n) => {
-          rows += n;
-        });
+      : RESUMABLE_EXPORT_FORMATS.includes(job.request.format)
+        ? await writeResumableFile(store, target, definition, job, remaining, onSubject, progress, counted, {
+            from,
+            partBytes: options.partBytes ?? CHECKPOINT_PART_BYTES,
+            boundary: (cut) => {
+              atBoundary = (subject) => checkpoint(subject, cut);
+            },
+            // Once S3 completes the upload (or the local file is renamed) its parts are gone: a run
+            // dying before `done` leaves no checkpoint, so the next one starts again rather than fail.
+            completing: async () => {
+              if (job.checkpoint)
+                await step({ state: "running", dropCheckpoint: true, leaseUntil: now() + leaseMs });
+            },
+          })
+        : await writeOneFile(store, target, definition, job, subjects, onSubject, progress, counted);
     const files: ExportJobFile[] = stored.files;
     const total = { rows: sum(files, "rows"), bytes: sum(files, "bytes") };
     await logEnd(store, job, "export-job-done", {
@@ -144,8 +196,11 @@ export async function runExportJob(
       release: true,
     });
   } catch (error) {
+    // Stopped at a checkpoint: the lease is released, a change that starts the next run.
+    if (error instanceof Stopped)
+      return step({ state: "running", release: true }).catch(() => store.exportJobs.get(study, id));
     // Another runner holds the job now, or (tests) this one "died": either way it is not this run's to end.
-    if (error instanceof LostLease || error instanceof SimulatedDeath) return store.exportJobs.get(study, id);
+    if (leftForAnotherRun(error)) return store.exportJobs.get(study, id);
     console.error(`export job ${id} failed:`, error);
     return fail(`The export failed: ${(error as Error).message}`).catch(() =>
       store.exportJobs.get(study, id),
@@ -166,7 +221,7 @@ async function writeOneFile(
   definition: StudyDefinition,
   job: ExportJob,
   subjects: Subject[],
-  onSubject: () => Promise<void>,
+  onSubject: (subject: string) => Promise<void>,
   progress: WriteProgress,
   counted: (rows: number) => void,
 ): Promise<Stored> {
@@ -174,6 +229,48 @@ async function writeOneFile(
   return {
     files: [await writeExportFile(target, exportFileKey(job.study, job.id, file.name), file, progress)],
   };
+}
+
+/**
+ * A flat file (CSV, JSON, NDJSON) a later run can carry on: `boundary` is
+ * handed the cut the runner makes at each subject's end, which stores a part
+ * once one has gathered and commits it as the checkpoint. The file's rows
+ * count the checkpoint's.
+ */
+async function writeResumableFile(
+  store: Store,
+  target: ExportTarget,
+  definition: StudyDefinition,
+  job: ExportJob,
+  remaining: Subject[],
+  onSubject: (subject: string) => Promise<void>,
+  progress: WriteProgress,
+  counted: (rows: number) => void,
+  resume: {
+    from: ExportCheckpoint | undefined;
+    partBytes: number;
+    boundary: (cut: (soon: boolean) => Promise<StoredParts | undefined>) => void;
+    /** Before the object is made whole: a run dying after it must not carry on parts that are gone. */
+    completing: () => Promise<void>;
+  },
+): Promise<Stored> {
+  const file = await jobFile(store, definition, job, remaining, onSubject, counted, resume.from);
+  const key = exportFileKey(job.study, job.id, file.name);
+  const writing = await openResumableFile(target, key, file, {
+    partBytes: resume.partBytes,
+    progress,
+    ...(resume.from ? { from: resume.from } : {}),
+  });
+  resume.boundary((soon) => writing.cut(soon));
+  try {
+    for await (const chunk of file.chunks) await writing.write(chunk);
+    await resume.completing();
+    const { bytes, sha256 } = await writing.end();
+    return { files: [{ name: file.name, contentType: file.contentType, bytes, rows: file.rows(), sha256 }] };
+  } catch (error) {
+    await (leftForAnotherRun(error) ? writing.close() : writing.abort()).catch(() => {});
+    throw error;
+  }
 }
 
 /**
@@ -186,7 +283,7 @@ async function writeWarehouse(
   target: ExportTarget,
   definition: StudyDefinition,
   job: ExportJob,
-  onSubject: () => Promise<void>,
+  onSubject: (subject: string) => Promise<void>,
   progress: WriteProgress,
   options: ExportRunOptions,
 ): Promise<Stored> {
@@ -241,8 +338,10 @@ async function jobFile(
   definition: StudyDefinition,
   job: ExportJob,
   subjects: Subject[],
-  onSubject: () => Promise<void>,
+  onSubject: (subject: string) => Promise<void>,
   counted: (rows: number) => void,
+  /** A flat file carried on from this checkpoint: `subjects` are those after it. */
+  from?: ExportCheckpoint,
 ): Promise<ExportFile> {
   const q = job.request;
   const options = await exportOptionsFor(store, job.principal, definition, q);
@@ -272,7 +371,7 @@ async function jobFile(
   }
   const format = q.format as RecordsFormat;
   const statuses = await subjectStatuses(store, job.study, subjects);
-  let rows = 0;
+  let rows = from?.rows ?? 0;
   const chunks = recordChunks(
     reading,
     definition,
@@ -284,6 +383,7 @@ async function jobFile(
       rows += n;
       counted(n);
     },
+    from ? { rowsBefore: from.rows } : undefined,
   );
   return {
     name: `records.${format}${gz}`,
@@ -297,7 +397,7 @@ async function jobFile(
  * The store's casebook reads, telling `onSubject` of each subject read in the
  * last pass (an audited ODM reads the casebooks twice: authors first).
  */
-function countingCasebooks(store: Store, onSubject: () => Promise<void>, passes: number) {
+function countingCasebooks(store: Store, onSubject: (subject: string) => Promise<void>, passes: number) {
   let pass = 0;
   const reading = {
     onLastPass: () => {},
@@ -310,7 +410,7 @@ function countingCasebooks(store: Store, onSubject: () => Promise<void>, passes:
           yield casebook;
           if (last) {
             reading.onLastPass();
-            await onSubject();
+            await onSubject(casebook.subject.id);
           }
         }
       })();

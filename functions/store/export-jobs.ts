@@ -1,6 +1,7 @@
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { type Db, isConditionFailure } from "./dynamo.ts";
 import type { ExportJobFormat } from "./export-job-formats.ts";
+import type { StoredParts } from "./export-target.ts";
 import { type Item, optionalText, text, texts } from "./item-fields.ts";
 import { claimLease, JOB_ID } from "./job-lease.ts";
 
@@ -13,8 +14,10 @@ import type { Principal } from "./principal.ts";
  * progress, and once done the files' sizes and SHA-256 hashes (kept after the
  * files expire). A runner holds a lease (job-lease.ts) while it writes; each
  * progress write renews it, conditioned on the lease and the run, so a
- * runner that lost the job stops at its next write. A run that dies is
- * started again from the first subject (`attempt` counts runs).
+ * runner that lost the job stops at its next write. A flat file (CSV, JSON,
+ * NDJSON) keeps a checkpoint at each stored part, and a run that dies is
+ * carried on from it; other formats start again from the first subject
+ * (`attempt` counts runs, `checkpointAttempt` the last that made progress).
  */
 
 export type ExportJobState = "queued" | "running" | "done" | "failed";
@@ -48,6 +51,17 @@ export interface ExportJobFile {
   sha256: string;
 }
 
+/**
+ * Where a run can be carried on: the parts stored so far and what they hold,
+ * up to and including `lastSubject` (subjects are written in id order).
+ */
+export interface ExportCheckpoint extends StoredParts {
+  subjectsDone: number;
+  lastSubject: string;
+  rows: number;
+  bytes: number;
+}
+
 export interface ExportJob {
   id: string;
   study: string;
@@ -59,8 +73,11 @@ export interface ExportJob {
   startedBy: string;
   /** The starter's export sites: who may see the job. */
   sites: string[];
-  /** Runs started so far (a run that dies is started again from scratch). */
+  /** Runs started so far. */
   attempt: number;
+  /** The last run that committed a checkpoint (0: none): runs after it made no progress. */
+  checkpointAttempt: number;
+  checkpoint?: ExportCheckpoint;
   subjectsTotal: number;
   subjectsDone: number;
   rows: number;
@@ -94,6 +111,10 @@ function toExportJob(item: Item): ExportJob {
     startedBy: text(item, "startedBy"),
     sites: texts(item, "sites"),
     attempt: number(item, "attempt"),
+    checkpointAttempt: number(item, "checkpointAttempt"),
+    ...(optionalText(item, "checkpoint")
+      ? { checkpoint: JSON.parse(text(item, "checkpoint")) as ExportCheckpoint }
+      : {}),
     subjectsTotal: number(item, "subjectsTotal"),
     subjectsDone: number(item, "subjectsDone"),
     rows: number(item, "rows"),
@@ -205,8 +226,12 @@ export async function claimExportJob(
 /** What a runner writes: progress (renewing its lease), a new run, or the end. */
 export interface ExportJobStep {
   state: ExportJobState;
-  /** Starts the next run: attempt + 1 and the progress back to zero. */
+  /** Starts the next run: attempt + 1 and the progress back to zero (or to the given checkpoint's). */
   newRun?: boolean;
+  /** Parts stored: a later run carries on from here. */
+  checkpoint?: ExportCheckpoint;
+  /** The file is being made whole: its parts are no longer there to carry on from. */
+  dropCheckpoint?: boolean;
   subjectsTotal?: number;
   subjectsDone?: number;
   rows?: number;
@@ -249,6 +274,10 @@ export async function stepExportJob(
   ] as const)
     if (step[key] !== undefined) set[key] = step[key];
   if (step.files) set.files = JSON.stringify(step.files);
+  if (step.checkpoint) {
+    set.checkpoint = JSON.stringify(step.checkpoint);
+    set.checkpointAttempt = from.attempt;
+  }
   const names: Record<string, string> = {};
   const values: Record<string, unknown> = { ":owner": owner, ":attempt": from.attempt };
   const assignments = Object.entries(set).map(([key, value], i) => {
@@ -256,12 +285,16 @@ export async function stepExportJob(
     values[`:a${i}`] = value;
     return `#a${i} = :a${i}`;
   });
+  const removals = [
+    ...(step.release ? ["leaseOwner", "leaseUntil"] : []),
+    ...(step.dropCheckpoint ? ["checkpoint"] : []),
+  ];
   try {
     const { Attributes } = await db.doc.send(
       new UpdateCommand({
         TableName: db.tableName,
         Key: jobKey(from.study, from.id),
-        UpdateExpression: `SET ${assignments.join(", ")}${step.release ? " REMOVE leaseOwner, leaseUntil" : ""}`,
+        UpdateExpression: `SET ${assignments.join(", ")}${removals.length ? ` REMOVE ${removals.join(", ")}` : ""}`,
         ConditionExpression: "leaseOwner = :owner AND attempt = :attempt",
         ExpressionAttributeNames: names,
         ExpressionAttributeValues: values,

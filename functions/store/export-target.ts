@@ -16,8 +16,40 @@ export interface ObjectSink {
   abort(): Promise<void>;
 }
 
+/** A part of an object stored by `PartSink.put`, as a checkpoint keeps it. */
+export interface StoredPart {
+  n: number;
+  /** S3's ETag of the part (locally empty). */
+  etag: string;
+  bytes: number;
+}
+
+/** Where an object's stored parts are: S3's UploadId, locally the temporary file's name. */
+export interface StoredParts {
+  upload: string;
+  parts: StoredPart[];
+}
+
+/**
+ * An object written as parts that outlive the process: each `put` is stored
+ * before it resolves, so a later run can carry on after the last part it was
+ * told of (`openParts` with those parts); a part put but not recorded is
+ * overwritten. `end` stores the last bytes and makes the object whole.
+ */
+export interface PartSink {
+  put(bytes: Buffer): Promise<StoredParts>;
+  end(last: Buffer): Promise<void>;
+  abort(): Promise<void>;
+  /** Lets go of the object as it is, neither whole nor dropped: another run carries it on. */
+  close(): Promise<void>;
+}
+
 export interface ExportTarget {
   open(key: string, contentType: string): Promise<ObjectSink>;
+  /** A part sink, carrying on after `from` when given (a resumed run). */
+  openParts(key: string, contentType: string, from?: StoredParts): Promise<PartSink>;
+  /** The stored object's bytes (a file written by more than one run is hashed from them). */
+  read(key: string): AsyncIterable<Uint8Array>;
   /** A URL that answers the object's bytes for `expiresInSeconds`, with these response headers. */
   downloadUrl(
     key: string,
@@ -36,6 +68,12 @@ export function lazyExportTarget(load: () => Promise<ExportTarget>): ExportTarge
   const target = once(load);
   return {
     open: async (key, contentType) => (await target()).open(key, contentType),
+    openParts: async (key, contentType, from) => (await target()).openParts(key, contentType, from),
+    read: (key) => ({
+      async *[Symbol.asyncIterator]() {
+        yield* (await target()).read(key);
+      },
+    }),
     downloadUrl: async (key, response, expiresIn) => (await target()).downloadUrl(key, response, expiresIn),
   };
 }

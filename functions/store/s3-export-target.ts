@@ -5,6 +5,8 @@
  * than a part is one PutObject. An aborted or dead upload leaves parts the
  * bucket's lifecycle aborts after a day; finished objects expire after 7 days.
  */
+
+import type { Readable } from "node:stream";
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
@@ -15,7 +17,7 @@ import {
   UploadPartCommand,
 } from "@aws-sdk/client-s3";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
-import type { ExportTarget, ObjectSink } from "./export-target.ts";
+import type { ExportTarget, ObjectSink, PartSink, StoredParts } from "./export-target.ts";
 
 /** S3 takes parts of at least 5 MiB (but the last) and at most 10,000 of them: 8 MiB parts reach 80 GB. */
 export const PART_BYTES = 8 * 1024 * 1024;
@@ -33,6 +35,14 @@ export function s3ExportTarget(
   };
   return {
     open: async (key, contentType) => multipartSink(s3(), bucket, key, contentType, partBytes),
+    openParts: async (key, contentType, from) => resumableUpload(s3(), bucket, key, contentType, from),
+    read: (key) => ({
+      async *[Symbol.asyncIterator]() {
+        const { Body } = await s3().send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+        if (!Body) throw new Error(`S3 gave no body for ${key}`);
+        yield* Body as Readable;
+      },
+    }),
     downloadUrl: (key, response, expiresIn) =>
       getSignedUrl(
         s3(),
@@ -46,6 +56,74 @@ export function s3ExportTarget(
         { expiresIn },
       ),
     location: (prefix) => `s3://${bucket}/${prefix}`,
+  };
+}
+
+/**
+ * A multipart upload whose parts a checkpoint records (UploadId, numbers,
+ * ETags), so another process completes it; the caller sizes the parts (at
+ * least 5 MiB but the last). Nothing put is one PutObject at the end.
+ */
+function resumableUpload(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+  contentType: string,
+  from?: StoredParts,
+): PartSink {
+  let uploadId = from?.upload;
+  const parts = [...(from?.parts ?? [])];
+  const send = async (body: Buffer) => {
+    if (!uploadId) {
+      const created = await s3.send(
+        new CreateMultipartUploadCommand({
+          Bucket: bucket,
+          Key: key,
+          ContentType: contentType,
+          ServerSideEncryption: "AES256",
+        }),
+      );
+      uploadId = created.UploadId;
+      if (!uploadId) throw new Error(`S3 gave no upload id for ${key}`);
+    }
+    const n = parts.length + 1;
+    const sent = await s3.send(
+      new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumber: n, Body: body }),
+    );
+    if (!sent.ETag) throw new Error(`S3 gave no ETag for part ${n} of ${key}`);
+    parts.push({ n, etag: sent.ETag, bytes: body.byteLength });
+    return { upload: uploadId, parts: [...parts] };
+  };
+  return {
+    put: send,
+    end: async (last) => {
+      if (!uploadId) {
+        await s3.send(
+          new PutObjectCommand({
+            Bucket: bucket,
+            Key: key,
+            Body: last,
+            ContentType: contentType,
+            ServerSideEncryption: "AES256",
+          }),
+        );
+        return;
+      }
+      if (last.byteLength > 0) await send(last);
+      await s3.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: bucket,
+          Key: key,
+          UploadId: uploadId,
+          MultipartUpload: { Parts: parts.map((p) => ({ ETag: p.etag, PartNumber: p.n })) },
+        }),
+      );
+    },
+    abort: async () => {
+      if (uploadId)
+        await s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }));
+    },
+    close: async () => {},
   };
 }
 

@@ -14,7 +14,9 @@ import {
 } from "../../functions/dev/folder-export-target.ts";
 import { storeDevKey } from "../../functions/dev-environment.ts";
 import { writeExportFile } from "../../functions/exports/export-files.ts";
+import { openResumableFile } from "../../functions/exports/resumable-file.ts";
 import { runExportJob } from "../../functions/http/export-job-runner.ts";
+import type { StoredParts } from "../../functions/store/export-target.ts";
 import { memoryMacKey } from "../../functions/store/mac-key.ts";
 import { ALL_SITES } from "../../functions/store/principal.ts";
 import { s3ExportTarget } from "../../functions/store/s3-export-target.ts";
@@ -200,6 +202,99 @@ describe("bulk export jobs", () => {
   });
 });
 
+describe("bulk export jobs carried on after a run dies", () => {
+  const PART = 4096;
+  const texts = new Map<string, Promise<Buffer>>();
+  /** The HTTP export (read once per query: the jobs here compare with it again and again). */
+  const httpOnce = (query: string) => {
+    if (!texts.has(query)) texts.set(query, http(query));
+    return texts.get(query) as Promise<Buffer>;
+  };
+  /** Each run of a job after the first reads the clock past the previous run's lease. */
+  const runs = (id: string, options: Parameters<typeof runExportJob>[4][]) =>
+    options.reduce(
+      (prev, o, i) => prev.then(() => run(id, { now: () => Date.now() + i * 10 * 60_000, ...o })),
+      Promise.resolve() as Promise<unknown>,
+    );
+  /** An uninterrupted job's file, and the subjects done at each checkpoint it committed. */
+  async function whole(body: Record<string, unknown>, partBytes = PART) {
+    const id = await start(body);
+    const steps = vi.spyOn(product.env.store.exportJobs, "step");
+    await run(id, { partBytes });
+    const at = steps.mock.calls.flatMap(([, , s]) => (s.checkpoint ? [s.checkpoint.subjectsDone] : []));
+    steps.mockRestore();
+    return { ...(await download(id)), at };
+  }
+  /** A job whose runs die after these many subjects each, then one that finishes. */
+  async function carriedOn(body: Record<string, unknown>, dieAfter: number[], partBytes = PART) {
+    const id = await start(body);
+    await runs(id, [...dieAfter.map((n) => ({ partBytes, dieAfterSubjects: n })), { partBytes }]);
+    return download(id);
+  }
+
+  it("writes the same CSV and JSON bytes whether a run dies at a part's end, mid-part or before any part", async () => {
+    const csv = await whole({ format: "csv" });
+    expect(csv.at.length).toBeGreaterThanOrEqual(2);
+    const [first = 0, second = 0] = csv.at;
+    expect(second).toBeGreaterThan(first);
+    expect(csv.bytes.equals(await httpOnce("records?format=csv&limit=1000"))).toBe(true);
+    for (const k of [first, first + 1, 1]) {
+      const { job, bytes } = await carriedOn({ format: "csv" }, [k]);
+      expect(sha256(bytes), `died after ${k}`).toBe(sha256(csv.bytes));
+      // Written by two runs: hashed by reading the stored file back.
+      expect(job.files[0]).toMatchObject({ sha256: sha256(bytes), bytes: bytes.length, rows: csv.job.rows });
+      expect(job).toMatchObject({ rows: csv.job.rows, bytes: bytes.length });
+    }
+    // JSON's "[" and commas: its parts fill faster than CSV's, so a run dying there has a checkpoint behind it.
+    const json = await start({ format: "json" });
+    await run(json, { partBytes: PART, dieAfterSubjects: first + 1 });
+    expect((await getJob(json)).body.subjects.done).toBeGreaterThan(0);
+    await run(json, { partBytes: PART, now: () => Date.now() + 10 * 60_000 });
+    const jsonText = await httpOnce("records?format=json&limit=1000");
+    expect((await download(json)).bytes.equals(jsonText)).toBe(true);
+  });
+
+  it("writes a gzip file of one member per part that decompresses to the same text", async () => {
+    const text = await httpOnce("records?format=ndjson&limit=1000");
+    const nd = await whole({ format: "ndjson", gzip: true }, 1024);
+    expect(nd.at.length).toBeGreaterThanOrEqual(2);
+    expect(gunzipSync(nd.bytes).equals(text)).toBe(true);
+    // The dead run's member after the checkpoint is dropped; the next run starts one of its own.
+    const { job, bytes } = await carriedOn({ format: "ndjson", gzip: true }, [(nd.at[0] ?? 0) + 1], 1024);
+    expect(gunzipSync(bytes).equals(text)).toBe(true);
+    expect(job.files[0].sha256).toBe(sha256(bytes));
+  });
+
+  it("lets a job that progresses take as many runs as it needs, but fails one stuck three times", async () => {
+    // A part per subject: each of three runs dies after checkpoints of its own, the fourth finishes.
+    const { job, bytes } = await carriedOn({ format: "ndjson" }, [4, 8, 12], 1);
+    expect(job).toMatchObject({ state: "done", subjects: { done: SUBJECTS } });
+    expect(bytes.equals(await httpOnce("records?format=ndjson&limit=1000"))).toBe(true);
+    const stuck = await start({ format: "ndjson" });
+    const dies = { dieAfterSubjects: 0 };
+    await runs(stuck, [dies, dies, dies, {}]);
+    expect((await getJob(stuck)).body).toMatchObject({
+      state: "failed",
+      error: expect.stringContaining("3 times"),
+    });
+  });
+
+  it("stops a run at its next checkpoint once stopBy has passed, releasing the lease for the next run", async () => {
+    const id = await start({ format: "csv" });
+    const stopped = await run(id, { partBytes: PART, stopBy: 0 });
+    expect(stopped).toMatchObject({ state: "running", attempt: 1 });
+    expect(stopped?.leaseOwner).toBeUndefined();
+    expect(stopped?.subjectsDone).toBeGreaterThan(0);
+    expect(stopped?.subjectsDone).toBeLessThan(SUBJECTS);
+    // No waiting out a lease: the next run carries on at once.
+    const done = await run(id, { partBytes: PART });
+    expect(done).toMatchObject({ state: "done", attempt: 2 });
+    // Dropped before the file was made whole: its parts are gone once it is.
+    expect(done?.checkpoint).toBeUndefined();
+    expect((await download(id)).bytes.equals(await httpOnce("records?format=csv&limit=1000"))).toBe(true);
+  });
+});
+
 describe("export targets", () => {
   it("answers a local download URL until it expires, and never a tampered one", async () => {
     const root = await mkdtemp(path.join(tmpdir(), "edc-export-target-"));
@@ -229,6 +324,41 @@ describe("export targets", () => {
     clock += 901_000;
     expect((await app.request(url)).status).toBe(403);
     await rm(root, { recursive: true, force: true });
+  });
+
+  it("carries an S3 multipart upload on in another run from its recorded parts", async () => {
+    const s3 = await startLocalS3("edc-exports");
+    try {
+      const target = s3ExportTarget(s3.client, s3.bucket);
+      const file = { name: "r.ndjson", contentType: "application/x-ndjson" };
+      const line = (i: number) => `{"i":"${String(i).padStart(3, "0")}"}\n`;
+      const progress = { bytes: 0 };
+      const first = await openResumableFile(target, "s/j/r.ndjson", file, { partBytes: 64, progress });
+      let parts: StoredParts | undefined;
+      for (let i = 0; i < 30; i++) {
+        await first.write(line(i));
+        parts = (await first.cut()) ?? parts;
+      }
+      await first.close(); // the run dies here: what it gathered after its last part is lost
+      expect(parts?.parts.length).toBeGreaterThanOrEqual(2);
+      const stored = parts?.parts.reduce((n, p) => n + p.bytes, 0) ?? 0;
+      const from = stored / line(0).length; // lines of equal length: the next one to write
+      const next = await openResumableFile(target, "s/j/r.ndjson", file, {
+        partBytes: 64,
+        progress,
+        from: parts,
+      });
+      for (let i = from; i < 40; i++) await next.write(line(i));
+      const written = await next.end();
+      const text = Array.from({ length: 40 }, (_, i) => line(i)).join("");
+      const chunks: Uint8Array[] = [];
+      for await (const chunk of target.read("s/j/r.ndjson")) chunks.push(chunk);
+      const got = Buffer.concat(chunks);
+      expect(got.toString()).toBe(text);
+      expect(written).toEqual({ bytes: text.length, sha256: sha256(got) });
+    } finally {
+      await s3.close();
+    }
   });
 
   it("streams a file over 5 MiB to S3 in parts, gzipped when named .gz, with a presigned GET", async () => {

@@ -1,9 +1,16 @@
+import type { RouteConfig } from "@hono/zod-openapi";
 import fc from "fast-check";
+import { Hono } from "hono";
+import { HTTPException } from "hono/http-exception";
 import { describe, expect, it } from "vitest";
-import "../../functions/api/router.ts";
+import { createRouter } from "../../functions/api/router.ts";
+import { formInstanceSaveRoutes } from "../../functions/api/routes/form-instance-saves.ts";
+import { formInstanceRoutes } from "../../functions/api/routes/form-instances.ts";
 import { acceptSaveBody } from "../../functions/api/save-body.ts";
 import { SaveBody } from "../../functions/api/schemas.ts";
 import { FORM_STATUSES } from "../../functions/engine/definition.ts";
+import type { AppEnv } from "../../functions/http/context.ts";
+import { ProblemError } from "../../functions/http/problems.ts";
 
 /**
  * A save's body is checked without zod first (api/save-body.ts) and by the
@@ -134,5 +141,73 @@ describe("a save's body checked without zod", () => {
   it("accepts the body of a typical save", () => {
     const body = { data: { edss_total: 3.5 }, status: "incomplete", rev: 0 };
     expect(acceptSaveBody(body)).toEqual(body);
+  });
+});
+
+/**
+ * The save's route as @hono/zod-openapi answered it from its OpenAPI
+ * description (what form-instances.ts registers), its handler a stub.
+ */
+function describedSave(): Hono<AppEnv> {
+  const route = formInstanceRoutes.openAPIRegistry.definitions.flatMap((d) =>
+    d.type === "route" && d.route.operationId === "saveFormInstance" ? [d.route as RouteConfig] : [],
+  )[0];
+  if (!route) throw new Error("no saveFormInstance in form-instances.ts");
+  const router = createRouter();
+  router.openapi(route, (c) => c.json({ reached: true }, 200));
+  return router;
+}
+
+/** Runs a router as a signed-in coordinator; what it throws is the answer compared. */
+function outer(routes: Hono<AppEnv>) {
+  const app = new Hono<AppEnv>();
+  app.use(async (c, next) => {
+    c.set("principal", { user: "u", study: "s", roles: [{ role: "coordinator", sites: ["*"] }] });
+    await next();
+  });
+  app.route("/", routes);
+  app.onError((e, c) => {
+    if (e instanceof ProblemError) return c.json({ problem: [e.status, e.title, e.detail, e.extra] });
+    if (e instanceof HTTPException) return c.json({ http: [e.status, e.message] });
+    // The route's own handler ran: past every check.
+    return c.json({ reached: true });
+  });
+  return app;
+}
+
+const CONTENT_TYPES = [
+  "application/json",
+  "application/json; charset=utf-8",
+  "application/json;",
+  "application/problem+json",
+  "application/json-seq",
+  "application/vnd.x.y+json;a=1;b=2",
+  "Application/JSON",
+];
+
+describe("a save's request, answered without zod", () => {
+  it("refuses what the described route refused, with the same problem, and lets the rest through", async () => {
+    const described = outer(describedSave());
+    const plain = outer(formInstanceSaveRoutes);
+    const texts = fc.oneof(
+      { weight: 6, arbitrary: bodies.map((b) => JSON.stringify(b)) },
+      fc.constantFrom('{"data": {', "[1,2]", "", "null", '"x"'),
+    );
+    let reached = 0;
+    await fc.assert(
+      fc.asyncProperty(texts, fc.constantFrom(...CONTENT_TYPES), async (body, type) => {
+        const request = () =>
+          new Request("http://x/studies/s/subjects/1/events/e/forms/f", {
+            method: "PUT",
+            headers: { "content-type": type },
+            body,
+          });
+        const expected = await (await described.request(request())).json();
+        if ("reached" in expected) reached++;
+        expect(await (await plain.request(request())).json()).toEqual(expected);
+      }),
+      { numRuns: 400 },
+    );
+    expect(reached).toBeGreaterThan(20);
   });
 });

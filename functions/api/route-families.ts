@@ -1,6 +1,7 @@
 import type { Handler, Hono, MiddlewareHandler } from "hono";
 import { once } from "../engine/once.ts";
 import type { AppEnv } from "../http/context.ts";
+import { openApiRouter } from "./openapi-router.ts";
 
 type Method = "GET" | "POST" | "PUT" | "DELETE";
 
@@ -222,15 +223,6 @@ function runHandlers(handlers: readonly Handler<AppEnv>[]): MiddlewareHandler<Ap
     await dispatch(0);
   };
 }
-
-/**
- * @hono/zod-openapi gives zod's schemas `.openapi()` when it is evaluated, and
- * the families' schemas call it as they are built. Split into chunks, esbuild
- * does not keep that order (a schema module takes `z` from zod's chunk, not
- * from @hono/zod-openapi's), so the router, which imports @hono/zod-openapi,
- * is evaluated before any family.
- */
-export const openApiRouter = once(() => import("./router.ts"));
 
 /** A family's router, imported after @hono/zod-openapi has extended zod (when it uses zod). */
 export async function loadFamily(family: RouteFamily): Promise<Hono<AppEnv>> {

@@ -9,7 +9,7 @@ import { permitted } from "../../http/permissions.ts";
 import type { InstancePath } from "../../http/resolve.ts";
 import { type SaveInput, saveForm, saveProblem } from "../../http/save-form.ts";
 import type { Revision } from "../../store/form-instances.ts";
-import { openApiRouter } from "../route-families.ts";
+import { openApiRouter } from "../openapi-router.ts";
 import { acceptSaveBody } from "../save-body.ts";
 
 /**

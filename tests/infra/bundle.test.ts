@@ -44,7 +44,7 @@ const API_INIT_CEILING = 450_000;
  * save's body checked without zod (api/save-body.ts). The audit MAC key is a
  * file here: in AWS a first save also loads the KMS client's chunk.
  */
-const API_FIRST_SAVE_CEILING = 1_000_000;
+const API_FIRST_SAVE_CEILING = 625_000;
 
 /**
  * The one synth that bundles for real (local esbuild, no Docker), then runs

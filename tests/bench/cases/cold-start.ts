@@ -289,6 +289,9 @@ export async function sizes(): Promise<Record<string, number>> {
     "API asset files": split.files,
     "API bytes loaded by init + first save": firstRequest.api,
     "bare Hono bytes loaded by init + first request": firstRequest.bare,
+    ...(firstRequest.before !== undefined
+      ? { [`API bytes loaded by init + first save at ${BEFORE}`]: firstRequest.before }
+      : {}),
     "bare Hono bytes loaded at init": bundleBytes(bare.dir).initLoaded,
     "bare Hono one-file bundle bytes": whole(bareOneFile),
     ...(before && SPLIT_BEFORE
@@ -300,19 +303,22 @@ export async function sizes(): Promise<Record<string, number>> {
   };
 }
 
-let firstRequestBytes: Promise<{ api: number; bare: number }> | undefined;
+let firstRequestBytes: Promise<{ api: number; bare: number; before?: number }> | undefined;
 /** What a cold start and its first request load, each side once, untimed (tests/helpers/cold-start-child.ts). */
-function loadedByFirstRequest(): Promise<{ api: number; bare: number }> {
+function loadedByFirstRequest(): Promise<{ api: number; bare: number; before?: number }> {
   firstRequestBytes ??= (async () => {
-    const { api, bare } = await buildAll();
-    const f = await startFixture(1);
+    const { api, bare, before } = await buildAll();
+    const f = await startFixture(2);
     try {
       const subject = f.subjects[0] as string;
       const saved = await loadedByFirstEvent(api.dir, childEnv(f, api), saveEvent(f, subject));
       if (saved.result.status !== 200)
         throw new Error(`first save: ${saved.result.status} ${saved.result.body}`);
       const bareRun = await loadedByFirstEvent(bare.dir, childEnv(f, bare), bareEvent(`bytes-${Date.now()}`));
-      return { api: saved.bytes, bare: bareRun.bytes };
+      const beforeRun =
+        before &&
+        (await loadedByFirstEvent(before.dir, childEnv(f, before), saveEvent(f, f.subjects[1] as string)));
+      return { api: saved.bytes, bare: bareRun.bytes, ...(beforeRun ? { before: beforeRun.bytes } : {}) };
     } finally {
       await f.close();
     }

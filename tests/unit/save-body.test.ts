@@ -131,11 +131,11 @@ describe("a save's body checked without zod", () => {
           expect(Object.hasOwn((body as { missing: object }).missing, "__proto__")).toBe(true);
         }
       }),
-      { numRuns: 3_000 },
+      { numRuns: 1_500 },
     );
     // The property would hold for a check that accepts nothing, or for bodies the schema always refuses.
-    expect(accepted).toBeGreaterThan(150);
-    expect(refused).toBeGreaterThan(150);
+    expect(accepted).toBeGreaterThan(60);
+    expect(refused).toBeGreaterThan(60);
   });
 
   it("accepts the body of a typical save", () => {
@@ -206,8 +206,8 @@ describe("a save's request, answered without zod", () => {
         if ("reached" in expected) reached++;
         expect(await (await plain.request(request())).json()).toEqual(expected);
       }),
-      { numRuns: 400 },
+      { numRuns: 250 },
     );
-    expect(reached).toBeGreaterThan(20);
+    expect(reached).toBeGreaterThan(10);
   });
 });

@@ -1,7 +1,7 @@
-import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { Handler, Hono, MiddlewareHandler } from "hono";
 import { once } from "../engine/once.ts";
 import type { AppEnv } from "../http/context.ts";
+import { openApiRouter } from "./openapi-router.ts";
 
 type Method = "GET" | "POST" | "PUT" | "DELETE";
 
@@ -14,8 +14,14 @@ type Method = "GET" | "POST" | "PUT" | "DELETE";
  */
 export interface RouteFamily {
   module: string;
-  load: () => Promise<OpenAPIHono<AppEnv>>;
+  load: () => Promise<Hono<AppEnv>>;
   operations: readonly (readonly [Method, string])[];
+  /**
+   * A plain Hono router whose module imports neither zod nor the route schemas
+   * (its operations are described for the OpenAPI document by another family):
+   * loaded without @hono/zod-openapi.
+   */
+  plain?: true;
 }
 
 const S = "/studies/:study";
@@ -63,9 +69,17 @@ export const ROUTE_FAMILIES: readonly RouteFamily[] = [
     operations: [
       ["GET", FORM],
       ["GET", INSTANCE],
+    ],
+  },
+  {
+    // A save, what a cold start serves most, validates its body without zod; form-instances.ts describes it.
+    module: "form-instance-saves",
+    load: async () => (await import("./routes/form-instance-saves.ts")).formInstanceSaveRoutes,
+    operations: [
       ["PUT", FORM],
       ["PUT", INSTANCE],
     ],
+    plain: true,
   },
   {
     module: "files",
@@ -210,18 +224,9 @@ function runHandlers(handlers: readonly Handler<AppEnv>[]): MiddlewareHandler<Ap
   };
 }
 
-/**
- * @hono/zod-openapi gives zod's schemas `.openapi()` when it is evaluated, and
- * the families' schemas call it as they are built. Split into chunks, esbuild
- * does not keep that order (a schema module takes `z` from zod's chunk, not
- * from @hono/zod-openapi's), so the router, which imports @hono/zod-openapi,
- * is evaluated before any family.
- */
-const openApiRouter = once(() => import("./router.ts"));
-
-/** A family's router, imported after @hono/zod-openapi has extended zod. */
-export async function loadFamily(family: RouteFamily): Promise<OpenAPIHono<AppEnv>> {
-  await openApiRouter();
+/** A family's router, imported after @hono/zod-openapi has extended zod (when it uses zod). */
+export async function loadFamily(family: RouteFamily): Promise<Hono<AppEnv>> {
+  if (!family.plain) await openApiRouter();
   return family.load();
 }
 

@@ -3,7 +3,8 @@ import type { ZodError } from "zod";
 import type { AppEnv } from "../http/context.ts";
 import { type ProblemError, problems } from "../http/problems.ts";
 
-function zodProblem(error: ZodError, target: string): ProblemError {
+/** zod's issues as a 400 problem+json, a JSON pointer per issue (also a save body's, api/routes/form-instance-saves.ts). */
+export function zodProblem(error: ZodError, target: string): ProblemError {
   const errors = error.issues.map((issue) => ({
     pointer: `/${issue.path.map((p) => String(p).replaceAll("~", "~0").replaceAll("/", "~1")).join("/")}`,
     code: issue.code,

@@ -1,23 +1,3 @@
-/**
- * Cold start: a fresh `node` process imports a Lambda bundle and answers one
- * API Gateway v2 event, the way a new Lambda instance does. The API bundle
- * (a first save: PUT a form with an API token) is quoted against a bare Hono
- * function (one PutItem) built with the same esbuild settings: both split
- * as the stack splits the API (`splitFunctionProps`, infra/split-bundling.ts)
- * through a real CDK synth; a second pair quotes the bare function bundled in
- * one file by NodejsFunction (`bundledFunctionProps`), as it was before.
- *
- *   node --import tsx tests/bench/cases/cold-start.ts            # now vs bare Hono
- *   COLD_START_BEFORE=b3db3c7 node --import tsx tests/bench/cases/cold-start.ts
- *
- * COLD_START_BEFORE adds a pair "API at <ref> vs API now" (the older API built
- * in one file, no maps, English zod: d56b89b's settings; COLD_START_BEFORE_LEGACY=1
- * for b3db3c7's, source maps on and every zod locale; COLD_START_BEFORE_SPLIT=1
- * for a ref the stack already splits, built as the API now is). COLD_START_ROUNDS sets
- * the rounds (default 9). Each child reports its own import (init) and
- * first-request milliseconds; the pair times the whole process.
- */
-import { execFile } from "node:child_process";
 import { createHmac } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
@@ -25,7 +5,6 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
-import { promisify } from "node:util";
 import { App, Stack } from "aws-cdk-lib";
 import { Function as LambdaFunction } from "aws-cdk-lib/aws-lambda";
 import { NodejsFunction } from "aws-cdk-lib/aws-lambda-nodejs";
@@ -33,10 +12,10 @@ import { startDevEnvironment } from "../../../functions/dev-environment.ts";
 import { memoryMacKey } from "../../../functions/store/mac-key.ts";
 import { bundledFunctionProps, REPO_ROOT, splitFunctionProps } from "../../../infra/stack.ts";
 import { bundleBytes } from "../../helpers/bundle-chunks.ts";
+import { loadedByFirstEvent, coldStart as runColdStart } from "../../helpers/cold-start-child.ts";
 import { checkoutAt } from "../checkout-at.ts";
 import { formatPairs, measurePair, median, type Pair, type Side } from "../pairs.ts";
 
-const run = promisify(execFile);
 const ROUNDS = Number(process.env.COLD_START_ROUNDS ?? 9);
 const BEFORE = process.env.COLD_START_BEFORE;
 const LEGACY_BEFORE = process.env.COLD_START_BEFORE_LEGACY === "1";
@@ -138,35 +117,6 @@ function httpEvent(method: string, rawPath: string, headers: Record<string, stri
   };
 }
 
-const CHILD = `
-// The API handler streams (functions/handlers/lambda-stream.ts): a minimal awslambda global as Lambda's Node
-// runtime defines it (tests/helpers/lambda-runtime.ts has the whole one), the output collected and decoded.
-const { Writable } = await import("node:stream");
-const STREAMING = Symbol.for("aws.lambda.runtime.handler.streaming");
-globalThis.awslambda = {
-  streamifyResponse: (f) => Object.assign(f, { [STREAMING]: "response" }),
-  HttpResponseStream: { from(stream, prelude) { stream.write(JSON.stringify(prelude)); stream.write(new Uint8Array(8)); return stream; } },
-};
-async function invoke(handler, event) {
-  if (!handler[STREAMING]) return handler(event, {});
-  const parts = [];
-  const stream = new Writable({ write(c, _e, done) { parts.push(c); done(); } });
-  stream.setContentType = () => {};
-  const ended = new Promise((resolve) => stream.on("finish", resolve));
-  await handler(event, stream, {});
-  await ended;
-  const all = Buffer.concat(parts);
-  const end = all.indexOf(0);
-  return { ...JSON.parse(all.subarray(0, end).toString()), body: all.subarray(end + 8).toString() };
-}
-const t0 = performance.now();
-const { handler } = await import(process.argv[1]);
-const t1 = performance.now();
-const result = await invoke(handler, JSON.parse(process.argv[2]));
-const t2 = performance.now();
-process.stdout.write("\\n@@" + JSON.stringify({ initMs: t1 - t0, firstMs: t2 - t1, status: result.statusCode, body: result.body }));
-`;
-
 interface ChildTiming {
   initMs: number;
   firstMs: number;
@@ -227,24 +177,28 @@ function childEnv(fixture: Fixture, bundle: Bundle): NodeJS.ProcessEnv {
 }
 
 async function coldStart(bundle: Bundle, env: NodeJS.ProcessEnv, event: unknown): Promise<ChildTiming> {
-  const { stdout } = await run(
-    process.execPath,
-    [
-      "--input-type=module",
-      "-e",
-      CHILD,
-      pathToFileURL(path.join(bundle.dir, "index.mjs")).href,
-      JSON.stringify(event),
-    ],
-    { env, cwd: tmpdir(), timeout: 60_000 },
-  );
-  const out = JSON.parse(stdout.slice(stdout.lastIndexOf("@@") + 2)) as ChildTiming & {
-    status: number;
-    body: string;
-  };
+  const out = await runColdStart(bundle.dir, env, event);
   if (out.status !== 200) throw new Error(`${bundle.name}: ${out.status} ${out.body}`);
   return out;
 }
+
+/** A first save: PUT a form with an API token, for an enrolled subject. */
+function saveEvent(f: Fixture, subject: string) {
+  return httpEvent(
+    "PUT",
+    `/api/v1/studies/${f.env.studyId}/subjects/${subject}/events/screening/forms/edss`,
+    { authorization: `Bearer ${f.token}` },
+    {
+      data: { assessment_date: "2024-01-10", assessor_blinded: true, fs_visual: 1, edss_total: 3.5 },
+      status: "incomplete",
+      rev: 0,
+    },
+  );
+}
+
+/** The bare function's one request: a PutItem. */
+const bareEvent = (subject: string) =>
+  httpEvent("PUT", `/save/${subject}`, {}, { data: { edss_total: 3.5 } });
 
 /** One side: a fresh process per run; what the child reports is kept for the detail table. */
 function side(bundle: Bundle, fixture: () => Fixture, kind: "api" | "bare", timings: ChildTiming[]): Side {
@@ -255,24 +209,7 @@ function side(bundle: Bundle, fixture: () => Fixture, kind: "api" | "bare", timi
       const f = fixture();
       const subject = kind === "api" ? f.subjects.shift() : `s${next++}-${Date.now()}`;
       if (!subject) throw new Error("out of enrolled subjects");
-      const event =
-        kind === "api"
-          ? httpEvent(
-              "PUT",
-              `/api/v1/studies/${f.env.studyId}/subjects/${subject}/events/screening/forms/edss`,
-              { authorization: `Bearer ${f.token}` },
-              {
-                data: {
-                  assessment_date: "2024-01-10",
-                  assessor_blinded: true,
-                  fs_visual: 1,
-                  edss_total: 3.5,
-                },
-                status: "incomplete",
-                rev: 0,
-              },
-            )
-          : httpEvent("PUT", `/save/${subject}`, {}, { data: { edss_total: 3.5 } });
+      const event = kind === "api" ? saveEvent(f, subject) : bareEvent(subject);
       timings.push(await coldStart(bundle, childEnv(f, bundle), event));
       return 1;
     },
@@ -343,12 +280,18 @@ function buildAll(): Promise<Built> {
  */
 export async function sizes(): Promise<Record<string, number>> {
   const { api, bare, bareOneFile, before } = await buildAll();
+  const firstRequest = await loadedByFirstRequest();
   const whole = (b: Bundle) => statSync(path.join(b.dir, "index.mjs")).size;
   const split = bundleBytes(api.dir);
   return {
     "API bytes loaded at init": split.initLoaded,
     "API asset bytes (every chunk)": split.total,
     "API asset files": split.files,
+    "API bytes loaded by init + first save": firstRequest.api,
+    "bare Hono bytes loaded by init + first request": firstRequest.bare,
+    ...(firstRequest.before !== undefined
+      ? { [`API bytes loaded by init + first save at ${BEFORE}`]: firstRequest.before }
+      : {}),
     "bare Hono bytes loaded at init": bundleBytes(bare.dir).initLoaded,
     "bare Hono one-file bundle bytes": whole(bareOneFile),
     ...(before && SPLIT_BEFORE
@@ -358,6 +301,29 @@ export async function sizes(): Promise<Record<string, number>> {
       ? { [`API bundle bytes at ${BEFORE} (one file, all loaded at init)`]: whole(before) }
       : {}),
   };
+}
+
+let firstRequestBytes: Promise<{ api: number; bare: number; before?: number }> | undefined;
+/** What a cold start and its first request load, each side once, untimed (tests/helpers/cold-start-child.ts). */
+function loadedByFirstRequest(): Promise<{ api: number; bare: number; before?: number }> {
+  firstRequestBytes ??= (async () => {
+    const { api, bare, before } = await buildAll();
+    const f = await startFixture(2);
+    try {
+      const subject = f.subjects[0] as string;
+      const saved = await loadedByFirstEvent(api.dir, childEnv(f, api), saveEvent(f, subject));
+      if (saved.result.status !== 200)
+        throw new Error(`first save: ${saved.result.status} ${saved.result.body}`);
+      const bareRun = await loadedByFirstEvent(bare.dir, childEnv(f, bare), bareEvent(`bytes-${Date.now()}`));
+      const beforeRun =
+        before &&
+        (await loadedByFirstEvent(before.dir, childEnv(f, before), saveEvent(f, f.subjects[1] as string)));
+      return { api: saved.bytes, bare: bareRun.bytes, ...(beforeRun ? { before: beforeRun.bytes } : {}) };
+    } finally {
+      await f.close();
+    }
+  })();
+  return firstRequestBytes;
 }
 
 /** What each child reported, per side and pair, for the detail table. */

@@ -27,7 +27,7 @@ const nextDay = (day: string) => utcDay(new Date(atOn(day, "00:00").getTime() + 
 /** The moment the schedule runs next (may be past when a tick is due). */
 export function nextRunAt(schedule: ScheduleTimes, now: Date): Date {
   let day = utcDay(now);
-  if (schedule.lastRunDay !== undefined && schedule.lastRunDay >= day) day = nextDay(day);
+  if (schedule.lastRunDay !== undefined && schedule.lastRunDay >= day) day = nextDay(schedule.lastRunDay);
   let run = atOn(day, schedule.at);
   while (run.toISOString() < schedule.definedAt) {
     day = nextDay(day);

@@ -13,6 +13,7 @@ import { formatImpact } from "./engine/impact.ts";
 import { scheduleDateFields } from "./engine/schedule.ts";
 import type { ExportJobSettings, ImportJobSettings } from "./http/context.ts";
 import { type ExportRunOptions, runExportJob } from "./http/export-job-runner.ts";
+import { runDueSchedules } from "./http/export-schedules.ts";
 import { runImportJob } from "./http/import-job-runner.ts";
 import { loadPublishPlan, PUBLISH_PLAN_FILE } from "./publish-plan.ts";
 import { startDynalite } from "./store/dynalite.ts";
@@ -102,6 +103,11 @@ export async function startDevEnvironment(
      * place the watermark themselves.
      */
     projectionPassEveryMs?: number;
+    /**
+     * Tick the scheduled exports (http/export-schedules.ts) at start and then this often (`npm start`:
+     * every minute). Off by default: tests tick with a `now` of their own.
+     */
+    exportSchedulesEveryMs?: number;
   } = {},
 ): Promise<DevEnvironment> {
   const tableName = options.tableName ?? "edc";
@@ -189,6 +195,13 @@ export async function startDevEnvironment(
         options.projectionPassEveryMs,
       )
     : undefined;
+  const scheduleTicks = options.exportSchedulesEveryMs
+    ? await repeating(async () => {
+        await runDueSchedules(store, new Date(), exportJobs.start).catch((error) =>
+          console.error("export schedule tick stopped:", error),
+        );
+      }, options.exportSchedulesEveryMs)
+    : undefined;
   return {
     store,
     // One process and no Lambda timeouts: a commit is visible at once, a short settle is plenty.
@@ -227,6 +240,7 @@ export async function startDevEnvironment(
       : {}),
     close: async () => {
       await passes?.stop();
+      await scheduleTicks?.stop();
       await jobs.drain();
       await exportJobs.drain();
       await signIn?.provider.close();
@@ -255,10 +269,15 @@ async function projectionPasses(store: Store, studies: string[], settleMs: numbe
           },
         );
   };
-  await passAll();
+  return repeating(passAll, everyMs);
+}
+
+/** `task` once now, then on a timer, one run at a time; `stop` waits for the run under way. */
+async function repeating(task: () => Promise<void>, everyMs: number) {
+  await task();
   let running: Promise<void> = Promise.resolve();
   const timer = setInterval(() => {
-    running = running.then(passAll);
+    running = running.then(task);
   }, everyMs);
   timer.unref();
   return {

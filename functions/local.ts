@@ -43,6 +43,7 @@ const env = await startDevEnvironment({
   sessionIdleMs: sessionIdleMs(process.env.SESSION_IDLE_MINUTES),
   signingWindowMs: signingWindowMs(process.env.SIGNING_WINDOW_MINUTES),
   projectionPassEveryMs: 60_000,
+  exportSchedulesEveryMs: 60_000,
 }).catch((error) => {
   if (!(error instanceof LocalStoreUnreadable)) throw error;
   console.error(error.message);

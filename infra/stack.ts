@@ -31,6 +31,8 @@ import {
   TableEncryptionV2,
   TableV2,
 } from "aws-cdk-lib/aws-dynamodb";
+import { Rule, RuleTargetInput, Schedule } from "aws-cdk-lib/aws-events";
+import { LambdaFunction as LambdaTarget } from "aws-cdk-lib/aws-events-targets";
 import { Grant, type IGrantable, type IRole, Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
 import type { Key } from "aws-cdk-lib/aws-kms";
 import {
@@ -56,6 +58,7 @@ import type { Bucket } from "aws-cdk-lib/aws-s3";
 import { type CfnSecret, Secret } from "aws-cdk-lib/aws-secretsmanager";
 import { Provider } from "aws-cdk-lib/custom-resources";
 import type { Construct } from "constructs";
+import { SCHEDULE_TICK } from "../functions/handlers/schedule-tick.ts";
 import { FUNCTION_ENV, ORIGIN_VERIFY_HEADER } from "../functions/store/function-env.ts";
 import { TABLE, TABLE_NAME_ENV } from "../functions/store/table-shape.ts";
 import { auditMacKey, grantAuditMac } from "./audit-mac-key.ts";
@@ -776,6 +779,15 @@ function bulkExportJobs(
     ],
   });
   acknowledgePinnedRuntime(worker);
+  // Scheduled exports: a tick every 15 minutes starts the jobs that are due (http/export-schedules.ts).
+  // The rule may invoke the worker and nothing else; the jobs it starts reach the worker by the stream.
+  new Rule(scope, "ExportScheduleTick", {
+    description: `EDC scheduled exports (${props.stage}): starts the day's due export jobs`,
+    schedule: Schedule.rate(Duration.minutes(15)),
+    targets: [
+      new LambdaTarget(worker, { event: RuleTargetInput.fromObject(SCHEDULE_TICK), retryAttempts: 2 }),
+    ],
+  });
   new Alarm(scope, "ExportJobWorkerErrorsAlarm", {
     alarmDescription:
       "The bulk export worker threw (a job carries on after its lease; three runs in a row without progress fail it).",

@@ -205,6 +205,16 @@ export const ROUTE_FAMILIES: readonly RouteFamily[] = [
       ["GET", `${S}/exports`],
     ],
   },
+  {
+    module: "export-schedules",
+    load: async () => (await import("./routes/export-schedules.ts")).exportScheduleRoutes,
+    operations: [
+      ["PUT", `${S}/export-schedules/:name`],
+      ["GET", `${S}/export-schedules/:name`],
+      ["GET", `${S}/export-schedules`],
+      ["DELETE", `${S}/export-schedules/:name`],
+    ],
+  },
 ];
 
 /**

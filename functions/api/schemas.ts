@@ -249,7 +249,9 @@ const PROBLEM_DESCRIPTIONS: Record<number, string> = {
   404: "No such study, subject (or not at the caller's sites), event, form or instance",
   409: "Stale revision: the body's `current` holds the state to re-apply edits on",
   413: "Body over 256 KB",
+  412: "Stale: If-Match names a version that is no longer the current one (`version` holds the current)",
   415: "Not JSON",
   422: "Field-level validation errors",
   423: "Locked: a lock or the study's freeze holds what the request would change (`lock` says which, who, when)",
+  428: "It exists: replacing it needs If-Match with its ETag (`version` holds the current)",
 };

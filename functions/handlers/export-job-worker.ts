@@ -1,4 +1,5 @@
 import { DEFAULT_EXPORT_LEASE_MS, runExportJob } from "../http/export-job-runner.ts";
+import { runDueSchedules } from "../http/export-schedules.ts";
 import type { ExportTarget } from "../store/export-target.ts";
 import { FUNCTION_ENV } from "../store/function-env.ts";
 import { deployedMacKey } from "../store/mac-key.ts";
@@ -6,6 +7,7 @@ import { s3ExportTarget } from "../store/s3-export-target.ts";
 import { s3Client } from "../store/s3-file-objects.ts";
 import { createStore, type Store } from "../store/store.ts";
 import type { JobStreamEvent, WorkerContext } from "./import-job-worker.ts";
+import { SCHEDULE_TICK, type ScheduleTickEvent } from "./schedule-tick.ts";
 
 /**
  * The bulk export worker: the table's stream invokes it with export job items
@@ -62,10 +64,19 @@ export async function workExportJobs(
   }
 }
 
+/** The jobs a tick starts are items like any other: the stream starts their runs. */
+const isTick = (event: JobStreamEvent | ScheduleTickEvent): event is ScheduleTickEvent =>
+  (event as ScheduleTickEvent).exportSchedules === SCHEDULE_TICK.exportSchedules;
+
 let store: Store | undefined;
 let target: ExportTarget | undefined;
-export const handler = (event: JobStreamEvent, context: WorkerContext) => {
+export const handler = async (event: JobStreamEvent | ScheduleTickEvent, context: WorkerContext) => {
   store ??= createStore({ macKey: deployedMacKey() });
+  if (isTick(event)) {
+    const report = await runDueSchedules(store, new Date());
+    console.log(JSON.stringify({ level: "info", scheduleTick: report }));
+    return;
+  }
   const bucket = process.env[FUNCTION_ENV.exportsBucket];
   if (!bucket) throw new Error(`${FUNCTION_ENV.exportsBucket} is not set`);
   target ??= s3ExportTarget(s3Client(), bucket);

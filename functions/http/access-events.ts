@@ -17,6 +17,7 @@ export const LOGGED_ACTIONS = [
   "export-job-start",
   "export-job-done",
   "export-job-failed",
+  "export-schedule-refused",
   "grant",
   "grant-change",
   "revoke",

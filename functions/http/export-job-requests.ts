@@ -4,9 +4,11 @@ import { WAREHOUSE_FORMATS } from "../store/export-job-formats.ts";
 import type { ExportJob, ExportJobRequest } from "../store/export-jobs.ts";
 import { DOWNLOAD_URL_SECONDS, type ExportTarget } from "../store/export-target.ts";
 import { newJobId } from "../store/job-lease.ts";
+import type { Principal } from "../store/principal.ts";
+import type { Store } from "../store/store.ts";
 import { logAccess, loggedFilters } from "./access-events.ts";
 import type { AppEnv } from "./context.ts";
-import { checkExportFilters, exportSites, openFeedCursor } from "./export-scope.ts";
+import { checkExportFilters, exportSitesOf, openFeedCursor } from "./export-scope.ts";
 import { sitesOf } from "./permissions.ts";
 import { type FieldProblem, ProblemError, problems } from "./problems.ts";
 import { loadStudy } from "./resolve.ts";
@@ -55,6 +57,7 @@ async function view(job: ExportJob, target?: ExportTarget) {
     files,
     ...(job.nextCursor ? { nextCursor: job.nextCursor } : {}),
     startedBy: job.startedBy,
+    ...(job.schedule ? { schedule: job.schedule } : {}),
     filters,
     ...(job.error ? { error: job.error } : {}),
     createdAt: job.createdAt,
@@ -64,13 +67,17 @@ async function view(job: ExportJob, target?: ExportTarget) {
   };
 }
 
-const allSitesOf = (definition: StudyDefinition) => definition.study.sites.map((s) => s.id);
+export const allSitesOf = (definition: StudyDefinition) => definition.study.sites.map((s) => s.id);
 
 /**
  * A job is the caller's to see when its starter's export sites are all among the caller's; a
  * de-identified caller's, only when its file is de-identified with hashed ids too.
  */
-function visible(c: Context<AppEnv>, definition: StudyDefinition, job: ExportJob): boolean {
+export function visible(
+  c: Context<AppEnv>,
+  definition: StudyDefinition,
+  job: Pick<ExportJob, "request" | "sites">,
+): boolean {
   if (c.var.principal.deidentified && !(job.request.deidentify && job.request.hashIds)) return false;
   const mine = new Set(sitesOf(c.var.principal, allSitesOf(definition), "export"));
   return job.sites.every((s) => mine.has(s));
@@ -89,7 +96,7 @@ function target(c: Context<AppEnv>): ExportTarget {
 }
 
 /** What only some formats take. */
-function checkFormatChoices(body: StartBody): void {
+export function checkFormatChoices(body: StartBody): void {
   const errors: FieldProblem[] = [];
   if (body.format === "odm")
     for (const key of ["forms", "fields", "events"] as const)
@@ -116,32 +123,60 @@ function checkFormatChoices(body: StartBody): void {
   if (errors.length > 0) throw problems.badRequest("These choices do not go together.", errors);
 }
 
-/** Checks, logs and queues a job for the caller; the job as stored. */
-export async function startJob(c: Context<AppEnv>, study: string, body: StartBody): Promise<ExportJob> {
+/** Every refusal a start makes (the study, filters, choices, cursor, a store for files): the study's definition. */
+export async function checkStart(
+  c: Context<AppEnv>,
+  study: string,
+  body: StartBody,
+): Promise<StudyDefinition> {
   const definition = await loadStudy(c, study);
   checkExportFilters(definition, body);
   checkFormatChoices(body);
   await openFeedCursor(c, study, body.cursor);
   target(c);
-  const principal = c.var.principal;
-  const deidentified = body.deidentify || principal.deidentified === true;
-  const request = {
+  return definition;
+}
+
+/** The request a job stores for `principal`: de-identification forced on a de-identified one. */
+export function jobRequestOf(principal: Principal, body: StartBody): ExportJobRequest {
+  return {
     format: body.format,
     ...(body.forms ? { forms: body.forms } : {}),
     ...(body.fields ? { fields: body.fields } : {}),
     ...(body.events ? { events: body.events } : {}),
     ...(body.sites ? { sites: body.sites } : {}),
     // Forced on a de-identified principal here too, so the job says what its file is.
-    deidentify: deidentified,
+    deidentify: body.deidentify || principal.deidentified === true,
     hashIds: body.hashIds || principal.deidentified === true,
     includeEnteredInError: body.includeEnteredInError,
     audit: body.audit,
     gzip: body.gzip,
     ...(body.cursor !== undefined ? { cursor: body.cursor } : {}),
   };
-  const id = newJobId(new Date());
+}
+
+/** Who starts a job and how: a request's caller, or a schedule's creator at a tick. */
+export interface JobStarter {
+  store: Store;
+  principal: Principal;
+  /** Appends to the study's access log as the principal (with the request's origin, when there is one). */
+  log: (action: string, details: Record<string, unknown>) => Promise<void>;
+  start: (study: string, id: string) => void;
+}
+
+/** Logs and queues a checked job; the job as stored. */
+export async function queueJob(
+  starter: JobStarter,
+  definition: StudyDefinition,
+  body: StartBody,
+  options: { id?: string; schedule?: string } = {},
+): Promise<ExportJob> {
+  const { principal } = starter;
+  const study = definition.study.id;
+  const request = jobRequestOf(principal, body);
+  const id = options.id ?? newJobId(new Date());
   // Logged before the job exists: in AWS its item starts the worker, and nothing leaves without its entry.
-  await logAccess(c, "export-job-start", {
+  await starter.log("export-job-start", {
     job: id,
     format: body.format,
     filters: loggedFilters({
@@ -152,19 +187,36 @@ export async function startJob(c: Context<AppEnv>, study: string, body: StartBod
       audit: body.audit || undefined,
       gzip: body.gzip || undefined,
     }),
-    sites: exportSites(c, definition, body.sites),
-    deidentified,
+    sites: exportSitesOf(principal, definition, body.sites),
+    deidentified: request.deidentify,
+    ...(options.schedule ? { schedule: options.schedule } : {}),
   });
-  const job = await c.var.store.exportJobs.create({
+  const job = await starter.store.exportJobs.create({
     id,
     study,
     definitionVersion: definition.version,
     request,
     principal,
     sites: sitesOf(principal, allSitesOf(definition), "export"),
+    ...(options.schedule ? { schedule: options.schedule } : {}),
   });
-  c.var.exportJobs.start(study, job.id);
+  starter.start(study, job.id);
   return job;
+}
+
+/** Checks, logs and queues a job for the caller; the job as stored. */
+export async function startJob(c: Context<AppEnv>, study: string, body: StartBody): Promise<ExportJob> {
+  const definition = await checkStart(c, study, body);
+  return queueJob(
+    {
+      store: c.var.store,
+      principal: c.var.principal,
+      log: (action, details) => logAccess(c, action, details),
+      start: c.var.exportJobs.start,
+    },
+    definition,
+    body,
+  );
 }
 
 export async function jobView(c: Context<AppEnv>, study: string, id: string) {

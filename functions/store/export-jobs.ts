@@ -85,6 +85,8 @@ export interface ExportJob {
   files: ExportJobFile[];
   /** A done warehouse job: where the next increment starts (its manifest's `cursor.next`). */
   nextCursor?: string;
+  /** The scheduled export (export-schedules.ts) that started it. */
+  schedule?: string;
   error?: string;
   createdAt: string;
   updatedAt: string;
@@ -121,6 +123,7 @@ function toExportJob(item: Item): ExportJob {
     bytes: number(item, "bytes"),
     files: JSON.parse(text(item, "files") || "[]") as ExportJobFile[],
     ...(optionalText(item, "nextCursor") ? { nextCursor: text(item, "nextCursor") } : {}),
+    ...(optionalText(item, "schedule") ? { schedule: text(item, "schedule") } : {}),
     ...(optionalText(item, "error") ? { error: text(item, "error") } : {}),
     createdAt: text(item, "createdAt"),
     updatedAt: text(item, "updatedAt"),
@@ -138,6 +141,8 @@ export interface NewExportJob {
   request: ExportJobRequest;
   principal: Principal;
   sites: string[];
+  /** The scheduled export starting it. */
+  schedule?: string;
 }
 
 export async function createExportJob(db: Db, job: NewExportJob): Promise<ExportJob> {
@@ -161,6 +166,7 @@ export async function createExportJob(db: Db, job: NewExportJob): Promise<Export
     rows: 0,
     bytes: 0,
     files: "[]",
+    ...(job.schedule ? { schedule: job.schedule } : {}),
     createdAt,
     updatedAt: createdAt,
   };

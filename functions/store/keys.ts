@@ -84,4 +84,9 @@ export const keys = {
   /** A bulk export job (export-jobs.ts), in the study's partition; ids sort by creation time. */
   exportJob: (id: string) => `EXPORT_JOB#${id}`,
   exportJobPrefix: "EXPORT_JOB#",
+  /** A scheduled export (export-schedules.ts), in the study's partition, by name. */
+  exportSchedule: (name: string) => `EXPORT_SCHEDULE#${name}`,
+  exportSchedulePrefix: "EXPORT_SCHEDULE#",
+  /** Every study's schedules in the by-site index, for the tick. */
+  exportScheduleIndex: "EXPORT_SCHEDULES",
 } as const;

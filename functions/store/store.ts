@@ -10,6 +10,7 @@ import {
 import { createDefinitionReader, listDefinitions } from "./definitions.ts";
 import { createClients, type Db } from "./dynamo.ts";
 import type { ExportJob, ExportJobStep, NewExportJob } from "./export-jobs.ts";
+import type { DayOutcome, ExportSchedule, ExportScheduleDefinition } from "./export-schedules.ts";
 import { casebooks, exportSalt, findExportSalt, readFeed, subjectPage } from "./exports.ts";
 import {
   type InstanceAddress,
@@ -89,6 +90,7 @@ import {
   findToken,
   findTokenByHash,
   hashToken,
+  type KeyResolution,
   listTokens,
   revokeToken,
   storeToken,
@@ -114,6 +116,7 @@ export interface StoreOptions {
 
 /** Everything the API needs from DynamoDB, bound to one table. */
 const exportJobs = () => import("./export-jobs.ts");
+const exportSchedules = () => import("./export-schedules.ts");
 
 export function createStore(options: StoreOptions) {
   const tableName = options.tableName ?? process.env.TABLE_NAME;
@@ -188,6 +191,25 @@ export function createStore(options: StoreOptions) {
       step: async (from: ExportJob, owner: string, step: ExportJobStep) =>
         (await exportJobs()).stepExportJob(db, from, owner, step),
     },
+    /** Scheduled exports (export-schedules.ts, imported by their first use, not at a cold start). */
+    exportSchedules: {
+      put: async (
+        schedule: ExportScheduleDefinition & { cursor?: string },
+        expectedVersion: number | undefined,
+      ) => (await exportSchedules()).putExportSchedule(db, schedule, expectedVersion),
+      get: async (study: string, name: string) =>
+        (await exportSchedules()).getExportSchedule(db, study, name),
+      list: async (study: string) => (await exportSchedules()).listExportSchedules(db, study),
+      listAll: async () => (await exportSchedules()).listAllExportSchedules(db),
+      delete: async (study: string, name: string, expectedVersion?: number) =>
+        (await exportSchedules()).deleteExportSchedule(db, study, name, expectedVersion),
+      claimDay: async (schedule: ExportSchedule, day: string, outcome: DayOutcome) =>
+        (await exportSchedules()).claimScheduleDay(db, schedule, day, outcome),
+      settle: async (schedule: ExportSchedule, job: string, end: { nextCursor?: string; error?: string }) =>
+        (await exportSchedules()).settlePendingJob(db, schedule, job, end),
+      noteError: async (schedule: ExportSchedule, error: string) =>
+        (await exportSchedules()).noteScheduleError(db, schedule, error),
+    },
     markEnteredInError: (request: ErrorMarkRequest) => markEnteredInError(db, macKey, request),
     appendReview: (request: ReviewRequest) => appendReview(db, macKey, request),
     /** A subject's review log, or the study's without a subject. */
@@ -203,6 +225,13 @@ export function createStore(options: StoreOptions) {
      */
     findToken: (token: string, source?: UseSource) => resolveKey(hashToken(token), source),
     findTokenByHash: resolveKey,
+    /** The principal the study's key `id` (its public handle) speaks for at `now`, read afresh and not counted as a use. */
+    findTokenById: async (study: string, id: string, now: Date): Promise<KeyResolution> => {
+      const token = (await listTokens(db, study)).find((t) => t.id === id);
+      return token
+        ? findTokenByHash(db, macKey, token.hash, { now, recordUse: false })
+        : { refused: "unknown" };
+    },
     /** Whether the key admits anyone, without counting it as a use. */
     checkToken: (token: string) => findToken(db, macKey, token, { recordUse: false }),
     startSession: (session: Omit<StoredSession, "ended">) => startSession(db, session),

@@ -6,6 +6,7 @@ import { Match, Template } from "aws-cdk-lib/assertions";
 import { PriceClass } from "aws-cdk-lib/aws-cloudfront";
 import { Code, Function as LambdaFunction, Runtime } from "aws-cdk-lib/aws-lambda";
 import { afterAll, describe, expect, it } from "vitest";
+import { SCHEDULE_TICK } from "../../functions/handlers/schedule-tick.ts";
 import { FUNCTION_ENV, ORIGIN_VERIFY_HEADER } from "../../functions/store/function-env.ts";
 import { TABLE } from "../../functions/store/table-shape.ts";
 import { AUDIT_MAC_ACTIONS } from "../../infra/audit-mac-key.ts";
@@ -799,6 +800,39 @@ describe("EdcStack template (unbundled synth)", () => {
       MetricName: "Errors",
       Dimensions: [{ Name: "FunctionName", Value: { Ref: exportFnId } }],
     });
+  });
+
+  it("ticks the scheduled exports every 15 minutes: a rule invokes the export worker, and only it", () => {
+    const exportFnId = logicalIdOf(template, "AWS::Lambda::Function", {
+      Description: Match.stringLikeRegexp("^EDC bulk export jobs"),
+    });
+    const rules = template.findResources("AWS::Events::Rule");
+    expect(Object.keys(rules)).toHaveLength(1);
+    const [ruleId, rule] = Object.entries(rules)[0] as [string, { Properties: Record<string, unknown> }];
+    expect(rule.Properties).toMatchObject({
+      ScheduleExpression: "rate(15 minutes)",
+      State: "ENABLED",
+      Targets: [
+        {
+          Arn: { "Fn::GetAtt": [exportFnId, "Arn"] },
+          Input: JSON.stringify(SCHEDULE_TICK),
+          RetryPolicy: { MaximumRetryAttempts: 2 },
+        },
+      ],
+    });
+    const fromEvents = Object.values(
+      template.findResources("AWS::Lambda::Permission", {
+        Properties: { Principal: "events.amazonaws.com" },
+      }),
+    ) as { Properties: Record<string, unknown> }[];
+    expect(fromEvents.map((p) => p.Properties)).toEqual([
+      {
+        Action: "lambda:InvokeFunction",
+        FunctionName: { "Fn::GetAtt": [exportFnId, "Arn"] },
+        Principal: "events.amazonaws.com",
+        SourceArn: { "Fn::GetAtt": [ruleId, "Arn"] },
+      },
+    ]);
   });
 
   it("alarms on API function errors, import and export worker errors and REST API 5xx", () => {

@@ -78,6 +78,10 @@ const API: Record<string, Action> = {
   "POST /studies/{study}/exports": "export",
   "GET /studies/{study}/exports": "export",
   "GET /studies/{study}/exports/{job}": "export",
+  "PUT /studies/{study}/export-schedules/{name}": "export",
+  "GET /studies/{study}/export-schedules/{name}": "export",
+  "GET /studies/{study}/export-schedules": "export",
+  "DELETE /studies/{study}/export-schedules/{name}": "export",
 };
 
 const FORM = "/studies/:study/subjects/:subject/events/:event/forms/:form";

@@ -20,7 +20,7 @@ const handlers = () => import("../../http/export-job-requests.ts");
 
 const names = z.array(z.string().min(1).max(200)).max(1000).optional();
 
-const ExportJobBody = z
+export const ExportJobBody = z
   .object({
     format: z.enum(EXPORT_JOB_FORMATS).openapi({
       description:
@@ -71,6 +71,7 @@ const ExportJobView = z
       .optional()
       .openapi({ description: "Done warehouse jobs: the cursor the next warehouse-changes job starts from" }),
     startedBy: z.string(),
+    schedule: z.string().optional().openapi({ description: "The scheduled export that started it" }),
     filters: z.record(z.string(), z.unknown()),
     error: z.string().optional(),
     createdAt: z.string(),

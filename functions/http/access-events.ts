@@ -17,6 +17,8 @@ export const LOGGED_ACTIONS = [
   "export-job-start",
   "export-job-done",
   "export-job-failed",
+  "export-schedule-set",
+  "export-schedule-delete",
   "export-schedule-refused",
   "grant",
   "grant-change",

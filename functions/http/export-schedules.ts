@@ -5,6 +5,7 @@ import type { ExportSchedule, ExportScheduleKind } from "../store/export-schedul
 import { newJobId } from "../store/job-lease.ts";
 import type { Principal } from "../store/principal.ts";
 import type { Store } from "../store/store.ts";
+import { logAccess } from "./access-events.ts";
 import type { AppEnv } from "./context.ts";
 import {
   allSitesOf,
@@ -142,7 +143,19 @@ export async function putSchedule(
     },
     ifMatch === undefined ? undefined : versionOf(ifMatch),
   );
-  if ("schedule" in put) return { created: put.outcome === "created", schedule: put.schedule };
+  if ("schedule" in put) {
+    // After the write, as grants are: a schedule exports data as its creator from now on, so who set it is kept.
+    const { format, ...filters } = put.schedule.request;
+    await logAccess(c, "export-schedule-set", {
+      schedule: name,
+      version: put.schedule.version,
+      kind,
+      at,
+      format,
+      filters,
+    });
+    return { created: put.outcome === "created", schedule: put.schedule };
+  }
   if (!put.current) throw problems.notFound(`Export schedule ${name}`);
   throw put.outcome === "exists" ? exists(put.current) : stale(put.current);
 }
@@ -177,6 +190,7 @@ export async function deleteSchedule(
     const current = await c.var.store.exportSchedules.get(study, name);
     throw stale(current ?? schedule);
   }
+  await logAccess(c, "export-schedule-delete", { schedule: name, version: schedule.version });
 }
 
 /** What one tick did, schedule by schedule (`study/name`). */

@@ -99,6 +99,24 @@ describe("export schedules", () => {
 
     expect((await product.call("DELETE", url("nightly"), { as: "monitor" })).status).toBe(204);
     expect((await product.call("GET", url("nightly"), { as: "monitor" })).status).toBe(404);
+
+    // Who set each version, and who deleted it, is in the access log; refused writes left nothing there.
+    const { entries } = await product.env.store.readAccessLog(STUDY, { limit: 100_000 });
+    expect(
+      entries
+        .filter((e) => e.action.startsWith("export-schedule-") && e.details.schedule === "nightly")
+        .map((e) => ({
+          action: e.action,
+          actor: e.actor,
+          version: e.details.version,
+          format: e.details.format,
+        }))
+        .sort((a, b) => Number(a.version) - Number(b.version) || a.action.localeCompare(b.action)),
+    ).toEqual([
+      { action: "export-schedule-set", actor: "dev-monitor", version: 1, format: "csv" },
+      { action: "export-schedule-delete", actor: "dev-monitor", version: 2, format: undefined },
+      { action: "export-schedule-set", actor: "dev-monitor", version: 2, format: "json" },
+    ]);
   });
 
   it("refuse bad input with pointers, as a job start does", async () => {

@@ -14,7 +14,9 @@
  * - job: POST …/exports {format: "csv"}, then GET …/exports/{job} every 250 ms
  *   until done; the progress seen on the way is reported.
  * Time is from the first request to the last byte / the job's done; peak RSS is
- * the process's own (`process.resourceUsage().maxRSS`).
+ * the process's own (`process.resourceUsage().maxRSS`). The job's file is
+ * downloaded and hashed, and must match both the job's SHA-256 and the one in
+ * its `export-job-done` access log entry.
  */
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -80,6 +82,11 @@ async function child(mode: "http" | "job", subjects: number): Promise<Side> {
           .digest("hex");
         if (sha256 !== file?.sha256)
           throw new Error(`stored file hashes to ${sha256}, job says ${file?.sha256}`);
+        // …and the audit holds the same hash, written before the job showed done.
+        const { entries } = await seeded.env.store.readAccessLog(seeded.env.studyId, { limit: 100_000 });
+        const done = entries.find((e) => e.action === "export-job-done" && e.details.job === job);
+        const audited = (done?.details.files as { sha256: string }[] | undefined)?.[0]?.sha256;
+        if (audited !== sha256) throw new Error(`the access log says ${audited}, the file hashes to ${sha256}`);
         return {
           ms,
           rows: status.rows,

@@ -80,6 +80,7 @@ function resumableUpload(
           Bucket: bucket,
           Key: key,
           ContentType: contentType,
+          // Stated on every write, not only left to the bucket default: an object is never stored in clear.
           ServerSideEncryption: "AES256",
         }),
       );
@@ -127,6 +128,7 @@ function resumableUpload(
   };
 }
 
+/** A file written in one go: the writes gathered into parts of `partBytes` for a multipart upload. */
 function multipartSink(
   s3: S3Client,
   bucket: string,
@@ -134,71 +136,26 @@ function multipartSink(
   contentType: string,
   partBytes: number,
 ): ObjectSink {
+  const upload = resumableUpload(s3, bucket, key, contentType);
   let pending: Uint8Array[] = [];
   let pendingBytes = 0;
-  let uploadId: string | undefined;
-  const parts: { ETag: string; PartNumber: number }[] = [];
   const take = () => {
     const body = Buffer.concat(pending, pendingBytes);
     pending = [];
     pendingBytes = 0;
     return body;
   };
-  const sendPart = async (body: Buffer) => {
-    if (!uploadId) {
-      const created = await s3.send(
-        new CreateMultipartUploadCommand({
-          Bucket: bucket,
-          Key: key,
-          ContentType: contentType,
-          // Stated on every write, not only left to the bucket default: an object is never stored in clear.
-          ServerSideEncryption: "AES256",
-        }),
-      );
-      uploadId = created.UploadId;
-      if (!uploadId) throw new Error(`S3 gave no upload id for ${key}`);
-    }
-    const PartNumber = parts.length + 1;
-    const sent = await s3.send(
-      new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumber, Body: body }),
-    );
-    if (!sent.ETag) throw new Error(`S3 gave no ETag for part ${PartNumber} of ${key}`);
-    parts.push({ ETag: sent.ETag, PartNumber });
-  };
   return {
     write: async (bytes) => {
       pending.push(bytes);
       pendingBytes += bytes.byteLength;
-      if (pendingBytes >= partBytes) await sendPart(take());
+      if (pendingBytes >= partBytes) await upload.put(take());
     },
-    end: async () => {
-      if (!uploadId) {
-        await s3.send(
-          new PutObjectCommand({
-            Bucket: bucket,
-            Key: key,
-            Body: take(),
-            ContentType: contentType,
-            ServerSideEncryption: "AES256",
-          }),
-        );
-        return;
-      }
-      if (pendingBytes > 0 || parts.length === 0) await sendPart(take());
-      await s3.send(
-        new CompleteMultipartUploadCommand({
-          Bucket: bucket,
-          Key: key,
-          UploadId: uploadId,
-          MultipartUpload: { Parts: parts },
-        }),
-      );
-    },
+    end: () => upload.end(take()),
     abort: async () => {
       pending = [];
       pendingBytes = 0;
-      if (uploadId)
-        await s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }));
+      await upload.abort();
     },
   };
 }

@@ -86,7 +86,8 @@ async function child(mode: "http" | "job", subjects: number): Promise<Side> {
         const { entries } = await seeded.env.store.readAccessLog(seeded.env.studyId, { limit: 100_000 });
         const done = entries.find((e) => e.action === "export-job-done" && e.details.job === job);
         const audited = (done?.details.files as { sha256: string }[] | undefined)?.[0]?.sha256;
-        if (audited !== sha256) throw new Error(`the access log says ${audited}, the file hashes to ${sha256}`);
+        if (audited !== sha256)
+          throw new Error(`the access log says ${audited}, the file hashes to ${sha256}`);
         return {
           ms,
           rows: status.rows,

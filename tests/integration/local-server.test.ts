@@ -167,6 +167,8 @@ describe("npm start", () => {
       headers: { authorization: `Bearer ${reference["site-01"].token}` },
     });
     expect(other.status).toBe(404);
+    // The tests after this one start servers of their own: this one must not outlive the file.
+    await stop();
   }, 150_000);
 });
 

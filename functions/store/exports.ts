@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { GetCommand, PutCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import type { ReviewEntry } from "../engine/review.ts";
 import { type Db, isConditionFailure } from "./dynamo.ts";
+import { feedItems } from "./feed-index.ts";
 import { type Revision, readCasebook, readCurrentState } from "./form-instances.ts";
 import { type Item, MalformedItemError, requiredString } from "./item-fields.ts";
 import { keys } from "./keys.ts";
@@ -169,37 +170,20 @@ export async function readFeed(
   study: string,
   options: { cursor?: string; settledBefore: string; limit: number },
 ): Promise<FeedPage> {
-  const { name, partitionKey, sortKey } = TABLE.indexes.feed;
   const changes: FeedChange[] = [];
   // ISO timestamps start with a digit above "0", so "0" is before every change (a key value cannot be empty).
   const after = options.cursor || "0";
   let cursor = after;
-  let start: Record<string, unknown> | undefined;
-  outer: do {
-    const page = await db.doc.send(
-      new QueryCommand({
-        TableName: db.tableName,
-        IndexName: name,
-        KeyConditionExpression: "#pk = :pk AND #sk > :after",
-        ExpressionAttributeNames: { "#pk": partitionKey, "#sk": sortKey },
-        ExpressionAttributeValues: { ":pk": keys.feed(study), ":after": after },
-        ExclusiveStartKey: start,
-        Limit: Math.min(options.limit - changes.length, 500),
-      }),
+  for await (const { position, item } of feedItems(db, study, after, () => options.limit - changes.length)) {
+    if (position >= options.settledBefore) break;
+    changes.push(
+      item.type === "review"
+        ? { kind: "review", ...toReviewEntry(item) }
+        : { kind: "revision", ...toFeedEntry(item).revision },
     );
-    for (const item of page.Items ?? []) {
-      const position = requiredString(item, sortKey);
-      if (position >= options.settledBefore) break outer;
-      changes.push(
-        item.type === "review"
-          ? { kind: "review", ...toReviewEntry(item) }
-          : { kind: "revision", ...toFeedEntry(item).revision },
-      );
-      cursor = position;
-      if (changes.length >= options.limit) break outer;
-    }
-    start = page.LastEvaluatedKey;
-  } while (start);
+    cursor = position;
+    if (changes.length >= options.limit) break;
+  }
   return { changes, cursor };
 }
 

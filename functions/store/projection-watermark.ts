@@ -1,9 +1,9 @@
-import { BatchGetCommand, GetCommand, PutCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
+import { BatchGetCommand, GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
 import { type Db, isConditionFailure, itemKey } from "./dynamo.ts";
+import { feedItems } from "./feed-index.ts";
 import { readCurrentState } from "./form-instances.ts";
 import { requiredString } from "./item-fields.ts";
 import { keys } from "./keys.ts";
-import { TABLE } from "./table-shape.ts";
 
 /**
  * The projection watermark: a feed position (GSI2's sort key,
@@ -32,7 +32,6 @@ export const watermarkKey = (study: string) => ({ PK: keys.study(study), SK: "PR
 export const PASS_CHANGES = 5_000;
 /** Changes after the watermark a reader takes one by one; past this it checks every casebook's log keys. */
 export const CHECK_CHANGES = 1_000;
-const FEED_PAGE = 500;
 /** A position after every feed entry (ISO times start with a digit). */
 const END = "~";
 
@@ -60,35 +59,24 @@ async function feedKeys(
   study: string,
   range: { after: string; before: string; limit: number },
 ): Promise<{ entries: FeedKey[]; complete: boolean }> {
-  const { name, partitionKey, sortKey } = TABLE.indexes.feed;
   const entries: FeedKey[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await db.doc.send(
-      new QueryCommand({
-        TableName: db.tableName,
-        IndexName: name,
-        KeyConditionExpression: "#pk = :pk AND #sk > :after",
-        ExpressionAttributeNames: { "#pk": partitionKey, "#sk": sortKey },
-        ExpressionAttributeValues: { ":pk": keys.feed(study), ":after": range.after },
-        ProjectionExpression: "#sk, PK, SK",
-        ExclusiveStartKey: start,
-        Limit: Math.min(range.limit + 1 - entries.length, FEED_PAGE),
-      }),
+  // One more than the limit is asked for: it tells "none left" from "more to come".
+  for await (const { position, item } of feedItems(
+    db,
+    study,
+    range.after,
+    () => range.limit + 1 - entries.length,
+    "#sk, PK, SK",
+  )) {
+    if (position >= range.before) return { entries, complete: true };
+    if (entries.length === range.limit) return { entries, complete: false };
+    const sk = requiredString(item, "SK");
+    entries.push(
+      sk.startsWith(keys.revisions)
+        ? { position, partition: requiredString(item, "PK"), revisionKey: sk }
+        : { position },
     );
-    for (const item of page.Items ?? []) {
-      const position = requiredString(item, sortKey);
-      if (position >= range.before) return { entries, complete: true };
-      if (entries.length === range.limit) return { entries, complete: false };
-      const sk = requiredString(item, "SK");
-      entries.push(
-        sk.startsWith(keys.revisions)
-          ? { position, partition: requiredString(item, "PK"), revisionKey: sk }
-          : { position },
-      );
-    }
-    start = page.LastEvaluatedKey;
-  } while (start);
+  }
   return { entries, complete: true };
 }
 

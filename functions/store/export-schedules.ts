@@ -1,5 +1,5 @@
-import { DeleteCommand, GetCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
-import { type Db, isConditionFailure, queryBySite } from "./dynamo.ts";
+import { DeleteCommand, GetCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { type Db, isConditionFailure, queryAll, queryBySite } from "./dynamo.ts";
 import type { ExportJobRequest } from "./export-jobs.ts";
 import { type Item, optionalText, text, texts } from "./item-fields.ts";
 import { keys } from "./keys.ts";
@@ -147,15 +147,12 @@ export async function getExportSchedule(
 }
 
 export async function listExportSchedules(db: Db, study: string): Promise<ExportSchedule[]> {
-  const { Items = [] } = await db.doc.send(
-    new QueryCommand({
-      TableName: db.tableName,
-      KeyConditionExpression: "PK = :pk AND begins_with(SK, :prefix)",
-      ExpressionAttributeValues: { ":pk": keys.study(study), ":prefix": keys.exportSchedulePrefix },
-      ConsistentRead: true,
-    }),
-  );
-  return Items.filter((item) => item.type === "export-schedule").map(toSchedule);
+  const items = await queryAll(db, {
+    KeyConditionExpression: "PK = :pk AND begins_with(SK, :prefix)",
+    ExpressionAttributeValues: { ":pk": keys.study(study), ":prefix": keys.exportSchedulePrefix },
+    ConsistentRead: true,
+  });
+  return items.filter((item) => item.type === "export-schedule").map(toSchedule);
 }
 
 /** Every study's schedules (the tick's list; the index is eventually consistent, the claim is not). */

@@ -1,7 +1,9 @@
+import { QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDevEnvironment, storeDevKey } from "../../functions/dev-environment.ts";
 import { runExportJob } from "../../functions/http/export-job-runner.ts";
 import { runDueSchedules, type TickReport } from "../../functions/http/export-schedules.ts";
+import { createStore } from "../../functions/store/store.ts";
 import { BASE, Product, STUDY } from "./harness.ts";
 
 /**
@@ -117,6 +119,24 @@ describe("export schedules", () => {
       { action: "export-schedule-delete", actor: "dev-monitor", version: 2, format: undefined },
       { action: "export-schedule-set", actor: "dev-monitor", version: 2, format: "json" },
     ]);
+  });
+
+  it("are listed whole past a short DynamoDB page (the 1 MB cut)", async () => {
+    for (const n of [1, 2, 3, 4, 5])
+      expect((await put(`paged-${n}`, { kind: "full", format: "csv", at: "02:00" })).status).toBe(201);
+    // The real client, except that every Query answers at most 2 items, as DynamoDB does once 1 MB is reached.
+    const real = product.env.store.db.doc;
+    const doc = {
+      send: ((command: QueryCommand) =>
+        command instanceof QueryCommand
+          ? real.send(new QueryCommand({ ...command.input, Limit: 2 }))
+          : real.send(command as never)) as typeof real.send,
+    };
+    const store = createStore({ tableName: product.env.tableName, doc, macKey: product.env.store.macKey });
+    const names = (await store.exportSchedules.list(STUDY))
+      .map((s) => s.name)
+      .filter((n) => n.startsWith("paged-"));
+    expect(names.sort()).toEqual(["paged-1", "paged-2", "paged-3", "paged-4", "paged-5"]);
   });
 
   it("refuse bad input with pointers, as a job start does", async () => {

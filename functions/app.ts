@@ -16,6 +16,7 @@ import type { OidcSettings } from "./http/oidc.ts";
 import { type OriginVerifySettings, verifyOrigin } from "./http/origin-verify.ts";
 import { knownProblem, logUnexpected, problemResponse, problems } from "./http/problems.ts";
 import { securityHeaders } from "./http/security-headers.ts";
+import { COMPRESS_THRESHOLD, lengthOfSmallAnswers } from "./http/small-answers.ts";
 import type { FileObjects } from "./store/file-objects.ts";
 import type { Store } from "./store/store.ts";
 import type { Script } from "./web/routes/session.tsx";
@@ -149,7 +150,8 @@ export function createApp(store: Store, options: AppOptions) {
   });
   app.use("*", provideVariables);
   // Sites are often on slow connections: pages, validators and exports are sent compressed.
-  app.use("*", compress());
+  app.use("*", compress({ threshold: COMPRESS_THRESHOLD }));
+  app.use("*", lengthOfSmallAnswers(COMPRESS_THRESHOLD));
   app.use("*", limitBodies);
   if (options.localDownloads) app.get(`${options.localDownloads.path}/*`, options.localDownloads.handler);
   app.route("/api/v1", apiRoutes());

@@ -17,6 +17,7 @@ import { runDueSchedules } from "./http/export-schedules.ts";
 import { runImportJob } from "./http/import-job-runner.ts";
 import { loadPublishPlan, PUBLISH_PLAN_FILE } from "./publish-plan.ts";
 import { startDynalite } from "./store/dynalite.ts";
+import { startDynaliteThread } from "./store/dynalite-thread.ts";
 import { createClients, ensureTable } from "./store/dynamo.ts";
 import type { ExportTarget } from "./store/export-target.ts";
 import { type FileObjects, memoryFileObjects } from "./store/file-objects.ts";
@@ -108,11 +109,14 @@ export async function startDevEnvironment(
      * every minute). Off by default: tests tick with a `now` of their own.
      */
     exportSchedulesEveryMs?: number;
+    /** Run dynalite on a thread of its own (`npm start`: the store and the app each get a core). */
+    storeThread?: boolean;
   } = {},
 ): Promise<DevEnvironment> {
   const tableName = options.tableName ?? "edc";
   if (options.dataDir) await mkdir(path.join(options.dataDir, "dynamo"), { recursive: true });
-  const dynamo = await startDynalite(options.dataDir ? { path: path.join(options.dataDir, "dynamo") } : {});
+  const storeFolder = options.dataDir ? { path: path.join(options.dataDir, "dynamo") } : {};
+  const dynamo = await (options.storeThread ? startDynaliteThread : startDynalite)(storeFolder);
   const { client, doc } = createClients({ endpoint: dynamo.endpoint });
   await ensureTable(client, tableName);
   const macKey =

@@ -44,6 +44,7 @@ const env = await startDevEnvironment({
   signingWindowMs: signingWindowMs(process.env.SIGNING_WINDOW_MINUTES),
   projectionPassEveryMs: 60_000,
   exportSchedulesEveryMs: 60_000,
+  storeThread: true,
 }).catch((error) => {
   if (!(error instanceof LocalStoreUnreadable)) throw error;
   console.error(error.message);

@@ -3,6 +3,11 @@ import { closeIteratorsWhenDestroyed } from "./dynalite-iterators.ts";
 import { checkLocalStore } from "./local-store-check.ts";
 import { breakSeal, sealLocalStore } from "./local-store-seal.ts";
 
+export interface LocalDynamo {
+  endpoint: string;
+  close: () => Promise<void>;
+}
+
 /**
  * An in-process DynamoDB (dynalite, on LevelDB) for the local server and the
  * integration tests. Without a path it keeps everything in memory; with one,
@@ -10,10 +15,7 @@ import { breakSeal, sealLocalStore } from "./local-store-seal.ts";
  * dynalite touches it, and a clean close seals the folder so that the next
  * start need not read it all again (`local-store-seal.ts`).
  */
-export async function startDynalite(options: { path?: string; port?: number } = {}): Promise<{
-  endpoint: string;
-  close: () => Promise<void>;
-}> {
+export async function startDynalite(options: { path?: string; port?: number } = {}): Promise<LocalDynamo> {
   const folder = options.path;
   if (folder) {
     await checkLocalStore(folder);

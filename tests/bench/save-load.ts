@@ -12,7 +12,7 @@ import { median } from "./pairs.ts";
  * each in its own process), today's code and BEFORE's alternately, at 10 and
  * 50 connections, a bounded number of saves each round. Every connection saves
  * its own subject's form, revision after revision, so any answer but 200 is an
- * error. `npm run bench:load [-- --saves=1000 --rounds=3 --connections=10,50 --before=<ref>] [--floor]`.
+ * error. `npm run bench:load [-- --saves=1000 --rounds=3 --warmup=500 --connections=10,50 --before=<ref>] [--floor]`.
  *
  * `--floor` adds a third server whose every request makes only the store calls
  * a correct save needs (`rawSave`: read, conditional commit, projection ∥
@@ -36,7 +36,8 @@ interface Served {
 async function serve(root: string): Promise<void> {
   const { startDevEnvironment } = await import(path.join(root, "functions/dev-environment.ts"));
   const { serve: listen } = await import("@hono/node-server");
-  const env = await startDevEnvironment();
+  // As `npm start` runs it (older code ignores the option).
+  const env = await startDevEnvironment({ storeThread: true });
   listen({ fetch: env.app.fetch, port: 0, hostname: "127.0.0.1" }, (info: { port: number }) => {
     const served: Served = {
       url: `http://127.0.0.1:${info.port}`,
@@ -50,7 +51,7 @@ async function serve(root: string): Promise<void> {
 /** Child mode: the store calls of a save and nothing else, behind a bare node:http server. */
 async function serveFloor(): Promise<void> {
   const { startDevEnvironment } = await import("../../functions/dev-environment.ts");
-  const env = await startDevEnvironment();
+  const env = await startDevEnvironment({ storeThread: true });
   let subjects = 0;
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? "/", "http://localhost");
@@ -160,6 +161,7 @@ async function load(saveOnce: Array<() => Promise<boolean>>, saves: number) {
 async function main() {
   const saves = Number(arg("saves", "1000"));
   const rounds = Number(arg("rounds", "3"));
+  const warmup = Number(arg("warmup", "500"));
   const connectionCounts = arg("connections", "10,50").split(",").map(Number);
   const beforeRef = arg("before", "b3db3c7");
   const sides = [
@@ -177,6 +179,8 @@ async function main() {
       );
       const perSecond: number[][] = sides.map(() => []);
       const errors = sides.map(() => 0);
+      // Not timed: each server's JIT warms up first (a first round ran 30-40 % slower than the next).
+      for (const [i, saveOnce] of clients.entries()) errors[i] = (await load(saveOnce, warmup)).errors;
       for (let round = 0; round < rounds; round++) {
         // Which side goes first rotates, so none always meets a warmer (or busier) machine.
         const order = sides.map((_, i) => (i + round) % sides.length);
@@ -204,7 +208,7 @@ async function main() {
         `${String(n).padStart(3)} connections: before ${before.toFixed(0)} saves/s (${errors[0]} errors), after ${after.toFixed(0)} saves/s (${errors[1]} errors): ${(after / before).toFixed(2)}×${floor === undefined ? "" : `; floor ${floor.toFixed(0)} saves/s (${errors[2]} errors): ${(floor / before).toFixed(2)}× before`}`,
       );
     }
-    console.log(JSON.stringify({ saves, rounds, before: beforeRef, report }));
+    console.log(JSON.stringify({ saves, rounds, warmup, before: beforeRef, report }));
   } finally {
     for (const s of sides) s.child.kill();
   }

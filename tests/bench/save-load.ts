@@ -9,7 +9,9 @@ import { median } from "./pairs.ts";
 
 /**
  * Saves per second against the local server (dev environment + Node server,
- * each in its own process), today's code and BEFORE's alternately, at 10 and
+ * each in its own process, the store on a thread of its own as `npm start`
+ * runs it; code older than that option keeps it on the app's thread, as its
+ * `npm start` did), today's code and BEFORE's alternately, at 10 and
  * 50 connections, a bounded number of saves each round. Every connection saves
  * its own subject's form, revision after revision, so any answer but 200 is an
  * error. `npm run bench:load [-- --saves=1000 --rounds=3 --warmup=500 --connections=10,50 --before=<ref>] [--floor]`.

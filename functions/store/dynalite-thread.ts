@@ -24,30 +24,36 @@ export function startDynaliteThread(options: { path?: string } = {}): Promise<Lo
     { eval: true, workerData: options },
   );
   return new Promise((resolve, reject) => {
-    let closed: (() => void) | undefined;
+    let started = false;
+    let closing: (() => void) | undefined;
+    const fail = (error: Error) => {
+      if (!started) reject(error);
+      else
+        process.nextTick(() => {
+          throw error;
+        });
+    };
     worker.on("message", (message: ThreadMessage) => {
       if (message.kind === "listening") {
+        started = true;
         resolve({
           endpoint: message.endpoint,
           close: () =>
             new Promise<void>((done) => {
-              closed = done;
+              closing = done;
               worker.postMessage("close");
             }),
         });
       } else if (message.kind === "closed") {
-        closed?.();
         void worker.terminate();
-      } else {
-        const error = rebuilt(message);
-        if (message.starting) reject(error);
-        else
-          process.nextTick(() => {
-            throw error;
-          });
-      }
+      } else fail(rebuilt(message));
     });
-    worker.once("error", reject);
+    worker.once("error", fail);
+    // A thread that ends unasked leaves every store call refused: said once, as a failure, not as 500s.
+    worker.once("exit", (code) => {
+      if (closing) closing();
+      else fail(new Error(`The local store's thread stopped (exit code ${code}).`));
+    });
   });
 }
 

@@ -12,19 +12,25 @@ import { sealFile } from "../../functions/store/local-store-seal.ts";
 const home = mkdtempSync(path.join(tmpdir(), "edc-store-thread-"));
 afterAll(() => rmSync(home, { recursive: true, force: true }));
 
+/** A store on its thread, holding one table. */
+async function threadWithTable(folder: string) {
+  const first = await startDynaliteThread({ path: folder });
+  const { client, doc } = createClients({ endpoint: first.endpoint });
+  await client.send(
+    new CreateTableCommand({
+      TableName: "edc",
+      KeySchema: [{ AttributeName: "pk", KeyType: "HASH" }],
+      AttributeDefinitions: [{ AttributeName: "pk", AttributeType: "S" }],
+      BillingMode: "PAY_PER_REQUEST",
+    }),
+  );
+  return { first, client, doc };
+}
+
 describe("dynalite on a thread of its own (npm start)", () => {
   it("keeps what it stored across a restart, seals the folder on close and breaks the seal on start", async () => {
     const folder = path.join(home, "kept", "dynamo");
-    const first = await startDynaliteThread({ path: folder });
-    const { client, doc } = createClients({ endpoint: first.endpoint });
-    await client.send(
-      new CreateTableCommand({
-        TableName: "edc",
-        KeySchema: [{ AttributeName: "pk", KeyType: "HASH" }],
-        AttributeDefinitions: [{ AttributeName: "pk", AttributeType: "S" }],
-        BillingMode: "PAY_PER_REQUEST",
-      }),
-    );
+    const { first, client, doc } = await threadWithTable(folder);
     await doc.send(new PutCommand({ TableName: "edc", Item: { pk: "a", visits: 3 } }));
     client.destroy();
     await first.close();
@@ -41,16 +47,7 @@ describe("dynalite on a thread of its own (npm start)", () => {
 
   it("refuses a folder LevelDB cannot read as the one-thread store does, with the same error", async () => {
     const folder = path.join(home, "damaged", "dynamo");
-    const first = await startDynaliteThread({ path: folder });
-    const { client } = createClients({ endpoint: first.endpoint });
-    await client.send(
-      new CreateTableCommand({
-        TableName: "edc",
-        KeySchema: [{ AttributeName: "pk", KeyType: "HASH" }],
-        AttributeDefinitions: [{ AttributeName: "pk", AttributeType: "S" }],
-        BillingMode: "PAY_PER_REQUEST",
-      }),
-    );
+    const { first, client } = await threadWithTable(folder);
     client.destroy();
     await first.close();
     writeFileSync(path.join(folder, "CURRENT"), "MANIFEST-999999\n");

@@ -2,6 +2,7 @@ import type { Context } from "hono";
 import type { StudyDefinition } from "../engine/definition.ts";
 import { activeLocks, decideLock } from "../engine/locks.ts";
 import type { ReviewEntry, ReviewTarget } from "../engine/review.ts";
+import type { ReviewRequest } from "../store/review-log.ts";
 import type { Subject } from "../store/subjects.ts";
 import type { AppEnv } from "./context.ts";
 import { requirePermission } from "./permissions.ts";
@@ -23,30 +24,32 @@ async function decideAndAppend(
   const { principal, store } = c.var;
   const { study, subject } = scope;
   const what = subject ? `${targetWords(target)} of ${subject.id}` : `study ${study}`;
-  const log = await store.readReviewLog(study, subject?.id);
-  const decision = decideLock(activeLocks(log), target, action, reason);
-  switch (decision.kind) {
-    case "reason-required":
-      throw reasonRequired(what);
-    case "already-locked":
-      throw problems.alreadyLocked(
-        `${subject ? `${what} is already locked` : `The study is already frozen`} (by ${decision.lock.by}, ${decision.lock.at}).`,
-      );
-    case "not-locked":
-      throw problems.notLocked(
-        `${subject ? `${what} has no lock of its own` : "The study is not frozen"}: nothing to unlock.`,
-      );
-    case "append":
-      return store.appendReview({
-        study,
-        ...(subject ? { subject: subject.id, site: subject.site } : {}),
-        action,
-        target,
-        by: principal.user,
-        ...(principal.person !== undefined ? { person: principal.person } : {}),
-        ...(reason?.trim() ? { reason: reason.trim() } : {}),
-      } as Parameters<typeof store.appendReview>[0]);
-  }
+  // Decided on the log as it is right before the append: of racing locks (or unlocks) one wins.
+  return store.appendDecided({ study, ...(subject ? { subject: subject.id } : {}) }, (log) => {
+    const decision = decideLock(activeLocks(log), target, action, reason);
+    switch (decision.kind) {
+      case "reason-required":
+        throw reasonRequired(what);
+      case "already-locked":
+        throw problems.alreadyLocked(
+          `${subject ? `${what} is already locked` : `The study is already frozen`} (by ${decision.lock.by}, ${decision.lock.at}).`,
+        );
+      case "not-locked":
+        throw problems.notLocked(
+          `${subject ? `${what} has no lock of its own` : "The study is not frozen"}: nothing to unlock.`,
+        );
+      case "append":
+        return {
+          study,
+          ...(subject ? { subject: subject.id, site: subject.site } : {}),
+          action,
+          target,
+          by: principal.user,
+          ...(principal.person !== undefined ? { person: principal.person } : {}),
+          ...(reason?.trim() ? { reason: reason.trim() } : {}),
+        } as ReviewRequest;
+    }
+  });
 }
 
 /** Locks or unlocks a form instance, a visit or the subject's casebook: for the API and the pages alike. */

@@ -35,23 +35,25 @@ export async function changeSubjectStatus(
 ): Promise<StatusRecord> {
   const { principal } = c.var;
   requirePermission(principal, "change-subject-status", { study: subject.study, site: subject.site });
-  const { current } = await readSubjectStatus(c, subject);
-  const decision = decideStatusChange(current, change, today);
-  if (decision.kind === "invalid")
-    throw problems.invalid("The status change is not complete.", decision.errors);
-  if (decision.kind === "transition") throw problems.statusTransition(decision.message);
   const reason = change.reason?.trim();
-  const entry = await c.var.store.appendReview({
-    action: "subject-status",
-    status: change.status as SubjectStatus,
-    ...(change.date ? { date: change.date } : {}),
-    ...(reason ? { reason } : {}),
-    study: subject.study,
-    subject: subject.id,
-    site: subject.site,
-    by: principal.user,
-    ...(principal.person ? { person: principal.person } : {}),
-    target: {},
+  // Decided on the log as it is right before the append: a racing change makes it decide again.
+  const entry = await c.var.store.appendDecided({ study: subject.study, subject: subject.id }, (entries) => {
+    const decision = decideStatusChange(currentStatus(entries), change, today);
+    if (decision.kind === "invalid")
+      throw problems.invalid("The status change is not complete.", decision.errors);
+    if (decision.kind === "transition") throw problems.statusTransition(decision.message);
+    return {
+      action: "subject-status",
+      status: change.status as SubjectStatus,
+      ...(change.date ? { date: change.date } : {}),
+      ...(reason ? { reason } : {}),
+      study: subject.study,
+      subject: subject.id,
+      site: subject.site,
+      by: principal.user,
+      ...(principal.person ? { person: principal.person } : {}),
+      target: {},
+    };
   });
   return currentStatus([entry]);
 }

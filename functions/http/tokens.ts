@@ -115,8 +115,9 @@ async function issueKey(
 
 async function revokeKey(c: Context<AppEnv>, study: string, key: KeyListing): Promise<void> {
   const principal = c.var.principal;
-  await c.var.store.revokeToken(study, key.id, principal.user);
-  if (key.revokedAt) return;
+  const revoked = await c.var.store.revokeToken(study, key.id, principal.user);
+  // Revoked already (before, or by a racing request that logs it): nothing more to record.
+  if (!revoked?.revokedNow) return;
   await c.var.store.appendAccessLog(study, {
     actor: principal.user,
     action: "key-revoke",

@@ -142,6 +142,35 @@ export async function appendReview(
   }
 }
 
+/**
+ * Reads the log (the subject's, or the study's without one), lets `decide`
+ * say what to append from it (or throw its refusal), and appends that only
+ * on the head it read: if another entry got in between, the log is read and
+ * `decide` asked again. So every status change, lock and unlock in a log was
+ * allowed by the state right before it; of two racing ones, the second is
+ * decided against the first and refused (as transitionQuery does for queries).
+ */
+export async function appendDecided(
+  db: Db,
+  macKey: MacKey,
+  log: { study: string; subject?: string },
+  decide: (entries: ReviewEntry[]) => ReviewRequest,
+): Promise<ReviewEntry> {
+  for (let attempt = 1; ; attempt++) {
+    const entries = await readReviewLog(db, log.study, log.subject);
+    const request = decide(entries);
+    try {
+      return await appendReview(db, macKey, request, { after: entries.at(-1)?.seq ?? 0 });
+    } catch (error) {
+      if (!(error instanceof ChainMovedError)) throw error;
+      if (attempt >= LOCK_ATTEMPTS)
+        throw new Error(
+          `the review log of ${log.subject ?? log.study} moved under ${attempt} attempts in a row`,
+        );
+    }
+  }
+}
+
 /** How often a lock reads the log again when other entries keep getting in first. */
 const LOCK_ATTEMPTS = 50;
 

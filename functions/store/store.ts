@@ -1,5 +1,6 @@
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { StudyDefinition } from "../engine/definition.ts";
+import type { ReviewEntry } from "../engine/review.ts";
 import {
   type AccessEvent,
   type AccessLogQuery,
@@ -58,7 +59,13 @@ import {
   type TransitionRequest,
   transitionQuery,
 } from "./queries.ts";
-import { appendReview, type ReviewRequest, readReviewLog, readSiteStatusEntries } from "./review-log.ts";
+import {
+  appendDecided,
+  appendReview,
+  type ReviewRequest,
+  readReviewLog,
+  readSiteStatusEntries,
+} from "./review-log.ts";
 import {
   checkFormInstance,
   readBeforeSave,
@@ -212,6 +219,11 @@ export function createStore(options: StoreOptions) {
     },
     markEnteredInError: (request: ErrorMarkRequest) => markEnteredInError(db, macKey, request),
     appendReview: (request: ReviewRequest) => appendReview(db, macKey, request),
+    /** Appends what `decide` makes of the log, decided again if another entry gets in first (review-log.ts). */
+    appendDecided: (
+      log: { study: string; subject?: string },
+      decide: (entries: ReviewEntry[]) => ReviewRequest,
+    ) => appendDecided(db, macKey, log, decide),
     /** A subject's review log, or the study's without a subject. */
     readReviewLog: (study: string, subject?: string) => readReviewLog(db, study, subject),
     /** The subject's and the study's review logs together (locks, the freeze, verifications). */

@@ -134,26 +134,36 @@ export async function listTokens(db: Db, study: string): Promise<(TokenInfo & { 
   return (await queryBySite(db, keys.tokenIndex(study))).map(toTokenInfo);
 }
 
-/** Revokes a token by its id; the item stays (who made it, who revoked it, when). */
+/**
+ * Revokes a token by its id; the item stays (who made it, who revoked it,
+ * when). `revokedNow` says whether this call revoked it: of many racing
+ * revocations exactly one does (the update is conditional), so the access
+ * log records one, by the one who is stored as having revoked it.
+ */
 export async function revokeToken(
   db: Db,
   study: string,
   id: string,
   by: string,
   now = new Date(),
-): Promise<TokenInfo | undefined> {
+): Promise<(TokenInfo & { revokedNow: boolean }) | undefined> {
   const token = (await listTokens(db, study)).find((t) => t.id === id);
   if (!token) return undefined;
-  await db.doc.send(
-    new UpdateCommand({
-      TableName: db.tableName,
-      Key: { PK: keys.token(token.hash), SK: keys.tokenItem },
-      UpdateExpression:
-        "SET revokedAt = if_not_exists(revokedAt, :at), revokedBy = if_not_exists(revokedBy, :by)",
-      ExpressionAttributeValues: { ":at": now.toISOString(), ":by": by },
-    }),
-  );
-  return token;
+  try {
+    await db.doc.send(
+      new UpdateCommand({
+        TableName: db.tableName,
+        Key: { PK: keys.token(token.hash), SK: keys.tokenItem },
+        UpdateExpression: "SET revokedAt = :at, revokedBy = :by",
+        ConditionExpression: "attribute_exists(PK) AND attribute_not_exists(revokedAt)",
+        ExpressionAttributeValues: { ":at": now.toISOString(), ":by": by },
+      }),
+    );
+    return { ...token, revokedNow: true };
+  } catch (error) {
+    if (!isConditionFailure(error)) throw error;
+    return { ...token, revokedNow: false };
+  }
 }
 
 /** Why a key admits no one. `predates`: made before keys had owners and expiry, it must be made anew. */

@@ -74,6 +74,23 @@ export interface AuditReport {
   key: string;
   findings: AuditFinding[];
   counts: AuditCounts;
+  /** The part of `counts` each site's subjects make (the study's review log and the access log are in no site's). */
+  bySite: Record<string, AuditCounts>;
+}
+
+const noCounts = (): AuditCounts => ({ subjects: 0, chains: 0, entries: 0, unchained: 0 });
+const COUNTED = ["subjects", "chains", "entries", "unchained"] as const;
+
+/**
+ * The counts as a reader of only `sites` may see them: those sites' subjects
+ * and the logs every reader sees, so no one learns another site's enrolment
+ * from the size of the study's record.
+ */
+export function countsOfSites(report: AuditReport, sites: readonly string[]): AuditCounts {
+  const counts = { ...report.counts };
+  for (const [site, part] of Object.entries(report.bySite))
+    if (!sites.includes(site)) for (const k of COUNTED) counts[k] -= part[k];
+  return counts;
 }
 
 const SUBJECTS_AT_ONCE = 8;
@@ -85,19 +102,25 @@ export async function verifyAudit(
   definitions: DefinitionReader,
   study: string,
 ): Promise<AuditReport> {
-  const counts: AuditCounts = { subjects: 0, chains: 0, entries: 0, unchained: 0 };
+  const counts = noCounts();
+  const bySite: Record<string, AuditCounts> = {};
   const findings: AuditFinding[] = [];
   const subjects = await allSubjects(db, definitions, study);
-  counts.subjects = subjects.length;
   for (let i = 0; i < subjects.length; i += SUBJECTS_AT_ONCE) {
     const batch = subjects.slice(i, i + SUBJECTS_AT_ONCE);
     const results = await Promise.all(batch.map((subject) => verifySubject(db, macKey, study, subject)));
-    for (const r of results) {
+    results.forEach((r, j) => {
       findings.push(...r.findings);
-      counts.chains += r.chains;
-      counts.entries += r.entries;
-      counts.unchained += r.unchained;
-    }
+      const siteId = batch[j]?.site ?? "";
+      const site = bySite[siteId] ?? noCounts();
+      bySite[siteId] = site;
+      for (const part of [counts, site]) {
+        part.subjects += 1;
+        part.chains += r.chains;
+        part.entries += r.entries;
+        part.unchained += r.unchained;
+      }
+    });
   }
   for (const log of [
     await verifyStudyReviewLog(db, macKey, study),
@@ -107,7 +130,7 @@ export async function verifyAudit(
     counts.entries += log.entries;
     if (log.entries > 0) counts.chains += 1;
   }
-  return { study, key: macKey.id, findings, counts };
+  return { study, key: macKey.id, findings, counts, bySite };
 }
 
 /** Subjects of every site any published version named: a site dropped from the protocol keeps its data. */

@@ -109,6 +109,32 @@ describe("a key's scope is cut to its owner's grant at every use", () => {
   });
 });
 
+describe("revoking a key", () => {
+  it("is recorded once when many revocations of one key race: one key-revoke entry, naming who revoked it", async () => {
+    const maker = await personWithKey("rae", "coordinator", ["site-01"]);
+    const made = await post(`${BASE}/keys`, maker.token, { expiresAt: soon() });
+    expect(made.status).toBe(201);
+    const { id } = (await made.json()) as { id: string };
+    const results = await Promise.all(
+      Array.from({ length: 15 }, () =>
+        product.env.app.request(`${BASE}/keys/${id}`, { method: "DELETE", headers: bearer(maker.token) }),
+      ),
+    );
+    expect(results.map((r) => r.status)).toEqual(results.map(() => 204));
+    const revocations = (await logOf("key-revoke")).filter((e) => e.details.key === id);
+    expect(revocations).toHaveLength(1);
+    const stored = (await product.env.store.listTokens(STUDY)).find((t) => t.id === id);
+    expect(stored?.revokedBy).toBe(revocations[0]?.actor);
+    // Once more, later: still 204 and still one entry.
+    const again = await product.env.app.request(`${BASE}/keys/${id}`, {
+      method: "DELETE",
+      headers: bearer(maker.token),
+    });
+    expect(again.status).toBe(204);
+    expect((await logOf("key-revoke")).filter((e) => e.details.key === id)).toHaveLength(1);
+  });
+});
+
 describe("expiry is mandatory", () => {
   it("refuses a key without expiry, beyond a year, or outliving the key that makes it", async () => {
     const key = await personWithKey("dan", "sponsor", ["*"]);

@@ -69,11 +69,93 @@ describe("concurrent edits", () => {
     expect(saves.map((s) => s.status)).toEqual(targets.map(() => 423));
   });
 
+  it("lets exactly one of 15 concurrent identical status changes through; the others get 409 and the log holds one", async () => {
+    const subject = await product.enrol("site-02", { site: "site-02", arm: "nmo" });
+    const results = await Promise.all(
+      Array.from({ length: 15 }, (_, i) =>
+        product.call("POST", `${BASE}/subjects/${subject}/status`, {
+          as: "site-02",
+          body: { status: "withdrawn", date: "2026-01-05", reason: `withdrew consent (${i})` },
+        }),
+      ),
+    );
+    const statuses = results.map((r) => r.status);
+    expect(statuses.filter((s) => s === 201)).toHaveLength(1);
+    expect(statuses.filter((s) => s === 409)).toHaveLength(14);
+    for (const loser of results.filter((r) => r.status === 409))
+      expect(loser.body.type).toBe("urn:edc:problem:status-transition");
+    const status = await product.call("GET", `${BASE}/subjects/${subject}/status`, { as: "site-02" });
+    expect(status.body.history.filter((h: { status: string }) => h.status === "withdrawn")).toHaveLength(1);
+  });
+
+  it("of two status changes that exclude each other, racing from the same status, only one is recorded", async () => {
+    // From enrolled a subject may be withdrawn or completed, but neither leads to the other.
+    const subject = await product.enrol("site-02", { site: "site-02", arm: "nmo" });
+    const changes = ["withdrawn", "completed"].flatMap((status) =>
+      Array.from({ length: 6 }, () => ({ status, date: "2026-01-05", reason: "racing" })),
+    );
+    const results = await Promise.all(
+      changes.map((body) =>
+        product.call("POST", `${BASE}/subjects/${subject}/status`, { as: "site-02", body }),
+      ),
+    );
+    const winners = results.filter((r) => r.status === 201);
+    expect(winners).toHaveLength(1);
+    expect(results.filter((r) => r.status === 409)).toHaveLength(11);
+    const status = await product.call("GET", `${BASE}/subjects/${subject}/status`, { as: "site-02" });
+    expect(status.body.history).toHaveLength(1);
+    expect(status.body.current.status).toBe(winners[0]?.body.status);
+  });
+
+  it("lets exactly one of 15 concurrent locks (and unlocks) of one target through; the others get 409", async () => {
+    const subject = await product.enrol();
+    const target = { event: "screening", form: "vital_signs", instance: 1 };
+    const locks = await Promise.all(
+      Array.from({ length: 15 }, () =>
+        product.call("POST", `${BASE}/subjects/${subject}/locks`, { as: "data_manager", body: { target } }),
+      ),
+    );
+    expect(locks.filter((r) => r.status === 201)).toHaveLength(1);
+    expect(locks.filter((r) => r.status === 409)).toHaveLength(14);
+    const unlocks = await Promise.all(
+      Array.from({ length: 15 }, (_, i) =>
+        product.call("POST", `${BASE}/subjects/${subject}/unlock`, {
+          as: "data_manager",
+          body: { target, reason: `correction ${i}` },
+        }),
+      ),
+    );
+    expect(unlocks.filter((r) => r.status === 201)).toHaveLength(1);
+    expect(unlocks.filter((r) => r.status === 409)).toHaveLength(14);
+    const log = await product.env.store.readReviewLog(STUDY, subject);
+    expect(log.map((e) => e.action)).toEqual(["lock", "unlock"]);
+  });
+
   it("gives concurrently enrolled subjects distinct generated ids", async () => {
     const ids = await Promise.all(
       Array.from({ length: 10 }, () => product.enrol("site-02", { site: "site-02", arm: "nmo" })),
     );
     expect(new Set(ids).size).toBe(10);
     for (const id of ids) expect(id).toMatch(/^02-\d{3}$/);
+  });
+
+  // Last: a failure here would leave the study frozen for the tests after it.
+  it("freezes the study once when 15 freezes race; the others get 409", async () => {
+    const freezes = await Promise.all(
+      Array.from({ length: 15 }, () =>
+        product.call("POST", `${BASE}/freeze`, { as: "data_manager", body: { reason: "database lock" } }),
+      ),
+    );
+    expect(freezes.filter((r) => r.status === 201)).toHaveLength(1);
+    expect(freezes.filter((r) => r.status === 409)).toHaveLength(14);
+    const unfreezes = await Promise.all(
+      Array.from({ length: 15 }, () =>
+        product.call("POST", `${BASE}/unfreeze`, { as: "data_manager", body: { reason: "reopened" } }),
+      ),
+    );
+    expect(unfreezes.filter((r) => r.status === 201)).toHaveLength(1);
+    expect(unfreezes.filter((r) => r.status === 409)).toHaveLength(14);
+    const log = await product.env.store.readReviewLog(STUDY);
+    expect(log.map((e) => e.action)).toEqual(["lock", "unlock"]);
   });
 });

@@ -190,4 +190,22 @@ describe("site isolation", () => {
     });
     expect(revoked.status).toBe(401);
   });
+
+  it("counts only the caller's sites in the audit verification, not how many subjects another site has", async () => {
+    // Three more site-02 subjects, with saves: site-02 now has several times site-01's records.
+    for (let i = 0; i < 3; i++) {
+      const subject = await product.enrol("site-02", { site: "site-02", arm: "nmo" });
+      await product.save(subject, "screening", "edss", { data: { edss_total: 3 } }, { as: "site-02" });
+    }
+    const all = await product.call("GET", `${BASE}/audit/verify`, { as: "monitor" });
+    const mine = await product.call("GET", `${BASE}/audit/verify`, { as: "monitor-site-01" });
+    expect(all.status).toBe(200);
+    expect(mine.status).toBe(200);
+    const subjects = await product.call("GET", `${BASE}/subjects`, { as: "monitor-site-01" });
+    expect(mine.body.counts.subjects).toBe(subjects.body.subjects.length);
+    expect(all.body.counts.subjects).toBeGreaterThan(mine.body.counts.subjects);
+    // The site-02 chains and their entries are not in site-01's counts either.
+    expect(mine.body.counts.chains).toBeLessThan(all.body.counts.chains);
+    expect(mine.body.counts.entries).toBeLessThan(all.body.counts.entries);
+  });
 });

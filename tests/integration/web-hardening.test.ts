@@ -367,3 +367,50 @@ describe("bad query parameters on web pages", () => {
     }
   });
 });
+
+describe("form posts whose body cannot be read", () => {
+  // Found probing hostile input: a multipart body that is not multipart answered 500, even signed out.
+  const garbled = [
+    "multipart/form-data; boundary=zz",
+    "multipart/form-data",
+    'multipart/form-data; boundary="unterminated',
+  ];
+
+  it("answers a sign-in post with a garbled multipart body with 400 and a page, not 500", async () => {
+    for (const contentType of garbled) {
+      const res = await product.env.app.request("/signin", {
+        method: "POST",
+        headers: { "content-type": contentType, origin: ORIGIN },
+        body: "token=edc_x&next=/",
+        redirect: "manual",
+      });
+      expect(res.status, contentType).toBe(400);
+      expect(res.headers.get("content-type")).toContain("text/html");
+      expect(await res.text()).toContain("could not be read");
+    }
+  });
+
+  it("answers a signed-in form save with a garbled multipart body with 400, writing nothing", async () => {
+    const subject = await product.enrol();
+    const b = new Browser(product);
+    await b.signIn("site-01");
+    const formUrl = `${study}/subjects/${subject}/events/screening/forms/vital_signs`;
+    await b.request("GET", formUrl);
+    const before = await product.snapshot();
+    for (const contentType of garbled) {
+      const res = await b.request("POST", formUrl, undefined, {
+        "content-type": contentType,
+        origin: ORIGIN,
+      });
+      expect(res.status, contentType).toBe(400);
+      expect(res.html).toContain("could not be read");
+    }
+    const res = await product.env.app.request(formUrl, {
+      method: "POST",
+      headers: { cookie: b.cookie, origin: ORIGIN, "content-type": "multipart/form-data; boundary=zz" },
+      body: '--zz\r\nContent-Disposition: form-data; name="_rev"\r\n\r\n0',
+    });
+    expect(res.status).toBe(400);
+    expect(await product.snapshot()).toEqual(before);
+  });
+});

@@ -2,7 +2,7 @@ import { createRoute, type RouteHandler, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../../http/context.ts";
 import { permitted, seesSite } from "../../http/permissions.ts";
 import { loadStudy } from "../../http/resolve.ts";
-import { siteOfFinding } from "../../store/verify-audit.ts";
+import { countsOfSites, siteOfFinding } from "../../store/verify-audit.ts";
 import { createRouter } from "../router.ts";
 import { problemResponses, StudyParams } from "../schemas.ts";
 
@@ -74,7 +74,7 @@ const verifyAuditTrailRoute = createRoute({
   responses: {
     200: {
       description:
-        "The verification (findings only of the caller's sites; the access log's and the study review log's to all)",
+        "The verification (findings and counts only of the caller's sites; the access log's and the study review log's to all)",
       content: { "application/json": { schema: AuditVerification } },
     },
     ...problemResponses([401, 403, 404]),
@@ -85,11 +85,14 @@ const verifyAuditTrail: RouteHandler<typeof verifyAuditTrailRoute, AppEnv> = asy
   const { study } = c.req.valid("param");
   await loadStudy(c, study);
   const report = await c.var.store.verifyAudit(study);
+  const sees = (site: string) => seesSite(c.var.principal, site, "verify-audit");
   const findings = report.findings.filter((f) => {
     const site = siteOfFinding(f);
-    return site === undefined || seesSite(c.var.principal, site, "verify-audit");
+    return site === undefined || sees(site);
   });
-  return c.json({ ...report, verified: report.findings.length === 0, findings }, 200);
+  const counts = countsOfSites(report, Object.keys(report.bySite).filter(sees));
+  const { study: id, key } = report;
+  return c.json({ study: id, key, verified: report.findings.length === 0, findings, counts }, 200);
 };
 
 auditVerifyRoutes.openapi(verifyAuditTrailRoute, verifyAuditTrail);

@@ -24,6 +24,7 @@ import type { Principal } from "../../store/principal.ts";
 import type { StoredSession } from "../../store/sessions.ts";
 import type { Store } from "../../store/store.ts";
 import { hashToken } from "../../store/tokens.ts";
+import { readFormBody } from "../form-body.ts";
 import { sameOriginPath } from "../next-path.ts";
 import { page } from "../page.tsx";
 import { SignIn } from "../pages/signin.tsx";
@@ -134,7 +135,7 @@ export function publicPages(options: SessionOptions, scripts: readonly Script[])
     const origin = c.req.header("origin");
     if (origin && origin !== new URL(c.req.url).origin)
       throw problems.forbidden("Cross-site sign-in refused.");
-    const body = await c.req.parseBody();
+    const body = await readFormBody(c);
     const token = typeof body.token === "string" ? body.token.trim() : "";
     const found = token ? await c.var.store.findToken(token, requestSource(c)) : undefined;
     const principal = found?.principal;
@@ -351,7 +352,7 @@ export function requireSession(options: SessionOptions) {
     c.set("csrf", csrfToken(sessionSecret, session));
     c.set("session", session.nonce);
     if (c.req.method !== "GET" && c.req.method !== "HEAD") {
-      const body = await c.req.parseBody({ all: true });
+      const body = await readFormBody(c, { all: true });
       if (!validCsrf(sessionSecret, session, body._csrf)) {
         throw problems.forbidden(
           "The form has expired or did not come from this site. Reload the page and try again.",

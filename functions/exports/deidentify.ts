@@ -52,8 +52,9 @@ export function deidentification(
 
 /**
  * One revision (a change-feed entry) with identifiers left out, dates shifted
- * (its commit time too, as ODM shifts its audit time stamps) and, if asked,
- * the subject keyed.
+ * (its commit time too, as ODM shifts its audit time stamps), its reason left
+ * out (free text a site wrote about the subject, as a review entry's) and, if
+ * asked, the subject keyed.
  */
 export function deidentifyChange<
   T extends {
@@ -79,8 +80,9 @@ export function deidentifyChange<
       : v;
   };
   const keep = (field: string) => !(deidentify.dropIdentifiers && fields[field]?.["x-identifier"]);
+  const { reason: _reason, ...kept } = change as T & { reason?: string };
   return {
-    ...change,
+    ...(kept as T),
     subject: deidentify.subjectKey?.(change.subject) ?? change.subject,
     committedAt: shift ? shiftDate(change.committedAt, shift) : change.committedAt,
     data: Object.fromEntries(

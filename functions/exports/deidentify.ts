@@ -63,6 +63,7 @@ export function deidentifyChange<
     committedAt: string;
     data: Record<string, unknown>;
     changes: { field: string; old: unknown; new: unknown }[];
+    missing?: Record<string, { code: string; reason?: string }>;
   },
 >(
   change: T,
@@ -93,6 +94,15 @@ export function deidentifyChange<
     changes: change.changes
       .filter((c) => keep(c.field))
       .map((c) => ({ ...c, old: value(c.field, c.old), new: value(c.field, c.new) })),
+    ...(change.missing
+      ? {
+          missing: Object.fromEntries(
+            Object.entries(change.missing)
+              .filter(([f]) => keep(f))
+              .map(([f, m]) => [f, { code: m.code }]),
+          ),
+        }
+      : {}),
   };
 }
 

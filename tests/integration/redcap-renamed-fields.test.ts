@@ -1,7 +1,7 @@
 import { parse } from "csv-parse/sync";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDevEnvironment } from "../../functions/dev-environment.ts";
-import { Product } from "./harness.ts";
+import { BASE, Product } from "./harness.ts";
 
 /**
  * REDCap's field names are unique across a project; the engine's are unique
@@ -73,5 +73,41 @@ describe("REDCap fields[] and the names the dictionary renamed", () => {
     const rows = await exportFields(["weight"]);
     expect(valueColumns(rows)).toEqual(["weight"]);
     expect(rows.find((r) => r.redcap_event_name === "screening_arm_1")?.weight).toBe("61.5");
+  });
+});
+
+describe("GET /records fields= and the columns the export writes", () => {
+  const header = async (fields: string) => {
+    const res = await product.call("GET", `${BASE}/records?format=csv&subjects=${subject}&fields=${fields}`, {
+      as: "sponsor",
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    return String(res.body).split("\n")[0]?.split(",") ?? [];
+  };
+
+  it("takes a column name the export writes: a renamed field, a form's _complete, subject_status", async () => {
+    expect(await header("vital_signs_weight")).toEqual([
+      "record_id",
+      "redcap_event_name",
+      "redcap_repeat_instrument",
+      "redcap_repeat_instance",
+      "vital_signs_weight",
+    ]);
+    expect((await header("demographics_complete,subject_status")).slice(4)).toEqual([
+      "subject_status",
+      "demographics_complete",
+    ]);
+  });
+
+  it("still takes an engine field id, every form's field of that id", async () => {
+    expect((await header("weight")).slice(4)).toEqual(["weight", "vital_signs_weight"]);
+  });
+
+  it("still refuses a name that is no field and no column", async () => {
+    const res = await product.call("GET", `${BASE}/records?fields=weigth`, { as: "sponsor" });
+    expect(res.status).toBe(400);
+    expect(res.body.errors).toEqual([
+      { pointer: "/fields", code: "unknown", message: "weigth is not one of the study's fields" },
+    ]);
   });
 });

@@ -419,11 +419,19 @@ export async function redcapApi(c: Context<AppEnv>) {
         if (records) subjects = subjects.filter((s) => records.includes(shownId(s.id)));
         const [from, to] = [dateTimeParam(params, "dateRangeBegin"), dateTimeParam(params, "dateRangeEnd")];
         if (from || to) {
-          // REDCap's dateRange keeps records by when they last changed.
+          // REDCap keeps a record with any data change in the range, read off its log (whole seconds, so
+          // the end second counts whole). A later change does not hide an earlier one in the range, so a
+          // closed range reads every revision; an open one needs only the latest. Marking an instance
+          // entered in error is a change of the record's rows too.
+          const end = to ? new Date(Date.parse(to) + 999).toISOString() : undefined;
+          const inRange = (at: string) => (!from || at >= from) && (!end || at <= end);
           const keep = [];
-          for await (const { subject, instances } of c.var.store.casebooks(definition.study.id, subjects)) {
-            if (instances.some((i) => (!from || i.committedAt >= from) && (!to || i.committedAt <= to)))
-              keep.push(subject);
+          for await (const { subject, instances, revisions } of c.var.store.casebooks(
+            definition.study.id,
+            subjects,
+            { includeEnteredInError: true, withRevisions: end !== undefined },
+          )) {
+            if ((revisions ?? instances).some((r) => inRange(r.committedAt))) keep.push(subject);
           }
           subjects = keep;
         }

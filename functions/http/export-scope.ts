@@ -52,6 +52,11 @@ export async function exportOptionsFor(
     throw problems.badRequest("A de-identified token cannot pick subjects by id.", [
       { pointer: "/subjects", code: "deidentified", message: "not available to a de-identified token" },
     ]);
+  // Asked alone, hashIds would be ignored and real ids answered to a caller who believes them keyed.
+  if (q.hashIds && !q.deidentify && !forced)
+    throw problems.badRequest("Subject ids are keyed only in a de-identified export.", [
+      { pointer: "/hashIds", code: "deidentify", message: "hashIds needs deidentify" },
+    ]);
   const deidentify = q.deidentify || forced;
   return {
     rawOrLabel: q.rawOrLabel,

@@ -8,7 +8,22 @@ import { SUBJECT_STATUSES } from "../engine/review.ts";
  * dates and leave free text (a query's words, a reason) out.
  */
 
-const FieldChange = z.object({ field: z.string(), old: z.unknown(), new: z.unknown() });
+const FieldChange = z.object({
+  field: z.string(),
+  old: z.unknown(),
+  new: z.unknown(),
+  oldCode: z.string().nullable().optional(),
+  newCode: z
+    .string()
+    .nullable()
+    .optional()
+    .openapi({ description: "The missing-data code the field had and has (null: none), when it changed" }),
+});
+
+const MissingCode = z.object({
+  code: z.string(),
+  reason: z.string().optional().openapi({ description: "Left out of de-identified pulls" }),
+});
 
 export const RevisionChange = z
   .object({
@@ -29,6 +44,9 @@ export const RevisionChange = z
     enteredInError: z.boolean(),
     changes: z.array(FieldChange),
     data: z.record(z.string(), z.unknown()),
+    missing: z
+      .record(z.string(), MissingCode)
+      .openapi({ description: "Fields holding a missing-data code instead of a value (in no `data`)" }),
   })
   .openapi("RevisionChange");
 

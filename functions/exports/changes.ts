@@ -59,6 +59,8 @@ export async function changesPage(
         enteredInError: r.enteredInError === true,
         changes: r.changes,
         data: r.data,
+        // Codes are part of the form's state as much as data is: an upsert of the latest revision needs them.
+        missing: r.missing ?? {},
       };
       return request.deidentify ? deidentifyChange(entry, definition.instruments, request.deidentify) : entry;
     });

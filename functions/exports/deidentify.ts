@@ -52,8 +52,9 @@ export function deidentification(
 
 /**
  * One revision (a change-feed entry) with identifiers left out, dates shifted
- * (its commit time too, as ODM shifts its audit time stamps) and, if asked,
- * the subject keyed.
+ * (its commit time too, as ODM shifts its audit time stamps), its reason left
+ * out (free text a site wrote about the subject, as a review entry's) and, if
+ * asked, the subject keyed.
  */
 export function deidentifyChange<
   T extends {
@@ -62,6 +63,7 @@ export function deidentifyChange<
     committedAt: string;
     data: Record<string, unknown>;
     changes: { field: string; old: unknown; new: unknown }[];
+    missing?: Record<string, { code: string; reason?: string }>;
   },
 >(
   change: T,
@@ -79,8 +81,9 @@ export function deidentifyChange<
       : v;
   };
   const keep = (field: string) => !(deidentify.dropIdentifiers && fields[field]?.["x-identifier"]);
+  const { reason: _reason, ...kept } = change as T & { reason?: string };
   return {
-    ...change,
+    ...(kept as T),
     subject: deidentify.subjectKey?.(change.subject) ?? change.subject,
     committedAt: shift ? shiftDate(change.committedAt, shift) : change.committedAt,
     data: Object.fromEntries(
@@ -91,6 +94,15 @@ export function deidentifyChange<
     changes: change.changes
       .filter((c) => keep(c.field))
       .map((c) => ({ ...c, old: value(c.field, c.old), new: value(c.field, c.new) })),
+    ...(change.missing
+      ? {
+          missing: Object.fromEntries(
+            Object.entries(change.missing)
+              .filter(([f]) => keep(f))
+              .map(([f, m]) => [f, { code: m.code }]),
+          ),
+        }
+      : {}),
   };
 }
 

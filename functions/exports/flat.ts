@@ -42,6 +42,13 @@ export interface FlatOptions {
   /** With `fields`, REDCap's union: every field of these forms, plus the fields named (`<form>_complete` too). */
   forms?: string[];
   fields?: string[];
+  /**
+   * `fields` are REDCap's field names (unique across the project, a name two
+   * forms share renamed `<form>_<field>` as the dictionary lists it), not the
+   * engine's per-form ids: `weight` is then the one form's field that kept the
+   * name, never every form's `weight`.
+   */
+  fieldsAreRedcapNames?: boolean;
   events?: string[];
   /** The caller asked for instances entered in error: a `<form>_entered_in_error` column (1/0) tells them apart. */
   includeEnteredInError?: boolean;
@@ -187,7 +194,10 @@ export function flatColumns(definition: StudyDefinition, options: FlatOptions = 
     const wholeForm = everything || options.forms?.includes(form) === true;
     for (const [field, schema] of Object.entries(instrument.properties)) {
       const name = names.get(form)?.get(field) ?? field;
-      if (!wholeForm && !options.fields?.includes(field) && !options.fields?.includes(name)) continue;
+      const named = options.fieldsAreRedcapNames
+        ? options.fields?.includes(name)
+        : options.fields?.includes(field) || options.fields?.includes(name);
+      if (!wholeForm && !named) continue;
       if (options.deidentify?.dropIdentifiers && schema["x-identifier"]) continue;
       if (schema.type === "null") continue;
       if (schema.type === "array") {

@@ -1,5 +1,7 @@
 import type { Context } from "hono";
 import type { StudyDefinition } from "../engine/definition.ts";
+import { formOrder } from "../engine/form-order.ts";
+import { redcapNames } from "../engine/redcap/fields.ts";
 import { deidentification } from "../exports/deidentify.ts";
 import type { FlatOptions } from "../exports/flat.ts";
 import { openCursor } from "../exports/sealed-cursor.ts";
@@ -49,6 +51,11 @@ export async function exportOptionsFor(
   if (forced && q.subjects)
     throw problems.badRequest("A de-identified token cannot pick subjects by id.", [
       { pointer: "/subjects", code: "deidentified", message: "not available to a de-identified token" },
+    ]);
+  // Asked alone, hashIds would be ignored and real ids answered to a caller who believes them keyed.
+  if (q.hashIds && !q.deidentify && !forced)
+    throw problems.badRequest("Subject ids are keyed only in a de-identified export.", [
+      { pointer: "/hashIds", code: "deidentify", message: "hashIds needs deidentify" },
     ]);
   const deidentify = q.deidentify || forced;
   return {
@@ -128,6 +135,23 @@ export async function openFeedCursor(
 
 type Filters = Pick<ExportChoices, "forms" | "events" | "fields"> & { sites?: string[] };
 
+/**
+ * What `fields` may name: a field id (every form's field of that id), or a
+ * column the flat export writes, so a name read off its header picks that
+ * column: a field renamed where two forms share it (`vital_signs_weight`),
+ * `<form>_complete`, `subject_status` (exports/flat.ts flatColumns).
+ */
+function fieldFilterNames(definition: StudyDefinition): string[] {
+  // flat.ts's SUBJECT_STATUS and recordIdField, spelled here so this module does not load the flat writer.
+  const names = new Set(["subject_status"]);
+  const recordId = definition.study.recordIdField ?? "record_id";
+  for (const [form, fields] of redcapNames(definition.instruments, formOrder(definition), [recordId])) {
+    for (const [field, column] of fields) names.add(field).add(column);
+    names.add(`${form}_complete`);
+  }
+  return [...names];
+}
+
 /** Validates filters against the definition so a typo is an error, not an empty export. */
 export function checkExportFilters(definition: StudyDefinition, q: Filters): void {
   const errors = [];
@@ -135,7 +159,7 @@ export function checkExportFilters(definition: StudyDefinition, q: Filters): voi
     forms: Object.keys(definition.instruments),
     events: [...definition.study.events.map((e) => e.id), "logs"],
     sites: definition.study.sites.map((s) => s.id),
-    fields: Object.values(definition.instruments).flatMap((i) => Object.keys(i.properties)),
+    fields: fieldFilterNames(definition),
   };
   for (const key of ["forms", "events", "sites", "fields"] as const) {
     for (const v of q[key] ?? []) {

@@ -103,14 +103,14 @@ function recordOptions(params: RedcapParams, definition: StudyDefinition) {
   const idField = recordIdField(definition);
   const forms = params.list("forms");
   refuseUnknown("forms", forms, new Set(order));
-  // A field is named as in the flat columns, or as the data dictionary renames a duplicate (`<form>_<field>`).
-  const engineField = new Map<string, string>([[idField, idField]]);
+  // A field is named as the data dictionary names it: a name two forms share is `<form>_<field>` in all but the first.
+  const fieldNames = new Set([idField]);
   for (const [form, names] of redcapNames(definition.instruments, order, [idField])) {
-    for (const [field, redcapName] of names) engineField.set(field, field).set(redcapName, field);
-    engineField.set(`${form}_complete`, `${form}_complete`);
+    for (const redcapName of names.values()) fieldNames.add(redcapName);
+    fieldNames.add(`${form}_complete`);
   }
   const fields = params.list("fields");
-  refuseUnknown("fields", fields, new Set(engineField.keys()));
+  refuseUnknown("fields", fields, fieldNames);
   const events = params.list("events");
   refuseUnknown("events", events, new Set(redcapEvents(definition).map((e) => e.unique_event_name)));
   const filterText = params.text("filterLogic");
@@ -123,7 +123,8 @@ function recordOptions(params: RedcapParams, definition: StudyDefinition) {
   const options: Partial<FlatOptions> = {
     rawOrLabel: params.text("rawOrLabel") === "label" ? "label" : "raw",
     forms,
-    fields: fields?.filter((f) => f !== idField).map((f) => engineField.get(f) ?? f),
+    // REDCap's names as given: mapped to engine ids, a renamed `vital_signs_weight` would bring every form's `weight`.
+    fields: fields?.filter((f) => f !== idField),
     ...(eventSet || filter
       ? {
           keepRow: (row) =>
@@ -403,6 +404,7 @@ export async function redcapApi(c: Context<AppEnv>) {
         const options = {
           ...(await exportOptions(c, definition, { ...q, deidentify: false, hashIds: false })),
           ...(q.keepRow ? { keepRow: q.keepRow } : {}),
+          fieldsAreRedcapNames: true,
           valuesAsText: format === "json",
           commaDecimals: true,
           ...(params.flag("exportDataAccessGroups") ? { dataAccessGroup: uniqueGroupName } : {}),
@@ -417,11 +419,19 @@ export async function redcapApi(c: Context<AppEnv>) {
         if (records) subjects = subjects.filter((s) => records.includes(shownId(s.id)));
         const [from, to] = [dateTimeParam(params, "dateRangeBegin"), dateTimeParam(params, "dateRangeEnd")];
         if (from || to) {
-          // REDCap's dateRange keeps records by when they last changed.
+          // REDCap keeps a record with any data change in the range, read off its log (whole seconds, so
+          // the end second counts whole). A later change does not hide an earlier one in the range, so a
+          // closed range reads every revision; an open one needs only the latest. Marking an instance
+          // entered in error is a change of the record's rows too.
+          const end = to ? new Date(Date.parse(to) + 999).toISOString() : undefined;
+          const inRange = (at: string) => (!from || at >= from) && (!end || at <= end);
           const keep = [];
-          for await (const { subject, instances } of c.var.store.casebooks(definition.study.id, subjects)) {
-            if (instances.some((i) => (!from || i.committedAt >= from) && (!to || i.committedAt <= to)))
-              keep.push(subject);
+          for await (const { subject, instances, revisions } of c.var.store.casebooks(
+            definition.study.id,
+            subjects,
+            { includeEnteredInError: true, withRevisions: end !== undefined },
+          )) {
+            if ((revisions ?? instances).some((r) => inRange(r.committedAt))) keep.push(subject);
           }
           subjects = keep;
         }

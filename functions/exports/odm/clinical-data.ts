@@ -14,10 +14,37 @@ import type { OdmOptions, OdmRevision, OdmSubject } from "./types.ts";
 
 /** One SubjectData: its events, forms and items, with the audit trail when asked. */
 
-const MARK_PREFIX = { "entered-in-error": "Entered in error: ", restore: "Restored: " } as const;
+const MARK = { "entered-in-error": "Entered in error", restore: "Restored" } as const;
+
+/** The reason of a revision, a mark saying which it is (its reason too, when the export keeps reasons). */
+function reasonForChange(r: OdmRevision): string {
+  const text = r.reason?.trim() ?? "";
+  const mark = r.action ? MARK[r.action] : undefined;
+  if (!mark) return text;
+  return text ? `${mark}: ${text}` : mark;
+}
+
+/**
+ * A subject's revisions without their free text (the reason of a change, of a
+ * missing-data code): a de-identified export leaves it out, as it leaves out
+ * review entries' text, since a site's words may name the person.
+ */
+function withoutReasons(s: OdmSubject): OdmSubject {
+  const scrub = (r: OdmRevision): OdmRevision => {
+    const { reason: _reason, ...kept } = r;
+    if (!r.missing) return kept;
+    const missing = Object.fromEntries(Object.entries(r.missing).map(([f, m]) => [f, { ...m, reason: "" }]));
+    return { ...kept, missing };
+  };
+  return {
+    ...s,
+    instances: s.instances.map(scrub),
+    ...(s.revisions ? { revisions: s.revisions.map(scrub) } : {}),
+  };
+}
 
 function auditRecord(r: OdmRevision, shift: number): string {
-  const reason = r.reason?.trim() ? `${r.action ? MARK_PREFIX[r.action] : ""}${r.reason}` : "";
+  const reason = reasonForChange(r);
   return el(
     "AuditRecord",
     {},
@@ -50,8 +77,9 @@ function codedItemData(oid: string, coded: MissingValue, transaction?: string, a
       el(
         "Annotation",
         { SeqNum: 1 },
-        textEl("Comment", `${coded.code}: ${coded.reason}`, { SponsorOrSite: "Site" }) +
-          el("Flag", {}, textEl("FlagValue", coded.code, { CodeListOID: CL.missing })),
+        textEl("Comment", coded.reason ? `${coded.code}: ${coded.reason}` : coded.code, {
+          SponsorOrSite: "Site",
+        }) + el("Flag", {}, textEl("FlagValue", coded.code, { CodeListOID: CL.missing })),
       ),
   );
 }
@@ -137,7 +165,9 @@ function formDataXml(
     ? el(
         "Annotation",
         { SeqNum: 1 },
-        textEl("Comment", `Entered in error: ${slot.current.reason ?? ""}`, { SponsorOrSite: "Site" }),
+        textEl("Comment", reasonForChange({ ...slot.current, action: "entered-in-error" }), {
+          SponsorOrSite: "Site",
+        }),
       )
     : "";
   return el(
@@ -157,11 +187,12 @@ function formDataXml(
 export function* subjectDataChunks(
   definition: StudyDefinition,
   model: Model,
-  s: OdmSubject,
+  input: OdmSubject,
   audit: boolean,
   deidentify: OdmOptions["deidentify"],
   review?: { signatureOid: (meaning: string) => string },
 ): Generator<string> {
+  const s = deidentify ? withoutReasons(input) : input;
   const shift = deidentify?.shiftDays?.(s.subject.id) ?? 0;
   const entries = review && s.review ? s.review : [];
   const marks = reviewMarks(deidentify ? entries.map((e) => deidentifyReview(e, deidentify)) : entries, {

@@ -12,6 +12,7 @@ import { isEmpty } from "./logic.ts";
 import type { FieldKeyword } from "./meta/instrument-schema.ts";
 import type { MissingData } from "./missing-codes.ts";
 import { eventFormsFor, repeatsAt } from "./slots.ts";
+import { softRangeWarning } from "./soft-checks.ts";
 import { prepareForm } from "./validate-form.ts";
 
 /**
@@ -59,6 +60,8 @@ export const CHANGE_KINDS = {
   "choice-relabelled": { severity: "safe" },
   "constraint-widened": { severity: "safe", id: "constraint-changed" },
   "constraint-narrowed": { severity: "review", id: "constraint-changed" },
+  "soft-range-widened": { severity: "safe", id: "soft-range-changed" },
+  "soft-range-narrowed": { severity: "review", id: "soft-range-changed" },
   "now-required": { severity: "review" },
   "no-longer-required": { severity: "safe" },
   "branching-changed": { severity: "review" },
@@ -147,7 +150,12 @@ const CONSTRAINT_KEYS = [
   "enum",
   "uniqueItems",
   "minItems",
+  // A date's range is hard (REDCap's date min/max come in as these): stored dates outside it now fail.
+  "x-date-min",
+  "x-date-max",
 ] as const satisfies readonly FieldKeyword[];
+/** The expected range: a value outside is saved once confirmed, so no stored value fails, but each is counted. */
+const SOFT_RANGE_KEYS = ["x-soft-minimum", "x-soft-maximum"] as const satisfies readonly FieldKeyword[];
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
 
@@ -167,10 +175,16 @@ function widens(before: FieldSchema, after: FieldSchema): boolean {
     after[k] === undefined || (before[k] !== undefined && (after[k] as number) <= (before[k] as number));
   const upper = (k: "maximum" | "exclusiveMaximum" | "maxLength") =>
     after[k] === undefined || (before[k] !== undefined && (after[k] as number) >= (before[k] as number));
+  // Only two ISO dates compare; "today" and "study-start" move, so any change to or from them may narrow.
+  const iso = (v: unknown): v is string => typeof v === "string" && /^\d{4}-\d{2}-\d{2}$/.test(v);
+  const dateBound = (k: "x-date-min" | "x-date-max") =>
+    after[k] === undefined ||
+    (iso(before[k]) && iso(after[k]) && (k === "x-date-min" ? after[k] <= before[k] : after[k] >= before[k]));
   return CONSTRAINT_KEYS.every((k) => {
     if (same(before[k], after[k])) return true;
     if (k === "minimum" || k === "exclusiveMinimum") return lower(k);
     if (k === "maximum" || k === "exclusiveMaximum" || k === "maxLength") return upper(k);
+    if (k === "x-date-min" || k === "x-date-max") return dateBound(k);
     if (k === "enum")
       return (before.enum ?? []).every((v) => (after.enum ?? []).includes(v)) && after.enum !== undefined;
     return after[k] === undefined;
@@ -437,6 +451,22 @@ function diffInstrument(
         field,
         affected: n,
         message: `${at(field)}: validation changed (${CONSTRAINT_KEYS.filter((k) => !same(old[k], schema[k])).join(", ")}); ${n} stored value(s) would now fail.`,
+      });
+    }
+    if (SOFT_RANGE_KEYS.some((k) => !same(old[k], schema[k]))) {
+      const n = filled.filter((s) =>
+        values(s.data, field).some((v) => softRangeWarning(field, schema, v, `/${field}`) !== undefined),
+      ).length;
+      const lo = schema["x-soft-minimum"];
+      const hi = schema["x-soft-maximum"];
+      const wider =
+        (lo === undefined || (old["x-soft-minimum"] !== undefined && lo <= old["x-soft-minimum"])) &&
+        (hi === undefined || (old["x-soft-maximum"] !== undefined && hi >= old["x-soft-maximum"]));
+      add(n === 0 && wider ? "soft-range-widened" : "soft-range-narrowed", {
+        instrument: form,
+        field,
+        affected: n,
+        message: `${at(field)}: expected range changed (${SOFT_RANGE_KEYS.filter((k) => !same(old[k], schema[k])).join(", ")}); ${n} stored value(s) now outside it ask for confirmation at their next save.`,
       });
     }
     if (!oldRequired.has(field) && newRequired.has(field)) {

@@ -93,6 +93,60 @@ describe("analyseImpact", () => {
     expect(widened).toMatchObject({ kind: "constraint-widened", severity: "safe", affected: 0 });
   });
 
+  it("counts stored dates a narrowed date range (x-date-min / x-date-max, REDCap's date min/max) would refuse", () => {
+    const withRange = (range: { "x-date-min"?: string; "x-date-max"?: string }) =>
+      smallDefinition(2, {
+        ...smallDefinition().instruments,
+        visit: instrument("visit", {
+          ...visit.properties,
+          visit_date: { ...visit.properties.visit_date, ...range },
+        }),
+      });
+    const data = [
+      stored({ visit_date: "2024-03-01" }),
+      stored({ visit_date: "2025-06-01" }, { instance: 2 }),
+    ];
+    const narrowed = byId(
+      analyseImpact(smallDefinition(1), withRange({ "x-date-min": "2025-01-01" }), data).changes,
+      "constraint-changed:visit.visit_date",
+    );
+    expect(narrowed).toMatchObject({ kind: "constraint-narrowed", severity: "review", affected: 1 });
+    const before = withRange({ "x-date-min": "2020-01-01", "x-date-max": "2025-12-31" });
+    const widened = byId(
+      analyseImpact(before, withRange({ "x-date-min": "2019-01-01" }), data).changes,
+      "constraint-changed:visit.visit_date",
+    );
+    expect(widened).toMatchObject({ kind: "constraint-widened", severity: "safe", affected: 0 });
+  });
+
+  it("counts stored values a changed soft range (x-soft-minimum / x-soft-maximum, REDCap's number min/max) puts outside it", () => {
+    const withSoft = (range: { "x-soft-minimum"?: number; "x-soft-maximum"?: number }) =>
+      smallDefinition(2, {
+        ...smallDefinition().instruments,
+        labs: instrument("labs", { ...labs.properties, hb: { ...labs.properties.hb, ...range } }),
+      });
+    const data = [
+      stored({ hb: 9.5 }, { form: "labs" }),
+      stored({ hb: 14 }, { form: "labs", instance: 2 }),
+      stored({ hb: 17 }, { form: "labs", instance: 3 }),
+    ];
+    const narrowed = byId(
+      analyseImpact(
+        withSoft({ "x-soft-minimum": 5 }),
+        withSoft({ "x-soft-minimum": 10, "x-soft-maximum": 16 }),
+        data,
+      ).changes,
+      "soft-range-changed:labs.hb",
+    );
+    expect(narrowed).toMatchObject({ kind: "soft-range-narrowed", severity: "review", affected: 2 });
+    expect(narrowed?.message).toContain("2 stored value(s) now outside it");
+    const widened = byId(
+      analyseImpact(withSoft({ "x-soft-minimum": 10 }), withSoft({ "x-soft-minimum": 5 }), data).changes,
+      "soft-range-changed:labs.hb",
+    );
+    expect(widened).toMatchObject({ kind: "soft-range-widened", severity: "safe", affected: 0 });
+  });
+
   it("ids schedule changes by event and form", () => {
     const study = smallStudy({
       events: [

@@ -13,7 +13,7 @@ import type { FieldKeyword } from "./meta/instrument-schema.ts";
 import type { MissingData } from "./missing-codes.ts";
 import { eventFormsFor, repeatsAt } from "./slots.ts";
 import { softRangeWarning } from "./soft-checks.ts";
-import { prepareForm } from "./validate-form.ts";
+import { calculationDrift, type LogicContext, prepareForm } from "./validate-form.ts";
 
 /**
  * What a new definition does to the current one and to the data already
@@ -207,6 +207,28 @@ export function analyseImpact(
     return summarise(null, [change("first-version", { message: "First published version." })]);
   }
 
+  const contextOf = (s: StoredInstance): LogicContext => ({
+    $event: s.event,
+    $arm: s.arm,
+    $studyStart: next.study.startDate,
+    $instance: s.instance,
+    ...eventNeighbours(next.study, s.arm, s.event),
+  });
+  // Calculated values the new instrument would compute differently from what is stored, per form and field.
+  const drifts = new Map<string, Map<string, number>>();
+  const driftsOf = (form: string): Map<string, number> => {
+    const cached = drifts.get(form);
+    if (cached) return cached;
+    const counts = new Map<string, number>();
+    const instrument = next.instruments[form];
+    if (instrument)
+      for (const s of byForm.get(form) ?? [])
+        for (const { field } of calculationDrift(instrument, s.data, contextOf(s)))
+          counts.set(field, (counts.get(field) ?? 0) + 1);
+    drifts.set(form, counts);
+    return counts;
+  };
+
   // Failures of stored data under the new instrument, per form and field.
   const failures = new Map<string, Map<string, number>>();
   const failuresOf = (form: string): Map<string, number> => {
@@ -219,20 +241,10 @@ export function analyseImpact(
         const known = Object.fromEntries(
           Object.entries(s.data).filter(([f]) => Object.hasOwn(instrument.properties, f)),
         );
-        const { errors } = prepareForm(
-          instrument,
-          known,
-          s.status,
-          {
-            $event: s.event,
-            $arm: s.arm,
-            $studyStart: next.study.startDate,
-            $instance: s.instance,
-            ...eventNeighbours(next.study, s.arm, s.event),
-          },
-          undefined,
-          { missing: s.missing ?? {}, declared: next.study.missingCodes ?? [] },
-        );
+        const { errors } = prepareForm(instrument, known, s.status, contextOf(s), undefined, {
+          missing: s.missing ?? {},
+          declared: next.study.missingCodes ?? [],
+        });
         for (const field of new Set(errors.map((e) => e.pointer.slice(1))))
           counts.set(field, (counts.get(field) ?? 0) + 1);
       }
@@ -318,7 +330,11 @@ export function analyseImpact(
       });
       continue;
     }
-    diffInstrument(form, before, instrument, add, withData, () => failuresOf(form), byForm.get(form) ?? []);
+    diffInstrument(form, before, instrument, add, withData, {
+      failures: () => failuresOf(form),
+      drifts: () => driftsOf(form),
+      stored: byForm.get(form) ?? [],
+    });
   }
   for (const [form, instrument] of Object.entries(current.instruments)) {
     if (next.instruments[form]) continue;
@@ -379,9 +395,15 @@ function diffInstrument(
   after: Instrument,
   add: Add,
   withData: (form: string, field: string) => StoredInstance[],
-  failures: () => Map<string, number>,
-  stored: StoredInstance[],
+  facts: {
+    /** Per field, the stored instances the new instrument refuses. */
+    failures: () => Map<string, number>;
+    /** Per calculated field, the stored instances whose value the new instrument computes differently. */
+    drifts: () => Map<string, number>;
+    stored: StoredInstance[];
+  },
 ) {
+  const { failures, drifts, stored } = facts;
   const oldRequired = new Set(before.required ?? []);
   const newRequired = new Set(after.required ?? []);
   const complete = stored.filter((s) => s.status === "complete");
@@ -466,7 +488,7 @@ function diffInstrument(
         instrument: form,
         field,
         affected: n,
-        message: `${at(field)}: expected range changed (${SOFT_RANGE_KEYS.filter((k) => !same(old[k], schema[k])).join(", ")}); ${n} stored value(s) now outside it ask for confirmation at their next save.`,
+        message: `${at(field)}: expected range changed (${SOFT_RANGE_KEYS.filter((k) => !same(old[k], schema[k])).join(", ")}); ${n} stored value(s) now outside it (kept as stored; a change to one asks for confirmation).`,
       });
     }
     if (!oldRequired.has(field) && newRequired.has(field)) {
@@ -495,11 +517,13 @@ function diffInstrument(
       });
     }
     if (!same(old["x-calc"], schema["x-calc"])) {
+      // Counted by computing again, not by filled values: a calculation left empty before may now give one.
+      const n = drifts().get(field) ?? 0;
       add("calculation-changed", {
         instrument: form,
         field,
-        affected: filled.length,
-        message: `${at(field)}: calculation changed; ${filled.length} stored value(s) are recomputed at their next save.`,
+        affected: n,
+        message: `${at(field)}: calculation changed; ${n} stored value(s) would be computed differently (each kept as stored until an edit reaches it or someone recalculates it; the form page shows the difference).`,
       });
     }
     if (Boolean(old["x-identifier"]) !== Boolean(schema["x-identifier"])) {

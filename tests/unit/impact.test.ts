@@ -147,6 +147,33 @@ describe("analyseImpact", () => {
     expect(widened).toMatchObject({ kind: "soft-range-widened", severity: "safe", affected: 0 });
   });
 
+  it("counts the stored calculated values a changed calculation would compute differently, empty ones too", () => {
+    const third = { "/": [{ var: "weight" }, 3] };
+    const withCalc = (calc: object) =>
+      smallDefinition(2, {
+        ...smallDefinition().instruments,
+        visit: instrument("visit", {
+          ...visit.properties,
+          weight_third: { type: "number", title: "Weight / 3", readOnly: true, "x-calc": calc },
+        }),
+      });
+    // Before: computed only once consented; after: always. Rounded to whole numbers before and after.
+    const before = withCalc({ if: [{ var: "consented" }, { round: [third, 0] }, null] });
+    const after = withCalc({ round: [third, 0] });
+    const data = [
+      stored({ weight: 30, consented: true, weight_third: 10 }),
+      stored({ weight: 31 }, { instance: 2 }),
+      stored({ weight: 60, consented: false }, { instance: 3 }),
+    ];
+    const changed = byId(
+      analyseImpact(before, after, data).changes,
+      "calculation-changed:visit.weight_third",
+    );
+    // 10 stays 10; the two empty ones would now hold 10 and 20.
+    expect(changed).toMatchObject({ kind: "calculation-changed", severity: "review", affected: 2 });
+    expect(changed?.message).toContain("2 stored value(s) would be computed differently");
+  });
+
   it("ids schedule changes by event and form", () => {
     const study = smallStudy({
       events: [

@@ -425,11 +425,13 @@ function diffInstrument(
     }
     const filled = withData(form, field);
     if (old.type !== schema.type || !same(old.items?.type, schema.items?.type)) {
+      // Stored values are never converted: only those the new type refuses are touched (integer → number is none).
+      const n = failures().get(field) ?? 0;
       add("type-changed", {
         instrument: form,
         field,
-        affected: filled.length,
-        message: `${at(field)}: type ${old.type} → ${schema.type}; ${filled.length} stored value(s).`,
+        affected: n,
+        message: `${at(field)}: type ${old.type} → ${schema.type}; ${n} stored value(s) of ${filled.length} the new type refuses.`,
       });
       continue;
     }

@@ -174,6 +174,27 @@ describe("analyseImpact", () => {
     expect(changed?.message).toContain("2 stored value(s) would be computed differently");
   });
 
+  it("counts as affected by a type change only the stored values the new type refuses (REDCap integer → number)", () => {
+    const hbOf = (type: "integer" | "number") =>
+      smallDefinition(2, {
+        ...smallDefinition().instruments,
+        labs: instrument("labs", { ...labs.properties, hb: { ...labs.properties.hb, type } }),
+      });
+    const whole = [stored({ hb: 14 }, { form: "labs" }), stored({ hb: 12 }, { form: "labs", instance: 2 })];
+    const widened = byId(
+      analyseImpact(hbOf("integer"), hbOf("number"), whole).changes,
+      "type-changed:labs.hb",
+    );
+    expect(widened).toMatchObject({ kind: "type-changed", severity: "review", affected: 0 });
+    const halves = [...whole, stored({ hb: 13.5 }, { form: "labs", instance: 3 })];
+    const narrowed = byId(
+      analyseImpact(hbOf("number"), hbOf("integer"), halves).changes,
+      "type-changed:labs.hb",
+    );
+    expect(narrowed).toMatchObject({ kind: "type-changed", severity: "destructive", affected: 1 });
+    expect(narrowed?.message).toContain("1 stored value(s) of 3 the new type refuses");
+  });
+
   it("ids schedule changes by event and form", () => {
     const study = smallStudy({
       events: [

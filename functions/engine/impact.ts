@@ -440,13 +440,16 @@ function diffInstrument(
     if (oldCodes && newCodes) {
       const removed = oldCodes.filter((c) => !newCodes.includes(c));
       const addedCodes = newCodes.filter((c) => !oldCodes.includes(c));
-      if (removed.length > 0) {
-        const n = filled.filter((s) => values(s.data, field).some((v) => removed.includes(String(v)))).length;
+      // Stored values (after the builder's migration) holding no code of the new field: those of a removed
+      // code, and those a recode sent to a code the field does not have.
+      const stray = filled.filter((s) => values(s.data, field).some((v) => !newCodes.includes(String(v))));
+      if (removed.length > 0 || stray.length > 0) {
+        const n = stray.length;
         add("choice-removed", {
           instrument: form,
           field,
           affected: n,
-          message: `${at(field)}: choice code(s) ${removed.join(", ")} removed or recoded; ${n} stored value(s) use them.`,
+          message: `${at(field)}: ${removed.length > 0 ? `choice code(s) ${removed.join(", ")} removed or recoded` : "choices changed"}; ${n} stored value(s) hold a code the field no longer has.`,
         });
       }
       if (addedCodes.length > 0) {

@@ -195,6 +195,29 @@ describe("analyseImpact", () => {
     expect(narrowed?.message).toContain("1 stored value(s) of 3 the new type refuses");
   });
 
+  it("counts a value a migration recoded to a code the field does not have as using a removed code", () => {
+    const smoker = {
+      ...visit.properties.smoker,
+      oneOf: [
+        { const: "never", title: "Never" },
+        { const: "smoker", title: "Smoker" },
+      ],
+    };
+    const next = smallDefinition(2, {
+      ...smallDefinition().instruments,
+      visit: instrument("visit", { ...visit.properties, smoker }),
+    });
+    // Stored data after a migration whose recode had a typo: "current" → "smoekr".
+    const report = analyseImpact(smallDefinition(1), next, [
+      stored({ smoker: "smoekr" }),
+      stored({ smoker: "never" }, { instance: 2 }),
+    ]);
+    expect(byId(report.changes, "choice-removed:visit.smoker")).toMatchObject({
+      severity: "destructive",
+      affected: 1,
+    });
+  });
+
   it("ids schedule changes by event and form", () => {
     const study = smallStudy({
       events: [

@@ -406,19 +406,19 @@ function diffInstrument(
   const { failures, drifts, stored } = facts;
   const oldRequired = new Set(before.required ?? []);
   const newRequired = new Set(after.required ?? []);
-  const complete = stored.filter((s) => s.status === "complete");
   const at = (field: string) => `${form}.${field}`;
 
   for (const [field, schema] of Object.entries(after.properties)) {
     const old = before.properties[field];
     if (!old) {
       const required = newRequired.has(field);
+      const lacking = required ? (failures().get(field) ?? 0) : 0;
       add(required ? "required-field-added" : "field-added", {
         instrument: form,
         field,
-        affected: required ? complete.length : undefined,
+        affected: required ? lacking : undefined,
         message: required
-          ? `New required field ${at(field)}: ${complete.length} complete instance(s) lack it.`
+          ? `New required field ${at(field)}: ${lacking} complete instance(s) lack it.`
           : `New optional field ${at(field)}.`,
       });
       continue;
@@ -497,7 +497,8 @@ function diffInstrument(
       });
     }
     if (!oldRequired.has(field) && newRequired.has(field)) {
-      const n = complete.filter((s) => isEmpty(s.data[field])).length;
+      // Counted by validating, not by empty values: a missing-data code or branching that hides it satisfies it.
+      const n = failures().get(field) ?? 0;
       add("now-required", {
         instrument: form,
         field,

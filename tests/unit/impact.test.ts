@@ -218,6 +218,25 @@ describe("analyseImpact", () => {
     });
   });
 
+  it("does not count a complete instance whose field holds a missing-data code as lacking a now required field", () => {
+    const study = smallStudy({ missingCodes: [{ code: "UNK", label: "Unknown" }] });
+    const before = smallDefinition(1, smallDefinition().instruments, study);
+    const next = smallDefinition(
+      2,
+      { ...before.instruments, visit: { ...visit, required: ["weight"] } },
+      study,
+    );
+    const report = analyseImpact(before, next, [
+      stored({}, { missing: { weight: { code: "UNK", reason: "scale broken" } } }),
+      stored({}, { instance: 2 }),
+      stored({ weight: 70 }, { instance: 3 }),
+    ]);
+    expect(byId(report.changes, "now-required:visit.weight")).toMatchObject({
+      severity: "review",
+      affected: 1,
+    });
+  });
+
   it("ids schedule changes by event and form", () => {
     const study = smallStudy({
       events: [

@@ -8,6 +8,7 @@ import type {
 } from "./definition.ts";
 import { LOGS_EVENT } from "./definition.ts";
 import { eventNeighbours } from "./event-neighbours.ts";
+import { DEFAULT_FILE_MAX_BYTES } from "./file-fields.ts";
 import { isEmpty } from "./logic.ts";
 import type { FieldKeyword } from "./meta/instrument-schema.ts";
 import type { MissingData } from "./missing-codes.ts";
@@ -153,6 +154,8 @@ const CONSTRAINT_KEYS = [
   // A date's range is hard (REDCap's date min/max come in as these): stored dates outside it now fail.
   "x-date-min",
   "x-date-max",
+  // A file field's types and size: stored files outside them fail, and their form cannot be saved until replaced.
+  "x-file",
 ] as const satisfies readonly FieldKeyword[];
 /** The expected range: a value outside is saved once confirmed, so no stored value fails, but each is counted. */
 const SOFT_RANGE_KEYS = ["x-soft-minimum", "x-soft-maximum"] as const satisfies readonly FieldKeyword[];
@@ -167,6 +170,16 @@ function choiceCodes(schema: FieldSchema | undefined): string[] | undefined {
 function values(data: FormData, field: string): unknown[] {
   const v = data[field];
   return isEmpty(v) ? [] : Array.isArray(v) ? v : [v];
+}
+
+/** A file field's new `x-file` lets in every file the old one did: no fewer media types, no smaller size. */
+function fileWidens(before: FieldSchema["x-file"], after: FieldSchema["x-file"]): boolean {
+  const was = before?.mediaTypes;
+  const now = after?.mediaTypes;
+  // No list is any type; a list keeps its old types only if it still names each of them.
+  const typesKept = now === undefined || was?.every((t) => now.includes(t)) === true;
+  const size = (x: FieldSchema["x-file"]) => x?.maxBytes ?? DEFAULT_FILE_MAX_BYTES;
+  return typesKept && size(after) >= size(before);
 }
 
 /** A constraint change that can only let more values in. */
@@ -185,6 +198,7 @@ function widens(before: FieldSchema, after: FieldSchema): boolean {
     if (k === "minimum" || k === "exclusiveMinimum") return lower(k);
     if (k === "maximum" || k === "exclusiveMaximum" || k === "maxLength") return upper(k);
     if (k === "x-date-min" || k === "x-date-max") return dateBound(k);
+    if (k === "x-file") return fileWidens(before[k], after[k]);
     if (k === "enum")
       return (before.enum ?? []).every((v) => (after.enum ?? []).includes(v)) && after.enum !== undefined;
     return after[k] === undefined;

@@ -237,6 +237,39 @@ describe("analyseImpact", () => {
     });
   });
 
+  it("counts stored files a narrowed file field (x-file media types or size) would refuse", () => {
+    const withFile = (xFile: { mediaTypes?: string[]; maxBytes?: number }) =>
+      smallDefinition(2, {
+        ...smallDefinition().instruments,
+        labs: instrument("labs", {
+          ...labs.properties,
+          report: { type: "object", title: "Lab report", "x-file": xFile },
+        }),
+      });
+    const file = (name: string, mediaType: string, size: number) => ({
+      sha256: "a".repeat(64),
+      size,
+      name,
+      mediaType,
+    });
+    const data = [
+      stored({ report: file("scan.jpg", "image/jpeg", 2000) }, { form: "labs" }),
+      stored({ report: file("report.pdf", "application/pdf", 1000) }, { form: "labs", instance: 2 }),
+    ];
+    const before = withFile({ mediaTypes: ["application/pdf", "image/*"] });
+    const narrowed = byId(
+      analyseImpact(before, withFile({ mediaTypes: ["application/pdf"] }), data).changes,
+      "constraint-changed:labs.report",
+    );
+    expect(narrowed).toMatchObject({ kind: "constraint-narrowed", severity: "review", affected: 1 });
+    const widened = byId(
+      analyseImpact(before, withFile({ mediaTypes: ["application/pdf", "image/*", "text/plain"] }), data)
+        .changes,
+      "constraint-changed:labs.report",
+    );
+    expect(widened).toMatchObject({ kind: "constraint-widened", severity: "safe", affected: 0 });
+  });
+
   it("ids schedule changes by event and form", () => {
     const study = smallStudy({
       events: [

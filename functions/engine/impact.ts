@@ -8,11 +8,13 @@ import type {
 } from "./definition.ts";
 import { LOGS_EVENT } from "./definition.ts";
 import { eventNeighbours } from "./event-neighbours.ts";
+import { DEFAULT_FILE_MAX_BYTES } from "./file-fields.ts";
 import { isEmpty } from "./logic.ts";
 import type { FieldKeyword } from "./meta/instrument-schema.ts";
 import type { MissingData } from "./missing-codes.ts";
 import { eventFormsFor, repeatsAt } from "./slots.ts";
-import { prepareForm } from "./validate-form.ts";
+import { softRangeWarning } from "./soft-checks.ts";
+import { calculationDrift, type LogicContext, prepareForm } from "./validate-form.ts";
 
 /**
  * What a new definition does to the current one and to the data already
@@ -59,6 +61,8 @@ export const CHANGE_KINDS = {
   "choice-relabelled": { severity: "safe" },
   "constraint-widened": { severity: "safe", id: "constraint-changed" },
   "constraint-narrowed": { severity: "review", id: "constraint-changed" },
+  "soft-range-widened": { severity: "safe", id: "soft-range-changed" },
+  "soft-range-narrowed": { severity: "review", id: "soft-range-changed" },
   "now-required": { severity: "review" },
   "no-longer-required": { severity: "safe" },
   "branching-changed": { severity: "review" },
@@ -147,7 +151,14 @@ const CONSTRAINT_KEYS = [
   "enum",
   "uniqueItems",
   "minItems",
+  // A date's range is hard (REDCap's date min/max come in as these): stored dates outside it now fail.
+  "x-date-min",
+  "x-date-max",
+  // A file field's types and size: stored files outside them fail, and their form cannot be saved until replaced.
+  "x-file",
 ] as const satisfies readonly FieldKeyword[];
+/** The expected range: a value outside is saved once confirmed, so no stored value fails, but each is counted. */
+const SOFT_RANGE_KEYS = ["x-soft-minimum", "x-soft-maximum"] as const satisfies readonly FieldKeyword[];
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
 
@@ -161,16 +172,33 @@ function values(data: FormData, field: string): unknown[] {
   return isEmpty(v) ? [] : Array.isArray(v) ? v : [v];
 }
 
+/** A file field's new `x-file` lets in every file the old one did: no fewer media types, no smaller size. */
+function fileWidens(before: FieldSchema["x-file"], after: FieldSchema["x-file"]): boolean {
+  const was = before?.mediaTypes;
+  const now = after?.mediaTypes;
+  // No list is any type; a list keeps its old types only if it still names each of them.
+  const typesKept = now === undefined || was?.every((t) => now.includes(t)) === true;
+  const size = (x: FieldSchema["x-file"]) => x?.maxBytes ?? DEFAULT_FILE_MAX_BYTES;
+  return typesKept && size(after) >= size(before);
+}
+
 /** A constraint change that can only let more values in. */
 function widens(before: FieldSchema, after: FieldSchema): boolean {
   const lower = (k: "minimum" | "exclusiveMinimum") =>
     after[k] === undefined || (before[k] !== undefined && (after[k] as number) <= (before[k] as number));
   const upper = (k: "maximum" | "exclusiveMaximum" | "maxLength") =>
     after[k] === undefined || (before[k] !== undefined && (after[k] as number) >= (before[k] as number));
+  // Only two ISO dates compare; "today" and "study-start" move, so any change to or from them may narrow.
+  const iso = (v: unknown): v is string => typeof v === "string" && /^\d{4}-\d{2}-\d{2}$/.test(v);
+  const dateBound = (k: "x-date-min" | "x-date-max") =>
+    after[k] === undefined ||
+    (iso(before[k]) && iso(after[k]) && (k === "x-date-min" ? after[k] <= before[k] : after[k] >= before[k]));
   return CONSTRAINT_KEYS.every((k) => {
     if (same(before[k], after[k])) return true;
     if (k === "minimum" || k === "exclusiveMinimum") return lower(k);
     if (k === "maximum" || k === "exclusiveMaximum" || k === "maxLength") return upper(k);
+    if (k === "x-date-min" || k === "x-date-max") return dateBound(k);
+    if (k === "x-file") return fileWidens(before[k], after[k]);
     if (k === "enum")
       return (before.enum ?? []).every((v) => (after.enum ?? []).includes(v)) && after.enum !== undefined;
     return after[k] === undefined;
@@ -193,6 +221,28 @@ export function analyseImpact(
     return summarise(null, [change("first-version", { message: "First published version." })]);
   }
 
+  const contextOf = (s: StoredInstance): LogicContext => ({
+    $event: s.event,
+    $arm: s.arm,
+    $studyStart: next.study.startDate,
+    $instance: s.instance,
+    ...eventNeighbours(next.study, s.arm, s.event),
+  });
+  // Calculated values the new instrument would compute differently from what is stored, per form and field.
+  const drifts = new Map<string, Map<string, number>>();
+  const driftsOf = (form: string): Map<string, number> => {
+    const cached = drifts.get(form);
+    if (cached) return cached;
+    const counts = new Map<string, number>();
+    const instrument = next.instruments[form];
+    if (instrument)
+      for (const s of byForm.get(form) ?? [])
+        for (const { field } of calculationDrift(instrument, s.data, contextOf(s)))
+          counts.set(field, (counts.get(field) ?? 0) + 1);
+    drifts.set(form, counts);
+    return counts;
+  };
+
   // Failures of stored data under the new instrument, per form and field.
   const failures = new Map<string, Map<string, number>>();
   const failuresOf = (form: string): Map<string, number> => {
@@ -205,20 +255,10 @@ export function analyseImpact(
         const known = Object.fromEntries(
           Object.entries(s.data).filter(([f]) => Object.hasOwn(instrument.properties, f)),
         );
-        const { errors } = prepareForm(
-          instrument,
-          known,
-          s.status,
-          {
-            $event: s.event,
-            $arm: s.arm,
-            $studyStart: next.study.startDate,
-            $instance: s.instance,
-            ...eventNeighbours(next.study, s.arm, s.event),
-          },
-          undefined,
-          { missing: s.missing ?? {}, declared: next.study.missingCodes ?? [] },
-        );
+        const { errors } = prepareForm(instrument, known, s.status, contextOf(s), undefined, {
+          missing: s.missing ?? {},
+          declared: next.study.missingCodes ?? [],
+        });
         for (const field of new Set(errors.map((e) => e.pointer.slice(1))))
           counts.set(field, (counts.get(field) ?? 0) + 1);
       }
@@ -304,7 +344,11 @@ export function analyseImpact(
       });
       continue;
     }
-    diffInstrument(form, before, instrument, add, withData, () => failuresOf(form), byForm.get(form) ?? []);
+    diffInstrument(form, before, instrument, add, withData, {
+      failures: () => failuresOf(form),
+      drifts: () => driftsOf(form),
+      stored: byForm.get(form) ?? [],
+    });
   }
   for (const [form, instrument] of Object.entries(current.instruments)) {
     if (next.instruments[form]) continue;
@@ -365,35 +409,43 @@ function diffInstrument(
   after: Instrument,
   add: Add,
   withData: (form: string, field: string) => StoredInstance[],
-  failures: () => Map<string, number>,
-  stored: StoredInstance[],
+  facts: {
+    /** Per field, the stored instances the new instrument refuses. */
+    failures: () => Map<string, number>;
+    /** Per calculated field, the stored instances whose value the new instrument computes differently. */
+    drifts: () => Map<string, number>;
+    stored: StoredInstance[];
+  },
 ) {
+  const { failures, drifts, stored } = facts;
   const oldRequired = new Set(before.required ?? []);
   const newRequired = new Set(after.required ?? []);
-  const complete = stored.filter((s) => s.status === "complete");
   const at = (field: string) => `${form}.${field}`;
 
   for (const [field, schema] of Object.entries(after.properties)) {
     const old = before.properties[field];
     if (!old) {
       const required = newRequired.has(field);
+      const lacking = required ? (failures().get(field) ?? 0) : 0;
       add(required ? "required-field-added" : "field-added", {
         instrument: form,
         field,
-        affected: required ? complete.length : undefined,
+        affected: required ? lacking : undefined,
         message: required
-          ? `New required field ${at(field)}: ${complete.length} complete instance(s) lack it.`
+          ? `New required field ${at(field)}: ${lacking} complete instance(s) lack it.`
           : `New optional field ${at(field)}.`,
       });
       continue;
     }
     const filled = withData(form, field);
     if (old.type !== schema.type || !same(old.items?.type, schema.items?.type)) {
+      // Stored values are never converted: only those the new type refuses are touched (integer → number is none).
+      const n = failures().get(field) ?? 0;
       add("type-changed", {
         instrument: form,
         field,
-        affected: filled.length,
-        message: `${at(field)}: type ${old.type} → ${schema.type}; ${filled.length} stored value(s).`,
+        affected: n,
+        message: `${at(field)}: type ${old.type} → ${schema.type}; ${n} stored value(s) of ${filled.length} the new type refuses.`,
       });
       continue;
     }
@@ -402,13 +454,16 @@ function diffInstrument(
     if (oldCodes && newCodes) {
       const removed = oldCodes.filter((c) => !newCodes.includes(c));
       const addedCodes = newCodes.filter((c) => !oldCodes.includes(c));
-      if (removed.length > 0) {
-        const n = filled.filter((s) => values(s.data, field).some((v) => removed.includes(String(v)))).length;
+      // Stored values (after the builder's migration) holding no code of the new field: those of a removed
+      // code, and those a recode sent to a code the field does not have.
+      const stray = filled.filter((s) => values(s.data, field).some((v) => !newCodes.includes(String(v))));
+      if (removed.length > 0 || stray.length > 0) {
+        const n = stray.length;
         add("choice-removed", {
           instrument: form,
           field,
           affected: n,
-          message: `${at(field)}: choice code(s) ${removed.join(", ")} removed or recoded; ${n} stored value(s) use them.`,
+          message: `${at(field)}: ${removed.length > 0 ? `choice code(s) ${removed.join(", ")} removed or recoded` : "choices changed"}; ${n} stored value(s) hold a code the field no longer has.`,
         });
       }
       if (addedCodes.length > 0) {
@@ -439,8 +494,25 @@ function diffInstrument(
         message: `${at(field)}: validation changed (${CONSTRAINT_KEYS.filter((k) => !same(old[k], schema[k])).join(", ")}); ${n} stored value(s) would now fail.`,
       });
     }
+    if (SOFT_RANGE_KEYS.some((k) => !same(old[k], schema[k]))) {
+      const n = filled.filter((s) =>
+        values(s.data, field).some((v) => softRangeWarning(field, schema, v, `/${field}`) !== undefined),
+      ).length;
+      const lo = schema["x-soft-minimum"];
+      const hi = schema["x-soft-maximum"];
+      const wider =
+        (lo === undefined || (old["x-soft-minimum"] !== undefined && lo <= old["x-soft-minimum"])) &&
+        (hi === undefined || (old["x-soft-maximum"] !== undefined && hi >= old["x-soft-maximum"]));
+      add(n === 0 && wider ? "soft-range-widened" : "soft-range-narrowed", {
+        instrument: form,
+        field,
+        affected: n,
+        message: `${at(field)}: expected range changed (${SOFT_RANGE_KEYS.filter((k) => !same(old[k], schema[k])).join(", ")}); ${n} stored value(s) now outside it (kept as stored; a change to one asks for confirmation).`,
+      });
+    }
     if (!oldRequired.has(field) && newRequired.has(field)) {
-      const n = complete.filter((s) => isEmpty(s.data[field])).length;
+      // Counted by validating, not by empty values: a missing-data code or branching that hides it satisfies it.
+      const n = failures().get(field) ?? 0;
       add("now-required", {
         instrument: form,
         field,
@@ -465,11 +537,13 @@ function diffInstrument(
       });
     }
     if (!same(old["x-calc"], schema["x-calc"])) {
+      // Counted by computing again, not by filled values: a calculation left empty before may now give one.
+      const n = drifts().get(field) ?? 0;
       add("calculation-changed", {
         instrument: form,
         field,
-        affected: filled.length,
-        message: `${at(field)}: calculation changed; ${filled.length} stored value(s) are recomputed at their next save.`,
+        affected: n,
+        message: `${at(field)}: calculation changed; ${n} stored value(s) would be computed differently (each kept as stored until an edit reaches it or someone recalculates it; the form page shows the difference).`,
       });
     }
     if (Boolean(old["x-identifier"]) !== Boolean(schema["x-identifier"])) {

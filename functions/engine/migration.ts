@@ -1,4 +1,4 @@
-import type { FormData } from "./definition.ts";
+import type { FormData, StudyDefinition } from "./definition.ts";
 
 /**
  * How a builder carries collected data across a destructive protocol change:
@@ -16,6 +16,31 @@ function recode(value: unknown, map: Record<string, string | number>): unknown {
   if (Array.isArray(value)) return [...new Set(value.map((v) => recode(v, map)))];
   const key = String(value);
   return Object.hasOwn(map, key) ? map[key] : value;
+}
+
+/**
+ * The migration with each recode's new code given the type of the new field's
+ * choice code it names: JSON keys are text, and builders write the targets as
+ * text too, but REDCap's codes (0, 1, 2…) are numbers, and a "2" stored in a
+ * field coded 0 / 2 is a value the field refuses and no choice shows. A target
+ * naming no choice is left as written (the impact check counts what it breaks).
+ */
+export function typedMigration(migration: Migration, definition: StudyDefinition): Migration {
+  if (!migration.recodes) return migration;
+  const recodes: NonNullable<Migration["recodes"]> = {};
+  for (const [form, fields] of Object.entries(migration.recodes)) {
+    recodes[form] = {};
+    for (const [field, map] of Object.entries(fields)) {
+      const schema = Object.hasOwn(definition.instruments, form)
+        ? definition.instruments[form]?.properties[field]
+        : undefined;
+      const codes = (schema?.oneOf ?? schema?.items?.oneOf ?? []).map((c) => c.const);
+      recodes[form][field] = Object.fromEntries(
+        Object.entries(map).map(([from, to]) => [from, codes.find((c) => String(c) === String(to)) ?? to]),
+      );
+    }
+  }
+  return { ...migration, recodes };
 }
 
 export function migrateData(form: string, data: FormData, migration: Migration | undefined): FormData {

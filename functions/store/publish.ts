@@ -1,6 +1,6 @@
 import type { StudyDefinition } from "../engine/definition.ts";
 import { analyseImpact, type Change, type ImpactReport } from "../engine/impact.ts";
-import { describeMigration, type Migration, migrateData } from "../engine/migration.ts";
+import { describeMigration, type Migration, migrateData, typedMigration } from "../engine/migration.ts";
 import { diffData } from "../engine/revision.ts";
 import { scheduleDateFields } from "../engine/schedule.ts";
 import { prepareValidators } from "../engine/schema-validator.ts";
@@ -52,6 +52,8 @@ export async function publishWithImpact(
   req: PublishRequest,
 ): Promise<PublishOutcome> {
   const study = req.definition.study.id;
+  // Recoded values are stored as the new field's codes are typed (a REDCap "1" is the number 1).
+  req = req.migration ? { ...req, migration: typedMigration(req.migration, req.definition) } : req;
   const current = await definitions.current(study);
   if (current && definitionHash(current) === definitionHash(req.definition)) {
     // A version published before validators were stored gets them now (each deploy publishes).

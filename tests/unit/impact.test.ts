@@ -93,6 +93,183 @@ describe("analyseImpact", () => {
     expect(widened).toMatchObject({ kind: "constraint-widened", severity: "safe", affected: 0 });
   });
 
+  it("counts stored dates a narrowed date range (x-date-min / x-date-max, REDCap's date min/max) would refuse", () => {
+    const withRange = (range: { "x-date-min"?: string; "x-date-max"?: string }) =>
+      smallDefinition(2, {
+        ...smallDefinition().instruments,
+        visit: instrument("visit", {
+          ...visit.properties,
+          visit_date: { ...visit.properties.visit_date, ...range },
+        }),
+      });
+    const data = [
+      stored({ visit_date: "2024-03-01" }),
+      stored({ visit_date: "2025-06-01" }, { instance: 2 }),
+    ];
+    const narrowed = byId(
+      analyseImpact(smallDefinition(1), withRange({ "x-date-min": "2025-01-01" }), data).changes,
+      "constraint-changed:visit.visit_date",
+    );
+    expect(narrowed).toMatchObject({ kind: "constraint-narrowed", severity: "review", affected: 1 });
+    const before = withRange({ "x-date-min": "2020-01-01", "x-date-max": "2025-12-31" });
+    const widened = byId(
+      analyseImpact(before, withRange({ "x-date-min": "2019-01-01" }), data).changes,
+      "constraint-changed:visit.visit_date",
+    );
+    expect(widened).toMatchObject({ kind: "constraint-widened", severity: "safe", affected: 0 });
+  });
+
+  it("counts stored values a changed soft range (x-soft-minimum / x-soft-maximum, REDCap's number min/max) puts outside it", () => {
+    const withSoft = (range: { "x-soft-minimum"?: number; "x-soft-maximum"?: number }) =>
+      smallDefinition(2, {
+        ...smallDefinition().instruments,
+        labs: instrument("labs", { ...labs.properties, hb: { ...labs.properties.hb, ...range } }),
+      });
+    const data = [
+      stored({ hb: 9.5 }, { form: "labs" }),
+      stored({ hb: 14 }, { form: "labs", instance: 2 }),
+      stored({ hb: 17 }, { form: "labs", instance: 3 }),
+    ];
+    const narrowed = byId(
+      analyseImpact(
+        withSoft({ "x-soft-minimum": 5 }),
+        withSoft({ "x-soft-minimum": 10, "x-soft-maximum": 16 }),
+        data,
+      ).changes,
+      "soft-range-changed:labs.hb",
+    );
+    expect(narrowed).toMatchObject({ kind: "soft-range-narrowed", severity: "review", affected: 2 });
+    expect(narrowed?.message).toContain("2 stored value(s) now outside it");
+    const widened = byId(
+      analyseImpact(withSoft({ "x-soft-minimum": 10 }), withSoft({ "x-soft-minimum": 5 }), data).changes,
+      "soft-range-changed:labs.hb",
+    );
+    expect(widened).toMatchObject({ kind: "soft-range-widened", severity: "safe", affected: 0 });
+  });
+
+  it("counts the stored calculated values a changed calculation would compute differently, empty ones too", () => {
+    const third = { "/": [{ var: "weight" }, 3] };
+    const withCalc = (calc: object) =>
+      smallDefinition(2, {
+        ...smallDefinition().instruments,
+        visit: instrument("visit", {
+          ...visit.properties,
+          weight_third: { type: "number", title: "Weight / 3", readOnly: true, "x-calc": calc },
+        }),
+      });
+    // Before: computed only once consented; after: always. Rounded to whole numbers before and after.
+    const before = withCalc({ if: [{ var: "consented" }, { round: [third, 0] }, null] });
+    const after = withCalc({ round: [third, 0] });
+    const data = [
+      stored({ weight: 30, consented: true, weight_third: 10 }),
+      stored({ weight: 31 }, { instance: 2 }),
+      stored({ weight: 60, consented: false }, { instance: 3 }),
+    ];
+    const changed = byId(
+      analyseImpact(before, after, data).changes,
+      "calculation-changed:visit.weight_third",
+    );
+    // 10 stays 10; the two empty ones would now hold 10 and 20.
+    expect(changed).toMatchObject({ kind: "calculation-changed", severity: "review", affected: 2 });
+    expect(changed?.message).toContain("2 stored value(s) would be computed differently");
+  });
+
+  it("counts as affected by a type change only the stored values the new type refuses (REDCap integer → number)", () => {
+    const hbOf = (type: "integer" | "number") =>
+      smallDefinition(2, {
+        ...smallDefinition().instruments,
+        labs: instrument("labs", { ...labs.properties, hb: { ...labs.properties.hb, type } }),
+      });
+    const whole = [stored({ hb: 14 }, { form: "labs" }), stored({ hb: 12 }, { form: "labs", instance: 2 })];
+    const widened = byId(
+      analyseImpact(hbOf("integer"), hbOf("number"), whole).changes,
+      "type-changed:labs.hb",
+    );
+    expect(widened).toMatchObject({ kind: "type-changed", severity: "review", affected: 0 });
+    const halves = [...whole, stored({ hb: 13.5 }, { form: "labs", instance: 3 })];
+    const narrowed = byId(
+      analyseImpact(hbOf("number"), hbOf("integer"), halves).changes,
+      "type-changed:labs.hb",
+    );
+    expect(narrowed).toMatchObject({ kind: "type-changed", severity: "destructive", affected: 1 });
+    expect(narrowed?.message).toContain("1 stored value(s) of 3 the new type refuses");
+  });
+
+  it("counts a value a migration recoded to a code the field does not have as using a removed code", () => {
+    const smoker = {
+      ...visit.properties.smoker,
+      oneOf: [
+        { const: "never", title: "Never" },
+        { const: "smoker", title: "Smoker" },
+      ],
+    };
+    const next = smallDefinition(2, {
+      ...smallDefinition().instruments,
+      visit: instrument("visit", { ...visit.properties, smoker }),
+    });
+    // Stored data after a migration whose recode had a typo: "current" → "smoekr".
+    const report = analyseImpact(smallDefinition(1), next, [
+      stored({ smoker: "smoekr" }),
+      stored({ smoker: "never" }, { instance: 2 }),
+    ]);
+    expect(byId(report.changes, "choice-removed:visit.smoker")).toMatchObject({
+      severity: "destructive",
+      affected: 1,
+    });
+  });
+
+  it("does not count a complete instance whose field holds a missing-data code as lacking a now required field", () => {
+    const study = smallStudy({ missingCodes: [{ code: "UNK", label: "Unknown" }] });
+    const before = smallDefinition(1, smallDefinition().instruments, study);
+    const next = smallDefinition(
+      2,
+      { ...before.instruments, visit: { ...visit, required: ["weight"] } },
+      study,
+    );
+    const report = analyseImpact(before, next, [
+      stored({}, { missing: { weight: { code: "UNK", reason: "scale broken" } } }),
+      stored({}, { instance: 2 }),
+      stored({ weight: 70 }, { instance: 3 }),
+    ]);
+    expect(byId(report.changes, "now-required:visit.weight")).toMatchObject({
+      severity: "review",
+      affected: 1,
+    });
+  });
+
+  it("counts stored files a narrowed file field (x-file media types or size) would refuse", () => {
+    const withFile = (xFile: { mediaTypes?: string[]; maxBytes?: number }) =>
+      smallDefinition(2, {
+        ...smallDefinition().instruments,
+        labs: instrument("labs", {
+          ...labs.properties,
+          report: { type: "object", title: "Lab report", "x-file": xFile },
+        }),
+      });
+    const file = (name: string, mediaType: string, size: number) => ({
+      sha256: "a".repeat(64),
+      size,
+      name,
+      mediaType,
+    });
+    const data = [
+      stored({ report: file("scan.jpg", "image/jpeg", 2000) }, { form: "labs" }),
+      stored({ report: file("report.pdf", "application/pdf", 1000) }, { form: "labs", instance: 2 }),
+    ];
+    const before = withFile({ mediaTypes: ["application/pdf", "image/*"] });
+    const narrowed = byId(
+      analyseImpact(before, withFile({ mediaTypes: ["application/pdf"] }), data).changes,
+      "constraint-changed:labs.report",
+    );
+    expect(narrowed).toMatchObject({ kind: "constraint-narrowed", severity: "review", affected: 1 });
+    const widened = byId(
+      analyseImpact(before, withFile({ mediaTypes: ["application/pdf", "image/*", "text/plain"] }), data)
+        .changes,
+      "constraint-changed:labs.report",
+    );
+    expect(widened).toMatchObject({ kind: "constraint-widened", severity: "safe", affected: 0 });
+  });
+
   it("ids schedule changes by event and form", () => {
     const study = smallStudy({
       events: [

@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { describeMigration, type Migration, migrateData } from "../../functions/engine/migration.ts";
+import {
+  describeMigration,
+  type Migration,
+  migrateData,
+  typedMigration,
+} from "../../functions/engine/migration.ts";
+import { instrument, smallDefinition, visit } from "./small-study.ts";
 
 const migration: Migration = {
   renames: { visit: { smoking: "smoker", wt: "weight" } },
@@ -53,5 +59,37 @@ describe("describeMigration", () => {
       "recoded symptoms ache→pain, sore→pain",
     ]);
     expect(describeMigration("labs", migration)).toEqual([]);
+  });
+});
+
+describe("typedMigration", () => {
+  it("gives each recode the type of the new field's choice codes, as JSON text cannot ('1' → 1, as REDCap codes are)", () => {
+    const definition = smallDefinition(2, {
+      ...smallDefinition().instruments,
+      visit: instrument("visit", {
+        ...visit.properties,
+        smoker: {
+          type: "integer",
+          title: "Smoker",
+          oneOf: [
+            { const: 0, title: "Never" },
+            { const: 2, title: "Current" },
+          ],
+        },
+        symptoms: {
+          type: "array",
+          title: "Symptoms",
+          items: { type: "integer", oneOf: [{ const: 1, title: "Pain" }] },
+        },
+      }),
+    });
+    const typed = typedMigration(
+      { recodes: { visit: { smoker: { "1": "2" }, symptoms: { "3": "1" }, initials: { a: "1" } } } },
+      definition,
+    );
+    expect(typed.recodes).toEqual({
+      visit: { smoker: { "1": 2 }, symptoms: { "3": 1 }, initials: { a: "1" } },
+    });
+    expect(migrateData("visit", { smoker: 1, symptoms: [3] }, typed)).toEqual({ smoker: 2, symptoms: [1] });
   });
 });

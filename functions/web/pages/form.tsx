@@ -13,7 +13,8 @@ import { Status } from "../status-mark.tsx";
 import { EnteredInErrorPanel } from "./entered-in-error.tsx";
 
 export type FormNotice =
-  | { kind: "saved"; rev: number; deviations: string[] }
+  /** `movedFrom`: the number this new entry was opened at, which someone else's entry took meanwhile. */
+  | { kind: "saved"; rev: number; deviations: string[]; movedFrom?: number; instance?: number }
   | { kind: "unchanged" }
   | { kind: "invalid"; count: number }
   /** Refused for soft checks not yet confirmed: the boxes beside the fields confirm them. */
@@ -95,6 +96,12 @@ export function FormPage(props: {
       {notice?.kind === "saved" && (
         <div class="notice ok" role="status">
           Saved as revision {notice.rev}.
+          {notice.movedFrom !== undefined && (
+            <p>
+              Someone else added #{notice.movedFrom} meanwhile: yours is kept as a new entry, #
+              {notice.instance}.
+            </p>
+          )}
           {notice.deviations.map((d) => (
             <p class="theirs">Protocol deviation: {d}</p>
           ))}

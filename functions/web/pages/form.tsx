@@ -21,7 +21,16 @@ export type FormNotice =
   | { kind: "warnings"; count: number }
   /** A post that pressed no save button (Enter in a field, without the script). */
   | { kind: "no-action" }
-  | { kind: "conflict"; current: Revision; changes: FieldChange[] };
+  | { kind: "conflict"; current: Revision; changes: FieldChange[] }
+  /** Refused by a lock set after the page was opened: what was typed, listed so it is not lost. */
+  | { kind: "locked"; scope: "study" | "subject" | "visit" | "form"; changes: FieldChange[] };
+
+const LOCKED_WORDS = {
+  study: "the study was frozen",
+  subject: "the casebook was locked",
+  visit: "the visit was locked",
+  form: "this form was locked",
+} as const;
 
 /** JSON inside a script element: `<` escaped so no value can close the element. */
 function scriptJson(value: unknown): string {
@@ -143,6 +152,23 @@ export function FormPage(props: {
             ))}
           </ul>
           Your edits are re-applied on top of their version below. Check them and save again.
+        </div>
+      )}
+      {notice?.kind === "locked" && (
+        <div class="notice bad" role="alert" data-not-saved>
+          <strong>Not saved: {LOCKED_WORDS[notice.scope]} after this page was opened.</strong>{" "}
+          {notice.changes.length > 0
+            ? "What you typed, which is not stored (note it for when it is unlocked):"
+            : ""}
+          <ul>
+            {notice.changes.map((c) => (
+              <li>
+                {instrument.properties[c.field]?.title ?? c.field}:{" "}
+                {displayValue(instrument.properties[c.field], c.old)} →{" "}
+                <strong>{displayValue(instrument.properties[c.field], c.new)}</strong>
+              </li>
+            ))}
+          </ul>
         </div>
       )}
       {props.preview && (

@@ -8,7 +8,7 @@ import { asFileReference } from "../../engine/file-fields.ts";
 import { nextFormOfVisit } from "../../engine/next-form.ts";
 import { outsideRefs, outsideValues, pipeResolver, renderPiped } from "../../engine/piping.ts";
 import { foldQueries, isAboutInstance, type Query } from "../../engine/queries.ts";
-import { rebaseEdits } from "../../engine/revision.ts";
+import { diffData, rebaseEdits } from "../../engine/revision.ts";
 import { dayOneOf, visitDeviations } from "../../engine/schedule.ts";
 import { fieldMarks, instanceSdv } from "../../engine/sdv.ts";
 import { signatureStates, signaturesOver } from "../../engine/signatures.ts";
@@ -473,8 +473,26 @@ async function postForm(c: Context<AppEnv>, scripts: FormScripts) {
     case "unchanged":
       return c.redirect(`${url.pathname}?unchanged`, 303);
     case "entered-in-error":
-    case "locked":
       throw saveProblem(ctx.path, result, safeRev);
+    case "locked": {
+      // Locked after the page was opened: the form again (read only under its lock, read anew) with
+      // the stored values, and what was typed listed beside them rather than lost on an error page.
+      const ctxNow = await formContext(c, scripts);
+      const stored = ctxNow.revisions.at(-1);
+      const hidden = hiddenFields(ctx.slot.instrument, submitted, ctxNow.context);
+      const typed = Object.fromEntries(Object.entries(submitted).filter(([field]) => !hidden.has(field)));
+      return renderForm(c, ctxNow, {
+        values: stored?.data ?? {},
+        rev: stored?.rev ?? 0,
+        current: stored,
+        notice: {
+          kind: "locked",
+          scope: result.scope,
+          changes: diffData(stored?.data ?? {}, typed, Object.keys(ctx.slot.instrument.properties)),
+        },
+        status: 423,
+      });
+    }
     case "unconfirmed-warnings":
       return renderForm(c, ctx, {
         ...again,

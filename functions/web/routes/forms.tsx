@@ -273,7 +273,9 @@ function queryParts(c: Context<AppEnv>, ctx: FormContext, queries: Query[], stat
       <FieldQueries
         queries={queries.filter((q) => q.target.field === name)}
         raiseHref={
-          rights.raise ? `${here}?raise=${encodeURIComponent(`field:${name}`)}#raise-query` : undefined
+          // No #raise-query fragment: a page opened at a fragment skips autofocus (HTML), and the
+          // question's autofocus both scrolls to the raise form and takes the monitor's keys.
+          rights.raise ? `${here}?raise=${encodeURIComponent(`field:${name}`)}` : undefined
         }
       />,
     ]),

@@ -112,14 +112,6 @@ export const problems = {
     ),
   nothingToSign: (detail: string) =>
     new ProblemError(422, "nothing-to-sign", "There is nothing to sign here", detail),
-  /** The data changed between the page the signer read and the signature. */
-  signatureStale: () =>
-    new ProblemError(
-      409,
-      "signature-stale",
-      "The data changed since you reviewed it",
-      "Something in what you were about to sign was saved since the page was shown. Review it again and sign.",
-    ),
   statusTransition: (detail: string) =>
     new ProblemError(409, "status-transition", "The subject cannot take this status now", detail),
   /** A lock or the study's freeze holds what the request would change (engine/locks.ts). */

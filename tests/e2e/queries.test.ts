@@ -51,10 +51,13 @@ describeInBrowser("queries (issue 12, item 1)", () => {
     await monitor.goto(formUrl(subject, "screening", "edss"));
     // The "Raise query" link right after the EDSS score's field.
     await monitor.locator('[data-field="edss_total"] + ul.field-queries a.raise-query').click();
-    await monitor.waitForURL(/\?raise=field%3Aedss_total#raise-query$/);
+    await monitor.waitForURL(/\?raise=field%3Aedss_total$/);
     const raise = monitor.locator("#raise-query");
     expect(await raise.getByLabel("About").inputValue()).toBe("field:edss_total");
-    await raise.getByLabel("Question").fill("Does the source say this?");
+    // The link asked to raise a query on that field: the question takes the keys at once.
+    await monitor.waitForFunction(() => document.activeElement?.id === "f-query-text");
+    await monitor.keyboard.type("Does the source say this?", { delay: 10 });
+    expect(await raise.getByLabel("Question").inputValue()).toBe("Does the source say this?");
     await raise.getByLabel("For").selectOption("coordinator");
     await raise.getByRole("button", { name: "Raise query" }).click();
     await monitor.waitForURL(/#query-q_/);

@@ -269,6 +269,38 @@ describe("the pages", () => {
     expect((await coordinator.request("GET", formUrl)).html).toContain('value="complete"');
   });
 
+  it("a save that meets a lock set after the page opened shows the form again with the typed edits listed (423)", async () => {
+    const subject = await product.enrol();
+    await product.save(subject, "screening", "vital_signs", { data: { heart_rate: 70 } });
+    const formUrl = `${site}/subjects/${subject}/events/screening/forms/vital_signs/instances/1`;
+    const coordinator = new Browser(product);
+    await coordinator.signIn("site-01");
+    const opened = await coordinator.request("GET", formUrl);
+    expect(opened.html).toContain('value="complete"');
+    expect((await lock(subject, { event: "screening" })).status).toBe(201);
+    const posted = await coordinator.request("POST", formUrl, {
+      _csrf: coordinator.csrf(opened.html),
+      _rev: "1",
+      _status: "incomplete",
+      heart_rate: "99",
+      temperature: "37.1",
+    });
+    expect(posted.status).toBe(423);
+    // Not a dead end: the form, read only under its lock, with what was typed and not saved.
+    expect(posted.html).toContain('data-locked="visit"');
+    const notice = /<div class="notice bad" role="alert" data-not-saved[^>]*>([\s\S]*?)<\/div>/.exec(
+      posted.html,
+    )?.[1];
+    expect(notice).toContain("Not saved: the visit was locked");
+    expect(notice).toContain("Heart rate: 70 bpm → <strong>99 bpm</strong>");
+    expect(notice).toContain("Body temperature: — → <strong>37.1 °C</strong>");
+    expect(posted.html).not.toContain('value="complete"');
+    const stored = await product.call("GET", product.formPath(subject, "screening", "vital_signs"), {
+      as: "site-01",
+    });
+    expect(stored.body).toMatchObject({ rev: 1, data: { heart_rate: 70 } });
+  });
+
   it("a monitor verifies from the form page; a change shows needing re-verification there and on the dashboard", async () => {
     const subject = await product.enrol();
     await product.save(subject, "screening", "vital_signs", { data: { heart_rate: 70, temperature: 36.6 } });

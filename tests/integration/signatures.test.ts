@@ -254,6 +254,18 @@ describe("signing with re-authentication", () => {
     });
     expect(stale.status).toBe(409);
     expect(await signatures()).toHaveLength(2);
+    // Not a dead end: the sign page again, with what stands now, signable with the same authentication.
+    const html = await stale.text();
+    expect(html).toContain("was saved since the page was shown");
+    const again = signForm(html);
+    expect(again.covers).toBe(form.covers);
+    const signed = await post(browser, signPath(), {
+      _csrf: again.csrf,
+      confirm: "yes",
+      covers: again.covers ?? "",
+    });
+    expect(signed.status).toBe(303);
+    expect(await signatures()).toHaveLength(3);
   });
 
   it("refuses a re-authentication by another person than the one signed in", async () => {

@@ -17,6 +17,7 @@ import {
 } from "../../engine/validate-form.ts";
 import { type FormEntries, readFormEntries, readMissingEntries } from "../form-values.ts";
 import { untickExclusive } from "./exclusive-choices.ts";
+import { keepRoomForSaveBar } from "./save-bar-room.ts";
 import { enhanceSignaturePads } from "./signature-pad.ts";
 import { pointerGate } from "./steady-messages.ts";
 import { enhanceTypedDates } from "./typed-dates.ts";
@@ -209,6 +210,8 @@ function enhance(form: HTMLFormElement, def: Definition): void {
     }
   });
   if (def.canSave) guardUnsaved(form, () => def.unsaved || snapshot() !== initial);
+  const bar = form.querySelector<HTMLElement>(":scope > .actions");
+  if (bar) keepRoomForSaveBar(bar);
   refresh();
 }
 

@@ -13,14 +13,24 @@ import { Status } from "../status-mark.tsx";
 import { EnteredInErrorPanel } from "./entered-in-error.tsx";
 
 export type FormNotice =
-  | { kind: "saved"; rev: number; deviations: string[] }
+  /** `movedFrom`: the number this new entry was opened at, which someone else's entry took meanwhile. */
+  | { kind: "saved"; rev: number; deviations: string[]; movedFrom?: number; instance?: number }
   | { kind: "unchanged" }
   | { kind: "invalid"; count: number }
   /** Refused for soft checks not yet confirmed: the boxes beside the fields confirm them. */
   | { kind: "warnings"; count: number }
   /** A post that pressed no save button (Enter in a field, without the script). */
   | { kind: "no-action" }
-  | { kind: "conflict"; current: Revision; changes: FieldChange[] };
+  | { kind: "conflict"; current: Revision; changes: FieldChange[] }
+  /** Refused by a lock set after the page was opened: what was typed, listed so it is not lost. */
+  | { kind: "locked"; scope: "study" | "subject" | "visit" | "form"; changes: FieldChange[] };
+
+const LOCKED_WORDS = {
+  study: "the study was frozen",
+  subject: "the casebook was locked",
+  visit: "the visit was locked",
+  form: "this form was locked",
+} as const;
 
 /** JSON inside a script element: `<` escaped so no value can close the element. */
 function scriptJson(value: unknown): string {
@@ -95,6 +105,12 @@ export function FormPage(props: {
       {notice?.kind === "saved" && (
         <div class="notice ok" role="status">
           Saved as revision {notice.rev}.
+          {notice.movedFrom !== undefined && (
+            <p>
+              Someone else added #{notice.movedFrom} meanwhile: yours is kept as a new entry, #
+              {notice.instance}.
+            </p>
+          )}
           {notice.deviations.map((d) => (
             <p class="theirs">Protocol deviation: {d}</p>
           ))}
@@ -136,6 +152,23 @@ export function FormPage(props: {
             ))}
           </ul>
           Your edits are re-applied on top of their version below. Check them and save again.
+        </div>
+      )}
+      {notice?.kind === "locked" && (
+        <div class="notice bad" role="alert" data-not-saved>
+          <strong>Not saved: {LOCKED_WORDS[notice.scope]} after this page was opened.</strong>{" "}
+          {notice.changes.length > 0
+            ? "What you typed, which is not stored (note it for when it is unlocked):"
+            : ""}
+          <ul>
+            {notice.changes.map((c) => (
+              <li>
+                {instrument.properties[c.field]?.title ?? c.field}:{" "}
+                {displayValue(instrument.properties[c.field], c.old)} →{" "}
+                <strong>{displayValue(instrument.properties[c.field], c.new)}</strong>
+              </li>
+            ))}
+          </ul>
         </div>
       )}
       {props.preview && (

@@ -200,7 +200,15 @@ export function RaiseQueryForm(props: {
       </div>
       <div class="field">
         <label for="f-query-text">Question</label>
-        <textarea id="f-query-text" name="text" rows={3} required class="wide" />
+        {/* Opened from a field's "Raise query" link (a field chosen): the question is what comes next. */}
+        <textarea
+          id="f-query-text"
+          name="text"
+          rows={3}
+          required
+          class="wide"
+          autofocus={props.selected !== undefined}
+        />
       </div>
       <div class="field">
         <label for="f-query-assignee">For</label>

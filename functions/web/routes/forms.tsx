@@ -8,7 +8,7 @@ import { asFileReference } from "../../engine/file-fields.ts";
 import { nextFormOfVisit } from "../../engine/next-form.ts";
 import { outsideRefs, outsideValues, pipeResolver, renderPiped } from "../../engine/piping.ts";
 import { foldQueries, isAboutInstance, type Query } from "../../engine/queries.ts";
-import { rebaseEdits } from "../../engine/revision.ts";
+import { diffData, rebaseEdits } from "../../engine/revision.ts";
 import { dayOneOf, visitDeviations } from "../../engine/schedule.ts";
 import { fieldMarks, instanceSdv } from "../../engine/sdv.ts";
 import { signatureStates, signaturesOver } from "../../engine/signatures.ts";
@@ -273,7 +273,9 @@ function queryParts(c: Context<AppEnv>, ctx: FormContext, queries: Query[], stat
       <FieldQueries
         queries={queries.filter((q) => q.target.field === name)}
         raiseHref={
-          rights.raise ? `${here}?raise=${encodeURIComponent(`field:${name}`)}#raise-query` : undefined
+          // No #raise-query fragment: a page opened at a fragment skips autofocus (HTML), and the
+          // question's autofocus both scrolls to the raise form and takes the monitor's keys.
+          rights.raise ? `${here}?raise=${encodeURIComponent(`field:${name}`)}` : undefined
         }
       />,
     ]),
@@ -351,9 +353,13 @@ async function showForm(c: Context<AppEnv>, scripts: FormScripts) {
   let notice: FormNotice | undefined;
   if (current && c.req.query("saved") === String(current.rev)) {
     const dayOne = dayOneOf(ctx.definition, [...ctx.others, current]);
+    const moved = Number(c.req.query("moved"));
     notice = {
       kind: "saved",
       rev: current.rev,
+      ...(Number.isInteger(moved) && moved >= 1 && moved < ctx.address.instance
+        ? { movedFrom: moved, instance: ctx.address.instance }
+        : {}),
       deviations: visitDeviations(ctx.definition, dayOne, current).map((d) => d.message),
     };
   } else if (c.req.query("unchanged") !== undefined) notice = { kind: "unchanged" };
@@ -423,6 +429,33 @@ async function postForm(c: Context<AppEnv>, scripts: FormScripts) {
     { ...ctx, current },
   );
   const url = new URL(c.req.url);
+  // A new entry of a log (or of a repeating form or visit) whose number someone else took meanwhile:
+  // two people pressed "Add" at once. It is another entry, not an edit of theirs, so it takes the next number.
+  if (result.kind === "stale" && safeRev === 0 && ctx.slot.repeating) {
+    const moved = await saveAsNextInstance(c, ctx, {
+      data: submitted,
+      status,
+      rev: 0,
+      reason,
+      recalculate,
+      missing,
+      confirmWarnings: confirmed,
+    });
+    if (moved) {
+      const subjectPath = `/studies/${definition.study.id}/subjects/${ctx.subject.id}`;
+      const address = { ...ctx.address, instance: moved.instance };
+      return c.redirect(
+        afterSaveLocation(
+          definition,
+          { path: subjectPath, arm: ctx.subject.arm },
+          address,
+          moved.rev,
+          afterSave,
+        ) ?? `${instancePath(address)}?saved=${moved.rev}&moved=${ctx.address.instance}`,
+        303,
+      );
+    }
+  }
   const moveOn =
     result.kind === "saved" || result.kind === "unchanged"
       ? afterSaveLocation(
@@ -442,8 +475,26 @@ async function postForm(c: Context<AppEnv>, scripts: FormScripts) {
     case "unchanged":
       return c.redirect(`${url.pathname}?unchanged`, 303);
     case "entered-in-error":
-    case "locked":
       throw saveProblem(ctx.path, result, safeRev);
+    case "locked": {
+      // Locked after the page was opened: the form again (read only under its lock, read anew) with
+      // the stored values, and what was typed listed beside them rather than lost on an error page.
+      const ctxNow = await formContext(c, scripts);
+      const stored = ctxNow.revisions.at(-1);
+      const hidden = hiddenFields(ctx.slot.instrument, submitted, ctxNow.context);
+      const typed = Object.fromEntries(Object.entries(submitted).filter(([field]) => !hidden.has(field)));
+      return renderForm(c, ctxNow, {
+        values: stored?.data ?? {},
+        rev: stored?.rev ?? 0,
+        current: stored,
+        notice: {
+          kind: "locked",
+          scope: result.scope,
+          changes: diffData(stored?.data ?? {}, typed, Object.keys(ctx.slot.instrument.properties)),
+        },
+        status: 423,
+      });
+    }
     case "unconfirmed-warnings":
       return renderForm(c, ctx, {
         ...again,
@@ -491,6 +542,27 @@ async function postForm(c: Context<AppEnv>, scripts: FormScripts) {
       });
     }
   }
+}
+
+/**
+ * Saves a new entry at the first number after every entry of its kind now
+ * stored (a repeating visit counts all its forms); answers where it went, or
+ * undefined if that save is refused too (the caller then shows the conflict).
+ */
+async function saveAsNextInstance(
+  c: Context<AppEnv>,
+  ctx: FormContext,
+  input: Parameters<typeof saveForm>[2],
+): Promise<{ instance: number; rev: number } | undefined> {
+  const { event, form } = ctx.address;
+  const wholeVisit = ctx.slot.event?.repeatable === true;
+  const projections = await c.var.store.readProjections(ctx.definition.study.id, ctx.subject.id);
+  const taken = projections
+    .filter((i) => i.event === event && (wholeVisit || i.form === form))
+    .map((i) => i.instance);
+  const instance = Math.max(ctx.address.instance, ...taken) + 1;
+  const result = await saveForm(c, { ...ctx.path, instance: String(instance) }, input);
+  return result.kind === "saved" ? { instance, rev: result.state.rev } : undefined;
 }
 
 /** The form pages: show a form instance and save it (the entered-in-error posts are their own). */

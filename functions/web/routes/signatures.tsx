@@ -63,7 +63,7 @@ async function currentCovers(c: Context<AppEnv>, s: Signing) {
 }
 
 export function signaturePages(signingWindowMs = DEFAULT_SIGNING_WINDOW_MS) {
-  async function showSignPage(c: Context<AppEnv>, error?: string) {
+  async function showSignPage(c: Context<AppEnv>, error?: string, status: 409 | 422 = 422) {
     const s = await resolveSigning(c);
     const { instances, covers } = await currentCovers(c, s);
     const session = c.var.session ? await c.var.store.readSession(c.var.session) : undefined;
@@ -98,7 +98,7 @@ export function signaturePages(signingWindowMs = DEFAULT_SIGNING_WINDOW_MS) {
         window={duration(signingWindowMs)}
         {...(error ? { error } : {})}
       />,
-      { status: error ? 422 : 200 },
+      { status: error ? status : 200 },
     );
   }
 
@@ -109,7 +109,14 @@ export function signaturePages(signingWindowMs = DEFAULT_SIGNING_WINDOW_MS) {
     if (body.confirm !== "yes")
       return showSignPage(c, "Tick the box to confirm the meaning of your signature, then sign.");
     const { covers } = await currentCovers(c, s);
-    if (body.covers !== coversFingerprint(covers)) throw problems.signatureStale();
+    // Changed since the page was shown: the page again with what stands now (the authentication is
+    // not spent yet), rather than a dead end that sends the investigator back to the dashboard.
+    if (body.covers !== coversFingerprint(covers))
+      return showSignPage(
+        c,
+        "Not signed: something in what you were about to sign was saved since the page was shown. Review what stands now below and sign again.",
+        409,
+      );
     const authenticatedAt = c.var.session ? await c.var.store.takeSigning(c.var.session) : undefined;
     if (authenticatedAt === undefined)
       throw problems.reauthenticationRequired(

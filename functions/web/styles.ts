@@ -1,7 +1,7 @@
 /** The whole stylesheet: small enough to inline, so a page is one request plus the form script. */
 export const STYLES = `
 :root{--ink:#1d2430;--muted:#5b6575;--line:#d5dae1;--bg:#f6f7f9;--accent:#1f5fbf;--err:#b3261e;--ok:#1e7a3c;--warn:#a05a00;font:16px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--ink)}
-*{box-sizing:border-box}html{scroll-padding-bottom:var(--save-bar,6rem)}@media (max-width:40rem){html{scroll-padding-bottom:var(--save-bar,13rem)}}body{margin:0;background:var(--bg)}
+*{box-sizing:border-box}html{scroll-padding-bottom:var(--save-bar,6rem)}@media (max-width:40rem){html:has(form .actions){scroll-padding-bottom:var(--save-bar,13rem)}}body{margin:0;background:var(--bg)}
 a{color:var(--accent)}a:focus,button:focus,input:focus,select:focus,textarea:focus,.scroll:focus{outline:3px solid var(--accent);outline-offset:1px}
 header.top{display:flex;gap:1rem;align-items:center;justify-content:space-between;padding:.6rem 1rem;background:#fff;border-bottom:1px solid var(--line);flex-wrap:wrap}
 header.top .who{color:var(--muted);font-size:.9rem}header.top form{display:inline}

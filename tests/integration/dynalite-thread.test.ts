@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { CreateTableCommand } from "@aws-sdk/client-dynamodb";
+import { CreateTableCommand, waitUntilTableExists } from "@aws-sdk/client-dynamodb";
 import { GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, describe, expect, it } from "vitest";
 import { startDynaliteThread } from "../../functions/store/dynalite-thread.ts";
@@ -24,6 +24,8 @@ async function threadWithTable(folder: string) {
       BillingMode: "PAY_PER_REQUEST",
     }),
   );
+  // dynalite answers CreateTable while the table is CREATING: a put before ACTIVE is refused (seen under load).
+  await waitUntilTableExists({ client, maxWaitTime: 30 }, { TableName: "edc" });
   return { first, client, doc };
 }
 

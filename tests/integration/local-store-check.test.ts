@@ -12,7 +12,7 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { CreateTableCommand, ListTablesCommand } from "@aws-sdk/client-dynamodb";
+import { CreateTableCommand, ListTablesCommand, waitUntilTableExists } from "@aws-sdk/client-dynamodb";
 import { PutCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDynalite } from "../../functions/store/dynalite.ts";
@@ -35,6 +35,8 @@ beforeAll(async () => {
       BillingMode: "PAY_PER_REQUEST",
     }),
   );
+  // dynalite answers CreateTable while the table is CREATING: a put before ACTIVE is refused (seen under load).
+  await waitUntilTableExists({ client, maxWaitTime: 30 }, { TableName: "edc" });
   // Compressible like real records, so a damaged block no longer decompresses.
   const text = (i: number) => Array.from({ length: 9000 }, (_, j) => `field-${i}-${(j * 7) % 101}`).join(",");
   for (let i = 0; i < 10; i++)

@@ -37,6 +37,21 @@ function scriptJson(value: unknown): string {
   return JSON.stringify(value).replaceAll("<", "\\u003c");
 }
 
+/** Each change as "field: old → new", in the instrument's words (a conflict's, or the edits a lock refused). */
+function ChangeList({ instrument, changes }: { instrument: Instrument; changes: FieldChange[] }) {
+  return (
+    <ul>
+      {changes.map((c) => (
+        <li>
+          {instrument.properties[c.field]?.title ?? c.field}:{" "}
+          {displayValue(instrument.properties[c.field], c.old)} →{" "}
+          <strong>{displayValue(instrument.properties[c.field], c.new)}</strong>
+        </li>
+      ))}
+    </ul>
+  );
+}
+
 export function FormPage(props: {
   title: string;
   backHref: string;
@@ -142,15 +157,7 @@ export function FormPage(props: {
         <div class="notice warn" role="alert" data-conflict>
           <strong>Not saved: {notice.current.committedBy} saved this form meanwhile</strong> (revision{" "}
           {notice.current.rev}, {utcTime(notice.current.committedAt)}). Their changes:
-          <ul>
-            {notice.changes.map((c) => (
-              <li>
-                {instrument.properties[c.field]?.title ?? c.field}:{" "}
-                {displayValue(instrument.properties[c.field], c.old)} →{" "}
-                <strong>{displayValue(instrument.properties[c.field], c.new)}</strong>
-              </li>
-            ))}
-          </ul>
+          <ChangeList instrument={instrument} changes={notice.changes} />
           Your edits are re-applied on top of their version below. Check them and save again.
         </div>
       )}
@@ -160,15 +167,7 @@ export function FormPage(props: {
           {notice.changes.length > 0
             ? "What you typed, which is not stored (note it for when it is unlocked):"
             : ""}
-          <ul>
-            {notice.changes.map((c) => (
-              <li>
-                {instrument.properties[c.field]?.title ?? c.field}:{" "}
-                {displayValue(instrument.properties[c.field], c.old)} →{" "}
-                <strong>{displayValue(instrument.properties[c.field], c.new)}</strong>
-              </li>
-            ))}
-          </ul>
+          <ChangeList instrument={instrument} changes={notice.changes} />
         </div>
       )}
       {props.preview && (
